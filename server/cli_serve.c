@@ -1,0 +1,4 @@
+/* server/cli_serve.c — TEMPORARY placeholder, replaced by its owner. */
+#include "server/cli.h"
+#include <stdio.h>
+int cmd_serve(int argc, char **argv) { (void)argc; fprintf(stderr, "rlhfd %s: not built yet\n", argv[0]); return 1; }
