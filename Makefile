@@ -10,7 +10,7 @@
 # of the binary, a new tests/unit/test_*.c is a test binary.
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 jansson openblas
+PKGS    := libmicrohttpd sqlite3 jansson openblas gnutls
 DATA    ?= data
 PORT    ?= 8080
 
@@ -61,7 +61,7 @@ tests-bin: $(TEST_BIN)
 # Each list is checked cheaply (dpkg -s); only what is missing is installed.
 # As root: apt-get.  Otherwise: print the exact command and stop.
 BUILD_PKGS := gcc make pkg-config libmicrohttpd-dev libsqlite3-dev \
-              libjansson-dev libopenblas-openmp-dev
+              libjansson-dev libopenblas-openmp-dev libgnutls28-dev
 TEST_PKGS  := nodejs npm chromium python3 python3-sentencepiece
 BENCH_PKGS := wrk python3-torch
 
