@@ -62,7 +62,7 @@ tests-bin: $(TEST_BIN)
 # As root: apt-get.  Otherwise: print the exact command and stop.
 BUILD_PKGS := gcc make pkg-config libmicrohttpd-dev libsqlite3-dev \
               libjansson-dev libopenblas-openmp-dev libgnutls28-dev
-TEST_PKGS  := nodejs npm chromium python3 python3-sentencepiece
+TEST_PKGS  := chromium python3 python3-sentencepiece
 BENCH_PKGS := wrk python3-torch
 
 define install_pkgs
@@ -85,8 +85,10 @@ endef
 deps-build:
 	$(call install_pkgs,$(BUILD_PKGS))
 
+# node and npm may come from another source than Debian (nodesource bundles npm);
+# only when the commands are missing are Debian's packages installed.
 deps-test: deps-build
-	$(call install_pkgs,$(TEST_PKGS))
+	$(call install_pkgs,$(TEST_PKGS) $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm))
 	@cd tests && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --silent; }
 
 deps-bench: deps-build
