@@ -184,10 +184,10 @@ static void attention_softmax_rows(float *a, int T)
 	for (int i = 0; i < T; i++) {
 		float *restrict row = a + (size_t)i * T;
 		float m = -INFINITY, s = 0.0f;
-#pragma omp simd reduction(max:m)
+#pragma omp simd reduction(max:m) simdlen(OPS_SIMDLEN)
 		for (int j = 0; j <= i; j++)
 			m = row[j] > m ? row[j] : m;
-#pragma omp simd reduction(+:s)
+#pragma omp simd reduction(+:s) simdlen(OPS_SIMDLEN)
 		for (int j = 0; j <= i; j++) {
 			float e = ops_expf(row[j] - m);
 			row[j] = e;
@@ -364,7 +364,7 @@ void ops_swiglu_forward(float *out, const float *h1, const float *h3, size_t n)
 {
 	const float *restrict a = h1, *restrict b = h3;
 	float *restrict y = out;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) simdlen(OPS_SIMDLEN)
 	for (size_t i = 0; i < n; i++) {
 		float x = a[i];
 		y[i] = x / (1.0f + ops_expf(-x)) * b[i];
@@ -376,7 +376,7 @@ void ops_swiglu_backward(float *dh1, float *dh3, const float *dout,
 {
 	const float *restrict a = h1, *restrict b = h3, *restrict dy = dout;
 	float *restrict da = dh1, *restrict db = dh3;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) simdlen(OPS_SIMDLEN)
 	for (size_t i = 0; i < n; i++) {
 		float x = a[i];
 		float s = 1.0f / (1.0f + ops_expf(-x));
@@ -493,12 +493,12 @@ void ops_logsoftmax_forward(float *logprob, float *entropy, float *lse,
 	for (int n = 0; n < N; n++) {
 		const float *restrict z = logits + (size_t)n * V;
 		float m = -INFINITY;
-#pragma omp simd reduction(max:m)
+#pragma omp simd reduction(max:m) simdlen(OPS_SIMDLEN)
 		for (int j = 0; j < V; j++)
 			m = z[j] > m ? z[j] : m;
 		float s = 0.0f, sz = 0.0f;
 		if (entropy) {
-#pragma omp simd reduction(+:s, sz)
+#pragma omp simd reduction(+:s, sz) simdlen(OPS_SIMDLEN)
 			for (int j = 0; j < V; j++) {
 				float d = z[j] - m;
 				float e = ops_expf(d);
@@ -506,7 +506,7 @@ void ops_logsoftmax_forward(float *logprob, float *entropy, float *lse,
 				sz += e * d;
 			}
 		} else {
-#pragma omp simd reduction(+:s)
+#pragma omp simd reduction(+:s) simdlen(OPS_SIMDLEN)
 			for (int j = 0; j < V; j++)
 				s += ops_expf(z[j] - m);
 		}
@@ -535,13 +535,13 @@ void ops_logsoftmax_backward(float *dlogits, const float *dlogprob, const float 
 		if (dh != 0.0f) {
 			/* dz = -p (dlp + dh (z - lse + H)) */
 			float a = dlp + dh * (entropy[n] - l);
-#pragma omp simd
+#pragma omp simd simdlen(OPS_SIMDLEN)
 			for (int j = 0; j < V; j++) {
 				float p = ops_expf(z[j] - l);
 				dz[j] = -p * (a + dh * z[j]);
 			}
 		} else if (dlp != 0.0f) {
-#pragma omp simd
+#pragma omp simd simdlen(OPS_SIMDLEN)
 			for (int j = 0; j < V; j++)
 				dz[j] = -dlp * ops_expf(z[j] - l);
 		} else {
