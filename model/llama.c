@@ -123,8 +123,27 @@ void llama_zero_grads(struct llama_model *m)
 
 /* ---- forward ------------------------------------------------------------ */
 
-int llama_forward(struct llama_model *m, const int *tokens, const int *targets,
-		  int B, int T, unsigned what)
+/* Rows of the classifier handled at a time: a chunk of logits (rows x vocab)
+ * of at most LLAMA_CLS_CHUNK floats stays in cache between its GEMM and its
+ * log-softmax, instead of a round trip of the whole (N, vocab) through memory. */
+#define LLAMA_CLS_CHUNK (1u << 23)
+
+static size_t cls_chunk_rows(const struct llama_model *m, size_t N)
+{
+	size_t r = m->cls_rows > 0 ? (size_t)m->cls_rows : LLAMA_CLS_CHUNK / (size_t)m->cfg.vocab_size;
+	r = r < 1 ? 1 : r;
+	return r < N ? r : N;
+}
+
+/*
+ * The forward pass.  With fused_dlp (N) — the gradient of the loss w.r.t. each
+ * log-prob, known before the forward for cross-entropy — the classifier's
+ * backward runs chunk by chunk right after its forward: d h_final lands in
+ * acts.dxn and the classifier gradient in grads, and the (N, vocab) logits never
+ * make a full round trip through memory.
+ */
+static int forward_impl(struct llama_model *m, const int *tokens, const int *targets,
+			int B, int T, unsigned what, const float *fused_dlp)
 {
 	const struct llama_config *c = &m->cfg;
 	int L = c->n_layers, C = c->dim, H = c->hidden_dim, V = c->vocab_size;
@@ -179,14 +198,38 @@ int llama_forward(struct llama_model *m, const int *tokens, const int *targets,
 		ops_matmul_forward(xout, hg, w->w2 + (size_t)l * C * H, (int)N, H, C, true);
 	}
 	ops_rmsnorm_forward(a->xf, a->rstdf, a->x + L * N * C, w->rms_final, (int)N, C);
+	m->cls_done = false;
+	if (fused_dlp)
+		memset(a->dxn, 0, N * C * sizeof(float));
 	if (lm) {
-		ops_matmul_forward(a->logits, a->xf, w->wcls, (int)N, C, V, false);
-		ops_logsoftmax_forward(a->logprobs, what & LLAMA_ENTROPY ? a->entropy : NULL,
-				       a->lse, a->logits, m->targets, (int)N, V);
+		size_t R = cls_chunk_rows(m, N);
+		for (size_t r0 = 0; r0 < N; r0 += R) {
+			int n = (int)(N - r0 < R ? N - r0 : R);
+			float *lg = a->logits + r0 * V, *xf = a->xf + r0 * C;
+			ops_matmul_forward(lg, xf, w->wcls, n, C, V, false);
+			ops_logsoftmax_forward(a->logprobs + r0,
+					       what & LLAMA_ENTROPY ? a->entropy + r0 : NULL,
+					       a->lse + r0, lg, m->targets + r0, n, V);
+			if (fused_dlp) {
+				ops_logsoftmax_backward(lg, fused_dlp + r0, NULL, lg, a->lse + r0, NULL,
+							m->targets + r0, n, V);
+				ops_matmul_backward(a->dxn + r0 * C, m->g.wcls, lg, xf, w->wcls, n, C, V);
+			}
+		}
+		if (fused_dlp) {
+			m->cls_done = true;
+			m->computed &= ~(LLAMA_LOGPROBS | LLAMA_ENTROPY); /* logits are gone */
+		}
 	}
 	if (what & LLAMA_VALUES)
 		ops_head_forward(a->values, a->xf, w->head_w, w->head_b, (int)N, C);
 	return 0;
+}
+
+int llama_forward(struct llama_model *m, const int *tokens, const int *targets,
+		  int B, int T, unsigned what)
+{
+	return forward_impl(m, tokens, targets, B, T, what, NULL);
 }
 
 /* ---- backward ----------------------------------------------------------- */
@@ -209,12 +252,21 @@ int llama_backward(struct llama_model *m, const float *dlogprobs, const float *d
 	const struct llama_weights *w = &m->w;
 	const struct llama_weights *g = &m->g;
 
-	/* the heads: d h_final into dxn */
-	memset(a->dxn, 0, N * C * sizeof(float));
+	/* the heads: d h_final into dxn (already there after a fused forward) */
+	if (!m->cls_done)
+		memset(a->dxn, 0, N * C * sizeof(float));
+	m->cls_done = false;
 	if (dlogprobs || dentropy) {
-		ops_logsoftmax_backward(a->logits, dlogprobs, dentropy, a->logits, a->lse,
-					a->entropy, m->targets, (int)N, V);
-		ops_matmul_backward(a->dxn, g->wcls, a->logits, a->xf, w->wcls, (int)N, C, V);
+		size_t R = cls_chunk_rows(m, N);
+		for (size_t r0 = 0; r0 < N; r0 += R) {
+			int n = (int)(N - r0 < R ? N - r0 : R);
+			float *lg = a->logits + r0 * V;
+			ops_logsoftmax_backward(lg, dlogprobs ? dlogprobs + r0 : NULL,
+						dentropy ? dentropy + r0 : NULL, lg, a->lse + r0,
+						a->entropy + r0, m->targets + r0, n, V);
+			ops_matmul_backward(a->dxn + r0 * C, g->wcls, lg, a->xf + r0 * C, w->wcls,
+					    n, C, V);
+		}
 		m->computed &= ~(LLAMA_LOGPROBS | LLAMA_ENTROPY); /* logits are gone */
 	}
 	if (dvalues)
@@ -296,14 +348,27 @@ float llama_ce_loss(float *dlogprobs, const float *logprobs, const float *weight
 int llama_lm_forward_backward(struct llama_model *m, const int *tokens, const int *targets,
 			      const float *weights, int B, int T, float norm, float *loss)
 {
-	if (!m->grads || llama_forward(m, tokens, targets, B, T, LLAMA_LOGPROBS) < 0)
+	if (!m->grads || !m->acts.logits || B <= 0 || T <= 0 || B > m->max_B || T > m->max_T)
 		return -1;
-	/* dlogprobs borrows the entropy slot, unused by this forward */
+	/* dlogprobs = -w / norm does not depend on the forward: it borrows the
+	 * entropy slot (unused here) and drives the fused classifier backward */
+	int n = B * T;
 	float *dlp = m->acts.entropy;
-	float l = llama_ce_loss(dlp, m->acts.logprobs, weights, B * T, norm);
+	double z = 0.0;
+	for (int i = 0; i < n; i++)
+		z += weights ? weights[i] : 1.0;
+	if (norm > 0.0f)
+		z = norm;
+	for (int i = 0; i < n; i++)
+		dlp[i] = z > 0.0 ? (float)(-(weights ? weights[i] : 1.0f) / z) : 0.0f;
+	if (forward_impl(m, tokens, targets, B, T, LLAMA_LOGPROBS, dlp) < 0)
+		return -1;
+	double l = 0.0;
+	for (int i = 0; i < n; i++)
+		l += (double)dlp[i] * m->acts.logprobs[i];  /* sum w (-logprob) / norm */
 	if (loss)
-		*loss = l;
-	return llama_backward(m, dlp, NULL, NULL);
+		*loss = (float)l;
+	return llama_backward(m, NULL, NULL, NULL);
 }
 
 /* ---- initialisation ----------------------------------------------------- */

@@ -158,9 +158,13 @@ struct llama_model {
 	float *freq_sin;      /* (max_T, head_size/2) */
 	struct llama_acts acts;
 	float *acts_mem;      /* owned block behind acts */
+	int cls_rows;         /* classifier rows per chunk; 0 (default) = as many as
+				 keep a chunk of logits near 32 MB (cache-resident) */
 	/* the last forward (what backward differentiates) */
 	int B, T;
 	unsigned computed;    /* LLAMA_LOGPROBS | LLAMA_ENTROPY | LLAMA_VALUES */
+	bool cls_done;        /* llama_lm_forward_backward's fused forward already did
+				 the classifier's backward */
 	int *tokens;          /* (max_B*max_T) copy of the inputs */
 	int *targets;         /* (max_B*max_T) copy of the targets; -1 = none */
 };

@@ -180,7 +180,8 @@ static double gc_loss(const struct gc *g, const double *p)
 /* Forward outputs against the double model, then dL/dparams against central
  * differences over every parameter, for L = a.logprobs + b.entropy + v.values
  * (a, b, v each optional). */
-static void grad_check(const struct llama_config *c, bool use_lp, bool use_ent, bool use_val)
+static void grad_check(const struct llama_config *c, bool use_lp, bool use_ent, bool use_val,
+		       int cls_rows)
 {
 	int B = 2, T = 5, N = B * T;
 	int tok[10] = { 1, 4, 10, 3, 3, 0, 7, 2, 9, 5 };
@@ -193,6 +194,7 @@ static void grad_check(const struct llama_config *c, bool use_lp, bool use_ent, 
 		return;
 	}
 	CHECK(flags == 0 || m.acts.logits == NULL);
+	m.cls_rows = cls_rows;
 	random_params(c, m.params);
 	size_t n = m.n_params;
 	double *pd = malloc(n * 8), *fd = malloc(n * 8);
@@ -259,22 +261,22 @@ static void grad_check(const struct llama_config *c, bool use_lp, bool use_ent, 
 static const struct llama_config tiny = { .dim = 12, .hidden_dim = 20, .n_layers = 2,
 	.n_heads = 3, .n_kv_heads = 1, .vocab_size = 11, .seq_len = 8, .shared_classifier = true };
 
-static void test_grad_tied_logprobs(void) { grad_check(&tiny, true, false, false); }
+static void test_grad_tied_logprobs(void) { grad_check(&tiny, true, false, false, 0); }
 static void test_grad_untied_logprobs(void)
 {
 	struct llama_config c = tiny;
 	c.shared_classifier = false;
 	c.n_kv_heads = 3;
-	grad_check(&c, true, false, false);
+	grad_check(&c, true, false, false, 0);
 }
-static void test_grad_entropy(void) { grad_check(&tiny, false, true, false); }
+static void test_grad_entropy(void) { grad_check(&tiny, false, true, false, 3); }
 static void test_grad_all_heads(void)
 {
 	struct llama_config c = tiny;
 	c.shared_classifier = false;
-	grad_check(&c, true, true, true);
+	grad_check(&c, true, true, true, 4);
 }
-static void test_grad_value_only(void) { grad_check(&tiny, false, false, true); }
+static void test_grad_value_only(void) { grad_check(&tiny, false, false, true, 0); }
 
 /* ---- losses and accumulation -------------------------------------------- */
 
@@ -311,6 +313,7 @@ static void test_grad_accumulation(void)
 	struct llama_model m1, m2;
 	CHECK_INT_EQ(llama_model_init(&m1, &c, 2, T, 0, err, sizeof err), 0);
 	CHECK_INT_EQ(llama_model_init(&m2, &c, 1, T, 0, err, sizeof err), 0);
+	m2.cls_rows = 4; /* the fused classifier in chunks that straddle sequences */
 	llama_params_init_random(&c, m1.params, 3);
 	memcpy(m2.params, m1.params, m1.n_params * sizeof(float));
 	float l1 = 0, la = 0, lb = 0;
@@ -326,12 +329,23 @@ static void test_grad_accumulation(void)
 	}
 	CHECK_MSG(den > 0 && num <= 1e-10 * den, "accumulated gradient differs: %.3g of %.3g",
 		  sqrt(num), sqrt(den));
-	/* the mean CE really is the mean of -logprob over the masked tokens */
+	/* the mean CE really is the mean of -logprob over the masked tokens, and the
+	 * fused path's gradient is the unfused forward + llama_ce_loss + backward's */
+	float *fused = malloc(m1.n_params * sizeof(float)), dlp[12];
+	memcpy(fused, m1.grads, m1.n_params * sizeof(float));
+	llama_zero_grads(&m1);
 	CHECK_INT_EQ(llama_forward(&m1, tok, tg, 2, T, LLAMA_LOGPROBS), 0);
 	double s = 0;
 	for (int i = 0; i < 12; i++)
 		s -= w[i] * m1.acts.logprobs[i];
 	CHECK_NEAR(l1, s / 9.0, 1e-6);
+	CHECK_NEAR(llama_ce_loss(dlp, m1.acts.logprobs, w, 12, 0.0f), l1, 1e-6);
+	CHECK_INT_EQ(llama_backward(&m1, dlp, NULL, NULL), 0);
+	num = 0;
+	for (size_t i = 0; i < m1.n_params; i++)
+		num += ((double)m1.grads[i] - fused[i]) * ((double)m1.grads[i] - fused[i]);
+	CHECK_MSG(num <= 1e-10 * den, "fused gradient differs: %.3g of %.3g", sqrt(num), sqrt(den));
+	free(fused);
 	llama_model_release(&m1);
 	llama_model_release(&m2);
 }
