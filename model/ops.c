@@ -202,6 +202,10 @@ static void attention_softmax_rows(float *a, int T)
 	}
 }
 
+/* Causal attention skips the score blocks above the diagonal: the rows are
+ * taken in blocks of ATT_BLOCK, and rows [r0, r1) only meet keys [0, r1). */
+#define ATT_BLOCK 64
+
 void ops_attention_forward(float *out, float *att, const float *q, const float *k,
 			   const float *v, int B, int T, int nh, int nkv, int hs)
 {
@@ -215,11 +219,19 @@ void ops_attention_forward(float *out, float *att, const float *q, const float *
 			const float *vh = v + (size_t)b * T * ks + (size_t)(h / rep) * hs;
 			float *oh = out + (size_t)b * T * qs + (size_t)h * hs;
 			float *a = att + ((size_t)b * nh + h) * T * T;
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs,
-				    scale, qh, qs, kh, ks, 0.0f, a, T);
+			for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+				int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hs,
+					    scale, qh + (size_t)r0 * qs, qs, kh, ks, 0.0f,
+					    a + (size_t)r0 * T, T);
+			}
 			attention_softmax_rows(a, T);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T,
-				    1.0f, a, T, vh, ks, 0.0f, oh, qs);
+			for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+				int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1,
+					    1.0f, a + (size_t)r0 * T, T, vh, ks, 0.0f,
+					    oh + (size_t)r0 * qs, qs);
+			}
 		}
 }
 
@@ -245,11 +257,16 @@ void ops_attention_backward(float *dq, float *dk, float *dv, float *datt,
 				float *dqh = dq + (size_t)b * T * qs + (size_t)h * hs;
 				const float *a = att + ((size_t)b * nh + h) * T * T;
 				float *da = datt + ((size_t)b * nh + h) * T * T;
-				/* datt = dout V^T; dV += att^T dout */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs,
-					    1.0f, doh, qs, vh, ks, 0.0f, da, T);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T,
-					    1.0f, a, T, doh, qs, 1.0f, dvh, ks);
+				/* datt = dout V^T; dV += att^T dout (lower-triangle blocks) */
+				for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+					int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hs,
+						    1.0f, doh + (size_t)r0 * qs, qs, vh, ks, 0.0f,
+						    da + (size_t)r0 * T, T);
+					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, r1 - r0,
+						    1.0f, a + (size_t)r0 * T, T, doh + (size_t)r0 * qs, qs,
+						    1.0f, dvh, ks);
+				}
 				/* softmax backward, then the 1/sqrt(hs) of the scores */
 				for (int i = 0; i < T; i++) {
 					const float *restrict ar = a + (size_t)i * T;
@@ -265,10 +282,15 @@ void ops_attention_backward(float *dq, float *dk, float *dv, float *datt,
 						dr[j] = 0.0f;
 				}
 				/* dQ += dpre K; dK += dpre^T Q */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T,
-					    1.0f, da, T, kh, ks, 1.0f, dqh, qs);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T,
-					    1.0f, da, T, qh, qs, 1.0f, dkh, ks);
+				for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+					int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1,
+						    1.0f, da + (size_t)r0 * T, T, kh, ks, 1.0f,
+						    dqh + (size_t)r0 * qs, qs);
+					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, r1 - r0,
+						    1.0f, da + (size_t)r0 * T, T, qh + (size_t)r0 * qs, qs,
+						    1.0f, dkh, ks);
+				}
 			}
 		}
 }

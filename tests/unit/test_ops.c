@@ -393,10 +393,11 @@ static void attention_case(int B, int T, int nh, int nkv, int hs)
 static void test_attention_gqa(void) { attention_case(2, 5, 3, 1, 4); }
 static void test_attention_mha(void) { attention_case(3, 7, 2, 2, 6); }
 static void test_attention_gqa2(void) { attention_case(2, 6, 4, 2, 2); }
-/* longer than the 2 threads x small tiles: exercises every (b, h) task */
+/* longer than the kernel's 64-row causal blocks (three blocks, the last one
+ * short), with more (b, h) tasks than threads */
 static void test_attention_long(void)
 {
-	int B = 3, T = 33, nh = 4, nkv = 2, hs = 8;
+	int B = 3, T = 150, nh = 4, nkv = 2, hs = 8;
 	size_t nq = (size_t)B * T * nh * hs, nk = (size_t)B * T * nkv * hs, na = (size_t)B * nh * T * T;
 	float *q = fnew(nq), *k = fnew(nk), *v = fnew(nk), *o = fnew(nq), *or_ = fnew(nq),
 	      *att = fnew(na), *attr = fnew(na), *datt = fnew(na), *r = fnew(nq);
