@@ -210,13 +210,14 @@ static int forward_impl(struct llama_model *m, const int *tokens, const int *tar
 			ops_logsoftmax_forward(a->logprobs + r0,
 					       what & LLAMA_ENTROPY ? a->entropy + r0 : NULL,
 					       a->lse + r0, lg, m->targets + r0, n, V);
-			if (fused_dlp) {
+			if (fused_dlp)
 				ops_logsoftmax_backward(lg, fused_dlp + r0, NULL, lg, a->lse + r0, NULL,
 							m->targets + r0, n, V);
-				ops_matmul_backward(a->dxn + r0 * C, m->g.wcls, lg, xf, w->wcls, n, C, V);
-			}
 		}
 		if (fused_dlp) {
+			/* the two classifier GEMMs over all rows at once: per chunk they
+			 * would re-pack the (vocab, dim) matrix every time */
+			ops_matmul_backward(a->dxn, m->g.wcls, a->logits, a->xf, w->wcls, (int)N, C, V);
 			m->cls_done = true;
 			m->computed &= ~(LLAMA_LOGPROBS | LLAMA_ENTROPY); /* logits are gone */
 		}
@@ -264,9 +265,8 @@ int llama_backward(struct llama_model *m, const float *dlogprobs, const float *d
 			ops_logsoftmax_backward(lg, dlogprobs ? dlogprobs + r0 : NULL,
 						dentropy ? dentropy + r0 : NULL, lg, a->lse + r0,
 						a->entropy + r0, m->targets + r0, n, V);
-			ops_matmul_backward(a->dxn + r0 * C, g->wcls, lg, a->xf + r0 * C, w->wcls,
-					    n, C, V);
 		}
+		ops_matmul_backward(a->dxn, g->wcls, a->logits, a->xf, w->wcls, (int)N, C, V);
 		m->computed &= ~(LLAMA_LOGPROBS | LLAMA_ENTROPY); /* logits are gone */
 	}
 	if (dvalues)

@@ -28,7 +28,7 @@ int cmd_bench_train(int argc, char **argv)
 	struct llama_config cfg = { .dim = 288, .hidden_dim = 768, .n_layers = 6, .n_heads = 6,
 				    .n_kv_heads = 6, .vocab_size = 32000, .seq_len = 256,
 				    .shared_classifier = true };
-	int batch = 8, steps = 5, nthreads = 0, seed = 1;
+	int batch = 8, steps = 5, nthreads = 0, seed = 1, cls_rows = 0;
 	bool untied = false;
 	struct cli_opt opts[] = {
 		{ "dim", CLI_INT, &cfg.dim, "residual width (288)" },
@@ -43,6 +43,7 @@ int cmd_bench_train(int argc, char **argv)
 		{ "threads", CLI_INT, &nthreads, "threads (0 = all cores)" },
 		{ "seed", CLI_INT, &seed, "random seed (1)" },
 		{ "untied", CLI_FLAG, &untied, "separate classifier instead of tied" },
+		{ "cls-rows", CLI_INT, &cls_rows, "classifier rows per chunk (0 = auto; tuning)" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "[options]", NULL, 0, NULL);
@@ -74,6 +75,7 @@ int cmd_bench_train(int argc, char **argv)
 		return 1;
 	}
 	llama_params_init_random(&cfg, m.params, (uint64_t)seed);
+	m.cls_rows = cls_rows;
 
 	int T = cfg.seq_len, N = batch * T;
 	int *tokens = malloc(sizeof(int) * (N + 1));
