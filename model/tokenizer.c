@@ -660,7 +660,7 @@ int tokenizer_decode(const struct tokenizer *t, int prev_id, const int *ids, siz
 #define TRAIN_MAX_WORD_UNITS 64    /* longer runs without a space are cut */
 #define TRAIN_MIN_PAIR_COUNT 2     /* a pair seen once is not worth an entry */
 #define TRAIN_MIN_CHAR_COUNT 2     /* a multi-byte character needs this many */
-#define TRAIN_CHAR_COVERAGE 0.9999 /* ... and to be among the most frequent */
+#define TRAIN_CHAR_COVERAGE 0.9995 /* ... and to be among the most frequent */
 #define TRAIN_PROGRESS_EVERY 100   /* merges between progress calls */
 
 /* Bump allocator of blocks that never move, freed at once. */
@@ -1355,13 +1355,13 @@ int tokenizer_train(struct tokenizer *out, const char *corpus, size_t len, int v
 		int k = TOKENIZER_N_BASE + (int)r;
 		pieces[k] = tr.syms[merged[r]].s;
 		lens[k] = tr.syms[merged[r]].len;
-		scores[k] = -(float)r;
+		scores[k] = (float)-(long long)r;
 	}
 	for (int i = 0; i < n_alpha; i++) {
 		int k = TOKENIZER_N_BASE + (int)n_merged + i;
 		pieces[k] = tr.syms[i].s;
 		lens[k] = tr.syms[i].len;
-		scores[k] = -(float)(n_merged + (size_t)i);
+		scores[k] = (float)-(long long)(n_merged + (size_t)i);
 	}
 	rc = tokenizer_build(out, pieces, lens, scores, n, err, errlen);
 	if (rc == 0 && progress)
