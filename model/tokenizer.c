@@ -1116,47 +1116,51 @@ static void trainer_release(struct trainer *tr)
 }
 
 /*
- * The units of the corpus, line by line, as the encoder would split each line
- * encoded as one text: the dummy-prefix space first, then each codepoint
- * (llama2.c's grouping), then an end-of-line unit (NULL, 0).  Lines end at
- * '\n' or a NUL byte; empty lines give nothing.
+ * The units of the corpus as the encoder will see them.  The corpus is a
+ * series of texts separated by blank lines (or NUL bytes); each text gets the
+ * dummy-prefix space in front, as tokenizer_encode gives it, and inside a text
+ * a line break is a byte token, so the first word of a later line has no
+ * leading space.  Units come out as (unit, len); a line break as (NULL, 0).
  */
 struct unit_iter {
 	const unsigned char *c;
-	size_t len;
-	size_t pos;       /* next byte of the current line */
-	size_t line_end;  /* end of the current line */
-	bool in_line;
+	size_t len, pos;
+	bool text_start;  /* the next unit starts a text: emit the dummy prefix */
+	bool line_empty;  /* no unit since the last line break */
 };
+
+static void unit_iter_init(struct unit_iter *it, const char *corpus, size_t len)
+{
+	*it = (struct unit_iter){ (const unsigned char *)corpus, len, 0, true, true };
+}
 
 static bool unit_next(struct unit_iter *it, const unsigned char **unit, size_t *ulen)
 {
-	if (!it->in_line) {
-		while (it->pos < it->len) {
-			size_t e = it->pos;
-			while (e < it->len && it->c[e] != '\n' && it->c[e] != '\0')
-				e++;
-			if (e > it->pos) {
-				it->line_end = e;
-				it->in_line = true;
-				*unit = (const unsigned char *)" ";
-				*ulen = 1;
-				return true;
-			}
-			it->pos = e + 1;
-		}
+	if (it->pos >= it->len)
 		return false;
-	}
-	if (it->pos < it->line_end) {
-		*unit = it->c + it->pos;
-		*ulen = unit_len(*unit, it->line_end - it->pos);
-		it->pos += *ulen;
+	unsigned char ch = it->c[it->pos];
+	if (ch == '\n' || ch == '\0') {
+		if (ch == '\0' || it->line_empty)
+			it->text_start = true;
+		it->line_empty = true;
+		it->pos++;
+		*unit = NULL;
+		*ulen = 0;
 		return true;
 	}
-	it->in_line = false;
-	it->pos = it->line_end + 1;
-	*unit = NULL;
-	*ulen = 0;
+	it->line_empty = false;
+	if (it->text_start) {
+		it->text_start = false;
+		*unit = (const unsigned char *)" ";
+		*ulen = 1;
+		return true;
+	}
+	size_t end = it->pos;
+	while (end < it->len && it->c[end] != '\n' && it->c[end] != '\0' && end - it->pos < 4)
+		end++;
+	*unit = it->c + it->pos;
+	*ulen = unit_len(*unit, end - it->pos);
+	it->pos += *ulen;
 	return true;
 }
 
@@ -1185,7 +1189,8 @@ int tokenizer_train(struct tokenizer *out, const char *corpus, size_t len, int v
 	/* 1. the alphabet: count every unit as the encoder will split the text */
 	const unsigned char *unit;
 	size_t ulen;
-	struct unit_iter it = { (const unsigned char *)corpus, len, 0, 0, false };
+	struct unit_iter it;
+	unit_iter_init(&it, corpus, len);
 	while (unit_next(&it, &unit, &ulen)) {
 		if (unit) {
 			uint64_t k = unit_key(unit, ulen);
@@ -1243,7 +1248,7 @@ int tokenizer_train(struct tokenizer *out, const char *corpus, size_t len, int v
 	if (!word_buf || !word_syms)
 		goto out_nomem;
 	int wlen = 0, wn = 0;
-	it = (struct unit_iter){ (const unsigned char *)corpus, len, 0, 0, false };
+	unit_iter_init(&it, corpus, len);
 	while (unit_next(&it, &unit, &ulen)) {
 		int sym = unit ? u64map_get(&char_map, unit_key(unit, ulen)) : -1;
 		if (!unit || sym < 0 || (ulen == 1 && unit[0] == ' ') || wn == TRAIN_MAX_WORD_UNITS) {

@@ -136,13 +136,18 @@ int tokenizer_decode(const struct tokenizer *t, int prev_id, const int *ids, siz
 
 /*
  * Trains a BPE vocabulary of at most vocab_size entries (>= 259) from
- * corpus[0..len) into *out (empty).  Each line is a text with the dummy prefix;
- * words start at each space; the alphabet is every ASCII character of the
- * corpus and its frequent multi-byte UTF-8 characters; pairs are merged most
- * frequent first (ties: lower symbol ids), while a pair occurs at least twice
- * and the piece stays within 16 characters.  Layout: ids 0..258 as above, then
- * the merged pieces in merge order with score -rank (so the encoder replays the
- * merges), then the alphabet by frequency.  The result can hold fewer than
+ * corpus[0..len) into *out (empty).  The corpus is read as the encoder will
+ * see text: a series of texts separated by blank lines, each with the
+ * dummy-prefix space in front; words start at each space, so they carry their
+ * leading space; a line break inside a text is a byte token (the first word
+ * of a later line has no space).  The alphabet is every ASCII character of
+ * the corpus and its frequent multi-byte UTF-8 characters (SentencePiece's
+ * 99.95% character coverage); other characters stay byte tokens.  Pairs are
+ * merged most frequent first (ties: lower symbol ids) while a pair occurs at
+ * least twice and the piece stays within 16 characters.  Layout: ids 0..258
+ * as above (scored -1e10, so no merge of text ever produces them), then the
+ * merged pieces in merge order with score -rank (so the encoder replays the
+ * merges), then the alphabet by frequency.  The result holds fewer than
  * vocab_size entries when the corpus runs out of pairs (out->vocab_size says).
  * Deterministic.  progress (may be NULL) is called now and then with arg.
  */
