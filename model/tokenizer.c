@@ -477,7 +477,7 @@ static struct merge_cand heap_pop(struct merge_cand *h, size_t *n)
 struct encode_state {
 	const struct tokenizer *t;
 	int *id, *next, *prev;       /* (nodes) the linked list of tokens */
-	struct merge_cand *heap;     /* (3 * nodes) */
+	struct merge_cand *heap;     /* (2 * nodes): n - 1 pairs, then each merge pops 1, pushes <= 2 */
 	size_t n_heap;
 	char *buf;                   /* (2 * max_keylen + 1) concatenation scratch */
 };
@@ -501,6 +501,8 @@ int tokenizer_encode(const struct tokenizer *t, const char *text, bool bos, bool
 {
 	const unsigned char *u = (const unsigned char *)text;
 	size_t len = strlen(text);
+	if (t->vocab_size < 3 || !t->table)
+		return -EINVAL; /* an empty (unloaded) tokenizer */
 	if (len > (size_t)INT_MAX / 4)
 		return -EOVERFLOW;
 	size_t cap = len + 2; /* BOS, dummy prefix, at most one token per byte */
@@ -508,7 +510,7 @@ int tokenizer_encode(const struct tokenizer *t, const char *text, bool bos, bool
 	s.id = malloc(cap * sizeof(int));
 	s.next = malloc(cap * sizeof(int));
 	s.prev = malloc(cap * sizeof(int));
-	s.heap = malloc(3 * cap * sizeof(*s.heap));
+	s.heap = malloc(2 * cap * sizeof(*s.heap));
 	s.buf = malloc(2 * (size_t)t->max_keylen + 1);
 	int rc = -ENOMEM;
 	if (!s.id || !s.next || !s.prev || !s.heap || !s.buf)
@@ -1206,7 +1208,8 @@ int tokenizer_train(struct tokenizer *out, const char *corpus, size_t len, int v
 			chars[ci].count++;
 		}
 	}
-	qsort(chars, n_chars, sizeof(*chars), char_order);
+	if (n_chars > 1)
+		qsort(chars, n_chars, sizeof(*chars), char_order);
 	long long total_chars = 0;
 	for (size_t i = 0; i < n_chars; i++) {
 		unsigned char b[4];

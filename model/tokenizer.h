@@ -108,7 +108,9 @@ int tokenizer_lookup(const struct tokenizer *t, const char *s, size_t len);
  * Encodes the NUL-terminated text into ids[0..*n_ids), with BOS first if bos
  * and EOS last if eos.  max_ids = TOKENIZER_MAX_IDS(strlen(text)) always
  * suffices; with less room and a longer result, returns -ENOSPC with *n_ids set
- * to the room needed and ids[] unspecified.  -ENOMEM when out of memory.
+ * to the room needed and ids[] unspecified.  -ENOMEM when out of memory,
+ * -EINVAL for an empty tokenizer.  Time O(n log n), memory about 60 bytes a
+ * byte of text (about 2 MB/s on the Llama 2 vocabulary).
  */
 int tokenizer_encode(const struct tokenizer *t, const char *text, bool bos, bool eos,
 		     int *ids, size_t max_ids, size_t *n_ids);
