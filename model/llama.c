@@ -283,14 +283,12 @@ int llama_backward(struct llama_model *m, const float *dlogprobs, const float *d
 		float *h1 = a->h1 + l * N * H, *h3 = a->h3 + l * N * H, *hg = a->hg + l * N * H;
 
 		/* x_out = xmid + hg w2^T: dx flows on unchanged, plus the MLP branch */
-		memset(a->dg, 0, N * H * sizeof(float));
-		ops_matmul_backward(a->dg, g->w2 + (size_t)l * C * H, a->dx, hg,
+		ops_matmul_backward_set(a->dg, g->w2 + (size_t)l * C * H, a->dx, hg,
 				    w->w2 + (size_t)l * C * H, (int)N, H, C);
 		memset(a->dh1, 0, N * H * sizeof(float));
 		memset(a->dh3, 0, N * H * sizeof(float));
 		ops_swiglu_backward(a->dh1, a->dh3, a->dg, h1, h3, N * H);
-		memset(a->dxn, 0, N * C * sizeof(float));
-		ops_matmul_backward(a->dxn, g->w1 + (size_t)l * H * C, a->dh1, xn2,
+		ops_matmul_backward_set(a->dxn, g->w1 + (size_t)l * H * C, a->dh1, xn2,
 				    w->w1 + (size_t)l * H * C, (int)N, C, H);
 		ops_matmul_backward(a->dxn, g->w3 + (size_t)l * H * C, a->dh3, xn2,
 				    w->w3 + (size_t)l * H * C, (int)N, C, H);
@@ -298,8 +296,7 @@ int llama_backward(struct llama_model *m, const float *dlogprobs, const float *d
 				     w->rms_ffn + (size_t)l * C, a->rstd2 + l * N, (int)N, C);
 
 		/* xmid = x + ao wo^T */
-		memset(a->dao, 0, N * C * sizeof(float));
-		ops_matmul_backward(a->dao, g->wo + (size_t)l * C * C, a->dx, ao,
+		ops_matmul_backward_set(a->dao, g->wo + (size_t)l * C * C, a->dx, ao,
 				    w->wo + (size_t)l * C * C, (int)N, C, C);
 		memset(a->dq, 0, N * C * sizeof(float));
 		memset(a->dk, 0, N * KV * sizeof(float));
@@ -310,8 +307,7 @@ int llama_backward(struct llama_model *m, const float *dlogprobs, const float *d
 		memset(a->dkr, 0, N * KV * sizeof(float));
 		ops_rope_backward(a->dqr, a->dq, m->freq_cos, m->freq_sin, B, T, nh, hs);
 		ops_rope_backward(a->dkr, a->dk, m->freq_cos, m->freq_sin, B, T, nkv, hs);
-		memset(a->dxn, 0, N * C * sizeof(float));
-		ops_matmul_backward(a->dxn, g->wq + (size_t)l * C * C, a->dqr, xn1,
+		ops_matmul_backward_set(a->dxn, g->wq + (size_t)l * C * C, a->dqr, xn1,
 				    w->wq + (size_t)l * C * C, (int)N, C, C);
 		ops_matmul_backward(a->dxn, g->wk + (size_t)l * KV * C, a->dkr, xn1,
 				    w->wk + (size_t)l * KV * C, (int)N, C, KV);

@@ -33,6 +33,15 @@ void ops_matmul_backward(float *dinp, float *dweight,
 			    1.0f, dout, OC, inp, C, 1.0f, dweight, C);
 }
 
+void ops_matmul_backward_set(float *dinp, float *dweight,
+			     const float *dout, const float *inp, const float *weight,
+			     int N, int C, int OC)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
+		    1.0f, dout, OC, weight, C, 0.0f, dinp, C);
+	ops_matmul_backward(NULL, dweight, dout, inp, weight, N, C, OC);
+}
+
 void ops_matmul_forward_ref(float *out, const float *inp, const float *weight,
 			    int N, int C, int OC, bool accumulate)
 {

@@ -70,6 +70,11 @@ void ops_matmul_forward(float *out, const float *inp, const float *weight,
 void ops_matmul_backward(float *dinp, float *dweight,
 			 const float *dout, const float *inp, const float *weight,
 			 int N, int C, int OC);
+/* As ops_matmul_backward, but dinp (N,C) is WRITTEN (= dout @ weight), which
+ * spares zeroing a fresh buffer; dweight still accumulates. */
+void ops_matmul_backward_set(float *dinp, float *dweight,
+			     const float *dout, const float *inp, const float *weight,
+			     int N, int C, int OC);
 void ops_matmul_forward_ref(float *out, const float *inp, const float *weight,
 			    int N, int C, int OC, bool accumulate);
 void ops_matmul_backward_ref(float *dinp, float *dweight,

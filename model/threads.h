@@ -11,7 +11,9 @@
 #define RLHFD_MODEL_THREADS_H
 
 /* Sets the thread count for OpenMP and OpenBLAS.  n <= 0 means the number of
- * online CPUs.  Returns the count in effect. */
+ * online CPUs.  Returns the count in effect.  OpenBLAS's count is global, but
+ * OpenMP's is a per-thread setting: call this in the thread that runs the
+ * model (e.g. the worker thread), not only in main. */
 int threads_set(int n);
 
 /* The thread count in effect (OpenMP's max threads). */

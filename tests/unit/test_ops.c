@@ -130,6 +130,13 @@ static void test_matmul_vs_ref(void)
 	ops_matmul_backward_ref(dxr, dwr, dy, x, w, N, C, OC);
 	CHECK(close_ff("dx", dx, dxr, N * C, 1e-6, 1e-5));
 	CHECK(close_ff("dw", dw, dwr, OC * C, 1e-6, 1e-5));
+	/* the writing variant: dx = dy W whatever was in dx */
+	fill(dx, N * C, 1);
+	memset(dxr, 0, sizeof(float) * N * C);
+	ops_matmul_backward_set(dx, dw, dy, x, w, N, C, OC);
+	ops_matmul_backward_ref(dxr, dwr, dy, x, w, N, C, OC);
+	CHECK(close_ff("dx set", dx, dxr, N * C, 1e-6, 1e-5));
+	CHECK(close_ff("dw after set", dw, dwr, OC * C, 1e-6, 1e-5));
 	/* NULL gradients are skipped */
 	ops_matmul_backward(NULL, dw, dy, x, w, N, C, OC);
 	ops_matmul_backward_ref(NULL, dwr, dy, x, w, N, C, OC);
