@@ -959,21 +959,17 @@ static const char *fact_kind_name(enum demo_fact_kind k)
 	return k >= 0 && k < DEMO_N_FACT_KINDS ? names[k] : "unknown";
 }
 
-/* Whether fact i is in the prompt set (about half of the non-arithmetic facts
- * and an eighth of the arithmetic ones, fixed by the question text). */
+/* Whether fact i is in the prompt set: every third fact of each kind, every
+ * seventh arithmetic one (chosen so a quarter of them are held out, as
+ * demo_fact_is_eval holds out every fourth from the second). */
 static bool fact_in_prompt_set(int i)
 {
 	struct demo_fact f;
+	int first;
 	if (demo_fact_get(i, &f) < 0)
 		return false;
-	uint32_t h = 2166136261u;
-	for (const char *s = f.question; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	h ^= 0x7f;
-	h *= 16777619u;
-	return h % 100 < (f.kind == DEMO_FACT_ARITH ? 12u : 45u);
+	demo_fact_kind_range(f.kind, &first);
+	return (i - first) % (f.kind == DEMO_FACT_ARITH ? 7 : 3) == 0;
 }
 
 /* Appends a prompt; steals meta.  0 or -1. */

@@ -129,6 +129,7 @@ struct demo_fact {
  * returning 0 or -1 for a bad index. */
 int demo_fact_count(void);
 int demo_fact_get(int i, struct demo_fact *f);
+/* Held out: every 4th fact of each kind, from the kind's second. */
 bool demo_fact_is_eval(int i);
 /* The facts of one kind are the indices first .. first + count - 1; returns count. */
 int demo_fact_kind_range(enum demo_fact_kind kind, int *first);
