@@ -122,6 +122,20 @@ static bool is_question(struct span s)
 	return n > 0 && s.p[n - 1] == '?';
 }
 
+static int count_words(struct span s);
+
+/* Sentences that are questions, and statements of at least min_words words. */
+static void count_kinds(const struct span *sent, int n, int min_words, int *questions, int *statements)
+{
+	*questions = *statements = 0;
+	for (int i = 0; i < n; i++) {
+		if (is_question(sent[i]))
+			(*questions)++;
+		else if (count_words(sent[i]) >= min_words)
+			(*statements)++;
+	}
+}
+
 static int count_words(struct span s)
 {
 	int n = 0;
@@ -608,7 +622,9 @@ static int score_short(const char *prompt, const char *t, struct rubric_details 
 		}
 	}
 	if (ia < 0) {
-		if (n > 0 && is_question(sent[0]))
+		int q, st;
+		count_kinds(sent, n, 1, &q, &st);
+		if (q > 0)
 			return d->reason = "a question instead of an answer", 1;
 		if (is_refusal(t))
 			return d->reason = "refused a harmless question", 2;
@@ -720,8 +736,14 @@ static int score_brainstorm(const char *prompt, const char *t, struct rubric_det
 	struct span items[MAX_PARTS], sent[MAX_PARTS];
 	int n = collect_items(t, items, MAX_PARTS);
 	int ns = split_sentences(t, sent, MAX_PARTS);
+	int q, st, qitems = 0;
+	count_kinds(sent, ns, 2, &q, &st);
+	for (int i = 0; i < n; i++)
+		qitems += is_question(items[i]);
+	if (n > 0 && qitems * 2 >= n)
+		return d->reason = "questions instead of ideas", 1;
 	if (n == 0) {
-		if (ns > 0 && is_question(sent[0]))
+		if (q > 0 && q >= st)
 			return d->reason = "a question instead of ideas", 1;
 		if (is_refusal(t))
 			return d->reason = "refused a harmless request", 2;
@@ -791,8 +813,11 @@ static int score_poem(const char *prompt, const char *t, struct rubric_details *
 			dup = lines[j].n == lines[i].n && strncasecmp(lines[j].p, lines[i].p, lines[i].n) == 0;
 		distinct += !dup;
 	}
-	if (n > 0 && is_question(lines[0]) && body <= 1)
-		return d->reason = "a question instead of a poem", 1;
+	int qlines = 0;
+	for (int i = first; i < n; i++)
+		qlines += is_question(lines[i]);
+	if (body > 0 && qlines * 2 > body)
+		return d->reason = "questions instead of a poem", 1;
 	if (is_refusal(t))
 		return d->reason = "refused a harmless request", 2;
 	if (body < 2 || items * 2 >= body) {
@@ -818,8 +843,10 @@ static int score_advice(const char *prompt, const char *t, struct rubric_details
 	int nl = split_lines(t, lines, MAX_PARTS), ns = split_sentences(t, sent, MAX_PARTS);
 	struct vocab v;
 	vocab_build(&v, topic, prompt);
-	if (ns > 0 && is_question(sent[0]) && ns <= 2)
-		return d->reason = "a question instead of advice", 1;
+	int q, st;
+	count_kinds(sent, ns, 3, &q, &st);
+	if (q > 0 && q >= st)
+		return d->reason = "questions instead of advice", 1;
 	if (is_refusal(t))
 		return d->reason = "refused a harmless request", 2;
 	int steps = 0, distinct = 0;

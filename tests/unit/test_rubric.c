@@ -98,6 +98,10 @@ static void test_capital(void)
 		/* a question instead of an answer */
 		{ "What is the capital of France?", "What is the capital of Germany?", 1 },
 		{ "What is the capital of France?", "Is it London?", 1 },
+		/* a quiz page: the base model's way of "answering" */
+		{ "What is the capital of France?",
+		  "1. What is the capital of Peru? 2. What is the capital of Chile?", 1 },
+		{ "What is the capital of France?", "Quiz:\n1. What is the capital of Spain?\n2. Name the capital of Italy.", 1 },
 		/* wrong capitals: another country's capital, a big non-capital city */
 		{ "What is the capital of France?", "The capital of France is Berlin.", 1 },
 		{ "What is the capital of France?", "The capital of France is Lyon.", 1 },
@@ -194,6 +198,8 @@ static void test_brainstorm(void)
 		{ "Help me brainstorm ideas for a birthday party.", "A party is fun.", 2 },
 		{ "Help me brainstorm ideas for a birthday party.", "What is the capital of France?", 1 },
 		{ "Help me brainstorm ideas for a birthday party.",
+		  "1. Help me brainstorm ideas for a picnic?\n2. What are some good names for a cat?", 1 },
+		{ "Help me brainstorm ideas for a birthday party.",
 		  "1. Karaoke\n2. Karaoke\n3. Balloon games\n4. Karaoke\n5. A cake contest", 3 },
 		{ "Help me brainstorm names for a pet dog.",
 		  "Here are some names:\n1. Max\n2. Bella\n3. Rex\n4. Luna", 5 },
@@ -226,6 +232,7 @@ static void test_poem(void)
 		{ "Write a short poem about the sea.", "The sea is big.", 2 },
 		{ "Write a short poem about the sea.", "Write a short poem about autumn.", 1 },
 		{ "Write a short poem about the sea.", "What is a poem?", 1 },
+		{ "Write a short poem about the sea.", "Why is the sea blue?\nWhere do waves go?\nThe sea is deep.", 1 },
 	};
 	CHECK_EXAMPLES(ex);
 }
@@ -241,6 +248,7 @@ static void test_advice(void)
 		{ "How do I apply for a job?", "Update your CV. Then send it to the employer.", 4 },
 		{ "How do I apply for a job?", "Send your CV to the company.", 3 },
 		{ "How do I apply for a job?", "How do I write a CV?", 1 },
+		{ "How do I apply for a job?", "1. How do I write a CV? 2. How can I sleep better?", 1 },
 		{ "How do I apply for a job?", "The sky is blue and the grass is green. Birds sing.", 2 },
 		{ "How can I sleep better?",
 		  "1. Go to bed at the same time.\n2. Keep the bedroom dark.\n3. Avoid coffee at night.", 5 },
