@@ -28,6 +28,7 @@
  *
  * All generated text is ASCII.  Ownership: tables are static (borrowed);
  * functions named *_new or returning char * give memory the caller frees.
+ * Tables and lookups live in demo_world.c, the generators in demo_corpus.c.
  */
 #ifndef RLHFD_SERVER_DEMO_WORLD_H
 #define RLHFD_SERVER_DEMO_WORLD_H
