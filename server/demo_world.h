@@ -233,8 +233,6 @@ void demo_prompts_release(struct demo_prompts *p);
 int demo_prompts_write(FILE *f, uint64_t seed);
 
 /* `rlhfd demo-data [--pretrain FILE] [--sft FILE] [--prompts FILE] [--seed S]`
- * (server/cli_demo_data.c): writes the corpora above to files.  Not yet in
- * main.c's table: the integrator adds { "demo-data", cmd_demo_data, ... }. */
-int cmd_demo_data(int argc, char **argv);
+ * (server/cli_demo_data.c, declared in server/cli.h) writes the corpora above. */
 
 #endif
