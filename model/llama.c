@@ -344,7 +344,8 @@ float llama_ce_loss(float *dlogprobs, const float *logprobs, const float *weight
 int llama_lm_forward_backward(struct llama_model *m, const int *tokens, const int *targets,
 			      const float *weights, int B, int T, float norm, float *loss)
 {
-	if (!m->grads || !m->acts.logits || B <= 0 || T <= 0 || B > m->max_B || T > m->max_T)
+	if (!m->grads || !m->acts.logits || !targets || B <= 0 || T <= 0 || B > m->max_B ||
+	    T > m->max_T)
 		return -1;
 	/* dlogprobs = -w / norm does not depend on the forward: it borrows the
 	 * entropy slot (unused here) and drives the fused classifier backward */
@@ -352,11 +353,11 @@ int llama_lm_forward_backward(struct llama_model *m, const int *tokens, const in
 	float *dlp = m->acts.entropy;
 	double z = 0.0;
 	for (int i = 0; i < n; i++)
-		z += weights ? weights[i] : 1.0;
+		z += targets[i] < 0 ? 0.0 : weights ? weights[i] : 1.0;
 	if (norm > 0.0f)
 		z = norm;
 	for (int i = 0; i < n; i++)
-		dlp[i] = z > 0.0 ? (float)(-(weights ? weights[i] : 1.0f) / z) : 0.0f;
+		dlp[i] = z > 0.0 && targets[i] >= 0 ? (float)(-(weights ? weights[i] : 1.0f) / z) : 0.0f;
 	if (forward_impl(m, tokens, targets, B, T, LLAMA_LOGPROBS, dlp) < 0)
 		return -1;
 	double l = 0.0;

@@ -181,7 +181,10 @@ void llama_model_release(struct llama_model *m);
 void llama_zero_grads(struct llama_model *m);
 
 /*
- * Forward over tokens (B,T) (row-major, each in [0, vocab)).  what selects the
+ * Forward over tokens (B,T) (row-major, each in [0, vocab)).  Sequences shorter
+ * than T are padded at the end with any valid token (e.g. 0) and target -1:
+ * attention is causal, so padding never changes the positions before it.
+ * what selects the
  * outputs, each (B,T) and borrowed from m->acts until the next forward:
  *   LLAMA_LOGPROBS  acts.logprobs[b*T+t] = log p(targets[b*T+t] | tokens[b, 0..t]);
  *                   targets (B,T) in [-1, vocab), -1 = no target (log-prob 0,
@@ -217,8 +220,12 @@ float llama_ce_loss(float *dlogprobs, const float *logprobs, const float *weight
 
 /*
  * Forward + weighted cross-entropy + backward for language modelling (pre-training
- * with weights NULL, SFT with a response mask).  Gradients accumulate; the loss
- * is written to *loss.  Returns 0 or -1 as llama_forward.
+ * with weights NULL, SFT with a response mask): loss = sum_i w_i (-logprob_i) /
+ * norm over positions with a target (targets[i] >= 0), norm <= 0 meaning the sum
+ * of those w_i.  Gradients accumulate; the loss is written to *loss.  Faster
+ * than forward + llama_ce_loss + backward (the classifier's backward is fused
+ * into its forward, chunk by chunk) and gives the same gradient.  Returns 0 or
+ * -1 as llama_forward.
  */
 int llama_lm_forward_backward(struct llama_model *m, const int *tokens, const int *targets,
 			      const float *weights, int B, int T, float norm, float *loss);

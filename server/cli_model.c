@@ -129,8 +129,20 @@ int cmd_bench_train(int argc, char **argv)
 		       step, loss, dt * 1e3, N / dt);
 		fflush(stdout);
 	}
-	if (!status)
-		printf("tokens_per_sec=%.1f\n", (double)N * steps / total);
+	if (!status) {
+		/* matrix-product work per token, forward + backward (3x the forward):
+		 * the weight matmuls plus causal attention as computed (64-row blocks) */
+		double C = cfg.dim, H = cfg.hidden_dim, KV = llama_kv_dim(&cfg), V = cfg.vocab_size;
+		double mm = 2.0 * (cfg.n_layers * (2 * C * C + 2 * C * KV + 3 * C * H) + V * C);
+		double blocks = 0.0;
+		for (int r0 = 0; r0 < T; r0 += 64)
+			blocks += (double)(r0 + 64 < T ? 64 : T - r0) * (r0 + 64 < T ? r0 + 64 : T);
+		double att = 2.0 * 2.0 * blocks * cfg.dim * cfg.n_layers / T;
+		double tps = (double)N * steps / total;
+		printf("flops_per_token=%.3g (matmul %.3g, attention %.3g), achieved %.1f GFLOP/s\n",
+		       3 * (mm + att), 3 * mm, 3 * att, tps * 3 * (mm + att) * 1e-9);
+		printf("tokens_per_sec=%.1f\n", tps);
+	}
 	free(tokens);
 	adamw_release(&opt);
 	llama_model_release(&m);
