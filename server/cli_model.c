@@ -7,6 +7,7 @@
 #include "server/cli.h"
 #include "model/adamw.h"
 #include "model/llama.h"
+#include "model/lmdata.h"
 #include "model/threads.h"
 #include "model/tokenizer.h"
 
@@ -307,15 +308,16 @@ out:
  *          corpus), each as BOS text EOS, concatenated into one stream; a batch
  *          row is a random window of T+1 tokens, every target weighted 1.
  *   jsonl: one {"prompt", "response"} object per line ("completion" is taken for
- *          "response", as /api/export/sft.jsonl writes it); a row is BOS +
- *          template(prompt) + " " + response + EOS, weighted on the response
- *          tokens and the EOS only (SFT); padded with target -1.
+ *          "response", as /api/export/sft.jsonl writes it); a row is
+ *          lmdata_sft_row's: BOS + template(prompt) + " " + response + EOS,
+ *          weighted on the response tokens and the EOS only (SFT).
  */
 struct lm_data {
 	bool sft;
 	int *stream;     /* text: (n_stream) */
 	size_t n_stream;
-	int *rows;       /* sft: (n_rows, T+1) tokens, -1 padding */
+	int *rows;       /* sft: (n_rows, T) input tokens */
+	int *tgts;       /* sft: (n_rows, T) targets, -1 = none */
 	float *wts;      /* sft: (n_rows, T) weight of each target */
 	size_t n_rows;
 	size_t skipped;  /* sft examples dropped (prompt does not fit, bad line) */
@@ -326,77 +328,26 @@ static void lm_data_release(struct lm_data *d)
 {
 	free(d->stream);
 	free(d->rows);
+	free(d->tgts);
 	free(d->wts);
 	memset(d, 0, sizeof *d);
 }
 
-/* Appends the encoding of text to *ids (growing it); -1 on failure. */
-static int encode_append(const struct tokenizer *tk, const char *text, bool bos, bool eos,
-			 int **ids, size_t *n, size_t *cap)
-{
-	size_t need = *n + TOKENIZER_MAX_IDS(strlen(text));
-	if (need > *cap) {
-		size_t nc = need * 2;
-		int *p = realloc(*ids, nc * sizeof(int));
-		if (!p)
-			return -1;
-		*ids = p;
-		*cap = nc;
-	}
-	size_t got = 0;
-	if (tokenizer_encode(tk, text, bos, eos, *ids + *n, *cap - *n, &got) < 0)
-		return -1;
-	*n += got;
-	return 0;
-}
-
-static int lm_data_text(struct lm_data *d, const struct tokenizer *tk, char *buf,
+static int lm_data_text(struct lm_data *d, const struct tokenizer *tk, const char *buf,
 			char *err, size_t errlen)
 {
-	size_t cap = 0;
-	char *p = buf;
-	while (*p) {
-		/* a text runs to the next blank line */
-		char *end = strstr(p, "\n\n");
-		char *next = end ? end : p + strlen(p);
-		char save = *next;
-		*next = '\0';
-		while (*p == '\n')
-			p++;
-		if (*p && encode_append(tk, p, true, true, &d->stream, &d->n_stream, &cap) < 0) {
-			snprintf(err, errlen, "cannot tokenize the text (out of memory)");
-			return -1;
-		}
-		*next = save;
-		p = next;
-		while (*p == '\n')
-			p++;
+	if (lmdata_text_stream(tk, buf, &d->stream, &d->n_stream) < 0) {
+		snprintf(err, errlen, "cannot tokenize the text (out of memory)");
+		return -1;
 	}
 	d->n_target = d->n_stream;
 	return 0;
 }
 
-/* Replaces {prompt} in tmpl by prompt: a new string. */
-static char *apply_template(const char *tmpl, const char *prompt)
-{
-	const char *at = strstr(tmpl, "{prompt}");
-	size_t n = strlen(tmpl) + strlen(prompt) + 1;
-	char *s = malloc(n);
-	if (!s)
-		return NULL;
-	if (!at)
-		snprintf(s, n, "%s%s", tmpl, prompt);
-	else
-		snprintf(s, n, "%.*s%s%s", (int)(at - tmpl), tmpl, prompt, at + 8);
-	return s;
-}
-
 static int lm_data_sft(struct lm_data *d, const struct tokenizer *tk, char *buf, int T,
 		       const char *tmpl, char *err, size_t errlen)
 {
-	size_t cap_rows = 0, ncap = 0;
-	int *ids = NULL, *pids = NULL;
-	size_t pcap = 0;
+	size_t cap_rows = 0;
 	d->sft = true;
 	for (char *line = buf; line && *line;) {
 		char *nl = strchr(line, '\n');
@@ -406,74 +357,45 @@ static int lm_data_sft(struct lm_data *d, const struct tokenizer *tk, char *buf,
 		line = nl ? nl + 1 : NULL;
 		if (strspn(cur, " \t\r") == strlen(cur))
 			continue;
+		if (d->n_rows == cap_rows) {
+			size_t nc = cap_rows ? cap_rows * 2 : 256;
+			int *r = realloc(d->rows, nc * T * sizeof(int));
+			if (r)
+				d->rows = r;
+			int *g = realloc(d->tgts, nc * T * sizeof(int));
+			if (g)
+				d->tgts = g;
+			float *w = realloc(d->wts, nc * T * sizeof(float));
+			if (w)
+				d->wts = w;
+			if (!r || !g || !w) {
+				snprintf(err, errlen, "out of memory for %zu examples", nc);
+				return -1;
+			}
+			cap_rows = nc;
+		}
 		json_error_t jerr;
 		json_t *o = json_loads(cur, 0, &jerr);
 		const char *prompt = json_string_value(json_object_get(o, "prompt"));
 		const char *resp = json_string_value(json_object_get(o, "response"));
 		if (!resp)
 			resp = json_string_value(json_object_get(o, "completion"));
-		if (!prompt || !resp) {
-			d->skipped++;
-			json_decref(o);
-			continue;
-		}
-		char *ptext = apply_template(tmpl, prompt);
-		size_t fl = ptext ? strlen(ptext) + strlen(resp) + 2 : 0;
-		char *full = ptext ? malloc(fl) : NULL;
-		if (full)
-			snprintf(full, fl, "%s %s", ptext, resp);
-		size_t np = 0, nf = 0;
-		int rc = !full ? -1 :
-			 encode_append(tk, ptext, true, false, &pids, &np, &pcap) < 0 ? -1 :
-			 encode_append(tk, full, true, true, &ids, &nf, &ncap);
-		free(ptext);
-		free(full);
+		int n = prompt && resp ?
+			lmdata_sft_row(tk, tmpl, prompt, resp, T, d->rows + d->n_rows * T,
+				       d->tgts + d->n_rows * T, d->wts + d->n_rows * T) : 0;
 		json_decref(o);
-		if (rc < 0) {
+		if (n < 0) {
 			snprintf(err, errlen, "cannot tokenize an example (out of memory)");
-			goto fail;
+			return -1;
 		}
-		/* the response is what follows the longest common prefix of the
-		 * prompt's encoding and the whole example's */
-		size_t k = 0;
-		while (k < np && k < nf && pids[k] == ids[k])
-			k++;
-		if (k < 1 || k >= nf || k >= (size_t)T + 1) {
+		if (n == 0) {
 			d->skipped++;
 			continue;
 		}
-		if (d->n_rows == cap_rows) {
-			size_t nc = cap_rows ? cap_rows * 2 : 256;
-			int *r = realloc(d->rows, nc * (T + 1) * sizeof(int));
-			if (r)
-				d->rows = r;
-			float *w = realloc(d->wts, nc * T * sizeof(float));
-			if (w)
-				d->wts = w;
-			if (!r || !w) {
-				snprintf(err, errlen, "out of memory for %zu examples", nc);
-				goto fail;
-			}
-			cap_rows = nc;
-		}
-		int *row = d->rows + d->n_rows * (T + 1);
-		float *w = d->wts + d->n_rows * T;
-		for (int t = 0; t <= T; t++)
-			row[t] = (size_t)t < nf ? ids[t] : -1;
-		for (int t = 0; t < T; t++) {
-			/* target t is token t+1: weighted when it is a response token */
-			w[t] = (size_t)(t + 1) >= k && (size_t)(t + 1) < nf ? 1.0f : 0.0f;
-			d->n_target += w[t] > 0.0f;
-		}
+		d->n_target += (size_t)n;
 		d->n_rows++;
 	}
-	free(ids);
-	free(pids);
 	return 0;
-fail:
-	free(ids);
-	free(pids);
-	return -1;
 }
 
 static uint64_t lm_rand(uint64_t *s)
@@ -499,12 +421,9 @@ static void lm_data_batch(const struct lm_data *d, int B, int T, uint64_t *rng, 
 			}
 		} else {
 			size_t r = lm_rand(rng) % d->n_rows;
-			const int *row = d->rows + r * (T + 1);
-			for (int t = 0; t < T; t++) {
-				tok[b * T + t] = row[t] < 0 ? 0 : row[t];
-				tg[b * T + t] = row[t + 1];
-				w[b * T + t] = d->wts[r * T + t];
-			}
+			memcpy(tok + b * T, d->rows + r * T, T * sizeof(int));
+			memcpy(tg + b * T, d->tgts + r * T, T * sizeof(int));
+			memcpy(w + b * T, d->wts + r * T, T * sizeof(float));
 		}
 	}
 }
