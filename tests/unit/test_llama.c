@@ -16,6 +16,14 @@
 
 #include <stdlib.h>
 
+/* Cross-check against the inference module (model/infer.h) when it is in the tree. */
+#if defined(__has_include)
+#if __has_include("model/infer.h")
+#define TEST_HAVE_INFER 1
+#include "model/infer.h"
+#endif
+#endif
+
 static uint64_t rng_state = 7;
 static double urand(void)
 {
@@ -477,6 +485,78 @@ static void test_training_learns_pattern(void)
 	llama_model_release(&m);
 }
 
+#ifdef TEST_HAVE_INFER
+/*
+ * The training forward and the inference module (KV cache, few-row kernels)
+ * compute the same model: log-probs and entropies from infer_logits, and the
+ * per-token log-probs infer_generate reports for its own samples — the "old"
+ * log-probs of PPO — equal what the training forward gives those tokens.
+ */
+static void test_matches_infer(void)
+{
+	struct llama_config c = { .dim = 48, .hidden_dim = 100, .n_layers = 2, .n_heads = 6,
+				  .n_kv_heads = 2, .vocab_size = 97, .seq_len = 40,
+				  .shared_classifier = false };
+	char err[256];
+	struct llama_model m;
+	struct infer inf;
+	if (llama_model_init(&m, &c, 4, 40, 0, err, sizeof err) < 0) {
+		CHECK_MSG(0, "%s", err);
+		return;
+	}
+	random_params(&c, m.params);
+	if (infer_init(&inf, &c, m.params, 4, err, sizeof err) < 0) {
+		CHECK_MSG(0, "%s", err);
+		llama_model_release(&m);
+		return;
+	}
+	int T = 33, tok[40], tg[40];
+	for (int t = 0; t <= T; t++)
+		tok[t] = (int)(urand() * c.vocab_size);
+	memcpy(tg, tok + 1, T * sizeof(int));
+	float *logits = malloc(sizeof(float) * T * c.vocab_size);
+	CHECK_INT_EQ(infer_logits(&inf, tok, T, logits, err, sizeof err), 0);
+	CHECK_INT_EQ(llama_forward(&m, tok, tg, 1, T, LLAMA_LOGPROBS | LLAMA_ENTROPY), 0);
+	for (int t = 0; t < T; t++) {
+		const float *z = logits + (size_t)t * c.vocab_size;
+		double mx = -1e30, s = 0, h = 0;
+		for (int j = 0; j < c.vocab_size; j++) if (z[j] > mx) mx = z[j];
+		for (int j = 0; j < c.vocab_size; j++) s += exp(z[j] - mx);
+		double lse = mx + log(s);
+		for (int j = 0; j < c.vocab_size; j++) h -= exp(z[j] - lse) * (z[j] - lse);
+		CHECK_NEAR(m.acts.logprobs[t], z[tg[t]] - lse, 2e-4);
+		CHECK_NEAR(m.acts.entropy[t], h, 2e-4);
+	}
+	/* sampled continuations of a 3-token prompt, K = 4 */
+	struct infer_params ip;
+	infer_params_default(&ip);
+	ip.k = 4;
+	ip.max_new = 20;
+	ip.temperature = 1.0f;
+	ip.top_p = 1.0f;
+	ip.n_stop = 0;
+	ip.seed = 5;
+	int out[4 * 20], nout[4];
+	float lps[4 * 20];
+	CHECK_INT_EQ(infer_generate(&inf, tok, 3, &ip, out, nout, lps, err, sizeof err), 0);
+	int seq[4 * 23], stg[4 * 23];
+	for (int b = 0; b < 4; b++) {
+		CHECK_INT_EQ(nout[b], 20);
+		memcpy(seq + b * 23, tok, 3 * sizeof(int));
+		memcpy(seq + b * 23 + 3, out + b * 20, 20 * sizeof(int));
+		for (int t = 0; t < 23; t++)
+			stg[b * 23 + t] = t + 1 < 23 ? seq[b * 23 + t + 1] : -1;
+	}
+	CHECK_INT_EQ(llama_forward(&m, seq, stg, 4, 23, LLAMA_LOGPROBS), 0);
+	for (int b = 0; b < 4; b++)
+		for (int i = 0; i < 20; i++)
+			CHECK_NEAR(m.acts.logprobs[b * 23 + 2 + i], lps[b * 20 + i], 2e-4);
+	free(logits);
+	infer_release(&inf);
+	llama_model_release(&m);
+}
+#endif
+
 int main(void)
 {
 	threads_set(2);
@@ -490,5 +570,10 @@ int main(void)
 	RUN(test_init_random);
 	RUN(test_bad_input);
 	RUN(test_training_learns_pattern);
+#ifdef TEST_HAVE_INFER
+	RUN(test_matches_infer);
+#else
+	TEST_SKIP(test_matches_infer, "model/infer.h is not in this tree yet");
+#endif
 	TEST_MAIN_END();
 }
