@@ -447,7 +447,7 @@ int cmd_train_lm(int argc, char **argv)
 	int steps = 1000, batch = 8, accum = 1, seed = 1, nthreads = 0, log_every = 10,
 	    save_every = 0, warmup = -1;
 	float lr = 1e-3f, min_lr = -1.0f, wd = 0.1f, clip = 1.0f;
-	bool untied = false;
+	bool untied = false, resume = false;
 	struct cli_opt opts[] = {
 		{ "tokenizer", CLI_STR, &tok_path, "tokenizer.bin (required)" },
 		{ "data", CLI_STR, &data_path, "text file (texts split by blank lines) or JSONL (required)" },
@@ -463,7 +463,7 @@ int cmd_train_lm(int argc, char **argv)
 		{ "kv-heads", CLI_INT, &cfg.n_kv_heads, "new model: key/value heads (4)" },
 		{ "seq", CLI_INT, &cfg.seq_len, "tokens per row (new model: also seq_len) (256)" },
 		{ "untied", CLI_FLAG, &untied, "new model: a classifier separate from the embedding" },
-		{ "steps", CLI_INT, &steps, "optimizer steps (1000)" },
+		{ "steps", CLI_INT, &steps, "optimizer steps in all (with --resume, counted from 0) (1000)" },
 		{ "batch", CLI_INT, &batch, "rows per micro-batch (8)" },
 		{ "accum", CLI_INT, &accum, "micro-batches per step (1)" },
 		{ "lr", CLI_FLOAT, &lr, "peak learning rate (1e-3)" },
@@ -475,6 +475,7 @@ int cmd_train_lm(int argc, char **argv)
 		{ "threads", CLI_INT, &nthreads, "threads (0 = all cores)" },
 		{ "log-every", CLI_INT, &log_every, "progress line every N steps (10)" },
 		{ "save-every", CLI_INT, &save_every, "also save every N steps (0 = at the end)" },
+		{ "resume", CLI_FLAG, &resume, "with --init: continue its AdamW state and step count" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "--tokenizer FILE --data FILE --out FILE [options]",
@@ -496,7 +497,7 @@ int cmd_train_lm(int argc, char **argv)
 	}
 #ifndef CLI_MODEL_HAVE_CKPT
 	(void)init_path; (void)kind; (void)tmpl; (void)seed; (void)nthreads; (void)warmup;
-	(void)min_lr; (void)wd; (void)clip; (void)untied;
+	(void)min_lr; (void)wd; (void)clip; (void)untied; (void)resume;
 	(void)lm_data_release; (void)lm_data_text; (void)lm_data_sft; (void)lm_data_batch;
 	(void)fmt_eta; (void)read_file;
 	fprintf(stderr, "rlhfd train-lm: this build has no checkpoint writer (model/checkpoint.h)\n");
@@ -514,6 +515,7 @@ int cmd_train_lm(int argc, char **argv)
 	int *tok = NULL, *tg = NULL;
 	float *w = NULL;
 	bool have_m = false, have_opt = false;
+	uint64_t rng = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 12345;
 
 	cfg.shared_classifier = !untied;
 	ckpt_state_init(&st);
@@ -579,6 +581,16 @@ int cmd_train_lm(int argc, char **argv)
 		goto out;
 	}
 	have_opt = true;
+	if (resume) {
+		if (!init_path || !st.has_train || !st.m || !st.v) {
+			fprintf(stderr, "rlhfd train-lm: --resume needs --init with a saved training state\n");
+			goto out;
+		}
+		memcpy(opt.m, st.m, opt.n * sizeof(float));
+		memcpy(opt.v, st.v, opt.n * sizeof(float));
+		opt.step = st.step > 0 && st.step < 1 << 30 ? (int)st.step : 0;
+		memcpy(&rng, &st.rng[0], sizeof rng);
+	}
 	size_t NT = (size_t)batch * T * accum;
 	tok = malloc(NT * sizeof(int));
 	tg = malloc(NT * sizeof(int));
@@ -603,11 +615,12 @@ int cmd_train_lm(int argc, char **argv)
 		       data.skipped);
 	fflush(stdout);
 
-	uint64_t rng = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 12345;
 	double t0 = now_sec(), tlog = t0, loss_acc = 0.0;
 	size_t tok_log = 0;
-	int n_acc = 0;
-	for (int step = 0; step < steps; step++) {
+	int n_acc = 0, first = opt.step; /* > 0 when resuming: --steps is the total */
+	if (first >= steps)
+		printf("train-lm: the checkpoint is already at step %d of %d\n", first, steps);
+	for (int step = first; step < steps; step++) {
 		/* the step's micro-batches first: the loss is normalised by the weight
 		 * of the whole step, so accumulation equals one big batch */
 		double wsum = 0.0;
@@ -640,7 +653,7 @@ int cmd_train_lm(int argc, char **argv)
 		if ((step + 1) % log_every == 0 || step + 1 == steps) {
 			double now = now_sec();
 			char eta[32];
-			fmt_eta(eta, sizeof eta, (now - t0) / (step + 1) * (steps - step - 1));
+			fmt_eta(eta, sizeof eta, (now - t0) / (step + 1 - first) * (steps - step - 1));
 			printf("step %d/%d loss %.4f lr %.2e grad_norm %.3f tokens/s %.0f eta %s\n",
 			       step + 1, steps, loss_acc / n_acc, cur_lr, gnorm,
 			       tok_log / (now - tlog), eta);
