@@ -40,11 +40,252 @@ void infer_set_threads(int n)
 
 /* ---- layers ----------------------------------------------------------------- */
 
-/* out (n, d) = in (n, m) @ W^T, W (d, m) row-major: one BLAS call for all rows. */
+/*
+ * Few-row matrix product: out (n, d) = in (n, m) @ W^T for n <= FEW_ROWS.
+ * BLAS sgemm packs the whole of W on every call, which for a decode step (n =
+ * K live sequences) costs more than the product itself; this kernel streams
+ * each weight row once and multiplies it with all n input rows while it is in
+ * registers, so a step reads the weights once whatever K is.
+ */
+#define FEW_ROWS 16
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+/* the 4 sums of a, b, c, d */
+static inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+	__m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+	__m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+	__m512 s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+				 _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+	__m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+	return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+#define FEW_ZERO(r) __m512 a##r##0 = _mm512_setzero_ps(), a##r##1 = a##r##0, \
+	a##r##2 = a##r##0, a##r##3 = a##r##0
+#define FEW_FMA(r, LD) do { \
+	__m512 x_ = LD(in + (size_t)(r) * m + i); \
+	a##r##0 = _mm512_fmadd_ps(w0, x_, a##r##0); \
+	a##r##1 = _mm512_fmadd_ps(w1, x_, a##r##1); \
+	a##r##2 = _mm512_fmadd_ps(w2, x_, a##r##2); \
+	a##r##3 = _mm512_fmadd_ps(w3, x_, a##r##3); } while (0)
+#define FEW_STORE(r) _mm_storeu_ps(out + (size_t)(r) * ldo, hsum4(a##r##0, a##r##1, a##r##2, a##r##3))
+#define FEW_LDU(p) _mm512_loadu_ps(p)
+#define FEW_LDM(p) _mm512_maskz_loadu_ps(mask, p)
+
+/* out[r][0..4) for weight rows w[0..4) (stride m) and R (1..4) input rows */
+static inline __attribute__((always_inline)) void few_block(float *out, int ldo,
+							    const float *in, int m,
+							    const float *w, const int R)
+{
+	FEW_ZERO(0); FEW_ZERO(1); FEW_ZERO(2); FEW_ZERO(3);
+	int i = 0;
+	for (; i + 16 <= m; i += 16) {
+		/* the next block's weight rows, while this one computes */
+		_mm_prefetch((const char *)(w + 4 * m + i), _MM_HINT_T0);
+		_mm_prefetch((const char *)(w + 5 * m + i), _MM_HINT_T0);
+		_mm_prefetch((const char *)(w + 6 * m + i), _MM_HINT_T0);
+		_mm_prefetch((const char *)(w + 7 * m + i), _MM_HINT_T0);
+		__m512 w0 = FEW_LDU(w + i), w1 = FEW_LDU(w + m + i);
+		__m512 w2 = FEW_LDU(w + 2 * m + i), w3 = FEW_LDU(w + 3 * m + i);
+		FEW_FMA(0, FEW_LDU);
+		if (R > 1) FEW_FMA(1, FEW_LDU);
+		if (R > 2) FEW_FMA(2, FEW_LDU);
+		if (R > 3) FEW_FMA(3, FEW_LDU);
+	}
+	if (i < m) {
+		__mmask16 mask = (__mmask16)((1u << (m - i)) - 1);
+		__m512 w0 = FEW_LDM(w + i), w1 = FEW_LDM(w + m + i);
+		__m512 w2 = FEW_LDM(w + 2 * m + i), w3 = FEW_LDM(w + 3 * m + i);
+		FEW_FMA(0, FEW_LDM);
+		if (R > 1) FEW_FMA(1, FEW_LDM);
+		if (R > 2) FEW_FMA(2, FEW_LDM);
+		if (R > 3) FEW_FMA(3, FEW_LDM);
+	}
+	FEW_STORE(0);
+	if (R > 1) FEW_STORE(1);
+	if (R > 2) FEW_STORE(2);
+	if (R > 3) FEW_STORE(3);
+}
+
+/* weight rows [o, o + 4) against every input row, 4 input rows at a time */
+static void few_rows4(float *out, const float *in, const float *w, int n, int m, int d, int o)
+{
+	const float *wr = w + (size_t)o * m;
+	int r = 0;
+	for (; r + 4 <= n; r += 4)
+		few_block(out + (size_t)r * d + o, d, in + (size_t)r * m, m, wr, 4);
+	switch (n - r) {
+	case 1: few_block(out + (size_t)r * d + o, d, in + (size_t)r * m, m, wr, 1); break;
+	case 2: few_block(out + (size_t)r * d + o, d, in + (size_t)r * m, m, wr, 2); break;
+	case 3: few_block(out + (size_t)r * d + o, d, in + (size_t)r * m, m, wr, 3); break;
+	}
+}
+#else
+/* portable version of the same loop order */
+static void few_rows4(float *out, const float *in, const float *w, int n, int m, int d, int o)
+{
+	for (int k = 0; k < 4; k++) {
+		const float *wr = w + (size_t)(o + k) * m;
+		for (int r = 0; r < n; r++) {
+			const float *x = in + (size_t)r * m;
+			float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+			for (int i = 0; i < m; i++)
+				s += wr[i] * x[i];
+			out[(size_t)r * d + o + k] = s;
+		}
+	}
+}
+#endif
+
+/* ---- attention kernels: one head of one row over a run of cached positions ---- */
+
+#ifdef __AVX512F__
+static inline __mmask16 tail_mask(int rem)
+{
+	return rem >= 16 ? (__mmask16)0xffff : rem > 0 ? (__mmask16)((1u << rem) - 1) : 0;
+}
+
+/* s[t] = scale * q . k_t for t in [0, n); key rows hs long, ld apart */
+static void attn_scores(float *s, const float *q, const float *k, size_t ld, int n, int hs,
+			float scale)
+{
+	int t = 0;
+	for (; t + 4 <= n; t += 4) {
+		const float *k0 = k + (size_t)t * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int i = 0; i < hs; i += 16) {
+			__mmask16 mk = tail_mask(hs - i);
+			__m512 qv = _mm512_maskz_loadu_ps(mk, q + i);
+			a0 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(mk, k0 + i), a0);
+			a1 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(mk, k1 + i), a1);
+			a2 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(mk, k2 + i), a2);
+			a3 = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(mk, k3 + i), a3);
+		}
+		_mm_storeu_ps(s + t, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));
+	}
+	for (; t < n; t++) {
+		const float *kt = k + (size_t)t * ld;
+		__m512 a0 = _mm512_setzero_ps();
+		for (int i = 0; i < hs; i += 16) {
+			__mmask16 mk = tail_mask(hs - i);
+			a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, q + i),
+					     _mm512_maskz_loadu_ps(mk, kt + i), a0);
+		}
+		s[t] = _mm512_reduce_add_ps(a0) * scale;
+	}
+}
+
+/* o (hs) += sum of a[t] * v_t for t in [0, n); value rows ld apart.  Several
+ * positions are in flight at once so the FMA latency does not serialise. */
+static void attn_mix(float *o, const float *a, const float *v, size_t ld, int n, int hs)
+{
+	if (hs <= 16) {
+		__mmask16 m = tail_mask(hs);
+		__m512 o0 = _mm512_maskz_loadu_ps(m, o), o1 = _mm512_setzero_ps(), o2 = o1, o3 = o1;
+		int t = 0;
+		for (; t + 4 <= n; t += 4) {
+			const float *vt = v + (size_t)t * ld;
+			o0 = _mm512_fmadd_ps(_mm512_set1_ps(a[t]), _mm512_maskz_loadu_ps(m, vt), o0);
+			o1 = _mm512_fmadd_ps(_mm512_set1_ps(a[t + 1]), _mm512_maskz_loadu_ps(m, vt + ld), o1);
+			o2 = _mm512_fmadd_ps(_mm512_set1_ps(a[t + 2]),
+					     _mm512_maskz_loadu_ps(m, vt + 2 * ld), o2);
+			o3 = _mm512_fmadd_ps(_mm512_set1_ps(a[t + 3]),
+					     _mm512_maskz_loadu_ps(m, vt + 3 * ld), o3);
+		}
+		for (; t < n; t++)
+			o0 = _mm512_fmadd_ps(_mm512_set1_ps(a[t]),
+					     _mm512_maskz_loadu_ps(m, v + (size_t)t * ld), o0);
+		o0 = _mm512_add_ps(_mm512_add_ps(o0, o1), _mm512_add_ps(o2, o3));
+		_mm512_mask_storeu_ps(o, m, o0);
+		return;
+	}
+	for (int c0 = 0; c0 < hs; c0 += 64) {
+		__mmask16 m0 = tail_mask(hs - c0), m1 = tail_mask(hs - c0 - 16);
+		__mmask16 m2 = tail_mask(hs - c0 - 32), m3 = tail_mask(hs - c0 - 48);
+		__m512 o0 = _mm512_maskz_loadu_ps(m0, o + c0), o1 = _mm512_maskz_loadu_ps(m1, o + c0 + 16);
+		__m512 o2 = _mm512_maskz_loadu_ps(m2, o + c0 + 32), o3 = _mm512_maskz_loadu_ps(m3, o + c0 + 48);
+		__m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+		int t = 0;
+		for (; t + 2 <= n; t += 2) {
+			const float *vt = v + (size_t)t * ld + c0, *vu = vt + ld;
+			__m512 at = _mm512_set1_ps(a[t]), au = _mm512_set1_ps(a[t + 1]);
+			o0 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m0, vt), o0);
+			o1 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m1, vt + 16), o1);
+			o2 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m2, vt + 32), o2);
+			o3 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m3, vt + 48), o3);
+			p0 = _mm512_fmadd_ps(au, _mm512_maskz_loadu_ps(m0, vu), p0);
+			p1 = _mm512_fmadd_ps(au, _mm512_maskz_loadu_ps(m1, vu + 16), p1);
+			p2 = _mm512_fmadd_ps(au, _mm512_maskz_loadu_ps(m2, vu + 32), p2);
+			p3 = _mm512_fmadd_ps(au, _mm512_maskz_loadu_ps(m3, vu + 48), p3);
+		}
+		if (t < n) {
+			const float *vt = v + (size_t)t * ld + c0;
+			__m512 at = _mm512_set1_ps(a[t]);
+			o0 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m0, vt), o0);
+			o1 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m1, vt + 16), o1);
+			o2 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m2, vt + 32), o2);
+			o3 = _mm512_fmadd_ps(at, _mm512_maskz_loadu_ps(m3, vt + 48), o3);
+		}
+		_mm512_mask_storeu_ps(o + c0, m0, _mm512_add_ps(o0, p0));
+		_mm512_mask_storeu_ps(o + c0 + 16, m1, _mm512_add_ps(o1, p1));
+		_mm512_mask_storeu_ps(o + c0 + 32, m2, _mm512_add_ps(o2, p2));
+		_mm512_mask_storeu_ps(o + c0 + 48, m3, _mm512_add_ps(o3, p3));
+	}
+}
+#else
+static void attn_scores(float *s, const float *q, const float *k, size_t ld, int n, int hs,
+			float scale)
+{
+	for (int t = 0; t < n; t++) {
+		const float *kt = k + (size_t)t * ld;
+		float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+		for (int i = 0; i < hs; i++)
+			acc += q[i] * kt[i];
+		s[t] = acc * scale;
+	}
+}
+
+static void attn_mix(float *o, const float *a, const float *v, size_t ld, int n, int hs)
+{
+	for (int t = 0; t < n; t++) {
+		const float *vt = v + (size_t)t * ld;
+#pragma omp simd
+		for (int i = 0; i < hs; i++)
+			o[i] += a[t] * vt[i];
+	}
+}
+#endif
+
+static void matmul_few_rows(float *out, const float *in, const float *w, int n, int m, int d)
+{
+	int blocks = d / 4;
+	bool par = (size_t)d * m >= 65536 && omp_get_max_threads() > 1;
+#pragma omp parallel for schedule(static) if (par)
+	for (int b = 0; b < blocks; b++)
+		few_rows4(out, in, w, n, m, d, 4 * b);
+	for (int o = 4 * blocks; o < d; o++) {
+		const float *wr = w + (size_t)o * m;
+		for (int r = 0; r < n; r++) {
+			const float *x = in + (size_t)r * m;
+			float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+			for (int i = 0; i < m; i++)
+				s += wr[i] * x[i];
+			out[(size_t)r * d + o] = s;
+		}
+	}
+}
+
+/* out (n, d) = in (n, m) @ W^T, W (d, m) row-major: all rows in one call */
 static void matmul_forward(float *out, const float *in, const float *w, int n, int m, int d)
 {
-	if (n == 1)
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, d, m, 1.0f, w, m, in, 1, 0.0f, out, 1);
+	if (n <= FEW_ROWS)
+		matmul_few_rows(out, in, w, n, m, d);
 	else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m, 1.0f, in, m, w, m,
 			    0.0f, out, d);
@@ -103,13 +344,28 @@ static void residual_forward(float *x, const float *dx, size_t count)
 
 /* ---- caches --------------------------------------------------------------------- */
 
+/* (layer l, position t) of the prompt cache */
+static float *prompt_row(const struct infer *inf, float *cache, int l, int t)
+{
+	size_t S = (size_t)inf->cfg.seq_len, kv = (size_t)llama_kv_dim(&inf->cfg);
+	return cache + ((size_t)l * S + (size_t)t) * kv;
+}
+
+/* (layer l, sequence slot, position t) of the per-sequence cache */
+static float *seq_row(const struct infer *inf, float *cache, int l, int slot, int t)
+{
+	size_t S = (size_t)inf->cfg.seq_len, kv = (size_t)llama_kv_dim(&inf->cfg);
+	return cache + (((size_t)l * inf->max_k + (size_t)slot) * S + (size_t)t) * kv;
+}
+
+/* where row (slot, pos) keeps its key or value: prompt rows (slot -1) and
+ * positions inside the shared prompt go to the prompt cache */
 static float *cache_row(const struct infer *inf, float *prompt_cache, float *seq_cache, int l,
 			int slot, int t, int n_shared)
 {
-	size_t S = (size_t)inf->cfg.seq_len, kv = (size_t)llama_kv_dim(&inf->cfg);
 	if (slot < 0 || t < n_shared)
-		return prompt_cache + ((size_t)l * S + (size_t)t) * kv;
-	return seq_cache + (((size_t)l * inf->max_k + (size_t)slot) * S + (size_t)t) * kv;
+		return prompt_row(inf, prompt_cache, l, t);
+	return seq_row(inf, seq_cache, l, slot, t);
 }
 
 /*
@@ -122,7 +378,7 @@ static void attention_forward(struct infer *inf, float *out, float *att, const f
 {
 	const struct llama_config *c = &inf->cfg;
 	int hs = llama_head_size(c), nh = c->n_heads, kv_mul = c->n_heads / c->n_kv_heads;
-	int S = c->seq_len, dim = c->dim;
+	int S = c->seq_len, dim = c->dim, kv = llama_kv_dim(c);
 	float scale = 1.0f / sqrtf((float)hs);
 	int pairs = n * nh;
 
@@ -131,28 +387,22 @@ static void attention_forward(struct infer *inf, float *out, float *att, const f
 		int r = ph / nh, h = ph % nh;
 		int pos = inf->row_pos[r], slot = inf->row_slot[r];
 		int koff = (h / kv_mul) * hs;
+		/* positions [0, split) in the prompt cache, [split, pos] in the slot's */
+		int split = slot < 0 ? pos + 1 : n_shared < pos + 1 ? n_shared : pos + 1;
+		const float *kp = prompt_row(inf, inf->key_prompt, l, 0) + koff;
+		const float *vp = prompt_row(inf, inf->value_prompt, l, 0) + koff;
+		const float *ks = slot < 0 ? kp : seq_row(inf, inf->key_seq, l, slot, 0) + koff;
+		const float *vs = slot < 0 ? vp : seq_row(inf, inf->value_seq, l, slot, 0) + koff;
 		const float *qh = q + (size_t)r * dim + (size_t)h * hs;
 		float *a = att + ((size_t)r * nh + h) * S;
-		for (int t = 0; t <= pos; t++) {
-			const float *kt = cache_row(inf, inf->key_prompt, inf->key_seq, l, slot, t,
-						    n_shared) + koff;
-			float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-			for (int i = 0; i < hs; i++)
-				s += qh[i] * kt[i];
-			a[t] = s * scale;
-		}
-		sampler_softmax(a, pos + 1);
 		float *o = out + (size_t)r * dim + (size_t)h * hs;
+		attn_scores(a, qh, kp, (size_t)kv, split, hs, scale);
+		attn_scores(a + split, qh, ks + (size_t)split * kv, (size_t)kv, pos + 1 - split, hs,
+			    scale);
+		sampler_softmax(a, pos + 1);
 		memset(o, 0, (size_t)hs * sizeof(float));
-		for (int t = 0; t <= pos; t++) {
-			const float *vt = cache_row(inf, inf->value_prompt, inf->value_seq, l, slot,
-						    t, n_shared) + koff;
-			float at = a[t];
-#pragma omp simd
-			for (int i = 0; i < hs; i++)
-				o[i] += at * vt[i];
-		}
+		attn_mix(o, a, vp, (size_t)kv, split, hs);
+		attn_mix(o, a + split, vs + (size_t)split * kv, (size_t)kv, pos + 1 - split, hs);
 	}
 }
 

@@ -68,20 +68,22 @@ float sampler_random_f32(uint64_t *state)
 
 int sampler_argmax(const float *x, int n)
 {
-	int best = 0;
-	float bv = x[0];
-	for (int i = 1; i < n; i++)
-		if (x[i] > bv) {
-			bv = x[i];
-			best = i;
-		}
-	return best;
+	/* the maximum in one vectorised pass, then its first position */
+	float mx = x[0];
+#pragma omp simd reduction(max : mx)
+	for (int i = 0; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	for (int i = 0; i < n; i++)
+		if (x[i] == mx)
+			return i;
+	return 0; /* only with NaNs */
 }
 
 void sampler_softmax(float *x, int n)
 {
 	float mx = x[0], sum = 0.0f;
-	for (int i = 1; i < n; i++)
+#pragma omp simd reduction(max : mx)
+	for (int i = 0; i < n; i++)
 		mx = x[i] > mx ? x[i] : mx;
 #pragma omp simd reduction(+ : sum)
 	for (int i = 0; i < n; i++) {
@@ -97,7 +99,8 @@ void sampler_softmax(float *x, int n)
 float sampler_log_softmax_at(const float *x, int n, int i)
 {
 	float mx = x[0], sum = 0.0f;
-	for (int j = 1; j < n; j++)
+#pragma omp simd reduction(max : mx)
+	for (int j = 0; j < n; j++)
 		mx = x[j] > mx ? x[j] : mx;
 #pragma omp simd reduction(+ : sum)
 	for (int j = 0; j < n; j++)
