@@ -5,6 +5,7 @@
  */
 #include "server/cli.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "model/checkpoint.h"
 #include "model/infer.h"
+#include "model/tokenizer.h"
 
 static double now_sec(void)
 {
@@ -136,7 +138,137 @@ int cmd_bench_sample(int argc, char **argv)
 
 int cmd_sample(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "rlhfd %s: not built yet (waits for model/tokenizer)\n", argv[0]);
-	return 1;
+	const char *model = NULL, *tok_path = NULL, *prompt = "";
+	float temperature = 1.0f, top_p = 0.9f;
+	int top_k = 0, steps = 256, seed = INT_MIN, k = 1, threads = 0;
+	bool ids = false;
+	struct cli_opt opts[] = {
+		{ "model", CLI_STR, &model, "llama2.c checkpoint, v0 or v1 (required)" },
+		{ "tokenizer", CLI_STR, &tok_path, "tokenizer.bin (required)" },
+		{ "prompt", CLI_STR, &prompt, "text to continue (after BOS); default none" },
+		{ "temperature", CLI_FLOAT, &temperature, "1.0; 0 = greedy, deterministic" },
+		{ "top-p", CLI_FLOAT, &top_p, "nucleus mass, 0.9; 1 = off" },
+		{ "top-k", CLI_INT, &top_k, "keep the k most likely; 0 = off" },
+		{ "steps", CLI_INT, &steps, "most new tokens per sample, 256 (to the context end)" },
+		{ "seed", CLI_INT, &seed, "sampling seed; default from the clock" },
+		{ "k", CLI_INT, &k, "samples generated together, 1" },
+		{ "ids", CLI_FLAG, &ids, "print the new token ids, one line per sample" },
+		{ "threads", CLI_INT, &threads, "threads, default all cores" },
+		{ 0 }
+	};
+	int rc = cli_parse(argc, argv, opts, "--model FILE --tokenizer FILE [options]", NULL, 0, NULL);
+	if (rc != 0)
+		return cli_exit_code(rc);
+	if (!model || !tok_path) {
+		fprintf(stderr, "rlhfd %s: --model FILE and --tokenizer FILE are required\n", argv[0]);
+		return 2;
+	}
+	if (k < 1 || k > 1024 || steps < 0 || temperature < 0.0f) {
+		fprintf(stderr, "rlhfd %s: want 1 <= -k <= 1024, --steps >= 0, --temperature >= 0\n",
+			argv[0]);
+		return 2;
+	}
+	infer_set_threads(threads);
+
+	struct llama_config cfg;
+	struct tokenizer tok;
+	struct infer inf;
+	float *params = NULL;
+	int *prompt_ids = NULL, *out = NULL, *n_out = NULL;
+	size_t n_prompt = 0, max_ids = TOKENIZER_MAX_IDS(strlen(prompt));
+	char err[512];
+	bool have_inf = false;
+
+	tokenizer_init(&tok);
+	rc = 1;
+	if (ckpt_load_model(model, &cfg, &params, NULL, err, sizeof(err)) < 0 ||
+	    tokenizer_load(&tok, tok_path, cfg.vocab_size, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
+		goto out;
+	}
+	prompt_ids = malloc(max_ids * sizeof(int));
+	if (!prompt_ids || tokenizer_encode(&tok, prompt, true, false, prompt_ids, max_ids,
+					    &n_prompt) < 0) {
+		fprintf(stderr, "rlhfd %s: cannot encode the prompt\n", argv[0]);
+		goto out;
+	}
+	if ((int)n_prompt > cfg.seq_len) {
+		fprintf(stderr, "rlhfd %s: the prompt is %zu tokens, the model's context is %d\n",
+			argv[0], n_prompt, cfg.seq_len);
+		goto out;
+	}
+	if (infer_init(&inf, &cfg, params, k, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
+		goto out;
+	}
+	have_inf = true;
+
+	struct infer_params ip;
+	infer_params_default(&ip);
+	ip.k = k;
+	ip.max_new = steps;
+	ip.temperature = temperature;
+	ip.top_p = top_p;
+	ip.top_k = top_k;
+	ip.seed = seed == INT_MIN ? (uint64_t)time(NULL) : (uint64_t)(int64_t)seed;
+	/* EOS ends a sample; so does BOS, which TinyStories models emit between stories */
+	ip.stop_ids[0] = INFER_EOS;
+	ip.stop_ids[1] = INFER_BOS;
+	ip.n_stop = 2;
+	out = malloc((size_t)k * (steps ? steps : 1) * sizeof(int));
+	n_out = malloc((size_t)k * sizeof(int));
+	if (!out || !n_out) {
+		fprintf(stderr, "rlhfd %s: out of memory\n", argv[0]);
+		goto out;
+	}
+	if (infer_generate(&inf, prompt_ids, (int)n_prompt, &ip, out, n_out, NULL, err,
+			   sizeof(err)) < 0) {
+		fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
+		goto out;
+	}
+
+	for (int j = 0; j < k; j++) {
+		const int *o = out + (size_t)j * steps;
+		int n = n_out[j];
+		if (n > 0 && (o[n - 1] == INFER_EOS || o[n - 1] == INFER_BOS))
+			n--; /* the stop token is not part of the answer */
+		if (ids) {
+			for (int i = 0; i < n; i++)
+				printf(i ? " %d" : "%d", o[i]);
+			putchar('\n');
+			continue;
+		}
+		/* the prompt and its continuation, as llama2.c prints them */
+		size_t all_n = n_prompt - 1 + (size_t)n, len = 0;
+		int *all = malloc((all_n ? all_n : 1) * sizeof(int));
+		char *text = NULL;
+		if (!all) {
+			fprintf(stderr, "rlhfd %s: out of memory\n", argv[0]);
+			goto out;
+		}
+		memcpy(all, prompt_ids + 1, (n_prompt - 1) * sizeof(int));
+		memcpy(all + n_prompt - 1, o, (size_t)n * sizeof(int));
+		if (tokenizer_decode(&tok, TOKENIZER_BOS, all, all_n, &text, &len, err,
+				     sizeof(err)) < 0) {
+			fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
+			free(all);
+			goto out;
+		}
+		if (j > 0)
+			fputs("---\n", stdout);
+		fwrite(text, 1, len, stdout);
+		putchar('\n');
+		free(text);
+		free(all);
+	}
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	if (have_inf)
+		infer_release(&inf);
+	tokenizer_release(&tok);
+	free(params);
+	free(prompt_ids);
+	free(out);
+	free(n_out);
+	return rc;
 }
