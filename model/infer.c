@@ -41,13 +41,12 @@ void infer_set_threads(int n)
 /* ---- layers ----------------------------------------------------------------- */
 
 /*
- * Few-row matrix product: out (n, d) = in (n, m) @ W^T for n <= FEW_ROWS.
+ * Few-row matrix product: out (n, d) = in (n, m) @ W^T for n <= INFER_FEW_ROWS.
  * BLAS sgemm packs the whole of W on every call, which for a decode step (n =
  * K live sequences) costs more than the product itself; this kernel streams
  * each weight row once and multiplies it with all n input rows while it is in
  * registers, so a step reads the weights once whatever K is.
  */
-#define FEW_ROWS 16
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -284,7 +283,12 @@ static void matmul_few_rows(float *out, const float *in, const float *w, int n, 
 /* out (n, d) = in (n, m) @ W^T, W (d, m) row-major: all rows in one call */
 static void matmul_forward(float *out, const float *in, const float *w, int n, int m, int d)
 {
-	if (n <= FEW_ROWS)
+	infer_matmul(out, in, w, n, m, d);
+}
+
+void infer_matmul(float *out, const float *in, const float *w, int n, int m, int d)
+{
+	if (n <= INFER_FEW_ROWS)
 		matmul_few_rows(out, in, w, n, m, d);
 	else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m, 1.0f, in, m, w, m,

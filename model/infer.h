@@ -118,6 +118,15 @@ int infer_generate(struct infer *inf, const int *prompt, int n_prompt,
 int infer_logits(struct infer *inf, const int *tokens, int n, float *logits, char *err,
 		 size_t errlen);
 
+/*
+ * out (n, d) = in (n, m) @ W^T with W (d, m) row-major — the matrix product of
+ * every layer.  Up to INFER_FEW_ROWS rows it is a register-blocked kernel that
+ * reads each weight row once for all rows (OpenBLAS's sgemm would pack all of
+ * W on every call, which dominates a decode step); above, cblas_sgemm.
+ */
+#define INFER_FEW_ROWS 16
+void infer_matmul(float *out, const float *in, const float *w, int n, int m, int d);
+
 /* Threads for OpenMP loops and OpenBLAS (n <= 0: all cores). */
 void infer_set_threads(int n);
 

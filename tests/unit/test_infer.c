@@ -446,6 +446,65 @@ static void test_from_checkpoint_file(void)
 	free(p);
 }
 
+static void test_matmul_kernel(void)
+{
+	/* every row count around the kernel's blocks (4) and its limit (16), widths
+	 * with and without a 16-float tail, output counts with and without a tail of
+	 * 4: against a plain double loop */
+	int ns[] = { 1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 33 };
+	int ms[] = { 1, 8, 16, 37, 48, 64, 100 };
+	int ds[] = { 1, 3, 4, 9, 64, 130 };
+	float *in = malloc(33 * 100 * sizeof(float)), *w = malloc(130 * 100 * sizeof(float));
+	float *out = malloc(33 * 130 * sizeof(float));
+	for (int i = 0; i < 33 * 100; i++)
+		in[i] = (float)urand();
+	for (int i = 0; i < 130 * 100; i++)
+		w[i] = (float)urand();
+	for (int threads = 1; threads <= 2; threads++) {
+		infer_set_threads(threads);
+		int bad = 0;
+		for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+			for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++)
+				for (size_t e = 0; e < sizeof(ds) / sizeof(ds[0]); e++) {
+					int n = ns[a], m = ms[b], d = ds[e];
+					for (int i = 0; i < n * d; i++)
+						out[i] = NAN;
+					infer_matmul(out, in, w, n, m, d);
+					for (int r = 0; r < n; r++)
+						for (int o = 0; o < d; o++) {
+							double s = 0;
+							for (int i = 0; i < m; i++)
+								s += (double)in[r * m + i] * w[o * m + i];
+							if (!(fabs(out[r * d + o] - s) <= 1e-5 * (1 + fabs(s) + m * 0.1)))
+								bad++;
+						}
+				}
+		CHECK_MSG(bad == 0, "%d wrong outputs with %d threads", bad, threads);
+	}
+	/* the classifier's shape, across the parallel threshold */
+	int n = 4, m = 48, d = 4099;
+	float *wbig = malloc((size_t)d * m * sizeof(float)), *ob = malloc((size_t)n * d * sizeof(float));
+	for (int i = 0; i < d * m; i++)
+		wbig[i] = (float)urand();
+	infer_set_threads(2);
+	infer_matmul(ob, in, wbig, n, m, d);
+	int bad = 0;
+	for (int r = 0; r < n; r++)
+		for (int o = 0; o < d; o++) {
+			double s = 0;
+			for (int i = 0; i < m; i++)
+				s += (double)in[r * m + i] * wbig[(size_t)o * m + i];
+			bad += !(fabs(ob[r * d + o] - s) <= 1e-5 * (1 + fabs(s)));
+		}
+	CHECK_INT_EQ(bad, 0);
+	infer_set_threads(1);
+	free(wbig);
+	free(ob);
+	free(in);
+	free(w);
+	free(out);
+}
+
 static void test_errors(void)
 {
 	const struct llama_config *c = &CFG_C;
@@ -500,6 +559,7 @@ int main(void)
 	RUN(test_seeds);
 	RUN(test_logprobs_match_reference);
 	RUN(test_from_checkpoint_file);
+	RUN(test_matmul_kernel);
 	RUN(test_errors);
 	TEST_MAIN_END();
 }
