@@ -202,6 +202,8 @@ int cmd_sample(int argc, char **argv)
 		goto out;
 	}
 	have_inf = true;
+	if (steps > cfg.seq_len)
+		steps = cfg.seq_len; /* no more can fit; keeps the buffers small */
 
 	struct infer_params ip;
 	infer_params_default(&ip);
