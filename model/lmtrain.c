@@ -25,6 +25,8 @@ static int save(const struct llama_model *m, const struct adamw *opt, uint64_t r
 	ckpt_state_init(&st);
 	/* meta, m and v are borrowed here: st is never released */
 	st.meta = (char *)c->meta;
+	if (c->weights_only)
+		return ckpt_save_model(c->out_path, &m->cfg, m->params, &st, err, errlen);
 	st.has_train = true;
 	st.step = opt->step;
 	st.rng[0] = rng;

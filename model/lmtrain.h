@@ -16,6 +16,7 @@
 #ifndef RLHFD_MODEL_LMTRAIN_H
 #define RLHFD_MODEL_LMTRAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ struct lmtrain_config {
 	int save_every;       /* also save every N steps (0 = only after the last) */
 	const char *out_path; /* checkpoint (v1 + sidecar) to write; NULL = none */
 	const char *meta;     /* sidecar metadata JSON (borrowed; NULL = none) */
+	bool weights_only;    /* save without the training state (no moments: a
+				 third of the size; the run cannot be resumed) */
 };
 
 /* What a progress report says (all borrowed for the call). */
@@ -56,8 +59,8 @@ typedef int lmtrain_progress_fn(void *arg, const struct lmtrain_report *r);
  * Trains m (made for at least c->batch x d->T tokens, with gradients) on d
  * from opt->step to c->steps, drawing batches with *rng.  Saves to
  * c->out_path (when set) every save_every steps and after the last, with
- * st's metadata c->meta and the training state (AdamW moments, step, *rng in
- * rng[0]), atomically.  Returns 0, -ECANCELED when progress asked to stop, or
+ * metadata c->meta and, unless c->weights_only, the training state (AdamW
+ * moments, step, *rng in rng[0]), atomically.  Returns 0, -ECANCELED when progress asked to stop, or
  * another negative errno with a lowercase message in err.
  */
 int lmtrain_run(struct llama_model *m, struct adamw *opt, const struct lmdata_set *d,
