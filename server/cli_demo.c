@@ -80,6 +80,10 @@ static int demo_model_cmd(int argc, char **argv)
 		{ "sft-batch", CLI_INT, &c.sft.batch, "SFT rows per step" },
 		{ "sft-lr", CLI_FLOAT, &c.sft.lr, "SFT peak learning rate" },
 		{ "sft-seq", CLI_INT, &c.sft.seq, "SFT row length" },
+		{ "sft-replay", CLI_INT, &c.sft_replay, "pre-training documents mixed into SFT" },
+		{ "sft-replay-weight", CLI_FLOAT, &c.sft_replay_weight, "their token weight" },
+		{ "sft-freeze-embedding", CLI_FLAG, &c.sft_freeze_embedding, "SFT keeps the embedding" },
+		{ "reuse-base", CLI_FLAG, &c.reuse_base, "keep --out's base model, only redo SFT" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "[--out DIR] [options]", NULL, 0, NULL);
