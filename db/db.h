@@ -16,6 +16,7 @@
 #define RLHFD_DB_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
 
@@ -57,6 +58,12 @@ void db_rollback(struct db *db);
 
 /* Runs SQL text with no result rows (schema, pragmas); logs on failure. */
 int db_exec(struct db *db, const char *sql);
+
+/* A new JSON string from len bytes at s (NULL gives JSON null).  Bytes that
+ * are not UTF-8 (a model can emit half a character) become U+FFFD and NULs
+ * are dropped, so stored text always turns into valid JSON. */
+struct json_t;
+struct json_t *db_json_str(const char *s, size_t len);
 
 /* Current unix time in seconds (what every created_at is). */
 int64_t db_now(void);

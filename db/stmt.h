@@ -81,7 +81,5 @@ struct json_t *db_col_json_str(sqlite3_stmt *st, int col);
 struct json_t *db_col_json(sqlite3_stmt *st, int col, const char *fallback_json);
 /* Column as a new JSON integer, or null when NULL. */
 struct json_t *db_col_json_int(sqlite3_stmt *st, int col);
-/* A new JSON string from s (NULL -> null), U+FFFD for bytes that are not UTF-8. */
-struct json_t *db_json_str(const char *s, size_t len);
 
 #endif
