@@ -75,8 +75,10 @@ int64_t db_now(void);
  * inside whichever commit crosses 1000 pages, stalling that request for the
  * fsync.  db_checkpointer_start turns automatic checkpoints off on pool
  * connections opened afterwards and runs a passive checkpoint from its own
- * thread and connection every interval_ms instead.  Passive checkpoints never
- * block readers or writers.  Returns 0 or DB_ERROR.
+ * thread and connection every interval_ms instead (passive checkpoints never
+ * block readers or writers), plus a short RESTART one when the WAL passes
+ * 64 MiB so it is rewound (see ckpt_round in db.c).  Stop it before closing
+ * the pool: the last round truncates the WAL.  Returns 0 or DB_ERROR.
  */
 int db_checkpointer_start(const char *path, int interval_ms);
 void db_checkpointer_stop(void);

@@ -352,6 +352,38 @@ static bool const_eq(const char *a, const char *b)
 	return d == 0;
 }
 
+/*
+ * Bearer tokens seen lately, per thread (no lock): SHA-256 -> rater for
+ * TOKEN_CACHE_SECONDS, so a script posting ratings costs one hash and no
+ * query per request.  Raters are never deleted and roles never change, so a
+ * short TTL only bounds how long a cached entry lives.
+ */
+#define TOKEN_CACHE_SLOTS 64
+#define TOKEN_CACHE_SECONDS 10
+struct token_slot {
+	uint8_t hash[AUTH_HASH_LEN];
+	struct db_rater rater;
+	int64_t expires;
+};
+static __thread struct token_slot token_cache[TOKEN_CACHE_SLOTS];
+
+static int rater_by_token_cached(struct db *db, const uint8_t hash[AUTH_HASH_LEN], struct db_rater *out)
+{
+	struct token_slot *s = &token_cache[hash[0] % TOKEN_CACHE_SLOTS];
+	int64_t now = db_now();
+	if (s->expires > now && memcmp(s->hash, hash, AUTH_HASH_LEN) == 0) {
+		*out = s->rater;
+		return DB_OK;
+	}
+	int rc = db_rater_by_token(db, hash, out);
+	if (rc == DB_OK) {
+		memcpy(s->hash, hash, AUTH_HASH_LEN);
+		s->rater = *out;
+		s->expires = now + TOKEN_CACHE_SECONDS;
+	}
+	return rc;
+}
+
 /* Fills r->rater from the bearer token or the session cookie; on failure
  * queues 401 (or 500) and returns false. */
 static bool authenticate(struct request *r, enum MHD_Result *ret)
@@ -374,7 +406,7 @@ static bool authenticate(struct request *r, enum MHD_Result *ret)
 			*ret = http_error(r, 401, "unauthorized", "empty bearer token");
 			return false;
 		}
-		rc = db_rater_by_token(r->db, hash, &r->rater);
+		rc = rater_by_token_cached(r->db, hash, &r->rater);
 		if (rc == DB_NOTFOUND) {
 			*ret = http_error(r, 401, "unauthorized", "unknown token");
 			return false;
