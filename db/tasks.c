@@ -35,21 +35,24 @@ static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
 	return rc == SQLITE_DONE ? DB_OK : db_fail(db, what, rc);
 }
 
-/* The first group the rater may take now, or DB_NOTFOUND. */
-static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t *group)
+/* The first group (by id) with exactly n raters that the rater may take now:
+ * DB_OK and *group, or DB_NOTFOUND. */
+static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t n,
+			   int64_t *group)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_PICK,
 		"SELECT g.id FROM gen_groups g"
-		" WHERE g.n_raters < :per_group"
+		" WHERE g.n_raters = :n"
 		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
-		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.group_id = g.id"
-		"                  AND r.rater_id = :rater AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
+		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
 		"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
 		"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
 		" ORDER BY g.id LIMIT 1");
 	if (!st)
 		return DB_ERROR;
+	db_bind_int64(st, ":n", n);
 	db_bind_int64(st, ":per_group", per_group);
 	db_bind_int64(st, ":rater", rater_id);
 	db_bind_int64(st, ":now", now);
@@ -60,6 +63,34 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 	if (rc == SQLITE_ROW)
 		return DB_OK;
 	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot pick a task", rc);
+}
+
+/*
+ * The group the rater gets: among open groups (fewer than per_group raters),
+ * those closest to done first, then the oldest.  Finishing groups first gives
+ * every group its per_group raters early, which is what agreement needs.
+ * Each level (a rater count) is one index range read in id order, so finished
+ * groups cost nothing however many there are.  DB_NOTFOUND when none.
+ */
+static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t *group)
+{
+	int64_t levels[64];
+	int n = 0, rc;
+	sqlite3_stmt *st = db_stmt(db, STMT_TASK_LEVELS,
+		"SELECT DISTINCT n_raters FROM gen_groups WHERE n_raters < :per_group"
+		" ORDER BY n_raters DESC LIMIT 64");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":per_group", per_group);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		levels[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "cannot pick a task", rc);
+	for (int i = 0; i < n; i++)
+		if ((rc = task_pick_level(db, rater_id, now, per_group, levels[i], group)) != DB_NOTFOUND)
+			return rc;
+	return DB_NOTFOUND;
 }
 
 /* The task's JSON for a group (prompt and responses), lease expiry given. */
@@ -161,11 +192,15 @@ out_rollback:
 
 int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t *n)
 {
+	/* open groups through the n_raters index, plus the group of a live lease
+	 * if config lowered per_group under it (db_task_next still returns it) */
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_REMAINING,
 		"SELECT count(*) FROM gen_groups g"
-		" WHERE EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
-		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.group_id = g.id"
-		"                  AND r.rater_id = :rater AND r.superseded_at IS NULL)"
+		" WHERE (g.n_raters < :per_group OR g.id IN (SELECT group_id FROM leases"
+		"        WHERE rater_id = :rater AND expires_at > :now))"
+		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
+		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
+		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
 		"  AND (EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"               AND l.expires_at > :now)"

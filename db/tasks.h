@@ -7,8 +7,9 @@
  * before answering returns the same lease.  A lease that expires is reclaimed:
  * it no longer counts against per_group (and the group may be handed out
  * again, also to the same rater, who has neither rated nor skipped it).
- * New tasks are handed out in group id order (oldest first), so with
- * per_group > 1 raters overlap on the same groups and agreement can be measured.
+ * New tasks go to the open groups closest to done first, then the oldest, so
+ * with per_group > 1 raters overlap on the same groups early and agreement
+ * can be measured.
  */
 #ifndef RLHFD_DB_TASKS_H
 #define RLHFD_DB_TASKS_H

@@ -358,7 +358,7 @@ static bool const_eq(const char *a, const char *b)
  * query per request.  Raters are never deleted and roles never change, so a
  * short TTL only bounds how long a cached entry lives.
  */
-#define TOKEN_CACHE_SLOTS 64
+#define TOKEN_CACHE_SLOTS 256
 #define TOKEN_CACHE_SECONDS 10
 struct token_slot {
 	uint8_t hash[AUTH_HASH_LEN];

@@ -482,6 +482,44 @@ static void test_ratings_per_group(void)
 	remove_db(db_path);
 }
 
+static void test_closest_to_done_first(void)
+{
+	/* three raters per group: after a rates g2, b is sent to g2 (one rater
+	 * already) rather than to the older, untouched g1; with g2 at its limit
+	 * (a rated, b and c leased) d goes to g1 */
+	struct db *db = fresh_db();
+	int64_t r2[2];
+	int64_t g1 = make_group(db, "p1", 2, NULL);
+	int64_t g2 = make_group(db, "p2", 2, r2);
+	int64_t a = make_rater(db, "a"), b = make_rater(db, "b"), c = make_rater(db, "c");
+	int64_t d = make_rater(db, "d");
+	json_t *t = NULL;
+	struct db_rating_in in = { .response_id = r2[0], .score = 2 };
+	CHECK_INT_EQ(db_ratings_save(db, a, g2, &in, 1, 5, NULL), 0);
+	CHECK_INT_EQ(db_task_next(db, b, 10, 3, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next(db, c, 10, 3, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next(db, d, 10, 3, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+	/* a has rated g2; it can still get g1 */
+	int64_t n = -1;
+	CHECK_INT_EQ(db_task_remaining(db, a, 10, 3, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	/* ratings_per_group lowered to 1 under b's live lease on g2 (which now
+	 * has a rater): b still gets its lease back, and counts it */
+	CHECK_INT_EQ(db_task_remaining(db, b, 11, 1, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	CHECK_INT_EQ(db_task_next(db, b, 11, 1, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);
+	json_decref(t);
+	db_close(db);
+	remove_db(db_path);
+}
+
 /* ---- pairs and agreement ------------------------------------------------- */
 
 static void test_pairs_tie_dropping(void)
@@ -801,6 +839,7 @@ int main(void)
 	RUN(test_lease_expiry_and_reclaim);
 	RUN(test_never_twice_to_one_rater);
 	RUN(test_ratings_per_group);
+	RUN(test_closest_to_done_first);
 	RUN(test_pairs_tie_dropping);
 	RUN(test_alpha_krippendorff_example);
 	RUN(test_job_states);
