@@ -83,6 +83,16 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 
+	/* SIGINT/SIGTERM are taken by sigwait at the end: blocked before any
+	 * thread starts (checkpointer, libmicrohttpd), which inherit the mask, so
+	 * none of them is picked to die of the signal */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	if (make_dirs(data) < 0) {
 		fprintf(stderr, "rlhfd serve: cannot create data directory '%s': %s\n", data, strerror(errno));
 		return 1;
@@ -121,15 +131,6 @@ int cmd_serve(int argc, char **argv)
 	else
 		default_web_dir(web_dir, sizeof web_dir);
 	static_init(web_dir);
-
-	/* signals are taken by sigwait below, so every thread started from here
-	 * (libmicrohttpd's) inherits them blocked */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	struct http_options hopt = { .host = host, .port = port, .threads = threads,
 				     .web_dir = web_dir, .verbose = verbose };

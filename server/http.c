@@ -605,7 +605,6 @@ int http_start(const struct http_options *opt)
 	struct MHD_OptionItem ops[] = {
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL },
-		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
 		{ opt->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_ARRAY,
 		  opt->threads > 1 ? opt->threads : 0, NULL },
 		{ sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_ARRAY, 0, sa },
