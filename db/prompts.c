@@ -256,6 +256,21 @@ int db_group_response_ids(struct db *db, int64_t group_id, int64_t *ids, int max
 	return DB_OK;
 }
 
+int db_response_exists(struct db *db, int64_t response_id, int64_t *group_id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_EXISTS, "SELECT group_id FROM responses WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", response_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && group_id)
+		*group_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a response", rc);
+}
+
 int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64_t model_id,
 		       const char *model_name, const char *text, int token_count, int64_t *id)
 {

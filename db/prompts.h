@@ -44,6 +44,9 @@ int db_group_exists(struct db *db, int64_t group_id, int64_t *prompt_id);
  * *n = how many the group has (may exceed max). */
 int db_group_response_ids(struct db *db, int64_t group_id, int64_t *ids, int max, int *n);
 
+/* DB_OK and the response's group (group_id may be NULL), or DB_NOTFOUND. */
+int db_response_exists(struct db *db, int64_t response_id, int64_t *group_id);
+
 /* model_id <= 0 stores NULL (imported answer); model_name may be NULL;
  * token_count < 0 stores NULL. */
 int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64_t model_id,

@@ -151,12 +151,23 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 	int64_t *ids = NULL;
 	int k, rc;
 
+	if (bad_index)
+		*bad_index = -1;
 	if ((rc = db_begin(db)) < 0)
 		return rc;
 	if ((rc = db_group_exists(db, group_id, NULL)) < 0 ||
-	    (rc = group_ids(db, group_id, &ids, &k)) < 0 ||
-	    (rc = ratings_check(in, n, ids, k, bad_index)) < 0)
+	    (rc = group_ids(db, group_id, &ids, &k)) < 0)
 		goto out_rollback;
+	int bad = -1;
+	if ((rc = ratings_check(in, n, ids, k, &bad)) < 0) {
+		if (bad_index)
+			*bad_index = bad;
+		/* an answer that does not exist at all is an unknown id */
+		if (rc == DB_INVALID && bad >= 0 && find_sorted(ids, k, in[bad].response_id) < 0 &&
+		    db_response_exists(db, in[bad].response_id, NULL) == DB_NOTFOUND)
+			rc = DB_NOTFOUND;
+		goto out_rollback;
+	}
 	if (n > 0 && (rc = group_count_rater(db, rater_id, group_id)) < 0)
 		goto out_rollback;
 	for (int i = 0; i < n; i++)

@@ -24,10 +24,10 @@ struct db_rating_in {
 /*
  * Saves in[0..n-1] as the rater's current ratings in group_id, all or none, in
  * one write transaction (committed before returning DB_OK), and drops the
- * rater's lease on the group.  DB_NOTFOUND: no such group.  DB_INVALID: a
- * response is not in the group, appears twice, or a score is out of 1..5;
- * *bad_index (may be NULL) is then the offending entry.  Nothing is stored
- * unless DB_OK is returned.
+ * rater's lease on the group.  DB_NOTFOUND: no such group (*bad_index -1) or
+ * no such response (*bad_index its entry).  DB_INVALID: a response of another
+ * group, one rated twice, or a score out of 1..5 (*bad_index the entry).
+ * bad_index may be NULL.  Nothing is stored unless DB_OK is returned.
  */
 int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 		    const struct db_rating_in *in, int n, int64_t now, int *bad_index);

@@ -8,15 +8,19 @@
 #define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 /* The rater's live lease: *group and *expires, or DB_NOTFOUND. */
-static int lease_held(struct db *db, int64_t rater_id, int64_t now, int64_t *group, int64_t *expires)
+static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *exclude,
+		      int64_t *group, int64_t *expires)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_LEASE_HELD,
 		"SELECT group_id, expires_at FROM leases"
-		" WHERE rater_id = :rater AND expires_at > :now ORDER BY expires_at LIMIT 1");
+		" WHERE rater_id = :rater AND expires_at > :now"
+		"  AND group_id NOT IN (SELECT value FROM json_each(:exclude))"
+		" ORDER BY expires_at, group_id LIMIT 1");
 	if (!st)
 		return DB_ERROR;
 	db_bind_int64(st, ":rater", rater_id);
 	db_bind_int64(st, ":now", now);
+	db_bind_text(st, ":exclude", exclude);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*group = sqlite3_column_int64(st, 0);
@@ -38,7 +42,7 @@ static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
 /* The first group (by id) with exactly n raters that the rater may take now:
  * DB_OK and *group, or DB_NOTFOUND. */
 static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t n,
-			   int64_t *group)
+			   const char *exclude, int64_t *group)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_PICK,
 		"SELECT g.id FROM gen_groups g"
@@ -47,12 +51,16 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
+		"  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
+		"                  AND l.expires_at > :now)"
+		"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))"
 		"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
 		"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
 		" ORDER BY g.id LIMIT 1");
 	if (!st)
 		return DB_ERROR;
 	db_bind_int64(st, ":n", n);
+	db_bind_text(st, ":exclude", exclude);
 	db_bind_int64(st, ":per_group", per_group);
 	db_bind_int64(st, ":rater", rater_id);
 	db_bind_int64(st, ":now", now);
@@ -72,7 +80,8 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
  * Each level (a rater count) is one index range read in id order, so finished
  * groups cost nothing however many there are.  DB_NOTFOUND when none.
  */
-static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t *group)
+static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group,
+		     const char *exclude, int64_t *group)
 {
 	int64_t levels[64];
 	int n = 0, rc;
@@ -88,7 +97,8 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 	if (rc != SQLITE_DONE)
 		return db_fail(db, "cannot pick a task", rc);
 	for (int i = 0; i < n; i++)
-		if ((rc = task_pick_level(db, rater_id, now, per_group, levels[i], group)) != DB_NOTFOUND)
+		if ((rc = task_pick_level(db, rater_id, now, per_group, levels[i], exclude, group)) !=
+		    DB_NOTFOUND)
 			return rc;
 	return DB_NOTFOUND;
 }
@@ -140,11 +150,19 @@ static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **
 int db_task_next(struct db *db, int64_t rater_id, int64_t now, int per_group,
 		 int lease_seconds, json_t **task)
 {
+	return db_task_next_excluding(db, rater_id, now, per_group, lease_seconds, NULL, task);
+}
+
+int db_task_next_excluding(struct db *db, int64_t rater_id, int64_t now, int per_group,
+			   int lease_seconds, const char *exclude, json_t **task)
+{
 	int64_t group = 0, expires = 0;
 	int rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = lease_held(db, rater_id, now, &group, &expires);
+	if (!exclude)
+		exclude = "[]";
+	rc = lease_held(db, rater_id, now, exclude, &group, &expires);
 	if (rc == DB_NOTFOUND) {
 		sqlite3_stmt *st = db_stmt(db, STMT_LEASE_PURGE,
 			"DELETE FROM leases WHERE expires_at <= :now");
@@ -155,7 +173,7 @@ int db_task_next(struct db *db, int64_t rater_id, int64_t now, int per_group,
 		db_bind_int64(st, ":now", now);
 		if ((rc = step_done(db, st, "cannot purge leases")) < 0)
 			goto out_rollback;
-		if ((rc = task_pick(db, rater_id, now, per_group, &group)) < 0)
+		if ((rc = task_pick(db, rater_id, now, per_group, exclude, &group)) < 0)
 			goto out_rollback;
 		expires = now + lease_seconds;
 		st = db_stmt(db, STMT_LEASE_UPSERT,

@@ -3,8 +3,8 @@
  *
  * A task is a group (a prompt and its K answers).  A group goes to at most
  * per_group distinct raters (config ratings_per_group), never to a rater who
- * rated or skipped it.  A rater holds at most one live lease; asking again
- * before answering returns the same lease.  A lease that expires is reclaimed:
+ * rated or skipped it.  Asking again before answering returns the same lease
+ * (a rater holds one live lease, or a few with db_task_next_excluding).  A lease that expires is reclaimed:
  * it no longer counts against per_group (and the group may be handed out
  * again, also to the same rater, who has neither rated nor skipped it).
  * New tasks go to the open groups closest to done first, then the oldest, so
@@ -28,6 +28,16 @@ struct db;
  */
 int db_task_next(struct db *db, int64_t rater_id, int64_t now, int per_group,
 		 int lease_seconds, json_t **task);
+
+/*
+ * db_task_next, but never one of the groups in exclude (JSON array text of
+ * group ids, NULL for none): a live lease on another group is returned, else
+ * a new lease is taken, so a rater may hold a second lease while the first is
+ * still shown (the rating page preloads the next task with
+ * ?exclude=<the group it shows>).
+ */
+int db_task_next_excluding(struct db *db, int64_t rater_id, int64_t now, int per_group,
+			   int lease_seconds, const char *exclude, json_t **task);
 
 /* How many groups db_task_next could hand this rater now (its live lease
  * included). */

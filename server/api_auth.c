@@ -169,7 +169,7 @@ enum MHD_Result api_raters_create(struct request *r)
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
 	if (!json_get_string(r, body, "name", NULL, true, true, 200, &name) ||
-	    !json_get_enum(r, body, "role", NULL, false, ROLES, &role)) {
+	    !json_get_enum(r, body, "role", NULL, true, ROLES, &role)) {
 		json_decref(body);
 		return http_invalid(r);
 	}

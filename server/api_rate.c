@@ -15,6 +15,7 @@
 #define MAX_COMMENT 20000         /* bytes */
 #define MAX_FLAGS 50
 #define MAX_FLAG_LEN 200
+#define MAX_EXCLUDE 4             /* ?exclude= ids: a rater holds at most 5 leases */
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -39,14 +40,45 @@ void api_shuffle(json_t *arr, uint64_t seed)
 	}
 }
 
+/* ?exclude=<group id>[,<group id>...] as a JSON array in buf; false after
+ * setting r->err_* when it is not a list of ids. */
+static bool exclude_parse(struct request *r, char *buf, size_t n)
+{
+	const char *arg = http_arg(r, "exclude");
+	size_t len = snprintf(buf, n, "[");
+	int count = 0;
+	while (arg && *arg) {
+		char id[24];
+		size_t k = strcspn(arg, ",");
+		int64_t v;
+		if (k == 0 || k >= sizeof id || ++count > MAX_EXCLUDE)
+			return http_bad_field(r, "exclude", "query parameter 'exclude' must be up to %d "
+					      "group ids separated by commas", MAX_EXCLUDE);
+		memcpy(id, arg, k);
+		id[k] = 0;
+		if (!http_parse_id(id, INT64_MAX, &v))
+			return http_bad_field(r, "exclude", "query parameter 'exclude' must be up to %d "
+					      "group ids separated by commas", MAX_EXCLUDE);
+		len += snprintf(buf + len, n - len, "%s%lld", count > 1 ? "," : "", (long long)v);
+		arg += k;
+		if (*arg == ',')
+			arg++;
+	}
+	snprintf(buf + len, n - len, "]");
+	return true;
+}
+
 enum MHD_Result api_task_next(struct request *r)
 {
 	int per_group, lease;
 	json_t *task = NULL;
+	char exclude[MAX_EXCLUDE * 24 + 4];
+	if (!exclude_parse(r, exclude, sizeof exclude))
+		return http_invalid(r);
 	int rc = api_config_ints(r->db, &per_group, &lease);
 	if (rc < 0)
 		return http_db_error(r, rc, "config");
-	rc = db_task_next(r->db, r->rater.id, db_now(), per_group, lease, &task);
+	rc = db_task_next_excluding(r->db, r->rater.id, db_now(), per_group, lease, exclude, &task);
 	if (rc == DB_NOTFOUND)
 		return http_empty(r, 204);
 	if (rc < 0)
@@ -157,7 +189,11 @@ enum MHD_Result api_ratings_create(struct request *r)
 		}
 
 	rc = db_ratings_save(r->db, r->rater.id, group, in, n, db_now(), &bad);
-	if (rc == DB_NOTFOUND) {
+	if (rc == DB_NOTFOUND && bad >= 0 && bad < n) {
+		snprintf(r->err_field, sizeof r->err_field, "ratings[%d].response_id", bad);
+		ret = http_error(r, 404, "not_found", "response %lld not found",
+				 (long long)in[bad].response_id);
+	} else if (rc == DB_NOTFOUND) {
 		ret = http_error(r, 404, "not_found", "group %lld not found", (long long)group);
 	} else if (rc == DB_INVALID && bad >= 0 && bad < n) {
 		char where[48];

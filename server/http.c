@@ -4,9 +4,13 @@
  *
  * Life of a request (libmicrohttpd calls on_request several times):
  *   1st call   struct request created (freed in on_completed); a
- *              Content-Length over the cap is refused with 413 at once;
+ *              Content-Length over the cap marks it too large: answered 413
+ *              at once if the client waits for 100 Continue, else, unless its
+ *              body is already arriving, looked at again PROBE_MS later
+ *              (suspend/resume) and answered then if no body came;
  *   next calls body chunks appended, capped while streaming, so a chunked
  *              upload over the cap is refused too and never held in memory;
+ *              the rest of a refused body is read and dropped;
  *   last call  (no more data) routed: match in http_routes, authenticate,
  *              check the CSRF token and the role, call the endpoint.
  */
@@ -18,23 +22,30 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SESSION_COOKIE "rlhfd_session"
-/* libmicrohttpd cannot queue a response while a body is still arriving, so a
- * chunked body that passes the cap is read on and thrown away, and answered
- * 413 at its end; past this many bytes the connection is dropped instead */
+/* libmicrohttpd cannot queue a response while a body is still arriving, and
+ * an answer sent before the client has written its body is often lost to a TCP
+ * reset; so a body over the cap is read on and thrown away and answered 413 at
+ * its end.  Past this many bytes the connection is dropped instead. */
 #define DISCARD_LIMIT (16 << 20)
 
 _Atomic int64_t http_max_body = 8 << 20;
 
 static struct MHD_Daemon *http_daemon;
 static bool http_verbose;
+static bool http_can_suspend;   /* not in thread-per-connection mode */
+#define PROBE_MS 50
 
 static int64_t mono_ns(void)
 {
@@ -484,6 +495,50 @@ static enum MHD_Result dispatch(struct request *r)
 
 /* ---- the MHD callbacks -------------------------------------------------- */
 
+/* Are bytes of the body waiting in the connection's socket? */
+static bool body_arriving(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int pending = 0;
+	if (!ci || ioctl(ci->connect_fd, FIONREAD, &pending) != 0)
+		return false;
+	return pending > 0;
+}
+
+static atomic_int probes_in_flight;
+
+static void *probe_main(void *arg)
+{
+	usleep(PROBE_MS * 1000);
+	MHD_resume_connection(arg);
+	atomic_fetch_sub(&probes_in_flight, 1);
+	return NULL;
+}
+
+/* Suspends the connection and resumes it PROBE_MS later (libmicrohttpd then
+ * calls on_request again).  False when that is not possible: thread per
+ * connection, or no thread. */
+static bool probe_later(struct request *r)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	if (!http_can_suspend)
+		return false;
+	MHD_suspend_connection(r->conn);
+	r->probing = true;
+	atomic_fetch_add(&probes_in_flight, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &attr, probe_main, r->conn);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		MHD_resume_connection(r->conn);
+		atomic_fetch_sub(&probes_in_flight, 1);
+	}
+	return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
@@ -506,9 +561,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
 			if (errno || end == cl || *end || n > (unsigned long long)max) {
+				/* Answering now is right for a client that waits (for
+				 * "100 Continue", or just waits), but a client still
+				 * writing its body would get a TCP reset when the
+				 * connection closes with its data unread, and the reset
+				 * can swallow the 413.  So if body bytes are already
+				 * waiting in the socket, the body is read, thrown away
+				 * and answered at its end instead. */
 				r->too_large = true;
-				return http_error(r, 413, "payload_too_large",
-						  "the body is over the limit of %lld bytes", (long long)max);
+				const char *expect = http_header(r, MHD_HTTP_HEADER_EXPECT);
+				if (errno || end == cl || *end || n > (unsigned long long)max + DISCARD_LIMIT ||
+				    (expect && strcasecmp(expect, "100-continue") == 0))
+					return http_error(r, 413, "payload_too_large",
+							  "the body is over the limit of %lld bytes", (long long)max);
+				/* the body may simply not be here yet: look again shortly */
+				if (!body_arriving(conn) && probe_later(r))
+					return MHD_YES;
 			}
 		}
 		return MHD_YES;
@@ -548,6 +616,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->queued)
 		return MHD_YES;
+	if (r->probing) {
+		/* resumed after PROBE_MS: a client that is writing its body gets it
+		 * read and dropped first; one that waits is answered now */
+		r->probing = false;
+		if (body_arriving(conn))
+			return MHD_YES;
+	}
 	if (r->too_large)
 		return http_error(r, 413, "payload_too_large", "the body is over the limit of %lld bytes",
 				  (long long)max);
@@ -582,9 +657,10 @@ int http_start(const struct http_options *opt)
 	if (opt->verbose)
 		flags |= MHD_USE_ERROR_LOG;
 	if (opt->threads > 0)
-		flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
+		flags |= MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
 	else
 		flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+	http_can_suspend = opt->threads > 0;
 	if (opt->host && *opt->host) {
 		memset(&sin, 0, sizeof sin);
 		memset(&sin6, 0, sizeof sin6);
@@ -631,7 +707,12 @@ int http_start(const struct http_options *opt)
 
 void http_stop(void)
 {
-	if (http_daemon)
-		MHD_stop_daemon(http_daemon);
+	if (!http_daemon)
+		return;
+	/* a probe resumes its connection through the daemon: let them finish */
+	MHD_quiesce_daemon(http_daemon);
+	while (atomic_load(&probes_in_flight) > 0)
+		usleep(1000);
+	MHD_stop_daemon(http_daemon);
 	http_daemon = NULL;
 }

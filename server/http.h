@@ -35,6 +35,7 @@ struct request {
 	char *body;                  /* owned; NUL-terminated, body_len bytes */
 	size_t body_len, body_cap;
 	bool too_large;              /* body over the cap: answer 413 */
+	bool probing;                /* suspended to see whether a body comes */
 	bool queued;                 /* a response has been queued */
 	int status;                  /* the queued response's status */
 	int64_t start_ns;            /* monotonic, for the latency histogram */

@@ -332,6 +332,12 @@ static void test_ratings_all_or_nothing(void)
 	CHECK_INT_EQ(db_ratings_save(db, a, g1, range, 2, 200, &bad), DB_INVALID);
 	CHECK_INT_EQ(bad, 0);
 	CHECK_INT_EQ(db_ratings_save(db, a, 999, range, 1, 200, &bad), DB_NOTFOUND);
+	CHECK_INT_EQ(bad, -1); /* the group is unknown */
+	struct db_rating_in ghost[2] = {
+		{ .response_id = r1[1], .score = 4 }, { .response_id = 424242, .score = 4 },
+	};
+	CHECK_INT_EQ(db_ratings_save(db, a, g1, ghost, 2, 200, &bad), DB_NOTFOUND);
+	CHECK_INT_EQ(bad, 1); /* the answer is unknown */
 
 	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM ratings"), 0);
 	CHECK_INT_EQ(query_int(db, "SELECT n_raters FROM gen_groups WHERE id = 1"), 0);
@@ -514,6 +520,43 @@ static void test_closest_to_done_first(void)
 	CHECK_INT_EQ(db_task_remaining(db, b, 11, 1, &n), 0);
 	CHECK_INT_EQ(n, 1);
 	CHECK_INT_EQ(db_task_next(db, b, 11, 1, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);
+	json_decref(t);
+	db_close(db);
+	remove_db(db_path);
+}
+
+static void test_exclude_preloads_a_second_lease(void)
+{
+	/* the rating page shows g1 and preloads: ?exclude=g1 leases g2; asked
+	 * again with the same exclude it gets g2 again (held); without exclude
+	 * the oldest lease (g1) comes first; after rating g1, g2 comes */
+	struct db *db = fresh_db();
+	int64_t r1[2];
+	int64_t g1 = make_group(db, "p1", 2, r1);
+	int64_t g2 = make_group(db, "p2", 2, NULL);
+	int64_t a = make_rater(db, "a"), b = make_rater(db, "b");
+	char ex1[32], ex12[48];
+	json_t *t = NULL;
+	snprintf(ex1, sizeof ex1, "[%lld]", (long long)g1);
+	snprintf(ex12, sizeof ex12, "[%lld,%lld]", (long long)g1, (long long)g2);
+	CHECK_INT_EQ(db_task_next(db, a, 10, 1, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next_excluding(db, a, 11, 1, 600, ex1, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next_excluding(db, a, 12, 1, 600, ex1, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next(db, a, 13, 1, 600, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next_excluding(db, a, 13, 1, 600, ex12, &t), DB_NOTFOUND);
+	CHECK_INT_EQ(db_task_next(db, b, 14, 1, 600, &t), DB_NOTFOUND); /* both leased to a */
+	struct db_rating_in in = { .response_id = r1[0], .score = 3 };
+	CHECK_INT_EQ(db_ratings_save(db, a, g1, &in, 1, 15, NULL), 0);
+	CHECK_INT_EQ(db_task_next(db, a, 16, 1, 600, &t), 0);
 	CHECK_INT_EQ(task_group(t), g2);
 	json_decref(t);
 	db_close(db);
@@ -840,6 +883,7 @@ int main(void)
 	RUN(test_never_twice_to_one_rater);
 	RUN(test_ratings_per_group);
 	RUN(test_closest_to_done_first);
+	RUN(test_exclude_preloads_a_second_lease);
 	RUN(test_pairs_tie_dropping);
 	RUN(test_alpha_krippendorff_example);
 	RUN(test_job_states);
