@@ -109,9 +109,16 @@ enum MHD_Result http_error(struct request *r, int status, const char *code, cons
 		json_object_set_new(json_object_get(e, "error"), "field", json_string(r->err_field));
 	char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
 	json_decref(e);
-	if (!s) /* out of memory: a fixed answer MHD copies */
-		return queue_owned(r, status, strdup("{\"error\":{\"code\":\"internal\",\"message\":"
-				   "\"out of memory\"}}"), 55, "application/json");
+	if (!s) { /* out of memory: a constant answer (MHD_RESPMEM_PERSISTENT) */
+		static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+		struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+									    MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		enum MHD_Result ret = http_queue(r, status, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	return queue_owned(r, status, s, strlen(s), "application/json");
 }
 
@@ -473,8 +480,6 @@ static enum MHD_Result dispatch(struct request *r)
 			return static_serve(r);
 		return http_error(r, 405, "method_not_allowed", "%s is not allowed on %s", r->method, r->url);
 	}
-	if (rt->role == ROLE_NONE && !rt->handler)
-		return http_error(r, 500, "internal", "no handler");
 	if (!(r->db = db_pool_get()))
 		return http_error(r, 503, "unavailable", "cannot open the database");
 	if (rt->role != ROLE_NONE) {
@@ -587,7 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (r->too_large) {
 			/* keep reading to answer 413 at the end, up to a point */
 			r->body_len += n;
-			return r->body_len > DISCARD_LIMIT ? MHD_NO : MHD_YES;
+			return r->body_len > (size_t)max + DISCARD_LIMIT ? MHD_NO : MHD_YES;
 		}
 		if (r->body_len + n > (size_t)max) {
 			r->too_large = true;
