@@ -8,16 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *cli_arg_hint(enum cli_type t)
+{
+	switch (t) {
+	case CLI_STR:   return " S";
+	case CLI_INT:   return " N";
+	case CLI_FLOAT: return " X";
+	case CLI_FLAG:  return "";
+	}
+	return "";
+}
+
 static void cli_usage(FILE *f, const char *cmd, const char *usage, const struct cli_opt *opts)
 {
 	fprintf(f, "usage: rlhfd %s %s\n", cmd, usage ? usage : "");
 	for (const struct cli_opt *o = opts; o && o->name; o++) {
-		const char *arg = o->type == CLI_STR ? " S" : o->type == CLI_INT ? " N" :
-				  o->type == CLI_FLOAT ? " X" : "";
-		fprintf(f, "  %s%s%s%*s%s\n", strlen(o->name) == 1 ? "-" : "--", o->name, arg,
-			(int)(18 - strlen(o->name) - strlen(arg)) > 1 ?
-				(int)(18 - strlen(o->name) - strlen(arg)) : 1, "",
-			o->help ? o->help : "");
+		char left[64];
+		snprintf(left, sizeof(left), "%s%s%s", strlen(o->name) == 1 ? "-" : "--",
+			 o->name, cli_arg_hint(o->type));
+		fprintf(f, "  %-20s %s\n", left, o->help ? o->help : "");
 	}
 }
 

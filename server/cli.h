@@ -45,5 +45,6 @@ int cmd_train_lm(int argc, char **argv);
 int cmd_bench_train(int argc, char **argv);
 int cmd_bench_sample(int argc, char **argv);
 int cmd_rubric_rate(int argc, char **argv);
+int cmd_demo_data(int argc, char **argv);
 
 #endif

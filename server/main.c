@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
 	{ "grad",            cmd_grad,            "loss and gradient of one token sequence" },
 	{ "train-lm",        cmd_train_lm,        "pre-train or instruction-tune a model offline" },
 	{ "bench",           NULL,                "bench train|sample: throughput on random weights" },
+	{ "demo-data",       cmd_demo_data,       "write the demo world's corpora (pre-training, SFT, prompts)" },
 	{ "rubric-rate",     cmd_rubric_rate,     "rate waiting tasks through the HTTP API by rubric" },
 	{ NULL, NULL, NULL }
 };

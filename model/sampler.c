@@ -1,0 +1,245 @@
+/*
+ * model/sampler.c — next-token sampling (see model/sampler.h).
+ */
+#include "model/sampler.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sampler_init(struct sampler *s, int vocab_size, float temperature, float top_p,
+		 int top_k, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	if (vocab_size <= 0)
+		return -1;
+	s->cand = malloc((size_t)vocab_size * sizeof(*s->cand));
+	if (!s->cand)
+		return -1;
+	s->vocab_size = vocab_size;
+	sampler_set(s, temperature, top_p, top_k);
+	s->rng = sampler_stream_seed(seed, 0);
+	return 0;
+}
+
+void sampler_release(struct sampler *s)
+{
+	free(s->cand);
+	memset(s, 0, sizeof(*s));
+}
+
+void sampler_set(struct sampler *s, float temperature, float top_p, int top_k)
+{
+	s->temperature = temperature > 0.0f ? temperature : 0.0f;
+	s->top_p = top_p;
+	s->top_k = top_k;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t sampler_stream_seed(uint64_t seed, int stream)
+{
+	uint64_t x = seed, y;
+	y = splitmix64(&x) ^ (uint64_t)(uint32_t)stream * 0xd1b54a32d192ed03ull;
+	y = splitmix64(&y);
+	return y ? y : 0x2545f4914f6cdd1dull;
+}
+
+uint32_t sampler_random_u32(uint64_t *state)
+{
+	/* xorshift64*, as llama2.c */
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return (uint32_t)((*state * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+float sampler_random_f32(uint64_t *state)
+{
+	return (float)(sampler_random_u32(state) >> 8) / 16777216.0f;
+}
+
+int sampler_argmax(const float *x, int n)
+{
+	/* the maximum in one vectorised pass, then its first position */
+	float mx = x[0];
+#pragma omp simd reduction(max : mx)
+	for (int i = 0; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	for (int i = 0; i < n; i++)
+		if (x[i] == mx)
+			return i;
+	return 0; /* only with NaNs */
+}
+
+void sampler_softmax(float *x, int n)
+{
+	float mx = x[0], sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+	for (int i = 0; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+#pragma omp simd reduction(+ : sum)
+	for (int i = 0; i < n; i++) {
+		x[i] = sampler_expf(x[i] - mx);
+		sum += x[i];
+	}
+	float inv = 1.0f / sum;
+#pragma omp simd
+	for (int i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+float sampler_log_softmax_at(const float *x, int n, int i)
+{
+	float mx = x[0], sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+	for (int j = 0; j < n; j++)
+		mx = x[j] > mx ? x[j] : mx;
+#pragma omp simd reduction(+ : sum)
+	for (int j = 0; j < n; j++)
+		sum += sampler_expf(x[j] - mx);
+	return x[i] - mx - logf(sum);
+}
+
+/* a before b when more likely; the lower id first on ties: a total order */
+static int prob_before(const struct sampler_prob *a, const struct sampler_prob *b)
+{
+	return a->prob > b->prob || (a->prob == b->prob && a->index < b->index);
+}
+
+static int cmp_prob(const void *pa, const void *pb)
+{
+	const struct sampler_prob *a = pa, *b = pb;
+	return prob_before(a, b) ? -1 : prob_before(b, a) ? 1 : 0;
+}
+
+/* Moves the k first (by prob_before) of c[0..n) to c[0..k), any order. */
+static void select_top(struct sampler_prob *c, int n, int k)
+{
+	int lo = 0, hi = n - 1;
+	while (lo < hi) {
+		/* median of three as pivot */
+		int mid = lo + (hi - lo) / 2;
+		struct sampler_prob t;
+		if (prob_before(&c[mid], &c[lo])) { t = c[mid]; c[mid] = c[lo]; c[lo] = t; }
+		if (prob_before(&c[hi], &c[lo])) { t = c[hi]; c[hi] = c[lo]; c[lo] = t; }
+		if (prob_before(&c[hi], &c[mid])) { t = c[hi]; c[hi] = c[mid]; c[mid] = t; }
+		struct sampler_prob pv = c[mid];
+		int i = lo, j = hi;
+		while (i <= j) {
+			while (prob_before(&c[i], &pv))
+				i++;
+			while (prob_before(&pv, &c[j]))
+				j--;
+			if (i <= j) {
+				t = c[i]; c[i] = c[j]; c[j] = t;
+				i++;
+				j--;
+			}
+		}
+		/* now c[lo..j] before-or-equal pivot, c[i..hi] after-or-equal */
+		if (k - 1 <= j)
+			hi = j;
+		else if (k - 1 >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+int sampler_candidates(struct sampler *s, const float *probs, float *mass)
+{
+	int n = s->vocab_size, nc = 0;
+	bool use_k = s->top_k > 0 && s->top_k < n;
+	bool use_p = s->top_p > 0.0f && s->top_p < 1.0f;
+	struct sampler_prob *c = s->cand;
+	float total = 0.0f, all = 0.0f;
+
+	if (!use_k && use_p) {
+		/* a token below (1 - top_p) / (n - 1) cannot be in the nucleus: all of
+		 * them together weigh less than 1 - top_p (llama2.c's shortcut) */
+		float cutoff = n > 1 ? (1.0f - s->top_p) / (float)(n - 1) : 0.0f;
+		for (int i = 0; i < n; i++) {
+			all += probs[i];
+			if (probs[i] >= cutoff) {
+				c[nc].prob = probs[i];
+				c[nc++].index = i;
+			}
+		}
+	} else {
+		for (int i = 0; i < n; i++) {
+			c[i].prob = probs[i];
+			c[i].index = i;
+		}
+		nc = n;
+	}
+	if (use_k) {
+		select_top(c, nc, s->top_k);
+		nc = s->top_k;
+	}
+	if (use_k || use_p)
+		qsort(c, (size_t)nc, sizeof(*c), cmp_prob);
+	for (int i = 0; i < nc; i++)
+		total += c[i].prob;
+	if (use_p) {
+		/* the shortest prefix whose share of the mass exceeds top_p: of the
+		 * whole distribution, or of what top-k kept */
+		float cum = 0.0f, want = s->top_p * (use_k ? total : all);
+		for (int i = 0; i < nc; i++) {
+			cum += c[i].prob;
+			if (cum > want) {
+				nc = i + 1;
+				break;
+			}
+		}
+		total = 0.0f;
+		for (int i = 0; i < nc; i++)
+			total += c[i].prob;
+	}
+	*mass = total;
+	return nc;
+}
+
+int sampler_sample(struct sampler *s, float *logits)
+{
+	int n = s->vocab_size;
+	if (s->temperature == 0.0f)
+		return sampler_argmax(logits, n);
+	float inv_t = 1.0f / s->temperature;
+#pragma omp simd
+	for (int i = 0; i < n; i++)
+		logits[i] *= inv_t;
+	sampler_softmax(logits, n);
+	float coin = sampler_random_f32(&s->rng);
+
+	if ((s->top_k > 0 && s->top_k < n) || (s->top_p > 0.0f && s->top_p < 1.0f)) {
+		float mass, cdf = 0.0f;
+		int nc = sampler_candidates(s, logits, &mass);
+		float r = coin * mass;
+		for (int i = 0; i < nc; i++) {
+			cdf += s->cand[i].prob;
+			if (r < cdf)
+				return s->cand[i].index;
+		}
+		return s->cand[nc - 1].index; /* rounding */
+	}
+	/* plain multinomial over the whole vocabulary */
+	float cdf = 0.0f;
+	for (int i = 0; i < n; i++) {
+		cdf += logits[i];
+		if (coin < cdf)
+			return i;
+	}
+	/* rounding: the last token with any probability */
+	for (int i = n - 1; i > 0; i--)
+		if (logits[i] > 0.0f)
+			return i;
+	return 0;
+}
