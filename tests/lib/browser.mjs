@@ -24,7 +24,10 @@ export async function newPage(browser, opts = {}) {
 	page.problems = [];
 	page.dialogs = [];
 	page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
-	page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+	// The login page probes /api/me to forward signed-in users; its 401 is expected.
+	page.on('console', (m) => {
+		if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+	});
 	page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss(); });
 	return page;
 }

@@ -64,7 +64,7 @@ function buildCard(response, index, count) {
 	comment.addEventListener('input', () => { card.comment = comment.value; });
 
 	const details = el('details', { class: 'more' },
-		el('summary', { text: 'Details: helpful, honest, harmless, flags, comment' }),
+		el('summary', { text: 'Details (optional)' }),
 		el('div', { class: 'extras' }, ...extras),
 		el('div', { class: 'flags' }, ...flagBoxes),
 		el('label', { for: commentId, class: 'sr-only', text: `Comment on answer ${letter}` }),
