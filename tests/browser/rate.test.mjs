@@ -27,7 +27,7 @@ test('a rater signs in and rates a task with the keyboard only', async () => {
 		await login(page, srv.url, ann.token, '/rate');
 		await page.waitForSelector('#task:not([hidden]) .answer');
 		assert.equal(await page.textContent('#prompt'), 'What is the capital of France?');
-		assert.match(await page.textContent('#progress'), /0 rated today, 1 left/);
+		await page.waitForFunction(() => /^0 rated today, \d+ left$/.test(document.getElementById('progress').textContent));
 
 		// Keyboard only: focus starts on the first answer; digits score and advance.
 		const order = await page.$$eval('.answer', (ns) => ns.map((n) => Number(n.dataset.responseId)));
