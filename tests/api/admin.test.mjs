@@ -7,14 +7,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, parseJsonl, parseCsv } from '../lib/server.mjs';
-import { createRater, importGroup, allPrompts, assertError, promptDetail, mean } from '../lib/fixtures.mjs';
+import { createRater, importGroup, allPrompts, assertError, promptDetail, mean, assertHas } from '../lib/fixtures.mjs';
 
 test('raters: create rater and admin, token shown once, list with counts', async () => {
 	const srv = await startServer();
 	try {
 		const a = await srv.admin.post('/api/raters', { name: 'ann', role: 'rater' });
 		assert.equal(a.status, 201, a.text);
-		assert.deepEqual(Object.keys(a.json).sort(), ['id', 'name', 'role', 'token']);
+		for (const k of ['id', 'name', 'role', 'token']) assert.ok(k in a.json, `created rater has '${k}'`);
 		assert.equal(a.json.name, 'ann');
 		assert.equal(a.json.role, 'rater');
 		assert.ok(Number.isInteger(a.json.id));
@@ -26,7 +26,7 @@ test('raters: create rater and admin, token shown once, list with counts', async
 		const list = await srv.admin.get('/api/raters');
 		assert.equal(list.status, 200);
 		const byName = Object.fromEntries(list.json.raters.map((r) => [r.name, r]));
-		assert.deepEqual(byName.ann, { id: a.json.id, name: 'ann', role: 'rater', ratings: 0 });
+		assertHas(byName.ann, { id: a.json.id, name: 'ann', role: 'rater', ratings: 0 }, 'listed rater');
 		assert.equal(byName['Bea "the boss", admin'].role, 'admin');
 		assert.ok(!list.text.includes(a.json.token), 'the list never shows tokens');
 		assert.ok(list.json.raters.every((r) => !('token' in r)));
@@ -192,7 +192,7 @@ async function exportFixture(srv) {
 			if (!ratings.length) continue;
 			const r = await raters[ri].client.post('/api/ratings', { group_id: G.groupId, ratings });
 			assert.equal(r.status, 201, r.text);
-			assert.deepEqual(r.json, { saved: ratings.length });
+			assert.equal(r.json.saved, ratings.length);
 		}
 	}
 	return { raters, A, B, C, plan, tricky, extra };

@@ -39,7 +39,7 @@ test('16 raters in parallel: every 201 stored exactly once, no group over-assign
 				const ratings = t.responses.map((x) => ({ response_id: x.id, score: scoreFor(ri, x.id) }));
 				const s = await r.client.post('/api/ratings', { group_id: t.group_id, ratings });
 				if (s.status !== 201) { failures.push(`rate ${s.status} ${s.text}`); continue; }
-				assert.deepEqual(s.json, { saved: K });
+				assert.equal(s.json.saved, K);
 				for (const x of ratings) acked.set(`${r.name}|${x.response_id}`, x.score);
 			}
 			failures.push(`${r.name} never got 204`);

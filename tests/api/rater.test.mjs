@@ -18,7 +18,8 @@ function checkTask(t, group) {
 	assert.ok(t.lease_expires_at !== undefined && t.lease_expires_at !== null, 'lease_expires_at');
 	assert.deepEqual(t.responses.map((r) => r.id).sort((a, b) => a - b), [...group.responseIds].sort((a, b) => a - b));
 	for (const r of t.responses) {
-		assert.deepEqual(Object.keys(r).sort(), ['id', 'text'], 'answers carry only id and text');
+		assert.ok(Number.isInteger(r.id) && typeof r.text === 'string');
+		assert.deepEqual(Object.keys(r).filter((k) => /model/i.test(k)), [], 'no model fields in an answer');
 		assert.equal(r.text, group.texts[group.responseIds.indexOf(r.id)]);
 	}
 }
@@ -50,7 +51,7 @@ test('next → rate → next … → 204; answers without model names; progress 
 			const scores = t.responses.map((x, k) => ({ response_id: x.id, score: ((i + k) % 5) + 1 }));
 			const s = await ann.client.post('/api/ratings', { group_id: t.group_id, ratings: scores });
 			assert.equal(s.status, 201, s.text);
-			assert.deepEqual(s.json, { saved: 3 });
+			assert.equal(s.json.saved, 3);
 			const me = (await ann.client.get('/api/me')).json;
 			assert.equal(me.remaining, 2 - i, 'remaining drops by one group per rated group');
 			assert.ok(me.rated_today > 0);
@@ -98,7 +99,7 @@ test('skip: the skipped group is not handed to that rater again, but is to other
 		const t1 = (await ann.client.get('/api/tasks/next')).json.task;
 		const sk = await ann.client.post(`/api/tasks/${t1.group_id}/skip`, {});
 		assert.equal(sk.status, 200, sk.text);
-		assert.deepEqual(sk.json, { skipped: true });
+		assert.equal(sk.json.skipped, true);
 		const t2 = (await ann.client.get('/api/tasks/next')).json.task;
 		assert.notEqual(t2.group_id, t1.group_id);
 		const sk2 = await ann.client.post(`/api/tasks/${t2.group_id}/skip`, {});

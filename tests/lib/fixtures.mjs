@@ -108,3 +108,9 @@ export async function assertUnchanged(srv, before, what) {
 }
 
 export function mean(xs) { return xs.reduce((a, b) => a + b, 0) / xs.length; }
+
+/* Asserts every key of expected is in actual with an equal value (extra keys are allowed: API.md lets fields be added). */
+export function assertHas(actual, expected, what = '') {
+	assert.ok(actual && typeof actual === 'object', `${what}: not an object: ${JSON.stringify(actual)}`);
+	for (const [k, v] of Object.entries(expected)) assert.deepEqual(actual[k], v, `${what}: field '${k}' of ${JSON.stringify(actual)}`);
+}

@@ -1,7 +1,7 @@
 /*
  * web/js/api.js — what every page shares: calling the JSON API with the session
  * cookie (and the CSRF token on state-changing requests), building DOM nodes whose
- * text is always set with textContent (stored text never goes through innerHTML),
+ * text is always set with textContent (stored text is never parsed as HTML),
  * and the signed-in header.
  */
 
