@@ -6,6 +6,8 @@
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { rawRequest, chunk, LAST_CHUNK } from '../lib/rawhttp.mjs';
 import { createRater, importGroup, assertError, snapshot, assertUnchanged, exportedRatings } from '../lib/fixtures.mjs';
@@ -200,6 +202,19 @@ test('409: cancelling a job that already finished', async (t) => {
 	assertError(again, 409, 'cancel a finished job');
 	assert.deepEqual((await srv.admin.get('/api/jobs')).json, jobsBefore, 'jobs unchanged');
 	await assertUnchanged(srv, before, 'the job test (ratings, prompts, raters untouched)');
+});
+
+test('409: a reward model cannot be activated or generate', async (t) => {
+	// No API call creates a model before the worker exists: the row is put in the
+	// database directly (schema: migrations/0001_init.sql), as a finished reward job would.
+	const db = path.join(srv.dataDir, 'rlhfd.db');
+	const id = Number(execFileSync('sqlite3', ['-cmd', '.timeout 5000', db,
+		"INSERT INTO model_versions(kind, name, created_at) VALUES ('reward', 'test-reward', strftime('%s','now')) RETURNING id"]).toString().trim());
+	assert.ok(id > 0);
+	await rejects(t, 'activate a reward model', 409, () => srv.admin.post(`/api/models/${id}/activate`, {}));
+	await rejects(t, 'generate with a reward model', 409, () => srv.admin.post('/api/generate', { model_id: id }));
+	const models = (await srv.admin.get('/api/models')).json.models;
+	assert.equal(models.find((m) => m.id === id).active, false);
 });
 
 /*
