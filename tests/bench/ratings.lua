@@ -24,6 +24,7 @@ function init(args)
 	local head = f:read("*l")
 	R, G, K = head:match("(%d+) (%d+) (%d+)")
 	R, G, K = tonumber(R), tonumber(G), tonumber(K)
+	ratings_per_request = K   -- global: done() reads it through thread:get
 	for i = 1, R do tokens[i] = f:read("*l") end
 	for i = 1, G do
 		local ids = {}
@@ -57,8 +58,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-	local c, o, w = 0, 0, 0
+	local c, o, w, K = 0, 0, 0, 0
 	for _, t in ipairs(threads) do
+		K = t:get("ratings_per_request")
 		c = c + t:get("created")
 		o = o + t:get("other")
 		w = math.max(w, t:get("wrapped"))
@@ -68,6 +70,7 @@ function done(summary, latency, requests)
 	io.write(string.format("BENCH requests=%d created=%d other_status=%d socket_errors=%d seconds=%.3f\n",
 		summary.requests, c, o, e.connect + e.read + e.write + e.timeout, secs))
 	io.write(string.format("BENCH ratings_per_request=%d wrapped=%d\n", K, w))
+	io.write(string.format("BENCH ratings_per_sec=%.1f p99_ms=%.3f\n", c * K / secs, latency:percentile(99) / 1000))
 	io.write(string.format("ratings/s      %.0f   (acknowledged 201s x %d ratings / s)\n", c * K / secs, K))
 	io.write(string.format("requests/s     %.0f\n", summary.requests / secs))
 	io.write(string.format("latency p50    %.2f ms\n", latency:percentile(50) / 1000))
