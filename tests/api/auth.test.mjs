@@ -132,6 +132,7 @@ test('login gives an HttpOnly SameSite=Strict cookie and a CSRF token; logout en
 		assert.match(set, /;\s*HttpOnly/i);
 		assert.match(set, /;\s*SameSite=Strict/i);
 		assert.match(set, /;\s*Path=\//i);
+		assert.match(set, /;\s*Max-Age=[1-9][0-9]*/i);
 		const cookie = set.split(';')[0];
 		assert.ok(cookie.length > 'rlhfd_session='.length + 16, 'session id is long');
 		assert.ok(!cookie.includes(ann.token), 'the cookie is not the token');
@@ -152,6 +153,9 @@ test('login gives an HttpOnly SameSite=Strict cookie and a CSRF token; logout en
 
 		const out = await anon.post('/api/logout', {}, { headers: { Cookie: cookie, 'X-CSRF-Token': res.json.csrf_token } });
 		assert.equal(out.status, 200, out.text);
+		const cleared = sessionCookie(out);
+		assert.ok(cleared, 'logout sends a cookie that clears the session');
+		assert.match(cleared, /;\s*(Max-Age=0|Expires=Thu, 01 Jan 1970)/i);
 		assertError(await anon.get('/api/me', { headers: { Cookie: cookie } }), 401, 'cookie after logout');
 		assertError(await anon.get('/api/me', { headers: { Cookie: 'rlhfd_session=forged' } }), 401, 'forged cookie');
 	} finally { await srv.stop(); }

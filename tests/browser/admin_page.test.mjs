@@ -110,7 +110,7 @@ test('a rater opening /admin is sent to /rate; signed-out visitors to the login 
 		const ann = await createRater(srv, 'ann');
 		const anon = await newPage(browser);
 		await anon.goto(srv.url + '/admin');
-		await anon.waitForURL(srv.url + '/');
+		await anon.waitForURL(srv.url + '/?next=%2Fadmin');
 		await anon.context().close();
 		const page = await newPage(browser);
 		await login(page, srv.url, ann.token, '/rate');
@@ -121,7 +121,7 @@ test('a rater opening /admin is sent to /rate; signed-out visitors to the login 
 		await page.click('#logout');
 		await page.waitForURL(srv.url + '/');
 		await page.goto(srv.url + '/rate');
-		await page.waitForURL(srv.url + '/');
+		await page.waitForURL(srv.url + '/?next=%2Frate');
 		await page.context().close();
 	} finally { await srv.stop(); }
 });

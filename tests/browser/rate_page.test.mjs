@@ -49,6 +49,28 @@ test('a rater signs in and rates a task with the keyboard only', async () => {
 		await page.keyboard.press('Shift+Tab');
 		await page.keyboard.press('Shift+Tab');
 		assert.equal(await page.evaluate(() => document.activeElement.dataset.index), '0');
+		// The optional details of answer 0, by keyboard: d opens them, Tab walks in.
+		const idx = () => page.evaluate(() => document.activeElement.closest('.answer')?.dataset.index);
+		await page.keyboard.press('d');
+		await page.keyboard.press('Tab');                       // the details toggle
+		await page.keyboard.press('Tab');                       // helpful (one tab stop)
+		await page.keyboard.press('4');                         // helpful 4
+		await page.keyboard.press('Tab');                       // honest
+		await page.keyboard.press('ArrowRight');                // honest 2
+		await page.keyboard.press('ArrowRight');                // honest 3
+		await page.keyboard.press('Tab');                       // harmless
+		await page.keyboard.press('Space');                     // harmless 1
+		await page.keyboard.press('Tab');                       // unsafe
+		await page.keyboard.press('Space');
+		await page.keyboard.press('Tab');                       // dishonest
+		await page.keyboard.press('Tab');                       // comment
+		await page.keyboard.type('why 1,2 "ok"');
+		assert.equal(await idx(), '0');
+		await page.keyboard.press('Tab');                       // on to answer 1
+		assert.equal(await idx(), '1');
+		assert.equal(await page.evaluate(() => document.activeElement.classList.contains('answer')), true);
+		await page.keyboard.press('k');
+		assert.equal(await idx(), '0');
 		// Enter before all are scored: a clear message, nothing sent.
 		await page.keyboard.press(String(want[order[0]]));
 		await page.keyboard.press('Enter');
@@ -71,6 +93,10 @@ test('a rater signs in and rates a task with the keyboard only', async () => {
 
 		const lines = await exportedRatings(srv);
 		assert.equal(lines.length, 4);
+		const first = lines.find((l) => l.response_id === order[0]);
+		assert.deepEqual([first.helpful, first.honest, first.harmless, first.flags, first.comment], [4, 3, 1, ['unsafe'], 'why 1,2 "ok"']);
+		for (const l of lines.filter((x) => x.response_id !== order[0]))
+			assert.deepEqual([l.helpful, l.honest, l.harmless, l.flags ?? [], l.comment ?? null], [null, null, null, [], null]);
 		for (const l of lines) {
 			assert.equal(l.score, want[l.response_id], `score of response ${l.response_id}`);
 			assert.ok(l.rater === 'ann' || l.rater === ann.id);

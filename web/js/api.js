@@ -46,7 +46,7 @@ export async function api(method, path, body, opts = {}) {
 		throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
 	}
 	if (res.status === 401 && !opts.noRedirect) {
-		location.assign('/');
+		location.assign('/?next=' + encodeURIComponent(location.pathname));
 		throw new ApiError(401, 'unauthorized', 'Your session has ended; please sign in again.');
 	}
 	const text = await res.text();

@@ -49,7 +49,7 @@ function buildCard(response, index, count) {
 
 	const extras = ['helpful', 'honest', 'harmless'].map((name) => {
 		const c = scoreControl({
-			label: `${name} score for answer ${letter}`, small: true, clearable: true,
+			label: `${name} score for answer ${letter}`, small: true, clearable: true, roving: true,
 			onChange: (v) => { card.extra[name] = v; },
 		});
 		return el('div', { class: 'extra-row' }, el('span', { class: 'extra-name', text: name }), c.node);
