@@ -143,7 +143,7 @@ async function showPrompt(id) {
 	$('prompt-detail-id').textContent = `#${p.id}`;
 	$('prompt-detail-text').textContent = p.text;
 	const items = (p.responses || []).map((r) => el('div', { class: 'response-row' },
-		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id} · model ${r.model_id ?? '—'} · ` +
+		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id} · model ${r.model_id ?? r.model ?? '—'} · ` +
 			`${(r.ratings || []).length} ratings · mean ${typeof r.mean_score === 'number' ? r.mean_score.toFixed(2) : '—'}` }),
 		el('div', { class: 'answer-text', text: r.text })));
 	$('prompt-detail-responses').replaceChildren(...(items.length ? items : [el('p', { class: 'muted', text: 'No answers yet.' })]));
