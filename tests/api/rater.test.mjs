@@ -194,3 +194,31 @@ test('re-rating replaces the current rating and keeps the history', async () => 
 		assert.equal(rows, '2|1\n5|0');
 	} finally { await srv.stop(); }
 });
+
+/*
+ * Not in API.md: rate.html preloads the next task while the current one is being
+ * rated (the issue asks for it), and /api/tasks/next hands a rater the lease it
+ * already holds — so the page asks for `?exclude=<group it shows>`.  Proposed
+ * addition to SERVER_CONTRACT.md; until the server supports it the page falls back
+ * to asking after each submit.
+ */
+test('preloading: next?exclude=<held group> leases a different group; after rating, next gives that one', async () => {
+	const srv = await startServer();
+	try {
+		const ann = await createRater(srv, 'ann');
+		const bob = await createRater(srv, 'bob');
+		const g1 = await importGroup(srv, 'pre 1', ['a1', 'b1']);
+		const g2 = await importGroup(srv, 'pre 2', ['a2', 'b2']);
+		const t1 = (await ann.client.get('/api/tasks/next')).json.task;
+		assert.equal((await ann.client.get('/api/tasks/next')).json.task.group_id, t1.group_id, 'the held lease is handed again');
+		const pre = await ann.client.get(`/api/tasks/next?exclude=${t1.group_id}`);
+		assert.equal(pre.status, 200, pre.text);
+		assert.notEqual(pre.json.task.group_id, t1.group_id, 'exclude gives another group');
+		assert.deepEqual([t1.group_id, pre.json.task.group_id].sort(), [g1.groupId, g2.groupId].sort());
+		assert.equal((await bob.client.get('/api/tasks/next')).status, 204, 'both groups are leased to ann');
+		const done = await ann.client.post('/api/ratings', { group_id: t1.group_id, ratings: t1.responses.map((r) => ({ response_id: r.id, score: 2 })) });
+		assert.equal(done.status, 201);
+		assert.equal((await ann.client.get('/api/tasks/next')).json.task.group_id, pre.json.task.group_id, 'the preloaded lease comes next');
+		assert.equal((await ann.client.get(`/api/tasks/next?exclude=${pre.json.task.group_id}`)).status, 204, 'nothing else left');
+	} finally { await srv.stop(); }
+});

@@ -218,3 +218,31 @@ test('a failed submit shows the error and keeps the scores', async () => {
 		await page.context().close();
 	} finally { await srv.stop(); }
 });
+
+test('the next task is preloaded: after a submit it shows without asking the server again', async () => {
+	const srv = await startServer();
+	try {
+		const ann = await createRater(srv, 'ann');
+		for (let i = 0; i < 3; i++) await importGroup(srv, `preload ${i}`, [`p${i}a`, `p${i}b`]);
+		const page = await newPage(browser);
+		const asked = [];
+		page.on('request', (r) => { if (r.url().includes('/api/tasks/next')) asked.push(r.url()); });
+		await login(page, srv.url, ann.token, '/rate');
+		await page.waitForSelector('#task:not([hidden]) .answer');
+		const shown = await page.textContent('#prompt');
+		// The preload is asked for as soon as the first task shows.
+		for (let i = 0; i < 50 && asked.length < 2; i++) await page.waitForTimeout(20);
+		assert.ok(asked.some((u) => /exclude=\d+/.test(u)), `a preload request: ${asked}`);
+		await page.waitForTimeout(200);  // let the preload answer arrive
+		const before = asked.length;
+		await page.keyboard.press('3');
+		await page.keyboard.press('4');
+		await page.keyboard.press('Enter');
+		await page.waitForFunction((p) => document.getElementById('prompt').textContent !== p, shown);
+		// Between the submit and the new task no plain /api/tasks/next was needed.
+		assert.deepEqual(asked.slice(before).filter((u) => !/exclude=/.test(u)), [], `requests after submit: ${asked.slice(before)}`);
+		assert.deepEqual(page.problems, []);
+		await page.context().close();
+	} finally { await srv.stop(); }
+});
+

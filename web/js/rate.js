@@ -115,10 +115,18 @@ function updateScored() {
 
 /* ---- loading tasks ----------------------------------------------------------------- */
 
-function fetchNext() { return api('GET', '/api/tasks/next'); }
+function fetchNext(exclude) {
+	return api('GET', '/api/tasks/next' + (exclude ? `?exclude=${encodeURIComponent(exclude)}` : ''));
+}
 
+/*
+ * Asks for the task after the current one.  The server hands a rater the lease
+ * it already holds, so the current group is excluded; a server that ignores
+ * `exclude` answers with the current group again, which nextTask() discards
+ * (and then asks once the current task is done).
+ */
 function startPreload() {
-	preloaded = fetchNext().catch(() => null);
+	preloaded = fetchNext(current && current.task.group_id).catch(() => null);
 }
 
 /* Shows the preloaded task when it is still good, else asks the server now. */
