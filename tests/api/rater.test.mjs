@@ -123,14 +123,19 @@ test('skip: the skipped group is not handed to that rater again, but is to other
 test('lease expiry: an unrated lease goes back to the pool after lease_seconds', async () => {
 	const srv = await startServer();
 	try {
-		assert.equal((await srv.admin.put('/api/config', { lease_seconds: 1 })).status, 200);
+		// 2 s, not 1: leases are whole seconds, and a 1 s lease taken just before a
+		// second boundary could look expired to the very next request.
+		assert.equal((await srv.admin.put('/api/config', { lease_seconds: 2 })).status, 200);
 		const ann = await createRater(srv, 'ann');
 		const bob = await createRater(srv, 'bob');
 		const g = await importGroup(srv, 'only one', ['u', 'v']);
 		const a = await ann.client.get('/api/tasks/next');
 		assert.equal(a.json.task.group_id, g.groupId);
+		const le = a.json.task.lease_expires_at;
+		const exp = typeof le === 'number' ? le * 1000 : Date.parse(le);
+		assert.ok(exp > Date.now() - 1000 && exp <= Date.now() + 3000, `lease_expires_at ${le} is about 2 s ahead`);
 		assert.equal((await bob.client.get('/api/tasks/next')).status, 204, 'leased to ann: nothing for bob');
-		await sleep(2100);
+		await sleep(3100);
 		const b = await bob.client.get('/api/tasks/next');
 		assert.equal(b.status, 200, 'lease expired: bob gets it');
 		assert.equal(b.json.task.group_id, g.groupId);
