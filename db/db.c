@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define DB_BUSY_TIMEOUT_MS 10000
+#define DB_WAL_RESTART_FRAMES 4000    /* 16 MiB of 4 KiB pages */
 
 int64_t db_now(void)
 {
@@ -320,6 +323,7 @@ void db_rollback(struct db *db)
  * are reused rather than leaked.  The lock guards only the lists.
  */
 static char *pool_path;
+static atomic_bool pool_no_autocheckpoint;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static pthread_key_t pool_key;
@@ -386,6 +390,8 @@ struct db *db_pool_get(void)
 	if (!db) {
 		if (!pool_path || db_open(&db, pool_path, false) < 0)
 			return NULL;
+		if (atomic_load(&pool_no_autocheckpoint))
+			sqlite3_wal_autocheckpoint(db->sq, 0);
 		pthread_mutex_lock(&pool_lock);
 		int rc = pool_add(db);
 		pthread_mutex_unlock(&pool_lock);
@@ -414,4 +420,85 @@ void db_pool_close_all(void)
 	if (pool_mine)
 		pthread_setspecific(pool_key, NULL);
 	pool_mine = NULL;
+}
+
+/* ---- checkpointer -------------------------------------------------------- */
+
+static pthread_t ckpt_thread;
+static bool ckpt_running;
+static pthread_mutex_t ckpt_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ckpt_cond = PTHREAD_COND_INITIALIZER;
+static bool ckpt_stop;
+static struct db *ckpt_db;
+static int ckpt_interval_ms;
+
+static void *ckpt_main(void *arg)
+{
+	/* background work: the request threads come first when cores are busy */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	pthread_mutex_lock(&ckpt_lock);
+	while (!ckpt_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(ckpt_interval_ms % 1000) * 1000000;
+		ts.tv_sec += ckpt_interval_ms / 1000 + ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&ckpt_cond, &ckpt_lock, &ts);
+		if (ckpt_stop)
+			break;
+		/* the slow part (writing pages, fsync) runs without the lock */
+		pthread_mutex_unlock(&ckpt_lock);
+		int log = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(ckpt_db->sq, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		/* Under a steady stream of commits a passive checkpoint never quite
+		 * catches up, and the WAL is only rewound once all of it is copied
+		 * back, so it would grow without end.  When it is big, a RESTART
+		 * checkpoint (the passive one just did nearly all the copying) holds
+		 * writers off briefly so the next commit starts the WAL over. */
+		if (rc == SQLITE_OK && log > DB_WAL_RESTART_FRAMES)
+			rc = sqlite3_wal_checkpoint_v2(ckpt_db->sq, NULL, SQLITE_CHECKPOINT_RESTART,
+						       &log, &done);
+
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			fprintf(stderr, "db: checkpoint failed: %s\n", sqlite3_errmsg(ckpt_db->sq));
+		pthread_mutex_lock(&ckpt_lock);
+	}
+	pthread_mutex_unlock(&ckpt_lock);
+	return NULL;
+}
+
+int db_checkpointer_start(const char *path, int interval_ms)
+{
+	if (ckpt_running)
+		return DB_OK;
+	if (db_open(&ckpt_db, path, false) < 0)
+		return DB_ERROR;
+	ckpt_interval_ms = interval_ms > 0 ? interval_ms : 100;
+	ckpt_stop = false;
+	if (pthread_create(&ckpt_thread, NULL, ckpt_main, NULL) != 0) {
+		db_close(ckpt_db);
+		ckpt_db = NULL;
+		return DB_ERROR;
+	}
+	ckpt_running = true;
+	atomic_store(&pool_no_autocheckpoint, true);
+	return DB_OK;
+}
+
+void db_checkpointer_stop(void)
+{
+
+	if (!ckpt_running)
+		return;
+	pthread_mutex_lock(&ckpt_lock);
+	ckpt_stop = true;
+	pthread_cond_signal(&ckpt_cond);
+	pthread_mutex_unlock(&ckpt_lock);
+	pthread_join(ckpt_thread, NULL);
+	/* a last full checkpoint so the database file alone is up to date */
+	sqlite3_wal_checkpoint_v2(ckpt_db->sq, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	db_close(ckpt_db);
+	ckpt_db = NULL;
+	ckpt_running = false;
+	atomic_store(&pool_no_autocheckpoint, false);
 }

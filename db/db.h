@@ -69,6 +69,19 @@ struct json_t *db_json_str(const char *s, size_t len);
 int64_t db_now(void);
 
 /*
+ * Background WAL checkpoints.  A commit in WAL mode with synchronous=NORMAL
+ * only appends to the WAL (no fsync); the fsync happens when the WAL is
+ * copied back into the database (a checkpoint).  By default SQLite runs that
+ * inside whichever commit crosses 1000 pages, stalling that request for the
+ * fsync.  db_checkpointer_start turns automatic checkpoints off on pool
+ * connections opened afterwards and runs a passive checkpoint from its own
+ * thread and connection every interval_ms instead.  Passive checkpoints never
+ * block readers or writers.  Returns 0 or DB_ERROR.
+ */
+int db_checkpointer_start(const char *path, int interval_ms);
+void db_checkpointer_stop(void);
+
+/*
  * The connection pool: one connection per thread, opened on the thread's
  * first db_pool_get() and kept until db_pool_close_all().  db_pool_init
  * records the path (copied); db_pool_get returns the calling thread's

@@ -137,10 +137,11 @@ CREATE TABLE ratings (
 	created_at    INTEGER NOT NULL,
 	superseded_at INTEGER
 );
-CREATE UNIQUE INDEX ratings_current ON ratings(rater_id, response_id) WHERE superseded_at IS NULL;
-CREATE INDEX ratings_current_group ON ratings(group_id, rater_id) WHERE superseded_at IS NULL;
-CREATE INDEX ratings_current_response ON ratings(response_id) WHERE superseded_at IS NULL;
-CREATE INDEX ratings_rater_time ON ratings(rater_id, created_at);
+-- Two indexes only, both over current rows: every index is another B-tree page
+-- written by each commit, and commits are the hot path.  The history of one
+-- (rater, response) is read by scanning, which only diagnostics do.
+CREATE UNIQUE INDEX ratings_current ON ratings(response_id, rater_id) WHERE superseded_at IS NULL;
+CREATE INDEX ratings_current_rater ON ratings(rater_id, group_id, created_at) WHERE superseded_at IS NULL;
 
 -- Task leases: group handed to a rater by /api/tasks/next until expires_at.
 -- Deleted when the rater rates or skips the group; an expired row no longer

@@ -82,8 +82,6 @@ int cmd_serve(int argc, char **argv)
 			"--max-body >= 1024\n");
 		return 2;
 	}
-	if (threads == 1)
-		threads = 1; /* one polling thread, no pool */
 
 	if (make_dirs(data) < 0) {
 		fprintf(stderr, "rlhfd serve: cannot create data directory '%s': %s\n", data, strerror(errno));
@@ -113,6 +111,10 @@ int cmd_serve(int argc, char **argv)
 		cap = 8 << 20;
 	}
 	atomic_store(&http_max_body, cap);
+	/* fsyncs move off the request path; the HTTP threads open their
+	 * connections after this, without automatic checkpoints */
+	if (db_checkpointer_start(db_path, 200) < 0)
+		fprintf(stderr, "rlhfd serve: no background checkpoints; commits will checkpoint\n");
 
 	if (web)
 		snprintf(web_dir, sizeof web_dir, "%s", web);
@@ -144,6 +146,7 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	fprintf(stderr, "rlhfd: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
 	http_stop();
+	db_checkpointer_stop();
 	db_pool_close_all();
 	return 0;
 }
