@@ -10,7 +10,7 @@
 # >= 2,000 ratings/s and p99 < 20 ms at 32 connections.
 #
 # Environment: BENCH_SECONDS (10), BENCH_CONNS (32), BENCH_THREADS (2),
-#              BENCH_RATERS (64), BENCH_GROUPS (2000), BENCH_K (4),
+#              BENCH_RATERS (128), BENCH_GROUPS (2500), BENCH_K (4),
 #              BENCH_SERVER_ARGS (extra `rlhfd serve` options, e.g. "--threads 8"),
 #              BENCH_TMP (/tmp: where the data dir goes; /dev/shm takes the disk out),
 #              BENCH_VERBOSE (print wrk's whole report).
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 secs=${BENCH_SECONDS:-10}; conns=${BENCH_CONNS:-32}; threads=${BENCH_THREADS:-2}
-raters=${BENCH_RATERS:-64}; groups=${BENCH_GROUPS:-2000}; k=${BENCH_K:-4}
+raters=${BENCH_RATERS:-128}; groups=${BENCH_GROUPS:-2500}; k=${BENCH_K:-4}
 
 if ! command -v wrk >/dev/null 2>&1; then
 	echo "ratings bench: 'wrk' is not installed (Debian package wrk; 'make deps-bench' installs it)" >&2
