@@ -77,6 +77,14 @@ test('admin overview: counts, histogram, agreement; create a rater (token once);
 		const ps = await allPrompts(srv);
 		assert.deepEqual(ps.map((p) => p.text).slice(-2), ['Uploaded one', 'Uploaded two']);
 		assert.equal(ps[ps.length - 1].responses, 2);
+		// A file over the server's body cap is refused before uploading, with a clear message.
+		assert.equal((await srv.admin.put('/api/config', { max_body_bytes: 4096 })).status, 200);
+		await page.setInputFiles('#import-file', { name: 'big.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(JSON.stringify({ prompt: 'b'.repeat(5000) }) + '\n') });
+		await page.click('#import-form button[type="submit"]');
+		await page.waitForSelector('#error:not([hidden])');
+		assert.match(await page.textContent('#error'), /big\.jsonl is .* MB; the server accepts at most/);
+		assert.equal((await allPrompts(srv)).length, ps.length, 'nothing imported');
+		assert.equal((await srv.admin.put('/api/config', { max_body_bytes: 8388608 })).status, 200);
 		// Export links point at the four exports; one is fetched with the session cookie.
 		const hrefs = await page.$$eval('.exports a', (as) => as.map((a) => a.getAttribute('href')));
 		assert.deepEqual(hrefs.map((h) => h.split('?')[0]), ['/api/export/ratings.jsonl', '/api/export/pairs.jsonl', '/api/export/sft.jsonl', '/api/export/ratings.csv']);

@@ -165,6 +165,14 @@ $('import-form').addEventListener('submit', async (ev) => {
 	const status = $('import-status');
 	status.textContent = `Importing ${file.name}…`;
 	try {
+		// Over the server's body cap the upload would be refused (413); say so up front.
+		const cap = (await api('GET', '/api/config')).max_body_bytes;
+		if (cap && file.size > cap) {
+			status.textContent = '';
+			showError(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the server accepts at most ` +
+				`${(cap / 1048576).toFixed(1)} MB per upload. Split the file into smaller parts.`);
+			return;
+		}
 		const text = await file.text();
 		const isJson = /\.json$/i.test(file.name);
 		const res = await api('POST', '/api/prompts', text, { contentType: isJson ? 'application/json' : 'application/x-ndjson' });
