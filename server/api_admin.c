@@ -30,6 +30,21 @@ int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds)
 	return rc;
 }
 
+/* False (after setting r->err_*) when obj has a key not in allowed. */
+static bool only_keys(struct request *r, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key) != 0)
+			a++;
+		if (!*a)
+			return http_bad_field(r, key, "unknown field '%s'", key);
+	}
+	return true;
+}
+
 /* Inserts a queued job of kind with params (borrowed) and answers 202. */
 static enum MHD_Result enqueue(struct request *r, const char *kind, json_t *params)
 {
@@ -74,12 +89,15 @@ enum MHD_Result api_generate(struct request *r)
 	json_t *body = http_body_object(r);
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
+	static const char *const KEYS[] = { "prompt_ids", "split", "k", "temperature", "top_p", "top_k",
+					    "max_tokens", "model_id", "seed", NULL };
 	json_t *params = json_object();
 	enum MHD_Result ret;
 	int64_t k = 4, max_tokens = 0, model = 0, seed = 0, top_k = 0;
 	double temp = 0, top_p = 0;
 	const char *split = NULL;
-	if (!json_get_int(r, body, "k", NULL, false, 1, 64, &k) ||
+	if (!only_keys(r, body, KEYS) ||
+	    !json_get_int(r, body, "k", NULL, false, 1, 64, &k) ||
 	    !json_get_enum(r, body, "split", NULL, false, SPLITS, &split) ||
 	    !json_get_number(r, body, "temperature", NULL, false, 0, 10, &temp) ||
 	    !json_get_number(r, body, "top_p", NULL, false, 1e-6, 1, &top_p) ||
@@ -144,9 +162,10 @@ enum MHD_Result api_train(struct request *r)
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
 	enum MHD_Result ret;
+	static const char *const KEYS[] = { "kind", "params", NULL };
 	const char *kind = NULL;
 	int64_t model = 0, reward = 0;
-	if (!json_get_enum(r, body, "kind", NULL, true, KINDS, &kind)) {
+	if (!only_keys(r, body, KEYS) || !json_get_enum(r, body, "kind", NULL, true, KINDS, &kind)) {
 		ret = http_invalid(r);
 		goto out;
 	}
@@ -259,30 +278,61 @@ enum MHD_Result api_config_get(struct request *r)
 	return config_answer(r);
 }
 
-/* Checks the keys the server knows; others are kept as given. */
-static bool config_check(struct request *r, json_t *body)
+/* Same JSON kind: an integer stays an integer, a number may be given as an
+ * integer (1 for 1.0), true/false are one kind. */
+static bool same_kind(json_t *old, json_t *v)
+{
+	if (json_is_boolean(old))
+		return json_is_boolean(v);
+	if (json_is_integer(old))
+		return json_is_integer(v);
+	if (json_is_real(old))
+		return json_is_number(v);
+	return json_typeof(old) == json_typeof(v);
+}
+
+/*
+ * The settings are the keys in the config table (migrations insert each new
+ * one with its default); PUT may change their values, not add keys.  A value
+ * keeps its JSON kind, auto_train is checked key by key, and the ranges the
+ * server relies on are checked here.
+ */
+static bool config_check(struct request *r, json_t *body, json_t *current)
 {
 	static const char *const RL[] = { "ppo", "rloo", "grpo", "dpo", NULL };
 	int64_t i;
-	bool b;
-	const char *s;
+	const char *s, *key, *sub;
+	json_t *v, *w;
+	json_object_foreach(body, key, v) {
+		json_t *old = json_object_get(current, key);
+		if (!old)
+			return http_bad_field(r, key, "unknown setting '%s'", key);
+		if (!same_kind(old, v))
+			return http_bad_field(r, key, "'%s' must be %s like its current value", key,
+					      json_is_integer(old) ? "an integer" : json_is_number(old) ?
+					      "a number" : json_is_boolean(old) ? "true or false" :
+					      json_is_string(old) ? "a string" : json_is_object(old) ?
+					      "an object" : "an array");
+		if (!json_is_object(v))
+			continue;
+		json_object_foreach(v, sub, w) {
+			char path[160];
+			snprintf(path, sizeof path, "%s.%s", key, sub);
+			json_t *o = json_object_get(old, sub);
+			if (!o)
+				return http_bad_field(r, path, "unknown setting '%s'", path);
+			if (!same_kind(o, w))
+				return http_bad_field(r, path, "'%s' must have the type of its current value",
+						      path);
+		}
+	}
 	if (!json_get_int(r, body, "ratings_per_group", NULL, false, 1, 1000, &i) ||
 	    !json_get_int(r, body, "lease_seconds", NULL, false, 1, 7 * 86400, &i) ||
 	    !json_get_int(r, body, "max_body_bytes", NULL, false, 1024, (int64_t)1 << 30, &i))
 		return false;
-	const char *key;
-	json_t *v;
-	json_object_foreach(body, key, v)
-		if (json_is_null(v))
-			return http_bad_field(r, key, "'%s' must not be null", key);
 	json_t *at = json_object_get(body, "auto_train");
-	if (!at)
-		return true;
-	if (!json_is_object(at))
-		return http_bad_field(r, "auto_train", "'auto_train' must be an object");
-	return json_get_bool(r, at, "enabled", "auto_train", false, &b) &&
-	       json_get_int(r, at, "reward_every_n_ratings", "auto_train", false, 1, 1000000, &i) &&
-	       json_get_enum(r, at, "rl_kind", "auto_train", false, RL, &s);
+	return !at || (json_get_int(r, at, "reward_every_n_ratings", "auto_train", false, 1, 1000000, &i) &&
+		       json_get_enum(r, at, "rl_kind", "auto_train", false, RL, &s));
 }
 
 enum MHD_Result api_config_put(struct request *r)
@@ -290,13 +340,18 @@ enum MHD_Result api_config_put(struct request *r)
 	json_t *body = http_body_object(r);
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
-	if (!config_check(r, body)) {
-		json_decref(body);
-		return http_invalid(r);
-	}
 	const char *key;
-	json_t *v;
+	json_t *v, *current;
 	int rc = db_begin(r->db);
+	if (rc == 0 && (rc = db_config_all(r->db, &current)) == 0) {
+		bool ok = config_check(r, body, current);
+		json_decref(current);
+		if (!ok) {
+			db_rollback(r->db);
+			json_decref(body);
+			return http_invalid(r);
+		}
+	}
 	json_object_foreach(body, key, v) {
 		if (rc < 0)
 			break;
