@@ -6,11 +6,10 @@
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { rawRequest, chunk, LAST_CHUNK } from '../lib/rawhttp.mjs';
-import { createRater, importGroup, assertError, snapshot, assertUnchanged, exportedRatings } from '../lib/fixtures.mjs';
+import { createRater, importGroup, assertError, snapshot, assertUnchanged, exportedRatings, sqlite } from '../lib/fixtures.mjs';
 
 let srv, ann, bob, G1, G2;
 
@@ -208,8 +207,7 @@ test('409: a reward model cannot be activated or generate', async (t) => {
 	// No API call creates a model before the worker exists: the row is put in the
 	// database directly (schema: migrations/0001_init.sql), as a finished reward job would.
 	const db = path.join(srv.dataDir, 'rlhfd.db');
-	const id = Number(execFileSync('sqlite3', ['-cmd', '.timeout 5000', db,
-		"INSERT INTO model_versions(kind, name, created_at) VALUES ('reward', 'test-reward', strftime('%s','now')) RETURNING id"]).toString().trim());
+	const id = Number(sqlite(db, "INSERT INTO model_versions(kind, name, created_at) VALUES ('reward', 'test-reward', strftime('%s','now')) RETURNING id"));
 	assert.ok(id > 0);
 	await rejects(t, 'activate a reward model', 409, () => srv.admin.post(`/api/models/${id}/activate`, {}));
 	await rejects(t, 'generate with a reward model', 409, () => srv.admin.post('/api/generate', { model_id: id }));

@@ -5,11 +5,10 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, sleep } from '../lib/server.mjs';
-import { createRater, importGroup, exportedRatings, assertError } from '../lib/fixtures.mjs';
+import { createRater, importGroup, exportedRatings, assertError, sqlite } from '../lib/fixtures.mjs';
 
 function checkTask(t, group) {
 	assert.equal(t.group_id, group.groupId);
@@ -195,7 +194,7 @@ test('re-rating replaces the current rating and keeps the history', async () => 
 		// History: the database keeps the superseded row (schema: migrations/0001_init.sql).
 		const db = dbFile(srv.dataDir);
 		assert.ok(db, `a database file in ${srv.dataDir}`);
-		const rows = execFileSync('sqlite3', [db, `SELECT score, superseded_at IS NOT NULL FROM ratings WHERE response_id = ${g.responseIds[0]} ORDER BY id`]).toString().trim();
+		const rows = sqlite(db, `SELECT score, superseded_at IS NOT NULL FROM ratings WHERE response_id = ${g.responseIds[0]} ORDER BY id`);
 		assert.equal(rows, '2|1\n5|0');
 	} finally { await srv.stop(); }
 });

@@ -4,6 +4,7 @@
  * piece of stored state the API shows (to prove a rejected request changed nothing).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { parseJsonl } from './server.mjs';
 
 /* Creates a rater (or admin) through the API; returns its fields plus a client. */
@@ -113,4 +114,18 @@ export function mean(xs) { return xs.reduce((a, b) => a + b, 0) / xs.length; }
 export function assertHas(actual, expected, what = '') {
 	assert.ok(actual && typeof actual === 'object', `${what}: not an object: ${JSON.stringify(actual)}`);
 	for (const [k, v] of Object.entries(expected)) assert.deepEqual(actual[k], v, `${what}: field '${k}' of ${JSON.stringify(actual)}`);
+}
+
+/*
+ * Runs one SQL statement on a server's database (read-side checks the API does
+ * not expose, e.g. rating history) with python3's sqlite3 module — python3 is in
+ * the Makefile's TEST_PKGS, the sqlite3 shell is not.  Returns rows joined as
+ * the sqlite3 shell prints them: columns by '|', rows by '\n'.
+ */
+export function sqlite(dbPath, sql) {
+	const py = 'import sqlite3, sys\n' +
+		'c = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)\n' +
+		'rows = c.execute(sys.argv[2]).fetchall()\n' +
+		'print("\\n".join("|".join("" if v is None else str(v) for v in r) for r in rows))\n';
+	return execFileSync('python3', ['-c', py, dbPath, sql]).toString().trim();
 }
