@@ -327,6 +327,20 @@ int db_work_model_add_ratings(struct db *db, int64_t id, const int64_t *ids, siz
 	return DB_OK;
 }
 
+int db_work_model_set_metrics(struct db *db, int64_t id, const char *metrics_json)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_WORK_MODEL_SET_METRICS,
+		"UPDATE model_versions SET metrics = :metrics WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_text(st, ":metrics", metrics_json ? metrics_json : "{}");
+	db_bind_int64(st, ":id", id);
+	int rc = step_done(db, st, "cannot set a model's metrics");
+	if (rc < 0)
+		return rc;
+	return sqlite3_changes(db->sq) == 1 ? DB_OK : DB_NOTFOUND;
+}
+
 int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_WORK_MODEL_METRICS,

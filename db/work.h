@@ -94,6 +94,9 @@ int db_work_model_set_path(struct db *db, int64_t id, const char *path);
 /* Records rating ids[0..n) as used to train model id (duplicates ignored). */
 int db_work_model_add_ratings(struct db *db, int64_t id, const int64_t *ids, size_t n);
 
+/* metrics = metrics_json (a JSON object text), replacing. */
+int db_work_model_set_metrics(struct db *db, int64_t id, const char *metrics_json);
+
 /* metrics = json_patch(metrics, patch_json): keys of the patch object are
  * added or replaced, a null value removes a key (RFC 7396). */
 int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json);
