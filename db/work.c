@@ -341,6 +341,25 @@ int db_work_model_set_metrics(struct db *db, int64_t id, const char *metrics_jso
 	return sqlite3_changes(db->sq) == 1 ? DB_OK : DB_NOTFOUND;
 }
 
+int db_work_model_set_metric(struct db *db, int64_t id, const char *key, const char *value_json)
+{
+	if (!key[0] || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+	    strlen(key))
+		return DB_INVALID;
+	sqlite3_stmt *st = db_stmt(db, STMT_WORK_MODEL_METRIC_KEY,
+		"UPDATE model_versions SET metrics = json_set(metrics, '$.' || :key, json(:value))"
+		" WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_text(st, ":key", key);
+	db_bind_text(st, ":value", value_json);
+	db_bind_int64(st, ":id", id);
+	int rc = step_done(db, st, "cannot set a model's metric");
+	if (rc < 0)
+		return rc;
+	return sqlite3_changes(db->sq) == 1 ? DB_OK : DB_NOTFOUND;
+}
+
 int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_WORK_MODEL_METRICS,

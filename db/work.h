@@ -97,6 +97,10 @@ int db_work_model_add_ratings(struct db *db, int64_t id, const int64_t *ids, siz
 /* metrics = metrics_json (a JSON object text), replacing. */
 int db_work_model_set_metrics(struct db *db, int64_t id, const char *metrics_json);
 
+/* metrics.<key> = value_json (any JSON text; nulls kept), other keys left.
+ * key: letters, digits and '_' only (else DB_INVALID). */
+int db_work_model_set_metric(struct db *db, int64_t id, const char *key, const char *value_json);
+
 /* metrics = json_patch(metrics, patch_json): keys of the patch object are
  * added or replaced, a null value removes a key (RFC 7396). */
 int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json);
