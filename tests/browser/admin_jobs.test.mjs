@@ -171,15 +171,27 @@ test('a job started from the form is listed, its progress moves to a final state
 	}
 });
 
-test('cancel a queued job and a running one; retry the cancelled one', async () => {
+test('a failed job shows its reason; cancel a queued job and a running one; retry the cancelled one', async () => {
 	const w = await serverWithModel(tiny);
 	try {
 		const { srv } = w;
+		// No ratings yet: a reward job fails, with the reason.
+		const bad = await submitJob(srv, 'reward', { epochs: 1 });
+		const jb = await waitJob(srv, bad, (j) => FINISHED.includes(j.status));
+		assert.equal(jb.status, 'failed');
 		await importDemos(srv, w.trainIds);
 		const long = await submitJob(srv, 'sft', { epochs: 1000, batch_size: 2, name: 'long' });
 		await waitJob(srv, long, (j) => j.status === 'running');
 		const page = await adminPage(srv, '#jobs');
 		await page.waitForSelector('#knob-k');
+		const row = (id) => `#jobs tbody tr[data-job="${id}"]`;
+		await page.waitForSelector(`${row(bad)}[data-status="failed"]`);
+		assert.equal(await page.textContent(`${row(bad)} td.result.error`), jb.error);
+		assert.ok(await page.$(`${row(bad)} button[data-action="retry"]`), 'a failed job can be retried');
+		await page.click(`${row(bad)} button[data-action="open"]`);
+		await page.waitForSelector(`#job-detail[data-job="${bad}"][data-status="failed"]`);
+		assert.equal(await page.textContent('#job-detail-error'), jb.error);
+
 		// A generate job from the form waits behind the running one.
 		await page.fill('#knob-k', '2');
 		await page.fill('#knob-max_tokens', '4');
@@ -188,7 +200,6 @@ test('cancel a queued job and a running one; retry the cancelled one', async () 
 		await page.waitForFunction(() => /^Started job #\d+\.$/.test(document.getElementById('job-form-status').textContent));
 		const q = Number((await page.textContent('#job-form-status')).match(/#(\d+)/)[1]);
 		assert.deepEqual((await srv.admin.get(`/api/jobs/${q}`)).json.params, { k: 2, max_tokens: 4, prompt_ids: [w.trainIds[0], w.trainIds[1]] });
-		const row = (id) => `#jobs tbody tr[data-job="${id}"]`;
 		await page.waitForSelector(`${row(q)}[data-status="queued"]`);
 		await page.waitForSelector(`${row(long)}[data-status="running"]`);
 
@@ -198,6 +209,12 @@ test('cancel a queued job and a running one; retry the cancelled one', async () 
 		assert.equal(jq.status, 'cancelled');
 		assert.equal(jq.started_at, null, 'it never ran');
 		assert.equal(await page.$(`${row(q)} button[data-action="cancel"]`), null, 'no cancel on a finished job');
+
+		// Polling updates the running row in place: a focused button keeps focus.
+		await page.focus(`${row(long)} button[data-action="cancel"]`);
+		const p0 = Number(await page.getAttribute(`${row(long)} progress`, 'value'));
+		await page.waitForFunction(([sel, p]) => Number(document.querySelector(sel).value) > p, [`${row(long)} progress`, p0]);
+		assert.equal(await page.evaluate(() => document.activeElement.dataset.action + ' ' + document.activeElement.dataset.job), `cancel ${long}`);
 
 		// The running one, from its detail view: cancelled at its next step, no version made.
 		await page.click(`${row(long)} button[data-action="open"]`);

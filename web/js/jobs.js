@@ -12,7 +12,7 @@
 import { api, el, showError } from './api.js';
 import { lineChart } from './chart.js';
 import {
-	formatNumber, formatTime, formatDuration, statusBadge, jobResult, isLive, FINISHED,
+	formatNumber, formatTime, formatDuration, statusBadge, jobResult, isLive,
 	fieldError, clearFieldErrors,
 } from './format.js';
 
@@ -144,7 +144,7 @@ function modelOptions(knob, current) {
 	}
 	if (knob.required && !list.length) opts.push(el('option', { value: '', text: 'no model yet' }));
 	const sel = el('select', { id: fieldId(knob.name), name: knob.name }, opts);
-	const want = current ?? (knob.required ? String((list.find((m) => m.active) || list[0] || {}).id ?? '') : '');
+	const want = current || (knob.required ? String((list.find((m) => m.active) || list[0] || {}).id ?? '') : '');
 	if ([...sel.options].some((o) => o.value === want)) sel.value = want;
 	return sel;
 }
@@ -333,19 +333,51 @@ function jobActions(job, where) {
 	return out;
 }
 
+/*
+ * Progress bar, badge and actions are updated in place rather than rebuilt, so
+ * a polled row keeps keyboard focus on its buttons and the bar animates.
+ */
+function setProgress(cell, job) {
+	const p = Math.max(0, Math.min(1, Number(job.progress) || 0));
+	let bar = cell.querySelector('progress');
+	if (!bar) { cell.replaceChildren(progressBar(job)); return; }
+	bar.value = p;
+	bar.setAttribute('class', `bar status-${job.status}`);
+	cell.querySelector('.pct').textContent = `${Math.round(p * 100)}%`;
+}
+
+function setActions(cell, job, where) {
+	const want = jobActions(job, where);
+	const key = want.map((b) => b.dataset.action).join(' ');
+	if (cell.dataset.actions === key) return;
+	cell.dataset.actions = key;
+	cell.replaceChildren(...want);
+}
+
+function setBadge(cell, job) {
+	const b = statusBadge(job);
+	const old = cell.firstElementChild;
+	if (!old || old.textContent !== b.textContent || old.className !== b.className) cell.replaceChildren(b);
+}
+
 function fillRow(tr, job) {
-	const result = jobResult(job);
+	if (!tr.cells.length) {
+		tr.append(
+			el('td', { class: 'num', text: String(job.id) }),
+			el('td', {}, el('span', { class: 'kind', text: job.kind }), job.params && job.params.auto ? el('span', { class: 'pill auto', text: 'auto', title: 'queued by automatic training' }) : null),
+			el('td'), el('td'),
+			el('td', { text: formatTime(job.created_at), title: job.created_at || '' }),
+			el('td', { class: 'num' }), el('td'), el('td', { class: 'actions' }));
+	}
+	const c = tr.cells;
 	tr.dataset.status = job.status;
 	tr.classList.toggle('selected', detailId === job.id);
-	tr.replaceChildren(
-		el('td', { class: 'num', text: String(job.id) }),
-		el('td', {}, el('span', { class: 'kind', text: job.kind }), job.params && job.params.auto ? el('span', { class: 'pill auto', text: 'auto', title: 'queued by automatic training' }) : null),
-		el('td', {}, statusBadge(job)),
-		el('td', {}, progressBar(job)),
-		el('td', { text: formatTime(job.created_at), title: job.created_at || '' }),
-		el('td', { class: 'num', text: formatDuration(job.started_at, job.finished_at) }),
-		el('td', { class: job.status === 'failed' ? 'result error' : 'result', text: result }),
-		el('td', { class: 'actions' }, ...jobActions(job, 'row')));
+	setBadge(c[2], job);
+	setProgress(c[3], job);
+	c[5].textContent = formatDuration(job.started_at, job.finished_at);
+	c[6].className = job.status === 'failed' ? 'result error' : 'result';
+	c[6].textContent = jobResult(job);
+	setActions(c[7], job, 'row');
 }
 
 function renderList() {
@@ -358,12 +390,11 @@ function renderList() {
 	const seen = new Set();
 	for (const job of jobs) {
 		let tr = rows.get(job.id);
-		const sig = JSON.stringify([job.status, job.progress, job.cancel_requested, job.error, job.finished_at, job.metrics, detailId === job.id]);
 		if (!tr) {
 			tr = el('tr', { 'data-job': job.id });
 			rows.set(job.id, tr);
 		}
-		if (tr.dataset.sig !== sig || isLive(job)) { fillRow(tr, job); tr.dataset.sig = sig; }
+		fillRow(tr, job);
 		seen.add(job.id);
 	}
 	for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
@@ -374,8 +405,14 @@ function renderList() {
 
 async function refreshList() {
 	const r = await api('GET', '/api/jobs');
+	const wasLive = new Set(jobs.filter(isLive).map((j) => j.id));
 	jobs = r.jobs || [];
 	renderList();
+	// a job that just made a version: the form's model lists learn about it
+	if (jobs.some((j) => wasLive.has(j.id) && j.status === 'succeeded' && j.model_id && j.kind !== 'eval')) {
+		await loadModels();
+		refreshModelSelects();
+	}
 	const live = jobs.filter(isLive).length;
 	$('jobs-live').textContent = live ? `${live} active · updating` : `updated ${formatTime(new Date().toISOString())}`;
 }
@@ -473,6 +510,9 @@ function drawCharts(job, series) {
 	}
 	for (const n of [...byName.keys()].sort()) if (!used.has(n)) groups.push({ title: n, names: [n] });
 	const box = $('job-charts');
+	const sig = `${job.id}:${job.status}:${series.length}`;
+	if (box.dataset.sig === sig) return;
+	box.dataset.sig = sig;
 	if (!groups.length) {
 		box.replaceChildren(el('p', { class: 'muted', text: isLive(job) ? 'Waiting for the first step…' : 'This job recorded no per-step values.' }));
 		return;
@@ -487,7 +527,16 @@ function drawCharts(job, series) {
 		fig.dataset.chart = g.title;
 		return fig;
 	});
+	// A chart explored with the keyboard keeps focus and its read-out across the redraw.
+	const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest('#job-charts figure') : null;
+	const fkey = focused ? `${job.id}/${focused.dataset.chart}` : null;
+	const kept = fkey && chartStates.has(fkey) ? chartStates.get(fkey).x : null;
 	box.replaceChildren(...figs);
+	if (fkey) {
+		chartStates.get(fkey).x = kept;
+		const svg = figs.find((f) => `${job.id}/${f.dataset.chart}` === fkey)?.querySelector('svg');
+		if (svg) svg.focus({ preventScroll: true });
+	}
 }
 
 function fact(dl, label, value, cls) {
@@ -499,9 +548,9 @@ function renderDetail(job, series) {
 	$('job-detail').dataset.job = String(job.id);
 	$('job-detail').dataset.status = job.status;
 	$('job-detail-title').textContent = `Job #${job.id} · ${job.kind}`;
-	$('job-detail-status').replaceChildren(statusBadge(job));
-	$('job-detail-actions').replaceChildren(...jobActions(job, 'detail'));
-	$('job-detail-progress').replaceChildren(progressBar(job));
+	setBadge($('job-detail-status'), job);
+	setActions($('job-detail-actions'), job, 'detail');
+	setProgress($('job-detail-progress'), job);
 	const err = $('job-detail-error');
 	err.textContent = job.status === 'failed' ? (job.error || 'failed') : '';
 	err.hidden = job.status !== 'failed';
@@ -560,6 +609,20 @@ function closeJob() {
 	history.replaceState(null, '', '#jobs');
 }
 
+/* Rebuilds the model selects' options (after a new version), keeping the choice. */
+function refreshModelSelects() {
+	const kind = $('job-form').dataset.kind;
+	if (!kind) return;
+	for (const k of KINDS[kind].knobs) {
+		if (k.type !== 'model') continue;
+		const old = $(fieldId(k.name));
+		if (!old || old === document.activeElement) continue;
+		const sel = modelOptions(k, old.value);
+		for (const a of ['aria-describedby', 'aria-invalid']) if (old.hasAttribute(a)) sel.setAttribute(a, old.getAttribute(a));
+		old.replaceWith(sel);
+	}
+}
+
 /* ---- wiring --------------------------------------------------------------------------------- */
 
 async function loadModels() {
@@ -586,7 +649,8 @@ export function initJobs(loaders, onHide) {
 	loaders.jobs = async (arg) => {
 		panelShown = true;
 		await loadModels();
-		renderKnobs();
+		if (!$('job-form').dataset.kind) renderKnobs();
+		else refreshModelSelects();
 		await refreshList();
 		const id = Number(arg);
 		if (Number.isInteger(id) && id > 0) await openJob(id, { scroll: true });
@@ -594,5 +658,3 @@ export function initJobs(loaders, onHide) {
 		schedule();
 	};
 }
-
-export { FINISHED };
