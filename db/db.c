@@ -321,6 +321,8 @@ void db_rollback(struct db *db)
  * its connection on the free list for the next new thread, so connections
  * are reused rather than leaked.  The lock guards only the lists.
  */
+_Atomic int db_long_readers;
+
 static char *pool_path;
 static atomic_bool pool_no_autocheckpoint;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -446,7 +448,9 @@ static void ckpt_round(sqlite3 *sq)
 {
 	int log = 0, done = 0;
 	int rc = sqlite3_wal_checkpoint_v2(sq, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-	if (rc == SQLITE_OK && log > DB_WAL_RESTART_FRAMES) {
+	/* a RESTART waits for every reader to finish and holds writers off
+	 * meanwhile: never while an export streams (a long read) */
+	if (rc == SQLITE_OK && log > DB_WAL_RESTART_FRAMES && atomic_load(&db_long_readers) == 0) {
 		for (int i = 0; i < 10 && rc == SQLITE_OK; i++) {
 			int64_t t = db_mono_us();
 			rc = sqlite3_wal_checkpoint_v2(sq, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -487,6 +491,9 @@ int db_checkpointer_start(const char *path, int interval_ms)
 		return DB_OK;
 	if (db_open(&ckpt_db, path, false) < 0)
 		return DB_ERROR;
+	/* a RESTART that cannot have the database to itself soon gives up
+	 * (until the next round) rather than hold writers off */
+	ckpt_db->busy_timeout_ms = 50;
 	ckpt_interval_ms = interval_ms > 0 ? interval_ms : 100;
 	ckpt_stop = false;
 	if (pthread_create(&ckpt_thread, NULL, ckpt_main, NULL) != 0) {

@@ -81,6 +81,9 @@ int64_t db_now(void);
  * the pool: the last round truncates the WAL.  Returns 0 or DB_ERROR.
  */
 int db_checkpointer_start(const char *path, int interval_ms);
+/* Read transactions that last (export cursors) count themselves here; no
+ * RESTART checkpoint runs while any is open. */
+extern _Atomic int db_long_readers;
 void db_checkpointer_stop(void);
 
 /*

@@ -4,6 +4,7 @@
 #include "db/export.h"
 #include "db/db.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ struct db_export {
 	int n_pairs, next_pair;
 	int pending;            /* 1 when st holds a row of the next group */
 	int done;
+	int counted;            /* counted in db_long_readers */
 };
 
 int db_export_group_pairs(const double *means, int n, int (*pairs)[2])
@@ -57,6 +59,8 @@ static int export_open(const char *path, enum stmt_id id, const char *sql,
 		free(x);
 		return DB_ERROR;
 	}
+	atomic_fetch_add(&db_long_readers, 1);
+	x->counted = 1;
 	x->st = db_stmt(x->db, id, sql);
 	if (!x->st) {
 		db_export_close(x);
@@ -81,6 +85,8 @@ void db_export_close(struct db_export *x)
 	free(x->pairs);
 	free(x->prompt);
 	db_close(x->db); /* finalizes st */
+	if (x->counted)
+		atomic_fetch_sub(&db_long_readers, 1);
 	free(x);
 }
 

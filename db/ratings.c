@@ -79,22 +79,24 @@ static int group_ids(struct db *db, int64_t group_id, int64_t **ids_out, int *k)
 	return DB_OK;
 }
 
-/* Counts the rater into the group's n_raters on their first current rating. */
-static int group_count_rater(struct db *db, int64_t rater_id, int64_t group_id)
+/* Has the rater a current rating in the group?  If not, this save is their
+ * first: the group counts one more rater (n_raters), and none of their
+ * ratings there needs superseding. */
+static int group_rater_known(struct db *db, int64_t rater_id, int64_t group_id, bool *known)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_RATER_IN_GROUP,
-		"SELECT EXISTS (SELECT 1 FROM ratings WHERE group_id = :group AND rater_id = :rater"
+		"SELECT EXISTS (SELECT 1 FROM ratings WHERE rater_id = :rater AND group_id = :group"
 		" AND superseded_at IS NULL)");
 	if (!st)
 		return DB_ERROR;
 	db_bind_int64(st, ":group", group_id);
 	db_bind_int64(st, ":rater", rater_id);
 	int rc = sqlite3_step(st);
-	int already = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	*known = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(db, "cannot read a group's raters", rc);
-	if (already)
+	if (*known)
 		return DB_OK;
 	st = db_stmt(db, STMT_GROUP_ADD_RATER,
 		"UPDATE gen_groups SET n_raters = n_raters + 1 WHERE id = :group");
@@ -106,8 +108,8 @@ static int group_count_rater(struct db *db, int64_t rater_id, int64_t group_id)
 	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot count a group's raters", rc);
 }
 
-static int rating_write(struct db *db, int64_t rater_id, int64_t group_id,
-			const struct db_rating_in *r, int64_t now)
+/* Marks the rater's current rating of the response superseded. */
+static int rating_supersede(struct db *db, int64_t rater_id, int64_t response_id, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_RATING_SUPERSEDE,
 		"UPDATE ratings SET superseded_at = :now"
@@ -116,13 +118,16 @@ static int rating_write(struct db *db, int64_t rater_id, int64_t group_id,
 		return DB_ERROR;
 	db_bind_int64(st, ":now", now);
 	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":response", r->response_id);
+	db_bind_int64(st, ":response", response_id);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db, "cannot supersede a rating", rc);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot supersede a rating", rc);
+}
 
-	st = db_stmt(db, STMT_RATING_INSERT,
+static int rating_insert(struct db *db, int64_t rater_id, int64_t group_id,
+			 const struct db_rating_in *r, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATING_INSERT,
 		"INSERT INTO ratings(response_id, group_id, rater_id, score, helpful, honest,"
 		" harmless, comment, flags, created_at) VALUES (:response, :group, :rater, :score,"
 		" :helpful, :honest, :harmless, :comment, :flags, :now)");
@@ -138,7 +143,7 @@ static int rating_write(struct db *db, int64_t rater_id, int64_t group_id,
 	db_bind_text(st, ":comment", r->comment);
 	db_bind_text(st, ":flags", r->flags_json ? r->flags_json : "[]");
 	db_bind_int64(st, ":now", now);
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return DB_INVALID;
@@ -155,8 +160,9 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 		*bad_index = -1;
 	if ((rc = db_begin(db)) < 0)
 		return rc;
-	if ((rc = db_group_exists(db, group_id, NULL)) < 0 ||
-	    (rc = group_ids(db, group_id, &ids, &k)) < 0)
+	/* a group always has answers: none means no such group (or an empty one) */
+	if ((rc = group_ids(db, group_id, &ids, &k)) < 0 ||
+	    (k == 0 && (rc = db_group_exists(db, group_id, NULL)) < 0))
 		goto out_rollback;
 	int bad = -1;
 	if ((rc = ratings_check(in, n, ids, k, &bad)) < 0) {
@@ -168,10 +174,12 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 			rc = DB_NOTFOUND;
 		goto out_rollback;
 	}
-	if (n > 0 && (rc = group_count_rater(db, rater_id, group_id)) < 0)
+	bool known = false;
+	if (n > 0 && (rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
 		goto out_rollback;
 	for (int i = 0; i < n; i++)
-		if ((rc = rating_write(db, rater_id, group_id, &in[i], now)) < 0) {
+		if ((known && (rc = rating_supersede(db, rater_id, in[i].response_id, now)) < 0) ||
+		    (rc = rating_insert(db, rater_id, group_id, &in[i], now)) < 0) {
 			if (bad_index)
 				*bad_index = i;
 			goto out_rollback;

@@ -57,7 +57,7 @@ static bool prompt_check(struct request *r, json_t *v, const char *where, struct
 	memset(it, 0, sizeof *it);
 	it->split = "train";
 	/* "text", or "prompt" as in JSONL files */
-	const char *key = json_object_get(v, "text") ? "text" : "prompt";
+	const char *key = !json_object_get(v, "text") && json_object_get(v, "prompt") ? "prompt" : "text";
 	if (!json_get_string(r, v, key, where, true, true, MAX_TEXT, &it->text) ||
 	    !json_get_enum(r, v, "split", where, false, SPLITS, &it->split) ||
 	    !json_get_string(r, v, "source", where, false, true, 100, &it->source) ||
