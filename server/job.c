@@ -415,6 +415,23 @@ int job_cache_get(struct job *j, int64_t id, struct modelstore_model **m, struct
 
 /* ---- the run ----------------------------------------------------------------------- */
 
+json_t *job_auto_params(json_t *auto_train, const char *key, const char *kind)
+{
+	json_t *p = json_object_get(auto_train, key);
+	char field[96], msg[300];
+	if (!json_is_object(p) || !job_params_check(kind, p, false, key, field, sizeof field, msg,
+						     sizeof msg)) {
+		if (p)
+			fprintf(stderr, "rlhfd: auto-training: auto_train.%s ignored: %s\n", key,
+				json_is_object(p) ? msg : "not an object");
+		p = NULL;
+	}
+	json_t *out = p ? json_deep_copy(p) : json_object();
+	if (out)
+		json_object_set_new(out, "auto", json_true());
+	return out;
+}
+
 /* Auto-training: after a job of the loop succeeds, the next one is queued in
  * the same transaction that records the success. */
 static int queue_next(struct job *j)
@@ -428,7 +445,7 @@ static int queue_next(struct job *j)
 		next = json_is_string(k) ? json_string_value(k) : "ppo";
 		if (strcmp(next, "ppo") && strcmp(next, "rloo") && strcmp(next, "grpo") && strcmp(next, "dpo"))
 			next = "ppo";
-		params = json_pack("{sb}", "auto", true);
+		params = job_auto_params(at, "rl_params", next);
 	} else if (!strcmp(j->kind, "ppo") || !strcmp(j->kind, "rloo") || !strcmp(j->kind, "grpo") ||
 		   !strcmp(j->kind, "dpo")) {
 		db_config_get(j->env->db, "auto_train", &at);

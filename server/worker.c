@@ -100,9 +100,12 @@ static bool auto_tick(struct db *db)
 	    db_work_ratings_after(db, mark, n, &count) < 0 || count < n ||
 	    db_work_max_rating_id(db, &upto) < 0)
 		goto out;
-	char params[96];
-	snprintf(params, sizeof params, "{\"auto\":true,\"ratings_upto\":%lld}", (long long)upto);
-	if (db_begin(db) == 0 && db_job_create(db, "reward", params, db_now(), &id) == 0 &&
+	json_t *p = job_auto_params(at, "reward_params", "reward");
+	if (p)
+		json_object_set_new(p, "ratings_upto", json_integer(upto));
+	char *params = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (params && db_begin(db) == 0 && db_job_create(db, "reward", params, db_now(), &id) == 0 &&
 	    db_commit(db) == 0) {
 		fprintf(stderr, "rlhfd: auto-training: %lld new ratings, queued reward job %lld\n",
 			(long long)count, (long long)id);
@@ -110,6 +113,7 @@ static bool auto_tick(struct db *db)
 	} else {
 		db_rollback(db);
 	}
+	free(params);
 out:
 	json_decref(at);
 	return queued;
