@@ -2,14 +2,15 @@
  * model/infer.h — inference with a KV cache: K sequences that share a prompt,
  * generated together (the K answers a rater compares come from one call).
  *
- * The prompt is run once, a chunk of positions at a time, each matrix product
- * one sgemm over the chunk's rows; its keys and values live in one prompt cache
- * that every sequence reads (nothing is copied K times).  Then the K sequences
- * advance in lockstep, one token each per step: every matrix product of a step
- * is one sgemm over the (up to) K live rows, so the weights are read once per
- * step for all of them; attention runs per sequence and head (OpenMP).  A
- * sequence stops at a stop token (EOS, id 2, by default) or after max_new
- * tokens, and drops out of later steps.
+ * The prompt is run once, INFER_CHUNK positions at a time, each matrix product
+ * one call over the chunk's rows (cblas_sgemm); its keys and values live in one
+ * prompt cache that every sequence reads (nothing is copied K times).  Then the
+ * K sequences advance in lockstep, one token each per step: every matrix
+ * product of a step is one call over the (up to) K live rows — the few-row
+ * kernel of infer_matmul, which reads the weights once per step for all of
+ * them; attention runs per sequence and head (OpenMP).  A sequence stops at a
+ * stop token (EOS, id 2, by default) or after max_new tokens, and drops out of
+ * later steps.
  *
  * The architecture is llama2.c's run.c: RMSNorm (eps 1e-5), RoPE with theta
  * 10000 rotating adjacent pairs (x[2i], x[2i+1]) by pos / 10000^((2i mod hs)/hs),

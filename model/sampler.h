@@ -8,7 +8,9 @@
  * prefix whose probability mass exceeds top_p (llama2.c's rule: the token that
  * crosses top_p is kept), renormalise, draw.  Temperature 0 is argmax and draws
  * no random number.  Ties are broken towards the lower token id, so the result
- * never depends on sort order.
+ * never depends on sort order.  Top-k and top-p find their sets by selection
+ * (expected O(vocab)), not by sorting: a flat distribution over 32000 tokens
+ * stays cheap.  Nothing is allocated after sampler_init.
  *
  * The RNG is xorshift64* (llama2.c's), one 64-bit word of state; a seed and a
  * stream number (one stream per sequence of a batch) are mixed by splitmix64

@@ -158,6 +158,71 @@ static void test_top_k_sets(void)
 	free(taken);
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+	const struct sampler_prob *x = a, *y = b;
+	if (x->prob != y->prob)
+		return x->prob > y->prob ? -1 : 1;
+	return x->index - y->index;
+}
+
+static void test_nucleus_random(void)
+{
+	/* nucleus of random distributions, flat and peaked, against sort + cumsum */
+	int V = 4000;
+	float *p = malloc(V * sizeof(float));
+	struct sampler_prob *o = malloc(V * sizeof(*o));
+	int *mine = malloc(V * sizeof(int)), *want = malloc(V * sizeof(int));
+	uint64_t st = 777;
+	struct sampler s;
+	CHECK_INT_EQ(sampler_init(&s, V, 1.0f, 0.5f, 0, 1), 0);
+	for (int trial = 0; trial < 30; trial++) {
+		double z = 0, sharp = trial % 3 == 0 ? 0.5 : trial % 3 == 1 ? 4.0 : 12.0;
+		for (int i = 0; i < V; i++) {
+			p[i] = (float)exp(sharp * sampler_random_f32(&st));
+			z += p[i];
+		}
+		for (int i = 0; i < V; i++)
+			p[i] = (float)(p[i] / z);
+		float top_p = 0.05f + 0.9f * sampler_random_f32(&st);
+		int top_k = trial % 2 ? 0 : 1 + (int)(sampler_random_u32(&st) % 500);
+		sampler_set(&s, 1.0f, top_p, top_k);
+		float mass;
+		int n = cand_set(&s, p, mine, &mass);
+		/* the oracle */
+		for (int i = 0; i < V; i++) {
+			o[i].prob = p[i];
+			o[i].index = i;
+		}
+		qsort(o, V, sizeof(*o), cmp_desc);
+		int kept = top_k ? top_k : V;
+		double tot = 0, cum = 0;
+		for (int i = 0; i < kept; i++) /* the mass top-p is a share of */
+			tot += o[i].prob;
+		int nw = kept;
+		for (int i = 0; i < kept; i++) {
+			cum += o[i].prob;
+			if (cum > top_p * tot) {
+				nw = i + 1;
+				break;
+			}
+		}
+		for (int i = 0; i < nw; i++)
+			want[i] = o[i].index;
+		for (int i = 1; i < nw; i++)
+			for (int j = i; j > 0 && want[j - 1] > want[j]; j--) {
+				int t = want[j]; want[j] = want[j - 1]; want[j - 1] = t;
+			}
+		CHECK_MSG(same_ids(mine, n, want, nw), "trial %d (top_p %.3f, top_k %d): %d kept, want %d",
+			  trial, top_p, top_k, n, nw);
+	}
+	sampler_release(&s);
+	free(p);
+	free(o);
+	free(mine);
+	free(want);
+}
+
 static void test_greedy(void)
 {
 	struct sampler s;
@@ -299,6 +364,7 @@ int main(void)
 {
 	RUN(test_top_p_sets);
 	RUN(test_top_k_sets);
+	RUN(test_nucleus_random);
 	RUN(test_greedy);
 	RUN(test_temperature_probs);
 	RUN(test_draw_frequencies);

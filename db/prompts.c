@@ -1,0 +1,301 @@
+/*
+ * db/prompts.c — prompts, groups, responses (see prompts.h).
+ */
+#include "db/prompts.h"
+#include "db/db.h"
+
+#include <math.h>
+#include <string.h>
+
+#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
+
+int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
+		     const char *meta_json, int64_t *id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_INSERT,
+		"INSERT INTO prompts(text, split, source, meta, created_at)"
+		" VALUES (:text, :split, :source, :meta, :now)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_text(st, ":text", text);
+	db_bind_text(st, ":split", split ? split : "train");
+	db_bind_text(st, ":source", source ? source : "api");
+	db_bind_text(st, ":meta", meta_json ? meta_json : "{}");
+	db_bind_int64(st, ":now", db_now());
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return DB_INVALID;
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "cannot insert a prompt", rc);
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->sq);
+	return DB_OK;
+}
+
+int db_prompt_exists(struct db *db, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_EXISTS, "SELECT 1 FROM prompts WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a prompt", rc);
+}
+
+int db_prompts_list(struct db *db, const char *split, int64_t after, int limit,
+		    json_t **out, int64_t *next_after)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_PROMPTS_LIST,
+		"SELECT p.id, p.text, p.split, p.source,"
+		" (SELECT count(*) FROM responses s WHERE s.prompt_id = p.id),"
+		" (SELECT count(*) FROM responses s JOIN ratings r ON r.response_id = s.id"
+		"   AND r.superseded_at IS NULL WHERE s.prompt_id = p.id),"
+		" " ISO_TIME("p.created_at")
+		" FROM prompts p WHERE p.id > :after AND (:split IS NULL OR p.split = :split)"
+		" ORDER BY p.id LIMIT :limit");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":after", after);
+	db_bind_text(st, ":split", split);
+	db_bind_int64(st, ":limit", (int64_t)limit + 1);
+	json_t *arr = json_array();
+	int rc, n = 0;
+	int64_t last = 0;
+	*next_after = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			*next_after = last;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		json_array_append_new(arr, json_pack("{sI so ss so sI sI ss}",
+			"id", (json_int_t)last,
+			"text", db_col_json_str(st, 1),
+			"split", db_col_text(st, 2),
+			"source", db_col_json_str(st, 3),
+			"responses", (json_int_t)sqlite3_column_int64(st, 4),
+			"ratings", (json_int_t)sqlite3_column_int64(st, 5),
+			"created_at", db_col_text(st, 6)));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		json_decref(arr);
+		return db_fail(db, "cannot list prompts", rc);
+	}
+	*out = arr;
+	return DB_OK;
+}
+
+/* The current ratings of one response as a new array; sets *mean (NAN if none). */
+static int response_ratings(struct db *db, int64_t response_id, json_t **out, double *mean)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_RATINGS,
+		"SELECT r.id, r.rater_id, t.name, r.score, r.helpful, r.honest, r.harmless,"
+		" r.comment, r.flags, " ISO_TIME("r.created_at")
+		" FROM ratings r JOIN raters t ON t.id = r.rater_id"
+		" WHERE r.response_id = :id AND r.superseded_at IS NULL ORDER BY r.id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", response_id);
+	json_t *arr = json_array();
+	double sum = 0;
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sum += sqlite3_column_int(st, 3);
+		n++;
+		json_array_append_new(arr, json_pack("{sI sI so si so so so so so ss}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0),
+			"rater_id", (json_int_t)sqlite3_column_int64(st, 1),
+			"rater", db_col_json_str(st, 2),
+			"score", sqlite3_column_int(st, 3),
+			"helpful", db_col_json_int(st, 4),
+			"honest", db_col_json_int(st, 5),
+			"harmless", db_col_json_int(st, 6),
+			"comment", db_col_json_str(st, 7),
+			"flags", db_col_json(st, 8, "[]"),
+			"created_at", db_col_text(st, 9)));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return db_fail(db, "cannot read ratings", rc);
+	}
+	*mean = n ? sum / n : NAN;
+	*out = arr;
+	return DB_OK;
+}
+
+int db_prompt_get(struct db *db, int64_t id, json_t **out)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_GET,
+		"SELECT id, text, split, source, meta, " ISO_TIME("created_at")
+		" FROM prompts WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a prompt", rc);
+	}
+	json_t *p = json_pack("{sI so ss so so ss}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"text", db_col_json_str(st, 1),
+		"split", db_col_text(st, 2),
+		"source", db_col_json_str(st, 3),
+		"meta", db_col_json(st, 4, "{}"),
+		"created_at", db_col_text(st, 5));
+	sqlite3_reset(st);
+
+	/* responses first, then their ratings: one statement at a time */
+	st = db_stmt(db, STMT_PROMPT_RESPONSES,
+		"SELECT id, text, model_id, model_name, group_id, token_count, "
+		ISO_TIME("created_at") " FROM responses WHERE prompt_id = :id ORDER BY group_id, id");
+	if (!st) {
+		json_decref(p);
+		return DB_ERROR;
+	}
+	db_bind_int64(st, ":id", id);
+	json_t *resp = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(resp, json_pack("{sI so so so sI so ss}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0),
+			"text", db_col_json_str(st, 1),
+			"model_id", db_col_json_int(st, 2),
+			"model", db_col_json_str(st, 3),
+			"group_id", (json_int_t)sqlite3_column_int64(st, 4),
+			"token_count", db_col_json_int(st, 5),
+			"created_at", db_col_text(st, 6)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(p);
+		json_decref(resp);
+		return db_fail(db, "cannot read responses", rc);
+	}
+	size_t i;
+	json_t *r;
+	json_array_foreach(resp, i, r) {
+		json_t *ratings = NULL;
+		double mean = NAN;
+		rc = response_ratings(db, json_integer_value(json_object_get(r, "id")), &ratings, &mean);
+		if (rc < 0) {
+			json_decref(p);
+			json_decref(resp);
+			return rc;
+		}
+		json_object_set_new(r, "ratings", ratings);
+		json_object_set_new(r, "mean_score", isnan(mean) ? json_null() : json_real(mean));
+	}
+	json_object_set_new(p, "responses", resp);
+	*out = p;
+	return DB_OK;
+}
+
+int db_group_create(struct db *db, int64_t prompt_id, int64_t model_id, int64_t job_id,
+		    const char *params_json, int64_t *id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_GROUP_INSERT,
+		"INSERT INTO gen_groups(prompt_id, model_id, job_id, params, created_at)"
+		" VALUES (:prompt, :model, :job, :params, :now)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":prompt", prompt_id);
+	db_bind_opt_int64(st, ":model", model_id);
+	db_bind_opt_int64(st, ":job", job_id);
+	db_bind_text(st, ":params", params_json ? params_json : "{}");
+	db_bind_int64(st, ":now", db_now());
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return DB_INVALID; /* unknown prompt/model/job */
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "cannot insert a group", rc);
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->sq);
+	return DB_OK;
+}
+
+int db_group_exists(struct db *db, int64_t group_id, int64_t *prompt_id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_GROUP_EXISTS,
+		"SELECT prompt_id FROM gen_groups WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", group_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && prompt_id)
+		*prompt_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a group", rc);
+}
+
+int db_group_response_ids(struct db *db, int64_t group_id, int64_t *ids, int max, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_GROUP_RESPONSE_IDS,
+		"SELECT id FROM responses WHERE group_id = :id ORDER BY id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", group_id);
+	int rc, k = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k < max)
+			ids[k] = sqlite3_column_int64(st, 0);
+		k++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "cannot read a group's responses", rc);
+	*n = k;
+	return DB_OK;
+}
+
+int db_response_exists(struct db *db, int64_t response_id, int64_t *group_id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_EXISTS, "SELECT group_id FROM responses WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", response_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && group_id)
+		*group_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a response", rc);
+}
+
+int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64_t model_id,
+		       const char *model_name, const char *text, int token_count, int64_t *id)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_INSERT,
+		"INSERT INTO responses(group_id, prompt_id, model_id, model_name, text, token_count,"
+		" created_at) VALUES (:group, :prompt, :model, :name, :text, :tokens, :now)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":group", group_id);
+	db_bind_int64(st, ":prompt", prompt_id);
+	db_bind_opt_int64(st, ":model", model_id);
+	db_bind_text(st, ":name", model_name);
+	db_bind_text(st, ":text", text);
+	if (token_count >= 0)
+		db_bind_int64(st, ":tokens", token_count);
+	else
+		db_bind_null(st, ":tokens");
+	db_bind_int64(st, ":now", db_now());
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return DB_INVALID;
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "cannot insert a response", rc);
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->sq);
+	return DB_OK;
+}

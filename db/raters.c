@@ -1,0 +1,183 @@
+/*
+ * db/raters.c — raters and sessions (see raters.h).
+ */
+#include "db/raters.h"
+#include "db/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void rater_from_row(sqlite3_stmt *st, int col, struct db_rater *out)
+{
+	out->id = sqlite3_column_int64(st, col);
+	snprintf(out->name, sizeof out->name, "%s", db_col_text(st, col + 1));
+	snprintf(out->role, sizeof out->role, "%s", db_col_text(st, col + 2));
+}
+
+int db_rater_create(struct db *db, const char *name, const char *role,
+		    const uint8_t hash[DB_HASH_LEN], int64_t *id)
+{
+	if (strcmp(role, "rater") != 0 && strcmp(role, "admin") != 0)
+		return DB_INVALID;
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_INSERT,
+		"INSERT INTO raters(name, role, token_hash, created_at)"
+		" VALUES (:name, :role, :hash, :now)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_text(st, ":name", name);
+	db_bind_text(st, ":role", role);
+	db_bind_blob(st, ":hash", hash, DB_HASH_LEN);
+	db_bind_int64(st, ":now", db_now());
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return DB_CONFLICT; /* the same token twice: only a random-number failure */
+	if (rc != SQLITE_DONE)
+		return db_fail(db, "cannot insert a rater", rc);
+	if (id)
+		*id = sqlite3_last_insert_rowid(db->sq);
+	return DB_OK;
+}
+
+static int rater_one(struct db *db, sqlite3_stmt *st, struct db_rater *out)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rater_from_row(st, 0, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a rater", rc);
+}
+
+int db_rater_by_token(struct db *db, const uint8_t hash[DB_HASH_LEN], struct db_rater *out)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_BY_TOKEN,
+		"SELECT id, name, role FROM raters WHERE token_hash = :hash");
+	if (!st)
+		return DB_ERROR;
+	db_bind_blob(st, ":hash", hash, DB_HASH_LEN);
+	return rater_one(db, st, out);
+}
+
+int db_rater_by_id(struct db *db, int64_t id, struct db_rater *out)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_BY_ID,
+		"SELECT id, name, role FROM raters WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":id", id);
+	return rater_one(db, st, out);
+}
+
+static int count_one(struct db *db, sqlite3_stmt *st, int64_t *n)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "cannot count", rc);
+}
+
+int db_rater_count(struct db *db, int64_t *n)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_COUNT, "SELECT count(*) FROM raters");
+	return st ? count_one(db, st, n) : DB_ERROR;
+}
+
+int db_admin_count(struct db *db, int64_t *n)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_COUNT_ADMINS,
+		"SELECT count(*) FROM raters WHERE role = 'admin'");
+	return st ? count_one(db, st, n) : DB_ERROR;
+}
+
+int db_raters_list(struct db *db, json_t **out)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATERS_LIST,
+		"SELECT r.id, r.name, r.role,"
+		" (SELECT count(*) FROM ratings t WHERE t.rater_id = r.id AND t.superseded_at IS NULL),"
+		" strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch')"
+		" FROM raters r ORDER BY r.id");
+	if (!st)
+		return DB_ERROR;
+	json_t *arr = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{sI so ss sI ss}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0),
+			"name", db_col_json_str(st, 1),
+			"role", db_col_text(st, 2),
+			"ratings", (json_int_t)sqlite3_column_int64(st, 3),
+			"created_at", db_col_text(st, 4)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return db_fail(db, "cannot list raters", rc);
+	}
+	*out = arr;
+	return DB_OK;
+}
+
+int db_session_create(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t rater_id,
+		      const char *csrf, int64_t now, int64_t expires_at)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_INSERT,
+		"INSERT INTO sessions(id_hash, rater_id, csrf, created_at, expires_at)"
+		" VALUES (:hash, :rater, :csrf, :now, :expires)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
+	db_bind_int64(st, ":rater", rater_id);
+	db_bind_text(st, ":csrf", csrf);
+	db_bind_int64(st, ":now", now);
+	db_bind_int64(st, ":expires", expires_at);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot create a session", rc);
+}
+
+int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t now,
+		   struct db_rater *out, char *csrf_out, size_t csrf_size)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_GET,
+		"SELECT r.id, r.name, r.role, s.csrf FROM sessions s JOIN raters r ON r.id = s.rater_id"
+		" WHERE s.id_hash = :hash AND s.expires_at > :now");
+	if (!st)
+		return DB_ERROR;
+	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
+	db_bind_int64(st, ":now", now);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rater_from_row(st, 0, out);
+		snprintf(csrf_out, csrf_size, "%s", db_col_text(st, 3));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a session", rc);
+}
+
+int db_session_delete(struct db *db, const uint8_t id_hash[DB_HASH_LEN])
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_DELETE,
+		"DELETE FROM sessions WHERE id_hash = :hash");
+	if (!st)
+		return DB_ERROR;
+	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot delete a session", rc);
+}
+
+int db_sessions_purge(struct db *db, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_PURGE,
+		"DELETE FROM sessions WHERE expires_at <= :now");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":now", now);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot purge sessions", rc);
+}

@@ -1,0 +1,229 @@
+/*
+ * db/ratings.c — saving ratings with history (see ratings.h).
+ */
+#include "db/ratings.h"
+#include "db/db.h"
+#include "db/prompts.h"
+#include "db/tasks.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
+
+static bool score_ok(int v, bool optional)
+{
+	return (optional && v == 0) || (v >= 1 && v <= 5);
+}
+
+/* Index of id in the sorted ids[0..n-1], or -1. */
+static int find_sorted(const int64_t *ids, int n, int64_t id)
+{
+	int lo = 0, hi = n - 1;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* Checks every entry against the group's responses (sorted ids) before any
+ * write: membership, no duplicates, score ranges. */
+static int ratings_check(const struct db_rating_in *in, int n, const int64_t *ids, int k,
+			 int *bad_index)
+{
+	bool *seen = calloc(k ? k : 1, sizeof *seen);
+	if (!seen)
+		return DB_ERROR;
+	int rc = DB_OK;
+	for (int i = 0; i < n; i++) {
+		int j = find_sorted(ids, k, in[i].response_id);
+		if (j < 0 || seen[j] || !score_ok(in[i].score, false) || !score_ok(in[i].helpful, true) ||
+		    !score_ok(in[i].honest, true) || !score_ok(in[i].harmless, true)) {
+			if (bad_index)
+				*bad_index = i;
+			rc = DB_INVALID;
+			break;
+		}
+		seen[j] = true;
+	}
+	free(seen);
+	return rc;
+}
+
+/* The group's response ids (sorted), new array in *ids_out. */
+static int group_ids(struct db *db, int64_t group_id, int64_t **ids_out, int *k)
+{
+	int64_t small[64];
+	int n;
+	int rc = db_group_response_ids(db, group_id, small, 64, &n);
+	if (rc < 0)
+		return rc;
+	int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+	if (!ids)
+		return DB_ERROR;
+	if (n <= 64) {
+		memcpy(ids, small, n * sizeof *ids);
+	} else if ((rc = db_group_response_ids(db, group_id, ids, n, &n)) < 0) {
+		free(ids);
+		return rc;
+	}
+	*ids_out = ids;
+	*k = n;
+	return DB_OK;
+}
+
+/* Has the rater a current rating in the group?  If not, this save is their
+ * first: the group counts one more rater (n_raters), and none of their
+ * ratings there needs superseding. */
+static int group_rater_known(struct db *db, int64_t rater_id, int64_t group_id, bool *known)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_IN_GROUP,
+		"SELECT EXISTS (SELECT 1 FROM ratings WHERE rater_id = :rater AND group_id = :group"
+		" AND superseded_at IS NULL)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":group", group_id);
+	db_bind_int64(st, ":rater", rater_id);
+	int rc = sqlite3_step(st);
+	*known = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(db, "cannot read a group's raters", rc);
+	if (*known)
+		return DB_OK;
+	st = db_stmt(db, STMT_GROUP_ADD_RATER,
+		"UPDATE gen_groups SET n_raters = n_raters + 1 WHERE id = :group");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":group", group_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot count a group's raters", rc);
+}
+
+/* Marks the rater's current rating of the response superseded. */
+static int rating_supersede(struct db *db, int64_t rater_id, int64_t response_id, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATING_SUPERSEDE,
+		"UPDATE ratings SET superseded_at = :now"
+		" WHERE rater_id = :rater AND response_id = :response AND superseded_at IS NULL");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":now", now);
+	db_bind_int64(st, ":rater", rater_id);
+	db_bind_int64(st, ":response", response_id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot supersede a rating", rc);
+}
+
+static int rating_insert(struct db *db, int64_t rater_id, int64_t group_id,
+			 const struct db_rating_in *r, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATING_INSERT,
+		"INSERT INTO ratings(response_id, group_id, rater_id, score, helpful, honest,"
+		" harmless, comment, flags, created_at) VALUES (:response, :group, :rater, :score,"
+		" :helpful, :honest, :harmless, :comment, :flags, :now)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":response", r->response_id);
+	db_bind_int64(st, ":group", group_id);
+	db_bind_int64(st, ":rater", rater_id);
+	db_bind_int64(st, ":score", r->score);
+	db_bind_opt_int64(st, ":helpful", r->helpful);
+	db_bind_opt_int64(st, ":honest", r->honest);
+	db_bind_opt_int64(st, ":harmless", r->harmless);
+	db_bind_text(st, ":comment", r->comment);
+	db_bind_text(st, ":flags", r->flags_json ? r->flags_json : "[]");
+	db_bind_int64(st, ":now", now);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return DB_INVALID;
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot insert a rating", rc);
+}
+
+int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
+		    const struct db_rating_in *in, int n, int64_t now, int *bad_index)
+{
+	int64_t *ids = NULL;
+	int k, rc;
+
+	if (bad_index)
+		*bad_index = -1;
+	if ((rc = db_begin(db)) < 0)
+		return rc;
+	/* a group always has answers: none means no such group (or an empty one) */
+	if ((rc = group_ids(db, group_id, &ids, &k)) < 0 ||
+	    (k == 0 && (rc = db_group_exists(db, group_id, NULL)) < 0))
+		goto out_rollback;
+	int bad = -1;
+	if ((rc = ratings_check(in, n, ids, k, &bad)) < 0) {
+		if (bad_index)
+			*bad_index = bad;
+		/* an answer that does not exist at all is an unknown id */
+		if (rc == DB_INVALID && bad >= 0 && find_sorted(ids, k, in[bad].response_id) < 0 &&
+		    db_response_exists(db, in[bad].response_id, NULL) == DB_NOTFOUND)
+			rc = DB_NOTFOUND;
+		goto out_rollback;
+	}
+	bool known = false;
+	if (n > 0 && (rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
+		goto out_rollback;
+	for (int i = 0; i < n; i++)
+		if ((known && (rc = rating_supersede(db, rater_id, in[i].response_id, now)) < 0) ||
+		    (rc = rating_insert(db, rater_id, group_id, &in[i], now)) < 0) {
+			if (bad_index)
+				*bad_index = i;
+			goto out_rollback;
+		}
+	if ((rc = db_lease_delete(db, rater_id, group_id)) < 0)
+		goto out_rollback;
+	free(ids);
+	return db_commit(db);
+
+out_rollback:
+	free(ids);
+	db_rollback(db);
+	return rc;
+}
+
+int db_rating_history(struct db *db, int64_t rater_id, int64_t response_id, json_t **out)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATING_HISTORY,
+		"SELECT id, score, helpful, honest, harmless, comment, flags, "
+		ISO_TIME("created_at") ", CASE WHEN superseded_at IS NULL THEN NULL ELSE "
+		ISO_TIME("superseded_at") " END"
+		" FROM ratings WHERE rater_id = :rater AND response_id = :response ORDER BY id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":rater", rater_id);
+	db_bind_int64(st, ":response", response_id);
+	json_t *arr = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(arr, json_pack("{sI si so so so so so ss so}",
+			"id", (json_int_t)sqlite3_column_int64(st, 0),
+			"score", sqlite3_column_int(st, 1),
+			"helpful", db_col_json_int(st, 2),
+			"honest", db_col_json_int(st, 3),
+			"harmless", db_col_json_int(st, 4),
+			"comment", db_col_json_str(st, 5),
+			"flags", db_col_json(st, 6, "[]"),
+			"created_at", db_col_text(st, 7),
+			"superseded_at", db_col_json_str(st, 8)));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return db_fail(db, "cannot read rating history", rc);
+	}
+	*out = arr;
+	return DB_OK;
+}

@@ -1,0 +1,40 @@
+/*
+ * db/ratings.h — storing ratings.
+ *
+ * Rating rows are immutable: rating an answer again marks the rater's current
+ * row superseded and inserts a new current row, so history is kept and each
+ * rating id names one judgement (model versions record the ids they used).
+ */
+#ifndef RLHFD_DB_RATINGS_H
+#define RLHFD_DB_RATINGS_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct db;
+
+struct db_rating_in {
+	int64_t response_id;
+	int score;                      /* 1..5 */
+	int helpful, honest, harmless;  /* 1..5, or 0 when not given */
+	const char *comment;            /* borrowed; NULL when not given */
+	const char *flags_json;         /* borrowed JSON array text; NULL for [] */
+};
+
+/*
+ * Saves in[0..n-1] as the rater's current ratings in group_id, all or none, in
+ * one write transaction (committed before returning DB_OK), and drops the
+ * rater's lease on the group.  DB_NOTFOUND: no such group (*bad_index -1) or
+ * no such response (*bad_index its entry).  DB_INVALID: a response of another
+ * group, one rated twice, or a score out of 1..5 (*bad_index the entry).
+ * bad_index may be NULL.  Nothing is stored unless DB_OK is returned.
+ */
+int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
+		    const struct db_rating_in *in, int n, int64_t now, int *bad_index);
+
+/* *out = new array of every rating (current and superseded) the rater gave
+ * the response, oldest first: [{"id","score","helpful","honest","harmless",
+ * "comment","flags","created_at","superseded_at"}]. */
+int db_rating_history(struct db *db, int64_t rater_id, int64_t response_id, json_t **out);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * db/stmt.h — internal to db/: the ids of the per-connection statement cache
+ * and the helpers every query function uses to prepare, bind by name and read.
+ *
+ * A query function does
+ *     sqlite3_stmt *st = db_stmt(db, STMT_X, "SELECT ... WHERE id = :id");
+ *     if (!st) return DB_ERROR;
+ *     db_bind_int64(st, ":id", id);
+ *     rc = sqlite3_step(st); ...
+ *     sqlite3_reset(st);
+ * so the SQL stays beside the code that reads its columns, and is compiled
+ * only on the connection's first call.  Always reset a statement after use
+ * (db_stmt also resets): an unreset statement keeps a read transaction open.
+ */
+#ifndef RLHFD_DB_STMT_H
+#define RLHFD_DB_STMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+enum stmt_id {
+	/* raters.c */
+	STMT_RATER_INSERT, STMT_RATER_BY_TOKEN, STMT_RATER_BY_ID, STMT_RATER_COUNT,
+	STMT_RATER_COUNT_ADMINS, STMT_RATERS_LIST,
+	STMT_SESSION_INSERT, STMT_SESSION_GET, STMT_SESSION_DELETE, STMT_SESSION_PURGE,
+	/* prompts.c */
+	STMT_PROMPT_INSERT, STMT_PROMPT_EXISTS, STMT_PROMPTS_LIST, STMT_PROMPT_GET,
+	STMT_PROMPT_RESPONSES, STMT_RESPONSE_RATINGS,
+	STMT_GROUP_INSERT, STMT_GROUP_EXISTS, STMT_GROUP_RESPONSE_IDS, STMT_RESPONSE_INSERT,
+	STMT_RESPONSE_EXISTS,
+	/* tasks.c */
+	STMT_LEASE_HELD, STMT_LEASE_PURGE, STMT_TASK_LEVELS, STMT_TASK_PICK, STMT_LEASE_UPSERT,
+	STMT_TASK_PROMPT, STMT_TASK_RESPONSES, STMT_TASK_REMAINING, STMT_RATED_SINCE,
+	STMT_SKIP_INSERT, STMT_LEASE_DELETE,
+	/* ratings.c */
+	STMT_RATER_IN_GROUP, STMT_GROUP_ADD_RATER, STMT_RATING_SUPERSEDE, STMT_RATING_INSERT,
+	STMT_RATING_HISTORY,
+	/* jobs.c */
+	STMT_JOB_INSERT, STMT_JOBS_LIST, STMT_JOB_GET, STMT_JOB_METRICS, STMT_JOB_STATUS,
+	STMT_JOB_CANCEL_QUEUED, STMT_JOB_CANCEL_RUNNING, STMT_JOB_METRIC_ADD,
+	STMT_MODEL_INSERT, STMT_MODELS_LIST, STMT_MODEL_KIND, STMT_MODEL_DEACTIVATE,
+	STMT_MODEL_ACTIVATE, STMT_MODEL_ACTIVE,
+	/* config.c */
+	STMT_CONFIG_ALL, STMT_CONFIG_GET, STMT_CONFIG_SET,
+	/* stats.c */
+	STMT_STATS_COUNTS, STMT_STATS_HISTOGRAM, STMT_STATS_PER_RATER, STMT_STATS_JOBS,
+	STMT_STATS_AGREEMENT, STMT_STATS_GROUPS_MULTI,
+	/* export.c (its own read-only connection) */
+	STMT_EXPORT_RATINGS, STMT_EXPORT_MEANS,
+	/* work.c, traindata.c (the background worker) */
+	STMT_WORK_RECOVER, STMT_WORK_OLDEST, STMT_WORK_START, STMT_WORK_PROGRESS,
+	STMT_WORK_CANCEL_FLAG, STMT_WORK_FINISH, STMT_WORK_JOB_COPY, STMT_WORK_MODEL_GET,
+	STMT_WORK_MODEL_LATEST, STMT_WORK_MODEL_PATH, STMT_WORK_MODEL_RATING,
+	STMT_WORK_MODEL_METRICS, STMT_WORK_MODEL_SET_METRICS, STMT_WORK_MODEL_METRIC_KEY, STMT_WORK_AUTO_MARK, STMT_WORK_AUTO_BUSY,
+	STMT_WORK_RATINGS_AFTER, STMT_WORK_MAX_RATING, STMT_WORK_RESPONSE_INSERT,
+	STMT_TD_RESPONSES, STMT_TD_PROMPTS, STMT_TD_PROMPTS_NEW, STMT_TD_PROMPT_BY_ID,
+	STMT_TD_MAX_RATING,
+	STMT_COUNT
+};
+
+struct db;
+
+/* The connection's statement for id, prepared from sql on first use, reset and
+ * with bindings cleared; NULL when SQLite refuses it (logged). Borrowed. */
+sqlite3_stmt *db_stmt(struct db *db, enum stmt_id id, const char *sql);
+
+/* Bind by parameter name (":name").  A name the statement lacks is a bug; it
+ * is logged and the parameter stays NULL. */
+void db_bind_int64(sqlite3_stmt *st, const char *name, int64_t v);
+void db_bind_double(sqlite3_stmt *st, const char *name, double v);
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *s); /* NULL binds NULL; copied */
+void db_bind_blob(sqlite3_stmt *st, const char *name, const void *p, int n); /* copied */
+void db_bind_null(sqlite3_stmt *st, const char *name);
+/* binds v, or NULL when v <= 0 (optional ids and optional 1..5 scores) */
+void db_bind_opt_int64(sqlite3_stmt *st, const char *name, int64_t v);
+
+/* Logs "db: <what>: <sqlite message>" and returns DB_ERROR, or DB_BUSY for
+ * SQLITE_BUSY/SQLITE_LOCKED. */
+int db_fail(struct db *db, const char *what, int rc);
+
+/* Column as text, "" for NULL (borrowed until the next step/reset). */
+const char *db_col_text(sqlite3_stmt *st, int col);
+
+/* Column as a new JSON string (null for NULL).  Bytes that are not UTF-8
+ * (a model can emit half a character) become U+FFFD instead of failing. */
+struct json_t;
+struct json_t *db_col_json_str(sqlite3_stmt *st, int col);
+/* Column holding JSON text as a new JSON value; fallback_json when NULL/bad. */
+struct json_t *db_col_json(sqlite3_stmt *st, int col, const char *fallback_json);
+/* Column as a new JSON integer, or null when NULL. */
+struct json_t *db_col_json_int(sqlite3_stmt *st, int col);
+
+#endif
