@@ -466,17 +466,23 @@ static int demo_init_cmd(int argc, char **argv)
 {
 	const char *data = "data", *model_dir = NULL;
 	bool quiet = false;
+	int max_tokens = 96;
 	char cache[PATH_MAX], fallback[PATH_MAX], dbpath[PATH_MAX], err[1024];
 	struct cli_opt opts[] = {
 		{ "data", CLI_STR, &data, "data directory (./data)" },
 		{ "model-dir", CLI_STR, &model_dir,
 		  "a built demo model (default: build/demo beside the executable)" },
 		{ "quiet", CLI_FLAG, &quiet, "no progress bars" },
+		{ "max-tokens", CLI_INT, &max_tokens, "longest answer in tokens (96)" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "[--data DIR]", NULL, 0, NULL);
 	if (rc)
 		return cli_exit_code(rc);
+	if (max_tokens < 1) {
+		fprintf(stderr, "rlhfd demo init: --max-tokens must be positive\n");
+		return 2;
+	}
 	if (mkdir(data, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "rlhfd demo init: cannot create '%s': %s\n", data, strerror(errno));
 		return 1;
@@ -576,11 +582,12 @@ static int demo_init_cmd(int argc, char **argv)
 	}
 	db_td_prompts_free(todo, n_todo);
 	if (n_todo > 0) {
-		char params[128];
+		char params[160];
 		int64_t job_id = 0;
 		snprintf(params, sizeof params,
-			 "{\"k\": 4, \"split\": \"train\", \"model_id\": %lld, \"seed\": 1}",
-			 (long long)sft_id);
+			 "{\"k\": 4, \"split\": \"train\", \"model_id\": %lld, \"seed\": 1, "
+			 "\"max_tokens\": %d}",
+			 (long long)sft_id, max_tokens);
 		progress_phase(&bar, "answers");
 		if (worker_run_new_job(data, "generate", params, quiet ? NULL : gen_progress, &bar,
 				       &job_id, NULL, err, sizeof err) < 0) {
@@ -603,12 +610,21 @@ out:
 
 int cmd_demo(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "model"))
+	/* the subcommand's argv[0] names it in usage and errors: "rlhfd demo init" */
+	static char name_model[] = "demo model", name_eval[] = "demo eval",
+		    name_init[] = "demo init";
+	if (argc >= 2 && !strcmp(argv[1], "model")) {
+		argv[1] = name_model;
 		return demo_model_cmd(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "eval"))
+	}
+	if (argc >= 2 && !strcmp(argv[1], "eval")) {
+		argv[1] = name_eval;
 		return demo_eval_cmd(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "init"))
+	}
+	if (argc >= 2 && !strcmp(argv[1], "init")) {
+		argv[1] = name_init;
 		return demo_init_cmd(argc - 1, argv + 1);
+	}
 	bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
 	fprintf(help ? stdout : stderr,
 		"usage: rlhfd demo init|model|eval [options]   (rlhfd demo <cmd> --help)\n"
