@@ -22,20 +22,30 @@
 
 void demo_model_config_default(struct demo_model_config *c)
 {
+	/* Chosen by measurement (see demo_model.h): 1000 steps over a 3 MB corpus
+	 * (~2.9 epochs of 1.07 M tokens) give a base model that answers capital
+	 * questions in FAQ form right 96% / 92% (train / held-out countries,
+	 * greedy) and an SFT model that keeps most of it on held-out countries;
+	 * 700 steps over 1 MB left the SFT model right on 27% of them. */
 	memset(c, 0, sizeof *c);
 	c->seed = DEMO_DEFAULT_SEED;
-	c->pretrain_bytes = DEMO_PRETRAIN_BYTES;
+	c->pretrain_bytes = 3000000;
 	c->sft_pairs = DEMO_SFT_PAIRS;
 	c->vocab_size = 1024;
 	c->model = (struct llama_config){ .dim = 192, .hidden_dim = 512, .n_layers = 4,
 					  .n_heads = 6, .n_kv_heads = 6, .vocab_size = 0,
 					  .seq_len = 192, .shared_classifier = true };
-	c->pretrain = (struct demo_model_phase){ .steps = 700, .batch = 16, .accum = 1,
-						 .seq = 192, .lr = 2e-3f, .min_lr = 2e-4f,
-						 .warmup = 35, .weight_decay = 0.1f };
+	c->pretrain = (struct demo_model_phase){ .steps = 1000, .batch = 16, .accum = 1,
+						 .seq = 192, .lr = 2e-3f,
+						 .warmup = 50, .weight_decay = 0.1f };
 	c->sft = (struct demo_model_phase){ .steps = 120, .batch = 16, .accum = 1, .seq = 160,
-					    .lr = 5e-4f, .min_lr = 5e-5f, .warmup = 12,
+					    .lr = 5e-4f, .warmup = 12,
 					    .weight_decay = 0.1f };
+	/* the cosines end at a tenth of the peak (as `rlhfd demo model` sets them) */
+	c->pretrain.min_lr = c->pretrain.lr / 10;
+	c->sft.min_lr = c->sft.lr / 10;
+	c->sft_replay = 0;
+	c->sft_replay_weight = 0.25f;
 	c->threads = 0;
 	c->progress = NULL;
 }
