@@ -184,7 +184,7 @@ static int demo_eval_cmd(int argc, char **argv)
 		   *family = NULL, *which = "sft";
 	struct gen_params gp;
 	gen_params_default(&gp);
-	int seed = 1, show = 0, limit = 0, threads = 0, pseed = (int)DEMO_DEFAULT_SEED;
+	int seed = 1, show = 0, limit = 0, threads = 1, pseed = (int)DEMO_DEFAULT_SEED;
 	struct cli_opt opts[] = {
 		{ "dir", CLI_STR, &dir, "demo model directory (build/demo)" },
 		{ "which", CLI_STR, &which, "sft or base: the model of --dir (sft)" },
@@ -201,7 +201,7 @@ static int demo_eval_cmd(int argc, char **argv)
 		{ "prompt-seed", CLI_INT, &pseed, "seed of the prompt set" },
 		{ "limit", CLI_INT, &limit, "at most N prompts per split (0 = all)" },
 		{ "show", CLI_INT, &show, "print the answers of the first N groups" },
-		{ "threads", CLI_INT, &threads, "threads (0 = all cores)" },
+		{ "threads", CLI_INT, &threads, "threads (1: a small model samples fastest on one)" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "[--dir DIR | --model FILE] [options]", NULL, 0, NULL);
