@@ -92,9 +92,7 @@ void job_progress(struct job *j, float frac)
 		frac = 0;
 	if (frac > 1)
 		frac = 1;
-	if (frac <= j->progress && j->progress_dirty)
-		return;
-	if (frac < j->progress)
+	if (frac <= j->progress)
 		return;                     /* progress only rises */
 	j->progress = frac;
 	j->progress_dirty = true;
@@ -569,7 +567,7 @@ int job_run(struct job_env *env, const struct db_work_job *wj, int64_t *model_id
 		record_end(j, status, j->err);
 	}
 	if (rc == 0)
-		job_log(j, "succeeded in %.1f s%s", secs, j->model_id ? "" : "");
+		job_log(j, "succeeded in %.1f s", secs);
 	else
 		job_log(j, "%s after %.1f s: %s", status, secs, j->err);
 	if (err && errlen)
