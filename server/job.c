@@ -437,8 +437,13 @@ static int queue_next(struct job *j)
 	json_t *at = NULL;
 	const char *next = NULL;
 	json_t *params = NULL;
+	/* switched off meanwhile: the loop stops here */
+	if (db_config_get(j->env->db, "auto_train", &at) < 0 || !json_is_true(json_object_get(at, "enabled"))) {
+		json_decref(at);
+		job_log(j, "auto-training is off: the loop stops here");
+		return 0;
+	}
 	if (!strcmp(j->kind, "reward")) {
-		db_config_get(j->env->db, "auto_train", &at);
 		json_t *k = json_object_get(at, "rl_kind");
 		next = json_is_string(k) ? json_string_value(k) : "ppo";
 		if (strcmp(next, "ppo") && strcmp(next, "rloo") && strcmp(next, "grpo") && strcmp(next, "dpo"))
@@ -446,7 +451,6 @@ static int queue_next(struct job *j)
 		params = job_auto_params(at, "rl_params", next);
 	} else if (!strcmp(j->kind, "ppo") || !strcmp(j->kind, "rloo") || !strcmp(j->kind, "grpo") ||
 		   !strcmp(j->kind, "dpo")) {
-		db_config_get(j->env->db, "auto_train", &at);
 		json_t *k = json_object_get(at, "generate_k"), *np = json_object_get(at, "generate_prompts");
 		int64_t kk = json_is_integer(k) ? json_integer_value(k) : 4;
 		int64_t nn = json_is_integer(np) ? json_integer_value(np) : 32;

@@ -39,7 +39,7 @@
  * loop in the same transaction (reward → auto_train.rl_kind → generate of
  * auto_train.generate_k answers to up to auto_train.generate_prompts
  * unanswered train prompts from the new policy), so the loop turns by itself
- * and stops at the first failure.  While an auto job is queued or running no
+ * and stops at the first failure or when auto_train.enabled is switched off.  While an auto job is queued or running no
  * new loop starts.
  */
 #include "server/worker.h"
