@@ -134,3 +134,103 @@ int lmdata_sft_row(const struct tokenizer *tk, const char *tmpl, const char *pro
 	free(ids);
 	return weighted;
 }
+
+/* ---- a training set ------------------------------------------------------ */
+
+void lmdata_set_init(struct lmdata_set *d, int T)
+{
+	memset(d, 0, sizeof *d);
+	d->T = T;
+}
+
+void lmdata_set_release(struct lmdata_set *d)
+{
+	int T = d->T;
+	free(d->stream);
+	free(d->rows);
+	free(d->tgts);
+	free(d->wts);
+	lmdata_set_init(d, T);
+}
+
+int lmdata_set_text(struct lmdata_set *d, const struct tokenizer *tk, const char *corpus)
+{
+	if (d->sft || d->stream)
+		return -EINVAL;
+	int rc = lmdata_text_stream(tk, corpus, &d->stream, &d->n_stream);
+	if (rc < 0)
+		return rc;
+	d->n_target = d->n_stream;
+	return 0;
+}
+
+int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const char *tmpl,
+		       const char *prompt, const char *response)
+{
+	size_t T = (size_t)d->T;
+	if (d->stream || T == 0)
+		return -EINVAL;
+	d->sft = true;
+	if (d->n_rows == d->cap_rows) {
+		size_t nc = d->cap_rows ? d->cap_rows * 2 : 256;
+		int *r = realloc(d->rows, nc * T * sizeof(int));
+		if (r)
+			d->rows = r;
+		int *g = realloc(d->tgts, nc * T * sizeof(int));
+		if (g)
+			d->tgts = g;
+		float *w = realloc(d->wts, nc * T * sizeof(float));
+		if (w)
+			d->wts = w;
+		if (!r || !g || !w)
+			return -ENOMEM;
+		d->cap_rows = nc;
+	}
+	int n = lmdata_sft_row(tk, tmpl, prompt, response, d->T, d->rows + d->n_rows * T,
+			       d->tgts + d->n_rows * T, d->wts + d->n_rows * T);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		d->skipped++;
+		return 0;
+	}
+	d->n_target += (size_t)n;
+	d->n_rows++;
+	return 1;
+}
+
+bool lmdata_set_usable(const struct lmdata_set *d)
+{
+	return d->sft ? d->n_rows > 0 : d->stream && d->n_stream >= (size_t)d->T + 1;
+}
+
+uint64_t lmdata_rand(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	uint64_t x = *s;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	return x ^ (x >> 33);
+}
+
+void lmdata_set_batch(const struct lmdata_set *d, int B, uint64_t *rng, int *tok, int *tg,
+		      float *w)
+{
+	int T = d->T;
+	for (int b = 0; b < B; b++) {
+		if (!d->sft) {
+			size_t span = d->n_stream - (size_t)T - 1;
+			size_t off = span ? lmdata_rand(rng) % (span + 1) : 0;
+			for (int t = 0; t < T; t++) {
+				tok[b * T + t] = d->stream[off + t];
+				tg[b * T + t] = d->stream[off + t + 1];
+				w[b * T + t] = 1.0f;
+			}
+		} else {
+			size_t r = lmdata_rand(rng) % d->n_rows;
+			memcpy(tok + b * T, d->rows + r * T, T * sizeof(int));
+			memcpy(tg + b * T, d->tgts + r * T, T * sizeof(int));
+			memcpy(w + b * T, d->wts + r * T, T * sizeof(float));
+		}
+	}
+}

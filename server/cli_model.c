@@ -6,19 +6,13 @@
  */
 #include "server/cli.h"
 #include "model/adamw.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "model/lmdata.h"
+#include "model/lmtrain.h"
 #include "model/threads.h"
 #include "model/tokenizer.h"
 
-/* `grad` and `train-lm` read and write checkpoints with model/checkpoint.h
- * (another module); until it is part of the tree they say so and fail. */
-#if defined(__has_include)
-#if __has_include("model/checkpoint.h")
-#define CLI_MODEL_HAVE_CKPT 1
-#include "model/checkpoint.h"
-#endif
-#endif
 
 #include <errno.h>
 #include <jansson.h>
@@ -61,6 +55,8 @@ int cmd_bench_train(int argc, char **argv)
 		{ "cls-rows", CLI_INT, &cls_rows, "classifier rows per chunk (0 = auto; tuning)" },
 		{ 0 }
 	};
+	static char name[] = "bench train"; /* main hands us argv from "train" on */
+	argv[0] = name;
 	int rc = cli_parse(argc, argv, opts, "[options]", NULL, 0, NULL);
 	if (rc)
 		return cli_exit_code(rc);
@@ -211,10 +207,6 @@ int cmd_grad(int argc, char **argv)
 		fprintf(stderr, "rlhfd grad: --model, --tokens and --out are required\n");
 		return 2;
 	}
-#ifndef CLI_MODEL_HAVE_CKPT
-	fprintf(stderr, "rlhfd grad: this build has no checkpoint reader (model/checkpoint.h)\n");
-	return 1;
-#else
 	char err[512];
 	struct llama_config cfg;
 	float *params = NULL;
@@ -296,14 +288,12 @@ out:
 	free(params);
 	free(raw);
 	return status;
-#endif
 }
 
 /* ---- train-lm ----------------------------------------------------------- */
 
 /*
- * Training data, tokenized once: rows of up to T+1 tokens with a 0/1 weight per
- * predicted token.
+ * Training data, tokenized once into a struct lmdata_set (model/lmdata.h):
  *   text:  texts separated by blank lines (as the tokenizer trainer reads a
  *          corpus), each as BOS text EOS, concatenated into one stream; a batch
  *          row is a random window of T+1 tokens, every target weighted 1.
@@ -311,43 +301,11 @@ out:
  *          "response", as /api/export/sft.jsonl writes it); a row is
  *          lmdata_sft_row's: BOS + template(prompt) + " " + response + EOS,
  *          weighted on the response tokens and the EOS only (SFT).
+ * Lines that are not such an object count as skipped, as rows that do not fit.
  */
-struct lm_data {
-	bool sft;
-	int *stream;     /* text: (n_stream) */
-	size_t n_stream;
-	int *rows;       /* sft: (n_rows, T) input tokens */
-	int *tgts;       /* sft: (n_rows, T) targets, -1 = none */
-	float *wts;      /* sft: (n_rows, T) weight of each target */
-	size_t n_rows;
-	size_t skipped;  /* sft examples dropped (prompt does not fit, bad line) */
-	size_t n_target; /* tokens with weight */
-};
-
-static void lm_data_release(struct lm_data *d)
-{
-	free(d->stream);
-	free(d->rows);
-	free(d->tgts);
-	free(d->wts);
-	memset(d, 0, sizeof *d);
-}
-
-static int lm_data_text(struct lm_data *d, const struct tokenizer *tk, const char *buf,
-			char *err, size_t errlen)
-{
-	if (lmdata_text_stream(tk, buf, &d->stream, &d->n_stream) < 0) {
-		snprintf(err, errlen, "cannot tokenize the text (out of memory)");
-		return -1;
-	}
-	d->n_target = d->n_stream;
-	return 0;
-}
-
-static int lm_data_sft(struct lm_data *d, const struct tokenizer *tk, char *buf, int T,
+static int lm_data_sft(struct lmdata_set *d, const struct tokenizer *tk, char *buf,
 		       const char *tmpl, char *err, size_t errlen)
 {
-	size_t cap_rows = 0;
 	d->sft = true;
 	for (char *line = buf; line && *line;) {
 		char *nl = strchr(line, '\n');
@@ -357,75 +315,22 @@ static int lm_data_sft(struct lm_data *d, const struct tokenizer *tk, char *buf,
 		line = nl ? nl + 1 : NULL;
 		if (strspn(cur, " \t\r") == strlen(cur))
 			continue;
-		if (d->n_rows == cap_rows) {
-			size_t nc = cap_rows ? cap_rows * 2 : 256;
-			int *r = realloc(d->rows, nc * T * sizeof(int));
-			if (r)
-				d->rows = r;
-			int *g = realloc(d->tgts, nc * T * sizeof(int));
-			if (g)
-				d->tgts = g;
-			float *w = realloc(d->wts, nc * T * sizeof(float));
-			if (w)
-				d->wts = w;
-			if (!r || !g || !w) {
-				snprintf(err, errlen, "out of memory for %zu examples", nc);
-				return -1;
-			}
-			cap_rows = nc;
-		}
 		json_error_t jerr;
 		json_t *o = json_loads(cur, 0, &jerr);
 		const char *prompt = json_string_value(json_object_get(o, "prompt"));
 		const char *resp = json_string_value(json_object_get(o, "response"));
 		if (!resp)
 			resp = json_string_value(json_object_get(o, "completion"));
-		int n = prompt && resp ?
-			lmdata_sft_row(tk, tmpl, prompt, resp, T, d->rows + d->n_rows * T,
-				       d->tgts + d->n_rows * T, d->wts + d->n_rows * T) : 0;
+		int n = prompt && resp ? lmdata_set_add_sft(d, tk, tmpl, prompt, resp) : 0;
+		if (!(prompt && resp))
+			d->skipped++;
 		json_decref(o);
 		if (n < 0) {
 			snprintf(err, errlen, "cannot tokenize an example (out of memory)");
 			return -1;
 		}
-		if (n == 0) {
-			d->skipped++;
-			continue;
-		}
-		d->n_target += (size_t)n;
-		d->n_rows++;
 	}
 	return 0;
-}
-
-static uint64_t lm_rand(uint64_t *s)
-{
-	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
-	uint64_t x = *s;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	return x ^ (x >> 33);
-}
-
-/* Fills one micro-batch: tok, tg (B,T), w (B,T) (NULL for text). */
-static void lm_data_batch(const struct lm_data *d, int B, int T, uint64_t *rng, int *tok,
-			  int *tg, float *w)
-{
-	for (int b = 0; b < B; b++) {
-		if (!d->sft) {
-			size_t span = d->n_stream - (size_t)T - 1;
-			size_t off = span ? lm_rand(rng) % (span + 1) : 0;
-			for (int t = 0; t < T; t++) {
-				tok[b * T + t] = d->stream[off + t];
-				tg[b * T + t] = d->stream[off + t + 1];
-			}
-		} else {
-			size_t r = lm_rand(rng) % d->n_rows;
-			memcpy(tok + b * T, d->rows + r * T, T * sizeof(int));
-			memcpy(tg + b * T, d->tgts + r * T, T * sizeof(int));
-			memcpy(w + b * T, d->wts + r * T, T * sizeof(float));
-		}
-	}
 }
 
 static void fmt_eta(char *buf, size_t n, double sec)
@@ -435,6 +340,21 @@ static void fmt_eta(char *buf, size_t n, double sec)
 		snprintf(buf, n, "%ldh%02ldm", s / 3600, s / 60 % 60);
 	else
 		snprintf(buf, n, "%ldm%02lds", s / 60, s % 60);
+}
+
+/* train-lm's progress: a line per report on stdout. */
+static int print_step(void *arg, const struct lmtrain_report *r)
+{
+	if (r->saved) {
+		printf("saved '%s' at step %d\n", r->saved, r->step);
+	} else {
+		char eta[32];
+		fmt_eta(eta, sizeof eta, r->eta);
+		printf("step %d/%d loss %.4f lr %.2e grad_norm %.3f tokens/s %.0f eta %s\n",
+		       r->step, r->steps, r->loss, r->lr, r->grad_norm, r->tokens_per_sec, eta);
+	}
+	fflush(stdout);
+	return 0;
 }
 
 int cmd_train_lm(int argc, char **argv)
@@ -495,27 +415,17 @@ int cmd_train_lm(int argc, char **argv)
 		fprintf(stderr, "rlhfd train-lm: --format must be text, jsonl or auto\n");
 		return 2;
 	}
-#ifndef CLI_MODEL_HAVE_CKPT
-	(void)init_path; (void)kind; (void)tmpl; (void)seed; (void)nthreads; (void)warmup;
-	(void)min_lr; (void)wd; (void)clip; (void)untied; (void)resume;
-	(void)lm_data_release; (void)lm_data_text; (void)lm_data_sft; (void)lm_data_batch;
-	(void)fmt_eta; (void)read_file;
-	fprintf(stderr, "rlhfd train-lm: this build has no checkpoint writer (model/checkpoint.h)\n");
-	return 1;
-#else
 	char err[512];
 	int status = 1;
 	struct tokenizer tk;
-	struct lm_data data = { 0 };
+	struct lmdata_set data;
 	struct llama_model m;
 	struct adamw opt;
 	struct ckpt_state st;
 	float *init = NULL;
 	char *buf = NULL, *meta = NULL;
-	int *tok = NULL, *tg = NULL;
-	float *w = NULL;
 	bool have_m = false, have_opt = false;
-	uint64_t rng = (uint64_t)seed * 0x9E3779B97F4A7C15ull + 12345;
+	uint64_t rng = lmdata_rng_seed((uint64_t)seed);
 
 	cfg.shared_classifier = !untied;
 	ckpt_state_init(&st);
@@ -525,11 +435,13 @@ int cmd_train_lm(int argc, char **argv)
 	if (init_path) {
 		if (ckpt_load_model(init_path, &cfg, &init, &st, err, sizeof err) < 0) {
 			fprintf(stderr, "rlhfd train-lm: %s\n", err);
+			lmdata_set_init(&data, T);
 			goto out;
 		}
 		if (T > cfg.seq_len)
 			T = cfg.seq_len;
 	}
+	lmdata_set_init(&data, T);
 	if (tokenizer_load(&tk, tok_path, init_path ? cfg.vocab_size : 0, err, sizeof err) < 0) {
 		fprintf(stderr, "rlhfd train-lm: %s\n", err);
 		goto out;
@@ -548,12 +460,14 @@ int cmd_train_lm(int argc, char **argv)
 	}
 	bool sft = !strcmp(format, "jsonl") ||
 		   (!strcmp(format, "auto") && buf[strspn(buf, " \t\r\n")] == '{');
-	if ((sft ? lm_data_sft(&data, &tk, buf, T, tmpl, err, sizeof err) :
-		   lm_data_text(&data, &tk, buf, err, sizeof err)) < 0) {
+	if (sft ? lm_data_sft(&data, &tk, buf, tmpl, err, sizeof err) < 0 :
+		  lmdata_set_text(&data, &tk, buf) < 0) {
+		if (!sft)
+			snprintf(err, sizeof err, "cannot tokenize the text (out of memory)");
 		fprintf(stderr, "rlhfd train-lm: '%s': %s\n", data_path, err);
 		goto out;
 	}
-	if (sft ? data.n_rows == 0 : data.n_stream < (size_t)T + 1) {
+	if (!lmdata_set_usable(&data)) {
 		fprintf(stderr, "rlhfd train-lm: '%s' holds too little data (%s)\n", data_path,
 			sft ? "no usable {\"prompt\", \"response\"} line" : "fewer tokens than one row");
 		goto out;
@@ -591,15 +505,11 @@ int cmd_train_lm(int argc, char **argv)
 		opt.step = st.step > 0 && st.step < 1 << 30 ? (int)st.step : 0;
 		memcpy(&rng, &st.rng[0], sizeof rng);
 	}
-	size_t NT = (size_t)batch * T * accum;
-	tok = malloc(NT * sizeof(int));
-	tg = malloc(NT * sizeof(int));
-	w = malloc(NT * sizeof(float));
 	json_t *jm = json_pack("{s:s, s:s, s:i, s:i}", "kind", kind ? kind : sft ? "sft" : "base",
 			       "template", tmpl, "bos", TOKENIZER_BOS, "eos", TOKENIZER_EOS);
 	meta = jm ? json_dumps(jm, JSON_COMPACT) : NULL;
 	json_decref(jm);
-	if (!tok || !tg || !w || !meta) {
+	if (!meta) {
 		fprintf(stderr, "rlhfd train-lm: out of memory\n");
 		goto out;
 	}
@@ -615,76 +525,14 @@ int cmd_train_lm(int argc, char **argv)
 		       data.skipped);
 	fflush(stdout);
 
-	double t0 = now_sec(), tlog = t0, loss_acc = 0.0;
-	size_t tok_log = 0;
-	int n_acc = 0, first = opt.step; /* > 0 when resuming: --steps is the total */
-	if (first >= steps)
-		printf("train-lm: the checkpoint is already at step %d of %d\n", first, steps);
-	for (int step = first; step < steps; step++) {
-		/* the step's micro-batches first: the loss is normalised by the weight
-		 * of the whole step, so accumulation equals one big batch */
-		double wsum = 0.0;
-		for (int a = 0; a < accum; a++) {
-			size_t o = (size_t)a * batch * T;
-			lm_data_batch(&data, batch, T, &rng, tok + o, tg + o, w + o);
-			for (size_t i = 0; i < (size_t)batch * T; i++) {
-				if (!sft)
-					w[o + i] = 1.0f;
-				wsum += w[o + i] * (tg[o + i] >= 0);
-			}
-		}
-		llama_zero_grads(&m);
-		float step_loss = 0.0f;
-		for (int a = 0; a < accum; a++) {
-			size_t o = (size_t)a * batch * T;
-			float l = 0.0f;
-			if (llama_lm_forward_backward(&m, tok + o, tg + o, w + o, batch, T,
-						      wsum > 0 ? (float)wsum : 1.0f, &l) < 0) {
-				fprintf(stderr, "rlhfd train-lm: forward/backward failed\n");
-				goto out;
-			}
-			step_loss += l;
-		}
-		float cur_lr;
-		double gnorm = adamw_step(&opt, m.params, m.grads, 1.0f, &cur_lr);
-		loss_acc += step_loss;
-		n_acc++;
-		tok_log += (size_t)batch * T * accum;
-		if ((step + 1) % log_every == 0 || step + 1 == steps) {
-			double now = now_sec();
-			char eta[32];
-			fmt_eta(eta, sizeof eta, (now - t0) / (step + 1 - first) * (steps - step - 1));
-			printf("step %d/%d loss %.4f lr %.2e grad_norm %.3f tokens/s %.0f eta %s\n",
-			       step + 1, steps, loss_acc / n_acc, cur_lr, gnorm,
-			       tok_log / (now - tlog), eta);
-			fflush(stdout);
-			tlog = now;
-			tok_log = 0;
-			loss_acc = 0.0;
-			n_acc = 0;
-		}
-		bool last = step + 1 == steps;
-		if (last || (save_every && (step + 1) % save_every == 0)) {
-			free(st.meta);
-			st.meta = strdup(meta);
-			st.has_train = true;
-			st.step = opt.step;
-			st.rng[0] = rng;
-			st.rng[1] = st.rng[2] = st.rng[3] = 0;
-			free(st.m);
-			free(st.v);
-			st.m = st.v = NULL; /* borrowed below, never freed twice */
-			st.m = opt.m;
-			st.v = opt.v;
-			int src = ckpt_save_model(out_path, &cfg, m.params, &st, err, sizeof err);
-			st.m = st.v = NULL;
-			if (src < 0) {
-				fprintf(stderr, "rlhfd train-lm: %s\n", err);
-				goto out;
-			}
-			printf("saved '%s' at step %d\n", out_path, step + 1);
-			fflush(stdout);
-		}
+	if (opt.step >= steps) /* when resuming, --steps is the total */
+		printf("train-lm: the checkpoint is already at step %d of %d\n", opt.step, steps);
+	struct lmtrain_config tc = { .steps = steps, .batch = batch, .accum = accum,
+				     .log_every = log_every, .save_every = save_every,
+				     .out_path = out_path, .meta = meta };
+	if (lmtrain_run(&m, &opt, &data, &rng, &tc, print_step, NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd train-lm: %s\n", err);
+		goto out;
 	}
 	status = 0;
 out:
@@ -693,14 +541,10 @@ out:
 	if (have_m)
 		llama_model_release(&m);
 	tokenizer_release(&tk);
-	lm_data_release(&data);
+	lmdata_set_release(&data);
 	ckpt_state_release(&st);
 	free(init);
 	free(buf);
 	free(meta);
-	free(tok);
-	free(tg);
-	free(w);
 	return status;
-#endif
 }
