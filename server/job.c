@@ -11,6 +11,7 @@
 #include "model/lmdata.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -378,10 +379,8 @@ struct job_cache *job_cache_new(void)
 
 static void cache_release(struct job_cache *c)
 {
-	if (c->loaded) {
-		modelstore_model_release(&c->m);
-		tokenizer_release(&c->tk);
-	}
+	if (c->loaded)
+		gen_model_release(&c->g);
 	c->loaded = false;
 }
 
@@ -393,21 +392,22 @@ void job_cache_free(struct job_cache *c)
 	free(c);
 }
 
-int job_cache_get(struct job *j, int64_t id, struct modelstore_model **m, struct tokenizer **tk)
+int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g)
 {
 	struct job_cache *c = j->cache;
-	if (!c->loaded || c->m.id != id) {
+	char path[PATH_MAX], e[400];
+	if (!c->loaded || c->id != id || c->g.max_k < k) {
 		cache_release(c);
-		if (job_load(j, id, &c->m) < 0)
+		if (modelstore_path(j->env->db, j->env->data_dir, id, path, sizeof path, j->err,
+				    sizeof j->err) < 0)
 			return -EIO;
-		if (modelstore_load_tokenizer(&c->m, &c->tk, j->err, sizeof j->err) < 0) {
-			modelstore_model_release(&c->m);
-			return -EIO;
-		}
+		/* the tokenizer: the sidecar's, beside the checkpoint (modelstore.h) */
+		if (gen_model_load(&c->g, path, NULL, k, e, sizeof e) < 0)
+			return job_fail(j, -EIO, "model %lld: %s", (long long)id, e);
 		c->loaded = true;
+		c->id = id;
 	}
-	*m = &c->m;
-	*tk = &c->tk;
+	*g = &c->g;
 	return 0;
 }
 

@@ -11,7 +11,7 @@
  *   every training kind: model_id (the active model), name, micro_batch (8
  *     rows per forward pass), max_seq (256 positions, at most the model's)
  *   generate: model_id, prompt_ids | split ("train": its prompts without a
- *     group from this model) + max_prompts (0 = all), k 4, temperature 1,
+ *     group from this model) + max_prompts (0 = all), k 4 (<= GEN_MAX_K), temperature 1,
  *     top_p 0.95, top_k 0, max_tokens 96, seed (the job id)
  *   sft: activate true, lr 5e-4, min_lr 5e-5, warmup_frac 0.05,
  *     weight_decay 0, grad_clip 1, epochs 3, batch_size 16, max_steps 0,
@@ -85,7 +85,7 @@ static const struct knob GENERATE[] = {
 	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, 0 },
 	K("split", KNOB_SPLIT, 0, 0, split),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
-	K("k", KNOB_INT, 1, 64, k),
+	K("k", KNOB_INT, 1, GEN_MAX_K, k),
 	K("temperature", KNOB_FLOAT, 0, 10, temperature),
 	K("top_p", KNOB_FLOAT, 1e-6, 1, top_p),
 	K("top_k", KNOB_INT, 0, 1e6, top_k),
