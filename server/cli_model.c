@@ -6,19 +6,12 @@
  */
 #include "server/cli.h"
 #include "model/adamw.h"
+#include "model/checkpoint.h"
 #include "model/llama.h"
 #include "model/lmdata.h"
 #include "model/threads.h"
 #include "model/tokenizer.h"
 
-/* `grad` and `train-lm` read and write checkpoints with model/checkpoint.h
- * (another module); until it is part of the tree they say so and fail. */
-#if defined(__has_include)
-#if __has_include("model/checkpoint.h")
-#define CLI_MODEL_HAVE_CKPT 1
-#include "model/checkpoint.h"
-#endif
-#endif
 
 #include <errno.h>
 #include <jansson.h>
@@ -213,10 +206,6 @@ int cmd_grad(int argc, char **argv)
 		fprintf(stderr, "rlhfd grad: --model, --tokens and --out are required\n");
 		return 2;
 	}
-#ifndef CLI_MODEL_HAVE_CKPT
-	fprintf(stderr, "rlhfd grad: this build has no checkpoint reader (model/checkpoint.h)\n");
-	return 1;
-#else
 	char err[512];
 	struct llama_config cfg;
 	float *params = NULL;
@@ -298,7 +287,6 @@ out:
 	free(params);
 	free(raw);
 	return status;
-#endif
 }
 
 /* ---- train-lm ----------------------------------------------------------- */
@@ -497,14 +485,6 @@ int cmd_train_lm(int argc, char **argv)
 		fprintf(stderr, "rlhfd train-lm: --format must be text, jsonl or auto\n");
 		return 2;
 	}
-#ifndef CLI_MODEL_HAVE_CKPT
-	(void)init_path; (void)kind; (void)tmpl; (void)seed; (void)nthreads; (void)warmup;
-	(void)min_lr; (void)wd; (void)clip; (void)untied; (void)resume;
-	(void)lm_data_release; (void)lm_data_text; (void)lm_data_sft; (void)lm_data_batch;
-	(void)fmt_eta; (void)read_file;
-	fprintf(stderr, "rlhfd train-lm: this build has no checkpoint writer (model/checkpoint.h)\n");
-	return 1;
-#else
 	char err[512];
 	int status = 1;
 	struct tokenizer tk;
@@ -704,5 +684,4 @@ out:
 	free(tg);
 	free(w);
 	return status;
-#endif
 }
