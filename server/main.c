@@ -5,9 +5,7 @@
 #include "server/cli.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct cli_command {
 	const char *name;
@@ -39,27 +37,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-16s %s\n", c->name, c->summary);
 }
 
-/*
- * The server shares its cores between HTTP threads and the worker's OpenMP
- * threads.  libgomp's default is to spin while waiting for work, which takes a
- * core from the HTTP threads (rating p99 doubles during training) and, on a busy
- * machine, slows training itself several-fold.  libgomp reads OMP_WAIT_POLICY
- * once, when it is loaded, so the only way to give `serve` a passive default is
- * to set it and execute the program afresh.  An explicit setting is respected.
- */
-static void serve_prefer_passive_openmp(char **argv)
-{
-	if (getenv("OMP_WAIT_POLICY"))
-		return;
-	if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-		execv("/proc/self/exe", argv);
-	/* exec failed: carry on with the default policy */
-}
-
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-		serve_prefer_passive_openmp(argv);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
