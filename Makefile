@@ -47,11 +47,13 @@ TEST_BIN   := $(patsubst tests/unit/%.c,build/tests/%,$(TEST_SRC))
 all: rlhfd
 
 rlhfd: $(LIB_OBJ) $(MAIN_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 # The migrations are compiled into the binary (db/migrate.h: db_migrations[]),
 # so `rlhfd serve` finds them whatever its working directory.  Each file
@@ -146,8 +148,8 @@ run: deps-build
 	./rlhfd serve --port $(PORT) --data $(DATA)
 
 test: deps-test
-	@$(MAKE) --no-print-directory all tests-bin demo
-	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
+	@$(MAKE) --no-print-directory all tests-bin
+	@bash tests/run.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all

@@ -131,6 +131,8 @@ struct trainer_reward_params {
 	float head_init_std;     /* head_w ~ normal(0, std), head_b = 0 before
 				    training; 0 keeps the head as it is (0.01) */
 	bool normalize;          /* rescale the head at the end (true) */
+	int train_layers;        /* train only the top layers (and final norm and
+				    head); -1 = every weight (-1) */
 	uint64_t seed;           /* split, shuffling and head init (1) */
 };
 void trainer_reward_defaults(struct trainer_reward_params *p);

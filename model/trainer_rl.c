@@ -826,12 +826,18 @@ int trainer_eval(struct llama_model *policy, struct llama_model *ref, struct lla
 		rc = trainer_fail(&run, -ENOMEM, "out of memory for %d answers", na);
 		goto out;
 	}
-	if (rollouts_init(&ro, chunk * k, S, k) < 0 ||
-	    !(have_ro = true) || (use_parent && rollouts_init(&rp, chunk * k, S, k) < 0)) {
+	if (rollouts_init(&ro, chunk * k, S, k) < 0) {
 		rc = trainer_fail(&run, -ENOMEM, "out of memory for eval rollouts");
 		goto out;
 	}
-	have_rp = use_parent;
+	have_ro = true;
+	if (use_parent) {
+		if (rollouts_init(&rp, chunk * k, S, k) < 0) {
+			rc = trainer_fail(&run, -ENOMEM, "out of memory for eval rollouts");
+			goto out;
+		}
+		have_rp = true;
+	}
 	if (trainer_rows_init(&rows, cap_of(ms, 4, false), cap_of(ms, 4, true)) < 0) {
 		rc = trainer_fail(&run, -ENOMEM, "out of memory for eval buffers");
 		goto out;

@@ -377,6 +377,46 @@ static void test_reward_learns_and_normalises(void)
 	llama_model_release(&rm);
 }
 
+/* train_layers = 1: the embedding and every layer but the top one keep their
+ * weights bit for bit; the top layer, final norm and head move. */
+static void test_reward_train_layers_freezes_below(void)
+{
+	make_reward_data();
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 5);
+	float *before = malloc(rm.n_params * sizeof(float));
+	memcpy(before, rm.params, rm.n_params * sizeof(float));
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.epochs = 1;
+	p.train_layers = 1;
+	struct trainer_reward_result res;
+	char err[256];
+	CHECK_INT_EQ(trainer_reward(&rm, rg, 12, &p, NULL, &res, err, sizeof err), 0);
+	int L = tiny.n_layers;
+	for (int k = 0; k < LLAMA_N_TENSORS; k++) {
+		size_t off, len;
+		llama_tensor_span(&tiny, k, &off, &len);
+		if (len == 0)
+			continue;
+		/* per-layer tensors 1..9: layer L-1 is the last len/L floats */
+		size_t frozen = k == 0 ? len : k <= 9 ? len / L * (L - 1) : 0;
+		size_t moved = 0, moved_frozen = 0;
+		for (size_t i = 0; i < len; i++) {
+			bool d = rm.params[off + i] != before[off + i];
+			if (i < frozen)
+				moved_frozen += d;
+			else
+				moved += d;
+		}
+		CHECK_MSG(moved_frozen == 0, "tensor %d: %zu frozen weights moved", k, moved_frozen);
+		if (frozen < len) /* the classifier (tied: empty) is skipped above */
+			CHECK_MSG(moved > 0, "tensor %d: nothing trained", k);
+	}
+	free(before);
+	llama_model_release(&rm);
+}
+
 static void test_reward_errors(void)
 {
 	make_reward_data();
@@ -780,6 +820,7 @@ int main(void)
 	RUN(test_sft_learns_and_reports);
 	RUN(test_sft_cancel_and_errors);
 	RUN(test_reward_learns_and_normalises);
+	RUN(test_reward_train_layers_freezes_below);
 	RUN(test_reward_errors);
 	RUN(test_built_rm_rewards_token);
 	RUN(test_ppo_raises_reward);
