@@ -7,124 +7,40 @@
  * kill -9 during a job (failed "interrupted" on restart, then retried), the
  * auto-training loop, parameter checks, and import-model / export-model.
  *
- * The model is tiny and made here (setup, a few seconds): a BPE vocabulary
- * and a 2-layer llama trained for a few steps on the demo world's text, then
- * `rlhfd import-model --activate` into each test's data directory.  It writes
- * nonsense, which is all these tests need: they check the machinery, not the
- * quality (the end-to-end learning test does that).
+ * The model is tiny (tests/lib/tiny_model.mjs, a few seconds to make): a BPE
+ * vocabulary and a 2-layer llama trained for a few steps on the demo world's
+ * text, imported with `rlhfd import-model --activate` into each test's data
+ * directory.  It writes nonsense, which is all these tests need: they check
+ * the machinery, not the quality.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, BIN, sleep, randomToken } from '../lib/server.mjs';
+import { startServer, sleep, randomToken } from '../lib/server.mjs';
 import { createRater, assertError, promptDetail } from '../lib/fixtures.mjs';
+import {
+	makeTinyModel, serverWithModel as tinyServer, submitJob as submit, waitJob, jobSucceeded as succeeded,
+	importDemos, rateAll, rlhfd, sftEpochsLasting, FINISHED,
+} from '../lib/tiny_model.mjs';
 
-const FINISHED = ['succeeded', 'failed', 'cancelled'];
-let work, tok, base, promptSet;
-
-function rlhfd(args, opts = {}) {
-	return execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-}
+let tiny, tok, base;
 
 before(() => {
-	work = mkdtempSync(path.join(tmpdir(), 'rlhfd-jobs-'));
-	const corpus = path.join(work, 'pre.txt'), prompts = path.join(work, 'prompts.jsonl');
-	tok = path.join(work, 'tok.bin');
-	base = path.join(work, 'base.bin');
-	rlhfd(['demo-data', '--pretrain', corpus, '--pretrain-bytes', '40000', '--prompts', prompts]);
-	rlhfd(['train-tokenizer', '--corpus', corpus, '--vocab', '320', '--out', tok]);
-	rlhfd(['train-lm', '--tokenizer', tok, '--data', corpus, '--out', base, '--dim', '32',
-		'--hidden', '64', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--seq', '128',
-		'--steps', '5', '--batch', '4', '--log-every', '5']);
-	const all = readFileSync(prompts, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-	promptSet = [
-		...all.filter((p) => p.split === 'train').slice(0, 16).map((p) => ({ text: p.text, split: 'train' })),
-		...all.filter((p) => p.split === 'eval').slice(0, 6).map((p) => ({ text: p.text, split: 'eval' })),
-	];
+	tiny = makeTinyModel({ seq: 128 });
+	({ tok, base } = tiny);
 });
 
-after(() => { if (work) rmSync(work, { recursive: true, force: true }); });
+after(() => tiny?.cleanup());
 
-/* A server whose data directory holds the tiny model (version 1, active) and
- * the prompt set.  Returns { srv, dataDir, trainIds, evalIds, stop }. */
-async function serverWithModel() {
-	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-jobs-data-'));
-	const out = rlhfd(['import-model', '--data', dataDir, '--model', base, '--tokenizer', tok,
-		'--name', 'tiny', '--activate']);
-	assert.match(out, /^model_id=1$/m);
-	const srv = await startServer({ dataDir, adminToken: randomToken() });
-	const r = await srv.admin.post('/api/prompts', { prompts: promptSet });
-	assert.equal(r.status, 201, r.text);
-	const ids = r.json.ids;
-	return {
-		srv, dataDir,
-		trainIds: ids.slice(0, promptSet.filter((p) => p.split === 'train').length),
-		evalIds: ids.slice(promptSet.filter((p) => p.split === 'train').length),
-		async stop() { await srv.stop(); rmSync(dataDir, { recursive: true, force: true }); },
-	};
-}
-
-async function submit(srv, kind, params) {
-	const r = kind === 'generate' ? await srv.admin.post('/api/generate', params || {})
-		: await srv.admin.post('/api/train', { kind, ...(params ? { params } : {}) });
-	assert.equal(r.status, 202, `${kind}: ${r.text}`);
-	assert.ok(Number.isInteger(r.json.job_id));
-	return r.json.job_id;
-}
-
-/* Polls a job until pred(job); history = every (status, progress) seen. */
-async function waitJob(srv, id, pred, { timeoutMs = 90000, history = null } = {}) {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const r = await srv.admin.get(`/api/jobs/${id}`);
-		assert.equal(r.status, 200, r.text);
-		if (history) history.push({ status: r.json.status, progress: r.json.progress });
-		if (pred(r.json)) return r.json;
-		if (Date.now() > deadline) assert.fail(`job ${id} timed out in state ${JSON.stringify(r.json)}`);
-		await sleep(20);
-	}
-}
+const serverWithModel = () => tinyServer(tiny);
 const waitDone = (srv, id, opts) => waitJob(srv, id, (j) => FINISHED.includes(j.status), opts);
-
-async function succeeded(srv, id) {
-	const j = await waitDone(srv, id);
-	assert.equal(j.status, 'succeeded', `job ${id}: ${JSON.stringify(j)}`);
-	return j;
-}
 
 async function models(srv) {
 	const r = await srv.admin.get('/api/models');
 	assert.equal(r.status, 200, r.text);
 	return r.json.models;
-}
-
-/* Rates every task the rater is handed: scores by position (1, 5, 3, 2, 4,
- * ...) so every group has different scores.  Returns the ratings saved. */
-async function rateAll(rater, max = 1000) {
-	let saved = 0;
-	for (let n = 0; n < max; n++) {
-		const r = await rater.client.get('/api/tasks/next');
-		if (r.status === 204) break;
-		assert.equal(r.status, 200, r.text);
-		const t = r.json.task;
-		const ratings = t.responses.map((x, i) => ({ response_id: x.id, score: [1, 5, 3, 2, 4][i % 5] }));
-		const s = await rater.client.post('/api/ratings', { group_id: t.group_id, ratings });
-		assert.equal(s.status, 201, s.text);
-		saved += s.json.saved;
-	}
-	return saved;
-}
-
-/* Imported demonstrations (unrated answers with no model) for the SFT job. */
-async function importDemos(srv, ids) {
-	for (const id of ids) {
-		const r = await srv.admin.post(`/api/prompts/${id}/responses`,
-			{ responses: [{ text: 'The answer is a short and polite sentence.' }] });
-		assert.equal(r.status, 201, r.text);
-	}
 }
 
 test('generate: K answers per prompt from one call, one group each, handed out by /api/tasks/next', async () => {
@@ -193,8 +109,9 @@ test('a job runs queued → running → succeeded, progress rising, per-step met
 	try {
 		const { srv } = w;
 		await importDemos(srv, w.trainIds);
-		// a job long enough to watch, and a second one queued behind it
-		const first = await submit(srv, 'sft', { epochs: 20, batch_size: 4, name: 'watched' });
+		// a job long enough to watch (about 3 s here), and a second one queued behind it
+		const epochs = await sftEpochsLasting(srv, 3);
+		const first = await submit(srv, 'sft', { epochs, batch_size: 4, name: 'watched' });
 		const second = await submit(srv, 'sft', { epochs: 1, batch_size: 4, activate: false });
 		const q = (await srv.admin.get(`/api/jobs/${second}`)).json;
 		assert.equal(q.status, 'queued', 'one job at a time: the second waits');
@@ -215,7 +132,7 @@ test('a job runs queued → running → succeeded, progress rising, per-step met
 		assert.equal(done.error, null);
 		assert.ok(Number.isInteger(done.model_id) && done.model_id > 1, 'the version it made');
 		assert.equal(done.metrics.demonstrations, w.trainIds.length);
-		assert.equal(done.metrics.steps, 20 * Math.ceil(w.trainIds.length / 4), 'epochs x batches');
+		assert.equal(done.metrics.steps, epochs * Math.ceil(w.trainIds.length / 4), 'epochs x batches');
 
 		// per-step metrics: a loss for every step, written while it ran
 		const ms = await srv.admin.get(`/api/jobs/${first}/metrics`);
@@ -232,7 +149,7 @@ test('a job runs queued → running → succeeded, progress rising, per-step met
 		assert.equal(ver.job_id, first);
 		assert.equal(ver.name, 'watched');
 		assert.equal(ver.active, true);
-		assert.equal(ver.params.epochs, 20);
+		assert.equal(ver.params.epochs, epochs);
 		assert.equal(ver.metrics.steps, done.metrics.steps);
 		assert.ok(existsSync(path.join(w.dataDir, 'models', `${ver.id}.bin`)), 'the checkpoint file');
 

@@ -16,7 +16,7 @@ import { startServer } from '../lib/server.mjs';
 import { createRater } from '../lib/fixtures.mjs';
 import { launch, newPage, login } from '../lib/browser.mjs';
 import {
-	makeTinyModel, serverWithModel, submitJob, waitJob, jobSucceeded, importDemos, rateAll, FINISHED,
+	makeTinyModel, serverWithModel, submitJob, waitJob, jobSucceeded, importDemos, rateAll, sftEpochsLasting, FINISHED,
 } from '../lib/tiny_model.mjs';
 
 let browser, tiny;
@@ -91,9 +91,10 @@ test('a job started from the form is listed, its progress moves to a final state
 		assert.equal(await page.getAttribute('#knob-k', 'aria-invalid'), 'true');
 		assert.deepEqual((await srv.admin.get('/api/jobs')).json.jobs, [], 'nothing queued');
 
-		// An SFT job long enough to watch (16 demonstrations, 4 per step, 50 epochs: 200 steps).
+		// An SFT job long enough to watch (about 4 s here: 16 demonstrations, 4 per step).
+		const epochs = await sftEpochsLasting(srv, 4);
 		await page.selectOption('#job-kind', 'sft');
-		await page.fill('#knob-epochs', '50');
+		await page.fill('#knob-epochs', String(epochs));
 		await page.fill('#knob-batch_size', '4');
 		await page.fill('#knob-name', 'from <b>the</b> form');
 		await page.evaluate(() => {
@@ -114,7 +115,7 @@ test('a job started from the form is listed, its progress moves to a final state
 		const id = Number((await page.textContent('#job-form-status')).match(/#(\d+)/)[1]);
 		const queued = (await srv.admin.get(`/api/jobs/${id}`)).json;
 		assert.equal(queued.kind, 'sft');
-		assert.deepEqual(queued.params, { epochs: 50, batch_size: 4, name: 'from <b>the</b> form' },
+		assert.deepEqual(queued.params, { epochs, batch_size: 4, name: 'from <b>the</b> form' },
 			'the filled fields only: empty ones and unchanged defaults are left to the server');
 
 		await page.waitForSelector(`#jobs tbody tr[data-job="${id}"][data-status="succeeded"]`, { timeout: 60000 });

@@ -130,4 +130,21 @@ export async function rateAll(rater, max = 1000) {
 	return saved;
 }
 
+/*
+ * SFT epochs (over the demonstrations imported with importDemos) that keep the
+ * worker busy for about `seconds` on this machine: a tiny model trains in
+ * milliseconds on an idle fast machine and in seconds on a loaded one, and
+ * the worker writes progress at most every half second, so a job meant to be
+ * watched running is sized by a timed calibration job, not by a fixed count.
+ * The calibration job does not activate its version.
+ */
+export async function sftEpochsLasting(srv, seconds, batchSize = 4) {
+	const probe = 10;
+	const t0 = Date.now();
+	const id = await submitJob(srv, 'sft', { epochs: probe, batch_size: batchSize, activate: false });
+	await jobSucceeded(srv, id);
+	const perEpoch = Math.max(1, Date.now() - t0) / probe;
+	return Math.min(20000, Math.max(probe, Math.ceil(seconds * 1000 / perEpoch)));
+}
+
 export { sleep };
