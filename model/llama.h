@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct llama_config {
 	int dim;               /* residual width */
@@ -69,5 +70,170 @@ void llama_weights_map(struct llama_weights *w, const struct llama_config *c, fl
 /* True when the tensor holding flat index i is a matrix (gets weight decay):
  * embeddings, attention and MLP matrices, classifier, head_w — not norms or bias. */
 bool llama_param_is_matrix(const struct llama_config *c, size_t i);
+
+/* ---- tensors of the layout, by index ------------------------------------ */
+
+/* The tensors of struct llama_weights in layout order: 0 token_embedding,
+ * 1 rms_att, 2 wq, 3 wk, 4 wv, 5 wo, 6 rms_ffn, 7 w1, 8 w2, 9 w3,
+ * 10 rms_final, 11 wcls (empty when shared), 12 head_w, 13 head_b. */
+#define LLAMA_N_TENSORS 14
+
+/* Offset and length (floats) of tensor k in the flat buffer. */
+void llama_tensor_span(const struct llama_config *c, int k, size_t *off, size_t *len);
+
+/* True when tensor k is a matrix (gets weight decay); see llama_param_is_matrix. */
+bool llama_tensor_is_matrix(int k);
+
+/* ---- the training model (model/llama.c) --------------------------------- */
+
+/* Activations of one forward pass, for up to max_B x max_T tokens; N = B*T
+ * rows of the last forward.  Per-layer tensors are (layer, N_max, ...) and a
+ * layer's slice holds its N rows contiguously.  All pointers borrow from
+ * llama_model.acts_mem. */
+struct llama_acts {
+	float *x;        /* (layer+1, N, dim) residual stream entering each layer; [L] = last */
+	float *xmid;     /* (layer, N, dim) residual after the attention block */
+	float *xn1;      /* (layer, N, dim) attention RMSNorm output */
+	float *rstd1;    /* (layer, N) */
+	float *q;        /* (layer, N, dim) queries after RoPE */
+	float *k;        /* (layer, N, kv_dim) keys after RoPE */
+	float *v;        /* (layer, N, kv_dim) */
+	float *att;      /* (layer, B, n_heads, T, T) attention probabilities */
+	float *ao;       /* (layer, N, dim) attention output before wo */
+	float *xn2;      /* (layer, N, dim) MLP RMSNorm output */
+	float *rstd2;    /* (layer, N) */
+	float *h1;       /* (layer, N, hidden) w1 x */
+	float *h3;       /* (layer, N, hidden) w3 x */
+	float *hg;       /* (layer, N, hidden) silu(h1) * h3 */
+	float *xf;       /* (N, dim) final RMSNorm output (h_final) */
+	float *rstdf;    /* (N) */
+	float *logits;   /* (N, vocab) classifier output; becomes dlogits in backward;
+			    NULL when the model was made with LLAMA_NO_LM */
+	float *lse;      /* (N) log-sum-exp of each logits row */
+	float *logprobs; /* (N) output: log p(target) */
+	float *entropy;  /* (N) output: entropy of the next-token distribution */
+	float *values;   /* (N) output: scalar head */
+	/* backward scratch (NULL with LLAMA_NO_GRADS) */
+	float *dx;       /* (N, dim) gradient of the residual stream */
+	float *dxn;      /* (N, dim) */
+	float *dao;      /* (N, dim) */
+	float *dq;       /* (N, dim) */
+	float *dqr;      /* (N, dim) */
+	float *dk;       /* (N, kv_dim) */
+	float *dkr;      /* (N, kv_dim) */
+	float *dv;       /* (N, kv_dim) */
+	float *dg;       /* (N, hidden) */
+	float *dh1;      /* (N, hidden) */
+	float *dh3;      /* (N, hidden) */
+	float *datt;     /* (B, n_heads, T, T) */
+};
+
+/* llama_model_init flags */
+#define LLAMA_NO_LM    1u /* never computes the classifier: no (N, vocab) logits buffer
+			     (reward and value models) */
+#define LLAMA_NO_GRADS 2u /* forward only: no gradient buffer, no backward scratch
+			     (frozen reference model) */
+
+/* What llama_forward computes (bit set) */
+#define LLAMA_LOGPROBS 1u /* classifier + log-softmax: acts.logprobs (needs targets) */
+#define LLAMA_ENTROPY  2u /* entropy of each position's softmax: acts.entropy */
+#define LLAMA_VALUES   4u /* scalar head on h_final: acts.values */
+
+/*
+ * A Llama 2 decoder for batched training: parameters and gradients as flat
+ * buffers of llama_params_count floats in the layout above (AdamW's moments
+ * live in struct adamw, model/adamw.h, same layout), plus activations for up to
+ * max_B sequences of max_T tokens.  Positions are 0..T-1 in every sequence.
+ */
+struct llama_model {
+	struct llama_config cfg;
+	int max_B, max_T;
+	unsigned flags;       /* LLAMA_NO_LM | LLAMA_NO_GRADS */
+	size_t n_params;
+	float *params;        /* (n_params) owned; zero after init */
+	float *grads;         /* (n_params) owned; NULL with LLAMA_NO_GRADS */
+	struct llama_weights w; /* tensors of params */
+	struct llama_weights g; /* tensors of grads (all NULL without grads) */
+	float *freq_cos;      /* (max_T, head_size/2) RoPE table */
+	float *freq_sin;      /* (max_T, head_size/2) */
+	struct llama_acts acts;
+	float *acts_mem;      /* owned block behind acts */
+	int cls_rows;         /* classifier rows per chunk; 0 (default) = as many as
+				 keep a chunk of logits near 32 MB (cache-resident) */
+	/* the last forward (what backward differentiates) */
+	int B, T;
+	unsigned computed;    /* LLAMA_LOGPROBS | LLAMA_ENTROPY | LLAMA_VALUES */
+	bool cls_done;        /* llama_lm_forward_backward's fused forward already did
+				 the classifier's backward */
+	int *tokens;          /* (max_B*max_T) copy of the inputs */
+	int *targets;         /* (max_B*max_T) copy of the targets; -1 = none */
+};
+
+/* Allocates a model for cfg with room for max_B x max_T tokens (max_T <=
+ * cfg->seq_len).  Parameters start at zero: fill them with
+ * llama_params_init_random or copy a checkpoint into m->params.  Returns 0, or
+ * -1 with a lowercase reason in err (bad config, out of memory). */
+int llama_model_init(struct llama_model *m, const struct llama_config *cfg,
+		     int max_B, int max_T, unsigned flags, char *err, size_t errlen);
+void llama_model_release(struct llama_model *m);
+
+/* grads = 0 (call before accumulating a step's micro-batches). */
+void llama_zero_grads(struct llama_model *m);
+
+/*
+ * Forward over tokens (B,T) (row-major, each in [0, vocab)).  Sequences shorter
+ * than T are padded at the end with any valid token (e.g. 0) and target -1:
+ * attention is causal, so padding never changes the positions before it.
+ * what selects the
+ * outputs, each (B,T) and borrowed from m->acts until the next forward:
+ *   LLAMA_LOGPROBS  acts.logprobs[b*T+t] = log p(targets[b*T+t] | tokens[b, 0..t]);
+ *                   targets (B,T) in [-1, vocab), -1 = no target (log-prob 0,
+ *                   no gradient).  targets may be NULL only without this bit.
+ *   LLAMA_ENTROPY   acts.entropy = entropy of the same next-token softmax.
+ *   LLAMA_VALUES    acts.values = head_w . h_final + head_b.
+ * Without LOGPROBS and ENTROPY the vocabulary matmul is skipped entirely.
+ * Returns 0, or -1 when sizes, tokens or flags are invalid (nothing computed).
+ */
+int llama_forward(struct llama_model *m, const int *tokens, const int *targets,
+		  int B, int T, unsigned what);
+
+/*
+ * Backward of the last forward, ACCUMULATING into m->grads: dlogprobs (B,T) is
+ * dLoss/dlogprobs, dentropy (B,T) dLoss/dentropy, dvalues (B,T) dLoss/dvalues;
+ * each may be NULL (no such term) but must have been computed by the forward
+ * when given.  The forward's logits are overwritten (a second backward needs a
+ * new forward).  Returns 0, or -1 when a gradient was given for an output the
+ * forward did not compute, or the model has no gradients.
+ */
+int llama_backward(struct llama_model *m, const float *dlogprobs, const float *dentropy,
+		   const float *dvalues);
+
+/*
+ * Weighted cross-entropy over n tokens: loss = sum_i w_i * (-logprobs_i) / norm,
+ * with norm = sum_i w_i when norm <= 0 (weights NULL = all 1).  Writes
+ * dlogprobs_i = -w_i / norm and returns the loss (0 when the weights sum to 0).
+ * Gradient accumulation: pass the weight sum of the whole optimizer step as
+ * norm, and the micro-batch losses add up to the full-batch loss.
+ */
+float llama_ce_loss(float *dlogprobs, const float *logprobs, const float *weights,
+		    int n, float norm);
+
+/*
+ * Forward + weighted cross-entropy + backward for language modelling (pre-training
+ * with weights NULL, SFT with a response mask): loss = sum_i w_i (-logprob_i) /
+ * norm over positions with a target (targets[i] >= 0), norm <= 0 meaning the sum
+ * of those w_i.  Gradients accumulate; the loss is written to *loss.  Faster
+ * than forward + llama_ce_loss + backward (the classifier's backward is fused
+ * into its forward, chunk by chunk) and gives the same gradient.  Returns 0 or
+ * -1 as llama_forward.
+ */
+int llama_lm_forward_backward(struct llama_model *m, const int *tokens, const int *targets,
+			      const float *weights, int B, int T, float norm, float *loss);
+
+/* Deterministic random initialisation of a flat parameter buffer (llm.c-like):
+ * matrices normal(0, 0.02), the residual projections wo and w2 scaled by
+ * 1/sqrt(2 n_layers), norms 1, head_w normal(0, 0.02), head_b 0.  The same
+ * seed gives the same bits on every machine. */
+void llama_params_init_random(const struct llama_config *cfg, float *params, uint64_t seed);
 
 #endif

@@ -77,16 +77,32 @@ void llama_weights_map(struct llama_weights *w, const struct llama_config *c, fl
 		w->wcls = w->token_embedding;
 }
 
+/* norms (1, 6, 10) and the head bias (13) are not decayed */
+static const bool layout_matrix[14] = { 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0 };
+
 bool llama_param_is_matrix(const struct llama_config *c, size_t i)
 {
 	size_t s[14], off = 0;
-	/* norms (1, 6, 10) and the head bias (13) are not decayed */
-	static const bool matrix[14] = { 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0 };
 	layout_sizes(c, s);
 	for (int k = 0; k < 14; k++) {
 		if (i < off + s[k])
-			return matrix[k];
+			return layout_matrix[k];
 		off += s[k];
 	}
 	return false;
+}
+
+bool llama_tensor_is_matrix(int k)
+{
+	return k >= 0 && k < 14 && layout_matrix[k];
+}
+
+void llama_tensor_span(const struct llama_config *c, int k, size_t *off, size_t *len)
+{
+	size_t s[14], o = 0;
+	layout_sizes(c, s);
+	for (int i = 0; i < k && i < 14; i++)
+		o += s[i];
+	*off = o;
+	*len = k >= 0 && k < 14 ? s[k] : 0;
 }

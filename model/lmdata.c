@@ -1,0 +1,236 @@
+/*
+ * model/lmdata.c — training rows from text and (prompt, response) pairs
+ * (see lmdata.h).
+ */
+#include "model/lmdata.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *lmdata_format_prompt(const char *tmpl, const char *prompt)
+{
+	const char *at = strstr(tmpl, "{prompt}");
+	size_t n = strlen(tmpl) + strlen(prompt) + 1;
+	char *s = malloc(n);
+	if (!s)
+		return NULL;
+	if (!at)
+		snprintf(s, n, "%s%s", tmpl, prompt);
+	else
+		snprintf(s, n, "%.*s%s%s", (int)(at - tmpl), tmpl, prompt, at + 8);
+	return s;
+}
+
+/* Encodes text (with BOS/EOS as asked) into a new array *ids of *n tokens. */
+static int encode_new(const struct tokenizer *tk, const char *text, bool bos, bool eos,
+		      int **ids, size_t *n)
+{
+	size_t cap = TOKENIZER_MAX_IDS(strlen(text));
+	*ids = malloc(cap * sizeof(int));
+	if (!*ids)
+		return -ENOMEM;
+	int rc = tokenizer_encode(tk, text, bos, eos, *ids, cap, n);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+	}
+	return rc;
+}
+
+int lmdata_text_stream(const struct tokenizer *tk, const char *corpus, int **ids, size_t *n)
+{
+	size_t cap = 0, len = 0;
+	int *out = NULL;
+	const char *p = corpus;
+	*ids = NULL;
+	*n = 0;
+	while (*p) {
+		while (*p == '\n')
+			p++;
+		if (!*p)
+			break;
+		/* a text runs to the next blank line */
+		const char *end = strstr(p, "\n\n");
+		size_t tl = end ? (size_t)(end - p) : strlen(p), used = tl;
+		while (tl > 0 && (p[tl - 1] == '\n' || p[tl - 1] == '\r'))
+			tl--; /* the line break that ends the file is not part of the text */
+		char *text = malloc(tl + 1);
+		if (!text)
+			goto nomem;
+		memcpy(text, p, tl);
+		text[tl] = '\0';
+		size_t need = len + TOKENIZER_MAX_IDS(tl);
+		if (need > cap) {
+			size_t nc = need * 2;
+			int *q = realloc(out, nc * sizeof(int));
+			if (!q) {
+				free(text);
+				goto nomem;
+			}
+			out = q;
+			cap = nc;
+		}
+		size_t got = 0;
+		int rc = tokenizer_encode(tk, text, true, true, out + len, cap - len, &got);
+		free(text);
+		if (rc < 0) {
+			free(out);
+			return rc;
+		}
+		len += got;
+		p += used;
+	}
+	*ids = out;
+	*n = len;
+	return 0;
+nomem:
+	free(out);
+	return -ENOMEM;
+}
+
+int lmdata_sft_row(const struct tokenizer *tk, const char *tmpl, const char *prompt,
+		   const char *response, int T, int *tokens, int *targets, float *weights)
+{
+	if (T <= 0)
+		return -EINVAL;
+	char *ptext = lmdata_format_prompt(tmpl, prompt);
+	if (!ptext)
+		return -ENOMEM;
+	size_t fl = strlen(ptext) + strlen(response) + 2;
+	char *full = malloc(fl);
+	if (!full) {
+		free(ptext);
+		return -ENOMEM;
+	}
+	snprintf(full, fl, "%s %s", ptext, response);
+	int *pids = NULL, *ids = NULL;
+	size_t np = 0, nf = 0;
+	int rc = encode_new(tk, ptext, true, false, &pids, &np);
+	if (rc >= 0)
+		rc = encode_new(tk, full, true, true, &ids, &nf);
+	free(ptext);
+	free(full);
+	if (rc < 0) {
+		free(pids);
+		free(ids);
+		return rc;
+	}
+	size_t k = 0;
+	while (k < np && k < nf && pids[k] == ids[k])
+		k++;
+	/* ids[k..nf) is the response (and EOS): target t predicts ids[t+1] */
+	int weighted = 0;
+	for (int t = 0; t < T; t++) {
+		tokens[t] = (size_t)t < nf ? ids[t] : 0;
+		targets[t] = (size_t)(t + 1) < nf ? ids[t + 1] : -1;
+		bool resp = (size_t)(t + 1) >= k && (size_t)(t + 1) < nf && k > 0;
+		weights[t] = resp ? 1.0f : 0.0f;
+		weighted += resp;
+	}
+	free(pids);
+	free(ids);
+	return weighted;
+}
+
+/* ---- a training set ------------------------------------------------------ */
+
+void lmdata_set_init(struct lmdata_set *d, int T)
+{
+	memset(d, 0, sizeof *d);
+	d->T = T;
+}
+
+void lmdata_set_release(struct lmdata_set *d)
+{
+	int T = d->T;
+	free(d->stream);
+	free(d->rows);
+	free(d->tgts);
+	free(d->wts);
+	lmdata_set_init(d, T);
+}
+
+int lmdata_set_text(struct lmdata_set *d, const struct tokenizer *tk, const char *corpus)
+{
+	if (d->sft || d->stream)
+		return -EINVAL;
+	int rc = lmdata_text_stream(tk, corpus, &d->stream, &d->n_stream);
+	if (rc < 0)
+		return rc;
+	d->n_target = d->n_stream;
+	return 0;
+}
+
+int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const char *tmpl,
+		       const char *prompt, const char *response)
+{
+	size_t T = (size_t)d->T;
+	if (d->stream || T == 0)
+		return -EINVAL;
+	d->sft = true;
+	if (d->n_rows == d->cap_rows) {
+		size_t nc = d->cap_rows ? d->cap_rows * 2 : 256;
+		int *r = realloc(d->rows, nc * T * sizeof(int));
+		if (r)
+			d->rows = r;
+		int *g = realloc(d->tgts, nc * T * sizeof(int));
+		if (g)
+			d->tgts = g;
+		float *w = realloc(d->wts, nc * T * sizeof(float));
+		if (w)
+			d->wts = w;
+		if (!r || !g || !w)
+			return -ENOMEM;
+		d->cap_rows = nc;
+	}
+	int n = lmdata_sft_row(tk, tmpl, prompt, response, d->T, d->rows + d->n_rows * T,
+			       d->tgts + d->n_rows * T, d->wts + d->n_rows * T);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		d->skipped++;
+		return 0;
+	}
+	d->n_target += (size_t)n;
+	d->n_rows++;
+	return 1;
+}
+
+bool lmdata_set_usable(const struct lmdata_set *d)
+{
+	return d->sft ? d->n_rows > 0 : d->stream && d->n_stream >= (size_t)d->T + 1;
+}
+
+uint64_t lmdata_rand(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	uint64_t x = *s;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	return x ^ (x >> 33);
+}
+
+void lmdata_set_batch(const struct lmdata_set *d, int B, uint64_t *rng, int *tok, int *tg,
+		      float *w)
+{
+	int T = d->T;
+	for (int b = 0; b < B; b++) {
+		if (!d->sft) {
+			size_t span = d->n_stream - (size_t)T - 1;
+			size_t off = span ? lmdata_rand(rng) % (span + 1) : 0;
+			for (int t = 0; t < T; t++) {
+				tok[b * T + t] = d->stream[off + t];
+				tg[b * T + t] = d->stream[off + t + 1];
+				w[b * T + t] = 1.0f;
+			}
+		} else {
+			size_t r = lmdata_rand(rng) % d->n_rows;
+			memcpy(tok + b * T, d->rows + r * T, T * sizeof(int));
+			memcpy(tg + b * T, d->tgts + r * T, T * sizeof(int));
+			memcpy(w + b * T, d->wts + r * T, T * sizeof(float));
+		}
+	}
+}
