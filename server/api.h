@@ -47,6 +47,9 @@ enum MHD_Result api_config_get(struct request *r);
 enum MHD_Result api_config_put(struct request *r);
 enum MHD_Result api_stats(struct request *r);
 
+/* api_jobs.c */
+enum MHD_Result api_job_retry(struct request *r);
+
 /* The config keys the server validates (others are stored as given) and the
  * effective values for a request (api_admin.c). */
 int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds);

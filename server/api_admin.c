@@ -12,6 +12,8 @@
 #include "db/jobs.h"
 #include "db/prompts.h"
 #include "db/stats.h"
+#include "server/job.h"
+#include "server/worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,7 @@ static enum MHD_Result enqueue(struct request *r, const char *kind, json_t *para
 		return http_db_error(r, rc, "job");
 	}
 	free(text);
+	worker_wake();
 	return http_json(r, 202, json_pack("{sI}", "job_id", (json_int_t)id));
 }
 
@@ -90,7 +93,7 @@ enum MHD_Result api_generate(struct request *r)
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
 	static const char *const KEYS[] = { "prompt_ids", "split", "k", "temperature", "top_p", "top_k",
-					    "max_tokens", "model_id", "seed", NULL };
+					    "max_tokens", "model_id", "seed", "max_prompts", NULL };
 	json_t *params = json_object();
 	enum MHD_Result ret;
 	int64_t k = 4, max_tokens = 0, model = 0, seed = 0, top_k = 0;
@@ -110,7 +113,7 @@ enum MHD_Result api_generate(struct request *r)
 	}
 	json_object_set_new(params, "k", json_integer(k));
 	static const char *const COPY[] = { "split", "temperature", "top_p", "top_k", "max_tokens",
-					    "model_id", "seed", NULL };
+					    "model_id", "seed", "max_prompts", NULL };
 	for (const char *const *c = COPY; *c; c++)
 		if (json_object_get(body, *c) && !json_is_null(json_object_get(body, *c)))
 			json_object_set(params, *c, json_object_get(body, *c));
@@ -146,6 +149,11 @@ enum MHD_Result api_generate(struct request *r)
 		}
 		json_object_set(params, "prompt_ids", ids);
 	}
+	if (!job_params_check("generate", params, false, NULL, r->err_field, sizeof r->err_field,
+			      r->err_msg, sizeof r->err_msg)) {
+		ret = http_invalid(r);
+		goto out;
+	}
 	if (model && !model_ref_ok(r, model, "model_id", true, &ret))
 		goto out;
 	ret = enqueue(r, "generate", params);
@@ -178,6 +186,13 @@ enum MHD_Result api_train(struct request *r)
 	json_t *p = json_is_object(params) ? json_incref(params) : json_object();
 	if (!json_get_int(r, p, "model_id", "params", strcmp(kind, "eval") == 0, 1, INT64_MAX, &model) ||
 	    !json_get_int(r, p, "reward_model_id", "params", false, 1, INT64_MAX, &reward)) {
+		json_decref(p);
+		ret = http_invalid(r);
+		goto out;
+	}
+	/* every key known for the kind, every value in range (server/job_params.c) */
+	if (!job_params_check(kind, p, false, "params", r->err_field, sizeof r->err_field, r->err_msg,
+			      sizeof r->err_msg)) {
 		json_decref(p);
 		ret = http_invalid(r);
 		goto out;
@@ -238,6 +253,8 @@ enum MHD_Result api_job_cancel(struct request *r)
 		return http_error(r, 409, "job_finished", "job %lld has already finished", (long long)r->id);
 	if (rc < 0)
 		return http_db_error(r, rc, "job");
+	if (strcmp(status, "running") == 0)
+		worker_cancel(r->id);
 	return http_json(r, 200, json_pack("{sI ss sb}", "id", (json_int_t)r->id, "status", status,
 					   "cancel_requested", strcmp(status, "running") == 0));
 }

@@ -46,5 +46,7 @@ int cmd_bench_train(int argc, char **argv);
 int cmd_bench_sample(int argc, char **argv);
 int cmd_rubric_rate(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);
+int cmd_import_model(int argc, char **argv);
+int cmd_export_model(int argc, char **argv);
 
 #endif

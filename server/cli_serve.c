@@ -9,6 +9,7 @@
 #include "server/auth.h"
 #include "server/http.h"
 #include "server/static.h"
+#include "server/worker.h"
 #include "db/config.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -141,10 +142,20 @@ int cmd_serve(int argc, char **argv)
 		default_web_dir(web_dir, sizeof web_dir);
 	static_init(web_dir);
 
+	/* jobs left running by a previous process are marked interrupted, then
+	 * the worker thread starts on the queue */
+	if (worker_start(data) < 0) {
+		db_checkpointer_stop();
+		db_pool_close_all();
+		return 1;
+	}
+
 	struct http_options hopt = { .host = host, .port = port, .threads = threads,
 				     .web_dir = web_dir, .verbose = verbose };
 	int bound = http_start(&hopt);
 	if (bound < 0) {
+		worker_stop();
+		db_checkpointer_stop();
 		db_pool_close_all();
 		return 1;
 	}
@@ -156,6 +167,7 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	fprintf(stderr, "rlhfd: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
 	http_stop();
+	worker_stop();
 	db_checkpointer_stop();
 	db_pool_close_all();
 	return 0;

@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
 	{ "bench",           NULL,                "bench train|sample: throughput on random weights" },
 	{ "demo-data",       cmd_demo_data,       "write the demo world's corpora (pre-training, SFT, prompts)" },
 	{ "rubric-rate",     cmd_rubric_rate,     "rate waiting tasks through the HTTP API by rubric" },
+	{ "import-model",    cmd_import_model,    "add a llama2.c checkpoint + tokenizer as a model version" },
+	{ "export-model",    cmd_export_model,    "write a model version as a llama2.c v1 checkpoint" },
 	{ NULL, NULL, NULL }
 };
 

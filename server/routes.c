@@ -37,6 +37,7 @@ const struct route http_routes[] = {
 	{ "GET",  "/api/jobs/{id}",                ROLE_ADMIN, api_job_get },
 	{ "GET",  "/api/jobs/{id}/metrics",        ROLE_ADMIN, api_job_metrics },
 	{ "POST", "/api/jobs/{id}/cancel",         ROLE_ADMIN, api_job_cancel },
+	{ "POST", "/api/jobs/{id}/retry",          ROLE_ADMIN, api_job_retry },
 	{ "GET",  "/api/models",                   ROLE_ADMIN, api_models_list },
 	{ "POST", "/api/models/{id}/activate",     ROLE_ADMIN, api_model_activate },
 

@@ -1,0 +1,329 @@
+/*
+ * model/trainer.h — the training procedures the background worker runs:
+ * instruction tuning (SFT), the reward model, PPO, the group-baseline methods
+ * RLOO and GRPO, DPO, and evaluation of a policy on held-out prompts
+ * (DESIGN.md, "Training"; the contract is notes/TRAINER_CONTRACT.md).
+ *
+ * Each procedure is synchronous: it runs on the caller's thread, trains the
+ * models it is given in place (their params), and reports through hooks —
+ * progress, per-step metrics, a log line now and then — and polls a
+ * cancellation predicate between optimizer steps.  Nothing here reads or writes
+ * files, SQL or JSON: the worker tokenizes, loads checkpoints, makes the models
+ * (llama_model_init) and stores what comes back.
+ *
+ * Models and buffers:
+ *  - policy: a language model with gradients; ref: a frozen language model
+ *    (LLAMA_NO_GRADS is enough) of the same vocabulary; rm and value: models
+ *    made with LLAMA_NO_LM (value with gradients, rm may be LLAMA_NO_GRADS
+ *    except in trainer_reward).  All are borrowed.
+ *  - Batches larger than a model's max_B are split into micro-batches whose
+ *    gradients accumulate; sequences longer than a model's max_T are cut to it
+ *    (logged once).  Rows are padded to the longest sequence of a micro-batch.
+ *  - The optimizer state (AdamW moments) lives for one call: every procedure
+ *    starts from fresh moments.
+ *  - Memory is allocated once per call (workspace, a struct infer for
+ *    sampling), never inside the training loop.
+ *  - Threads: the caller sets them once (threads_set) on its own thread.
+ *
+ * Token positions: a sequence of n tokens s[0..n-1] (BOS + formatted prompt,
+ * then the response) runs through the model as one row; position t predicts
+ * s[t+1], so response token j (prompt_len <= j < n) is scored at position j-1,
+ * a value model's V(state before token j) is its value at position j-1, and a
+ * reward model's score of the sequence is its value at position n-1 (the last
+ * token, the EOS when the response ended).
+ *
+ * Errors: every procedure returns 0 or a negative errno (-EINVAL bad input,
+ * -ENOMEM, -ECANCELED when hooks->cancelled said so) with a lowercase message in
+ * err (size errlen; err may be NULL).  On error or cancellation the models keep
+ * whatever updates were made so far: the worker discards them.
+ */
+#ifndef RLHFD_MODEL_TRAINER_H
+#define RLHFD_MODEL_TRAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/llama.h"
+
+/* ---- shared types (the contract) ------------------------------------------ */
+
+struct trainer_hooks {                     /* any member may be NULL */
+	void *arg;
+	void (*progress)(void *arg, float frac);                    /* 0..1, monotone */
+	void (*metric)(void *arg, int step, const char *name, float value); /* per step */
+	bool (*cancelled)(void *arg);          /* polled between steps; true => return -ECANCELED */
+	void (*log)(void *arg, const char *line);
+};
+
+/* One tokenized example: prompt (BOS + template-formatted prompt) then response
+ * tokens; `ended` says whether the response ended with EOS (the EOS id is then the
+ * last token).  Loss/credit goes to tokens[prompt_len .. n-1].  Borrowed. */
+struct trainer_seq { const int *tokens; int n; int prompt_len; bool ended; };
+
+/* One rated generation group: K responses to the same prompt with their mean
+ * human scores (NAN = unrated). */
+struct trainer_group { const struct trainer_seq *seqs; const float *scores; int k; };
+
+/* A preference pair (DPO): same prompt, chosen scored higher than rejected. */
+struct trainer_pair { struct trainer_seq chosen, rejected; };
+
+/* A prompt for on-policy RL / eval: BOS + template-formatted prompt tokens. */
+struct trainer_prompt { const int *tokens; int n; };
+
+/*
+ * Every params struct below starts with the same optimizer fields (AdamW,
+ * model/adamw.h): lr (peak), min_lr (end of the cosine, absolute; == lr means
+ * constant), warmup_frac (linear warmup over that fraction of the call's
+ * optimizer steps), weight_decay (decoupled, matrices only), grad_clip (global
+ * L2 norm bound, <= 0 = off).  The AdamW moments start fresh in every call.
+ */
+
+/* ---- SFT ------------------------------------------------------------------- */
+
+struct trainer_sft_params {
+	float lr;                /* peak learning rate (5e-4) */
+	float min_lr;            /* (5e-5) */
+	float warmup_frac;       /* (0.05) */
+	float weight_decay;      /* (0.0) */
+	float grad_clip;         /* (1.0) */
+	int epochs;              /* passes over the data (3) */
+	int batch_size;          /* sequences per optimizer step (16); above the
+				    model's max_B it accumulates micro-batches */
+	int max_steps;           /* stop after this many steps, 0 = no cap (0) */
+	uint64_t seed;           /* shuffling (1) */
+};
+void trainer_sft_defaults(struct trainer_sft_params *p);
+
+struct trainer_sft_result {
+	int steps;               /* optimizer steps taken */
+	float loss;              /* mean loss per token of the last epoch (the
+				    steps since its start) */
+	float loss_first;        /* loss of the first step */
+	long long tokens;        /* weighted (response) tokens seen */
+};
+
+/*
+ * Cross-entropy on the response tokens (and the EOS that ends them) of seqs
+ * (n, borrowed), the prompt tokens unweighted; each step's loss is the mean
+ * over its weighted tokens.  Sequences without a response token are skipped;
+ * none left is -EINVAL.  metrics per step: loss, lr, grad_norm, tokens_per_sec.
+ */
+int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int n,
+		const struct trainer_sft_params *p, const struct trainer_hooks *hooks,
+		struct trainer_sft_result *res, char *err, size_t errlen);
+
+/* ---- reward model ---------------------------------------------------------- */
+
+struct trainer_reward_params {
+	float lr;                /* peak learning rate (3e-4) */
+	float min_lr;            /* (3e-5) */
+	float warmup_frac;       /* (0.05) */
+	float weight_decay;      /* (0.0) */
+	float grad_clip;         /* (1.0) */
+	int epochs;              /* passes over the training groups (4) */
+	int batch_groups;        /* groups per optimizer step (8) */
+	float margin_scale;      /* Llama 2 margin: m = margin_scale * |s_hi - s_lo|;
+				    0 = InstructGPT (0) */
+	float heldout_frac;      /* groups held out for pairwise accuracy (0.2);
+				    chosen by seed, at least one when there are
+				    two or more groups with pairs */
+	float head_init_std;     /* head_w ~ normal(0, std), head_b = 0 before
+				    training; 0 keeps the head as it is (0.01) */
+	bool normalize;          /* rescale the head at the end (true) */
+	uint64_t seed;           /* split, shuffling and head init (1) */
+};
+void trainer_reward_defaults(struct trainer_reward_params *p);
+
+struct trainer_reward_result {
+	float train_acc;         /* pairwise accuracy on the training groups (final) */
+	float heldout_acc;       /* on the held-out groups; NAN when none */
+	int heldout_pairs;       /* pairs in the held-out groups */
+	int train_pairs;
+	float loss;              /* mean pair loss of the last epoch */
+	float norm_mean;         /* the raw scores' mean and std over every given */
+	float norm_std;          /* response, divided out of the head at the end */
+	int steps;
+};
+
+/*
+ * Trains rm (LLAMA_NO_LM, with gradients; params normally the policy's) to
+ * score each sequence at its last token, from the groups' ordered pairs (a
+ * group's K responses are rows of one micro-batch, so K <= rm->max_B).  Then,
+ * with p->normalize, rescales head_w/head_b so the scores of every given
+ * response have mean 0 and std 1 (the accuracies are unchanged by that).
+ * No pair in any group is -EINVAL ("no rated pairs: ...").
+ * metrics per step: loss, acc (the step's pairs); per epoch: heldout_acc.
+ */
+int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, int n,
+		   const struct trainer_reward_params *p, const struct trainer_hooks *hooks,
+		   struct trainer_reward_result *res, char *err, size_t errlen);
+
+/* Scores of n sequences under rm (value at each one's last token, after
+ * cutting to rm->max_T) into scores (n).  A convenience for the worker and
+ * tests.  Returns 0 or -EINVAL. */
+int trainer_score(struct llama_model *rm, const struct trainer_seq *seqs, int n,
+		  float *scores, char *err, size_t errlen);
+
+/* ---- on-policy RL: PPO, RLOO, GRPO ------------------------------------------ */
+
+enum trainer_rl_kind { TRAINER_PPO = 0, TRAINER_RLOO = 1, TRAINER_GRPO = 2 };
+
+struct trainer_rl_params {
+	float lr;                /* policy, peak (3e-4) */
+	float min_lr;            /* (3e-4: constant) */
+	float warmup_frac;       /* (0) */
+	float weight_decay;      /* (0) */
+	float grad_clip;         /* (1.0) */
+	float value_lr;          /* PPO value model, same schedule shape (1e-3) */
+	int iterations;          /* rollout batches, one "update" each (40) */
+	int prompts_per_iter;    /* prompts per rollout batch (8) */
+	int k;                   /* samples per prompt (4); >= 2 for RLOO/GRPO */
+	int max_new;             /* most new tokens per answer (48) */
+	float temperature;       /* sampling (1.0: on-policy) */
+	float top_p;             /* (1.0 = off) */
+	int epochs;              /* passes over each rollout batch (2) */
+	int minibatch;           /* sequences per optimizer step (16) */
+	float clip_eps;          /* policy ratio clip (0.2) */
+	float clip_value;        /* PPO value clip around the old values (0.2) */
+	float gamma, lam;        /* PPO GAE (1.0, 0.95) */
+	bool whiten_adv;         /* PPO: whiten advantages over the batch (true) */
+	float kl_beta;           /* PPO: initial KL penalty coefficient (0.05) */
+	float kl_target;         /* PPO adaptive controller: target mean KL per
+				    sequence, <= 0 = fixed beta (1.0) */
+	float kl_horizon;        /* controller horizon in sequences (2000) */
+	float kl_coef;           /* RLOO/GRPO: K3 KL-to-ref term in the loss (0.05) */
+	float missing_eos_penalty; /* subtracted from the score of an answer that hit
+				    max_new without EOS (1.0) */
+	float grpo_eps;          /* GRPO std epsilon (1e-4) */
+	int eos_id;              /* stop token (2) */
+	uint64_t seed;           /* prompt order and sampling (1) */
+};
+void trainer_rl_defaults(struct trainer_rl_params *p);
+
+struct trainer_rl_result {
+	int iterations;          /* updates done */
+	int steps;               /* optimizer steps of the policy */
+	float reward_first;      /* mean rm score (before penalties) of the first */
+	float reward_last;       /* and of the last rollout batch */
+	float kl_last;           /* mean per-sequence KL of the last batch */
+	float kl_beta;           /* PPO: final beta; group RL: kl_coef */
+	float entropy_last;
+	float eos_rate_last;
+	float response_len_last;
+};
+
+/*
+ * PPO (InstructGPT / TRL): per iteration, K answers to each of
+ * prompts_per_iter prompts (the prompt list cycled in a seeded order) sampled
+ * from policy, their old log-probs (the training forward), ref log-probs,
+ * values (value model) and rm score at the last token; token rewards -beta*KL
+ * plus the score (minus the missing-EOS penalty) at the last token; GAE,
+ * whitened advantages; epochs x minibatches of clipped policy and value
+ * losses; the adaptive KL controller.  metrics per update: reward_mean, kl,
+ * kl_beta, entropy, clipfrac, policy_loss, value_loss, response_len, eos_rate.
+ * Prompts that leave no room for an answer in every model's max_T are skipped
+ * (logged); none left is -EINVAL.
+ */
+int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llama_model *value,
+		struct llama_model *rm, const struct trainer_prompt *prompts, int n,
+		const struct trainer_rl_params *p, const struct trainer_hooks *hooks,
+		struct trainer_rl_result *res, char *err, size_t errlen);
+
+/*
+ * RLOO or GRPO: the same rollouts without a value model; one advantage per
+ * answer from its group of K (rl_rloo_advantages / rl_grpo_advantages of the
+ * score minus the missing-EOS penalty); the clipped policy-gradient loss
+ * rl_pg_loss with kl_coef * K3(policy || ref).  metrics per update:
+ * reward_mean, kl, kl_beta (= kl_coef), entropy, clipfrac, policy_loss,
+ * response_len, eos_rate.
+ */
+int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
+		     struct llama_model *ref, struct llama_model *rm,
+		     const struct trainer_prompt *prompts, int n,
+		     const struct trainer_rl_params *p, const struct trainer_hooks *hooks,
+		     struct trainer_rl_result *res, char *err, size_t errlen);
+
+/* ---- DPO -------------------------------------------------------------------- */
+
+struct trainer_dpo_params {
+	float lr;                /* peak learning rate (1e-4) */
+	float min_lr;            /* (1e-5) */
+	float warmup_frac;       /* (0.05) */
+	float weight_decay;      /* (0.0) */
+	float grad_clip;         /* (1.0) */
+	int epochs;              /* (3) */
+	int batch_pairs;         /* pairs per optimizer step (8); 2 rows each */
+	float beta;              /* (0.1) */
+	float label_smoothing;   /* cDPO, 0 = plain DPO (0) */
+	uint64_t seed;           /* shuffling (1) */
+};
+void trainer_dpo_defaults(struct trainer_dpo_params *p);
+
+struct trainer_dpo_result {
+	float loss;              /* mean over the last epoch */
+	float loss_first;        /* the first step's loss */
+	float reward_acc;        /* last epoch */
+	float margin;            /* last epoch */
+	int steps;
+};
+
+/*
+ * DPO from preference pairs: summed response log-probs of chosen and rejected
+ * under policy and ref (ref once, up front), rl_dpo_loss, the gradient spread
+ * over each response's tokens.  metrics per step: loss, reward_acc, margin,
+ * chosen_reward, rejected_reward.  Pairs without a response token are
+ * skipped; none left is -EINVAL.
+ */
+int trainer_dpo(struct llama_model *policy, struct llama_model *ref,
+		const struct trainer_pair *pairs, int n, const struct trainer_dpo_params *p,
+		const struct trainer_hooks *hooks, struct trainer_dpo_result *res,
+		char *err, size_t errlen);
+
+/* ---- evaluation ----------------------------------------------------------------- */
+
+struct trainer_eval_params {
+	int k;                   /* answers per prompt (1) */
+	int max_new;             /* (48) */
+	float temperature;       /* 0 = greedy (0) */
+	float top_p;             /* (1.0 = off) */
+	int eos_id;              /* (2) */
+	uint64_t seed;           /* (1) */
+};
+void trainer_eval_defaults(struct trainer_eval_params *p);
+
+/* What trainer_eval returns; release with trainer_eval_result_release.  Answer i
+ * (0 <= i < n_answers) answers prompt i / k. */
+struct trainer_eval_result {
+	float reward_mean;       /* mean rm score of the answers; NAN without rm */
+	float kl;                /* mean over answers of sum_t (logp - logp_ref) on
+				    the generated tokens; NAN without ref */
+	float win_rate;          /* vs parent's answers to the same prompts with the
+				    same sampling streams, by rm, ties 1/2; NAN
+				    without parent or rm */
+	float response_len;      /* mean new tokens per answer */
+	float eos_rate;          /* fraction of answers that ended with EOS */
+	int n_answers;           /* n_prompts * k */
+	int stride;              /* max_new: row length of tokens */
+	int *tokens;             /* (n_answers, stride) new tokens (EOS included
+				    when it ended the answer); owned */
+	int *n_tokens;           /* (n_answers) owned */
+	float *reward;           /* (n_answers) rm scores, or NULL; owned */
+	float *parent_reward;    /* (n_answers) or NULL; owned */
+	float *seq_kl;           /* (n_answers) or NULL; owned */
+};
+void trainer_eval_result_release(struct trainer_eval_result *r);
+
+/*
+ * Generates k answers per prompt with policy (infer over policy->params) and
+ * measures them.  ref, parent and rm may be NULL (their figures are NAN).
+ * With the same seed, parent == policy gives the same answers token for
+ * token (sequence j of prompt i always draws from RNG stream i*k+j), hence a
+ * win rate of exactly 1/2.  res is filled (new buffers) on success.
+ */
+int trainer_eval(struct llama_model *policy, struct llama_model *ref, struct llama_model *parent,
+		 struct llama_model *rm, const struct trainer_prompt *prompts, int n,
+		 const struct trainer_eval_params *p, const struct trainer_hooks *hooks,
+		 struct trainer_eval_result *res, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * model/trainer_impl.h — what the files of the trainer module share
+ * (model/trainer.c: reporting, rows, SFT, reward model, DPO;
+ * model/trainer_rl.c: rollouts, PPO, RLOO/GRPO, evaluation).  Not a public
+ * interface: the worker includes model/trainer.h only.
+ */
+#ifndef RLHFD_MODEL_TRAINER_IMPL_H
+#define RLHFD_MODEL_TRAINER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/adamw.h"
+#include "model/llama.h"
+#include "model/trainer.h"
+
+/* ---- reporting ---------------------------------------------------------- */
+
+/* The reporting state of one call: hooks (borrowed, may be NULL), the last
+ * progress reported (so it never goes back) and the caller's error buffer. */
+struct trainer_run {
+	const struct trainer_hooks *h;
+	float progress;
+	char *err;
+	size_t errlen;
+};
+
+void trainer_run_init(struct trainer_run *run, const struct trainer_hooks *h, char *err,
+		      size_t errlen);
+/* Reports max(frac, last reported) clamped to [0, 1]. */
+void trainer_progress(struct trainer_run *run, float frac);
+void trainer_metric(struct trainer_run *run, int step, const char *name, float value);
+void trainer_logf(struct trainer_run *run, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Writes the message to err and returns code (a negative errno). */
+int trainer_fail(struct trainer_run *run, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* True when the hooks say stop; err then says "cancelled". */
+bool trainer_cancelled(struct trainer_run *run);
+
+/* ---- randomness ----------------------------------------------------------- */
+
+/* splitmix64 step; a state seeded with trainer_rng_seed(seed, salt). */
+uint64_t trainer_rand(uint64_t *s);
+uint64_t trainer_rng_seed(uint64_t seed, uint64_t salt);
+/* Fisher-Yates over v[0..n). */
+void trainer_shuffle(int *v, int n, uint64_t *s);
+
+/* ---- sequences and rows ----------------------------------------------------- */
+
+/* 0 when s is usable with a vocabulary of vocab tokens (tokens in range, n >= 1,
+ * 0 <= prompt_len <= n); else -EINVAL with "what: reason" in err. */
+int trainer_seq_check(struct trainer_run *run, const struct trainer_seq *s, int vocab,
+		      const char *what, int index);
+
+/* Response tokens of s that a model of context max_T scores (after cutting:
+ * max_T + 1 tokens when only log-probs are needed, max_T with values). */
+int trainer_seq_scored(const struct trainer_seq *s, int max_T, bool need_last);
+
+/*
+ * A micro-batch laid out for one forward: B rows of T positions.  Row b holds
+ * sequence seqs[b] cut to len[b] tokens; position t predicts token t+1, so
+ * mask (1/0) marks the positions that score a response token.  The float
+ * scratch arrays are for the caller (gradients, gathered per-token data).
+ */
+struct trainer_rows {
+	int cap_B, cap_T;     /* capacity */
+	int B, T;             /* the last pack */
+	int *tokens;          /* (cap_B, cap_T) padded with 0 */
+	int *targets;         /* (cap_B, cap_T) tokens shifted by one; -1 = none */
+	float *mask;          /* (cap_B, cap_T) */
+	int *len;             /* (cap_B) tokens kept of each row */
+	float *s[6];          /* (cap_B * cap_T) each: scratch */
+	const struct trainer_seq **seqs; /* (cap_B) scratch: a micro-batch's sequences */
+};
+
+int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T);
+void trainer_rows_release(struct trainer_rows *r);
+
+/*
+ * Packs seqs[0..n) (n <= cap_B) for a model of context max_T (<= cap_T):
+ * with need_last, a row is the first min(n, max_T) tokens and T covers its
+ * last token (value / score there); without, the first min(n, max_T + 1)
+ * tokens and T stops one short (log-probs only).  Returns the number of
+ * masked positions.
+ */
+int trainer_rows_pack(struct trainer_rows *r, const struct trainer_seq *const *seqs, int n,
+		      int max_T, bool need_last);
+
+/* What trainer_collect copies out; any member may be NULL. */
+struct trainer_outs {
+	int S;                /* row stride of the (n, S) grids, >= the longest row */
+	float *lp;            /* (n, S) log-prob of the next token at each position */
+	float *ent;           /* (n, S) entropy at each position */
+	float *val;           /* (n, S) value-head output at each position */
+	float *last;          /* (n) value at each row's last token (the score) */
+	float *lpsum;         /* (n) sum of the response tokens' log-probs */
+};
+
+/*
+ * Runs m over seqs[0..n) in micro-batches of m->max_B, each sequence cut to
+ * max_T (<= m->max_T; 0 = m->max_T) as trainer_rows_pack does, and copies out
+ * what o asks for (grid positions at or past a row's T are left as they are).
+ * Returns 0 or -EINVAL (a forward refused its input).
+ */
+int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+		    const struct trainer_seq *const *seqs, int n, int max_T,
+		    const struct trainer_outs *o);
+
+/* ---- optimizer ---------------------------------------------------------------- */
+
+/* AdamW over m's layout with the shared optimizer fields and total_steps.
+ * Returns 0 or -ENOMEM. */
+int trainer_opt_init(struct adamw *o, struct trainer_run *run, const struct llama_model *m,
+		     float lr, float min_lr, float warmup_frac, float weight_decay,
+		     float grad_clip, int total_steps);
+
+/* Seconds on a monotonic clock. */
+double trainer_now(void);
+
+#endif

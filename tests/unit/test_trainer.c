@@ -1,0 +1,792 @@
+/*
+ * tests/unit/test_trainer.c — the training procedures of model/trainer.h on
+ * tiny models (dim 32, 2 layers, vocabulary 48) and synthetic tasks.
+ *
+ * Oracles are independent of the trainer: losses and gradients recomputed
+ * sequence by sequence with llama_forward / llama_backward and a mask written
+ * here from prompt_len; scores read with llama_forward at the last token;
+ * answers regenerated with infer_generate one sequence at a time; a reward
+ * model built by hand whose score is known to grow with the share of one
+ * token; log 2 for DPO's first loss; behaviour (accuracy, reward, EOS rate)
+ * measured after training against stated bounds.
+ */
+#include "model/trainer.h"
+#include "model/adamw.h"
+#include "model/infer.h"
+#include "model/llama.h"
+#include "model/threads.h"
+#include "tests/test.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VOCAB 48
+#define SEQ 48
+
+static const struct llama_config tiny = { .dim = 32, .hidden_dim = 64, .n_layers = 2,
+					  .n_heads = 4, .n_kv_heads = 2, .vocab_size = VOCAB,
+					  .seq_len = SEQ, .shared_classifier = true };
+
+static uint64_t rs = 0x1234567ull;
+static int irand(int n)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return (int)((rs >> 11) % (uint64_t)n);
+}
+
+static void model_new(struct llama_model *m, int max_B, int max_T, unsigned flags, uint64_t seed)
+{
+	char err[256];
+	if (llama_model_init(m, &tiny, max_B, max_T, flags, err, sizeof err) < 0) {
+		fprintf(stderr, "model init: %s\n", err);
+		exit(1);
+	}
+	llama_params_init_random(&tiny, m->params, seed);
+}
+
+static void model_copy(struct llama_model *dst, const struct llama_model *src, int max_B,
+		       int max_T, unsigned flags)
+{
+	model_new(dst, max_B, max_T, flags, 0);
+	memcpy(dst->params, src->params, src->n_params * sizeof(float));
+}
+
+/* ---- hooks that record ------------------------------------------------------ */
+
+struct rec {
+	float prog[4096];
+	int n_prog;
+	int n_metric;
+	int cancel_after;   /* polls before cancelling; < 0 = never */
+	int polls;
+	const char *want;   /* metric name to keep */
+	float vals[1024];
+	int steps[1024];
+	int n_vals;
+};
+
+static void rec_progress(void *a, float f)
+{
+	struct rec *r = a;
+	if (r->n_prog < 4096)
+		r->prog[r->n_prog++] = f;
+}
+
+static void rec_metric(void *a, int step, const char *name, float v)
+{
+	struct rec *r = a;
+	r->n_metric++;
+	if (r->want && !strcmp(name, r->want) && r->n_vals < 1024) {
+		r->steps[r->n_vals] = step;
+		r->vals[r->n_vals++] = v;
+	}
+}
+
+static void rec_log(void *a, const char *line)
+{
+	if (getenv("TRAINER_TEST_LOG"))
+		fprintf(stderr, "    %s\n", line);
+}
+
+static bool rec_cancelled(void *a)
+{
+	struct rec *r = a;
+	r->polls++;
+	return r->cancel_after >= 0 && r->polls > r->cancel_after;
+}
+
+static struct trainer_hooks rec_hooks(struct rec *r, const char *want)
+{
+	memset(r, 0, sizeof *r);
+	r->cancel_after = -1;
+	r->want = want;
+	struct trainer_hooks h = { .arg = r, .progress = rec_progress, .metric = rec_metric,
+				   .cancelled = rec_cancelled, .log = rec_log };
+	return h;
+}
+
+static bool prog_ok(const struct rec *r)
+{
+	if (r->n_prog == 0)
+		return false;
+	for (int i = 1; i < r->n_prog; i++)
+		if (r->prog[i] < r->prog[i - 1] || r->prog[i] < 0 || r->prog[i] > 1)
+			return false;
+	return fabsf(r->prog[r->n_prog - 1] - 1.0f) < 1e-6f;
+}
+
+/* Sum of -log p over the response tokens (prompt_len .. n-1) of s, from one
+ * llama_forward of the whole sequence; *count gets how many. */
+static double ref_nll(struct llama_model *m, const struct trainer_seq *s, int *count)
+{
+	int T = s->n - 1, tg[SEQ];
+	for (int t = 0; t < T; t++)
+		tg[t] = s->tokens[t + 1];
+	if (llama_forward(m, s->tokens, tg, 1, T, LLAMA_LOGPROBS) < 0)
+		return NAN;
+	double nll = 0;
+	*count = 0;
+	for (int j = s->prompt_len; j < s->n; j++) {
+		nll -= m->acts.logprobs[j - 1];
+		(*count)++;
+	}
+	return nll;
+}
+
+/* ---- SFT ---------------------------------------------------------------------- */
+
+/* Loss and gradient of the first step against a sequence-by-sequence
+ * recomputation with the response mask written here. */
+static void test_sft_loss_and_grad_match_reference(void)
+{
+	enum { N = 6 };
+	int toks[N][SEQ];
+	struct trainer_seq seqs[N];
+	for (int i = 0; i < N; i++) {
+		int n = 6 + irand(20), pl = 2 + irand(n - 3);
+		toks[i][0] = 1;
+		for (int t = 1; t < n; t++)
+			toks[i][t] = 3 + irand(VOCAB - 3);
+		seqs[i] = (struct trainer_seq){ toks[i], n, pl, false };
+	}
+	struct llama_model pol, refm;
+	model_new(&pol, 2, SEQ, 0, 11); /* max_B 2: three micro-batches per step */
+	model_copy(&refm, &pol, 1, SEQ, 0);
+
+	/* reference: per-sequence forward/backward, normalised by the token count */
+	int total = 0, c;
+	for (int i = 0; i < N; i++)
+		total += seqs[i].n - seqs[i].prompt_len;
+	double loss = 0;
+	llama_zero_grads(&refm);
+	for (int i = 0; i < N; i++) {
+		loss += ref_nll(&refm, &seqs[i], &c);
+		float dlp[SEQ] = { 0 };
+		for (int j = seqs[i].prompt_len; j < seqs[i].n; j++)
+			dlp[j - 1] = -1.0f / total;
+		llama_backward(&refm, dlp, NULL, NULL);
+	}
+	loss /= total;
+	double gnorm = adamw_grad_norm(refm.grads, refm.n_params);
+
+	struct trainer_sft_params p;
+	trainer_sft_defaults(&p);
+	p.batch_size = N;
+	p.max_steps = 1;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "grad_norm");
+	struct trainer_sft_result res;
+	char err[256];
+	int rc = trainer_sft(&pol, seqs, N, &p, &h, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(res.steps, 1);
+	CHECK_NEAR(res.loss_first, loss, 1e-5 * fabs(loss));
+	CHECK_INT_EQ(res.tokens, total);
+	CHECK_INT_EQ(r.n_vals, 1);
+	CHECK_NEAR(r.vals[0], gnorm, 1e-4 * gnorm);
+	CHECK(prog_ok(&r));
+	llama_model_release(&pol);
+	llama_model_release(&refm);
+}
+
+/* A tiny task: prompt (BOS a SEP) -> response (a+10, a+20, EOS).  The
+ * response is a function of the prompt, so the loss can go near zero. */
+static void make_task(int (*toks)[8], struct trainer_seq *seqs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int a = 4 + i % 12;
+		int v[] = { 1, a, 3, a + 12, a + 24, 2 };
+		memcpy(toks[i], v, sizeof v);
+		seqs[i] = (struct trainer_seq){ toks[i], 6, 3, true };
+	}
+}
+
+static void test_sft_learns_and_reports(void)
+{
+	enum { N = 24 };
+	int toks[N][8];
+	struct trainer_seq seqs[N];
+	make_task(toks, seqs, N);
+	struct llama_model pol;
+	model_new(&pol, 8, 16, 0, 3);
+	struct trainer_sft_params p;
+	trainer_sft_defaults(&p);
+	p.lr = 1e-2f;
+	p.min_lr = 1e-3f;
+	p.epochs = 40;
+	p.batch_size = 12;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "loss");
+	struct trainer_sft_result res;
+	char err[256];
+	int rc = trainer_sft(&pol, seqs, N, &p, &h, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(res.steps, 80);
+	CHECK_MSG(res.loss_first > 3.0f, "first loss %g (log 48 = 3.87)", res.loss_first);
+	CHECK_MSG(res.loss < 0.1f, "last epoch loss %g", res.loss);
+	CHECK_INT_EQ(r.n_vals, 80);
+	CHECK_INT_EQ(r.n_metric, 80 * 4); /* loss, lr, grad_norm, tokens_per_sec */
+	CHECK(prog_ok(&r));
+	/* independent: the trained model's response NLL */
+	int c, tot = 0;
+	double nll = 0;
+	for (int i = 0; i < N; i++) {
+		nll += ref_nll(&pol, &seqs[i], &c);
+		tot += c;
+	}
+	CHECK_MSG(nll / tot < 0.1, "response nll %g", nll / tot);
+	llama_model_release(&pol);
+}
+
+static void test_sft_cancel_and_errors(void)
+{
+	enum { N = 24 };
+	int toks[N][8];
+	struct trainer_seq seqs[N];
+	make_task(toks, seqs, N);
+	struct llama_model pol;
+	model_new(&pol, 4, 16, 0, 3);
+	struct trainer_sft_params p;
+	trainer_sft_defaults(&p);
+	p.batch_size = 4;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, NULL);
+	r.cancel_after = 2;
+	struct trainer_sft_result res;
+	char err[256];
+	int rc = trainer_sft(&pol, seqs, N, &p, &h, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -ECANCELED);
+	CHECK_INT_EQ(res.steps, 3);
+	CHECK_STR_EQ(err, "cancelled");
+
+	/* no response token anywhere */
+	struct trainer_seq only_prompt[2] = { { toks[0], 6, 6, false }, { toks[1], 3, 3, false } };
+	rc = trainer_sft(&pol, only_prompt, 2, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	CHECK(strstr(err, "no sequence with a response token") != NULL);
+	/* a token outside the vocabulary */
+	int bad[] = { 1, 5, VOCAB, 2 };
+	struct trainer_seq bs = { bad, 4, 2, true };
+	rc = trainer_sft(&pol, &bs, 1, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	CHECK(strstr(err, "outside the vocabulary") != NULL);
+	llama_model_release(&pol);
+}
+
+/* ---- reward model ----------------------------------------------------------------- */
+
+/* Groups of 4 responses; a response containing token 7 scores 5, others 1. */
+enum { RG = 50, RK = 4 };
+static int rg_tok[RG][RK][16];
+static struct trainer_seq rg_seq[RG][RK];
+static float rg_score[RG][RK];
+static struct trainer_group rg[RG];
+
+static void make_reward_data(void)
+{
+	for (int g = 0; g < RG; g++) {
+		int pl = 3 + irand(3);
+		for (int j = 0; j < RK; j++) {
+			int *t = rg_tok[g][j], n = pl + 3 + irand(6);
+			t[0] = 1;
+			for (int i = 1; i < pl; i++)
+				t[i] = 20 + (g * 7 + i) % 20;
+			for (int i = pl; i < n - 1; i++) {
+				t[i] = 8 + irand(VOCAB - 8);
+			}
+			bool seven = (j + g) % 2 == 0 || irand(4) == 0;
+			if (seven)
+				t[pl + irand(n - 1 - pl)] = 7;
+			t[n - 1] = 2;
+			rg_seq[g][j] = (struct trainer_seq){ t, n, pl, true };
+			rg_score[g][j] = seven ? 5.0f : 1.0f;
+		}
+		rg[g] = (struct trainer_group){ rg_seq[g], rg_score[g], RK };
+	}
+}
+
+static float last_value(struct llama_model *m, const struct trainer_seq *s)
+{
+	llama_forward(m, s->tokens, NULL, 1, s->n, LLAMA_VALUES);
+	return m->acts.values[s->n - 1];
+}
+
+static void test_reward_learns_and_normalises(void)
+{
+	make_reward_data();
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 5);
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.lr = 2e-3f;
+	p.min_lr = 2e-4f;
+	p.epochs = 8;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "heldout_acc");
+	struct trainer_reward_result res;
+	char err[256];
+	int rc = trainer_reward(&rm, rg, RG, &p, &h, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, 0);
+	CHECK(prog_ok(&r));
+	CHECK_INT_EQ(r.n_vals, 8); /* one per epoch */
+
+	/* independent: scores at the last token, pairs and statistics here */
+	struct llama_model one;
+	model_copy(&one, &rm, 1, 16, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	static float sc[RG][RK];
+	double sum = 0, sq = 0;
+	for (int g = 0; g < RG; g++)
+		for (int j = 0; j < RK; j++) {
+			sc[g][j] = last_value(&one, &rg_seq[g][j]);
+			sum += sc[g][j];
+		}
+	double mean = sum / (RG * RK);
+	for (int g = 0; g < RG; g++)
+		for (int j = 0; j < RK; j++)
+			sq += (sc[g][j] - mean) * (sc[g][j] - mean);
+	double sd = sqrt(sq / (RG * RK));
+	CHECK_NEAR(mean, 0.0, 1e-4);
+	CHECK_NEAR(sd, 1.0, 1e-4);
+	int pairs = 0, correct = 0;
+	for (int g = 0; g < RG; g++)
+		for (int a = 0; a < RK; a++)
+			for (int b = a + 1; b < RK; b++)
+				if (rg_score[g][a] != rg_score[g][b]) {
+					int hi = rg_score[g][a] > rg_score[g][b] ? a : b, lo = a + b - hi;
+					pairs++;
+					correct += sc[g][hi] > sc[g][lo];
+				}
+	CHECK_INT_EQ(res.heldout_pairs + res.train_pairs, pairs);
+	CHECK_INT_EQ(res.heldout_pairs > 0, 1);
+	/* 20% of the groups with pairs are held out */
+	CHECK_MSG(res.heldout_acc >= 0.9f, "heldout_acc %g over %d pairs", res.heldout_acc,
+		  res.heldout_pairs);
+	CHECK_NEAR((res.train_acc * res.train_pairs + res.heldout_acc * res.heldout_pairs) / pairs,
+		   (double)correct / pairs, 1e-6);
+	/* trainer_score gives the same scores */
+	float s2[RK];
+	CHECK_INT_EQ(trainer_score(&rm, rg_seq[3], RK, s2, err, sizeof err), 0);
+	for (int j = 0; j < RK; j++)
+		CHECK_NEAR(s2[j], sc[3][j], 1e-4);
+	llama_model_release(&one);
+	llama_model_release(&rm);
+}
+
+static void test_reward_errors(void)
+{
+	make_reward_data();
+	struct llama_model rm;
+	model_new(&rm, 2, 16, LLAMA_NO_LM, 5);
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	struct trainer_reward_result res;
+	char err[256];
+	/* ties and unrated answers make no pair */
+	float same[RK] = { 3, 3, NAN, 3 };
+	struct trainer_group g[2] = { { rg_seq[0], same, RK }, { rg_seq[1], same, RK } };
+	int rc = trainer_reward(&rm, g, 2, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	CHECK(strstr(err, "no rated pairs") != NULL);
+	rc = trainer_reward(&rm, g, 0, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	/* a group larger than the model's batch */
+	rc = trainer_reward(&rm, rg, 1, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	CHECK(strstr(err, "takes 2 rows") != NULL);
+	/* an LM-only model has no gradient buffer problem but a NO_GRADS one does */
+	struct llama_model frozen;
+	model_new(&frozen, 8, 16, LLAMA_NO_LM | LLAMA_NO_GRADS, 5);
+	rc = trainer_reward(&frozen, rg, RG, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	llama_model_release(&frozen);
+	llama_model_release(&rm);
+}
+
+/* ---- a hand-built reward model ---------------------------------------------------- */
+
+/*
+ * One working layer: attention with zero queries and keys is a uniform mean
+ * over the positions so far; the value path copies coordinate 0 of the
+ * normalised embedding — non-zero only for token X — into coordinate 1 of the
+ * residual; the head (0.5) reads coordinate 1 after the final RMSNorm.  So
+ * the score at the last token is 0.5 m / rms(x_last + m e1), m = f * xn_X[0]
+ * with f the share of X among the tokens so far: 0 without X, growing with f
+ * up to about 2.7.
+ */
+#define TOKX 7
+static void build_rm(struct llama_model *m, unsigned flags)
+{
+	model_new(m, 16, SEQ, flags, 0);
+	memset(m->params, 0, m->n_params * sizeof(float));
+	const struct llama_config *c = &tiny;
+	int C = c->dim;
+	for (int v = 0; v < c->vocab_size; v++)
+		m->w.token_embedding[(size_t)v * C + 2 + v % (C - 2)] = 1.0f;
+	m->w.token_embedding[(size_t)TOKX * C + 0] = 1.0f;
+	for (int i = 0; i < c->n_layers * C; i++)
+		m->w.rms_att[i] = m->w.rms_ffn[i] = 1.0f;
+	for (int i = 0; i < C; i++)
+		m->w.rms_final[i] = 1.0f;
+	m->w.wv[0] = 1.0f;                /* layer 0: v[0] = xn[0] */
+	m->w.wo[(size_t)1 * C + 0] = 1.0f; /* layer 0: x[1] += ao[0] */
+	m->w.head_w[1] = 0.5f;
+}
+
+static void make_prompts(int (*pt)[4], struct trainer_prompt *pr, int n)
+{
+	for (int i = 0; i < n; i++) {
+		pt[i][0] = 1;
+		for (int t = 1; t < 4; t++)
+			pt[i][t] = 10 + irand(30);
+		pr[i] = (struct trainer_prompt){ pt[i], 4 };
+	}
+}
+
+static void test_built_rm_rewards_token(void)
+{
+	struct llama_model rm;
+	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	int a[] = { 1, 10, 11, 12, 13, 14, 15, 2 };
+	int b[] = { 1, 10, 11, 12, TOKX, 14, 15, 2 };
+	int c[] = { 1, 10, TOKX, 12, TOKX, TOKX, 15, 2 };
+	struct trainer_seq s[3] = { { a, 8, 4, true }, { b, 8, 4, true }, { c, 8, 4, true } };
+	float v[3];
+	char err[128];
+	CHECK_INT_EQ(trainer_score(&rm, s, 3, v, err, sizeof err), 0);
+	CHECK_NEAR(v[0], 0.0, 1e-6);
+	/* one X among 8 tokens, EOS last: the mean value m = (1/8) xn_X[0] lands
+	 * in coordinate 1 beside EOS's own unit coordinate (RMSNorm eps 1e-5) */
+	double m = 1.0 / 8 / sqrt(2.0 / 32 + 1e-5);
+	CHECK_NEAR(v[1], 0.5 * m / sqrt((1 + m * m) / 32 + 1e-5), 1e-5);
+	CHECK(v[2] > v[1]);
+	llama_model_release(&rm);
+}
+
+/* ---- PPO and RLOO / GRPO ---------------------------------------------------------- */
+
+/* Expected reward of a policy, measured here: 4 answers of up to 8 tokens to
+ * each prompt sampled with infer_generate (temperature 1, its own seed), each
+ * scored by rm at its last token with llama_forward. */
+static double policy_reward(const struct llama_model *pol, struct llama_model *rm1,
+			    const struct trainer_prompt *pr, int np)
+{
+	struct infer inf;
+	char err[256];
+	if (infer_init(&inf, &tiny, pol->params, 4, err, sizeof err) < 0)
+		return NAN;
+	double sum = 0;
+	for (int i = 0; i < np; i++) {
+		int tok[4 * 8], nt[4];
+		struct infer_params ip;
+		infer_params_default(&ip);
+		ip.k = 4;
+		ip.max_new = 8;
+		ip.top_p = 1.0f;
+		ip.seed = 999;
+		ip.first_stream = 4 * i;
+		infer_generate(&inf, pr[i].tokens, pr[i].n, &ip, tok, nt, NULL, err, sizeof err);
+		for (int j = 0; j < 4; j++) {
+			int full[SEQ];
+			memcpy(full, pr[i].tokens, pr[i].n * sizeof(int));
+			memcpy(full + pr[i].n, tok + 8 * j, nt[j] * sizeof(int));
+			struct trainer_seq s = { full, pr[i].n + nt[j], pr[i].n, false };
+			sum += last_value(rm1, &s);
+		}
+	}
+	infer_release(&inf);
+	return sum / (4 * np);
+}
+
+static void rl_params(struct trainer_rl_params *p)
+{
+	trainer_rl_defaults(p);
+	p->lr = 3e-3f;
+	p->min_lr = 3e-3f;
+	p->value_lr = 3e-3f;
+	p->iterations = 30;
+	p->prompts_per_iter = 8;
+	p->k = 4;
+	p->max_new = 8;
+	p->minibatch = 16;
+	p->missing_eos_penalty = 0.0f;
+	/* a fixed, firm KL coefficient (the KL-regularised optimum keeps
+	 * KL(pi || ref) <= reward range / beta); the tests check KL < 6 nats per
+	 * answer all along */
+	p->kl_beta = 0.5f;
+	p->kl_target = 0.0f;
+	p->kl_coef = 0.5f;
+}
+
+static void test_ppo_raises_reward(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, value, rm;
+	model_new(&pol, 16, SEQ, 0, 21);
+	model_copy(&ref, &pol, 16, SEQ, LLAMA_NO_GRADS);
+	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	build_rm(&value, LLAMA_NO_LM); /* the worker starts the value model from the rm */
+	struct llama_model rm1;
+	build_rm(&rm1, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	double before = policy_reward(&pol, &rm1, pr, NP);
+	struct trainer_rl_params p;
+	rl_params(&p);
+	/* PPO's penalty is per token, summed over the answer: a lighter beta */
+	p.kl_beta = 0.2f;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "kl");
+	struct trainer_rl_result res;
+	char err[256];
+	int rc = trainer_ppo(&pol, &ref, &value, &rm, pr, NP, &p, &h, &res, err, sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK(prog_ok(&r));
+	CHECK_INT_EQ(res.iterations, p.iterations);
+	CHECK_INT_EQ(r.n_vals, p.iterations);
+	/* policy == ref before the first update: KL exactly 0 */
+	CHECK_NEAR(r.vals[0], 0.0, 1e-6);
+	for (int i = 0; i < r.n_vals; i++)
+		CHECK_MSG(r.vals[i] < 6.0f, "kl %g at %d", r.vals[i], i);
+	double after = policy_reward(&pol, &rm1, pr, NP);
+	CHECK_MSG(after > before + 0.4, "ppo reward %g -> %g (trainer: %g -> %g)", before, after,
+		  res.reward_first, res.reward_last);
+	llama_model_release(&rm1);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&value);
+	llama_model_release(&rm);
+}
+
+static void group_rl_case(enum trainer_rl_kind kind)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, rm;
+	model_new(&pol, 16, SEQ, 0, 22);
+	model_copy(&ref, &pol, 16, SEQ, LLAMA_NO_GRADS);
+	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	struct llama_model rm1;
+	build_rm(&rm1, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	double before = policy_reward(&pol, &rm1, pr, NP);
+	struct trainer_rl_params p;
+	rl_params(&p);
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "kl");
+	struct trainer_rl_result res;
+	char err[256];
+	int rc = trainer_group_rl(kind, &pol, &ref, &rm, pr, NP, &p, &h, &res, err, sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK(prog_ok(&r));
+	CHECK_NEAR(r.vals[0], 0.0, 1e-6);
+	for (int i = 0; i < r.n_vals; i++)
+		CHECK_MSG(r.vals[i] < 6.0f, "kl %g at %d", r.vals[i], i);
+	double after = policy_reward(&pol, &rm1, pr, NP);
+	CHECK_MSG(after > before + 0.4, "%s reward %g -> %g (trainer: %g -> %g)",
+		  kind == TRAINER_RLOO ? "rloo" : "grpo", before, after, res.reward_first,
+		  res.reward_last);
+	llama_model_release(&rm1);
+	/* k = 1 has no group baseline */
+	p.k = 1;
+	rc = trainer_group_rl(kind, &pol, &ref, &rm, pr, NP, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, -EINVAL);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&rm);
+}
+
+static void test_rloo_raises_reward(void) { group_rl_case(TRAINER_RLOO); }
+static void test_grpo_raises_reward(void) { group_rl_case(TRAINER_GRPO); }
+
+/* With a reward model that scores everything 0, the missing-EOS penalty is
+ * the only signal: answers learn to end. */
+static void test_missing_eos_penalty(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, rm;
+	model_new(&pol, 16, SEQ, 0, 23);
+	model_copy(&ref, &pol, 16, SEQ, LLAMA_NO_GRADS);
+	model_new(&rm, 16, SEQ, LLAMA_NO_LM | LLAMA_NO_GRADS, 0);
+	memset(rm.w.head_w, 0, tiny.dim * sizeof(float));
+	rm.w.head_b[0] = 0.0f;
+	struct trainer_rl_params p;
+	rl_params(&p);
+	p.missing_eos_penalty = 1.0f;
+	p.kl_coef = 0.05f;
+	p.iterations = 20;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "eos_rate");
+	struct trainer_rl_result res;
+	char err[256];
+	int rc = trainer_group_rl(TRAINER_RLOO, &pol, &ref, &rm, pr, NP, &p, &h, &res, err,
+				  sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK_MSG(r.vals[0] < 0.4f, "first eos_rate %g", r.vals[0]);
+	CHECK_MSG(res.eos_rate_last > r.vals[0] + 0.4f, "eos_rate %g -> %g", r.vals[0],
+		  res.eos_rate_last);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&rm);
+}
+
+/* ---- DPO ------------------------------------------------------------------------------- */
+
+static void test_dpo(void)
+{
+	enum { N = 12 };
+	int ct[N][8], rt[N][8];
+	struct trainer_pair pairs[N];
+	for (int i = 0; i < N; i++) {
+		int a = 10 + irand(20);
+		int c[] = { 1, a, 3, 30, 31, 2 }, r[] = { 1, a, 3, 40, 41, 42, 2 };
+		memcpy(ct[i], c, sizeof c);
+		memcpy(rt[i], r, sizeof r);
+		pairs[i].chosen = (struct trainer_seq){ ct[i], 6, 3, true };
+		pairs[i].rejected = (struct trainer_seq){ rt[i], 7, 3, true };
+	}
+	struct llama_model pol, ref;
+	model_new(&pol, 4, 16, 0, 31); /* 2 pairs per micro-batch */
+	model_copy(&ref, &pol, 3, 16, LLAMA_NO_GRADS);
+	struct trainer_dpo_params p;
+	trainer_dpo_defaults(&p);
+	p.lr = 1e-3f;
+	p.min_lr = 1e-3f;
+	p.epochs = 10;
+	p.batch_pairs = 6;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, "loss");
+	struct trainer_dpo_result res;
+	char err[256];
+	int rc = trainer_dpo(&pol, &ref, pairs, N, &p, &h, &res, err, sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK(prog_ok(&r));
+	CHECK_INT_EQ(res.steps, 20);
+	CHECK_NEAR(res.loss_first, log(2.0), 1e-5);
+	CHECK_NEAR(r.vals[0], log(2.0), 1e-5);
+	CHECK_MSG(res.reward_acc >= 1.0f, "reward_acc %g", res.reward_acc);
+	CHECK_MSG(res.loss < 0.5f, "loss %g", res.loss);
+	/* independent: the implicit reward of chosen beats rejected on every pair */
+	struct llama_model one, rone;
+	model_copy(&one, &pol, 1, 16, LLAMA_NO_GRADS);
+	model_copy(&rone, &ref, 1, 16, LLAMA_NO_GRADS);
+	int c;
+	int wins = 0;
+	for (int i = 0; i < N; i++) {
+		double zc = -ref_nll(&one, &pairs[i].chosen, &c) + ref_nll(&rone, &pairs[i].chosen, &c);
+		double zr = -ref_nll(&one, &pairs[i].rejected, &c) +
+			    ref_nll(&rone, &pairs[i].rejected, &c);
+		wins += zc > zr;
+	}
+	CHECK_INT_EQ(wins, N);
+	llama_model_release(&one);
+	llama_model_release(&rone);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+}
+
+/* ---- eval ---------------------------------------------------------------------------------- */
+
+static void test_eval(void)
+{
+	enum { NP = 5, K = 3 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, parent, rm;
+	model_new(&pol, 8, SEQ, LLAMA_NO_GRADS, 41);
+	model_copy(&ref, &pol, 5, SEQ, LLAMA_NO_GRADS);
+	model_copy(&parent, &pol, 2, SEQ, LLAMA_NO_GRADS);
+	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	struct trainer_eval_params p;
+	trainer_eval_defaults(&p);
+	p.k = K;
+	p.max_new = 10;
+	p.temperature = 1.0f;
+	p.seed = 77;
+	struct rec r;
+	struct trainer_hooks h = rec_hooks(&r, NULL);
+	struct trainer_eval_result res;
+	char err[256];
+	int rc = trainer_eval(&pol, &ref, &parent, &rm, pr, NP, &p, &h, &res, err, sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK(prog_ok(&r));
+	CHECK_INT_EQ(res.n_answers, NP * K);
+	/* policy == ref: every answer's log-prob sum is the same under both */
+	CHECK_NEAR(res.kl, 0.0, 1e-6);
+	/* parent == policy, same seed and streams: the same answers, all ties */
+	CHECK_NEAR(res.win_rate, 0.5, 1e-9);
+	for (int a = 0; a < res.n_answers; a++)
+		CHECK(res.parent_reward[a] == res.reward[a]);
+
+	/* answers regenerated one at a time (stream i*k+j), rescored independently */
+	struct infer inf;
+	CHECK_INT_EQ(infer_init(&inf, &tiny, pol.params, 1, err, sizeof err), 0);
+	struct llama_model one;
+	model_copy(&one, &rm, 1, SEQ, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	double rsum = 0;
+	int same = 0;
+	for (int i = 0; i < NP; i++)
+		for (int j = 0; j < K; j++) {
+			int a = i * K + j, tok[16], nt, full[SEQ];
+			struct infer_params ip;
+			infer_params_default(&ip);
+			ip.k = 1;
+			ip.max_new = 10;
+			ip.temperature = 1.0f;
+			ip.top_p = 1.0f;
+			ip.seed = 77;
+			ip.first_stream = a;
+			infer_generate(&inf, pr[i].tokens, 4, &ip, tok, &nt, NULL, err, sizeof err);
+			same += nt == res.n_tokens[a] &&
+				!memcmp(tok, res.tokens + (size_t)a * res.stride, nt * sizeof(int));
+			memcpy(full, pr[i].tokens, 4 * sizeof(int));
+			memcpy(full + 4, tok, nt * sizeof(int));
+			struct trainer_seq s = { full, 4 + nt, 4, false };
+			rsum += last_value(&one, &s);
+		}
+	CHECK_INT_EQ(same, NP * K);
+	CHECK_NEAR(res.reward_mean, rsum / (NP * K), 1e-5);
+	trainer_eval_result_release(&res);
+
+	/* without ref, parent, rm: NAN figures, answers still there */
+	rc = trainer_eval(&pol, NULL, NULL, NULL, pr, NP, &p, NULL, &res, err, sizeof err);
+	CHECK_INT_EQ(rc, 0);
+	CHECK(isnan(res.kl) && isnan(res.win_rate) && isnan(res.reward_mean));
+	CHECK(res.tokens && res.n_tokens[0] > 0);
+	trainer_eval_result_release(&res);
+	infer_release(&inf);
+	llama_model_release(&one);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&parent);
+	llama_model_release(&rm);
+}
+
+int main(void)
+{
+	/* tiny models: one thread is fastest, and immune to a busy machine */
+	threads_set(1);
+	RUN(test_sft_loss_and_grad_match_reference);
+	RUN(test_sft_learns_and_reports);
+	RUN(test_sft_cancel_and_errors);
+	RUN(test_reward_learns_and_normalises);
+	RUN(test_reward_errors);
+	RUN(test_built_rm_rewards_token);
+	RUN(test_ppo_raises_reward);
+	RUN(test_rloo_raises_reward);
+	RUN(test_grpo_raises_reward);
+	RUN(test_missing_eos_penalty);
+	RUN(test_dpo);
+	RUN(test_eval);
+	TEST_MAIN_END();
+}

@@ -1,0 +1,474 @@
+/*
+ * tests/unit/test_work.c — the worker's queries (db/work.h, db/traindata.h)
+ * on temporary databases: the job queue (claim order, progress and metric
+ * batches, finish, recovery after a crash, retry), model version rows, the
+ * auto-training counters, and the training data reads (means, rating ids,
+ * superseded ratings, imported demonstrations, unanswered prompts).
+ *
+ * Expected values are worked out by hand in the comments.
+ */
+#include "db/db.h"
+#include "db/jobs.h"
+#include "db/migrate.h"
+#include "db/prompts.h"
+#include "db/raters.h"
+#include "db/ratings.h"
+#include "db/traindata.h"
+#include "db/work.h"
+#include "server/auth.h"
+#include "tests/test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmp_dir[64];
+static int db_serial;
+
+static struct db *fresh_db(void)
+{
+	struct db *db;
+	char path[128];
+	snprintf(path, sizeof path, "%s/w%d.db", tmp_dir, ++db_serial);
+	if (db_open(&db, path, false) < 0)
+		return NULL;
+	if (db_migrate(db, NULL) < 0) {
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static int64_t query_int(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
+		return -999;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The text of the first column of the first row (static buffer). */
+static const char *query_text(struct db *db, const char *sql)
+{
+	static char buf[512];
+	sqlite3_stmt *st;
+	buf[0] = 0;
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
+		return "(bad sql)";
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static int64_t make_rater(struct db *db, const char *name)
+{
+	uint8_t hash[32];
+	int64_t id = 0;
+	auth_hash(name, strlen(name), hash);
+	db_rater_create(db, name, "rater", hash, &id);
+	return id;
+}
+
+static int64_t make_prompt(struct db *db, const char *text, const char *split)
+{
+	int64_t id = 0;
+	db_prompt_insert(db, text, split, "test", NULL, &id);
+	return id;
+}
+
+/* A group of k answers to prompt pid by model (0 = imported); ids in resp. */
+static int64_t make_group(struct db *db, int64_t pid, int64_t model, int k, int64_t *resp)
+{
+	int64_t gid = 0;
+	db_begin(db);
+	db_group_create(db, pid, model, 0, NULL, &gid);
+	for (int i = 0; i < k; i++) {
+		char text[64];
+		snprintf(text, sizeof text, "answer %d of group %lld", i, (long long)gid);
+		if (model > 0)
+			db_work_response_insert(db, gid, pid, model, text, 3 + i, i != 1, &resp[i]);
+		else
+			db_response_insert(db, gid, pid, 0, "elsewhere", text, -1, &resp[i]);
+	}
+	db_commit(db);
+	return gid;
+}
+
+static int rate(struct db *db, int64_t rater, int64_t gid, int64_t resp, int score, int64_t now)
+{
+	struct db_rating_in in = { .response_id = resp, .score = score };
+	return db_ratings_save(db, rater, gid, &in, 1, now, NULL);
+}
+
+/* ---- the job queue --------------------------------------------------------- */
+
+static void test_claim_oldest_first(void)
+{
+	struct db *db = fresh_db();
+	int64_t a, b, c;
+	struct db_work_job j;
+	CHECK_INT_EQ(db_work_claim(db, 10, &j), DB_NOTFOUND);
+	db_job_create(db, "generate", "{\"k\":2}", 1, &a);
+	db_job_create(db, "sft", NULL, 2, &b);
+	db_job_create(db, "reward", NULL, 3, &c);
+	/* cancelling the oldest leaves b as the oldest queued */
+	CHECK_INT_EQ(db_job_cancel(db, a, 4, NULL), 0);
+	CHECK_INT_EQ(db_work_claim(db, 50, &j), 0);
+	CHECK_INT_EQ(j.id, b);
+	CHECK_STR_EQ(j.kind, "sft");
+	CHECK_STR_EQ(j.params, "{}");
+	db_work_job_release(&j);
+	CHECK_STR_EQ(query_text(db, "SELECT status FROM jobs WHERE id = 2"), "running");
+	CHECK_INT_EQ(query_int(db, "SELECT started_at FROM jobs WHERE id = 2"), 50);
+	/* the next claim skips the running job */
+	CHECK_INT_EQ(db_work_claim(db, 51, &j), 0);
+	CHECK_INT_EQ(j.id, c);
+	db_work_job_release(&j);
+	CHECK_INT_EQ(db_work_claim(db, 52, &j), DB_NOTFOUND);
+	/* claiming by id: only a queued job */
+	CHECK_INT_EQ(db_work_claim_id(db, b, 53, &j), DB_CONFLICT);
+	CHECK_INT_EQ(db_work_claim_id(db, 99, 53, &j), DB_NOTFOUND);
+	int64_t d;
+	db_job_create(db, "eval", "{\"model_id\":1}", 5, &d);
+	CHECK_INT_EQ(db_work_claim_id(db, d, 54, &j), 0);
+	CHECK_STR_EQ(j.params, "{\"model_id\":1}");
+	db_work_job_release(&j);
+	db_close(db);
+}
+
+static void test_report_and_finish(void)
+{
+	struct db *db = fresh_db();
+	int64_t id;
+	struct db_work_job j;
+	db_job_create(db, "sft", NULL, 1, &id);
+	CHECK_INT_EQ(db_work_claim(db, 2, &j), 0);
+	db_work_job_release(&j);
+	struct db_work_metric m[3] = {
+		{ 1, "loss", 2.5 }, { 1, "lr", 0.001 }, { 2, "loss", 2.0 },
+	};
+	CHECK_INT_EQ(db_work_report(db, id, 0.25, m, 3), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM job_metrics WHERE job_id = 1"), 3);
+	CHECK_INT_EQ(query_int(db, "SELECT progress * 100 FROM jobs WHERE id = 1"), 25);
+	/* a second report replaces (job, name, step) and leaves progress with -1 */
+	struct db_work_metric again = { 2, "loss", 1.5 };
+	CHECK_INT_EQ(db_work_report(db, id, -1, &again, 1), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM job_metrics WHERE job_id = 1"), 3);
+	CHECK_INT_EQ(query_int(db, "SELECT value * 10 FROM job_metrics WHERE step = 2"), 15);
+	CHECK_INT_EQ(query_int(db, "SELECT progress * 100 FROM jobs WHERE id = 1"), 25);
+
+	bool req = true;
+	CHECK_INT_EQ(db_work_cancel_requested(db, id, &req), 0);
+	CHECK(!req);
+	CHECK_INT_EQ(db_job_cancel(db, id, 3, NULL), 0);
+	CHECK_INT_EQ(db_work_cancel_requested(db, id, &req), 0);
+	CHECK(req);
+
+	CHECK_INT_EQ(db_work_finish(db, id, "done", NULL, NULL, 0, 9), DB_INVALID);
+	CHECK_INT_EQ(db_work_finish(db, id, "succeeded", NULL, "{\"steps\":2}", 0, 9), 0);
+	CHECK_STR_EQ(query_text(db, "SELECT status FROM jobs WHERE id = 1"), "succeeded");
+	CHECK_INT_EQ(query_int(db, "SELECT progress FROM jobs WHERE id = 1"), 1);
+	CHECK_INT_EQ(query_int(db, "SELECT finished_at FROM jobs WHERE id = 1"), 9);
+	CHECK_STR_EQ(query_text(db, "SELECT metrics FROM jobs WHERE id = 1"), "{\"steps\":2}");
+	/* a finished job cannot finish again */
+	CHECK_INT_EQ(db_work_finish(db, id, "failed", "x", NULL, 0, 10), DB_CONFLICT);
+	db_close(db);
+}
+
+static void test_recover_and_retry(void)
+{
+	struct db *db = fresh_db();
+	int64_t a, b, c, n2;
+	struct db_work_job j;
+	db_job_create(db, "ppo", "{\"iterations\":3}", 1, &a);
+	db_job_create(db, "generate", NULL, 2, &b);
+	CHECK_INT_EQ(db_work_claim(db, 3, &j), 0);      /* a runs ... */
+	db_work_job_release(&j);
+	int n = -1;
+	CHECK_INT_EQ(db_work_recover(db, "interrupted: test", 7, &n), 0); /* ... and the process died */
+	CHECK_INT_EQ(n, 1);
+	CHECK_STR_EQ(query_text(db, "SELECT status || ' ' || error FROM jobs WHERE id = 1"),
+		     "failed interrupted: test");
+	CHECK_STR_EQ(query_text(db, "SELECT status FROM jobs WHERE id = 2"), "queued");
+	/* retry: a new queued job with the same kind and params */
+	CHECK_INT_EQ(db_work_retry(db, a, 8, &c), 0);
+	CHECK_INT_EQ(c, 3);
+	CHECK_STR_EQ(query_text(db, "SELECT kind || ' ' || status || ' ' || params FROM jobs WHERE id = 3"),
+		     "ppo queued {\"iterations\":3}");
+	/* a queued job and a succeeded one cannot be retried; unknown is not found */
+	CHECK_INT_EQ(db_work_retry(db, b, 8, &n2), DB_CONFLICT);
+	CHECK_INT_EQ(db_work_retry(db, 42, 8, &n2), DB_NOTFOUND);
+	CHECK_INT_EQ(db_job_cancel(db, b, 9, NULL), 0);   /* cancelled: may be retried */
+	CHECK_INT_EQ(db_work_retry(db, b, 9, &n2), 0);
+	CHECK_INT_EQ(n2, 4);
+	db_close(db);
+}
+
+/* ---- model versions ------------------------------------------------------- */
+
+static void test_models(void)
+{
+	struct db *db = fresh_db();
+	int64_t base, sft, rm1, rm2, latest = 0;
+	struct db_work_model m;
+	db_model_create(db, "base", "tiny", 0, 0, NULL, "models/1.bin", &base);
+	db_model_create(db, "sft", NULL, base, 0, NULL, NULL, &sft);
+	CHECK_INT_EQ(db_work_model_latest(db, "reward", &latest), DB_NOTFOUND);
+	db_model_create(db, "reward", NULL, sft, 0, NULL, NULL, &rm1);
+	db_model_create(db, "reward", NULL, sft, 0, NULL, NULL, &rm2);
+	CHECK_INT_EQ(db_work_model_latest(db, "reward", &latest), 0);
+	CHECK_INT_EQ(latest, rm2);
+	CHECK_INT_EQ(db_work_model_get(db, base, &m), 0);
+	CHECK_STR_EQ(m.kind, "base");
+	CHECK_STR_EQ(m.path, "models/1.bin");
+	CHECK_STR_EQ(m.name, "tiny");
+	CHECK_INT_EQ(m.parent_id, 0);
+	db_work_model_release(&m);
+	CHECK_INT_EQ(db_work_model_set_path(db, sft, "models/2.bin"), 0);
+	CHECK_INT_EQ(db_work_model_set_path(db, 99, "x"), DB_NOTFOUND);
+	CHECK_INT_EQ(db_work_model_get(db, sft, &m), 0);
+	CHECK_INT_EQ(m.parent_id, base);
+	CHECK_STR_EQ(m.path, "models/2.bin");
+	CHECK(m.name == NULL);
+	db_work_model_release(&m);
+	CHECK_INT_EQ(db_work_model_get(db, 77, &m), DB_NOTFOUND);
+
+	/* metrics merge: keys added, replaced, removed by null */
+	CHECK_INT_EQ(db_work_model_merge_metrics(db, sft, "{\"loss\":2,\"steps\":5}"), 0);
+	CHECK_INT_EQ(db_work_model_merge_metrics(db, sft, "{\"loss\":1,\"steps\":null,\"eval\":{\"kl\":0.5}}"), 0);
+	CHECK_STR_EQ(query_text(db, "SELECT metrics FROM model_versions WHERE id = 2"),
+		     "{\"loss\":1,\"eval\":{\"kl\":0.5}}");
+
+	/* rating ids: needs real ratings (foreign key) */
+	int64_t r = make_rater(db, "ann"), pid = make_prompt(db, "p", "train"), resp[2];
+	int64_t gid = make_group(db, pid, 0, 2, resp);
+	rate(db, r, gid, resp[0], 5, 10);
+	rate(db, r, gid, resp[1], 2, 10);
+	int64_t ids[3] = { 1, 2, 1 };
+	CHECK_INT_EQ(db_work_model_add_ratings(db, rm2, ids, 3), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM model_version_ratings WHERE model_id = 4"), 2);
+	int64_t bad = 999;
+	CHECK(db_work_model_add_ratings(db, rm2, &bad, 1) < 0);
+	db_close(db);
+}
+
+/* ---- auto-training counters ---------------------------------------------- */
+
+static void test_auto_state(void)
+{
+	struct db *db = fresh_db();
+	int64_t mark = -1, cnt = -1, maxid = -1, j;
+	bool busy = true;
+	CHECK_INT_EQ(db_work_auto_state(db, &mark, &busy), 0);
+	CHECK_INT_EQ(mark, 0);
+	CHECK(!busy);
+	CHECK_INT_EQ(db_work_max_rating_id(db, &maxid), 0);
+	CHECK_INT_EQ(maxid, 0);
+
+	int64_t ann = make_rater(db, "ann"), bob = make_rater(db, "bob");
+	int64_t pid = make_prompt(db, "p", "train"), resp[3];
+	int64_t gid = make_group(db, pid, 0, 3, resp);
+	rate(db, ann, gid, resp[0], 4, 1);   /* rating 1 */
+	rate(db, ann, gid, resp[1], 3, 1);   /* rating 2 */
+	rate(db, bob, gid, resp[0], 2, 1);   /* rating 3 */
+	rate(db, ann, gid, resp[1], 5, 2);   /* rating 4 supersedes 2 */
+	CHECK_INT_EQ(db_work_max_rating_id(db, &maxid), 0);
+	CHECK_INT_EQ(maxid, 4);
+	/* current ratings after id 0: 1, 3, 4 (2 was superseded) */
+	CHECK_INT_EQ(db_work_ratings_after(db, 0, 100, &cnt), 0);
+	CHECK_INT_EQ(cnt, 3);
+	CHECK_INT_EQ(db_work_ratings_after(db, 0, 2, &cnt), 0);   /* capped */
+	CHECK_INT_EQ(cnt, 2);
+	CHECK_INT_EQ(db_work_ratings_after(db, 3, 100, &cnt), 0);
+	CHECK_INT_EQ(cnt, 1);
+
+	/* a queued auto reward job marks its ratings_upto and makes it busy */
+	db_job_create(db, "reward", "{\"auto\":true,\"ratings_upto\":3}", 5, &j);
+	CHECK_INT_EQ(db_work_auto_state(db, &mark, &busy), 0);
+	CHECK_INT_EQ(mark, 3);
+	CHECK(busy);
+	/* a manual reward job that ran records a later mark in its metrics */
+	int64_t k;
+	struct db_work_job w;
+	db_job_create(db, "reward", NULL, 6, &k);
+	CHECK_INT_EQ(db_job_cancel(db, j, 7, NULL), 0);
+	CHECK_INT_EQ(db_work_claim(db, 8, &w), 0);
+	CHECK_INT_EQ(w.id, k);
+	db_work_job_release(&w);
+	CHECK_INT_EQ(db_work_finish(db, k, "failed", "no rated pairs", "{\"ratings_upto\":4}", 0, 9), 0);
+	CHECK_INT_EQ(db_work_auto_state(db, &mark, &busy), 0);
+	CHECK_INT_EQ(mark, 4);
+	CHECK(!busy);
+	/* other kinds do not move the mark */
+	db_job_create(db, "sft", "{\"ratings_upto\":100}", 10, &k);
+	CHECK_INT_EQ(db_work_auto_state(db, &mark, &busy), 0);
+	CHECK_INT_EQ(mark, 4);
+	db_close(db);
+}
+
+/* ---- training data ----------------------------------------------------------- */
+
+static void test_traindata_groups(void)
+{
+	struct db *db = fresh_db();
+	int64_t model = 0;
+	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &model);
+	int64_t ann = make_rater(db, "ann"), bob = make_rater(db, "bob");
+	int64_t p1 = make_prompt(db, "capital of France?", "train");
+	int64_t p2 = make_prompt(db, "capital of Peru?", "eval");
+	int64_t p3 = make_prompt(db, "a poem", "train");
+	int64_t g1r[3], g2r[2], g3r[2], g4r[2];
+	int64_t g1 = make_group(db, p1, model, 3, g1r);  /* generated; answer 1 did not end */
+	int64_t g2 = make_group(db, p2, model, 2, g2r);  /* eval split */
+	int64_t g3 = make_group(db, p3, 0, 2, g3r);      /* imported, never rated */
+	int64_t g4 = make_group(db, p3, model, 2, g4r);  /* generated, never rated */
+	(void)g4;
+	/* ratings:            ann  bob
+	 *   g1 answer 0        5    4      mean 4.5
+	 *   g1 answer 1        2 -> 1      re-rated by ann: current 1, mean 1
+	 *   g1 answer 2        -    -      unrated: left out
+	 *   g2 answer 0        3           (eval split)
+	 * ids: 1 (ann g1a0), 2 (bob g1a0), 3 (ann g1a1, superseded), 4 (ann g2a0),
+	 *      5 (ann g1a1 again) */
+	CHECK_INT_EQ(rate(db, ann, g1, g1r[0], 5, 1), 0);
+	CHECK_INT_EQ(rate(db, bob, g1, g1r[0], 4, 1), 0);
+	CHECK_INT_EQ(rate(db, ann, g1, g1r[1], 2, 1), 0);
+	CHECK_INT_EQ(rate(db, ann, g2, g2r[0], 3, 1), 0);
+	CHECK_INT_EQ(rate(db, ann, g1, g1r[1], 1, 2), 0);
+
+	struct db_td_set s;
+	CHECK_INT_EQ(db_traindata_groups(db, "train", false, &s), 0);
+	CHECK_INT_EQ(s.max_rating_id, 5);
+	CHECK_INT_EQ(s.n_groups, 1);
+	if (s.n_groups == 1) {
+		struct db_td_group *g = &s.groups[0];
+		CHECK_INT_EQ(g->id, g1);
+		CHECK_INT_EQ(g->prompt_id, p1);
+		CHECK_INT_EQ(g->model_id, model);
+		CHECK_STR_EQ(g->prompt, "capital of France?");
+		CHECK_INT_EQ(g->n, 2);
+		if (g->n == 2) {
+			CHECK_INT_EQ(g->responses[0].id, g1r[0]);
+			CHECK_NEAR(g->responses[0].mean, 4.5, 1e-12);
+			CHECK_INT_EQ(g->responses[0].n_ratings, 2);
+			CHECK_INT_EQ(g->responses[0].rating_ids[0], 1);
+			CHECK_INT_EQ(g->responses[0].rating_ids[1], 2);
+			CHECK(g->responses[0].ended);
+			CHECK(!g->responses[0].imported);
+			CHECK_INT_EQ(g->responses[1].id, g1r[1]);
+			CHECK_NEAR(g->responses[1].mean, 1.0, 1e-12);
+			CHECK_INT_EQ(g->responses[1].n_ratings, 1);
+			CHECK_INT_EQ(g->responses[1].rating_ids[0], 5);
+			CHECK(!g->responses[1].ended);   /* made with ended = (i != 1) */
+			CHECK_STR_EQ(g->responses[1].text, "answer 1 of group 1");
+		}
+	}
+	db_td_set_release(&s);
+
+	/* with imported demonstrations: g3's two unrated imported answers join */
+	CHECK_INT_EQ(db_traindata_groups(db, "train", true, &s), 0);
+	CHECK_INT_EQ(s.n_groups, 2);
+	if (s.n_groups == 2) {
+		CHECK_INT_EQ(s.groups[1].id, g3);
+		CHECK_INT_EQ(s.groups[1].n, 2);
+		CHECK_INT_EQ(s.groups[1].model_id, 0);
+		CHECK(s.groups[1].responses[0].imported);
+		CHECK(s.groups[1].responses[0].ended);   /* imported counts as ended */
+		CHECK(isnan(s.groups[1].responses[0].mean));
+		CHECK_INT_EQ(s.groups[1].responses[0].n_ratings, 0);
+	}
+	db_td_set_release(&s);
+
+	/* both splits */
+	CHECK_INT_EQ(db_traindata_groups(db, NULL, false, &s), 0);
+	CHECK_INT_EQ(s.n_groups, 2);
+	if (s.n_groups == 2) {
+		CHECK_INT_EQ(s.groups[1].id, g2);
+		CHECK_NEAR(s.groups[1].responses[0].mean, 3.0, 1e-12);
+	}
+	db_td_set_release(&s);
+	db_close(db);
+}
+
+static void test_traindata_prompts(void)
+{
+	struct db *db = fresh_db();
+	int64_t m1 = 0, m2 = 0, r[2];
+	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &m1);
+	db_model_create(db, "sft", NULL, m1, 0, NULL, NULL, &m2);
+	int64_t a = make_prompt(db, "a", "train"), b = make_prompt(db, "b", "eval");
+	int64_t c = make_prompt(db, "c", "train"), d = make_prompt(db, "d", "train");
+	make_group(db, a, m1, 2, r);   /* a answered by m1 */
+	make_group(db, c, m2, 2, r);   /* c answered by m2 */
+	make_group(db, d, 0, 2, r);    /* d has imported answers only */
+	struct db_td_prompt *p;
+	int n;
+	CHECK_INT_EQ(db_traindata_prompts(db, "train", 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 3);
+	if (n == 3) {
+		CHECK_INT_EQ(p[0].id, a);
+		CHECK_INT_EQ(p[1].id, c);
+		CHECK_STR_EQ(p[2].text, "d");
+	}
+	db_td_prompts_free(p, n);
+	CHECK_INT_EQ(db_traindata_prompts(db, NULL, 2, &p, &n), 0);
+	CHECK_INT_EQ(n, 2);
+	if (n == 2)
+		CHECK_INT_EQ(p[1].id, b);
+	db_td_prompts_free(p, n);
+	/* unanswered by m1 in train: c, d; by m2: a, d; by m1 in eval: b */
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m1, 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 2);
+	if (n == 2) {
+		CHECK_INT_EQ(p[0].id, c);
+		CHECK_INT_EQ(p[1].id, d);
+	}
+	db_td_prompts_free(p, n);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 1, &p, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	if (n == 1)
+		CHECK_INT_EQ(p[0].id, a);
+	db_td_prompts_free(p, n);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "eval", m1, 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	db_td_prompts_free(p, n);
+	/* by id, in the order asked; a missing id is named */
+	int64_t ids[3] = { d, a, b }, missing = 0;
+	CHECK_INT_EQ(db_traindata_prompts_by_id(db, ids, 3, &p, &n, &missing), 0);
+	CHECK_INT_EQ(n, 3);
+	if (n == 3) {
+		CHECK_STR_EQ(p[0].text, "d");
+		CHECK_STR_EQ(p[1].text, "a");
+		CHECK_STR_EQ(p[2].text, "b");
+	}
+	db_td_prompts_free(p, n);
+	int64_t bad[2] = { a, 99 };
+	CHECK_INT_EQ(db_traindata_prompts_by_id(db, bad, 2, &p, &n, &missing), DB_NOTFOUND);
+	CHECK_INT_EQ(missing, 99);
+	db_close(db);
+}
+
+int main(void)
+{
+	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/rlhfd-test-work-XXXXXX");
+	if (!mkdtemp(tmp_dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_claim_oldest_first);
+	RUN(test_report_and_finish);
+	RUN(test_recover_and_retry);
+	RUN(test_models);
+	RUN(test_auto_state);
+	RUN(test_traindata_groups);
+	RUN(test_traindata_prompts);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmp_dir);
+	TEST_MAIN_END();
+}

@@ -1,0 +1,243 @@
+/*
+ * web/js/admin.js — the admin page: counts, the score histogram, agreement and
+ * per-rater counts (GET /api/stats); creating raters (token shown once); browsing
+ * prompts; importing a JSONL/JSON file; export links; task-assignment settings.
+ * The Jobs / Models / Training panels are left for the training worker's UI.
+ */
+import { api, el, showError, whoami, setupHeader } from './api.js';
+import { barChart } from './chart.js';
+
+const $ = (id) => document.getElementById(id);
+
+/* ---- tabs ------------------------------------------------------------------------------ */
+
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+const loaders = {};
+
+function selectTab(name, focus = false) {
+	if (!tabs.some((t) => t.dataset.tab === name)) name = 'overview';
+	for (const t of tabs) {
+		const on = t.dataset.tab === name;
+		t.setAttribute('aria-selected', on ? 'true' : 'false');
+		t.tabIndex = on ? 0 : -1;
+		$(t.getAttribute('aria-controls')).hidden = !on;
+		if (on && focus) t.focus();
+	}
+	if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
+	if (loaders[name]) loaders[name]().catch((e) => showError(e.message));
+}
+
+tabs.forEach((t, i) => {
+	t.addEventListener('click', () => selectTab(t.dataset.tab));
+	t.addEventListener('keydown', (ev) => {
+		let j = null;
+		if (ev.key === 'ArrowRight') j = (i + 1) % tabs.length;
+		else if (ev.key === 'ArrowLeft') j = (i - 1 + tabs.length) % tabs.length;
+		else if (ev.key === 'Home') j = 0;
+		else if (ev.key === 'End') j = tabs.length - 1;
+		if (j !== null) { ev.preventDefault(); selectTab(tabs[j].dataset.tab, true); }
+	});
+});
+
+/* ---- overview ---------------------------------------------------------------------------- */
+
+function tile(label, value) {
+	return el('div', { class: 'tile card' }, el('div', { class: 'tile-value', text: String(value ?? 0) }), el('div', { class: 'tile-label', text: label }));
+}
+
+loaders.overview = async () => {
+	const st = await api('GET', '/api/stats');
+	$('counts').replaceChildren(
+		tile('prompts', st.prompts), tile('answers', st.responses),
+		tile('ratings', st.ratings), tile('raters', st.raters));
+
+	const hist = Array.isArray(st.score_histogram) ? st.score_histogram.slice(0, 5) : [0, 0, 0, 0, 0];
+	while (hist.length < 5) hist.push(0);
+	$('histogram').replaceChildren(barChart(hist, ['1', '2', '3', '4', '5'], 'Number of ratings per score'));
+
+	const ag = st.agreement || {};
+	const alpha = typeof ag.alpha === 'number' ? ag.alpha.toFixed(3) : '—';
+	$('agreement').replaceChildren(
+		el('dl', { class: 'facts' },
+			el('dt', { text: "Krippendorff's α (interval)" }), el('dd', { id: 'alpha', text: alpha }),
+			el('dt', { text: 'groups rated by ≥ 2 raters' }), el('dd', { id: 'alpha-groups', text: String(ag.groups ?? 0) }),
+			el('dt', { text: 'pairable ratings' }), el('dd', { id: 'alpha-pairs', text: String(ag.pairs ?? 0) })),
+		el('p', { class: 'muted small', text: typeof ag.alpha === 'number'
+			? 'α = 1 is perfect agreement, 0 is chance level, below 0 is systematic disagreement.'
+			: 'Agreement appears once at least two raters have scored the same answers (set "Raters per answer group" above 1).' }));
+
+	const rows = (st.per_rater || []).map((r) => el('tr', {}, el('td', { text: r.name }), el('td', { class: 'num', text: String(r.ratings) })));
+	$('per-rater').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '2', class: 'muted', text: 'No ratings yet.' }))]));
+};
+
+/* ---- raters ------------------------------------------------------------------------------- */
+
+loaders.raters = async () => {
+	const { raters } = await api('GET', '/api/raters');
+	$('raters').tBodies[0].replaceChildren(...raters.map((r) => el('tr', {},
+		el('td', { class: 'num', text: String(r.id) }), el('td', { text: r.name }),
+		el('td', {}, el('span', { class: `pill ${r.role}`, text: r.role })),
+		el('td', { class: 'num', text: String(r.ratings ?? 0) }))));
+};
+
+$('rater-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const name = $('rater-name').value.trim();
+	if (!name) { showError('Give the rater a name.'); $('rater-name').focus(); return; }
+	try {
+		const r = await api('POST', '/api/raters', { name, role: $('rater-role').value });
+		showError('');
+		$('rater-name').value = '';
+		$('new-token-who').textContent = `${r.name} (${r.role})`;
+		$('new-token-value').value = r.token;
+		$('copy-status').textContent = '';
+		$('new-token').hidden = false;
+		$('new-token-value').select();
+		await loaders.raters();
+	} catch (e) { showError(`Could not create the rater: ${e.message}`); }
+});
+
+$('copy-token').addEventListener('click', async () => {
+	const input = $('new-token-value');
+	try {
+		await navigator.clipboard.writeText(input.value);
+	} catch (e) {
+		input.select();
+		document.execCommand('copy');
+	}
+	$('copy-status').textContent = 'Copied to the clipboard.';
+});
+
+/* The token is forgotten for good once dismissed. */
+$('hide-token').addEventListener('click', () => {
+	$('new-token-value').value = '';
+	$('new-token').hidden = true;
+	$('rater-name').focus();
+});
+
+/* ---- prompts ------------------------------------------------------------------------------- */
+
+const PAGE = 50;
+let promptsAfter = null;
+
+async function loadPrompts(after) {
+	const q = new URLSearchParams({ limit: String(PAGE) });
+	const split = $('prompt-split').value;
+	if (split) q.set('split', split);
+	if (after !== null && after !== undefined) q.set('after', String(after));
+	const res = await api('GET', `/api/prompts?${q}`);
+	const rows = res.prompts.map((p) => {
+		const link = el('button', { type: 'button', class: 'link', text: p.text.length > 140 ? p.text.slice(0, 140) + '…' : p.text });
+		link.addEventListener('click', () => showPrompt(p.id).catch((e) => showError(e.message)));
+		return el('tr', {}, el('td', { class: 'num', text: String(p.id) }), el('td', {}, link),
+			el('td', { text: p.split || '' }), el('td', { class: 'num', text: String(p.responses ?? 0) }),
+			el('td', { class: 'num', text: String(p.ratings ?? 0) }));
+	});
+	$('prompts').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No prompts.' }))]));
+	promptsAfter = res.next_after ?? null;
+	$('prompts-more').disabled = promptsAfter === null;
+}
+
+async function showPrompt(id) {
+	const p = await api('GET', `/api/prompts/${id}`);
+	$('prompt-detail-id').textContent = `#${p.id}`;
+	$('prompt-detail-text').textContent = p.text;
+	const items = (p.responses || []).map((r) => el('div', { class: 'response-row' },
+		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id} · model ${r.model_id ?? r.model ?? '—'} · ` +
+			`${(r.ratings || []).length} ratings · mean ${typeof r.mean_score === 'number' ? r.mean_score.toFixed(2) : '—'}` }),
+		el('div', { class: 'answer-text', text: r.text })));
+	$('prompt-detail-responses').replaceChildren(...(items.length ? items : [el('p', { class: 'muted', text: 'No answers yet.' })]));
+	$('prompt-detail').hidden = false;
+	$('prompt-detail').scrollIntoView({ block: 'nearest' });
+}
+
+loaders.prompts = () => loadPrompts(null);
+$('prompt-split').addEventListener('change', () => loadPrompts(null).catch((e) => showError(e.message)));
+$('prompts-first').addEventListener('click', () => loadPrompts(null).catch((e) => showError(e.message)));
+$('prompts-more').addEventListener('click', () => loadPrompts(promptsAfter).catch((e) => showError(e.message)));
+
+/* ---- import / export ------------------------------------------------------------------------ */
+
+$('import-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const file = $('import-file').files[0];
+	if (!file) { showError('Choose a file to import.'); return; }
+	const status = $('import-status');
+	status.textContent = `Importing ${file.name}…`;
+	try {
+		// Over the server's body cap the upload would be refused (413); say so up front.
+		const cap = (await api('GET', '/api/config')).max_body_bytes;
+		if (cap && file.size > cap) {
+			status.textContent = '';
+			showError(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; the server accepts at most ` +
+				`${(cap / 1048576).toFixed(1)} MB per upload. Split the file into smaller parts.`);
+			return;
+		}
+		const text = await file.text();
+		const isJson = /\.json$/i.test(file.name);
+		const res = await api('POST', '/api/prompts', text, { contentType: isJson ? 'application/json' : 'application/x-ndjson' });
+		showError('');
+		status.textContent = `Imported ${res.inserted} prompt${res.inserted === 1 ? '' : 's'} from ${file.name}.`;
+		$('import-file').value = '';
+	} catch (e) {
+		status.textContent = '';
+		showError(`Import failed: ${e.message}`);
+	}
+});
+
+function updateExportLinks() {
+	const base = new URLSearchParams();
+	const split = $('exp-split').value, since = $('exp-since').value, minRaters = $('exp-min-raters').value;
+	if (split) base.set('split', split);
+	if (since) base.set('since', since);
+	if (minRaters) base.set('min_raters', minRaters);
+	const link = (id, path, extra = {}) => {
+		const q = new URLSearchParams(base);
+		for (const [k, v] of Object.entries(extra)) if (v) q.set(k, v);
+		const qs = q.toString();
+		$(id).href = qs ? `${path}?${qs}` : path;
+	};
+	link('exp-ratings', '/api/export/ratings.jsonl');
+	link('exp-pairs', '/api/export/pairs.jsonl');
+	link('exp-sft', '/api/export/sft.jsonl', { min_score: $('exp-min-score').value });
+	link('exp-csv', '/api/export/ratings.csv');
+}
+$('export-form').addEventListener('input', updateExportLinks);
+$('export-form').addEventListener('submit', (ev) => ev.preventDefault());
+
+/* ---- settings ---------------------------------------------------------------------------------- */
+
+loaders.settings = async () => {
+	const cfg = await api('GET', '/api/config');
+	$('cfg-rpg').value = cfg.ratings_per_group ?? 1;
+	$('cfg-lease').value = cfg.lease_seconds ?? '';
+};
+
+$('config-form').addEventListener('submit', async (ev) => {
+	ev.preventDefault();
+	const body = { ratings_per_group: Number($('cfg-rpg').value) };
+	if ($('cfg-lease').value) body.lease_seconds = Number($('cfg-lease').value);
+	try {
+		const cfg = await api('PUT', '/api/config', body);
+		showError('');
+		$('cfg-rpg').value = cfg.ratings_per_group;
+		$('cfg-lease').value = cfg.lease_seconds ?? '';
+		$('config-status').textContent = 'Saved.';
+	} catch (e) {
+		$('config-status').textContent = '';
+		showError(`Could not save the settings: ${e.message}`);
+	}
+});
+
+/* ---- start ------------------------------------------------------------------------------------- */
+
+async function main() {
+	const me = await whoami();
+	if (me.role !== 'admin') { location.replace('/rate'); return; }
+	setupHeader(me);
+	updateExportLinks();
+	selectTab(location.hash.slice(1) || 'overview');
+	window.addEventListener('hashchange', () => selectTab(location.hash.slice(1)));
+}
+
+main().catch((e) => showError(e.message));
