@@ -4,6 +4,7 @@
 #   make run      install missing packages, build, create the demo world, serve :8080
 #   make test     install missing packages, build with -Werror, run every test
 #   make bench    throughput figures (training/sampling tokens/s, ratings/s)
+#   make demo     train the demo model into build/demo (cached; a few minutes once)
 #   make deps     install the Debian packages the build and tests need
 #
 # Sources are found by wildcard: a new .c file in model/, db/ or server/ is part
@@ -119,15 +120,34 @@ deps-bench: deps-build
 
 deps: deps-test deps-bench
 
+# ---- the demo model -----------------------------------------------------------
+# Trained once by `rlhfd demo model` (corpora, tokenizer, base, sft) and cached in
+# build/demo; it is retrained only when the sources that decide its bytes change
+# (generators, tables, pipeline, training code).  The manifest is written last,
+# so an interrupted build leaves no stale target.
+DEMO_DIR := build/demo
+DEMO_SRC := server/demo_corpus.c server/demo_world.c server/demo_world.h \
+            server/demo_model.c server/demo_model.h model/lmtrain.c model/lmtrain.h \
+            model/lmdata.c model/lmdata.h model/llama.c model/llama.h model/llama_layout.c \
+            model/adamw.c model/adamw.h model/tokenizer.c model/ops.c model/checkpoint.c
+
+$(DEMO_DIR)/demo.json: $(DEMO_SRC) | rlhfd
+	./rlhfd demo model --out $(DEMO_DIR) --force
+
+demo: $(DEMO_DIR)/demo.json
+
 # ---- run / test / bench -----------------------------------------------------
+# `rlhfd demo init` is idempotent and instant once done: it copies the cached
+# model into $(DATA)/models, registers it, loads the prompts, writes the first
+# answers.
 run: deps-build
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all demo
 	./rlhfd demo init --data $(DATA)
 	./rlhfd serve --port $(PORT) --data $(DATA)
 
 test: deps-test
-	@$(MAKE) --no-print-directory all tests-bin
-	@bash tests/run.sh
+	@$(MAKE) --no-print-directory all tests-bin demo
+	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all

@@ -12,7 +12,8 @@ CREATE INDEX gen_groups_model_prompt ON gen_groups(model_id, prompt_id);
 
 -- Auto-training: after reward_every_n_ratings new ratings the worker queues
 -- reward -> rl_kind -> generate (generate_k answers to up to
--- generate_prompts unanswered train prompts).  Keys already set win.
+-- generate_prompts unanswered train prompts); reward_params and rl_params
+-- are the params of those jobs (as in POST /api/train).  Keys already set win.
 UPDATE config SET value = json_patch('{"enabled": false, "reward_every_n_ratings": 50, "rl_kind": "ppo", '
-	|| '"generate_k": 4, "generate_prompts": 32}', value)
+	|| '"generate_k": 4, "generate_prompts": 32, "reward_params": {}, "rl_params": {}}', value)
 WHERE key = 'auto_train';

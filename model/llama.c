@@ -137,10 +137,10 @@ static size_t cls_chunk_rows(const struct llama_model *m, size_t N)
 
 /*
  * The forward pass.  With fused_dlp (N) — the gradient of the loss w.r.t. each
- * log-prob, known before the forward for cross-entropy — the classifier's
- * backward runs chunk by chunk right after its forward: d h_final lands in
- * acts.dxn and the classifier gradient in grads, and the (N, vocab) logits never
- * make a full round trip through memory.
+ * log-prob, known before the forward for cross-entropy — the log-softmax's
+ * backward runs on each chunk of logits right after its forward, while the
+ * chunk is still in cache, and the classifier's two backward GEMMs follow over
+ * all rows: d h_final lands in acts.dxn and the classifier gradient in grads.
  */
 static int forward_impl(struct llama_model *m, const int *tokens, const int *targets,
 			int B, int T, unsigned what, const float *fused_dlp)
@@ -199,8 +199,6 @@ static int forward_impl(struct llama_model *m, const int *tokens, const int *tar
 	}
 	ops_rmsnorm_forward(a->xf, a->rstdf, a->x + L * N * C, w->rms_final, (int)N, C);
 	m->cls_done = false;
-	if (fused_dlp)
-		memset(a->dxn, 0, N * C * sizeof(float));
 	if (lm) {
 		size_t R = cls_chunk_rows(m, N);
 		for (size_t r0 = 0; r0 < N; r0 += R) {
@@ -217,7 +215,8 @@ static int forward_impl(struct llama_model *m, const int *tokens, const int *tar
 		if (fused_dlp) {
 			/* the two classifier GEMMs over all rows at once: per chunk they
 			 * would re-pack the (vocab, dim) matrix every time */
-			ops_matmul_backward(a->dxn, m->g.wcls, a->logits, a->xf, w->wcls, (int)N, C, V);
+			ops_matmul_backward_set(a->dxn, m->g.wcls, a->logits, a->xf, w->wcls,
+						(int)N, C, V);
 			m->cls_done = true;
 			m->computed &= ~(LLAMA_LOGPROBS | LLAMA_ENTROPY); /* logits are gone */
 		}

@@ -144,6 +144,22 @@ struct llama_acts {
  * buffers of llama_params_count floats in the layout above (AdamW's moments
  * live in struct adamw, model/adamw.h, same layout), plus activations for up to
  * max_B sequences of max_T tokens.  Positions are 0..T-1 in every sequence.
+ *
+ * How the training jobs use it (error checks left out):
+ *
+ *   pre-training / SFT (rows from model/lmdata.h):
+ *     llama_zero_grads(&m);
+ *     for each micro-batch: llama_lm_forward_backward(&m, tok, tg, w, B, T, wsum_of_step, &loss);
+ *     adamw_step(&opt, m.params, m.grads, 1.0f, &lr);
+ *   reward model (made with LLAMA_NO_LM; rl_rm_pair_loss in model/rl.h):
+ *     llama_forward(&m, tok, NULL, K, T, LLAMA_VALUES);
+ *     r[k] = m.acts.values[k*T + last[k]];  dvalues = 0 except dvalues[k*T + last[k]] = dr[k];
+ *     llama_backward(&m, NULL, NULL, dvalues);
+ *   PPO policy: llama_forward(&pol, tok, tg, B, T, LLAMA_LOGPROBS | LLAMA_ENTROPY), the PPO
+ *     loss gives dlogprobs and dentropy, llama_backward(&pol, dlp, dent, NULL);
+ *   frozen reference: a model made with LLAMA_NO_GRADS, llama_forward(..., LLAMA_LOGPROBS);
+ *   value model: LLAMA_NO_LM, LLAMA_VALUES, llama_backward(&val, NULL, NULL, dvalues).
+ * Copying weights between models of one config is a memcpy of n_params floats.
  */
 struct llama_model {
 	struct llama_config cfg;

@@ -164,13 +164,10 @@ int lmdata_set_text(struct lmdata_set *d, const struct tokenizer *tk, const char
 	return 0;
 }
 
-int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const char *tmpl,
-		       const char *prompt, const char *response)
+/* Room for one more row. */
+static int set_grow(struct lmdata_set *d)
 {
 	size_t T = (size_t)d->T;
-	if (d->stream || T == 0)
-		return -EINVAL;
-	d->sft = true;
 	if (d->n_rows == d->cap_rows) {
 		size_t nc = d->cap_rows ? d->cap_rows * 2 : 256;
 		int *r = realloc(d->rows, nc * T * sizeof(int));
@@ -186,6 +183,19 @@ int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const c
 			return -ENOMEM;
 		d->cap_rows = nc;
 	}
+	return 0;
+}
+
+int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const char *tmpl,
+		       const char *prompt, const char *response)
+{
+	size_t T = (size_t)d->T;
+	if (d->stream || T == 0)
+		return -EINVAL;
+	d->sft = true;
+	int rc = set_grow(d);
+	if (rc < 0)
+		return rc;
 	int n = lmdata_sft_row(tk, tmpl, prompt, response, d->T, d->rows + d->n_rows * T,
 			       d->tgts + d->n_rows * T, d->wts + d->n_rows * T);
 	if (n < 0)
@@ -195,6 +205,36 @@ int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const c
 		return 0;
 	}
 	d->n_target += (size_t)n;
+	d->n_rows++;
+	return 1;
+}
+
+int lmdata_set_add_text_row(struct lmdata_set *d, const struct tokenizer *tk, const char *text,
+			    float weight)
+{
+	size_t T = (size_t)d->T;
+	if (d->stream || T == 0 || !(weight > 0.0f))
+		return -EINVAL;
+	d->sft = true;
+	if (!*text)
+		return 0;
+	int rc = set_grow(d);
+	if (rc < 0)
+		return rc;
+	int *ids = NULL;
+	size_t n = 0;
+	rc = encode_new(tk, text, true, true, &ids, &n);
+	if (rc < 0)
+		return rc;
+	int *tok = d->rows + d->n_rows * T, *tg = d->tgts + d->n_rows * T;
+	float *w = d->wts + d->n_rows * T;
+	for (size_t t = 0; t < T; t++) {
+		tok[t] = t < n ? ids[t] : 0;
+		tg[t] = t + 1 < n ? ids[t + 1] : -1;
+		w[t] = t + 1 < n ? weight : 0.0f;
+		d->n_target += t + 1 < n;
+	}
+	free(ids);
 	d->n_rows++;
 	return 1;
 }

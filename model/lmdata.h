@@ -52,8 +52,9 @@ int lmdata_sft_row(const struct tokenizer *tk, const char *tmpl, const char *pro
  * The data of one training run, as rows of T inputs, T targets and T weights:
  *   text: one stream (lmdata_text_stream); a batch row is a random window of
  *         T+1 tokens, every target weighted 1;
- *   sft:  one lmdata_sft_row per (prompt, response) pair; a batch row is one
- *         pair drawn at random.
+ *   sft:  one lmdata_sft_row per (prompt, response) pair, and optionally rows
+ *         of plain text replayed from pre-training (lmdata_set_add_text_row);
+ *         a batch row is one row drawn at random.
  * A set is one or the other, decided by the first call that fills it.
  */
 struct lmdata_set {
@@ -81,6 +82,13 @@ int lmdata_set_text(struct lmdata_set *d, const struct tokenizer *tk, const char
  * (no response token fits: d->skipped counts it), or a negative errno. */
 int lmdata_set_add_sft(struct lmdata_set *d, const struct tokenizer *tk, const char *tmpl,
 		       const char *prompt, const char *response);
+
+/* Adds one row of plain text to an SFT set (replay of pre-training data
+ * during instruction tuning): BOS text EOS cut to T+1 tokens, every target
+ * weighted weight (> 0).  Returns 1 when added, 0 when skipped (the text is
+ * empty), or a negative errno. */
+int lmdata_set_add_text_row(struct lmdata_set *d, const struct tokenizer *tk, const char *text,
+			    float weight);
 
 /* True when the set holds at least one full row (text: T+1 tokens). */
 bool lmdata_set_usable(const struct lmdata_set *d);

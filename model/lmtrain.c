@@ -80,6 +80,11 @@ int lmtrain_run(struct llama_model *m, struct adamw *opt, const struct lmdata_se
 			}
 			step_loss += l;
 		}
+		if (c->freeze_embedding) {
+			size_t off, len;
+			llama_tensor_span(&m->cfg, 0, &off, &len);
+			memset(m->grads + off, 0, len * sizeof(float));
+		}
 		float cur_lr;
 		double gnorm = adamw_step(opt, m->params, m->grads, 1.0f, &cur_lr);
 		loss_acc += step_loss;

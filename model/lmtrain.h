@@ -33,6 +33,8 @@ struct lmtrain_config {
 	int save_every;       /* also save every N steps (0 = only after the last) */
 	const char *out_path; /* checkpoint (v1 + sidecar) to write; NULL = none */
 	const char *meta;     /* sidecar metadata JSON (borrowed; NULL = none) */
+	bool freeze_embedding;/* the token embedding (and a tied classifier) stays as
+				 it is: its gradient is zeroed before each update */
 	bool weights_only;    /* save without the training state (no moments: a
 				 third of the size; the run cannot be resumed) */
 };

@@ -348,8 +348,23 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 	    !json_get_int(r, body, "max_body_bytes", NULL, false, 1024, (int64_t)1 << 30, &i))
 		return false;
 	json_t *at = json_object_get(body, "auto_train");
-	return !at || (json_get_int(r, at, "reward_every_n_ratings", "auto_train", false, 1, 1000000, &i) &&
-		       json_get_enum(r, at, "rl_kind", "auto_train", false, RL, &s));
+	if (!at)
+		return true;
+	if (!json_get_int(r, at, "reward_every_n_ratings", "auto_train", false, 1, 1000000, &i) ||
+	    !json_get_enum(r, at, "rl_kind", "auto_train", false, RL, &s) ||
+	    !json_get_int(r, at, "generate_k", "auto_train", false, 1, 64, &i) ||
+	    !json_get_int(r, at, "generate_prompts", "auto_train", false, 0, 10000000, &i))
+		return false;
+	/* the loop's job params, checked as POST /api/train checks them */
+	json_t *rk = json_object_get(at, "rl_kind");
+	if (!json_is_string(rk))
+		rk = json_object_get(json_object_get(current, "auto_train"), "rl_kind");
+	json_t *rp = json_object_get(at, "rl_params"), *wp = json_object_get(at, "reward_params");
+	return (!rp || job_params_check(json_is_string(rk) ? json_string_value(rk) : "ppo", rp, false,
+					"auto_train.rl_params", r->err_field, sizeof r->err_field,
+					r->err_msg, sizeof r->err_msg)) &&
+	       (!wp || job_params_check("reward", wp, false, "auto_train.reward_params", r->err_field,
+					sizeof r->err_field, r->err_msg, sizeof r->err_msg));
 }
 
 enum MHD_Result api_config_put(struct request *r)

@@ -55,6 +55,8 @@ int cmd_bench_train(int argc, char **argv)
 		{ "cls-rows", CLI_INT, &cls_rows, "classifier rows per chunk (0 = auto; tuning)" },
 		{ 0 }
 	};
+	static char name[] = "bench train"; /* main hands us argv from "train" on */
+	argv[0] = name;
 	int rc = cli_parse(argc, argv, opts, "[options]", NULL, 0, NULL);
 	if (rc)
 		return cli_exit_code(rc);

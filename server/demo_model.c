@@ -150,7 +150,7 @@ static int on_step(void *arg, const struct lmtrain_report *r)
  * loss of the last 10% of steps.
  */
 static int train_phase(const char *name, const struct llama_config *cfg, float *params,
-		       const struct lmdata_set *d, const struct demo_model_phase *ph,
+		       const struct lmdata_set *d, const struct demo_model_phase *ph, bool freeze,
 		       uint64_t seed, const char *path, const char *meta, struct progress *bar,
 		       double *loss, char *err, size_t errlen)
 {
@@ -173,7 +173,8 @@ static int train_phase(const char *name, const struct llama_config *cfg, float *
 	uint64_t rng = lmdata_rng_seed(seed);
 	struct lmtrain_config tc = { .steps = ph->steps, .batch = ph->batch, .accum = ph->accum,
 				     .log_every = 1, .save_every = 0, .out_path = path,
-				     .meta = meta, .weights_only = true };
+				     .meta = meta, .weights_only = true,
+				     .freeze_embedding = freeze };
 	struct train_watch w = { .bar = bar,
 				 .tokens_per_step = (size_t)ph->batch * ph->accum * d->T,
 				 .tail_from = ph->steps - (ph->steps + 9) / 10 };
@@ -189,6 +190,61 @@ out_opt:
 out_model:
 	llama_model_release(&m);
 	return rc;
+}
+
+/*
+ * Adds n documents of the pre-training text, evenly spaced, as replay rows of
+ * weight w to the SFT set.  0 or -ENOMEM.
+ */
+static int add_replay(struct lmdata_set *d, const struct tokenizer *tk, const char *text, int n,
+		      float w)
+{
+	if (n <= 0)
+		return 0;
+	int docs = 1;
+	for (const char *p = strstr(text, "\n\n"); p; p = strstr(p + 2, "\n\n"))
+		docs++;
+	int want = n < docs ? n : docs, taken = 0, i = 0;
+	const char *p = text;
+	while (*p && taken < want) {
+		const char *end = strstr(p, "\n\n");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		/* document i is taken when it is the first at or after taken * docs / want */
+		if ((long)i * want >= (long)taken * docs) {
+			char *doc = strndup(p, len);
+			int rc = doc ? lmdata_set_add_text_row(d, tk, doc, w) : -ENOMEM;
+			free(doc);
+			if (rc < 0)
+				return rc;
+			taken++;
+		}
+		i++;
+		if (!end)
+			break;
+		p = end + 2;
+	}
+	return 0;
+}
+
+/* Reads an existing base checkpoint of shape cfg into params. */
+static int load_base(const char *path, const struct llama_config *cfg, float *params, char *err,
+		     size_t errlen)
+{
+	struct llama_config lc;
+	float *p = NULL;
+	if (ckpt_load_model(path, &lc, &p, NULL, err, errlen) < 0)
+		return -1;
+	if (lc.dim != cfg->dim || lc.hidden_dim != cfg->hidden_dim ||
+	    lc.n_layers != cfg->n_layers || lc.n_heads != cfg->n_heads ||
+	    lc.n_kv_heads != cfg->n_kv_heads || lc.vocab_size != cfg->vocab_size ||
+	    lc.seq_len != cfg->seq_len || lc.shared_classifier != cfg->shared_classifier) {
+		snprintf(err, errlen, "'%s' has another shape than the configuration", path);
+		free(p);
+		return -1;
+	}
+	memcpy(params, p, llama_params_count(cfg) * sizeof(float));
+	free(p);
+	return 0;
 }
 
 /* The sidecar metadata of one checkpoint: a new string. */
@@ -235,6 +291,10 @@ static char *manifest(const struct demo_model_config *c, const struct llama_conf
 		"loss", "pretrain", s->pretrain_loss, "sft", s->sft_loss,
 		"pretrain_tokens", (json_int_t)s->pretrain_tokens, "sft_rows",
 		(json_int_t)s->sft_rows);
+	if (o) {
+		json_object_set_new(o, "sft_replay", json_integer(c->sft_replay));
+		json_object_set_new(o, "sft_replay_weight", json_real(c->sft_replay_weight));
+	}
 	char *txt = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	return txt;
@@ -305,6 +365,10 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 			snprintf(err, errlen, "out of memory tokenizing the instruction pairs");
 			goto out;
 		}
+	if (add_replay(&sft, &tk, text, c->sft_replay, c->sft_replay_weight) < 0) {
+		snprintf(err, errlen, "out of memory tokenizing the replayed documents");
+		goto out;
+	}
 	if (!lmdata_set_usable(&pre) || !lmdata_set_usable(&sft)) {
 		snprintf(err, errlen, "the demo corpora are too small for rows of %d / %d tokens",
 			 pre.T, sft.T);
@@ -327,11 +391,16 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 	llama_params_init_random(&cfg, params, c->seed);
 	t = progress_now();
 	meta = model_meta("base", "demo-base", NULL, c->seed);
-	if (!meta || path_join(path, sizeof path, dir, DEMO_MODEL_BASE, err, errlen) < 0 ||
-	    train_phase("pretrain", &cfg, params, &pre, &c->pretrain, c->seed, path, meta, &bar,
-			&st.pretrain_loss, err, errlen) < 0) {
+	if (!meta || path_join(path, sizeof path, dir, DEMO_MODEL_BASE, err, errlen) < 0) {
 		if (!meta)
 			snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (c->reuse_base) {
+		if (load_base(path, &cfg, params, err, errlen) < 0)
+			goto out;
+	} else if (train_phase("pretrain", &cfg, params, &pre, &c->pretrain, false, c->seed, path, meta,
+			       &bar, &st.pretrain_loss, err, errlen) < 0) {
 		goto out;
 	}
 	st.sec_pretrain = progress_now() - t;
@@ -341,7 +410,7 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 	t = progress_now();
 	meta = model_meta("sft", "demo-sft", DEMO_MODEL_BASE, c->seed);
 	if (!meta || path_join(path, sizeof path, dir, DEMO_MODEL_SFT, err, errlen) < 0 ||
-	    train_phase("sft", &cfg, params, &sft, &c->sft, c->seed + 1, path, meta, &bar,
+	    train_phase("sft", &cfg, params, &sft, &c->sft, c->sft_freeze_embedding, c->seed + 1, path, meta, &bar,
 			&st.sft_loss, err, errlen) < 0) {
 		if (!meta)
 			snprintf(err, errlen, "out of memory");

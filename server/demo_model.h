@@ -62,6 +62,14 @@ struct demo_model_config {
 	int vocab_size;           /* BPE vocabulary (>= 259) */
 	struct llama_config model;/* the shape; vocab_size is the tokenizer's */
 	struct demo_model_phase pretrain, sft;
+	int sft_replay;           /* pre-training documents mixed into the SFT rows
+				     (keeps the held-out facts reachable) */
+	float sft_replay_weight;  /* loss weight of a replayed token (an SFT response
+				     token weighs 1) */
+	bool sft_freeze_embedding; /* SFT leaves the token embedding as it is */
+	bool reuse_base;          /* dir already holds this configuration's corpora,
+				     tokenizer and base: only instruction-tune
+				     (experiments; the result is the same) */
 	int threads;              /* 0 = all cores */
 	FILE *progress;           /* progress bar and phase lines; NULL = silent */
 };

@@ -1,9 +1,10 @@
 /*
- * server/gen.h — answers from a policy: K sampled responses to one prompt, as
- * one batched model/infer call (the K answers a rater compares come from one
- * call, DESIGN.md).  The one generation path of the program: `rlhfd demo init`
- * fills the first groups with it, the worker's `generate` job runs it, and
- * `rlhfd demo eval` measures the demo model with it.  No SQL, no HTTP.
+ * server/gen.h — answers from a checkpoint on disk, outside the database: K
+ * sampled responses to one prompt from one batched model/infer call, with the
+ * same prompt and answer-text rules as the worker's generate job
+ * (server/job_generate.c, which writes the groups raters see; `rlhfd demo
+ * init` runs that job).  `rlhfd demo eval` measures a model with this, offline
+ * and without a data directory.  No SQL, no HTTP.
  *
  * A prompt goes to the model as BOS + the template with {prompt} replaced
  * ("User: {prompt}\nAssistant:" in the demo) — or raw, BOS + prompt, to see

@@ -11,6 +11,7 @@
 #include "model/lmdata.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -92,9 +93,7 @@ void job_progress(struct job *j, float frac)
 		frac = 0;
 	if (frac > 1)
 		frac = 1;
-	if (frac <= j->progress && j->progress_dirty)
-		return;
-	if (frac < j->progress)
+	if (frac <= j->progress)
 		return;                     /* progress only rises */
 	j->progress = frac;
 	j->progress_dirty = true;
@@ -380,10 +379,8 @@ struct job_cache *job_cache_new(void)
 
 static void cache_release(struct job_cache *c)
 {
-	if (c->loaded) {
-		modelstore_model_release(&c->m);
-		tokenizer_release(&c->tk);
-	}
+	if (c->loaded)
+		gen_model_release(&c->g);
 	c->loaded = false;
 }
 
@@ -395,25 +392,43 @@ void job_cache_free(struct job_cache *c)
 	free(c);
 }
 
-int job_cache_get(struct job *j, int64_t id, struct modelstore_model **m, struct tokenizer **tk)
+int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g)
 {
 	struct job_cache *c = j->cache;
-	if (!c->loaded || c->m.id != id) {
+	char path[PATH_MAX], e[400];
+	if (!c->loaded || c->id != id || c->g.max_k < k) {
 		cache_release(c);
-		if (job_load(j, id, &c->m) < 0)
+		if (modelstore_path(j->env->db, j->env->data_dir, id, path, sizeof path, j->err,
+				    sizeof j->err) < 0)
 			return -EIO;
-		if (modelstore_load_tokenizer(&c->m, &c->tk, j->err, sizeof j->err) < 0) {
-			modelstore_model_release(&c->m);
-			return -EIO;
-		}
+		/* the tokenizer: the sidecar's, beside the checkpoint (modelstore.h) */
+		if (gen_model_load(&c->g, path, NULL, k, e, sizeof e) < 0)
+			return job_fail(j, -EIO, "model %lld: %s", (long long)id, e);
 		c->loaded = true;
+		c->id = id;
 	}
-	*m = &c->m;
-	*tk = &c->tk;
+	*g = &c->g;
 	return 0;
 }
 
 /* ---- the run ----------------------------------------------------------------------- */
+
+json_t *job_auto_params(json_t *auto_train, const char *key, const char *kind)
+{
+	json_t *p = json_object_get(auto_train, key);
+	char field[96], msg[300];
+	if (!json_is_object(p) || !job_params_check(kind, p, false, key, field, sizeof field, msg,
+						     sizeof msg)) {
+		if (p)
+			fprintf(stderr, "rlhfd: auto-training: auto_train.%s ignored: %s\n", key,
+				json_is_object(p) ? msg : "not an object");
+		p = NULL;
+	}
+	json_t *out = p ? json_deep_copy(p) : json_object();
+	if (out)
+		json_object_set_new(out, "auto", json_true());
+	return out;
+}
 
 /* Auto-training: after a job of the loop succeeds, the next one is queued in
  * the same transaction that records the success. */
@@ -422,16 +437,20 @@ static int queue_next(struct job *j)
 	json_t *at = NULL;
 	const char *next = NULL;
 	json_t *params = NULL;
+	/* switched off meanwhile: the loop stops here */
+	if (db_config_get(j->env->db, "auto_train", &at) < 0 || !json_is_true(json_object_get(at, "enabled"))) {
+		json_decref(at);
+		job_log(j, "auto-training is off: the loop stops here");
+		return 0;
+	}
 	if (!strcmp(j->kind, "reward")) {
-		db_config_get(j->env->db, "auto_train", &at);
 		json_t *k = json_object_get(at, "rl_kind");
 		next = json_is_string(k) ? json_string_value(k) : "ppo";
 		if (strcmp(next, "ppo") && strcmp(next, "rloo") && strcmp(next, "grpo") && strcmp(next, "dpo"))
 			next = "ppo";
-		params = json_pack("{sb}", "auto", true);
+		params = job_auto_params(at, "rl_params", next);
 	} else if (!strcmp(j->kind, "ppo") || !strcmp(j->kind, "rloo") || !strcmp(j->kind, "grpo") ||
 		   !strcmp(j->kind, "dpo")) {
-		db_config_get(j->env->db, "auto_train", &at);
 		json_t *k = json_object_get(at, "generate_k"), *np = json_object_get(at, "generate_prompts");
 		int64_t kk = json_is_integer(k) ? json_integer_value(k) : 4;
 		int64_t nn = json_is_integer(np) ? json_integer_value(np) : 32;
@@ -552,7 +571,7 @@ int job_run(struct job_env *env, const struct db_work_job *wj, int64_t *model_id
 		record_end(j, status, j->err);
 	}
 	if (rc == 0)
-		job_log(j, "succeeded in %.1f s%s", secs, j->model_id ? "" : "");
+		job_log(j, "succeeded in %.1f s", secs);
 	else
 		job_log(j, "%s after %.1f s: %s", status, secs, j->err);
 	if (err && errlen)

@@ -69,6 +69,11 @@ void job_cache_free(struct job_cache *c);
 bool job_params_check(const char *kind, json_t *params, bool internal, const char *where,
 		      char *field, size_t field_len, char *msg, size_t msg_len);
 
+/* The params of a job queued by auto-training: a new copy of
+ * auto_train[key] (e.g. "rl_params"; ignored, with a log line, when it does
+ * not fit kind's knobs) with "auto": true. */
+json_t *job_auto_params(json_t *auto_train, const char *key, const char *kind);
+
 /* True for a job kind name. */
 bool job_kind_known(const char *kind);
 

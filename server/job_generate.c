@@ -1,22 +1,23 @@
 /*
  * server/job_generate.c — the generate job: K answers to each prompt from
- * one model, one batched model/infer call per prompt (the K answers a rater
- * compares come from one call), stored as one generation group per prompt,
- * which /api/tasks/next then hands to raters.
+ * one model, one batched call per prompt (server/gen.h, the program's one
+ * generation path: the K answers a rater compares come from one
+ * model/infer call), stored as one generation group per prompt, which
+ * /api/tasks/next then hands to raters.
  *
  * Which prompts: params.prompt_ids (in that order), else the prompts of
  * params.split (default train) that have no group from this model yet, at
  * most params.max_prompts (0 = all).  Which model: params.model_id, else the
  * active one.
  *
- * A prompt goes in as BOS + the model's template with {prompt} replaced
- * ("User: {prompt}\nAssistant:"); an answer is the sampled text after it,
- * its one leading space removed (the space the template leaves before the
- * answer) and trailing white space trimmed.  It stops at EOS — or BOS, a
- * base model starting its next document — which is not part of the text;
+ * The prompt and answer format are gen.h's: BOS + the model's template with
+ * {prompt} replaced ("User: {prompt}\nAssistant:"); the answer is the
+ * sampled text after it with its one leading space removed and trailing white
+ * space trimmed; it stops at EOS (or BOS), which is not part of the text.
  * responses.ended says whether it stopped (1) or ran into max_tokens or the
  * context (0); token_count counts the answer's tokens, the stop token not
- * included.
+ * included.  A prompt that leaves no room for an answer in the context is
+ * skipped (counted in the job's metrics).
  *
  * Seeding: params.seed (default: the job id) mixed with the prompt id seeds
  * the prompt's K streams, so the same model, prompt and seed give the same
@@ -29,7 +30,7 @@
 #include "db/db.h"
 #include "db/prompts.h"
 #include "db/traindata.h"
-#include "model/infer.h"
+#include "model/lmdata.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -97,20 +98,21 @@ static int write_groups(struct gen_state *g)
 	return 0;
 }
 
-/* The answer text of new tokens ids[0..n) after the prompt's last token prev. */
-static char *answer_text(const struct tokenizer *tk, int prev, const int *ids, int n)
+/* Tokens of BOS + the formatted prompt (counted, not kept). */
+static int prompt_tokens(struct job *j, const struct gen_model *g, const char *prompt, int *n)
 {
-	char *text = NULL;
-	size_t len = 0;
-	if (tokenizer_decode(tk, prev, ids, (size_t)n, &text, &len, NULL, 0) < 0)
-		return strdup("");
-	size_t start = len > 0 && text[0] == ' ' ? 1 : 0;
-	size_t end = strlen(text);      /* a 0x00 byte ends the text */
-	while (end > start && strchr(" \t\r\n", text[end - 1]))
-		end--;
-	memmove(text, text + start, end - start);
-	text[end - start] = 0;
-	return text;
+	char *text = lmdata_format_prompt(g->template, prompt);
+	if (!text)
+		return job_fail(j, -ENOMEM, "out of memory");
+	size_t room = TOKENIZER_MAX_IDS(strlen(text)), got = 0;
+	int *ids = malloc(room * sizeof *ids);
+	int rc = ids ? tokenizer_encode(&g->tk, text, true, false, ids, room, &got) : -ENOMEM;
+	free(text);
+	free(ids);
+	if (rc < 0)
+		return job_fail(j, rc, "cannot encode a prompt");
+	*n = (int)got;
+	return 0;
 }
 
 /* splitmix64 of seed and prompt id: the prompt's sampling seed. */
@@ -152,20 +154,17 @@ int job_generate(struct job *j)
 {
 	struct job_settings *s = &j->s;
 	struct gen_state g = { .j = j };
-	struct modelstore_model *m;
-	struct tokenizer *tk;
+	struct gen_model *gm;
 	struct db_td_prompt *ps = NULL;
-	struct job_toks pt = { 0 };
-	struct infer inf;
-	bool have_inf = false;
-	int *tokens = NULL, *n_tokens = NULL, n_ps = 0, rc;
+	struct gen_answer ans[GEN_MAX_K];
+	int n_ps = 0, rc;
 	char e[300];
 
 	if ((rc = job_policy_id(j, &g.model_id)) < 0)
 		return rc;
 	json_object_set_new(j->resolved, "model_id", json_integer(g.model_id));
 	json_object_set_new(j->metrics, "model_id", json_integer(g.model_id));
-	if ((rc = job_cache_get(j, g.model_id, &m, &tk)) < 0)
+	if ((rc = job_cache_get(j, g.model_id, s->k, &gm)) < 0)
 		return rc;
 	if ((rc = pick_prompts(j, g.model_id, &ps, &n_ps)) < 0)
 		return rc;
@@ -176,29 +175,19 @@ int job_generate(struct job *j)
 	g.group_params = gp ? json_dumps(gp, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(gp);
 	g.pend = calloc((size_t)(n_ps > 0 ? n_ps : 1), sizeof *g.pend);
-	tokens = malloc((size_t)s->k * s->max_tokens * sizeof *tokens);
-	n_tokens = malloc((size_t)s->k * sizeof *n_tokens);
-	if (!g.group_params || !g.pend || !tokens || !n_tokens) {
+	if (!g.group_params || !g.pend) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if (infer_init(&inf, &m->cfg, m->params, s->k, e, sizeof e) < 0) {
-		rc = job_fail(j, -ENOMEM, "model %lld: %s", (long long)g.model_id, e);
-		goto out;
-	}
-	have_inf = true;
 	job_log(j, "%d prompts x %d answers from model %lld", n_ps, s->k, (long long)g.model_id);
 
-	struct infer_params ip;
-	infer_params_default(&ip);
-	ip.k = s->k;
-	ip.max_new = s->max_tokens;
-	ip.temperature = s->temperature;
-	ip.top_p = s->top_p;
-	ip.top_k = s->top_k;
-	ip.stop_ids[0] = m->eos_id;
-	ip.stop_ids[1] = m->bos_id;
-	ip.n_stop = m->eos_id == m->bos_id ? 1 : 2;
+	struct gen_params par;
+	gen_params_default(&par);
+	par.k = s->k;
+	par.temperature = s->temperature;
+	par.top_p = s->top_p;
+	par.top_k = s->top_k;
+	par.max_tokens = s->max_tokens;
 	long long tokens_total = 0, ended_total = 0, skipped = 0;
 	double t0 = job_now();
 	g.last_write = t0;
@@ -207,20 +196,18 @@ int job_generate(struct job *j)
 			rc = -ECANCELED;
 			break;
 		}
-		int plen;
-		pt.n = 0;
-		if ((rc = job_toks_prompt(j, &pt, tk, m, ps[i].text, &plen)) < 0)
+		int plen = 0;
+		if ((rc = prompt_tokens(j, gm, ps[i].text, &plen)) < 0)
 			goto out;
-		if (plen >= m->cfg.seq_len) {
+		if (plen + 1 > gm->cfg.seq_len) {
 			skipped++;
 			job_log(j, "prompt %lld skipped: %d tokens leave no room in the context of %d",
-				(long long)ps[i].id, plen, m->cfg.seq_len);
+				(long long)ps[i].id, plen, gm->cfg.seq_len);
 			job_progress(j, (float)(i + 1) / n_ps);
 			continue;
 		}
-		ip.seed = prompt_seed(seed, ps[i].id);
-		ip.first_stream = 0;
-		if (infer_generate(&inf, pt.ids, plen, &ip, tokens, n_tokens, NULL, e, sizeof e) < 0) {
+		par.seed = prompt_seed(seed, ps[i].id);
+		if (gen_answers(gm, ps[i].text, &par, ans, e, sizeof e) < 0) {
 			rc = job_fail(j, -EINVAL, "prompt %lld: %s", (long long)ps[i].id, e);
 			goto out;
 		}
@@ -231,6 +218,7 @@ int job_generate(struct job *j)
 		p->ended = calloc((size_t)s->k, sizeof *p->ended);
 		if (!p->text || !p->n_tokens || !p->ended) {
 			pending_release(p);
+			gen_answers_release(ans, s->k);
 			rc = job_fail(j, -ENOMEM, "out of memory");
 			goto out;
 		}
@@ -238,20 +226,13 @@ int job_generate(struct job *j)
 		g.n_pend++;
 		double len_sum = 0;
 		for (int a = 0; a < s->k; a++) {
-			const int *row = tokens + (size_t)a * s->max_tokens;
-			int n = n_tokens[a];
-			bool stop = n > 0 && (row[n - 1] == m->eos_id || row[n - 1] == m->bos_id);
-			int body = stop ? n - 1 : n;
-			p->text[a] = answer_text(tk, pt.ids[plen - 1], row, body);
-			if (!p->text[a]) {
-				rc = job_fail(j, -ENOMEM, "out of memory");
-				goto out;
-			}
-			p->n_tokens[a] = body;
-			p->ended[a] = stop;
-			tokens_total += n;
-			ended_total += stop;
-			len_sum += body;
+			p->text[a] = ans[a].text;           /* taken over */
+			ans[a].text = NULL;
+			p->n_tokens[a] = ans[a].n_tokens - (ans[a].finished ? 1 : 0);
+			p->ended[a] = ans[a].finished;
+			tokens_total += ans[a].n_tokens;
+			ended_total += ans[a].finished;
+			len_sum += p->n_tokens[a];
 		}
 		job_metric(j, i, "response_len", len_sum / s->k);
 		job_progress(j, (float)(i + 1) / n_ps);
@@ -281,11 +262,6 @@ out:
 		pending_release(&g.pend[i]);
 	free(g.pend);
 	free(g.group_params);
-	free(tokens);
-	free(n_tokens);
-	if (have_inf)
-		infer_release(&inf);
-	job_toks_release(&pt);
 	db_td_prompts_free(ps, n_ps);
 	return rc;
 }

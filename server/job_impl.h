@@ -8,6 +8,7 @@
 #define RLHFD_SERVER_JOB_IMPL_H
 
 #include "server/job.h"
+#include "server/gen.h"
 #include "server/modelstore.h"
 #include "db/work.h"
 #include "model/llama.h"
@@ -53,11 +54,12 @@ struct job_settings {
 bool job_settings_parse(const char *kind, json_t *params, struct job_settings *s,
 			char *msg, size_t msg_len);
 
-/* The generator kept between generate jobs (job.c). */
+/* The generator kept between generate jobs (job.c): server/gen.h's model,
+ * the one generation path of the program. */
 struct job_cache {
 	bool loaded;
-	struct modelstore_model m;
-	struct tokenizer tk;
+	int64_t id;                 /* the version loaded */
+	struct gen_model g;
 };
 
 struct job {
@@ -152,8 +154,8 @@ int job_rl(struct job *j);          /* ppo, rloo, grpo */
 int job_dpo(struct job *j);
 int job_eval(struct job *j);
 
-/* The generator id, loaded (from the cache when it holds it); borrowed
- * until the job ends. */
-int job_cache_get(struct job *j, int64_t id, struct modelstore_model **m, struct tokenizer **tk);
+/* Version id loaded for up to k answers a call (from the cache when it
+ * holds it with room for k); borrowed until the job ends. */
+int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g);
 
 #endif

@@ -6,7 +6,31 @@
  * (job_settings_parse), so the two can never disagree.
  *
  * Defaults are the trainers' own (model/trainer.h *_defaults) unless set in
- * settings_defaults below.
+ * settings_defaults below.  In short (null = the default, for every key):
+ *
+ *   every training kind: model_id (the active model), name, micro_batch (8
+ *     rows per forward pass), max_seq (256 positions, at most the model's)
+ *   generate: model_id, prompt_ids | split ("train": its prompts without a
+ *     group from this model) + max_prompts (0 = all), k 4 (<= GEN_MAX_K), temperature 1,
+ *     top_p 0.95, top_k 0, max_tokens 96, seed (the job id)
+ *   sft: activate true, lr 5e-4, min_lr 5e-5, warmup_frac 0.05,
+ *     weight_decay 0, grad_clip 1, epochs 3, batch_size 16, max_steps 0,
+ *     seed 1, min_score 4, include_imported true
+ *   reward: lr 3e-4, min_lr 3e-5, warmup_frac 0.05, weight_decay 0,
+ *     grad_clip 1, epochs 4, batch_groups 8, margin_scale 0, heldout_frac 0.2,
+ *     head_init_std 0.01, normalize true, seed 1
+ *   ppo / rloo / grpo: activate true, reward_model_id (the newest),
+ *     ref_model_id (the nearest sft ancestor, else the policy), split
+ *     "train", max_prompts 0, lr 3e-4 (constant), value_lr 1e-3, iterations
+ *     40, prompts_per_iter 8, k 4, max_new 48, temperature 1, top_p 1,
+ *     epochs 2, minibatch 16, clip_eps 0.2, clip_value 0.2, gamma 1, lam 0.95,
+ *     whiten_adv true, kl_beta 0.05, kl_target 1, kl_horizon 2000, kl_coef
+ *     0.05, missing_eos_penalty 1, grpo_eps 1e-4, seed 1
+ *   dpo: activate true, ref_model_id, lr 1e-4, min_lr 1e-5, warmup_frac 0.05,
+ *     epochs 3, batch_pairs 8, beta 0.1, label_smoothing 0, seed 1
+ *   eval: model_id (required by the API), reward_model_id (the newest, if
+ *     any), ref_model_id, split "eval", max_prompts 0, k 1, max_new 48,
+ *     temperature 0 (greedy), top_p 1, seed 1, micro_batch, max_seq
  */
 #include "server/job_impl.h"
 
@@ -61,7 +85,7 @@ static const struct knob GENERATE[] = {
 	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, 0 },
 	K("split", KNOB_SPLIT, 0, 0, split),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
-	K("k", KNOB_INT, 1, 64, k),
+	K("k", KNOB_INT, 1, GEN_MAX_K, k),
 	K("temperature", KNOB_FLOAT, 0, 10, temperature),
 	K("top_p", KNOB_FLOAT, 1e-6, 1, top_p),
 	K("top_k", KNOB_INT, 0, 1e6, top_k),

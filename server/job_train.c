@@ -111,6 +111,8 @@ static int seqs_add(struct job *j, struct seqs *S, const struct tokenizer *tk,
 
 static int seqs_ratings(struct job *j, struct seqs *S, const struct db_td_response *r)
 {
+	if (r->n_ratings == 0)
+		return 0;                   /* an unrated demonstration */
 	if (S->n_ratings + (size_t)r->n_ratings > S->cap_ratings) {
 		size_t cap = S->cap_ratings ? S->cap_ratings : 256;
 		while (cap < S->n_ratings + (size_t)r->n_ratings)

@@ -64,28 +64,48 @@ void modelstore_model_release(struct modelstore_model *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* The row of version id and its file path (out, size n). */
+static int model_file(struct db *db, const char *data_dir, int64_t id, struct db_work_model *row,
+		      char *out, size_t n, char *err, size_t errlen)
+{
+	int rc = db_work_model_get(db, id, row);
+	if (rc == DB_NOTFOUND)
+		return fail(err, errlen, "model %lld not found", (long long)id);
+	if (rc < 0)
+		return fail(err, errlen, "model %lld: cannot read its row (database error)", (long long)id);
+	if (!row->path) {
+		db_work_model_release(row);
+		return fail(err, errlen, "model %lld has no file", (long long)id);
+	}
+	int len = row->path[0] == '/' ? snprintf(out, n, "%s", row->path) :
+		  snprintf(out, n, "%s/%s", data_dir, row->path);
+	if (len < 0 || (size_t)len >= n) {
+		db_work_model_release(row);
+		return fail(err, errlen, "model %lld: path too long", (long long)id);
+	}
+	return 0;
+}
+
+int modelstore_path(struct db *db, const char *data_dir, int64_t id, char *out, size_t n,
+		    char *err, size_t errlen)
+{
+	struct db_work_model row;
+	if (model_file(db, data_dir, id, &row, out, n, err, errlen) < 0)
+		return -1;
+	db_work_model_release(&row);
+	return 0;
+}
+
 int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 		    struct modelstore_model *m, char *err, size_t errlen)
 {
 	struct db_work_model row;
 	struct ckpt_state st;
 	char e[400];
+	int len;
 	memset(m, 0, sizeof *m);
-	int rc = db_work_model_get(db, id, &row);
-	if (rc == DB_NOTFOUND)
-		return fail(err, errlen, "model %lld not found", (long long)id);
-	if (rc < 0)
-		return fail(err, errlen, "model %lld: cannot read its row (database error)", (long long)id);
-	if (!row.path) {
-		db_work_model_release(&row);
-		return fail(err, errlen, "model %lld has no file", (long long)id);
-	}
-	int len = row.path[0] == '/' ? snprintf(m->path, sizeof m->path, "%s", row.path) :
-		  snprintf(m->path, sizeof m->path, "%s/%s", data_dir, row.path);
-	if (len < 0 || (size_t)len >= sizeof m->path) {
-		db_work_model_release(&row);
-		return fail(err, errlen, "model %lld: path too long", (long long)id);
-	}
+	if (model_file(db, data_dir, id, &row, m->path, sizeof m->path, err, errlen) < 0)
+		return -1;
 	m->id = id;
 	snprintf(m->kind, sizeof m->kind, "%s", row.kind);
 	m->parent_id = row.parent_id;

@@ -62,6 +62,11 @@ struct modelstore_model {
 /* True for the kinds that write answers (base, sft, policy). */
 bool modelstore_kind_generates(const char *kind);
 
+/* The checkpoint file of version id (its row's path, under data_dir when
+ * relative) into out (size n). */
+int modelstore_path(struct db *db, const char *data_dir, int64_t id, char *out, size_t n,
+		    char *err, size_t errlen);
+
 /* Loads version id of the database (its row, checkpoint and sidecar).  Errors
  * name the version: "model 7: cannot open 'data/models/7.bin': ...". */
 int modelstore_load(struct db *db, const char *data_dir, int64_t id,

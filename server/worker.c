@@ -18,7 +18,8 @@
  * The thread owns the models: it is the only thread that loads checkpoints,
  * runs model math and writes model files, and it keeps the last generator
  * it loaded (job_cache) for the next generate job.  It uses every core for
- * the math (threads_set(0): OpenMP + OpenBLAS) at normal priority; the HTTP
+ * the math (threads_set(0): OpenMP + OpenBLAS; RLHFD_WORKER_THREADS=n sets
+ * another count) at normal priority; the HTTP
  * threads stay responsive because they never wait for the worker — the
  * worker's write transactions are short (progress and metric batches at most
  * twice a second, answers in batches, a new version's row) and readers never
@@ -38,7 +39,7 @@
  * loop in the same transaction (reward → auto_train.rl_kind → generate of
  * auto_train.generate_k answers to up to auto_train.generate_prompts
  * unanswered train prompts from the new policy), so the loop turns by itself
- * and stops at the first failure.  While an auto job is queued or running no
+ * and stops at the first failure or when auto_train.enabled is switched off.  While an auto job is queued or running no
  * new loop starts.
  */
 #include "server/worker.h"
@@ -100,9 +101,12 @@ static bool auto_tick(struct db *db)
 	    db_work_ratings_after(db, mark, n, &count) < 0 || count < n ||
 	    db_work_max_rating_id(db, &upto) < 0)
 		goto out;
-	char params[96];
-	snprintf(params, sizeof params, "{\"auto\":true,\"ratings_upto\":%lld}", (long long)upto);
-	if (db_begin(db) == 0 && db_job_create(db, "reward", params, db_now(), &id) == 0 &&
+	json_t *p = job_auto_params(at, "reward_params", "reward");
+	if (p)
+		json_object_set_new(p, "ratings_upto", json_integer(upto));
+	char *params = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (params && db_begin(db) == 0 && db_job_create(db, "reward", params, db_now(), &id) == 0 &&
 	    db_commit(db) == 0) {
 		fprintf(stderr, "rlhfd: auto-training: %lld new ratings, queued reward job %lld\n",
 			(long long)count, (long long)id);
@@ -110,6 +114,7 @@ static bool auto_tick(struct db *db)
 	} else {
 		db_rollback(db);
 	}
+	free(params);
 out:
 	json_decref(at);
 	return queued;
@@ -136,10 +141,20 @@ static void drain(struct job_env *env)
 	}
 }
 
+/* The worker's compute threads: RLHFD_WORKER_THREADS when set (1..256),
+ * else every core. */
+static int worker_threads(void)
+{
+	const char *env = getenv("RLHFD_WORKER_THREADS");
+	int n = env ? atoi(env) : 0;
+	return threads_set(n >= 1 && n <= 256 ? n : 0);
+}
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
-	threads_set(0);
+	int n = worker_threads();
+	fprintf(stderr, "rlhfd: worker: %d compute thread%s\n", n, n == 1 ? "" : "s");
 	struct db *db = db_pool_get();
 	if (!db) {
 		fprintf(stderr, "rlhfd: worker: no database connection; jobs will not run\n");

@@ -187,7 +187,8 @@ test('409: cancelling a job that already finished', async (t) => {
 	assert.equal(j.status, 202, j.text);
 	assert.ok(Number.isInteger(j.json.job_id));
 	const c = await srv.admin.post(`/api/jobs/${j.json.job_id}/cancel`, {});
-	assert.equal(c.status, 200, c.text);
+	// 409 when the worker already ran it to its end (an sft job with no model fails at once)
+	assert.ok([200, 409].includes(c.status), c.text);
 	// Wait until the job is finished (cancelled at once when queued; a worker may have started it).
 	let job;
 	for (let i = 0; i < 100; i++) {

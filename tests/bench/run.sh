@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 status=0
-for b in tests/bench/model.sh tests/bench/ratings.sh; do
+for b in tests/bench/model.sh tests/bench/ratings.sh tests/bench/worker_latency.sh; do
 	[ -f "$b" ] || continue
 	echo "== $b"
 	bash "$b" || status=1

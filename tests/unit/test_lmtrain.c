@@ -136,6 +136,41 @@ static void test_sft_batches(void)
 	tokenizer_release(&tk);
 }
 
+static void test_text_rows(void)
+{
+	struct tokenizer tk;
+	if (trained(&tk) < 0)
+		return;
+	const char *doc = "The capital of Peru is Lima.";
+	int ids[64];
+	size_t n = 0;
+	CHECK_INT_EQ(tokenizer_encode(&tk, doc, true, true, ids, 64, &n), 0);
+	struct lmdata_set d;
+	lmdata_set_init(&d, 40);
+	CHECK_INT_EQ(lmdata_set_add_text_row(&d, &tk, doc, 0.25f), 1);
+	CHECK_INT_EQ(lmdata_set_add_text_row(&d, &tk, "", 0.25f), 0);
+	CHECK_INT_EQ(lmdata_set_add_text_row(&d, &tk, doc, 0.0f), -EINVAL);
+	CHECK_INT_EQ(d.n_rows, 1);
+	CHECK_INT_EQ(d.n_target, n - 1);
+	for (int t = 0; t < 40; t++) {
+		CHECK_INT_EQ(d.rows[t], (size_t)t < n ? ids[t] : 0);
+		CHECK_INT_EQ(d.tgts[t], (size_t)t + 1 < n ? ids[t + 1] : -1);
+		CHECK(d.wts[t] == ((size_t)t + 1 < n ? 0.25f : 0.0f));
+	}
+	/* a row shorter than the text: cut, still weighted to its end */
+	struct lmdata_set s;
+	lmdata_set_init(&s, 4);
+	CHECK_INT_EQ(lmdata_set_add_text_row(&s, &tk, doc, 1.0f), 1);
+	CHECK_INT_EQ(s.n_target, 4);
+	CHECK_INT_EQ(s.tgts[3], ids[4]);
+	lmdata_set_release(&s);
+	/* text rows mix with SFT rows */
+	CHECK_INT_EQ(lmdata_set_add_sft(&d, &tk, tmpl, "Capital of Peru?", "Lima."), 1);
+	CHECK_INT_EQ(d.n_rows, 2);
+	lmdata_set_release(&d);
+	tokenizer_release(&tk);
+}
+
 static const struct llama_config tiny = { .dim = 16, .hidden_dim = 32, .n_layers = 2,
 					  .n_heads = 2, .n_kv_heads = 1, .vocab_size = 0,
 					  .seq_len = 16, .shared_classifier = true };
@@ -159,6 +194,8 @@ static int record(void *arg, const struct lmtrain_report *r)
 }
 
 /* Trains a fresh tiny model for steps; returns its params (caller frees). */
+static bool freeze;
+
 static float *train(const struct tokenizer *tk, int batch, int accum, int steps,
 		    const char *out, bool weights_only, struct seen_reports *rep, int *rc)
 {
@@ -181,7 +218,7 @@ static float *train(const struct tokenizer *tk, int batch, int accum, int steps,
 	uint64_t rng = lmdata_rng_seed(11);
 	struct lmtrain_config tc = { .steps = steps, .batch = batch, .accum = accum,
 				     .log_every = 1, .out_path = out, .meta = "{\"kind\":\"base\"}",
-				     .weights_only = weights_only };
+				     .weights_only = weights_only, .freeze_embedding = freeze };
 	*rc = lmtrain_run(&m, &opt, &d, &rng, &tc, record, rep, err, sizeof err);
 	float *p = malloc(m.n_params * sizeof(float));
 	memcpy(p, m.params, m.n_params * sizeof(float));
@@ -276,12 +313,46 @@ static void test_learns_and_saves(void)
 	tokenizer_release(&tk);
 }
 
+static void test_frozen_embedding(void)
+{
+	struct tokenizer tk;
+	if (trained(&tk) < 0)
+		return;
+	struct llama_config c = tiny;
+	c.vocab_size = tk.vocab_size;
+	float *init = malloc(llama_params_count(&c) * sizeof(float));
+	llama_params_init_random(&c, init, 5);
+	struct seen_reports r = { 0 };
+	int rc;
+	freeze = true;
+	float *p = train(&tk, 4, 1, 10, NULL, false, &r, &rc);
+	freeze = false;
+	CHECK_INT_EQ(rc, 0);
+	size_t off, len, off1, len1;
+	llama_tensor_span(&c, 0, &off, &len);
+	llama_tensor_span(&c, 2, &off1, &len1);
+	/* the embedding only shrinks by the decoupled weight decay, by at most
+	 * lr * wd per step; wq moves by about lr per step */
+	double emb = 0.0, wq = 0.0;
+	for (size_t i = 0; i < len; i++)
+		emb = fmax(emb, fabs(p[off + i] - init[off + i]) / (fabs(init[off + i]) + 1e-12));
+	for (size_t i = 0; i < len1; i++)
+		wq = fmax(wq, fabs(p[off1 + i] - init[off1 + i]));
+	CHECK_MSG(emb <= 10 * 1e-2 * 0.1 + 1e-6, "embedding moved by %g (relative)", emb);
+	CHECK_MSG(wq > 1e-2, "wq moved by only %g", wq);
+	free(p);
+	free(init);
+	tokenizer_release(&tk);
+}
+
 int main(void)
 {
 	threads_set(1);
 	RUN(test_text_batches);
 	RUN(test_sft_batches);
+	RUN(test_text_rows);
 	RUN(test_accumulation_is_one_batch);
 	RUN(test_learns_and_saves);
+	RUN(test_frozen_embedding);
 	TEST_MAIN_END();
 }

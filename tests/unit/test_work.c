@@ -243,6 +243,15 @@ static void test_models(void)
 	CHECK_STR_EQ(query_text(db, "SELECT metrics FROM model_versions WHERE id = 2"),
 		     "{\"loss\":1,\"eval\":{\"kl\":0.5}}");
 
+	/* one key set, nulls kept (an eval figure that could not be measured) */
+	CHECK_INT_EQ(db_work_model_set_metric(db, sft, "eval", "{\"kl\":null,\"win_rate\":0.5}"), 0);
+	CHECK_STR_EQ(query_text(db, "SELECT metrics FROM model_versions WHERE id = 2"),
+		     "{\"loss\":1,\"eval\":{\"kl\":null,\"win_rate\":0.5}}");
+	CHECK_INT_EQ(db_work_model_set_metric(db, sft, "a.b", "1"), DB_INVALID);
+	CHECK_INT_EQ(db_work_model_set_metric(db, 99, "x", "1"), DB_NOTFOUND);
+	CHECK_INT_EQ(db_work_model_set_metrics(db, rm1, "{\"acc\":0.75}"), 0);
+	CHECK_STR_EQ(query_text(db, "SELECT metrics FROM model_versions WHERE id = 3"), "{\"acc\":0.75}");
+
 	/* rating ids: needs real ratings (foreign key) */
 	int64_t r = make_rater(db, "ann"), pid = make_prompt(db, "p", "train"), resp[2];
 	int64_t gid = make_group(db, pid, 0, 2, resp);

@@ -2,10 +2,15 @@
  * web/js/admin.js — the admin page: counts, the score histogram, agreement and
  * per-rater counts (GET /api/stats); creating raters (token shown once); browsing
  * prompts; importing a JSONL/JSON file; export links; task-assignment settings.
- * The Jobs / Models / Training panels are left for the training worker's UI.
+ * The Jobs, Models and Training panels live in js/jobs.js, js/models.js and
+ * js/autotrain.js.  The hash names the tab ("#models"), optionally with an
+ * argument for its loader ("#jobs/12" opens job 12).
  */
 import { api, el, showError, whoami, setupHeader } from './api.js';
 import { barChart } from './chart.js';
+import { initJobs } from './jobs.js';
+import { initModels } from './models.js';
+import { initAutoTrain } from './autotrain.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,9 +18,14 @@ const $ = (id) => document.getElementById(id);
 
 const tabs = [...document.querySelectorAll('[role="tab"]')];
 const loaders = {};
+const hiders = {};
+let shownTab = null;
 
-function selectTab(name, focus = false) {
-	if (!tabs.some((t) => t.dataset.tab === name)) name = 'overview';
+/* Shows the tab named by target ("jobs" or "jobs/12"); its loader gets the argument. */
+function selectTab(target, focus = false) {
+	let [name, ...rest] = String(target || '').split('/');
+	if (!tabs.some((t) => t.dataset.tab === name)) { name = 'overview'; rest = []; }
+	const arg = rest.join('/');
 	for (const t of tabs) {
 		const on = t.dataset.tab === name;
 		t.setAttribute('aria-selected', on ? 'true' : 'false');
@@ -23,8 +33,11 @@ function selectTab(name, focus = false) {
 		$(t.getAttribute('aria-controls')).hidden = !on;
 		if (on && focus) t.focus();
 	}
-	if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
-	if (loaders[name]) loaders[name]().catch((e) => showError(e.message));
+	if (shownTab && shownTab !== name && hiders[shownTab]) hiders[shownTab]();
+	shownTab = name;
+	const hash = '#' + name + (arg ? '/' + arg : '');
+	if (location.hash !== hash) history.replaceState(null, '', hash);
+	if (loaders[name]) loaders[name](arg || undefined).catch((e) => showError(e.message));
 }
 
 tabs.forEach((t, i) => {
@@ -228,6 +241,12 @@ $('config-form').addEventListener('submit', async (ev) => {
 		showError(`Could not save the settings: ${e.message}`);
 	}
 });
+
+/* ---- jobs, models, training ------------------------------------------------------------------ */
+
+initJobs(loaders, (name, fn) => { hiders[name] = fn; });
+initModels(loaders);
+initAutoTrain(loaders);
 
 /* ---- start ------------------------------------------------------------------------------------- */
 

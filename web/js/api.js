@@ -10,12 +10,13 @@ let csrfToken = null;
 /* Remembers the CSRF token the server gave with /api/login or /api/me. */
 export function setCsrf(token) { csrfToken = token || null; }
 
-/* An error the API answered: status plus the {error:{code,message}} body. */
+/* An error the API answered: status plus the {error:{code,message,field?}} body. */
 export class ApiError extends Error {
-	constructor(status, code, message) {
+	constructor(status, code, message, field) {
 		super(message);
 		this.status = status;
 		this.code = code;
+		this.field = field || null;
 	}
 }
 
@@ -57,7 +58,7 @@ export async function api(method, path, body, opts = {}) {
 	if (!res.ok) {
 		const err = data && data.error ? data.error : {};
 		throw new ApiError(res.status, err.code || 'http_' + res.status,
-			err.message || `The server answered ${res.status} ${res.statusText}.`);
+			err.message || `The server answered ${res.status} ${res.statusText}.`, err.field);
 	}
 	return res.status === 204 ? null : data;
 }

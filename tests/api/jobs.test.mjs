@@ -1,0 +1,572 @@
+/*
+ * tests/api/jobs.test.mjs — the background worker through the HTTP API: a
+ * job's life (queued → running → progress rising → succeeded with a model
+ * version), generation (K answers per prompt as one group, handed out by
+ * /api/tasks/next), cancelling queued and running jobs, a failure with its
+ * reason, reward → PPO/RLOO/DPO → eval on real ratings, activate/rollback, a
+ * kill -9 during a job (failed "interrupted" on restart, then retried), the
+ * auto-training loop, parameter checks, and import-model / export-model.
+ *
+ * The model is tiny and made here (setup, a few seconds): a BPE vocabulary
+ * and a 2-layer llama trained for a few steps on the demo world's text, then
+ * `rlhfd import-model --activate` into each test's data directory.  It writes
+ * nonsense, which is all these tests need: they check the machinery, not the
+ * quality (the end-to-end learning test does that).
+ */
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, BIN, sleep, randomToken } from '../lib/server.mjs';
+import { createRater, assertError, promptDetail } from '../lib/fixtures.mjs';
+
+const FINISHED = ['succeeded', 'failed', 'cancelled'];
+let work, tok, base, promptSet;
+
+function rlhfd(args, opts = {}) {
+	return execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+before(() => {
+	work = mkdtempSync(path.join(tmpdir(), 'rlhfd-jobs-'));
+	const corpus = path.join(work, 'pre.txt'), prompts = path.join(work, 'prompts.jsonl');
+	tok = path.join(work, 'tok.bin');
+	base = path.join(work, 'base.bin');
+	rlhfd(['demo-data', '--pretrain', corpus, '--pretrain-bytes', '40000', '--prompts', prompts]);
+	rlhfd(['train-tokenizer', '--corpus', corpus, '--vocab', '320', '--out', tok]);
+	rlhfd(['train-lm', '--tokenizer', tok, '--data', corpus, '--out', base, '--dim', '32',
+		'--hidden', '64', '--layers', '2', '--heads', '4', '--kv-heads', '2', '--seq', '128',
+		'--steps', '5', '--batch', '4', '--log-every', '5']);
+	const all = readFileSync(prompts, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+	promptSet = [
+		...all.filter((p) => p.split === 'train').slice(0, 16).map((p) => ({ text: p.text, split: 'train' })),
+		...all.filter((p) => p.split === 'eval').slice(0, 6).map((p) => ({ text: p.text, split: 'eval' })),
+	];
+});
+
+after(() => { if (work) rmSync(work, { recursive: true, force: true }); });
+
+/* A server whose data directory holds the tiny model (version 1, active) and
+ * the prompt set.  Returns { srv, dataDir, trainIds, evalIds, stop }. */
+async function serverWithModel() {
+	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-jobs-data-'));
+	const out = rlhfd(['import-model', '--data', dataDir, '--model', base, '--tokenizer', tok,
+		'--name', 'tiny', '--activate']);
+	assert.match(out, /^model_id=1$/m);
+	const srv = await startServer({ dataDir, adminToken: randomToken() });
+	const r = await srv.admin.post('/api/prompts', { prompts: promptSet });
+	assert.equal(r.status, 201, r.text);
+	const ids = r.json.ids;
+	return {
+		srv, dataDir,
+		trainIds: ids.slice(0, promptSet.filter((p) => p.split === 'train').length),
+		evalIds: ids.slice(promptSet.filter((p) => p.split === 'train').length),
+		async stop() { await srv.stop(); rmSync(dataDir, { recursive: true, force: true }); },
+	};
+}
+
+async function submit(srv, kind, params) {
+	const r = kind === 'generate' ? await srv.admin.post('/api/generate', params || {})
+		: await srv.admin.post('/api/train', { kind, ...(params ? { params } : {}) });
+	assert.equal(r.status, 202, `${kind}: ${r.text}`);
+	assert.ok(Number.isInteger(r.json.job_id));
+	return r.json.job_id;
+}
+
+/* Polls a job until pred(job); history = every (status, progress) seen. */
+async function waitJob(srv, id, pred, { timeoutMs = 90000, history = null } = {}) {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const r = await srv.admin.get(`/api/jobs/${id}`);
+		assert.equal(r.status, 200, r.text);
+		if (history) history.push({ status: r.json.status, progress: r.json.progress });
+		if (pred(r.json)) return r.json;
+		if (Date.now() > deadline) assert.fail(`job ${id} timed out in state ${JSON.stringify(r.json)}`);
+		await sleep(20);
+	}
+}
+const waitDone = (srv, id, opts) => waitJob(srv, id, (j) => FINISHED.includes(j.status), opts);
+
+async function succeeded(srv, id) {
+	const j = await waitDone(srv, id);
+	assert.equal(j.status, 'succeeded', `job ${id}: ${JSON.stringify(j)}`);
+	return j;
+}
+
+async function models(srv) {
+	const r = await srv.admin.get('/api/models');
+	assert.equal(r.status, 200, r.text);
+	return r.json.models;
+}
+
+/* Rates every task the rater is handed: scores by position (1, 5, 3, 2, 4,
+ * ...) so every group has different scores.  Returns the ratings saved. */
+async function rateAll(rater, max = 1000) {
+	let saved = 0;
+	for (let n = 0; n < max; n++) {
+		const r = await rater.client.get('/api/tasks/next');
+		if (r.status === 204) break;
+		assert.equal(r.status, 200, r.text);
+		const t = r.json.task;
+		const ratings = t.responses.map((x, i) => ({ response_id: x.id, score: [1, 5, 3, 2, 4][i % 5] }));
+		const s = await rater.client.post('/api/ratings', { group_id: t.group_id, ratings });
+		assert.equal(s.status, 201, s.text);
+		saved += s.json.saved;
+	}
+	return saved;
+}
+
+/* Imported demonstrations (unrated answers with no model) for the SFT job. */
+async function importDemos(srv, ids) {
+	for (const id of ids) {
+		const r = await srv.admin.post(`/api/prompts/${id}/responses`,
+			{ responses: [{ text: 'The answer is a short and polite sentence.' }] });
+		assert.equal(r.status, 201, r.text);
+	}
+}
+
+test('generate: K answers per prompt from one call, one group each, handed out by /api/tasks/next', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		const picked = w.trainIds.slice(0, 3);
+		const id = await submit(srv, 'generate', { prompt_ids: picked, k: 3, max_tokens: 12, temperature: 1, seed: 7 });
+		const job = await succeeded(srv, id);
+		assert.equal(job.kind, 'generate');
+		assert.equal(job.progress, 1);
+		assert.equal(job.metrics.groups, 3);
+		assert.equal(job.metrics.responses, 9);
+		assert.equal(job.metrics.model_id, 1);
+		assert.equal(job.metrics.skipped, 0);
+		const groupOf = {};
+		for (const pid of picked) {
+			const p = await promptDetail(srv, pid);
+			assert.equal(p.responses.length, 3, 'K = 3 answers');
+			const gids = new Set(p.responses.map((r) => r.group_id));
+			assert.equal(gids.size, 1, 'one group per prompt');
+			for (const r of p.responses) {
+				assert.equal(r.model_id, 1, 'written by the active model');
+				assert.equal(typeof r.text, 'string');
+				assert.ok(r.token_count >= 0 && r.token_count <= 12, `token_count ${r.token_count} within max_tokens`);
+			}
+			groupOf[[...gids][0]] = p.responses.map((r) => r.id).sort((a, b) => a - b);
+		}
+		// the other train prompts got nothing
+		assert.equal((await promptDetail(srv, w.trainIds[5])).responses.length, 0);
+		// a rater is handed exactly these groups, with their answers
+		const ann = await createRater(srv, 'ann');
+		const seen = [];
+		for (;;) {
+			const r = await ann.client.get('/api/tasks/next');
+			if (r.status === 204) break;
+			assert.equal(r.status, 200, r.text);
+			const t = r.json.task;
+			assert.deepEqual(t.responses.map((x) => x.id).sort((a, b) => a - b), groupOf[t.group_id]);
+			seen.push(t.group_id);
+			await ann.client.post(`/api/tasks/${t.group_id}/skip`, {});
+		}
+		assert.deepEqual(seen.sort((a, b) => a - b), Object.keys(groupOf).map(Number).sort((a, b) => a - b));
+
+		// the same seed and model give the same answers (a second job on the same prompts)
+		const again = await submit(srv, 'generate', { prompt_ids: picked.slice(0, 1), k: 3, max_tokens: 12, temperature: 1, seed: 7 });
+		await succeeded(srv, again);
+		const p0 = await promptDetail(srv, picked[0]);
+		const byGroup = {};
+		for (const r of p0.responses) (byGroup[r.group_id] ||= []).push(r.text);
+		const [g1, g2] = Object.values(byGroup);
+		assert.deepEqual(g2, g1, 'same model, prompt and seed: same answers');
+
+		// default: the train prompts this model has not answered yet
+		const rest = await submit(srv, 'generate', { k: 2, max_tokens: 8 });
+		const rj = await succeeded(srv, rest);
+		assert.equal(rj.metrics.groups, w.trainIds.length - picked.length);
+		assert.equal((await promptDetail(srv, w.evalIds[0])).responses.length, 0, 'eval prompts untouched');
+	} finally {
+		await w.stop();
+	}
+});
+
+test('a job runs queued → running → succeeded, progress rising, per-step metrics, a model version', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await importDemos(srv, w.trainIds);
+		// a job long enough to watch, and a second one queued behind it
+		const first = await submit(srv, 'sft', { epochs: 20, batch_size: 4, name: 'watched' });
+		const second = await submit(srv, 'sft', { epochs: 1, batch_size: 4, activate: false });
+		const q = (await srv.admin.get(`/api/jobs/${second}`)).json;
+		assert.equal(q.status, 'queued', 'one job at a time: the second waits');
+		assert.equal(q.progress, 0);
+		assert.equal(q.started_at, null);
+
+		const history = [];
+		const done = await waitDone(srv, first, { history });
+		assert.equal(done.status, 'succeeded', JSON.stringify(done));
+		const statuses = history.map((h) => h.status).filter((s, i, a) => i === 0 || s !== a[i - 1]);
+		assert.deepEqual(statuses.filter((s) => s !== 'queued'), ['running', 'succeeded'], `statuses seen: ${statuses}`);
+		const progress = history.filter((h) => h.status === 'running').map((h) => h.progress);
+		for (let i = 1; i < progress.length; i++)
+			assert.ok(progress[i] >= progress[i - 1], `progress never falls: ${progress}`);
+		assert.ok(progress.some((p) => p > 0 && p < 1), `progress seen between 0 and 1: ${progress.slice(0, 20)}`);
+		assert.equal(done.progress, 1);
+		assert.ok(done.started_at && done.finished_at);
+		assert.equal(done.error, null);
+		assert.ok(Number.isInteger(done.model_id) && done.model_id > 1, 'the version it made');
+		assert.equal(done.metrics.demonstrations, w.trainIds.length);
+		assert.equal(done.metrics.steps, 20 * Math.ceil(w.trainIds.length / 4), 'epochs x batches');
+
+		// per-step metrics: a loss for every step, written while it ran
+		const ms = await srv.admin.get(`/api/jobs/${first}/metrics`);
+		assert.equal(ms.status, 200, ms.text);
+		const loss = ms.json.series.filter((s) => s.name === 'loss');
+		assert.equal(loss.length, done.metrics.steps);
+		assert.ok(loss.every((s) => Number.isFinite(s.value) && s.value > 0));
+		assert.ok(loss[loss.length - 1].value < loss[0].value, 'the loss fell on the demonstrations');
+
+		// the version: kind, parent, job, params, metrics; active (the default for sft)
+		const ver = (await models(srv)).find((m) => m.id === done.model_id);
+		assert.equal(ver.kind, 'sft');
+		assert.equal(ver.parent_id, 1);
+		assert.equal(ver.job_id, first);
+		assert.equal(ver.name, 'watched');
+		assert.equal(ver.active, true);
+		assert.equal(ver.params.epochs, 20);
+		assert.equal(ver.metrics.steps, done.metrics.steps);
+		assert.ok(existsSync(path.join(w.dataDir, 'models', `${ver.id}.bin`)), 'the checkpoint file');
+
+		// the second job then ran, from the new active model, and did not activate
+		const d2 = await succeeded(srv, second);
+		const v2 = (await models(srv)).find((m) => m.id === d2.model_id);
+		assert.equal(v2.parent_id, done.model_id, 'trained from the model active when it started');
+		assert.equal(v2.active, false, 'activate: false');
+	} finally {
+		await w.stop();
+	}
+});
+
+test('cancel: a queued job at once, a running job at its next step (no version made)', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await importDemos(srv, w.trainIds);
+		const running = await submit(srv, 'sft', { epochs: 1000, batch_size: 1 });
+		const queued = await submit(srv, 'sft', { epochs: 1 });
+		await waitJob(srv, running, (j) => j.status === 'running' && j.progress > 0);
+
+		const cq = await srv.admin.post(`/api/jobs/${queued}/cancel`, {});
+		assert.equal(cq.status, 200, cq.text);
+		assert.equal(cq.json.status, 'cancelled');
+		const jq = (await srv.admin.get(`/api/jobs/${queued}`)).json;
+		assert.equal(jq.status, 'cancelled');
+		assert.equal(jq.started_at, null, 'never ran');
+
+		const before = (await models(srv)).length;
+		const cr = await srv.admin.post(`/api/jobs/${running}/cancel`, {});
+		assert.equal(cr.status, 200, cr.text);
+		assert.equal(cr.json.cancel_requested, true);
+		const jr = await waitDone(srv, running, { timeoutMs: 20000 });
+		assert.equal(jr.status, 'cancelled');
+		assert.ok(jr.progress < 1);
+		assert.equal(jr.model_id, null);
+		assert.equal((await models(srv)).length, before, 'no version from a cancelled job');
+		// its metrics up to the cancel were kept
+		const ms = (await srv.admin.get(`/api/jobs/${running}/metrics`)).json.series;
+		assert.ok(ms.some((s) => s.name === 'loss'));
+		// finished: a second cancel is 409; the worker goes on with new work
+		assertError(await srv.admin.post(`/api/jobs/${running}/cancel`, {}), 409, 'cancel a cancelled job');
+		const next = await submit(srv, 'generate', { prompt_ids: [w.trainIds[0]], k: 2, max_tokens: 4 });
+		await succeeded(srv, next);
+	} finally {
+		await w.stop();
+	}
+});
+
+test('failure: a reward job with no rated pairs fails with the reason, the server goes on', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		const id = await submit(srv, 'reward', { epochs: 1 });
+		const j = await waitDone(srv, id);
+		assert.equal(j.status, 'failed');
+		assert.match(j.error, /^no rated pairs: /);
+		assert.equal(j.model_id, null);
+		assert.equal(j.metrics.ratings_upto, 0);
+		assert.equal((await models(srv)).length, 1, 'no version');
+		// a job without any model to train fails too, with its own reason
+		const noRm = await submit(srv, 'ppo', { iterations: 1 });
+		const j2 = await waitDone(srv, noRm);
+		assert.equal(j2.status, 'failed');
+		assert.match(j2.error, /^no reward model/);
+		// the server is fine and the worker still runs jobs
+		assert.equal((await srv.admin.get('/healthz')).status, 200);
+		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: [w.trainIds[0]], k: 2, max_tokens: 4 }));
+	} finally {
+		await w.stop();
+	}
+});
+
+test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, rating ids, eval figures', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await succeeded(srv, await submit(srv, 'generate', { k: 3, max_tokens: 10 }));
+		const ann = await createRater(srv, 'ann');
+		const saved = await rateAll(ann);
+		assert.equal(saved, w.trainIds.length * 3);
+
+		const rj = await succeeded(srv, await submit(srv, 'reward', { epochs: 2, heldout_frac: 0.25 }));
+		assert.equal(rj.metrics.groups, w.trainIds.length);
+		assert.equal(rj.metrics.ratings, saved);
+		assert.ok(rj.metrics.heldout_pairs > 0);
+		assert.ok(rj.metrics.heldout_acc >= 0 && rj.metrics.heldout_acc <= 1);
+		let ms = await models(srv);
+		const rm = ms.find((m) => m.id === rj.model_id);
+		assert.equal(rm.kind, 'reward');
+		assert.equal(rm.parent_id, 1);
+		assert.equal(rm.ratings, saved, 'the exact rating ids it used are recorded');
+		assert.equal(rm.active, false);
+		assert.equal(ms.find((m) => m.active).id, 1, 'a reward model is never activated');
+
+		const rl = { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4 };
+		const pj = await succeeded(srv, await submit(srv, 'ppo', rl));
+		for (const key of ['iterations', 'steps', 'reward_last', 'kl_last'])
+			assert.ok(key in pj.metrics, `ppo metric ${key}`);
+		const series = (await srv.admin.get(`/api/jobs/${pj.id}/metrics`)).json.series;
+		for (const name of ['reward_mean', 'kl', 'entropy', 'value_loss'])
+			assert.equal(series.filter((s) => s.name === name).length, 2, `one ${name} per update`);
+		const oj = await succeeded(srv, await submit(srv, 'rloo', rl));
+		const dj = await succeeded(srv, await submit(srv, 'dpo', { epochs: 1 }));
+		ms = await models(srv);
+		const ppo = ms.find((m) => m.id === pj.model_id), rloo = ms.find((m) => m.id === oj.model_id),
+			dpo = ms.find((m) => m.id === dj.model_id);
+		assert.equal(ppo.kind, 'policy');
+		assert.equal(ppo.parent_id, 1, 'the policy it started from');
+		assert.equal(ppo.params.reward_model_id, rm.id);
+		assert.equal(ppo.params.ref_model_id, 1, 'no sft ancestor: the policy itself is the reference');
+		assert.equal(rloo.parent_id, ppo.id);
+		assert.equal(dpo.parent_id, rloo.id);
+		assert.ok(dpo.ratings > 0 && dpo.ratings <= saved);
+		assert.equal(ms.find((m) => m.active).id, dpo.id, 'each policy job activated its version');
+
+		const ej = await succeeded(srv, await submit(srv, 'eval', { model_id: dpo.id, max_new: 8 }));
+		assert.equal(ej.model_id, dpo.id);
+		assert.equal(ej.metrics.prompts, w.evalIds.length);
+		const ev = (await models(srv)).find((m) => m.id === dpo.id).metrics.eval;
+		assert.ok(ev, 'figures stored on the version');
+		assert.equal(ev.job_id, ej.id);
+		assert.equal(ev.split, 'eval');
+		assert.equal(ev.reward_model_id, rm.id);
+		assert.equal(ev.parent_id, rloo.id);
+		for (const key of ['reward_mean', 'kl', 'win_rate'])
+			assert.ok(typeof ev[key] === 'number' && Number.isFinite(ev[key]), `eval ${key}: ${ev[key]}`);
+		assert.ok(ev.win_rate >= 0 && ev.win_rate <= 1);
+	} finally {
+		await w.stop();
+	}
+});
+
+test('activate and roll back: new answers come from the active version', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await importDemos(srv, w.trainIds);
+		const sj = await succeeded(srv, await submit(srv, 'sft', { epochs: 2 }));
+		let ms = await models(srv);
+		assert.equal(ms.find((m) => m.active).id, sj.model_id);
+		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: [w.evalIds[0]], k: 2, max_tokens: 4 }));
+		// rollback to the base model
+		const a = await srv.admin.post('/api/models/1/activate', {});
+		assert.equal(a.status, 200, a.text);
+		ms = await models(srv);
+		assert.deepEqual(ms.filter((m) => m.active).map((m) => m.id), [1]);
+		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: [w.evalIds[1]], k: 2, max_tokens: 4 }));
+		assert.ok((await promptDetail(srv, w.evalIds[0])).responses.every((r) => r.model_id === sj.model_id));
+		assert.ok((await promptDetail(srv, w.evalIds[1])).responses.every((r) => r.model_id === 1));
+	} finally {
+		await w.stop();
+	}
+});
+
+test('kill -9 during a job: on restart it is failed "interrupted", and retry queues it again', async () => {
+	const w = await serverWithModel();
+	let srv2 = null;
+	try {
+		const { srv } = w;
+		await importDemos(srv, w.trainIds);
+		const params = { epochs: 1000, batch_size: 1 };
+		const id = await submit(srv, 'sft', params);
+		await waitJob(srv, id, (j) => j.status === 'running' && j.progress > 0);
+		await srv.kill9();
+		srv2 = await startServer({ dataDir: w.dataDir, adminToken: srv.adminToken });
+		const j = (await srv2.admin.get(`/api/jobs/${id}`)).json;
+		assert.equal(j.status, 'failed');
+		assert.equal(j.error, 'interrupted: the server stopped while the job was running');
+		assert.ok(j.finished_at);
+		// retry: a new queued job with the same kind and params
+		const r = await srv2.admin.post(`/api/jobs/${id}/retry`, {});
+		assert.equal(r.status, 202, r.text);
+		assert.equal(r.json.retry_of, id);
+		const nid = r.json.job_id;
+		assert.ok(nid > id);
+		const nj = await waitJob(srv2, nid, (x) => x.status === 'running');
+		assert.equal(nj.kind, 'sft');
+		assert.deepEqual(nj.params, params);
+		// only failed and cancelled jobs may be retried; unknown ids are 404
+		assertError(await srv2.admin.post(`/api/jobs/${nid}/retry`, {}), 409, 'retry a running job');
+		assertError(await srv2.admin.post('/api/jobs/9999/retry', {}), 404, 'retry an unknown job');
+		assert.equal((await srv2.admin.post(`/api/jobs/${nid}/cancel`, {})).status, 200);
+		assert.equal((await waitDone(srv2, nid)).status, 'cancelled');
+	} finally {
+		await w.srv.stop({ keepData: true });
+		if (srv2) await srv2.stop();
+		rmSync(w.dataDir, { recursive: true, force: true });
+	}
+});
+
+test('a graceful stop records the running job as interrupted', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await importDemos(srv, w.trainIds);
+		const id = await submit(srv, 'sft', { epochs: 1000, batch_size: 1 });
+		await waitJob(srv, id, (j) => j.status === 'running' && j.progress > 0);
+		await srv.stop({ keepData: true });
+		assert.equal(srv.exited().code, 0, 'a clean exit, not a kill');
+		const again = await startServer({ dataDir: w.dataDir, adminToken: srv.adminToken });
+		try {
+			const j = (await again.admin.get(`/api/jobs/${id}`)).json;
+			assert.equal(j.status, 'failed');
+			assert.equal(j.error, 'interrupted: the server stopped while the job was running');
+		} finally {
+			await again.stop();
+		}
+	} finally {
+		await w.srv.stop({ keepData: true });
+		rmSync(w.dataDir, { recursive: true, force: true });
+	}
+});
+
+test('job params: unknown keys and out-of-range values are 400 and queue nothing', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		const cases = [
+			[{ kind: 'sft', params: { learning_rate: 1 } }, 'params.learning_rate'],
+			[{ kind: 'sft', params: { lr: 0 } }, 'params.lr'],
+			[{ kind: 'ppo', params: { k: 0 } }, 'params.k'],
+			[{ kind: 'ppo', params: { iterations: 1.5 } }, 'params.iterations'],
+			[{ kind: 'reward', params: { activate: true } }, 'params.activate'],
+			[{ kind: 'reward', params: { auto: true } }, 'params.auto'],
+			[{ kind: 'dpo', params: { beta: 'big' } }, 'params.beta'],
+			[{ kind: 'eval', params: { model_id: 1, split: 'test' } }, 'params.split'],
+			[{ kind: 'sft', params: { min_score: 6 } }, 'params.min_score'],
+		];
+		for (const [body, field] of cases) {
+			const r = await srv.admin.post('/api/train', body);
+			assertError(r, 400, JSON.stringify(body));
+			assert.equal(r.json.error.field, field, JSON.stringify(body));
+		}
+		assertError(await srv.admin.post('/api/generate', { max_prompts: -1 }), 400, 'generate max_prompts');
+		assert.deepEqual((await srv.admin.get('/api/jobs')).json.jobs, [], 'nothing queued');
+		// config: the auto-training loop's job params are checked the same way
+		const c = await srv.admin.put('/api/config', { auto_train: { rl_params: { bogus: 1 } } });
+		assertError(c, 400, 'auto_train.rl_params');
+		assert.equal(c.json.error.field, 'auto_train.rl_params.bogus');
+	} finally {
+		await w.stop();
+	}
+});
+
+test('auto-training: after N new ratings the loop queues reward → rl → generate by itself', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: w.trainIds.slice(0, 4), k: 3, max_tokens: 8 }));
+		const cfg = await srv.admin.put('/api/config', { auto_train: {
+			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', generate_k: 2, generate_prompts: 3,
+			reward_params: { epochs: 1 }, rl_params: { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 6 },
+		} });
+		assert.equal(cfg.status, 200, cfg.text);
+		const ann = await createRater(srv, 'ann');
+		// two groups (6 ratings) are not enough
+		for (let i = 0; i < 2; i++) {
+			const t = (await ann.client.get('/api/tasks/next')).json.task;
+			const s = await ann.client.post('/api/ratings', { group_id: t.group_id,
+				ratings: t.responses.map((x, k) => ({ response_id: x.id, score: [1, 5, 3][k] })) });
+			assert.equal(s.status, 201);
+		}
+		await sleep(2600);
+		assert.equal((await srv.admin.get('/api/jobs')).json.jobs.filter((j) => j.kind === 'reward').length, 0);
+		await rateAll(ann);   // 12 ratings now
+		// the loop: reward, then rloo, then generate, each queued by the one before
+		const deadline = Date.now() + 90000;
+		let jobs;
+		for (;;) {
+			jobs = (await srv.admin.get('/api/jobs')).json.jobs;
+			const gen = jobs.find((j) => j.kind === 'generate' && j.params.auto);
+			if (gen && FINISHED.includes(gen.status)) break;
+			if (jobs.some((j) => j.params.auto && j.status === 'failed'))
+				assert.fail(`an auto job failed: ${JSON.stringify(jobs)}`);
+			if (Date.now() > deadline) assert.fail(`the loop did not turn: ${JSON.stringify(jobs)}`);
+			await sleep(100);
+		}
+		const auto = jobs.filter((j) => j.params.auto).reverse();
+		assert.deepEqual(auto.map((j) => j.kind), ['reward', 'rloo', 'generate']);
+		assert.ok(auto.every((j) => j.status === 'succeeded'), JSON.stringify(auto));
+		assert.equal(auto[0].metrics.ratings, 12);
+		assert.equal(auto[1].params.iterations, 2, 'rl_params passed on');
+		const policy = auto[1].model_id;
+		const ms = await models(srv);
+		assert.equal(ms.find((m) => m.active).id, policy, 'the new policy is active');
+		assert.equal(auto[2].metrics.model_id, policy, 'fresh answers from the new policy');
+		assert.equal(auto[2].metrics.groups, 3);
+		assert.equal(auto[2].metrics.responses, 6, 'generate_k answers each');
+		// they wait in the rating queue
+		const t = await ann.client.get('/api/tasks/next');
+		assert.equal(t.status, 200);
+		assert.equal(t.json.task.responses.length, 2);
+		// no second loop without new ratings
+		await sleep(2600);
+		assert.equal((await srv.admin.get('/api/jobs')).json.jobs.filter((j) => j.params.auto).length, 3);
+	} finally {
+		await w.stop();
+	}
+});
+
+test('import-model and export-model: a llama2.c file in and out unchanged', async () => {
+	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-jobs-io-'));
+	try {
+		assert.match(rlhfd(['import-model', '--data', dataDir, '--model', base, '--tokenizer', tok,
+			'--name', 'a', '--template', 'Q: {prompt}\nA:']), /^model_id=1$/m);
+		assert.match(rlhfd(['import-model', '--data', dataDir, '--model', base, '--tokenizer', tok,
+			'--kind', 'sft']), /^model_id=2$/m);
+		const out = path.join(dataDir, 'out.bin'), tokOut = path.join(dataDir, 'out-tok.bin');
+		rlhfd(['export-model', '--data', dataDir, '--id', '1', '--out', out, '--tokenizer-out', tokOut]);
+		assert.deepEqual(readFileSync(tokOut), readFileSync(tok), 'the tokenizer comes back byte for byte');
+		// the exported weights generate exactly what the original does (greedy)
+		const sample = (m, t) => rlhfd(['sample', '--model', m, '--tokenizer', t, '--prompt', 'User: hi',
+			'--temperature', '0', '--steps', '12', '--ids']);
+		assert.equal(sample(out, tokOut), sample(base, tok));
+		// errors: a missing file, an unknown version, a template without {prompt}
+		assert.throws(() => rlhfd(['import-model', '--data', dataDir, '--model', path.join(dataDir, 'nope.bin'), '--tokenizer', tok]),
+			(e) => e.status === 1 && /cannot open/.test(e.stderr));
+		assert.throws(() => rlhfd(['export-model', '--data', dataDir, '--id', '9', '--out', out]),
+			(e) => e.status === 1 && /model 9 not found/.test(e.stderr));
+		assert.throws(() => rlhfd(['import-model', '--data', dataDir, '--model', base, '--tokenizer', tok, '--template', 'x']),
+			(e) => e.status === 1 && /\{prompt\}/.test(e.stderr));
+		// a server on that directory lists both versions; the template is kept in the sidecar
+		const srv = await startServer({ dataDir, adminToken: randomToken() });
+		try {
+			const ms = await models(srv);
+			assert.deepEqual(ms.map((m) => [m.id, m.kind, m.active]), [[2, 'sft', false], [1, 'base', false]]);
+		} finally {
+			await srv.stop();
+		}
+		const side = readFileSync(path.join(dataDir, 'models', '1.bin.rlhfd'));
+		assert.ok(side.includes(Buffer.from('"template":"Q: {prompt}\\nA:"')), 'template in the sidecar metadata');
+	} finally {
+		rmSync(dataDir, { recursive: true, force: true });
+	}
+});

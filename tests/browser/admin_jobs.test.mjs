@@ -1,0 +1,378 @@
+/*
+ * tests/browser/admin_jobs.test.mjs — the admin page's Jobs, Models and
+ * Training panels in headless Chromium against a real server running real
+ * jobs on a tiny model (tests/lib/tiny_model.mjs): a job started from the form
+ * is listed and its progress moves to a final state while its charts grow,
+ * every per-step value of /api/jobs/{id}/metrics is a point of its chart (and
+ * the hover read-out gives the API's value); server validation errors land
+ * under the field; cancel a queued and a running job, retry one; model
+ * versions with their eval figures and a chart across versions, roll back and
+ * the active badge moving; auto-training settings saved, reloaded, rejected
+ * values shown inline.  Screenshots go to /tmp/rlhfd-{jobs,models,training}.png.
+ */
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../lib/server.mjs';
+import { createRater } from '../lib/fixtures.mjs';
+import { launch, newPage, login } from '../lib/browser.mjs';
+import {
+	makeTinyModel, serverWithModel, submitJob, waitJob, jobSucceeded, importDemos, rateAll, FINISHED,
+} from '../lib/tiny_model.mjs';
+
+let browser, tiny;
+before(async () => {
+	// Eval prompts short enough to leave room for an answer in the tiny model's 64 positions.
+	tiny = makeTinyModel({ maxEvalChars: 36, evalPrompts: 4 });
+	browser = await launch();
+});
+after(async () => { await browser?.close(); tiny?.cleanup(); });
+
+/* Console errors other than the 4xx answers a test provokes on purpose. */
+const unexpected = (page) => page.problems.filter((p) => !/status of 40[09] \(/.test(p));
+
+async function adminPage(srv, hash) {
+	const page = await newPage(browser, { viewport: { width: 1280, height: 900 } });
+	await login(page, srv.url, srv.adminToken, '/admin');
+	await page.goto(`${srv.url}/admin${hash}`);
+	return page;
+}
+
+/* Values by metric name from GET /api/jobs/{id}/metrics: name → [[step, value]]. */
+async function metricsByName(srv, id) {
+	const r = await srv.admin.get(`/api/jobs/${id}/metrics`);
+	assert.equal(r.status, 200, r.text);
+	const out = new Map();
+	for (const p of r.json.series) {
+		if (!out.has(p.name)) out.set(p.name, []);
+		out.get(p.name).push([p.step, p.value]);
+	}
+	return out;
+}
+
+/* The (x, y) pixel points of a chart's polyline for one series. */
+function polylinePoints(page, fig, name) {
+	return page.$eval(`${fig} polyline[data-series="${name}"]`, (pl) =>
+		pl.getAttribute('points').trim().split(/\s+/).map((p) => p.split(',').map(Number)));
+}
+
+/* The points are the data: x grows with the step, y is one decreasing affine map of the value. */
+function assertPlotted(pixels, data, what) {
+	assert.equal(pixels.length, data.length, `${what}: one point per value`);
+	const sorted = [...data].sort((a, b) => a[0] - b[0]);
+	for (let i = 1; i < pixels.length; i++) {
+		if (sorted[i][0] > sorted[i - 1][0]) assert.ok(pixels[i][0] > pixels[i - 1][0], `${what}: x grows with the step`);
+	}
+	const vals = sorted.map((d) => d[1]);
+	const lo = vals.indexOf(Math.min(...vals)), hi = vals.indexOf(Math.max(...vals));
+	if (vals[hi] === vals[lo]) return;
+	const slope = (pixels[hi][1] - pixels[lo][1]) / (vals[hi] - vals[lo]);
+	assert.ok(slope < 0, `${what}: larger values are drawn higher`);
+	const span = Math.abs(pixels[hi][1] - pixels[lo][1]);
+	for (let i = 0; i < vals.length; i++) {
+		const want = pixels[lo][1] + slope * (vals[i] - vals[lo]);
+		assert.ok(Math.abs(pixels[i][1] - want) <= 0.02 + span * 1e-4, `${what}: point ${i} at y ${pixels[i][1]}, expected ${want}`);
+	}
+}
+
+test('a job started from the form is listed, its progress moves to a final state, its charts hold every metric point', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		await importDemos(srv, w.trainIds);
+		const page = await adminPage(srv, '#jobs');
+		await page.waitForSelector('#knob-k');   // generate is the first kind
+
+		// A value the server refuses: its message under the field, nothing queued.
+		await page.selectOption('#job-kind', 'ppo');
+		await page.fill('#knob-k', '0');
+		await page.click('#job-start');
+		await page.waitForSelector('#knob-k-error:not([hidden])');
+		assert.match(await page.textContent('#knob-k-error'), /params\.k/);
+		assert.equal(await page.getAttribute('#knob-k', 'aria-invalid'), 'true');
+		assert.deepEqual((await srv.admin.get('/api/jobs')).json.jobs, [], 'nothing queued');
+
+		// An SFT job long enough to watch (16 demonstrations, 4 per step, 50 epochs: 200 steps).
+		await page.selectOption('#job-kind', 'sft');
+		await page.fill('#knob-epochs', '50');
+		await page.fill('#knob-batch_size', '4');
+		await page.fill('#knob-name', 'from <b>the</b> form');
+		await page.evaluate(() => {
+			// Samples the list row and the detail's loss chart while the job runs.
+			window.samples = [];
+			setInterval(() => {
+				const tr = document.querySelector('#jobs tbody tr[data-job]');
+				const pl = document.querySelector('#job-charts polyline[data-series="loss"]');
+				if (tr) window.samples.push({
+					id: Number(tr.dataset.job), status: tr.dataset.status,
+					progress: Number(tr.querySelector('progress').value),
+					loss: pl ? pl.getAttribute('points').trim().split(/\s+/).length : 0,
+				});
+			}, 40);
+		});
+		await page.click('#job-start');
+		await page.waitForFunction(() => /^Started job #\d+\.$/.test(document.getElementById('job-form-status').textContent));
+		const id = Number((await page.textContent('#job-form-status')).match(/#(\d+)/)[1]);
+		const queued = (await srv.admin.get(`/api/jobs/${id}`)).json;
+		assert.equal(queued.kind, 'sft');
+		assert.deepEqual(queued.params, { epochs: 50, batch_size: 4, name: 'from <b>the</b> form' },
+			'the filled fields only: empty ones and unchanged defaults are left to the server');
+
+		await page.waitForSelector(`#jobs tbody tr[data-job="${id}"][data-status="succeeded"]`, { timeout: 60000 });
+		const job = (await srv.admin.get(`/api/jobs/${id}`)).json;
+		assert.equal(job.status, 'succeeded');
+		const samples = (await page.evaluate(() => window.samples)).filter((s) => s.id === id);
+		const running = samples.filter((s) => s.status === 'running');
+		assert.ok(running.some((s) => s.progress > 0 && s.progress < 1), `progress seen between 0 and 1: ${JSON.stringify(running.slice(0, 5))}`);
+		for (let i = 1; i < samples.length; i++) assert.ok(samples[i].progress >= samples[i - 1].progress, 'progress never falls');
+		assert.ok(FINISHED.includes(samples.at(-1).status) || samples.at(-1).status === 'running');
+		assert.equal(Number(await page.getAttribute(`#jobs tbody tr[data-job="${id}"] progress`, 'value')), 1);
+		assert.match(await page.textContent(`#jobs tbody tr[data-job="${id}"] .result`), new RegExp(`model #${job.model_id}`));
+
+		// The detail (opened on start) drew the loss while the job ran: fewer points, then all.
+		await page.waitForSelector(`#job-detail[data-job="${id}"][data-status="succeeded"]`);
+		const byName = await metricsByName(srv, id);
+		assert.ok(byName.get('loss').length >= 60, 'a loss per step');
+		const growing = running.map((s) => s.loss).filter((n) => n > 0 && n < byName.get('loss').length);
+		assert.ok(growing.length > 0, `the chart grew while the job ran: ${JSON.stringify(running.map((s) => s.loss))}`);
+
+		// Every metric the API has is drawn, one point per value, in place.
+		const drawn = await page.$$eval('#job-charts polyline', (ps) => ps.map((p) => p.dataset.series).sort());
+		assert.deepEqual(drawn, [...byName.keys()].sort());
+		for (const [name, data] of byName) {
+			const fig = `#job-charts figure:has(polyline[data-series="${name}"])`;
+			assertPlotted(await polylinePoints(page, fig, name), data, name);
+		}
+		assert.equal(await page.textContent('#job-charts figure[data-chart="Loss"] figcaption'), 'Loss');
+
+		// Hover: the read-out names the step under the pointer and the API's value there.
+		const hit = await page.$('#job-charts figure[data-chart="Loss"] rect.hit');
+		await hit.scrollIntoViewIfNeeded();
+		const box = await hit.boundingBox();
+		await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+		await page.waitForSelector('#job-charts figure[data-chart="Loss"] g.hover[display="inline"]');
+		const [head, line] = await page.$$eval('#job-charts figure[data-chart="Loss"] g.hover text', (ts) => ts.map((t) => t.textContent));
+		const step = Number(head.match(/^step (\d+)$/)[1]);
+		const want = byName.get('loss').find((p) => p[0] === step);
+		assert.ok(want, `step ${step} is one of the job's steps`);
+		const shown = Number(line.match(/^loss: (.+)$/)[1]);
+		assert.ok(Math.abs(shown - want[1]) <= Math.abs(want[1]) * 1e-3, `read-out ${shown} vs API ${want[1]}`);
+
+		// Stored text is shown as text.
+		assert.equal(await page.$eval('#job-detail-params', (dl) => [...dl.querySelectorAll('dt')].find((dt) => dt.textContent === 'name').nextElementSibling.textContent),
+			'from <b>the</b> form');
+		assert.equal(await page.$('#job-detail-params b'), null);
+		await page.mouse.move(0, 0);
+		await page.evaluate(() => window.scrollTo(0, 0));
+		await page.screenshot({ path: '/tmp/rlhfd-jobs.png', fullPage: true });
+		assert.deepEqual(unexpected(page), []);
+		await page.context().close();
+	} finally {
+		await w.stop();
+	}
+});
+
+test('a failed job shows its reason; cancel a queued job and a running one; retry the cancelled one', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		// No ratings yet: a reward job fails, with the reason.
+		const bad = await submitJob(srv, 'reward', { epochs: 1 });
+		const jb = await waitJob(srv, bad, (j) => FINISHED.includes(j.status));
+		assert.equal(jb.status, 'failed');
+		await importDemos(srv, w.trainIds);
+		const long = await submitJob(srv, 'sft', { epochs: 1000, batch_size: 2, name: 'long' });
+		await waitJob(srv, long, (j) => j.status === 'running');
+		const page = await adminPage(srv, '#jobs');
+		await page.waitForSelector('#knob-k');
+		const row = (id) => `#jobs tbody tr[data-job="${id}"]`;
+		await page.waitForSelector(`${row(bad)}[data-status="failed"]`);
+		assert.equal(await page.textContent(`${row(bad)} td.result.error`), jb.error);
+		assert.ok(await page.$(`${row(bad)} button[data-action="retry"]`), 'a failed job can be retried');
+		await page.click(`${row(bad)} button[data-action="open"]`);
+		await page.waitForSelector(`#job-detail[data-job="${bad}"][data-status="failed"]`);
+		assert.equal(await page.textContent('#job-detail-error'), jb.error);
+
+		// A generate job from the form waits behind the running one.
+		await page.fill('#knob-k', '2');
+		await page.fill('#knob-max_tokens', '4');
+		await page.fill('#knob-prompt_ids', `${w.trainIds[0]}, ${w.trainIds[1]}`);
+		await page.click('#job-start');
+		await page.waitForFunction(() => /^Started job #\d+\.$/.test(document.getElementById('job-form-status').textContent));
+		const q = Number((await page.textContent('#job-form-status')).match(/#(\d+)/)[1]);
+		assert.deepEqual((await srv.admin.get(`/api/jobs/${q}`)).json.params, { k: 2, max_tokens: 4, prompt_ids: [w.trainIds[0], w.trainIds[1]] });
+		await page.waitForSelector(`${row(q)}[data-status="queued"]`);
+		await page.waitForSelector(`${row(long)}[data-status="running"]`);
+
+		await page.click(`${row(q)} button[data-action="cancel"]`);
+		await page.waitForSelector(`${row(q)}[data-status="cancelled"]`);
+		const jq = (await srv.admin.get(`/api/jobs/${q}`)).json;
+		assert.equal(jq.status, 'cancelled');
+		assert.equal(jq.started_at, null, 'it never ran');
+		assert.equal(await page.$(`${row(q)} button[data-action="cancel"]`), null, 'no cancel on a finished job');
+
+		// Polling updates the running row in place: a focused button keeps focus.
+		await page.focus(`${row(long)} button[data-action="cancel"]`);
+		const p0 = Number(await page.getAttribute(`${row(long)} progress`, 'value'));
+		await page.waitForFunction(([sel, p]) => Number(document.querySelector(sel).value) > p, [`${row(long)} progress`, p0]);
+		assert.equal(await page.evaluate(() => document.activeElement.dataset.action + ' ' + document.activeElement.dataset.job), `cancel ${long}`);
+
+		// The running one, from its detail view: cancelled at its next step, no version made.
+		await page.click(`${row(long)} button[data-action="open"]`);
+		await page.waitForSelector(`#job-detail[data-job="${long}"][data-status="running"]`);
+		assert.equal(new URL(page.url()).hash, `#jobs/${long}`);
+		await page.click('#job-detail-actions button[data-action="cancel"]');
+		await page.waitForSelector(`#job-detail[data-job="${long}"][data-status="cancelled"]`, { timeout: 20000 });
+		await page.waitForSelector(`${row(long)}[data-status="cancelled"]`);
+		const jl = (await srv.admin.get(`/api/jobs/${long}`)).json;
+		assert.equal(jl.status, 'cancelled');
+		assert.equal(jl.model_id, null);
+		assert.ok(jl.progress < 1);
+		assert.deepEqual((await srv.admin.get('/api/models')).json.models.map((m) => m.id), [1], 'no version from a cancelled job');
+
+		// Retry the cancelled generate job: a new job with the same params runs to the end.
+		await page.click(`${row(q)} button[data-action="retry"]`);
+		await page.waitForFunction((last) => Number((/^#jobs\/(\d+)$/.exec(location.hash) || [])[1]) > last, long);
+		const nid = Number(new URL(page.url()).hash.split('/')[1]);
+		assert.ok(nid > long);
+		await page.waitForSelector(`${row(nid)}[data-status="succeeded"]`, { timeout: 30000 });
+		await page.waitForSelector(`#job-detail[data-job="${nid}"][data-status="succeeded"]`);
+		const nj = (await srv.admin.get(`/api/jobs/${nid}`)).json;
+		assert.equal(nj.kind, 'generate');
+		assert.deepEqual(nj.params, jq.params);
+		assert.equal(nj.metrics.groups, 2);
+		assert.deepEqual(unexpected(page), []);
+		await page.context().close();
+	} finally {
+		await w.stop();
+	}
+});
+
+test('models: versions with their figures, a chart across versions, roll back moves the active badge', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
+		const ann = await createRater(srv, 'ann');
+		assert.ok(await rateAll(ann) > 0);
+		const rm = (await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 2 }))).model_id;
+		const rl = { iterations: 3, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4, lr: 0.02 };
+		const ppo = (await jobSucceeded(srv, await submitJob(srv, 'ppo', rl))).model_id;
+		const rloo = (await jobSucceeded(srv, await submitJob(srv, 'rloo', rl))).model_id;
+		for (const m of [1, ppo, rloo]) await jobSucceeded(srv, await submitJob(srv, 'eval', { model_id: m, max_new: 8 }));
+		const models = (await srv.admin.get('/api/models')).json.models;
+		assert.equal(models.find((m) => m.active).id, rloo);
+
+		const page = await adminPage(srv, '#models');
+		const row = (id) => `#models tbody tr[data-model="${id}"]`;
+		await page.waitForSelector(row(rloo));
+		assert.deepEqual(await page.$$eval('#models tbody tr', (rs) => rs.map((r) => Number(r.dataset.model))), models.map((m) => m.id));
+		assert.deepEqual(await page.$$eval('#models [data-active]', (bs) => bs.map((b) => Number(b.closest('tr').dataset.model))), [rloo]);
+		assert.equal(await page.$(`${row(rm)} button[data-action="activate"]`), null, 'a reward model is never activated');
+		assert.equal(await page.textContent(`${row(ppo)} button[data-action="activate"]`), 'Roll back');
+		assert.equal(await page.$(`${row(rloo)} button[data-action="activate"]`), null, 'the active one has no button');
+
+		// Key figures are the API's.
+		const ev = models.find((m) => m.id === ppo).metrics.eval;
+		for (const [label, v] of [['reward', ev.reward_mean], ['win rate', ev.win_rate], ['KL', ev.kl]]) {
+			const shown = Number(await page.textContent(`${row(ppo)} [data-figure="${label}"] strong`));
+			assert.ok(Math.abs(shown - v) <= Math.abs(v) * 1e-3 + 1e-9, `${label}: ${shown} vs ${v}`);
+		}
+		const acc = models.find((m) => m.id === rm).metrics.heldout_acc;
+		assert.ok(Math.abs(Number(await page.textContent(`${row(rm)} [data-figure="held-out acc"] strong`)) - acc) <= 1e-3);
+
+		// The chart across versions: a point per evaluated version, in version order.
+		const evald = [...models].sort((a, b) => a.id - b.id).filter((m) => m.metrics.eval);
+		assert.equal(evald.length, 3);
+		for (const [series, key] of [['eval reward mean', 'reward_mean'], ['win rate vs parent', 'win_rate']]) {
+			const data = evald.filter((m) => typeof m.metrics.eval[key] === 'number').map((m) => [m.id, m.metrics.eval[key]]);
+			assertPlotted(await polylinePoints(page, '#model-charts figure[data-chart="versions"]', series), data, series);
+		}
+		const xTicks = await page.$$eval('#model-charts figure[data-chart="versions"] text.axis', (ts) => ts.map((t) => t.textContent).filter((t) => t.startsWith('#')));
+		assert.ok(xTicks.length >= 2, `version ticks: ${xTicks}`);
+		await page.screenshot({ path: '/tmp/rlhfd-models.png', fullPage: true });
+
+		// Roll back to the base model, then forward again: the badge follows.
+		await page.click(`${row(1)} button[data-action="activate"]`);
+		await page.waitForSelector(`${row(1)} [data-active]`);
+		assert.equal(await page.$(`${row(rloo)} [data-active]`), null);
+		assert.equal(await page.textContent('#models-status'), 'Rolled back to model #1.');
+		assert.deepEqual((await srv.admin.get('/api/models')).json.models.filter((m) => m.active).map((m) => m.id), [1]);
+		await page.click(`${row(rloo)} button[data-action="activate"]`);
+		await page.waitForSelector(`${row(rloo)} [data-active]`);
+		assert.deepEqual(await page.$$eval('#models [data-active]', (bs) => bs.map((b) => Number(b.closest('tr').dataset.model))), [rloo]);
+		assert.deepEqual((await srv.admin.get('/api/models')).json.models.filter((m) => m.active).map((m) => m.id), [rloo]);
+
+		// Evaluate from the table starts an eval job of that version.
+		await page.click(`${row(ppo)} button[data-action="evaluate"]`);
+		await page.waitForSelector('#models-status a');
+		const eid = Number((await page.textContent('#models-status a')).match(/#(\d+)/)[1]);
+		const ej = (await srv.admin.get(`/api/jobs/${eid}`)).json;
+		assert.equal(ej.kind, 'eval');
+		assert.equal(ej.params.model_id, ppo);
+		await jobSucceeded(srv, eid);
+		assert.deepEqual(unexpected(page), []);
+		await page.context().close();
+	} finally {
+		await w.stop();
+	}
+});
+
+test('auto-training settings: saved, shown again after a reload, refused values marked inline', async () => {
+	const srv = await startServer();
+	try {
+		const before = (await srv.admin.get('/api/config')).json.auto_train;
+		const page = await adminPage(srv, '#training');
+		await page.waitForSelector('#auto-reward_every_n_ratings');
+		assert.equal(await page.isChecked('#auto-enabled'), before.enabled);
+		assert.equal(await page.inputValue('#auto-reward_every_n_ratings'), String(before.reward_every_n_ratings));
+		assert.equal(await page.inputValue('#auto-rl_kind'), before.rl_kind);
+		// every key the server has gets a field
+		const keys = await page.$$eval('#auto-fields [data-key]', (xs) => xs.map((x) => x.dataset.key).sort());
+		assert.deepEqual(keys, Object.keys(before).sort());
+
+		await page.check('#auto-enabled');
+		await page.fill('#auto-reward_every_n_ratings', '7');
+		await page.selectOption('#auto-rl_kind', 'rloo');
+		if (keys.includes('generate_k')) await page.fill('#auto-generate_k', '2');
+		await page.click('#auto-form button[type="submit"]');
+		await page.waitForFunction(() => document.getElementById('auto-status').textContent === 'Saved.');
+		const saved = (await srv.admin.get('/api/config')).json.auto_train;
+		assert.deepEqual(saved, { ...before, enabled: true, reward_every_n_ratings: 7, rl_kind: 'rloo', ...(keys.includes('generate_k') ? { generate_k: 2 } : {}) });
+
+		await page.reload();
+		await page.waitForSelector('#auto-reward_every_n_ratings');
+		assert.equal(await page.isChecked('#auto-enabled'), true);
+		assert.equal(await page.inputValue('#auto-reward_every_n_ratings'), '7');
+		assert.equal(await page.inputValue('#auto-rl_kind'), 'rloo');
+
+		// Out of range: the server's message under the field, nothing saved.
+		await page.fill('#auto-reward_every_n_ratings', '0');
+		await page.click('#auto-form button[type="submit"]');
+		await page.waitForSelector('#auto-reward_every_n_ratings-error:not([hidden])');
+		assert.match(await page.textContent('#auto-reward_every_n_ratings-error'), /reward_every_n_ratings/);
+		assert.equal(await page.getAttribute('#auto-reward_every_n_ratings', 'aria-invalid'), 'true');
+		assert.deepEqual((await srv.admin.get('/api/config')).json.auto_train, saved);
+		await page.screenshot({ path: '/tmp/rlhfd-training.png', fullPage: true });
+
+		// Job parameters of the loop (when this server has them): JSON checked here, knobs by the server.
+		if (keys.includes('rl_params')) {
+			await page.fill('#auto-reward_every_n_ratings', '7');
+			await page.fill('#auto-rl_params', '{oops');
+			await page.click('#auto-form button[type="submit"]');
+			await page.waitForSelector('#auto-rl_params-error:not([hidden])');
+			assert.match(await page.textContent('#auto-rl_params-error'), /JSON object/);
+			await page.fill('#auto-rl_params', '{"bogus": 1}');
+			await page.click('#auto-form button[type="submit"]');
+			await page.waitForFunction(() => /bogus/.test(document.getElementById('auto-rl_params-error').textContent));
+			assert.deepEqual((await srv.admin.get('/api/config')).json.auto_train, saved);
+			await page.fill('#auto-rl_params', '{"iterations": 3}');
+			await page.click('#auto-form button[type="submit"]');
+			await page.waitForFunction(() => document.getElementById('auto-status').textContent === 'Saved.');
+			assert.deepEqual((await srv.admin.get('/api/config')).json.auto_train.rl_params, { iterations: 3 });
+		}
+		assert.deepEqual(unexpected(page), []);
+		await page.context().close();
+	} finally {
+		await srv.stop();
+	}
+});

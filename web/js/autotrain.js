@@ -1,0 +1,157 @@
+/*
+ * web/js/autotrain.js — the admin page's Training panel: the auto-training
+ * settings (the auto_train object of GET/PUT /api/config) and the jobs the loop
+ * queued.  The form shows the keys the server has — known ones with labels and
+ * the right control, any other one by its JSON type — and puts the server's
+ * validation message (error.field "auto_train.<key>[.<sub>]") under the field.
+ */
+import { api, el, showError } from './api.js';
+import { formatTime, statusBadge, jobResult, fieldError, clearFieldErrors } from './format.js';
+
+const $ = (id) => document.getElementById(id);
+
+const KNOWN = {
+	enabled: { label: 'Train automatically', type: 'bool' },
+	reward_every_n_ratings: { label: 'New ratings per loop (N)', type: 'int', min: 1, help: 'the loop starts after this many new ratings' },
+	rl_kind: { label: 'RL method', type: 'enum', values: ['ppo', 'rloo', 'grpo', 'dpo'], help: 'what trains the policy after the reward model' },
+	generate_k: { label: 'Answers per prompt afterwards', type: 'int', min: 1, max: 64, help: 'K of the generate job that ends a loop' },
+	generate_prompts: { label: 'Prompts to answer afterwards', type: 'int', min: 0, help: 'unanswered train prompts per loop; 0 = all' },
+	reward_params: { label: 'Reward job parameters', type: 'json', help: 'as in POST /api/train, e.g. {"epochs": 2}' },
+	rl_params: { label: 'RL job parameters', type: 'json', help: 'as in POST /api/train for the RL method, e.g. {"iterations": 20, "kl_beta": 0.1}' },
+};
+const ORDER = Object.keys(KNOWN);
+
+let current = {};   /* the auto_train object last read */
+
+function fid(key) { return `auto-${key.replace(/[^a-z0-9_]/gi, '_')}`; }
+
+function typeOf(key, v) {
+	if (KNOWN[key]) return KNOWN[key].type;
+	if (typeof v === 'boolean') return 'bool';
+	if (Number.isInteger(v)) return 'int';
+	if (typeof v === 'number') return 'float';
+	if (typeof v === 'string') return 'text';
+	return 'json';
+}
+
+function field(key, v) {
+	const k = KNOWN[key] || { label: key.replace(/_/g, ' ') };
+	const type = typeOf(key, v);
+	const id = fid(key);
+	const help = k.help ? el('p', { id: id + '-help', class: 'muted small', text: k.help }) : null;
+	let input;
+	if (type === 'bool') {
+		input = el('input', { type: 'checkbox', id, 'data-key': key });
+		input.checked = !!v;
+		const wrap = el('div', { class: 'field check-field' }, el('label', { class: 'check', for: id }, input, k.label), help);
+		if (help) input.setAttribute('aria-describedby', help.id);
+		return wrap;
+	}
+	if (type === 'enum') {
+		const values = k.values.includes(v) ? k.values : [...k.values, v];
+		input = el('select', { id, 'data-key': key }, values.map((x) => el('option', { value: x, text: x })));
+		input.value = v;
+	} else if (type === 'json') {
+		input = el('textarea', { id, 'data-key': key, rows: '2', spellcheck: 'false', class: 'mono' });
+		input.value = JSON.stringify(v ?? {});
+	} else {
+		const num = type === 'int' || type === 'float';
+		input = el('input', { id, 'data-key': key, type: num ? 'number' : 'text', step: type === 'int' ? '1' : num ? 'any' : undefined,
+			min: k.min, max: k.max, class: num ? 'short' : undefined, autocomplete: 'off' });
+		input.value = v ?? '';
+	}
+	if (help) input.setAttribute('aria-describedby', help.id);
+	input.dataset.type = type;
+	return el('div', { class: 'field' }, el('label', { for: id, text: k.label }), input, help);
+}
+
+function render(at) {
+	current = at || {};
+	const keys = [...ORDER.filter((k) => k in current), ...Object.keys(current).filter((k) => !KNOWN[k]).sort()];
+	$('auto-fields').replaceChildren(...keys.map((k) => field(k, current[k])));
+	clearFieldErrors($('auto-form'));
+}
+
+/* The auto_train object the form says, or null after marking what it cannot read. */
+function read() {
+	const out = {};
+	let ok = true;
+	for (const input of $('auto-fields').querySelectorAll('[data-key]')) {
+		const key = input.dataset.key, type = input.dataset.type || 'bool';
+		if (input.type === 'checkbox') { out[key] = input.checked; continue; }
+		const v = input.value.trim();
+		if (type === 'int' || type === 'float') {
+			const n = Number(v);
+			if (v === '' || !Number.isFinite(n) || (type === 'int' && !Number.isInteger(n))) {
+				fieldError(input, type === 'int' ? 'Enter a whole number.' : 'Enter a number.');
+				ok = false;
+				continue;
+			}
+			out[key] = n;
+		} else if (type === 'json') {
+			let obj;
+			try { obj = JSON.parse(v || '{}'); } catch (e) { obj = undefined; }
+			const was = current[key], wantArray = Array.isArray(was);
+			const shapeOk = was === null || typeof was !== 'object' ||
+				(obj !== null && typeof obj === 'object' && Array.isArray(obj) === wantArray);
+			if (obj === undefined || !shapeOk) {
+				fieldError(input, wantArray ? 'Write a JSON array.' : 'Write a JSON object, e.g. {"epochs": 2}.');
+				ok = false;
+				continue;
+			}
+			out[key] = obj;
+		} else {
+			out[key] = v;
+		}
+	}
+	return ok ? out : null;
+}
+
+async function save(ev) {
+	ev.preventDefault();
+	clearFieldErrors($('auto-form'));
+	const status = $('auto-status');
+	const body = read();
+	if (!body) { status.textContent = 'Check the marked fields.'; return; }
+	status.textContent = 'Saving…';
+	try {
+		const cfg = await api('PUT', '/api/config', { auto_train: body });
+		showError('');
+		render(cfg.auto_train);
+		status.textContent = 'Saved.';
+	} catch (e) {
+		status.textContent = '';
+		const m = /^auto_train\.([^.[]+)/.exec(e.field || '');
+		const input = m && document.querySelector(`#auto-fields [data-key="${CSS.escape(m[1])}"]`);
+		if (e.status === 400 && input) {
+			fieldError(input, e.message);
+			input.focus();
+			status.textContent = 'Not saved: the server did not accept a field (marked).';
+		} else {
+			showError(`Could not save the auto-training settings: ${e.message}`);
+		}
+	}
+}
+
+async function loadAutoJobs() {
+	const jobs = ((await api('GET', '/api/jobs')).jobs || []).filter((j) => j.params && j.params.auto);
+	$('auto-jobs').tBodies[0].replaceChildren(...(jobs.length ? jobs.slice(0, 30).map((j) => el('tr', { 'data-job': j.id },
+		el('td', { class: 'num' }, el('a', { href: `#jobs/${j.id}`, text: `#${j.id}` })),
+		el('td', { text: j.kind }), el('td', {}, statusBadge(j)),
+		el('td', { text: formatTime(j.created_at) }),
+		el('td', { class: j.status === 'failed' ? 'result error' : 'result', text: jobResult(j) })))
+		: [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'None yet.' }))]));
+}
+
+async function load() {
+	const cfg = await api('GET', '/api/config');
+	render(cfg.auto_train || {});
+	$('auto-status').textContent = '';
+	await loadAutoJobs();
+}
+
+export function initAutoTrain(loaders) {
+	$('auto-form').addEventListener('submit', save);
+	$('auto-reload').addEventListener('click', () => load().catch((e) => showError(e.message)));
+	loaders.training = load;
+}

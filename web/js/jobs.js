@@ -1,0 +1,660 @@
+/*
+ * web/js/jobs.js — the admin page's Jobs panel: a form that starts any job kind
+ * with its main knobs (POST /api/generate, POST /api/train), the job list kept
+ * live by polling /api/jobs while something is queued or running (status badge,
+ * progress bar, error text, cancel and retry), and one job's detail with a line
+ * chart per metric from /api/jobs/{id}/metrics, redrawn as the job runs.
+ *
+ * The knob names, ranges and defaults follow the worker's table
+ * (server/job_params.c, defaults from model/trainer*.c): an empty field sends
+ * nothing and the server's default applies (shown as the placeholder).
+ */
+import { api, el, showError } from './api.js';
+import { lineChart } from './chart.js';
+import {
+	formatNumber, formatTime, formatDuration, statusBadge, jobResult, isLive,
+	fieldError, clearFieldErrors,
+} from './format.js';
+
+const $ = (id) => document.getElementById(id);
+const POLL_MS = 1200;
+
+/* ---- the knobs ------------------------------------------------------------------------- */
+
+/*
+ * One entry per form field.  type: int | float | bool | split | model | ids | text.
+ * def: the server's default (placeholder; bools: the initial state); models:
+ * which model kinds the select offers ('lm' = base/sft/policy, 'reward').
+ */
+const RL_COMMON = [
+	{ name: 'iterations', type: 'int', def: 40, min: 1, label: 'Iterations', help: 'rollout + update rounds' },
+	{ name: 'k', type: 'int', def: 4, min: 1, max: 64, label: 'Samples per prompt (k)' },
+	{ name: 'prompts_per_iter', type: 'int', def: 8, min: 1, label: 'Prompts per iteration' },
+	{ name: 'max_new', type: 'int', def: 48, min: 1, label: 'Max new tokens' },
+	{ name: 'lr', type: 'float', def: 3e-4, label: 'Learning rate' },
+];
+const TRAINED = [
+	{ name: 'model_id', type: 'model', models: 'lm', def: 'active', label: 'Start from' },
+	{ name: 'name', type: 'text', label: 'Version name', def: 'none' },
+];
+const ACTIVATE = { name: 'activate', type: 'bool', def: true, label: 'Activate the new version' };
+
+const KINDS = {
+	generate: {
+		help: 'Writes K answers to each prompt with one batched call; each prompt\'s answers become one group in the rating queue.',
+		knobs: [
+			{ name: 'split', type: 'split', def: 'train', label: 'Prompts of split', help: 'the ones this model has not answered yet' },
+			{ name: 'k', type: 'int', def: 4, min: 1, max: 64, label: 'Answers per prompt (k)' },
+			{ name: 'temperature', type: 'float', def: 1, min: 0, max: 10, label: 'Temperature' },
+			{ name: 'top_p', type: 'float', def: 0.95, min: 0, max: 1, label: 'Top-p' },
+			{ name: 'max_tokens', type: 'int', def: 96, min: 1, label: 'Max tokens' },
+			{ name: 'max_prompts', type: 'int', def: '0 = all', min: 0, label: 'At most prompts' },
+			{ name: 'model_id', type: 'model', models: 'lm', def: 'active', label: 'Model' },
+			{ name: 'prompt_ids', type: 'ids', def: 'by split', label: 'Prompt ids', help: 'comma-separated; overrides the split' },
+			{ name: 'seed', type: 'int', def: 'the job id', min: 0, label: 'Seed' },
+		],
+	},
+	sft: {
+		help: 'Fine-tunes on answers rated at least the minimum score, plus imported demonstrations; loss on the answer tokens only.',
+		knobs: [
+			{ name: 'epochs', type: 'int', def: 3, min: 1, max: 1000, label: 'Epochs' },
+			{ name: 'lr', type: 'float', def: 5e-4, label: 'Learning rate' },
+			{ name: 'batch_size', type: 'int', def: 16, min: 1, label: 'Batch size' },
+			{ name: 'min_score', type: 'float', def: 4, min: 1, max: 5, label: 'Min mean score' },
+			...TRAINED, ACTIVATE,
+		],
+	},
+	reward: {
+		help: 'Trains a reward model on every pair of differently rated answers to a prompt; reports held-out pairwise accuracy.',
+		knobs: [
+			{ name: 'epochs', type: 'int', def: 4, min: 1, max: 1000, label: 'Epochs' },
+			{ name: 'lr', type: 'float', def: 3e-4, label: 'Learning rate' },
+			{ name: 'batch_groups', type: 'int', def: 8, min: 1, label: 'Groups per step' },
+			{ name: 'heldout_frac', type: 'float', def: 0.2, min: 0, max: 0.9, label: 'Held-out fraction' },
+			{ name: 'margin_scale', type: 'float', def: 0, min: 0, label: 'Margin from score gap' },
+			...TRAINED,
+		],
+	},
+	ppo: {
+		help: 'PPO against the reward model, with a value model and an adaptive KL penalty toward the reference.',
+		knobs: [
+			...RL_COMMON,
+			{ name: 'kl_beta', type: 'float', def: 0.05, min: 0, label: 'KL penalty β', help: 'initial; adapted toward the KL target' },
+			{ name: 'kl_target', type: 'float', def: 1, label: 'KL target', help: '≤ 0 keeps β fixed' },
+			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
+			...TRAINED, ACTIVATE,
+		],
+	},
+	rloo: {
+		help: 'REINFORCE with a leave-one-out baseline over each prompt\'s K samples; no value model.',
+		knobs: [
+			...RL_COMMON,
+			{ name: 'kl_coef', type: 'float', def: 0.05, min: 0, label: 'KL coefficient', help: 'weight of the KL-to-reference term' },
+			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
+			...TRAINED, ACTIVATE,
+		],
+	},
+	grpo: {
+		help: 'Group-normalised advantages over each prompt\'s K samples; no value model.',
+		knobs: [
+			...RL_COMMON,
+			{ name: 'kl_coef', type: 'float', def: 0.05, min: 0, label: 'KL coefficient', help: 'weight of the KL-to-reference term' },
+			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
+			...TRAINED, ACTIVATE,
+		],
+	},
+	dpo: {
+		help: 'Direct preference optimisation straight from rated pairs (the higher mean chosen), against a frozen reference.',
+		knobs: [
+			{ name: 'beta', type: 'float', def: 0.1, min: 0, label: 'β' },
+			{ name: 'epochs', type: 'int', def: 3, min: 1, max: 1000, label: 'Epochs' },
+			{ name: 'lr', type: 'float', def: 1e-4, label: 'Learning rate' },
+			{ name: 'batch_pairs', type: 'int', def: 8, min: 1, label: 'Pairs per step' },
+			{ name: 'ref_model_id', type: 'model', models: 'lm', def: 'nearest sft', label: 'Reference' },
+			...TRAINED, ACTIVATE,
+		],
+	},
+	eval: {
+		help: 'Scores a policy on the eval prompts: mean reward-model score, KL to its reference, win rate against its parent. The figures are stored on the version.',
+		knobs: [
+			{ name: 'model_id', type: 'model', models: 'lm', required: true, label: 'Model' },
+			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
+			{ name: 'split', type: 'split', def: 'eval', label: 'Prompts of split' },
+			{ name: 'max_prompts', type: 'int', def: '0 = all', min: 0, label: 'At most prompts' },
+			{ name: 'max_new', type: 'int', def: 48, min: 1, label: 'Max new tokens' },
+			{ name: 'k', type: 'int', def: 1, min: 1, max: 64, label: 'Samples per prompt' },
+			{ name: 'temperature', type: 'float', def: 0, min: 0, max: 10, label: 'Temperature', help: '0 = greedy' },
+		],
+	},
+};
+
+const GENERATES = ['base', 'sft', 'policy'];
+let models = [];            /* the last /api/models answer */
+const typed = {};           /* kind → { field name → value typed }, kept across kind switches */
+
+function fieldId(name) { return `knob-${name}`; }
+
+function modelOptions(knob, current) {
+	const list = models.filter((m) => (knob.models === 'reward' ? m.kind === 'reward' : GENERATES.includes(m.kind)));
+	const opts = [];
+	if (!knob.required) opts.push(el('option', { value: '', text: `default (${knob.def})` }));
+	for (const m of list) {
+		const label = `#${m.id} ${m.kind}${m.name ? ' “' + m.name + '”' : ''}${m.active ? ' (active)' : ''}`;
+		opts.push(el('option', { value: String(m.id), text: label }));
+	}
+	if (knob.required && !list.length) opts.push(el('option', { value: '', text: 'no model yet' }));
+	const sel = el('select', { id: fieldId(knob.name), name: knob.name }, opts);
+	const want = current || (knob.required ? String((list.find((m) => m.active) || list[0] || {}).id ?? '') : '');
+	if ([...sel.options].some((o) => o.value === want)) sel.value = want;
+	return sel;
+}
+
+function knobField(knob, current) {
+	const id = fieldId(knob.name);
+	let input;
+	if (knob.type === 'bool') {
+		input = el('input', { type: 'checkbox', id, name: knob.name });
+		input.checked = current === undefined ? !!knob.def : current;
+		return el('div', { class: 'field check-field' }, el('label', { class: 'check', for: id }, input, knob.label));
+	}
+	if (knob.type === 'split') {
+		input = el('select', { id, name: knob.name },
+			el('option', { value: '', text: `default (${knob.def})` }),
+			el('option', { value: 'train', text: 'train' }), el('option', { value: 'eval', text: 'eval' }));
+		input.value = current ?? '';
+	} else if (knob.type === 'model') {
+		input = modelOptions(knob, current);
+	} else {
+		const num = knob.type === 'int' || knob.type === 'float';
+		input = el('input', {
+			id, name: knob.name, type: num ? 'number' : 'text', autocomplete: 'off',
+			step: knob.type === 'int' ? '1' : num ? 'any' : undefined,
+			min: knob.min, max: knob.max, inputmode: knob.type === 'ids' ? 'numeric' : undefined,
+			placeholder: knob.def === undefined ? '' : typeof knob.def === 'number' ? formatNumber(knob.def) : knob.def,
+			maxlength: knob.type === 'text' ? 200 : undefined,
+		});
+		input.value = current ?? '';
+	}
+	const help = knob.help ? el('p', { id: id + '-help', class: 'muted small field-help', text: knob.help }) : null;
+	if (help) input.setAttribute('aria-describedby', help.id);
+	return el('div', { class: 'field' }, el('label', { for: id, text: knob.label }), input, help);
+}
+
+function currentKind() { return $('job-kind').value; }
+
+/* Remembers what was typed for the current kind. */
+function keepTyped() {
+	const kind = $('job-form').dataset.kind;
+	if (!kind) return;
+	const vals = {};
+	for (const k of KINDS[kind].knobs) {
+		const i = $(fieldId(k.name));
+		if (i) vals[k.name] = k.type === 'bool' ? i.checked : i.value;
+	}
+	typed[kind] = vals;
+}
+
+function renderKnobs() {
+	keepTyped();
+	const kind = currentKind();
+	const vals = typed[kind] || {};
+	$('job-form').dataset.kind = kind;
+	$('job-kind-help').textContent = KINDS[kind].help;
+	$('job-knobs').replaceChildren(...KINDS[kind].knobs.map((k) => knobField(k, vals[k.name])));
+	clearFieldErrors($('job-form'));
+	$('job-form-status').textContent = '';
+}
+
+/*
+ * The params the form says, or null after marking the fields it cannot read.
+ * Empty fields are left out (the server's default applies).
+ */
+function readParams(kind) {
+	const params = {};
+	let ok = true;
+	for (const k of KINDS[kind].knobs) {
+		const i = $(fieldId(k.name));
+		if (!i) continue;
+		if (k.type === 'bool') {
+			if (i.checked !== !!k.def) params[k.name] = i.checked;
+			continue;
+		}
+		const v = i.value.trim();
+		if (v === '') {
+			if (k.required) { fieldError(i, `Choose a ${k.label.toLowerCase()}.`); ok = false; }
+			continue;
+		}
+		if (k.type === 'int' || k.type === 'model') {
+			const n = Number(v);
+			if (!Number.isInteger(n)) { fieldError(i, 'Enter a whole number.'); ok = false; continue; }
+			params[k.name] = n;
+		} else if (k.type === 'float') {
+			const n = Number(v);
+			if (!Number.isFinite(n)) { fieldError(i, 'Enter a number.'); ok = false; continue; }
+			params[k.name] = n;
+		} else if (k.type === 'ids') {
+			const ids = v.split(/[\s,]+/).filter(Boolean).map(Number);
+			if (!ids.length || !ids.every((n) => Number.isInteger(n) && n > 0)) {
+				fieldError(i, 'Enter prompt ids (positive whole numbers) separated by commas.'); ok = false; continue;
+			}
+			params[k.name] = ids;
+		} else {
+			params[k.name] = v;
+		}
+	}
+	const extra = $('job-extra').value.trim();
+	if (extra) {
+		let obj;
+		try { obj = JSON.parse(extra); } catch (e) { obj = undefined; }
+		if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+			fieldError($('job-extra'), 'Write a JSON object, e.g. {"seed": 7}.');
+			$('job-extra-box').open = true;
+			ok = false;
+		} else {
+			Object.assign(params, obj);
+		}
+	}
+	return ok ? params : null;
+}
+
+/* Puts a server validation error next to the field it names ("params.k", "k"). */
+function showServerFieldError(err, kind) {
+	const field = (err.field || '').replace(/^params\./, '').replace(/\[\d+\]$/, '');
+	const known = KINDS[kind].knobs.some((k) => k.name === field) && $(fieldId(field));
+	if (known) {
+		fieldError($(fieldId(field)), err.message);
+		$(fieldId(field)).focus();
+		return true;
+	}
+	if (field && $('job-extra').value.includes(`"${field.split('.')[0]}"`)) {
+		$('job-extra-box').open = true;
+		fieldError($('job-extra'), err.message);
+		$('job-extra').focus();
+		return true;
+	}
+	return false;
+}
+
+async function startJob(ev) {
+	ev.preventDefault();
+	const kind = currentKind();
+	const form = $('job-form');
+	clearFieldErrors(form);
+	const status = $('job-form-status');
+	const params = readParams(kind);
+	if (!params) { status.textContent = 'Check the marked fields.'; return; }
+	const btn = $('job-start');
+	btn.disabled = true;
+	status.textContent = 'Starting…';
+	try {
+		const r = kind === 'generate' ? await api('POST', '/api/generate', params)
+			: await api('POST', '/api/train', { kind, params });
+		showError('');
+		status.textContent = `Started job #${r.job_id}.`;
+		await openJob(r.job_id);
+		await refreshList();
+	} catch (e) {
+		let field = null;
+		if (e.status === 400) field = showServerFieldError({ field: e.field, message: e.message }, kind);
+		status.textContent = field ? 'The server did not accept a field (marked).' : '';
+		if (!field) showError(`Could not start the ${kind} job: ${e.message}`);
+	} finally {
+		btn.disabled = false;
+	}
+}
+
+/* ---- the list ------------------------------------------------------------------------ */
+
+let jobs = [];
+const rows = new Map();   /* job id → <tr> */
+let pollTimer = null;
+let panelShown = false;
+
+function progressBar(job) {
+	const p = Math.max(0, Math.min(1, Number(job.progress) || 0));
+	const bar = el('progress', { max: '1', value: String(p), class: `bar status-${job.status}`, 'aria-label': `Job ${job.id} progress` });
+	return el('span', { class: 'progress-cell' }, bar, el('span', { class: 'pct', text: `${Math.round(p * 100)}%` }));
+}
+
+function jobActions(job, where) {
+	const out = [];
+	if (isLive(job) && !job.cancel_requested) {
+		out.push(el('button', { type: 'button', class: 'small-btn', 'data-action': 'cancel', 'data-job': job.id, text: 'Cancel',
+			'aria-label': `Cancel job ${job.id}`, onclick: () => cancelJob(job.id) }));
+	}
+	if (job.status === 'failed' || job.status === 'cancelled') {
+		out.push(el('button', { type: 'button', class: 'small-btn', 'data-action': 'retry', 'data-job': job.id, text: 'Retry',
+			'aria-label': `Retry job ${job.id}`, onclick: () => retryJob(job.id) }));
+	}
+	if (where === 'row') {
+		out.push(el('button', { type: 'button', class: 'small-btn', 'data-action': 'open', 'data-job': job.id, text: 'Details',
+			'aria-label': `Details of job ${job.id}`, onclick: () => { location.hash = `#jobs/${job.id}`; } }));
+	}
+	return out;
+}
+
+/*
+ * Progress bar, badge and actions are updated in place rather than rebuilt, so
+ * a polled row keeps keyboard focus on its buttons and the bar animates.
+ */
+function setProgress(cell, job) {
+	const p = Math.max(0, Math.min(1, Number(job.progress) || 0));
+	let bar = cell.querySelector('progress');
+	if (!bar) { cell.replaceChildren(progressBar(job)); return; }
+	bar.value = p;
+	bar.setAttribute('class', `bar status-${job.status}`);
+	cell.querySelector('.pct').textContent = `${Math.round(p * 100)}%`;
+}
+
+function setActions(cell, job, where) {
+	const want = jobActions(job, where);
+	const key = want.map((b) => b.dataset.action).join(' ');
+	if (cell.dataset.actions === key) return;
+	cell.dataset.actions = key;
+	cell.replaceChildren(...want);
+}
+
+function setBadge(cell, job) {
+	const b = statusBadge(job);
+	const old = cell.firstElementChild;
+	if (!old || old.textContent !== b.textContent || old.className !== b.className) cell.replaceChildren(b);
+}
+
+function fillRow(tr, job) {
+	if (!tr.cells.length) {
+		tr.append(
+			el('td', { class: 'num', text: String(job.id) }),
+			el('td', {}, el('span', { class: 'kind', text: job.kind }), job.params && job.params.auto ? el('span', { class: 'pill auto', text: 'auto', title: 'queued by automatic training' }) : null),
+			el('td'), el('td'),
+			el('td', { text: formatTime(job.created_at), title: job.created_at || '' }),
+			el('td', { class: 'num' }), el('td'), el('td', { class: 'actions' }));
+	}
+	const c = tr.cells;
+	tr.dataset.status = job.status;
+	tr.classList.toggle('selected', detailId === job.id);
+	setBadge(c[2], job);
+	setProgress(c[3], job);
+	c[5].textContent = formatDuration(job.started_at, job.finished_at);
+	c[6].className = job.status === 'failed' ? 'result error' : 'result';
+	c[6].textContent = jobResult(job);
+	setActions(c[7], job, 'row');
+}
+
+function renderList() {
+	const tbody = $('jobs').tBodies[0];
+	if (!jobs.length) {
+		rows.clear();
+		tbody.replaceChildren(el('tr', {}, el('td', { colspan: '8', class: 'muted', text: 'No jobs yet. Start one above.' })));
+		return;
+	}
+	const seen = new Set();
+	for (const job of jobs) {
+		let tr = rows.get(job.id);
+		if (!tr) {
+			tr = el('tr', { 'data-job': job.id });
+			rows.set(job.id, tr);
+		}
+		fillRow(tr, job);
+		seen.add(job.id);
+	}
+	for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
+	const want = jobs.map((j) => rows.get(j.id));
+	const have = [...tbody.children];
+	if (want.length !== have.length || want.some((tr, i) => tr !== have[i])) tbody.replaceChildren(...want);
+}
+
+async function refreshList() {
+	const r = await api('GET', '/api/jobs');
+	const wasLive = new Set(jobs.filter(isLive).map((j) => j.id));
+	jobs = r.jobs || [];
+	renderList();
+	// a job that just made a version: the form's model lists learn about it
+	if (jobs.some((j) => wasLive.has(j.id) && j.status === 'succeeded' && j.model_id && j.kind !== 'eval')) {
+		await loadModels();
+		refreshModelSelects();
+	}
+	const live = jobs.filter(isLive).length;
+	$('jobs-live').textContent = live ? `${live} active · updating` : `updated ${formatTime(new Date().toISOString())}`;
+}
+
+function anythingLive() {
+	return jobs.some(isLive) || (detailJob && isLive(detailJob));
+}
+
+/* Polls while the panel is shown, the page visible and a job queued or running. */
+function schedule() {
+	clearTimeout(pollTimer);
+	pollTimer = null;
+	if (!panelShown || document.visibilityState === 'hidden' || !anythingLive()) return;
+	pollTimer = setTimeout(tick, POLL_MS);
+}
+
+async function tick() {
+	try {
+		await refreshList();
+		if (detailId !== null) await refreshDetail();
+	} catch (e) {
+		showError(e.message);
+	} finally {
+		schedule();
+	}
+}
+
+async function cancelJob(id) {
+	try {
+		await api('POST', `/api/jobs/${id}/cancel`, {});
+		showError('');
+	} catch (e) {
+		showError(`Could not cancel job #${id}: ${e.message}`);
+	}
+	await tick();
+}
+
+async function retryJob(id) {
+	try {
+		const r = await api('POST', `/api/jobs/${id}/retry`, {});
+		showError('');
+		$('job-form-status').textContent = `Job #${id} queued again as #${r.job_id}.`;
+		location.hash = `#jobs/${r.job_id}`;
+	} catch (e) {
+		showError(`Could not retry job #${id}: ${e.message}`);
+	}
+	await tick();
+}
+
+/* ---- one job ---------------------------------------------------------------------------- */
+
+let detailId = null;
+let detailJob = null;
+const chartStates = new Map();   /* `${job}/${title}` → read-out state kept across redraws */
+
+/* Metric names drawn together, in this order; the rest get a chart each. */
+const CHART_GROUPS = [
+	{ title: 'Loss', names: ['loss'] },
+	{ title: 'Reward', names: ['reward_mean', 'rlhf_reward', 'reward'] },
+	{ title: 'KL to reference', names: ['kl', 'approx_kl'] },
+	{ title: 'Entropy', names: ['entropy'] },
+	{ title: 'Accuracy', names: ['acc', 'heldout_acc', 'reward_acc'], yMin: 0, yMax: 1 },
+	{ title: 'Implicit rewards', names: ['chosen_reward', 'rejected_reward'] },
+	{ title: 'Margin', names: ['margin'] },
+	{ title: 'Policy and value loss', names: ['policy_loss', 'value_loss'] },
+	{ title: 'Clip fraction', names: ['clipfrac', 'value_clipfrac'], yMin: 0 },
+	{ title: 'KL coefficient', names: ['kl_beta'] },
+	{ title: 'Answer length (tokens)', names: ['response_len'], yMin: 0 },
+	{ title: 'EOS rate', names: ['eos_rate'], yMin: 0, yMax: 1 },
+	{ title: 'Gradient norm', names: ['grad_norm'], yMin: 0 },
+	{ title: 'Throughput (tokens/s)', names: ['tokens_per_sec'], yMin: 0 },
+	{ title: 'Learning rate', names: ['lr'], yMin: 0 },
+];
+
+function xLabelOf(kind) {
+	if (kind === 'generate') return 'prompt';
+	if (kind === 'eval') return 'answer';
+	if (kind === 'ppo' || kind === 'rloo' || kind === 'grpo') return 'iteration';
+	return 'step';
+}
+
+function drawCharts(job, series) {
+	const byName = new Map();
+	for (const p of series) {
+		if (!byName.has(p.name)) byName.set(p.name, []);
+		byName.get(p.name).push([p.step, p.value]);
+	}
+	const groups = [];
+	const used = new Set();
+	for (const g of CHART_GROUPS) {
+		const names = g.names.filter((n) => byName.has(n));
+		if (!names.length) continue;
+		names.forEach((n) => used.add(n));
+		groups.push({ ...g, names });
+	}
+	for (const n of [...byName.keys()].sort()) if (!used.has(n)) groups.push({ title: n, names: [n] });
+	const box = $('job-charts');
+	const sig = `${job.id}:${job.status}:${series.length}`;
+	if (box.dataset.sig === sig) return;
+	box.dataset.sig = sig;
+	if (!groups.length) {
+		box.replaceChildren(el('p', { class: 'muted', text: isLive(job) ? 'Waiting for the first step…' : 'This job recorded no per-step values.' }));
+		return;
+	}
+	const xLabel = xLabelOf(job.kind);
+	const figs = groups.map((g) => {
+		const key = `${job.id}/${g.title}`;
+		if (!chartStates.has(key)) chartStates.set(key, {});
+		const fig = lineChart(g.names.map((n) => ({ name: n, points: byName.get(n) })), {
+			title: g.title, xLabel, integerX: true, yMin: g.yMin, yMax: g.yMax, state: chartStates.get(key), legend: true,
+		});
+		fig.dataset.chart = g.title;
+		return fig;
+	});
+	// A chart explored with the keyboard keeps focus and its read-out across the redraw.
+	const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest('#job-charts figure') : null;
+	const fkey = focused ? `${job.id}/${focused.dataset.chart}` : null;
+	const kept = fkey && chartStates.has(fkey) ? chartStates.get(fkey).x : null;
+	box.replaceChildren(...figs);
+	if (fkey) {
+		chartStates.get(fkey).x = kept;
+		const svg = figs.find((f) => `${job.id}/${f.dataset.chart}` === fkey)?.querySelector('svg');
+		if (svg) svg.focus({ preventScroll: true });
+	}
+}
+
+function fact(dl, label, value, cls) {
+	dl.append(el('dt', { text: label }), el('dd', { class: cls, text: value }));
+}
+
+function renderDetail(job, series) {
+	$('job-detail').hidden = false;
+	$('job-detail').dataset.job = String(job.id);
+	$('job-detail').dataset.status = job.status;
+	$('job-detail-title').textContent = `Job #${job.id} · ${job.kind}`;
+	setBadge($('job-detail-status'), job);
+	setActions($('job-detail-actions'), job, 'detail');
+	setProgress($('job-detail-progress'), job);
+	const err = $('job-detail-error');
+	err.textContent = job.status === 'failed' ? (job.error || 'failed') : '';
+	err.hidden = job.status !== 'failed';
+
+	const facts = $('job-detail-facts');
+	facts.replaceChildren();
+	fact(facts, 'created', formatTime(job.created_at));
+	fact(facts, 'started', formatTime(job.started_at));
+	fact(facts, 'finished', formatTime(job.finished_at));
+	if (job.started_at) fact(facts, 'took', formatDuration(job.started_at, job.finished_at));
+	if (job.model_id) {
+		const dd = el('dd', {}, el('a', { href: '#models', text: `#${job.model_id}` }));
+		facts.append(el('dt', { text: job.kind === 'eval' ? 'model evaluated' : 'model made' }), dd);
+	}
+
+	const params = $('job-detail-params');
+	params.replaceChildren();
+	const pe = Object.entries(job.params || {});
+	if (!pe.length) params.append(el('dt', { class: 'muted', text: 'all defaults' }), el('dd'));
+	for (const [k, v] of pe) fact(params, k, typeof v === 'object' ? JSON.stringify(v) : String(v), 'mono');
+
+	const results = $('job-detail-results');
+	results.replaceChildren();
+	const me = Object.entries(job.metrics || {});
+	for (const [k, v] of me) fact(results, k, typeof v === 'number' ? formatNumber(v) : typeof v === 'object' ? JSON.stringify(v) : String(v));
+	$('job-detail-results-box').hidden = me.length === 0;
+
+	drawCharts(job, series);
+	for (const [id, tr] of rows) tr.classList.toggle('selected', id === job.id);
+}
+
+async function refreshDetail() {
+	const id = detailId;
+	const wasLive = detailJob && detailJob.id === id && isLive(detailJob);
+	if (detailJob && detailJob.id === id && !wasLive && detailJob.rendered) return;
+	const [job, m] = await Promise.all([api('GET', `/api/jobs/${id}`), api('GET', `/api/jobs/${id}/metrics`)]);
+	if (id !== detailId) return;
+	detailJob = job;
+	renderDetail(job, m.series || []);
+	detailJob.rendered = true;
+}
+
+async function openJob(id, { scroll = false } = {}) {
+	if (detailId !== id) { detailId = id; detailJob = null; }
+	if (location.hash !== `#jobs/${id}`) history.replaceState(null, '', `#jobs/${id}`);
+	await refreshDetail();
+	if (scroll) $('job-detail').scrollIntoView({ block: 'start', behavior: 'smooth' });
+	schedule();
+}
+
+function closeJob() {
+	detailId = null;
+	detailJob = null;
+	$('job-detail').hidden = true;
+	for (const tr of rows.values()) tr.classList.remove('selected');
+	history.replaceState(null, '', '#jobs');
+}
+
+/* Rebuilds the model selects' options (after a new version), keeping the choice. */
+function refreshModelSelects() {
+	const kind = $('job-form').dataset.kind;
+	if (!kind) return;
+	for (const k of KINDS[kind].knobs) {
+		if (k.type !== 'model') continue;
+		const old = $(fieldId(k.name));
+		if (!old || old === document.activeElement) continue;
+		const sel = modelOptions(k, old.value);
+		for (const a of ['aria-describedby', 'aria-invalid']) if (old.hasAttribute(a)) sel.setAttribute(a, old.getAttribute(a));
+		old.replaceWith(sel);
+	}
+}
+
+/* ---- wiring --------------------------------------------------------------------------------- */
+
+async function loadModels() {
+	try {
+		models = (await api('GET', '/api/models')).models || [];
+	} catch (e) {
+		models = [];
+		throw e;
+	}
+}
+
+/*
+ * Sets the panel up; loaders.jobs(arg) is what admin.js calls when the tab is
+ * shown (arg: the job id from "#jobs/<id>", if any); onHide stops the polling.
+ */
+export function initJobs(loaders, onHide) {
+	$('job-kind').addEventListener('change', renderKnobs);
+	$('job-form').addEventListener('submit', startJob);
+	$('jobs-refresh').addEventListener('click', () => tick());
+	$('job-detail-close').addEventListener('click', closeJob);
+	document.addEventListener('visibilitychange', () => { if (panelShown && document.visibilityState === 'visible') tick(); else schedule(); });
+	onHide('jobs', () => { panelShown = false; schedule(); });
+
+	loaders.jobs = async (arg) => {
+		panelShown = true;
+		await loadModels();
+		if (!$('job-form').dataset.kind) renderKnobs();
+		else refreshModelSelects();
+		await refreshList();
+		const id = Number(arg);
+		if (Number.isInteger(id) && id > 0) await openJob(id, { scroll: true });
+		else if (detailId !== null) await refreshDetail();
+		schedule();
+	};
+}

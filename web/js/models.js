@@ -1,0 +1,133 @@
+/*
+ * web/js/models.js — the admin page's Models panel: every model version
+ * (GET /api/models) with its kind, parent, the job that made it, its key
+ * figures (held-out accuracy for reward models; eval reward mean, KL and win
+ * rate for generating ones), the active badge, Activate / Roll back (POST
+ * /api/models/{id}/activate, generating kinds only) and Evaluate (an eval job);
+ * and line charts of the eval figures across versions.
+ */
+import { api, el, showError } from './api.js';
+import { lineChart } from './chart.js';
+import { formatNumber, formatTime } from './format.js';
+
+const $ = (id) => document.getElementById(id);
+const GENERATES = ['base', 'sft', 'policy'];
+const chartState = { figures: {}, kl: {}, acc: {} };
+
+/* The figures worth a glance, as [label, value] pairs. */
+function keyFigures(m) {
+	const x = m.metrics || {};
+	const out = [];
+	if (m.kind === 'reward') {
+		if (typeof x.heldout_acc === 'number') out.push(['held-out acc', x.heldout_acc]);
+		if (typeof x.heldout_pairs === 'number') out.push(['pairs', x.heldout_pairs]);
+	}
+	const ev = x.eval;
+	if (ev && typeof ev === 'object') {
+		if (typeof ev.reward_mean === 'number') out.push(['reward', ev.reward_mean]);
+		if (typeof ev.kl === 'number') out.push(['KL', ev.kl]);
+		if (typeof ev.win_rate === 'number') out.push(['win rate', ev.win_rate]);
+	} else if (GENERATES.includes(m.kind)) {
+		if (typeof x.reward_last === 'number') out.push(['train reward', x.reward_last]);
+		else if (typeof x.reward_acc === 'number') out.push(['pref acc', x.reward_acc]);
+		else if (typeof x.loss === 'number') out.push(['loss', x.loss]);
+	}
+	return out;
+}
+
+function figuresCell(m) {
+	const figs = keyFigures(m);
+	if (!figs.length) return el('td', { class: 'muted', text: GENERATES.includes(m.kind) ? 'not evaluated' : '—' });
+	return el('td', {}, el('div', { class: 'figures' }, ...figs.map(([k, v]) =>
+		el('span', { class: 'figure', 'data-figure': k }, el('span', { class: 'muted', text: `${k} ` }), el('strong', { text: formatNumber(v) })))));
+}
+
+async function activate(m, activeId) {
+	const what = activeId && m.id < activeId ? 'Rolled back to' : 'Activated';
+	try {
+		await api('POST', `/api/models/${m.id}/activate`, {});
+		showError('');
+		$('models-status').textContent = `${what} model #${m.id}.`;
+	} catch (e) {
+		showError(`Could not activate model #${m.id}: ${e.message}`);
+	}
+	await load();
+}
+
+async function evaluate(m) {
+	try {
+		const r = await api('POST', '/api/train', { kind: 'eval', params: { model_id: m.id } });
+		showError('');
+		const st = $('models-status');
+		st.replaceChildren(`Evaluating model #${m.id}: `, el('a', { href: `#jobs/${r.job_id}`, text: `job #${r.job_id}` }), '.');
+	} catch (e) {
+		showError(`Could not start an eval of model #${m.id}: ${e.message}`);
+	}
+}
+
+function row(m, activeId) {
+	const actions = [];
+	if (GENERATES.includes(m.kind)) {
+		if (!m.active) {
+			const label = activeId && m.id < activeId ? 'Roll back' : 'Activate';
+			actions.push(el('button', { type: 'button', class: 'small-btn', 'data-action': 'activate', 'data-model': m.id,
+				text: label, 'aria-label': `${label} to model ${m.id}`, onclick: () => activate(m, activeId) }));
+		}
+		actions.push(el('button', { type: 'button', class: 'small-btn', 'data-action': 'evaluate', 'data-model': m.id,
+			text: 'Evaluate', 'aria-label': `Evaluate model ${m.id}`, onclick: () => evaluate(m) }));
+	}
+	return el('tr', { 'data-model': m.id, class: m.active ? 'active-row' : '' },
+		el('td', { class: 'num', text: String(m.id) }),
+		el('td', {}, el('span', { class: `pill kind-${m.kind}`, text: m.kind })),
+		el('td', { text: m.name || '' }),
+		el('td', { class: 'num', text: m.parent_id ? `#${m.parent_id}` : '—' }),
+		el('td', { class: 'num' }, m.job_id ? el('a', { href: `#jobs/${m.job_id}`, text: `#${m.job_id}` }) : el('span', { class: 'muted', text: 'import' })),
+		el('td', { text: formatTime(m.created_at), title: m.created_at || '' }),
+		figuresCell(m),
+		el('td', { class: 'num', text: String(m.ratings ?? 0) }),
+		el('td', {}, m.active ? el('span', { class: 'status status-active', 'data-active': 'true', text: 'active' }) : null),
+		el('td', { class: 'actions' }, ...actions));
+}
+
+function drawCharts(list) {
+	const byId = [...list].sort((a, b) => a.id - b.id);
+	const pts = (f) => byId.filter((m) => m.metrics && m.metrics.eval && typeof f(m.metrics.eval) === 'number').map((m) => [m.id, f(m.metrics.eval)]);
+	const xFormat = (x) => `#${x}`;
+	const figs = [];
+	const reward = pts((e) => e.reward_mean), win = pts((e) => e.win_rate), kl = pts((e) => e.kl);
+	if (reward.length || win.length) {
+		const f = lineChart([{ name: 'eval reward mean', points: reward }, { name: 'win rate vs parent', points: win }],
+			{ title: 'Eval reward mean and win rate', xLabel: 'version', xFormat, integerX: true, state: chartState.figures, legend: true });
+		f.dataset.chart = 'versions';
+		figs.push(f);
+	}
+	if (kl.length) {
+		const f = lineChart([{ name: 'KL to reference', points: kl }],
+			{ title: 'KL to reference', xLabel: 'version', xFormat, integerX: true, yMin: 0, state: chartState.kl, legend: true });
+		f.dataset.chart = 'versions-kl';
+		figs.push(f);
+	}
+	const acc = byId.filter((m) => m.kind === 'reward' && typeof (m.metrics || {}).heldout_acc === 'number').map((m) => [m.id, m.metrics.heldout_acc]);
+	if (acc.length) {
+		const f = lineChart([{ name: 'held-out pairwise accuracy', points: acc }],
+			{ title: 'Reward models: held-out accuracy', xLabel: 'version', xFormat, integerX: true, yMin: 0, yMax: 1, state: chartState.acc, legend: true });
+		f.dataset.chart = 'versions-acc';
+		figs.push(f);
+	}
+	$('model-charts').replaceChildren(...(figs.length ? figs
+		: [el('p', { class: 'muted', text: 'No figures yet: evaluate a policy (Evaluate in the table) to see its reward, KL and win rate here.' })]));
+}
+
+export async function load() {
+	const list = (await api('GET', '/api/models')).models || [];
+	const active = list.find((m) => m.active);
+	const activeId = active ? active.id : null;
+	const tbody = $('models').tBodies[0];
+	tbody.replaceChildren(...(list.length ? list.map((m) => row(m, activeId))
+		: [el('tr', {}, el('td', { colspan: '10', class: 'muted', text: 'No model versions yet. Import one with rlhfd import-model, or run rlhfd demo init.' }))]));
+	drawCharts(list);
+}
+
+export function initModels(loaders) {
+	loaders.models = () => { $('models-status').textContent = ''; return load(); };
+}
