@@ -146,8 +146,8 @@ run: deps-build
 	./rlhfd serve --port $(PORT) --data $(DATA)
 
 test: deps-test
-	@$(MAKE) --no-print-directory all tests-bin demo
-	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
+	@$(MAKE) --no-print-directory all tests-bin
+	@bash tests/run.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all

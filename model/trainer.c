@@ -309,6 +309,26 @@ static void sort_by_len(const struct trainer_seq **p, int n)
 	}
 }
 
+/*
+ * Zeroes the gradients of everything below the top train_layers transformer
+ * layers (the embedding included), so AdamW leaves those weights as they are
+ * (zero gradient, zero moments: a zero update; decay is the caller's choice).
+ * The final norm and the heads always train.  train_layers < 0 or >= n_layers
+ * trains everything.
+ */
+static void freeze_lower(struct llama_model *m, int train_layers)
+{
+	int L = m->cfg.n_layers;
+	if (train_layers < 0 || train_layers >= L || !m->grads)
+		return;
+	for (int k = 0; k <= 9; k++) { /* token_embedding .. w3 */
+		size_t off, len;
+		llama_tensor_span(&m->cfg, k, &off, &len);
+		size_t frozen = k == 0 ? len : len / L * (size_t)(L - train_layers);
+		memset(m->grads + off, 0, frozen * sizeof(float));
+	}
+}
+
 /* ---- SFT -------------------------------------------------------------------- */
 
 void trainer_sft_defaults(struct trainer_sft_params *p)
@@ -457,6 +477,7 @@ void trainer_reward_defaults(struct trainer_reward_params *p)
 	p->heldout_frac = 0.2f;
 	p->head_init_std = 0.01f;
 	p->normalize = true;
+	p->train_layers = -1;
 	p->seed = 1;
 }
 
@@ -674,6 +695,7 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 			}
 			i = i1;
 		}
+		freeze_lower(rm, p->train_layers);
 		float lr;
 		double gnorm = adamw_step(&opt, rm->params, rm->grads, 1.0f, &lr);
 		ep_loss += loss * ng;

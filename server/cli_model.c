@@ -13,7 +13,6 @@
 #include "model/threads.h"
 #include "model/tokenizer.h"
 
-
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>

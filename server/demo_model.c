@@ -328,6 +328,13 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 	if (make_dirs(dir, err, errlen) < 0)
 		return -1;
 	threads_set(c->threads);
+	/* an old manifest goes first: an interrupted rebuild is never "ready" */
+	if (path_join(path, sizeof path, dir, DEMO_MODEL_MANIFEST, err, errlen) < 0 ||
+	    (unlink(path) < 0 && errno != ENOENT)) {
+		if (errno != ENOENT)
+			snprintf(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
+		return -1;
+	}
 
 	/* 1. corpora */
 	double t = progress_now();
@@ -399,8 +406,8 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 	if (c->reuse_base) {
 		if (load_base(path, &cfg, params, err, errlen) < 0)
 			goto out;
-	} else if (train_phase("pretrain", &cfg, params, &pre, &c->pretrain, false, c->seed, path, meta,
-			       &bar, &st.pretrain_loss, err, errlen) < 0) {
+	} else if (train_phase("pretrain", &cfg, params, &pre, &c->pretrain, false, c->seed,
+			       path, meta, &bar, &st.pretrain_loss, err, errlen) < 0) {
 		goto out;
 	}
 	st.sec_pretrain = progress_now() - t;
@@ -410,8 +417,8 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 	t = progress_now();
 	meta = model_meta("sft", "demo-sft", DEMO_MODEL_BASE, c->seed);
 	if (!meta || path_join(path, sizeof path, dir, DEMO_MODEL_SFT, err, errlen) < 0 ||
-	    train_phase("sft", &cfg, params, &sft, &c->sft, c->sft_freeze_embedding, c->seed + 1, path, meta, &bar,
-			&st.sft_loss, err, errlen) < 0) {
+	    train_phase("sft", &cfg, params, &sft, &c->sft, c->sft_freeze_embedding, c->seed + 1,
+			path, meta, &bar, &st.sft_loss, err, errlen) < 0) {
 		if (!meta)
 			snprintf(err, errlen, "out of memory");
 		goto out;

@@ -10,19 +10,12 @@
  * short training run that must beat what a model without attention can reach.
  */
 #include "model/adamw.h"
+#include "model/infer.h"
 #include "model/llama.h"
 #include "model/threads.h"
 #include "tests/test.h"
 
 #include <stdlib.h>
-
-/* Cross-check against the inference module (model/infer.h) when it is in the tree. */
-#if defined(__has_include)
-#if __has_include("model/infer.h")
-#define TEST_HAVE_INFER 1
-#include "model/infer.h"
-#endif
-#endif
 
 static uint64_t rng_state = 7;
 static double urand(void)
@@ -485,7 +478,6 @@ static void test_training_learns_pattern(void)
 	llama_model_release(&m);
 }
 
-#ifdef TEST_HAVE_INFER
 /*
  * The training forward and the inference module (KV cache, few-row kernels)
  * compute the same model: log-probs and entropies from infer_logits, and the
@@ -555,7 +547,6 @@ static void test_matches_infer(void)
 	infer_release(&inf);
 	llama_model_release(&m);
 }
-#endif
 
 int main(void)
 {
@@ -570,10 +561,6 @@ int main(void)
 	RUN(test_init_random);
 	RUN(test_bad_input);
 	RUN(test_training_learns_pattern);
-#ifdef TEST_HAVE_INFER
 	RUN(test_matches_infer);
-#else
-	TEST_SKIP(test_matches_infer, "model/infer.h is not in this tree yet");
-#endif
 	TEST_MAIN_END();
 }
