@@ -33,7 +33,8 @@
  * is the worker's.
  *
  * RLHFD_E2E_SETTINGS (a JSON object) overrides fields of SETTINGS below for
- * tuning runs; the committed values are the ones the thresholds hold for.
+ * tuning runs (auto_train and eval are merged key by key); RLHFD_E2E_KEEP=1
+ * keeps the data directory for a look at the answers.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,8 +54,14 @@ const SETTINGS = {
 		generate_prompts: 32,
 		/* one epoch: later epochs only memorise (held-out accuracy falls) */
 		reward_params: { lr: 1e-3, min_lr: 1e-4, epochs: 1 },
-		/* min_lr with lr: the RL default min_lr (3e-4) would raise a smaller lr */
-		rl_params: { lr: 3e-5, min_lr: 3e-5, kl_coef: 0.1 },
+		/*
+		 * A small step and a firm KL term: with the reward model as weak as it
+		 * is (held-out accuracy near chance), every bolder setting tried (RLOO,
+		 * GRPO, PPO at lr 3e-5 / KL 0.1-0.2) reward-hacked within three rounds —
+		 * KL 6-10, train answers' rubric down by 1, poems for capital questions.
+		 * min_lr with lr: the RL default min_lr (3e-4) would raise a smaller lr.
+		 */
+		rl_params: { lr: 1e-5, min_lr: 1e-5, kl_coef: 0.3 },
 	},
 	/* how every model is measured on the eval split: the same for all */
 	eval: { k: 4, temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601 },
@@ -205,7 +212,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		let srv = null;
 		t.after(async () => {
 			if (srv) await srv.stop();
-			rmSync(dataDir, { recursive: true, force: true });
+			if (process.env.RLHFD_E2E_KEEP) t.diagnostic(`data kept in ${dataDir}`);
+			else rmSync(dataDir, { recursive: true, force: true });
 		});
 
 		/* demo init makes the database, hence the admin: with this token when
@@ -282,7 +290,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				`(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` +
 				`${gen.metrics.groups} groups; train answers rubric ${f3(rated.mean)}; eval rubric ` +
 				`${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}]; ` +
-				`loop ${tLoop.toFixed(1)} s, round ${row.sec.toFixed(1)} s`);
+				`loop ${tLoop.toFixed(1)} s (reward/${rl.kind}/generate ` +
+				`${row.job_sec.map((x) => x.toFixed(1)).join('/')} s), round ${row.sec.toFixed(1)} s`);
 		}
 
 		const final = curve[curve.length - 1];
