@@ -147,9 +147,11 @@ run: deps-build
 	./rlhfd demo init --data $(DATA)
 	./rlhfd serve --port $(PORT) --data $(DATA)
 
+# The end-to-end learning test (tests/api/e2e_learning.test.mjs) starts from the
+# cached demo model: build it first (once; minutes).
 test: deps-test
-	@$(MAKE) --no-print-directory all tests-bin
-	@bash tests/run.sh
+	@$(MAKE) --no-print-directory all tests-bin demo
+	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all

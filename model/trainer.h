@@ -200,6 +200,12 @@ struct trainer_rl_params {
 	float grpo_eps;          /* GRPO std epsilon (1e-4) */
 	int eos_id;              /* stop token (2) */
 	uint64_t seed;           /* prompt order and sampling (1) */
+	/* A programmatic reward instead of the reward model (NULL: use rm):
+	 * called once per sampled answer, on the caller's thread, with the
+	 * whole sequence (prompt + answer); rm may then be NULL.  For rule-based
+	 * rewards and for testing the RL loop against a known reward. */
+	float (*score_fn)(void *arg, const struct trainer_seq *seq);
+	void *score_arg;
 };
 void trainer_rl_defaults(struct trainer_rl_params *p);
 

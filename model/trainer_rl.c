@@ -294,7 +294,9 @@ static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
 	if (!ref || !ref->acts.logits || ref->cfg.vocab_size != V)
 		return trainer_fail(run, -EINVAL, "the reference must be a language model of the "
 				    "policy's vocabulary");
-	if (!rm || rm->cfg.vocab_size != V)
+	if (p->score_fn)
+		j->rm = rm = NULL;
+	else if (!rm || rm->cfg.vocab_size != V)
 		return trainer_fail(run, -EINVAL, "the reward model must share the policy's vocabulary");
 	if (ppo && (!value || !value->grads || value->cfg.vocab_size != V))
 		return trainer_fail(run, -EINVAL, "ppo needs a value model with gradients and the "
@@ -382,10 +384,13 @@ static int rl_rollout(struct rl_job *j, int iter)
 	struct trainer_outs vo = { .S = S, .val = ro->val };
 	if ((rc = trainer_collect(j->policy, &j->rows, &j->run, ro->ptr, ro->n, S, &po)) < 0 ||
 	    (rc = trainer_collect(j->ref, &j->rows, &j->run, ro->ptr, ro->n, S, &rf)) < 0 ||
-	    (rc = trainer_collect(j->rm, &j->rows, &j->run, ro->ptr, ro->n, S, &so)) < 0 ||
+	    (j->rm && (rc = trainer_collect(j->rm, &j->rows, &j->run, ro->ptr, ro->n, S, &so)) < 0) ||
 	    (j->value && (rc = trainer_collect(j->value, &j->rows, &j->run, ro->ptr, ro->n, S,
 					       &vo)) < 0))
 		return rc;
+	if (!j->rm)
+		for (int r = 0; r < ro->n; r++)
+			ro->score[r] = p->score_fn(p->score_arg, &ro->seqs[r]);
 	for (int r = 0; r < ro->n; r++) {
 		const struct trainer_seq *s = &ro->seqs[r];
 		size_t o = (size_t)r * S + s->prompt_len - 1;

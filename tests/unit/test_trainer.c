@@ -645,6 +645,73 @@ static void group_rl_case(enum trainer_rl_kind kind)
 static void test_rloo_raises_reward(void) { group_rl_case(TRAINER_RLOO); }
 static void test_grpo_raises_reward(void) { group_rl_case(TRAINER_GRPO); }
 
+/* Share of token X among the answer's tokens. */
+static float x_share(void *arg, const struct trainer_seq *s)
+{
+	int *calls = arg, c = 0;
+	(*calls)++;
+	for (int t = s->prompt_len; t < s->n; t++)
+		c += s->tokens[t] == TOKX;
+	return s->n > s->prompt_len ? (float)c / (s->n - s->prompt_len) : 0.0f;
+}
+
+/* Share of X in 4 sampled answers of up to 8 tokens to each prompt. */
+static double sampled_x_share(const struct llama_model *pol, const struct trainer_prompt *pr, int np)
+{
+	struct infer inf;
+	char err[256];
+	if (infer_init(&inf, &tiny, pol->params, 4, err, sizeof err) < 0)
+		return NAN;
+	long x = 0, all = 0;
+	for (int i = 0; i < np; i++) {
+		int tok[4 * 8], nt[4];
+		struct infer_params ip;
+		infer_params_default(&ip);
+		ip.k = 4;
+		ip.max_new = 8;
+		ip.top_p = 1.0f;
+		ip.seed = 555;
+		ip.first_stream = 4 * i;
+		infer_generate(&inf, pr[i].tokens, pr[i].n, &ip, tok, nt, NULL, err, sizeof err);
+		for (int j = 0; j < 4; j++)
+			for (int t = 0; t < nt[j]; t++) {
+				x += tok[8 * j + t] == TOKX;
+				all++;
+			}
+	}
+	infer_release(&inf);
+	return (double)x / all;
+}
+
+/* A programmatic reward (score_fn) in place of the reward model. */
+static void test_group_rl_score_fn(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref;
+	model_new(&pol, 16, SEQ, 0, 24);
+	model_copy(&ref, &pol, 16, SEQ, LLAMA_NO_GRADS);
+	double before = sampled_x_share(&pol, pr, NP);
+	struct trainer_rl_params p;
+	rl_params(&p);
+	p.kl_coef = 0.05f;
+	int calls = 0;
+	p.score_fn = x_share;
+	p.score_arg = &calls;
+	struct trainer_rl_result res;
+	char err[256];
+	int rc = trainer_group_rl(TRAINER_GRPO, &pol, &ref, NULL, pr, NP, &p, NULL, &res, err,
+				  sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK_INT_EQ(calls, p.iterations * p.prompts_per_iter * p.k);
+	double after = sampled_x_share(&pol, pr, NP);
+	CHECK_MSG(before < 0.1 && after > 0.3, "share of X %g -> %g", before, after);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+}
+
 /* With a reward model that scores everything 0, the missing-EOS penalty is
  * the only signal: answers learn to end. */
 static void test_missing_eos_penalty(void)
@@ -826,6 +893,7 @@ int main(void)
 	RUN(test_ppo_raises_reward);
 	RUN(test_rloo_raises_reward);
 	RUN(test_grpo_raises_reward);
+	RUN(test_group_rl_score_fn);
 	RUN(test_missing_eos_penalty);
 	RUN(test_dpo);
 	RUN(test_eval);

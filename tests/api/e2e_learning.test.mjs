@@ -1,0 +1,328 @@
+/*
+ * tests/api/e2e_learning.test.mjs — the end-to-end learning test ("Close the
+ * loop"): the whole human-feedback loop through the real binary and its HTTP
+ * API, with the rubric rater standing in for people.
+ *
+ *   1. `rlhfd demo init --data <fresh dir>`: the demo model (from the build
+ *      cache, build/demo — `make test` builds it first), the demo prompts
+ *      (train / eval splits) and answers waiting to be rated;
+ *   2. `rlhfd serve` on a free port; an admin creates a rater;
+ *   3. `rlhfd rubric-rate` rates the waiting answers through the API;
+ *   4. PUT /api/config turns auto-training on: the worker itself queues
+ *      reward model → RL (auto_train.rl_kind) → new answers from the new
+ *      policy; each round the rubric rater rates those answers, which turns
+ *      the loop again;
+ *   5. the measure: answers to the held-out eval prompts (never trained on:
+ *      every training job reads the train split only) generated through
+ *      POST /api/generate with the same seed and sampling settings for the
+ *      SFT model and for each round's policy, rated by the rubric rater
+ *      through the API, read back per model through GET /api/prompts/{id}.
+ *
+ * Three tests: the loop itself (every round is reward -> RL -> generate, the
+ * new policy active and answering, the reference the SFT model), then the
+ * issue's thresholds — the final policy's rubric mean on the eval prompts at
+ * least 0.5 (of 5) above the SFT model's, and the latest reward model's
+ * held-out pairwise accuracy (GET /api/models metrics) at least 0.70.  The
+ * learning curve (eval and train rubric mean, reward-model accuracy, KL,
+ * time, per round) is printed as TAP diagnostics
+ * (build/test-logs/e2e_learning.log under `make test`).
+ *
+ * Between rounds the test switches auto-training off while it measures, so
+ * the rating of eval answers (which count as ratings) never starts a round
+ * early; the loop itself — which jobs run, on which data, in which order —
+ * is the worker's.
+ *
+ * RLHFD_E2E_SETTINGS (a JSON object) overrides fields of SETTINGS below for
+ * tuning runs (auto_train and eval are merged key by key); RLHFD_E2E_KEEP=1
+ * keeps the data directory for a look at the answers.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BIN, ROOT, randomToken, startServer, sleep } from '../lib/server.mjs';
+import { createRater } from '../lib/fixtures.mjs';
+
+const SETTINGS = {
+	rounds: 3,
+	auto_train: {
+		reward_every_n_ratings: 64,
+		rl_kind: 'rloo',
+		generate_k: 4,
+		generate_prompts: 32,
+		/* one epoch: later epochs only memorise (held-out accuracy falls) */
+		reward_params: { lr: 1e-3, min_lr: 1e-4, epochs: 1 },
+		/*
+		 * A small step and a firm KL term: with the reward model as weak as it
+		 * is (held-out accuracy near chance), every bolder setting tried (RLOO,
+		 * GRPO, PPO at lr 3e-5 / KL 0.1-0.2) reward-hacked within three rounds —
+		 * KL 6-10, train answers' rubric down by 1, poems for capital questions.
+		 * min_lr with lr: the RL default min_lr (3e-4) would raise a smaller lr.
+		 */
+		rl_params: { lr: 1e-5, min_lr: 1e-5, kl_coef: 0.3 },
+	},
+	/* how every model is measured on the eval split: the same for all */
+	eval: { k: 4, temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601 },
+	job_timeout_s: 600,
+};
+if (process.env.RLHFD_E2E_SETTINGS) {
+	const o = JSON.parse(process.env.RLHFD_E2E_SETTINGS);
+	for (const [k, v] of Object.entries(o)) {
+		SETTINGS[k] = v && typeof v === 'object' && !Array.isArray(v) ? { ...SETTINGS[k], ...v } : v;
+	}
+}
+
+const DEMO_CACHE = process.env.RLHFD_DEMO_MODEL || path.join(ROOT, 'build/demo');
+
+/*
+ * The processes this test starts wait passively in OpenMP (unless the caller
+ * chose): on a loaded 2-core machine, spinning workers starve each other and
+ * the HTTP threads — measured on the demo model: the same test (the same
+ * figures, every run is seeded) took 166 s passive against 773 s active.
+ */
+const ENV = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'PASSIVE' };
+const now = () => performance.now() / 1000;
+
+function run(args, opts = {}) {
+	return new Promise((resolve, reject) => {
+		execFile(BIN, args, { cwd: ROOT, maxBuffer: 64 << 20, ...opts }, (err, stdout, stderr) => {
+			if (err) reject(new Error(`rlhfd ${args.join(' ')}: ${err.message}\n${stdout}\n${stderr}`));
+			else resolve({ stdout, stderr });
+		});
+	});
+}
+
+async function ok(res, what, status = 200) {
+	assert.equal(res.status, status, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
+	return res.json;
+}
+
+/* Runs the rubric rater until no task is left; its summary figures. */
+async function rubricRate(srv, token) {
+	const { stdout } = await run(['rubric-rate', '--url', srv.url, '--token', token]);
+	const m = stdout.match(/^tasks=(\d+) ratings=(\d+) mean_score=([0-9.]+|nan|-nan)$/m);
+	assert.ok(m, `rubric-rate printed no summary:\n${stdout.slice(-2000)}`);
+	return { tasks: +m[1], ratings: +m[2], mean: +m[3] };
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+async function jobs(srv) {
+	return (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
+}
+
+async function waitJob(srv, id) {
+	const deadline = now() + SETTINGS.job_timeout_s;
+	for (;;) {
+		const j = await ok(await srv.admin.get(`/api/jobs/${id}`), `GET /api/jobs/${id}`);
+		if (TERMINAL.has(j.status)) {
+			assert.equal(j.status, 'succeeded', `job ${id} (${j.kind}) ${j.status}: ${j.error}`);
+			return j;
+		}
+		assert.ok(now() < deadline, `job ${id} (${j.kind}) still ${j.status} after ${SETTINGS.job_timeout_s} s`);
+		await sleep(250);
+	}
+}
+
+/*
+ * Waits for one turn of the auto-training loop that starts after job id
+ * `after`: a reward job, the RL job it queued, the generate job that one
+ * queued — each must succeed.  Returns the three jobs.
+ */
+async function waitAutoRound(srv, after) {
+	const deadline = now() + SETTINGS.job_timeout_s;
+	const want = ['reward', SETTINGS.auto_train.rl_kind, 'generate'];
+	for (;;) {
+		const list = (await jobs(srv)).filter((j) => j.id > after).sort((a, b) => a.id - b.id);
+		for (const j of list)
+			assert.ok(!(j.status === 'failed' || j.status === 'cancelled'),
+				`auto-training job ${j.id} (${j.kind}) ${j.status}: ${j.error}`);
+		if (list.length >= 3 && list.slice(0, 3).every((j) => j.status === 'succeeded')) {
+			assert.deepEqual(list.slice(0, 3).map((j) => j.kind), want, 'the jobs of one turn of the loop');
+			const full = [];
+			for (const j of list.slice(0, 3))
+				full.push(await ok(await srv.admin.get(`/api/jobs/${j.id}`), `GET /api/jobs/${j.id}`));
+			return full;
+		}
+		assert.ok(now() < deadline, `the auto-training loop did not turn within ${SETTINGS.job_timeout_s} s: ` +
+			JSON.stringify(list.map((j) => [j.id, j.kind, j.status])));
+		await sleep(300);
+	}
+}
+
+async function setAuto(srv, fields) {
+	const c = await ok(await srv.admin.put('/api/config', { auto_train: fields }), 'PUT /api/config');
+	for (const [k, v] of Object.entries(fields))
+		assert.deepEqual(c.auto_train[k], v, `config auto_train.${k}`);
+}
+
+/*
+ * The rubric mean of a model on the eval prompts: K answers per eval prompt
+ * from that model (one generate job, fixed seed and sampling), rated by the
+ * rubric rater through the API, read back per answer.
+ */
+async function measure(srv, rater, evalIds, modelId) {
+	const t0 = now();
+	const e = SETTINGS.eval;
+	const r = await ok(await srv.admin.post('/api/generate', {
+		prompt_ids: evalIds, model_id: modelId, k: e.k, temperature: e.temperature,
+		top_p: e.top_p, max_tokens: e.max_tokens, seed: e.seed,
+	}), 'POST /api/generate (eval)', 202);
+	const job = await waitJob(srv, r.job_id);
+	assert.equal(job.metrics.groups, evalIds.length, 'one group per eval prompt');
+	const rated = await rubricRate(srv, rater.token);
+	assert.equal(rated.tasks, evalIds.length, 'the rater found exactly the eval groups waiting');
+	/* read back: the newest group of this model on each eval prompt */
+	let sum = 0, n = 0;
+	const fam = {};
+	for (const id of evalIds) {
+		const p = await ok(await srv.admin.get(`/api/prompts/${id}`), `GET /api/prompts/${id}`);
+		assert.equal(p.split, 'eval');
+		const mine = p.responses.filter((x) => x.model_id === modelId);
+		const g = Math.max(...mine.map((x) => x.group_id));
+		const answers = mine.filter((x) => x.group_id === g);
+		assert.equal(answers.length, e.k, `prompt ${id}: ${e.k} answers from model ${modelId}`);
+		const f = (p.meta && p.meta.family) || 'other';
+		fam[f] = fam[f] || { sum: 0, n: 0 };
+		for (const a of answers) {
+			assert.equal(typeof a.mean_score, 'number', `answer ${a.id} rated`);
+			sum += a.mean_score;
+			n++;
+			fam[f].sum += a.mean_score;
+			fam[f].n++;
+		}
+	}
+	const families = Object.entries(fam).map(([f, v]) => `${f} ${(v.sum / v.n).toFixed(2)}`).join(', ');
+	return { mean: sum / n, n, families, sec: now() - t0 };
+}
+
+const f3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+/* What the loop test measured, for the two threshold tests after it. */
+let result = null;
+
+test('the loop turns through the API: demo init, rubric rater, auto-training rounds, eval per round',
+	{ timeout: 30 * 60 * 1000 }, async (t) => {
+		assert.ok(existsSync(path.join(DEMO_CACHE, 'demo.json')),
+			`no demo model in '${DEMO_CACHE}': \`make test\` builds it (make demo)`);
+		const T0 = now();
+		const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-e2e-'));
+		let srv = null;
+		t.after(async () => {
+			if (srv) await srv.stop();
+			if (process.env.RLHFD_E2E_KEEP) t.diagnostic(`data kept in ${dataDir}`);
+			else rmSync(dataDir, { recursive: true, force: true });
+		});
+
+		/* demo init makes the database, hence the admin: with this token when
+		 * RLHFD_ADMIN_TOKEN is set, else a random one in <data>/admin.token */
+		let adminToken = randomToken();
+		let ti = now();
+		await run(['demo', 'init', '--data', dataDir, '--quiet'],
+			{ env: { ...process.env, ...ENV, RLHFD_ADMIN_TOKEN: adminToken } });
+		const initSec = now() - ti;
+		const tokenFile = path.join(dataDir, 'admin.token');
+		if (existsSync(tokenFile)) adminToken = readFileSync(tokenFile, 'utf8').trim();
+
+		srv = await startServer({ dataDir, adminToken, env: ENV });
+		const rater = await createRater(srv, 'rubric');
+		const models = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models;
+		const sft = models.find((m) => m.active);
+		assert.ok(sft, 'demo init leaves an active model');
+		assert.equal(sft.kind, 'sft', 'the active demo model is the instruction-tuned one');
+
+		const evalIds = [];
+		for (let after = null; ;) {
+			const q = `/api/prompts?split=eval&limit=100${after !== null ? `&after=${after}` : ''}`;
+			const page = await ok(await srv.admin.get(q), 'GET /api/prompts?split=eval');
+			evalIds.push(...page.prompts.map((p) => p.id));
+			if (page.next_after === null || page.next_after === undefined || !page.prompts.length) break;
+			after = page.next_after;
+		}
+		assert.ok(evalIds.length >= 20, `eval prompts: ${evalIds.length}`);
+
+		/* the loop's settings, auto-training still off */
+		await setAuto(srv, { ...SETTINGS.auto_train, enabled: false });
+
+		/* round 0: rate demo init's answers; measure the SFT model */
+		ti = now();
+		const first = await rubricRate(srv, rater.token);
+		assert.ok(first.ratings >= SETTINGS.auto_train.reward_every_n_ratings,
+			`demo init left ${first.ratings} answers to rate`);
+		const base = await measure(srv, rater, evalIds, sft.id);
+		const curve = [{
+			round: 0, model: sft.id, train_mean: first.mean, train_ratings: first.ratings,
+			eval_mean: base.mean, rm_acc: null, kl: null, sec: now() - ti,
+		}];
+		t.diagnostic(`round 0: SFT model ${sft.id}: ${first.ratings} train ratings (mean ${f3(first.mean)}), ` +
+			`eval rubric mean ${f3(base.mean)} over ${base.n} answers [${base.families}] (measure ${base.sec.toFixed(1)} s)`);
+
+		let lastJob = 0;
+		for (let round = 1; round <= SETTINGS.rounds; round++) {
+			lastJob = Math.max(0, ...(await jobs(srv)).map((j) => j.id));
+			ti = now();
+			await setAuto(srv, { enabled: true });
+			const [rw, rl, gen] = await waitAutoRound(srv, lastJob);
+			await setAuto(srv, { enabled: false });
+			const tLoop = now() - ti;
+			assert.ok(rl.model_id, `the ${rl.kind} job made a policy`);
+			assert.equal(rl.metrics.ref_model_id, sft.id, 'the reference is the SFT model');
+			assert.equal(gen.metrics.model_id, rl.model_id, 'the new answers come from the new policy');
+			const active = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
+				.find((x) => x.active);
+			assert.equal(active && active.id, rl.model_id, 'the new policy is active');
+			const rated = await rubricRate(srv, rater.token);
+			assert.equal(rated.tasks, gen.metrics.groups, 'the rater rated the new answers');
+			const m = await measure(srv, rater, evalIds, rl.model_id);
+			const row = {
+				round, model: rl.model_id, train_mean: rated.mean, train_ratings: rated.ratings,
+				eval_mean: m.mean, rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
+				rm_train_acc: rw.metrics.train_acc, kl: rl.metrics.kl_last,
+				reward_first: rl.metrics.reward_first, reward_last: rl.metrics.reward_last,
+				loop_sec: tLoop, sec: now() - ti,
+				job_sec: [rw, rl, gen].map((j) => (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000),
+			};
+			curve.push(row);
+			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} on ${row.rm_pairs} ` +
+				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
+				`(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` +
+				`${gen.metrics.groups} groups; train answers rubric ${f3(rated.mean)}; eval rubric ` +
+				`${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}]; ` +
+				`loop ${tLoop.toFixed(1)} s (reward/${rl.kind}/generate ` +
+				`${row.job_sec.map((x) => x.toFixed(1)).join('/')} s), round ${row.sec.toFixed(1)} s`);
+		}
+
+		const final = curve[curve.length - 1];
+		const models2 = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models;
+		const rms = models2.filter((m) => m.kind === 'reward').sort((a, b) => b.id - a.id);
+		assert.ok(rms.length >= 1, 'a reward model');
+		const acc = rms[0].metrics && rms[0].metrics.heldout_acc;
+
+		const lines = ['learning curve (eval = held-out prompts, rubric 1..5):',
+			'round  model  eval_mean  train_mean  rm_heldout_acc  kl      round_s'];
+		for (const r of curve)
+			lines.push(`${String(r.round).padStart(5)}  ${String(r.model).padStart(5)}  ${f3(r.eval_mean).padStart(9)}  ` +
+				`${f3(r.train_mean).padStart(10)}  ${f3(r.rm_acc).padStart(14)}  ${f3(r.kl).padStart(6)}  ` +
+				`${r.sec.toFixed(1).padStart(7)}`);
+		lines.push(`demo init ${initSec.toFixed(1)} s; total ${(now() - T0).toFixed(1)} s; ` +
+			`eval rise ${f3(final.eval_mean - base.mean)} (need >= 0.5); latest reward model ${rms[0].id} ` +
+			`held-out acc ${f3(acc)} (need >= 0.70)`);
+		lines.push(`settings: ${JSON.stringify(SETTINGS)}`);
+		for (const l of lines) t.diagnostic(l);
+		result = { base: base.mean, final: final.eval_mean, acc, rm: rms[0].id };
+	});
+
+test('the eval rubric mean rises by at least 0.5 (of 5) over the SFT model', () => {
+	assert.ok(result, 'the loop test did not finish');
+	assert.ok(result.final - result.base >= 0.5,
+		`eval rubric mean ${f3(result.final)} is ${f3(result.final - result.base)} from the SFT model's ` +
+		`${f3(result.base)}: not +0.5`);
+});
+
+test('the latest reward model\'s held-out pairwise accuracy is at least 0.70', () => {
+	assert.ok(result, 'the loop test did not finish');
+	assert.equal(typeof result.acc, 'number', `reward model ${result.rm} reports held-out accuracy`);
+	assert.ok(result.acc >= 0.70, `reward model ${result.rm}: held-out pairwise accuracy ${f3(result.acc)} < 0.70`);
+});
