@@ -552,6 +552,7 @@ static void rl_params(struct trainer_rl_params *p)
 	p->prompts_per_iter = 8;
 	p->k = 4;
 	p->max_new = 8;
+	p->epochs = 2;
 	p->minibatch = 16;
 	p->missing_eos_penalty = 0.0f;
 	/* a fixed, firm KL coefficient (the KL-regularised optimum keeps
