@@ -229,9 +229,11 @@ struct trainer_rl_result {
  * plus the score (minus the missing-EOS penalty) at the last token; GAE,
  * whitened advantages; epochs x minibatches of clipped policy and value
  * losses; the adaptive KL controller.  metrics per update: reward_mean, kl,
- * kl_beta, entropy, clipfrac, policy_loss, value_loss, response_len, eos_rate.
+ * kl_beta, entropy, clipfrac, policy_loss, value_loss, response_len, eos_rate
+ * (and rlhf_reward, approx_kl, value_clipfrac, lr).  "kl" is the mean over the
+ * batch's answers of sum_t (logp - logp_ref) at sampling time.
  * Prompts that leave no room for an answer in every model's max_T are skipped
- * (logged); none left is -EINVAL.
+ * (logged); none left is -EINVAL.  With p->score_fn set, rm may be NULL.
  */
 int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llama_model *value,
 		struct llama_model *rm, const struct trainer_prompt *prompts, int n,
@@ -244,7 +246,8 @@ int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llam
  * score minus the missing-EOS penalty); the clipped policy-gradient loss
  * rl_pg_loss with kl_coef * K3(policy || ref).  metrics per update:
  * reward_mean, kl, kl_beta (= kl_coef), entropy, clipfrac, policy_loss,
- * response_len, eos_rate.
+ * response_len, eos_rate (and rlhf_reward, kl_k3, lr).  With p->score_fn set,
+ * rm may be NULL.
  */
 int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 		     struct llama_model *ref, struct llama_model *rm,
