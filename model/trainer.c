@@ -471,7 +471,7 @@ void trainer_reward_defaults(struct trainer_reward_params *p)
 	p->warmup_frac = 0.05f;
 	p->weight_decay = 0.0f;
 	p->grad_clip = 1.0f;
-	p->epochs = 4;
+	p->epochs = 2;
 	p->batch_groups = 8;
 	p->margin_scale = 0.0f;
 	p->heldout_frac = 0.2f;
@@ -764,12 +764,12 @@ out:
 void trainer_dpo_defaults(struct trainer_dpo_params *p)
 {
 	memset(p, 0, sizeof *p);
-	p->lr = 1e-4f;
-	p->min_lr = 1e-5f;
+	p->lr = 5e-5f;
+	p->min_lr = 5e-6f;
 	p->warmup_frac = 0.05f;
 	p->weight_decay = 0.0f;
 	p->grad_clip = 1.0f;
-	p->epochs = 3;
+	p->epochs = 2;
 	p->batch_pairs = 8;
 	p->beta = 0.1f;
 	p->label_smoothing = 0.0f;

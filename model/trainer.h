@@ -121,7 +121,7 @@ struct trainer_reward_params {
 	float warmup_frac;       /* (0.05) */
 	float weight_decay;      /* (0.0) */
 	float grad_clip;         /* (1.0) */
-	int epochs;              /* passes over the training groups (4) */
+	int epochs;              /* passes over the training groups (2) */
 	int batch_groups;        /* groups per optimizer step (8) */
 	float margin_scale;      /* Llama 2 margin: m = margin_scale * |s_hi - s_lo|;
 				    0 = InstructGPT (0) */
@@ -172,28 +172,28 @@ int trainer_score(struct llama_model *rm, const struct trainer_seq *seqs, int n,
 enum trainer_rl_kind { TRAINER_PPO = 0, TRAINER_RLOO = 1, TRAINER_GRPO = 2 };
 
 struct trainer_rl_params {
-	float lr;                /* policy, peak (3e-4) */
-	float min_lr;            /* (3e-4: constant) */
+	float lr;                /* policy, peak (5e-5) */
+	float min_lr;            /* (5e-5: constant) */
 	float warmup_frac;       /* (0) */
 	float weight_decay;      /* (0) */
 	float grad_clip;         /* (1.0) */
-	float value_lr;          /* PPO value model, same schedule shape (1e-3) */
-	int iterations;          /* rollout batches, one "update" each (40) */
-	int prompts_per_iter;    /* prompts per rollout batch (8) */
+	float value_lr;          /* PPO value model, same schedule shape (1e-4) */
+	int iterations;          /* rollout batches, one "update" each (30) */
+	int prompts_per_iter;    /* prompts per rollout batch (32) */
 	int k;                   /* samples per prompt (4); >= 2 for RLOO/GRPO */
-	int max_new;             /* most new tokens per answer (48) */
+	int max_new;             /* most new tokens per answer (96) */
 	float temperature;       /* sampling (1.0: on-policy) */
 	float top_p;             /* (1.0 = off) */
-	int epochs;              /* passes over each rollout batch (2) */
-	int minibatch;           /* sequences per optimizer step (16) */
+	int epochs;              /* passes over each rollout batch (1) */
+	int minibatch;           /* sequences per optimizer step (64) */
 	float clip_eps;          /* policy ratio clip (0.2) */
 	float clip_value;        /* PPO value clip around the old values (0.2) */
 	float gamma, lam;        /* PPO GAE (1.0, 0.95) */
 	bool whiten_adv;         /* PPO: whiten advantages over the batch (true) */
 	float kl_beta;           /* PPO: initial KL penalty coefficient (0.05) */
 	float kl_target;         /* PPO adaptive controller: target mean KL per
-				    sequence, <= 0 = fixed beta (1.0) */
-	float kl_horizon;        /* controller horizon in sequences (2000) */
+				    sequence, <= 0 = fixed beta (2.0) */
+	float kl_horizon;        /* controller horizon in sequences (4000) */
 	float kl_coef;           /* RLOO/GRPO: K3 KL-to-ref term in the loss (0.05) */
 	float missing_eos_penalty; /* subtracted from the score of an answer that hit
 				    max_new without EOS (1.0) */
@@ -229,9 +229,11 @@ struct trainer_rl_result {
  * plus the score (minus the missing-EOS penalty) at the last token; GAE,
  * whitened advantages; epochs x minibatches of clipped policy and value
  * losses; the adaptive KL controller.  metrics per update: reward_mean, kl,
- * kl_beta, entropy, clipfrac, policy_loss, value_loss, response_len, eos_rate.
+ * kl_beta, entropy, clipfrac, policy_loss, value_loss, response_len, eos_rate
+ * (and rlhf_reward, approx_kl, value_clipfrac, lr).  "kl" is the mean over the
+ * batch's answers of sum_t (logp - logp_ref) at sampling time.
  * Prompts that leave no room for an answer in every model's max_T are skipped
- * (logged); none left is -EINVAL.
+ * (logged); none left is -EINVAL.  With p->score_fn set, rm may be NULL.
  */
 int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llama_model *value,
 		struct llama_model *rm, const struct trainer_prompt *prompts, int n,
@@ -244,7 +246,8 @@ int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llam
  * score minus the missing-EOS penalty); the clipped policy-gradient loss
  * rl_pg_loss with kl_coef * K3(policy || ref).  metrics per update:
  * reward_mean, kl, kl_beta (= kl_coef), entropy, clipfrac, policy_loss,
- * response_len, eos_rate.
+ * response_len, eos_rate (and rlhf_reward, kl_k3, lr).  With p->score_fn set,
+ * rm may be NULL.
  */
 int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 		     struct llama_model *ref, struct llama_model *rm,
@@ -255,12 +258,12 @@ int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 /* ---- DPO -------------------------------------------------------------------- */
 
 struct trainer_dpo_params {
-	float lr;                /* peak learning rate (1e-4) */
-	float min_lr;            /* (1e-5) */
+	float lr;                /* peak learning rate (5e-5) */
+	float min_lr;            /* (5e-6) */
 	float warmup_frac;       /* (0.05) */
 	float weight_decay;      /* (0.0) */
 	float grad_clip;         /* (1.0) */
-	int epochs;              /* (3) */
+	int epochs;              /* (2) */
 	int batch_pairs;         /* pairs per optimizer step (8); 2 rows each */
 	float beta;              /* (0.1) */
 	float label_smoothing;   /* cDPO, 0 = plain DPO (0) */
@@ -292,7 +295,7 @@ int trainer_dpo(struct llama_model *policy, struct llama_model *ref,
 
 struct trainer_eval_params {
 	int k;                   /* answers per prompt (1) */
-	int max_new;             /* (48) */
+	int max_new;             /* (96) */
 	float temperature;       /* 0 = greedy (0) */
 	float top_p;             /* (1.0 = off) */
 	int eos_id;              /* (2) */

@@ -27,28 +27,28 @@
 void trainer_rl_defaults(struct trainer_rl_params *p)
 {
 	memset(p, 0, sizeof *p);
-	p->lr = 3e-4f;
-	p->min_lr = 3e-4f;
+	p->lr = 5e-5f;
+	p->min_lr = 5e-5f;
 	p->warmup_frac = 0.0f;
 	p->weight_decay = 0.0f;
 	p->grad_clip = 1.0f;
-	p->value_lr = 1e-3f;
-	p->iterations = 40;
-	p->prompts_per_iter = 8;
+	p->value_lr = 1e-4f;
+	p->iterations = 30;
+	p->prompts_per_iter = 32;
 	p->k = 4;
-	p->max_new = 48;
+	p->max_new = 96;
 	p->temperature = 1.0f;
 	p->top_p = 1.0f;
-	p->epochs = 2;
-	p->minibatch = 16;
+	p->epochs = 1;
+	p->minibatch = 64;
 	p->clip_eps = 0.2f;
 	p->clip_value = 0.2f;
 	p->gamma = 1.0f;
 	p->lam = 0.95f;
 	p->whiten_adv = true;
 	p->kl_beta = 0.05f;
-	p->kl_target = 1.0f;
-	p->kl_horizon = 2000.0f;
+	p->kl_target = 2.0f;
+	p->kl_horizon = 4000.0f;
 	p->kl_coef = 0.05f;
 	p->missing_eos_penalty = 1.0f;
 	p->grpo_eps = 1e-4f;
@@ -60,7 +60,7 @@ void trainer_eval_defaults(struct trainer_eval_params *p)
 {
 	memset(p, 0, sizeof *p);
 	p->k = 1;
-	p->max_new = 48;
+	p->max_new = 96;
 	p->temperature = 0.0f;
 	p->top_p = 1.0f;
 	p->eos_id = INFER_EOS;

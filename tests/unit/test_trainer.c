@@ -377,6 +377,44 @@ static void test_reward_learns_and_normalises(void)
 	llama_model_release(&rm);
 }
 
+/* A rule that needs the prompt: an answer that repeats the prompt's token
+ * scores 5, any other 1.  Answer-only features cannot rank held-out groups
+ * (each token is right for one prompt and wrong for the others), so held-out
+ * accuracy shows the model compares answer with prompt. */
+static void test_reward_prompt_conditioned(void)
+{
+	enum { NG = 400, K = 4 };
+	static int tok[NG][K][8];
+	static struct trainer_seq seq[NG][K];
+	static float sc[NG][K];
+	static struct trainer_group g[NG];
+	for (int i = 0; i < NG; i++) {
+		int a = 10 + irand(30);
+		for (int j = 0; j < K; j++) {
+			int b = j == 0 || irand(3) == 0 ? a : 10 + irand(30);
+			int v[] = { 1, 5, a, 3, 6, b, 2 };
+			memcpy(tok[i][j], v, sizeof v);
+			seq[i][j] = (struct trainer_seq){ tok[i][j], 7, 4, true };
+			sc[i][j] = b == a ? 5.0f : 1.0f;
+		}
+		g[i] = (struct trainer_group){ seq[i], sc[i], K };
+	}
+	struct llama_model rm;
+	model_new(&rm, 16, 16, LLAMA_NO_LM, 5);
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.epochs = 30;
+	p.lr = 1e-3f;
+	p.min_lr = 1e-4f;
+	struct trainer_reward_result res;
+	char err[256];
+	CHECK_INT_EQ(trainer_reward(&rm, g, NG, &p, NULL, &res, err, sizeof err), 0);
+	/* answer-only features would sit at 0.5 */
+	CHECK_MSG(res.heldout_acc >= 0.8f, "heldout_acc %g over %d pairs", res.heldout_acc,
+		  res.heldout_pairs);
+	llama_model_release(&rm);
+}
+
 /* train_layers = 1: the embedding and every layer but the top one keep their
  * weights bit for bit; the top layer, final norm and head move. */
 static void test_reward_train_layers_freezes_below(void)
@@ -552,6 +590,7 @@ static void rl_params(struct trainer_rl_params *p)
 	p->prompts_per_iter = 8;
 	p->k = 4;
 	p->max_new = 8;
+	p->epochs = 2;
 	p->minibatch = 16;
 	p->missing_eos_penalty = 0.0f;
 	/* a fixed, firm KL coefficient (the KL-regularised optimum keeps
@@ -887,6 +926,7 @@ int main(void)
 	RUN(test_sft_learns_and_reports);
 	RUN(test_sft_cancel_and_errors);
 	RUN(test_reward_learns_and_normalises);
+	RUN(test_reward_prompt_conditioned);
 	RUN(test_reward_train_layers_freezes_below);
 	RUN(test_reward_errors);
 	RUN(test_built_rm_rewards_token);
