@@ -153,6 +153,13 @@ static char *sb_take(struct sbuf *b)
 	return b->p;
 }
 
+/* Frees the buffer and empties it for reuse. */
+static void sb_free(struct sbuf *b)
+{
+	free(b->p);
+	*b = (struct sbuf){ 0 };
+}
+
 /* A fact index with the kinds balanced (arithmetic, the largest, twice as
  * likely as each other kind); train_only skips held-out facts. */
 static int random_fact(struct rng *r, bool train_only)
@@ -1002,6 +1009,31 @@ static int add_prompt(struct demo_prompts *p, int *cap, struct sbuf *text, bool 
 	return 0;
 }
 
+/*
+ * Adds an item's prompts; steals both texts and meta.  Every item is asked in
+ * the train split; a held-out item (eval) is asked again in the eval split in
+ * other words (alt, a different text).  A held-out item with no other
+ * phrasing (alt NULL or the same text) is asked in the eval split alone.
+ * 0 or -1.
+ */
+static int add_item(struct demo_prompts *p, int *cap, struct sbuf *text, struct sbuf *alt,
+		    bool eval, enum demo_family fam, json_t *meta)
+{
+	bool two = eval && alt && alt->p && text->p && strcmp(alt->p, text->p) != 0;
+	if (!eval || !two) {
+		if (alt)
+			sb_free(alt);
+		return add_prompt(p, cap, text, eval, fam, meta);
+	}
+	json_incref(meta);
+	if (add_prompt(p, cap, text, false, fam, meta) < 0) {
+		sb_free(alt);
+		json_decref(meta);
+		return -1;
+	}
+	return add_prompt(p, cap, alt, true, fam, meta);
+}
+
 int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 {
 	struct rng r = { seed ^ 0x960A9700ull };
@@ -1009,24 +1041,32 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 	p->v = NULL;
 	p->n = 0;
 	for (int i = 0; i < demo_n_countries; i++) {
-		struct sbuf t = { 0 };
+		struct sbuf t = { 0 }, e = { 0 };
 		capital_question(&t, &r, i, rng_pct(&r, 60));
+		for (int tries = 0; tries < 32 && (!e.p || (t.p && strcmp(e.p, t.p) == 0)); tries++) {
+			sb_free(&e);
+			capital_question(&e, &r, i, false);
+		}
 		json_t *m = json_pack("{s:s, s:s}", "country", demo_countries[i].name,
 				      "answer", demo_countries[i].capital);
-		if (add_prompt(p, &cap, &t, demo_country_is_eval(i), DEMO_CAPITAL, m) < 0)
+		if (add_item(p, &cap, &t, &e, demo_country_is_eval(i), DEMO_CAPITAL, m) < 0)
 			goto out_oom;
 	}
 	for (int i = 0; i < demo_fact_count(); i++) {
 		if (!fact_in_prompt_set(i))
 			continue;
 		struct demo_fact f;
-		struct sbuf t = { 0 };
+		struct sbuf t = { 0 }, e = { 0 };
 		demo_fact_get(i, &f);
 		fact_question(&t, &r, &f, rng_pct(&r, 60));
+		for (int tries = 0; tries < 16 && (!e.p || (t.p && strcmp(e.p, t.p) == 0)); tries++) {
+			sb_free(&e);
+			fact_question(&e, &r, &f, false);
+		}
 		json_t *m = f.number >= 0
 			? json_pack("{s:s, s:i}", "kind", fact_kind_name(f.kind), "answer", f.number)
 			: json_pack("{s:s, s:s}", "kind", fact_kind_name(f.kind), "answer", f.accept[0]);
-		if (add_prompt(p, &cap, &t, demo_fact_is_eval(i), DEMO_FACT, m) < 0)
+		if (add_item(p, &cap, &t, &e, demo_fact_is_eval(i), DEMO_FACT, m) < 0)
 			goto out_oom;
 	}
 	for (enum demo_family fam = DEMO_BRAINSTORM; fam <= DEMO_HARMFUL; fam++) {
@@ -1034,13 +1074,28 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 		const struct demo_topic *tab = demo_topics(fam, &nt);
 		for (int i = 0; i < nt; i++) {
 			int np = count_bounded(tab[i].prompts, 4);
-			int other = 1 + rng_int(&r, np - 1);
-			for (int k = 0; k < 2; k++) {
-				struct sbuf t = { 0 };
-				sb_puts(&t, tab[i].prompts[k ? other : 0]);
-				json_t *m = json_pack("{s:s}", "topic", tab[i].key);
-				if (add_prompt(p, &cap, &t, demo_topic_is_eval(i), fam, m) < 0)
+			int other = np > 1 ? 1 + rng_int(&r, np - 1) : 0;
+			struct sbuf t = { 0 }, e = { 0 };
+			sb_puts(&t, tab[i].prompts[0]);
+			sb_puts(&e, tab[i].prompts[other]);
+			json_t *m = json_pack("{s:s}", "topic", tab[i].key);
+			if (demo_topic_is_eval(i)) {
+				if (add_item(p, &cap, &t, &e, true, fam, m) < 0)
 					goto out_oom;
+				continue;
+			}
+			/* a topic the SFT set knows: both phrasings are train prompts */
+			json_incref(m);
+			if (add_prompt(p, &cap, &t, false, fam, m) < 0) {
+				sb_free(&e);
+				json_decref(m);
+				goto out_oom;
+			}
+			if (np > 1 && add_prompt(p, &cap, &e, false, fam, m) < 0)
+				goto out_oom;
+			if (np <= 1) {
+				sb_free(&e);
+				json_decref(m);
 			}
 		}
 	}

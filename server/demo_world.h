@@ -9,9 +9,15 @@
  *   (b) an instruction set of good (prompt, response) pairs for SFT;
  *   (c) the prompt set with train/eval splits and per-prompt meta JSON.
  *
- * Splits are properties of the items, not of the seed: the same countries,
- * topics and facts are held out (eval) in every generator and every seed, so
- * the SFT set never contains an eval country, topic or fact question.
+ * Held-out items are properties of the items, not of the seed: the same
+ * countries, topics and facts are held out in every generator and every seed,
+ * so the SFT set never contains a question about one of them.  The prompt set
+ * asks about every item in the train split (the prompts the loop trains on:
+ * rated answers, RL) and about each held-out item once more, in other words,
+ * in the eval split — eval prompts are held-out texts, never trained on, about
+ * items the instruction set never taught (an item with a single phrasing is
+ * asked in eval only).  So the eval split measures what rating and RL on the
+ * train prompts taught beyond SFT, on questions the model was not trained on.
  * Pre-training text covers every item, eval ones included: the base model
  * "knows" the facts; instruction tuning teaches it to answer.
  *
@@ -222,8 +228,10 @@ struct demo_prompts {
 
 /*
  * The prompt set: every country's capital question, a selection of fact
- * questions, and every topic of the other families in two phrasings; the
- * phrasing and the order depend on the seed, the split never does.
+ * questions, and every topic of the other families in two phrasings, in the
+ * train split; the held-out items asked again in other words in the eval
+ * split (see the top of this file).  The phrasing and the order depend on the
+ * seed, which items are held out never does.
  * Returns 0, or -1 when out of memory (p is then empty).
  */
 int demo_prompts_build(struct demo_prompts *p, uint64_t seed);

@@ -389,7 +389,10 @@ static void test_prompts(void)
 		return;
 	rewind(f);
 	char line[4096];
-	int n = 0, per[DEMO_N_FAMILIES][2] = { { 0 } }, seen_country[256] = { 0 };
+	int n = 0, per[DEMO_N_FAMILIES][2] = { { 0 } }, seen_country[256][2] = { { 0 } };
+	/* texts and topics per split: no text in both, every eval topic asked in train too */
+	char *texts[1024][2] = { { 0 } }, *topics[1024][2] = { { 0 } };
+	int nt[2] = { 0 };
 	while (fgets(line, sizeof line, f)) {
 		json_t *o = json_loads(line, 0, NULL);
 		CHECK_MSG(o != NULL, "%s", line);
@@ -405,6 +408,12 @@ static void test_prompts(void)
 			continue;
 		}
 		CHECK(strcmp(split, "train") == 0 || strcmp(split, "eval") == 0);
+		int ev = strcmp(split, "eval") == 0;
+		const char *topic = json_string_value(json_object_get(meta, "topic"));
+		if (nt[ev] < 1024) {
+			texts[nt[ev]][ev] = strdup(text);
+			topics[nt[ev]++][ev] = topic ? strdup(topic) : NULL;
+		}
 		int fam = 0;
 		for (int k = 0; k < DEMO_N_FAMILIES; k++)
 			if (strcmp(demo_family_name(k), family) == 0)
@@ -417,9 +426,9 @@ static void test_prompts(void)
 			int ci = country ? find_country(country) : -1;
 			CHECK(ci >= 0 && answer && strcmp(answer, demo_countries[ci].capital) == 0);
 			CHECK(ci >= 0 && demo_country_find(text, NULL) == ci);
-			CHECK(ci >= 0 && demo_country_is_eval(ci) == (strcmp(split, "eval") == 0));
+			CHECK(ci >= 0 && (!ev || demo_country_is_eval(ci)));
 			if (ci >= 0)
-				seen_country[ci]++;
+				seen_country[ci][ev]++;
 		}
 		if (fam == DEMO_FACT)
 			CHECK(json_object_get(meta, "answer") && json_object_get(meta, "kind"));
@@ -430,13 +439,31 @@ static void test_prompts(void)
 	}
 	fclose(f);
 	CHECK(n > 300 && n < 600);
-	for (int i = 0; i < demo_n_countries; i++)
-		CHECK_INT_EQ(seen_country[i], 1);
+	/* every country asked once in train; the held-out ones once more in eval */
+	for (int i = 0; i < demo_n_countries; i++) {
+		CHECK_INT_EQ(seen_country[i][0], 1);
+		CHECK_INT_EQ(seen_country[i][1], demo_country_is_eval(i) ? 1 : 0);
+	}
 	for (int fam = DEMO_CAPITAL; fam < DEMO_N_FAMILIES; fam++) {
 		int tot = per[fam][0] + per[fam][1];
-		CHECK_MSG(tot > 0 && per[fam][1] * 100 >= tot * 18 && per[fam][1] * 100 <= tot * 32,
+		CHECK_MSG(tot > 0 && per[fam][1] * 100 >= tot * 10 && per[fam][1] * 100 <= tot * 32,
 			  "%s: %d eval of %d", demo_family_name(fam), per[fam][1], tot);
 	}
+	/* eval prompts are held out as texts: none is also a train prompt; an
+	 * eval topic is asked in train in other words */
+	for (int i = 0; i < nt[1]; i++) {
+		bool topic_in_train = false;
+		for (int k = 0; k < nt[0]; k++) {
+			CHECK_MSG(strcmp(texts[i][1], texts[k][0]) != 0, "in both splits: %s", texts[i][1]);
+			topic_in_train |= topics[i][1] && topics[k][0] && strcmp(topics[i][1], topics[k][0]) == 0;
+		}
+		CHECK_MSG(!topics[i][1] || topic_in_train, "eval topic never asked in train: %s", topics[i][1]);
+	}
+	for (int ev = 0; ev < 2; ev++)
+		for (int i = 0; i < nt[ev]; i++) {
+			free(texts[i][ev]);
+			free(topics[i][ev]);
+		}
 	/* the split does not depend on the seed, the order does */
 	struct demo_prompts a, b;
 	CHECK_INT_EQ(demo_prompts_build(&a, 1), 0);
