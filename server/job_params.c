@@ -116,6 +116,7 @@ static const struct knob REWARD[] = {
 	K("margin_scale", KNOB_FLOAT, 0, 100, reward.margin_scale),
 	K("heldout_frac", KNOB_FLOAT, 0, 0.9, reward.heldout_frac),
 	K("head_init_std", KNOB_FLOAT, 0, 10, reward.head_init_std),
+	K("train_layers", KNOB_INT, -1, 1024, reward.train_layers),
 	K("normalize", KNOB_BOOL, 0, 0, reward.normalize),
 	K("seed", KNOB_U64, 0, 0, reward.seed),
 	KI("ratings_upto", KNOB_ID, 0, 0, ratings_upto),
