@@ -4,9 +4,11 @@
 #
 #   unit:    build/tests/test_*      (C; each prints its own `N passed, N failed`)
 #   node:    tests/api/*.test.mjs, tests/browser/*.test.mjs (node:test, TAP counts)
+#   e2e:     tests/e2e/*.test.mjs — the end-to-end learning test on the demo
+#            model (minutes; `make test-e2e`); only with TESTS=e2e
 #
-# Set TESTS=unit or TESTS=node to run one kind; set TEST_FILTER=substr to run only
-# suites whose file name contains it.
+# Set TESTS=unit, TESTS=node or TESTS=e2e to run one kind; set TEST_FILTER=substr
+# to run only suites whose file name contains it.
 set -u
 cd "$(dirname "$0")/.."
 passed=0; failed=0; broken=()
@@ -41,16 +43,27 @@ if [ "$want" = all ] || [ "$want" = unit ]; then
 	done
 fi
 
+run_node() { # $1 = a node:test file; $2 = a regex of diagnostic lines to show
+	local t=$1 name rc
+	name=$(basename "$t" .test.mjs)
+	[ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
+	echo "== $t"
+	node --test --test-reporter=tap "$t" > "$log_dir/$name.log" 2>&1; rc=$?
+	[ -n "${2:-}" ] && grep -aE "$2" "$log_dir/$name.log"
+	grep -aE '^\s*not ok|^# (Subtest|skip)' "$log_dir/$name.log" | grep -a 'not ok' -A0 | head -n 20
+	grep -aE '^# (pass|fail|skipped)' "$log_dir/$name.log" | tr '\n' ' '; echo
+	add_counts "$name" "$log_dir/$name.log" "$rc" '^# pass [0-9]+' '^# fail [0-9]+'
+}
+
 if [ "$want" = all ] || [ "$want" = node ]; then
 	for t in tests/api/*.test.mjs tests/browser/*.test.mjs; do
-		[ -f "$t" ] || continue
-		name=$(basename "$t" .test.mjs)
-		[ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
-		echo "== $t"
-		node --test --test-reporter=tap "$t" > "$log_dir/$name.log" 2>&1; rc=$?
-		grep -aE '^\s*not ok|^# (Subtest|skip)' "$log_dir/$name.log" | grep -a 'not ok' -A0 | head -n 20
-		grep -aE '^# (pass|fail|skipped)' "$log_dir/$name.log" | tr '\n' ' '; echo
-		add_counts "$name" "$log_dir/$name.log" "$rc" '^# pass [0-9]+' '^# fail [0-9]+'
+		[ -f "$t" ] && run_node "$t"
+	done
+fi
+
+if [ "$want" = e2e ]; then
+	for t in tests/e2e/*.test.mjs; do
+		[ -f "$t" ] && run_node "$t" '^# (round|learning|demo init|settings| +[0-9]+ )'
 	done
 fi
 

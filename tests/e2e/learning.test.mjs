@@ -1,11 +1,12 @@
 /*
- * tests/api/e2e_learning.test.mjs — the end-to-end learning test ("Close the
+ * tests/e2e/learning.test.mjs — the end-to-end learning test ("Close the
  * loop"): the whole human-feedback loop through the real binary and its HTTP
  * API, with the rubric rater standing in for people.
  *
  *   1. `rlhfd demo init --data <fresh dir>`: the demo model (from the build
- *      cache, build/demo — `make test` builds it first), the demo prompts
- *      (train / eval splits) and answers waiting to be rated;
+ *      cache, build/demo — `make test-e2e` builds it first), the demo prompts
+ *      (train / eval splits) and answers waiting to be rated, plus
+ *      SETTINGS.extra_groups more groups of answers to every train prompt;
  *   2. `rlhfd serve` on a free port; an admin creates a rater;
  *   3. `rlhfd rubric-rate` rates the waiting answers through the API;
  *   4. PUT /api/config turns auto-training on: the worker itself queues
@@ -13,7 +14,9 @@
  *      policy; each round the rubric rater rates those answers, which turns
  *      the loop again;
  *   5. the measure: answers to the held-out eval prompts (never trained on:
- *      every training job reads the train split only) generated through
+ *      every training job reads the train split only; they ask, in other
+ *      words, about items the SFT set never taught and the train split asks
+ *      about — server/demo_world.h) generated through
  *      POST /api/generate with the same seed and sampling settings for the
  *      SFT model and for each round's policy, rated by the rubric rater
  *      through the API, read back per model through GET /api/prompts/{id}.
@@ -24,8 +27,8 @@
  * least 0.5 (of 5) above the SFT model's, and the latest reward model's
  * held-out pairwise accuracy (GET /api/models metrics) at least 0.70.  The
  * learning curve (eval and train rubric mean, reward-model accuracy, KL,
- * time, per round) is printed as TAP diagnostics
- * (build/test-logs/e2e_learning.log under `make test`).
+ * time, per round) is printed as TAP diagnostics (shown by `make test-e2e`,
+ * whole in build/test-logs/learning.log).
  *
  * Between rounds the test switches auto-training off while it measures, so
  * the rating of eval answers (which count as ratings) never starts a round
@@ -47,6 +50,8 @@ import { createRater } from '../lib/fixtures.mjs';
 
 const SETTINGS = {
 	rounds: 3,
+	/* groups of answers per train prompt beyond demo init's one, before round 1 */
+	extra_groups: 2,
 	auto_train: {
 		reward_every_n_ratings: 64,
 		rl_kind: 'rloo',
@@ -105,6 +110,19 @@ async function rubricRate(srv, token) {
 	const m = stdout.match(/^tasks=(\d+) ratings=(\d+) mean_score=([0-9.]+|nan|-nan)$/m);
 	assert.ok(m, `rubric-rate printed no summary:\n${stdout.slice(-2000)}`);
 	return { tasks: +m[1], ratings: +m[2], mean: +m[3] };
+}
+
+/* The ids of every prompt of a split, paging through GET /api/prompts. */
+async function promptIds(srv, split) {
+	const ids = [];
+	for (let after = null; ;) {
+		const q = `/api/prompts?split=${split}&limit=100${after !== null ? `&after=${after}` : ''}`;
+		const page = await ok(await srv.admin.get(q), `GET /api/prompts?split=${split}`);
+		ids.push(...page.prompts.map((p) => p.id));
+		if (page.next_after === null || page.next_after === undefined || !page.prompts.length) break;
+		after = page.next_after;
+	}
+	return ids;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -206,7 +224,7 @@ let result = null;
 test('the loop turns through the API: demo init, rubric rater, auto-training rounds, eval per round',
 	{ timeout: 30 * 60 * 1000 }, async (t) => {
 		assert.ok(existsSync(path.join(DEMO_CACHE, 'demo.json')),
-			`no demo model in '${DEMO_CACHE}': \`make test\` builds it (make demo)`);
+			`no demo model in '${DEMO_CACHE}': \`make test-e2e\` builds it (make demo)`);
 		const T0 = now();
 		const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-e2e-'));
 		let srv = null;
@@ -233,21 +251,24 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		assert.ok(sft, 'demo init leaves an active model');
 		assert.equal(sft.kind, 'sft', 'the active demo model is the instruction-tuned one');
 
-		const evalIds = [];
-		for (let after = null; ;) {
-			const q = `/api/prompts?split=eval&limit=100${after !== null ? `&after=${after}` : ''}`;
-			const page = await ok(await srv.admin.get(q), 'GET /api/prompts?split=eval');
-			evalIds.push(...page.prompts.map((p) => p.id));
-			if (page.next_after === null || page.next_after === undefined || !page.prompts.length) break;
-			after = page.next_after;
-		}
+		const evalIds = await promptIds(srv, 'eval');
 		assert.ok(evalIds.length >= 20, `eval prompts: ${evalIds.length}`);
 
 		/* the loop's settings, auto-training still off */
 		await setAuto(srv, { ...SETTINGS.auto_train, enabled: false });
 
-		/* round 0: rate demo init's answers; measure the SFT model */
+		/* round 0: rate demo init's answers, and SETTINGS.extra_groups more
+		 * groups of answers to every train prompt (as an admin asks for more
+		 * samples: POST /api/generate with other seeds); measure the SFT model */
 		ti = now();
+		const trainIds = await promptIds(srv, 'train');
+		for (let g = 0; g < SETTINGS.extra_groups; g++) {
+			const r = await ok(await srv.admin.post('/api/generate', {
+				prompt_ids: trainIds, k: SETTINGS.auto_train.generate_k, seed: 1000 + g,
+			}), 'POST /api/generate (extra groups)', 202);
+			const job = await waitJob(srv, r.job_id);
+			assert.equal(job.metrics.groups, trainIds.length, 'one more group per train prompt');
+		}
 		const first = await rubricRate(srv, rater.token);
 		assert.ok(first.ratings >= SETTINGS.auto_train.reward_every_n_ratings,
 			`demo init left ${first.ratings} answers to rate`);
