@@ -48,29 +48,37 @@ import path from 'node:path';
 import { BIN, ROOT, randomToken, startServer, sleep } from '../lib/server.mjs';
 import { createRater } from '../lib/fixtures.mjs';
 
+/*
+ * The best settings found so far (2026-11-27, `make test-e2e`, 20 min on 2
+ * cores): eval rubric 2.449 -> 2.692, 2.729, 2.818, 2.853, 2.901 over five
+ * rounds (+0.45), reward model held-out accuracy 0.61-0.67.
+ */
 const SETTINGS = {
-	rounds: 3,
-	/* groups of answers per train prompt beyond demo init's one, before round 1 */
+	rounds: 5,
+	/* groups of answers per train prompt beyond demo init's one, before round 1:
+	 * the reward model reached 0.52 held-out accuracy with one group per
+	 * prompt, 0.61-0.67 with three */
 	extra_groups: 2,
 	auto_train: {
 		reward_every_n_ratings: 64,
 		rl_kind: 'rloo',
 		generate_k: 4,
-		generate_prompts: 32,
-		/* one epoch: later epochs only memorise (held-out accuracy falls) */
-		reward_params: { lr: 1e-3, min_lr: 1e-4, epochs: 1 },
+		/* every train prompt gets a new group from each round's policy */
+		generate_prompts: 347,
+		/* small steps over several epochs: 0.57 (8 groups per step, 2 epochs)
+		 * -> 0.67 (2 groups per step, 4 epochs) on the round-1 data; DPO and
+		 * K = 8 groups did worse */
+		reward_params: { lr: 5e-5, min_lr: 5e-6, epochs: 4, batch_groups: 2 },
 		/*
-		 * A small step and a firm KL term: with the reward model as weak as it
-		 * is (held-out accuracy near chance), every bolder setting tried (RLOO,
-		 * GRPO, PPO at lr 3e-5 / KL 0.1-0.2) reward-hacked within three rounds —
-		 * KL 6-10, train answers' rubric down by 1, poems for capital questions.
-		 * min_lr with lr: the RL default min_lr (3e-4) would raise a smaller lr.
+		 * A small step and a firm KL term: lr 4e-5 / KL 0.15 reached the same
+		 * eval figure with the train answers' rubric falling (3.48 -> 3.34).
+		 * min_lr with lr: the RL default min_lr would raise a smaller lr.
 		 */
-		rl_params: { lr: 1e-5, min_lr: 1e-5, kl_coef: 0.3 },
+		rl_params: { lr: 2e-5, min_lr: 2e-5, kl_coef: 0.2 },
 	},
 	/* how every model is measured on the eval split: the same for all */
 	eval: { k: 4, temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601 },
-	job_timeout_s: 600,
+	job_timeout_s: 1200,
 };
 if (process.env.RLHFD_E2E_SETTINGS) {
 	const o = JSON.parse(process.env.RLHFD_E2E_SETTINGS);
