@@ -135,16 +135,23 @@ export async function rateAll(rater, max = 1000) {
  * worker busy for about `seconds` on this machine: a tiny model trains in
  * milliseconds on an idle fast machine and in seconds on a loaded one, and
  * the worker writes progress at most every half second, so a job meant to be
- * watched running is sized by a timed calibration job, not by a fixed count.
- * The calibration job does not activate its version.
+ * watched running is sized by timed calibration jobs, not by a fixed count.
+ * The probes grow fourfold until one takes half a second, so a job's fixed
+ * cost (loading, saving) does not pass for training time.  They do not
+ * activate their versions.
  */
 export async function sftEpochsLasting(srv, seconds, batchSize = 4) {
-	const probe = 10;
-	const t0 = Date.now();
-	const id = await submitJob(srv, 'sft', { epochs: probe, batch_size: batchSize, activate: false });
-	await jobSucceeded(srv, id);
-	const perEpoch = Math.max(1, Date.now() - t0) / probe;
-	return Math.min(20000, Math.max(probe, Math.ceil(seconds * 1000 / perEpoch)));
+	let epochs = 8, ms = 0;
+	for (;;) {
+		const t0 = Date.now();
+		const id = await submitJob(srv, 'sft', { epochs, batch_size: batchSize, activate: false });
+		await jobSucceeded(srv, id);
+		ms = Date.now() - t0;
+		if (ms >= 500 || epochs * 4 > 1000) break;
+		epochs *= 4;
+	}
+	/* 1000: the most epochs a job takes */
+	return Math.min(1000, Math.max(epochs, Math.ceil(epochs * seconds * 1000 / ms)));
 }
 
 export { sleep };
