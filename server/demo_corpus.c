@@ -1009,20 +1009,25 @@ static int add_prompt(struct demo_prompts *p, int *cap, struct sbuf *text, bool 
 	return 0;
 }
 
+/* Whether b holds a text other than a's. */
+static bool sb_differs(const struct sbuf *a, const struct sbuf *b)
+{
+	return b->p && (!a->p || strcmp(a->p, b->p) != 0);
+}
+
 /*
  * Adds an item's prompts; steals both texts and meta.  Every item is asked in
- * the train split; a held-out item (eval) is asked again in the eval split in
- * other words (alt, a different text).  A held-out item with no other
- * phrasing (alt NULL or the same text) is asked in the eval split alone.
- * 0 or -1.
+ * the train split as text.  A held-out item (eval) is asked again in the eval
+ * split in other words (alt, a different text); with no other phrasing it is
+ * asked in the eval split alone.  An item the SFT set knows is asked as alt
+ * too, in the train split, when also_alt.  0 or -1.
  */
 static int add_item(struct demo_prompts *p, int *cap, struct sbuf *text, struct sbuf *alt,
-		    bool eval, enum demo_family fam, json_t *meta)
+		    bool eval, bool also_alt, enum demo_family fam, json_t *meta)
 {
-	bool two = eval && alt && alt->p && text->p && strcmp(alt->p, text->p) != 0;
-	if (!eval || !two) {
-		if (alt)
-			sb_free(alt);
+	bool two = sb_differs(text, alt) && (eval || also_alt);
+	if (!two) {
+		sb_free(alt);
 		return add_prompt(p, cap, text, eval, fam, meta);
 	}
 	json_incref(meta);
@@ -1031,7 +1036,7 @@ static int add_item(struct demo_prompts *p, int *cap, struct sbuf *text, struct 
 		json_decref(meta);
 		return -1;
 	}
-	return add_prompt(p, cap, alt, true, fam, meta);
+	return add_prompt(p, cap, alt, eval, fam, meta);
 }
 
 int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
@@ -1043,13 +1048,13 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 	for (int i = 0; i < demo_n_countries; i++) {
 		struct sbuf t = { 0 }, e = { 0 };
 		capital_question(&t, &r, i, rng_pct(&r, 60));
-		for (int tries = 0; tries < 32 && (!e.p || (t.p && strcmp(e.p, t.p) == 0)); tries++) {
+		for (int tries = 0; tries < 32 && !sb_differs(&t, &e); tries++) {
 			sb_free(&e);
 			capital_question(&e, &r, i, false);
 		}
 		json_t *m = json_pack("{s:s, s:s}", "country", demo_countries[i].name,
 				      "answer", demo_countries[i].capital);
-		if (add_item(p, &cap, &t, &e, demo_country_is_eval(i), DEMO_CAPITAL, m) < 0)
+		if (add_item(p, &cap, &t, &e, demo_country_is_eval(i), false, DEMO_CAPITAL, m) < 0)
 			goto out_oom;
 	}
 	for (int i = 0; i < demo_fact_count(); i++) {
@@ -1059,14 +1064,14 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 		struct sbuf t = { 0 }, e = { 0 };
 		demo_fact_get(i, &f);
 		fact_question(&t, &r, &f, rng_pct(&r, 60));
-		for (int tries = 0; tries < 16 && (!e.p || (t.p && strcmp(e.p, t.p) == 0)); tries++) {
+		for (int tries = 0; tries < 16 && !sb_differs(&t, &e); tries++) {
 			sb_free(&e);
 			fact_question(&e, &r, &f, false);
 		}
 		json_t *m = f.number >= 0
 			? json_pack("{s:s, s:i}", "kind", fact_kind_name(f.kind), "answer", f.number)
 			: json_pack("{s:s, s:s}", "kind", fact_kind_name(f.kind), "answer", f.accept[0]);
-		if (add_item(p, &cap, &t, &e, demo_fact_is_eval(i), DEMO_FACT, m) < 0)
+		if (add_item(p, &cap, &t, &e, demo_fact_is_eval(i), false, DEMO_FACT, m) < 0)
 			goto out_oom;
 	}
 	for (enum demo_family fam = DEMO_BRAINSTORM; fam <= DEMO_HARMFUL; fam++) {
@@ -1079,24 +1084,9 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 			sb_puts(&t, tab[i].prompts[0]);
 			sb_puts(&e, tab[i].prompts[other]);
 			json_t *m = json_pack("{s:s}", "topic", tab[i].key);
-			if (demo_topic_is_eval(i)) {
-				if (add_item(p, &cap, &t, &e, true, fam, m) < 0)
-					goto out_oom;
-				continue;
-			}
 			/* a topic the SFT set knows: both phrasings are train prompts */
-			json_incref(m);
-			if (add_prompt(p, &cap, &t, false, fam, m) < 0) {
-				sb_free(&e);
-				json_decref(m);
+			if (add_item(p, &cap, &t, &e, demo_topic_is_eval(i), true, fam, m) < 0)
 				goto out_oom;
-			}
-			if (np > 1 && add_prompt(p, &cap, &e, false, fam, m) < 0)
-				goto out_oom;
-			if (np <= 1) {
-				sb_free(&e);
-				json_decref(m);
-			}
 		}
 	}
 	/* a seeded order, so families interleave in the rating queue */
