@@ -139,6 +139,15 @@ struct llama_acts {
 #define LLAMA_ENTROPY  2u /* entropy of each position's softmax: acts.entropy */
 #define LLAMA_VALUES   4u /* scalar head on h_final: acts.values */
 
+/* How a reward model's per-position values become one score per sequence
+ * (read by model/trainer.c; the model itself computes values only). */
+enum llama_score {
+	LLAMA_SCORE_LAST = 0, /* the value at the last token (InstructGPT) */
+	LLAMA_SCORE_MEAN,     /* the mean value over the response's tokens: every
+				 position of the answer feeds the score directly,
+				 which generalises better for small models */
+};
+
 /*
  * A Llama 2 decoder for batched training: parameters and gradients as flat
  * buffers of llama_params_count floats in the layout above (AdamW's moments
@@ -154,6 +163,8 @@ struct llama_acts {
  *   reward model (made with LLAMA_NO_LM; rl_rm_pair_loss in model/rl.h):
  *     llama_forward(&m, tok, NULL, K, T, LLAMA_VALUES);
  *     r[k] = m.acts.values[k*T + last[k]];  dvalues = 0 except dvalues[k*T + last[k]] = dr[k];
+ *     (with LLAMA_SCORE_MEAN: r[k] the mean over the response's positions, dr[k]
+ *     spread evenly over them)
  *     llama_backward(&m, NULL, NULL, dvalues);
  *   PPO policy: llama_forward(&pol, tok, tg, B, T, LLAMA_LOGPROBS | LLAMA_ENTROPY), the PPO
  *     loss gives dlogprobs and dentropy, llama_backward(&pol, dlp, dent, NULL);
@@ -165,6 +176,7 @@ struct llama_model {
 	struct llama_config cfg;
 	int max_B, max_T;
 	unsigned flags;       /* LLAMA_NO_LM | LLAMA_NO_GRADS */
+	enum llama_score score; /* LLAMA_SCORE_LAST after init; set by the caller */
 	size_t n_params;
 	float *params;        /* (n_params) owned; zero after init */
 	float *grads;         /* (n_params) owned; NULL with LLAMA_NO_GRADS */

@@ -158,6 +158,38 @@ int trainer_seq_scored(const struct trainer_seq *s, int max_T, bool need_last)
 	return k > 0 ? k : 0;
 }
 
+/* The positions [*a, *b) whose values make the score of a row that kept len
+ * tokens of s: its last token, or (LLAMA_SCORE_MEAN) its response's tokens
+ * prompt_len .. len-1 — the last token when none of the response was kept. */
+static void score_span(const struct trainer_seq *s, int len, enum llama_score mode, int *a, int *b)
+{
+	int f = s->prompt_len > 1 ? s->prompt_len : 1;
+	*a = mode == LLAMA_SCORE_MEAN && f < len ? f : len - 1;
+	*b = len;
+}
+
+/* A row's score from its values (len); see enum llama_score. */
+static float seq_score_forward(const float *values, const struct trainer_seq *s, int len,
+			       enum llama_score mode)
+{
+	int a, b;
+	score_span(s, len, mode, &a, &b);
+	double sum = 0;
+	for (int t = a; t < b; t++)
+		sum += values[t];
+	return (float)(sum / (b - a));
+}
+
+/* Accumulates dLoss/dvalues (len) of a row from dLoss/dscore. */
+static void seq_score_backward(float *dvalues, const struct trainer_seq *s, int len,
+			       enum llama_score mode, float dscore)
+{
+	int a, b;
+	score_span(s, len, mode, &a, &b);
+	for (int t = a; t < b; t++)
+		dvalues[t] += dscore / (float)(b - a);
+}
+
 int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T)
 {
 	memset(r, 0, sizeof *r);
@@ -227,7 +259,7 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 {
 	if (max_T <= 0 || max_T > m->max_T)
 		max_T = m->max_T;
-	bool need_last = o->val || o->last;
+	bool need_last = o->val || o->score;
 	unsigned what = (o->lp || o->lpsum ? LLAMA_LOGPROBS : 0) | (o->ent ? LLAMA_ENTROPY : 0) |
 			(need_last ? LLAMA_VALUES : 0);
 	for (int i0 = 0; i0 < n; i0 += m->max_B) {
@@ -246,8 +278,9 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 				memcpy(o->ent + dst, a->entropy + src, cp * sizeof(float));
 			if (o->val)
 				memcpy(o->val + dst, a->values + src, cp * sizeof(float));
-			if (o->last)
-				o->last[i0 + b] = a->values[src + r->len[b] - 1];
+			if (o->score)
+				o->score[i0 + b] = seq_score_forward(a->values + src, seqs[i0 + b],
+								     r->len[b], m->score);
 			if (o->lpsum) {
 				double sum = 0;
 				for (int t = 0; t < T; t++)
@@ -500,7 +533,7 @@ int trainer_score(struct llama_model *rm, const struct trainer_seq *seqs, int n,
 	}
 	for (int i = 0; i < n; i++)
 		ptr[i] = &seqs[i];
-	struct trainer_outs o = { .S = rm->max_T, .last = scores };
+	struct trainer_outs o = { .S = rm->max_T, .score = scores };
 	rc = trainer_collect(rm, &rows, &run, ptr, n, 0, &o);
 	trainer_rows_release(&rows);
 	free(ptr);
@@ -641,7 +674,7 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 	trainer_logf(&run, "reward: %d groups with pairs (%d held out), %d steps of %d groups",
 		     npg, n_held, total, bg);
 
-	struct trainer_outs ho = { .S = rm->max_T, .last = r };
+	struct trainer_outs ho = { .S = rm->max_T, .score = r };
 	double ep_loss = 0;
 	int ep_groups = 0;
 	for (int step = 0; step < total; step++) {
@@ -677,7 +710,9 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 			for (int a = i, row = 0; a < i1; a++) {
 				const struct trainer_group *g = &groups[train[g0 + a]];
 				for (int j = 0; j < g->k; j++) {
-					gr_r[j] = rm->acts.values[(size_t)(row + j) * T + rows.len[row + j] - 1];
+					gr_r[j] = seq_score_forward(rm->acts.values + (size_t)(row + j) * T,
+								    rows.seqs[row + j], rows.len[row + j],
+								    rm->score);
 					gr_dr[j] = 0.0f;
 				}
 				struct rl_pair_stats st;
@@ -686,7 +721,8 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 				pairs += st.n_pairs;
 				correct += st.n_correct;
 				for (int j = 0; j < g->k; j++)
-					dval[(size_t)(row + j) * T + rows.len[row + j] - 1] = gr_dr[j];
+					seq_score_backward(dval + (size_t)(row + j) * T, rows.seqs[row + j],
+							   rows.len[row + j], rm->score, gr_dr[j]);
 				row += g->k;
 			}
 			if (llama_backward(rm, NULL, NULL, dval) < 0) {

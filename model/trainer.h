@@ -150,7 +150,8 @@ struct trainer_reward_result {
 
 /*
  * Trains rm (LLAMA_NO_LM, with gradients; params normally the policy's) to
- * score each sequence at its last token, from the groups' ordered pairs (a
+ * score each sequence as rm->score says (the value at its last token, or the
+ * mean over its response's tokens), from the groups' ordered pairs (a
  * group's K responses are rows of one micro-batch, so K <= rm->max_B).  Then,
  * with p->normalize, rescales head_w/head_b so the scores of every given
  * response have mean 0 and std 1 (the accuracies are unchanged by that).
@@ -161,8 +162,8 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 		   const struct trainer_reward_params *p, const struct trainer_hooks *hooks,
 		   struct trainer_reward_result *res, char *err, size_t errlen);
 
-/* Scores of n sequences under rm (value at each one's last token, after
- * cutting to rm->max_T) into scores (n).  A convenience for the worker and
+/* Scores of n sequences under rm (read as rm->score says, after cutting to
+ * rm->max_T) into scores (n).  A convenience for the worker and
  * tests.  Returns 0 or -EINVAL. */
 int trainer_score(struct llama_model *rm, const struct trainer_seq *seqs, int n,
 		  float *scores, char *err, size_t errlen);
@@ -225,7 +226,7 @@ struct trainer_rl_result {
  * PPO (InstructGPT / TRL): per iteration, K answers to each of
  * prompts_per_iter prompts (the prompt list cycled in a seeded order) sampled
  * from policy, their old log-probs (the training forward), ref log-probs,
- * values (value model) and rm score at the last token; token rewards -beta*KL
+ * values (value model) and the rm score (read as rm->score says); token rewards -beta*KL
  * plus the score (minus the missing-EOS penalty) at the last token; GAE,
  * whitened advantages; epochs x minibatches of clipped policy and value
  * losses; the adaptive KL controller.  metrics per update: reward_mean, kl,

@@ -94,7 +94,8 @@ struct trainer_outs {
 	float *lp;            /* (n, S) log-prob of the next token at each position */
 	float *ent;           /* (n, S) entropy at each position */
 	float *val;           /* (n, S) value-head output at each position */
-	float *last;          /* (n) value at each row's last token (the score) */
+	float *score;         /* (n) each row's score: the value at its last token or
+				 the mean over its response (m->score) */
 	float *lpsum;         /* (n) sum of the response tokens' log-probs */
 };
 

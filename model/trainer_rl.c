@@ -87,7 +87,7 @@ struct rollouts {
 	float *adv;                  /* (cap, S) PPO advantages */
 	float *ret;                  /* (cap, S) PPO returns */
 	float *mask;                 /* (cap, S) 1 on response positions */
-	float *score;                /* (cap) rm score at the last token */
+	float *score;                /* (cap) rm score (rm->score's reading) */
 	float *seq_rew;              /* (cap) group RL: score - penalty */
 	float *seq_adv;              /* (cap) group RL advantage */
 	float *seq_kl;               /* (cap) sum of kl over the response */
@@ -362,7 +362,7 @@ static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
 
 /*
  * One rollout batch: the next prompts, K answers each, then old and reference
- * log-probs, entropy, the rm score at the last token, values (PPO) and the
+ * log-probs, entropy, the rm score, values (PPO) and the
  * per-token KL estimate K1 = old - ref with its per-sequence sums.
  */
 static int rl_rollout(struct rl_job *j, int iter)
@@ -380,7 +380,7 @@ static int rl_rollout(struct rl_job *j, int iter)
 		return rc;
 	struct trainer_outs po = { .S = S, .lp = ro->old_lp, .ent = ro->ent };
 	struct trainer_outs rf = { .S = S, .lp = ro->ref_lp };
-	struct trainer_outs so = { .S = S, .last = ro->score };
+	struct trainer_outs so = { .S = S, .score = ro->score };
 	struct trainer_outs vo = { .S = S, .val = ro->val };
 	if ((rc = trainer_collect(j->policy, &j->rows, &j->run, ro->ptr, ro->n, S, &po)) < 0 ||
 	    (rc = trainer_collect(j->ref, &j->rows, &j->run, ro->ptr, ro->n, S, &rf)) < 0 ||
@@ -870,7 +870,7 @@ int trainer_eval(struct llama_model *policy, struct llama_model *ref, struct lla
 			goto out;
 		struct trainer_outs po = { .S = S, .lpsum = ro.lpsum };
 		struct trainer_outs rf = { .S = S, .lpsum = ro.ref_sum };
-		struct trainer_outs so = { .S = S, .last = ro.score };
+		struct trainer_outs so = { .S = S, .score = ro.score };
 		if (ref && ((rc = trainer_collect(policy, &rows, &run, ro.ptr, ro.n, S, &po)) < 0 ||
 			    (rc = trainer_collect(ref, &rows, &run, ro.ptr, ro.n, S, &rf)) < 0))
 			goto out;
@@ -879,7 +879,7 @@ int trainer_eval(struct llama_model *policy, struct llama_model *ref, struct lla
 		if (use_parent) {
 			if ((rc = rollouts_generate(&rp, &pinf, &run, prompts, pidx, stream0, nc, &g)) < 0)
 				goto out;
-			struct trainer_outs ps = { .S = S, .last = rp.score };
+			struct trainer_outs ps = { .S = S, .score = rp.score };
 			if ((rc = trainer_collect(rm, &rows, &run, rp.ptr, rp.n, S, &ps)) < 0)
 				goto out;
 		}

@@ -260,6 +260,7 @@ int job_llama(struct job *j, struct llama_model *m, const struct modelstore_mode
 	if (llama_model_init(m, &src->cfg, max_B, max_T, flags, e, sizeof e) < 0)
 		return job_fail(j, -ENOMEM, "model %lld: %s", (long long)src->id, e);
 	memcpy(m->params, src->params, m->n_params * sizeof(float));
+	m->score = src->score;
 	return 0;
 }
 
@@ -291,6 +292,8 @@ int job_save_version(struct job *j, const char *kind, int64_t parent_id,
 		.kind = kind, .name = j->s.name, .parent_id = parent_id, .job_id = j->id,
 		.params_json = params, .metrics_json = mtext, .rating_ids = rating_ids,
 		.n_ratings = n_ratings, .activate = activate, .meta = src->meta,
+		.score = strcmp(kind, "reward") ? NULL :
+			 m->score == LLAMA_SCORE_MEAN ? "mean" : "last",
 	};
 	int64_t id = 0;
 	int rc = modelstore_save(j->env->db, j->env->data_dir, &v, &m->cfg, m->params, &id,

@@ -30,6 +30,9 @@ struct job_settings {
 	int max_prompts;            /* at most this many prompts (0 = all) */
 	int micro_batch;            /* rows per forward pass (8) */
 	int max_seq;                /* positions per row at most (256; <= the model's) */
+	/* reward */
+	const char *score;          /* how the new reward model scores: "mean" (over
+				       the answer's tokens) or "last" (its last token) */
 	/* generate */
 	int k, top_k, max_tokens;
 	float temperature, top_p;

@@ -18,7 +18,10 @@
  *     seed 1, min_score 4, include_imported true
  *   reward: lr 3e-4, min_lr 3e-5, warmup_frac 0.05, weight_decay 0,
  *     grad_clip 1, epochs 4, batch_groups 8, margin_scale 0, heldout_frac 0.2,
- *     head_init_std 0.01, normalize true, seed 1
+ *     head_init_std 0.01, normalize true, seed 1, train_layers -1 (all),
+ *     score "mean" (the new model scores an answer by the mean of the scalar
+ *     head over its tokens; "last": at its last token, as InstructGPT —
+ *     the mean generalises better from a few thousand demo pairs)
  *   ppo / rloo / grpo: activate true, reward_model_id (the newest),
  *     ref_model_id (the nearest sft ancestor, else the policy), split
  *     "train", max_prompts 0, lr 3e-4 (constant), value_lr 1e-3, iterations
@@ -49,6 +52,7 @@ enum knob_type {
 	KNOB_BOOL,     /* bool */
 	KNOB_STR,      /* const char *, 1..hi bytes */
 	KNOB_SPLIT,    /* const char *, "train" or "eval" */
+	KNOB_SCORE,    /* const char *, "mean" or "last" (enum llama_score) */
 	KNOB_IDS,      /* an array of 1..hi positive ids (read from params by the job) */
 };
 
@@ -117,6 +121,7 @@ static const struct knob REWARD[] = {
 	K("heldout_frac", KNOB_FLOAT, 0, 0.9, reward.heldout_frac),
 	K("head_init_std", KNOB_FLOAT, 0, 10, reward.head_init_std),
 	K("train_layers", KNOB_INT, -1, 1024, reward.train_layers),
+	K("score", KNOB_SCORE, 0, 0, score),
 	K("normalize", KNOB_BOOL, 0, 0, reward.normalize),
 	K("seed", KNOB_U64, 0, 0, reward.seed),
 	KI("ratings_upto", KNOB_ID, 0, 0, ratings_upto),
@@ -288,6 +293,13 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 		if (dst)
 			*(const char **)dst = json_string_value(v);
 		return true;
+	case KNOB_SCORE:
+		if (!json_is_string(v) || (strcmp(json_string_value(v), "mean") &&
+					   strcmp(json_string_value(v), "last")))
+			return bad(field, fl, msg, ml, key, "'%s' must be \"mean\" or \"last\"", key);
+		if (dst)
+			*(const char **)dst = json_string_value(v);
+		return true;
 	case KNOB_IDS: {
 		if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > k->hi)
 			return bad(field, fl, msg, ml, key, "'%s' must be an array of 1 to %g ids",
@@ -358,6 +370,7 @@ static void settings_defaults(const char *kind, struct job_settings *s)
 	s->top_p = 0.95f;
 	s->max_tokens = 96;
 	s->min_score = 4;
+	s->score = "mean";
 	s->include_imported = true;
 	/* every job that makes a generator activates it unless told not to */
 	s->activate = strcmp(kind, "reward") != 0 && strcmp(kind, "eval") != 0;

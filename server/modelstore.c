@@ -122,6 +122,9 @@ int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 		json_decref(m->meta);
 		m->meta = json_object();
 	}
+	json_t *sc = json_object_get(m->meta, "score");
+	m->score = json_is_string(sc) && strcmp(json_string_value(sc), "mean") == 0 ?
+			   LLAMA_SCORE_MEAN : LLAMA_SCORE_LAST;
 	json_t *t = json_object_get(m->meta, "template");
 	m->template = json_is_string(t) ? json_string_value(t) : MODELSTORE_DEFAULT_TEMPLATE;
 	json_t *bos = json_object_get(m->meta, "bos"), *eos = json_object_get(m->meta, "eos");
@@ -191,7 +194,10 @@ int modelstore_save(struct db *db, const char *data_dir, const struct modelstore
 
 	/* the metadata: the caller's, with our kind */
 	json_t *meta = v->meta ? json_deep_copy(v->meta) : json_object();
-	if (!meta || json_object_set_new(meta, "kind", json_string(v->kind)) < 0) {
+	if (meta && !v->score)
+		json_object_del(meta, "score"); /* -1 when absent: nothing to drop */
+	if (!meta || json_object_set_new(meta, "kind", json_string(v->kind)) < 0 ||
+	    (v->score && json_object_set_new(meta, "score", json_string(v->score)) < 0)) {
 		json_decref(meta);
 		return fail(err, errlen, "out of memory");
 	}

@@ -15,7 +15,8 @@
  * so a data directory can be moved.  The sidecar metadata is a JSON object:
  *   {"kind": "base"|"sft"|"reward"|"policy", "template": "User: {prompt}\nAssistant:",
  *    "tokenizer": "tokenizer-ab12….bin" (relative to the checkpoint's
- *    directory), "bos": 1, "eos": 2, ...}
+ *    directory), "bos": 1, "eos": 2, "score": "mean"|"last" (reward models:
+ *    how the scalar head scores an answer; absent = "last"), ...}
  * A derived version keeps its parent's metadata (template, tokenizer) with its
  * own kind.  A checkpoint without "tokenizer" uses tokenizer.bin beside it,
  * one without "template" the default template below.
@@ -54,6 +55,7 @@ struct modelstore_model {
 	float *params;               /* (llama_params_count(&cfg)) owned, scalar head included */
 	json_t *meta;                /* owned: the sidecar metadata object ({} when none) */
 	const char *template;        /* borrowed from meta, or the default template */
+	enum llama_score score;      /* reward models: meta "score" "mean", else LAST */
 	int bos_id, eos_id;          /* meta "bos"/"eos", else 1 and 2 */
 	char path[PATH_MAX];         /* the checkpoint */
 	char tokenizer_path[PATH_MAX];
@@ -88,6 +90,8 @@ struct modelstore_version {
 	size_t n_ratings;
 	bool activate;               /* make it the active generator (generating kinds) */
 	const json_t *meta;          /* borrowed sidecar metadata; "kind" is overwritten */
+	const char *score;           /* reward models: "mean" or "last", written as meta
+					"score" (how to read the scalar head); NULL = none */
 };
 
 /* Writes cfg/params (borrowed; llama_params_count floats, head included) as

@@ -245,6 +245,9 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		assert.equal(rm.ratings, saved, 'the exact rating ids it used are recorded');
 		assert.equal(rm.active, false);
 		assert.equal(ms.find((m) => m.active).id, 1, 'a reward model is never activated');
+		assert.equal(rm.params.score, 'mean', 'how it scores, recorded with the version');
+		const side = readFileSync(path.join(srv.dataDir, 'models', `${rm.id}.bin.rlhfd`), 'latin1');
+		assert.ok(side.includes('"score":"mean"'), 'and in its sidecar, where RL and eval jobs read it');
 
 		const rl = { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4 };
 		const pj = await succeeded(srv, await submit(srv, 'ppo', rl));
@@ -378,6 +381,7 @@ test('job params: unknown keys and out-of-range values are 400 and queue nothing
 			[{ kind: 'reward', params: { auto: true } }, 'params.auto'],
 			[{ kind: 'dpo', params: { beta: 'big' } }, 'params.beta'],
 			[{ kind: 'eval', params: { model_id: 1, split: 'test' } }, 'params.split'],
+			[{ kind: 'reward', params: { score: 'max' } }, 'params.score'],
 			[{ kind: 'sft', params: { min_score: 6 } }, 'params.min_score'],
 		];
 		for (const [body, field] of cases) {

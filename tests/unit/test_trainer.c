@@ -310,17 +310,25 @@ static void make_reward_data(void)
 	}
 }
 
-static float last_value(struct llama_model *m, const struct trainer_seq *s)
+/* A sequence's score computed here: the value at its last token, or the mean
+ * of the values at its response's tokens prompt_len .. n-1. */
+static float seq_value(struct llama_model *m, const struct trainer_seq *s, enum llama_score mode)
 {
 	llama_forward(m, s->tokens, NULL, 1, s->n, LLAMA_VALUES);
-	return m->acts.values[s->n - 1];
+	if (mode == LLAMA_SCORE_LAST)
+		return m->acts.values[s->n - 1];
+	double sum = 0;
+	for (int t = s->prompt_len; t < s->n; t++)
+		sum += m->acts.values[t];
+	return (float)(sum / (s->n - s->prompt_len));
 }
 
-static void test_reward_learns_and_normalises(void)
+static void reward_learns_and_normalises(enum llama_score mode)
 {
 	make_reward_data();
 	struct llama_model rm;
 	model_new(&rm, 8, 16, LLAMA_NO_LM, 5);
+	rm.score = mode;
 	struct trainer_reward_params p;
 	trainer_reward_defaults(&p);
 	p.lr = 2e-3f;
@@ -335,14 +343,14 @@ static void test_reward_learns_and_normalises(void)
 	CHECK(prog_ok(&r));
 	CHECK_INT_EQ(r.n_vals, 8); /* one per epoch */
 
-	/* independent: scores at the last token, pairs and statistics here */
+	/* independent: scores (last token or response mean), pairs and statistics here */
 	struct llama_model one;
 	model_copy(&one, &rm, 1, 16, LLAMA_NO_LM | LLAMA_NO_GRADS);
 	static float sc[RG][RK];
 	double sum = 0, sq = 0;
 	for (int g = 0; g < RG; g++)
 		for (int j = 0; j < RK; j++) {
-			sc[g][j] = last_value(&one, &rg_seq[g][j]);
+			sc[g][j] = seq_value(&one, &rg_seq[g][j], mode);
 			sum += sc[g][j];
 		}
 	double mean = sum / (RG * RK);
@@ -377,11 +385,21 @@ static void test_reward_learns_and_normalises(void)
 	llama_model_release(&rm);
 }
 
+static void test_reward_learns_and_normalises(void)
+{
+	reward_learns_and_normalises(LLAMA_SCORE_LAST);
+}
+
+static void test_reward_mean_score_learns_and_normalises(void)
+{
+	reward_learns_and_normalises(LLAMA_SCORE_MEAN);
+}
+
 /* A rule that needs the prompt: an answer that repeats the prompt's token
  * scores 5, any other 1.  Answer-only features cannot rank held-out groups
  * (each token is right for one prompt and wrong for the others), so held-out
  * accuracy shows the model compares answer with prompt. */
-static void test_reward_prompt_conditioned(void)
+static void reward_prompt_conditioned(enum llama_score mode)
 {
 	enum { NG = 400, K = 4 };
 	static int tok[NG][K][8];
@@ -401,6 +419,7 @@ static void test_reward_prompt_conditioned(void)
 	}
 	struct llama_model rm;
 	model_new(&rm, 16, 16, LLAMA_NO_LM, 5);
+	rm.score = mode;
 	struct trainer_reward_params p;
 	trainer_reward_defaults(&p);
 	p.epochs = 30;
@@ -413,6 +432,16 @@ static void test_reward_prompt_conditioned(void)
 	CHECK_MSG(res.heldout_acc >= 0.8f, "heldout_acc %g over %d pairs", res.heldout_acc,
 		  res.heldout_pairs);
 	llama_model_release(&rm);
+}
+
+static void test_reward_prompt_conditioned(void)
+{
+	reward_prompt_conditioned(LLAMA_SCORE_LAST);
+}
+
+static void test_reward_mean_score_prompt_conditioned(void)
+{
+	reward_prompt_conditioned(LLAMA_SCORE_MEAN);
 }
 
 /* train_layers = 1: the embedding and every layer but the top one keep their
@@ -573,7 +602,7 @@ static double policy_reward(const struct llama_model *pol, struct llama_model *r
 			memcpy(full, pr[i].tokens, pr[i].n * sizeof(int));
 			memcpy(full + pr[i].n, tok + 8 * j, nt[j] * sizeof(int));
 			struct trainer_seq s = { full, pr[i].n + nt[j], pr[i].n, false };
-			sum += last_value(rm1, &s);
+			sum += seq_value(rm1, &s, rm1->score);
 		}
 	}
 	infer_release(&inf);
@@ -853,6 +882,7 @@ static void test_eval(void)
 	model_copy(&ref, &pol, 5, SEQ, LLAMA_NO_GRADS);
 	model_copy(&parent, &pol, 2, SEQ, LLAMA_NO_GRADS);
 	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	rm.score = LLAMA_SCORE_MEAN; /* eval reads scores as the reward model says */
 	struct trainer_eval_params p;
 	trainer_eval_defaults(&p);
 	p.k = K;
@@ -898,7 +928,7 @@ static void test_eval(void)
 			memcpy(full, pr[i].tokens, 4 * sizeof(int));
 			memcpy(full + 4, tok, nt * sizeof(int));
 			struct trainer_seq s = { full, 4 + nt, 4, false };
-			rsum += last_value(&one, &s);
+			rsum += seq_value(&one, &s, LLAMA_SCORE_MEAN);
 		}
 	CHECK_INT_EQ(same, NP * K);
 	CHECK_NEAR(res.reward_mean, rsum / (NP * K), 1e-5);
@@ -926,7 +956,9 @@ int main(void)
 	RUN(test_sft_learns_and_reports);
 	RUN(test_sft_cancel_and_errors);
 	RUN(test_reward_learns_and_normalises);
+	RUN(test_reward_mean_score_learns_and_normalises);
 	RUN(test_reward_prompt_conditioned);
+	RUN(test_reward_mean_score_prompt_conditioned);
 	RUN(test_reward_train_layers_freezes_below);
 	RUN(test_reward_errors);
 	RUN(test_built_rm_rewards_token);
