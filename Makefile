@@ -148,13 +148,13 @@ run: deps-build
 	./rlhfd demo init --data $(DATA)
 	./rlhfd serve --port $(PORT) --data $(DATA)
 
+# The end-to-end learning test (tests/e2e/learning.test.mjs) needs the demo
+# model: built here the first time (about 4 minutes), cached in build/demo.
 test: deps-test
-	@$(MAKE) --no-print-directory all tests-bin
-	@bash tests/run.sh
+	@$(MAKE) --no-print-directory all tests-bin demo
+	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
 
-# The end-to-end learning test (tests/e2e/learning.test.mjs): the demo model,
-# the rubric rater and auto-training rounds, with the learning curve printed.
-# Not part of `make test` yet: its two thresholds are not met (see README).
+# Only the end-to-end learning test, with its learning curve printed.
 test-e2e: deps-test
 	@$(MAKE) --no-print-directory all demo
 	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) TESTS=e2e bash tests/run.sh

@@ -5,7 +5,7 @@
 #   unit:    build/tests/test_*      (C; each prints its own `N passed, N failed`)
 #   node:    tests/api/*.test.mjs, tests/browser/*.test.mjs (node:test, TAP counts)
 #   e2e:     tests/e2e/*.test.mjs — the end-to-end learning test on the demo
-#            model (minutes; `make test-e2e`); only with TESTS=e2e
+#            model (about 17 minutes; alone: `make test-e2e`), last
 #
 # Set TESTS=unit, TESTS=node or TESTS=e2e to run one kind; set TEST_FILTER=substr
 # to run only suites whose file name contains it.
@@ -61,7 +61,7 @@ if [ "$want" = all ] || [ "$want" = node ]; then
 	done
 fi
 
-if [ "$want" = e2e ]; then
+if [ "$want" = all ] || [ "$want" = e2e ]; then
 	for t in tests/e2e/*.test.mjs; do
 		[ -f "$t" ] && run_node "$t" '^# (round|learning|demo init|settings| +[0-9]+ )'
 	done
