@@ -51,8 +51,7 @@ enum knob_type {
 	KNOB_DOUBLE,   /* double */
 	KNOB_BOOL,     /* bool */
 	KNOB_STR,      /* const char *, 1..hi bytes */
-	KNOB_SPLIT,    /* const char *, "train" or "eval" */
-	KNOB_SCORE,    /* const char *, "mean" or "last" (enum llama_score) */
+	KNOB_CHOICE,   /* const char *, one of the knob's choices */
 	KNOB_IDS,      /* an array of 1..hi positive ids (read from params by the job) */
 };
 
@@ -64,11 +63,18 @@ struct knob {
 	double lo, hi;
 	size_t off;            /* in struct job_settings; unused for KNOB_IDS */
 	unsigned flags;
+	const char *const *choices; /* KNOB_CHOICE: the allowed strings, NULL-ended */
 };
 
-#define K(name, type, lo, hi, field) { name, type, lo, hi, offsetof(struct job_settings, field), 0 }
+static const char *const SPLITS[] = { "train", "eval", NULL };
+static const char *const SCORES[] = { "mean", "last", NULL }; /* enum llama_score */
+
+#define K(name, type, lo, hi, field) \
+	{ name, type, lo, hi, offsetof(struct job_settings, field), 0, NULL }
+#define KC(name, choices, field) \
+	{ name, KNOB_CHOICE, 0, 0, offsetof(struct job_settings, field), 0, choices }
 #define KI(name, type, lo, hi, field) \
-	{ name, type, lo, hi, offsetof(struct job_settings, field), KNOB_INTERNAL }
+	{ name, type, lo, hi, offsetof(struct job_settings, field), KNOB_INTERNAL, NULL }
 #define OPTIMIZER(p) \
 	K("lr", KNOB_FLOAT, 1e-12, 10, p.lr), \
 	K("min_lr", KNOB_FLOAT, 0, 10, p.min_lr), \
@@ -82,12 +88,12 @@ struct knob {
 	K("micro_batch", KNOB_INT, 1, 256, micro_batch), \
 	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq), \
 	KI("auto", KNOB_BOOL, 0, 0, auto_chain)
-#define END { NULL, KNOB_INT, 0, 0, 0, 0 }
+#define END { NULL, KNOB_INT, 0, 0, 0, 0, NULL }
 
 static const struct knob GENERATE[] = {
 	K("model_id", KNOB_ID, 1, 0, model_id),
-	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, 0 },
-	K("split", KNOB_SPLIT, 0, 0, split),
+	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, 0, NULL },
+	KC("split", SPLITS, split),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
 	K("k", KNOB_INT, 1, GEN_MAX_K, k),
 	K("temperature", KNOB_FLOAT, 0, 10, temperature),
@@ -121,7 +127,7 @@ static const struct knob REWARD[] = {
 	K("heldout_frac", KNOB_FLOAT, 0, 0.9, reward.heldout_frac),
 	K("head_init_std", KNOB_FLOAT, 0, 10, reward.head_init_std),
 	K("train_layers", KNOB_INT, -1, 1024, reward.train_layers),
-	K("score", KNOB_SCORE, 0, 0, score),
+	KC("score", SCORES, score),
 	K("normalize", KNOB_BOOL, 0, 0, reward.normalize),
 	K("seed", KNOB_U64, 0, 0, reward.seed),
 	KI("ratings_upto", KNOB_ID, 0, 0, ratings_upto),
@@ -133,7 +139,7 @@ static const struct knob RL[] = {
 	K("activate", KNOB_BOOL, 0, 0, activate),
 	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id),
 	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id),
-	K("split", KNOB_SPLIT, 0, 0, split),
+	KC("split", SPLITS, split),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
 	OPTIMIZER(rl),
 	K("value_lr", KNOB_FLOAT, 1e-12, 10, rl.value_lr),
@@ -177,7 +183,7 @@ static const struct knob EVAL[] = {
 	K("model_id", KNOB_ID, 1, 0, model_id),
 	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id),
 	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id),
-	K("split", KNOB_SPLIT, 0, 0, split),
+	KC("split", SPLITS, split),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
 	K("micro_batch", KNOB_INT, 1, 256, micro_batch),
 	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq),
@@ -286,20 +292,22 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 		if (dst)
 			*(const char **)dst = json_string_value(v);
 		return true;
-	case KNOB_SPLIT:
-		if (!json_is_string(v) || (strcmp(json_string_value(v), "train") &&
-					   strcmp(json_string_value(v), "eval")))
-			return bad(field, fl, msg, ml, key, "'%s' must be \"train\" or \"eval\"", key);
+	case KNOB_CHOICE: {
+		const char *sv = json_string_value(v); /* NULL unless a string */
+		int c = 0;
+		while (sv && k->choices[c] && strcmp(sv, k->choices[c]))
+			c++;
+		if (!sv || !k->choices[c]) {
+			char list[128] = "";
+			for (int i = 0; k->choices[i]; i++)
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
+					 i == 0 ? "" : k->choices[i + 1] ? ", " : " or ", k->choices[i]);
+			return bad(field, fl, msg, ml, key, "'%s' must be %s", key, list);
+		}
 		if (dst)
-			*(const char **)dst = json_string_value(v);
+			*(const char **)dst = sv;
 		return true;
-	case KNOB_SCORE:
-		if (!json_is_string(v) || (strcmp(json_string_value(v), "mean") &&
-					   strcmp(json_string_value(v), "last")))
-			return bad(field, fl, msg, ml, key, "'%s' must be \"mean\" or \"last\"", key);
-		if (dst)
-			*(const char **)dst = json_string_value(v);
-		return true;
+	}
 	case KNOB_IDS: {
 		if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > k->hi)
 			return bad(field, fl, msg, ml, key, "'%s' must be an array of 1 to %g ids",
