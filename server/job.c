@@ -292,8 +292,7 @@ int job_save_version(struct job *j, const char *kind, int64_t parent_id,
 		.kind = kind, .name = j->s.name, .parent_id = parent_id, .job_id = j->id,
 		.params_json = params, .metrics_json = mtext, .rating_ids = rating_ids,
 		.n_ratings = n_ratings, .activate = activate, .meta = src->meta,
-		.score = strcmp(kind, "reward") ? NULL :
-			 m->score == LLAMA_SCORE_MEAN ? "mean" : "last",
+		.score = strcmp(kind, "reward") ? NULL : modelstore_score_name(m->score),
 	};
 	int64_t id = 0;
 	int rc = modelstore_save(j->env->db, j->env->data_dir, &v, &m->cfg, m->params, &id,

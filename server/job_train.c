@@ -351,7 +351,7 @@ int job_reward(struct job *j)
 	if ((rc = job_llama(j, &rm, &b.m, B, job_max_T(j, &b.m, S.longest), LLAMA_NO_LM)) < 0)
 		goto out;
 	have_rm = true;
-	rm.score = strcmp(s->score, "last") ? LLAMA_SCORE_MEAN : LLAMA_SCORE_LAST;
+	rm.score = modelstore_score_parse(s->score);
 	json_object_set_new(j->resolved, "score", json_string(s->score));
 	struct trainer_reward_result res = { 0 };
 	rc = trainer_reward(&rm, groups, ng, &s->reward, &j->hooks, &res, e, sizeof e);

@@ -96,6 +96,16 @@ int modelstore_path(struct db *db, const char *data_dir, int64_t id, char *out, 
 	return 0;
 }
 
+enum llama_score modelstore_score_parse(const char *name)
+{
+	return name && strcmp(name, "mean") == 0 ? LLAMA_SCORE_MEAN : LLAMA_SCORE_LAST;
+}
+
+const char *modelstore_score_name(enum llama_score score)
+{
+	return score == LLAMA_SCORE_MEAN ? "mean" : "last";
+}
+
 int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 		    struct modelstore_model *m, char *err, size_t errlen)
 {
@@ -122,9 +132,7 @@ int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 		json_decref(m->meta);
 		m->meta = json_object();
 	}
-	json_t *sc = json_object_get(m->meta, "score");
-	m->score = json_is_string(sc) && strcmp(json_string_value(sc), "mean") == 0 ?
-			   LLAMA_SCORE_MEAN : LLAMA_SCORE_LAST;
+	m->score = modelstore_score_parse(json_string_value(json_object_get(m->meta, "score")));
 	json_t *t = json_object_get(m->meta, "template");
 	m->template = json_is_string(t) ? json_string_value(t) : MODELSTORE_DEFAULT_TEMPLATE;
 	json_t *bos = json_object_get(m->meta, "bos"), *eos = json_object_get(m->meta, "eos");

@@ -61,6 +61,11 @@ struct modelstore_model {
 	char tokenizer_path[PATH_MAX];
 };
 
+/* A reward model's score reading by its metadata name: "mean" is
+ * LLAMA_SCORE_MEAN, anything else (NULL, "last") LLAMA_SCORE_LAST; and back. */
+enum llama_score modelstore_score_parse(const char *name);
+const char *modelstore_score_name(enum llama_score score);
+
 /* True for the kinds that write answers (base, sft, policy). */
 bool modelstore_kind_generates(const char *kind);
 
