@@ -4,7 +4,7 @@
  * API, with the rubric rater standing in for people.
  *
  *   1. `rlhfd demo init --data <fresh dir>`: the demo model (from the build
- *      cache, build/demo — `make test-e2e` builds it first), the demo prompts
+ *      cache, build/demo — `make test` and `make test-e2e` build it first), the demo prompts
  *      (train / eval splits) and answers waiting to be rated, plus
  *      SETTINGS.extra_groups more groups of answers to every train prompt;
  *   2. `rlhfd serve` on a free port; an admin creates a rater;
@@ -27,7 +27,7 @@
  * least 0.5 (of 5) above the SFT model's, and the latest reward model's
  * held-out pairwise accuracy (GET /api/models metrics) at least 0.70.  The
  * learning curve (eval and train rubric mean, reward-model accuracy, KL,
- * time, per round) is printed as TAP diagnostics (shown by `make test-e2e`,
+ * time, per round) is printed as TAP diagnostics (shown by `make test`,
  * whole in build/test-logs/learning.log).
  *
  * Between rounds the test switches auto-training off while it measures, so
