@@ -2,14 +2,16 @@
 #
 #   make          build ./rlhfd
 #   make run      install missing packages, build, create the demo world, serve :8080
-#   make test     install missing packages, build with -Werror, run every test
+#   make test     install missing packages, check the layers, build with -Werror, run every test
+#   make check-layers  fail when an #include crosses a layer (tests/check_layers.sh)
 #   make test-e2e the end-to-end learning test on the demo model (minutes)
 #   make bench    throughput figures (training/sampling tokens/s, ratings/s)
 #   make demo     train the demo model into build/demo (cached; a few minutes once)
 #   make deps     install the Debian packages the build and tests need
 #
-# Sources are found by wildcard: a new .c file in model/, db/ or server/ is part
-# of the binary, a new tests/unit/test_*.c is a test binary.
+# Sources are found by wildcard: a new .c file in model/, db/ or one of server/'s
+# areas (http/ worker/ demo/ cli/) is part of the binary, a new
+# tests/unit/test_*.c is a test binary.
 
 CC      ?= cc
 PKGS    := libmicrohttpd sqlite3 jansson openblas gnutls
@@ -32,17 +34,18 @@ LDFLAGS += $(if $(BLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(BLAS_LIBDIR))
 
 MODEL_SRC  := $(wildcard model/*.c)
 DB_SRC     := $(wildcard db/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_AREAS := http worker demo cli
+SERVER_SRC := $(filter-out server/cli/main.c,$(wildcard $(SERVER_AREAS:%=server/%/*.c)))
 MIGRATIONS := $(sort $(wildcard migrations/[0-9][0-9][0-9][0-9]_*.sql))
 LIB_OBJ    := $(patsubst %.c,build/%.o,$(MODEL_SRC) $(DB_SRC) $(SERVER_SRC)) \
               build/gen/migrations.o
-MAIN_OBJ   := build/server/main.o
-HEADERS    := $(wildcard model/*.h db/*.h server/*.h tests/*.h)
+MAIN_OBJ   := build/server/cli/main.o
+HEADERS    := $(wildcard model/*.h db/*.h $(SERVER_AREAS:%=server/%/*.h) tests/*.h)
 
 TEST_SRC   := $(wildcard tests/unit/test_*.c)
 TEST_BIN   := $(patsubst tests/unit/%.c,build/tests/%,$(TEST_SRC))
 
-.PHONY: all run test test-e2e bench deps deps-build deps-test deps-bench clean demo
+.PHONY: all run test test-e2e bench deps deps-build deps-test deps-bench clean demo check-layers
 .DEFAULT_GOAL := all
 
 all: rlhfd
@@ -129,8 +132,8 @@ deps: deps-test deps-bench
 # (generators, tables, pipeline, training code).  The manifest is written last,
 # so an interrupted build leaves no stale target.
 DEMO_DIR := build/demo
-DEMO_SRC := server/demo_corpus.c server/demo_world.c server/demo_world.h \
-            server/demo_model.c server/demo_model.h model/lmtrain.c model/lmtrain.h \
+DEMO_SRC := server/demo/demo_corpus.c server/demo/demo_world.c server/demo/demo_world.h \
+            server/demo/demo_model.c server/demo/demo_model.h model/lmtrain.c model/lmtrain.h \
             model/lmdata.c model/lmdata.h model/llama.c model/llama.h model/llama_layout.c \
             model/adamw.c model/adamw.h model/tokenizer.c model/ops.c model/checkpoint.c
 
@@ -151,13 +154,17 @@ run: deps-build
 # The end-to-end learning test (tests/e2e/learning.test.mjs) needs the demo
 # model: built here the first time (about 4 minutes), cached in build/demo.
 test: deps-test
-	@$(MAKE) --no-print-directory all tests-bin demo
+	@$(MAKE) --no-print-directory check-layers all tests-bin demo
 	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
 
 # Only the end-to-end learning test, with its learning curve printed.
 test-e2e: deps-test
 	@$(MAKE) --no-print-directory all demo
 	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) TESTS=e2e bash tests/run.sh
+
+# Which folder may include which (tests/check_layers.sh says the rules).
+check-layers:
+	@bash tests/check_layers.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all

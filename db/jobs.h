@@ -3,7 +3,7 @@
  * per-step metrics, and model versions.
  *
  * The HTTP side only enqueues (db_job_create), lists, cancels and activates;
- * the worker (server/worker.c) claims and runs jobs and adds its own
+ * the worker (server/worker/worker.c) claims and runs jobs and adds its own
  * functions here for that.  Job status moves queued -> running ->
  * succeeded | failed | cancelled; a queued job is cancelled at once, a running
  * one gets cancel_requested = 1 and the worker stops it.

@@ -2,7 +2,7 @@
  * db/raters.h — raters (people and scripts with a token) and browser sessions.
  *
  * Tokens and session ids are never stored: callers pass their SHA-256
- * (32 bytes, see server/auth.h auth_hash).
+ * (32 bytes, see server/http/auth.h auth_hash).
  */
 #ifndef RLHFD_DB_RATERS_H
 #define RLHFD_DB_RATERS_H

@@ -2,7 +2,7 @@
  * model/lmtrain.h — the language-model training loop: optimizer steps of
  * (accumulated) micro-batches drawn from a model/lmdata.h set, AdamW, progress
  * reports and checkpoint saves.  Shared by `rlhfd train-lm` (pre-training or
- * SFT offline) and the demo model pipeline (server/demo_model.c), so both train
+ * SFT offline) and the demo model pipeline (server/demo/demo_model.c), so both train
  * with the same code and the same numbers.
  *
  * One step: accum micro-batches of batch rows are drawn first (lmdata_set_batch

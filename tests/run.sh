@@ -3,7 +3,8 @@
 # `N passed, N failed`.  Called by `make test` after the binaries are built.
 #
 #   unit:    build/tests/test_*      (C; each prints its own `N passed, N failed`)
-#   node:    tests/api/*.test.mjs, tests/browser/*.test.mjs (node:test, TAP counts)
+#   node:    tests/api/*.test.mjs, tests/browser/*.test.mjs, tests/tools/*.test.mjs
+#            (node:test, TAP counts)
 #   e2e:     tests/e2e/*.test.mjs — the end-to-end learning test on the demo
 #            model (about 17 minutes; alone: `make test-e2e`), last
 #
@@ -56,7 +57,7 @@ run_node() { # $1 = a node:test file; $2 = a regex of diagnostic lines to show
 }
 
 if [ "$want" = all ] || [ "$want" = node ]; then
-	for t in tests/api/*.test.mjs tests/browser/*.test.mjs; do
+	for t in tests/api/*.test.mjs tests/browser/*.test.mjs tests/tools/*.test.mjs; do
 		[ -f "$t" ] && run_node "$t"
 	done
 fi

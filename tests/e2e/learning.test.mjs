@@ -16,7 +16,7 @@
  *   5. the measure: answers to the held-out eval prompts (never trained on:
  *      every training job reads the train split only; they ask, in other
  *      words, about items the SFT set never taught and the train split asks
- *      about — server/demo_world.h) generated through
+ *      about — server/demo/demo_world.h) generated through
  *      POST /api/generate with the same seed and sampling settings for the
  *      SFT model and for each round's policy, rated by the rubric rater
  *      through the API, read back per model through GET /api/prompts/{id}.

@@ -10,7 +10,7 @@
  */
 #include "model/checkpoint.h"
 #include "model/infer.h"
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "tests/test.h"
 
 #include <fcntl.h>

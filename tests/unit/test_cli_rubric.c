@@ -5,7 +5,7 @@
  * 204 or --max, noise, and failing cleanly on HTTP errors or a looping server.
  * The full flow against the real server is the integration tests' job.
  */
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "tests/loopback.h"
 #include "tests/test.h"
 

@@ -8,7 +8,7 @@
 #include "model/checkpoint.h"
 #include "model/infer.h"
 #include "model/tokenizer.h"
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "tests/test.h"
 
 #include <fcntl.h>

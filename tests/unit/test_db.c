@@ -18,7 +18,8 @@
 #include "db/ratings.h"
 #include "db/stats.h"
 #include "db/tasks.h"
-#include "server/auth.h"
+#include "server/http/auth.h"
+#include "server/http/http.h"
 #include "tests/test.h"
 
 #include <stdlib.h>

@@ -9,9 +9,9 @@
  */
 #include "model/checkpoint.h"
 #include "model/threads.h"
-#include "server/cli.h"
-#include "server/demo_model.h"
-#include "server/demo_world.h"
+#include "server/cli/cli.h"
+#include "server/demo/demo_model.h"
+#include "server/demo/demo_world.h"
 #include "tests/test.h"
 
 #include <dirent.h>

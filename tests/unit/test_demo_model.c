@@ -13,9 +13,9 @@
 #include "model/lmdata.h"
 #include "model/threads.h"
 #include "model/tokenizer.h"
-#include "server/demo_model.h"
-#include "server/demo_world.h"
-#include "server/gen.h"
+#include "server/demo/demo_model.h"
+#include "server/demo/demo_world.h"
+#include "server/worker/gen.h"
 #include "tests/test.h"
 
 #include <dirent.h>

@@ -4,7 +4,7 @@
  * the three generators: determinism, sizes, format, the train/eval split never
  * leaking into SFT, and every capital claim in the pre-training text true.
  */
-#include "server/demo_world.h"
+#include "server/demo/demo_world.h"
 #include "tests/test.h"
 
 #include <ctype.h>

@@ -3,9 +3,9 @@
  * quoting (RFC 4180), the per-rater answer shuffle, path ids.  Expected values
  * are written out by hand.
  */
-#include "server/api.h"
-#include "server/api_export.h"
-#include "server/http.h"
+#include "server/http/api.h"
+#include "server/http/api_export.h"
+#include "server/http/http.h"
 #include "tests/test.h"
 
 #include <stdlib.h>

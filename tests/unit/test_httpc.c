@@ -1,10 +1,10 @@
 /*
- * tests/unit/test_httpc.c — server/httpc.c against a loopback server thread
+ * tests/unit/test_httpc.c — server/demo/httpc.c against a loopback server thread
  * that records each request and answers with canned bytes (Content-Length,
  * chunked, until-close, 1xx, 204 held open, truncated and malformed answers),
  * sent whole or a few bytes at a time.
  */
-#include "server/httpc.h"
+#include "server/demo/httpc.h"
 #include "tests/test.h"
 #include "tests/loopback.h"
 

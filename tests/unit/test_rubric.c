@@ -4,7 +4,7 @@
  * would give, and edge cases: case, punctuation, "Paris?", another country's
  * capital, curly quotes, leaked dialogue turns, empty and gibberish answers.
  */
-#include "server/rubric.h"
+#include "server/demo/rubric.h"
 #include "tests/test.h"
 
 #include <stdlib.h>

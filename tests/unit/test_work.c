@@ -15,7 +15,7 @@
 #include "db/ratings.h"
 #include "db/traindata.h"
 #include "db/work.h"
-#include "server/auth.h"
+#include "server/http/auth.h"
 #include "tests/test.h"
 
 #include <stdlib.h>

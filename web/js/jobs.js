@@ -6,7 +6,7 @@
  * chart per metric from /api/jobs/{id}/metrics, redrawn as the job runs.
  *
  * The knob names, ranges and defaults follow the worker's table
- * (server/job_params.c, defaults from model/trainer*.c): an empty field sends
+ * (server/worker/job_params.c, defaults from model/trainer*.c): an empty field sends
  * nothing and the server's default applies (shown as the placeholder).
  */
 import { api, el, showError } from './api.js';

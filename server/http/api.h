@@ -1,0 +1,64 @@
+/*
+ * server/http/api.h — the endpoints (one plain function each), routed by the
+ * table in server/http/routes.c.  See /work/shared/API.md and the server contract
+ * for what each answers; the comment beside each route says it briefly.
+ */
+#ifndef RLHFD_SERVER_API_H
+#define RLHFD_SERVER_API_H
+
+#include "server/http/http.h"
+
+/* api_auth.c */
+enum MHD_Result api_healthz(struct request *r);
+enum MHD_Result api_metrics(struct request *r);
+enum MHD_Result api_login(struct request *r);
+enum MHD_Result api_logout(struct request *r);
+enum MHD_Result api_me(struct request *r);
+enum MHD_Result api_raters_create(struct request *r);
+enum MHD_Result api_raters_list(struct request *r);
+
+/* api_prompts.c */
+enum MHD_Result api_prompts_create(struct request *r);
+enum MHD_Result api_prompts_list(struct request *r);
+enum MHD_Result api_prompt_get(struct request *r);
+enum MHD_Result api_prompt_responses(struct request *r);
+
+/* api_rate.c */
+enum MHD_Result api_task_next(struct request *r);
+enum MHD_Result api_task_skip(struct request *r);
+enum MHD_Result api_ratings_create(struct request *r);
+
+/* api_export.c */
+enum MHD_Result api_export_ratings_jsonl(struct request *r);
+enum MHD_Result api_export_ratings_csv(struct request *r);
+enum MHD_Result api_export_pairs(struct request *r);
+enum MHD_Result api_export_sft(struct request *r);
+
+/* api_admin.c */
+enum MHD_Result api_generate(struct request *r);
+enum MHD_Result api_train(struct request *r);
+enum MHD_Result api_jobs_list(struct request *r);
+enum MHD_Result api_job_get(struct request *r);
+enum MHD_Result api_job_metrics(struct request *r);
+enum MHD_Result api_job_cancel(struct request *r);
+enum MHD_Result api_models_list(struct request *r);
+enum MHD_Result api_model_activate(struct request *r);
+enum MHD_Result api_config_get(struct request *r);
+enum MHD_Result api_config_put(struct request *r);
+enum MHD_Result api_stats(struct request *r);
+
+/* api_jobs.c */
+enum MHD_Result api_job_retry(struct request *r);
+
+/* The config keys the server validates (others are stored as given) and the
+ * effective values for a request (api_admin.c). */
+int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds);
+
+/* The caller's {"rated_today","remaining"} (new), NULL on a database error
+ * (api_auth.c). */
+json_t *api_progress(struct request *r);
+
+/* Shuffles arr in place in an order fixed by seed (api_rate.c). */
+void api_shuffle(json_t *arr, uint64_t seed);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * server/http/api_auth.c — health, metrics, browser login/logout, who am I, and
+ * rater management.
+ */
+#include "server/http/api.h"
+#include "server/http/auth.h"
+#include "server/http/metrics.h"
+#include "db/db.h"
+#include "db/raters.h"
+#include "db/tasks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SESSION_COOKIE "rlhfd_session"
+#define SESSION_SECONDS (7 * 24 * 3600)
+
+enum MHD_Result api_healthz(struct request *r)
+{
+	return http_json(r, 200, json_pack("{sb}", "ok", 1));
+}
+
+enum MHD_Result api_metrics(struct request *r)
+{
+	size_t len = 0;
+	char *text = metrics_render(db_pool_get(), &len);
+	if (!text)
+		return http_error(r, 500, "internal", "cannot render metrics");
+	/* text is malloc'ed: MHD frees it (MUST_FREE) */
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+	enum MHD_Result ret = http_queue(r, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result api_login(struct request *r)
+{
+	json_t *body = http_body_object(r);
+	const char *token = NULL;
+	if (!body)
+		return http_error(r, 400, "bad_json", "%s", r->err_msg);
+	if (!json_get_string(r, body, "token", NULL, true, true, 1024, &token)) {
+		json_decref(body);
+		return http_invalid(r);
+	}
+	uint8_t hash[AUTH_HASH_LEN], sid_hash[AUTH_HASH_LEN];
+	char sid[AUTH_TOKEN_CHARS + 1], csrf[AUTH_TOKEN_CHARS + 1];
+	struct db_rater who;
+	auth_hash(token, strlen(token), hash);
+	json_decref(body);
+	int rc = db_rater_by_token(r->db, hash, &who);
+	if (rc == DB_NOTFOUND)
+		return http_error(r, 401, "unauthorized", "unknown token");
+	if (rc < 0)
+		return http_db_error(r, rc, "rater");
+	if (auth_random_hex(sid, AUTH_TOKEN_BYTES) < 0 || auth_random_hex(csrf, 16) < 0)
+		return http_error(r, 500, "internal", "no randomness");
+	auth_hash(sid, strlen(sid), sid_hash);
+	int64_t now = db_now();
+	if ((rc = db_begin(r->db)) < 0 ||
+	    (rc = db_sessions_purge(r->db, now)) < 0 ||
+	    (rc = db_session_create(r->db, sid_hash, who.id, csrf, now, now + SESSION_SECONDS)) < 0 ||
+	    (rc = db_commit(r->db)) < 0) {
+		db_rollback(r->db);
+		return http_db_error(r, rc, "session");
+	}
+	json_t *out = json_pack("{sI so ss ss}", "id", (json_int_t)who.id,
+				"name", db_json_str(who.name, strlen(who.name)), "role", who.role,
+				"csrf_token", csrf);
+	char *s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	if (!s)
+		return http_error(r, 500, "internal", "cannot encode the answer");
+	char cookie[256];
+	snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d",
+		 sid, SESSION_SECONDS);
+	/* s is malloc'ed: MHD frees it (MUST_FREE) */
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	enum MHD_Result ret = http_queue(r, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result api_logout(struct request *r)
+{
+	const char *sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+	if (sid && *sid) {
+		uint8_t h[AUTH_HASH_LEN];
+		auth_hash(sid, strlen(sid), h);
+		int rc;
+		if ((rc = db_begin(r->db)) < 0 || (rc = db_session_delete(r->db, h)) < 0 ||
+		    (rc = db_commit(r->db)) < 0) {
+			db_rollback(r->db);
+			return http_db_error(r, rc, "session");
+		}
+	}
+	static const char body[] = "{\"ok\":true}";
+	/* a constant: MHD_RESPMEM_PERSISTENT */
+	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+								    MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE,
+				SESSION_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+	enum MHD_Result ret = http_queue(r, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Local midnight of today as unix seconds ("rated today" is the rater's day
+ * as the server's clock sees it). */
+static int64_t today_start(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm);
+}
+
+/* {"rated_today","remaining"} for the rater, new; NULL on a database error. */
+json_t *api_progress(struct request *r)
+{
+	int per_group, lease;
+	int64_t rated = 0, remaining = 0;
+	if (api_config_ints(r->db, &per_group, &lease) < 0 ||
+	    db_rated_groups_since(r->db, r->rater.id, today_start(), &rated) < 0 ||
+	    db_task_remaining(r->db, r->rater.id, db_now(), per_group, &remaining) < 0)
+		return NULL;
+	return json_pack("{sI sI}", "rated_today", (json_int_t)rated, "remaining", (json_int_t)remaining);
+}
+
+enum MHD_Result api_me(struct request *r)
+{
+	json_t *p = api_progress(r);
+	if (!p)
+		return http_error(r, 500, "internal", "database error");
+	json_t *me = json_pack("{sI so ss}", "id", (json_int_t)r->rater.id,
+			       "name", db_json_str(r->rater.name, strlen(r->rater.name)),
+			       "role", r->rater.role);
+	if (r->by_cookie)
+		json_object_set_new(me, "csrf_token", json_string(r->csrf));
+	json_object_update(me, p);
+	json_decref(p);
+	return http_json(r, 200, me);
+}
+
+enum MHD_Result api_raters_create(struct request *r)
+{
+	static const char *const ROLES[] = { "rater", "admin", NULL };
+	json_t *body = http_body_object(r);
+	const char *name = NULL, *role = "rater";
+	if (!body)
+		return http_error(r, 400, "bad_json", "%s", r->err_msg);
+	if (!json_get_string(r, body, "name", NULL, true, true, 200, &name) ||
+	    !json_get_enum(r, body, "role", NULL, true, ROLES, &role)) {
+		json_decref(body);
+		return http_invalid(r);
+	}
+	char token[AUTH_TOKEN_CHARS + 1];
+	uint8_t hash[AUTH_HASH_LEN];
+	int64_t id = 0;
+	int rc;
+	if (auth_random_hex(token, AUTH_TOKEN_BYTES) < 0) {
+		json_decref(body);
+		return http_error(r, 500, "internal", "no randomness");
+	}
+	auth_hash(token, strlen(token), hash);
+	if ((rc = db_begin(r->db)) < 0 || (rc = db_rater_create(r->db, name, role, hash, &id)) < 0 ||
+	    (rc = db_commit(r->db)) < 0) {
+		db_rollback(r->db);
+		json_decref(body);
+		return http_db_error(r, rc, "rater");
+	}
+	json_t *out = json_pack("{sI sO ss ss}", "id", (json_int_t)id, "name",
+				json_object_get(body, "name"), "role", role, "token", token);
+	json_decref(body);
+	return http_json(r, 201, out);
+}
+
+enum MHD_Result api_raters_list(struct request *r)
+{
+	json_t *list;
+	int rc = db_raters_list(r->db, &list);
+	if (rc < 0)
+		return http_db_error(r, rc, "raters");
+	return http_json(r, 200, json_pack("{so}", "raters", list));
+}

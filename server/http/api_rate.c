@@ -1,0 +1,222 @@
+/*
+ * server/http/api_rate.c — what raters do: get the next task, skip it, rate.
+ */
+#include "server/http/api.h"
+#include "server/http/metrics.h"
+#include "db/db.h"
+#include "db/ratings.h"
+#include "db/tasks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RATINGS 1000          /* per request; more than any group has answers */
+#define MAX_COMMENT 20000         /* bytes */
+#define MAX_FLAGS 50
+#define MAX_FLAG_LEN 200
+#define MAX_EXCLUDE 4             /* ?exclude= ids: a rater holds at most 5 leases */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void api_shuffle(json_t *arr, uint64_t seed)
+{
+	size_t n = json_array_size(arr);
+	uint64_t state = seed;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(splitmix64(&state) % i);
+		if (j == i - 1)
+			continue;
+		json_t *a = json_incref(json_array_get(arr, i - 1));
+		json_t *b = json_incref(json_array_get(arr, j));
+		json_array_set_new(arr, i - 1, b);
+		json_array_set_new(arr, j, a);
+	}
+}
+
+/* ?exclude=<group id>[,<group id>...] as a JSON array in buf; false after
+ * setting r->err_* when it is not a list of ids. */
+static bool exclude_parse(struct request *r, char *buf, size_t n)
+{
+	const char *arg = http_arg(r, "exclude");
+	size_t len = snprintf(buf, n, "[");
+	int count = 0;
+	while (arg && *arg) {
+		char id[24];
+		size_t k = strcspn(arg, ",");
+		int64_t v;
+		if (k == 0 || k >= sizeof id || ++count > MAX_EXCLUDE)
+			return http_bad_field(r, "exclude", "query parameter 'exclude' must be up to %d "
+					      "group ids separated by commas", MAX_EXCLUDE);
+		memcpy(id, arg, k);
+		id[k] = 0;
+		if (!http_parse_id(id, INT64_MAX, &v))
+			return http_bad_field(r, "exclude", "query parameter 'exclude' must be up to %d "
+					      "group ids separated by commas", MAX_EXCLUDE);
+		len += snprintf(buf + len, n - len, "%s%lld", count > 1 ? "," : "", (long long)v);
+		arg += k;
+		if (*arg == ',')
+			arg++;
+	}
+	snprintf(buf + len, n - len, "]");
+	return true;
+}
+
+enum MHD_Result api_task_next(struct request *r)
+{
+	int per_group, lease;
+	json_t *task = NULL;
+	char exclude[MAX_EXCLUDE * 24 + 4];
+	if (!exclude_parse(r, exclude, sizeof exclude))
+		return http_invalid(r);
+	int rc = api_config_ints(r->db, &per_group, &lease);
+	if (rc < 0)
+		return http_db_error(r, rc, "config");
+	rc = db_task_next_excluding(r->db, r->rater.id, db_now(), per_group, lease, exclude, &task);
+	if (rc == DB_NOTFOUND)
+		return http_empty(r, 204);
+	if (rc < 0)
+		return http_db_error(r, rc, "task");
+	/* the order is fixed per (rater, group), so a reload shows the same one */
+	int64_t group = json_integer_value(json_object_get(task, "group_id"));
+	api_shuffle(json_object_get(task, "responses"),
+		    (uint64_t)r->rater.id * 0x100000001b3ULL ^ (uint64_t)group);
+	json_t *progress = api_progress(r);
+	if (!progress) {
+		json_decref(task);
+		return http_error(r, 500, "internal", "database error");
+	}
+	return http_json(r, 200, json_pack("{so so}", "task", task, "progress", progress));
+}
+
+enum MHD_Result api_task_skip(struct request *r)
+{
+	int rc = db_task_skip(r->db, r->rater.id, r->id, db_now());
+	if (rc == DB_NOTFOUND)
+		return http_error(r, 404, "not_found", "group %lld not found", (long long)r->id);
+	if (rc < 0)
+		return http_db_error(r, rc, "skip");
+	return http_json(r, 200, json_pack("{sb sI}", "skipped", 1, "group_id", (json_int_t)r->id));
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Checks one entry of "ratings" into *out; flags_json gets a new string. */
+static bool rating_parse(struct request *r, json_t *v, int i, struct db_rating_in *out)
+{
+	char where[32];
+	int64_t resp = 0, score = 0, h = 0, o = 0, m = 0;
+	snprintf(where, sizeof where, "ratings[%d]", i);
+	if (!json_is_object(v))
+		return http_bad_field(r, where, "'%s' must be an object", where);
+	if (!json_get_int(r, v, "response_id", where, true, 1, INT64_MAX, &resp) ||
+	    !json_get_int(r, v, "score", where, true, 1, 5, &score) ||
+	    !json_get_int(r, v, "helpful", where, false, 1, 5, &h) ||
+	    !json_get_int(r, v, "honest", where, false, 1, 5, &o) ||
+	    !json_get_int(r, v, "harmless", where, false, 1, 5, &m) ||
+	    !json_get_string(r, v, "comment", where, false, false, MAX_COMMENT, &out->comment))
+		return false;
+	out->response_id = resp;
+	out->score = (int)score;
+	out->helpful = (int)h;
+	out->honest = (int)o;
+	out->harmless = (int)m;
+	json_t *flags = json_object_get(v, "flags");
+	if (flags && !json_is_null(flags)) {
+		char path[48];
+		snprintf(path, sizeof path, "%s.flags", where);
+		if (!json_is_array(flags) || json_array_size(flags) > MAX_FLAGS)
+			return http_bad_field(r, path, "'%s' must be an array of at most %d strings",
+					      path, MAX_FLAGS);
+		size_t k;
+		json_t *f;
+		json_array_foreach(flags, k, f)
+			if (!json_is_string(f) || json_string_length(f) > MAX_FLAG_LEN)
+				return http_bad_field(r, path, "'%s' must hold strings of at most %d bytes",
+						      path, MAX_FLAG_LEN);
+		out->flags_json = json_dumps(flags, JSON_COMPACT);
+		if (!out->flags_json)
+			return http_bad_field(r, path, "'%s' cannot be stored", path);
+	}
+	return true;
+}
+
+enum MHD_Result api_ratings_create(struct request *r)
+{
+	json_t *body = http_body_object(r);
+	struct db_rating_in *in = NULL;
+	int64_t group = 0, *ids = NULL;
+	int n = 0, bad = -1, rc;
+	enum MHD_Result ret;
+
+	if (!body)
+		return http_error(r, 400, "bad_json", "%s", r->err_msg);
+	if (!json_get_int(r, body, "group_id", NULL, true, 1, INT64_MAX, &group))
+		goto out_invalid;
+	json_t *list = json_object_get(body, "ratings");
+	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > MAX_RATINGS) {
+		http_bad_field(r, "ratings", "'ratings' must be an array of 1 to %d ratings", MAX_RATINGS);
+		goto out_invalid;
+	}
+	n = (int)json_array_size(list);
+	in = calloc(n, sizeof *in);
+	ids = malloc(n * sizeof *ids);
+	if (!in || !ids) {
+		ret = http_error(r, 500, "internal", "out of memory");
+		goto out_free;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!rating_parse(r, json_array_get(list, i), i, &in[i]))
+			goto out_invalid;
+		ids[i] = in[i].response_id;
+	}
+	qsort(ids, n, sizeof *ids, cmp_id);
+	for (int i = 1; i < n; i++)
+		if (ids[i] == ids[i - 1]) {
+			http_bad_field(r, "ratings", "response %lld is rated twice in one request",
+				       (long long)ids[i]);
+			goto out_invalid;
+		}
+
+	rc = db_ratings_save(r->db, r->rater.id, group, in, n, db_now(), &bad);
+	if (rc == DB_NOTFOUND && bad >= 0 && bad < n) {
+		snprintf(r->err_field, sizeof r->err_field, "ratings[%d].response_id", bad);
+		ret = http_error(r, 404, "not_found", "response %lld not found",
+				 (long long)in[bad].response_id);
+	} else if (rc == DB_NOTFOUND) {
+		ret = http_error(r, 404, "not_found", "group %lld not found", (long long)group);
+	} else if (rc == DB_INVALID && bad >= 0 && bad < n) {
+		char where[48];
+		snprintf(where, sizeof where, "ratings[%d].response_id", bad);
+		http_bad_field(r, where, "response %lld is not in group %lld",
+			       (long long)in[bad].response_id, (long long)group);
+		ret = http_invalid(r);
+	} else if (rc < 0) {
+		ret = http_db_error(r, rc, "ratings");
+	} else {
+		/* committed: the rating is on disk before the 201 */
+		metrics_ratings_add(n);
+		ret = http_json(r, 201, json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group));
+	}
+	goto out_free;
+
+out_invalid:
+	ret = http_invalid(r);
+out_free:
+	for (int i = 0; in && i < n; i++)
+		free((char *)in[i].flags_json);
+	free(in);
+	free(ids);
+	json_decref(body);
+	return ret;
+}

@@ -1,0 +1,267 @@
+/*
+ * server/worker/job_generate.c — the generate job: K answers to each prompt from
+ * one model, one batched call per prompt (server/worker/gen.h, the program's one
+ * generation path: the K answers a rater compares come from one
+ * model/infer call), stored as one generation group per prompt, which
+ * /api/tasks/next then hands to raters.
+ *
+ * Which prompts: params.prompt_ids (in that order), else the prompts of
+ * params.split (default train) that have no group from this model yet, at
+ * most params.max_prompts (0 = all).  Which model: params.model_id, else the
+ * active one.
+ *
+ * The prompt and answer format are gen.h's: BOS + the model's template with
+ * {prompt} replaced ("User: {prompt}\nAssistant:"); the answer is the
+ * sampled text after it with its one leading space removed and trailing white
+ * space trimmed; it stops at EOS (or BOS), which is not part of the text.
+ * responses.ended says whether it stopped (1) or ran into max_tokens or the
+ * context (0); token_count counts the answer's tokens, the stop token not
+ * included.  A prompt that leaves no room for an answer in the context is
+ * skipped (counted in the job's metrics).
+ *
+ * Seeding: params.seed (default: the job id) mixed with the prompt id seeds
+ * the prompt's K streams, so the same model, prompt and seed give the same
+ * answers whatever else the job generates.
+ *
+ * Groups are written in batches (one short transaction per JOB_FLUSH_SEC),
+ * so a cancelled job keeps the groups it finished.
+ */
+#include "server/worker/job_impl.h"
+#include "db/db.h"
+#include "db/prompts.h"
+#include "db/traindata.h"
+#include "model/lmdata.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A finished group waiting to be written. */
+struct pending {
+	int64_t prompt_id;
+	int k;
+	char **text;      /* (k) owned */
+	int *n_tokens;    /* (k) */
+	bool *ended;      /* (k) */
+};
+
+struct gen_state {
+	struct job *j;
+	int64_t model_id;
+	char *group_params;       /* JSON text of the sampling settings */
+	struct pending *pend;
+	int n_pend, cap_pend;
+	double last_write;
+	int groups, responses;
+};
+
+static void pending_release(struct pending *p)
+{
+	for (int i = 0; i < p->k && p->text; i++)
+		free(p->text[i]);
+	free(p->text);
+	free(p->n_tokens);
+	free(p->ended);
+	memset(p, 0, sizeof *p);
+}
+
+/* Writes the pending groups in one transaction. */
+static int write_groups(struct gen_state *g)
+{
+	struct job *j = g->j;
+	struct db *db = j->env->db;
+	if (g->n_pend == 0)
+		return 0;
+	int rc = db_begin(db);
+	for (int i = 0; rc == 0 && i < g->n_pend; i++) {
+		struct pending *p = &g->pend[i];
+		int64_t gid = 0;
+		rc = db_group_create(db, p->prompt_id, g->model_id, j->id, g->group_params, &gid);
+		for (int a = 0; rc == 0 && a < p->k; a++)
+			rc = db_work_response_insert(db, gid, p->prompt_id, g->model_id, p->text[a],
+						     p->n_tokens[a], p->ended[a], NULL);
+	}
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc < 0) {
+		db_rollback(db);
+		return job_fail(j, -EIO, "cannot store the answers (database %s)",
+				rc == DB_BUSY ? "busy" : "error");
+	}
+	g->groups += g->n_pend;
+	for (int i = 0; i < g->n_pend; i++) {
+		g->responses += g->pend[i].k;
+		pending_release(&g->pend[i]);
+	}
+	g->n_pend = 0;
+	g->last_write = job_now();
+	return 0;
+}
+
+/* Tokens of BOS + the formatted prompt (counted, not kept). */
+static int prompt_tokens(struct job *j, const struct gen_model *g, const char *prompt, int *n)
+{
+	char *text = lmdata_format_prompt(g->template, prompt);
+	if (!text)
+		return job_fail(j, -ENOMEM, "out of memory");
+	size_t room = TOKENIZER_MAX_IDS(strlen(text)), got = 0;
+	int *ids = malloc(room * sizeof *ids);
+	int rc = ids ? tokenizer_encode(&g->tk, text, true, false, ids, room, &got) : -ENOMEM;
+	free(text);
+	free(ids);
+	if (rc < 0)
+		return job_fail(j, rc, "cannot encode a prompt");
+	*n = (int)got;
+	return 0;
+}
+
+/* splitmix64 of seed and prompt id: the prompt's sampling seed. */
+static uint64_t prompt_seed(uint64_t seed, int64_t prompt_id)
+{
+	uint64_t z = seed + 0x9E3779B97F4A7C15ull * (uint64_t)(prompt_id + 1);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* The prompts this job answers: new array *ps of *n. */
+static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **ps, int *n)
+{
+	json_t *ids = json_object_get(j->params, "prompt_ids");
+	int rc;
+	if (json_is_array(ids) && json_array_size(ids) > 0) {
+		size_t cnt = json_array_size(ids), i;
+		int64_t *v = malloc(cnt * sizeof *v), missing = 0;
+		json_t *e;
+		if (!v)
+			return job_fail(j, -ENOMEM, "out of memory");
+		json_array_foreach(ids, i, e)
+			v[i] = json_integer_value(e);
+		rc = db_traindata_prompts_by_id(j->env->db, v, (int)cnt, ps, n, &missing);
+		free(v);
+		if (rc == DB_NOTFOUND)
+			return job_fail(j, -ENOENT, "prompt %lld not found", (long long)missing);
+	} else {
+		rc = db_traindata_prompts_unanswered(j->env->db, j->s.split ? j->s.split : "train",
+						     model_id, j->s.max_prompts, ps, n);
+	}
+	if (rc < 0)
+		return job_fail(j, -EIO, "cannot read the prompts (database error)");
+	return 0;
+}
+
+int job_generate(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct gen_state g = { .j = j };
+	struct gen_model *gm;
+	struct db_td_prompt *ps = NULL;
+	struct gen_answer ans[GEN_MAX_K];
+	int n_ps = 0, rc;
+	char e[300];
+
+	if ((rc = job_policy_id(j, &g.model_id)) < 0)
+		return rc;
+	json_object_set_new(j->resolved, "model_id", json_integer(g.model_id));
+	json_object_set_new(j->metrics, "model_id", json_integer(g.model_id));
+	if ((rc = job_cache_get(j, g.model_id, s->k, &gm)) < 0)
+		return rc;
+	if ((rc = pick_prompts(j, g.model_id, &ps, &n_ps)) < 0)
+		return rc;
+	uint64_t seed = json_is_integer(json_object_get(j->params, "seed")) ? s->seed : (uint64_t)j->id;
+	json_t *gp = json_pack("{si sf sf si si sI}", "k", s->k, "temperature", (double)s->temperature,
+			       "top_p", (double)s->top_p, "top_k", s->top_k,
+			       "max_tokens", s->max_tokens, "seed", (json_int_t)seed);
+	g.group_params = gp ? json_dumps(gp, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+	json_decref(gp);
+	g.pend = calloc((size_t)(n_ps > 0 ? n_ps : 1), sizeof *g.pend);
+	if (!g.group_params || !g.pend) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	job_log(j, "%d prompts x %d answers from model %lld", n_ps, s->k, (long long)g.model_id);
+
+	struct gen_params par;
+	gen_params_default(&par);
+	par.k = s->k;
+	par.temperature = s->temperature;
+	par.top_p = s->top_p;
+	par.top_k = s->top_k;
+	par.max_tokens = s->max_tokens;
+	long long tokens_total = 0, ended_total = 0, skipped = 0;
+	double t0 = job_now();
+	g.last_write = t0;
+	for (int i = 0; i < n_ps; i++) {
+		if (job_cancelled(j)) {
+			rc = -ECANCELED;
+			break;
+		}
+		int plen = 0;
+		if ((rc = prompt_tokens(j, gm, ps[i].text, &plen)) < 0)
+			goto out;
+		if (plen + 1 > gm->cfg.seq_len) {
+			skipped++;
+			job_log(j, "prompt %lld skipped: %d tokens leave no room in the context of %d",
+				(long long)ps[i].id, plen, gm->cfg.seq_len);
+			job_progress(j, (float)(i + 1) / n_ps);
+			continue;
+		}
+		par.seed = prompt_seed(seed, ps[i].id);
+		if (gen_answers(gm, ps[i].text, &par, ans, e, sizeof e) < 0) {
+			rc = job_fail(j, -EINVAL, "prompt %lld: %s", (long long)ps[i].id, e);
+			goto out;
+		}
+		struct pending *p = &g.pend[g.n_pend];
+		p->prompt_id = ps[i].id;
+		p->text = calloc((size_t)s->k, sizeof *p->text);
+		p->n_tokens = calloc((size_t)s->k, sizeof *p->n_tokens);
+		p->ended = calloc((size_t)s->k, sizeof *p->ended);
+		if (!p->text || !p->n_tokens || !p->ended) {
+			pending_release(p);
+			gen_answers_release(ans, s->k);
+			rc = job_fail(j, -ENOMEM, "out of memory");
+			goto out;
+		}
+		p->k = s->k;
+		g.n_pend++;
+		double len_sum = 0;
+		for (int a = 0; a < s->k; a++) {
+			p->text[a] = ans[a].text;           /* taken over */
+			ans[a].text = NULL;
+			p->n_tokens[a] = ans[a].n_tokens - (ans[a].finished ? 1 : 0);
+			p->ended[a] = ans[a].finished;
+			tokens_total += ans[a].n_tokens;
+			ended_total += ans[a].finished;
+			len_sum += p->n_tokens[a];
+		}
+		job_metric(j, i, "response_len", len_sum / s->k);
+		job_progress(j, (float)(i + 1) / n_ps);
+		if ((job_now() - g.last_write >= JOB_FLUSH_SEC || g.n_pend >= 256) &&
+		    (rc = write_groups(&g)) < 0)
+			goto out;
+	}
+	/* what was generated is kept, even when cancelled */
+	int wrc = write_groups(&g);
+	if (rc == 0)
+		rc = wrc;
+	double secs = job_now() - t0;
+	json_object_set_new(j->metrics, "prompts", json_integer(n_ps));
+	json_object_set_new(j->metrics, "groups", json_integer(g.groups));
+	json_object_set_new(j->metrics, "responses", json_integer(g.responses));
+	json_object_set_new(j->metrics, "skipped", json_integer(skipped));
+	json_object_set_new(j->metrics, "k", json_integer(s->k));
+	json_object_set_new(j->metrics, "tokens", json_integer(tokens_total));
+	if (g.responses > 0)
+		json_object_set_new(j->metrics, "eos_rate", json_real((double)ended_total / g.responses));
+	if (secs > 0)
+		json_object_set_new(j->metrics, "tokens_per_sec", json_real(tokens_total / secs));
+	if (rc == 0 && n_ps == 0)
+		job_log(j, "nothing to do: no prompt without answers from model %lld", (long long)g.model_id);
+out:
+	for (int i = 0; i < g.n_pend; i++)
+		pending_release(&g.pend[i]);
+	free(g.pend);
+	free(g.group_params);
+	db_td_prompts_free(ps, n_ps);
+	return rc;
+}

@@ -1,0 +1,164 @@
+/*
+ * server/worker/job_impl.h — internal to the job runner (server/job*.c): the
+ * settings a job reads from its params, the running job with its reporting
+ * state, and the helpers every kind uses (models, tokens, reporting, new
+ * versions).  Not for use outside server/job*.c.
+ */
+#ifndef RLHFD_SERVER_JOB_IMPL_H
+#define RLHFD_SERVER_JOB_IMPL_H
+
+#include "server/worker/job.h"
+#include "server/worker/gen.h"
+#include "server/worker/modelstore.h"
+#include "db/work.h"
+#include "model/llama.h"
+#include "model/tokenizer.h"
+#include "model/trainer.h"
+
+#include <stdio.h>
+
+/* Every knob of every kind (job_params.c has the tables: names, ranges,
+ * which kinds read which).  Strings are borrowed from the params object. */
+struct job_settings {
+	/* models and data */
+	int64_t model_id;           /* starting / generating / evaluated model (0 = active) */
+	int64_t reward_model_id;    /* 0 = the newest reward model */
+	int64_t ref_model_id;       /* 0 = the SFT ancestor of the policy */
+	bool activate;              /* activate the new version (policy kinds: true) */
+	const char *name;           /* the new version's name */
+	const char *split;          /* prompts of this split (NULL = the kind's default) */
+	int max_prompts;            /* at most this many prompts (0 = all) */
+	int micro_batch;            /* rows per forward pass (8) */
+	int max_seq;                /* positions per row at most (256; <= the model's) */
+	/* reward */
+	const char *score;          /* how the new reward model scores: "mean" (over
+				       the answer's tokens) or "last" (its last token) */
+	/* generate */
+	int k, top_k, max_tokens;
+	float temperature, top_p;
+	uint64_t seed;
+	/* sft */
+	double min_score;           /* answers with a mean score >= this (4) */
+	bool include_imported;      /* plus unrated imported demonstrations (true) */
+	/* the trainers' own */
+	struct trainer_sft_params sft;
+	struct trainer_reward_params reward;
+	struct trainer_rl_params rl;
+	struct trainer_dpo_params dpo;
+	struct trainer_eval_params eval;
+	/* written by the server only */
+	bool auto_chain;            /* "auto": part of the auto-training loop */
+	int64_t ratings_upto;
+};
+
+/* Fills s with the defaults of kind, then the values in params (checked as
+ * job_params_check does, internal keys allowed).  false with msg set when a
+ * value is bad. */
+bool job_settings_parse(const char *kind, json_t *params, struct job_settings *s,
+			char *msg, size_t msg_len);
+
+/* The generator kept between generate jobs (job.c): server/worker/gen.h's model,
+ * the one generation path of the program. */
+struct job_cache {
+	bool loaded;
+	int64_t id;                 /* the version loaded */
+	struct gen_model g;
+};
+
+struct job {
+	struct job_env *env;
+	struct job_cache *cache;    /* env->cache, or own_cache for this job only */
+	struct job_cache own_cache;
+	int64_t id;
+	const char *kind;
+	json_t *params;             /* the job's params (owned) */
+	struct job_settings s;
+	json_t *metrics;            /* summary figures recorded at the end (owned) */
+	json_t *resolved;           /* ids chosen at run time (owned), stored with
+				       the new version's params */
+	int64_t model_id;           /* the version produced */
+	char err[1024];
+	/* reporting: metrics buffered and written with the progress in one
+	 * transaction at most every JOB_FLUSH_SEC */
+	struct db_work_metric *mbuf;
+	size_t n_mbuf, cap_mbuf;
+	float progress;
+	bool progress_dirty;
+	double last_flush, last_poll, started;
+	bool cancel_seen;
+	struct trainer_hooks hooks;
+};
+
+#define JOB_FLUSH_SEC 0.5
+#define JOB_POLL_SEC 0.2
+
+/* Formats the job's error into j->err and returns rc. */
+int job_fail(struct job *j, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reporting.  job_metric skips values that are not finite. */
+void job_metric(struct job *j, int step, const char *name, double value);
+void job_progress(struct job *j, float frac);
+bool job_cancelled(struct job *j);
+/* Writes what is buffered now (force) or when JOB_FLUSH_SEC passed. */
+void job_flush(struct job *j, bool force);
+double job_now(void);
+/* One line on stderr (unless quiet): "rlhfd: job N (kind): ...". */
+void job_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- models --------------------------------------------------------------- */
+
+/* The model that generates/trains: s.model_id or the active one, which must
+ * be of a generating kind.  *id set; -1 with j->err on failure. */
+int job_policy_id(struct job *j, int64_t *id);
+/* s.reward_model_id or the newest reward model. */
+int job_reward_id(struct job *j, int64_t *id);
+/* s.ref_model_id or the nearest version of kind sft among policy_id and its
+ * ancestors, else policy_id itself. */
+int job_ref_id(struct job *j, int64_t policy_id, int64_t *id);
+/* modelstore_load into m with the message in j->err. */
+int job_load(struct job *j, int64_t id, struct modelstore_model *m);
+/* A training model for src's config, max_B x max_T, flags, params copied
+ * (head included). */
+int job_llama(struct job *j, struct llama_model *m, const struct modelstore_model *src,
+	      int max_B, int max_T, unsigned flags);
+/* min(src seq_len, s.max_seq, need) (need <= 0: no such bound). */
+int job_max_T(const struct job *j, const struct modelstore_model *src, int need);
+
+/* Records a new version made by this job from model m (cfg and params of
+ * m): kind, parent, meta from src (its template and tokenizer), the job's
+ * params with j->resolved, metrics (borrowed), rating ids. */
+int job_save_version(struct job *j, const char *kind, int64_t parent_id,
+		     const struct modelstore_model *src, const struct llama_model *m,
+		     json_t *metrics, const int64_t *rating_ids, size_t n_ratings, bool activate);
+
+/* ---- tokens ----------------------------------------------------------------- */
+
+/* A growing array of token ids; sequences are kept as offsets into it and
+ * turned into pointers when the array stops growing. */
+struct job_toks {
+	int *ids;
+	size_t n, cap;
+};
+void job_toks_release(struct job_toks *t);
+/* Appends BOS + the template-formatted prompt; *len = tokens appended. */
+int job_toks_prompt(struct job *j, struct job_toks *t, const struct tokenizer *tk,
+		    const struct modelstore_model *m, const char *prompt, int *len);
+/* Appends an answer's tokens (as the model writes them after the prompt:
+ * with the leading space), plus m's EOS when ended; *len = tokens appended. */
+int job_toks_response(struct job *j, struct job_toks *t, const struct tokenizer *tk,
+		      const struct modelstore_model *m, const char *text, bool ended, int *len);
+
+/* ---- the kinds (job_generate.c, job_train.c) ---------------------------------- */
+
+int job_generate(struct job *j);
+int job_sft(struct job *j);
+int job_reward(struct job *j);
+int job_rl(struct job *j);          /* ppo, rloo, grpo */
+int job_dpo(struct job *j);
+int job_eval(struct job *j);
+
+/* Version id loaded for up to k answers a call (from the cache when it
+ * holds it with room for k); borrowed until the job ends. */
+int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g);
+
+#endif

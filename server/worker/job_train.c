@@ -1,0 +1,795 @@
+/*
+ * server/worker/job_train.c — the training and evaluation jobs: SFT, the reward
+ * model, PPO / RLOO / GRPO, DPO and eval.  Each reads its data from the
+ * database (db/traindata.h), tokenizes it through the model's prompt
+ * template, builds the models model/trainer.h wants, runs the trainer with
+ * the job's hooks, and records a new model version (server/worker/modelstore.h).
+ *
+ * Data, per kind (prompts of the train split unless said otherwise):
+ *  - sft: every answer whose mean current score is >= min_score (4), plus
+ *    the imported demonstrations — answers imported with no model (POST
+ *    /api/prompts/{id}/responses, NDJSON imports) that nobody rated — when
+ *    include_imported (true).  An imported answer that was rated counts by
+ *    its score like any other.  Every example ends with EOS.
+ *  - reward: the rated answers of every group with at least two different
+ *    mean scores; answers that ended (EOS) end with EOS, cut-off ones don't.
+ *  - dpo: every pair of rated answers of a group with different means,
+ *    the higher one chosen (ties dropped).
+ *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
+ *  - eval: the prompts of params.split (default eval).
+ *
+ * Models: policy = params.model_id or the active model; reference =
+ * params.ref_model_id or the nearest sft version among the policy and its
+ * ancestors, else the policy as it is at the start; reward model =
+ * params.reward_model_id or the newest reward model; PPO's value model starts
+ * as a copy of the reward model.  A reward model starts from the policy's
+ * weights (LLAMA_NO_LM) with a new scalar head.
+ */
+#include "server/worker/job_impl.h"
+#include "db/db.h"
+#include "db/traindata.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tokenized sequences ------------------------------------------------------ */
+
+/* Sequences kept as offsets into one token array until it stops growing. */
+struct seqs {
+	struct job_toks t;
+	struct job_toks prompt;     /* the current group's prompt tokens */
+	struct trainer_seq *seq;    /* (n) tokens == NULL until seqs_finish */
+	size_t *off;                /* (n) */
+	int n, cap;
+	int longest;
+	int64_t *ratings;           /* rating ids of the sequences used */
+	size_t n_ratings, cap_ratings;
+};
+
+static void seqs_release(struct seqs *S)
+{
+	job_toks_release(&S->t);
+	job_toks_release(&S->prompt);
+	free(S->seq);
+	free(S->off);
+	free(S->ratings);
+	memset(S, 0, sizeof *S);
+}
+
+/* Encodes the prompt the next sequences answer. */
+static int seqs_prompt(struct job *j, struct seqs *S, const struct tokenizer *tk,
+		       const struct modelstore_model *m, const char *prompt)
+{
+	int len;
+	S->prompt.n = 0;
+	return job_toks_prompt(j, &S->prompt, tk, m, prompt, &len);
+}
+
+/* Appends the current prompt + the answer text; *index = its sequence. */
+static int seqs_add(struct job *j, struct seqs *S, const struct tokenizer *tk,
+		    const struct modelstore_model *m, const char *text, bool ended, int *index)
+{
+	if (S->n == S->cap) {
+		int cap = S->cap ? S->cap * 2 : 256;
+		struct trainer_seq *q = realloc(S->seq, (size_t)cap * sizeof *q);
+		if (q)
+			S->seq = q;
+		size_t *o = q ? realloc(S->off, (size_t)cap * sizeof *o) : NULL;
+		if (!q || !o)
+			return job_fail(j, -ENOMEM, "out of memory");
+		S->off = o;
+		S->cap = cap;
+	}
+	size_t start = S->t.n;
+	int plen = (int)S->prompt.n, rlen;
+	/* the prompt, then the answer appended after it */
+	struct job_toks *t = &S->t;
+	if (t->n + S->prompt.n > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		while (cap < t->n + S->prompt.n)
+			cap *= 2;
+		int *p = realloc(t->ids, cap * sizeof *p);
+		if (!p)
+			return job_fail(j, -ENOMEM, "out of memory");
+		t->ids = p;
+		t->cap = cap;
+	}
+	memcpy(t->ids + t->n, S->prompt.ids, S->prompt.n * sizeof(int));
+	t->n += S->prompt.n;
+	int rc = job_toks_response(j, t, tk, m, text, ended, &rlen);
+	if (rc < 0)
+		return rc;
+	S->off[S->n] = start;
+	S->seq[S->n] = (struct trainer_seq){ NULL, plen + rlen, plen, ended };
+	if (plen + rlen > S->longest)
+		S->longest = plen + rlen;
+	*index = S->n++;
+	return 0;
+}
+
+static int seqs_ratings(struct job *j, struct seqs *S, const struct db_td_response *r)
+{
+	if (r->n_ratings == 0)
+		return 0;                   /* an unrated demonstration */
+	if (S->n_ratings + (size_t)r->n_ratings > S->cap_ratings) {
+		size_t cap = S->cap_ratings ? S->cap_ratings : 256;
+		while (cap < S->n_ratings + (size_t)r->n_ratings)
+			cap *= 2;
+		int64_t *p = realloc(S->ratings, cap * sizeof *p);
+		if (!p)
+			return job_fail(j, -ENOMEM, "out of memory");
+		S->ratings = p;
+		S->cap_ratings = cap;
+	}
+	memcpy(S->ratings + S->n_ratings, r->rating_ids, (size_t)r->n_ratings * sizeof(int64_t));
+	S->n_ratings += (size_t)r->n_ratings;
+	return 0;
+}
+
+static void seqs_finish(struct seqs *S)
+{
+	for (int i = 0; i < S->n; i++)
+		S->seq[i].tokens = S->t.ids + S->off[i];
+}
+
+/* The loaded policy and its tokenizer. */
+struct base {
+	int64_t id;
+	struct modelstore_model m;
+	struct tokenizer tk;
+	bool loaded, tk_loaded;
+};
+
+static void base_release(struct base *b)
+{
+	if (b->loaded)
+		modelstore_model_release(&b->m);
+	if (b->tk_loaded)
+		tokenizer_release(&b->tk);
+	memset(b, 0, sizeof *b);
+}
+
+static int base_load(struct job *j, struct base *b)
+{
+	int rc = job_policy_id(j, &b->id);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(j->resolved, "model_id", json_integer(b->id));
+	if ((rc = job_load(j, b->id, &b->m)) < 0)
+		return rc;
+	b->loaded = true;
+	if (modelstore_load_tokenizer(&b->m, &b->tk, j->err, sizeof j->err) < 0)
+		return -EIO;
+	b->tk_loaded = true;
+	return 0;
+}
+
+/* Reads the rated groups of the train split into *td (and the rating mark). */
+static int read_groups(struct job *j, bool with_imported, struct db_td_set *td)
+{
+	if (db_traindata_groups(j->env->db, "train", with_imported, td) < 0)
+		return job_fail(j, -EIO, "cannot read the ratings (database error)");
+	return 0;
+}
+
+static int trainer_error(struct job *j, int rc, const char *what, const char *e)
+{
+	if (rc == -ECANCELED)
+		return rc;
+	return job_fail(j, rc, "%s: %s", what, e[0] ? e : "failed");
+}
+
+static json_t *num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* ---- sft ------------------------------------------------------------------------ */
+
+int job_sft(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct db_td_set td = { 0 };
+	struct seqs S = { 0 };
+	struct llama_model pol;
+	bool have_pol = false;
+	char e[512] = "";
+	int rc, rated = 0, demos = 0;
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = read_groups(j, s->include_imported, &td)) < 0)
+		goto out;
+	for (int g = 0; g < td.n_groups; g++) {
+		struct db_td_group *gr = &td.groups[g];
+		bool prompt_done = false;
+		for (int i = 0; i < gr->n; i++) {
+			struct db_td_response *r = &gr->responses[i];
+			bool demo = r->imported && isnan(r->mean) && s->include_imported;
+			if (!demo && !(r->mean >= s->min_score))
+				continue;
+			int idx;
+			if (!prompt_done && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+				goto out;
+			prompt_done = true;
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, r->text, true, &idx)) < 0 ||
+			    (rc = seqs_ratings(j, &S, r)) < 0)
+				goto out;
+			demo ? demos++ : rated++;
+		}
+	}
+	seqs_finish(&S);
+	json_object_set_new(j->metrics, "examples", json_integer(S.n));
+	json_object_set_new(j->metrics, "rated_examples", json_integer(rated));
+	json_object_set_new(j->metrics, "demonstrations", json_integer(demos));
+	if (S.n == 0) {
+		rc = job_fail(j, -EINVAL, "no training examples: no answer has a mean score >= %g and "
+			      "there is no imported demonstration (%d groups with ratings)",
+			      s->min_score, td.n_groups);
+		goto out;
+	}
+	job_log(j, "%d examples (%d rated >= %g, %d demonstrations) from model %lld", S.n, rated,
+		s->min_score, demos, (long long)b.id);
+	if ((rc = job_llama(j, &pol, &b.m, s->micro_batch, job_max_T(j, &b.m, S.longest), 0)) < 0)
+		goto out;
+	have_pol = true;
+	struct trainer_sft_result res = { 0 };
+	rc = trainer_sft(&pol, S.seq, S.n, &s->sft, &j->hooks, &res, e, sizeof e);
+	if (rc < 0) {
+		rc = trainer_error(j, rc, "sft", e);
+		goto out;
+	}
+	json_object_set_new(j->metrics, "steps", json_integer(res.steps));
+	json_object_set_new(j->metrics, "loss", num(res.loss));
+	json_object_set_new(j->metrics, "loss_first", num(res.loss_first));
+	json_object_set_new(j->metrics, "tokens", json_integer(res.tokens));
+	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
+	rc = job_save_version(j, "sft", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
+			      s->activate);
+out:
+	if (have_pol)
+		llama_model_release(&pol);
+	seqs_release(&S);
+	db_td_set_release(&td);
+	base_release(&b);
+	return rc;
+}
+
+/* ---- reward model ---------------------------------------------------------------- */
+
+/* True when the group's rated answers hold two different means. */
+static bool has_pair(const struct db_td_group *g)
+{
+	double first = NAN;
+	for (int i = 0; i < g->n; i++) {
+		double m = g->responses[i].mean;
+		if (isnan(m))
+			continue;
+		if (isnan(first))
+			first = m;
+		else if (m != first)
+			return true;
+	}
+	return false;
+}
+
+int job_reward(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct db_td_set td = { 0 };
+	struct seqs S = { 0 };
+	struct llama_model rm;
+	struct trainer_group *groups = NULL;
+	int *first = NULL;
+	float *scores = NULL;
+	bool have_rm = false;
+	char e[512] = "";
+	int rc, ng = 0, max_k = 1, rated_answers = 0;
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = read_groups(j, false, &td)) < 0)
+		goto out;
+	/* the auto-training mark: these ratings have been looked at, whatever happens */
+	json_object_set_new(j->metrics, "ratings_upto", json_integer(td.max_rating_id));
+	groups = calloc((size_t)(td.n_groups ? td.n_groups : 1), sizeof *groups);
+	first = calloc((size_t)(td.n_groups ? td.n_groups : 1), sizeof *first);
+	if (!groups || !first) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int g = 0; g < td.n_groups; g++) {
+		struct db_td_group *gr = &td.groups[g];
+		for (int i = 0; i < gr->n; i++)
+			rated_answers += !isnan(gr->responses[i].mean);
+		if (!has_pair(gr))
+			continue;
+		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+			goto out;
+		first[ng] = S.n;
+		int k = 0;
+		for (int i = 0; i < gr->n; i++) {
+			struct db_td_response *r = &gr->responses[i];
+			int idx;
+			if (isnan(r->mean))
+				continue;
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, r->text, r->ended, &idx)) < 0 ||
+			    (rc = seqs_ratings(j, &S, r)) < 0)
+				goto out;
+			k++;
+		}
+		groups[ng++].k = k;
+		max_k = k > max_k ? k : max_k;
+	}
+	json_object_set_new(j->metrics, "groups", json_integer(ng));
+	if (ng == 0) {
+		rc = job_fail(j, -EINVAL, "no rated pairs: need at least one group with two answers of "
+			      "different mean scores (%d groups with ratings, %d rated answers)",
+			      td.n_groups, rated_answers);
+		goto out;
+	}
+	seqs_finish(&S);
+	scores = malloc((size_t)S.n * sizeof *scores);
+	if (!scores) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* scores in sequence order: the rated answers of the used groups, as added */
+	for (int g = 0, q = 0; g < td.n_groups; g++) {
+		if (!has_pair(&td.groups[g]))
+			continue;
+		for (int i = 0; i < td.groups[g].n; i++)
+			if (!isnan(td.groups[g].responses[i].mean))
+				scores[q++] = (float)td.groups[g].responses[i].mean;
+	}
+	for (int g = 0; g < ng; g++) {
+		groups[g].seqs = S.seq + first[g];
+		groups[g].scores = scores + first[g];
+	}
+	job_log(j, "%d groups, %d answers, from model %lld", ng, S.n, (long long)b.id);
+	int B = s->micro_batch > max_k ? s->micro_batch : max_k;
+	if ((rc = job_llama(j, &rm, &b.m, B, job_max_T(j, &b.m, S.longest), LLAMA_NO_LM)) < 0)
+		goto out;
+	have_rm = true;
+	rm.score = modelstore_score_parse(s->score);
+	json_object_set_new(j->resolved, "score", json_string(s->score));
+	struct trainer_reward_result res = { 0 };
+	rc = trainer_reward(&rm, groups, ng, &s->reward, &j->hooks, &res, e, sizeof e);
+	if (rc < 0) {
+		rc = trainer_error(j, rc, "reward", e);
+		goto out;
+	}
+	json_object_set_new(j->metrics, "train_acc", num(res.train_acc));
+	json_object_set_new(j->metrics, "heldout_acc", num(res.heldout_acc));
+	json_object_set_new(j->metrics, "heldout_pairs", json_integer(res.heldout_pairs));
+	json_object_set_new(j->metrics, "train_pairs", json_integer(res.train_pairs));
+	json_object_set_new(j->metrics, "loss", num(res.loss));
+	json_object_set_new(j->metrics, "norm_mean", num(res.norm_mean));
+	json_object_set_new(j->metrics, "norm_std", num(res.norm_std));
+	json_object_set_new(j->metrics, "steps", json_integer(res.steps));
+	json_object_set_new(j->metrics, "answers", json_integer(S.n));
+	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
+	rc = job_save_version(j, "reward", b.id, &b.m, &rm, j->metrics, S.ratings, S.n_ratings, false);
+out:
+	if (have_rm)
+		llama_model_release(&rm);
+	free(groups);
+	free(first);
+	free(scores);
+	seqs_release(&S);
+	db_td_set_release(&td);
+	base_release(&b);
+	return rc;
+}
+
+/* ---- prompts for on-policy RL and eval ------------------------------------------------ */
+
+struct prompts {
+	struct job_toks t;
+	struct trainer_prompt *p;
+	size_t *off;
+	int n, longest;
+};
+
+static void prompts_release(struct prompts *P)
+{
+	job_toks_release(&P->t);
+	free(P->p);
+	free(P->off);
+	memset(P, 0, sizeof *P);
+}
+
+static int prompts_read(struct job *j, const struct base *b, const char *split, struct prompts *P)
+{
+	struct db_td_prompt *ps = NULL;
+	int n = 0, rc;
+	if (db_traindata_prompts(j->env->db, split, j->s.max_prompts, &ps, &n) < 0)
+		return job_fail(j, -EIO, "cannot read the prompts (database error)");
+	if (n == 0) {
+		db_td_prompts_free(ps, n);
+		return job_fail(j, -EINVAL, "no prompts in the %s split", split);
+	}
+	P->p = calloc((size_t)n, sizeof *P->p);
+	P->off = calloc((size_t)n, sizeof *P->off);
+	if (!P->p || !P->off) {
+		db_td_prompts_free(ps, n);
+		return job_fail(j, -ENOMEM, "out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		int len;
+		P->off[i] = P->t.n;
+		if ((rc = job_toks_prompt(j, &P->t, &b->tk, &b->m, ps[i].text, &len)) < 0) {
+			db_td_prompts_free(ps, n);
+			return rc;
+		}
+		P->p[i].n = len;
+		P->longest = len > P->longest ? len : P->longest;
+	}
+	for (int i = 0; i < n; i++)
+		P->p[i].tokens = P->t.ids + P->off[i];
+	P->n = n;
+	db_td_prompts_free(ps, n);
+	return 0;
+}
+
+/* Loads version id into m unless it is the one already in b (then *same). */
+static int load_other(struct job *j, const struct base *b, int64_t id, struct modelstore_model *m,
+		      bool *same)
+{
+	*same = id == b->id;
+	return *same ? 0 : job_load(j, id, m);
+}
+
+static void rl_metrics(struct job *j, const struct trainer_rl_result *res)
+{
+	json_object_set_new(j->metrics, "iterations", json_integer(res->iterations));
+	json_object_set_new(j->metrics, "steps", json_integer(res->steps));
+	json_object_set_new(j->metrics, "reward_first", num(res->reward_first));
+	json_object_set_new(j->metrics, "reward_last", num(res->reward_last));
+	json_object_set_new(j->metrics, "kl_last", num(res->kl_last));
+	json_object_set_new(j->metrics, "kl_beta", num(res->kl_beta));
+	json_object_set_new(j->metrics, "entropy_last", num(res->entropy_last));
+	json_object_set_new(j->metrics, "eos_rate_last", num(res->eos_rate_last));
+	json_object_set_new(j->metrics, "response_len_last", num(res->response_len_last));
+}
+
+/* ---- ppo, rloo, grpo ----------------------------------------------------------------- */
+
+int job_rl(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct prompts P = { 0 };
+	struct modelstore_model mref, mrm;
+	struct llama_model pol, ref, rm, val;
+	bool same_ref = false, have_mref = false, have_mrm = false, have_pol = false,
+	     have_ref = false, have_rm = false, have_val = false;
+	bool ppo = !strcmp(j->kind, "ppo");
+	int64_t ref_id = 0, rm_id = 0;
+	char e[512] = "";
+	int rc;
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
+	    (rc = job_reward_id(j, &rm_id)) < 0)
+		goto out;
+	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0)
+		goto out;
+	have_mref = !same_ref;
+	if ((rc = job_load(j, rm_id, &mrm)) < 0)
+		goto out;
+	have_mrm = true;
+	if (mrm.cfg.vocab_size != b.m.cfg.vocab_size) {
+		rc = job_fail(j, -EINVAL, "reward model %lld has a vocabulary of %d, the policy %d",
+			      (long long)rm_id, mrm.cfg.vocab_size, b.m.cfg.vocab_size);
+		goto out;
+	}
+	if ((rc = prompts_read(j, &b, s->split ? s->split : "train", &P)) < 0)
+		goto out;
+	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
+	int T = job_max_T(j, &b.m, P.longest + s->rl.max_new);
+	T = T < refm->cfg.seq_len ? T : refm->cfg.seq_len;
+	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
+	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
+	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0)
+		goto out;
+	have_pol = true;
+	if ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
+		goto out;
+	have_ref = true;
+	if ((rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0)
+		goto out;
+	have_rm = true;
+	if (ppo) {
+		if ((rc = job_llama(j, &val, &mrm, B, T, LLAMA_NO_LM)) < 0)
+			goto out;
+		have_val = true;
+	}
+	s->rl.eos_id = b.m.eos_id;
+	job_log(j, "%d prompts, policy %lld, reference %lld, reward model %lld, %d positions",
+		P.n, (long long)b.id, (long long)ref_id, (long long)rm_id, T);
+	struct trainer_rl_result res = { 0 };
+	if (ppo)
+		rc = trainer_ppo(&pol, &ref, &val, &rm, P.p, P.n, &s->rl, &j->hooks, &res, e, sizeof e);
+	else
+		rc = trainer_group_rl(!strcmp(j->kind, "rloo") ? TRAINER_RLOO : TRAINER_GRPO, &pol, &ref,
+				      &rm, P.p, P.n, &s->rl, &j->hooks, &res, e, sizeof e);
+	if (rc < 0) {
+		rc = trainer_error(j, rc, j->kind, e);
+		goto out;
+	}
+	rl_metrics(j, &res);
+	json_object_set_new(j->metrics, "prompts", json_integer(P.n));
+	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
+	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, NULL, 0, s->activate);
+out:
+	if (have_val)
+		llama_model_release(&val);
+	if (have_rm)
+		llama_model_release(&rm);
+	if (have_ref)
+		llama_model_release(&ref);
+	if (have_pol)
+		llama_model_release(&pol);
+	if (have_mrm)
+		modelstore_model_release(&mrm);
+	if (have_mref)
+		modelstore_model_release(&mref);
+	prompts_release(&P);
+	base_release(&b);
+	return rc;
+}
+
+/* ---- dpo -------------------------------------------------------------------------------- */
+
+int job_dpo(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct db_td_set td = { 0 };
+	struct seqs S = { 0 };
+	struct modelstore_model mref;
+	struct llama_model pol, ref;
+	struct trainer_pair *pairs = NULL;
+	int (*pidx)[2] = NULL;
+	bool same_ref = false, have_mref = false, have_pol = false, have_ref = false;
+	int64_t ref_id = 0;
+	char e[512] = "";
+	int rc, np = 0, cap = 0;
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0)
+		goto out;
+	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0)
+		goto out;
+	have_mref = !same_ref;
+	if ((rc = read_groups(j, false, &td)) < 0)
+		goto out;
+	for (int g = 0; g < td.n_groups; g++) {
+		struct db_td_group *gr = &td.groups[g];
+		if (!has_pair(gr))
+			continue;
+		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+			goto out;
+		int *idx = calloc((size_t)gr->n, sizeof *idx);
+		if (!idx) {
+			rc = job_fail(j, -ENOMEM, "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < gr->n; i++) {
+			idx[i] = -1;
+			if (isnan(gr->responses[i].mean))
+				continue;
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, gr->responses[i].text,
+					   gr->responses[i].ended, &idx[i])) < 0 ||
+			    (rc = seqs_ratings(j, &S, &gr->responses[i])) < 0) {
+				free(idx);
+				goto out;
+			}
+		}
+		for (int a = 0; a < gr->n; a++)
+			for (int c = a + 1; c < gr->n; c++) {
+				double ma = gr->responses[a].mean, mc = gr->responses[c].mean;
+				if (idx[a] < 0 || idx[c] < 0 || ma == mc)
+					continue;
+				if (np == cap) {
+					cap = cap ? cap * 2 : 256;
+					int (*q)[2] = realloc(pidx, (size_t)cap * sizeof *q);
+					if (!q) {
+						free(idx);
+						rc = job_fail(j, -ENOMEM, "out of memory");
+						goto out;
+					}
+					pidx = q;
+				}
+				pidx[np][0] = ma > mc ? idx[a] : idx[c];
+				pidx[np][1] = ma > mc ? idx[c] : idx[a];
+				np++;
+			}
+		free(idx);
+	}
+	json_object_set_new(j->metrics, "pairs", json_integer(np));
+	if (np == 0) {
+		rc = job_fail(j, -EINVAL, "no rated pairs: need at least one group with two answers of "
+			      "different mean scores (%d groups with ratings)", td.n_groups);
+		goto out;
+	}
+	seqs_finish(&S);
+	pairs = malloc((size_t)np * sizeof *pairs);
+	if (!pairs) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < np; i++)
+		pairs[i] = (struct trainer_pair){ S.seq[pidx[i][0]], S.seq[pidx[i][1]] };
+	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
+	int T = job_max_T(j, &b.m, S.longest);
+	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
+	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0)
+		goto out;
+	have_pol = true;
+	if ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
+		goto out;
+	have_ref = true;
+	job_log(j, "%d pairs, policy %lld, reference %lld", np, (long long)b.id, (long long)ref_id);
+	struct trainer_dpo_result res = { 0 };
+	rc = trainer_dpo(&pol, &ref, pairs, np, &s->dpo, &j->hooks, &res, e, sizeof e);
+	if (rc < 0) {
+		rc = trainer_error(j, rc, "dpo", e);
+		goto out;
+	}
+	json_object_set_new(j->metrics, "loss", num(res.loss));
+	json_object_set_new(j->metrics, "loss_first", num(res.loss_first));
+	json_object_set_new(j->metrics, "reward_acc", num(res.reward_acc));
+	json_object_set_new(j->metrics, "margin", num(res.margin));
+	json_object_set_new(j->metrics, "steps", json_integer(res.steps));
+	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
+	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
+			      s->activate);
+out:
+	if (have_ref)
+		llama_model_release(&ref);
+	if (have_pol)
+		llama_model_release(&pol);
+	if (have_mref)
+		modelstore_model_release(&mref);
+	free(pairs);
+	free(pidx);
+	seqs_release(&S);
+	db_td_set_release(&td);
+	base_release(&b);
+	return rc;
+}
+
+/* ---- eval ----------------------------------------------------------------------------------- */
+
+int job_eval(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct prompts P = { 0 };
+	struct modelstore_model mref, mpar, mrm;
+	struct llama_model pol, ref, par, rm;
+	struct trainer_eval_result res;
+	bool same_ref = false, have_mref = false, have_mpar = false, have_mrm = false,
+	     have_pol = false, have_ref = false, have_par = false, have_rm = false, have_res = false;
+	int64_t ref_id = 0, rm_id = 0, parent_id = 0;
+	char e[512] = "";
+	int rc;
+	const char *split = s->split ? s->split : "eval";
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0)
+		goto out;
+	j->model_id = b.id;         /* the job's model: the one evaluated */
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0)
+		goto out;
+	have_mref = !same_ref;
+	/* the parent, when it is a language model: for the win rate */
+	struct db_work_model row;
+	if (db_work_model_get(j->env->db, b.id, &row) == 0) {
+		parent_id = row.parent_id;
+		db_work_model_release(&row);
+	}
+	if (parent_id > 0 && db_work_model_get(j->env->db, parent_id, &row) == 0) {
+		if (!modelstore_kind_generates(row.kind))
+			parent_id = 0;
+		db_work_model_release(&row);
+	}
+	if (parent_id > 0) {
+		if ((rc = job_load(j, parent_id, &mpar)) < 0)
+			goto out;
+		have_mpar = true;
+	}
+	/* the reward model is optional here: no figures that need it without one */
+	if (s->reward_model_id || db_work_model_latest(j->env->db, "reward", &rm_id) == 0) {
+		if ((rc = job_reward_id(j, &rm_id)) < 0 || (rc = job_load(j, rm_id, &mrm)) < 0)
+			goto out;
+		have_mrm = true;
+	}
+	if ((rc = prompts_read(j, &b, split, &P)) < 0)
+		goto out;
+	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
+	int T = job_max_T(j, &b.m, P.longest + s->eval.max_new);
+	T = T < refm->cfg.seq_len ? T : refm->cfg.seq_len;
+	if (have_mrm)
+		T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
+	if (have_mpar)
+		T = T < mpar.cfg.seq_len ? T : mpar.cfg.seq_len;
+	int B = s->micro_batch;
+	if ((rc = job_llama(j, &pol, &b.m, B, T, LLAMA_NO_GRADS)) < 0)
+		goto out;
+	have_pol = true;
+	if ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
+		goto out;
+	have_ref = true;
+	if (have_mpar) {
+		if ((rc = job_llama(j, &par, &mpar, B, T, LLAMA_NO_GRADS)) < 0)
+			goto out;
+		have_par = true;
+	}
+	if (have_mrm) {
+		if ((rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0)
+			goto out;
+		have_rm = true;
+	}
+	s->eval.eos_id = b.m.eos_id;
+	job_log(j, "model %lld on %d %s prompts (reference %lld, parent %lld, reward model %lld)",
+		(long long)b.id, P.n, split, (long long)ref_id, (long long)parent_id, (long long)rm_id);
+	memset(&res, 0, sizeof res);
+	rc = trainer_eval(&pol, &ref, have_par ? &par : NULL, have_rm ? &rm : NULL, P.p, P.n,
+			  &s->eval, &j->hooks, &res, e, sizeof e);
+	if (rc < 0) {
+		rc = trainer_error(j, rc, "eval", e);
+		goto out;
+	}
+	have_res = true;
+	for (int i = 0; i < res.n_answers; i++) {
+		if (res.reward)
+			job_metric(j, i, "reward", res.reward[i]);
+		if (res.seq_kl)
+			job_metric(j, i, "kl", res.seq_kl[i]);
+		job_metric(j, i, "response_len", res.n_tokens[i]);
+	}
+	json_t *fig = json_pack("{so so so so so si si ss sI sI sI sI}",
+		"reward_mean", num(res.reward_mean), "kl", num(res.kl), "win_rate", num(res.win_rate),
+		"response_len", num(res.response_len), "eos_rate", num(res.eos_rate),
+		"answers", res.n_answers, "prompts", P.n, "split", split,
+		"reward_model_id", (json_int_t)rm_id, "ref_model_id", (json_int_t)ref_id,
+		"parent_id", (json_int_t)parent_id, "job_id", (json_int_t)j->id);
+	char *text = fig ? json_dumps(fig, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+	if (fig)
+		json_object_update(j->metrics, fig);
+	json_decref(fig);
+	if (!text) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	int drc = db_work_model_set_metric(j->env->db, b.id, "eval", text);
+	free(text);
+	if (drc < 0)
+		rc = job_fail(j, -EIO, "cannot store the figures on model %lld (database %s)",
+			      (long long)b.id, drc == DB_BUSY ? "busy" : "error");
+out:
+	if (have_res)
+		trainer_eval_result_release(&res);
+	if (have_rm)
+		llama_model_release(&rm);
+	if (have_par)
+		llama_model_release(&par);
+	if (have_ref)
+		llama_model_release(&ref);
+	if (have_pol)
+		llama_model_release(&pol);
+	if (have_mrm)
+		modelstore_model_release(&mrm);
+	if (have_mpar)
+		modelstore_model_release(&mpar);
+	if (have_mref)
+		modelstore_model_release(&mref);
+	prompts_release(&P);
+	base_release(&b);
+	return rc;
+}

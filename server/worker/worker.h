@@ -1,0 +1,94 @@
+/*
+ * server/worker/ — the worker area: the worker thread and its job queue, the
+ * job kinds and their parameters, generation, the model store and the
+ * auto-training loop.  It may use model/ and db/; nothing of server/http/,
+ * server/demo/ or server/cli/.  Its public headers — what other areas may
+ * include — are this one, modelstore.h, gen.h and progress.h (the CLI and
+ * the demo pipeline load models, generate and draw progress lines with
+ * them); server/http/ may include only this one.
+ *
+ * server/worker/worker.h — the background worker: one thread that runs the queued
+ * jobs (generation, training, evaluation) one at a time, off the HTTP
+ * threads, and turns the auto-training loop.  The queue itself is the jobs
+ * table; see the DESIGN comment in worker.c.
+ *
+ * worker_run_job_now runs one job synchronously on the caller's thread —
+ * the same code the worker thread runs — for commands such as `rlhfd demo
+ * init` that need a job done before they go on.
+ */
+#ifndef RLHFD_SERVER_WORKER_H
+#define RLHFD_SERVER_WORKER_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <jansson.h>
+
+/*
+ * Starts the worker for the data directory data_dir (copied), after
+ * marking every job left 'running' by a previous process as failed with
+ * the reason JOB_INTERRUPTED (server/worker/job.h) — such a job can be queued again
+ * with POST /api/jobs/{id}/retry.  Uses the database pool (db_pool_init
+ * first).  Returns 0, or -1 (logged).
+ */
+int worker_start(const char *data_dir);
+
+/* Stops the thread: a running job is stopped at its next step and recorded
+ * as failed, JOB_INTERRUPTED.  Call before db_pool_close_all.  Safe to call
+ * when the worker never started. */
+void worker_stop(void);
+
+/* Tells the worker a job was queued (cheap; any thread). */
+void worker_wake(void);
+
+/* Asks the worker to stop job_id at its next step if it is running it now
+ * (the cancel endpoint also sets jobs.cancel_requested, which the worker
+ * polls; this just makes it immediate). */
+void worker_cancel(int64_t job_id);
+
+/*
+ * Runs job job_id — which must be queued — of the data directory data_dir
+ * synchronously on the calling thread, with its own database connection
+ * (<data_dir>/rlhfd.db, migrated first), all cores (threads_set), and the
+ * same recording as the worker thread: status, progress, metrics, error,
+ * the new model version.  progress (may be NULL) is called with arg and
+ * the fraction done (0..1) as it rises.
+ *
+ * Returns 0 when the job succeeded (*model_id, may be NULL, = the version it
+ * produced or 0), or -1 with the job's error (or why it could not start:
+ * unknown id, not queued, database) in err (size errlen; may be NULL).
+ *
+ * Example (demo init): db_job_create(db, "generate", "{\"k\":4}", db_now(), &id);
+ * worker_run_job_now(dir, id, bar_update, &bar, NULL, err, sizeof err).
+ */
+int worker_run_job_now(const char *data_dir, int64_t job_id,
+		       void (*progress)(void *arg, float frac), void *arg,
+		       int64_t *model_id, char *err, size_t errlen);
+
+/* Queues a job (kind, params as JSON object text or NULL) in data_dir's
+ * database and runs it as worker_run_job_now does; *job_id (may be NULL) =
+ * its id.  Params are checked like POST /api/train's. */
+int worker_run_new_job(const char *data_dir, const char *kind, const char *params_json,
+		       void (*progress)(void *arg, float frac), void *arg,
+		       int64_t *job_id, int64_t *model_id, char *err, size_t errlen);
+
+/*
+ * Checks params (an object; borrowed) against the knobs of kind: every key
+ * known for that kind, every value of the right type and in range.  On a bad
+ * one returns false with the field and a sentence in field/msg; where names
+ * the object in them ("params" gives "params.lr"; NULL gives "lr").
+ * internal also accepts the keys only the server writes ("auto",
+ * "ratings_upto").
+ */
+bool job_params_check(const char *kind, json_t *params, bool internal, const char *where,
+		      char *field, size_t field_len, char *msg, size_t msg_len);
+
+/* The params of a job queued by auto-training: a new copy of
+ * auto_train[key] (e.g. "rl_params"; ignored, with a log line, when it does
+ * not fit kind's knobs) with "auto": true. */
+json_t *job_auto_params(json_t *auto_train, const char *key, const char *kind);
+
+/* True for a job kind name. */
+bool job_kind_known(const char *kind);
+
+#endif
