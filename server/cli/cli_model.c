@@ -31,6 +31,23 @@ static double now_sec(void)
 
 /* ---- bench train -------------------------------------------------------- */
 
+/* The summary of `rlhfd bench train`: the work per token and the throughput
+ * (tps tokens/s over the timed steps) of rows of T tokens. */
+static void bench_train_report(const struct llama_config *cfg, int T, double tps)
+{
+	/* matrix-product work per token, forward + backward (3x the forward):
+	 * the weight matmuls plus causal attention as computed (64-row blocks) */
+	double C = cfg->dim, H = cfg->hidden_dim, KV = llama_kv_dim(cfg), V = cfg->vocab_size;
+	double mm = 2.0 * (cfg->n_layers * (2 * C * C + 2 * C * KV + 3 * C * H) + V * C);
+	double blocks = 0.0;
+	for (int r0 = 0; r0 < T; r0 += 64)
+		blocks += (double)(r0 + 64 < T ? 64 : T - r0) * (r0 + 64 < T ? r0 + 64 : T);
+	double att = 2.0 * 2.0 * blocks * cfg->dim * cfg->n_layers / T;
+	printf("flops_per_token=%.3g (matmul %.3g, attention %.3g), achieved %.1f GFLOP/s\n",
+	       3 * (mm + att), 3 * mm, 3 * att, tps * 3 * (mm + att) * 1e-9);
+	printf("tokens_per_sec=%.1f\n", tps);
+}
+
 int cmd_bench_train(int argc, char **argv)
 {
 	struct llama_config cfg = { .dim = 288, .hidden_dim = 768, .n_layers = 6, .n_heads = 6,
@@ -125,20 +142,8 @@ int cmd_bench_train(int argc, char **argv)
 		       step, loss, dt * 1e3, N / dt);
 		fflush(stdout);
 	}
-	if (!status) {
-		/* matrix-product work per token, forward + backward (3x the forward):
-		 * the weight matmuls plus causal attention as computed (64-row blocks) */
-		double C = cfg.dim, H = cfg.hidden_dim, KV = llama_kv_dim(&cfg), V = cfg.vocab_size;
-		double mm = 2.0 * (cfg.n_layers * (2 * C * C + 2 * C * KV + 3 * C * H) + V * C);
-		double blocks = 0.0;
-		for (int r0 = 0; r0 < T; r0 += 64)
-			blocks += (double)(r0 + 64 < T ? 64 : T - r0) * (r0 + 64 < T ? r0 + 64 : T);
-		double att = 2.0 * 2.0 * blocks * cfg.dim * cfg.n_layers / T;
-		double tps = (double)N * steps / total;
-		printf("flops_per_token=%.3g (matmul %.3g, attention %.3g), achieved %.1f GFLOP/s\n",
-		       3 * (mm + att), 3 * mm, 3 * att, tps * 3 * (mm + att) * 1e-9);
-		printf("tokens_per_sec=%.1f\n", tps);
-	}
+	if (!status)
+		bench_train_report(&cfg, T, (double)N * steps / total);
 	free(tokens);
 	adamw_release(&opt);
 	llama_model_release(&m);
@@ -211,9 +216,8 @@ int cmd_grad(int argc, char **argv)
 	float *params = NULL;
 	size_t nbytes = 0;
 	char *raw = NULL;
-	struct llama_model m;
+	struct llama_model m = { 0 };
 	int status = 1;
-	bool have_model = false;
 
 	threads_set(nthreads);
 	if (ckpt_load(model_path, &cfg, &params, err, sizeof err) < 0) {
@@ -258,7 +262,6 @@ int cmd_grad(int argc, char **argv)
 		free(tok);
 		goto out;
 	}
-	have_model = true;
 	memcpy(m.params, params, m.n_params * sizeof(float));
 	float loss = 0.0f;
 	if (llama_lm_forward_backward(&m, tok, tok + 1, NULL, 1, (int)(T - 1), 0.0f, &loss) < 0) {
@@ -282,8 +285,7 @@ int cmd_grad(int argc, char **argv)
 	printf("loss=%.9g\n", loss);
 	status = 0;
 out:
-	if (have_model)
-		llama_model_release(&m);
+	llama_model_release(&m);
 	free(params);
 	free(raw);
 	return status;
@@ -356,194 +358,235 @@ static int print_step(void *arg, const struct lmtrain_report *r)
 	return 0;
 }
 
+/* train-lm's command line. */
+struct train_lm_opts {
+	struct llama_config cfg; /* a new model's shape */
+	const char *tok_path, *data_path, *out_path, *init_path, *format, *tmpl, *kind;
+	int steps, batch, accum, seed, nthreads, log_every, save_every, warmup;
+	float lr, min_lr, wd, clip;
+	bool untied, resume;
+};
+
+/* What train-lm builds on its way to the first step: zeroed first, released
+ * whole by train_lm_release whichever step failed. */
+struct train_lm {
+	struct llama_config cfg;  /* the model's shape: the options' or --init's */
+	int T;                    /* tokens per row */
+	int nthreads;             /* threads in use */
+	bool sft;                 /* the data is JSONL examples, not text */
+	uint64_t rng;             /* the batches' random state */
+	struct tokenizer tk;
+	struct lmdata_set data;
+	struct llama_model m;
+	struct adamw opt;
+	struct ckpt_state st;     /* --init's training state (for --resume) */
+	float *init;              /* --init's weights, or NULL */
+	char *buf;                /* the data file's bytes */
+	char *meta;               /* the checkpoints' sidecar metadata JSON */
+};
+
+static void train_lm_release(struct train_lm *s)
+{
+	adamw_release(&s->opt);
+	llama_model_release(&s->m);
+	tokenizer_release(&s->tk);
+	lmdata_set_release(&s->data);
+	ckpt_state_release(&s->st);
+	free(s->init);
+	free(s->buf);
+	free(s->meta);
+}
+
+/* Loads --init (if any), the tokenizer and the training data into s.  0, or
+ * -1 after printing what failed. */
+static int train_lm_load(struct train_lm *s, const struct train_lm_opts *o)
+{
+	char err[512];
+	s->rng = lmdata_rng_seed((uint64_t)o->seed);
+	s->cfg = o->cfg;
+	s->cfg.shared_classifier = !o->untied;
+	s->nthreads = threads_set(o->nthreads);
+	s->T = s->cfg.seq_len;
+	if (o->init_path) {
+		if (ckpt_load_model(o->init_path, &s->cfg, &s->init, &s->st, err, sizeof err) < 0) {
+			fprintf(stderr, "rlhfd train-lm: %s\n", err);
+			return -1;
+		}
+		if (s->T > s->cfg.seq_len)
+			s->T = s->cfg.seq_len;
+	}
+	lmdata_set_init(&s->data, s->T);
+	if (tokenizer_load(&s->tk, o->tok_path, o->init_path ? s->cfg.vocab_size : 0, err,
+			   sizeof err) < 0) {
+		fprintf(stderr, "rlhfd train-lm: %s\n", err);
+		return -1;
+	}
+	if (!o->init_path)
+		s->cfg.vocab_size = s->tk.vocab_size;
+	if (llama_config_check(&s->cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd train-lm: bad model shape: %s\n", err);
+		return -1;
+	}
+	size_t len = 0;
+	s->buf = read_file(o->data_path, &len, err, sizeof err);
+	if (!s->buf) {
+		fprintf(stderr, "rlhfd train-lm: %s\n", err);
+		return -1;
+	}
+	s->sft = !strcmp(o->format, "jsonl") ||
+		 (!strcmp(o->format, "auto") && s->buf[strspn(s->buf, " \t\r\n")] == '{');
+	if (s->sft ? lm_data_sft(&s->data, &s->tk, s->buf, o->tmpl, err, sizeof err) < 0 :
+		     lmdata_set_text(&s->data, &s->tk, s->buf) < 0) {
+		if (!s->sft)
+			snprintf(err, sizeof err, "cannot tokenize the text (out of memory)");
+		fprintf(stderr, "rlhfd train-lm: '%s': %s\n", o->data_path, err);
+		return -1;
+	}
+	if (!lmdata_set_usable(&s->data)) {
+		fprintf(stderr, "rlhfd train-lm: '%s' holds too little data (%s)\n", o->data_path,
+			s->sft ? "no usable {\"prompt\", \"response\"} line" : "fewer tokens than one row");
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes the model (--init's weights or random ones), its optimizer (with
+ * --init's state on --resume) and the checkpoints' metadata.  0, or -1 after
+ * printing what failed. */
+static int train_lm_model(struct train_lm *s, const struct train_lm_opts *o)
+{
+	char err[512];
+	if (llama_model_init(&s->m, &s->cfg, o->batch, s->T, 0, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd train-lm: %s\n", err);
+		return -1;
+	}
+	if (s->init)
+		memcpy(s->m.params, s->init, s->m.n_params * sizeof(float));
+	else
+		llama_params_init_random(&s->cfg, s->m.params, (uint64_t)o->seed);
+
+	struct adamw_config oc;
+	adamw_config_default(&oc);
+	oc.lr = o->lr;
+	oc.min_lr = o->min_lr >= 0.0f ? o->min_lr : o->lr / 10;
+	oc.warmup_steps = o->warmup >= 0 ? o->warmup : o->steps / 20;
+	oc.total_steps = o->steps;
+	oc.weight_decay = o->wd;
+	oc.grad_clip = o->clip;
+	if (adamw_init(&s->opt, &oc, &s->cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd train-lm: %s\n", err);
+		return -1;
+	}
+	if (o->resume) {
+		if (!o->init_path || !s->st.has_train || !s->st.m || !s->st.v) {
+			fprintf(stderr, "rlhfd train-lm: --resume needs --init with a saved training state\n");
+			return -1;
+		}
+		memcpy(s->opt.m, s->st.m, s->opt.n * sizeof(float));
+		memcpy(s->opt.v, s->st.v, s->opt.n * sizeof(float));
+		s->opt.step = s->st.step > 0 && s->st.step < 1 << 30 ? (int)s->st.step : 0;
+		memcpy(&s->rng, &s->st.rng[0], sizeof s->rng);
+	}
+	json_t *jm = json_pack("{s:s, s:s, s:i, s:i}", "kind",
+			       o->kind ? o->kind : s->sft ? "sft" : "base", "template", o->tmpl,
+			       "bos", TOKENIZER_BOS, "eos", TOKENIZER_EOS);
+	s->meta = jm ? json_dumps(jm, JSON_COMPACT) : NULL;
+	json_decref(jm);
+	if (!s->meta) {
+		fprintf(stderr, "rlhfd train-lm: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints the plan, then trains and saves.  0, or -1 after printing what failed. */
+static int train_lm_run(struct train_lm *s, const struct train_lm_opts *o)
+{
+	const struct llama_config *c = &s->cfg;
+	const struct lmdata_set *d = &s->data;
+	char err[512];
+	printf("train-lm: %s data, %zu %s, %zu weighted tokens%s; model dim %d hidden %d layers %d "
+	       "heads %d kv %d vocab %d seq %d (%zu params); %d steps of %d x %d x %d tokens, "
+	       "%d threads\n",
+	       s->sft ? "sft" : "text", s->sft ? d->n_rows : d->n_stream,
+	       s->sft ? "examples" : "tokens", d->n_target, d->skipped ? " (some lines skipped)" : "",
+	       c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, s->T,
+	       llama_params_count_llama2c(c), o->steps, o->accum, o->batch, s->T, s->nthreads);
+	if (d->skipped)
+		printf("train-lm: skipped %zu lines (no prompt/response, or the prompt fills the row)\n",
+		       d->skipped);
+	fflush(stdout);
+
+	if (s->opt.step >= o->steps) /* when resuming, --steps is the total */
+		printf("train-lm: the checkpoint is already at step %d of %d\n", s->opt.step, o->steps);
+	struct lmtrain_config tc = { .steps = o->steps, .batch = o->batch, .accum = o->accum,
+				     .log_every = o->log_every, .save_every = o->save_every,
+				     .out_path = o->out_path, .meta = s->meta };
+	if (lmtrain_run(&s->m, &s->opt, d, &s->rng, &tc, print_step, NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd train-lm: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_train_lm(int argc, char **argv)
 {
-	struct llama_config cfg = { .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8,
-				    .n_kv_heads = 4, .vocab_size = 0, .seq_len = 256,
-				    .shared_classifier = true };
-	const char *tok_path = NULL, *data_path = NULL, *out_path = NULL, *init_path = NULL;
-	const char *format = "auto", *tmpl = "User: {prompt}\nAssistant:", *kind = NULL;
-	int steps = 1000, batch = 8, accum = 1, seed = 1, nthreads = 0, log_every = 10,
-	    save_every = 0, warmup = -1;
-	float lr = 1e-3f, min_lr = -1.0f, wd = 0.1f, clip = 1.0f;
-	bool untied = false, resume = false;
+	struct train_lm_opts o = {
+		.cfg = { .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8, .n_kv_heads = 4,
+			 .vocab_size = 0, .seq_len = 256, .shared_classifier = true },
+		.format = "auto", .tmpl = "User: {prompt}\nAssistant:",
+		.steps = 1000, .batch = 8, .accum = 1, .seed = 1, .log_every = 10, .warmup = -1,
+		.lr = 1e-3f, .min_lr = -1.0f, .wd = 0.1f, .clip = 1.0f
+	};
 	struct cli_opt opts[] = {
-		{ "tokenizer", CLI_STR, &tok_path, "tokenizer.bin (required)" },
-		{ "data", CLI_STR, &data_path, "text file (texts split by blank lines) or JSONL (required)" },
-		{ "out", CLI_STR, &out_path, "checkpoint to write (v1 + .rlhfd sidecar) (required)" },
-		{ "init", CLI_STR, &init_path, "start from this checkpoint (else a new model)" },
-		{ "format", CLI_STR, &format, "text, jsonl or auto (by the first character)" },
-		{ "template", CLI_STR, &tmpl, "jsonl prompt template, {prompt} replaced" },
-		{ "kind", CLI_STR, &kind, "metadata kind (default: base for text, sft for jsonl)" },
-		{ "dim", CLI_INT, &cfg.dim, "new model: residual width (64)" },
-		{ "hidden", CLI_INT, &cfg.hidden_dim, "new model: SwiGLU width (172)" },
-		{ "layers", CLI_INT, &cfg.n_layers, "new model: layers (5)" },
-		{ "heads", CLI_INT, &cfg.n_heads, "new model: query heads (8)" },
-		{ "kv-heads", CLI_INT, &cfg.n_kv_heads, "new model: key/value heads (4)" },
-		{ "seq", CLI_INT, &cfg.seq_len, "tokens per row (new model: also seq_len) (256)" },
-		{ "untied", CLI_FLAG, &untied, "new model: a classifier separate from the embedding" },
-		{ "steps", CLI_INT, &steps, "optimizer steps in all (with --resume, counted from 0) (1000)" },
-		{ "batch", CLI_INT, &batch, "rows per micro-batch (8)" },
-		{ "accum", CLI_INT, &accum, "micro-batches per step (1)" },
-		{ "lr", CLI_FLOAT, &lr, "peak learning rate (1e-3)" },
-		{ "min-lr", CLI_FLOAT, &min_lr, "end of the cosine (lr/10)" },
-		{ "warmup", CLI_INT, &warmup, "warmup steps (steps/20)" },
-		{ "weight-decay", CLI_FLOAT, &wd, "AdamW decoupled decay on matrices (0.1)" },
-		{ "clip", CLI_FLOAT, &clip, "global gradient-norm clip, 0 = off (1.0)" },
-		{ "seed", CLI_INT, &seed, "random seed: init and batches (1)" },
-		{ "threads", CLI_INT, &nthreads, "threads (0 = all cores)" },
-		{ "log-every", CLI_INT, &log_every, "progress line every N steps (10)" },
-		{ "save-every", CLI_INT, &save_every, "also save every N steps (0 = at the end)" },
-		{ "resume", CLI_FLAG, &resume, "with --init: continue its AdamW state and step count" },
+		{ "tokenizer", CLI_STR, &o.tok_path, "tokenizer.bin (required)" },
+		{ "data", CLI_STR, &o.data_path, "text file (texts split by blank lines) or JSONL (required)" },
+		{ "out", CLI_STR, &o.out_path, "checkpoint to write (v1 + .rlhfd sidecar) (required)" },
+		{ "init", CLI_STR, &o.init_path, "start from this checkpoint (else a new model)" },
+		{ "format", CLI_STR, &o.format, "text, jsonl or auto (by the first character)" },
+		{ "template", CLI_STR, &o.tmpl, "jsonl prompt template, {prompt} replaced" },
+		{ "kind", CLI_STR, &o.kind, "metadata kind (default: base for text, sft for jsonl)" },
+		{ "dim", CLI_INT, &o.cfg.dim, "new model: residual width (64)" },
+		{ "hidden", CLI_INT, &o.cfg.hidden_dim, "new model: SwiGLU width (172)" },
+		{ "layers", CLI_INT, &o.cfg.n_layers, "new model: layers (5)" },
+		{ "heads", CLI_INT, &o.cfg.n_heads, "new model: query heads (8)" },
+		{ "kv-heads", CLI_INT, &o.cfg.n_kv_heads, "new model: key/value heads (4)" },
+		{ "seq", CLI_INT, &o.cfg.seq_len, "tokens per row (new model: also seq_len) (256)" },
+		{ "untied", CLI_FLAG, &o.untied, "new model: a classifier separate from the embedding" },
+		{ "steps", CLI_INT, &o.steps, "optimizer steps in all (with --resume, counted from 0) (1000)" },
+		{ "batch", CLI_INT, &o.batch, "rows per micro-batch (8)" },
+		{ "accum", CLI_INT, &o.accum, "micro-batches per step (1)" },
+		{ "lr", CLI_FLOAT, &o.lr, "peak learning rate (1e-3)" },
+		{ "min-lr", CLI_FLOAT, &o.min_lr, "end of the cosine (lr/10)" },
+		{ "warmup", CLI_INT, &o.warmup, "warmup steps (steps/20)" },
+		{ "weight-decay", CLI_FLOAT, &o.wd, "AdamW decoupled decay on matrices (0.1)" },
+		{ "clip", CLI_FLOAT, &o.clip, "global gradient-norm clip, 0 = off (1.0)" },
+		{ "seed", CLI_INT, &o.seed, "random seed: init and batches (1)" },
+		{ "threads", CLI_INT, &o.nthreads, "threads (0 = all cores)" },
+		{ "log-every", CLI_INT, &o.log_every, "progress line every N steps (10)" },
+		{ "save-every", CLI_INT, &o.save_every, "also save every N steps (0 = at the end)" },
+		{ "resume", CLI_FLAG, &o.resume, "with --init: continue its AdamW state and step count" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "--tokenizer FILE --data FILE --out FILE [options]",
 			   NULL, 0, NULL);
 	if (rc)
 		return cli_exit_code(rc);
-	if (!tok_path || !data_path || !out_path) {
+	if (!o.tok_path || !o.data_path || !o.out_path) {
 		fprintf(stderr, "rlhfd train-lm: --tokenizer, --data and --out are required\n");
 		return 2;
 	}
-	if (steps <= 0 || batch <= 0 || accum <= 0 || log_every <= 0 || save_every < 0 ||
-	    !(lr > 0.0f)) {
+	if (o.steps <= 0 || o.batch <= 0 || o.accum <= 0 || o.log_every <= 0 || o.save_every < 0 ||
+	    !(o.lr > 0.0f)) {
 		fprintf(stderr, "rlhfd train-lm: --steps, --batch, --accum, --log-every and --lr must be positive\n");
 		return 2;
 	}
-	if (strcmp(format, "auto") && strcmp(format, "text") && strcmp(format, "jsonl")) {
+	if (strcmp(o.format, "auto") && strcmp(o.format, "text") && strcmp(o.format, "jsonl")) {
 		fprintf(stderr, "rlhfd train-lm: --format must be text, jsonl or auto\n");
 		return 2;
 	}
-	char err[512];
-	int status = 1;
-	struct tokenizer tk;
-	struct lmdata_set data;
-	struct llama_model m;
-	struct adamw opt;
-	struct ckpt_state st;
-	float *init = NULL;
-	char *buf = NULL, *meta = NULL;
-	bool have_m = false, have_opt = false;
-	uint64_t rng = lmdata_rng_seed((uint64_t)seed);
-
-	cfg.shared_classifier = !untied;
-	ckpt_state_init(&st);
-	tokenizer_init(&tk);
-	nthreads = threads_set(nthreads);
-	int T = cfg.seq_len;
-	if (init_path) {
-		if (ckpt_load_model(init_path, &cfg, &init, &st, err, sizeof err) < 0) {
-			fprintf(stderr, "rlhfd train-lm: %s\n", err);
-			lmdata_set_init(&data, T);
-			goto out;
-		}
-		if (T > cfg.seq_len)
-			T = cfg.seq_len;
-	}
-	lmdata_set_init(&data, T);
-	if (tokenizer_load(&tk, tok_path, init_path ? cfg.vocab_size : 0, err, sizeof err) < 0) {
-		fprintf(stderr, "rlhfd train-lm: %s\n", err);
-		goto out;
-	}
-	if (!init_path)
-		cfg.vocab_size = tk.vocab_size;
-	if (llama_config_check(&cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "rlhfd train-lm: bad model shape: %s\n", err);
-		goto out;
-	}
-	size_t len = 0;
-	buf = read_file(data_path, &len, err, sizeof err);
-	if (!buf) {
-		fprintf(stderr, "rlhfd train-lm: %s\n", err);
-		goto out;
-	}
-	bool sft = !strcmp(format, "jsonl") ||
-		   (!strcmp(format, "auto") && buf[strspn(buf, " \t\r\n")] == '{');
-	if (sft ? lm_data_sft(&data, &tk, buf, tmpl, err, sizeof err) < 0 :
-		  lmdata_set_text(&data, &tk, buf) < 0) {
-		if (!sft)
-			snprintf(err, sizeof err, "cannot tokenize the text (out of memory)");
-		fprintf(stderr, "rlhfd train-lm: '%s': %s\n", data_path, err);
-		goto out;
-	}
-	if (!lmdata_set_usable(&data)) {
-		fprintf(stderr, "rlhfd train-lm: '%s' holds too little data (%s)\n", data_path,
-			sft ? "no usable {\"prompt\", \"response\"} line" : "fewer tokens than one row");
-		goto out;
-	}
-	if (llama_model_init(&m, &cfg, batch, T, 0, err, sizeof err) < 0) {
-		fprintf(stderr, "rlhfd train-lm: %s\n", err);
-		goto out;
-	}
-	have_m = true;
-	if (init)
-		memcpy(m.params, init, m.n_params * sizeof(float));
-	else
-		llama_params_init_random(&cfg, m.params, (uint64_t)seed);
-
-	struct adamw_config oc;
-	adamw_config_default(&oc);
-	oc.lr = lr;
-	oc.min_lr = min_lr >= 0.0f ? min_lr : lr / 10;
-	oc.warmup_steps = warmup >= 0 ? warmup : steps / 20;
-	oc.total_steps = steps;
-	oc.weight_decay = wd;
-	oc.grad_clip = clip;
-	if (adamw_init(&opt, &oc, &cfg, err, sizeof err) < 0) {
-		fprintf(stderr, "rlhfd train-lm: %s\n", err);
-		goto out;
-	}
-	have_opt = true;
-	if (resume) {
-		if (!init_path || !st.has_train || !st.m || !st.v) {
-			fprintf(stderr, "rlhfd train-lm: --resume needs --init with a saved training state\n");
-			goto out;
-		}
-		memcpy(opt.m, st.m, opt.n * sizeof(float));
-		memcpy(opt.v, st.v, opt.n * sizeof(float));
-		opt.step = st.step > 0 && st.step < 1 << 30 ? (int)st.step : 0;
-		memcpy(&rng, &st.rng[0], sizeof rng);
-	}
-	json_t *jm = json_pack("{s:s, s:s, s:i, s:i}", "kind", kind ? kind : sft ? "sft" : "base",
-			       "template", tmpl, "bos", TOKENIZER_BOS, "eos", TOKENIZER_EOS);
-	meta = jm ? json_dumps(jm, JSON_COMPACT) : NULL;
-	json_decref(jm);
-	if (!meta) {
-		fprintf(stderr, "rlhfd train-lm: out of memory\n");
-		goto out;
-	}
-	printf("train-lm: %s data, %zu %s, %zu weighted tokens%s; model dim %d hidden %d layers %d "
-	       "heads %d kv %d vocab %d seq %d (%zu params); %d steps of %d x %d x %d tokens, "
-	       "%d threads\n",
-	       sft ? "sft" : "text", sft ? data.n_rows : data.n_stream, sft ? "examples" : "tokens",
-	       data.n_target, data.skipped ? " (some lines skipped)" : "", cfg.dim, cfg.hidden_dim,
-	       cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.vocab_size, T,
-	       llama_params_count_llama2c(&cfg), steps, accum, batch, T, nthreads);
-	if (data.skipped)
-		printf("train-lm: skipped %zu lines (no prompt/response, or the prompt fills the row)\n",
-		       data.skipped);
-	fflush(stdout);
-
-	if (opt.step >= steps) /* when resuming, --steps is the total */
-		printf("train-lm: the checkpoint is already at step %d of %d\n", opt.step, steps);
-	struct lmtrain_config tc = { .steps = steps, .batch = batch, .accum = accum,
-				     .log_every = log_every, .save_every = save_every,
-				     .out_path = out_path, .meta = meta };
-	if (lmtrain_run(&m, &opt, &data, &rng, &tc, print_step, NULL, err, sizeof err) < 0) {
-		fprintf(stderr, "rlhfd train-lm: %s\n", err);
-		goto out;
-	}
-	status = 0;
-out:
-	if (have_opt)
-		adamw_release(&opt);
-	if (have_m)
-		llama_model_release(&m);
-	tokenizer_release(&tk);
-	lmdata_set_release(&data);
-	ckpt_state_release(&st);
-	free(init);
-	free(buf);
-	free(meta);
-	return status;
+	struct train_lm s = { 0 };
+	rc = train_lm_load(&s, &o) < 0 || train_lm_model(&s, &o) < 0 || train_lm_run(&s, &o) < 0;
+	train_lm_release(&s);
+	return rc;
 }
