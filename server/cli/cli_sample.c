@@ -65,6 +65,8 @@ int cmd_bench_sample(int argc, char **argv)
 		{ "seed", CLI_INT, &seed, "seed of weights and sampling (1)" },
 		{ 0 }
 	};
+	static char name[] = "bench sample"; /* main hands us argv from "sample" on */
+	argv[0] = name;
 	int rc = cli_parse(argc, argv, opts, "[options]", NULL, 0, NULL);
 	if (rc != 0)
 		return cli_exit_code(rc);
@@ -88,17 +90,20 @@ int cmd_bench_sample(int argc, char **argv)
 	size_t np = llama_params_count(&c);
 	float *params = malloc(np * sizeof(float));
 	int *tokens = malloc((size_t)batch * steps * sizeof(int)), *n_tok = malloc(batch * sizeof(int));
-	struct infer inf;
+	struct infer inf = { 0 };
+	struct infer_params ip;
+	int prompt[1] = { INFER_BOS }, status = 1;
+	double t0, dt;
+	long total = 0;
 	if (!params || !tokens || !n_tok) {
 		fprintf(stderr, "rlhfd bench sample: out of memory (%zu parameters)\n", np);
-		return 1;
+		goto out;
 	}
 	random_weights(&c, params, (uint64_t)seed);
 	if (infer_init(&inf, &c, params, batch, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rlhfd bench sample: %s\n", err);
-		return 1;
+		goto out;
 	}
-	struct infer_params ip;
 	infer_params_default(&ip);
 	ip.k = batch;
 	ip.temperature = temperature;
@@ -106,20 +111,18 @@ int cmd_bench_sample(int argc, char **argv)
 	ip.top_k = top_k;
 	ip.seed = (uint64_t)seed;
 	ip.n_stop = 0; /* every sequence runs the full --steps */
-	int prompt[1] = { INFER_BOS };
 
 	/* warm-up: thread pools, page faults of the caches */
 	ip.max_new = steps < 8 ? steps : 8;
 	infer_generate(&inf, prompt, 1, &ip, tokens, n_tok, NULL, err, sizeof(err));
 	ip.max_new = steps;
-	double t0 = now_sec();
+	t0 = now_sec();
 	rc = infer_generate(&inf, prompt, 1, &ip, tokens, n_tok, NULL, err, sizeof(err));
-	double dt = now_sec() - t0;
+	dt = now_sec() - t0;
 	if (rc < 0) {
 		fprintf(stderr, "rlhfd bench sample: %s\n", err);
-		return 1;
+		goto out;
 	}
-	long total = 0;
 	for (int j = 0; j < batch; j++)
 		total += n_tok[j];
 	printf("model dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq=%d params=%zu\n",
@@ -129,10 +132,127 @@ int cmd_bench_sample(int argc, char **argv)
 	       threads, temperature, top_p, top_k);
 	printf("tokens=%ld seconds=%.4f ms_per_step=%.3f\n", total, dt, dt * 1e3 / steps);
 	printf("tokens_per_sec=%.1f\n", total / dt);
+	status = 0;
+out:
 	infer_release(&inf);
 	free(params);
 	free(tokens);
 	free(n_tok);
+	return status;
+}
+
+/* What `rlhfd sample` holds: zeroed first, released whole by sample_release
+ * whichever step failed. */
+struct sample_state {
+	struct llama_config cfg;
+	struct tokenizer tok;
+	struct infer inf;
+	float *params;
+	int *prompt_ids;          /* BOS + the prompt's tokens */
+	size_t n_prompt;
+	int *out, *n_out;         /* (k, steps) new tokens; (k) how many of each */
+};
+
+static void sample_release(struct sample_state *s)
+{
+	infer_release(&s->inf);
+	tokenizer_release(&s->tok);
+	free(s->params);
+	free(s->prompt_ids);
+	free(s->out);
+	free(s->n_out);
+}
+
+/* Loads the checkpoint and its tokenizer, encodes the prompt (after BOS) and
+ * makes the inference state for k samples.  0, or -1 after printing what
+ * failed. */
+static int sample_load(struct sample_state *s, const char *cmd, const char *model,
+		       const char *tok_path, const char *prompt, int k)
+{
+	size_t max_ids = TOKENIZER_MAX_IDS(strlen(prompt));
+	char err[512];
+	if (ckpt_load_model(model, &s->cfg, &s->params, NULL, err, sizeof(err)) < 0 ||
+	    tokenizer_load(&s->tok, tok_path, s->cfg.vocab_size, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rlhfd %s: %s\n", cmd, err);
+		return -1;
+	}
+	s->prompt_ids = malloc(max_ids * sizeof(int));
+	if (!s->prompt_ids || tokenizer_encode(&s->tok, prompt, true, false, s->prompt_ids,
+					       max_ids, &s->n_prompt) < 0) {
+		fprintf(stderr, "rlhfd %s: cannot encode the prompt\n", cmd);
+		return -1;
+	}
+	if ((int)s->n_prompt > s->cfg.seq_len) {
+		fprintf(stderr, "rlhfd %s: the prompt is %zu tokens, the model's context is %d\n",
+			cmd, s->n_prompt, s->cfg.seq_len);
+		return -1;
+	}
+	if (infer_init(&s->inf, &s->cfg, s->params, k, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rlhfd %s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Generates ip->k samples of at most ip->max_new tokens after the prompt into
+ * s->out.  0, or -1 after printing what failed. */
+static int sample_generate(struct sample_state *s, const char *cmd, const struct infer_params *ip)
+{
+	char err[512];
+	s->out = malloc((size_t)ip->k * (ip->max_new ? ip->max_new : 1) * sizeof(int));
+	s->n_out = malloc((size_t)ip->k * sizeof(int));
+	if (!s->out || !s->n_out) {
+		fprintf(stderr, "rlhfd %s: out of memory\n", cmd);
+		return -1;
+	}
+	if (infer_generate(&s->inf, s->prompt_ids, (int)s->n_prompt, ip, s->out, s->n_out, NULL,
+			   err, sizeof(err)) < 0) {
+		fprintf(stderr, "rlhfd %s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints the k samples (rows of steps tokens in s->out) without their stop
+ * token: the new token ids, one line per sample (ids), else the prompt and its
+ * continuation as llama2.c prints them, "---" between samples.  0, or -1 after
+ * printing what failed. */
+static int sample_print(const struct sample_state *s, const char *cmd, int k, int steps, bool ids)
+{
+	char err[512];
+	for (int j = 0; j < k; j++) {
+		const int *o = s->out + (size_t)j * steps;
+		int n = s->n_out[j];
+		if (n > 0 && (o[n - 1] == INFER_EOS || o[n - 1] == INFER_BOS))
+			n--; /* the stop token is not part of the answer */
+		if (ids) {
+			for (int i = 0; i < n; i++)
+				printf(i ? " %d" : "%d", o[i]);
+			putchar('\n');
+			continue;
+		}
+		size_t all_n = s->n_prompt - 1 + (size_t)n, len = 0;
+		int *all = malloc((all_n ? all_n : 1) * sizeof(int));
+		char *text = NULL;
+		if (!all) {
+			fprintf(stderr, "rlhfd %s: out of memory\n", cmd);
+			return -1;
+		}
+		memcpy(all, s->prompt_ids + 1, (s->n_prompt - 1) * sizeof(int));
+		memcpy(all + s->n_prompt - 1, o, (size_t)n * sizeof(int));
+		if (tokenizer_decode(&s->tok, TOKENIZER_BOS, all, all_n, &text, &len, err,
+				     sizeof(err)) < 0) {
+			fprintf(stderr, "rlhfd %s: %s\n", cmd, err);
+			free(all);
+			return -1;
+		}
+		if (j > 0)
+			fputs("---\n", stdout);
+		fwrite(text, 1, len, stdout);
+		putchar('\n');
+		free(text);
+		free(all);
+	}
 	return 0;
 }
 
@@ -170,42 +290,13 @@ int cmd_sample(int argc, char **argv)
 	}
 	infer_set_threads(threads);
 
-	struct llama_config cfg;
-	struct tokenizer tok;
-	struct infer inf;
-	float *params = NULL;
-	int *prompt_ids = NULL, *out = NULL, *n_out = NULL;
-	size_t n_prompt = 0, max_ids = TOKENIZER_MAX_IDS(strlen(prompt));
-	char err[512];
-	bool have_inf = false;
-
-	tokenizer_init(&tok);
-	rc = 1;
-	if (ckpt_load_model(model, &cfg, &params, NULL, err, sizeof(err)) < 0 ||
-	    tokenizer_load(&tok, tok_path, cfg.vocab_size, err, sizeof(err)) < 0) {
-		fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
-		goto out;
-	}
-	prompt_ids = malloc(max_ids * sizeof(int));
-	if (!prompt_ids || tokenizer_encode(&tok, prompt, true, false, prompt_ids, max_ids,
-					    &n_prompt) < 0) {
-		fprintf(stderr, "rlhfd %s: cannot encode the prompt\n", argv[0]);
-		goto out;
-	}
-	if ((int)n_prompt > cfg.seq_len) {
-		fprintf(stderr, "rlhfd %s: the prompt is %zu tokens, the model's context is %d\n",
-			argv[0], n_prompt, cfg.seq_len);
-		goto out;
-	}
-	if (infer_init(&inf, &cfg, params, k, err, sizeof(err)) < 0) {
-		fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
-		goto out;
-	}
-	have_inf = true;
-	if (steps > cfg.seq_len)
-		steps = cfg.seq_len; /* no more can fit; keeps the buffers small */
-
+	struct sample_state s = { 0 };
 	struct infer_params ip;
+	rc = 1;
+	if (sample_load(&s, argv[0], model, tok_path, prompt, k) < 0)
+		goto out;
+	if (steps > s.cfg.seq_len)
+		steps = s.cfg.seq_len; /* no more can fit; keeps the buffers small */
 	infer_params_default(&ip);
 	ip.k = k;
 	ip.max_new = steps;
@@ -217,60 +308,10 @@ int cmd_sample(int argc, char **argv)
 	ip.stop_ids[0] = INFER_EOS;
 	ip.stop_ids[1] = INFER_BOS;
 	ip.n_stop = 2;
-	out = malloc((size_t)k * (steps ? steps : 1) * sizeof(int));
-	n_out = malloc((size_t)k * sizeof(int));
-	if (!out || !n_out) {
-		fprintf(stderr, "rlhfd %s: out of memory\n", argv[0]);
+	if (sample_generate(&s, argv[0], &ip) < 0 || sample_print(&s, argv[0], k, steps, ids) < 0)
 		goto out;
-	}
-	if (infer_generate(&inf, prompt_ids, (int)n_prompt, &ip, out, n_out, NULL, err,
-			   sizeof(err)) < 0) {
-		fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
-		goto out;
-	}
-
-	for (int j = 0; j < k; j++) {
-		const int *o = out + (size_t)j * steps;
-		int n = n_out[j];
-		if (n > 0 && (o[n - 1] == INFER_EOS || o[n - 1] == INFER_BOS))
-			n--; /* the stop token is not part of the answer */
-		if (ids) {
-			for (int i = 0; i < n; i++)
-				printf(i ? " %d" : "%d", o[i]);
-			putchar('\n');
-			continue;
-		}
-		/* the prompt and its continuation, as llama2.c prints them */
-		size_t all_n = n_prompt - 1 + (size_t)n, len = 0;
-		int *all = malloc((all_n ? all_n : 1) * sizeof(int));
-		char *text = NULL;
-		if (!all) {
-			fprintf(stderr, "rlhfd %s: out of memory\n", argv[0]);
-			goto out;
-		}
-		memcpy(all, prompt_ids + 1, (n_prompt - 1) * sizeof(int));
-		memcpy(all + n_prompt - 1, o, (size_t)n * sizeof(int));
-		if (tokenizer_decode(&tok, TOKENIZER_BOS, all, all_n, &text, &len, err,
-				     sizeof(err)) < 0) {
-			fprintf(stderr, "rlhfd %s: %s\n", argv[0], err);
-			free(all);
-			goto out;
-		}
-		if (j > 0)
-			fputs("---\n", stdout);
-		fwrite(text, 1, len, stdout);
-		putchar('\n');
-		free(text);
-		free(all);
-	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
-	if (have_inf)
-		infer_release(&inf);
-	tokenizer_release(&tok);
-	free(params);
-	free(prompt_ids);
-	free(out);
-	free(n_out);
+	sample_release(&s);
 	return rc;
 }
