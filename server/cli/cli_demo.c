@@ -176,42 +176,141 @@ static void tally_print(const char *name, const struct eval_tally *t, int k)
 	printf("\n");
 }
 
+/* Which prompts demo eval asks and how it samples. */
+struct eval_opts {
+	const char *split;       /* "train", "eval" or "all" */
+	const char *family;      /* only this family's prompts, or NULL */
+	int limit;               /* at most this many prompts per split (0 = all) */
+	int show;                /* print the answers of the first show groups */
+	int seed;                /* sampling seed */
+	struct gen_params gp;
+};
+
+/* Whether o selects prompt pr (the per-split limit aside). */
+static bool eval_selects(const struct eval_opts *o, const struct demo_prompt *pr)
+{
+	return !((!strcmp(o->split, "train") && pr->eval) ||
+		 (!strcmp(o->split, "eval") && !pr->eval) ||
+		 (o->family && strcmp(o->family, demo_family_name(pr->family))));
+}
+
+/* Scores the k answers a to prompt pr with the rubric and adds them to t as
+ * one group; prints them when show. */
+static void tally_group(struct eval_tally *t, const struct demo_prompt *pr,
+			const struct gen_answer *a, int k, bool show)
+{
+	int sc[GEN_MAX_K], lo = 5, hi = 1, distinct = 0;
+	double mean = 0.0;
+	for (int j = 0; j < k; j++) {
+		struct rubric_details d;
+		sc[j] = rubric_score(pr->text, a[j].text, &d);
+		mean += sc[j];
+		lo = sc[j] < lo ? sc[j] : lo;
+		hi = sc[j] > hi ? sc[j] : hi;
+		t->score += sc[j];
+		t->n++;
+		t->five += sc[j] == 5;
+		t->fam_score[pr->family] += sc[j];
+		t->fam_n[pr->family]++;
+		t->question += opens_with_question(a[j].text);
+		t->finished += a[j].finished;
+		t->user_turn += strstr(a[j].text, "User:") != NULL;
+		bool dup = false;
+		for (int i = 0; i < j; i++)
+			dup |= !strcmp(a[i].text, a[j].text);
+		distinct += !dup;
+	}
+	mean /= k;
+	double var = 0.0;
+	for (int j = 0; j < k; j++)
+		var += (sc[j] - mean) * (sc[j] - mean);
+	t->sd += sqrt(var / k);
+	t->groups++;
+	t->distinct += distinct;
+	t->spread += hi > lo;
+	t->right_and_wrong += hi >= 4 && lo <= 2;
+	if (show) {
+		printf("### [%s/%s] %s\n", pr->eval ? "eval" : "train",
+		       demo_family_name(pr->family), pr->text);
+		for (int j = 0; j < k; j++)
+			printf("  (%d) %s%s\n", sc[j], a[j].text, a[j].finished ? "" : " [...]");
+	}
+}
+
+/* Answers every prompt of ps that o selects with g and scores the answers into
+ * tl[0] (train split) and tl[1] (eval split), with a progress bar on stderr.
+ * 0, or 1 after printing what failed. */
+static int eval_prompts(struct gen_model *g, const struct demo_prompts *ps,
+			const struct eval_opts *o, struct eval_tally tl[2])
+{
+	char err[512];
+	struct progress bar;
+	progress_init(&bar, stderr);
+	progress_phase(&bar, "eval");
+	int total = 0, done = 0, shown = 0, per[2] = { 0 }, rc = 0;
+	for (int i = 0; i < ps->n; i++) {
+		const struct demo_prompt *pr = &ps->v[i];
+		if (eval_selects(o, pr) && (!o->limit || per[pr->eval]++ < o->limit))
+			total++;
+	}
+	per[0] = per[1] = 0;
+	for (int i = 0; i < ps->n && !rc; i++) {
+		const struct demo_prompt *pr = &ps->v[i];
+		if (!eval_selects(o, pr) || (o->limit && per[pr->eval]++ >= o->limit))
+			continue;
+		struct gen_answer a[GEN_MAX_K];
+		struct gen_params p = o->gp;
+		p.seed = (uint64_t)(unsigned)o->seed * 1000003u + (uint64_t)i;
+		if (gen_answers(g, pr->text, &p, a, err, sizeof err) < 0) {
+			fprintf(stderr, "rlhfd demo eval: prompt %d: %s\n", i, err);
+			rc = 1;
+			break;
+		}
+		tally_group(&tl[pr->eval], pr, a, p.k, shown < o->show);
+		if (shown < o->show)
+			shown++;
+		gen_answers_release(a, p.k);
+		progress_update(&bar, ++done, total, -1.0, NULL);
+	}
+	progress_end(&bar, "%d prompts", done);
+	return rc;
+}
+
 static int demo_eval_cmd(int argc, char **argv)
 {
 	char def_dir[PATH_MAX], mp[PATH_MAX];
 	demo_cache_dir(def_dir, sizeof def_dir);
-	const char *dir = def_dir, *model = NULL, *tokenizer = NULL, *split = "all",
-		   *family = NULL, *which = "sft";
-	struct gen_params gp;
-	gen_params_default(&gp);
-	int seed = 1, show = 0, limit = 0, threads = 1, pseed = (int)DEMO_DEFAULT_SEED;
+	const char *dir = def_dir, *model = NULL, *tokenizer = NULL, *which = "sft";
+	struct eval_opts o = { .split = "all", .seed = 1 };
+	gen_params_default(&o.gp);
+	int threads = 1, pseed = (int)DEMO_DEFAULT_SEED;
 	struct cli_opt opts[] = {
 		{ "dir", CLI_STR, &dir, "demo model directory (build/demo)" },
 		{ "which", CLI_STR, &which, "sft or base: the model of --dir (sft)" },
 		{ "model", CLI_STR, &model, "a checkpoint instead (tokenizer from its sidecar)" },
 		{ "tokenizer", CLI_STR, &tokenizer, "tokenizer.bin of --model" },
-		{ "split", CLI_STR, &split, "train, eval or all (all)" },
-		{ "family", CLI_STR, &family, "only this family (capital, fact, poem, ...)" },
-		{ "raw", CLI_FLAG, &gp.raw, "BOS + prompt, no template (a base model's view)" },
-		{ "k", CLI_INT, &gp.k, "answers per prompt (4)" },
-		{ "temperature", CLI_FLOAT, &gp.temperature, "sampling temperature (1)" },
-		{ "top-p", CLI_FLOAT, &gp.top_p, "nucleus mass (0.95)" },
-		{ "max-tokens", CLI_INT, &gp.max_tokens, "new tokens per answer (96)" },
-		{ "seed", CLI_INT, &seed, "sampling seed (1)" },
+		{ "split", CLI_STR, &o.split, "train, eval or all (all)" },
+		{ "family", CLI_STR, &o.family, "only this family (capital, fact, poem, ...)" },
+		{ "raw", CLI_FLAG, &o.gp.raw, "BOS + prompt, no template (a base model's view)" },
+		{ "k", CLI_INT, &o.gp.k, "answers per prompt (4)" },
+		{ "temperature", CLI_FLOAT, &o.gp.temperature, "sampling temperature (1)" },
+		{ "top-p", CLI_FLOAT, &o.gp.top_p, "nucleus mass (0.95)" },
+		{ "max-tokens", CLI_INT, &o.gp.max_tokens, "new tokens per answer (96)" },
+		{ "seed", CLI_INT, &o.seed, "sampling seed (1)" },
 		{ "prompt-seed", CLI_INT, &pseed, "seed of the prompt set" },
-		{ "limit", CLI_INT, &limit, "at most N prompts per split (0 = all)" },
-		{ "show", CLI_INT, &show, "print the answers of the first N groups" },
+		{ "limit", CLI_INT, &o.limit, "at most N prompts per split (0 = all)" },
+		{ "show", CLI_INT, &o.show, "print the answers of the first N groups" },
 		{ "threads", CLI_INT, &threads, "threads (1: a small model samples fastest on one)" },
 		{ 0 }
 	};
 	int rc = cli_parse(argc, argv, opts, "[--dir DIR | --model FILE] [options]", NULL, 0, NULL);
 	if (rc)
 		return cli_exit_code(rc);
-	if (strcmp(split, "all") && strcmp(split, "train") && strcmp(split, "eval")) {
+	if (strcmp(o.split, "all") && strcmp(o.split, "train") && strcmp(o.split, "eval")) {
 		fprintf(stderr, "rlhfd demo eval: --split must be train, eval or all\n");
 		return 2;
 	}
-	if (gp.k < 1 || gp.k > GEN_MAX_K) {
+	if (o.gp.k < 1 || o.gp.k > GEN_MAX_K) {
 		fprintf(stderr, "rlhfd demo eval: -k must be 1..%d\n", GEN_MAX_K);
 		return 2;
 	}
@@ -223,7 +322,7 @@ static int demo_eval_cmd(int argc, char **argv)
 	char err[512];
 	struct gen_model g;
 	infer_set_threads(threads);
-	if (gen_model_load(&g, model, tokenizer, gp.k, err, sizeof err) < 0) {
+	if (gen_model_load(&g, model, tokenizer, o.gp.k, err, sizeof err) < 0) {
 		fprintf(stderr, "rlhfd demo eval: %s\n", err);
 		return 1;
 	}
@@ -234,83 +333,13 @@ static int demo_eval_cmd(int argc, char **argv)
 		return 1;
 	}
 	struct eval_tally tl[2] = { 0 };
-	struct progress bar;
-	progress_init(&bar, stderr);
-	progress_phase(&bar, "eval");
-	int total = 0, done = 0, shown = 0, per[2] = { 0 };
-	for (int i = 0; i < ps.n; i++) {
-		const struct demo_prompt *pr = &ps.v[i];
-		if ((!strcmp(split, "train") && pr->eval) || (!strcmp(split, "eval") && !pr->eval) ||
-		    (family && strcmp(family, demo_family_name(pr->family))))
-			continue;
-		if (!limit || per[pr->eval]++ < limit)
-			total++;
-	}
-	per[0] = per[1] = 0;
-	rc = 0;
-	for (int i = 0; i < ps.n && !rc; i++) {
-		const struct demo_prompt *pr = &ps.v[i];
-		if ((!strcmp(split, "train") && pr->eval) || (!strcmp(split, "eval") && !pr->eval) ||
-		    (family && strcmp(family, demo_family_name(pr->family))))
-			continue;
-		if (limit && per[pr->eval]++ >= limit)
-			continue;
-		struct gen_answer a[GEN_MAX_K];
-		struct gen_params p = gp;
-		p.seed = (uint64_t)(unsigned)seed * 1000003u + (uint64_t)i;
-		if (gen_answers(&g, pr->text, &p, a, err, sizeof err) < 0) {
-			fprintf(stderr, "rlhfd demo eval: prompt %d: %s\n", i, err);
-			rc = 1;
-			break;
-		}
-		struct eval_tally *t = &tl[pr->eval];
-		int sc[GEN_MAX_K], lo = 5, hi = 1, distinct = 0;
-		double mean = 0.0;
-		for (int j = 0; j < p.k; j++) {
-			struct rubric_details d;
-			sc[j] = rubric_score(pr->text, a[j].text, &d);
-			mean += sc[j];
-			lo = sc[j] < lo ? sc[j] : lo;
-			hi = sc[j] > hi ? sc[j] : hi;
-			t->score += sc[j];
-			t->n++;
-			t->five += sc[j] == 5;
-			t->fam_score[pr->family] += sc[j];
-			t->fam_n[pr->family]++;
-			t->question += opens_with_question(a[j].text);
-			t->finished += a[j].finished;
-			t->user_turn += strstr(a[j].text, "User:") != NULL;
-			bool dup = false;
-			for (int k = 0; k < j; k++)
-				dup |= !strcmp(a[k].text, a[j].text);
-			distinct += !dup;
-		}
-		mean /= p.k;
-		double var = 0.0;
-		for (int j = 0; j < p.k; j++)
-			var += (sc[j] - mean) * (sc[j] - mean);
-		t->sd += sqrt(var / p.k);
-		t->groups++;
-		t->distinct += distinct;
-		t->spread += hi > lo;
-		t->right_and_wrong += hi >= 4 && lo <= 2;
-		if (shown < show) {
-			shown++;
-			printf("### [%s/%s] %s\n", pr->eval ? "eval" : "train",
-			       demo_family_name(pr->family), pr->text);
-			for (int j = 0; j < p.k; j++)
-				printf("  (%d) %s%s\n", sc[j], a[j].text, a[j].finished ? "" : " [...]");
-		}
-		gen_answers_release(a, p.k);
-		progress_update(&bar, ++done, total, -1.0, NULL);
-	}
-	progress_end(&bar, "%d prompts", done);
+	rc = eval_prompts(&g, &ps, &o, tl);
 	if (!rc) {
 		printf("model '%s'%s, k %d, temperature %.2f, top-p %.2f, max tokens %d\n", model,
-		       gp.raw ? " (raw prompts, no template)" : "", gp.k, gp.temperature, gp.top_p,
-		       gp.max_tokens);
-		tally_print("train", &tl[0], gp.k);
-		tally_print("eval", &tl[1], gp.k);
+		       o.gp.raw ? " (raw prompts, no template)" : "", o.gp.k, o.gp.temperature,
+		       o.gp.top_p, o.gp.max_tokens);
+		tally_print("train", &tl[0], o.gp.k);
+		tally_print("eval", &tl[1], o.gp.k);
 	}
 	demo_prompts_release(&ps);
 	gen_model_release(&g);
@@ -410,7 +439,7 @@ out:
 }
 
 /* True when a prompt of source "demo" exists; -1 on a database error. */
-static int have_demo_prompts(struct db *db)
+static int demo_prompts_present(struct db *db)
 {
 	int64_t after = 0;
 	do {
@@ -462,12 +491,144 @@ static void gen_progress(void *arg, float frac)
 	progress_update(arg, (long)(frac * 1000.0f + 0.5f), 1000, -1.0, NULL);
 }
 
+/* The directory of a built demo model: --model-dir (model_dir), else the build
+ * cache (in cache, PATH_MAX bytes), trained there first when it holds none —
+ * or, when that fails (the build directory may be read-only), in
+ * <data>/demo-model (in fallback, PATH_MAX bytes).  NULL after printing what
+ * failed. */
+static const char *init_model_dir(const char *data, const char *model_dir, bool quiet,
+				  char *cache, char *fallback)
+{
+	char err[1024];
+	const char *dir = model_dir;
+	if (!dir) {
+		demo_cache_dir(cache, PATH_MAX);
+		dir = cache;
+	}
+	if (demo_model_ready(dir))
+		return dir;
+	struct demo_model_config c;
+	demo_model_config_default(&c);
+	c.progress = quiet ? NULL : stderr;
+	if (!quiet)
+		fprintf(stderr, "rlhfd demo init: no demo model in '%s' yet: training "
+			"it (once; a few minutes)\n", dir);
+	if (demo_model_build(dir, &c, NULL, err, sizeof err) < 0 && !model_dir) {
+		snprintf(fallback, PATH_MAX, "%s/demo-model", data);
+		if (!quiet)
+			fprintf(stderr, "rlhfd demo init: %s; building in '%s'\n", err, fallback);
+		dir = fallback;
+		if (!demo_model_ready(dir) && demo_model_build(dir, &c, NULL, err, sizeof err) < 0) {
+			fprintf(stderr, "rlhfd demo init: %s\n", err);
+			return NULL;
+		}
+	} else if (!demo_model_ready(dir)) {
+		fprintf(stderr, "rlhfd demo init: %s\n", err);
+		return NULL;
+	}
+	return dir;
+}
+
+/* demo init, step 1: the two versions of the demo model, registered unless
+ * they are; *sft_id gets demo-sft's id, *changed is set when they were added.
+ * 0, or -1 after printing what failed. */
+static int init_models(struct db *db, const char *data, const char *model_dir, bool quiet,
+		       int64_t *sft_id, bool *changed)
+{
+	char cache[PATH_MAX], fallback[PATH_MAX], err[1024];
+	json_t *models = NULL;
+	if (db_models_list(db, &models) < 0) {
+		fprintf(stderr, "rlhfd demo init: cannot read the model versions\n");
+		return -1;
+	}
+	int64_t base_id = find_version(models, DEMO_BASE_NAME, "base");
+	*sft_id = find_version(models, DEMO_SFT_NAME, "sft");
+	json_decref(models);
+	if (base_id && *sft_id)
+		return 0;
+	const char *dir = init_model_dir(data, model_dir, quiet, cache, fallback);
+	if (!dir)
+		return -1;
+	if (!base_id && register_version(db, data, dir, DEMO_MODEL_BASE, "base", DEMO_BASE_NAME,
+					 0, false, &base_id, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd demo init: %s\n", err);
+		return -1;
+	}
+	if (!*sft_id && register_version(db, data, dir, DEMO_MODEL_SFT, "sft", DEMO_SFT_NAME,
+					 base_id, true, sft_id, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd demo init: %s\n", err);
+		return -1;
+	}
+	printf("registered the demo models: base #%lld, sft #%lld (active)\n",
+	       (long long)base_id, (long long)*sft_id);
+	*changed = true;
+	return 0;
+}
+
+/* demo init, step 2: the demo prompt set, loaded unless a demo prompt is
+ * there; *changed is set when it was loaded.  0, or -1 after printing what
+ * failed. */
+static int init_prompts(struct db *db, bool *changed)
+{
+	char err[1024];
+	int present = demo_prompts_present(db);
+	if (present < 0) {
+		fprintf(stderr, "rlhfd demo init: cannot read the prompts\n");
+		return -1;
+	}
+	if (present)
+		return 0;
+	int n_train = 0, n_eval = 0;
+	if (load_prompts(db, &n_train, &n_eval, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd demo init: %s\n", err);
+		return -1;
+	}
+	printf("loaded %d demo prompts (%d train, %d eval)\n", n_train + n_eval, n_train, n_eval);
+	*changed = true;
+	return 0;
+}
+
+/* demo init, step 3: 4 answers of demo-sft (sft_id) of at most max_tokens
+ * tokens to each train prompt that has none from it, by a generate job run
+ * here (progress on bar); *changed is set when there were any.  0, or -1
+ * after printing what failed. */
+static int init_answers(struct db *db, const char *data, int64_t sft_id, int max_tokens,
+			bool quiet, struct progress *bar, bool *changed)
+{
+	char params[160], err[1024];
+	struct db_td_prompt *todo = NULL;
+	int n_todo = 0;
+	if (db_traindata_prompts_unanswered(db, "train", sft_id, 0, &todo, &n_todo) < 0) {
+		fprintf(stderr, "rlhfd demo init: cannot read the prompts\n");
+		return -1;
+	}
+	db_td_prompts_free(todo, n_todo);
+	if (n_todo == 0)
+		return 0;
+	int64_t job_id = 0;
+	snprintf(params, sizeof params,
+		 "{\"k\": 4, \"split\": \"train\", \"model_id\": %lld, \"seed\": 1, "
+		 "\"max_tokens\": %d}",
+		 (long long)sft_id, max_tokens);
+	progress_phase(bar, "answers");
+	if (worker_run_new_job(data, "generate", params, quiet ? NULL : gen_progress, bar, &job_id,
+			       NULL, err, sizeof err) < 0) {
+		fprintf(stderr, "rlhfd demo init: generate job %lld: %s\n", (long long)job_id, err);
+		return -1;
+	}
+	progress_end(bar, "%d prompts x 4 answers (job %lld)", n_todo, (long long)job_id);
+	printf("generated 4 answers for each of %d train prompts (job %lld)\n", n_todo,
+	       (long long)job_id);
+	*changed = true;
+	return 0;
+}
+
 static int demo_init_cmd(int argc, char **argv)
 {
 	const char *data = "data", *model_dir = NULL;
 	bool quiet = false;
 	int max_tokens = 96;
-	char cache[PATH_MAX], fallback[PATH_MAX], dbpath[PATH_MAX], err[1024];
+	char dbpath[PATH_MAX];
 	struct cli_opt opts[] = {
 		{ "data", CLI_STR, &data, "data directory (./data)" },
 		{ "model-dir", CLI_STR, &model_dir,
@@ -498,114 +659,18 @@ static int demo_init_cmd(int argc, char **argv)
 	}
 	struct progress bar;
 	progress_init(&bar, quiet ? NULL : stderr);
-	int status = 1;
-
-	/* 1. the models */
-	json_t *models = NULL;
-	if (db_models_list(db, &models) < 0) {
-		fprintf(stderr, "rlhfd demo init: cannot read the model versions\n");
-		goto out;
-	}
-	int64_t base_id = find_version(models, DEMO_BASE_NAME, "base");
-	int64_t sft_id = find_version(models, DEMO_SFT_NAME, "sft");
-	json_decref(models);
+	int64_t sft_id = 0;
 	bool changed = false;
-	if (!base_id || !sft_id) {
-		const char *dir = model_dir;
-		if (!dir) {
-			demo_cache_dir(cache, sizeof cache);
-			dir = cache;
-		}
-		if (!demo_model_ready(dir)) {
-			struct demo_model_config c;
-			demo_model_config_default(&c);
-			c.progress = quiet ? NULL : stderr;
-			if (!quiet)
-				fprintf(stderr, "rlhfd demo init: no demo model in '%s' yet: training "
-					"it (once; a few minutes)\n", dir);
-			if (demo_model_build(dir, &c, NULL, err, sizeof err) < 0 && !model_dir) {
-				/* the build directory may be read-only: use the data directory */
-				snprintf(fallback, sizeof fallback, "%s/demo-model", data);
-				if (!quiet)
-					fprintf(stderr, "rlhfd demo init: %s; building in '%s'\n", err,
-						fallback);
-				dir = fallback;
-				if (!demo_model_ready(dir) &&
-				    demo_model_build(dir, &c, NULL, err, sizeof err) < 0) {
-					fprintf(stderr, "rlhfd demo init: %s\n", err);
-					goto out;
-				}
-			} else if (!demo_model_ready(dir)) {
-				fprintf(stderr, "rlhfd demo init: %s\n", err);
-				goto out;
-			}
-		}
-		if (!base_id && register_version(db, data, dir, DEMO_MODEL_BASE, "base",
-						 DEMO_BASE_NAME, 0, false, &base_id, err,
-						 sizeof err) < 0) {
-			fprintf(stderr, "rlhfd demo init: %s\n", err);
-			goto out;
-		}
-		if (!sft_id && register_version(db, data, dir, DEMO_MODEL_SFT, "sft", DEMO_SFT_NAME,
-						base_id, true, &sft_id, err, sizeof err) < 0) {
-			fprintf(stderr, "rlhfd demo init: %s\n", err);
-			goto out;
-		}
-		printf("registered the demo models: base #%lld, sft #%lld (active)\n",
-		       (long long)base_id, (long long)sft_id);
-		changed = true;
+	rc = 1;
+	if (init_models(db, data, model_dir, quiet, &sft_id, &changed) == 0 &&
+	    init_prompts(db, &changed) == 0 &&
+	    init_answers(db, data, sft_id, max_tokens, quiet, &bar, &changed) == 0) {
+		printf("%s '%s'\n", changed ? "demo world ready in" : "demo world already in place in",
+		       data);
+		rc = 0;
 	}
-
-	/* 2. the prompts */
-	int have = have_demo_prompts(db);
-	if (have < 0) {
-		fprintf(stderr, "rlhfd demo init: cannot read the prompts\n");
-		goto out;
-	}
-	if (!have) {
-		int n_train = 0, n_eval = 0;
-		if (load_prompts(db, &n_train, &n_eval, err, sizeof err) < 0) {
-			fprintf(stderr, "rlhfd demo init: %s\n", err);
-			goto out;
-		}
-		printf("loaded %d demo prompts (%d train, %d eval)\n", n_train + n_eval, n_train,
-		       n_eval);
-		changed = true;
-	}
-
-	/* 3. the answers waiting to be rated */
-	struct db_td_prompt *todo = NULL;
-	int n_todo = 0;
-	if (db_traindata_prompts_unanswered(db, "train", sft_id, 0, &todo, &n_todo) < 0) {
-		fprintf(stderr, "rlhfd demo init: cannot read the prompts\n");
-		goto out;
-	}
-	db_td_prompts_free(todo, n_todo);
-	if (n_todo > 0) {
-		char params[160];
-		int64_t job_id = 0;
-		snprintf(params, sizeof params,
-			 "{\"k\": 4, \"split\": \"train\", \"model_id\": %lld, \"seed\": 1, "
-			 "\"max_tokens\": %d}",
-			 (long long)sft_id, max_tokens);
-		progress_phase(&bar, "answers");
-		if (worker_run_new_job(data, "generate", params, quiet ? NULL : gen_progress, &bar,
-				       &job_id, NULL, err, sizeof err) < 0) {
-			fprintf(stderr, "rlhfd demo init: generate job %lld: %s\n", (long long)job_id,
-				err);
-			goto out;
-		}
-		progress_end(&bar, "%d prompts x 4 answers (job %lld)", n_todo, (long long)job_id);
-		printf("generated 4 answers for each of %d train prompts (job %lld)\n", n_todo,
-		       (long long)job_id);
-		changed = true;
-	}
-	printf("%s '%s'\n", changed ? "demo world ready in" : "demo world already in place in",
-	       data);
-	status = 0;
-out:
 	db_close(db);
-	return status;
+	return rc;
 }
 
 int cmd_demo(int argc, char **argv)
