@@ -204,7 +204,7 @@ out_model:
 
 /*
  * Adds n documents of the pre-training text, evenly spaced, as replay rows of
- * weight w to the SFT set.  0 or -ENOMEM.
+ * weight w to the SFT set.  0, or -1 when out of memory.
  */
 static int add_replay(struct lmdata_set *d, const struct tokenizer *tk, const char *text, int n,
 		      float w)
@@ -222,10 +222,10 @@ static int add_replay(struct lmdata_set *d, const struct tokenizer *tk, const ch
 		/* document i is taken when it is the first at or after taken * docs / want */
 		if ((long)i * want >= (long)taken * docs) {
 			char *doc = strndup(p, len);
-			int rc = doc ? lmdata_set_add_text_row(d, tk, doc, w) : -ENOMEM;
+			int rc = doc ? lmdata_set_add_text_row(d, tk, doc, w) : -1;
 			free(doc);
 			if (rc < 0)
-				return rc;
+				return -1;
 			taken++;
 		}
 		i++;
@@ -310,26 +310,181 @@ static char *manifest(const struct demo_model_config *c, const struct llama_conf
 	return txt;
 }
 
+/* One build's state: set up by demo_model_build, filled phase by phase,
+ * released whole by build_release whichever phase failed. */
+struct build {
+	const char *dir;              /* where the files go */
+	const struct demo_model_config *c;
+	struct demo_model_stats st;
+	struct progress bar;
+	char *text;                   /* the pre-training text (len bytes) */
+	size_t len;
+	struct demo_pairs pairs;      /* the instruction pairs */
+	struct tokenizer tk;
+	struct lmdata_set pre, sft;   /* the token rows of both phases */
+	struct llama_config cfg;      /* the shape, with the tokenizer's vocab_size */
+	float *params;                /* the weights: random, then base, then sft */
+};
+
+static void build_release(struct build *b)
+{
+	tokenizer_release(&b->tk);
+	demo_pairs_release(&b->pairs);
+	lmdata_set_release(&b->pre);
+	lmdata_set_release(&b->sft);
+	free(b->text);
+	free(b->params);
+}
+
+/* 1. the corpora, generated and written. */
+static int build_corpora(struct build *b, char *err, size_t errlen)
+{
+	const struct demo_model_config *c = b->c;
+	double t = progress_now();
+	progress_phase(&b->bar, "corpus");
+	b->text = demo_pretrain_text(c->seed, c->pretrain_bytes, &b->len);
+	if (!b->text || demo_sft_pairs(&b->pairs, c->seed, c->sft_pairs) < 0) {
+		snprintf(err, errlen, "out of memory generating the demo corpora");
+		return -1;
+	}
+	if (write_file(b->dir, DEMO_MODEL_PRETRAIN, b->text, b->len, err, errlen) < 0 ||
+	    write_pairs(b->dir, DEMO_MODEL_SFT_DATA, &b->pairs, err, errlen) < 0)
+		return -1;
+	progress_end(&b->bar, "%zu bytes of pre-training text, %d instruction pairs", b->len,
+		     b->pairs.n);
+	b->st.sec_corpus = progress_now() - t;
+	return 0;
+}
+
+/* 2. the tokenizer, trained on the pre-training text and written. */
+static int build_tokenizer(struct build *b, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	double t = progress_now();
+	progress_phase(&b->bar, "tokenizer");
+	if (tokenizer_train(&b->tk, b->text, b->len, b->c->vocab_size, NULL, NULL, err, errlen) < 0 ||
+	    path_join(path, sizeof path, b->dir, DEMO_MODEL_TOKENIZER, err, errlen) < 0 ||
+	    tokenizer_save(&b->tk, path, err, errlen) < 0)
+		return -1;
+	b->st.vocab_size = b->tk.vocab_size;
+	progress_end(&b->bar, "%d entries", b->tk.vocab_size);
+	b->st.sec_tokenizer = progress_now() - t;
+	return 0;
+}
+
+/* The token data of both phases: the pre-training stream; the instruction
+ * pairs through the template, plus the replayed documents. */
+static int build_data(struct build *b, char *err, size_t errlen)
+{
+	const struct demo_model_config *c = b->c;
+	if (lmdata_set_text(&b->pre, &b->tk, b->text) < 0) {
+		snprintf(err, errlen, "out of memory tokenizing the pre-training text");
+		return -1;
+	}
+	for (int i = 0; i < b->pairs.n; i++)
+		if (lmdata_set_add_sft(&b->sft, &b->tk, DEMO_MODEL_TEMPLATE, b->pairs.v[i].prompt,
+				       b->pairs.v[i].response) < 0) {
+			snprintf(err, errlen, "out of memory tokenizing the instruction pairs");
+			return -1;
+		}
+	if (add_replay(&b->sft, &b->tk, b->text, c->sft_replay, c->sft_replay_weight) < 0) {
+		snprintf(err, errlen, "out of memory tokenizing the replayed documents");
+		return -1;
+	}
+	if (!lmdata_set_usable(&b->pre) || !lmdata_set_usable(&b->sft)) {
+		snprintf(err, errlen, "the demo corpora are too small for rows of %d / %d tokens",
+			 b->pre.T, b->sft.T);
+		return -1;
+	}
+	b->st.pretrain_tokens = b->pre.n_stream;
+	b->st.sft_rows = b->sft.n_rows;
+	b->st.sft_skipped = b->sft.skipped;
+	return 0;
+}
+
+/* 3. the base model: pre-trained from random weights (or, with reuse_base,
+ * the one already in the directory). */
+static int build_base(struct build *b, char *err, size_t errlen)
+{
+	const struct demo_model_config *c = b->c;
+	char path[PATH_MAX], *meta = NULL;
+	int rc = -1;
+	b->cfg.vocab_size = b->tk.vocab_size;
+	if (llama_config_check(&b->cfg, err, errlen) < 0)
+		return -1;
+	b->st.n_params = llama_params_count_llama2c(&b->cfg);
+	b->params = malloc(llama_params_count(&b->cfg) * sizeof(float));
+	if (!b->params) {
+		snprintf(err, errlen, "out of memory for %zu parameters", b->st.n_params);
+		return -1;
+	}
+	llama_params_init_random(&b->cfg, b->params, c->seed);
+	double t = progress_now();
+	meta = model_meta("base", "demo-base", NULL, c->seed);
+	if (!meta || path_join(path, sizeof path, b->dir, DEMO_MODEL_BASE, err, errlen) < 0) {
+		if (!meta)
+			snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (c->reuse_base) {
+		if (load_base(path, &b->cfg, b->params, err, errlen) < 0)
+			goto out;
+	} else if (train_phase("pretrain", &b->cfg, b->params, &b->pre, &c->pretrain, false,
+			       c->seed, path, meta, &b->bar, &b->st.pretrain_loss, err, errlen) < 0) {
+		goto out;
+	}
+	b->st.sec_pretrain = progress_now() - t;
+	rc = 0;
+out:
+	free(meta);
+	return rc;
+}
+
+/* 4. the SFT model: instruction-tuned from the base weights. */
+static int build_sft(struct build *b, char *err, size_t errlen)
+{
+	const struct demo_model_config *c = b->c;
+	char path[PATH_MAX];
+	double t = progress_now();
+	char *meta = model_meta("sft", "demo-sft", DEMO_MODEL_BASE, c->seed);
+	int rc = -1;
+	if (!meta || path_join(path, sizeof path, b->dir, DEMO_MODEL_SFT, err, errlen) < 0 ||
+	    train_phase("sft", &b->cfg, b->params, &b->sft, &c->sft, c->sft_freeze_embedding,
+			c->seed + 1, path, meta, &b->bar, &b->st.sft_loss, err, errlen) < 0) {
+		if (!meta)
+			snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	b->st.sec_sft = progress_now() - t;
+	rc = 0;
+out:
+	free(meta);
+	return rc;
+}
+
+/* 5. the manifest, last: its presence says the directory is complete. */
+static int build_manifest(struct build *b, char *err, size_t errlen)
+{
+	char *man = manifest(b->c, &b->cfg, &b->st);
+	if (!man) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = write_file(b->dir, DEMO_MODEL_MANIFEST, man, strlen(man), err, errlen);
+	free(man);
+	return rc < 0 ? -1 : 0;
+}
+
 int demo_model_build(const char *dir, const struct demo_model_config *c,
 		     struct demo_model_stats *stats, char *err, size_t errlen)
 {
-	struct demo_model_stats st = { 0 };
-	struct progress bar;
-	struct tokenizer tk;
-	struct demo_pairs pairs = { 0 };
-	struct lmdata_set pre, sft;
-	struct llama_config cfg = c->model;
+	struct build b = { .dir = dir, .c = c, .cfg = c->model };
 	char path[PATH_MAX];
-	char *text = NULL, *meta = NULL, *man = NULL;
-	float *params = NULL;
-	size_t len = 0;
-	int rc = -1;
 
-	progress_init(&bar, c->progress);
-	tokenizer_init(&tk);
-	lmdata_set_init(&pre, c->pretrain.seq);
-	lmdata_set_init(&sft, c->sft.seq);
-	if (c->pretrain.seq > cfg.seq_len || c->sft.seq > cfg.seq_len || c->pretrain.seq < 2 ||
+	progress_init(&b.bar, c->progress);
+	lmdata_set_init(&b.pre, c->pretrain.seq);
+	lmdata_set_init(&b.sft, c->sft.seq);
+	if (c->pretrain.seq > b.cfg.seq_len || c->sft.seq > b.cfg.seq_len || c->pretrain.seq < 2 ||
 	    c->sft.seq < 2 || c->vocab_size < TOKENIZER_N_BASE || c->sft_pairs <= 0 ||
 	    c->pretrain_bytes == 0) {
 		snprintf(err, errlen, "bad demo model configuration (row lengths, vocabulary, sizes)");
@@ -345,116 +500,12 @@ int demo_model_build(const char *dir, const struct demo_model_config *c,
 			snprintf(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
 		return -1;
 	}
-
-	/* 1. corpora */
-	double t = progress_now();
-	progress_phase(&bar, "corpus");
-	text = demo_pretrain_text(c->seed, c->pretrain_bytes, &len);
-	if (!text || demo_sft_pairs(&pairs, c->seed, c->sft_pairs) < 0) {
-		snprintf(err, errlen, "out of memory generating the demo corpora");
-		goto out;
-	}
-	if (write_file(dir, DEMO_MODEL_PRETRAIN, text, len, err, errlen) < 0 ||
-	    write_pairs(dir, DEMO_MODEL_SFT_DATA, &pairs, err, errlen) < 0)
-		goto out;
-	progress_end(&bar, "%zu bytes of pre-training text, %d instruction pairs", len, pairs.n);
-	st.sec_corpus = progress_now() - t;
-
-	/* 2. tokenizer */
-	t = progress_now();
-	progress_phase(&bar, "tokenizer");
-	if (tokenizer_train(&tk, text, len, c->vocab_size, NULL, NULL, err, errlen) < 0 ||
-	    path_join(path, sizeof path, dir, DEMO_MODEL_TOKENIZER, err, errlen) < 0 ||
-	    tokenizer_save(&tk, path, err, errlen) < 0)
-		goto out;
-	st.vocab_size = tk.vocab_size;
-	progress_end(&bar, "%d entries", tk.vocab_size);
-	st.sec_tokenizer = progress_now() - t;
-
-	/* token data of both phases */
-	if (lmdata_set_text(&pre, &tk, text) < 0) {
-		snprintf(err, errlen, "out of memory tokenizing the pre-training text");
-		goto out;
-	}
-	for (int i = 0; i < pairs.n; i++)
-		if (lmdata_set_add_sft(&sft, &tk, DEMO_MODEL_TEMPLATE, pairs.v[i].prompt,
-				       pairs.v[i].response) < 0) {
-			snprintf(err, errlen, "out of memory tokenizing the instruction pairs");
-			goto out;
-		}
-	if (add_replay(&sft, &tk, text, c->sft_replay, c->sft_replay_weight) < 0) {
-		snprintf(err, errlen, "out of memory tokenizing the replayed documents");
-		goto out;
-	}
-	if (!lmdata_set_usable(&pre) || !lmdata_set_usable(&sft)) {
-		snprintf(err, errlen, "the demo corpora are too small for rows of %d / %d tokens",
-			 pre.T, sft.T);
-		goto out;
-	}
-	st.pretrain_tokens = pre.n_stream;
-	st.sft_rows = sft.n_rows;
-	st.sft_skipped = sft.skipped;
-
-	/* 3. pre-training from random weights */
-	cfg.vocab_size = tk.vocab_size;
-	if (llama_config_check(&cfg, err, errlen) < 0)
-		goto out;
-	st.n_params = llama_params_count_llama2c(&cfg);
-	params = malloc(llama_params_count(&cfg) * sizeof(float));
-	if (!params) {
-		snprintf(err, errlen, "out of memory for %zu parameters", st.n_params);
-		goto out;
-	}
-	llama_params_init_random(&cfg, params, c->seed);
-	t = progress_now();
-	meta = model_meta("base", "demo-base", NULL, c->seed);
-	if (!meta || path_join(path, sizeof path, dir, DEMO_MODEL_BASE, err, errlen) < 0) {
-		if (!meta)
-			snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (c->reuse_base) {
-		if (load_base(path, &cfg, params, err, errlen) < 0)
-			goto out;
-	} else if (train_phase("pretrain", &cfg, params, &pre, &c->pretrain, false, c->seed,
-			       path, meta, &bar, &st.pretrain_loss, err, errlen) < 0) {
-		goto out;
-	}
-	st.sec_pretrain = progress_now() - t;
-
-	/* 4. instruction tuning from the base weights */
-	free(meta);
-	t = progress_now();
-	meta = model_meta("sft", "demo-sft", DEMO_MODEL_BASE, c->seed);
-	if (!meta || path_join(path, sizeof path, dir, DEMO_MODEL_SFT, err, errlen) < 0 ||
-	    train_phase("sft", &cfg, params, &sft, &c->sft, c->sft_freeze_embedding, c->seed + 1,
-			path, meta, &bar, &st.sft_loss, err, errlen) < 0) {
-		if (!meta)
-			snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	st.sec_sft = progress_now() - t;
-
-	/* 5. the manifest, last */
-	man = manifest(c, &cfg, &st);
-	if (!man) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (write_file(dir, DEMO_MODEL_MANIFEST, man, strlen(man), err, errlen) < 0)
-		goto out;
-	rc = 0;
-out:
+	int rc = build_corpora(&b, err, errlen) < 0 || build_tokenizer(&b, err, errlen) < 0 ||
+		 build_data(&b, err, errlen) < 0 || build_base(&b, err, errlen) < 0 ||
+		 build_sft(&b, err, errlen) < 0 || build_manifest(&b, err, errlen) < 0 ? -1 : 0;
 	if (stats)
-		*stats = st;
-	tokenizer_release(&tk);
-	demo_pairs_release(&pairs);
-	lmdata_set_release(&pre);
-	lmdata_set_release(&sft);
-	free(text);
-	free(meta);
-	free(man);
-	free(params);
+		*stats = b.st;
+	build_release(&b);
 	return rc;
 }
 
