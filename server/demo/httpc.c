@@ -361,6 +361,38 @@ static int read_head(struct reader *r, struct head *h, char *err, size_t errlen)
 	}
 }
 
+/* Reads the body that follows head h into b: chunked, Content-Length bytes, or
+ * up to the server's close.  0, or -1 with err set. */
+static int read_body(struct reader *r, const struct head *h, struct body *b, char *err,
+		     size_t errlen)
+{
+	if (h->chunked)
+		return read_chunked(r, b, err, errlen);
+	if (h->content_length >= 0) {
+		if ((unsigned long long)h->content_length > HTTPC_MAX_BODY)
+			return fail(err, errlen, "response too large");
+		if (need(r, (size_t)h->content_length) < 0)
+			return fail(err, errlen, "truncated body (%lld bytes expected): %s",
+				    h->content_length, reader_error(r));
+		if (body_append(b, r->buf + r->pos, (size_t)h->content_length) < 0)
+			return fail(err, errlen, "response too large");
+		return 0;
+	}
+	/* until the server closes */
+	for (;;) {
+		if (r->len - r->pos > HTTPC_MAX_BODY)
+			return fail(err, errlen, "response too large");
+		int k = fill(r, r->pos + HTTPC_MAX_BODY + 1);
+		if (k == 0)
+			break;
+		if (k < 0)
+			return fail(err, errlen, "cannot read body: %s", reader_error(r));
+	}
+	if (body_append(b, r->buf + r->pos, r->len - r->pos) < 0)
+		return fail(err, errlen, "response too large");
+	return 0;
+}
+
 int httpc_request(struct httpc_response *res, const char *method, const char *url,
 		  const char *bearer, const char *content_type, const char *body,
 		  size_t body_len, int timeout_ms, char *err, size_t errlen)
@@ -421,45 +453,8 @@ int httpc_request(struct httpc_response *res, const char *method, const char *ur
 	} while (h.status >= 100 && h.status < 200); /* interim responses */
 
 	bool no_body = strcasecmp(method, "HEAD") == 0 || h.status == 204 || h.status == 304;
-	if (no_body) {
-		/* nothing */
-	} else if (h.chunked) {
-		if (read_chunked(&r, &b, err, errlen) < 0)
-			goto out;
-	} else if (h.content_length >= 0) {
-		if ((unsigned long long)h.content_length > HTTPC_MAX_BODY) {
-			fail(err, errlen, "response too large");
-			goto out;
-		}
-		if (need(&r, (size_t)h.content_length) < 0) {
-			fail(err, errlen, "truncated body (%lld bytes expected): %s", h.content_length,
-			     reader_error(&r));
-			goto out;
-		}
-		if (body_append(&b, r.buf + r.pos, (size_t)h.content_length) < 0) {
-			fail(err, errlen, "response too large");
-			goto out;
-		}
-	} else {
-		/* until the server closes */
-		for (;;) {
-			if (r.len - r.pos > HTTPC_MAX_BODY) {
-				fail(err, errlen, "response too large");
-				goto out;
-			}
-			int k = fill(&r, r.pos + HTTPC_MAX_BODY + 1);
-			if (k == 0)
-				break;
-			if (k < 0) {
-				fail(err, errlen, "cannot read body: %s", reader_error(&r));
-				goto out;
-			}
-		}
-		if (body_append(&b, r.buf + r.pos, r.len - r.pos) < 0) {
-			fail(err, errlen, "response too large");
-			goto out;
-		}
-	}
+	if (!no_body && read_body(&r, &h, &b, err, errlen) < 0)
+		goto out;
 	if (!b.p && body_append(&b, "", 0) < 0) {
 		fail(err, errlen, "out of memory");
 		goto out;
