@@ -56,6 +56,23 @@ static void default_web_dir(char *out, size_t n)
 	snprintf(out, n, "%s/web", dirname(exe));
 }
 
+/* The request body cap: --max-body (max_body > 0) wins and is stored in the
+ * config, else the config's max_body_bytes, else 8 MiB. */
+static int64_t body_cap(struct db *db, int max_body)
+{
+	int64_t cap = 8 << 20;
+	if (max_body > 0) {
+		json_t *v = json_integer(max_body);
+		if (db_begin(db) < 0 || db_config_set(db, "max_body_bytes", v) < 0 || db_commit(db) < 0)
+			db_rollback(db);
+		json_decref(v);
+		cap = max_body;
+	} else if (db_config_int(db, "max_body_bytes", cap, &cap) < 0 || cap < 1024) {
+		cap = 8 << 20;
+	}
+	return cap;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	const char *data = "data", *web = NULL, *host = NULL;
@@ -117,18 +134,7 @@ int cmd_serve(int argc, char **argv)
 		db_pool_close_all();
 		return 1;
 	}
-	/* the body cap: --max-body wins and is stored, else the config's */
-	int64_t cap = 8 << 20;
-	if (max_body > 0) {
-		json_t *v = json_integer(max_body);
-		if (db_begin(db) < 0 || db_config_set(db, "max_body_bytes", v) < 0 || db_commit(db) < 0)
-			db_rollback(db);
-		json_decref(v);
-		cap = max_body;
-	} else if (db_config_int(db, "max_body_bytes", cap, &cap) < 0 || cap < 1024) {
-		cap = 8 << 20;
-	}
-	atomic_store(&http_max_body, cap);
+	atomic_store(&http_max_body, body_cap(db, max_body));
 	/* fsyncs move off the request path; the HTTP threads open their
 	 * connections after this, without automatic checkpoints */
 	if (db_checkpointer_start(db_path, 200) < 0)
