@@ -8,6 +8,20 @@
  * server/cli/cli.h — the `rlhfd` command line: one table of subcommands (main.c)
  * and a small option parser every subcommand shares, so all of them accept
  * `--name value`, `--name=value`, `--help`, and report bad options the same way.
+ *
+ * Errors, the same in every subcommand:
+ *   - a subcommand (cmd_*) returns the process exit code: 0 when it did its
+ *     work (or printed --help), 1 when the work failed, 2 for a bad command
+ *     line (cli_parse's errors, a missing or out-of-range option);
+ *   - a failure is reported once, on stderr, as one lowercase line
+ *     "rlhfd <cmd>: <what failed>[: <why>]", <cmd> the subcommand as typed
+ *     ("train-lm", "bench train", "demo init"); a failure the layer below has
+ *     already printed (db/ prints "db: ...", the server's start-up and the
+ *     worker "rlhfd ...") is not printed again;
+ *   - a subcommand's helpers return 0 or -1 (NULL for a pointer) and have
+ *     either printed the failure or written it into an err buffer for their
+ *     caller to print;
+ *   - results go to stdout; progress and log lines to stderr.
  */
 #ifndef RLHFD_SERVER_CLI_H
 #define RLHFD_SERVER_CLI_H

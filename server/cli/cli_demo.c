@@ -239,7 +239,7 @@ static void tally_group(struct eval_tally *t, const struct demo_prompt *pr,
 
 /* Answers every prompt of ps that o selects with g and scores the answers into
  * tl[0] (train split) and tl[1] (eval split), with a progress bar on stderr.
- * 0, or 1 after printing what failed. */
+ * 0, or -1 after printing what failed. */
 static int eval_prompts(struct gen_model *g, const struct demo_prompts *ps,
 			const struct eval_opts *o, struct eval_tally tl[2])
 {
@@ -263,7 +263,7 @@ static int eval_prompts(struct gen_model *g, const struct demo_prompts *ps,
 		p.seed = (uint64_t)(unsigned)o->seed * 1000003u + (uint64_t)i;
 		if (gen_answers(g, pr->text, &p, a, err, sizeof err) < 0) {
 			fprintf(stderr, "rlhfd demo eval: prompt %d: %s\n", i, err);
-			rc = 1;
+			rc = -1;
 			break;
 		}
 		tally_group(&tl[pr->eval], pr, a, p.k, shown < o->show);
@@ -333,7 +333,7 @@ static int demo_eval_cmd(int argc, char **argv)
 		return 1;
 	}
 	struct eval_tally tl[2] = { 0 };
-	rc = eval_prompts(&g, &ps, &o, tl);
+	rc = eval_prompts(&g, &ps, &o, tl) < 0 ? 1 : 0;
 	if (!rc) {
 		printf("model '%s'%s, k %d, temperature %.2f, top-p %.2f, max tokens %d\n", model,
 		       o.gp.raw ? " (raw prompts, no template)" : "", o.gp.k, o.gp.temperature,

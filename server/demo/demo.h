@@ -12,6 +12,12 @@
  *   rubric.h      the rubric rater's 1..5 score for a demo answer
  *   httpc.h       the small HTTP client the rubric rater rates through
  *
+ * Errors, the same in every header: a function that can fail returns 0 or -1
+ * (NULL for a new pointer); one that takes (err, errlen) writes there a
+ * lowercase message naming what failed (a file or URL in quotes), the others
+ * fail only when out of memory or (the *_write ones) when writing fails.  Predicates return bool, lookups an index or -1, the rubric never
+ * fails.  Nothing here prints an error: the caller (the CLI) does.
+ *
  * This header only gathers them.
  */
 #ifndef RLHFD_SERVER_DEMO_H

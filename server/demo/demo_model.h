@@ -23,6 +23,8 @@
  * built one (server/cli/cli_demo.c).  The Makefile caches it in build/demo.
  *
  * Ownership: configs are plain values; strings in them are borrowed.
+ * Errors: demo_model_build returns 0, or -1 with a lowercase message in err;
+ * it prints only progress (to config.progress), never an error.
  */
 #ifndef RLHFD_SERVER_DEMO_MODEL_H
 #define RLHFD_SERVER_DEMO_MODEL_H

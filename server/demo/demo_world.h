@@ -34,6 +34,9 @@
  *
  * All generated text is ASCII.  Ownership: tables are static (borrowed);
  * functions named *_new or returning char * give memory the caller frees.
+ * Errors: the generators return 0, or -1 when out of memory (the *_write ones
+ * also when writing fails), NULL for a new string; lookups return an index or
+ * -1; nothing here prints.
  * Tables and lookups live in demo_world.c, the generators in demo_corpus.c.
  */
 #ifndef RLHFD_SERVER_DEMO_WORLD_H

@@ -6,6 +6,10 @@
  * One request per connection ("Connection: close").  Responses are read with
  * Content-Length, chunked transfer coding, or until the server closes; 1xx
  * interim responses are skipped; bodies of HEAD, 204 and 304 are empty.
+ *
+ * Errors: functions return 0 or -1; httpc_request writes a lowercase message
+ * saying what failed into err.  An HTTP error status is not a failure: it is
+ * in the response.  Nothing here prints.
  */
 #ifndef RLHFD_SERVER_HTTPC_H
 #define RLHFD_SERVER_HTTPC_H

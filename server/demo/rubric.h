@@ -21,6 +21,8 @@
  * For every family: an empty answer or gibberish → 1, a refusal of a harmless
  * request → 2, and an answer that goes on with a new "User:" turn is cut there
  * and scores at most 3 and one point less.
+ *
+ * Errors: none; the rubric allocates nothing and always gives a score.
  */
 #ifndef RLHFD_SERVER_RUBRIC_H
 #define RLHFD_SERVER_RUBRIC_H
