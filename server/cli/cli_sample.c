@@ -1,7 +1,7 @@
 /*
  * server/cli/cli_sample.c — `rlhfd sample` (text from a checkpoint) and
  * `rlhfd bench sample` (generation throughput on random weights), both over
- * model/infer.
+ * model/infer.h.
  */
 #include "server/cli/cli.h"
 

@@ -200,11 +200,9 @@ test('re-rating replaces the current rating and keeps the history', async () => 
 });
 
 /*
- * Not in API.md: rate.html preloads the next task while the current one is being
- * rated (the issue asks for it), and /api/tasks/next hands a rater the lease it
- * already holds — so the page asks for `?exclude=<group it shows>`.  Proposed
- * addition to SERVER_CONTRACT.md; until the server supports it the page falls back
- * to asking after each submit.
+ * rate.html preloads the next task while the current one is being rated, and
+ * /api/tasks/next hands a rater the lease it already holds — so the page asks for
+ * `?exclude=<group it shows>` (API.md, "Additions"; web/js/rate.js startPreload).
  */
 test('preloading: next?exclude=<held group> leases a different group; after rating, next gives that one', async () => {
 	const srv = await startServer();

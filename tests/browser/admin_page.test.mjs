@@ -1,7 +1,8 @@
 /*
- * tests/browser/admin.test.mjs — the admin page in headless Chromium: counts and
- * the score histogram drawn from /api/stats, agreement, creating a rater with its
- * token shown once, JSONL import by file upload, export links, settings.
+ * tests/browser/admin_page.test.mjs — the admin page in headless Chromium:
+ * counts and the score histogram drawn from /api/stats, agreement, creating a
+ * rater with its token shown once, JSONL import by file upload, export links,
+ * settings.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,8 @@
 /*
- * tests/browser/rate.test.mjs — the rating page in headless Chromium: keyboard-
- * only rating (checked through the API), stored text shown as text (no script,
- * no handler runs), skip, the empty state, errors shown, and a screenshot.
+ * tests/browser/rate_page.test.mjs — the rating page in headless Chromium:
+ * keyboard-only rating (checked through the API), stored text shown as text (no
+ * script, no handler runs), skip, the empty state, errors shown, and a
+ * screenshot.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
