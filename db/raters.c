@@ -170,6 +170,21 @@ int db_session_delete(struct db *db, const uint8_t id_hash[DB_HASH_LEN])
 	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot delete a session", rc);
 }
 
+int db_sessions_trim(struct db *db, int64_t rater_id, int keep)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_TRIM,
+		"DELETE FROM sessions WHERE rater_id = :rater AND id_hash NOT IN"
+		" (SELECT id_hash FROM sessions WHERE rater_id = :rater"
+		"  ORDER BY created_at DESC, expires_at DESC, id_hash LIMIT :keep)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":rater", rater_id);
+	db_bind_int64(st, ":keep", keep);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot trim sessions", rc);
+}
+
 int db_sessions_purge(struct db *db, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_PURGE,

@@ -45,6 +45,9 @@ int db_session_create(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t
 int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t now,
 		   struct db_rater *out, char *csrf_out, size_t csrf_size);
 int db_session_delete(struct db *db, const uint8_t id_hash[DB_HASH_LEN]);
+/* Deletes the rater's sessions but the newest keep (a cap on live sessions;
+ * call it before creating one, with keep = cap - 1). */
+int db_sessions_trim(struct db *db, int64_t rater_id, int keep);
 /* Deletes every session expired at now. */
 int db_sessions_purge(struct db *db, int64_t now);
 
