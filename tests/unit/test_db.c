@@ -245,12 +245,16 @@ static void test_admin_bootstrap(void)
 	struct db_rater r;
 	uint8_t h[32];
 	int64_t n;
-	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "secret-admin"), 0);
-	auth_hash("secret-admin", 12, h);
+	/* a hand-chosen admin token under 16 characters is refused */
+	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "secret-admin"), -1);
+	CHECK_INT_EQ(db_rater_count(db, &n), 0);
+	CHECK_INT_EQ(n, 0);
+	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "secret-admin-token"), 0);
+	auth_hash("secret-admin-token", 18, h);
 	CHECK_INT_EQ(db_rater_by_token(db, h, &r), 0);
 	CHECK_STR_EQ(r.role, "admin");
 	/* not again on a database with raters */
-	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "other"), 0);
+	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "other-admin-token"), 0);
 	CHECK_INT_EQ(db_rater_count(db, &n), 0);
 	CHECK_INT_EQ(n, 1);
 	db_close(db);
