@@ -14,14 +14,19 @@
 #   e2e:     tests/e2e/*.test.mjs — the end-to-end learning test on the demo
 #            model (about 17 minutes; alone: `make test-e2e`), last
 #
-# Set TESTS=unit, TESTS=node or TESTS=e2e to run one kind; set TEST_FILTER=substr
-# to run only suites whose file name contains it.
+# Set TESTS=unit, node (api + browser + tools), api, browser or e2e to run one
+# kind, or a comma-separated list (TESTS=unit,api); set TEST_FILTER=substr to
+# run only suites whose file name contains it.  TEST_BIN_DIR (default
+# build/tests) and TEST_LOG_DIR (build/test-logs) choose where the unit
+# binaries are and the logs go (make test-asan uses its own).
 set -u
 cd "$(dirname "$0")/.."
 passed=0; failed=0; skipped=0; suites=0; broken=()
 timeout_s=${TEST_TIMEOUT:-900}
-log_dir=build/test-logs; mkdir -p "$log_dir"
+log_dir=${TEST_LOG_DIR:-build/test-logs}; mkdir -p "$log_dir"
+bin_dir=${TEST_BIN_DIR:-build/tests}
 want=${TESTS:-all}; filter=${TEST_FILTER:-}
+wants() { [ "$want" = all ] || [[ ",$want," == *",$1,"* ]]; }
 
 add_counts() { # $1 = suite name, $2 = log file, $3 = exit code, $4/$5/$6 = regexes
 	local p f k
@@ -46,8 +51,8 @@ add_counts() { # $1 = suite name, $2 = log file, $3 = exit code, $4/$5/$6 = rege
 	fi
 }
 
-if [ "$want" = all ] || [ "$want" = unit ]; then
-	for t in build/tests/test_*; do
+if wants unit; then
+	for t in "$bin_dir"/test_*; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		[ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
@@ -77,13 +82,14 @@ run_node() { # $1 = a node:test file; $2 = a regex of diagnostic lines to show; 
 	fi
 }
 
-if [ "$want" = all ] || [ "$want" = node ]; then
-	for t in tests/api/*.test.mjs tests/browser/*.test.mjs tests/tools/*.test.mjs; do
+for kind in api browser tools; do
+	wants node || wants "$kind" || continue
+	for t in tests/$kind/*.test.mjs; do
 		[ -f "$t" ] && run_node "$t"
 	done
-fi
+done
 
-if [ "$want" = all ] || [ "$want" = e2e ]; then
+if wants e2e; then
 	for t in tests/e2e/*.test.mjs; do
 		[ -f "$t" ] && run_node "$t" '^# (round|learning|demo init|settings| +[0-9]+ )' "${TEST_TIMEOUT:-1800}"
 	done
