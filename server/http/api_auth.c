@@ -320,8 +320,11 @@ enum MHD_Result api_raters_create(struct request *r)
 	if ((rc = db_begin(r->db)) < 0 || (rc = db_rater_create(r->db, name, role, hash, &id)) < 0 ||
 	    (rc = db_commit(r->db)) < 0) {
 		db_rollback(r->db);
+		enum MHD_Result ret = rc == DB_CONFLICT ?
+			http_error(r, 409, "name_taken", "a rater named '%s' exists already", name) :
+			http_db_error(r, rc, "rater");
 		json_decref(body);
-		return http_db_error(r, rc, "rater");
+		return ret;
 	}
 	json_t *out = json_pack("{sI sO ss ss}", "id", (json_int_t)id, "name",
 				json_object_get(body, "name"), "role", role, "token", token);
@@ -336,4 +339,85 @@ enum MHD_Result api_raters_list(struct request *r)
 	if (rc < 0)
 		return http_db_error(r, rc, "raters");
 	return http_json(r, 200, json_pack("{so}", "raters", list));
+}
+
+/* {"id","name","role","disabled"} of rater id, new; NULL after answering. */
+static json_t *rater_json(struct request *r, int64_t id, enum MHD_Result *ret)
+{
+	struct db_rater who;
+	int rc = db_rater_by_id(r->db, id, &who);
+	if (rc < 0) {
+		*ret = http_db_error(r, rc, "rater");
+		return NULL;
+	}
+	return json_pack("{sI so ss sb}", "id", (json_int_t)who.id,
+			 "name", db_json_str(who.name, strlen(who.name)), "role", who.role,
+			 "disabled", who.disabled);
+}
+
+/* PATCH /api/raters/{id} {"disabled"?, "name"?}: a disabled rater's token
+ * and sessions are refused from the next request on; their ratings stay. */
+enum MHD_Result api_rater_update(struct request *r)
+{
+	json_t *body = http_body_object(r);
+	const char *name = NULL;
+	bool disabled = false;
+	enum MHD_Result ret;
+	if (!body)
+		return http_error(r, 400, "bad_json", "%s", r->err_msg);
+	json_t *dv = json_object_get(body, "disabled");
+	if (!json_get_string(r, body, "name", NULL, false, true, 200, &name) ||
+	    !json_get_bool(r, body, "disabled", NULL, false, &disabled)) {
+		json_decref(body);
+		return http_invalid(r);
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "name") && strcmp(key, "disabled")) {
+			http_bad_field(r, key, "unknown field '%s' (a rater has \"name\" and \"disabled\")", key);
+			json_decref(body);
+			return http_invalid(r);
+		}
+	}
+	int rc;
+	if ((rc = db_begin(r->db)) < 0 ||
+	    (name && (rc = db_rater_rename(r->db, r->id, name)) < 0) ||
+	    (dv && !json_is_null(dv) && (rc = db_rater_set_disabled(r->db, r->id, disabled)) < 0) ||
+	    (rc = db_commit(r->db)) < 0) {
+		db_rollback(r->db);
+		if (rc == DB_CONFLICT && name && (!dv || !disabled))
+			ret = http_error(r, 409, "name_taken", "a rater named '%s' exists already", name);
+		else if (rc == DB_CONFLICT)
+			ret = http_error(r, 409, "last_admin",
+					 "rater %lld is the last enabled admin; enable or create another first",
+					 (long long)r->id);
+		else
+			ret = http_db_error(r, rc, "rater");
+		json_decref(body);
+		return ret;
+	}
+	json_decref(body);
+	http_auth_changed();
+	json_t *out = rater_json(r, r->id, &ret);
+	return out ? http_json(r, 200, out) : ret;
+}
+
+/* POST /api/raters/{id}/token: a new token, shown once; the old one is dead
+ * from the next request on. */
+enum MHD_Result api_rater_token(struct request *r)
+{
+	char token[AUTH_TOKEN_CHARS + 1];
+	uint8_t hash[AUTH_HASH_LEN];
+	int rc;
+	if (auth_random_hex(token, AUTH_TOKEN_BYTES) < 0)
+		return http_error(r, 500, "internal", "no randomness");
+	auth_hash(token, strlen(token), hash);
+	if ((rc = db_begin(r->db)) < 0 || (rc = db_rater_set_token(r->db, r->id, hash)) < 0 ||
+	    (rc = db_commit(r->db)) < 0) {
+		db_rollback(r->db);
+		return http_db_error(r, rc, "rater");
+	}
+	http_auth_changed();
+	return http_json(r, 200, json_pack("{sI ss}", "id", (json_int_t)r->id, "token", token));
 }

@@ -403,8 +403,9 @@ static int hexval(char c)
 /*
  * Bearer tokens seen lately, per thread (no lock): SHA-256 -> rater for
  * TOKEN_CACHE_SECONDS, so a script posting ratings costs one hash and no
- * query per request.  Raters are never deleted and roles never change, so a
- * short TTL only bounds how long a cached entry lives.
+ * query per request.  Disabling a rater or rotating a token bumps
+ * auth_epoch (http_auth_changed), which empties every thread's cache at once;
+ * the TTL only bounds how long an entry lives otherwise.
  */
 #define TOKEN_CACHE_SLOTS 256
 #define TOKEN_CACHE_SECONDS 10
@@ -412,14 +413,22 @@ struct token_slot {
 	uint8_t hash[AUTH_HASH_LEN];
 	struct db_rater rater;
 	int64_t expires;
+	uint64_t epoch;      /* auth_epoch when cached */
 };
 static __thread struct token_slot token_cache[TOKEN_CACHE_SLOTS];
+static _Atomic uint64_t auth_epoch = 1;
+
+void http_auth_changed(void)
+{
+	atomic_fetch_add(&auth_epoch, 1);
+}
 
 static int rater_by_token_cached(struct db *db, const uint8_t hash[AUTH_HASH_LEN], struct db_rater *out)
 {
 	struct token_slot *s = &token_cache[hash[0] % TOKEN_CACHE_SLOTS];
 	int64_t now = db_now();
-	if (s->expires > now && memcmp(s->hash, hash, AUTH_HASH_LEN) == 0) {
+	uint64_t epoch = atomic_load(&auth_epoch);
+	if (s->expires > now && s->epoch == epoch && memcmp(s->hash, hash, AUTH_HASH_LEN) == 0) {
 		*out = s->rater;
 		return DB_OK;
 	}
@@ -428,6 +437,7 @@ static int rater_by_token_cached(struct db *db, const uint8_t hash[AUTH_HASH_LEN
 		memcpy(s->hash, hash, AUTH_HASH_LEN);
 		s->rater = *out;
 		s->expires = now + TOKEN_CACHE_SECONDS;
+		s->epoch = epoch;
 	}
 	return rc;
 }

@@ -99,6 +99,10 @@ void http_stop(void);
  */
 int auth_bootstrap_admin(struct db *db, const char *data_dir, const char *env_token);
 
+/* Tells authentication that a rater's access changed (disabled, token
+ * rotated): cached token lookups are dropped on every thread. */
+void http_auth_changed(void);
+
 /* ---- answers (each queues one response; the body buffer's ownership passes
  * to MHD with MHD_RESPMEM_MUST_FREE, JSON values are stolen) ---- */
 
