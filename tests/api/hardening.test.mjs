@@ -9,6 +9,7 @@
  *      refused at start-up
  *   8  HEAD on an API endpoint does not run its GET (no task leased)
  *   9  Transfer-Encoding: chunked wins over a large Content-Length
+ *   4  CSV cells that a spreadsheet would run as formulas are exported as text
  *   7  the data directory 0700, the database and its WAL 0600
  *  10  duplicate JSON keys and %00 in a path are 400
  */
@@ -20,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, sleep, BIN, ROOT } from '../lib/server.mjs';
+import { startServer, sleep, BIN, ROOT, parseCsv } from '../lib/server.mjs';
 import { rawRequest } from '../lib/rawhttp.mjs';
 import { createRater, importGroup, assertError, snapshot, assertUnchanged } from '../lib/fixtures.mjs';
 
@@ -231,4 +232,29 @@ test('3: connections per client address are capped (the 129th is closed at once)
 	assert.ok(closed < 140 - 100, `${closed} closed: the cap is far below 128`);
 	await sleep(200);
 	assert.equal((await srv.admin.get('/api/stats')).status, 200, 'the server answers again once they are gone');
+});
+
+test('4: a formula in a rater comment is exported as text in ratings.csv', async () => {
+	const s = await startServer();
+	try {
+		const rater = await createRater(s, 'csv-rater');
+		const g = await importGroup(s, '@prompt that looks like a formula', ['=1+1', 'plain answer']);
+		const evil = "=cmd|' /C calc'!A0";
+		const r = await rater.client.post('/api/ratings', { group_id: g.groupId, ratings: [
+			{ response_id: g.responseIds[0], score: 3, comment: evil }, { response_id: g.responseIds[1], score: 4, comment: '-2' }] });
+		assert.equal(r.status, 201, r.text);
+		const csv = (await s.admin.get('/api/export/ratings.csv')).text;
+		const rows = parseCsv(csv);
+		const head = rows[0];
+		const byResponse = new Map(rows.slice(1).map((row) => [row[head.indexOf('response')], row]));
+		const a = byResponse.get("'=1+1");
+		assert.ok(a, `the answer '=1+1' is exported as text: ${csv}`);
+		assert.equal(a[head.indexOf('comment')], "'" + evil);
+		assert.equal(a[head.indexOf('prompt')], "'@prompt that looks like a formula");
+		assert.equal(byResponse.get('plain answer')[head.indexOf('comment')], "'-2");
+		for (const row of rows.slice(1)) for (const cell of row) assert.ok(!/^[=+@\t\r]/.test(cell) && !/^-[^0-9]/.test(cell), `cell ${JSON.stringify(cell)}`);
+		// the JSON export keeps the text as written
+		const jl = (await s.admin.get('/api/export/ratings.jsonl')).text;
+		assert.ok(jl.includes(JSON.stringify(evil)));
+	} finally { await s.stop(); }
 });
