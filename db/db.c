@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,16 @@ int db_open(struct db **out, const char *path, bool readonly)
 	/* NOMUTEX: a connection is only ever used by one thread at a time */
 	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 		    SQLITE_OPEN_NOMUTEX;
+	/* The database holds prompts, ratings and token hashes: private to the
+	 * server's user.  Created 0600 here (SQLite gives the -wal and -shm
+	 * files the database file's mode), and an older, wider file narrowed. */
+	if (!readonly) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			fchmod(fd, 0600);
+			close(fd);
+		}
+	}
 	int rc = sqlite3_open_v2(path, &db->sq, flags, NULL);
 	if (rc != SQLITE_OK) {
 		fprintf(stderr, "db: cannot open '%s': %s\n", path,

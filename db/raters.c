@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Reads id, name, role, disabled from columns col.. of a row. */
 static void rater_from_row(sqlite3_stmt *st, int col, struct db_rater *out)
 {
 	out->id = sqlite3_column_int64(st, col);
 	snprintf(out->name, sizeof out->name, "%s", db_col_text(st, col + 1));
 	snprintf(out->role, sizeof out->role, "%s", db_col_text(st, col + 2));
+	out->disabled = sqlite3_column_int(st, col + 3) != 0;
 }
 
 int db_rater_create(struct db *db, const char *name, const char *role,
@@ -31,7 +33,7 @@ int db_rater_create(struct db *db, const char *name, const char *role,
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
-		return DB_CONFLICT; /* the same token twice: only a random-number failure */
+		return DB_CONFLICT; /* the name is taken (or the same token twice) */
 	if (rc != SQLITE_DONE)
 		return db_fail(db, "cannot insert a rater", rc);
 	if (id)
@@ -53,7 +55,7 @@ static int rater_one(struct db *db, sqlite3_stmt *st, struct db_rater *out)
 int db_rater_by_token(struct db *db, const uint8_t hash[DB_HASH_LEN], struct db_rater *out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_RATER_BY_TOKEN,
-		"SELECT id, name, role FROM raters WHERE token_hash = :hash");
+		"SELECT id, name, role, disabled FROM raters WHERE token_hash = :hash AND disabled = 0");
 	if (!st)
 		return DB_ERROR;
 	db_bind_blob(st, ":hash", hash, DB_HASH_LEN);
@@ -63,7 +65,7 @@ int db_rater_by_token(struct db *db, const uint8_t hash[DB_HASH_LEN], struct db_
 int db_rater_by_id(struct db *db, int64_t id, struct db_rater *out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_RATER_BY_ID,
-		"SELECT id, name, role FROM raters WHERE id = :id");
+		"SELECT id, name, role, disabled FROM raters WHERE id = :id");
 	if (!st)
 		return DB_ERROR;
 	db_bind_int64(st, ":id", id);
@@ -97,19 +99,20 @@ int db_raters_list(struct db *db, json_t **out)
 	sqlite3_stmt *st = db_stmt(db, STMT_RATERS_LIST,
 		"SELECT r.id, r.name, r.role,"
 		" (SELECT count(*) FROM ratings t WHERE t.rater_id = r.id AND t.superseded_at IS NULL),"
-		" strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch')"
+		" strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch'), r.disabled"
 		" FROM raters r ORDER BY r.id");
 	if (!st)
 		return DB_ERROR;
 	json_t *arr = json_array();
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{sI so ss sI ss}",
+		json_array_append_new(arr, json_pack("{sI so ss sI ss sb}",
 			"id", (json_int_t)sqlite3_column_int64(st, 0),
 			"name", db_col_json_str(st, 1),
 			"role", db_col_text(st, 2),
 			"ratings", (json_int_t)sqlite3_column_int64(st, 3),
-			"created_at", db_col_text(st, 4)));
+			"created_at", db_col_text(st, 4),
+			"disabled", sqlite3_column_int(st, 5)));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
@@ -117,6 +120,74 @@ int db_raters_list(struct db *db, json_t **out)
 	}
 	*out = arr;
 	return DB_OK;
+}
+
+/* Runs st (bound) to its end: DB_OK, DB_NOTFOUND when it changed no row,
+ * DB_CONFLICT on a UNIQUE constraint. */
+static int change_one(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return DB_CONFLICT;
+	if (rc != SQLITE_DONE)
+		return db_fail(db, what, rc);
+	return sqlite3_changes(db->sq) > 0 ? DB_OK : DB_NOTFOUND;
+}
+
+int db_rater_rename(struct db *db, int64_t id, const char *name)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_UPDATE_NAME,
+		"UPDATE raters SET name = :name WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_text(st, ":name", name);
+	db_bind_int64(st, ":id", id);
+	return change_one(db, st, "cannot rename a rater");
+}
+
+int db_rater_set_disabled(struct db *db, int64_t id, bool disabled)
+{
+	int64_t admins = 0;
+	struct db_rater r;
+	int rc = db_rater_by_id(db, id, &r);
+	if (rc < 0)
+		return rc;
+	if (disabled && !r.disabled && strcmp(r.role, "admin") == 0) {
+		sqlite3_stmt *c = db_stmt(db, STMT_ADMINS_ENABLED,
+			"SELECT count(*) FROM raters WHERE role = 'admin' AND disabled = 0");
+		if (!c || (rc = count_one(db, c, &admins)) < 0)
+			return c ? rc : DB_ERROR;
+		if (admins <= 1)
+			return DB_CONFLICT;     /* the last admin would lock everyone out */
+	}
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_SET_DISABLED,
+		"UPDATE raters SET disabled = :disabled WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":disabled", disabled);
+	db_bind_int64(st, ":id", id);
+	if ((rc = change_one(db, st, "cannot disable a rater")) < 0 || !disabled)
+		return rc;
+	sqlite3_stmt *del = db_stmt(db, STMT_SESSIONS_OF_RATER_DELETE,
+		"DELETE FROM sessions WHERE rater_id = :id");
+	if (!del)
+		return DB_ERROR;
+	db_bind_int64(del, ":id", id);
+	rc = sqlite3_step(del);
+	sqlite3_reset(del);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot end a rater's sessions", rc);
+}
+
+int db_rater_set_token(struct db *db, int64_t id, const uint8_t hash[DB_HASH_LEN])
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_RATER_SET_TOKEN,
+		"UPDATE raters SET token_hash = :hash WHERE id = :id");
+	if (!st)
+		return DB_ERROR;
+	db_bind_blob(st, ":hash", hash, DB_HASH_LEN);
+	db_bind_int64(st, ":id", id);
+	return change_one(db, st, "cannot set a rater's token");
 }
 
 int db_session_create(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t rater_id,
@@ -141,8 +212,9 @@ int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t no
 		   struct db_rater *out, char *csrf_out, size_t csrf_size)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_GET,
-		"SELECT r.id, r.name, r.role, s.csrf FROM sessions s JOIN raters r ON r.id = s.rater_id"
-		" WHERE s.id_hash = :hash AND s.expires_at > :now");
+		"SELECT r.id, r.name, r.role, r.disabled, s.csrf FROM sessions s"
+		" JOIN raters r ON r.id = s.rater_id"
+		" WHERE s.id_hash = :hash AND s.expires_at > :now AND r.disabled = 0");
 	if (!st)
 		return DB_ERROR;
 	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
@@ -150,7 +222,7 @@ int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t no
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		rater_from_row(st, 0, out);
-		snprintf(csrf_out, csrf_size, "%s", db_col_text(st, 3));
+		snprintf(csrf_out, csrf_size, "%s", db_col_text(st, 4));
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -168,6 +240,21 @@ int db_session_delete(struct db *db, const uint8_t id_hash[DB_HASH_LEN])
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot delete a session", rc);
+}
+
+int db_sessions_trim(struct db *db, int64_t rater_id, int keep)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_TRIM,
+		"DELETE FROM sessions WHERE rater_id = :rater AND id_hash NOT IN"
+		" (SELECT id_hash FROM sessions WHERE rater_id = :rater"
+		"  ORDER BY created_at DESC, expires_at DESC, id_hash LIMIT :keep)");
+	if (!st)
+		return DB_ERROR;
+	db_bind_int64(st, ":rater", rater_id);
+	db_bind_int64(st, ":keep", keep);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot trim sessions", rc);
 }
 
 int db_sessions_purge(struct db *db, int64_t now)

@@ -3,18 +3,25 @@
  *
  * A test is a plain `static void test_x(void)` run by RUN(test_x); CHECK-style
  * macros record a failure (with file:line and the values involved) and let the
- * test go on so one run shows every broken assertion.  TEST_MAIN_END prints the
- * line `N passed, N failed` (counting tests, not assertions) that tests/run.sh
- * adds up, and returns non-zero when anything failed.
+ * test go on so one run shows every broken assertion; REQUIRE-style macros
+ * record a failure and return from the test (a set-up that failed must never
+ * let the test count as passed).  TEST_MAIN_END prints the line
+ * `N passed, N failed, N skipped` (counting tests, not assertions) that
+ * tests/run.sh adds up, and returns non-zero when anything failed.
+ *
+ * Skips: TEST_SKIP for an input that is optional everywhere; TEST_SKIP_DEP
+ * for one that `make deps-test` installs (SentencePiece, the shared Llama 2
+ * vocabulary): under CI (CI set and not "false") that skip is a failure.
  */
 #ifndef RLHFD_TEST_H
 #define RLHFD_TEST_H
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int test_passed_, test_failed_, test_cur_failed_;
+static int test_passed_, test_failed_, test_skipped_, test_cur_failed_;
 
 #define CHECK(cond) do { \
 	if (!(cond)) { \
@@ -50,6 +57,22 @@ static int test_passed_, test_failed_, test_cur_failed_;
 		test_cur_failed_ = 1; \
 	} } while (0)
 
+/* CHECK / CHECK_MSG that also ends the test when cond fails. */
+#define REQUIRE(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "  %s:%d: required: %s\n", __FILE__, __LINE__, #cond); \
+		test_cur_failed_ = 1; \
+		return; \
+	} } while (0)
+
+#define REQUIRE_MSG(cond, ...) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "  %s:%d: required: %s: ", __FILE__, __LINE__, #cond); \
+		fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); \
+		test_cur_failed_ = 1; \
+		return; \
+	} } while (0)
+
 #define RUN(fn) do { \
 	test_cur_failed_ = 0; \
 	fn(); \
@@ -58,12 +81,25 @@ static int test_passed_, test_failed_, test_cur_failed_;
 	fflush(stdout); \
 	} while (0)
 
-/* Marks the current test as skipped-for-cause: it counts as neither passed nor
- * failed but prints why, so an absent optional input is visible. */
-#define TEST_SKIP(fn, why) printf("skip %s: %s\n", #fn, why)
+/* Counts fn as skipped (not run) and prints why, so an absent optional input
+ * is visible in the closing line. */
+#define TEST_SKIP(fn, why) do { \
+	test_skipped_++; printf("skip %s: %s\n", #fn, why); fflush(stdout); } while (0)
+
+static inline int test_in_ci_(void)
+{
+	const char *ci = getenv("CI");
+	return ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
+}
+
+/* A skip for a dependency `make deps-test` installs: a failure under CI. */
+#define TEST_SKIP_DEP(fn, why) do { \
+	if (test_in_ci_()) { test_failed_++; printf("FAIL %s: skipped under CI: %s\n", #fn, why); } \
+	else TEST_SKIP(fn, why); \
+	fflush(stdout); } while (0)
 
 #define TEST_MAIN_END() do { \
-	printf("%d passed, %d failed\n", test_passed_, test_failed_); \
+	printf("%d passed, %d failed, %d skipped\n", test_passed_, test_failed_, test_skipped_); \
 	return test_failed_ ? 1 : 0; } while (0)
 
 #endif

@@ -23,7 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mkdir -p with mode 0700 for the parts it creates. */
+/* mkdir -p with mode 0700 for the parts it creates; the last part is made
+ * 0700 if it existed. */
 static int make_dirs(const char *path)
 {
 	char buf[PATH_MAX];
@@ -39,8 +40,9 @@ static int make_dirs(const char *path)
 	}
 	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
 		return -1;
+	/* the data directory itself is private even when it already existed */
 	struct stat st;
-	return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+	return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) && chmod(buf, 0700) == 0 ? 0 : -1;
 }
 
 /* The web/ folder next to the executable. */

@@ -16,6 +16,8 @@ enum MHD_Result api_logout(struct request *r);
 enum MHD_Result api_me(struct request *r);
 enum MHD_Result api_raters_create(struct request *r);
 enum MHD_Result api_raters_list(struct request *r);
+enum MHD_Result api_rater_update(struct request *r);
+enum MHD_Result api_rater_token(struct request *r);
 
 /* api_prompts.c */
 enum MHD_Result api_prompts_create(struct request *r);

@@ -147,6 +147,22 @@ int export_csv_field(char **buf, size_t *pos, size_t *cap, const char *s, size_t
 	return 0;
 }
 
+int export_csv_text(char **buf, size_t *pos, size_t *cap, const char *s, size_t len)
+{
+	if (len && strchr("=+-@\t\r", s[0])) {
+		/* a spreadsheet would read the cell as a formula: make it text */
+		char *tmp = malloc(len + 1);
+		if (!tmp)
+			return -1;
+		tmp[0] = '\'';
+		memcpy(tmp + 1, s, len);
+		int rc = export_csv_field(buf, pos, cap, tmp, len + 1);
+		free(tmp);
+		return rc;
+	}
+	return export_csv_field(buf, pos, cap, s, len);
+}
+
 /* ---- formatting one row ------------------------------------------------- */
 
 static json_t *opt_int(int v)
@@ -201,7 +217,7 @@ static int csv_int(struct stream *s, int64_t v, bool present)
 
 static int csv_str(struct stream *s, const char *v, size_t len)
 {
-	return export_csv_field(&s->line, &s->len, &s->cap, v ? v : "", v ? len : 0);
+	return export_csv_text(&s->line, &s->len, &s->cap, v ? v : "", v ? len : 0);
 }
 
 static int csv_sep(struct stream *s, const char *sep)

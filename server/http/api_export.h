@@ -20,4 +20,12 @@ bool export_parse_time(const char *s, int64_t *out);
  */
 int export_csv_field(char **buf, size_t *pos, size_t *cap, const char *s, size_t len);
 
+/*
+ * export_csv_field for a text cell a person or a model wrote: a cell that
+ * starts with = + - @, a tab or a CR is prefixed with ' so a spreadsheet shows
+ * it as text instead of running it as a formula (CSV injection; OWASP's
+ * advice).  Returns 0 or -1 (out of memory).
+ */
+int export_csv_text(char **buf, size_t *pos, size_t *cap, const char *s, size_t len);
+
 #endif

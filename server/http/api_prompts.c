@@ -119,7 +119,7 @@ static json_t *ndjson_parse(struct request *r)
 		if (len == 0)
 			continue;
 		json_error_t err;
-		json_t *v = json_loadb(q, len, 0, &err);
+		json_t *v = json_loadb(q, len, JSON_REJECT_DUPLICATES, &err);
 		char where[32];
 		snprintf(where, sizeof where, "line %d", line);
 		if (!v) {

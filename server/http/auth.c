@@ -56,6 +56,15 @@ static int write_token_file(const char *path, const char *token)
 	return rc;
 }
 
+bool auth_token_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
 int auth_bootstrap_admin(struct db *db, const char *data_dir, const char *env_token)
 {
 	int64_t n;
@@ -63,6 +72,12 @@ int auth_bootstrap_admin(struct db *db, const char *data_dir, const char *env_to
 	uint8_t hash[AUTH_HASH_LEN];
 	bool from_env = env_token && *env_token;
 
+	if (from_env && strlen(env_token) < AUTH_MIN_TOKEN_CHARS) {
+		fprintf(stderr, "rlhfd: RLHFD_ADMIN_TOKEN is %zu characters; an admin token needs at "
+			"least %d (or leave it unset for a random one)\n", strlen(env_token),
+			AUTH_MIN_TOKEN_CHARS);
+		return -1;
+	}
 	if (db_rater_count(db, &n) < 0)
 		return -1;
 	if (n > 0)

@@ -3,16 +3,29 @@
  * authentication, answer and input helpers (see http.h).
  *
  * Life of a request (libmicrohttpd calls on_request several times):
- *   1st call   struct request created (freed in on_completed); a
- *              Content-Length over the cap marks it too large: answered 413
- *              at once if the client waits for 100 Continue, else, unless its
- *              body is already arriving, looked at again PROBE_MS later
- *              (suspend/resume) and answered then if no body came;
+ *   1st call   struct request created (freed in on_completed); the request
+ *              is decided before any of its body is read: routed (match in
+ *              http_routes, 404/405), authenticated (401), its CSRF token and
+ *              role checked (403).  A refused request never buffers a body:
+ *              what arrives is counted and dropped, and the refusal is sent
+ *              at its end (an answer sent while the client still writes is
+ *              often lost to a TCP reset).  A Content-Length over the cap
+ *              marks it too large: answered 413 at once if the client waits
+ *              for 100 Continue, else, unless its body is already arriving,
+ *              looked at again PROBE_MS later (suspend/resume) and answered
+ *              then if no body came.  With Transfer-Encoding: chunked the
+ *              Content-Length is ignored (RFC 9112 6.3), as libmicrohttpd
+ *              does; the cap then applies while streaming;
  *   next calls body chunks appended, capped while streaming, so a chunked
  *              upload over the cap is refused too and never held in memory;
- *              the rest of a refused body is read and dropped;
- *   last call  (no more data) routed: match in http_routes, authenticate,
- *              check the CSRF token and the role, call the endpoint.
+ *   last call  (no more data) the refusal, or the endpoint.
+ *
+ * Paths: an encoded NUL (%00) is left undecoded by unescape() and any path
+ * holding one is refused with 400, so "/api/prompts/1%00" never reads as
+ * prompt 1.  HEAD is served for static files, /healthz and /metrics; an API
+ * endpoint answers HEAD with 405, since its GET may change state (GET
+ * /api/tasks/next leases a task).  Connections per client address are capped
+ * (HTTP_PER_IP_CONNECTIONS).
  */
 #include "server/http/http.h"
 #include "server/http/auth.h"
@@ -46,6 +59,9 @@ static struct MHD_Daemon *http_daemon;
 static bool http_verbose;
 static bool http_can_suspend;   /* not in thread-per-connection mode */
 #define PROBE_MS 50
+/* Connections one client address may hold open at once: raters' browsers
+ * and scripts need a handful; a client opening hundreds is refused. */
+#define HTTP_PER_IP_CONNECTIONS 128
 
 static int64_t mono_ns(void)
 {
@@ -165,6 +181,22 @@ bool http_bad_field(struct request *r, const char *field, const char *fmt, ...)
 	return false;
 }
 
+/* Records why r is refused (status, code, message); the answer is queued by
+ * on_request once the body, which is never buffered, has been read and
+ * dropped.  Returns false (for `return deny(...)` in checks). */
+static bool deny(struct request *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool deny(struct request *r, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	r->deny_status = status;
+	snprintf(r->deny_code, sizeof r->deny_code, "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(r->deny_msg, sizeof r->deny_msg, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
 json_t *http_body_object(struct request *r)
 {
 	json_error_t err;
@@ -172,7 +204,7 @@ json_t *http_body_object(struct request *r)
 		http_bad_field(r, "", "the body must be a JSON object; it is empty");
 		return NULL;
 	}
-	json_t *j = json_loadb(r->body, r->body_len, 0, &err);
+	json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
 	if (!j) {
 		http_bad_field(r, "", "malformed JSON at line %d column %d: %s", err.line, err.column,
 			       err.text);
@@ -361,20 +393,19 @@ static bool route_match(const char *pattern, const char *path, int64_t *id)
 	return !*p && !*u;
 }
 
-static bool const_eq(const char *a, const char *b)
+static int hexval(char c)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-	for (size_t i = 0; i < la && i < lb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
+
 
 /*
  * Bearer tokens seen lately, per thread (no lock): SHA-256 -> rater for
  * TOKEN_CACHE_SECONDS, so a script posting ratings costs one hash and no
- * query per request.  Raters are never deleted and roles never change, so a
- * short TTL only bounds how long a cached entry lives.
+ * query per request.  Disabling a rater or rotating a token bumps
+ * auth_epoch (http_auth_changed), which empties every thread's cache at once;
+ * the TTL only bounds how long an entry lives otherwise.
  */
 #define TOKEN_CACHE_SLOTS 256
 #define TOKEN_CACHE_SECONDS 10
@@ -382,14 +413,22 @@ struct token_slot {
 	uint8_t hash[AUTH_HASH_LEN];
 	struct db_rater rater;
 	int64_t expires;
+	uint64_t epoch;      /* auth_epoch when cached */
 };
 static __thread struct token_slot token_cache[TOKEN_CACHE_SLOTS];
+static _Atomic uint64_t auth_epoch = 1;
+
+void http_auth_changed(void)
+{
+	atomic_fetch_add(&auth_epoch, 1);
+}
 
 static int rater_by_token_cached(struct db *db, const uint8_t hash[AUTH_HASH_LEN], struct db_rater *out)
 {
 	struct token_slot *s = &token_cache[hash[0] % TOKEN_CACHE_SLOTS];
 	int64_t now = db_now();
-	if (s->expires > now && memcmp(s->hash, hash, AUTH_HASH_LEN) == 0) {
+	uint64_t epoch = atomic_load(&auth_epoch);
+	if (s->expires > now && s->epoch == epoch && memcmp(s->hash, hash, AUTH_HASH_LEN) == 0) {
 		*out = s->rater;
 		return DB_OK;
 	}
@@ -398,69 +437,82 @@ static int rater_by_token_cached(struct db *db, const uint8_t hash[AUTH_HASH_LEN
 		memcpy(s->hash, hash, AUTH_HASH_LEN);
 		s->rater = *out;
 		s->expires = now + TOKEN_CACHE_SECONDS;
+		s->epoch = epoch;
 	}
 	return rc;
 }
 
-/* Fills r->rater from the bearer token or the session cookie; on failure
- * queues 401 (or 500) and returns false. */
-static bool authenticate(struct request *r, enum MHD_Result *ret)
+/* deny() for a negative DB_* code, as http_db_error answers it. */
+static bool deny_db(struct request *r, int rc, const char *what)
+{
+	if (rc == DB_BUSY)
+		return deny(r, 503, "busy", "the database is busy; try again");
+	return deny(r, 500, "internal", "database error reading %s", what);
+}
+
+/* Fills r->rater from the bearer token or the session cookie; false after
+ * deny() (401, or 5xx) when it cannot. */
+static bool authenticate(struct request *r)
 {
 	uint8_t hash[AUTH_HASH_LEN];
 	const char *authz = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 	int rc;
 	if (authz) {
-		if (strncasecmp(authz, "Bearer ", 7) != 0) {
-			*ret = http_error(r, 401, "unauthorized", "the Authorization header must be 'Bearer <token>'");
-			return false;
-		}
+		if (strncasecmp(authz, "Bearer ", 7) != 0)
+			return deny(r, 401, "unauthorized", "the Authorization header must be 'Bearer <token>'");
 		const char *tok = authz + 7;
 		while (*tok == ' ')
 			tok++;
 		size_t len = strlen(tok);
 		while (len && tok[len - 1] == ' ')
 			len--;
-		if (!len || auth_hash(tok, len, hash) < 0) {
-			*ret = http_error(r, 401, "unauthorized", "empty bearer token");
-			return false;
-		}
+		if (!len || auth_hash(tok, len, hash) < 0)
+			return deny(r, 401, "unauthorized", "empty bearer token");
 		rc = rater_by_token_cached(r->db, hash, &r->rater);
-		if (rc == DB_NOTFOUND) {
-			*ret = http_error(r, 401, "unauthorized", "unknown token");
-			return false;
-		}
+		if (rc == DB_NOTFOUND)
+			return deny(r, 401, "unauthorized", "unknown token");
 	} else {
 		const char *sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-		if (!sid || !*sid) {
-			*ret = http_error(r, 401, "unauthorized",
-					  "log in, or send 'Authorization: Bearer <token>'");
-			return false;
-		}
+		if (!sid || !*sid)
+			return deny(r, 401, "unauthorized", "log in, or send 'Authorization: Bearer <token>'");
 		auth_hash(sid, strlen(sid), hash);
 		rc = db_session_get(r->db, hash, db_now(), &r->rater, r->csrf, sizeof r->csrf);
-		if (rc == DB_NOTFOUND) {
-			*ret = http_error(r, 401, "unauthorized", "the session has expired; log in again");
-			return false;
-		}
+		if (rc == DB_NOTFOUND)
+			return deny(r, 401, "unauthorized", "the session has expired; log in again");
 		r->by_cookie = true;
 	}
-	if (rc < 0) {
-		*ret = http_db_error(r, rc, "rater");
-		return false;
-	}
+	if (rc < 0)
+		return deny_db(r, rc, "the rater");
 	return true;
 }
 
-static enum MHD_Result dispatch(struct request *r)
+/* May HEAD be answered by running path's GET?  Only where GET changes
+ * nothing: static files, /healthz, /metrics. */
+static bool head_allowed(const char *path)
 {
-	bool is_get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	return strncmp(path, "/api/", 5) != 0 && strcmp(path, "/api") != 0;
+}
+
+/*
+ * Decides r from its request line and headers alone, before any of its body
+ * is read: the route (r->route, r->id), the caller, the CSRF token and the
+ * role.  False after deny() when r is refused.  A path outside the table is
+ * a static file (r->route stays NULL).
+ */
+static bool decide(struct request *r)
+{
+	bool is_head = strcmp(r->method, "HEAD") == 0;
+	bool is_get = strcmp(r->method, "GET") == 0 || is_head;
 	const struct route *rt = NULL;
 	char allow[64] = "";
+	if (strstr(r->url, "%00"))
+		return deny(r, 400, "bad_path", "the path must not contain an encoded NUL (%%00)");
 	for (const struct route *x = http_routes; x->method; x++) {
 		int64_t id = 0;
 		if (!route_match(x->pattern, r->url, &id))
 			continue;
-		if (strcmp(x->method, r->method) == 0 || (is_get && strcmp(x->method, "GET") == 0)) {
+		if (strcmp(x->method, r->method) == 0 ||
+		    (is_get && strcmp(x->method, "GET") == 0 && (!is_head || head_allowed(r->url)))) {
 			rt = x;
 			r->id = id;
 			break;
@@ -471,31 +523,41 @@ static enum MHD_Result dispatch(struct request *r)
 	if (!rt) {
 		if (allow[0]) {
 			snprintf(r->allow, sizeof r->allow, "%s", allow);
-			return http_error(r, 405, "method_not_allowed",
-					  "%s is not allowed on %s (allowed: %s)", r->method, r->url, allow);
+			return deny(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+				    r->method, r->url, allow);
 		}
 		if (strncmp(r->url, "/api/", 5) == 0 || strcmp(r->url, "/api") == 0)
-			return http_error(r, 404, "not_found", "no endpoint %s %s", r->method, r->url);
-		if (is_get)
-			return static_serve(r);
-		return http_error(r, 405, "method_not_allowed", "%s is not allowed on %s", r->method, r->url);
+			return deny(r, 404, "not_found", "no endpoint %s %s", r->method, r->url);
+		if (!is_get)
+			return deny(r, 405, "method_not_allowed", "%s is not allowed on %s", r->method, r->url);
+		return true;            /* a static file */
 	}
+	r->route = rt;
 	if (!(r->db = db_pool_get()))
-		return http_error(r, 503, "unavailable", "cannot open the database");
-	if (rt->role != ROLE_NONE) {
-		enum MHD_Result ret;
-		if (!authenticate(r, &ret))
-			return ret;
-		if (r->by_cookie && !is_get) {
-			const char *t = http_header(r, "X-CSRF-Token");
-			if (!t || !const_eq(t, r->csrf))
-				return http_error(r, 403, "csrf_failed",
-						  "missing or wrong X-CSRF-Token header");
-		}
-		if (rt->role == ROLE_ADMIN && strcmp(r->rater.role, "admin") != 0)
-			return http_error(r, 403, "forbidden", "this needs an admin");
+		return deny(r, 503, "unavailable", "cannot open the database");
+	if (rt->role == ROLE_NONE)
+		return true;
+	if (!authenticate(r))
+		return false;
+	if (r->by_cookie && !is_get) {
+		const char *t = http_header(r, "X-CSRF-Token");
+		if (!t || !auth_token_eq(t, r->csrf))
+			return deny(r, 403, "csrf_failed", "missing or wrong X-CSRF-Token header");
 	}
-	return rt->handler(r);
+	if (rt->role == ROLE_ADMIN && strcmp(r->rater.role, "admin") != 0)
+		return deny(r, 403, "forbidden", "this needs an admin");
+	return true;
+}
+
+/* Answers r once its body is in: the refusal decide() recorded, the
+ * endpoint, or the static file. */
+static enum MHD_Result respond(struct request *r)
+{
+	if (r->deny_status)
+		return http_error(r, r->deny_status, r->deny_code, "%s", r->deny_msg);
+	if (!r->route)
+		return static_serve(r);
+	return r->route->handler(r);
 }
 
 /* ---- the MHD callbacks -------------------------------------------------- */
@@ -559,9 +621,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->url = url;
 		r->start_ns = mono_ns();
 		*req_cls = r;
+		decide(r);
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl) {
+		const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		if (te && strcasestr(te, "chunked"))
+			cl = NULL;      /* chunked wins (RFC 9112 6.3); capped while streaming */
+		if (cl && !r->deny_status) {
 			char *end;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
@@ -589,8 +656,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->too_large) {
-			/* keep reading to answer 413 at the end, up to a point */
+		if (r->too_large || r->deny_status) {
+			/* keep reading to answer 413 (or the refusal) at the end,
+			 * up to a point; nothing is kept */
 			r->body_len += n;
 			return r->body_len > (size_t)max + DISCARD_LIMIT ? MHD_NO : MHD_YES;
 		}
@@ -628,10 +696,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (body_arriving(conn))
 			return MHD_YES;
 	}
-	if (r->too_large)
+	if (r->too_large && !r->deny_status)
 		return http_error(r, 413, "payload_too_large", "the body is over the limit of %lld bytes",
 				  (long long)max);
-	return dispatch(r);
+	return respond(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -649,6 +717,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	free(r->body);
 	free(r);
 	*req_cls = NULL;
+}
+
+/* libmicrohttpd's URL and argument unescaping, except that %00 stays as it
+ * is (decide() refuses such a path): a decoded NUL would end the string
+ * early and "/api/prompts/1%00" would read as "/api/prompts/1".  Returns the
+ * new length of s, decoded in place. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+		if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 && (hi | lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = 0;
+	return (size_t)(w - s);
 }
 
 int http_start(const struct http_options *opt)
@@ -687,13 +775,15 @@ int http_start(const struct http_options *opt)
 	struct MHD_OptionItem ops[] = {
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_CONNECTIONS, NULL },
+		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL },
 		{ opt->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_ARRAY,
 		  opt->threads > 1 ? opt->threads : 0, NULL },
 		{ sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_ARRAY, 0, sa },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	/* an unused slot must not end the list early: compact it */
-	struct MHD_OptionItem list[8];
+	struct MHD_OptionItem list[10];
 	int n = 0;
 	for (int i = 0; ops[i].option != MHD_OPTION_END; i++)
 		if (ops[i].option != MHD_OPTION_ARRAY)

@@ -35,6 +35,8 @@ struct db;
 
 enum role { ROLE_NONE, ROLE_RATER, ROLE_ADMIN };
 
+struct route;
+
 struct request {
 	struct MHD_Connection *conn;
 	const char *method;          /* borrowed from MHD */
@@ -54,6 +56,10 @@ struct request {
 	char err_field[96];          /* the field a 400 is about (see http_invalid) */
 	char err_msg[256];
 	char allow[64];              /* methods for a 405's Allow header */
+	const struct route *route;   /* the matched route; NULL = a static file */
+	int deny_status;             /* decided on the first call: refused with this */
+	char deny_code[32];
+	char deny_msg[256];
 };
 
 typedef enum MHD_Result (*http_handler)(struct request *r);
@@ -88,9 +94,14 @@ void http_stop(void);
  * On a database without raters, creates the admin "admin": with the token in
  * env_token when set and non-empty, else with a random token that is printed
  * to stdout once and written to <data_dir>/admin.token (mode 0600).  Does
- * nothing when raters exist.  Returns 0 or -1 (message on stderr).
+ * nothing when raters exist.  An env_token shorter than 16 characters is
+ * refused, raters or not.  Returns 0 or -1 (message on stderr).
  */
 int auth_bootstrap_admin(struct db *db, const char *data_dir, const char *env_token);
+
+/* Tells authentication that a rater's access changed (disabled, token
+ * rotated): cached token lookups are dropped on every thread. */
+void http_auth_changed(void);
 
 /* ---- answers (each queues one response; the body buffer's ownership passes
  * to MHD with MHD_RESPMEM_MUST_FREE, JSON values are stolen) ---- */

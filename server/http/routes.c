@@ -16,6 +16,8 @@ const struct route http_routes[] = {
 
 	{ "POST", "/api/raters",                   ROLE_ADMIN, api_raters_create },
 	{ "GET",  "/api/raters",                   ROLE_ADMIN, api_raters_list },
+	{ "PATCH", "/api/raters/{id}",             ROLE_ADMIN, api_rater_update },
+	{ "POST", "/api/raters/{id}/token",        ROLE_ADMIN, api_rater_token },
 
 	{ "POST", "/api/prompts",                  ROLE_ADMIN, api_prompts_create },
 	{ "GET",  "/api/prompts",                  ROLE_ADMIN, api_prompts_list },

@@ -239,18 +239,60 @@ static void test_token_hashing(void)
 	remove_db(db_path);
 }
 
+/* Migration 3 on a database whose raters share names: the later ones become
+ * "name (id)", then names are unique; rater access (disabled) works. */
+static void test_rater_names_unique_migration(void)
+{
+	struct db *db;
+	struct db_rater r;
+	uint8_t h[32];
+	int64_t id = 0;
+	snprintf(db_path, sizeof db_path, "%s/t%d.db", tmp_dir, ++db_serial);
+	REQUIRE(db_open(&db, db_path, false) == 0);
+	int upto2 = 0;
+	while (upto2 < db_n_migrations && db_migrations[upto2].version <= 2)
+		upto2++;
+	REQUIRE(db_migrate_list(db, db_migrations, upto2, NULL) == 0);
+	CHECK_INT_EQ(db_exec(db, "INSERT INTO raters(name, role, token_hash, created_at) VALUES"
+			     " ('sam', 'rater', zeroblob(32), 1), ('sam', 'rater', randomblob(32), 2),"
+			     " ('kim', 'admin', randomblob(32), 3)"), 0);
+	CHECK_INT_EQ(db_migrate(db, NULL), 0);
+	CHECK_INT_EQ(db_rater_by_id(db, 1, &r), 0);
+	CHECK_STR_EQ(r.name, "sam");
+	CHECK_INT_EQ(db_rater_by_id(db, 2, &r), 0);
+	CHECK_STR_EQ(r.name, "sam (2)");
+	CHECK(!r.disabled);
+	/* unique from now on, and a disabled rater's token finds no one */
+	auth_hash("sam-token", 9, h);
+	CHECK_INT_EQ(db_rater_create(db, "sam", "rater", h, NULL), DB_CONFLICT);
+	CHECK_INT_EQ(db_rater_create(db, "sam2", "rater", h, &id), 0);
+	CHECK_INT_EQ(db_rater_by_token(db, h, &r), 0);
+	CHECK_INT_EQ(db_rater_set_disabled(db, id, true), 0);
+	CHECK_INT_EQ(db_rater_by_token(db, h, &r), DB_NOTFOUND);
+	CHECK_INT_EQ(db_rater_by_id(db, id, &r), 0);
+	CHECK(r.disabled);
+	/* kim is the only admin */
+	CHECK_INT_EQ(db_rater_set_disabled(db, 3, true), DB_CONFLICT);
+	db_close(db);
+	remove_db(db_path);
+}
+
 static void test_admin_bootstrap(void)
 {
 	struct db *db = fresh_db();
 	struct db_rater r;
 	uint8_t h[32];
 	int64_t n;
-	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "secret-admin"), 0);
-	auth_hash("secret-admin", 12, h);
+	/* a hand-chosen admin token under 16 characters is refused */
+	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "secret-admin"), -1);
+	CHECK_INT_EQ(db_rater_count(db, &n), 0);
+	CHECK_INT_EQ(n, 0);
+	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "secret-admin-token"), 0);
+	auth_hash("secret-admin-token", 18, h);
 	CHECK_INT_EQ(db_rater_by_token(db, h, &r), 0);
 	CHECK_STR_EQ(r.role, "admin");
 	/* not again on a database with raters */
-	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "other"), 0);
+	CHECK_INT_EQ(auth_bootstrap_admin(db, tmp_dir, "other-admin-token"), 0);
 	CHECK_INT_EQ(db_rater_count(db, &n), 0);
 	CHECK_INT_EQ(n, 1);
 	db_close(db);
@@ -878,6 +920,7 @@ int main(void)
 	RUN(test_newer_db_refused);
 	RUN(test_token_hashing);
 	RUN(test_admin_bootstrap);
+	RUN(test_rater_names_unique_migration);
 	RUN(test_rating_replace_keeps_history);
 	RUN(test_ratings_all_or_nothing);
 	RUN(test_lease_expiry_and_reclaim);

@@ -96,8 +96,7 @@ static bool same_weights(const char *rel, const char *name)
 static void test_init(void)
 {
 	build_tiny();
-	if (!built)
-		return;
+	REQUIRE_MSG(built, "the tiny demo model was not built");
 	CHECK_INT_EQ(run_init(), 0);
 	char path[256];
 	snprintf(path, sizeof path, "%s/rlhfd.db", data_dir);

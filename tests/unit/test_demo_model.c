@@ -139,8 +139,7 @@ static void test_build_writes_everything(void)
 
 static void test_corpora_are_the_generators(void)
 {
-	if (!built)
-		return;
+	REQUIRE_MSG(built, "the demo model build failed (see test_build)");
 	size_t n = 0, m = 0;
 	char *txt = slurp(dir_a, DEMO_MODEL_PRETRAIN, &n);
 	char *gen = demo_pretrain_text(77, 40000, &m);
@@ -173,8 +172,7 @@ static void test_corpora_are_the_generators(void)
 
 static void test_tokenizer_round_trips(void)
 {
-	if (!built)
-		return;
+	REQUIRE_MSG(built, "the demo model build failed (see test_build)");
 	char p[512], err[256];
 	struct tokenizer tk;
 	tokenizer_init(&tk);
@@ -263,8 +261,7 @@ static float *check_model(const char *name, const char *kind, const char *parent
 
 static void test_checkpoints(void)
 {
-	if (!built)
-		return;
+	REQUIRE_MSG(built, "the demo model build failed (see test_build)");
 	float *base = check_model(DEMO_MODEL_BASE, "base", NULL);
 	float *sft = check_model(DEMO_MODEL_SFT, "sft", DEMO_MODEL_BASE);
 	struct llama_config c = { .dim = 16, .hidden_dim = 32, .n_layers = 2, .n_heads = 2,
@@ -295,8 +292,7 @@ static void test_checkpoints(void)
 
 static void test_deterministic(void)
 {
-	if (!built)
-		return;
+	REQUIRE_MSG(built, "the demo model build failed (see test_build)");
 	struct demo_model_config c;
 	char err[512];
 	tiny_config(&c);
@@ -332,8 +328,7 @@ static void test_bad_config(void)
 
 static void test_gen_answers(void)
 {
-	if (!built)
-		return;
+	REQUIRE_MSG(built, "the demo model build failed (see test_build)");
 	char p[512], err[256];
 	struct gen_model g;
 	snprintf(p, sizeof p, "%s/%s", dir_a, DEMO_MODEL_SFT);

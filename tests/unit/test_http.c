@@ -65,6 +65,31 @@ static void test_csv_field(void)
 	free(buf);
 }
 
+/* Text cells that a spreadsheet would run as formulas are made text. */
+static void test_csv_text(void)
+{
+	static const char *const cases[][2] = {
+		{ "=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0" },
+		{ "+1", "'+1" },
+		{ "-2+3", "'-2+3" },
+		{ "@SUM(A1:A9)", "'@SUM(A1:A9)" },
+		{ "\tx", "'\tx" },
+		{ "\rx", "\"'\rx\"" },
+		{ "=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
+		{ "a=b", "a=b" },
+		{ "plain", "plain" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *buf = NULL;
+		size_t pos = 0, cap = 0;
+		CHECK_INT_EQ(export_csv_text(&buf, &pos, &cap, cases[i][0], strlen(cases[i][0])), 0);
+		CHECK_MSG(pos == strlen(cases[i][1]) && buf && memcmp(buf, cases[i][1], pos) == 0,
+			  "case %zu: got %.*s", i, (int)pos, buf ? buf : "");
+		free(buf);
+	}
+}
+
 static void test_shuffle(void)
 {
 	/* a permutation, the same for the same seed; over a few seeds not
@@ -109,6 +134,7 @@ int main(void)
 {
 	RUN(test_parse_time);
 	RUN(test_csv_field);
+	RUN(test_csv_text);
 	RUN(test_shuffle);
 	RUN(test_parse_id);
 	TEST_MAIN_END();

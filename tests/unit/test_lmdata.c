@@ -11,6 +11,8 @@
 #include "tests/test.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static const char *corpus =
@@ -98,8 +100,7 @@ static int check_row(const struct tokenizer *tk, const char *prompt, const char 
 static void test_sft_row(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	CHECK(check_row(&tk, "What is the capital of France?", "The capital of France is Paris.", 64) > 3);
 	CHECK(check_row(&tk, "Tell me a poem.", "Roses are red, the sky is blue.", 80) > 3);
 	/* a response with characters the vocabulary never saw (byte tokens) */
@@ -110,8 +111,7 @@ static void test_sft_row(void)
 static void test_sft_truncation(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	const char *pr = "What is the capital of France?", *re = "The capital of France is Paris.";
 	int full = check_row(&tk, pr, re, 64);
 	/* a row that cuts the response 3 tokens in: fewer weighted targets */
@@ -134,8 +134,7 @@ static void test_sft_truncation(void)
 static void test_text_stream(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	const char *a = "The capital of Peru is Lima.", *b = "Lima is a big city.\nIt is old.";
 	char text[256];
 	snprintf(text, sizeof text, "\n%s\n\n\n%s\n", a, b);
@@ -157,31 +156,28 @@ static void test_text_stream(void)
 	tokenizer_release(&tk);
 }
 
+/* Where the shared Llama 2 vocabulary is, into path; false when absent. */
+static bool llama2_vocab_present(char *path, size_t n)
+{
+	const char *dir = getenv("RLHFD_SHARED");
+	snprintf(path, n, "%s/data/llama2-tokenizer.bin", dir && *dir ? dir : "../shared");
+	FILE *f = fopen(path, "rb");
+	if (f)
+		fclose(f);
+	return f != NULL;
+}
+
 /* The real Llama 2 vocabulary, when the shared data is there. */
 static void test_llama2_vocab(void)
 {
-	const char *dir = getenv("RLHFD_SHARED");
-	char path[1024];
-	snprintf(path, sizeof path, "%s/data/llama2-tokenizer.bin", dir ? dir : "../shared");
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		TEST_SKIP(test_llama2_vocab, "no llama2-tokenizer.bin (set RLHFD_SHARED)");
-		return;
-	}
-	fclose(f);
+	char path[1024], err[256];
 	struct tokenizer tk;
-	char err[256];
+	REQUIRE(llama2_vocab_present(path, sizeof path));
 	tokenizer_init(&tk);
-	if (tokenizer_load(&tk, path, 32000, err, sizeof err) < 0) {
-		CHECK_MSG(0, "%s", err);
-		return;
-	}
-	test_cur_failed_ = 0;
+	REQUIRE_MSG(tokenizer_load(&tk, path, 32000, err, sizeof err) == 0, "%s", err);
 	CHECK(check_row(&tk, "What is the capital of France?", "The capital of France is Paris.", 48) > 3);
 	CHECK(check_row(&tk, "How do I apply for a job?", "Write a short CV, then send it with a letter.", 64) > 5);
 	tokenizer_release(&tk);
-	if (test_cur_failed_) { test_failed_++; printf("FAIL test_llama2_vocab\n"); }
-	else { test_passed_++; printf("ok   test_llama2_vocab\n"); }
 }
 
 int main(void)
@@ -190,6 +186,10 @@ int main(void)
 	RUN(test_sft_row);
 	RUN(test_sft_truncation);
 	RUN(test_text_stream);
-	test_llama2_vocab();
+	char path[1024];
+	if (llama2_vocab_present(path, sizeof path))
+		RUN(test_llama2_vocab);
+	else
+		TEST_SKIP_DEP(test_llama2_vocab, "no llama2-tokenizer.bin (set RLHFD_SHARED)");
 	TEST_MAIN_END();
 }

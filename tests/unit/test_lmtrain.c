@@ -39,8 +39,7 @@ static int trained(struct tokenizer *tk)
 static void test_text_batches(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	int *stream = NULL;
 	size_t n = 0;
 	CHECK_INT_EQ(lmdata_text_stream(&tk, corpus, &stream, &n), 0);
@@ -84,8 +83,7 @@ static void test_text_batches(void)
 static void test_sft_batches(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	const char *pr[3] = { "What is the capital of France?", "What is the capital of Peru?",
 			      "What is the capital of Spain?" };
 	const char *re[3] = { "Paris.", "The capital of Peru is Lima.", "Madrid." };
@@ -103,10 +101,10 @@ static void test_sft_batches(void)
 	CHECK_INT_EQ(d.n_rows, 3);
 	CHECK(lmdata_set_usable(&d));
 	CHECK_INT_EQ(lmdata_set_text(&d, &tk, corpus), -EINVAL);
-	if (!lmdata_set_usable(&d)) {
+	if (!lmdata_set_usable(&d)) {   /* failed above: nothing to draw from */
 		lmdata_set_release(&d);
 		tokenizer_release(&tk);
-		return;
+		REQUIRE(lmdata_set_usable(&d));
 	}
 	/* every drawn row is one of the three rows lmdata_sft_row builds */
 	static int rt[3][64], rg[3][64];
@@ -139,8 +137,7 @@ static void test_sft_batches(void)
 static void test_text_rows(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	const char *doc = "The capital of Peru is Lima.";
 	int ids[64];
 	size_t n = 0;
@@ -231,8 +228,7 @@ static float *train(const struct tokenizer *tk, int batch, int accum, int steps,
 static void test_accumulation_is_one_batch(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	struct llama_config c = tiny;
 	c.vocab_size = tk.vocab_size;
 	struct seen_reports a = { 0 }, b = { 0 };
@@ -256,8 +252,7 @@ static void test_accumulation_is_one_batch(void)
 static void test_learns_and_saves(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	char dir[] = "/tmp/rlhfd_lmtrain_XXXXXX";
 	if (!mkdtemp(dir)) {
 		CHECK(0);
@@ -316,8 +311,7 @@ static void test_learns_and_saves(void)
 static void test_frozen_embedding(void)
 {
 	struct tokenizer tk;
-	if (trained(&tk) < 0)
-		return;
+	REQUIRE(trained(&tk) == 0);
 	struct llama_config c = tiny;
 	c.vocab_size = tk.vocab_size;
 	float *init = malloc(llama_params_count(&c) * sizeof(float));

@@ -1,6 +1,7 @@
 /*
  * web/js/admin.js — the admin page: counts, the score histogram, agreement and
- * per-rater counts (GET /api/stats); creating raters (token shown once); browsing
+ * per-rater counts (GET /api/stats); creating, disabling and re-keying raters
+ * (a token is shown once); browsing
  * prompts; importing a JSONL/JSON file; export links; task-assignment settings.
  * The Jobs, Models and Training panels live in js/jobs.js, js/models.js and
  * js/autotrain.js.  The hash names the tab ("#models"), optionally with an
@@ -85,12 +86,68 @@ loaders.overview = async () => {
 
 /* ---- raters ------------------------------------------------------------------------------- */
 
+/* Shows a token once in the token box (after creating a rater or a new token). */
+function showToken(who, token) {
+	$('new-token-who').textContent = who;
+	$('new-token-value').value = token;
+	$('copy-status').textContent = '';
+	$('new-token').hidden = false;
+	$('new-token-value').select();
+}
+
+/*
+ * A button whose action asks first, in place: the first click turns it into
+ * "Confirm: <what>" for five seconds, a second click runs act.  No native
+ * dialog (they block the page and are easy to click through).
+ */
+function confirmButton(label, aria, confirmText, act) {
+	const b = el('button', { type: 'button', class: 'small', text: label, 'aria-label': aria });
+	let timer = null;
+	const reset = () => { clearTimeout(timer); timer = null; b.textContent = label; b.setAttribute('aria-label', aria); b.classList.remove('armed'); };
+	b.addEventListener('click', async () => {
+		if (!timer) {
+			b.textContent = `Confirm: ${confirmText}`;
+			b.setAttribute('aria-label', `Confirm: ${confirmText}`);
+			b.classList.add('armed');
+			timer = setTimeout(reset, 5000);
+			return;
+		}
+		reset();
+		await act();
+	});
+	return b;
+}
+
+/* Disable / enable and new-token buttons of one rater's row. */
+function raterActions(r) {
+	const setDisabled = async (disabled) => {
+		try {
+			await api('PATCH', `/api/raters/${r.id}`, { disabled });
+			showError('');
+			await loaders.raters();
+		} catch (e) { showError(`Could not change ${r.name}: ${e.message}`); }
+	};
+	const toggle = r.disabled
+		? el('button', { type: 'button', class: 'small', text: 'Enable', 'aria-label': `Enable ${r.name}`, onclick: () => setDisabled(false) })
+		: confirmButton('Disable', `Disable ${r.name}`, `disable ${r.name} (token and sessions stop at once)`, () => setDisabled(true));
+	const rotate = confirmButton('New token', `New token for ${r.name}`, `new token for ${r.name} (the old one stops)`, async () => {
+		try {
+			const t = await api('POST', `/api/raters/${r.id}/token`, {});
+			showError('');
+			showToken(`${r.name} (${r.role}), new token`, t.token);
+		} catch (e) { showError(`Could not give ${r.name} a new token: ${e.message}`); }
+	});
+	return el('td', { class: 'actions' }, toggle, ' ', rotate);
+}
+
 loaders.raters = async () => {
 	const { raters } = await api('GET', '/api/raters');
-	$('raters').tBodies[0].replaceChildren(...raters.map((r) => el('tr', {},
+	$('raters').tBodies[0].replaceChildren(...raters.map((r) => el('tr', r.disabled ? { class: 'disabled' } : {},
 		el('td', { class: 'num', text: String(r.id) }), el('td', { text: r.name }),
-		el('td', {}, el('span', { class: `pill ${r.role}`, text: r.role })),
-		el('td', { class: 'num', text: String(r.ratings ?? 0) }))));
+		el('td', {}, el('span', { class: `pill ${r.role}`, text: r.role }),
+			r.disabled ? el('span', { class: 'pill disabled', text: 'disabled' }) : ''),
+		el('td', { class: 'num', text: String(r.ratings ?? 0) }),
+		raterActions(r))));
 };
 
 $('rater-form').addEventListener('submit', async (ev) => {
@@ -101,11 +158,7 @@ $('rater-form').addEventListener('submit', async (ev) => {
 		const r = await api('POST', '/api/raters', { name, role: $('rater-role').value });
 		showError('');
 		$('rater-name').value = '';
-		$('new-token-who').textContent = `${r.name} (${r.role})`;
-		$('new-token-value').value = r.token;
-		$('copy-status').textContent = '';
-		$('new-token').hidden = false;
-		$('new-token-value').select();
+		showToken(`${r.name} (${r.role})`, r.token);
 		await loaders.raters();
 	} catch (e) { showError(`Could not create the rater: ${e.message}`); }
 });
