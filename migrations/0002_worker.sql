@@ -1,4 +1,4 @@
--- 0002_worker.sql — what the background worker (server/worker/worker.c) needs beyond
+-- 0002_worker.sql — what the background worker (server/worker.c) needs beyond
 -- the first schema.
 
 -- Whether a generated answer ended with EOS (1) or ran into max_tokens / the
