@@ -264,11 +264,6 @@ const struct job_kind *job_kind_find(const char *name)
 	return NULL;
 }
 
-bool job_kind_known(const char *kind)
-{
-	return job_kind_find(kind) != NULL;
-}
-
 const char *job_kind_name(size_t i)
 {
 	return i < N_KINDS ? KINDS[i].name : NULL;

@@ -86,9 +86,6 @@ int worker_run_new_job(const char *data_dir, const char *kind, const char *param
 bool job_params_check(const char *kind, json_t *params, bool internal, const char *where,
 		      char *field, size_t field_len, char *msg, size_t msg_len);
 
-/* True for a job kind name. */
-bool job_kind_known(const char *kind);
-
 /* The name of the i-th kind (0, 1, ... in the registry's order), NULL past
  * the last. */
 const char *job_kind_name(size_t i);
