@@ -36,24 +36,29 @@ enum MHD_Result api_export_ratings_csv(struct request *r);
 enum MHD_Result api_export_pairs(struct request *r);
 enum MHD_Result api_export_sft(struct request *r);
 
-/* api_admin.c */
+/* api_jobs.c */
 enum MHD_Result api_generate(struct request *r);
 enum MHD_Result api_train(struct request *r);
+enum MHD_Result api_job_kinds(struct request *r);
 enum MHD_Result api_jobs_list(struct request *r);
 enum MHD_Result api_job_get(struct request *r);
 enum MHD_Result api_job_metrics(struct request *r);
 enum MHD_Result api_job_cancel(struct request *r);
-enum MHD_Result api_models_list(struct request *r);
-enum MHD_Result api_model_activate(struct request *r);
-enum MHD_Result api_config_get(struct request *r);
-enum MHD_Result api_config_put(struct request *r);
-enum MHD_Result api_stats(struct request *r);
-
-/* api_jobs.c */
 enum MHD_Result api_job_retry(struct request *r);
 
+/* api_models.c */
+enum MHD_Result api_models_list(struct request *r);
+enum MHD_Result api_model_activate(struct request *r);
+
+/* api_config.c */
+enum MHD_Result api_config_get(struct request *r);
+enum MHD_Result api_config_put(struct request *r);
+
+/* api_stats.c */
+enum MHD_Result api_stats(struct request *r);
+
 /* The config keys the server validates (others are stored as given) and the
- * effective values for a request (api_admin.c). */
+ * effective values for a request (api_config.c). */
 int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds);
 
 /* The caller's {"rated_today","remaining"} (new), NULL on a database error

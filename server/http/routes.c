@@ -36,6 +36,7 @@ const struct route http_routes[] = {
 	{ "POST", "/api/generate",                 ROLE_ADMIN, api_generate },
 	{ "POST", "/api/train",                    ROLE_ADMIN, api_train },
 	{ "GET",  "/api/jobs",                     ROLE_ADMIN, api_jobs_list },
+	{ "GET",  "/api/jobs/kinds",               ROLE_ADMIN, api_job_kinds },
 	{ "GET",  "/api/jobs/{id}",                ROLE_ADMIN, api_job_get },
 	{ "GET",  "/api/jobs/{id}/metrics",        ROLE_ADMIN, api_job_metrics },
 	{ "POST", "/api/jobs/{id}/cancel",         ROLE_ADMIN, api_job_cancel },

@@ -1,11 +1,13 @@
 /*
  * server/worker/job.c — running one job: its settings, reporting (progress, metrics,
  * cancellation) through the trainer hooks, the models it reads and the
- * version it writes, and the record of how it ended.  The kinds themselves
- * are job_generate.c and job_train.c.  See job.h.
+ * version it writes, and the record of how it ended — with the settings it
+ * ran with as metrics.settings (job_settings_json).  The kinds themselves are
+ * job_generate.c and job_train.c, found in the registry of job_params.c; the
+ * next job of an auto-training loop is queued by autotrain.c.  See job.h.
  */
 #include "server/worker/job_impl.h"
-#include "db/config.h"
+#include "server/worker/autotrain.h"
 #include "db/db.h"
 #include "db/jobs.h"
 #include "model/lmdata.h"
@@ -415,83 +417,6 @@ int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g)
 
 /* ---- the run ----------------------------------------------------------------------- */
 
-json_t *job_auto_params(json_t *auto_train, const char *key, const char *kind)
-{
-	json_t *p = json_object_get(auto_train, key);
-	char field[96], msg[300];
-	if (!json_is_object(p) || !job_params_check(kind, p, false, key, field, sizeof field, msg,
-						     sizeof msg)) {
-		if (p)
-			fprintf(stderr, "rlhfd: auto-training: auto_train.%s ignored: %s\n", key,
-				json_is_object(p) ? msg : "not an object");
-		p = NULL;
-	}
-	json_t *out = p ? json_deep_copy(p) : json_object();
-	if (out)
-		json_object_set_new(out, "auto", json_true());
-	return out;
-}
-
-/* Auto-training: after a job of the loop succeeds, the next one is queued in
- * the same transaction that records the success. */
-static int queue_next(struct job *j)
-{
-	json_t *at = NULL;
-	const char *next = NULL;
-	json_t *params = NULL;
-	/* switched off meanwhile: the loop stops here */
-	if (db_config_get(j->env->db, "auto_train", &at) < 0 || !json_is_true(json_object_get(at, "enabled"))) {
-		json_decref(at);
-		job_log(j, "auto-training is off: the loop stops here");
-		return 0;
-	}
-	if (!strcmp(j->kind, "reward")) {
-		json_t *k = json_object_get(at, "rl_kind");
-		next = json_is_string(k) ? json_string_value(k) : "ppo";
-		if (strcmp(next, "ppo") && strcmp(next, "rloo") && strcmp(next, "grpo") && strcmp(next, "dpo"))
-			next = "ppo";
-		params = job_auto_params(at, "rl_params", next);
-	} else if (!strcmp(j->kind, "ppo") || !strcmp(j->kind, "rloo") || !strcmp(j->kind, "grpo") ||
-		   !strcmp(j->kind, "dpo")) {
-		json_t *k = json_object_get(at, "generate_k"), *np = json_object_get(at, "generate_prompts");
-		int64_t kk = json_is_integer(k) ? json_integer_value(k) : 4;
-		int64_t nn = json_is_integer(np) ? json_integer_value(np) : 32;
-		next = "generate";
-		params = json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)(kk >= 1 && kk <= 64 ? kk : 4),
-				   "max_prompts", (json_int_t)(nn >= 0 ? nn : 32));
-	}
-	int rc = 0;
-	if (next) {
-		char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
-		int64_t id = 0;
-		rc = text ? db_job_create(j->env->db, next, text, db_now(), &id) : DB_ERROR;
-		if (rc == 0)
-			job_log(j, "auto-training: queued job %lld (%s)", (long long)id, next);
-		free(text);
-	}
-	json_decref(params);
-	json_decref(at);
-	return rc;
-}
-
-static int run_kind(struct job *j)
-{
-	const char *k = j->kind;
-	if (!strcmp(k, "generate"))
-		return job_generate(j);
-	if (!strcmp(k, "sft"))
-		return job_sft(j);
-	if (!strcmp(k, "reward"))
-		return job_reward(j);
-	if (!strcmp(k, "ppo") || !strcmp(k, "rloo") || !strcmp(k, "grpo"))
-		return job_rl(j);
-	if (!strcmp(k, "dpo"))
-		return job_dpo(j);
-	if (!strcmp(k, "eval"))
-		return job_eval(j);
-	return job_fail(j, -EINVAL, "unknown job kind '%s'", k);
-}
-
 /* Records how the job ended; retries a busy database a few times (the row
  * must not stay 'running'). */
 static void record_end(struct job *j, const char *status, const char *error)
@@ -502,7 +427,7 @@ static void record_end(struct job *j, const char *status, const char *error)
 		if (rc == 0)
 			rc = db_work_finish(j->env->db, j->id, status, error, metrics, j->model_id, db_now());
 		if (rc == 0 && !strcmp(status, "succeeded") && j->s.auto_chain)
-			rc = queue_next(j);
+			rc = autotrain_queue_next(j);
 		if (rc == 0 && (rc = db_commit(j->env->db)) == 0)
 			break;
 		db_rollback(j->env->db);
@@ -538,22 +463,29 @@ int job_run(struct job_env *env, const struct db_work_job *wj, int64_t *model_id
 	j->params = json_loads(wj->params ? wj->params : "{}", 0, NULL);
 	j->metrics = json_object();
 	j->resolved = json_object();
+	const struct job_kind *kind;
 	char msg[400];
 	int rc;
 	if (!j->metrics || !j->resolved)
 		rc = job_fail(j, -ENOMEM, "out of memory");
 	else if (!json_is_object(j->params))
 		rc = job_fail(j, -EINVAL, "bad params: not a JSON object");
-	else if (!job_settings_parse(j->kind, j->params, &j->s, msg, sizeof msg))
+	else if (!(kind = job_kind_find(j->kind)))
+		rc = job_fail(j, -EINVAL, "bad params: unknown job kind '%s'", j->kind);
+	else if (!job_settings_parse(kind, j->params, j->id, &j->s, msg, sizeof msg))
 		rc = job_fail(j, -EINVAL, "bad params: %s", msg);
 	else {
+		j->def = kind;
 		job_log(j, "started");
-		rc = run_kind(j);
+		rc = kind->run(j);
 	}
 	job_flush(j, true);
 
 	double secs = job_now() - j->started;
 	json_object_set_new(j->metrics, "seconds", json_real(round(secs * 1000) / 1000));
+	if (j->def)
+		json_object_set_new(j->metrics, "settings", job_settings_json(j->def, &j->s, j->params,
+									      j->resolved, j->metrics));
 	const char *status;
 	if (rc == 0) {
 		status = "succeeded";

@@ -9,11 +9,18 @@
  * per-step metrics to the database in short batched transactions, and polls
  * for cancellation between steps.  At the end it records status, error,
  * summary metrics and the model version it produced (server/worker/modelstore.h);
- * for auto-training jobs it also queues the next job of the loop.
+ * for auto-training jobs it also queues the next job of the loop
+ * (server/worker/autotrain.c).
  *
- * The params of each kind, with their defaults, are listed in job_params.c
- * (the one table both the HTTP handlers and the jobs read), and in the report
- * of the worker's helper.  Unknown keys are refused.
+ * What a job ran with is part of its record: its metrics hold "settings",
+ * every parameter GET /api/jobs/{id}'s kind lists (GET /api/jobs/kinds) with
+ * the value the job used — defaults filled in, the model ids it chose at run
+ * time (null when it never got to choose one) — for every job whose params
+ * parsed, whatever its outcome.
+ *
+ * The kinds, their params and defaults are the registry in job_params.c
+ * (listed by GET /api/jobs/kinds), which the HTTP handlers read too.
+ * Unknown keys are refused.
  */
 #ifndef RLHFD_SERVER_JOB_H
 #define RLHFD_SERVER_JOB_H
@@ -60,7 +67,7 @@ int job_run(struct job_env *env, const struct db_work_job *wj, int64_t *model_id
 struct job_cache *job_cache_new(void);
 void job_cache_free(struct job_cache *c);
 
-/* job_params_check, job_auto_params and job_kind_known, which the HTTP
- * handlers call too, are in server/worker/worker.h. */
+/* The registry's public side (job_params_check, job_kinds_json, ...),
+ * which the HTTP handlers call too, is in server/worker/worker.h. */
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * server/worker/job_impl.h — internal to the job runner (server/job*.c): the
- * settings a job reads from its params, the running job with its reporting
- * state, and the helpers every kind uses (models, tokens, reporting, new
- * versions).  Not for use outside server/job*.c.
+ * server/worker/job_impl.h — internal to the job runner (server/worker/job*.c and
+ * autotrain.c): the settings a job reads from its params, the registry of
+ * job kinds, the running job with its reporting state, and the helpers every
+ * kind uses (models, tokens, reporting, new versions).  Not for use outside
+ * server/worker/.
  */
 #ifndef RLHFD_SERVER_JOB_IMPL_H
 #define RLHFD_SERVER_JOB_IMPL_H
@@ -18,15 +19,16 @@
 #include <stdio.h>
 
 /* Every knob of every kind (job_params.c has the tables: names, ranges,
- * which kinds read which).  Strings are borrowed from the params object. */
+ * which kinds read which, help).  Strings are borrowed from the params
+ * object. */
 struct job_settings {
 	/* models and data */
 	int64_t model_id;           /* starting / generating / evaluated model (0 = active) */
 	int64_t reward_model_id;    /* 0 = the newest reward model */
 	int64_t ref_model_id;       /* 0 = the SFT ancestor of the policy */
-	bool activate;              /* activate the new version (policy kinds: true) */
+	bool activate;              /* activate the new version (struct job_kind's activates) */
 	const char *name;           /* the new version's name */
-	const char *split;          /* prompts of this split (NULL = the kind's default) */
+	const char *split;          /* prompts of this split (the kind's split by default) */
 	int max_prompts;            /* at most this many prompts (0 = all) */
 	int micro_batch;            /* rows per forward pass (8) */
 	int max_seq;                /* positions per row at most (256; <= the model's) */
@@ -36,7 +38,7 @@ struct job_settings {
 	/* generate */
 	int k, top_k, max_tokens;
 	float temperature, top_p;
-	uint64_t seed;
+	uint64_t seed;              /* the job id unless params give one */
 	/* sft */
 	double min_score;           /* answers with a mean score >= this (4) */
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
@@ -51,11 +53,46 @@ struct job_settings {
 	int64_t ratings_upto;
 };
 
+/* ---- the registry of job kinds (job_params.c) ------------------------------------ */
+
+struct job;
+struct knob;                    /* one parameter of a kind (job_params.c) */
+
+/* A job kind: what runs it, what it makes, which parameters it takes. */
+struct job_kind {
+	const char *name;
+	int (*run)(struct job *j);  /* job_generate.c, job_train.c */
+	const char *produces;       /* the model kind of the version it makes, NULL = none */
+	bool activates;             /* that version is activated unless "activate": false */
+	const char *split;          /* the prompts it reads unless "split" says (NULL = none) */
+	const char *help;           /* one line: what it does */
+	const struct knob *knobs;
+};
+
+/* The kind called name, or NULL. */
+const struct job_kind *job_kind_find(const char *name);
+
 /* Fills s with the defaults of kind, then the values in params (checked as
- * job_params_check does, internal keys allowed).  false with msg set when a
- * value is bad. */
-bool job_settings_parse(const char *kind, json_t *params, struct job_settings *s,
-			char *msg, size_t msg_len);
+ * job_params_check does, internal keys allowed); a parameter whose default
+ * is the job id gets job_id.  false with msg set when a value is bad. */
+bool job_settings_parse(const struct job_kind *kind, json_t *params, int64_t job_id,
+			struct job_settings *s, char *msg, size_t msg_len);
+
+/* What a job ran with (new): every parameter GET /api/jobs/kinds lists for
+ * kind, by name, its value in s — the model ids the job chose at run time
+ * from resolved (else from metrics, where a job records them as figures),
+ * null for those it never chose.  params, resolved, metrics borrowed. */
+json_t *job_settings_json(const struct job_kind *kind, const struct job_settings *s,
+			  json_t *params, json_t *resolved, json_t *metrics);
+
+/* Parameter name of kind as GET /api/jobs/kinds lists it (new), or NULL when
+ * kind has no such public parameter. */
+json_t *job_param_json(const char *kind, const char *name);
+
+/* Checks v against parameter name of kind as job_params_check does, naming
+ * it field_name in field/msg (auto_train.generate_k is generate's k). */
+bool job_param_check(const char *kind, const char *name, json_t *v, const char *field_name,
+		     char *field, size_t field_len, char *msg, size_t msg_len);
 
 /* The generator kept between generate jobs (job.c): server/worker/gen.h's model,
  * the one generation path of the program. */
@@ -72,6 +109,7 @@ struct job {
 	int64_t id;
 	const char *kind;
 	json_t *params;             /* the job's params (owned) */
+	const struct job_kind *def; /* its kind, once its params parsed (else NULL) */
 	struct job_settings s;
 	json_t *metrics;            /* summary figures recorded at the end (owned) */
 	json_t *resolved;           /* ids chosen at run time (owned), stored with

@@ -1,51 +1,36 @@
 /*
- * server/worker/job_params.c — THE table of job knobs: for each job kind, the keys
- * its params may hold, their types, ranges and where they go.  The HTTP
- * handlers check a request against it (job_params_check: unknown key or bad
- * value → 400), and a job reads its settings through it
- * (job_settings_parse), so the two can never disagree.
+ * server/worker/job_params.c — THE registry of job kinds: for each kind its
+ * name, the function that runs it, the model kind it produces, whether it
+ * activates that model by default, and its parameters (name, type, range or
+ * choices, a line of help).  Everything that knows about a kind reads it
+ * here: the worker's dispatch (job_run), the checks of POST /api/generate,
+ * POST /api/train and PUT /api/config's auto_train (job_params_check,
+ * job_param_check), the settings a job runs with (job_settings_parse) and
+ * the record it keeps of them (job_settings_json), and GET /api/jobs/kinds
+ * (job_kinds_json), which the admin page builds its forms from — so none of
+ * them can disagree with another.
  *
- * Defaults are the trainers' own (model/trainer.h *_defaults) unless set in
- * settings_defaults below.  In short (null = the default, for every key):
- *
- *   every training kind: model_id (the active model), name, micro_batch (8
- *     rows per forward pass), max_seq (256 positions, at most the model's)
- *   generate: model_id, prompt_ids | split ("train": its prompts without a
- *     group from this model) + max_prompts (0 = all), k 4 (<= GEN_MAX_K), temperature 1,
- *     top_p 0.95, top_k 0, max_tokens 96, seed (the job id)
- *   sft: activate true, lr 5e-4, min_lr 5e-5, warmup_frac 0.05,
- *     weight_decay 0, grad_clip 1, epochs 3, batch_size 16, max_steps 0,
- *     seed 1, min_score 4, include_imported true
- *   reward: lr 3e-4, min_lr 3e-5, warmup_frac 0.05, weight_decay 0,
- *     grad_clip 1, epochs 4, batch_groups 8, margin_scale 0, heldout_frac 0.2,
- *     head_init_std 0.01, normalize true, seed 1, train_layers -1 (all),
- *     score "mean" (the new model scores an answer by the mean of the scalar
- *     head over its tokens; "last": at its last token, as InstructGPT —
- *     the mean generalises better from a few thousand demo pairs)
- *   ppo / rloo / grpo: activate true, reward_model_id (the newest),
- *     ref_model_id (the nearest sft ancestor, else the policy), split
- *     "train", max_prompts 0, lr 3e-4 (constant), value_lr 1e-3, iterations
- *     40, prompts_per_iter 8, k 4, max_new 48, temperature 1, top_p 1,
- *     epochs 2, minibatch 16, clip_eps 0.2, clip_value 0.2, gamma 1, lam 0.95,
- *     whiten_adv true, kl_beta 0.05, kl_target 1, kl_horizon 2000, kl_coef
- *     0.05, missing_eos_penalty 1, grpo_eps 1e-4, seed 1
- *   dpo: activate true, ref_model_id, lr 1e-4, min_lr 1e-5, warmup_frac 0.05,
- *     epochs 3, batch_pairs 8, beta 0.1, label_smoothing 0, seed 1
- *   eval: model_id (required by the API), reward_model_id (the newest, if
- *     any), ref_model_id, split "eval", max_prompts 0, k 1, max_new 48,
- *     temperature 0 (greedy), top_p 1, seed 1, micro_batch, max_seq
+ * No default is written in the tables.  A parameter's default is the value
+ * settings_defaults puts in struct job_settings — the trainers' own
+ * (model/trainer.h *_defaults) plus the few the jobs set themselves —
+ * read back at the parameter's offset, so what GET /api/jobs/kinds lists is
+ * what a job started with {} runs with.  A parameter flagged KNOB_NULLDEF
+ * has no fixed default (the active model, the newest reward model, the job
+ * id): it is listed as null, and its help line says what null means.
  */
 #include "server/worker/job_impl.h"
+#include "server/worker/autotrain.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum knob_type {
 	KNOB_INT,      /* int */
-	KNOB_ID,       /* int64_t, >= 1 */
+	KNOB_ID,       /* int64_t, a model id >= 1 (0 in the settings = chosen at run time) */
 	KNOB_U64,      /* uint64_t (seeds), >= 0 */
 	KNOB_FLOAT,    /* float */
 	KNOB_DOUBLE,   /* double */
@@ -55,7 +40,12 @@ enum knob_type {
 	KNOB_IDS,      /* an array of 1..hi positive ids (read from params by the job) */
 };
 
-#define KNOB_INTERNAL 1u   /* written by the server only */
+#define KNOB_INTERNAL 1u   /* written by the server only; not listed */
+#define KNOB_NULLDEF  2u   /* no fixed default: listed as null (the help says what null is) */
+#define KNOB_JOBID    4u   /* null = the job id (with KNOB_NULLDEF) */
+#define KNOB_REQUIRED 8u   /* a request must give it (POST /api/train) */
+#define KNOB_ADVANCED 16u  /* a tuning detail: the admin page folds it away */
+#define KNOB_REWARD   32u  /* KNOB_ID of a reward model (else of a language model) */
 
 struct knob {
 	const char *name;
@@ -64,157 +54,240 @@ struct knob {
 	size_t off;            /* in struct job_settings; unused for KNOB_IDS */
 	unsigned flags;
 	const char *const *choices; /* KNOB_CHOICE: the allowed strings, NULL-ended */
+	const char *help;      /* one line; for KNOB_NULLDEF, what null means */
 };
 
 static const char *const SPLITS[] = { "train", "eval", NULL };
 static const char *const SCORES[] = { "mean", "last", NULL }; /* enum llama_score */
 
-#define K(name, type, lo, hi, field) \
-	{ name, type, lo, hi, offsetof(struct job_settings, field), 0, NULL }
-#define KC(name, choices, field) \
-	{ name, KNOB_CHOICE, 0, 0, offsetof(struct job_settings, field), 0, choices }
-#define KI(name, type, lo, hi, field) \
-	{ name, type, lo, hi, offsetof(struct job_settings, field), KNOB_INTERNAL, NULL }
+#define N KNOB_NULLDEF
+#define A KNOB_ADVANCED
+#define K(name, type, lo, hi, field, flags, help) \
+	{ name, type, lo, hi, offsetof(struct job_settings, field), flags, NULL, help }
+#define KC(name, choices, field, flags, help) \
+	{ name, KNOB_CHOICE, 0, 0, offsetof(struct job_settings, field), flags, choices, help }
+#define KI(name, type, field) \
+	{ name, type, 0, 0, offsetof(struct job_settings, field), KNOB_INTERNAL, NULL, NULL }
 #define OPTIMIZER(p) \
-	K("lr", KNOB_FLOAT, 1e-12, 10, p.lr), \
-	K("min_lr", KNOB_FLOAT, 0, 10, p.min_lr), \
-	K("warmup_frac", KNOB_FLOAT, 0, 1, p.warmup_frac), \
-	K("weight_decay", KNOB_FLOAT, 0, 100, p.weight_decay), \
-	K("grad_clip", KNOB_FLOAT, 0, 1e9, p.grad_clip)
+	K("lr", KNOB_FLOAT, 1e-12, 10, p.lr, 0, "peak learning rate (after warmup)"), \
+	K("min_lr", KNOB_FLOAT, 0, 10, p.min_lr, A, "learning rate at the end of the cosine decay"), \
+	K("warmup_frac", KNOB_FLOAT, 0, 1, p.warmup_frac, A, "fraction of the steps spent warming up"), \
+	K("weight_decay", KNOB_FLOAT, 0, 100, p.weight_decay, A, \
+	  "AdamW decoupled weight decay, on the matrices only"), \
+	K("grad_clip", KNOB_FLOAT, 0, 1e9, p.grad_clip, A, "global gradient-norm bound; 0 = no clipping")
 /* what every training kind has */
 #define TRAINING \
-	K("model_id", KNOB_ID, 1, 0, model_id), \
-	K("name", KNOB_STR, 1, 200, name), \
-	K("micro_batch", KNOB_INT, 1, 256, micro_batch), \
-	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq), \
-	KI("auto", KNOB_BOOL, 0, 0, auto_chain)
-#define END { NULL, KNOB_INT, 0, 0, 0, 0, NULL }
+	K("model_id", KNOB_ID, 1, 0, model_id, N, "the model to start from; null = the active model"), \
+	K("name", KNOB_STR, 1, 200, name, N, "the new version's name; null = none"), \
+	K("micro_batch", KNOB_INT, 1, 256, micro_batch, A, "rows per forward pass"), \
+	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq, A, \
+	  "positions per row at most (and at most the model's context)"), \
+	KI("auto", KNOB_BOOL, auto_chain)
+#define ACTIVATE K("activate", KNOB_BOOL, 0, 0, activate, 0, "activate the new version")
+#define SEED(field, what) K("seed", KNOB_U64, 0, 0, field, A, what)
+#define END { NULL, KNOB_INT, 0, 0, 0, 0, NULL, NULL }
 
+/* In the order POST /api/generate has always stored them. */
 static const struct knob GENERATE[] = {
-	K("model_id", KNOB_ID, 1, 0, model_id),
-	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, 0, NULL },
-	KC("split", SPLITS, split),
-	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
-	K("k", KNOB_INT, 1, GEN_MAX_K, k),
-	K("temperature", KNOB_FLOAT, 0, 10, temperature),
-	K("top_p", KNOB_FLOAT, 1e-6, 1, top_p),
-	K("top_k", KNOB_INT, 0, 1e6, top_k),
-	K("max_tokens", KNOB_INT, 1, 65536, max_tokens),
-	K("seed", KNOB_U64, 0, 0, seed),
-	KI("auto", KNOB_BOOL, 0, 0, auto_chain),
+	K("k", KNOB_INT, 1, GEN_MAX_K, k, 0, "answers per prompt, written by one batched call"),
+	KC("split", SPLITS, split, 0, "the prompts of this split that have no answers from the model yet"),
+	K("temperature", KNOB_FLOAT, 0, 10, temperature, 0, "sampling temperature; 0 = greedy"),
+	K("top_p", KNOB_FLOAT, 1e-6, 1, top_p, 0,
+	  "sample from the likeliest tokens that make up this much probability"),
+	K("top_k", KNOB_INT, 0, 1e6, top_k, A, "sample from this many likeliest tokens; 0 = all"),
+	K("max_tokens", KNOB_INT, 1, 65536, max_tokens, 0, "most tokens per answer"),
+	K("model_id", KNOB_ID, 1, 0, model_id, N, "the model that writes; null = the active model"),
+	K("seed", KNOB_U64, 0, 0, seed, N | KNOB_JOBID,
+	  "sampling seed, mixed with each prompt's id; null = the job id"),
+	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, 0, "at most this many prompts; 0 = all"),
+	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, N, NULL,
+	  "these prompts, in this order, instead of split's; null = split's" },
+	KI("auto", KNOB_BOOL, auto_chain),
 	END
 };
 
 static const struct knob SFT[] = {
-	TRAINING,
-	K("activate", KNOB_BOOL, 0, 0, activate),
+	K("epochs", KNOB_INT, 1, 1000, sft.epochs, 0, "passes over the examples"),
 	OPTIMIZER(sft),
-	K("epochs", KNOB_INT, 1, 1000, sft.epochs),
-	K("batch_size", KNOB_INT, 1, 65536, sft.batch_size),
-	K("max_steps", KNOB_INT, 0, 1e9, sft.max_steps),
-	K("seed", KNOB_U64, 0, 0, sft.seed),
-	K("min_score", KNOB_DOUBLE, 1, 5, min_score),
-	K("include_imported", KNOB_BOOL, 0, 0, include_imported),
+	K("batch_size", KNOB_INT, 1, 65536, sft.batch_size, 0, "sequences per optimizer step"),
+	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
+	  "train on the answers whose mean score is at least this"),
+	K("include_imported", KNOB_BOOL, 0, 0, include_imported, 0,
+	  "also train on unrated imported answers (demonstrations)"),
+	K("max_steps", KNOB_INT, 0, 1e9, sft.max_steps, A, "stop after this many steps; 0 = no cap"),
+	SEED(sft.seed, "shuffling seed"),
+	TRAINING,
+	ACTIVATE,
 	END
 };
 
 static const struct knob REWARD[] = {
-	TRAINING,
+	K("epochs", KNOB_INT, 1, 1000, reward.epochs, 0, "passes over the rated groups"),
 	OPTIMIZER(reward),
-	K("epochs", KNOB_INT, 1, 1000, reward.epochs),
-	K("batch_groups", KNOB_INT, 1, 65536, reward.batch_groups),
-	K("margin_scale", KNOB_FLOAT, 0, 100, reward.margin_scale),
-	K("heldout_frac", KNOB_FLOAT, 0, 0.9, reward.heldout_frac),
-	K("head_init_std", KNOB_FLOAT, 0, 10, reward.head_init_std),
-	K("train_layers", KNOB_INT, -1, 1024, reward.train_layers),
-	KC("score", SCORES, score),
-	K("normalize", KNOB_BOOL, 0, 0, reward.normalize),
-	K("seed", KNOB_U64, 0, 0, reward.seed),
-	KI("ratings_upto", KNOB_ID, 0, 0, ratings_upto),
+	K("batch_groups", KNOB_INT, 1, 65536, reward.batch_groups, 0, "groups per optimizer step"),
+	K("heldout_frac", KNOB_FLOAT, 0, 0.9, reward.heldout_frac, 0,
+	  "fraction of the groups held out, by prompt, for the pairwise accuracy"),
+	K("margin_scale", KNOB_FLOAT, 0, 100, reward.margin_scale, 0,
+	  "pairwise margin per point of score gap (Llama 2); 0 = none (InstructGPT)"),
+	KC("score", SCORES, score, 0,
+	   "how the new model scores an answer: its head's mean over the answer's tokens, "
+	   "or at the last token"),
+	K("head_init_std", KNOB_FLOAT, 0, 10, reward.head_init_std, A,
+	  "std of the scalar head's initial weights; 0 keeps the head as it is"),
+	K("train_layers", KNOB_INT, -1, 1024, reward.train_layers, A,
+	  "train only this many top layers (and the head); -1 = all"),
+	K("normalize", KNOB_BOOL, 0, 0, reward.normalize, A,
+	  "rescale the head so the scores have mean 0 and std 1"),
+	SEED(reward.seed, "held-out split, shuffling and head initialisation seed"),
+	TRAINING,
+	KI("ratings_upto", KNOB_ID, ratings_upto),
 	END
 };
 
-static const struct knob RL[] = {
-	TRAINING,
-	K("activate", KNOB_BOOL, 0, 0, activate),
-	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id),
-	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id),
-	KC("split", SPLITS, split),
-	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
-	OPTIMIZER(rl),
-	K("value_lr", KNOB_FLOAT, 1e-12, 10, rl.value_lr),
-	K("iterations", KNOB_INT, 1, 1e6, rl.iterations),
-	K("prompts_per_iter", KNOB_INT, 1, 4096, rl.prompts_per_iter),
-	K("k", KNOB_INT, 1, 64, rl.k),
-	K("max_new", KNOB_INT, 1, 4096, rl.max_new),
-	K("temperature", KNOB_FLOAT, 0, 10, rl.temperature),
-	K("top_p", KNOB_FLOAT, 0, 1, rl.top_p),
-	K("epochs", KNOB_INT, 1, 1000, rl.epochs),
-	K("minibatch", KNOB_INT, 1, 65536, rl.minibatch),
-	K("clip_eps", KNOB_FLOAT, 0, 10, rl.clip_eps),
-	K("clip_value", KNOB_FLOAT, 0, 1e9, rl.clip_value),
-	K("gamma", KNOB_FLOAT, 0, 1, rl.gamma),
-	K("lam", KNOB_FLOAT, 0, 1, rl.lam),
-	K("whiten_adv", KNOB_BOOL, 0, 0, rl.whiten_adv),
-	K("kl_beta", KNOB_FLOAT, 0, 1000, rl.kl_beta),
-	K("kl_target", KNOB_FLOAT, -1, 1e9, rl.kl_target),
-	K("kl_horizon", KNOB_FLOAT, 1, 1e12, rl.kl_horizon),
-	K("kl_coef", KNOB_FLOAT, 0, 1000, rl.kl_coef),
-	K("missing_eos_penalty", KNOB_FLOAT, -1000, 1000, rl.missing_eos_penalty),
-	K("grpo_eps", KNOB_FLOAT, 1e-12, 1, rl.grpo_eps),
-	K("seed", KNOB_U64, 0, 0, rl.seed),
-	END
-};
+/*
+ * ppo, rloo and grpo take the same parameters (a job of one may carry
+ * another's: the loop's rl_params outlive a change of auto_train.rl_kind);
+ * the ones only PPO reads are folded away (PPO_A) in the group kinds'
+ * forms, the ones only RLOO/GRPO read (GROUP_A) in PPO's.
+ */
+#define RL(PPO_A, GROUP_A) { \
+	K("iterations", KNOB_INT, 1, 1e6, rl.iterations, 0, "rollout-and-update rounds"), \
+	K("prompts_per_iter", KNOB_INT, 1, 4096, rl.prompts_per_iter, 0, "prompts per rollout batch"), \
+	K("k", KNOB_INT, 1, 64, rl.k, 0, "samples per prompt (at least 2 for rloo and grpo)"), \
+	K("max_new", KNOB_INT, 1, 4096, rl.max_new, 0, "most new tokens per sampled answer"), \
+	OPTIMIZER(rl), \
+	K("kl_beta", KNOB_FLOAT, 0, 1000, rl.kl_beta, PPO_A, \
+	  "ppo: initial KL penalty coefficient, adapted toward kl_target"), \
+	K("kl_target", KNOB_FLOAT, -1, 1e9, rl.kl_target, PPO_A, \
+	  "ppo: target KL per answer; <= 0 keeps kl_beta fixed"), \
+	K("kl_coef", KNOB_FLOAT, 0, 1000, rl.kl_coef, GROUP_A, \
+	  "rloo, grpo: weight of the KL-to-reference term in the loss"), \
+	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD, \
+	  "the reward model that scores the answers; null = the newest"), \
+	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id, N | A, \
+	  "the frozen reference of the KL term; null = the policy's nearest sft ancestor, " \
+	  "else the policy"), \
+	KC("split", SPLITS, split, A, "train on the prompts of this split"), \
+	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, A, "at most this many prompts; 0 = all"), \
+	K("value_lr", KNOB_FLOAT, 1e-12, 10, rl.value_lr, A, "ppo: the value model's learning rate"), \
+	K("temperature", KNOB_FLOAT, 0, 10, rl.temperature, A, "sampling temperature of the rollouts"), \
+	K("top_p", KNOB_FLOAT, 0, 1, rl.top_p, A, "nucleus sampling of the rollouts; 1 = off"), \
+	K("epochs", KNOB_INT, 1, 1000, rl.epochs, A, "passes over each rollout batch"), \
+	K("minibatch", KNOB_INT, 1, 65536, rl.minibatch, A, "sequences per optimizer step"), \
+	K("clip_eps", KNOB_FLOAT, 0, 10, rl.clip_eps, A, "policy ratio clip"), \
+	K("clip_value", KNOB_FLOAT, 0, 1e9, rl.clip_value, A, "ppo: value clip around the old values"), \
+	K("gamma", KNOB_FLOAT, 0, 1, rl.gamma, A, "ppo: GAE discount"), \
+	K("lam", KNOB_FLOAT, 0, 1, rl.lam, A, "ppo: GAE lambda"), \
+	K("whiten_adv", KNOB_BOOL, 0, 0, rl.whiten_adv, A, "ppo: whiten the advantages over the batch"), \
+	K("kl_horizon", KNOB_FLOAT, 1, 1e12, rl.kl_horizon, A, \
+	  "ppo: horizon of the adaptive KL controller, in answers"), \
+	K("missing_eos_penalty", KNOB_FLOAT, -1000, 1000, rl.missing_eos_penalty, A, \
+	  "subtracted from the score of an answer cut off at max_new"), \
+	K("grpo_eps", KNOB_FLOAT, 1e-12, 1, rl.grpo_eps, A, "grpo: added to the group's score std"), \
+	SEED(rl.seed, "prompt order and sampling seed"), \
+	TRAINING, \
+	ACTIVATE, \
+	END }
+
+static const struct knob PPO[] = RL(0, A);
+static const struct knob GROUP_RL[] = RL(A, 0);
 
 static const struct knob DPO[] = {
-	TRAINING,
-	K("activate", KNOB_BOOL, 0, 0, activate),
-	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id),
+	K("beta", KNOB_FLOAT, 1e-6, 1000, dpo.beta, 0,
+	  "how strongly the policy is held to the reference (DPO's beta)"),
+	K("epochs", KNOB_INT, 1, 1000, dpo.epochs, 0, "passes over the rated pairs"),
 	OPTIMIZER(dpo),
-	K("epochs", KNOB_INT, 1, 1000, dpo.epochs),
-	K("batch_pairs", KNOB_INT, 1, 65536, dpo.batch_pairs),
-	K("beta", KNOB_FLOAT, 1e-6, 1000, dpo.beta),
-	K("label_smoothing", KNOB_FLOAT, 0, 0.5, dpo.label_smoothing),
-	K("seed", KNOB_U64, 0, 0, dpo.seed),
+	K("batch_pairs", KNOB_INT, 1, 65536, dpo.batch_pairs, 0, "pairs per optimizer step"),
+	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id, N,
+	  "the frozen reference; null = the policy's nearest sft ancestor, else the policy"),
+	K("label_smoothing", KNOB_FLOAT, 0, 0.5, dpo.label_smoothing, A,
+	  "chance a preference is the wrong way round (cDPO); 0 = plain DPO"),
+	SEED(dpo.seed, "shuffling seed"),
+	TRAINING,
+	ACTIVATE,
 	END
 };
 
 static const struct knob EVAL[] = {
-	K("model_id", KNOB_ID, 1, 0, model_id),
-	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id),
-	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id),
-	KC("split", SPLITS, split),
-	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts),
-	K("micro_batch", KNOB_INT, 1, 256, micro_batch),
-	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq),
-	K("k", KNOB_INT, 1, 64, eval.k),
-	K("max_new", KNOB_INT, 1, 4096, eval.max_new),
-	K("temperature", KNOB_FLOAT, 0, 10, eval.temperature),
-	K("top_p", KNOB_FLOAT, 0, 1, eval.top_p),
-	K("seed", KNOB_U64, 0, 0, eval.seed),
+	K("model_id", KNOB_ID, 1, 0, model_id, N | KNOB_REQUIRED, "the model to evaluate (required)"),
+	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD,
+	  "the reward model that scores the answers; null = the newest, if there is one"),
+	KC("split", SPLITS, split, 0, "the prompts of this split"),
+	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, 0, "at most this many prompts; 0 = all"),
+	K("max_new", KNOB_INT, 1, 4096, eval.max_new, 0, "most new tokens per answer"),
+	K("k", KNOB_INT, 1, 64, eval.k, 0, "answers per prompt"),
+	K("temperature", KNOB_FLOAT, 0, 10, eval.temperature, 0, "sampling temperature; 0 = greedy"),
+	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id, N | A,
+	  "the reference of the KL figure; null = the model's nearest sft ancestor, else the model"),
+	K("top_p", KNOB_FLOAT, 0, 1, eval.top_p, A, "nucleus sampling; 1 = off"),
+	SEED(eval.seed, "sampling seed"),
+	K("micro_batch", KNOB_INT, 1, 256, micro_batch, A, "rows per forward pass"),
+	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq, A,
+	  "positions per row at most (and at most the model's context)"),
 	END
 };
 
-static const struct {
-	const char *kind;
-	const struct knob *knobs;
-} KINDS[] = {
-	{ "generate", GENERATE }, { "sft", SFT }, { "reward", REWARD }, { "ppo", RL },
-	{ "rloo", RL }, { "grpo", RL }, { "dpo", DPO }, { "eval", EVAL },
-};
+#undef N
+#undef A
 
-static const struct knob *kind_knobs(const char *kind)
+static const struct job_kind KINDS[] = {
+	{ "generate", job_generate, NULL, false, "train",
+	  "K answers to each prompt from one batched call, each prompt's answers one group "
+	  "in the rating queue", GENERATE },
+	{ "sft", job_sft, "sft", true, NULL,
+	  "instruction tuning on the answers rated at least min_score and imported demonstrations, "
+	  "loss on the answer tokens only", SFT },
+	{ "reward", job_reward, "reward", false, NULL,
+	  "a reward model from every rating: pairs of differently rated answers and the scores "
+	  "themselves", REWARD },
+	{ "ppo", job_rl, "policy", true, "train",
+	  "RLHF with PPO: a value model and an adaptive KL penalty toward the reference", PPO },
+	{ "rloo", job_rl, "policy", true, "train",
+	  "RLHF with a leave-one-out baseline over each prompt's K samples; no value model",
+	  GROUP_RL },
+	{ "grpo", job_rl, "policy", true, "train",
+	  "RLHF with group-normalised advantages over each prompt's K samples; no value model",
+	  GROUP_RL },
+	{ "dpo", job_dpo, "policy", true, NULL,
+	  "direct preference optimisation on the rated pairs, against a frozen reference", DPO },
+	{ "eval", job_eval, NULL, false, "eval",
+	  "scores a model on held-out prompts (reward, KL to its reference, win rate against "
+	  "its parent) and stores the figures on the version", EVAL },
+};
+#define N_KINDS (sizeof KINDS / sizeof KINDS[0])
+
+const struct job_kind *job_kind_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
-		if (!strcmp(KINDS[i].kind, kind))
-			return KINDS[i].knobs;
+	for (size_t i = 0; name && i < N_KINDS; i++)
+		if (!strcmp(KINDS[i].name, name))
+			return &KINDS[i];
 	return NULL;
 }
 
-bool job_kind_known(const char *kind)
+const char *job_kind_name(size_t i)
 {
-	return kind && kind_knobs(kind) != NULL;
+	return i < N_KINDS ? KINDS[i].name : NULL;
 }
+
+const char *job_param_name(const char *kind, size_t i)
+{
+	const struct job_kind *kd = job_kind_find(kind);
+	const struct knob *k = kd ? kd->knobs : NULL;
+	for (; k && k->name; k++)
+		if (!(k->flags & KNOB_INTERNAL) && i-- == 0)
+			return k->name;
+	return NULL;
+}
+
+static const struct knob *knob_find(const struct job_kind *kind, const char *name)
+{
+	const struct knob *k = kind->knobs;
+	while (k->name && strcmp(k->name, name))
+		k++;
+	return k->name ? k : NULL;
+}
+
+/* ---- checking ---------------------------------------------------------------- */
 
 static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
 		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -232,42 +305,11 @@ static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
 	return false;
 }
 
-/* Checks v against knob k; stores it into s when s is not NULL. */
-static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, const char *where,
-		       char *field, size_t fl, char *msg, size_t ml)
+/* Checks the number v against knob k (named key); stores it when dst. */
+static bool knob_number(const struct knob *k, json_t *v, char *dst, const char *key,
+			char *field, size_t fl, char *msg, size_t ml)
 {
-	char *dst = s ? (char *)s + k->off : NULL;
-	char key[96];
-	if (where)
-		snprintf(key, sizeof key, "%s.%s", where, k->name);
-	else
-		snprintf(key, sizeof key, "%s", k->name);
-	switch (k->type) {
-	case KNOB_INT:
-	case KNOB_ID:
-	case KNOB_U64: {
-		if (!json_is_integer(v))
-			return bad(field, fl, msg, ml, key, "'%s' must be an integer", key);
-		json_int_t x = json_integer_value(v);
-		double lo = k->type == KNOB_INT ? k->lo : k->type == KNOB_ID ? 1 : 0;
-		bool capped = k->type == KNOB_INT;
-		if (x < lo || (capped && x > k->hi)) {
-			if (capped)
-				return bad(field, fl, msg, ml, key, "'%s' must be in %g..%g", key,
-					   k->lo, k->hi);
-			return bad(field, fl, msg, ml, key, "'%s' must be %s", key,
-				   k->type == KNOB_ID ? "a positive id" : "a non-negative integer");
-		}
-		if (dst && k->type == KNOB_INT)
-			*(int *)dst = (int)x;
-		else if (dst && k->type == KNOB_ID)
-			*(int64_t *)dst = x;
-		else if (dst)
-			*(uint64_t *)dst = (uint64_t)x;
-		return true;
-	}
-	case KNOB_FLOAT:
-	case KNOB_DOUBLE: {
+	if (k->type == KNOB_FLOAT || k->type == KNOB_DOUBLE) {
 		if (!json_is_number(v))
 			return bad(field, fl, msg, ml, key, "'%s' must be a number", key);
 		double x = json_number_value(v);
@@ -279,6 +321,39 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 			*(double *)dst = x;
 		return true;
 	}
+	if (!json_is_integer(v))
+		return bad(field, fl, msg, ml, key, "'%s' must be an integer", key);
+	json_int_t x = json_integer_value(v);
+	double lo = k->type == KNOB_INT ? k->lo : k->type == KNOB_ID ? 1 : 0;
+	bool capped = k->type == KNOB_INT;
+	if (x < lo || (capped && x > k->hi)) {
+		if (capped)
+			return bad(field, fl, msg, ml, key, "'%s' must be in %g..%g", key, k->lo, k->hi);
+		return bad(field, fl, msg, ml, key, "'%s' must be %s", key,
+			   k->type == KNOB_ID ? "a positive id" : "a non-negative integer");
+	}
+	if (dst && k->type == KNOB_INT)
+		*(int *)dst = (int)x;
+	else if (dst && k->type == KNOB_ID)
+		*(int64_t *)dst = x;
+	else if (dst)
+		*(uint64_t *)dst = (uint64_t)x;
+	return true;
+}
+
+/* Checks v against knob k, named key in the messages; stores it into s
+ * when s is not NULL. */
+static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, const char *key,
+		       char *field, size_t fl, char *msg, size_t ml)
+{
+	char *dst = s ? (char *)s + k->off : NULL;
+	switch (k->type) {
+	case KNOB_INT:
+	case KNOB_ID:
+	case KNOB_U64:
+	case KNOB_FLOAT:
+	case KNOB_DOUBLE:
+		return knob_number(k, v, dst, key, field, fl, msg, ml);
 	case KNOB_BOOL:
 		if (!json_is_boolean(v))
 			return bad(field, fl, msg, ml, key, "'%s' must be true or false", key);
@@ -324,11 +399,23 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 	return false;
 }
 
+static void key_name(char *out, size_t n, const char *where, const char *key)
+{
+	if (where)
+		snprintf(out, n, "%s.%s", where, key);
+	else
+		snprintf(out, n, "%s", key);
+}
+
+/* Checks params against kind (and stores them into s when not NULL): every
+ * key known, every value good; with !internal, the server's own keys are
+ * unknown and the required ones must be there. */
 static bool apply_all(const char *kind, json_t *params, bool internal, struct job_settings *s,
 		      const char *where, char *field, size_t fl, char *msg, size_t ml)
 {
-	const struct knob *knobs = kind_knobs(kind);
-	if (!knobs) {
+	const struct job_kind *kd = job_kind_find(kind);
+	char name[96];
+	if (!kd) {
 		if (field && fl)
 			snprintf(field, fl, "kind");
 		if (msg && ml)
@@ -338,24 +425,23 @@ static bool apply_all(const char *kind, json_t *params, bool internal, struct jo
 	if (!json_is_object(params))
 		return bad(field, fl, msg, ml, where ? where : "params", "'%s' must be an object",
 			   where ? where : "params");
+	for (const struct knob *k = kd->knobs; k->name && !internal; k++) {
+		json_t *v = json_object_get(params, k->name);
+		key_name(name, sizeof name, where, k->name);
+		if ((k->flags & KNOB_REQUIRED) && (!v || json_is_null(v)))
+			return bad(field, fl, msg, ml, name, "'%s' is required", name);
+	}
 	const char *key;
 	json_t *v;
 	json_object_foreach(params, key, v) {
-		const struct knob *k = knobs;
-		while (k->name && strcmp(k->name, key))
-			k++;
-		if (!k->name || ((k->flags & KNOB_INTERNAL) && !internal)) {
-			char name[96];
-			if (where)
-				snprintf(name, sizeof name, "%s.%s", where, key);
-			else
-				snprintf(name, sizeof name, "%s", key);
+		const struct knob *k = knob_find(kd, key);
+		key_name(name, sizeof name, where, key);
+		if (!k || ((k->flags & KNOB_INTERNAL) && !internal))
 			return bad(field, fl, msg, ml, name, "unknown parameter '%s' for a %s job", name,
 				   kind);
-		}
 		if (json_is_null(v))
 			continue;               /* null = the default */
-		if (!knob_apply(k, v, s, where, field, fl, msg, ml))
+		if (!knob_apply(k, v, s, name, field, fl, msg, ml))
 			return false;
 	}
 	return true;
@@ -367,11 +453,25 @@ bool job_params_check(const char *kind, json_t *params, bool internal, const cha
 	return apply_all(kind, params, internal, NULL, where, field, field_len, msg, msg_len);
 }
 
-static void settings_defaults(const char *kind, struct job_settings *s)
+bool job_param_check(const char *kind, const char *name, json_t *v, const char *field_name,
+		     char *field, size_t field_len, char *msg, size_t msg_len)
+{
+	const struct job_kind *kd = job_kind_find(kind);
+	const struct knob *k = kd ? knob_find(kd, name) : NULL;
+	if (!k || (k->flags & KNOB_INTERNAL))
+		return bad(field, field_len, msg, msg_len, field_name, "'%s': a %s job has no "
+			   "parameter '%s'", field_name, kind, name);
+	return knob_apply(k, v, NULL, field_name, field, field_len, msg, msg_len);
+}
+
+/* ---- settings ---------------------------------------------------------------- */
+
+static void settings_defaults(const struct job_kind *kind, struct job_settings *s)
 {
 	memset(s, 0, sizeof *s);
 	s->micro_batch = 8;
 	s->max_seq = 256;
+	s->split = kind->split;
 	/* generate: K sampled answers, varied enough to be worth comparing */
 	s->k = 4;
 	s->temperature = 1.0f;
@@ -380,8 +480,8 @@ static void settings_defaults(const char *kind, struct job_settings *s)
 	s->min_score = 4;
 	s->score = "mean";
 	s->include_imported = true;
-	/* every job that makes a generator activates it unless told not to */
-	s->activate = strcmp(kind, "reward") != 0 && strcmp(kind, "eval") != 0;
+	/* a job that makes a generator activates it unless told not to */
+	s->activate = kind->activates;
 	trainer_sft_defaults(&s->sft);
 	trainer_reward_defaults(&s->reward);
 	trainer_rl_defaults(&s->rl);
@@ -389,9 +489,163 @@ static void settings_defaults(const char *kind, struct job_settings *s)
 	trainer_eval_defaults(&s->eval);
 }
 
-bool job_settings_parse(const char *kind, json_t *params, struct job_settings *s,
-			char *msg, size_t msg_len)
+bool job_settings_parse(const struct job_kind *kind, json_t *params, int64_t job_id,
+			struct job_settings *s, char *msg, size_t msg_len)
 {
-	settings_defaults(kind ? kind : "", s);
-	return apply_all(kind, params, true, s, NULL, NULL, 0, msg, msg_len);
+	settings_defaults(kind, s);
+	for (const struct knob *k = kind->knobs; k->name; k++)
+		if ((k->flags & KNOB_JOBID) && k->type == KNOB_U64)
+			*(uint64_t *)((char *)s + k->off) = (uint64_t)job_id;
+	return apply_all(kind->name, params, true, s, NULL, NULL, 0, msg, msg_len);
+}
+
+/* f as the shortest decimal that reads back as f: 5e-5f is 5e-05, not
+ * 4.99999987e-05, so the figures read as the ones written. */
+static double float_value(float f)
+{
+	char buf[32];
+	for (int prec = 6; prec < 9; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, f);
+		double d = strtod(buf, NULL);
+		if ((float)d == f)
+			return d;
+	}
+	return f;
+}
+
+/* Knob k's value in s as JSON (new): null for a string or model id not set. */
+static json_t *knob_value(const struct knob *k, const struct job_settings *s)
+{
+	const char *src = (const char *)s + k->off;
+	switch (k->type) {
+	case KNOB_INT:
+		return json_integer(*(const int *)src);
+	case KNOB_ID:
+		return *(const int64_t *)src ? json_integer(*(const int64_t *)src) : json_null();
+	case KNOB_U64:
+		return json_integer((json_int_t)*(const uint64_t *)src);
+	case KNOB_FLOAT:
+		return json_real(float_value(*(const float *)src));
+	case KNOB_DOUBLE:
+		return json_real(*(const double *)src);
+	case KNOB_BOOL:
+		return json_boolean(*(const bool *)src);
+	case KNOB_STR:
+	case KNOB_CHOICE:
+		return *(const char *const *)src ? json_string(*(const char *const *)src) : json_null();
+	case KNOB_IDS:
+		return json_null();
+	}
+	return json_null();
+}
+
+json_t *job_settings_json(const struct job_kind *kind, const struct job_settings *s,
+			  json_t *params, json_t *resolved, json_t *metrics)
+{
+	json_t *out = json_object();
+	for (const struct knob *k = kind->knobs; out && k->name; k++) {
+		if (k->flags & KNOB_INTERNAL)
+			continue;
+		json_t *v = NULL;
+		if (k->type == KNOB_IDS) {
+			v = json_object_get(params, k->name);
+			v = json_is_array(v) ? json_deep_copy(v) : json_null();
+		} else if (k->type == KNOB_ID) {
+			json_t *r = json_object_get(resolved, k->name);
+			if (!json_is_integer(r) || json_integer_value(r) < 1)
+				r = json_object_get(metrics, k->name);
+			v = json_is_integer(r) && json_integer_value(r) >= 1 ? json_copy(r) :
+			    knob_value(k, s);
+		} else {
+			v = knob_value(k, s);
+		}
+		json_object_set_new(out, k->name, v);
+	}
+	return out;
+}
+
+/* ---- the listing (GET /api/jobs/kinds) --------------------------------------- */
+
+/* Knob k as listed (new); its default read from defs. */
+static json_t *knob_json(const struct knob *k, const struct job_settings *defs)
+{
+	static const char *const TYPES[] = {
+		[KNOB_INT] = "int", [KNOB_ID] = "model", [KNOB_U64] = "int", [KNOB_FLOAT] = "number",
+		[KNOB_DOUBLE] = "number", [KNOB_BOOL] = "bool", [KNOB_STR] = "string",
+		[KNOB_CHOICE] = "choice", [KNOB_IDS] = "ids",
+	};
+	json_t *p = json_pack("{ss ss}", "name", k->name, "type", TYPES[k->type]);
+	if (!p)
+		return NULL;
+	json_object_set_new(p, "default", k->flags & KNOB_NULLDEF ? json_null() : knob_value(k, defs));
+	switch (k->type) {
+	case KNOB_INT:
+	case KNOB_FLOAT:
+	case KNOB_DOUBLE:
+		json_object_set_new(p, "min", k->type == KNOB_INT ? json_integer((json_int_t)k->lo) :
+				    json_real(k->lo));
+		json_object_set_new(p, "max", k->type == KNOB_INT ? json_integer((json_int_t)k->hi) :
+				    json_real(k->hi));
+		break;
+	case KNOB_U64:
+		json_object_set_new(p, "min", json_integer(0));
+		break;
+	case KNOB_ID:
+		json_object_set_new(p, "min", json_integer(1));
+		json_object_set_new(p, "models", k->flags & KNOB_REWARD ?
+				    json_pack("[s]", "reward") : json_pack("[sss]", "base", "sft", "policy"));
+		break;
+	case KNOB_STR:
+	case KNOB_IDS:
+		json_object_set_new(p, "max_length", json_integer((json_int_t)k->hi));
+		break;
+	case KNOB_CHOICE: {
+		json_t *c = json_array();
+		for (int i = 0; k->choices[i]; i++)
+			json_array_append_new(c, json_string(k->choices[i]));
+		json_object_set_new(p, "choices", c);
+		break;
+	}
+	case KNOB_BOOL:
+		break;
+	}
+	if (k->flags & KNOB_REQUIRED)
+		json_object_set_new(p, "required", json_true());
+	if (k->flags & KNOB_ADVANCED)
+		json_object_set_new(p, "advanced", json_true());
+	json_object_set_new(p, "help", json_string(k->help));
+	return p;
+}
+
+json_t *job_param_json(const char *kind, const char *name)
+{
+	const struct job_kind *kd = job_kind_find(kind);
+	const struct knob *k = kd ? knob_find(kd, name) : NULL;
+	struct job_settings defs;
+	if (!k || (k->flags & KNOB_INTERNAL))
+		return NULL;
+	settings_defaults(kd, &defs);
+	return knob_json(k, &defs);
+}
+
+static json_t *kind_json(const struct job_kind *kd)
+{
+	struct job_settings defs;
+	json_t *params = json_array();
+	settings_defaults(kd, &defs);
+	for (const struct knob *k = kd->knobs; params && k->name; k++)
+		if (!(k->flags & KNOB_INTERNAL))
+			json_array_append_new(params, knob_json(k, &defs));
+	return json_pack("{ss so* sb ss so*}", "name", kd->name, "produces",
+			 kd->produces ? json_string(kd->produces) : json_null(),
+			 "activates", kd->activates, "help", kd->help, "params", params);
+}
+
+json_t *job_kinds_json(void)
+{
+	json_t *kinds = json_array();
+	for (size_t i = 0; kinds && i < N_KINDS; i++)
+		json_array_append_new(kinds, kind_json(&KINDS[i]));
+	return json_pack("{so* s{so*}}", "kinds", kinds, "auto_train", "params",
+			 autotrain_params_json());
 }

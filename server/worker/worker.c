@@ -32,19 +32,13 @@
  * next step and is recorded as failed, "interrupted"; a job found running at
  * start-up (the process died under it) gets the same record.
  *
- * Auto-training: when config auto_train.enabled and at least
- * auto_train.reward_every_n_ratings current ratings are newer than the last
- * reward job's mark (db_work_auto_state), the worker queues a reward job
- * with "auto": true; each auto job that succeeds queues the next one of the
- * loop in the same transaction (reward → auto_train.rl_kind → generate of
- * auto_train.generate_k answers to up to auto_train.generate_prompts
- * unanswered train prompts from the new policy), so the loop turns by itself
- * and stops at the first failure or when auto_train.enabled is switched off.  While an auto job is queued or running no
- * new loop starts.
+ * Auto-training: when the queue is empty the worker asks autotrain.c whether
+ * a loop is due (autotrain_tick), and each job of a loop queues the next one
+ * (server/worker/autotrain.c says how the loop turns).
  */
 #include "server/worker/worker.h"
 #include "server/worker/job.h"
-#include "db/config.h"
+#include "server/worker/autotrain.h"
 #include "db/db.h"
 #include "db/jobs.h"
 #include "db/migrate.h"
@@ -86,40 +80,6 @@ void worker_cancel(int64_t job_id)
 	atomic_store(&worker_cancel_id, job_id);
 }
 
-/* Queues the first job of an auto-training loop when it is due; true when
- * it did. */
-static bool auto_tick(struct db *db)
-{
-	json_t *at = NULL;
-	int64_t mark = 0, count = 0, upto = 0, id = 0;
-	bool busy = true, queued = false;
-	if (db_config_get(db, "auto_train", &at) < 0 || !json_is_true(json_object_get(at, "enabled")))
-		goto out;
-	json_t *nv = json_object_get(at, "reward_every_n_ratings");
-	int64_t n = json_is_integer(nv) && json_integer_value(nv) >= 1 ? json_integer_value(nv) : 50;
-	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
-	    db_work_ratings_after(db, mark, n, &count) < 0 || count < n ||
-	    db_work_max_rating_id(db, &upto) < 0)
-		goto out;
-	json_t *p = job_auto_params(at, "reward_params", "reward");
-	if (p)
-		json_object_set_new(p, "ratings_upto", json_integer(upto));
-	char *params = p ? json_dumps(p, JSON_COMPACT) : NULL;
-	json_decref(p);
-	if (params && db_begin(db) == 0 && db_job_create(db, "reward", params, db_now(), &id) == 0 &&
-	    db_commit(db) == 0) {
-		fprintf(stderr, "rlhfd: auto-training: %lld new ratings, queued reward job %lld\n",
-			(long long)count, (long long)id);
-		queued = true;
-	} else {
-		db_rollback(db);
-	}
-	free(params);
-out:
-	json_decref(at);
-	return queued;
-}
-
 /* Claims and runs jobs until none is queued (or the server stops). */
 static void drain(struct job_env *env)
 {
@@ -127,7 +87,7 @@ static void drain(struct job_env *env)
 		struct db_work_job wj;
 		int rc = db_work_claim(env->db, db_now(), &wj);
 		if (rc == DB_NOTFOUND) {
-			if (auto_tick(env->db))
+			if (autotrain_tick(env->db))
 				continue;
 			return;
 		}

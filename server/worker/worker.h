@@ -9,7 +9,8 @@
  *
  * server/worker/worker.h — the background worker: one thread that runs the queued
  * jobs (generation, training, evaluation) one at a time, off the HTTP
- * threads, and turns the auto-training loop.  The queue itself is the jobs
+ * threads, and turns the auto-training loop; the registry of job kinds and
+ * the auto_train check, which the HTTP handlers read too.  The queue itself is the jobs
  * table; see the DESIGN comment in worker.c.
  *
  * worker_run_job_now runs one job synchronously on the caller's thread —
@@ -72,23 +73,47 @@ int worker_run_new_job(const char *data_dir, const char *kind, const char *param
 		       void (*progress)(void *arg, float frac), void *arg,
 		       int64_t *job_id, int64_t *model_id, char *err, size_t errlen);
 
+/* ---- the registry of job kinds (server/worker/job_params.c) ---------------------- */
+
 /*
- * Checks params (an object; borrowed) against the knobs of kind: every key
- * known for that kind, every value of the right type and in range.  On a bad
- * one returns false with the field and a sentence in field/msg; where names
- * the object in them ("params" gives "params.lr"; NULL gives "lr").
- * internal also accepts the keys only the server writes ("auto",
- * "ratings_upto").
+ * Checks params (an object; borrowed) against the parameters of kind: every
+ * key known for that kind, every value of the right type and in range, and
+ * (unless internal) the required ones given.  On a bad one returns false
+ * with the field and a sentence in field/msg; where names the object in them
+ * ("params" gives "params.lr"; NULL gives "lr").  internal also accepts the
+ * keys only the server writes ("auto", "ratings_upto").
  */
 bool job_params_check(const char *kind, json_t *params, bool internal, const char *where,
 		      char *field, size_t field_len, char *msg, size_t msg_len);
 
-/* The params of a job queued by auto-training: a new copy of
- * auto_train[key] (e.g. "rl_params"; ignored, with a log line, when it does
- * not fit kind's knobs) with "auto": true. */
-json_t *job_auto_params(json_t *auto_train, const char *key, const char *kind);
+/* The name of the i-th kind (0, 1, ... in the registry's order), NULL past
+ * the last. */
+const char *job_kind_name(size_t i);
 
-/* True for a job kind name. */
-bool job_kind_known(const char *kind);
+/* The name of the i-th parameter a request may give kind (in the
+ * registry's order), NULL past the last or for an unknown kind. */
+const char *job_param_name(const char *kind, size_t i);
+
+/*
+ * GET /api/jobs/kinds (new): {"kinds": [{"name", "produces" (the model kind
+ * of the version it makes, or null), "activates", "help", "params": [{"name",
+ * "type", "default", "min"?, "max"?, "choices"?, "models"?, "max_length"?,
+ * "required"?, "advanced"?, "help"}]}], "auto_train": {"params": [...]}} —
+ * every parameter a request may give, its default the value a job given
+ * none runs with (null: decided at run time, as its help says); the server's
+ * own keys are not listed.  type is "int", "number", "bool", "string",
+ * "choice", "model" (a model id of the kinds in "models"), "ids" (an array
+ * of prompt ids) or, for auto_train's job params, "params".
+ */
+json_t *job_kinds_json(void);
+
+/* ---- auto-training (server/worker/autotrain.c) ------------------------------------ */
+
+/* Checks an auto_train config object (borrowed) as the loop will read it:
+ * each key's type and range, rl_params against its rl_kind, reward_params
+ * against the reward kind.  false with the field ("auto_train.generate_k")
+ * and a sentence in field/msg. */
+bool autotrain_check(json_t *auto_train, char *field, size_t field_len, char *msg,
+		     size_t msg_len);
 
 #endif

@@ -166,6 +166,55 @@ test('config: GET has the documented keys, PUT merges and validates', async () =
 	} finally { await srv.stop(); }
 });
 
+test('config: an auto_train setting the loop\'s next job would refuse is a 400 and changes nothing', async () => {
+	const srv = await startServer();
+	try {
+		const { kinds } = (await srv.admin.get('/api/jobs/kinds')).json;
+		const kind = (name) => kinds.find((k) => k.name === name);
+		const param = (name, p) => kind(name).params.find((x) => x.name === p);
+		const before = (await srv.admin.get('/api/config')).json;
+		const k = param('generate', 'k');
+		assert.equal(k.max, 16, 'a generate job takes at most GEN_MAX_K (server/worker/gen.h) answers per prompt');
+		const epochs = param('reward', 'epochs'), heldout = param('reward', 'heldout_frac');
+		// a key ppo takes and dpo does not (the RL kinds share theirs)
+		assert.ok(param('ppo', 'kl_beta') && !param('dpo', 'kl_beta'));
+		const cases = [
+			[{ generate_k: k.max + 1 }, 'auto_train.generate_k'],
+			[{ generate_k: k.min - 1 }, 'auto_train.generate_k'],
+			[{ generate_prompts: -1 }, 'auto_train.generate_prompts'],
+			[{ rl_kind: 'sft' }, 'auto_train.rl_kind'],
+			[{ rl_kind: 'dpo', rl_params: { kl_beta: 0.1 } }, 'auto_train.rl_params.kl_beta'],
+			[{ rl_params: { bogus: 1 } }, 'auto_train.rl_params.bogus'],
+			[{ reward_params: { epochs: epochs.min - 1 } }, 'auto_train.reward_params.epochs'],
+			[{ reward_params: { epochs: epochs.max + 1 } }, 'auto_train.reward_params.epochs'],
+			[{ reward_params: { heldout_frac: heldout.max + 0.01 } }, 'auto_train.reward_params.heldout_frac'],
+			[{ reward_params: { auto: true } }, 'auto_train.reward_params.auto'],
+		];
+		for (const [at, field] of cases) {
+			const r = await srv.admin.put('/api/config', { auto_train: at });
+			assertError(r, 400, JSON.stringify(at));
+			assert.equal(r.json.error.field, field, JSON.stringify(at));
+			assert.ok(r.json.error.message.includes(field), r.json.error.message);
+		}
+		assert.deepEqual((await srv.admin.get('/api/config')).json, before, 'nothing changed');
+
+		// the edges the jobs take are taken
+		const ok = await srv.admin.put('/api/config', { auto_train: { generate_k: k.max, rl_kind: 'ppo', rl_params: { kl_beta: 0.1 },
+			reward_params: { epochs: epochs.max } } });
+		assert.equal(ok.status, 200, ok.text);
+		assert.equal(ok.json.auto_train.generate_k, k.max);
+		// rl_params are checked against the rl_kind they will run with: the stored
+		// kl_beta makes a switch to dpo a 400, switching both at once is fine
+		const sw = await srv.admin.put('/api/config', { auto_train: { rl_kind: 'dpo' } });
+		assertError(sw, 400, 'rl_kind dpo with a ppo-only rl_params key stored');
+		assert.equal(sw.json.error.field, 'auto_train.rl_params.kl_beta');
+		const both = await srv.admin.put('/api/config', { auto_train: { rl_kind: 'dpo', rl_params: { beta: 0.2 } } });
+		assert.equal(both.status, 200, both.text);
+		assert.deepEqual(both.json.auto_train, { ...before.auto_train, generate_k: k.max, rl_kind: 'dpo', rl_params: { beta: 0.2 },
+			reward_params: { epochs: epochs.max } });
+	} finally { await srv.stop(); }
+});
+
 /*
  * The export fixture: three prompts, one group each, rated by three raters with
  * scores chosen so that means, ties and thresholds are known by hand.

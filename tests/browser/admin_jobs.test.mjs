@@ -74,6 +74,71 @@ function assertPlotted(pixels, data, what) {
 	}
 }
 
+test('the job form is the registry: its kinds, fields, placeholders (the server\'s defaults), limits and help come from GET /api/jobs/kinds', async () => {
+	const srv = await startServer();
+	try {
+		const { kinds, auto_train } = (await srv.admin.get('/api/jobs/kinds')).json;
+		const page = await adminPage(srv, '#jobs');
+		await page.waitForSelector('#knob-k');
+		assert.deepEqual(await page.$$eval('#job-kind option', (os) => os.map((o) => o.value)), kinds.map((k) => k.name));
+		for (const kind of kinds) {
+			await page.selectOption('#job-kind', kind.name);
+			await page.waitForSelector(`#job-form[data-kind="${kind.name}"]`);
+			const fields = await page.$$eval('#job-knobs [id^="knob-"], #job-more-knobs [id^="knob-"]', (xs) => xs
+				.filter((x) => !x.id.endsWith('-help') && !x.id.endsWith('-error'))
+				.map((x) => ({
+					name: x.name, tag: x.tagName.toLowerCase(), type: x.type, placeholder: x.getAttribute('placeholder'),
+					min: x.getAttribute('min'), max: x.getAttribute('max'), checked: x.checked,
+					options: x.tagName === 'SELECT' ? [...x.options].map((o) => [o.value, o.textContent]) : null,
+					folded: !!x.closest('#job-more-box'), label: document.querySelector(`label[for="${x.id}"]`)?.textContent,
+					help: document.getElementById(x.id + '-help')?.textContent,
+				})));
+			assert.deepEqual(fields.map((f) => f.name), kind.params.filter((p) => !p.advanced).map((p) => p.name)
+				.concat(kind.params.filter((p) => p.advanced).map((p) => p.name)), `${kind.name}: a field per parameter, the advanced ones folded`);
+			for (const p of kind.params) {
+				const f = fields.find((x) => x.name === p.name);
+				const what = `${kind.name}.${p.name}`;
+				assert.equal(f.folded, !!p.advanced, `${what}: folded iff advanced`);
+				assert.equal(f.label, p.name, what);
+				assert.equal(f.help, p.help, `${what}: the registry's help line`);
+				if (p.type === 'int' || p.type === 'number') {
+					assert.equal(f.type, 'number', what);
+					if (p.default === null) assert.equal(f.placeholder, '', `${what}: no fixed default`);
+					else assert.equal(Number(f.placeholder), p.default, `${what}: placeholder ${f.placeholder} is the server's default ${p.default}`);
+					assert.equal(Number(f.min), p.min, `${what}: min`);
+					if (p.max !== undefined) assert.equal(Number(f.max), p.max, `${what}: max`);
+					else assert.equal(f.max, null, `${what}: no max`);
+				} else if (p.type === 'bool') {
+					assert.equal(f.checked, p.default, `${what}: checked as the default`);
+				} else if (p.type === 'choice') {
+					assert.deepEqual(f.options.map((o) => o[0]), ['', ...p.choices], what);
+					assert.equal(f.options[0][1], `default (${p.default})`, `${what}: the default option names the default`);
+				} else if (p.type === 'model') {
+					assert.equal(f.tag, 'select', what);
+					assert.equal(f.options[0][0] === '' && f.options[0][1] === 'default', !p.required, `${what}: a default option unless required`);
+				} else {
+					assert.equal(f.placeholder, p.default === null ? '' : String(p.default), what);
+				}
+			}
+		}
+		// The Training panel: the ranges of the jobs the loop queues.
+		await page.click('#tab-training');
+		await page.waitForSelector('#auto-generate_k');
+		for (const p of auto_train.params.filter((x) => x.type === 'int')) {
+			assert.equal(Number(await page.getAttribute(`#auto-${p.name}`, 'min')), p.min, `${p.name}: min`);
+			assert.equal(Number(await page.getAttribute(`#auto-${p.name}`, 'max')), p.max, `${p.name}: max`);
+		}
+		const k = kinds.find((x) => x.name === 'generate').params.find((x) => x.name === 'k');
+		assert.equal(Number(await page.getAttribute('#auto-generate_k', 'max')), k.max, 'generate_k: the generate job\'s k');
+		assert.deepEqual(await page.$$eval('#auto-rl_kind option', (os) => os.map((o) => o.value)),
+			auto_train.params.find((x) => x.name === 'rl_kind').choices);
+		assert.deepEqual(unexpected(page), []);
+		await page.context().close();
+	} finally {
+		await srv.stop();
+	}
+});
+
 test('a job started from the form is listed, its progress moves to a final state, its charts hold every metric point', async () => {
 	const w = await serverWithModel(tiny);
 	try {
@@ -132,7 +197,7 @@ test('a job started from the form is listed, its progress moves to a final state
 		// The detail (opened on start) drew the loss while the job ran: fewer points, then all.
 		await page.waitForSelector(`#job-detail[data-job="${id}"][data-status="succeeded"]`);
 		const byName = await metricsByName(srv, id);
-		assert.ok(byName.get('loss').length >= 60, 'a loss per step');
+		assert.ok(byName.get('loss').length >= 60, `a loss per step: ${byName.get('loss').length}, epochs ${epochs}`);
 		const growing = running.map((s) => s.loss).filter((n) => n > 0 && n < byName.get('loss').length);
 		assert.ok(growing.length > 0, `the chart grew while the job ran: ${JSON.stringify(running.map((s) => s.loss))}`);
 

@@ -1,41 +1,35 @@
 /*
  * web/js/autotrain.js — the admin page's Training panel: the auto-training
  * settings (the auto_train object of GET/PUT /api/config) and the jobs the loop
- * queued.  The form shows the keys the server has — known ones with labels and
- * the right control, any other one by its JSON type — and puts the server's
+ * queued.  The form shows the keys the server has — the ones the registry
+ * describes (GET /api/jobs/kinds' auto_train, js/kinds.js) with their control,
+ * range and help, any other one by its JSON type — and puts the server's
  * validation message (error.field "auto_train.<key>[.<sub>]") under the field.
  */
 import { api, el, showError } from './api.js';
 import { formatTime, statusBadge, jobResult, fieldError, clearFieldErrors } from './format.js';
+import { jobKinds } from './kinds.js';
 
 const $ = (id) => document.getElementById(id);
 
-const KNOWN = {
-	enabled: { label: 'Train automatically', type: 'bool' },
-	reward_every_n_ratings: { label: 'New ratings per loop (N)', type: 'int', min: 1, help: 'the loop starts after this many new ratings' },
-	rl_kind: { label: 'RL method', type: 'enum', values: ['ppo', 'rloo', 'grpo', 'dpo'], help: 'what trains the policy after the reward model' },
-	generate_k: { label: 'Answers per prompt afterwards', type: 'int', min: 1, max: 64, help: 'K of the generate job that ends a loop' },
-	generate_prompts: { label: 'Prompts to answer afterwards', type: 'int', min: 0, help: 'unanswered train prompts per loop; 0 = all' },
-	reward_params: { label: 'Reward job parameters', type: 'json', help: 'as in POST /api/train, e.g. {"epochs": 2}' },
-	rl_params: { label: 'RL job parameters', type: 'json', help: 'as in POST /api/train for the RL method, e.g. {"iterations": 20, "kl_beta": 0.1}' },
-};
-const ORDER = Object.keys(KNOWN);
-
-let current = {};   /* the auto_train object last read */
+let known = new Map();   /* key → its description in GET /api/jobs/kinds' auto_train.params */
+let current = {};        /* the auto_train object last read */
 
 function fid(key) { return `auto-${key.replace(/[^a-z0-9_]/gi, '_')}`; }
 
+/* The control a key gets: its registry type, else its JSON type. */
 function typeOf(key, v) {
-	if (KNOWN[key]) return KNOWN[key].type;
+	const k = known.get(key);
+	if (k) return k.type === 'params' ? 'json' : k.type;
 	if (typeof v === 'boolean') return 'bool';
 	if (Number.isInteger(v)) return 'int';
-	if (typeof v === 'number') return 'float';
+	if (typeof v === 'number') return 'number';
 	if (typeof v === 'string') return 'text';
 	return 'json';
 }
 
 function field(key, v) {
-	const k = KNOWN[key] || { label: key.replace(/_/g, ' ') };
+	const k = known.get(key) || {};
 	const type = typeOf(key, v);
 	const id = fid(key);
 	const help = k.help ? el('p', { id: id + '-help', class: 'muted small', text: k.help }) : null;
@@ -43,31 +37,31 @@ function field(key, v) {
 	if (type === 'bool') {
 		input = el('input', { type: 'checkbox', id, 'data-key': key });
 		input.checked = !!v;
-		const wrap = el('div', { class: 'field check-field' }, el('label', { class: 'check', for: id }, input, k.label), help);
+		const wrap = el('div', { class: 'field check-field' }, el('label', { class: 'check', for: id }, input, key), help);
 		if (help) input.setAttribute('aria-describedby', help.id);
 		return wrap;
 	}
-	if (type === 'enum') {
-		const values = k.values.includes(v) ? k.values : [...k.values, v];
+	if (type === 'choice') {
+		const values = k.choices.includes(v) ? k.choices : [...k.choices, v];
 		input = el('select', { id, 'data-key': key }, values.map((x) => el('option', { value: x, text: x })));
 		input.value = v;
 	} else if (type === 'json') {
 		input = el('textarea', { id, 'data-key': key, rows: '2', spellcheck: 'false', class: 'mono' });
 		input.value = JSON.stringify(v ?? {});
 	} else {
-		const num = type === 'int' || type === 'float';
+		const num = type === 'int' || type === 'number';
 		input = el('input', { id, 'data-key': key, type: num ? 'number' : 'text', step: type === 'int' ? '1' : num ? 'any' : undefined,
 			min: k.min, max: k.max, class: num ? 'short' : undefined, autocomplete: 'off' });
 		input.value = v ?? '';
 	}
 	if (help) input.setAttribute('aria-describedby', help.id);
 	input.dataset.type = type;
-	return el('div', { class: 'field' }, el('label', { for: id, text: k.label }), input, help);
+	return el('div', { class: 'field' }, el('label', { for: id, text: key }), input, help);
 }
 
 function render(at) {
 	current = at || {};
-	const keys = [...ORDER.filter((k) => k in current), ...Object.keys(current).filter((k) => !KNOWN[k]).sort()];
+	const keys = [...[...known.keys()].filter((k) => k in current), ...Object.keys(current).filter((k) => !known.has(k)).sort()];
 	$('auto-fields').replaceChildren(...keys.map((k) => field(k, current[k])));
 	clearFieldErrors($('auto-form'));
 }
@@ -80,7 +74,7 @@ function read() {
 		const key = input.dataset.key, type = input.dataset.type || 'bool';
 		if (input.type === 'checkbox') { out[key] = input.checked; continue; }
 		const v = input.value.trim();
-		if (type === 'int' || type === 'float') {
+		if (type === 'int' || type === 'number') {
 			const n = Number(v);
 			if (v === '' || !Number.isFinite(n) || (type === 'int' && !Number.isInteger(n))) {
 				fieldError(input, type === 'int' ? 'Enter a whole number.' : 'Enter a number.');
@@ -95,7 +89,7 @@ function read() {
 			const shapeOk = was === null || typeof was !== 'object' ||
 				(obj !== null && typeof obj === 'object' && Array.isArray(obj) === wantArray);
 			if (obj === undefined || !shapeOk) {
-				fieldError(input, wantArray ? 'Write a JSON array.' : 'Write a JSON object, e.g. {"epochs": 2}.');
+				fieldError(input, wantArray ? 'Write a JSON array.' : 'Write a JSON object of job parameters.');
 				ok = false;
 				continue;
 			}
@@ -144,6 +138,7 @@ async function loadAutoJobs() {
 }
 
 async function load() {
+	known = new Map((await jobKinds()).autoTrain.map((p) => [p.name, p]));
 	const cfg = await api('GET', '/api/config');
 	render(cfg.auto_train || {});
 	$('auto-status').textContent = '';

@@ -5,12 +5,15 @@
  * progress bar, error text, cancel and retry), and one job's detail with a line
  * chart per metric from /api/jobs/{id}/metrics, redrawn as the job runs.
  *
- * The knob names, ranges and defaults follow the worker's table
- * (server/worker/job_params.c, defaults from model/trainer*.c): an empty field sends
- * nothing and the server's default applies (shown as the placeholder).
+ * The kinds, their parameters, ranges and defaults come from the server's
+ * registry (GET /api/jobs/kinds, js/kinds.js): an empty field sends nothing
+ * and the server's default applies (shown as the placeholder).  A finished
+ * job's detail shows every parameter as it ran (metrics.settings), the ones
+ * the request gave marked.
  */
 import { api, el, showError } from './api.js';
 import { lineChart } from './chart.js';
+import { jobKinds, placeholderOf } from './kinds.js';
 import {
 	formatNumber, formatTime, formatDuration, statusBadge, jobResult, isLive,
 	fieldError, clearFieldErrors,
@@ -19,165 +22,66 @@ import {
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 1200;
 
-/* ---- the knobs ------------------------------------------------------------------------- */
+/* ---- the form, built from the registry (GET /api/jobs/kinds) ------------------------------ */
 
 /*
- * One entry per form field.  type: int | float | bool | split | model | ids | text.
- * def: the server's default (placeholder; bools: the initial state); models:
- * which model kinds the select offers ('lm' = base/sft/policy, 'reward').
+ * Each parameter of the chosen kind is a field named after it: the server's
+ * default as the placeholder (bools: the initial state; selects: the
+ * "default (...)" option), its range as min/max, its help line below.
+ * Parameters the registry marks advanced are folded into "More parameters".
  */
-const RL_COMMON = [
-	{ name: 'iterations', type: 'int', def: 40, min: 1, label: 'Iterations', help: 'rollout + update rounds' },
-	{ name: 'k', type: 'int', def: 4, min: 1, max: 64, label: 'Samples per prompt (k)' },
-	{ name: 'prompts_per_iter', type: 'int', def: 8, min: 1, label: 'Prompts per iteration' },
-	{ name: 'max_new', type: 'int', def: 48, min: 1, label: 'Max new tokens' },
-	{ name: 'lr', type: 'float', def: 3e-4, label: 'Learning rate' },
-];
-const TRAINED = [
-	{ name: 'model_id', type: 'model', models: 'lm', def: 'active', label: 'Start from' },
-	{ name: 'name', type: 'text', label: 'Version name', def: 'none' },
-];
-const ACTIVATE = { name: 'activate', type: 'bool', def: true, label: 'Activate the new version' };
-
-const KINDS = {
-	generate: {
-		help: 'Writes K answers to each prompt with one batched call; each prompt\'s answers become one group in the rating queue.',
-		knobs: [
-			{ name: 'split', type: 'split', def: 'train', label: 'Prompts of split', help: 'the ones this model has not answered yet' },
-			{ name: 'k', type: 'int', def: 4, min: 1, max: 64, label: 'Answers per prompt (k)' },
-			{ name: 'temperature', type: 'float', def: 1, min: 0, max: 10, label: 'Temperature' },
-			{ name: 'top_p', type: 'float', def: 0.95, min: 0, max: 1, label: 'Top-p' },
-			{ name: 'max_tokens', type: 'int', def: 96, min: 1, label: 'Max tokens' },
-			{ name: 'max_prompts', type: 'int', def: '0 = all', min: 0, label: 'At most prompts' },
-			{ name: 'model_id', type: 'model', models: 'lm', def: 'active', label: 'Model' },
-			{ name: 'prompt_ids', type: 'ids', def: 'by split', label: 'Prompt ids', help: 'comma-separated; overrides the split' },
-			{ name: 'seed', type: 'int', def: 'the job id', min: 0, label: 'Seed' },
-		],
-	},
-	sft: {
-		help: 'Fine-tunes on answers rated at least the minimum score, plus imported demonstrations; loss on the answer tokens only.',
-		knobs: [
-			{ name: 'epochs', type: 'int', def: 3, min: 1, max: 1000, label: 'Epochs' },
-			{ name: 'lr', type: 'float', def: 5e-4, label: 'Learning rate' },
-			{ name: 'batch_size', type: 'int', def: 16, min: 1, label: 'Batch size' },
-			{ name: 'min_score', type: 'float', def: 4, min: 1, max: 5, label: 'Min mean score' },
-			...TRAINED, ACTIVATE,
-		],
-	},
-	reward: {
-		help: 'Trains a reward model on every pair of differently rated answers to a prompt; reports held-out pairwise accuracy.',
-		knobs: [
-			{ name: 'epochs', type: 'int', def: 4, min: 1, max: 1000, label: 'Epochs' },
-			{ name: 'lr', type: 'float', def: 3e-4, label: 'Learning rate' },
-			{ name: 'batch_groups', type: 'int', def: 8, min: 1, label: 'Groups per step' },
-			{ name: 'heldout_frac', type: 'float', def: 0.2, min: 0, max: 0.9, label: 'Held-out fraction' },
-			{ name: 'margin_scale', type: 'float', def: 0, min: 0, label: 'Margin from score gap' },
-			...TRAINED,
-		],
-	},
-	ppo: {
-		help: 'PPO against the reward model, with a value model and an adaptive KL penalty toward the reference.',
-		knobs: [
-			...RL_COMMON,
-			{ name: 'kl_beta', type: 'float', def: 0.05, min: 0, label: 'KL penalty β', help: 'initial; adapted toward the KL target' },
-			{ name: 'kl_target', type: 'float', def: 1, label: 'KL target', help: '≤ 0 keeps β fixed' },
-			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
-			...TRAINED, ACTIVATE,
-		],
-	},
-	rloo: {
-		help: 'REINFORCE with a leave-one-out baseline over each prompt\'s K samples; no value model.',
-		knobs: [
-			...RL_COMMON,
-			{ name: 'kl_coef', type: 'float', def: 0.05, min: 0, label: 'KL coefficient', help: 'weight of the KL-to-reference term' },
-			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
-			...TRAINED, ACTIVATE,
-		],
-	},
-	grpo: {
-		help: 'Group-normalised advantages over each prompt\'s K samples; no value model.',
-		knobs: [
-			...RL_COMMON,
-			{ name: 'kl_coef', type: 'float', def: 0.05, min: 0, label: 'KL coefficient', help: 'weight of the KL-to-reference term' },
-			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
-			...TRAINED, ACTIVATE,
-		],
-	},
-	dpo: {
-		help: 'Direct preference optimisation straight from rated pairs (the higher mean chosen), against a frozen reference.',
-		knobs: [
-			{ name: 'beta', type: 'float', def: 0.1, min: 0, label: 'β' },
-			{ name: 'epochs', type: 'int', def: 3, min: 1, max: 1000, label: 'Epochs' },
-			{ name: 'lr', type: 'float', def: 1e-4, label: 'Learning rate' },
-			{ name: 'batch_pairs', type: 'int', def: 8, min: 1, label: 'Pairs per step' },
-			{ name: 'ref_model_id', type: 'model', models: 'lm', def: 'nearest sft', label: 'Reference' },
-			...TRAINED, ACTIVATE,
-		],
-	},
-	eval: {
-		help: 'Scores a policy on the eval prompts: mean reward-model score, KL to its reference, win rate against its parent. The figures are stored on the version.',
-		knobs: [
-			{ name: 'model_id', type: 'model', models: 'lm', required: true, label: 'Model' },
-			{ name: 'reward_model_id', type: 'model', models: 'reward', def: 'newest', label: 'Reward model' },
-			{ name: 'split', type: 'split', def: 'eval', label: 'Prompts of split' },
-			{ name: 'max_prompts', type: 'int', def: '0 = all', min: 0, label: 'At most prompts' },
-			{ name: 'max_new', type: 'int', def: 48, min: 1, label: 'Max new tokens' },
-			{ name: 'k', type: 'int', def: 1, min: 1, max: 64, label: 'Samples per prompt' },
-			{ name: 'temperature', type: 'float', def: 0, min: 0, max: 10, label: 'Temperature', help: '0 = greedy' },
-		],
-	},
-};
-
-const GENERATES = ['base', 'sft', 'policy'];
+let registry = null;        /* jobKinds() */
 let models = [];            /* the last /api/models answer */
 const typed = {};           /* kind → { field name → value typed }, kept across kind switches */
 
 function fieldId(name) { return `knob-${name}`; }
+function paramsOf(kind) { return registry.byName.get(kind).params; }
 
-function modelOptions(knob, current) {
-	const list = models.filter((m) => (knob.models === 'reward' ? m.kind === 'reward' : GENERATES.includes(m.kind)));
+function modelOptions(p, current) {
+	const list = models.filter((m) => p.models.includes(m.kind));
 	const opts = [];
-	if (!knob.required) opts.push(el('option', { value: '', text: `default (${knob.def})` }));
+	if (!p.required) opts.push(el('option', { value: '', text: 'default' }));
 	for (const m of list) {
 		const label = `#${m.id} ${m.kind}${m.name ? ' “' + m.name + '”' : ''}${m.active ? ' (active)' : ''}`;
 		opts.push(el('option', { value: String(m.id), text: label }));
 	}
-	if (knob.required && !list.length) opts.push(el('option', { value: '', text: 'no model yet' }));
-	const sel = el('select', { id: fieldId(knob.name), name: knob.name }, opts);
-	const want = current || (knob.required ? String((list.find((m) => m.active) || list[0] || {}).id ?? '') : '');
+	if (p.required && !list.length) opts.push(el('option', { value: '', text: 'no model yet' }));
+	const sel = el('select', { id: fieldId(p.name), name: p.name }, opts);
+	const want = current || (p.required ? String((list.find((m) => m.active) || list[0] || {}).id ?? '') : '');
 	if ([...sel.options].some((o) => o.value === want)) sel.value = want;
 	return sel;
 }
 
-function knobField(knob, current) {
-	const id = fieldId(knob.name);
+function knobField(p, current) {
+	const id = fieldId(p.name);
+	const help = el('p', { id: id + '-help', class: 'muted small field-help', text: p.help });
 	let input;
-	if (knob.type === 'bool') {
-		input = el('input', { type: 'checkbox', id, name: knob.name });
-		input.checked = current === undefined ? !!knob.def : current;
-		return el('div', { class: 'field check-field' }, el('label', { class: 'check', for: id }, input, knob.label));
+	if (p.type === 'bool') {
+		input = el('input', { type: 'checkbox', id, name: p.name, 'aria-describedby': help.id });
+		input.checked = current === undefined ? p.default === true : current;
+		return el('div', { class: 'field check-field' }, el('label', { class: 'check', for: id }, input, p.name), help);
 	}
-	if (knob.type === 'split') {
-		input = el('select', { id, name: knob.name },
-			el('option', { value: '', text: `default (${knob.def})` }),
-			el('option', { value: 'train', text: 'train' }), el('option', { value: 'eval', text: 'eval' }));
+	if (p.type === 'choice') {
+		input = el('select', { id, name: p.name },
+			el('option', { value: '', text: p.default === null ? 'default' : `default (${p.default})` }),
+			p.choices.map((c) => el('option', { value: c, text: c })));
 		input.value = current ?? '';
-	} else if (knob.type === 'model') {
-		input = modelOptions(knob, current);
+	} else if (p.type === 'model') {
+		input = modelOptions(p, current);
 	} else {
-		const num = knob.type === 'int' || knob.type === 'float';
+		const num = p.type === 'int' || p.type === 'number';
 		input = el('input', {
-			id, name: knob.name, type: num ? 'number' : 'text', autocomplete: 'off',
-			step: knob.type === 'int' ? '1' : num ? 'any' : undefined,
-			min: knob.min, max: knob.max, inputmode: knob.type === 'ids' ? 'numeric' : undefined,
-			placeholder: knob.def === undefined ? '' : typeof knob.def === 'number' ? formatNumber(knob.def) : knob.def,
-			maxlength: knob.type === 'text' ? 200 : undefined,
+			id, name: p.name, type: num ? 'number' : 'text', autocomplete: 'off',
+			step: p.type === 'int' ? '1' : num ? 'any' : undefined,
+			min: num ? p.min : undefined, max: num ? p.max : undefined,
+			inputmode: p.type === 'ids' ? 'numeric' : undefined,
+			placeholder: placeholderOf(p),
+			maxlength: p.type === 'string' ? p.max_length : undefined,
 		});
 		input.value = current ?? '';
 	}
-	const help = knob.help ? el('p', { id: id + '-help', class: 'muted small field-help', text: knob.help }) : null;
-	if (help) input.setAttribute('aria-describedby', help.id);
-	return el('div', { class: 'field' }, el('label', { for: id, text: knob.label }), input, help);
+	input.setAttribute('aria-describedby', help.id);
+	return el('div', { class: 'field' }, el('label', { for: id, text: p.name }), input, help);
 }
 
 function currentKind() { return $('job-kind').value; }
@@ -187,22 +91,37 @@ function keepTyped() {
 	const kind = $('job-form').dataset.kind;
 	if (!kind) return;
 	const vals = {};
-	for (const k of KINDS[kind].knobs) {
-		const i = $(fieldId(k.name));
-		if (i) vals[k.name] = k.type === 'bool' ? i.checked : i.value;
+	for (const p of paramsOf(kind)) {
+		const i = $(fieldId(p.name));
+		if (i) vals[p.name] = p.type === 'bool' ? i.checked : i.value;
 	}
 	typed[kind] = vals;
+}
+
+/* What the kind makes, from the registry. */
+function kindHelp(k) {
+	const makes = k.produces
+		? ` Makes a new ${k.produces} version${k.activates ? ', activated unless activate is off' : ''}.`
+		: ' Makes no model version.';
+	return k.help.charAt(0).toUpperCase() + k.help.slice(1) + '.' + makes;
 }
 
 function renderKnobs() {
 	keepTyped();
 	const kind = currentKind();
 	const vals = typed[kind] || {};
+	const params = paramsOf(kind);
 	$('job-form').dataset.kind = kind;
-	$('job-kind-help').textContent = KINDS[kind].help;
-	$('job-knobs').replaceChildren(...KINDS[kind].knobs.map((k) => knobField(k, vals[k.name])));
+	$('job-kind-help').textContent = kindHelp(registry.byName.get(kind));
+	$('job-knobs').replaceChildren(...params.filter((p) => !p.advanced).map((p) => knobField(p, vals[p.name])));
+	$('job-more-knobs').replaceChildren(...params.filter((p) => p.advanced).map((p) => knobField(p, vals[p.name])));
 	clearFieldErrors($('job-form'));
 	$('job-form-status').textContent = '';
+}
+
+/* The kind select, from the registry (generate first: it is what a fresh server needs). */
+function renderKinds() {
+	$('job-kind').replaceChildren(...registry.kinds.map((k) => el('option', { value: k.name, text: k.name })));
 }
 
 /*
@@ -212,34 +131,34 @@ function renderKnobs() {
 function readParams(kind) {
 	const params = {};
 	let ok = true;
-	for (const k of KINDS[kind].knobs) {
-		const i = $(fieldId(k.name));
+	for (const p of paramsOf(kind)) {
+		const i = $(fieldId(p.name));
 		if (!i) continue;
-		if (k.type === 'bool') {
-			if (i.checked !== !!k.def) params[k.name] = i.checked;
+		if (p.type === 'bool') {
+			if (i.checked !== (p.default === true)) params[p.name] = i.checked;
 			continue;
 		}
 		const v = i.value.trim();
 		if (v === '') {
-			if (k.required) { fieldError(i, `Choose a ${k.label.toLowerCase()}.`); ok = false; }
+			if (p.required) { fieldError(i, `Choose a ${p.name}.`); ok = false; }
 			continue;
 		}
-		if (k.type === 'int' || k.type === 'model') {
+		if (p.type === 'int' || p.type === 'model') {
 			const n = Number(v);
 			if (!Number.isInteger(n)) { fieldError(i, 'Enter a whole number.'); ok = false; continue; }
-			params[k.name] = n;
-		} else if (k.type === 'float') {
+			params[p.name] = n;
+		} else if (p.type === 'number') {
 			const n = Number(v);
 			if (!Number.isFinite(n)) { fieldError(i, 'Enter a number.'); ok = false; continue; }
-			params[k.name] = n;
-		} else if (k.type === 'ids') {
+			params[p.name] = n;
+		} else if (p.type === 'ids') {
 			const ids = v.split(/[\s,]+/).filter(Boolean).map(Number);
 			if (!ids.length || !ids.every((n) => Number.isInteger(n) && n > 0)) {
 				fieldError(i, 'Enter prompt ids (positive whole numbers) separated by commas.'); ok = false; continue;
 			}
-			params[k.name] = ids;
+			params[p.name] = ids;
 		} else {
-			params[k.name] = v;
+			params[p.name] = v;
 		}
 	}
 	const extra = $('job-extra').value.trim();
@@ -247,8 +166,8 @@ function readParams(kind) {
 		let obj;
 		try { obj = JSON.parse(extra); } catch (e) { obj = undefined; }
 		if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-			fieldError($('job-extra'), 'Write a JSON object, e.g. {"seed": 7}.');
-			$('job-extra-box').open = true;
+			fieldError($('job-extra'), 'Write a JSON object of parameters.');
+			$('job-more-box').open = true;
 			ok = false;
 		} else {
 			Object.assign(params, obj);
@@ -260,14 +179,15 @@ function readParams(kind) {
 /* Puts a server validation error next to the field it names ("params.k", "k"). */
 function showServerFieldError(err, kind) {
 	const field = (err.field || '').replace(/^params\./, '').replace(/\[\d+\]$/, '');
-	const known = KINDS[kind].knobs.some((k) => k.name === field) && $(fieldId(field));
-	if (known) {
-		fieldError($(fieldId(field)), err.message);
-		$(fieldId(field)).focus();
+	const input = paramsOf(kind).some((p) => p.name === field) && $(fieldId(field));
+	if (input) {
+		if (input.closest('details')) input.closest('details').open = true;
+		fieldError(input, err.message);
+		input.focus();
 		return true;
 	}
 	if (field && $('job-extra').value.includes(`"${field.split('.')[0]}"`)) {
-		$('job-extra-box').open = true;
+		$('job-more-box').open = true;
 		fieldError($('job-extra'), err.message);
 		$('job-extra').focus();
 		return true;
@@ -566,15 +486,24 @@ function renderDetail(job, series) {
 		facts.append(el('dt', { text: job.kind === 'eval' ? 'model evaluated' : 'model made' }), dd);
 	}
 
+	// Every parameter as the job ran it once it has ended (metrics.settings), the
+	// given ones plain and the defaults muted; until then what the request gave.
 	const params = $('job-detail-params');
 	params.replaceChildren();
-	const pe = Object.entries(job.params || {});
+	const given = job.params || {};
+	const settings = job.metrics && job.metrics.settings;
+	const pe = Object.entries(settings || given);
 	if (!pe.length) params.append(el('dt', { class: 'muted', text: 'all defaults' }), el('dd'));
-	for (const [k, v] of pe) fact(params, k, typeof v === 'object' ? JSON.stringify(v) : String(v), 'mono');
+	for (const [k, v] of pe) {
+		const text = v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+		const isDefault = settings && !(k in given);
+		fact(params, k, text, isDefault ? 'mono muted' : 'mono');
+		if (isDefault) params.lastElementChild.title = 'the default';
+	}
 
 	const results = $('job-detail-results');
 	results.replaceChildren();
-	const me = Object.entries(job.metrics || {});
+	const me = Object.entries(job.metrics || {}).filter(([k]) => k !== 'settings');
 	for (const [k, v] of me) fact(results, k, typeof v === 'number' ? formatNumber(v) : typeof v === 'object' ? JSON.stringify(v) : String(v));
 	$('job-detail-results-box').hidden = me.length === 0;
 
@@ -613,11 +542,11 @@ function closeJob() {
 function refreshModelSelects() {
 	const kind = $('job-form').dataset.kind;
 	if (!kind) return;
-	for (const k of KINDS[kind].knobs) {
-		if (k.type !== 'model') continue;
-		const old = $(fieldId(k.name));
+	for (const p of paramsOf(kind)) {
+		if (p.type !== 'model') continue;
+		const old = $(fieldId(p.name));
 		if (!old || old === document.activeElement) continue;
-		const sel = modelOptions(k, old.value);
+		const sel = modelOptions(p, old.value);
 		for (const a of ['aria-describedby', 'aria-invalid']) if (old.hasAttribute(a)) sel.setAttribute(a, old.getAttribute(a));
 		old.replaceWith(sel);
 	}
@@ -649,6 +578,10 @@ export function initJobs(loaders, onHide) {
 	loaders.jobs = async (arg) => {
 		panelShown = true;
 		await loadModels();
+		if (!registry) {
+			registry = await jobKinds();
+			renderKinds();
+		}
 		if (!$('job-form').dataset.kind) renderKnobs();
 		else refreshModelSelects();
 		await refreshList();

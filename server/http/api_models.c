@@ -1,0 +1,31 @@
+/*
+ * server/http/api_models.c — the models resource: the model versions (base,
+ * sft, reward, policy) with their lineage and figures, and activating one —
+ * a rollback when it is older than the active one.  Versions are made by jobs
+ * (server/http/api_jobs.c), never here.
+ */
+#include "server/http/api.h"
+#include "db/db.h"
+#include "db/jobs.h"
+
+enum MHD_Result api_models_list(struct request *r)
+{
+	json_t *list;
+	int rc = db_models_list(r->db, &list);
+	if (rc < 0)
+		return http_db_error(r, rc, "models");
+	return http_json(r, 200, json_pack("{so}", "models", list));
+}
+
+enum MHD_Result api_model_activate(struct request *r)
+{
+	int rc = db_model_activate(r->db, r->id);
+	if (rc == DB_NOTFOUND)
+		return http_error(r, 404, "not_found", "model %lld not found", (long long)r->id);
+	if (rc == DB_CONFLICT)
+		return http_error(r, 409, "not_activatable", "model %lld is a reward model; only base, "
+				  "sft and policy models generate", (long long)r->id);
+	if (rc < 0)
+		return http_db_error(r, rc, "model");
+	return http_json(r, 200, json_pack("{sI sb}", "id", (json_int_t)r->id, "active", 1));
+}

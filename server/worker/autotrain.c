@@ -1,0 +1,331 @@
+/*
+ * server/worker/autotrain.c — the auto-training loop, all of it: when a loop
+ * starts, which job follows which, and what its settings may hold.
+ *
+ * The loop: when config auto_train.enabled and at least
+ * auto_train.reward_every_n_ratings current ratings are newer than the last
+ * reward job's mark (db_work_auto_state), the worker thread queues a reward
+ * job with "auto": true (autotrain_tick, called when the queue is empty);
+ * each auto job that succeeds queues the next one of the loop in the same
+ * transaction that records its success (autotrain_queue_next, from job.c):
+ * reward → auto_train.rl_kind → generate of auto_train.generate_k answers to
+ * up to auto_train.generate_prompts unanswered train prompts from the new
+ * policy.  So the loop turns by itself, and stops at the first failure or
+ * when auto_train.enabled is switched off.  While an auto job is queued or
+ * running no new loop starts.
+ *
+ * The settings (the keys of AUTO below) are checked as the jobs they feed
+ * check them, from the registry of job kinds (job_params.c): generate_k is
+ * the generate job's k, generate_prompts its max_prompts, reward_params the
+ * params of a reward job, rl_params those of an rl_kind job, and rl_kind one
+ * of the kinds that make a policy.  PUT /api/config refuses a value the
+ * queued job would refuse (autotrain_check); a bad value the loop finds
+ * anyway (written before these checks) counts as that key's default, with a
+ * log line, rather than ending a round in a failed job.
+ */
+#include "server/worker/job_impl.h"
+#include "server/worker/autotrain.h"
+#include "db/config.h"
+#include "db/db.h"
+#include "db/jobs.h"
+#include "db/work.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The defaults are the ones migrations/0002_worker.sql writes. */
+#define RL_KIND_DEFAULT "ppo"
+
+enum at_type {
+	AT_BOOL,
+	AT_INT,       /* lo..hi, or the range of the job parameter it feeds */
+	AT_RL_KIND,   /* a kind that makes a policy */
+	AT_PARAMS,    /* the params of a job of kind (NULL: of rl_kind) */
+};
+
+/* The settings the loop runs on. */
+struct autotrain {
+	json_t *at;                /* config auto_train (owned; NULL when unreadable) */
+	bool enabled;
+	int64_t every, k, prompts; /* reward_every_n_ratings, generate_k, generate_prompts */
+	const char *rl_kind;       /* borrowed from at, or RL_KIND_DEFAULT */
+};
+
+struct at_key {
+	const char *name;
+	enum at_type type;
+	size_t off;                /* where the loop keeps it in struct autotrain (not AT_PARAMS) */
+	const char *kind, *param;  /* AT_INT: the job parameter it feeds; AT_PARAMS: its kind */
+	int64_t lo, hi;            /* AT_INT feeding no parameter */
+	int64_t def;               /* AT_BOOL, AT_INT; ignored when from_param */
+	bool from_param;           /* AT_INT: the default is the parameter's */
+	const char *help;
+};
+
+#define AT(field) offsetof(struct autotrain, field)
+static const struct at_key AUTO[] = {
+	{ "enabled", AT_BOOL, AT(enabled), .def = 0,
+	  .help = "turn the loop: reward model, then rl_kind, then fresh answers, after every "
+		  "reward_every_n_ratings new ratings" },
+	{ "reward_every_n_ratings", AT_INT, AT(every), .lo = 1, .hi = 1000000, .def = 50,
+	  .help = "a loop starts after this many new ratings" },
+	{ "rl_kind", AT_RL_KIND, AT(rl_kind),
+	  .help = "the job that trains the policy after the reward model" },
+	{ "generate_k", AT_INT, AT(k), "generate", "k", .from_param = true,
+	  .help = "answers per prompt of the generate job that ends a loop" },
+	{ "generate_prompts", AT_INT, AT(prompts), "generate", "max_prompts", .def = 32,
+	  .help = "train prompts without answers from the new policy that get answers; 0 = all" },
+	{ "reward_params", AT_PARAMS, 0, "reward",
+	  .help = "params of the loop's reward job, as in POST /api/train" },
+	{ "rl_params", AT_PARAMS, 0, NULL,
+	  .help = "params of the loop's rl_kind job, as in POST /api/train" },
+};
+#define N_AUTO (sizeof AUTO / sizeof AUTO[0])
+
+static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
+		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
+		const char *fmt, ...)
+{
+	if (field && fl)
+		snprintf(field, fl, "%s", key);
+	if (msg && ml) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, ml, fmt, ap);
+		va_end(ap);
+	}
+	return false;
+}
+
+/* A kind rl_kind may name: one that makes a policy. */
+static bool is_rl_kind(const char *kind)
+{
+	const struct job_kind *k = job_kind_find(kind);
+	return k && k->produces && !strcmp(k->produces, "policy");
+}
+
+/* rl_kind of the object at when it is a good one, else the default. */
+static const char *rl_kind_of(json_t *at)
+{
+	const char *k = json_string_value(json_object_get(at, "rl_kind"));
+	return is_rl_kind(k) ? k : RL_KIND_DEFAULT;
+}
+
+/* Key key's default (AT_BOOL, AT_INT). */
+static int64_t key_default(const struct at_key *key)
+{
+	if (!key->from_param)
+		return key->def;
+	json_t *p = job_param_json(key->kind, key->param);
+	int64_t def = json_integer_value(json_object_get(p, "default"));
+	json_decref(p);
+	return def;
+}
+
+/* Checks v as auto_train[key->name]; at is the whole object (rl_params
+ * is checked against its rl_kind). */
+static bool key_check(const struct at_key *key, json_t *v, json_t *at, char *field, size_t fl,
+		      char *msg, size_t ml)
+{
+	char name[96];
+	snprintf(name, sizeof name, "auto_train.%s", key->name);
+	switch (key->type) {
+	case AT_BOOL:
+		return json_is_boolean(v) ? true :
+		       bad(field, fl, msg, ml, name, "'%s' must be true or false", name);
+	case AT_INT:
+		if (key->param)
+			return job_param_check(key->kind, key->param, v, name, field, fl, msg, ml);
+		if (!json_is_integer(v) || json_integer_value(v) < key->lo || json_integer_value(v) > key->hi)
+			return bad(field, fl, msg, ml, name, "'%s' must be an integer from %lld to %lld",
+				   name, (long long)key->lo, (long long)key->hi);
+		return true;
+	case AT_RL_KIND: {
+		if (is_rl_kind(json_string_value(v)))
+			return true;
+		char list[160] = "";
+		for (size_t i = 0; job_kind_name(i); i++)
+			if (is_rl_kind(job_kind_name(i)))
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'",
+					 list[0] ? ", " : "", job_kind_name(i));
+		return bad(field, fl, msg, ml, name, "'%s' must be one of %s", name, list);
+	}
+	case AT_PARAMS:
+		return job_params_check(key->kind ? key->kind : rl_kind_of(at), v, false, name, field,
+					fl, msg, ml);
+	}
+	return false;
+}
+
+bool autotrain_check(json_t *auto_train, char *field, size_t field_len, char *msg, size_t msg_len)
+{
+	if (!json_is_object(auto_train))
+		return bad(field, field_len, msg, msg_len, "auto_train", "'auto_train' must be an object");
+	for (size_t i = 0; i < N_AUTO; i++) {
+		json_t *v = json_object_get(auto_train, AUTO[i].name);
+		if (v && !key_check(&AUTO[i], v, auto_train, field, field_len, msg, msg_len))
+			return false;
+	}
+	return true;
+}
+
+json_t *autotrain_params_json(void)
+{
+	json_t *out = json_array();
+	for (size_t i = 0; out && i < N_AUTO; i++) {
+		const struct at_key *key = &AUTO[i];
+		json_t *p = NULL;
+		if (key->type == AT_BOOL) {
+			p = json_pack("{ss ss sb}", "name", key->name, "type", "bool", "default", key->def != 0);
+		} else if (key->type == AT_INT && key->param) {
+			/* the job parameter's listing, as this key */
+			p = job_param_json(key->kind, key->param);
+			json_object_set_new(p, "name", json_string(key->name));
+			if (!key->from_param)
+				json_object_set_new(p, "default", json_integer(key->def));
+			json_object_del(p, "advanced");
+		} else if (key->type == AT_INT) {
+			p = json_pack("{ss ss sI sI sI}", "name", key->name, "type", "int", "default",
+				      (json_int_t)key->def, "min", (json_int_t)key->lo, "max", (json_int_t)key->hi);
+		} else if (key->type == AT_RL_KIND) {
+			json_t *c = json_array();
+			for (size_t k = 0; job_kind_name(k); k++)
+				if (is_rl_kind(job_kind_name(k)))
+					json_array_append_new(c, json_string(job_kind_name(k)));
+			p = json_pack("{ss ss ss so}", "name", key->name, "type", "choice", "default",
+				      RL_KIND_DEFAULT, "choices", c);
+		} else {
+			p = json_pack("{ss ss s{} ss}", "name", key->name, "type", "params", "default",
+				      "kind", key->kind ? key->kind : "rl_kind");
+		}
+		if (p)
+			json_object_set_new(p, "help", json_string(key->help));
+		json_array_append_new(out, p);
+	}
+	return out;
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void autotrain_release(struct autotrain *a)
+{
+	json_decref(a->at);
+	memset(a, 0, sizeof *a);
+}
+
+/* Reads config auto_train into a (release it whatever this returns): a key
+ * missing or bad is its default, logged unless quiet.  Returns 0, or -1
+ * when the config cannot be read (auto-training counts as off then). */
+static int autotrain_read(struct db *db, bool quiet, struct autotrain *a)
+{
+	memset(a, 0, sizeof *a);
+	if (db_config_get(db, "auto_train", &a->at) < 0)
+		return -1;
+	for (size_t i = 0; i < N_AUTO; i++) {
+		const struct at_key *key = &AUTO[i];
+		json_t *v = json_object_get(a->at, key->name);
+		char *dst = (char *)a + key->off, msg[300];
+		if (key->type == AT_PARAMS)
+			continue;           /* checked when used (auto_params) */
+		if (v && !key_check(key, v, a->at, NULL, 0, msg, sizeof msg)) {
+			if (!quiet)
+				fprintf(stderr, "rlhfd: auto-training: auto_train.%s ignored: %s\n",
+					key->name, msg);
+			v = NULL;
+		}
+		if (key->type == AT_BOOL)
+			*(bool *)dst = v ? json_is_true(v) : key->def != 0;
+		else if (key->type == AT_INT)
+			*(int64_t *)dst = v ? json_integer_value(v) : key_default(key);
+		else
+			*(const char **)dst = v ? json_string_value(v) : RL_KIND_DEFAULT;
+	}
+	return 0;
+}
+
+/* The params of a job queued by the loop: a new copy of auto_train[key]
+ * (e.g. "rl_params"; ignored, with a log line, when it does not fit kind's
+ * parameters) with "auto": true. */
+static json_t *auto_params(json_t *auto_train, const char *key, const char *kind)
+{
+	json_t *p = json_object_get(auto_train, key);
+	char field[96], msg[300];
+	if (!json_is_object(p) || !job_params_check(kind, p, false, key, field, sizeof field, msg,
+						     sizeof msg)) {
+		if (p)
+			fprintf(stderr, "rlhfd: auto-training: auto_train.%s ignored: %s\n", key,
+				json_is_object(p) ? msg : "not an object");
+		p = NULL;
+	}
+	json_t *out = p ? json_deep_copy(p) : json_object();
+	if (out)
+		json_object_set_new(out, "auto", json_true());
+	return out;
+}
+
+bool autotrain_tick(struct db *db)
+{
+	struct autotrain a;
+	int64_t mark = 0, count = 0, upto = 0, id = 0;
+	bool busy = true, queued = false;
+	if (autotrain_read(db, true, &a) < 0 || !a.enabled)
+		goto out;
+	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
+	    db_work_ratings_after(db, mark, a.every, &count) < 0 || count < a.every ||
+	    db_work_max_rating_id(db, &upto) < 0)
+		goto out;
+	json_t *p = auto_params(a.at, "reward_params", "reward");
+	if (p)
+		json_object_set_new(p, "ratings_upto", json_integer(upto));
+	char *params = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (params && db_begin(db) == 0 && db_job_create(db, "reward", params, db_now(), &id) == 0 &&
+	    db_commit(db) == 0) {
+		fprintf(stderr, "rlhfd: auto-training: %lld new ratings, queued reward job %lld\n",
+			(long long)count, (long long)id);
+		queued = true;
+	} else {
+		db_rollback(db);
+	}
+	free(params);
+out:
+	autotrain_release(&a);
+	return queued;
+}
+
+int autotrain_queue_next(struct job *j)
+{
+	struct autotrain a;
+	const char *next = NULL;
+	json_t *params = NULL;
+	/* switched off meanwhile: the loop stops here */
+	if (autotrain_read(j->env->db, false, &a) < 0 || !a.enabled) {
+		autotrain_release(&a);
+		job_log(j, "auto-training is off: the loop stops here");
+		return 0;
+	}
+	if (!strcmp(j->kind, "reward")) {
+		next = a.rl_kind;
+		params = auto_params(a.at, "rl_params", next);
+	} else if (is_rl_kind(j->kind)) {
+		next = "generate";
+		params = json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)a.k,
+				   "max_prompts", (json_int_t)a.prompts);
+	}
+	int rc = 0;
+	if (next) {
+		char *text = params ? json_dumps(params, JSON_COMPACT) : NULL;
+		int64_t id = 0;
+		rc = text ? db_job_create(j->env->db, next, text, db_now(), &id) : DB_ERROR;
+		if (rc == 0)
+			job_log(j, "auto-training: queued job %lld (%s)", (long long)id, next);
+		free(text);
+	}
+	json_decref(params);
+	autotrain_release(&a);
+	return rc;
+}
