@@ -1,7 +1,7 @@
 /*
  * server/http/api.h — the endpoints (one plain function each), routed by the
- * table in server/http/routes.c.  See /work/shared/API.md and the server contract
- * for what each answers; the comment beside each route says it briefly.
+ * table in server/http/routes.c.  What each answers is the contract in
+ * API.md (../shared/API.md); the comment beside each route says it briefly.
  */
 #ifndef RLHFD_SERVER_API_H
 #define RLHFD_SERVER_API_H

@@ -1,6 +1,6 @@
 /*
  * server/worker/gen.h — answers from a checkpoint on disk, outside the database: K
- * sampled responses to one prompt from one batched model/infer call, with the
+ * sampled responses to one prompt from one batched model/infer.h call, with the
  * same prompt and answer-text rules as the worker's generate job
  * (server/worker/job_generate.c, which writes the groups raters see; `rlhfd demo
  * init` runs that job).  `rlhfd demo eval` measures a model with this, offline
