@@ -2,7 +2,7 @@
  * db/config.c — the config table (see config.h).
  */
 #include "db/config.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdlib.h>
 

@@ -2,13 +2,12 @@
  * db/export.c — export cursors (see export.h).
  */
 #include "db/export.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 /* One response of the group being turned into pairs (owned copies). */
 struct pair_item {

@@ -2,12 +2,11 @@
  * db/jobs.c — jobs, job metrics, model versions (see jobs.h).
  */
 #include "db/jobs.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 #define JOB_COLUMNS \
 	"id, kind, status, progress, params, metrics, error, model_id, cancel_requested, " \

@@ -2,12 +2,11 @@
  * db/prompts.c — prompts, groups, responses (see prompts.h).
  */
 #include "db/prompts.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <math.h>
 #include <string.h>
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id)

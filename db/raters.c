@@ -2,7 +2,7 @@
  * db/raters.c — raters and sessions (see raters.h).
  */
 #include "db/raters.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -97,7 +97,7 @@ int db_raters_list(struct db *db, json_t **out)
 	sqlite3_stmt *st = db_stmt(db, STMT_RATERS_LIST,
 		"SELECT r.id, r.name, r.role,"
 		" (SELECT count(*) FROM ratings t WHERE t.rater_id = r.id AND t.superseded_at IS NULL),"
-		" strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch')"
+		" " ISO_TIME("r.created_at")
 		" FROM raters r ORDER BY r.id");
 	if (!st)
 		return DB_ERROR;

@@ -2,7 +2,7 @@
  * db/ratings.c — saving ratings with history (see ratings.h).
  */
 #include "db/ratings.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 #include "db/prompts.h"
 #include "db/tasks.h"
 
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 static bool score_ok(int v, bool optional)
 {

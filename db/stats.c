@@ -3,7 +3,7 @@
  */
 #include "db/stats.h"
 #include "db/agreement.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,10 +2,9 @@
  * db/tasks.c — task assignment, leases, skips (see tasks.h).
  */
 #include "db/tasks.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 #include "db/prompts.h"
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 /* The rater's live lease: *group and *expires, or DB_NOTFOUND. */
 static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *exclude,

@@ -2,7 +2,7 @@
  * db/traindata.c — training data reads (see traindata.h).
  */
 #include "db/traindata.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * db/work.c — the worker's queries on jobs and model versions (see work.h).
  */
 #include "db/work.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 #include "db/jobs.h"
 
 #include <stdio.h>

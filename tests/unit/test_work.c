@@ -40,28 +40,17 @@ static struct db *fresh_db(void)
 
 static int64_t query_int(struct db *db, const char *sql)
 {
-	sqlite3_stmt *st;
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
-		return -999;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	int rc = db_exec_int64(db, sql, &v);
+	return rc == DB_OK ? v : rc == DB_NOTFOUND ? -1 : -999;
 }
 
 /* The text of the first column of the first row (static buffer). */
 static const char *query_text(struct db *db, const char *sql)
 {
 	static char buf[512];
-	sqlite3_stmt *st;
 	buf[0] = 0;
-	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
-		return "(bad sql)";
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return buf;
+	return db_exec_text(db, sql, buf, sizeof buf) == DB_ERROR ? "(bad sql)" : buf;
 }
 
 static int64_t make_rater(struct db *db, const char *name)

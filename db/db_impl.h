@@ -1,23 +1,35 @@
 /*
- * db/stmt.h — internal to db/: the ids of the per-connection statement cache
- * and the helpers every query function uses to prepare, bind by name and read.
+ * db/db_impl.h — db/'s own header, included only by db/'s sources: the connection
+ * behind the opaque struct db, its cache of prepared statements (one id per
+ * query), the helpers every query function uses to prepare, bind by name and
+ * read, and the one-call query helpers (db_run, db_int64, db_text,
+ * db_json_rows) for the common shapes.
  *
  * A query function does
- *     sqlite3_stmt *st = db_stmt(db, STMT_X, "SELECT ... WHERE id = :id");
+ *     return db_int64(db, STMT_X, "SELECT n FROM t WHERE id = :id",
+ *                     DB_ARGS(DB_INT(":id", id)), &n);
+ * or, when it reads several columns or rows itself,
+ *     sqlite3_stmt *st = db_prepare(db, STMT_X, "SELECT ... WHERE id = :id",
+ *                                   DB_ARGS(DB_INT(":id", id)));
  *     if (!st) return DB_ERROR;
- *     db_bind_int64(st, ":id", id);
  *     rc = sqlite3_step(st); ...
  *     sqlite3_reset(st);
  * so the SQL stays beside the code that reads its columns, and is compiled
  * only on the connection's first call.  Always reset a statement after use
  * (db_stmt also resets): an unreset statement keeps a read transaction open.
  */
-#ifndef RLHFD_DB_STMT_H
-#define RLHFD_DB_STMT_H
+#ifndef RLHFD_DB_DB_IMPL_H
+#define RLHFD_DB_DB_IMPL_H
+
+#include "db/db.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+
+/* An ISO-8601 UTC text ("2024-05-01T12:00:00Z") from a unix-seconds column,
+ * in SQL. */
+#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 enum stmt_id {
 	/* raters.c */
@@ -59,7 +71,19 @@ enum stmt_id {
 	STMT_COUNT
 };
 
-struct db;
+struct db {
+	sqlite3 *sq;
+	char *path;                     /* owned copy */
+	sqlite3_stmt *stmt[STMT_COUNT]; /* prepared on first use, finalized by db_close */
+	int busy_timeout_ms;
+	int64_t busy_start_us;          /* when the current wait for a lock began */
+};
+
+/* Read transactions that last (export cursors) count themselves here; the
+ * checkpointer runs no RESTART checkpoint while any is open. */
+extern _Atomic int db_long_readers;
+
+
 
 /* The connection's statement for id, prepared from sql on first use, reset and
  * with bindings cleared; NULL when SQLite refuses it (logged). Borrowed. */
@@ -90,5 +114,58 @@ struct json_t *db_col_json_str(sqlite3_stmt *st, int col);
 struct json_t *db_col_json(sqlite3_stmt *st, int col, const char *fallback_json);
 /* Column as a new JSON integer, or null when NULL. */
 struct json_t *db_col_json_int(sqlite3_stmt *st, int col);
+
+
+/* ---- one-call query helpers ---------------------------------------------- */
+
+/*
+ * A named binding: DB_INT(":id", v), DB_OPT(":parent", v) (NULL when v <= 0:
+ * optional ids and optional 1..5 scores), DB_REAL(":p", v), DB_TEXT(":name",
+ * s) (NULL binds NULL; copied), DB_BLOB(":hash", p, n) (copied).  DB_ARGS(...)
+ * makes the list the helpers take (ended by DB_END); NULL binds nothing.
+ */
+enum db_arg_type { DB_ARG_END, DB_ARG_INT, DB_ARG_OPT, DB_ARG_REAL, DB_ARG_TEXT, DB_ARG_BLOB };
+struct db_arg {
+	const char *name;
+	enum db_arg_type type;
+	int64_t i;
+	double d;
+	const void *p;
+	int n;
+};
+#define DB_INT(name, v)     { (name), DB_ARG_INT, .i = (v) }
+#define DB_OPT(name, v)     { (name), DB_ARG_OPT, .i = (v) }
+#define DB_REAL(name, v)    { (name), DB_ARG_REAL, .d = (v) }
+#define DB_TEXT(name, s)    { (name), DB_ARG_TEXT, .p = (s) }
+#define DB_BLOB(name, b, k) { (name), DB_ARG_BLOB, .p = (b), .n = (k) }
+#define DB_END              { NULL, DB_ARG_END }
+#define DB_ARGS(...)        ((const struct db_arg[]){ __VA_ARGS__, DB_END })
+
+/* The statement for id (prepared from sql on first use, reset) with args
+ * bound; NULL when SQLite refuses the SQL (logged).  Borrowed. */
+sqlite3_stmt *db_prepare(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args);
+
+/* Runs a statement that returns no rows: DB_OK, DB_INVALID when a constraint
+ * refuses it (not logged: the input does not fit), else as db_fail. */
+int db_run(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args);
+
+/* The first column of the first row, as an integer into *out or as text into
+ * buf (size bytes, cut to fit).  DB_NOTFOUND when there is no row or the
+ * value is NULL. */
+int db_int64(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	     int64_t *out);
+int db_text(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	    char *buf, size_t size);
+
+/* Every row, turned into JSON by row(st) (a new value, or NULL when out of
+ * memory), appended in order to a new array *out. */
+struct json_t;
+int db_json_rows(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+		 struct json_t *(*row)(sqlite3_stmt *st), struct json_t **out);
+
+/* After a db_run: the rowid of the last INSERT / the rows the last statement
+ * changed, on this connection. */
+int64_t db_last_id(struct db *db);
+int db_changes(struct db *db);
 
 #endif
