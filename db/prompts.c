@@ -298,3 +298,19 @@ int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64
 		*id = sqlite3_last_insert_rowid(db->sq);
 	return DB_OK;
 }
+
+int db_work_response_insert(struct db *db, int64_t group_id, int64_t prompt_id,
+			    int64_t model_id, const char *text, int token_count, bool ended,
+			    int64_t *id)
+{
+	int rc = db_run(db, STMT_RESPONSE_INSERT_MODEL,
+		"INSERT INTO responses(group_id, prompt_id, model_id, text, token_count, ended,"
+		" created_at) VALUES (:group, :prompt, :model, :text, :tokens, :ended, :now)",
+		DB_ARGS(DB_INT(":group", group_id), DB_INT(":prompt", prompt_id),
+			DB_OPT(":model", model_id), DB_TEXT(":text", text),
+			DB_INT(":tokens", token_count), DB_INT(":ended", ended ? 1 : 0),
+			DB_INT(":now", db_now())));
+	if (rc == DB_OK && id)
+		*id = db_last_id(db);
+	return rc;
+}

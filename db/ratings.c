@@ -226,3 +226,17 @@ int db_rating_history(struct db *db, int64_t rater_id, int64_t response_id, json
 	*out = arr;
 	return DB_OK;
 }
+
+int db_work_ratings_after(struct db *db, int64_t after, int64_t cap, int64_t *count)
+{
+	/* a rowid range scan that stops after cap rows: cheap whatever the table size */
+	return db_int64(db, STMT_RATINGS_AFTER,
+		"SELECT count(*) FROM (SELECT 1 FROM ratings WHERE id > :after"
+		" AND superseded_at IS NULL LIMIT :cap)",
+		DB_ARGS(DB_INT(":after", after), DB_INT(":cap", cap)), count);
+}
+
+int db_work_max_rating_id(struct db *db, int64_t *id)
+{
+	return db_int64(db, STMT_RATING_MAX, "SELECT coalesce(max(id), 0) FROM ratings", NULL, id);
+}

@@ -10,6 +10,7 @@
 #include "db/config.h"
 #include "db/db.h"
 #include "db/jobs.h"
+#include "db/versions.h"
 #include "db/prompts.h"
 #include "db/stats.h"
 #include "server/worker/worker.h"

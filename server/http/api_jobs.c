@@ -9,7 +9,7 @@
 #include "server/http/api.h"
 #include "server/worker/worker.h"
 #include "db/db.h"
-#include "db/work.h"
+#include "db/jobs.h"
 
 enum MHD_Result api_job_retry(struct request *r)
 {

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "db/export.h"
 #include "db/jobs.h"
+#include "db/versions.h"
 #include "db/migrate.h"
 #include "db/prompts.h"
 #include "db/raters.h"

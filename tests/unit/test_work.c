@@ -1,5 +1,6 @@
 /*
- * tests/unit/test_work.c — the worker's queries (db/work.h, db/traindata.h)
+ * tests/unit/test_work.c — the worker's queries (db/jobs.h, db/versions.h,
+ * db/ratings.h, db/traindata.h)
  * on temporary databases: the job queue (claim order, progress and metric
  * batches, finish, recovery after a crash, retry), model version rows, the
  * auto-training counters, and the training data reads (means, rating ids,
@@ -14,7 +15,7 @@
 #include "db/raters.h"
 #include "db/ratings.h"
 #include "db/traindata.h"
-#include "db/work.h"
+#include "db/versions.h"
 #include "server/http/auth.h"
 #include "tests/test.h"
 
