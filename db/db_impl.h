@@ -64,11 +64,11 @@ enum stmt_id {
 	/* stats.c */
 	STMT_STATS_COUNTS, STMT_STATS_HISTOGRAM, STMT_STATS_PER_RATER, STMT_STATS_JOBS,
 	STMT_STATS_AGREEMENT, STMT_STATS_GROUPS_MULTI,
-	/* export.c (its own read-only connection) */
-	STMT_EXPORT_RATINGS, STMT_EXPORT_MEANS,
+	/* export.c (its own read-only connection; pairs and SFT rows through
+	 * traindata.c's cursor) */
+	STMT_EXPORT_RATINGS,
 	/* traindata.c */
-	STMT_TD_RESPONSES, STMT_TD_PROMPTS, STMT_TD_PROMPTS_NEW, STMT_TD_PROMPT_BY_ID,
-	STMT_TD_MAX_RATING,
+	STMT_TD_GROUPS, STMT_TD_PROMPTS, STMT_TD_PROMPTS_NEW, STMT_TD_PROMPT_BY_ID,
 	STMT_COUNT
 };
 

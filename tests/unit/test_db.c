@@ -19,6 +19,7 @@
 #include "db/ratings.h"
 #include "db/stats.h"
 #include "db/tasks.h"
+#include "db/traindata.h"
 #include "server/http/auth.h"
 #include "server/http/http.h"
 #include "tests/test.h"
@@ -561,17 +562,26 @@ static void test_pairs_tie_dropping(void)
 {
 	/* means 4, 2, 4, 3: of the 6 pairs (0,2) is a tie, dropped; the others by
 	 * hand: (0,1) 4>2, (0,3) 4>3, (2,1) 4>2, (3,1) 3>2, (2,3) 4>3 */
-	double means[4] = { 4, 2, 4, 3 };
-	int pairs[6][2];
-	int n = db_export_group_pairs(means, 4, pairs);
+	struct db_td_response rs[5] = { { .mean = 4 }, { .mean = 2 }, { .mean = 4 }, { .mean = 3 } };
+	struct db_td_group grp = { .n = 4, .responses = rs };
+	int pairs[10][2];
+	int n = db_td_group_pairs(&grp, pairs);
 	CHECK_INT_EQ(n, 5);
+	CHECK_INT_EQ(db_td_group_pairs(&grp, NULL), 5);
 	int want[5][2] = { { 0, 1 }, { 0, 3 }, { 2, 1 }, { 3, 1 }, { 2, 3 } };
 	for (int i = 0; i < 5 && i < n; i++) {
 		CHECK_INT_EQ(pairs[i][0], want[i][0]);
 		CHECK_INT_EQ(pairs[i][1], want[i][1]);
 	}
-	double same[3] = { 3, 3, 3 };
-	CHECK_INT_EQ(db_export_group_pairs(same, 3, pairs), 0);
+	/* an unrated answer (NAN) in the middle takes part in no pair */
+	struct db_td_response ru[3] = { { .mean = 2 }, { .mean = NAN }, { .mean = 5 } };
+	struct db_td_group gu = { .n = 3, .responses = ru };
+	CHECK_INT_EQ(db_td_group_pairs(&gu, pairs), 1);
+	CHECK_INT_EQ(pairs[0][0], 2);
+	CHECK_INT_EQ(pairs[0][1], 0);
+	struct db_td_response same[3] = { { .mean = 3 }, { .mean = 3 }, { .mean = 3 } };
+	struct db_td_group gs = { .n = 3, .responses = same };
+	CHECK_INT_EQ(db_td_group_pairs(&gs, pairs), 0);
 
 	/* through the database: raters a and b rate a group of 3 answers
 	 *   answer0: a=5 b=4 -> 4.5;  answer1: a=2 b=3 -> 2.5;  answer2: a=3 b=2 -> 2.5
@@ -610,10 +620,10 @@ static void test_pairs_tie_dropping(void)
 
 	/* sft with min_score 4: only answer0 (4.5) */
 	f.min_score = 4;
-	struct db_mean_row m;
-	CHECK_INT_EQ(db_export_means_open(db_path, &f, &x), 0);
+	struct db_sft_row m;
+	CHECK_INT_EQ(db_export_sft_open(db_path, &f, &x), 0);
 	got = 0;
-	while (db_export_means_next(x, &m) == 1) {
+	while (db_export_sft_next(x, &m) == 1) {
 		CHECK_INT_EQ(m.response_id, r[0]);
 		CHECK_INT_EQ(m.raters, 2);
 		got++;
