@@ -5,16 +5,20 @@
  * template, builds the models model/trainer.h wants, runs the trainer with
  * the job's hooks, and records a new model version (server/worker/modelstore.h).
  *
- * Data, per kind (prompts of the train split unless said otherwise):
- *  - sft: every answer whose mean current score is >= min_score (4), plus
- *    the imported demonstrations — answers imported with no model (POST
- *    /api/prompts/{id}/responses, NDJSON imports) that nobody rated — when
- *    include_imported (true).  An imported answer that was rated counts by
- *    its score like any other.  Every example ends with EOS.
- *  - reward: the rated answers of every group with at least two different
- *    mean scores; answers that ended (EOS) end with EOS, cut-off ones don't.
- *  - dpo: every pair of rated answers of a group with different means,
- *    the higher one chosen (ties dropped).
+ * Data, per kind (prompts of the train split unless said otherwise), as
+ * db/traindata.h defines it for the jobs and the exports alike:
+ *  - sft: its SFT rows (db_td_group_sft): every answer whose mean current
+ *    score is >= min_score (4), plus the imported demonstrations — answers
+ *    imported with no model (POST /api/prompts/{id}/responses, NDJSON
+ *    imports) that nobody rated — when include_imported (true).  An imported
+ *    answer that was rated counts by its score like any other.  Every example
+ *    ends with EOS.  sft.jsonl?split=train exports the same rows.
+ *  - reward: the rated answers of every group with a preference pair
+ *    (db_td_group_pairs), with their means; answers that ended (EOS) end with
+ *    EOS, cut-off ones don't.
+ *  - dpo: the preference pairs (db_td_group_pairs): every two rated answers
+ *    of a group with different means, the higher one chosen (ties dropped).
+ *    pairs.jsonl?split=train exports the same pairs.
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
  *  - eval: the prompts of params.split (default eval).
  *
@@ -195,24 +199,28 @@ int job_sft(struct job *j)
 	struct db_td_set td = { 0 };
 	struct seqs S = { 0 };
 	struct llama_model pol;
+	int *rows = NULL;
 	bool have_pol = false;
 	char e[512] = "";
-	int rc, rated = 0, demos = 0;
+	int rc, rated = 0, demos = 0, max_n = 1;
 
 	if ((rc = base_load(j, &b)) < 0 || (rc = read_groups(j, s->include_imported, &td)) < 0)
 		goto out;
+	for (int g = 0; g < td.n_groups; g++)
+		max_n = td.groups[g].n > max_n ? td.groups[g].n : max_n;
+	if (!(rows = malloc((size_t)max_n * sizeof *rows))) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
 	for (int g = 0; g < td.n_groups; g++) {
 		struct db_td_group *gr = &td.groups[g];
-		bool prompt_done = false;
-		for (int i = 0; i < gr->n; i++) {
-			struct db_td_response *r = &gr->responses[i];
-			bool demo = r->imported && isnan(r->mean) && s->include_imported;
-			if (!demo && !(r->mean >= s->min_score))
-				continue;
+		int k = db_td_group_sft(gr, s->min_score, rows);
+		if (k > 0 && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+			goto out;
+		for (int i = 0; i < k; i++) {
+			struct db_td_response *r = &gr->responses[rows[i]];
+			bool demo = isnan(r->mean);   /* an SFT row with no rating */
 			int idx;
-			if (!prompt_done && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
-				goto out;
-			prompt_done = true;
 			if ((rc = seqs_add(j, &S, &b.tk, &b.m, r->text, true, &idx)) < 0 ||
 			    (rc = seqs_ratings(j, &S, r)) < 0)
 				goto out;
@@ -250,6 +258,7 @@ int job_sft(struct job *j)
 out:
 	if (have_pol)
 		llama_model_release(&pol);
+	free(rows);
 	seqs_release(&S);
 	db_td_set_release(&td);
 	base_release(&b);
@@ -258,20 +267,11 @@ out:
 
 /* ---- reward model ---------------------------------------------------------------- */
 
-/* True when the group's rated answers hold two different means. */
+/* True when the group has a preference pair (its rated answers hold two
+ * different means): the groups the reward model learns from. */
 static bool has_pair(const struct db_td_group *g)
 {
-	double first = NAN;
-	for (int i = 0; i < g->n; i++) {
-		double m = g->responses[i].mean;
-		if (isnan(m))
-			continue;
-		if (isnan(first))
-			first = m;
-		else if (m != first)
-			return true;
-	}
-	return false;
+	return db_td_group_pairs(g, NULL) > 0;
 }
 
 int job_reward(struct job *j)
@@ -569,7 +569,8 @@ int job_dpo(struct job *j)
 		goto out;
 	for (int g = 0; g < td.n_groups; g++) {
 		struct db_td_group *gr = &td.groups[g];
-		if (!has_pair(gr))
+		int k = db_td_group_pairs(gr, NULL);
+		if (k == 0)
 			continue;
 		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
 			goto out;
@@ -589,25 +590,24 @@ int job_dpo(struct job *j)
 				goto out;
 			}
 		}
-		for (int a = 0; a < gr->n; a++)
-			for (int c = a + 1; c < gr->n; c++) {
-				double ma = gr->responses[a].mean, mc = gr->responses[c].mean;
-				if (idx[a] < 0 || idx[c] < 0 || ma == mc)
-					continue;
-				if (np == cap) {
-					cap = cap ? cap * 2 : 256;
-					int (*q)[2] = realloc(pidx, (size_t)cap * sizeof *q);
-					if (!q) {
-						free(idx);
-						rc = job_fail(j, -ENOMEM, "out of memory");
-						goto out;
-					}
-					pidx = q;
-				}
-				pidx[np][0] = ma > mc ? idx[a] : idx[c];
-				pidx[np][1] = ma > mc ? idx[c] : idx[a];
-				np++;
+		if (np + k > cap) {
+			while (cap < np + k)
+				cap = cap ? cap * 2 : 256;
+			int (*q)[2] = realloc(pidx, (size_t)cap * sizeof *q);
+			if (!q) {
+				free(idx);
+				rc = job_fail(j, -ENOMEM, "out of memory");
+				goto out;
 			}
+			pidx = q;
+		}
+		/* the group's pairs, from answer indexes to sequence indexes */
+		db_td_group_pairs(gr, pidx + np);
+		for (int p = np; p < np + k; p++) {
+			pidx[p][0] = idx[pidx[p][0]];
+			pidx[p][1] = idx[pidx[p][1]];
+		}
+		np += k;
 		free(idx);
 	}
 	json_object_set_new(j->metrics, "pairs", json_integer(np));
