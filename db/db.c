@@ -62,6 +62,12 @@ int db_fail(struct db *db, const char *what, int rc)
 	return prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? DB_BUSY : DB_ERROR;
 }
 
+int db_nomem(const char *what)
+{
+	fprintf(stderr, "db: %s: out of memory\n", what);
+	return DB_ERROR;
+}
+
 int db_exec(struct db *db, const char *sql)
 {
 	char *msg = NULL;
@@ -514,7 +520,7 @@ int db_pool_init(const char *path)
 	pthread_once(&pool_once, pool_make_key);
 	free(pool_path);
 	pool_path = strdup(path);
-	return pool_path ? DB_OK : DB_ERROR;
+	return pool_path ? DB_OK : db_nomem("cannot start the connection pool");
 }
 
 const char *db_pool_path(void)
@@ -659,6 +665,7 @@ int db_checkpointer_start(const char *path, int interval_ms)
 	ckpt_interval_ms = interval_ms > 0 ? interval_ms : 100;
 	ckpt_stop = false;
 	if (pthread_create(&ckpt_thread, NULL, ckpt_main, NULL) != 0) {
+		fprintf(stderr, "db: cannot start the checkpointer thread\n");
 		db_close(ckpt_db);
 		ckpt_db = NULL;
 		return DB_ERROR;

@@ -103,6 +103,8 @@ void db_bind_opt_int64(sqlite3_stmt *st, const char *name, int64_t v);
 /* Logs "db: <what>: <sqlite message>" and returns DB_ERROR, or DB_BUSY for
  * SQLITE_BUSY/SQLITE_LOCKED. */
 int db_fail(struct db *db, const char *what, int rc);
+/* Logs "db: <what>: out of memory" and returns DB_ERROR. */
+int db_nomem(const char *what);
 
 /* Column as text, "" for NULL (borrowed until the next step/reset). */
 const char *db_col_text(sqlite3_stmt *st, int col);

@@ -26,10 +26,8 @@ struct db_export {
 static int export_new(const char *path, struct db_export **out)
 {
 	struct db_export *x = calloc(1, sizeof *x);
-	if (!x) {
-		fprintf(stderr, "db: cannot open an export: out of memory\n");
-		return DB_ERROR;
-	}
+	if (!x)
+		return db_nomem("cannot open an export");
 	if (db_open(&x->db, path, true) < 0) {
 		free(x);
 		return DB_ERROR;
@@ -161,8 +159,7 @@ static int next_group(struct db_export *x, bool pairs)
 			x->idx = malloc((size_t)need * sizeof *x->idx);
 			if (!x->pairs || !x->idx) {
 				x->cap = 0;
-				fprintf(stderr, "db: cannot read the export: out of memory\n");
-				return DB_ERROR;
+				return db_nomem("cannot read the export");
 			}
 			x->cap = need;
 		}

@@ -178,10 +178,8 @@ static int pick(struct db *db, int64_t id, struct db_work_job *out)
 		out->params = strdup(db_col_text(st, 1));
 		bool queued = strcmp(db_col_text(st, 2), "queued") == 0;
 		sqlite3_reset(st);
-		if (!out->params) {
-			fprintf(stderr, "db: cannot read the job queue: out of memory\n");
-			return DB_ERROR;
-		}
+		if (!out->params)
+			return db_nomem("cannot read the job queue");
 		if (!queued) {
 			db_work_job_release(out);
 			return DB_CONFLICT;
@@ -304,8 +302,7 @@ int db_work_retry(struct db *db, int64_t id, int64_t now, int64_t *new_id)
 			      strcmp(db_col_text(st, 2), "cancelled") == 0;
 	sqlite3_reset(st);
 	if (!params) {
-		fprintf(stderr, "db: cannot retry a job: out of memory\n");
-		rc = DB_ERROR;
+		rc = db_nomem("cannot retry a job");
 		goto out_rollback;
 	}
 	if (!finished_badly) {

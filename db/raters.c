@@ -70,71 +70,44 @@ int db_rater_by_id(struct db *db, int64_t id, struct db_rater *out)
 	return rater_one(db, st, out);
 }
 
-static int count_one(struct db *db, sqlite3_stmt *st, int64_t *n)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "cannot count", rc);
-}
-
 int db_rater_count(struct db *db, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_COUNT, "SELECT count(*) FROM raters");
-	return st ? count_one(db, st, n) : DB_ERROR;
+	return db_int64(db, STMT_RATER_COUNT, "SELECT count(*) FROM raters", NULL, n);
 }
 
 int db_admin_count(struct db *db, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_COUNT_ADMINS,
-		"SELECT count(*) FROM raters WHERE role = 'admin'");
-	return st ? count_one(db, st, n) : DB_ERROR;
+	return db_int64(db, STMT_RATER_COUNT_ADMINS, "SELECT count(*) FROM raters WHERE role = 'admin'",
+			NULL, n);
+}
+
+static json_t *rater_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI so ss sI ss}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"name", db_col_json_str(st, 1),
+		"role", db_col_text(st, 2),
+		"ratings", (json_int_t)sqlite3_column_int64(st, 3),
+		"created_at", db_col_text(st, 4));
 }
 
 int db_raters_list(struct db *db, json_t **out)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATERS_LIST,
+	return db_json_rows(db, STMT_RATERS_LIST,
 		"SELECT r.id, r.name, r.role,"
 		" (SELECT count(*) FROM ratings t WHERE t.rater_id = r.id AND t.superseded_at IS NULL),"
 		" " ISO_TIME("r.created_at")
-		" FROM raters r ORDER BY r.id");
-	if (!st)
-		return DB_ERROR;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{sI so ss sI ss}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"name", db_col_json_str(st, 1),
-			"role", db_col_text(st, 2),
-			"ratings", (json_int_t)sqlite3_column_int64(st, 3),
-			"created_at", db_col_text(st, 4)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot list raters", rc);
-	}
-	*out = arr;
-	return DB_OK;
+		" FROM raters r ORDER BY r.id", NULL, rater_row, out);
 }
 
 int db_session_create(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t rater_id,
 		      const char *csrf, int64_t now, int64_t expires_at)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_INSERT,
+	return db_run(db, STMT_SESSION_INSERT,
 		"INSERT INTO sessions(id_hash, rater_id, csrf, created_at, expires_at)"
-		" VALUES (:hash, :rater, :csrf, :now, :expires)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_text(st, ":csrf", csrf);
-	db_bind_int64(st, ":now", now);
-	db_bind_int64(st, ":expires", expires_at);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot create a session", rc);
+		" VALUES (:hash, :rater, :csrf, :now, :expires)",
+		DB_ARGS(DB_BLOB(":hash", id_hash, DB_HASH_LEN), DB_INT(":rater", rater_id),
+			DB_TEXT(":csrf", csrf), DB_INT(":now", now), DB_INT(":expires", expires_at)));
 }
 
 int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t now,
@@ -160,24 +133,12 @@ int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t no
 
 int db_session_delete(struct db *db, const uint8_t id_hash[DB_HASH_LEN])
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_DELETE,
-		"DELETE FROM sessions WHERE id_hash = :hash");
-	if (!st)
-		return DB_ERROR;
-	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot delete a session", rc);
+	return db_run(db, STMT_SESSION_DELETE, "DELETE FROM sessions WHERE id_hash = :hash",
+		      DB_ARGS(DB_BLOB(":hash", id_hash, DB_HASH_LEN)));
 }
 
 int db_sessions_purge(struct db *db, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_PURGE,
-		"DELETE FROM sessions WHERE expires_at <= :now");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":now", now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot purge sessions", rc);
+	return db_run(db, STMT_SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= :now",
+		      DB_ARGS(DB_INT(":now", now)));
 }

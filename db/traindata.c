@@ -102,8 +102,7 @@ int db_td_open(struct db *db, const struct db_td_filter *f, struct db_td_cursor 
 {
 	struct db_td_cursor *c = calloc(1, sizeof *c);
 	if (!c) {
-		fprintf(stderr, "db: cannot read rated answers: out of memory\n");
-		return DB_ERROR;
+		return db_nomem("cannot read rated answers");
 	}
 	c->db = db;
 	c->st = db_prepare(db, STMT_TD_GROUPS, TD_GROUPS_SQL,
@@ -181,8 +180,7 @@ int db_td_next(struct db_td_cursor *c, struct db_td_group *g)
 		}
 		if (add_row(c->st, g, &cap_r, &cap_id) < 0) {
 			db_td_group_release(g);
-			fprintf(stderr, "db: cannot read rated answers: out of memory\n");
-			return DB_ERROR;
+			return db_nomem("cannot read rated answers");
 		}
 	}
 	return g->n > 0 ? 1 : 0;
@@ -233,8 +231,7 @@ static int read_groups(struct db *db, const struct db_td_filter *f, struct db_td
 	int cap = 0;
 	for (;;) {
 		if (grow((void **)&out->groups, &cap, out->n_groups + 1, sizeof *out->groups) < 0) {
-			fprintf(stderr, "db: cannot read rated answers: out of memory\n");
-			rc = DB_ERROR;
+			rc = db_nomem("cannot read rated answers");
 			break;
 		}
 		if ((rc = db_td_next(c, &out->groups[out->n_groups])) <= 0)
@@ -271,8 +268,7 @@ static int collect_prompts(struct db *db, sqlite3_stmt *st, struct db_td_prompt 
 		    !(p[cnt].text = strdup(db_col_text(st, 1)))) {
 			sqlite3_reset(st);
 			db_td_prompts_free(p, cnt);
-			fprintf(stderr, "db: cannot read prompts: out of memory\n");
-			return DB_ERROR;
+			return db_nomem("cannot read prompts");
 		}
 		p[cnt++].id = sqlite3_column_int64(st, 0);
 	}
@@ -320,7 +316,7 @@ int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 {
 	struct db_td_prompt *p = calloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof *p);
 	if (!p)
-		return DB_ERROR;
+		return db_nomem("cannot read prompts");
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPT_BY_ID, "SELECT text FROM prompts WHERE id = :id");
 	if (!st) {
 		free(p);
@@ -334,7 +330,7 @@ int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 		if (s == SQLITE_ROW) {
 			p[i].id = ids[i];
 			if (!(p[i].text = strdup(db_col_text(st, 0))))
-				rc = DB_ERROR;
+				rc = db_nomem("cannot read a prompt");
 		} else if (s == SQLITE_DONE) {
 			if (missing)
 				*missing = ids[i];

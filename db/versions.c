@@ -93,12 +93,15 @@ void db_work_model_release(struct db_work_model *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* A new copy of the column's text, NULL for NULL (or out of memory). */
-static char *col_strdup(sqlite3_stmt *st, int col)
+/* *out = a new copy of the column's text, NULL for NULL.  0, or -1 when out
+ * of memory. */
+static int col_strdup(sqlite3_stmt *st, int col, char **out)
 {
+	*out = NULL;
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return NULL;
-	return strdup(db_col_text(st, col));
+		return 0;
+	*out = strdup(db_col_text(st, col));
+	return *out ? 0 : -1;
 }
 
 int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out)
@@ -110,15 +113,19 @@ int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out)
 	if (!st)
 		return DB_ERROR;
 	int rc = sqlite3_step(st);
+	bool nomem = false;
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);
 		snprintf(out->kind, sizeof out->kind, "%s", db_col_text(st, 1));
 		out->parent_id = sqlite3_column_int64(st, 2);
-		out->path = col_strdup(st, 3);
-		out->name = col_strdup(st, 4);
+		nomem = col_strdup(st, 3, &out->path) < 0 || col_strdup(st, 4, &out->name) < 0;
 		out->active = sqlite3_column_int(st, 5) != 0;
 	}
 	sqlite3_reset(st);
+	if (nomem) {
+		db_work_model_release(out);
+		return db_nomem("cannot read a model");
+	}
 	if (rc == SQLITE_ROW)
 		return DB_OK;
 	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a model", rc);
