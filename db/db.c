@@ -279,6 +279,20 @@ int db_int64(struct db *db, enum stmt_id id, const char *sql, const struct db_ar
 	return rc;
 }
 
+int db_double(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	      double *out)
+{
+	sqlite3_stmt *st = db_prepare(db, id, sql, args);
+	if (!st)
+		return DB_ERROR;
+	int rc = first_value(db, st, sql);
+	if (rc == DB_OK) {
+		*out = sqlite3_column_double(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
 int db_text(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
 	    char *buf, size_t size)
 {

@@ -38,7 +38,7 @@ enum stmt_id {
 	STMT_SESSION_INSERT, STMT_SESSION_GET, STMT_SESSION_DELETE, STMT_SESSION_PURGE,
 	/* prompts.c */
 	STMT_PROMPT_INSERT, STMT_PROMPT_EXISTS, STMT_PROMPTS_LIST, STMT_PROMPT_GET,
-	STMT_PROMPT_RESPONSES, STMT_RESPONSE_RATINGS,
+	STMT_PROMPT_RESPONSES, STMT_RESPONSE_RATINGS, STMT_RESPONSE_MEAN,
 	STMT_GROUP_INSERT, STMT_GROUP_EXISTS, STMT_GROUP_RESPONSE_IDS, STMT_RESPONSE_INSERT,
 	STMT_RESPONSE_INSERT_MODEL, STMT_RESPONSE_EXISTS,
 	/* tasks.c */
@@ -152,11 +152,13 @@ sqlite3_stmt *db_prepare(struct db *db, enum stmt_id id, const char *sql, const 
  * refuses it (not logged: the input does not fit), else as db_fail. */
 int db_run(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args);
 
-/* The first column of the first row, as an integer into *out or as text into
- * buf (size bytes, cut to fit).  DB_NOTFOUND when there is no row or the
- * value is NULL. */
+/* The first column of the first row, as an integer or a double into *out or
+ * as text into buf (size bytes, cut to fit).  DB_NOTFOUND when there is no
+ * row or the value is NULL. */
 int db_int64(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
 	     int64_t *out);
+int db_double(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	      double *out);
 int db_text(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
 	    char *buf, size_t size);
 

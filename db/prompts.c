@@ -99,12 +99,26 @@ static int response_ratings(struct db *db, int64_t response_id, json_t **out)
 		DB_ARGS(DB_INT(":id", response_id)), rating_row, out);
 }
 
-/* A response of db_prompt_get: "ratings" filled in afterwards (a placeholder
- * here keeps the keys in their order); the mean is answer_scores' (NULL when
- * unrated), the one definition the exports and the jobs read too. */
+/* The response's mean score from answer_scores (the one definition the
+ * exports and the jobs read too) as a new JSON real, null when unrated.  The
+ * view is asked for one answer, so SQLite computes just that one. */
+static int response_mean(struct db *db, int64_t response_id, json_t **out)
+{
+	double mean;
+	int rc = db_double(db, STMT_RESPONSE_MEAN,
+		"SELECT mean FROM answer_scores WHERE response_id = :id",
+		DB_ARGS(DB_INT(":id", response_id)), &mean);
+	if (rc < 0 && rc != DB_NOTFOUND)
+		return rc;
+	*out = rc == DB_OK ? json_real(mean) : json_null();
+	return DB_OK;
+}
+
+/* A response of db_prompt_get: "ratings" and "mean_score" are filled in
+ * afterwards (placeholders here keep the keys in their order). */
 static json_t *response_row(sqlite3_stmt *st)
 {
-	return json_pack("{sI so so so sI so ss sn so}",
+	return json_pack("{sI so so so sI so ss sn sn}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"text", db_col_json_str(st, 1),
 		"model_id", db_col_json_int(st, 2),
@@ -113,8 +127,7 @@ static json_t *response_row(sqlite3_stmt *st)
 		"token_count", db_col_json_int(st, 5),
 		"created_at", db_col_text(st, 6),
 		"ratings",
-		"mean_score", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() :
-			      json_real(sqlite3_column_double(st, 7)));
+		"mean_score");
 }
 
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
@@ -142,10 +155,8 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 	/* responses first, then their ratings: one statement at a time */
 	json_t *resp;
 	rc = db_json_rows(db, STMT_PROMPT_RESPONSES,
-		"SELECT r.id, r.text, r.model_id, r.model_name, r.group_id, r.token_count, "
-		ISO_TIME("r.created_at") ", s.mean FROM responses r"
-		" LEFT JOIN answer_scores s ON s.response_id = r.id"
-		" WHERE r.prompt_id = :id ORDER BY r.group_id, r.id",
+		"SELECT id, text, model_id, model_name, group_id, token_count, "
+		ISO_TIME("created_at") " FROM responses WHERE prompt_id = :id ORDER BY group_id, id",
 		DB_ARGS(DB_INT(":id", id)), response_row, &resp);
 	if (rc < 0) {
 		json_decref(p);
@@ -154,14 +165,17 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 	size_t i;
 	json_t *r;
 	json_array_foreach(resp, i, r) {
-		json_t *ratings = NULL;
-		rc = response_ratings(db, json_integer_value(json_object_get(r, "id")), &ratings);
-		if (rc < 0) {
+		json_t *ratings = NULL, *mean = NULL;
+		int64_t rid = json_integer_value(json_object_get(r, "id"));
+		if ((rc = response_ratings(db, rid, &ratings)) < 0 ||
+		    (rc = response_mean(db, rid, &mean)) < 0) {
+			json_decref(ratings);
 			json_decref(p);
 			json_decref(resp);
 			return rc;
 		}
 		json_object_set_new(r, "ratings", ratings);
+		json_object_set_new(r, "mean_score", mean);
 	}
 	json_object_set_new(p, "responses", resp);
 	*out = p;
