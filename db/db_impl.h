@@ -2,8 +2,8 @@
  * db/db_impl.h — db/'s own header, included only by db/'s sources: the connection
  * behind the opaque struct db, its cache of prepared statements (one id per
  * query), the helpers every query function uses to prepare, bind by name and
- * read, and the one-call query helpers (db_run, db_int64, db_text,
- * db_json_rows) for the common shapes.
+ * read, and the one-call query helpers (db_run, db_int64, db_double,
+ * db_text, db_json_rows) for the common shapes.
  *
  * A query function does
  *     return db_int64(db, STMT_X, "SELECT n FROM t WHERE id = :id",

@@ -15,8 +15,10 @@
  *    written elsewhere and imported with no model) when demonstrations are
  *    asked for (db_td_group_sft).
  * The reward job trains on the rated answers of every group that has a pair,
- * with their means (the trainer forms the same pairs from them); the DPO job
- * on the pairs themselves.
+ * with their means (the trainer forms the same pairs from them: it drops as
+ * ties means closer than RL_SCORE_TIE_EPS in model/rl.h, 1e-6, which two
+ * different means of 1-5 scores only are with a thousand raters or more on
+ * one answer); the DPO job trains on the pairs themselves.
  *
  * Ownership: every struct filled here owns its strings and arrays; release
  * with the matching function (safe on a zeroed struct).
