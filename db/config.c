@@ -2,7 +2,7 @@
  * db/config.c — the config table (see config.h).
  */
 #include "db/config.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdlib.h>
 
@@ -59,17 +59,10 @@ int db_config_set(struct db *db, const char *key, const json_t *value)
 	char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (!text)
 		return DB_INVALID;
-	sqlite3_stmt *st = db_stmt(db, STMT_CONFIG_SET,
+	int rc = db_run(db, STMT_CONFIG_SET,
 		"INSERT INTO config(key, value) VALUES (:key, :value)"
-		" ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-	if (!st) {
-		free(text);
-		return DB_ERROR;
-	}
-	db_bind_text(st, ":key", key);
-	db_bind_text(st, ":value", text);
+		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		DB_ARGS(DB_TEXT(":key", key), DB_TEXT(":value", text)));
 	free(text);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot write config", rc);
+	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * db/config.h — settings stored as key -> JSON value (table config).
  * Defaults are inserted by the first migration; the server validates values
- * before db_config_set (see server/http/api_admin.c).
+ * before db_config_set (see server/http/api_config.c).
  */
 #ifndef RLHFD_DB_CONFIG_H
 #define RLHFD_DB_CONFIG_H

@@ -2,7 +2,7 @@
  * db/db.c — opening connections, the statement cache, transactions and the
  * one-connection-per-thread pool (see db.h).
  */
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <jansson.h>
 
@@ -62,6 +62,12 @@ int db_fail(struct db *db, const char *what, int rc)
 	int prim = rc & 0xff;
 	fprintf(stderr, "db: %s: %s\n", what, db && db->sq ? sqlite3_errmsg(db->sq) : sqlite3_errstr(rc));
 	return prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? DB_BUSY : DB_ERROR;
+}
+
+int db_nomem(const char *what)
+{
+	fprintf(stderr, "db: %s: out of memory\n", what);
+	return DB_ERROR;
 }
 
 int db_exec(struct db *db, const char *sql)
@@ -207,6 +213,182 @@ const char *db_col_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
 	return s ? (const char *)s : "";
+}
+
+/* ---- one-call query helpers ---------------------------------------------- */
+
+/* Logs a failed helper statement by its SQL (cut) and returns the code. */
+static int fail_sql(struct db *db, const char *sql, int rc)
+{
+	char what[96];
+	snprintf(what, sizeof what, "cannot run '%.60s%s'", sql, strlen(sql) > 60 ? "..." : "");
+	return db_fail(db, what, rc);
+}
+
+sqlite3_stmt *db_prepare(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args)
+{
+	sqlite3_stmt *st = db_stmt(db, id, sql);
+	if (!st || !args)
+		return st;
+	for (const struct db_arg *a = args; a->type != DB_ARG_END; a++) {
+		switch (a->type) {
+		case DB_ARG_INT:
+			db_bind_int64(st, a->name, a->i);
+			break;
+		case DB_ARG_OPT:
+			db_bind_opt_int64(st, a->name, a->i);
+			break;
+		case DB_ARG_REAL:
+			db_bind_double(st, a->name, a->d);
+			break;
+		case DB_ARG_TEXT:
+			db_bind_text(st, a->name, a->p);
+			break;
+		case DB_ARG_BLOB:
+			db_bind_blob(st, a->name, a->p, a->n);
+			break;
+		case DB_ARG_END:
+			break;
+		}
+	}
+	return st;
+}
+
+int db_run(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args)
+{
+	sqlite3_stmt *st = db_prepare(db, id, sql, args);
+	if (!st)
+		return DB_ERROR;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return DB_INVALID;
+	return rc == SQLITE_DONE ? DB_OK : fail_sql(db, sql, rc);
+}
+
+/* Steps st once: DB_OK on a row whose first column is not NULL (st left on
+ * it), DB_NOTFOUND, or the failure (st reset). */
+static int first_value(struct db *db, sqlite3_stmt *st, const char *sql)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		return DB_OK;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_NOTFOUND : fail_sql(db, sql, rc);
+}
+
+int db_int64(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	     int64_t *out)
+{
+	sqlite3_stmt *st = db_prepare(db, id, sql, args);
+	if (!st)
+		return DB_ERROR;
+	int rc = first_value(db, st, sql);
+	if (rc == DB_OK) {
+		*out = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+int db_double(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	      double *out)
+{
+	sqlite3_stmt *st = db_prepare(db, id, sql, args);
+	if (!st)
+		return DB_ERROR;
+	int rc = first_value(db, st, sql);
+	if (rc == DB_OK) {
+		*out = sqlite3_column_double(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+int db_text(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+	    char *buf, size_t size)
+{
+	sqlite3_stmt *st = db_prepare(db, id, sql, args);
+	if (!st)
+		return DB_ERROR;
+	int rc = first_value(db, st, sql);
+	if (rc == DB_OK) {
+		snprintf(buf, size, "%s", db_col_text(st, 0));
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+int db_json_rows(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args,
+		 json_t *(*row)(sqlite3_stmt *st), json_t **out)
+{
+	sqlite3_stmt *st = db_prepare(db, id, sql, args);
+	if (!st)
+		return DB_ERROR;
+	json_t *arr = json_array();
+	int rc = arr ? SQLITE_ROW : SQLITE_NOMEM;
+	while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, row(st)) < 0)
+			rc = SQLITE_NOMEM;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return fail_sql(db, sql, rc);
+	}
+	*out = arr;
+	return DB_OK;
+}
+
+int64_t db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->sq);
+}
+
+int db_changes(struct db *db)
+{
+	return sqlite3_changes(db->sq);
+}
+
+/* One uncached statement: prepared, stepped once, handed to read. */
+static int exec_one(struct db *db, const char *sql, void (*read)(sqlite3_stmt *st, void *arg),
+		    void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail_sql(db, sql, rc);
+	rc = first_value(db, st, sql);
+	if (rc == DB_OK)
+		read(st, arg);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void read_int64(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
+struct text_out {
+	char *buf;
+	size_t size;
+};
+
+static void read_text(sqlite3_stmt *st, void *arg)
+{
+	struct text_out *t = arg;
+	snprintf(t->buf, t->size, "%s", db_col_text(st, 0));
+}
+
+int db_exec_int64(struct db *db, const char *sql, int64_t *out)
+{
+	return exec_one(db, sql, read_int64, out);
+}
+
+int db_exec_text(struct db *db, const char *sql, char *buf, size_t size)
+{
+	struct text_out t = { buf, size };
+	return exec_one(db, sql, read_text, &t);
 }
 
 /* ---- JSON from columns -------------------------------------------------- */
@@ -364,7 +546,7 @@ int db_pool_init(const char *path)
 	pthread_once(&pool_once, pool_make_key);
 	free(pool_path);
 	pool_path = strdup(path);
-	return pool_path ? DB_OK : DB_ERROR;
+	return pool_path ? DB_OK : db_nomem("cannot start the connection pool");
 }
 
 const char *db_pool_path(void)
@@ -509,6 +691,7 @@ int db_checkpointer_start(const char *path, int interval_ms)
 	ckpt_interval_ms = interval_ms > 0 ? interval_ms : 100;
 	ckpt_stop = false;
 	if (pthread_create(&ckpt_thread, NULL, ckpt_main, NULL) != 0) {
+		fprintf(stderr, "db: cannot start the checkpointer thread\n");
 		db_close(ckpt_db);
 		ckpt_db = NULL;
 		return DB_ERROR;

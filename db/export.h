@@ -3,20 +3,27 @@
  * (ratings.jsonl / .csv, pairs.jsonl, sft.jsonl).
  *
  * A cursor owns its own read-only connection and one statement that it steps
- * row by row, so an export of any size is never held in memory and never
- * blocks writers (WAL readers see one snapshot: the statement's).  Strings in
- * the rows are borrowed until the next call on the cursor.
+ * row by row, so an export of any size is never held in memory (one group at
+ * a time at most) and never blocks writers (WAL readers see one snapshot: the
+ * statement's).  Pairs and SFT rows come from db/traindata.h's definition —
+ * the very rows the reward, DPO and SFT jobs train on, under the same filter.
+ * Strings in the rows are borrowed until the next call on the cursor.
  */
 #ifndef RLHFD_DB_EXPORT_H
 #define RLHFD_DB_EXPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct db_export_filter {
-	int64_t since;      /* only ratings created at or after (unix s); 0 = all */
-	const char *split;  /* "train", "eval", or NULL for both */
-	int min_raters;     /* only responses with >= this many current raters */
-	double min_score;   /* sft: only responses whose mean score is >= this */
+	int64_t since;       /* ratings: created at or after (unix s); pairs and SFT:
+			      * answers last rated at or after, demonstrations
+			      * created at or after; 0 = all */
+	const char *split;   /* "train", "eval", or NULL for both */
+	int min_raters;      /* only answers with >= this many current raters (above 1:
+			      * no demonstrations either) */
+	double min_score;    /* sft: only answers whose mean score is >= this */
+	bool with_imported;  /* sft: plus the demonstrations (imported, unrated) */
 };
 
 struct db_rating_row {
@@ -30,12 +37,12 @@ struct db_rating_row {
 	const char *flags;              /* JSON array text */
 };
 
-struct db_mean_row {
+struct db_sft_row {
 	int64_t prompt_id, response_id, group_id;
 	const char *prompt, *response;
 	int prompt_len, response_len;
-	double mean;                    /* mean current score */
-	int raters;
+	double score;                   /* mean current score; NAN for a demonstration */
+	int raters;                     /* current ratings (0 for a demonstration) */
 };
 
 struct db_pair_row {
@@ -49,22 +56,14 @@ struct db_export;
 
 /* Opens a cursor on the database file at path.  Returns 0 or DB_ERROR. */
 int db_export_ratings_open(const char *path, const struct db_export_filter *f, struct db_export **out);
-int db_export_means_open(const char *path, const struct db_export_filter *f, struct db_export **out);
+int db_export_sft_open(const char *path, const struct db_export_filter *f, struct db_export **out);
 int db_export_pairs_open(const char *path, const struct db_export_filter *f, struct db_export **out);
 
-/* Next row: 1 with *row filled, 0 at the end, DB_ERROR on failure. */
+/* Next row: 1 with *row filled, 0 at the end, or a negative DB_* code. */
 int db_export_ratings_next(struct db_export *x, struct db_rating_row *row);
-int db_export_means_next(struct db_export *x, struct db_mean_row *row);
+int db_export_sft_next(struct db_export *x, struct db_sft_row *row);
 int db_export_pairs_next(struct db_export *x, struct db_pair_row *row);
 
 void db_export_close(struct db_export *x);
-
-/*
- * The preference pairs of one group from its responses' mean scores: every
- * (i, j) with means[i] > means[j], ties dropped.  Writes chosen/rejected
- * indexes into pairs[k][0] / pairs[k][1] (room for n(n-1)/2) in order of i
- * then j, and returns how many.
- */
-int db_export_group_pairs(const double *means, int n, int (*pairs)[2]);
 
 #endif

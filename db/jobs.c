@@ -1,13 +1,12 @@
 /*
- * db/jobs.c — jobs, job metrics, model versions (see jobs.h).
+ * db/jobs.c — the jobs and job_metrics tables (see jobs.h).
  */
 #include "db/jobs.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 #define JOB_COLUMNS \
 	"id, kind, status, progress, params, metrics, error, model_id, cancel_requested, " \
@@ -33,51 +32,28 @@ static json_t *job_from_row(sqlite3_stmt *st)
 int db_job_create(struct db *db, const char *kind, const char *params_json, int64_t now,
 		  int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_INSERT,
-		"INSERT INTO jobs(kind, params, created_at) VALUES (:kind, :params, :now)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_text(st, ":kind", kind);
-	db_bind_text(st, ":params", params_json ? params_json : "{}");
-	db_bind_int64(st, ":now", now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_INVALID;
-	if (rc != SQLITE_DONE)
-		return db_fail(db, "cannot insert a job", rc);
-	if (id)
-		*id = sqlite3_last_insert_rowid(db->sq);
-	return DB_OK;
+	int rc = db_run(db, STMT_JOB_INSERT,
+		"INSERT INTO jobs(kind, params, created_at) VALUES (:kind, :params, :now)",
+		DB_ARGS(DB_TEXT(":kind", kind), DB_TEXT(":params", params_json ? params_json : "{}"),
+			DB_INT(":now", now)));
+	if (rc == DB_OK && id)
+		*id = db_last_id(db);
+	return rc;
 }
 
 int db_jobs_list(struct db *db, int limit, json_t **out)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOBS_LIST,
-		"SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT :limit");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":limit", limit);
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, job_from_row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot list jobs", rc);
-	}
-	*out = arr;
-	return DB_OK;
+	return db_json_rows(db, STMT_JOBS_LIST,
+		"SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT :limit",
+		DB_ARGS(DB_INT(":limit", limit)), job_from_row, out);
 }
 
 int db_job_get(struct db *db, int64_t id, json_t **out)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_GET,
-		"SELECT " JOB_COLUMNS " FROM jobs WHERE id = :id");
+	sqlite3_stmt *st = db_prepare(db, STMT_JOB_GET,
+		"SELECT " JOB_COLUMNS " FROM jobs WHERE id = :id", DB_ARGS(DB_INT(":id", id)));
 	if (!st)
 		return DB_ERROR;
-	db_bind_int64(st, ":id", id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*out = job_from_row(st);
@@ -90,17 +66,16 @@ int db_job_get(struct db *db, int64_t id, json_t **out)
 /* The job's status (>= 16 bytes) or DB_NOTFOUND. */
 static int job_status(struct db *db, int64_t id, char *status)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_STATUS, "SELECT status FROM jobs WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(status, 16, "%s", db_col_text(st, 0));
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a job", rc);
+	return db_text(db, STMT_JOB_STATUS, "SELECT status FROM jobs WHERE id = :id",
+		       DB_ARGS(DB_INT(":id", id)), status, 16);
+}
+
+static json_t *metric_from_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI so sf}",
+		"step", (json_int_t)sqlite3_column_int64(st, 0),
+		"name", db_col_json_str(st, 1),
+		"value", sqlite3_column_double(st, 2));
 }
 
 int db_job_metrics(struct db *db, int64_t id, json_t **out)
@@ -109,42 +84,19 @@ int db_job_metrics(struct db *db, int64_t id, json_t **out)
 	int rc = job_status(db, id, status);
 	if (rc < 0)
 		return rc;
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_METRICS,
-		"SELECT step, name, value FROM job_metrics WHERE job_id = :id ORDER BY step, name");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", id);
-	json_t *arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{sI so sf}",
-			"step", (json_int_t)sqlite3_column_int64(st, 0),
-			"name", db_col_json_str(st, 1),
-			"value", sqlite3_column_double(st, 2)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot read job metrics", rc);
-	}
-	*out = arr;
-	return DB_OK;
+	return db_json_rows(db, STMT_JOB_METRICS,
+		"SELECT step, name, value FROM job_metrics WHERE job_id = :id ORDER BY step, name",
+		DB_ARGS(DB_INT(":id", id)), metric_from_row, out);
 }
 
 int db_job_metric_add(struct db *db, int64_t job_id, int64_t step, const char *name, double value)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_METRIC_ADD,
+	int rc = db_run(db, STMT_JOB_METRIC_ADD,
 		"INSERT OR REPLACE INTO job_metrics(job_id, step, name, value)"
-		" VALUES (:job, :step, :name, :value)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":job", job_id);
-	db_bind_int64(st, ":step", step);
-	db_bind_text(st, ":name", name);
-	db_bind_double(st, ":value", value);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_NOTFOUND;
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot add a job metric", rc);
+		" VALUES (:job, :step, :name, :value)",
+		DB_ARGS(DB_INT(":job", job_id), DB_INT(":step", step), DB_TEXT(":name", name),
+			DB_REAL(":value", value)));
+	return rc == DB_INVALID ? DB_NOTFOUND : rc; /* the foreign key: no such job */
 }
 
 int db_job_cancel(struct db *db, int64_t id, int64_t now, char *status_out)
@@ -155,31 +107,19 @@ int db_job_cancel(struct db *db, int64_t id, int64_t now, char *status_out)
 		return rc;
 	if ((rc = job_status(db, id, status)) < 0)
 		goto out_rollback;
-	sqlite3_stmt *st;
 	if (strcmp(status, "queued") == 0) {
-		st = db_stmt(db, STMT_JOB_CANCEL_QUEUED,
-			"UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id");
-		if (st)
-			db_bind_int64(st, ":now", now);
+		rc = db_run(db, STMT_JOB_CANCEL_QUEUED,
+			"UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id",
+			DB_ARGS(DB_INT(":now", now), DB_INT(":id", id)));
 		snprintf(status, sizeof status, "cancelled");
 	} else if (strcmp(status, "running") == 0) {
-		st = db_stmt(db, STMT_JOB_CANCEL_RUNNING,
-			"UPDATE jobs SET cancel_requested = 1 WHERE id = :id");
+		rc = db_run(db, STMT_JOB_CANCEL_RUNNING,
+			"UPDATE jobs SET cancel_requested = 1 WHERE id = :id", DB_ARGS(DB_INT(":id", id)));
 	} else {
 		rc = DB_CONFLICT;
-		goto out_rollback;
 	}
-	if (!st) {
-		rc = DB_ERROR;
+	if (rc < 0)
 		goto out_rollback;
-	}
-	db_bind_int64(st, ":id", id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(db, "cannot cancel a job", rc);
-		goto out_rollback;
-	}
 	if ((rc = db_commit(db)) < 0)
 		return rc;
 	if (status_out)
@@ -191,117 +131,116 @@ out_rollback:
 	return rc;
 }
 
-int db_model_create(struct db *db, const char *kind, const char *name, int64_t parent_id,
-		    int64_t job_id, const char *params_json, const char *path, int64_t *id)
+/* ---- the worker's side ------------------------------------------------- */
+
+void db_work_job_release(struct db_work_job *j)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_MODEL_INSERT,
-		"INSERT INTO model_versions(kind, name, parent_id, job_id, params, path, created_at)"
-		" VALUES (:kind, :name, :parent, :job, :params, :path, :now)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_text(st, ":kind", kind);
-	db_bind_text(st, ":name", name);
-	db_bind_opt_int64(st, ":parent", parent_id);
-	db_bind_opt_int64(st, ":job", job_id);
-	db_bind_text(st, ":params", params_json ? params_json : "{}");
-	db_bind_text(st, ":path", path);
-	db_bind_int64(st, ":now", db_now());
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_INVALID;
-	if (rc != SQLITE_DONE)
-		return db_fail(db, "cannot insert a model version", rc);
-	if (id)
-		*id = sqlite3_last_insert_rowid(db->sq);
-	return DB_OK;
+	free(j->params);
+	memset(j, 0, sizeof *j);
 }
 
-int db_models_list(struct db *db, json_t **out)
+int db_work_recover(struct db *db, const char *reason, int64_t now, int *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_MODELS_LIST,
-		"SELECT m.id, m.kind, m.name, m.parent_id, m.job_id, " ISO_TIME("m.created_at") ","
-		" m.params, m.metrics, m.path, m.active,"
-		" (SELECT count(*) FROM model_version_ratings r WHERE r.model_id = m.id)"
-		" FROM model_versions m ORDER BY m.id DESC");
-	if (!st)
-		return DB_ERROR;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{sI ss so so so ss so so so sb sI}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"kind", db_col_text(st, 1),
-			"name", db_col_json_str(st, 2),
-			"parent_id", db_col_json_int(st, 3),
-			"job_id", db_col_json_int(st, 4),
-			"created_at", db_col_text(st, 5),
-			"params", db_col_json(st, 6, "{}"),
-			"metrics", db_col_json(st, 7, "{}"),
-			"path", db_col_json_str(st, 8),
-			"active", sqlite3_column_int(st, 9) != 0,
-			"ratings", (json_int_t)sqlite3_column_int64(st, 10)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot list models", rc);
-	}
-	*out = arr;
-	return DB_OK;
-}
-
-int db_model_kind(struct db *db, int64_t id, char *kind_out)
-{
-	sqlite3_stmt *st = db_stmt(db, STMT_MODEL_KIND,
-		"SELECT kind FROM model_versions WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(kind_out, 16, "%s", db_col_text(st, 0));
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a model", rc);
-}
-
-int db_model_activate(struct db *db, int64_t id)
-{
-	char kind[16];
 	int rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	if ((rc = db_model_kind(db, id, kind)) < 0)
-		goto out_rollback;
-	if (strcmp(kind, "reward") == 0) {
-		rc = DB_CONFLICT;
-		goto out_rollback;
+	rc = db_run(db, STMT_WORK_RECOVER,
+		"UPDATE jobs SET status = 'failed', error = :reason, finished_at = :now,"
+		" cancel_requested = 0 WHERE status = 'running'",
+		DB_ARGS(DB_TEXT(":reason", reason), DB_INT(":now", now)));
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
 	}
-	sqlite3_stmt *st = db_stmt(db, STMT_MODEL_DEACTIVATE,
-		"UPDATE model_versions SET active = 0 WHERE active = 1 AND id <> :id");
-	if (!st) {
-		rc = DB_ERROR;
-		goto out_rollback;
+	int changed = db_changes(db);
+	if ((rc = db_commit(db)) < 0)
+		return rc;
+	if (n)
+		*n = changed;
+	return DB_OK;
+}
+
+/* Reads the job row (id = 0: the oldest queued one) into out; DB_NOTFOUND,
+ * or DB_CONFLICT when a named job is not queued.  Inside a transaction. */
+static int pick(struct db *db, int64_t id, struct db_work_job *out)
+{
+	sqlite3_stmt *st = id ?
+		db_prepare(db, STMT_WORK_JOB_COPY, "SELECT kind, params, status FROM jobs WHERE id = :id",
+			   DB_ARGS(DB_INT(":id", id))) :
+		db_prepare(db, STMT_WORK_OLDEST, "SELECT kind, params, status, id FROM jobs"
+			   " WHERE status = 'queued' ORDER BY id LIMIT 1", NULL);
+	if (!st)
+		return DB_ERROR;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = id ? id : sqlite3_column_int64(st, 3);
+		snprintf(out->kind, sizeof out->kind, "%s", db_col_text(st, 0));
+		out->params = strdup(db_col_text(st, 1));
+		bool queued = strcmp(db_col_text(st, 2), "queued") == 0;
+		sqlite3_reset(st);
+		if (!out->params)
+			return db_nomem("cannot read the job queue");
+		if (!queued) {
+			db_work_job_release(out);
+			return DB_CONFLICT;
+		}
+		return DB_OK;
 	}
-	db_bind_int64(st, ":id", id);
-	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(db, "cannot deactivate models", rc);
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read the job queue", rc);
+}
+
+static int claim(struct db *db, int64_t id, int64_t now, struct db_work_job *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	if ((rc = pick(db, id, out)) < 0)
 		goto out_rollback;
-	}
-	st = db_stmt(db, STMT_MODEL_ACTIVATE, "UPDATE model_versions SET active = 1 WHERE id = :id");
-	if (!st) {
-		rc = DB_ERROR;
+	rc = db_run(db, STMT_WORK_START,
+		"UPDATE jobs SET status = 'running', started_at = :now, progress = 0,"
+		" cancel_requested = 0 WHERE id = :id",
+		DB_ARGS(DB_INT(":now", now), DB_INT(":id", out->id)));
+	if (rc < 0 || (rc = db_commit(db)) < 0)
+		goto out_release;
+	return DB_OK;
+
+out_release:
+	db_work_job_release(out);
+out_rollback:
+	db_rollback(db);
+	return rc;
+}
+
+int db_work_claim(struct db *db, int64_t now, struct db_work_job *out)
+{
+	return claim(db, 0, now, out);
+}
+
+int db_work_claim_id(struct db *db, int64_t id, int64_t now, struct db_work_job *out)
+{
+	if (id <= 0)
+		return DB_NOTFOUND;
+	return claim(db, id, now, out);
+}
+
+int db_work_report(struct db *db, int64_t job_id, double progress,
+		   const struct db_work_metric *m, size_t n)
+{
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	if (progress >= 0 &&
+	    (rc = db_run(db, STMT_WORK_PROGRESS, "UPDATE jobs SET progress = :p WHERE id = :id",
+			 DB_ARGS(DB_REAL(":p", progress > 1 ? 1 : progress),
+				 DB_INT(":id", job_id)))) < 0)
 		goto out_rollback;
-	}
-	db_bind_int64(st, ":id", id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(db, "cannot activate a model", rc);
-		goto out_rollback;
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "%s", m[i].name);
+		if ((rc = db_job_metric_add(db, job_id, m[i].step, name, m[i].value)) < 0)
+			goto out_rollback;
 	}
 	return db_commit(db);
 
@@ -310,17 +249,92 @@ out_rollback:
 	return rc;
 }
 
-int db_model_active(struct db *db, int64_t *id)
+int db_work_cancel_requested(struct db *db, int64_t job_id, bool *requested)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_MODEL_ACTIVE,
-		"SELECT id FROM model_versions WHERE active = 1");
-	if (!st)
-		return DB_ERROR;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
+	int64_t flag;
+	int rc = db_int64(db, STMT_WORK_CANCEL_FLAG, "SELECT cancel_requested FROM jobs WHERE id = :id",
+			  DB_ARGS(DB_INT(":id", job_id)), &flag);
+	if (rc == DB_OK)
+		*requested = flag != 0;
+	return rc;
+}
+
+int db_work_finish(struct db *db, int64_t job_id, const char *status, const char *error,
+		   const char *metrics_json, int64_t model_id, int64_t now)
+{
+	if (strcmp(status, "succeeded") && strcmp(status, "failed") && strcmp(status, "cancelled"))
+		return DB_INVALID;
+	int rc = db_run(db, STMT_WORK_FINISH,
+		"UPDATE jobs SET status = :status, error = :error,"
+		" metrics = coalesce(:metrics, metrics), model_id = coalesce(:model, model_id),"
+		" finished_at = :now,"
+		" progress = CASE WHEN :status = 'succeeded' THEN 1 ELSE progress END"
+		" WHERE id = :id AND status = 'running'",
+		DB_ARGS(DB_TEXT(":status", status), DB_TEXT(":error", error),
+			DB_TEXT(":metrics", metrics_json), DB_OPT(":model", model_id),
+			DB_INT(":now", now), DB_INT(":id", job_id)));
+	if (rc < 0)
+		return rc;
+	return db_changes(db) == 1 ? DB_OK : DB_CONFLICT;
+}
+
+int db_work_retry(struct db *db, int64_t id, int64_t now, int64_t *new_id)
+{
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *st = db_prepare(db, STMT_WORK_JOB_COPY,
+		"SELECT kind, params, status FROM jobs WHERE id = :id", DB_ARGS(DB_INT(":id", id)));
+	if (!st) {
+		rc = DB_ERROR;
+		goto out_rollback;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		rc = rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a job", rc);
+		goto out_rollback;
+	}
+	char kind[16];
+	snprintf(kind, sizeof kind, "%s", db_col_text(st, 0));
+	char *params = strdup(db_col_text(st, 1));
+	bool finished_badly = strcmp(db_col_text(st, 2), "failed") == 0 ||
+			      strcmp(db_col_text(st, 2), "cancelled") == 0;
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read the active model", rc);
+	if (!params) {
+		rc = db_nomem("cannot retry a job");
+		goto out_rollback;
+	}
+	if (!finished_badly) {
+		free(params);
+		rc = DB_CONFLICT;
+		goto out_rollback;
+	}
+	rc = db_job_create(db, kind, params, now, new_id);
+	free(params);
+	if (rc < 0)
+		goto out_rollback;
+	return db_commit(db);
+
+out_rollback:
+	db_rollback(db);
+	return rc;
+}
+
+int db_work_auto_state(struct db *db, int64_t *mark, bool *busy)
+{
+	int64_t m, b;
+	int rc = db_int64(db, STMT_WORK_AUTO_MARK,
+		"SELECT coalesce(max(max(coalesce(json_extract(metrics, '$.ratings_upto'), 0),"
+		" coalesce(json_extract(params, '$.ratings_upto'), 0))), 0)"
+		" FROM jobs WHERE kind = 'reward'", NULL, &m);
+	if (rc == DB_OK)
+		rc = db_int64(db, STMT_WORK_AUTO_BUSY,
+			"SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN ('queued', 'running')"
+			" AND json_extract(params, '$.auto') = 1)", NULL, &b);
+	if (rc < 0)
+		return rc;
+	*mark = m;
+	*busy = b != 0;
+	return DB_OK;
 }

@@ -5,7 +5,7 @@
  * plain sqlite3_exec text rather than cached prepared statements.
  */
 #include "db/migrate.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdio.h>
 
@@ -19,25 +19,13 @@ static const char MIGRATIONS_TABLE[] =
  * larger (either alone proves the schema is at least that new). */
 static int migrate_read_version(struct db *db, int *version)
 {
-	sqlite3_stmt *st;
-	int v = 0;
-	int rc = sqlite3_prepare_v2(db->sq, "PRAGMA user_version", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(db, "cannot read the schema version", rc);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-
-	rc = sqlite3_prepare_v2(db->sq,
-		"SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(db, "cannot read schema_migrations", rc);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > v)
-		v = sqlite3_column_int(st, 0);
-	rc = sqlite3_finalize(st);
-	if (rc != SQLITE_OK)
-		return db_fail(db, "cannot read schema_migrations", rc);
-	*version = v;
+	int64_t v = 0, m = 0;
+	int rc;
+	if ((rc = db_exec_int64(db, "PRAGMA user_version", &v)) < 0 ||
+	    (rc = db_exec_int64(db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+				&m)) < 0)
+		return rc;
+	*version = (int)(m > v ? m : v);
 	return DB_OK;
 }
 

@@ -2,48 +2,30 @@
  * db/prompts.c — prompts, groups, responses (see prompts.h).
  */
 #include "db/prompts.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
-#include <math.h>
 #include <string.h>
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_INSERT,
+	int rc = db_run(db, STMT_PROMPT_INSERT,
 		"INSERT INTO prompts(text, split, source, meta, created_at)"
-		" VALUES (:text, :split, :source, :meta, :now)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_text(st, ":text", text);
-	db_bind_text(st, ":split", split ? split : "train");
-	db_bind_text(st, ":source", source ? source : "api");
-	db_bind_text(st, ":meta", meta_json ? meta_json : "{}");
-	db_bind_int64(st, ":now", db_now());
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_INVALID;
-	if (rc != SQLITE_DONE)
-		return db_fail(db, "cannot insert a prompt", rc);
-	if (id)
-		*id = sqlite3_last_insert_rowid(db->sq);
-	return DB_OK;
+		" VALUES (:text, :split, :source, :meta, :now)",
+		DB_ARGS(DB_TEXT(":text", text), DB_TEXT(":split", split ? split : "train"),
+			DB_TEXT(":source", source ? source : "api"),
+			DB_TEXT(":meta", meta_json ? meta_json : "{}"), DB_INT(":now", db_now())));
+	if (rc == DB_OK && id)
+		*id = db_last_id(db);
+	return rc;
 }
 
 int db_prompt_exists(struct db *db, int64_t id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_EXISTS, "SELECT 1 FROM prompts WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a prompt", rc);
+	int64_t one;
+	return db_int64(db, STMT_PROMPT_EXISTS, "SELECT 1 FROM prompts WHERE id = :id",
+			DB_ARGS(DB_INT(":id", id)), &one);
 }
 
 int db_prompts_list(struct db *db, const char *split, int64_t after, int limit,
@@ -91,43 +73,61 @@ int db_prompts_list(struct db *db, const char *split, int64_t after, int limit,
 	return DB_OK;
 }
 
-/* The current ratings of one response as a new array; sets *mean (NAN if none). */
-static int response_ratings(struct db *db, int64_t response_id, json_t **out, double *mean)
+static json_t *rating_row(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_RATINGS,
+	return json_pack("{sI sI so si so so so so so ss}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"rater_id", (json_int_t)sqlite3_column_int64(st, 1),
+		"rater", db_col_json_str(st, 2),
+		"score", sqlite3_column_int(st, 3),
+		"helpful", db_col_json_int(st, 4),
+		"honest", db_col_json_int(st, 5),
+		"harmless", db_col_json_int(st, 6),
+		"comment", db_col_json_str(st, 7),
+		"flags", db_col_json(st, 8, "[]"),
+		"created_at", db_col_text(st, 9));
+}
+
+/* The current ratings of one response as a new array. */
+static int response_ratings(struct db *db, int64_t response_id, json_t **out)
+{
+	return db_json_rows(db, STMT_RESPONSE_RATINGS,
 		"SELECT r.id, r.rater_id, t.name, r.score, r.helpful, r.honest, r.harmless,"
 		" r.comment, r.flags, " ISO_TIME("r.created_at")
-		" FROM ratings r JOIN raters t ON t.id = r.rater_id"
-		" WHERE r.response_id = :id AND r.superseded_at IS NULL ORDER BY r.id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", response_id);
-	json_t *arr = json_array();
-	double sum = 0;
-	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sum += sqlite3_column_int(st, 3);
-		n++;
-		json_array_append_new(arr, json_pack("{sI sI so si so so so so so ss}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"rater_id", (json_int_t)sqlite3_column_int64(st, 1),
-			"rater", db_col_json_str(st, 2),
-			"score", sqlite3_column_int(st, 3),
-			"helpful", db_col_json_int(st, 4),
-			"honest", db_col_json_int(st, 5),
-			"harmless", db_col_json_int(st, 6),
-			"comment", db_col_json_str(st, 7),
-			"flags", db_col_json(st, 8, "[]"),
-			"created_at", db_col_text(st, 9)));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot read ratings", rc);
-	}
-	*mean = n ? sum / n : NAN;
-	*out = arr;
+		" FROM current_ratings r JOIN raters t ON t.id = r.rater_id"
+		" WHERE r.response_id = :id ORDER BY r.id",
+		DB_ARGS(DB_INT(":id", response_id)), rating_row, out);
+}
+
+/* The response's mean score from answer_scores (the one definition the
+ * exports and the jobs read too) as a new JSON real, null when unrated.  The
+ * view is asked for one answer, so SQLite computes just that one. */
+static int response_mean(struct db *db, int64_t response_id, json_t **out)
+{
+	double mean;
+	int rc = db_double(db, STMT_RESPONSE_MEAN,
+		"SELECT mean FROM answer_scores WHERE response_id = :id",
+		DB_ARGS(DB_INT(":id", response_id)), &mean);
+	if (rc < 0 && rc != DB_NOTFOUND)
+		return rc;
+	*out = rc == DB_OK ? json_real(mean) : json_null();
 	return DB_OK;
+}
+
+/* A response of db_prompt_get: "ratings" and "mean_score" are filled in
+ * afterwards (placeholders here keep the keys in their order). */
+static json_t *response_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI so so so sI so ss sn sn}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"text", db_col_json_str(st, 1),
+		"model_id", db_col_json_int(st, 2),
+		"model", db_col_json_str(st, 3),
+		"group_id", (json_int_t)sqlite3_column_int64(st, 4),
+		"token_count", db_col_json_int(st, 5),
+		"created_at", db_col_text(st, 6),
+		"ratings",
+		"mean_score");
 }
 
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
@@ -153,43 +153,29 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 	sqlite3_reset(st);
 
 	/* responses first, then their ratings: one statement at a time */
-	st = db_stmt(db, STMT_PROMPT_RESPONSES,
+	json_t *resp;
+	rc = db_json_rows(db, STMT_PROMPT_RESPONSES,
 		"SELECT id, text, model_id, model_name, group_id, token_count, "
-		ISO_TIME("created_at") " FROM responses WHERE prompt_id = :id ORDER BY group_id, id");
-	if (!st) {
+		ISO_TIME("created_at") " FROM responses WHERE prompt_id = :id ORDER BY group_id, id",
+		DB_ARGS(DB_INT(":id", id)), response_row, &resp);
+	if (rc < 0) {
 		json_decref(p);
-		return DB_ERROR;
-	}
-	db_bind_int64(st, ":id", id);
-	json_t *resp = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(resp, json_pack("{sI so so so sI so ss}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"text", db_col_json_str(st, 1),
-			"model_id", db_col_json_int(st, 2),
-			"model", db_col_json_str(st, 3),
-			"group_id", (json_int_t)sqlite3_column_int64(st, 4),
-			"token_count", db_col_json_int(st, 5),
-			"created_at", db_col_text(st, 6)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(p);
-		json_decref(resp);
-		return db_fail(db, "cannot read responses", rc);
+		return rc;
 	}
 	size_t i;
 	json_t *r;
 	json_array_foreach(resp, i, r) {
-		json_t *ratings = NULL;
-		double mean = NAN;
-		rc = response_ratings(db, json_integer_value(json_object_get(r, "id")), &ratings, &mean);
-		if (rc < 0) {
+		json_t *ratings = NULL, *mean = NULL;
+		int64_t rid = json_integer_value(json_object_get(r, "id"));
+		if ((rc = response_ratings(db, rid, &ratings)) < 0 ||
+		    (rc = response_mean(db, rid, &mean)) < 0) {
+			json_decref(ratings);
 			json_decref(p);
 			json_decref(resp);
 			return rc;
 		}
 		json_object_set_new(r, "ratings", ratings);
-		json_object_set_new(r, "mean_score", isnan(mean) ? json_null() : json_real(mean));
+		json_object_set_new(r, "mean_score", mean);
 	}
 	json_object_set_new(p, "responses", resp);
 	*out = p;
@@ -199,41 +185,24 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 int db_group_create(struct db *db, int64_t prompt_id, int64_t model_id, int64_t job_id,
 		    const char *params_json, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_GROUP_INSERT,
+	int rc = db_run(db, STMT_GROUP_INSERT,
 		"INSERT INTO gen_groups(prompt_id, model_id, job_id, params, created_at)"
-		" VALUES (:prompt, :model, :job, :params, :now)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":prompt", prompt_id);
-	db_bind_opt_int64(st, ":model", model_id);
-	db_bind_opt_int64(st, ":job", job_id);
-	db_bind_text(st, ":params", params_json ? params_json : "{}");
-	db_bind_int64(st, ":now", db_now());
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_INVALID; /* unknown prompt/model/job */
-	if (rc != SQLITE_DONE)
-		return db_fail(db, "cannot insert a group", rc);
-	if (id)
-		*id = sqlite3_last_insert_rowid(db->sq);
-	return DB_OK;
+		" VALUES (:prompt, :model, :job, :params, :now)",
+		DB_ARGS(DB_INT(":prompt", prompt_id), DB_OPT(":model", model_id), DB_OPT(":job", job_id),
+			DB_TEXT(":params", params_json ? params_json : "{}"), DB_INT(":now", db_now())));
+	if (rc == DB_OK && id)   /* DB_INVALID: unknown prompt/model/job */
+		*id = db_last_id(db);
+	return rc;
 }
 
 int db_group_exists(struct db *db, int64_t group_id, int64_t *prompt_id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_GROUP_EXISTS,
-		"SELECT prompt_id FROM gen_groups WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", group_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && prompt_id)
-		*prompt_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a group", rc);
+	int64_t p;
+	int rc = db_int64(db, STMT_GROUP_EXISTS, "SELECT prompt_id FROM gen_groups WHERE id = :id",
+			  DB_ARGS(DB_INT(":id", group_id)), &p);
+	if (rc == DB_OK && prompt_id)
+		*prompt_id = p;
+	return rc;
 }
 
 int db_group_response_ids(struct db *db, int64_t group_id, int64_t *ids, int max, int *n)
@@ -258,44 +227,43 @@ int db_group_response_ids(struct db *db, int64_t group_id, int64_t *ids, int max
 
 int db_response_exists(struct db *db, int64_t response_id, int64_t *group_id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_EXISTS, "SELECT group_id FROM responses WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":id", response_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && group_id)
-		*group_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a response", rc);
+	int64_t g;
+	int rc = db_int64(db, STMT_RESPONSE_EXISTS, "SELECT group_id FROM responses WHERE id = :id",
+			  DB_ARGS(DB_INT(":id", response_id)), &g);
+	if (rc == DB_OK && group_id)
+		*group_id = g;
+	return rc;
 }
 
 int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64_t model_id,
 		       const char *model_name, const char *text, int token_count, int64_t *id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RESPONSE_INSERT,
+	/* token_count < 0 stores NULL */
+	const struct db_arg tokens = token_count >= 0 ? (struct db_arg)DB_INT(":tokens", token_count) :
+				      (struct db_arg)DB_TEXT(":tokens", NULL);
+	int rc = db_run(db, STMT_RESPONSE_INSERT,
 		"INSERT INTO responses(group_id, prompt_id, model_id, model_name, text, token_count,"
-		" created_at) VALUES (:group, :prompt, :model, :name, :text, :tokens, :now)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":group", group_id);
-	db_bind_int64(st, ":prompt", prompt_id);
-	db_bind_opt_int64(st, ":model", model_id);
-	db_bind_text(st, ":name", model_name);
-	db_bind_text(st, ":text", text);
-	if (token_count >= 0)
-		db_bind_int64(st, ":tokens", token_count);
-	else
-		db_bind_null(st, ":tokens");
-	db_bind_int64(st, ":now", db_now());
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_INVALID;
-	if (rc != SQLITE_DONE)
-		return db_fail(db, "cannot insert a response", rc);
-	if (id)
-		*id = sqlite3_last_insert_rowid(db->sq);
-	return DB_OK;
+		" created_at) VALUES (:group, :prompt, :model, :name, :text, :tokens, :now)",
+		DB_ARGS(DB_INT(":group", group_id), DB_INT(":prompt", prompt_id),
+			DB_OPT(":model", model_id), DB_TEXT(":name", model_name), DB_TEXT(":text", text),
+			tokens, DB_INT(":now", db_now())));
+	if (rc == DB_OK && id)
+		*id = db_last_id(db);
+	return rc;
+}
+
+int db_work_response_insert(struct db *db, int64_t group_id, int64_t prompt_id,
+			    int64_t model_id, const char *text, int token_count, bool ended,
+			    int64_t *id)
+{
+	int rc = db_run(db, STMT_RESPONSE_INSERT_MODEL,
+		"INSERT INTO responses(group_id, prompt_id, model_id, text, token_count, ended,"
+		" created_at) VALUES (:group, :prompt, :model, :text, :tokens, :ended, :now)",
+		DB_ARGS(DB_INT(":group", group_id), DB_INT(":prompt", prompt_id),
+			DB_OPT(":model", model_id), DB_TEXT(":text", text),
+			DB_INT(":tokens", token_count), DB_INT(":ended", ended ? 1 : 0),
+			DB_INT(":now", db_now())));
+	if (rc == DB_OK && id)
+		*id = db_last_id(db);
+	return rc;
 }

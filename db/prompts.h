@@ -9,6 +9,7 @@
 #ifndef RLHFD_DB_PROMPTS_H
 #define RLHFD_DB_PROMPTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -51,5 +52,12 @@ int db_response_exists(struct db *db, int64_t response_id, int64_t *group_id);
  * token_count < 0 stores NULL. */
 int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64_t model_id,
 		       const char *model_name, const char *text, int token_count, int64_t *id);
+
+/* An answer written by a model (the generate job): model_id > 0, ended 1
+ * (stopped at EOS/BOS) or 0 (ran into max tokens / the context),
+ * token_count >= 0. */
+int db_work_response_insert(struct db *db, int64_t group_id, int64_t prompt_id,
+			    int64_t model_id, const char *text, int token_count, bool ended,
+			    int64_t *id);
 
 #endif

@@ -2,7 +2,7 @@
  * db/raters.c — raters and sessions (see raters.h).
  */
 #include "db/raters.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -72,78 +72,53 @@ int db_rater_by_id(struct db *db, int64_t id, struct db_rater *out)
 	return rater_one(db, st, out);
 }
 
-static int count_one(struct db *db, sqlite3_stmt *st, int64_t *n)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "cannot count", rc);
-}
-
 int db_rater_count(struct db *db, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_COUNT, "SELECT count(*) FROM raters");
-	return st ? count_one(db, st, n) : DB_ERROR;
+	return db_int64(db, STMT_RATER_COUNT, "SELECT count(*) FROM raters", NULL, n);
 }
 
 int db_admin_count(struct db *db, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_COUNT_ADMINS,
-		"SELECT count(*) FROM raters WHERE role = 'admin'");
-	return st ? count_one(db, st, n) : DB_ERROR;
+	return db_int64(db, STMT_RATER_COUNT_ADMINS, "SELECT count(*) FROM raters WHERE role = 'admin'",
+			NULL, n);
+}
+
+static json_t *rater_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI so ss sI ss sb}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"name", db_col_json_str(st, 1),
+		"role", db_col_text(st, 2),
+		"ratings", (json_int_t)sqlite3_column_int64(st, 3),
+		"created_at", db_col_text(st, 4),
+		"disabled", sqlite3_column_int(st, 5));
 }
 
 int db_raters_list(struct db *db, json_t **out)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATERS_LIST,
+	return db_json_rows(db, STMT_RATERS_LIST,
 		"SELECT r.id, r.name, r.role,"
 		" (SELECT count(*) FROM ratings t WHERE t.rater_id = r.id AND t.superseded_at IS NULL),"
-		" strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch'), r.disabled"
-		" FROM raters r ORDER BY r.id");
-	if (!st)
-		return DB_ERROR;
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{sI so ss sI ss sb}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"name", db_col_json_str(st, 1),
-			"role", db_col_text(st, 2),
-			"ratings", (json_int_t)sqlite3_column_int64(st, 3),
-			"created_at", db_col_text(st, 4),
-			"disabled", sqlite3_column_int(st, 5)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot list raters", rc);
-	}
-	*out = arr;
-	return DB_OK;
+		" " ISO_TIME("r.created_at") ", r.disabled"
+		" FROM raters r ORDER BY r.id", NULL, rater_row, out);
 }
 
-/* Runs st (bound) to its end: DB_OK, DB_NOTFOUND when it changed no row,
- * DB_CONFLICT on a UNIQUE constraint. */
-static int change_one(struct db *db, sqlite3_stmt *st, const char *what)
+/* A change of one row: DB_NOTFOUND when no row changed, DB_CONFLICT when a
+ * UNIQUE index refused it (the only constraint these updates can meet). */
+static int change_one(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	int rc = db_run(db, id, sql, args);
+	if (rc == DB_INVALID)
 		return DB_CONFLICT;
-	if (rc != SQLITE_DONE)
-		return db_fail(db, what, rc);
-	return sqlite3_changes(db->sq) > 0 ? DB_OK : DB_NOTFOUND;
+	if (rc < 0)
+		return rc;
+	return db_changes(db) > 0 ? DB_OK : DB_NOTFOUND;
 }
 
 int db_rater_rename(struct db *db, int64_t id, const char *name)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_UPDATE_NAME,
-		"UPDATE raters SET name = :name WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_text(st, ":name", name);
-	db_bind_int64(st, ":id", id);
-	return change_one(db, st, "cannot rename a rater");
+	return change_one(db, STMT_RATER_RENAME, "UPDATE raters SET name = :name WHERE id = :id",
+			  DB_ARGS(DB_TEXT(":name", name), DB_INT(":id", id)));
 }
 
 int db_rater_set_disabled(struct db *db, int64_t id, bool disabled)
@@ -154,58 +129,35 @@ int db_rater_set_disabled(struct db *db, int64_t id, bool disabled)
 	if (rc < 0)
 		return rc;
 	if (disabled && !r.disabled && strcmp(r.role, "admin") == 0) {
-		sqlite3_stmt *c = db_stmt(db, STMT_ADMINS_ENABLED,
-			"SELECT count(*) FROM raters WHERE role = 'admin' AND disabled = 0");
-		if (!c || (rc = count_one(db, c, &admins)) < 0)
-			return c ? rc : DB_ERROR;
+		if ((rc = db_int64(db, STMT_ADMINS_ENABLED,
+				   "SELECT count(*) FROM raters WHERE role = 'admin' AND disabled = 0",
+				   NULL, &admins)) < 0)
+			return rc;
 		if (admins <= 1)
 			return DB_CONFLICT;     /* the last admin would lock everyone out */
 	}
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_SET_DISABLED,
-		"UPDATE raters SET disabled = :disabled WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":disabled", disabled);
-	db_bind_int64(st, ":id", id);
-	if ((rc = change_one(db, st, "cannot disable a rater")) < 0 || !disabled)
+	if ((rc = change_one(db, STMT_RATER_SET_DISABLED,
+			     "UPDATE raters SET disabled = :disabled WHERE id = :id",
+			     DB_ARGS(DB_INT(":disabled", disabled), DB_INT(":id", id)))) < 0 || !disabled)
 		return rc;
-	sqlite3_stmt *del = db_stmt(db, STMT_SESSIONS_OF_RATER_DELETE,
-		"DELETE FROM sessions WHERE rater_id = :id");
-	if (!del)
-		return DB_ERROR;
-	db_bind_int64(del, ":id", id);
-	rc = sqlite3_step(del);
-	sqlite3_reset(del);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot end a rater's sessions", rc);
+	return db_run(db, STMT_SESSIONS_OF_RATER_DELETE, "DELETE FROM sessions WHERE rater_id = :id",
+		      DB_ARGS(DB_INT(":id", id)));
 }
 
 int db_rater_set_token(struct db *db, int64_t id, const uint8_t hash[DB_HASH_LEN])
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_SET_TOKEN,
-		"UPDATE raters SET token_hash = :hash WHERE id = :id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_blob(st, ":hash", hash, DB_HASH_LEN);
-	db_bind_int64(st, ":id", id);
-	return change_one(db, st, "cannot set a rater's token");
+	return change_one(db, STMT_RATER_SET_TOKEN, "UPDATE raters SET token_hash = :hash WHERE id = :id",
+			  DB_ARGS(DB_BLOB(":hash", hash, DB_HASH_LEN), DB_INT(":id", id)));
 }
 
 int db_session_create(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t rater_id,
 		      const char *csrf, int64_t now, int64_t expires_at)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_INSERT,
+	return db_run(db, STMT_SESSION_INSERT,
 		"INSERT INTO sessions(id_hash, rater_id, csrf, created_at, expires_at)"
-		" VALUES (:hash, :rater, :csrf, :now, :expires)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_text(st, ":csrf", csrf);
-	db_bind_int64(st, ":now", now);
-	db_bind_int64(st, ":expires", expires_at);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot create a session", rc);
+		" VALUES (:hash, :rater, :csrf, :now, :expires)",
+		DB_ARGS(DB_BLOB(":hash", id_hash, DB_HASH_LEN), DB_INT(":rater", rater_id),
+			DB_TEXT(":csrf", csrf), DB_INT(":now", now), DB_INT(":expires", expires_at)));
 }
 
 int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t now,
@@ -232,39 +184,21 @@ int db_session_get(struct db *db, const uint8_t id_hash[DB_HASH_LEN], int64_t no
 
 int db_session_delete(struct db *db, const uint8_t id_hash[DB_HASH_LEN])
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_DELETE,
-		"DELETE FROM sessions WHERE id_hash = :hash");
-	if (!st)
-		return DB_ERROR;
-	db_bind_blob(st, ":hash", id_hash, DB_HASH_LEN);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot delete a session", rc);
+	return db_run(db, STMT_SESSION_DELETE, "DELETE FROM sessions WHERE id_hash = :hash",
+		      DB_ARGS(DB_BLOB(":hash", id_hash, DB_HASH_LEN)));
 }
 
 int db_sessions_trim(struct db *db, int64_t rater_id, int keep)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_TRIM,
+	return db_run(db, STMT_SESSION_TRIM,
 		"DELETE FROM sessions WHERE rater_id = :rater AND id_hash NOT IN"
 		" (SELECT id_hash FROM sessions WHERE rater_id = :rater"
-		"  ORDER BY created_at DESC, expires_at DESC, id_hash LIMIT :keep)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":keep", keep);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot trim sessions", rc);
+		"  ORDER BY created_at DESC, expires_at DESC, id_hash LIMIT :keep)",
+		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":keep", keep)));
 }
 
 int db_sessions_purge(struct db *db, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_SESSION_PURGE,
-		"DELETE FROM sessions WHERE expires_at <= :now");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":now", now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot purge sessions", rc);
+	return db_run(db, STMT_SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= :now",
+		      DB_ARGS(DB_INT(":now", now)));
 }

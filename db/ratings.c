@@ -2,7 +2,7 @@
  * db/ratings.c — saving ratings with history (see ratings.h).
  */
 #include "db/ratings.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 #include "db/prompts.h"
 #include "db/tasks.h"
 
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 static bool score_ok(int v, bool optional)
 {
@@ -40,7 +39,7 @@ static int ratings_check(const struct db_rating_in *in, int n, const int64_t *id
 {
 	bool *seen = calloc(k ? k : 1, sizeof *seen);
 	if (!seen)
-		return DB_ERROR;
+		return db_nomem("cannot check ratings");
 	int rc = DB_OK;
 	for (int i = 0; i < n; i++) {
 		int j = find_sorted(ids, k, in[i].response_id);
@@ -67,7 +66,7 @@ static int group_ids(struct db *db, int64_t group_id, int64_t **ids_out, int *k)
 		return rc;
 	int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
 	if (!ids)
-		return DB_ERROR;
+		return db_nomem("cannot read a group's responses");
 	if (n <= 64) {
 		memcpy(ids, small, n * sizeof *ids);
 	} else if ((rc = db_group_response_ids(db, group_id, ids, n, &n)) < 0) {
@@ -84,70 +83,43 @@ static int group_ids(struct db *db, int64_t group_id, int64_t **ids_out, int *k)
  * ratings there needs superseding. */
 static int group_rater_known(struct db *db, int64_t rater_id, int64_t group_id, bool *known)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATER_IN_GROUP,
+	int64_t k;
+	int rc = db_int64(db, STMT_RATER_IN_GROUP,
 		"SELECT EXISTS (SELECT 1 FROM ratings WHERE rater_id = :rater AND group_id = :group"
-		" AND superseded_at IS NULL)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":group", group_id);
-	db_bind_int64(st, ":rater", rater_id);
-	int rc = sqlite3_step(st);
-	*known = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(db, "cannot read a group's raters", rc);
+		" AND superseded_at IS NULL)",
+		DB_ARGS(DB_INT(":group", group_id), DB_INT(":rater", rater_id)), &k);
+	if (rc < 0)
+		return rc;
+	*known = k != 0;
 	if (*known)
 		return DB_OK;
-	st = db_stmt(db, STMT_GROUP_ADD_RATER,
-		"UPDATE gen_groups SET n_raters = n_raters + 1 WHERE id = :group");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":group", group_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot count a group's raters", rc);
+	return db_run(db, STMT_GROUP_ADD_RATER,
+		"UPDATE gen_groups SET n_raters = n_raters + 1 WHERE id = :group",
+		DB_ARGS(DB_INT(":group", group_id)));
 }
 
 /* Marks the rater's current rating of the response superseded. */
 static int rating_supersede(struct db *db, int64_t rater_id, int64_t response_id, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATING_SUPERSEDE,
+	return db_run(db, STMT_RATING_SUPERSEDE,
 		"UPDATE ratings SET superseded_at = :now"
-		" WHERE rater_id = :rater AND response_id = :response AND superseded_at IS NULL");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":now", now);
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":response", response_id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot supersede a rating", rc);
+		" WHERE rater_id = :rater AND response_id = :response AND superseded_at IS NULL",
+		DB_ARGS(DB_INT(":now", now), DB_INT(":rater", rater_id),
+			DB_INT(":response", response_id)));
 }
 
 static int rating_insert(struct db *db, int64_t rater_id, int64_t group_id,
 			 const struct db_rating_in *r, int64_t now)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATING_INSERT,
+	return db_run(db, STMT_RATING_INSERT,
 		"INSERT INTO ratings(response_id, group_id, rater_id, score, helpful, honest,"
 		" harmless, comment, flags, created_at) VALUES (:response, :group, :rater, :score,"
-		" :helpful, :honest, :harmless, :comment, :flags, :now)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":response", r->response_id);
-	db_bind_int64(st, ":group", group_id);
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":score", r->score);
-	db_bind_opt_int64(st, ":helpful", r->helpful);
-	db_bind_opt_int64(st, ":honest", r->honest);
-	db_bind_opt_int64(st, ":harmless", r->harmless);
-	db_bind_text(st, ":comment", r->comment);
-	db_bind_text(st, ":flags", r->flags_json ? r->flags_json : "[]");
-	db_bind_int64(st, ":now", now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return DB_INVALID;
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot insert a rating", rc);
+		" :helpful, :honest, :harmless, :comment, :flags, :now)",
+		DB_ARGS(DB_INT(":response", r->response_id), DB_INT(":group", group_id),
+			DB_INT(":rater", rater_id), DB_INT(":score", r->score),
+			DB_OPT(":helpful", r->helpful), DB_OPT(":honest", r->honest),
+			DB_OPT(":harmless", r->harmless), DB_TEXT(":comment", r->comment),
+			DB_TEXT(":flags", r->flags_json ? r->flags_json : "[]"), DB_INT(":now", now)));
 }
 
 int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
@@ -195,35 +167,40 @@ out_rollback:
 	return rc;
 }
 
+static json_t *history_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI si so so so so so ss so}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"score", sqlite3_column_int(st, 1),
+		"helpful", db_col_json_int(st, 2),
+		"honest", db_col_json_int(st, 3),
+		"harmless", db_col_json_int(st, 4),
+		"comment", db_col_json_str(st, 5),
+		"flags", db_col_json(st, 6, "[]"),
+		"created_at", db_col_text(st, 7),
+		"superseded_at", db_col_json_str(st, 8));
+}
+
 int db_rating_history(struct db *db, int64_t rater_id, int64_t response_id, json_t **out)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATING_HISTORY,
+	return db_json_rows(db, STMT_RATING_HISTORY,
 		"SELECT id, score, helpful, honest, harmless, comment, flags, "
 		ISO_TIME("created_at") ", CASE WHEN superseded_at IS NULL THEN NULL ELSE "
 		ISO_TIME("superseded_at") " END"
-		" FROM ratings WHERE rater_id = :rater AND response_id = :response ORDER BY id");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":response", response_id);
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{sI si so so so so so ss so}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"score", sqlite3_column_int(st, 1),
-			"helpful", db_col_json_int(st, 2),
-			"honest", db_col_json_int(st, 3),
-			"harmless", db_col_json_int(st, 4),
-			"comment", db_col_json_str(st, 5),
-			"flags", db_col_json(st, 6, "[]"),
-			"created_at", db_col_text(st, 7),
-			"superseded_at", db_col_json_str(st, 8)));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return db_fail(db, "cannot read rating history", rc);
-	}
-	*out = arr;
-	return DB_OK;
+		" FROM ratings WHERE rater_id = :rater AND response_id = :response ORDER BY id",
+		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":response", response_id)), history_row, out);
+}
+
+int db_work_ratings_after(struct db *db, int64_t after, int64_t cap, int64_t *count)
+{
+	/* a rowid range scan that stops after cap rows: cheap whatever the table size */
+	return db_int64(db, STMT_RATINGS_AFTER,
+		"SELECT count(*) FROM (SELECT 1 FROM ratings WHERE id > :after"
+		" AND superseded_at IS NULL LIMIT :cap)",
+		DB_ARGS(DB_INT(":after", after), DB_INT(":cap", cap)), count);
+}
+
+int db_work_max_rating_id(struct db *db, int64_t *id)
+{
+	return db_int64(db, STMT_RATING_MAX, "SELECT coalesce(max(id), 0) FROM ratings", NULL, id);
 }

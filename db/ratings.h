@@ -37,4 +37,9 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
  * "comment","flags","created_at","superseded_at"}]. */
 int db_rating_history(struct db *db, int64_t rater_id, int64_t response_id, json_t **out);
 
+/* Auto-training's counters: *count = current ratings with id > after,
+ * counting at most cap; *id = the largest rating id (0 when none). */
+int db_work_ratings_after(struct db *db, int64_t after, int64_t cap, int64_t *count);
+int db_work_max_rating_id(struct db *db, int64_t *id);
+
 #endif

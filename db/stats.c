@@ -3,9 +3,10 @@
  */
 #include "db/stats.h"
 #include "db/agreement.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int db_counts(struct db *db, struct db_counts *out)
@@ -83,15 +84,9 @@ int db_agreement(struct db *db, json_t **out)
 	free(unit_len);
 
 	int64_t groups = 0;
-	st = db_stmt(db, STMT_STATS_GROUPS_MULTI, "SELECT count(*) FROM gen_groups WHERE n_raters >= 2");
-	if (!st)
-		return DB_ERROR;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		groups = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(db, "cannot count groups", rc);
+	if ((rc = db_int64(db, STMT_STATS_GROUPS_MULTI,
+			   "SELECT count(*) FROM gen_groups WHERE n_raters >= 2", NULL, &groups)) < 0)
+		return rc;
 
 	*out = json_pack("{so ss sI si si sI}",
 		"alpha", isnan(alpha) ? json_null() : json_real(alpha),
@@ -106,7 +101,7 @@ out_oom:
 	sqlite3_reset(st);
 	free(values);
 	free(unit_len);
-	return DB_ERROR;
+	return db_nomem("cannot compute agreement");
 }
 
 int db_stats(struct db *db, json_t **out)

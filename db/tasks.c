@@ -2,10 +2,9 @@
  * db/tasks.c — task assignment, leases, skips (see tasks.h).
  */
 #include "db/tasks.h"
-#include "db/db.h"
+#include "db/db_impl.h"
 #include "db/prompts.h"
 
-#define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
 /* The rater's live lease: *group and *expires, or DB_NOTFOUND. */
 static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *exclude,
@@ -32,19 +31,12 @@ static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *
 	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read leases", rc);
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, what, rc);
-}
-
 /* The first group (by id) with exactly n raters that the rater may take now:
  * DB_OK and *group, or DB_NOTFOUND. */
 static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t n,
 			   const char *exclude, int64_t *group)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_TASK_PICK,
+	return db_int64(db, STMT_TASK_PICK,
 		"SELECT g.id FROM gen_groups g"
 		" WHERE g.n_raters = :n"
 		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
@@ -56,21 +48,9 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
 		"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))"
 		"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
 		"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
-		" ORDER BY g.id LIMIT 1");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":n", n);
-	db_bind_text(st, ":exclude", exclude);
-	db_bind_int64(st, ":per_group", per_group);
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":now", now);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*group = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return DB_OK;
-	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot pick a task", rc);
+		" ORDER BY g.id LIMIT 1",
+		DB_ARGS(DB_INT(":n", n), DB_TEXT(":exclude", exclude), DB_INT(":per_group", per_group),
+			DB_INT(":rater", rater_id), DB_INT(":now", now)), group);
 }
 
 /*
@@ -103,6 +83,13 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 	return DB_NOTFOUND;
 }
 
+static json_t *task_response_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI so}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"text", db_col_json_str(st, 1));
+}
+
 /* The task's JSON for a group (prompt and responses), lease expiry given. */
 static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **out)
 {
@@ -125,24 +112,15 @@ static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **
 		"lease_expires_at", db_col_text(st, 2));
 	sqlite3_reset(st);
 
-	st = db_stmt(db, STMT_TASK_RESPONSES,
-		"SELECT id, text FROM responses WHERE group_id = :group ORDER BY id");
-	if (!st) {
+	json_t *resp;
+	rc = db_json_rows(db, STMT_TASK_RESPONSES,
+		"SELECT id, text FROM responses WHERE group_id = :group ORDER BY id",
+		DB_ARGS(DB_INT(":group", group_id)), task_response_row, &resp);
+	if (rc < 0) {
 		json_decref(task);
-		return DB_ERROR;
+		return rc;
 	}
-	db_bind_int64(st, ":group", group_id);
-	json_t *resp = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(resp, json_pack("{sI so}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"text", db_col_json_str(st, 1)));
-	sqlite3_reset(st);
 	json_object_set_new(task, "responses", resp);
-	if (rc != SQLITE_DONE) {
-		json_decref(task);
-		return db_fail(db, "cannot read a task's responses", rc);
-	}
 	*out = task;
 	return DB_OK;
 }
@@ -164,32 +142,19 @@ int db_task_next_excluding(struct db *db, int64_t rater_id, int64_t now, int per
 		exclude = "[]";
 	rc = lease_held(db, rater_id, now, exclude, &group, &expires);
 	if (rc == DB_NOTFOUND) {
-		sqlite3_stmt *st = db_stmt(db, STMT_LEASE_PURGE,
-			"DELETE FROM leases WHERE expires_at <= :now");
-		if (!st) {
-			rc = DB_ERROR;
-			goto out_rollback;
-		}
-		db_bind_int64(st, ":now", now);
-		if ((rc = step_done(db, st, "cannot purge leases")) < 0)
-			goto out_rollback;
-		if ((rc = task_pick(db, rater_id, now, per_group, exclude, &group)) < 0)
+		if ((rc = db_run(db, STMT_LEASE_PURGE, "DELETE FROM leases WHERE expires_at <= :now",
+				 DB_ARGS(DB_INT(":now", now)))) < 0 ||
+		    (rc = task_pick(db, rater_id, now, per_group, exclude, &group)) < 0)
 			goto out_rollback;
 		expires = now + lease_seconds;
-		st = db_stmt(db, STMT_LEASE_UPSERT,
+		rc = db_run(db, STMT_LEASE_UPSERT,
 			"INSERT INTO leases(group_id, rater_id, created_at, expires_at)"
 			" VALUES (:group, :rater, :now, :expires)"
 			" ON CONFLICT(group_id, rater_id) DO UPDATE"
-			" SET created_at = excluded.created_at, expires_at = excluded.expires_at");
-		if (!st) {
-			rc = DB_ERROR;
-			goto out_rollback;
-		}
-		db_bind_int64(st, ":group", group);
-		db_bind_int64(st, ":rater", rater_id);
-		db_bind_int64(st, ":now", now);
-		db_bind_int64(st, ":expires", expires);
-		if ((rc = step_done(db, st, "cannot write a lease")) < 0)
+			" SET created_at = excluded.created_at, expires_at = excluded.expires_at",
+			DB_ARGS(DB_INT(":group", group), DB_INT(":rater", rater_id), DB_INT(":now", now),
+				DB_INT(":expires", expires)));
+		if (rc < 0)
 			goto out_rollback;
 	} else if (rc < 0) {
 		goto out_rollback;
@@ -212,7 +177,7 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 {
 	/* open groups through the n_raters index, plus the group of a live lease
 	 * if config lowered per_group under it (db_task_next still returns it) */
-	sqlite3_stmt *st = db_stmt(db, STMT_TASK_REMAINING,
+	return db_int64(db, STMT_TASK_REMAINING,
 		"SELECT count(*) FROM gen_groups g"
 		" WHERE (g.n_raters < :per_group OR g.id IN (SELECT group_id FROM leases"
 		"        WHERE rater_id = :rater AND expires_at > :now))"
@@ -223,44 +188,24 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 		"  AND (EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"               AND l.expires_at > :now)"
 		"       OR g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
-		"                        AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group)");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":now", now);
-	db_bind_int64(st, ":per_group", per_group);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "cannot count remaining tasks", rc);
+		"                        AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group)",
+		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":now", now), DB_INT(":per_group", per_group)),
+		n);
 }
 
 int db_rated_groups_since(struct db *db, int64_t rater_id, int64_t since, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_RATED_SINCE,
+	return db_int64(db, STMT_RATED_SINCE,
 		"SELECT count(DISTINCT group_id) FROM ratings"
-		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":since", since);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "cannot count rated groups", rc);
+		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL",
+		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":since", since)), n);
 }
 
 int db_lease_delete(struct db *db, int64_t rater_id, int64_t group_id)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_LEASE_DELETE,
-		"DELETE FROM leases WHERE group_id = :group AND rater_id = :rater");
-	if (!st)
-		return DB_ERROR;
-	db_bind_int64(st, ":group", group_id);
-	db_bind_int64(st, ":rater", rater_id);
-	return step_done(db, st, "cannot delete a lease");
+	return db_run(db, STMT_LEASE_DELETE,
+		"DELETE FROM leases WHERE group_id = :group AND rater_id = :rater",
+		DB_ARGS(DB_INT(":group", group_id), DB_INT(":rater", rater_id)));
 }
 
 int db_task_skip(struct db *db, int64_t rater_id, int64_t group_id, int64_t now)
@@ -270,17 +215,11 @@ int db_task_skip(struct db *db, int64_t rater_id, int64_t group_id, int64_t now)
 		return rc;
 	if ((rc = db_group_exists(db, group_id, NULL)) < 0)
 		goto out_rollback;
-	sqlite3_stmt *st = db_stmt(db, STMT_SKIP_INSERT,
-		"INSERT INTO skips(rater_id, group_id, created_at) VALUES (:rater, :group, :now)"
-		" ON CONFLICT DO NOTHING");
-	if (!st) {
-		rc = DB_ERROR;
-		goto out_rollback;
-	}
-	db_bind_int64(st, ":rater", rater_id);
-	db_bind_int64(st, ":group", group_id);
-	db_bind_int64(st, ":now", now);
-	if ((rc = step_done(db, st, "cannot record a skip")) < 0 ||
+	if ((rc = db_run(db, STMT_SKIP_INSERT,
+			 "INSERT INTO skips(rater_id, group_id, created_at) VALUES (:rater, :group, :now)"
+			 " ON CONFLICT DO NOTHING",
+			 DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":group", group_id),
+				 DB_INT(":now", now)))) < 0 ||
 	    (rc = db_lease_delete(db, rater_id, group_id)) < 0)
 		goto out_rollback;
 	return db_commit(db);

@@ -1,28 +1,32 @@
 /*
- * db/traindata.c — training data reads (see traindata.h).
+ * db/traindata.c — the training data definition (see traindata.h): the
+ * groups cursor over the score views, the pair and SFT rules, and the
+ * prompt reads of the generation and RL jobs.
  */
 #include "db/traindata.h"
-#include "db/db.h"
+#include "db/db_impl.h"
+#include "db/ratings.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void response_release(struct db_td_response *r)
+void db_td_group_release(struct db_td_group *g)
 {
-	free(r->text);
-	free(r->rating_ids);
+	for (int i = 0; i < g->n; i++) {
+		free(g->responses[i].text);
+		free(g->responses[i].rating_ids);
+	}
+	free(g->responses);
+	free(g->prompt);
+	memset(g, 0, sizeof *g);
 }
 
 void db_td_set_release(struct db_td_set *s)
 {
-	for (int g = 0; g < s->n_groups; g++) {
-		for (int i = 0; i < s->groups[g].n; i++)
-			response_release(&s->groups[g].responses[i]);
-		free(s->groups[g].responses);
-		free(s->groups[g].prompt);
-	}
+	for (int g = 0; g < s->n_groups; g++)
+		db_td_group_release(&s->groups[g]);
 	free(s->groups);
 	memset(s, 0, sizeof *s);
 }
@@ -51,99 +55,208 @@ static int grow(void **arr, int *cap, int need, size_t sz)
 	return 0;
 }
 
+/* A new NUL-terminated copy of column col's bytes; *len = their count. */
+static char *col_bytes(sqlite3_stmt *st, int col, int *len)
+{
+	const char *s = db_col_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	char *p = malloc((size_t)n + 1);
+	if (p) {
+		memcpy(p, s, (size_t)n);
+		p[n] = 0;
+		*len = n;
+	}
+	return p;
+}
+
+/* ---- the groups cursor --------------------------------------------------- */
+
 /*
- * One row per (answer, current rating), or per unrated imported answer with
- * NULL rating columns, ordered so groups, answers and ratings come in runs.
+ * One row per (answer, current rating), or per demonstration with a NULL
+ * rating, ordered so groups, answers and ratings come in runs.  The mean and
+ * the filter's counts come from answer_scores (migrations/0003_scores.sql).
+ * The join order matters to SQLite's planner: with current_ratings joined
+ * first it reads the ratings through their index and looks answer_scores
+ * (materialized once) up through an automatic index; the other way round it
+ * scanned the whole view for every answer (seconds became minutes on 100k
+ * answers).
  */
-#define TD_RESPONSES_SQL \
+#define TD_GROUPS_SQL \
 	"SELECT g.id, g.prompt_id, coalesce(g.model_id, 0), p.text, r.id, r.text," \
-	" r.model_id IS NULL, coalesce(r.ended, 1), rt.id, rt.score" \
+	" r.model_id IS NULL, coalesce(r.ended, 1), s.mean, c.id" \
 	" FROM responses r" \
 	" JOIN gen_groups g ON g.id = r.group_id" \
 	" JOIN prompts p ON p.id = r.prompt_id" \
-	" LEFT JOIN ratings rt ON rt.response_id = r.id AND rt.superseded_at IS NULL" \
+	" LEFT JOIN current_ratings c ON c.response_id = r.id" \
+	" LEFT JOIN answer_scores s ON s.response_id = r.id" \
 	" WHERE (:split IS NULL OR p.split = :split)" \
-	" AND (rt.id IS NOT NULL OR (:imported AND r.model_id IS NULL))" \
-	" ORDER BY g.id, r.id, rt.id"
+	" AND ((s.response_id IS NOT NULL AND s.raters >= :min_raters" \
+	"       AND s.last_rated_at >= :since)" \
+	"  OR (:imported AND :min_raters <= 1 AND r.model_id IS NULL" \
+	"      AND s.response_id IS NULL AND r.created_at >= :since))" \
+	" ORDER BY g.id, r.id, c.id"
 
-static int read_groups(struct db *db, const char *split, bool with_imported,
-		       struct db_td_set *out)
+struct db_td_cursor {
+	struct db *db;
+	sqlite3_stmt *st;       /* borrowed from db's cache */
+	bool pending;           /* st holds the first row of the next group */
+	bool done;
+};
+
+int db_td_open(struct db *db, const struct db_td_filter *f, struct db_td_cursor **out)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_TD_RESPONSES, TD_RESPONSES_SQL);
-	if (!st)
+	struct db_td_cursor *c = calloc(1, sizeof *c);
+	if (!c) {
+		return db_nomem("cannot read rated answers");
+	}
+	c->db = db;
+	c->st = db_prepare(db, STMT_TD_GROUPS, TD_GROUPS_SQL,
+		DB_ARGS(DB_TEXT(":split", f->split), DB_INT(":since", f->since),
+			DB_INT(":min_raters", f->min_raters), DB_INT(":imported", f->with_imported)));
+	if (!c->st) {
+		free(c);
 		return DB_ERROR;
-	db_bind_text(st, ":split", split);
-	db_bind_int64(st, ":imported", with_imported ? 1 : 0);
-	int cap_g = 0, cap_r = 0, cap_id = 0, rc;
-	struct db_td_group *g = NULL;
-	struct db_td_response *r = NULL;
-	double sum = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t gid = sqlite3_column_int64(st, 0), rid = sqlite3_column_int64(st, 4);
-		if (!g || g->id != gid) {
-			if (grow((void **)&out->groups, &cap_g, out->n_groups + 1, sizeof *out->groups) < 0)
-				goto out_nomem;
-			g = &out->groups[out->n_groups++];
-			g->id = gid;
-			g->prompt_id = sqlite3_column_int64(st, 1);
-			g->model_id = sqlite3_column_int64(st, 2);
-			if (!(g->prompt = strdup(db_col_text(st, 3))))
-				goto out_nomem;
-			cap_r = 0;
-			r = NULL;
+	}
+	*out = c;
+	return DB_OK;
+}
+
+void db_td_close(struct db_td_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_reset(c->st);
+	free(c);
+}
+
+/* Adds the statement's current row to g (a new answer, or one more rating
+ * of the last one).  0, or -1 when out of memory. */
+static int add_row(sqlite3_stmt *st, struct db_td_group *g, int *cap_r, int *cap_id)
+{
+	if (g->n == 0) {
+		g->id = sqlite3_column_int64(st, 0);
+		g->prompt_id = sqlite3_column_int64(st, 1);
+		g->model_id = sqlite3_column_int64(st, 2);
+		if (!(g->prompt = col_bytes(st, 3, &g->prompt_len)))
+			return -1;
+	}
+	int64_t rid = sqlite3_column_int64(st, 4);
+	struct db_td_response *r = g->n ? &g->responses[g->n - 1] : NULL;
+	if (!r || r->id != rid) {
+		if (grow((void **)&g->responses, cap_r, g->n + 1, sizeof *g->responses) < 0)
+			return -1;
+		r = &g->responses[g->n++];
+		r->id = rid;
+		r->imported = sqlite3_column_int(st, 6) != 0;
+		r->ended = sqlite3_column_int(st, 7) != 0;
+		r->mean = sqlite3_column_type(st, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 8);
+		*cap_id = 0;
+		if (!(r->text = col_bytes(st, 5, &r->text_len)))
+			return -1;
+	}
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+		if (grow((void **)&r->rating_ids, cap_id, r->n_ratings + 1, sizeof *r->rating_ids) < 0)
+			return -1;
+		r->rating_ids[r->n_ratings++] = sqlite3_column_int64(st, 9);
+	}
+	return 0;
+}
+
+int db_td_next(struct db_td_cursor *c, struct db_td_group *g)
+{
+	int cap_r = 0, cap_id = 0;
+	memset(g, 0, sizeof *g);
+	while (!c->done) {
+		if (!c->pending) {
+			int rc = sqlite3_step(c->st);
+			if (rc == SQLITE_DONE) {
+				c->done = true;
+				break;
+			}
+			if (rc != SQLITE_ROW) {
+				db_td_group_release(g);
+				return db_fail(c->db, "cannot read rated answers", rc);
+			}
 		}
-		if (!r || r->id != rid) {
-			if (grow((void **)&g->responses, &cap_r, g->n + 1, sizeof *g->responses) < 0)
-				goto out_nomem;
-			r = &g->responses[g->n++];
-			r->id = rid;
-			r->imported = sqlite3_column_int(st, 6) != 0;
-			r->ended = sqlite3_column_int(st, 7) != 0;
-			r->mean = NAN;
-			if (!(r->text = strdup(db_col_text(st, 5))))
-				goto out_nomem;
-			cap_id = 0;
-			sum = 0;
+		c->pending = false;
+		if (g->n > 0 && sqlite3_column_int64(c->st, 0) != g->id) {
+			c->pending = true; /* the first row of the next group */
+			break;
 		}
-		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-			if (grow((void **)&r->rating_ids, &cap_id, r->n_ratings + 1, sizeof *r->rating_ids) < 0)
-				goto out_nomem;
-			r->rating_ids[r->n_ratings++] = sqlite3_column_int64(st, 8);
-			sum += sqlite3_column_int(st, 9);
-			r->mean = sum / r->n_ratings;
+		if (add_row(c->st, g, &cap_r, &cap_id) < 0) {
+			db_td_group_release(g);
+			return db_nomem("cannot read rated answers");
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? DB_OK : db_fail(db, "cannot read rated answers", rc);
+	return g->n > 0 ? 1 : 0;
+}
 
-out_nomem:
-	sqlite3_reset(st);
-	fprintf(stderr, "db: cannot read rated answers: out of memory\n");
-	return DB_ERROR;
+/* ---- the rules --------------------------------------------------------- */
+
+int db_td_group_pairs(const struct db_td_group *g, int (*pairs)[2])
+{
+	int k = 0;
+	for (int i = 0; i < g->n; i++) {
+		double mi = g->responses[i].mean;
+		if (isnan(mi))
+			continue;
+		for (int j = i + 1; j < g->n; j++) {
+			double mj = g->responses[j].mean;
+			if (isnan(mj) || mi == mj)
+				continue;
+			if (pairs) {
+				pairs[k][0] = mi > mj ? i : j;
+				pairs[k][1] = mi > mj ? j : i;
+			}
+			k++;
+		}
+	}
+	return k;
+}
+
+int db_td_group_sft(const struct db_td_group *g, double min_score, int *idx)
+{
+	int k = 0;
+	for (int i = 0; i < g->n; i++) {
+		const struct db_td_response *r = &g->responses[i];
+		if ((r->imported && isnan(r->mean)) || r->mean >= min_score)
+			idx[k++] = i;
+	}
+	return k;
+}
+
+/* ---- the whole set, for the jobs ----------------------------------------- */
+
+static int read_groups(struct db *db, const struct db_td_filter *f, struct db_td_set *out)
+{
+	struct db_td_cursor *c;
+	int rc = db_td_open(db, f, &c);
+	if (rc < 0)
+		return rc;
+	int cap = 0;
+	for (;;) {
+		if (grow((void **)&out->groups, &cap, out->n_groups + 1, sizeof *out->groups) < 0) {
+			rc = db_nomem("cannot read rated answers");
+			break;
+		}
+		if ((rc = db_td_next(c, &out->groups[out->n_groups])) <= 0)
+			break;
+		out->n_groups++;
+	}
+	db_td_close(c);
+	return rc < 0 ? rc : DB_OK;
 }
 
 int db_traindata_groups(struct db *db, const char *split, bool with_imported,
 			struct db_td_set *out)
 {
+	struct db_td_filter f = { .split = split, .with_imported = with_imported };
 	memset(out, 0, sizeof *out);
 	int rc = db_begin_read(db);
 	if (rc < 0)
 		return rc;
-	sqlite3_stmt *st = db_stmt(db, STMT_TD_MAX_RATING, "SELECT coalesce(max(id), 0) FROM ratings");
-	if (!st) {
-		rc = DB_ERROR;
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		out->max_rating_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		rc = db_fail(db, "cannot read ratings", rc);
-		goto out;
-	}
-	rc = read_groups(db, split, with_imported, out);
-out:
+	if ((rc = db_work_max_rating_id(db, &out->max_rating_id)) == DB_OK)
+		rc = read_groups(db, &f, out);
 	db_rollback(db); /* ends the read transaction */
 	if (rc < 0)
 		db_td_set_release(out);
@@ -160,8 +273,7 @@ static int collect_prompts(struct db *db, sqlite3_stmt *st, struct db_td_prompt 
 		    !(p[cnt].text = strdup(db_col_text(st, 1)))) {
 			sqlite3_reset(st);
 			db_td_prompts_free(p, cnt);
-			fprintf(stderr, "db: cannot read prompts: out of memory\n");
-			return DB_ERROR;
+			return db_nomem("cannot read prompts");
 		}
 		p[cnt++].id = sqlite3_column_int64(st, 0);
 	}
@@ -209,7 +321,7 @@ int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 {
 	struct db_td_prompt *p = calloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof *p);
 	if (!p)
-		return DB_ERROR;
+		return db_nomem("cannot read prompts");
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPT_BY_ID, "SELECT text FROM prompts WHERE id = :id");
 	if (!st) {
 		free(p);
@@ -223,7 +335,7 @@ int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 		if (s == SQLITE_ROW) {
 			p[i].id = ids[i];
 			if (!(p[i].text = strdup(db_col_text(st, 0))))
-				rc = DB_ERROR;
+				rc = db_nomem("cannot read a prompt");
 		} else if (s == SQLITE_DONE) {
 			if (missing)
 				*missing = ids[i];

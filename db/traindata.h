@@ -1,15 +1,27 @@
 /*
- * db/traindata.h — what training and generation jobs read: rated answers
- * grouped as the raters saw them (with each answer's mean score and the exact
- * rating ids behind it), imported demonstrations, and prompts.
+ * db/traindata.h — the one definition of training data from ratings: what
+ * the reward, DPO and SFT jobs train on and what pairs.jsonl and sft.jsonl
+ * export are read here, the same way, so the two cannot drift apart.
  *
- * Only current ratings count (a re-rating supersedes the old row).  A mean is
- * over the raters who rated that answer.  The reads run in one read
- * transaction, so a job trains on a consistent snapshot while raters go on
- * rating (WAL: readers never block the writers).
+ * An answer's score is its mean over its current ratings (migrations/
+ * 0003_scores.sql: the views current_ratings and answer_scores; a re-rating
+ * supersedes the rater's older row).  Answers come grouped as the raters saw
+ * them (a generation group), groups by id, answers by id:
+ *  - preference pairs (reward, DPO, pairs.jsonl): within a group, every two
+ *    rated answers i < j whose means differ, the higher-scored one chosen,
+ *    ties dropped, in the order of i then j (db_td_group_pairs);
+ *  - SFT rows (SFT, sft.jsonl): every rated answer whose mean is >= the
+ *    minimum score, and every imported answer nobody rated (a demonstration,
+ *    written elsewhere and imported with no model) when demonstrations are
+ *    asked for (db_td_group_sft).
+ * The reward job trains on the rated answers of every group that has a pair,
+ * with their means (the trainer forms the same pairs from them: it drops as
+ * ties means closer than RL_SCORE_TIE_EPS in model/rl.h, 1e-6, which two
+ * different means of 1-5 scores only are with a thousand raters or more on
+ * one answer); the DPO job trains on the pairs themselves.
  *
  * Ownership: every struct filled here owns its strings and arrays; release
- * with the matching function.
+ * with the matching function (safe on a zeroed struct).
  */
 #ifndef RLHFD_DB_TRAINDATA_H
 #define RLHFD_DB_TRAINDATA_H
@@ -20,22 +32,62 @@
 
 struct db;
 
+/* Which answers take part.  The jobs read { .split = "train" } (plus
+ * with_imported for SFT: db_traindata_groups); the exports pass the user's
+ * filters. */
+struct db_td_filter {
+	const char *split;     /* prompts of "train" / "eval"; NULL = both */
+	int64_t since;         /* rated answers last rated at or after (unix s), and
+				* demonstrations created at or after; 0 = all */
+	int min_raters;        /* rated answers with at least this many current raters;
+				* above 1 (asking for raters who agree) it leaves the
+				* demonstrations out */
+	bool with_imported;    /* also imported answers nobody rated (demonstrations) */
+};
+
 struct db_td_response {
 	int64_t id;
-	char *text;
+	char *text;            /* text_len bytes (and a NUL after them) */
+	int text_len;
 	bool imported;         /* model_id NULL: written elsewhere and imported */
 	bool ended;            /* ended with EOS (imported answers count as ended) */
 	double mean;           /* mean current score, NAN when unrated */
 	int n_ratings;         /* current ratings */
-	int64_t *rating_ids;   /* (n_ratings) their ids */
+	int64_t *rating_ids;   /* (n_ratings) their ids, ascending */
 };
 
 struct db_td_group {
 	int64_t id, prompt_id, model_id;   /* model_id 0 = imported */
-	char *prompt;
-	int n;                             /* answers read (see db_traindata_groups) */
+	char *prompt;                      /* prompt_len bytes (and a NUL) */
+	int prompt_len;
+	int n;                             /* answers that passed the filter */
 	struct db_td_response *responses;  /* (n) by id */
 };
+void db_td_group_release(struct db_td_group *g);
+
+/*
+ * A cursor over the groups the filter selects, on db (which it borrows; one
+ * statement, so one snapshot).  Answers that pass neither part of the filter
+ * are left out of their group; groups left empty are not listed.
+ * db_td_next fills *g (new; db_td_group_release it) and returns 1, or 0 at
+ * the end, or DB_ERROR.  Close the cursor before using db for anything else.
+ */
+struct db_td_cursor;
+int db_td_open(struct db *db, const struct db_td_filter *f, struct db_td_cursor **out);
+int db_td_next(struct db_td_cursor *c, struct db_td_group *g);
+void db_td_close(struct db_td_cursor *c);
+
+/*
+ * The preference pairs of g (see the top): writes chosen / rejected indexes
+ * into g->responses to pairs[k][0] / pairs[k][1] (room for n(n-1)/2; pairs
+ * may be NULL to only count) and returns how many.
+ */
+int db_td_group_pairs(const struct db_td_group *g, int (*pairs)[2]);
+
+/* The SFT rows of g (see the top): writes their indexes into g->responses to
+ * idx (room for g->n), in order, and returns how many.  A row is a
+ * demonstration when its answer has no rating. */
+int db_td_group_sft(const struct db_td_group *g, double min_score, int *idx);
 
 struct db_td_set {
 	struct db_td_group *groups;        /* (n_groups) by group id */
@@ -44,12 +96,9 @@ struct db_td_set {
 };
 void db_td_set_release(struct db_td_set *s);
 
-/*
- * Groups of prompts in split ("train"/"eval", NULL = both) with their rated
- * answers; with_imported also takes imported answers nobody rated (the
- * demonstrations SFT learns from).  Answers that are neither are left out of
- * their group; groups left empty are not listed.
- */
+/* What the jobs read: the groups of prompts in split ("train"/"eval", NULL =
+ * both) as db_td_open gives them for { split, with_imported }, in one read
+ * transaction, with the largest rating id of that snapshot. */
 int db_traindata_groups(struct db *db, const char *split, bool with_imported,
 			struct db_td_set *out);
 

@@ -12,7 +12,7 @@
  */
 #include "server/cli/cli.h"
 #include "db/db.h"
-#include "db/jobs.h"
+#include "db/versions.h"
 #include "db/migrate.h"
 #include "db/prompts.h"
 #include "db/traindata.h"

@@ -4,7 +4,10 @@
  * Each export is an MHD callback response over a db/export.h cursor: the
  * callback formats one row at a time into a small line buffer and copies it
  * into MHD's block, so memory stays constant however large the data set.
- * Filters (query): since, split, min_raters, and min_score for sft.jsonl.
+ * Filters (query): since, split, min_raters, and min_score and
+ * include_imported for sft.jsonl.  pairs.jsonl and sft.jsonl hand out
+ * db/traindata.h's rows: with split=train, exactly what the reward, DPO and
+ * SFT jobs train on.
  */
 #include "server/http/api.h"
 #include "server/http/api_export.h"
@@ -12,6 +15,7 @@
 #include "db/export.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,13 +288,13 @@ static int stream_fill(struct stream *s)
 			"rejected_id", (json_int_t)p.rejected_id));
 	}
 	case EXPORT_SFT: {
-		struct db_mean_row m;
-		if ((rc = db_export_means_next(s->x, &m)) <= 0)
+		struct db_sft_row m;
+		if ((rc = db_export_sft_next(s->x, &m)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so sf sI sI sI si}",
+		return append_json(s, json_pack("{so so so sI sI sI si}",
 			"prompt", db_json_str(m.prompt, (size_t)m.prompt_len),
 			"completion", db_json_str(m.response, (size_t)m.response_len),
-			"score", m.mean,
+			"score", isnan(m.score) ? json_null() : json_real(m.score),
 			"prompt_id", (json_int_t)m.prompt_id,
 			"response_id", (json_int_t)m.response_id,
 			"group_id", (json_int_t)m.group_id,
@@ -370,6 +374,15 @@ static bool filters_parse(struct request *r, struct db_export_filter *f, bool sf
 					      "number from 1 to 5");
 		f->min_score = v;
 	}
+	/* sft: the imported demonstrations too, as the SFT job reads them by default */
+	f->with_imported = true;
+	const char *imp = http_arg(r, "include_imported");
+	if (sft && imp && *imp) {
+		if (strcmp(imp, "true") != 0 && strcmp(imp, "false") != 0)
+			return http_bad_field(r, "include_imported", "query parameter 'include_imported' "
+					      "must be true or false");
+		f->with_imported = strcmp(imp, "true") == 0;
+	}
 	return true;
 }
 
@@ -389,7 +402,7 @@ static enum MHD_Result export_start(struct request *r, enum export_kind kind, co
 		rc = db_export_pairs_open(db_pool_path(), &f, &s->x);
 		break;
 	case EXPORT_SFT:
-		rc = db_export_means_open(db_pool_path(), &f, &s->x);
+		rc = db_export_sft_open(db_pool_path(), &f, &s->x);
 		break;
 	default:
 		rc = db_export_ratings_open(db_pool_path(), &f, &s->x);

@@ -24,7 +24,7 @@
 #include "db/db.h"
 #include "db/jobs.h"
 #include "db/prompts.h"
-#include "db/work.h"
+#include "db/versions.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,7 @@
 #include "server/http/api.h"
 #include "db/db.h"
 #include "db/jobs.h"
+#include "db/versions.h"
 
 enum MHD_Result api_models_list(struct request *r)
 {

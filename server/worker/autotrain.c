@@ -28,7 +28,8 @@
 #include "db/config.h"
 #include "db/db.h"
 #include "db/jobs.h"
-#include "db/work.h"
+#include "db/ratings.h"
+#include "db/versions.h"
 
 #include <stdarg.h>
 #include <stddef.h>

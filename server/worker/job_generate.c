@@ -2,7 +2,7 @@
  * server/worker/job_generate.c — the generate job: K answers to each prompt from
  * one model, one batched call per prompt (server/worker/gen.h, the program's one
  * generation path: the K answers a rater compares come from one
- * model/infer call), stored as one generation group per prompt, which
+ * model/infer.h call), stored as one generation group per prompt, which
  * /api/tasks/next then hands to raters.
  *
  * Which prompts: params.prompt_ids (in that order), else the prompts of

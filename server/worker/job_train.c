@@ -5,16 +5,20 @@
  * template, builds the models model/trainer.h wants, runs the trainer with
  * the job's hooks, and records a new model version (server/worker/modelstore.h).
  *
- * Data, per kind (prompts of the train split unless said otherwise):
- *  - sft: every answer whose mean current score is >= min_score (4), plus
- *    the imported demonstrations — answers imported with no model (POST
- *    /api/prompts/{id}/responses, NDJSON imports) that nobody rated — when
- *    include_imported (true).  An imported answer that was rated counts by
- *    its score like any other.  Every example ends with EOS.
- *  - reward: the rated answers of every group with at least two different
- *    mean scores; answers that ended (EOS) end with EOS, cut-off ones don't.
- *  - dpo: every pair of rated answers of a group with different means,
- *    the higher one chosen (ties dropped).
+ * Data, per kind (prompts of the train split unless said otherwise), as
+ * db/traindata.h defines it for the jobs and the exports alike:
+ *  - sft: its SFT rows (db_td_group_sft): every answer whose mean current
+ *    score is >= min_score (4), plus the imported demonstrations — answers
+ *    imported with no model (POST /api/prompts/{id}/responses, NDJSON
+ *    imports) that nobody rated — when include_imported (true).  An imported
+ *    answer that was rated counts by its score like any other.  Every example
+ *    ends with EOS.  sft.jsonl?split=train exports the same rows.
+ *  - reward: the rated answers of every group with a preference pair
+ *    (db_td_group_pairs), with their means; answers that ended (EOS) end with
+ *    EOS, cut-off ones don't.
+ *  - dpo: the preference pairs (db_td_group_pairs): every two rated answers
+ *    of a group with different means, the higher one chosen (ties dropped).
+ *    pairs.jsonl?split=train exports the same pairs.
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
  *  - eval: the prompts of params.split (default eval).
  *
@@ -134,20 +138,18 @@ static void seqs_finish(struct seqs *S)
 		S->seq[i].tokens = S->t.ids + S->off[i];
 }
 
-/* The loaded policy and its tokenizer. */
+/* The loaded policy and its tokenizer (zeroed until loaded; released
+ * whatever was loaded). */
 struct base {
 	int64_t id;
 	struct modelstore_model m;
 	struct tokenizer tk;
-	bool loaded, tk_loaded;
 };
 
 static void base_release(struct base *b)
 {
-	if (b->loaded)
-		modelstore_model_release(&b->m);
-	if (b->tk_loaded)
-		tokenizer_release(&b->tk);
+	modelstore_model_release(&b->m);
+	tokenizer_release(&b->tk);
 	memset(b, 0, sizeof *b);
 }
 
@@ -159,10 +161,8 @@ static int base_load(struct job *j, struct base *b)
 	json_object_set_new(j->resolved, "model_id", json_integer(b->id));
 	if ((rc = job_load(j, b->id, &b->m)) < 0)
 		return rc;
-	b->loaded = true;
 	if (modelstore_load_tokenizer(&b->m, &b->tk, j->err, sizeof j->err) < 0)
 		return -EIO;
-	b->tk_loaded = true;
 	return 0;
 }
 
@@ -194,25 +194,28 @@ int job_sft(struct job *j)
 	struct base b = { 0 };
 	struct db_td_set td = { 0 };
 	struct seqs S = { 0 };
-	struct llama_model pol;
-	bool have_pol = false;
+	struct llama_model pol = { 0 };
+	int *rows = NULL;
 	char e[512] = "";
-	int rc, rated = 0, demos = 0;
+	int rc, rated = 0, demos = 0, max_n = 1;
 
 	if ((rc = base_load(j, &b)) < 0 || (rc = read_groups(j, s->include_imported, &td)) < 0)
 		goto out;
+	for (int g = 0; g < td.n_groups; g++)
+		max_n = td.groups[g].n > max_n ? td.groups[g].n : max_n;
+	if (!(rows = malloc((size_t)max_n * sizeof *rows))) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
 	for (int g = 0; g < td.n_groups; g++) {
 		struct db_td_group *gr = &td.groups[g];
-		bool prompt_done = false;
-		for (int i = 0; i < gr->n; i++) {
-			struct db_td_response *r = &gr->responses[i];
-			bool demo = r->imported && isnan(r->mean) && s->include_imported;
-			if (!demo && !(r->mean >= s->min_score))
-				continue;
+		int k = db_td_group_sft(gr, s->min_score, rows);
+		if (k > 0 && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+			goto out;
+		for (int i = 0; i < k; i++) {
+			struct db_td_response *r = &gr->responses[rows[i]];
+			bool demo = isnan(r->mean);   /* an SFT row with no rating */
 			int idx;
-			if (!prompt_done && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
-				goto out;
-			prompt_done = true;
 			if ((rc = seqs_add(j, &S, &b.tk, &b.m, r->text, true, &idx)) < 0 ||
 			    (rc = seqs_ratings(j, &S, r)) < 0)
 				goto out;
@@ -233,7 +236,6 @@ int job_sft(struct job *j)
 		s->min_score, demos, (long long)b.id);
 	if ((rc = job_llama(j, &pol, &b.m, s->micro_batch, job_max_T(j, &b.m, S.longest), 0)) < 0)
 		goto out;
-	have_pol = true;
 	struct trainer_sft_result res = { 0 };
 	rc = trainer_sft(&pol, S.seq, S.n, &s->sft, &j->hooks, &res, e, sizeof e);
 	if (rc < 0) {
@@ -248,8 +250,8 @@ int job_sft(struct job *j)
 	rc = job_save_version(j, "sft", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
 			      s->activate);
 out:
-	if (have_pol)
-		llama_model_release(&pol);
+	llama_model_release(&pol);
+	free(rows);
 	seqs_release(&S);
 	db_td_set_release(&td);
 	base_release(&b);
@@ -258,20 +260,11 @@ out:
 
 /* ---- reward model ---------------------------------------------------------------- */
 
-/* True when the group's rated answers hold two different means. */
+/* True when the group has a preference pair (its rated answers hold two
+ * different means): the groups the reward model learns from. */
 static bool has_pair(const struct db_td_group *g)
 {
-	double first = NAN;
-	for (int i = 0; i < g->n; i++) {
-		double m = g->responses[i].mean;
-		if (isnan(m))
-			continue;
-		if (isnan(first))
-			first = m;
-		else if (m != first)
-			return true;
-	}
-	return false;
+	return db_td_group_pairs(g, NULL) > 0;
 }
 
 int job_reward(struct job *j)
@@ -280,11 +273,10 @@ int job_reward(struct job *j)
 	struct base b = { 0 };
 	struct db_td_set td = { 0 };
 	struct seqs S = { 0 };
-	struct llama_model rm;
+	struct llama_model rm = { 0 };
 	struct trainer_group *groups = NULL;
 	int *first = NULL;
 	float *scores = NULL;
-	bool have_rm = false;
 	char e[512] = "";
 	int rc, ng = 0, max_k = 1, rated_answers = 0;
 
@@ -350,7 +342,6 @@ int job_reward(struct job *j)
 	int B = s->micro_batch > max_k ? s->micro_batch : max_k;
 	if ((rc = job_llama(j, &rm, &b.m, B, job_max_T(j, &b.m, S.longest), LLAMA_NO_LM)) < 0)
 		goto out;
-	have_rm = true;
 	rm.score = modelstore_score_parse(s->score);
 	json_object_set_new(j->resolved, "score", json_string(s->score));
 	struct trainer_reward_result res = { 0 };
@@ -371,8 +362,7 @@ int job_reward(struct job *j)
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
 	rc = job_save_version(j, "reward", b.id, &b.m, &rm, j->metrics, S.ratings, S.n_ratings, false);
 out:
-	if (have_rm)
-		llama_model_release(&rm);
+	llama_model_release(&rm);
 	free(groups);
 	free(first);
 	free(scores);
@@ -460,10 +450,9 @@ int job_rl(struct job *j)
 	struct job_settings *s = &j->s;
 	struct base b = { 0 };
 	struct prompts P = { 0 };
-	struct modelstore_model mref, mrm;
-	struct llama_model pol, ref, rm, val;
-	bool same_ref = false, have_mref = false, have_mrm = false, have_pol = false,
-	     have_ref = false, have_rm = false, have_val = false;
+	struct modelstore_model mref = { 0 }, mrm = { 0 };
+	struct llama_model pol = { 0 }, ref = { 0 }, rm = { 0 }, val = { 0 };
+	bool same_ref = false;
 	bool ppo = !strcmp(j->kind, "ppo");
 	int64_t ref_id = 0, rm_id = 0;
 	char e[512] = "";
@@ -474,12 +463,9 @@ int job_rl(struct job *j)
 		goto out;
 	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
 	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
-	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0)
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 ||
+	    (rc = job_load(j, rm_id, &mrm)) < 0)
 		goto out;
-	have_mref = !same_ref;
-	if ((rc = job_load(j, rm_id, &mrm)) < 0)
-		goto out;
-	have_mrm = true;
 	if (mrm.cfg.vocab_size != b.m.cfg.vocab_size) {
 		rc = job_fail(j, -EINVAL, "reward model %lld has a vocabulary of %d, the policy %d",
 			      (long long)rm_id, mrm.cfg.vocab_size, b.m.cfg.vocab_size);
@@ -492,20 +478,11 @@ int job_rl(struct job *j)
 	T = T < refm->cfg.seq_len ? T : refm->cfg.seq_len;
 	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
 	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
-	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0)
+	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0 ||
+	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
+	    (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
+	    (ppo && (rc = job_llama(j, &val, &mrm, B, T, LLAMA_NO_LM)) < 0))
 		goto out;
-	have_pol = true;
-	if ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
-		goto out;
-	have_ref = true;
-	if ((rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0)
-		goto out;
-	have_rm = true;
-	if (ppo) {
-		if ((rc = job_llama(j, &val, &mrm, B, T, LLAMA_NO_LM)) < 0)
-			goto out;
-		have_val = true;
-	}
 	s->rl.eos_id = b.m.eos_id;
 	job_log(j, "%d prompts, policy %lld, reference %lld, reward model %lld, %d positions",
 		P.n, (long long)b.id, (long long)ref_id, (long long)rm_id, T);
@@ -525,18 +502,12 @@ int job_rl(struct job *j)
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, NULL, 0, s->activate);
 out:
-	if (have_val)
-		llama_model_release(&val);
-	if (have_rm)
-		llama_model_release(&rm);
-	if (have_ref)
-		llama_model_release(&ref);
-	if (have_pol)
-		llama_model_release(&pol);
-	if (have_mrm)
-		modelstore_model_release(&mrm);
-	if (have_mref)
-		modelstore_model_release(&mref);
+	llama_model_release(&val);
+	llama_model_release(&rm);
+	llama_model_release(&ref);
+	llama_model_release(&pol);
+	modelstore_model_release(&mrm);
+	modelstore_model_release(&mref);
 	prompts_release(&P);
 	base_release(&b);
 	return rc;
@@ -550,11 +521,11 @@ int job_dpo(struct job *j)
 	struct base b = { 0 };
 	struct db_td_set td = { 0 };
 	struct seqs S = { 0 };
-	struct modelstore_model mref;
-	struct llama_model pol, ref;
+	struct modelstore_model mref = { 0 };
+	struct llama_model pol = { 0 }, ref = { 0 };
 	struct trainer_pair *pairs = NULL;
 	int (*pidx)[2] = NULL;
-	bool same_ref = false, have_mref = false, have_pol = false, have_ref = false;
+	bool same_ref = false;
 	int64_t ref_id = 0;
 	char e[512] = "";
 	int rc, np = 0, cap = 0;
@@ -562,14 +533,13 @@ int job_dpo(struct job *j)
 	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0)
 		goto out;
 	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
-	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0)
-		goto out;
-	have_mref = !same_ref;
-	if ((rc = read_groups(j, false, &td)) < 0)
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 ||
+	    (rc = read_groups(j, false, &td)) < 0)
 		goto out;
 	for (int g = 0; g < td.n_groups; g++) {
 		struct db_td_group *gr = &td.groups[g];
-		if (!has_pair(gr))
+		int k = db_td_group_pairs(gr, NULL);
+		if (k == 0)
 			continue;
 		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
 			goto out;
@@ -589,25 +559,24 @@ int job_dpo(struct job *j)
 				goto out;
 			}
 		}
-		for (int a = 0; a < gr->n; a++)
-			for (int c = a + 1; c < gr->n; c++) {
-				double ma = gr->responses[a].mean, mc = gr->responses[c].mean;
-				if (idx[a] < 0 || idx[c] < 0 || ma == mc)
-					continue;
-				if (np == cap) {
-					cap = cap ? cap * 2 : 256;
-					int (*q)[2] = realloc(pidx, (size_t)cap * sizeof *q);
-					if (!q) {
-						free(idx);
-						rc = job_fail(j, -ENOMEM, "out of memory");
-						goto out;
-					}
-					pidx = q;
-				}
-				pidx[np][0] = ma > mc ? idx[a] : idx[c];
-				pidx[np][1] = ma > mc ? idx[c] : idx[a];
-				np++;
+		if (np + k > cap) {
+			while (cap < np + k)
+				cap = cap ? cap * 2 : 256;
+			int (*q)[2] = realloc(pidx, (size_t)cap * sizeof *q);
+			if (!q) {
+				free(idx);
+				rc = job_fail(j, -ENOMEM, "out of memory");
+				goto out;
 			}
+			pidx = q;
+		}
+		/* the group's pairs, from answer indexes to sequence indexes */
+		db_td_group_pairs(gr, pidx + np);
+		for (int p = np; p < np + k; p++) {
+			pidx[p][0] = idx[pidx[p][0]];
+			pidx[p][1] = idx[pidx[p][1]];
+		}
+		np += k;
 		free(idx);
 	}
 	json_object_set_new(j->metrics, "pairs", json_integer(np));
@@ -627,12 +596,9 @@ int job_dpo(struct job *j)
 	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
 	int T = job_max_T(j, &b.m, S.longest);
 	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
-	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0)
+	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0 ||
+	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
 		goto out;
-	have_pol = true;
-	if ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
-		goto out;
-	have_ref = true;
 	job_log(j, "%d pairs, policy %lld, reference %lld", np, (long long)b.id, (long long)ref_id);
 	struct trainer_dpo_result res = { 0 };
 	rc = trainer_dpo(&pol, &ref, pairs, np, &s->dpo, &j->hooks, &res, e, sizeof e);
@@ -650,12 +616,9 @@ int job_dpo(struct job *j)
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
 			      s->activate);
 out:
-	if (have_ref)
-		llama_model_release(&ref);
-	if (have_pol)
-		llama_model_release(&pol);
-	if (have_mref)
-		modelstore_model_release(&mref);
+	llama_model_release(&ref);
+	llama_model_release(&pol);
+	modelstore_model_release(&mref);
 	free(pairs);
 	free(pidx);
 	seqs_release(&S);
@@ -671,11 +634,10 @@ int job_eval(struct job *j)
 	struct job_settings *s = &j->s;
 	struct base b = { 0 };
 	struct prompts P = { 0 };
-	struct modelstore_model mref, mpar, mrm;
-	struct llama_model pol, ref, par, rm;
-	struct trainer_eval_result res;
-	bool same_ref = false, have_mref = false, have_mpar = false, have_mrm = false,
-	     have_pol = false, have_ref = false, have_par = false, have_rm = false, have_res = false;
+	struct modelstore_model mref = { 0 }, mpar = { 0 }, mrm = { 0 };
+	struct llama_model pol = { 0 }, ref = { 0 }, par = { 0 }, rm = { 0 };
+	struct trainer_eval_result res = { 0 };
+	bool same_ref = false, with_rm = false;   /* with_rm: a reward model scores too */
 	int64_t ref_id = 0, rm_id = 0, parent_id = 0;
 	char e[512] = "";
 	int rc;
@@ -686,7 +648,6 @@ int job_eval(struct job *j)
 	j->model_id = b.id;         /* the job's model: the one evaluated */
 	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0)
 		goto out;
-	have_mref = !same_ref;
 	/* the parent, when it is a language model: for the win rate */
 	struct db_work_model row;
 	if (db_work_model_get(j->env->db, b.id, &row) == 0) {
@@ -698,54 +659,38 @@ int job_eval(struct job *j)
 			parent_id = 0;
 		db_work_model_release(&row);
 	}
-	if (parent_id > 0) {
-		if ((rc = job_load(j, parent_id, &mpar)) < 0)
-			goto out;
-		have_mpar = true;
-	}
+	if (parent_id > 0 && (rc = job_load(j, parent_id, &mpar)) < 0)
+		goto out;
 	/* the reward model is optional here: no figures that need it without one */
 	if (s->reward_model_id || db_work_model_latest(j->env->db, "reward", &rm_id) == 0) {
 		if ((rc = job_reward_id(j, &rm_id)) < 0 || (rc = job_load(j, rm_id, &mrm)) < 0)
 			goto out;
-		have_mrm = true;
+		with_rm = true;
 	}
 	if ((rc = prompts_read(j, &b, split, &P)) < 0)
 		goto out;
 	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
 	int T = job_max_T(j, &b.m, P.longest + s->eval.max_new);
 	T = T < refm->cfg.seq_len ? T : refm->cfg.seq_len;
-	if (have_mrm)
+	if (with_rm)
 		T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
-	if (have_mpar)
+	if (parent_id > 0)
 		T = T < mpar.cfg.seq_len ? T : mpar.cfg.seq_len;
 	int B = s->micro_batch;
-	if ((rc = job_llama(j, &pol, &b.m, B, T, LLAMA_NO_GRADS)) < 0)
+	if ((rc = job_llama(j, &pol, &b.m, B, T, LLAMA_NO_GRADS)) < 0 ||
+	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
+	    (parent_id > 0 && (rc = job_llama(j, &par, &mpar, B, T, LLAMA_NO_GRADS)) < 0) ||
+	    (with_rm && (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0))
 		goto out;
-	have_pol = true;
-	if ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0)
-		goto out;
-	have_ref = true;
-	if (have_mpar) {
-		if ((rc = job_llama(j, &par, &mpar, B, T, LLAMA_NO_GRADS)) < 0)
-			goto out;
-		have_par = true;
-	}
-	if (have_mrm) {
-		if ((rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0)
-			goto out;
-		have_rm = true;
-	}
 	s->eval.eos_id = b.m.eos_id;
 	job_log(j, "model %lld on %d %s prompts (reference %lld, parent %lld, reward model %lld)",
 		(long long)b.id, P.n, split, (long long)ref_id, (long long)parent_id, (long long)rm_id);
-	memset(&res, 0, sizeof res);
-	rc = trainer_eval(&pol, &ref, have_par ? &par : NULL, have_rm ? &rm : NULL, P.p, P.n,
+	rc = trainer_eval(&pol, &ref, parent_id > 0 ? &par : NULL, with_rm ? &rm : NULL, P.p, P.n,
 			  &s->eval, &j->hooks, &res, e, sizeof e);
 	if (rc < 0) {
 		rc = trainer_error(j, rc, "eval", e);
 		goto out;
 	}
-	have_res = true;
 	for (int i = 0; i < res.n_answers; i++) {
 		if (res.reward)
 			job_metric(j, i, "reward", res.reward[i]);
@@ -773,22 +718,14 @@ int job_eval(struct job *j)
 		rc = job_fail(j, -EIO, "cannot store the figures on model %lld (database %s)",
 			      (long long)b.id, drc == DB_BUSY ? "busy" : "error");
 out:
-	if (have_res)
-		trainer_eval_result_release(&res);
-	if (have_rm)
-		llama_model_release(&rm);
-	if (have_par)
-		llama_model_release(&par);
-	if (have_ref)
-		llama_model_release(&ref);
-	if (have_pol)
-		llama_model_release(&pol);
-	if (have_mrm)
-		modelstore_model_release(&mrm);
-	if (have_mpar)
-		modelstore_model_release(&mpar);
-	if (have_mref)
-		modelstore_model_release(&mref);
+	trainer_eval_result_release(&res);
+	llama_model_release(&rm);
+	llama_model_release(&par);
+	llama_model_release(&ref);
+	llama_model_release(&pol);
+	modelstore_model_release(&mrm);
+	modelstore_model_release(&mpar);
+	modelstore_model_release(&mref);
 	prompts_release(&P);
 	base_release(&b);
 	return rc;

@@ -6,8 +6,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include "db/db.h"
-#include "db/jobs.h"
-#include "db/work.h"
+#include "db/versions.h"
 #include "model/checkpoint.h"
 
 #include <errno.h>

@@ -42,7 +42,7 @@
 #include "db/db.h"
 #include "db/jobs.h"
 #include "db/migrate.h"
-#include "db/work.h"
+#include "db/ratings.h"
 #include "model/threads.h"
 
 #include <errno.h>

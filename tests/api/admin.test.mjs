@@ -318,11 +318,14 @@ test('stats and the four exports match the ratings this test stored', async () =
 		const key = (p) => JSON.stringify([p.prompt, p.chosen, p.rejected]);
 		assert.deepEqual(pairs.sort((a, b) => key(a).localeCompare(key(b))), expectedPairs.sort((a, b) => key(a).localeCompare(key(b))));
 
-		// ---- sft.jsonl?min_score=4: answers whose mean is ≥ 4 → only Paris (4.5)
+		// ---- sft.jsonl?min_score=4: answers whose mean is ≥ 4 → only Paris (4.5), plus
+		// C's two imported answers nobody rated: demonstrations (score null), as the SFT job reads them
 		const sft = parseJsonl((await srv.admin.get('/api/export/sft.jsonl?min_score=4')).text);
 		assert.deepEqual(sft.map(({ prompt, completion, score }) => ({ prompt, completion, score })),
-			[{ prompt: A.prompt, completion: 'Paris.', score: 4.5 }]);
-		const sft3 = parseJsonl((await srv.admin.get('/api/export/sft.jsonl?min_score=3.5')).text);
+			[{ prompt: A.prompt, completion: 'Paris.', score: 4.5 },
+				{ prompt: C.prompt, completion: 'never rated 1', score: null },
+				{ prompt: C.prompt, completion: 'never rated 2', score: null }]);
+		const sft3 = parseJsonl((await srv.admin.get('/api/export/sft.jsonl?min_score=3.5&include_imported=false')).text);
 		assert.deepEqual(sft3.map((x) => x.completion).sort(), ['Paris.', tricky].sort());
 
 		// ---- ratings.csv: header + the same rows; quotes, commas and newlines survive

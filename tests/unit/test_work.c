@@ -1,5 +1,6 @@
 /*
- * tests/unit/test_work.c — the worker's queries (db/work.h, db/traindata.h)
+ * tests/unit/test_work.c — the worker's queries (db/jobs.h, db/versions.h,
+ * db/ratings.h, db/traindata.h)
  * on temporary databases: the job queue (claim order, progress and metric
  * batches, finish, recovery after a crash, retry), model version rows, the
  * auto-training counters, and the training data reads (means, rating ids,
@@ -8,13 +9,15 @@
  * Expected values are worked out by hand in the comments.
  */
 #include "db/db.h"
+#include "db/export.h"
 #include "db/jobs.h"
 #include "db/migrate.h"
 #include "db/prompts.h"
 #include "db/raters.h"
 #include "db/ratings.h"
 #include "db/traindata.h"
-#include "db/work.h"
+#include "db/versions.h"
+#include "model/rl.h"
 #include "server/http/auth.h"
 #include "tests/test.h"
 
@@ -40,28 +43,17 @@ static struct db *fresh_db(void)
 
 static int64_t query_int(struct db *db, const char *sql)
 {
-	sqlite3_stmt *st;
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
-		return -999;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	int rc = db_exec_int64(db, sql, &v);
+	return rc == DB_OK ? v : rc == DB_NOTFOUND ? -1 : -999;
 }
 
 /* The text of the first column of the first row (static buffer). */
 static const char *query_text(struct db *db, const char *sql)
 {
 	static char buf[512];
-	sqlite3_stmt *st;
 	buf[0] = 0;
-	if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
-		return "(bad sql)";
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return buf;
+	return db_exec_text(db, sql, buf, sizeof buf) == DB_ERROR ? "(bad sql)" : buf;
 }
 
 static int64_t make_rater(struct db *db, const char *name)
@@ -461,6 +453,183 @@ static void test_traindata_prompts(void)
 	db_close(db);
 }
 
+/* ---- one definition: what the exports hand out is what the jobs train on --- */
+
+struct pair {
+	int64_t chosen, rejected;
+	double score_chosen, score_rejected;
+};
+
+/* The pairs of one group as the reward trainer forms them from the scores it
+ * is fed (job_reward: the group's rated answers, means as floats), asking
+ * model/rl.c's own rule (rl_rm_pair_loss) about every two answers i < j. */
+static int reward_pairs(const struct db_td_group *g, struct pair *out)
+{
+	int rated[16], k = 0, n = 0;
+	for (int i = 0; i < g->n && k < 16; i++)
+		if (!isnan(g->responses[i].mean))
+			rated[k++] = i;
+	for (int a = 0; a < k; a++)
+		for (int b = a + 1; b < k; b++) {
+			const struct db_td_response *ra = &g->responses[rated[a]], *rb = &g->responses[rated[b]];
+			float s[2] = { (float)ra->mean, (float)rb->mean }, r[2] = { 1, 0 };
+			struct rl_pair_stats st;
+			rl_rm_pair_loss(NULL, &st, r, s, 2, 0.0f, 0.0f);
+			if (st.n_pairs == 0)
+				continue;
+			/* r favours a: counted correct exactly when a is the better-rated */
+			const struct db_td_response *hi = st.n_correct ? ra : rb, *lo = st.n_correct ? rb : ra;
+			out[n++] = (struct pair){ hi->id, lo->id, hi->mean, lo->mean };
+		}
+	return n;
+}
+
+static void check_pairs(const char *what, const struct pair *got, int n, const struct pair *want, int n_want)
+{
+	CHECK_MSG(n == n_want, "%s: %d pairs, want %d", what, n, n_want);
+	for (int i = 0; i < n && i < n_want; i++) {
+		CHECK_MSG(got[i].chosen == want[i].chosen && got[i].rejected == want[i].rejected,
+			  "%s pair %d: %lld > %lld, want %lld > %lld", what, i, (long long)got[i].chosen,
+			  (long long)got[i].rejected, (long long)want[i].chosen, (long long)want[i].rejected);
+		CHECK_NEAR(got[i].score_chosen, want[i].score_chosen, 1e-6);
+		CHECK_NEAR(got[i].score_rejected, want[i].score_rejected, 1e-6);
+	}
+}
+
+static void test_exports_are_training_data(void)
+{
+	struct db *db = fresh_db();
+	char path[128];
+	snprintf(path, sizeof path, "%s/w%d.db", tmp_dir, db_serial);
+	int64_t model = 0;
+	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &model);
+	int64_t ann = make_rater(db, "ann"), bob = make_rater(db, "bob"), cy = make_rater(db, "cy");
+	int64_t p1 = make_prompt(db, "capital of France?", "train");
+	int64_t p2 = make_prompt(db, "a poem", "train");
+	int64_t p3 = make_prompt(db, "capital of Peru?", "eval");
+	int64_t a[5], b[3], c[2], d[2], e[1];
+	int64_t g1 = make_group(db, p1, model, 5, a);
+	int64_t g2 = make_group(db, p2, 0, 3, b);      /* imported */
+	int64_t g3 = make_group(db, p2, model, 2, c);
+	int64_t g4 = make_group(db, p3, model, 2, d);  /* eval split */
+	int64_t g5 = make_group(db, p1, 0, 1, e);      /* imported, never rated */
+	(void)g5;
+	/* current ratings        ann      bob  cy    mean
+	 *   g1 a0                 5        4          4.5
+	 *   g1 a1                 2 -> 4   5          4.5   (ann re-rated; counting the
+	 *                                                    superseded 2 would give 11/3)
+	 *   g1 a2                 3        4    4     11/3
+	 *   g1 a3                 -                   unrated
+	 *   g1 a4                               1     1
+	 *   g2 b0 (imported)      2                   2
+	 *   g2 b1 (imported)      -                   unrated: a demonstration for SFT
+	 *   g2 b2 (imported)           1    4         2.5
+	 *   g3 c0, c1             3, 3                tie: no pair
+	 *   g4 d0, d1 (eval)      5, 1                a pair, but not of the train split */
+	CHECK_INT_EQ(rate(db, ann, g1, a[0], 5, 10), 0);
+	CHECK_INT_EQ(rate(db, ann, g1, a[1], 2, 10), 0);
+	CHECK_INT_EQ(rate(db, ann, g1, a[2], 3, 10), 0);
+	CHECK_INT_EQ(rate(db, bob, g1, a[0], 4, 11), 0);
+	CHECK_INT_EQ(rate(db, bob, g1, a[1], 5, 11), 0);
+	CHECK_INT_EQ(rate(db, bob, g1, a[2], 4, 11), 0);
+	CHECK_INT_EQ(rate(db, cy, g1, a[2], 4, 12), 0);
+	CHECK_INT_EQ(rate(db, cy, g1, a[4], 1, 12), 0);
+	CHECK_INT_EQ(rate(db, ann, g1, a[1], 4, 13), 0);
+	CHECK_INT_EQ(rate(db, ann, g2, b[0], 2, 14), 0);
+	CHECK_INT_EQ(rate(db, bob, g2, b[2], 1, 14), 0);
+	CHECK_INT_EQ(rate(db, cy, g2, b[2], 4, 15), 0);
+	CHECK_INT_EQ(rate(db, ann, g3, c[0], 3, 16), 0);
+	CHECK_INT_EQ(rate(db, ann, g3, c[1], 3, 16), 0);
+	CHECK_INT_EQ(rate(db, ann, g4, d[0], 5, 17), 0);
+	CHECK_INT_EQ(rate(db, ann, g4, d[1], 1, 17), 0);
+
+	/* by hand: every rated i < j of a group whose means differ, the higher
+	 * chosen; g1's a0 ~ a1 tie is dropped */
+	const double third = 11.0 / 3.0;
+	struct pair want[7] = {
+		{ a[0], a[2], 4.5, third }, { a[0], a[4], 4.5, 1 }, { a[1], a[2], 4.5, third },
+		{ a[1], a[4], 4.5, 1 }, { a[2], a[4], third, 1 }, { b[2], b[0], 2.5, 2 },
+		{ d[0], d[1], 5, 1 },
+	};
+
+	/* pairs.jsonl's cursor, split=train (and both splits: g4's pair joins) */
+	struct pair got[16];
+	int n;
+	struct db_export *x;
+	struct db_pair_row row;
+	for (int both = 0; both < 2; both++) {
+		struct db_export_filter f = { .split = both ? NULL : "train", .min_raters = 1 };
+		CHECK_INT_EQ(db_export_pairs_open(path, &f, &x), 0);
+		for (n = 0; n < 16 && db_export_pairs_next(x, &row) == 1; n++)
+			got[n] = (struct pair){ row.chosen_id, row.rejected_id, row.score_chosen,
+						 row.score_rejected };
+		db_export_close(x);
+		check_pairs(both ? "pairs.jsonl" : "pairs.jsonl?split=train", got, n, want, both ? 7 : 6);
+	}
+
+	/* what the DPO job trains on: its groups (db_traindata_groups, train, no
+	 * demonstrations) and their pairs, as job_dpo takes them */
+	struct db_td_set s;
+	CHECK_INT_EQ(db_traindata_groups(db, "train", false, &s), 0);
+	n = 0;
+	for (int g = 0; g < s.n_groups; g++) {
+		int pp[16][2];
+		int k = db_td_group_pairs(&s.groups[g], pp);
+		for (int i = 0; i < k && n < 16; i++) {
+			const struct db_td_response *hi = &s.groups[g].responses[pp[i][0]];
+			const struct db_td_response *lo = &s.groups[g].responses[pp[i][1]];
+			got[n++] = (struct pair){ hi->id, lo->id, hi->mean, lo->mean };
+		}
+	}
+	check_pairs("dpo", got, n, want, 6);
+
+	/* what the reward job trains on: the groups with a pair, their rated
+	 * answers' means as floats; the trainer's own pairs from those */
+	n = 0;
+	int groups = 0;
+	for (int g = 0; g < s.n_groups; g++) {
+		if (db_td_group_pairs(&s.groups[g], NULL) == 0)
+			continue;   /* job_reward's has_pair */
+		groups++;
+		n += reward_pairs(&s.groups[g], got + n);
+	}
+	CHECK_INT_EQ(groups, 2);   /* g1, g2; g3 is all tie */
+	check_pairs("reward", got, n, want, 6);
+	/* a1's ratings are the current ones only: bob's and ann's second */
+	CHECK_INT_EQ(s.groups[0].responses[1].n_ratings, 2);
+	db_td_set_release(&s);
+
+	/* sft.jsonl (split=train, min_score 4, demonstrations) = the SFT job's
+	 * rows: a0 and a1 (4.5), b1 and e0 (imported, unrated) */
+	int64_t want_sft[4] = { a[0], a[1], b[1], e[0] };
+	struct db_export_filter f = { .split = "train", .min_raters = 1, .min_score = 4,
+				      .with_imported = true };
+	struct db_sft_row sr;
+	int64_t ids[16];
+	CHECK_INT_EQ(db_export_sft_open(path, &f, &x), 0);
+	for (n = 0; n < 16 && db_export_sft_next(x, &sr) == 1; n++) {
+		ids[n] = sr.response_id;
+		CHECK(n < 2 ? sr.score == 4.5 && sr.raters == 2 : isnan(sr.score) && sr.raters == 0);
+	}
+	db_export_close(x);
+	CHECK_INT_EQ(n, 4);
+	for (int i = 0; i < n && i < 4; i++)
+		CHECK_INT_EQ(ids[i], want_sft[i]);
+	CHECK_INT_EQ(db_traindata_groups(db, "train", true, &s), 0);
+	n = 0;
+	for (int g = 0; g < s.n_groups; g++) {
+		int rows[16];
+		int k = db_td_group_sft(&s.groups[g], 4, rows);
+		for (int i = 0; i < k && n < 16; i++)
+			ids[n++] = s.groups[g].responses[rows[i]].id;
+	}
+	db_td_set_release(&s);
+	CHECK_INT_EQ(n, 4);
+	for (int i = 0; i < n && i < 4; i++)
+		CHECK_INT_EQ(ids[i], want_sft[i]);
+	db_close(db);
+}
+
 int main(void)
 {
 	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/rlhfd-test-work-XXXXXX");
@@ -475,6 +644,7 @@ int main(void)
 	RUN(test_auto_state);
 	RUN(test_traindata_groups);
 	RUN(test_traindata_prompts);
+	RUN(test_exports_are_training_data);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
 	if (system(cmd) != 0)

@@ -1,4 +1,4 @@
--- 0003_rater_access.sql — access that can be taken back: a rater can be
+-- 0004_rater_access.sql — access that can be taken back: a rater can be
 -- disabled (their token and sessions stop working at once; their ratings
 -- stay), and rater names are unique, so the per-rater tables can tell two
 -- people apart.  Names given twice before this migration become "name (id)".

@@ -1,0 +1,192 @@
+/*
+ * db/versions.c — the model_versions table (see versions.h).
+ */
+#include "db/versions.h"
+#include "db/db_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int db_model_create(struct db *db, const char *kind, const char *name, int64_t parent_id,
+		    int64_t job_id, const char *params_json, const char *path, int64_t *id)
+{
+	int rc = db_run(db, STMT_MODEL_INSERT,
+		"INSERT INTO model_versions(kind, name, parent_id, job_id, params, path, created_at)"
+		" VALUES (:kind, :name, :parent, :job, :params, :path, :now)",
+		DB_ARGS(DB_TEXT(":kind", kind), DB_TEXT(":name", name), DB_OPT(":parent", parent_id),
+			DB_OPT(":job", job_id), DB_TEXT(":params", params_json ? params_json : "{}"),
+			DB_TEXT(":path", path), DB_INT(":now", db_now())));
+	if (rc == DB_OK && id)
+		*id = db_last_id(db);
+	return rc;
+}
+
+static json_t *model_from_row(sqlite3_stmt *st)
+{
+	return json_pack("{sI ss so so so ss so so so sb sI}",
+		"id", (json_int_t)sqlite3_column_int64(st, 0),
+		"kind", db_col_text(st, 1),
+		"name", db_col_json_str(st, 2),
+		"parent_id", db_col_json_int(st, 3),
+		"job_id", db_col_json_int(st, 4),
+		"created_at", db_col_text(st, 5),
+		"params", db_col_json(st, 6, "{}"),
+		"metrics", db_col_json(st, 7, "{}"),
+		"path", db_col_json_str(st, 8),
+		"active", sqlite3_column_int(st, 9) != 0,
+		"ratings", (json_int_t)sqlite3_column_int64(st, 10));
+}
+
+int db_models_list(struct db *db, json_t **out)
+{
+	return db_json_rows(db, STMT_MODELS_LIST,
+		"SELECT m.id, m.kind, m.name, m.parent_id, m.job_id, " ISO_TIME("m.created_at") ","
+		" m.params, m.metrics, m.path, m.active,"
+		" (SELECT count(*) FROM model_version_ratings r WHERE r.model_id = m.id)"
+		" FROM model_versions m ORDER BY m.id DESC", NULL, model_from_row, out);
+}
+
+int db_model_kind(struct db *db, int64_t id, char *kind_out)
+{
+	return db_text(db, STMT_MODEL_KIND, "SELECT kind FROM model_versions WHERE id = :id",
+		       DB_ARGS(DB_INT(":id", id)), kind_out, 16);
+}
+
+int db_model_activate(struct db *db, int64_t id)
+{
+	char kind[16];
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_model_kind(db, id, kind)) < 0)
+		goto out_rollback;
+	if (strcmp(kind, "reward") == 0) {
+		rc = DB_CONFLICT;
+		goto out_rollback;
+	}
+	if ((rc = db_run(db, STMT_MODEL_DEACTIVATE,
+			 "UPDATE model_versions SET active = 0 WHERE active = 1 AND id <> :id",
+			 DB_ARGS(DB_INT(":id", id)))) < 0 ||
+	    (rc = db_run(db, STMT_MODEL_ACTIVATE, "UPDATE model_versions SET active = 1 WHERE id = :id",
+			 DB_ARGS(DB_INT(":id", id)))) < 0)
+		goto out_rollback;
+	return db_commit(db);
+
+out_rollback:
+	db_rollback(db);
+	return rc;
+}
+
+int db_model_active(struct db *db, int64_t *id)
+{
+	return db_int64(db, STMT_MODEL_ACTIVE, "SELECT id FROM model_versions WHERE active = 1",
+			NULL, id);
+}
+
+/* ---- the worker's side ------------------------------------------------- */
+
+void db_work_model_release(struct db_work_model *m)
+{
+	free(m->path);
+	free(m->name);
+	memset(m, 0, sizeof *m);
+}
+
+/* *out = a new copy of the column's text, NULL for NULL.  0, or -1 when out
+ * of memory. */
+static int col_strdup(sqlite3_stmt *st, int col, char **out)
+{
+	*out = NULL;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	*out = strdup(db_col_text(st, col));
+	return *out ? 0 : -1;
+}
+
+int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_GET,
+		"SELECT id, kind, parent_id, path, name, active FROM model_versions WHERE id = :id",
+		DB_ARGS(DB_INT(":id", id)));
+	if (!st)
+		return DB_ERROR;
+	int rc = sqlite3_step(st);
+	bool nomem = false;
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		snprintf(out->kind, sizeof out->kind, "%s", db_col_text(st, 1));
+		out->parent_id = sqlite3_column_int64(st, 2);
+		nomem = col_strdup(st, 3, &out->path) < 0 || col_strdup(st, 4, &out->name) < 0;
+		out->active = sqlite3_column_int(st, 5) != 0;
+	}
+	sqlite3_reset(st);
+	if (nomem) {
+		db_work_model_release(out);
+		return db_nomem("cannot read a model");
+	}
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a model", rc);
+}
+
+int db_work_model_latest(struct db *db, const char *kind, int64_t *id)
+{
+	return db_int64(db, STMT_WORK_MODEL_LATEST,
+			"SELECT max(id) FROM model_versions WHERE kind = :kind",
+			DB_ARGS(DB_TEXT(":kind", kind)), id);
+}
+
+/* Runs an UPDATE of one version: DB_NOTFOUND when it changed no row. */
+static int update_one(struct db *db, enum stmt_id id, const char *sql, const struct db_arg *args)
+{
+	int rc = db_run(db, id, sql, args);
+	if (rc < 0)
+		return rc;
+	return db_changes(db) == 1 ? DB_OK : DB_NOTFOUND;
+}
+
+int db_work_model_set_path(struct db *db, int64_t id, const char *path)
+{
+	return update_one(db, STMT_WORK_MODEL_PATH,
+		"UPDATE model_versions SET path = :path WHERE id = :id",
+		DB_ARGS(DB_TEXT(":path", path), DB_INT(":id", id)));
+}
+
+int db_work_model_add_ratings(struct db *db, int64_t id, const int64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = db_run(db, STMT_WORK_MODEL_RATING,
+			"INSERT OR IGNORE INTO model_version_ratings(model_id, rating_id) VALUES (:m, :r)",
+			DB_ARGS(DB_INT(":m", id), DB_INT(":r", ids[i])));
+		if (rc < 0)
+			return rc;
+	}
+	return DB_OK;
+}
+
+int db_work_model_set_metrics(struct db *db, int64_t id, const char *metrics_json)
+{
+	return update_one(db, STMT_WORK_MODEL_SET_METRICS,
+		"UPDATE model_versions SET metrics = :metrics WHERE id = :id",
+		DB_ARGS(DB_TEXT(":metrics", metrics_json ? metrics_json : "{}"), DB_INT(":id", id)));
+}
+
+int db_work_model_set_metric(struct db *db, int64_t id, const char *key, const char *value_json)
+{
+	if (!key[0] || strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+	    strlen(key))
+		return DB_INVALID;
+	return update_one(db, STMT_WORK_MODEL_METRIC_KEY,
+		"UPDATE model_versions SET metrics = json_set(metrics, '$.' || :key, json(:value))"
+		" WHERE id = :id",
+		DB_ARGS(DB_TEXT(":key", key), DB_TEXT(":value", value_json), DB_INT(":id", id)));
+}
+
+int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json)
+{
+	return update_one(db, STMT_WORK_MODEL_METRICS,
+		"UPDATE model_versions SET metrics = json_patch(metrics, :patch) WHERE id = :id",
+		DB_ARGS(DB_TEXT(":patch", patch_json), DB_INT(":id", id)));
+}

@@ -1,0 +1,76 @@
+/*
+ * db/versions.h — the model_versions table (and model_version_ratings, the
+ * exact rating ids a version was trained from): recording versions, listing
+ * them, the one active generator, and what the worker reads to load one.
+ *
+ * One generating model (base, sft or policy) is active at a time; activating
+ * an older one is a rollback.  Functions run inside the caller's transaction
+ * (or in autocommit) unless they say "own transaction".
+ */
+#ifndef RLHFD_DB_VERSIONS_H
+#define RLHFD_DB_VERSIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct db;
+
+/* kind: base sft reward policy (else DB_INVALID).  parent_id/job_id <= 0 store
+ * NULL; params_json NULL for {}; path may be NULL.  Not active. */
+int db_model_create(struct db *db, const char *kind, const char *name, int64_t parent_id,
+		    int64_t job_id, const char *params_json, const char *path, int64_t *id);
+
+/* *out = new array, newest first: [{"id","kind","name","parent_id","job_id",
+ * "created_at","params","metrics","path","active","ratings"}] (ratings = how
+ * many rating ids the version records). */
+int db_models_list(struct db *db, json_t **out);
+
+/* The model's kind (kind_out >= 16 bytes) or DB_NOTFOUND. */
+int db_model_kind(struct db *db, int64_t id, char *kind_out);
+
+/* Makes the model the one active generator, in one own write transaction.
+ * DB_NOTFOUND; DB_CONFLICT for a reward model. */
+int db_model_activate(struct db *db, int64_t id);
+
+/* The active model's id, or DB_NOTFOUND. */
+int db_model_active(struct db *db, int64_t *id);
+
+/* ---- the worker's side ------------------------------------------------- */
+
+/* A model version as the worker loads it.  Strings are owned. */
+struct db_work_model {
+	int64_t id;
+	char kind[16];      /* base sft reward policy */
+	int64_t parent_id;  /* 0 = none */
+	char *path;         /* relative to the data directory (or absolute); may be NULL */
+	char *name;         /* may be NULL */
+	bool active;
+};
+void db_work_model_release(struct db_work_model *m);
+
+/* DB_NOTFOUND for an unknown id. */
+int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out);
+
+/* The newest version of kind (by id): *id, or DB_NOTFOUND. */
+int db_work_model_latest(struct db *db, const char *kind, int64_t *id);
+
+/* Sets the version's file path.  DB_NOTFOUND for an unknown id. */
+int db_work_model_set_path(struct db *db, int64_t id, const char *path);
+
+/* Records rating ids[0..n) as used to train model id (duplicates ignored). */
+int db_work_model_add_ratings(struct db *db, int64_t id, const int64_t *ids, size_t n);
+
+/* metrics = metrics_json (a JSON object text; NULL for {}), replacing. */
+int db_work_model_set_metrics(struct db *db, int64_t id, const char *metrics_json);
+
+/* metrics.<key> = value_json (any JSON text; nulls kept), other keys left.
+ * key: letters, digits and '_' only (else DB_INVALID). */
+int db_work_model_set_metric(struct db *db, int64_t id, const char *key, const char *value_json);
+
+/* metrics = json_patch(metrics, patch_json): keys of the patch object are
+ * added or replaced, a null value removes a key (RFC 7396). */
+int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json);
+
+#endif
