@@ -139,15 +139,25 @@ void db_work_job_release(struct db_work_job *j)
 	memset(j, 0, sizeof *j);
 }
 
-int db_work_recover(struct db *db, const char *reason, int64_t now, int *n)
+int db_work_recover(struct db *db, const char *reason, int64_t now, int *n, int *n_requeued)
 {
 	int rc = db_begin(db);
 	if (rc < 0)
 		return rc;
-	rc = db_run(db, STMT_WORK_RECOVER,
-		"UPDATE jobs SET status = 'failed', error = :reason, finished_at = :now,"
-		" cancel_requested = 0 WHERE status = 'running'",
-		DB_ARGS(DB_TEXT(":reason", reason), DB_INT(":now", now)));
+	/* an auto-training job carries on: a copy is queued before the
+	 * interrupted one is marked failed (the loop never waits for ratings
+	 * that may not come) */
+	rc = db_run(db, STMT_WORK_RECOVER_AUTO,
+		"INSERT INTO jobs(kind, params, created_at)"
+		" SELECT kind, params, :now FROM jobs"
+		" WHERE status = 'running' AND json_extract(params, '$.auto') = 1 ORDER BY id",
+		DB_ARGS(DB_INT(":now", now)));
+	int requeued = rc < 0 ? 0 : db_changes(db);
+	if (rc >= 0)
+		rc = db_run(db, STMT_WORK_RECOVER,
+			"UPDATE jobs SET status = 'failed', error = :reason, finished_at = :now,"
+			" cancel_requested = 0 WHERE status = 'running'",
+			DB_ARGS(DB_TEXT(":reason", reason), DB_INT(":now", now)));
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
@@ -157,6 +167,8 @@ int db_work_recover(struct db *db, const char *reason, int64_t now, int *n)
 		return rc;
 	if (n)
 		*n = changed;
+	if (n_requeued)
+		*n_requeued = requeued;
 	return DB_OK;
 }
 

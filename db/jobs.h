@@ -62,9 +62,11 @@ struct db_work_job {
 void db_work_job_release(struct db_work_job *j);
 
 /* Every job left 'running' (the process that ran it died) becomes 'failed'
- * with error reason, finished now.  *n (may be NULL) = how many.  Own
- * transaction. */
-int db_work_recover(struct db *db, const char *reason, int64_t now, int *n);
+ * with error reason, finished now; one of them queued by auto-training
+ * (params "auto": true) is queued again as a new job with the same kind and
+ * params, so the loop carries on where it stopped.  *n and *n_requeued (may
+ * be NULL) = how many failed / were queued again.  Own transaction. */
+int db_work_recover(struct db *db, const char *reason, int64_t now, int *n, int *n_requeued);
 
 /* Claims the oldest queued job: status running, started_at now, progress 0,
  * cancel_requested 0.  Own transaction.  DB_NOTFOUND when nothing is queued. */

@@ -148,13 +148,16 @@ int worker_start(const char *data_dir)
 	int n = 0;
 	if (!db)
 		return -1;
-	if (db_work_recover(db, JOB_INTERRUPTED, db_now(), &n) < 0) {
+	int requeued = 0;
+	if (db_work_recover(db, JOB_INTERRUPTED, db_now(), &n, &requeued) < 0) {
 		fprintf(stderr, "rlhfd: worker: cannot mark interrupted jobs\n");
 		return -1;
 	}
 	if (n > 0)
 		fprintf(stderr, "rlhfd: %d job%s interrupted by the last stop marked failed (retry with "
 			"POST /api/jobs/{id}/retry)\n", n, n == 1 ? "" : "s");
+	if (requeued > 0)
+		fprintf(stderr, "rlhfd: auto-training: the interrupted step of the loop is queued again\n");
 	if (!(worker_data_dir = strdup(data_dir)))
 		return -1;
 	pthread_condattr_t ca;

@@ -181,7 +181,7 @@ static void test_recover_and_retry(void)
 	CHECK_INT_EQ(db_work_claim(db, 3, &j), 0);      /* a runs ... */
 	db_work_job_release(&j);
 	int n = -1;
-	CHECK_INT_EQ(db_work_recover(db, "interrupted: test", 7, &n), 0); /* ... and the process died */
+	CHECK_INT_EQ(db_work_recover(db, "interrupted: test", 7, &n, NULL), 0); /* ... and the process died */
 	CHECK_INT_EQ(n, 1);
 	CHECK_STR_EQ(query_text(db, "SELECT status || ' ' || error FROM jobs WHERE id = 1"),
 		     "failed interrupted: test");
