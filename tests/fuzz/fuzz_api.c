@@ -21,9 +21,10 @@
  * (on login and logout: nobody, or ann's session cookie with bits 5-6).
  *
  * Checked (API.md: "a bad request never crashes the server, never returns
- * 5xx"): the server answers with a status line; the status is 2xx or 4xx,
- * or 503 (busy); a 4xx body is {"error": {"code", "message"}}; a 2xx body,
- * when there is one, is JSON.
+ * 5xx, and never changes stored data"): the server answers with a status
+ * line; the status is 2xx or 4xx, or 503 (busy); a 4xx body is {"error":
+ * {"code", "message"}} and the database is as before (SQLite's data_version
+ * did not move); a 2xx body, when there is one, is JSON.
  */
 #include "server/http/http.h"
 #include "tests/fuzz/fuzz_server.h"
@@ -137,9 +138,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       admin ? FUZZ_ADMIN_SID : FUZZ_RATER_SID,
 				       opt & 0x40 ? "wrong" : admin ? FUZZ_ADMIN_CSRF : FUZZ_RATER_CSRF);
 	fuzz_server_reset();
+	int64_t version = fuzz_data_version();
 	struct fuzz_reply r;
 	fuzz_http(rt->method, path, headers, data + 2, size - 2, false, &r);
 	check_reply(rt, path, &r);
+	FUZZ_ASSERT(r.status < 400 || fuzz_data_version() == version,
+		    "%s %s answered %d but changed the database: %.300s", rt->method, path, r.status,
+		    r.body);
 	fuzz_reply_free(&r);
 	return 0;
 }

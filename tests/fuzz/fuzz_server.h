@@ -225,6 +225,21 @@ static inline void fuzz_server_reset(void)
 	atomic_store(&http_max_body, FUZZ_BODY_CAP);
 }
 
+/* SQLite's data_version on this thread's connection: it changes when another
+ * connection (the server's) commits a change. */
+static inline int64_t fuzz_data_version(void)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(fz_srv.db->sq, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (v < 0)
+		fuzz_fail("cannot read PRAGMA data_version");
+	return v;
+}
+
 /* The next client address 127.x.y.z (never .0 or .255 in the last byte). */
 static inline uint32_t fz_client_addr(void)
 {
