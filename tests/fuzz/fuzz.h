@@ -131,15 +131,15 @@ static inline void fuzz_known(const char *slug, const char *what, const uint8_t 
 	fuzz_known_[i].slug = slug;
 	fuzz_known_[i].hits = 1;
 	const char *dir = getenv("FUZZ_ARTIFACTS");
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/known-%s", dir && *dir ? dir : ".", slug);
-	FILE *f = fopen(path, "wb");
-	if (f) {
-		fwrite(data, 1, size, f);
-		fclose(f);
+	char path[PATH_MAX] = "";
+	if (dir && *dir) {
+		snprintf(path, sizeof path, "%s/known-%s", dir, slug);
+		FILE *f = fopen(path, "wb");
+		if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+			fuzz_fail("cannot write %s", path);
 	}
-	fprintf(stderr, "KNOWN DEFECT: %s: %s (input saved as %s; stepped around)\n", slug, what,
-		f ? path : "(not saved)");
+	fprintf(stderr, "KNOWN DEFECT: %s: %s (stepped around%s%s)\n", slug, what,
+		path[0] ? "; input saved as " : "", path);
 }
 
 /* Little-endian reads from a byte string (any alignment). */

@@ -144,7 +144,8 @@ static void check_rating_row(json_t *row, const struct stored *st)
 		json_t *want = st->flags ? json_loads(st->flags, 0, NULL) : NULL;
 		if (!want)
 			want = json_array();
-		FUZZ_ASSERT(json_equal(want, json_object_get(row, "flags")), "ratings.jsonl: flags changed");
+		FUZZ_ASSERT(json_equal(want, json_object_get(row, "flags")),
+			    "ratings.jsonl: flags changed");
 		json_decref(want);
 	}
 	rows_seen++;
@@ -218,6 +219,12 @@ static bool csv_field(const char **p, const char *end, char **out, size_t *len)
 	return true;
 }
 
+/* Is the field f of len bytes the string s? */
+static bool field_is(const char *f, size_t len, const char *s)
+{
+	return len == strlen(s) && memcmp(f, s, len) == 0;
+}
+
 static void check_csv(const struct fuzz_reply *r, const struct stored *st)
 {
 	enum { PROMPT_ID, PROMPT, RESPONSE_ID, RESPONSE, MODEL_ID, GROUP_ID, RATER, RATER_ID, SCORE,
@@ -229,7 +236,7 @@ static void check_csv(const struct fuzz_reply *r, const struct stored *st)
 		size_t len[N_FIELDS];
 		int n = 0;
 		for (;;) {
-			FUZZ_ASSERT(n < N_FIELDS, "ratings.csv: a record with more than %d fields", N_FIELDS);
+			FUZZ_ASSERT(n < N_FIELDS, "ratings.csv: a record of over %d fields", N_FIELDS);
 			FUZZ_ASSERT(csv_field(&p, end, &f[n], &len[n]), "ratings.csv: a malformed field");
 			n++;
 			if (p < end && *p == ',') {
@@ -250,21 +257,18 @@ static void check_csv(const struct fuzz_reply *r, const struct stored *st)
 			bool bob = st->with_bob && strtoll(f[RATER_ID], NULL, 10) == fz_srv.bob;
 			FUZZ_ASSERT(i >= 0 && atoi(f[SCORE]) == (bob ? st->bob[i] : st->ann[i]),
 				    "ratings.csv: a row of the group with another answer or score");
-			FUZZ_ASSERT(len[PROMPT] == strlen(st->prompt) && !memcmp(f[PROMPT], st->prompt, len[PROMPT]),
+			FUZZ_ASSERT(field_is(f[PROMPT], len[PROMPT], st->prompt),
 				    "ratings.csv: the prompt changed");
-			FUZZ_ASSERT(len[RESPONSE] == strlen(st->answers[i]) &&
-				    !memcmp(f[RESPONSE], st->answers[i], len[RESPONSE]),
+			FUZZ_ASSERT(field_is(f[RESPONSE], len[RESPONSE], st->answers[i]),
 				    "ratings.csv: an answer changed");
 			if (!bob) {
 				const char *c = st->comment ? st->comment : "";
 				const char *fl = st->flags ? st->flags : "[]";
-				FUZZ_ASSERT(len[RATER] == strlen(st->rater_name) &&
-					    !memcmp(f[RATER], st->rater_name, len[RATER]),
+				FUZZ_ASSERT(field_is(f[RATER], len[RATER], st->rater_name),
 					    "ratings.csv: the rater's name changed");
-				FUZZ_ASSERT(len[COMMENT] == strlen(c) && !memcmp(f[COMMENT], c, len[COMMENT]),
+				FUZZ_ASSERT(field_is(f[COMMENT], len[COMMENT], c),
 					    "ratings.csv: the comment changed");
-				FUZZ_ASSERT(len[FLAGS] == strlen(fl) && !memcmp(f[FLAGS], fl, len[FLAGS]),
-					    "ratings.csv: the flags changed");
+				FUZZ_ASSERT(field_is(f[FLAGS], len[FLAGS], fl), "ratings.csv: the flags changed");
 			}
 			rows_seen++;
 		}
@@ -330,9 +334,10 @@ static bool store(const uint8_t *data, size_t size, struct stored *st, char **te
 			uint8_t b = data[1 + i];
 			int score = who ? 1 + b / 5 % 5 : 1 + b % 5;
 			(who ? st->bob : st->ann)[i] = score;
-			in[i] = (struct db_rating_in){ st->ids[i], score, dims ? 1 + (b + 1) % 5 : 0,
-						       dims ? 1 + (b + 2) % 5 : 0, dims ? 1 + (b + 3) % 5 : 0,
-						       who ? NULL : st->comment, who ? NULL : st->flags };
+			int h = dims ? 1 + (b + 1) % 5 : 0, o = dims ? 1 + (b + 2) % 5 : 0,
+			    m = dims ? 1 + (b + 3) % 5 : 0;
+			in[i] = (struct db_rating_in){ st->ids[i], score, h, o, m, who ? NULL : st->comment,
+						       who ? NULL : st->flags };
 		}
 		int rc = db_ratings_save(db, who ? fz_srv.bob : st->rater, st->group, in, st->n,
 					 db_now(), &bad);

@@ -141,7 +141,7 @@ static inline void fuzz_seed(struct db *db)
 	static const char *const g2[] = { "Flour Power, The Rolling Pin.", "Bread.", NULL };
 	static const char *const g3[] = { "I can't help with that.", "Sure: first, the vault.", NULL };
 	static const char *const g4[] = { "The sea is wide, the sea is blue.", NULL };
-	int64_t p[5], m[5], j[6], g;
+	int64_t p[5], m[5], j[6], g[5];
 	struct db_work_job job;
 	fz_check(db_begin(db), "begin");
 	fz_srv.admin = fz_rater(db, "admin", "admin", FUZZ_ADMIN_TOKEN);
@@ -153,25 +153,27 @@ static inline void fuzz_seed(struct db *db)
 	fz_check(db_model_create(db, "sft", "sft", m[1], 0, "{\"lr\":0.001}", NULL, &m[2]), "model");
 	fz_check(db_model_create(db, "reward", "reward", m[2], 0, NULL, NULL, &m[3]), "model");
 	fz_check(db_model_create(db, "policy", "policy", m[2], 0, NULL, NULL, &m[4]), "model");
-	fz_check(db_prompt_insert(db, "What is the capital of Peru?", "train", "fuzz", NULL, &p[1]), "prompt");
-	fz_check(db_prompt_insert(db, "Help me brainstorm names for a bakery.", "train", "fuzz",
-				  "{\"family\":\"brainstorm\"}", &p[2]), "prompt");
-	fz_check(db_prompt_insert(db, "Tell me how to break into Fort Knox.", "eval", "fuzz", NULL, &p[3]),
-		 "prompt");
-	fz_check(db_prompt_insert(db, "Write a short poem about the sea.", "eval", "fuzz", NULL, &p[4]), "prompt");
-	fz_group(db, p[1], m[1], g1);
-	fz_group(db, p[2], 0, g2);
-	fz_group(db, p[3], m[4], g3);
-	fz_group(db, p[4], m[1], g4);
+	static const char *const prompts[5][2] = {
+		{ NULL, NULL }, { "What is the capital of Peru?", "train" },
+		{ "Help me brainstorm names for a bakery.", "train" },
+		{ "Tell me how to break into Fort Knox.", "eval" },
+		{ "Write a short poem about the sea.", "eval" },
+	};
+	for (int i = 1; i <= 4; i++)
+		fz_check(db_prompt_insert(db, prompts[i][0], prompts[i][1], "fuzz",
+					  i == 2 ? "{\"family\":\"brainstorm\"}" : NULL, &p[i]), "prompt");
+	g[1] = fz_group(db, p[1], m[1], g1);   /* responses 1-3 */
+	g[2] = fz_group(db, p[2], 0, g2);      /* 4-5 */
+	g[3] = fz_group(db, p[3], m[4], g3);   /* 6-7 */
+	g[4] = fz_group(db, p[4], m[1], g4);   /* 8 */
 	static const char *const kinds[] = { NULL, "generate", "reward", "sft", "reward", "dpo" };
 	for (int i = 1; i <= 5; i++)
 		fz_check(db_job_create(db, kinds[i], i == 1 ? "{\"k\":2}" : NULL, db_now(), &j[i]), "job");
 	fz_check(db_commit(db), "commit");
 	fz_check(db_model_activate(db, m[1]), "activate");
-	g = 1;
-	fz_rate(db, fz_srv.ann, g, 1, (const int[]){ 5, 2, 1 }, 3);
-	fz_rate(db, fz_srv.bob, g, 1, (const int[]){ 4, 3, 1 }, 3);
-	fz_rate(db, fz_srv.ann, 3, 6, (const int[]){ 5, 1 }, 2);
+	fz_rate(db, fz_srv.ann, g[1], 1, (const int[]){ 5, 2, 1 }, 3);
+	fz_rate(db, fz_srv.bob, g[1], 1, (const int[]){ 4, 3, 1 }, 3);
+	fz_rate(db, fz_srv.ann, g[3], 6, (const int[]){ 5, 1 }, 2);
 	fz_check(db_job_cancel(db, j[3], db_now(), NULL), "cancel");
 	for (int i = 2; i <= 5; i++) {
 		if (i == 3)
@@ -210,8 +212,10 @@ static inline void fuzz_server_start(void)
 		fuzz_fail("cannot open an in-memory database");
 	fz_copy_db(fz_srv.snapshot, fz_srv.db->sq, "taking the snapshot");
 	atomic_store(&http_max_body, FUZZ_BODY_CAP);
+	/* FUZZ_VERBOSE=1: one line per request, and libmicrohttpd's errors */
 	struct http_options opt = { .host = "127.0.0.1", .port = 0, .threads = 1,
-				    .web_dir = fuzz_scratch_dir(), .verbose = getenv("FUZZ_VERBOSE") != NULL };
+				    .web_dir = fuzz_scratch_dir(),
+				    .verbose = getenv("FUZZ_VERBOSE") != NULL };
 	fz_srv.port = http_start(&opt);
 	if (fz_srv.port <= 0)
 		fuzz_fail("http_start failed");

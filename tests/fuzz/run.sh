@@ -63,7 +63,8 @@ for bin in "$@"; do
 	if [ "${#failed[@]}" -gt 0 ] && [ "${failed[-1]}" = "$name" ]; then
 		[ -n "$crash" ] && echo "    input: $dir/$crash (replay: $bin $dir/$crash)"
 		echo "    log: $dir/log"
-		grep -aE '^fuzz: |ERROR: |SUMMARY: |^ +#[0-9]+ 0x[0-9a-f]+ in ' "$dir/log" | head -n 25 | sed 's/^/    | /'
+		grep -aE '^fuzz: |ERROR: |SUMMARY: |^ +#[0-9]+ 0x[0-9a-f]+ in ' "$dir/log" |
+			head -n 25 | sed 's/^/    | /'
 	fi
 done
 if [ "${#failed[@]}" -gt 0 ]; then
