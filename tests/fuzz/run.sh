@@ -63,8 +63,10 @@ for bin in "$@"; do
 	if [ "${#failed[@]}" -gt 0 ] && [ "${failed[-1]}" = "$name" ]; then
 		[ -n "$crash" ] && echo "    input: $dir/$crash (replay: $bin $dir/$crash)"
 		echo "    log: $dir/log"
-		grep -aE '^fuzz: |ERROR: |SUMMARY: |^ +#[0-9]+ 0x[0-9a-f]+ in ' "$dir/log" |
-			head -n 25 | sed 's/^/    | /'
+		# the report: its first lines and the stack frames of our code
+		grep -aE '^fuzz: |ERROR: |SUMMARY: |^(READ|WRITE) |^ +#[0-9]+ 0x[0-9a-f]+ in ' "$dir/log" |
+			grep -avE 'fuzzer::|__libc_start|in _start |in main \(' | head -n 20 |
+			sed -E 's/ \(BuildId: [0-9a-f]+\)//; s/^/    | /'
 	fi
 done
 if [ "${#failed[@]}" -gt 0 ]; then
