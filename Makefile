@@ -6,7 +6,7 @@
 #   make check-layers  fail when an #include crosses a layer (tests/check_layers.sh)
 #   make test-e2e the end-to-end learning test on the demo model (minutes)
 #   make test-asan the unit and API suites built with -fsanitize=address,undefined
-#   make fuzz     each fuzz target (tests/fuzz/) for FUZZ_SECONDS (libFuzzer)
+#   make fuzz     each fuzz target (tests/fuzz/) for FUZZ_SECONDS (default 60; libFuzzer)
 #   make bench    throughput figures (training/sampling tokens/s, ratings/s)
 #   make demo     train the demo model into build/demo (cached; a few minutes once)
 #   make deps     install the Debian packages the build and tests need
@@ -51,7 +51,7 @@ HEADERS    := $(wildcard model/*.h db/*.h $(SERVER_AREAS:%=server/%/*.h) tests/*
 TEST_SRC   := $(wildcard tests/unit/test_*.c)
 TEST_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 
-.PHONY: all run test test-e2e test-asan fuzz bench deps deps-build deps-test deps-bench clean demo check-layers
+.PHONY: all run test test-e2e test-asan fuzz fuzz-bin bench deps deps-build deps-test deps-bench deps-fuzz clean demo check-layers
 .DEFAULT_GOAL := all
 
 all: $(PROG)
@@ -101,6 +101,9 @@ BUILD_PKGS := gcc make pkg-config libmicrohttpd-dev libsqlite3-dev \
               libjansson-dev libopenblas-openmp-dev libgnutls28-dev
 TEST_PKGS  := chromium python3 python3-sentencepiece
 BENCH_PKGS := wrk python3-torch
+# libFuzzer is part of Debian's clang (its runtime in libclang-rt); clang's
+# -fopenmp links LLVM's libomp.
+FUZZ_PKGS  := clang libclang-rt-14-dev libomp-14-dev
 
 define install_pkgs
 	@missing=""; for p in $(1); do \
@@ -131,7 +134,10 @@ deps-test: deps-build
 deps-bench: deps-build
 	$(call install_pkgs,$(BENCH_PKGS))
 
-deps: deps-test deps-bench
+deps-fuzz: deps-build
+	$(call install_pkgs,$(FUZZ_PKGS))
+
+deps: deps-test deps-bench deps-fuzz
 
 # ---- the demo model -----------------------------------------------------------
 # Trained once by `rlhfd demo model` (corpora, tokenizer, base, sft) and cached in
@@ -194,6 +200,36 @@ test-asan: deps-test
 	   echo "test-asan: FAILED: the sanitizers reported"; exit 1; \
 	 fi; \
 	 [ $$rc -eq 0 ] && echo "test-asan: no sanitizer report" || exit $$rc
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c, one binary each): the program's
+# objects built by clang with AddressSanitizer, UBSan and libFuzzer's coverage
+# into build/fuzz/, each target linked with -fsanitize=fuzzer.  tests/fuzz/run.sh
+# runs every target for FUZZ_SECONDS from a copy of its seed corpus
+# (tests/fuzz/corpus/<name>/; new inputs stay in build/fuzz/run/), prints the
+# executions, coverage and any crash per target, and fails when one crashed.
+# clang warns, unlike gcc, that some `omp simd` loops cannot be vectorised
+# with the sanitizers' instrumentation: -Wno-pass-failed.  Two UBSan checks
+# are recoverable so that tests/fuzz/known.supp can let a known defect pass
+# (the targets set halt_on_error=1, so any other report still stops them).
+# Objects are rebuilt when these flags change (build/fuzz/san.flags).
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fsanitize-recover=float-cast-overflow,shift-base \
+                -fno-omit-frame-pointer -Wno-pass-failed
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
+fuzz: deps-fuzz
+	@mkdir -p $(FUZZ_DIR) && echo '$(FUZZ_SAN)' | cmp -s - $(FUZZ_DIR)/san.flags || \
+	 { find $(FUZZ_DIR) -name '*.o' -delete; echo '$(FUZZ_SAN)' > $(FUZZ_DIR)/san.flags; }
+	@$(MAKE) --no-print-directory B=$(FUZZ_DIR) CC=clang SAN="$(FUZZ_SAN)" fuzz-bin
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+
+# (run with B=$(FUZZ_DIR) CC=clang SAN=... as `make fuzz` does)
+fuzz-bin: $(patsubst tests/fuzz/%.c,$(B)/%,$(FUZZ_SRC))
+
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ) $(HEADERS) $(wildcard tests/fuzz/*.h)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
