@@ -28,7 +28,8 @@
 #include "db/prompts.h"
 #include "db/raters.h"
 #include "db/ratings.h"
-#include "db/work.h"
+#include "db/versions.h"
+#include "db/db_impl.h"   /* the raw connection: snapshot copies and data_version */
 #include "server/http/auth.h"
 #include "server/http/http.h"
 #include "tests/fuzz/fuzz.h"
