@@ -14,8 +14,8 @@
  *
  * The RNG is xorshift64* (llama2.c's), one 64-bit word of state; a seed and a
  * stream number (one stream per sequence of a batch) are mixed by splitmix64
- * into a non-zero state, so sequence j of a batch seeded s draws the same
- * numbers as a single sequence seeded with stream j of s.
+ * (model/rng.h) into a non-zero state, so sequence j of a batch seeded s draws
+ * the same numbers as a single sequence seeded with stream j of s.
  */
 #ifndef RLHFD_MODEL_SAMPLER_H
 #define RLHFD_MODEL_SAMPLER_H

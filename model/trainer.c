@@ -8,6 +8,7 @@
 #include "model/trainer.h"
 #include "model/trainer_impl.h"
 #include "model/rl.h"
+#include "model/rng.h"
 
 #include <errno.h>
 #include <math.h>
@@ -88,25 +89,17 @@ double trainer_now(void)
 
 /* ---- randomness ----------------------------------------------------------- */
 
-uint64_t trainer_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 uint64_t trainer_rng_seed(uint64_t seed, uint64_t salt)
 {
 	uint64_t s = seed ^ (salt * 0xD1B54A32D192ED03ull);
-	trainer_rand(&s);
+	rng_splitmix64(&s);
 	return s;
 }
 
 void trainer_shuffle(int *v, int n, uint64_t *s)
 {
 	for (int i = n - 1; i > 0; i--) {
-		int j = (int)(trainer_rand(s) % (uint64_t)(i + 1));
+		int j = (int)(rng_splitmix64(s) % (uint64_t)(i + 1));
 		int t = v[i];
 		v[i] = v[j];
 		v[j] = t;
@@ -116,8 +109,8 @@ void trainer_shuffle(int *v, int n, uint64_t *s)
 /* normal(0, 1) by Box-Muller */
 static double rand_normal(uint64_t *s)
 {
-	double u1 = ((trainer_rand(s) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-	double u2 = (trainer_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+	double u1 = ((rng_splitmix64(s) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+	double u2 = (rng_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 

@@ -41,8 +41,7 @@ bool trainer_cancelled(struct trainer_run *run);
 
 /* ---- randomness ----------------------------------------------------------- */
 
-/* splitmix64 step; a state seeded with trainer_rng_seed(seed, salt). */
-uint64_t trainer_rand(uint64_t *s);
+/* A splitmix64 state (model/rng.h) for the stream salt of seed. */
 uint64_t trainer_rng_seed(uint64_t seed, uint64_t salt);
 /* Fisher-Yates over v[0..n). */
 void trainer_shuffle(int *v, int n, uint64_t *s);
