@@ -1,8 +1,8 @@
 /*
  * model/tokenizer.h — the SentencePiece-style BPE tokenizer of llama2.c: read and
  * write its tokenizer.bin, encode text to token ids exactly as llama2.c's
- * encode() does, decode ids back to text, and train a small vocabulary from a
- * text corpus in the same format.
+ * encode() does, decode ids back to text (model/tokenizer.c), and train a
+ * small vocabulary from a text corpus in the same format (model/bpe_train.c).
  *
  * tokenizer.bin (little-endian, as llama2.c writes it):
  *     int32 max_token_length
