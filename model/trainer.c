@@ -1,9 +1,10 @@
 /*
  * model/trainer.c — the offline training procedures of model/trainer.h: SFT,
  * the reward model and DPO, plus what every procedure shares (reporting
- * through the hooks, packing sequences into padded rows, running a model over
- * many sequences in micro-batches, the optimizer set-up).  The on-policy
- * methods and evaluation are in model/trainer_rl.c.
+ * through the hooks, packing sequences into padded rows, the training step —
+ * forward, the caller's loss, backward — over one micro-batch, running a model
+ * over many sequences, the optimizer set-up).  The on-policy methods and
+ * evaluation are in model/trainer_rl.c.
  */
 #include "model/trainer.h"
 #include "model/trainer_impl.h"
@@ -194,8 +195,9 @@ int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T)
 	r->mask = malloc(N * sizeof(float));
 	r->len = malloc((size_t)cap_B * sizeof(int));
 	r->seqs = malloc((size_t)cap_B * sizeof *r->seqs);
-	bool ok = r->tokens && r->targets && r->mask && r->len && r->seqs;
-	for (int i = 0; i < 6; i++) {
+	r->grad = calloc(N, sizeof(float));
+	bool ok = r->tokens && r->targets && r->mask && r->len && r->seqs && r->grad;
+	for (int i = 0; i < 4; i++) {
 		r->s[i] = calloc(N, sizeof(float));
 		ok = ok && r->s[i];
 	}
@@ -208,12 +210,15 @@ int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T)
 
 void trainer_rows_release(struct trainer_rows *r)
 {
+	if (!r)
+		return;
 	free(r->tokens);
 	free(r->targets);
 	free(r->mask);
 	free(r->len);
 	free(r->seqs);
-	for (int i = 0; i < 6; i++)
+	free(r->grad);
+	for (int i = 0; i < 4; i++)
 		free(r->s[i]);
 	memset(r, 0, sizeof *r);
 }
@@ -246,6 +251,50 @@ int trainer_rows_pack(struct trainer_rows *r, const struct trainer_seq *const *s
 	return counted;
 }
 
+/* ---- the training step ------------------------------------------------------ */
+
+int trainer_step_forward(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+			 const struct trainer_seq *const *seqs, int B, int max_T, unsigned what,
+			 const char *name)
+{
+	int n_masked = trainer_rows_pack(r, seqs, B, max_T, what & LLAMA_VALUES);
+	r->what = what;
+	if (llama_forward(m, r->tokens, r->targets, B, r->T, what) < 0)
+		return trainer_fail(run, -EINVAL, "%s%sforward of %d x %d tokens failed",
+				    name ? name : "", name ? " " : "", B, r->T);
+	memset(r->grad, 0, (size_t)B * r->T * sizeof(float));
+	return n_masked;
+}
+
+int trainer_step_backward(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+			  const char *name)
+{
+	bool lp = r->what & LLAMA_LOGPROBS;
+	if (llama_backward(m, lp ? r->grad : NULL, NULL, lp ? NULL : r->grad) < 0)
+		return trainer_fail(run, -EINVAL, "%s backward failed", name);
+	return 0;
+}
+
+int trainer_step_ce(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+		    const struct trainer_seq *const *seqs, int B, int max_T, float norm,
+		    float *loss, const char *name)
+{
+	int n_masked = trainer_rows_pack(r, seqs, B, max_T, false);
+	r->what = 0;
+	if (llama_lm_forward_backward(m, r->tokens, r->targets, r->mask, B, r->T, norm, loss) < 0)
+		return trainer_fail(run, -EINVAL, "%s forward of %d x %d tokens failed", name, B,
+				    r->T);
+	return n_masked;
+}
+
+float trainer_masked_sum(const float *mask, const float *x, int T)
+{
+	double sum = 0;
+	for (int t = 0; t < T; t++)
+		sum += mask[t] * x[t];
+	return (float)sum;
+}
+
 int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
 		    const struct trainer_seq *const *seqs, int n, int max_T,
 		    const struct trainer_outs *o)
@@ -257,10 +306,10 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 			(need_last ? LLAMA_VALUES : 0);
 	for (int i0 = 0; i0 < n; i0 += m->max_B) {
 		int nb = n - i0 < m->max_B ? n - i0 : m->max_B;
-		trainer_rows_pack(r, seqs + i0, nb, max_T, need_last);
+		int rc = trainer_step_forward(m, r, run, seqs + i0, nb, max_T, what, NULL);
+		if (rc < 0)
+			return rc;
 		int T = r->T;
-		if (llama_forward(m, r->tokens, r->targets, nb, T, what) < 0)
-			return trainer_fail(run, -EINVAL, "forward of %d x %d tokens failed", nb, T);
 		const struct llama_acts *a = &m->acts;
 		for (int b = 0; b < nb; b++) {
 			size_t src = (size_t)b * T, dst = (size_t)(i0 + b) * o->S;
@@ -274,12 +323,8 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 			if (o->score)
 				o->score[i0 + b] = seq_score_forward(a->values + src, seqs[i0 + b],
 								     r->len[b], m->score);
-			if (o->lpsum) {
-				double sum = 0;
-				for (int t = 0; t < T; t++)
-					sum += r->mask[src + t] * a->logprobs[src + t];
-				o->lpsum[i0 + b] = (float)sum;
-			}
+			if (o->lpsum)
+				o->lpsum[i0 + b] = trainer_masked_sum(r->mask + src, a->logprobs + src, T);
 		}
 	}
 	return 0;
