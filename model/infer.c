@@ -543,6 +543,8 @@ out_oom:
 
 void infer_release(struct infer *inf)
 {
+	if (!inf)
+		return;
 	if (inf->samplers)
 		for (int j = 0; j < inf->max_k; j++)
 			sampler_release(&inf->samplers[j]);

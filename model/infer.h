@@ -98,6 +98,8 @@ void infer_params_default(struct infer_params *p);
  */
 int infer_init(struct infer *inf, const struct llama_config *cfg, float *params, int max_k,
 	       char *err, size_t errlen);
+/* Frees what infer_init allocated and zeroes inf (NULL, zeroed or released:
+ * nothing to do). */
 void infer_release(struct infer *inf);
 
 /*

@@ -106,6 +106,8 @@ int llama_model_init(struct llama_model *m, const struct llama_config *cfg,
 
 void llama_model_release(struct llama_model *m)
 {
+	if (!m)
+		return;
 	free(m->params);
 	free(m->grads);
 	free(m->acts_mem);

@@ -203,6 +203,8 @@ struct llama_model {
  * -1 with a lowercase reason in err (bad config, out of memory). */
 int llama_model_init(struct llama_model *m, const struct llama_config *cfg,
 		     int max_B, int max_T, unsigned flags, char *err, size_t errlen);
+/* Frees what llama_model_init allocated and zeroes m (NULL, zeroed or
+ * released: nothing to do). */
 void llama_model_release(struct llama_model *m);
 
 /* grads = 0 (call before accumulating a step's micro-batches). */

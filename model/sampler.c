@@ -26,6 +26,8 @@ int sampler_init(struct sampler *s, int vocab_size, float temperature, float top
 
 void sampler_release(struct sampler *s)
 {
+	if (!s)
+		return;
 	free(s->cand);
 	memset(s, 0, sizeof(*s));
 }

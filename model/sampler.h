@@ -39,6 +39,7 @@ struct sampler {
 /* Allocates the scratch; returns 0 or -1 (out of memory / vocab_size <= 0). */
 int sampler_init(struct sampler *s, int vocab_size, float temperature, float top_p,
 		 int top_k, uint64_t seed);
+/* Frees the scratch and zeroes s (NULL, zeroed or released: nothing to do). */
 void sampler_release(struct sampler *s);
 /* Changes the settings (no allocation). */
 void sampler_set(struct sampler *s, float temperature, float top_p, int top_k);

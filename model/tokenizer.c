@@ -37,6 +37,8 @@ void tokenizer_init(struct tokenizer *t)
 
 void tokenizer_release(struct tokenizer *t)
 {
+	if (!t)
+		return;
 	free(t->pieces);
 	free(t->lens);
 	free(t->scores);

@@ -74,7 +74,8 @@ typedef void tokenizer_progress_fn(void *arg, int done, int total);
 /* Zeroes *t: an empty tokenizer that tokenizer_release accepts. */
 void tokenizer_init(struct tokenizer *t);
 
-/* Frees everything *t owns and leaves it empty (as after tokenizer_init). */
+/* Frees everything *t owns and leaves it empty (as after tokenizer_init); t
+ * may be NULL. */
 void tokenizer_release(struct tokenizer *t);
 
 /*

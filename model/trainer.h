@@ -324,6 +324,7 @@ struct trainer_eval_result {
 	float *parent_reward;    /* (n_answers) or NULL; owned */
 	float *seq_kl;           /* (n_answers) or NULL; owned */
 };
+/* Frees the buffers and zeroes r (NULL, zeroed or released: nothing to do). */
 void trainer_eval_result_release(struct trainer_eval_result *r);
 
 /*
