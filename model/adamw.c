@@ -55,6 +55,8 @@ int adamw_init(struct adamw *o, const struct adamw_config *cfg,
 
 void adamw_release(struct adamw *o)
 {
+	if (!o)
+		return;
 	free(o->m);
 	free(o->v);
 	memset(o, 0, sizeof *o);

@@ -49,6 +49,7 @@ struct adamw {
  * with a lowercase reason in err. */
 int adamw_init(struct adamw *o, const struct adamw_config *cfg,
 	       const struct llama_config *model, char *err, size_t errlen);
+/* Frees the moments and zeroes o (NULL, zeroed or released: nothing to do). */
 void adamw_release(struct adamw *o);
 
 /* Global L2 norm of n floats (accumulated in double). */

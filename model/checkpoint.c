@@ -475,6 +475,8 @@ void ckpt_state_init(struct ckpt_state *st)
 
 void ckpt_state_release(struct ckpt_state *st)
 {
+	if (!st)
+		return;
 	free(st->meta);
 	free(st->m);
 	free(st->v);

@@ -91,7 +91,7 @@ struct ckpt_state {
 
 /* Zeroes st (no allocation). */
 void ckpt_state_init(struct ckpt_state *st);
-/* Frees meta, m and v and zeroes st. */
+/* Frees meta, m and v and zeroes st (st may be NULL, zeroed or released). */
 void ckpt_state_release(struct ckpt_state *st);
 
 /* Writes "<model_path>.rlhfd" into out (size n); -1 if it does not fit. */

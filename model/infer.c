@@ -5,6 +5,7 @@
  * of each live sequence) through all layers.
  */
 #include "model/infer.h"
+#include "model/ops.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -295,39 +296,13 @@ void infer_matmul(float *out, const float *in, const float *w, int n, int m, int
 			    0.0f, out, d);
 }
 
-/* out (n, d) = x / rms(x) * weight, per row */
-static void rmsnorm_forward(float *out, const float *x, const float *weight, int n, int d)
-{
-	for (int r = 0; r < n; r++) {
-		const float *xr = x + (size_t)r * d;
-		float *o = out + (size_t)r * d;
-		float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-		for (int i = 0; i < d; i++)
-			ss += xr[i] * xr[i];
-		ss = 1.0f / sqrtf(ss / (float)d + 1e-5f);
-#pragma omp simd
-		for (int i = 0; i < d; i++)
-			o[i] = weight[i] * (ss * xr[i]);
-	}
-}
-
-/* rotates adjacent pairs of each head of vec (n, width) by the row's position */
-static void rope_forward(float *vec, const float *cos_t, const float *sin_t, const int *pos,
-			 int n, int width, int head_size)
-{
-	int half = head_size / 2;
-	for (int r = 0; r < n; r++) {
-		const float *c = cos_t + (size_t)pos[r] * half, *s = sin_t + (size_t)pos[r] * half;
-		float *x = vec + (size_t)r * width;
-		for (int h0 = 0; h0 < width; h0 += head_size)
-			for (int i = 0; i < half; i++) {
-				float v0 = x[h0 + 2 * i], v1 = x[h0 + 2 * i + 1];
-				x[h0 + 2 * i] = v0 * c[i] - v1 * s[i];
-				x[h0 + 2 * i + 1] = v0 * s[i] + v1 * c[i];
-			}
-	}
-}
+/*
+ * RMSNorm and RoPE are the training model's kernels (model/ops.h): the same
+ * float operations in the same order, the same eps and the same RoPE table.
+ * The gate is not: ops_swiglu_forward's exp is ops_expf, this one's is
+ * sampler_expf, whose last bits differ — and every sampled answer, and the
+ * tests' exact-token checks, were made with this one.
+ */
 
 /* hb (n, h) = silu(hb) * hb2 */
 static void swiglu_forward(float *hb, const float *hb2, size_t count)
@@ -428,12 +403,14 @@ static void forward_rows(struct infer *inf, int n, int n_shared, int logits_from
 	for (int l = 0; l < c->n_layers; l++) {
 		size_t ld = (size_t)l * dim, lkv = (size_t)l * kv * dim, lh = (size_t)l * hid * dim;
 
-		rmsnorm_forward(inf->xb, inf->x, w->rms_att + ld, n, dim);
+		ops_rmsnorm_forward(inf->xb, inf->rstd, inf->x, w->rms_att + ld, n, dim);
 		matmul_forward(inf->q, inf->xb, w->wq + ld * dim, n, dim, dim);
 		matmul_forward(inf->k, inf->xb, w->wk + lkv, n, dim, kv);
 		matmul_forward(inf->v, inf->xb, w->wv + lkv, n, dim, kv);
-		rope_forward(inf->q, inf->rope_cos, inf->rope_sin, inf->row_pos, n, dim, hs);
-		rope_forward(inf->k, inf->rope_cos, inf->rope_sin, inf->row_pos, n, kv, hs);
+		ops_rope_forward_at(inf->q, inf->q, inf->rope_cos, inf->rope_sin, inf->row_pos, n,
+				    c->n_heads, hs);
+		ops_rope_forward_at(inf->k, inf->k, inf->rope_cos, inf->rope_sin, inf->row_pos, n,
+				    c->n_kv_heads, hs);
 		for (int r = 0; r < n; r++) {
 			int slot = inf->row_slot[r], pos = inf->row_pos[r];
 			memcpy(cache_row(inf, inf->key_prompt, inf->key_seq, l, slot, pos, n_shared),
@@ -446,7 +423,7 @@ static void forward_rows(struct infer *inf, int n, int n_shared, int logits_from
 		matmul_forward(inf->xb2, inf->xb, w->wo + ld * dim, n, dim, dim);
 		residual_forward(inf->x, inf->xb2, (size_t)n * dim);
 
-		rmsnorm_forward(inf->xb, inf->x, w->rms_ffn + ld, n, dim);
+		ops_rmsnorm_forward(inf->xb, inf->rstd, inf->x, w->rms_ffn + ld, n, dim);
 		matmul_forward(inf->hb, inf->xb, w->w1 + lh, n, dim, hid);
 		matmul_forward(inf->hb2, inf->xb, w->w3 + lh, n, dim, hid);
 		swiglu_forward(inf->hb, inf->hb2, (size_t)n * hid);
@@ -455,7 +432,8 @@ static void forward_rows(struct infer *inf, int n, int n_shared, int logits_from
 	}
 	if (logits_from < n) {
 		int m = n - logits_from;
-		rmsnorm_forward(inf->xb, inf->x + (size_t)logits_from * dim, w->rms_final, m, dim);
+		ops_rmsnorm_forward(inf->xb, inf->rstd, inf->x + (size_t)logits_from * dim,
+				    w->rms_final, m, dim);
 		matmul_forward(inf->logits, inf->xb, w->wcls, m, dim, c->vocab_size);
 	}
 }
@@ -538,6 +516,7 @@ int infer_init(struct infer *inf, const struct llama_config *cfg, float *params,
 	inf->probs = calloc(K * V, sizeof(float));
 	inf->rope_cos = calloc(S * hs / 2, sizeof(float));
 	inf->rope_sin = calloc(S * hs / 2, sizeof(float));
+	inf->rstd = calloc(R, sizeof(float));
 	inf->row_tok = calloc(R, sizeof(int));
 	inf->row_pos = calloc(R, sizeof(int));
 	inf->row_slot = calloc(R, sizeof(int));
@@ -546,20 +525,13 @@ int infer_init(struct infer *inf, const struct llama_config *cfg, float *params,
 	if (!inf->key_prompt || !inf->value_prompt || !inf->key_seq || !inf->value_seq ||
 	    !inf->x || !inf->xb || !inf->xb2 || !inf->q || !inf->k || !inf->v || !inf->hb ||
 	    !inf->hb2 || !inf->att || !inf->logits || !inf->probs || !inf->rope_cos ||
-	    !inf->rope_sin || !inf->row_tok || !inf->row_pos || !inf->row_slot || !inf->live ||
+	    !inf->rope_sin || !inf->rstd || !inf->row_tok || !inf->row_pos || !inf->row_slot || !inf->live ||
 	    !inf->samplers)
 		goto out_oom;
 	for (int j = 0; j < max_k; j++)
 		if (sampler_init(&inf->samplers[j], cfg->vocab_size, 1.0f, 1.0f, 0, 0) < 0)
 			goto out_oom;
-	/* RoPE tables, computed in float exactly as run.c does at each step */
-	for (size_t pos = 0; pos < S; pos++)
-		for (size_t i = 0; i < hs / 2; i++) {
-			float freq = 1.0f / powf(10000.0f, (float)(2 * i) / (float)hs);
-			float val = (float)pos * freq;
-			inf->rope_cos[pos * (hs / 2) + i] = cosf(val);
-			inf->rope_sin[pos * (hs / 2) + i] = sinf(val);
-		}
+	ops_rope_table(inf->rope_cos, inf->rope_sin, (int)S, (int)hs);
 	return 0;
 
 out_oom:
@@ -571,6 +543,8 @@ out_oom:
 
 void infer_release(struct infer *inf)
 {
+	if (!inf)
+		return;
 	if (inf->samplers)
 		for (int j = 0; j < inf->max_k; j++)
 			sampler_release(&inf->samplers[j]);
@@ -592,6 +566,7 @@ void infer_release(struct infer *inf)
 	free(inf->probs);
 	free(inf->rope_cos);
 	free(inf->rope_sin);
+	free(inf->rstd);
 	free(inf->row_tok);
 	free(inf->row_pos);
 	free(inf->row_slot);

@@ -15,7 +15,9 @@
  * The architecture is llama2.c's run.c: RMSNorm (eps 1e-5), RoPE with theta
  * 10000 rotating adjacent pairs (x[2i], x[2i+1]) by pos / 10000^((2i mod hs)/hs),
  * grouped-query attention, SwiGLU w2(silu(w1 x) * w3 x), classifier tied to the
- * embedding or separate.
+ * embedding or separate.  RMSNorm (with OPS_RMSNORM_EPS), the RoPE table and
+ * the rotation are the training model's kernels of model/ops.h, so the two
+ * paths compute those layers with the same float operations.
  *
  * Every buffer is allocated by infer_init for at most max_k sequences of up to
  * seq_len positions; infer_generate and infer_logits allocate nothing.  One
@@ -64,8 +66,9 @@ struct infer {
 	float *att;              /* (max_rows, n_heads, seq_len) attention weights */
 	float *logits;           /* (max_rows, vocab) */
 	float *probs;            /* (max_k, vocab) sampling scratch */
-	float *rope_cos;         /* (seq_len, head_size / 2) */
+	float *rope_cos;         /* (seq_len, head_size / 2) ops_rope_table */
 	float *rope_sin;         /* (seq_len, head_size / 2) */
+	float *rstd;             /* (max_rows) ops_rmsnorm_forward's cache (unused) */
 	int *row_tok;            /* (max_rows) */
 	int *row_pos;            /* (max_rows) */
 	int *row_slot;           /* (max_rows) sequence, or -1 for a prompt row */
@@ -95,6 +98,8 @@ void infer_params_default(struct infer_params *p);
  */
 int infer_init(struct infer *inf, const struct llama_config *cfg, float *params, int max_k,
 	       char *err, size_t errlen);
+/* Frees what infer_init allocated and zeroes inf (NULL, zeroed or released:
+ * nothing to do). */
 void infer_release(struct infer *inf);
 
 /*

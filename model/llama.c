@@ -10,6 +10,7 @@
  */
 #include "model/llama.h"
 #include "model/ops.h"
+#include "model/rng.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -105,6 +106,8 @@ int llama_model_init(struct llama_model *m, const struct llama_config *cfg,
 
 void llama_model_release(struct llama_model *m)
 {
+	if (!m)
+		return;
 	free(m->params);
 	free(m->grads);
 	free(m->acts_mem);
@@ -369,20 +372,12 @@ int llama_lm_forward_backward(struct llama_model *m, const int *tokens, const in
 
 /* ---- initialisation ----------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 /* Fills n floats with normal(0, std) (Box-Muller over splitmix64). */
 static void fill_normal(float *p, size_t n, float std, uint64_t *s)
 {
 	for (size_t i = 0; i < n; i += 2) {
-		double u1 = ((splitmix64(s) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-		double u2 = (splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
+		double u1 = ((rng_splitmix64(s) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+		double u2 = (rng_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
 		double r = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
 		p[i] = (float)(std * r * cos(th));
 		if (i + 1 < n)

@@ -10,6 +10,27 @@
  *
  * Matrices are stored row-major as (out, in), as llama2.c stores them: y = W x
  * is W[o][i] * x[i].
+ *
+ * Errors, throughout model/ (each header restates its part):
+ *  - A function that can fail returns an int: 0 (or the count its comment
+ *    names) on success, negative on failure — callers test `< 0`.  When it
+ *    takes (char *err, size_t errlen) it writes a lowercase message naming
+ *    what failed there (err may be NULL); it never prints.
+ *  - The engine — llama.h, ops.h, infer.h, sampler.h, adamw.h, checkpoint.h,
+ *    rl.h — returns -1: its failures are a bad argument, a bad file or no
+ *    memory, and the message says which.
+ *  - The procedures over the user's data — tokenizer.h, lmdata.h, lmtrain.h,
+ *    trainer.h — return a negative errno (-EINVAL, -ENOMEM, -ENOSPC, an
+ *    -errno of the system, and -ECANCELED when the caller's hook asked to
+ *    stop), because their callers act on the kind.
+ *  - Lookups that may find nothing say so in their own terms (e.g.
+ *    tokenizer_lookup's -1 is "no such piece", not an error).
+ *  - Every *_release accepts NULL, a zeroed struct and a released one and
+ *    leaves the struct zeroed, so callers release unconditionally on every
+ *    path (goto out).
+ *
+ * Here: llama_config_check, llama_model_init, llama_forward, llama_backward
+ * and llama_lm_forward_backward return 0 or -1.
  */
 #ifndef RLHFD_MODEL_LLAMA_H
 #define RLHFD_MODEL_LLAMA_H
@@ -203,6 +224,8 @@ struct llama_model {
  * -1 with a lowercase reason in err (bad config, out of memory). */
 int llama_model_init(struct llama_model *m, const struct llama_config *cfg,
 		     int max_B, int max_T, unsigned flags, char *err, size_t errlen);
+/* Frees what llama_model_init allocated and zeroes m (NULL, zeroed or
+ * released: nothing to do). */
 void llama_model_release(struct llama_model *m);
 
 /* grads = 0 (call before accumulating a step's micro-batches). */

@@ -145,6 +145,8 @@ void lmdata_set_init(struct lmdata_set *d, int T)
 
 void lmdata_set_release(struct lmdata_set *d)
 {
+	if (!d)
+		return;
 	int T = d->T;
 	free(d->stream);
 	free(d->rows);

@@ -72,7 +72,7 @@ struct lmdata_set {
 
 /* An empty set of rows of T tokens (no allocation). */
 void lmdata_set_init(struct lmdata_set *d, int T);
-/* Frees what d owns; d is empty again (same T). */
+/* Frees what d owns; d is empty again (same T).  d may be NULL. */
 void lmdata_set_release(struct lmdata_set *d);
 
 /* Fills an empty set with a text corpus (lmdata_text_stream).  0 or -ENOMEM. */

@@ -143,24 +143,41 @@ void ops_rope_table(float *freq_cos, float *freq_sin, int T, int hs)
 		}
 }
 
+/* One row's nh heads (y may equal x) rotated by the table row fc, fs (hs/2). */
+static inline void rope_row(float *y, const float *x, const float *fc, const float *fs,
+			    int nh, int hs)
+{
+	int half = hs / 2;
+	for (int h = 0; h < nh; h++) {
+		const float *xh = x + (size_t)h * hs;
+		float *yh = y + (size_t)h * hs;
+#pragma omp simd
+		for (int i = 0; i < half; i++) {
+			float a = xh[2 * i], b = xh[2 * i + 1];
+			yh[2 * i] = a * fc[i] - b * fs[i];
+			yh[2 * i + 1] = a * fs[i] + b * fc[i];
+		}
+	}
+}
+
 void ops_rope_forward(float *out, const float *inp, const float *freq_cos,
 		      const float *freq_sin, int B, int T, int nh, int hs)
 {
 	int half = hs / 2;
 #pragma omp parallel for schedule(static)
 	for (int bt = 0; bt < B * T; bt++) {
-		int t = bt % T;
-		const float *fc = freq_cos + (size_t)t * half, *fs = freq_sin + (size_t)t * half;
-		for (int h = 0; h < nh; h++) {
-			const float *x = inp + ((size_t)bt * nh + h) * hs;
-			float *y = out + ((size_t)bt * nh + h) * hs;
-#pragma omp simd
-			for (int i = 0; i < half; i++) {
-				float a = x[2 * i], b = x[2 * i + 1];
-				y[2 * i] = a * fc[i] - b * fs[i];
-				y[2 * i + 1] = a * fs[i] + b * fc[i];
-			}
-		}
+		size_t t = (size_t)(bt % T), r = (size_t)bt * nh * hs;
+		rope_row(out + r, inp + r, freq_cos + t * half, freq_sin + t * half, nh, hs);
+	}
+}
+
+void ops_rope_forward_at(float *out, const float *inp, const float *freq_cos,
+			 const float *freq_sin, const int *pos, int N, int nh, int hs)
+{
+	int half = hs / 2;
+	for (int n = 0; n < N; n++) {
+		size_t t = (size_t)pos[n], r = (size_t)n * nh * hs;
+		rope_row(out + r, inp + r, freq_cos + t * half, freq_sin + t * half, nh, hs);
 	}
 }
 

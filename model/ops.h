@@ -100,6 +100,12 @@ void ops_rope_table(float *freq_cos, float *freq_sin, int T, int hs);
 /* out (B,T,nh,hs) = rotation of inp (same shape) by position t; out may equal inp. */
 void ops_rope_forward(float *out, const float *inp, const float *freq_cos,
 		      const float *freq_sin, int B, int T, int nh, int hs);
+/* The same rotation for N rows at their own positions pos (N): row n is
+ * rotated by position pos[n] — the rows of a KV-cache decode step, one per
+ * sequence (model/infer.c).  out (N,nh,hs) may equal inp.  Runs on the
+ * calling thread: a decode step has a handful of rows. */
+void ops_rope_forward_at(float *out, const float *inp, const float *freq_cos,
+			 const float *freq_sin, const int *pos, int N, int nh, int hs);
 /* dinp (B,T,nh,hs) += R^T dout. */
 void ops_rope_backward(float *dinp, const float *dout, const float *freq_cos,
 		       const float *freq_sin, int B, int T, int nh, int hs);

@@ -19,7 +19,8 @@
  *    length, 1 = a response token that counts, 0 = padding or prompt) may be
  *    NULL, meaning every position counts.  Means are over counted positions.
  *  - Reductions are done in double; inputs and outputs are float.
- *  - Nothing allocates; functions returning int give 0 or a negative error.
+ *  - Nothing allocates; functions returning int give 0 (or the count they
+ *    name) or -1 for an input they cannot use (model/llama.h, "Errors").
  */
 #ifndef RLHFD_MODEL_RL_H
 #define RLHFD_MODEL_RL_H

@@ -2,6 +2,7 @@
  * model/sampler.c — next-token sampling (see model/sampler.h).
  */
 #include "model/sampler.h"
+#include "model/rng.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -25,6 +26,8 @@ int sampler_init(struct sampler *s, int vocab_size, float temperature, float top
 
 void sampler_release(struct sampler *s)
 {
+	if (!s)
+		return;
 	free(s->cand);
 	memset(s, 0, sizeof(*s));
 }
@@ -36,19 +39,11 @@ void sampler_set(struct sampler *s, float temperature, float top_p, int top_k)
 	s->top_k = top_k;
 }
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 uint64_t sampler_stream_seed(uint64_t seed, int stream)
 {
 	uint64_t x = seed, y;
-	y = splitmix64(&x) ^ (uint64_t)(uint32_t)stream * 0xd1b54a32d192ed03ull;
-	y = splitmix64(&y);
+	y = rng_splitmix64(&x) ^ (uint64_t)(uint32_t)stream * 0xd1b54a32d192ed03ull;
+	y = rng_splitmix64(&y);
 	return y ? y : 0x2545f4914f6cdd1dull;
 }
 

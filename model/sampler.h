@@ -14,8 +14,8 @@
  *
  * The RNG is xorshift64* (llama2.c's), one 64-bit word of state; a seed and a
  * stream number (one stream per sequence of a batch) are mixed by splitmix64
- * into a non-zero state, so sequence j of a batch seeded s draws the same
- * numbers as a single sequence seeded with stream j of s.
+ * (model/rng.h) into a non-zero state, so sequence j of a batch seeded s draws
+ * the same numbers as a single sequence seeded with stream j of s.
  */
 #ifndef RLHFD_MODEL_SAMPLER_H
 #define RLHFD_MODEL_SAMPLER_H
@@ -39,6 +39,7 @@ struct sampler {
 /* Allocates the scratch; returns 0 or -1 (out of memory / vocab_size <= 0). */
 int sampler_init(struct sampler *s, int vocab_size, float temperature, float top_p,
 		 int top_k, uint64_t seed);
+/* Frees the scratch and zeroes s (NULL, zeroed or released: nothing to do). */
 void sampler_release(struct sampler *s);
 /* Changes the settings (no allocation). */
 void sampler_set(struct sampler *s, float temperature, float top_p, int top_k);

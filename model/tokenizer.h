@@ -1,8 +1,8 @@
 /*
  * model/tokenizer.h — the SentencePiece-style BPE tokenizer of llama2.c: read and
  * write its tokenizer.bin, encode text to token ids exactly as llama2.c's
- * encode() does, decode ids back to text, and train a small vocabulary from a
- * text corpus in the same format.
+ * encode() does, decode ids back to text (model/tokenizer.c), and train a
+ * small vocabulary from a text corpus in the same format (model/bpe_train.c).
  *
  * tokenizer.bin (little-endian, as llama2.c writes it):
  *     int32 max_token_length
@@ -74,7 +74,8 @@ typedef void tokenizer_progress_fn(void *arg, int done, int total);
 /* Zeroes *t: an empty tokenizer that tokenizer_release accepts. */
 void tokenizer_init(struct tokenizer *t);
 
-/* Frees everything *t owns and leaves it empty (as after tokenizer_init). */
+/* Frees everything *t owns and leaves it empty (as after tokenizer_init); t
+ * may be NULL. */
 void tokenizer_release(struct tokenizer *t);
 
 /*

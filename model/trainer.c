@@ -1,13 +1,20 @@
 /*
  * model/trainer.c — the offline training procedures of model/trainer.h: SFT,
  * the reward model and DPO, plus what every procedure shares (reporting
- * through the hooks, packing sequences into padded rows, running a model over
- * many sequences in micro-batches, the optimizer set-up).  The on-policy
- * methods and evaluation are in model/trainer_rl.c.
+ * through the hooks, packing sequences into padded rows, the training step —
+ * forward, the caller's loss, backward — over one micro-batch, running a model
+ * over many sequences, the optimizer set-up).  The on-policy methods and
+ * evaluation are in model/trainer_rl.c.
+ *
+ * Each procedure reads top to bottom as prepare (check the input, allocate
+ * once into a zeroed job struct), step (one optimizer step: micro-batches
+ * through trainer_step_forward, the loss, trainer_step_backward, then AdamW)
+ * and evaluate; the job is released on every path.
  */
 #include "model/trainer.h"
 #include "model/trainer_impl.h"
 #include "model/rl.h"
+#include "model/rng.h"
 
 #include <errno.h>
 #include <math.h>
@@ -88,25 +95,17 @@ double trainer_now(void)
 
 /* ---- randomness ----------------------------------------------------------- */
 
-uint64_t trainer_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 uint64_t trainer_rng_seed(uint64_t seed, uint64_t salt)
 {
 	uint64_t s = seed ^ (salt * 0xD1B54A32D192ED03ull);
-	trainer_rand(&s);
+	rng_splitmix64(&s);
 	return s;
 }
 
 void trainer_shuffle(int *v, int n, uint64_t *s)
 {
 	for (int i = n - 1; i > 0; i--) {
-		int j = (int)(trainer_rand(s) % (uint64_t)(i + 1));
+		int j = (int)(rng_splitmix64(s) % (uint64_t)(i + 1));
 		int t = v[i];
 		v[i] = v[j];
 		v[j] = t;
@@ -116,8 +115,8 @@ void trainer_shuffle(int *v, int n, uint64_t *s)
 /* normal(0, 1) by Box-Muller */
 static double rand_normal(uint64_t *s)
 {
-	double u1 = ((trainer_rand(s) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-	double u2 = (trainer_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+	double u1 = ((rng_splitmix64(s) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+	double u2 = (rng_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -201,8 +200,9 @@ int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T)
 	r->mask = malloc(N * sizeof(float));
 	r->len = malloc((size_t)cap_B * sizeof(int));
 	r->seqs = malloc((size_t)cap_B * sizeof *r->seqs);
-	bool ok = r->tokens && r->targets && r->mask && r->len && r->seqs;
-	for (int i = 0; i < 6; i++) {
+	r->grad = calloc(N, sizeof(float));
+	bool ok = r->tokens && r->targets && r->mask && r->len && r->seqs && r->grad;
+	for (int i = 0; i < 4; i++) {
 		r->s[i] = calloc(N, sizeof(float));
 		ok = ok && r->s[i];
 	}
@@ -215,12 +215,15 @@ int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T)
 
 void trainer_rows_release(struct trainer_rows *r)
 {
+	if (!r)
+		return;
 	free(r->tokens);
 	free(r->targets);
 	free(r->mask);
 	free(r->len);
 	free(r->seqs);
-	for (int i = 0; i < 6; i++)
+	free(r->grad);
+	for (int i = 0; i < 4; i++)
 		free(r->s[i]);
 	memset(r, 0, sizeof *r);
 }
@@ -253,6 +256,50 @@ int trainer_rows_pack(struct trainer_rows *r, const struct trainer_seq *const *s
 	return counted;
 }
 
+/* ---- the training step ------------------------------------------------------ */
+
+int trainer_step_forward(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+			 const struct trainer_seq *const *seqs, int B, int max_T, unsigned what,
+			 const char *name)
+{
+	int n_masked = trainer_rows_pack(r, seqs, B, max_T, what & LLAMA_VALUES);
+	r->what = what;
+	if (llama_forward(m, r->tokens, r->targets, B, r->T, what) < 0)
+		return trainer_fail(run, -EINVAL, "%s%sforward of %d x %d tokens failed",
+				    name ? name : "", name ? " " : "", B, r->T);
+	memset(r->grad, 0, (size_t)B * r->T * sizeof(float));
+	return n_masked;
+}
+
+int trainer_step_backward(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+			  const char *name)
+{
+	bool lp = r->what & LLAMA_LOGPROBS;
+	if (llama_backward(m, lp ? r->grad : NULL, NULL, lp ? NULL : r->grad) < 0)
+		return trainer_fail(run, -EINVAL, "%s backward failed", name);
+	return 0;
+}
+
+int trainer_step_ce(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+		    const struct trainer_seq *const *seqs, int B, int max_T, float norm,
+		    float *loss, const char *name)
+{
+	int n_masked = trainer_rows_pack(r, seqs, B, max_T, false);
+	r->what = 0;
+	if (llama_lm_forward_backward(m, r->tokens, r->targets, r->mask, B, r->T, norm, loss) < 0)
+		return trainer_fail(run, -EINVAL, "%s forward of %d x %d tokens failed", name, B,
+				    r->T);
+	return n_masked;
+}
+
+float trainer_masked_sum(const float *mask, const float *x, int T)
+{
+	double sum = 0;
+	for (int t = 0; t < T; t++)
+		sum += mask[t] * x[t];
+	return (float)sum;
+}
+
 int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
 		    const struct trainer_seq *const *seqs, int n, int max_T,
 		    const struct trainer_outs *o)
@@ -264,10 +311,10 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 			(need_last ? LLAMA_VALUES : 0);
 	for (int i0 = 0; i0 < n; i0 += m->max_B) {
 		int nb = n - i0 < m->max_B ? n - i0 : m->max_B;
-		trainer_rows_pack(r, seqs + i0, nb, max_T, need_last);
+		int rc = trainer_step_forward(m, r, run, seqs + i0, nb, max_T, what, NULL);
+		if (rc < 0)
+			return rc;
 		int T = r->T;
-		if (llama_forward(m, r->tokens, r->targets, nb, T, what) < 0)
-			return trainer_fail(run, -EINVAL, "forward of %d x %d tokens failed", nb, T);
 		const struct llama_acts *a = &m->acts;
 		for (int b = 0; b < nb; b++) {
 			size_t src = (size_t)b * T, dst = (size_t)(i0 + b) * o->S;
@@ -281,12 +328,8 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 			if (o->score)
 				o->score[i0 + b] = seq_score_forward(a->values + src, seqs[i0 + b],
 								     r->len[b], m->score);
-			if (o->lpsum) {
-				double sum = 0;
-				for (int t = 0; t < T; t++)
-					sum += r->mask[src + t] * a->logprobs[src + t];
-				o->lpsum[i0 + b] = (float)sum;
-			}
+			if (o->lpsum)
+				o->lpsum[i0 + b] = trainer_masked_sum(r->mask + src, a->logprobs + src, T);
 		}
 	}
 	return 0;
@@ -378,119 +421,171 @@ void trainer_sft_defaults(struct trainer_sft_params *p)
 	p->seed = 1;
 }
 
+/* One SFT call: the usable sequences in a seeded order, the buffers, AdamW. */
+struct sft_job {
+	struct trainer_run run;
+	const struct trainer_sft_params *p;
+	struct llama_model *policy;
+	const struct trainer_seq *seqs;
+	int T_max;                        /* the policy's context */
+	int nu;                           /* sequences with a response token */
+	int spe;                          /* steps per epoch */
+	long long total;                  /* optimizer steps */
+	int *order;                       /* (nu) indices into seqs, shuffled per epoch */
+	const struct trainer_seq **batch; /* (batch_size) */
+	uint64_t rng;
+	struct trainer_rows rows;
+	struct adamw opt;
+};
+
+static void sft_job_release(struct sft_job *j)
+{
+	adamw_release(&j->opt);
+	trainer_rows_release(&j->rows);
+	free(j->order);
+	free(j->batch);
+}
+
+/* Checks the input and counts what is usable (nu). */
+static int sft_check(struct sft_job *j, int n)
+{
+	const struct trainer_sft_params *p = j->p;
+	struct llama_model *policy = j->policy;
+	if (!policy || !is_lm(policy) || !policy->grads)
+		return trainer_fail(&j->run, -EINVAL, "sft needs a language model with gradients");
+	if (n < 0 || (n > 0 && !j->seqs) || p->epochs <= 0 || p->batch_size <= 0 ||
+	    p->max_steps < 0)
+		return trainer_fail(&j->run, -EINVAL, "bad sft settings: %d sequences, epochs %d, "
+				    "batch_size %d, max_steps %d", n, p->epochs, p->batch_size,
+				    p->max_steps);
+	int rc = check_opt(&j->run, p->lr, p->min_lr, p->weight_decay, p->grad_clip);
+	if (rc)
+		return rc;
+	int n_cut = 0;
+	j->T_max = policy->max_T;
+	for (int i = 0; i < n; i++) {
+		if ((rc = trainer_seq_check(&j->run, &j->seqs[i], policy->cfg.vocab_size, "sequence", i)))
+			return rc;
+		if (trainer_seq_scored(&j->seqs[i], j->T_max, false) > 0)
+			j->nu++;
+		n_cut += j->seqs[i].n > j->T_max + 1;
+	}
+	if (j->nu == 0)
+		return trainer_fail(&j->run, -EINVAL, "no sequence with a response token to train on "
+				    "(of %d)", n);
+	if (n_cut)
+		trainer_logf(&j->run, "%d sequences cut to the model's %d positions", n_cut, j->T_max);
+	return 0;
+}
+
+static int sft_prepare(struct sft_job *j, int n)
+{
+	const struct trainer_sft_params *p = j->p;
+	int rc = sft_check(j, n);
+	if (rc)
+		return rc;
+	int bs = p->batch_size;
+	j->spe = (j->nu + bs - 1) / bs;
+	j->total = (long long)j->spe * p->epochs;
+	if (p->max_steps > 0 && j->total > p->max_steps)
+		j->total = p->max_steps;
+	j->order = malloc((size_t)j->nu * sizeof(int));
+	j->batch = malloc((size_t)bs * sizeof *j->batch);
+	if (!j->order || !j->batch || trainer_rows_init(&j->rows, j->policy->max_B, j->T_max) < 0)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for sft buffers");
+	if ((rc = trainer_opt_init(&j->opt, &j->run, j->policy, p->lr, p->min_lr, p->warmup_frac,
+				   p->weight_decay, p->grad_clip, (int)j->total)) < 0)
+		return rc;
+	for (int i = 0, k = 0; i < n; i++)
+		if (trainer_seq_scored(&j->seqs[i], j->T_max, false) > 0)
+			j->order[k++] = i;
+	trainer_logf(&j->run, "sft: %d sequences, %lld steps of %d", j->nu, j->total, bs);
+	j->rng = trainer_rng_seed(p->seed, 0x5F7);
+	return 0;
+}
+
+/* What one SFT step reports. */
+struct sft_step {
+	double loss;      /* mean loss per weighted token */
+	double wsum;      /* weighted tokens */
+	long long ntok;   /* tokens run */
+	float lr;
+	double gnorm;
+};
+
+/* The optimizer step over order[b0 .. b0+nb): micro-batches of sequences of
+ * similar length, cross-entropy over the step's weighted tokens, AdamW. */
+static int sft_step(struct sft_job *j, int b0, int nb, struct sft_step *st)
+{
+	struct llama_model *policy = j->policy;
+	for (int i = 0; i < nb; i++) {
+		j->batch[i] = &j->seqs[j->order[b0 + i]];
+		st->wsum += trainer_seq_scored(j->batch[i], j->T_max, false);
+	}
+	sort_by_len(j->batch, nb);
+	llama_zero_grads(policy);
+	for (int i0 = 0; i0 < nb; i0 += policy->max_B) {
+		int mb = nb - i0 < policy->max_B ? nb - i0 : policy->max_B;
+		float l = 0;
+		int rc = trainer_step_ce(policy, &j->rows, &j->run, j->batch + i0, mb, j->T_max,
+					 (float)st->wsum, &l, "sft");
+		if (rc < 0)
+			return rc;
+		st->loss += l;
+		for (int b = 0; b < mb; b++)
+			st->ntok += j->rows.len[b];
+	}
+	st->gnorm = adamw_step(&j->opt, policy->params, policy->grads, 1.0f, &st->lr);
+	return 0;
+}
+
 int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int n,
 		const struct trainer_sft_params *p, const struct trainer_hooks *hooks,
 		struct trainer_sft_result *res, char *err, size_t errlen)
 {
-	struct trainer_run run;
-	trainer_run_init(&run, hooks, err, errlen);
+	struct sft_job j = { .p = p, .policy = policy, .seqs = seqs };
+	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
-	if (!policy || !is_lm(policy) || !policy->grads)
-		return trainer_fail(&run, -EINVAL, "sft needs a language model with gradients");
-	if (n < 0 || (n > 0 && !seqs) || p->epochs <= 0 || p->batch_size <= 0 || p->max_steps < 0)
-		return trainer_fail(&run, -EINVAL, "bad sft settings: %d sequences, epochs %d, "
-				    "batch_size %d, max_steps %d", n, p->epochs, p->batch_size,
-				    p->max_steps);
-	int rc = check_opt(&run, p->lr, p->min_lr, p->weight_decay, p->grad_clip);
+	int rc = sft_prepare(&j, n);
 	if (rc)
-		return rc;
-	int T_max = policy->max_T, nu = 0, n_cut = 0;
-	for (int i = 0; i < n; i++) {
-		if ((rc = trainer_seq_check(&run, &seqs[i], policy->cfg.vocab_size, "sequence", i)))
-			return rc;
-		if (trainer_seq_scored(&seqs[i], T_max, false) > 0)
-			nu++;
-		n_cut += seqs[i].n > T_max + 1;
-	}
-	if (nu == 0)
-		return trainer_fail(&run, -EINVAL, "no sequence with a response token to train on "
-				    "(of %d)", n);
-	if (n_cut)
-		trainer_logf(&run, "%d sequences cut to the model's %d positions", n_cut, T_max);
+		goto out;
 
-	int bs = p->batch_size, spe = (nu + bs - 1) / bs;
-	long long total = (long long)spe * p->epochs;
-	if (p->max_steps > 0 && total > p->max_steps)
-		total = p->max_steps;
-	struct adamw opt;
-	struct trainer_rows rows;
-	int *order = malloc((size_t)nu * sizeof(int));
-	const struct trainer_seq **batch = malloc((size_t)bs * sizeof *batch);
-	if (!order || !batch || trainer_rows_init(&rows, policy->max_B, T_max) < 0) {
-		free(order);
-		free(batch);
-		return trainer_fail(&run, -ENOMEM, "out of memory for sft buffers");
-	}
-	if ((rc = trainer_opt_init(&opt, &run, policy, p->lr, p->min_lr, p->warmup_frac,
-				   p->weight_decay, p->grad_clip, (int)total)) < 0)
-		goto out_rows;
-	for (int i = 0, j = 0; i < n; i++)
-		if (trainer_seq_scored(&seqs[i], T_max, false) > 0)
-			order[j++] = i;
-	trainer_logf(&run, "sft: %d sequences, %lld steps of %d", nu, total, bs);
-
-	uint64_t rng = trainer_rng_seed(p->seed, 0x5F7);
 	double ep_loss = 0, ep_tok = 0;
-	for (int step = 0; step < total; step++) {
-		int within = step % spe;
+	for (int step = 0; step < j.total; step++) {
+		int within = step % j.spe, bs = p->batch_size, b0 = within * bs;
 		if (within == 0) {
-			trainer_shuffle(order, nu, &rng);
+			trainer_shuffle(j.order, j.nu, &j.rng);
 			ep_loss = ep_tok = 0;
 		}
-		int b0 = within * bs, nb = nu - b0 < bs ? nu - b0 : bs;
-		double wsum = 0, t0 = trainer_now();
-		long long ntok = 0;
-		for (int i = 0; i < nb; i++) {
-			batch[i] = &seqs[order[b0 + i]];
-			wsum += trainer_seq_scored(batch[i], T_max, false);
-		}
-		sort_by_len(batch, nb);
-		llama_zero_grads(policy);
-		double loss = 0;
-		for (int i0 = 0; i0 < nb; i0 += policy->max_B) {
-			int mb = nb - i0 < policy->max_B ? nb - i0 : policy->max_B;
-			trainer_rows_pack(&rows, batch + i0, mb, T_max, false);
-			float l = 0;
-			if (llama_lm_forward_backward(policy, rows.tokens, rows.targets, rows.mask, mb,
-						      rows.T, (float)wsum, &l) < 0) {
-				rc = trainer_fail(&run, -EINVAL, "sft forward of %d x %d tokens failed",
-						  mb, rows.T);
-				goto out_opt;
-			}
-			loss += l;
-			for (int b = 0; b < mb; b++)
-				ntok += rows.len[b];
-		}
-		float lr;
-		double gnorm = adamw_step(&opt, policy->params, policy->grads, 1.0f, &lr);
+		struct sft_step st = { 0 };
+		double t0 = trainer_now();
+		if ((rc = sft_step(&j, b0, j.nu - b0 < bs ? j.nu - b0 : bs, &st)) < 0)
+			goto out;
 		double dt = trainer_now() - t0;
+
 		if (step == 0)
-			res->loss_first = (float)loss;
-		ep_loss += loss * wsum;
-		ep_tok += wsum;
-		res->tokens += (long long)wsum;
+			res->loss_first = (float)st.loss;
+		ep_loss += st.loss * st.wsum;
+		ep_tok += st.wsum;
+		res->tokens += (long long)st.wsum;
 		res->steps = step + 1;
 		res->loss = (float)(ep_loss / ep_tok);
-		trainer_metric(&run, step, "loss", (float)loss);
-		trainer_metric(&run, step, "lr", lr);
-		trainer_metric(&run, step, "grad_norm", (float)gnorm);
-		trainer_metric(&run, step, "tokens_per_sec", dt > 0 ? (float)(ntok / dt) : 0.0f);
-		trainer_progress(&run, (float)(step + 1) / (float)total);
-		if ((step + 1) % 50 == 0 || step + 1 == total)
-			trainer_logf(&run, "sft step %d/%lld loss %.4f lr %.2e grad_norm %.3f", step + 1,
-				     total, loss, lr, gnorm);
-		if (step + 1 < total && trainer_cancelled(&run)) {
+		trainer_metric(&j.run, step, "loss", (float)st.loss);
+		trainer_metric(&j.run, step, "lr", st.lr);
+		trainer_metric(&j.run, step, "grad_norm", (float)st.gnorm);
+		trainer_metric(&j.run, step, "tokens_per_sec", dt > 0 ? (float)(st.ntok / dt) : 0.0f);
+		trainer_progress(&j.run, (float)(step + 1) / (float)j.total);
+		if ((step + 1) % 50 == 0 || step + 1 == j.total)
+			trainer_logf(&j.run, "sft step %d/%lld loss %.4f lr %.2e grad_norm %.3f",
+				     step + 1, j.total, st.loss, st.lr, st.gnorm);
+		if (step + 1 < j.total && trainer_cancelled(&j.run)) {
 			rc = -ECANCELED;
-			goto out_opt;
+			goto out;
 		}
 	}
 	rc = 0;
-out_opt:
-	adamw_release(&opt);
-out_rows:
-	trainer_rows_release(&rows);
-	free(order);
-	free(batch);
+out:
+	sft_job_release(&j);
 	return rc;
 }
 
@@ -525,16 +620,17 @@ int trainer_score(struct llama_model *rm, const struct trainer_seq *seqs, int n,
 	for (int i = 0; i < n; i++)
 		if ((rc = trainer_seq_check(&run, &seqs[i], rm->cfg.vocab_size, "sequence", i)))
 			return rc;
-	struct trainer_rows rows;
+	struct trainer_rows rows = { 0 };
 	const struct trainer_seq **ptr = malloc((size_t)(n ? n : 1) * sizeof *ptr);
 	if (!ptr || trainer_rows_init(&rows, rm->max_B, rm->max_T) < 0) {
-		free(ptr);
-		return trainer_fail(&run, -ENOMEM, "out of memory for scoring");
+		rc = trainer_fail(&run, -ENOMEM, "out of memory for scoring");
+		goto out;
 	}
 	for (int i = 0; i < n; i++)
 		ptr[i] = &seqs[i];
 	struct trainer_outs o = { .S = rm->max_T, .score = scores };
 	rc = trainer_collect(rm, &rows, &run, ptr, n, 0, &o);
+out:
 	trainer_rows_release(&rows);
 	free(ptr);
 	return rc;
@@ -555,243 +651,331 @@ static void pair_acc(const struct trainer_group *groups, const int *gi, int ng, 
 	}
 }
 
-int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, int n,
-		   const struct trainer_reward_params *p, const struct trainer_hooks *hooks,
-		   struct trainer_reward_result *res, char *err, size_t errlen)
-{
+/*
+ * One reward-model call.  Every response flattened into ptr: the held-out
+ * groups, then the training groups (gi's order), then the groups without
+ * pairs, group g's K responses at off[g].
+ */
+struct reward_job {
 	struct trainer_run run;
-	trainer_run_init(&run, hooks, err, errlen);
-	memset(res, 0, sizeof *res);
-	res->heldout_acc = NAN;
-	res->train_acc = NAN;
+	const struct trainer_reward_params *p;
+	struct llama_model *rm;
+	const struct trainer_group *groups;
+	int n;                       /* groups */
+	int total_seqs, max_k;       /* responses in all, in the largest group */
+	int npg;                     /* groups with at least one pair */
+	int n_held, ntrain;          /* of those, held out and trained on */
+	int held_seqs;               /* responses of the held-out groups */
+	int *gi;                     /* (n + 1) groups with pairs: held out, then training */
+	int *held, *train;           /* into gi */
+	int *off;                    /* (n + 1) first response of group g in ptr */
+	const struct trainer_seq **ptr; /* (total_seqs) */
+	float *r;                    /* (total_seqs) scores of every response, then: */
+	float *gr_r, *gr_dr;         /* (max_k) a group's scores and their gradient */
+	int bg, spe, total;          /* groups per step, steps per epoch, steps */
+	uint64_t rng;
+	struct trainer_rows rows;
+	struct adamw opt;
+};
+
+static void reward_job_release(struct reward_job *j)
+{
+	adamw_release(&j->opt);
+	trainer_rows_release(&j->rows);
+	free(j->r);
+	free(j->off);
+	free(j->gi);
+	free(j->ptr);
+}
+
+/* Checks the settings and every response; counts them and the cut ones. */
+static int reward_check(struct reward_job *j, int *n_cut)
+{
+	const struct trainer_reward_params *p = j->p;
+	struct llama_model *rm = j->rm;
+	int n = j->n, rc;
 	if (!rm || !rm->grads)
-		return trainer_fail(&run, -EINVAL, "the reward model needs gradients");
-	if (n < 0 || (n > 0 && !groups) || p->epochs <= 0 || p->batch_groups <= 0 ||
+		return trainer_fail(&j->run, -EINVAL, "the reward model needs gradients");
+	if (n < 0 || (n > 0 && !j->groups) || p->epochs <= 0 || p->batch_groups <= 0 ||
 	    !(p->heldout_frac >= 0 && p->heldout_frac < 1) || !(p->head_init_std >= 0) ||
 	    !isfinite(p->margin_scale))
-		return trainer_fail(&run, -EINVAL, "bad reward settings: %d groups, epochs %d, "
+		return trainer_fail(&j->run, -EINVAL, "bad reward settings: %d groups, epochs %d, "
 				    "batch_groups %d, heldout_frac %g", n, p->epochs,
 				    p->batch_groups, p->heldout_frac);
-	int rc = check_opt(&run, p->lr, p->min_lr, p->weight_decay, p->grad_clip);
-	if (rc)
+	if ((rc = check_opt(&j->run, p->lr, p->min_lr, p->weight_decay, p->grad_clip)))
 		return rc;
-
-	/* validate, count pairs, find the largest group */
-	int total_seqs = 0, max_k = 1, npg = 0, n_cut = 0;
+	j->max_k = 1;
 	for (int g = 0; g < n; g++) {
-		const struct trainer_group *gr = &groups[g];
+		const struct trainer_group *gr = &j->groups[g];
 		if (gr->k < 0 || (gr->k > 0 && (!gr->seqs || !gr->scores)))
-			return trainer_fail(&run, -EINVAL, "group %d: %d responses without data", g,
+			return trainer_fail(&j->run, -EINVAL, "group %d: %d responses without data", g,
 					    gr->k);
-		for (int j = 0; j < gr->k; j++) {
-			if ((rc = trainer_seq_check(&run, &gr->seqs[j], rm->cfg.vocab_size, "group response",
-						    total_seqs + j)))
+		for (int k = 0; k < gr->k; k++) {
+			if ((rc = trainer_seq_check(&j->run, &gr->seqs[k], rm->cfg.vocab_size,
+						    "group response", j->total_seqs + k)))
 				return rc;
-			n_cut += gr->seqs[j].n > rm->max_T;
+			*n_cut += gr->seqs[k].n > rm->max_T;
 		}
-		total_seqs += gr->k;
-		max_k = gr->k > max_k ? gr->k : max_k;
+		j->total_seqs += gr->k;
+		j->max_k = gr->k > j->max_k ? gr->k : j->max_k;
 	}
-	float *r = malloc((size_t)(total_seqs + 2 * max_k + 1) * sizeof(float));
-	int *off = malloc((size_t)(n + 1) * sizeof(int));
-	int *gi = malloc((size_t)(n + 1) * sizeof(int));
-	const struct trainer_seq **ptr = malloc((size_t)(total_seqs + 1) * sizeof *ptr);
-	struct trainer_rows rows = { 0 };
-	struct adamw opt = { 0 };
-	bool have_rows = false, have_opt = false;
-	if (!r || !off || !gi || !ptr) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for %d responses", total_seqs);
-		goto out;
-	}
-	float *gr_r = r + total_seqs, *gr_dr = gr_r + max_k;
-	for (int g = 0; g < n; g++) {
+	return 0;
+}
+
+/* The groups with pairs into gi (npg), each fitting in one micro-batch. */
+static int reward_find_pairs(struct reward_job *j)
+{
+	for (int g = 0; g < j->n; g++) {
 		struct rl_pair_stats st;
-		memset(gr_r, 0, (size_t)max_k * sizeof(float));
-		rl_rm_pair_loss(NULL, &st, gr_r, groups[g].scores, groups[g].k, 0.0f, 0.0f);
+		memset(j->gr_r, 0, (size_t)j->max_k * sizeof(float));
+		rl_rm_pair_loss(NULL, &st, j->gr_r, j->groups[g].scores, j->groups[g].k, 0.0f, 0.0f);
 		if (st.n_pairs == 0)
 			continue;
-		if (groups[g].k > rm->max_B) {
-			rc = trainer_fail(&run, -EINVAL, "group %d has %d responses; the reward model "
-					  "takes %d rows at a time", g, groups[g].k, rm->max_B);
-			goto out;
-		}
-		gi[npg++] = g;
+		if (j->groups[g].k > j->rm->max_B)
+			return trainer_fail(&j->run, -EINVAL, "group %d has %d responses; the reward "
+					    "model takes %d rows at a time", g, j->groups[g].k,
+					    j->rm->max_B);
+		j->gi[j->npg++] = g;
 	}
-	if (npg == 0) {
-		rc = trainer_fail(&run, -EINVAL, "no rated pairs: need at least one group with two "
-				  "different scores");
-		goto out;
-	}
-	if (n_cut)
-		trainer_logf(&run, "%d responses cut to the reward model's %d positions", n_cut,
-			     rm->max_T);
+	if (j->npg == 0)
+		return trainer_fail(&j->run, -EINVAL, "no rated pairs: need at least one group with "
+				    "two different scores");
+	return 0;
+}
 
-	/* held-out split: a seeded choice of groups, at least one when possible */
-	uint64_t rng = trainer_rng_seed(p->seed, 0x5E3);
-	trainer_shuffle(gi, npg, &rng);
-	int n_held = 0;
-	if (p->heldout_frac > 0 && npg >= 2) {
-		n_held = (int)lroundf(p->heldout_frac * npg);
-		n_held = n_held < 1 ? 1 : n_held > npg - 1 ? npg - 1 : n_held;
+/* The held-out split (a seeded choice of groups, at least one when possible)
+ * and the flattened responses. */
+static void reward_split(struct reward_job *j)
+{
+	const struct trainer_group *groups = j->groups;
+	int npg = j->npg, n = j->n;
+	j->rng = trainer_rng_seed(j->p->seed, 0x5E3);
+	trainer_shuffle(j->gi, npg, &j->rng);
+	if (j->p->heldout_frac > 0 && npg >= 2) {
+		j->n_held = (int)lroundf(j->p->heldout_frac * npg);
+		j->n_held = j->n_held < 1 ? 1 : j->n_held > npg - 1 ? npg - 1 : j->n_held;
 	}
-	int *held = gi, *train = gi + n_held, ntrain = npg - n_held;
-
-	/* every response, flattened: held-out groups, then training groups (gi's
-	 * order), then the groups without pairs */
+	j->held = j->gi;
+	j->train = j->gi + j->n_held;
+	j->ntrain = npg - j->n_held;
 	int o = 0;
 	for (int g = 0; g < n; g++)
-		off[g] = -1;
+		j->off[g] = -1;
 	for (int i = 0; i < npg; i++) {
-		off[gi[i]] = o;
-		o += groups[gi[i]].k;
+		j->off[j->gi[i]] = o;
+		o += groups[j->gi[i]].k;
 	}
 	for (int g = 0; g < n; g++)
-		if (off[g] < 0) {
-			off[g] = o;
+		if (j->off[g] < 0) {
+			j->off[g] = o;
 			o += groups[g].k;
 		}
 	for (int g = 0; g < n; g++)
-		for (int j = 0; j < groups[g].k; j++)
-			ptr[off[g] + j] = &groups[g].seqs[j];
-	int held_seqs = n_held ? off[train[0]] : 0;
+		for (int k = 0; k < groups[g].k; k++)
+			j->ptr[j->off[g] + k] = &groups[g].seqs[k];
+	j->held_seqs = j->n_held ? j->off[j->train[0]] : 0;
+}
 
-	if (trainer_rows_init(&rows, rm->max_B, rm->max_T) < 0) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for reward buffers");
-		goto out;
-	}
-	have_rows = true;
-	int bg = p->batch_groups, spe = (ntrain + bg - 1) / bg, total = spe * p->epochs;
-	if ((rc = trainer_opt_init(&opt, &run, rm, p->lr, p->min_lr, p->warmup_frac,
-				   p->weight_decay, p->grad_clip, total)) < 0)
-		goto out;
-	have_opt = true;
+static int reward_prepare(struct reward_job *j)
+{
+	const struct trainer_reward_params *p = j->p;
+	struct llama_model *rm = j->rm;
+	int n_cut = 0, rc = reward_check(j, &n_cut);
+	if (rc)
+		return rc;
+	j->r = malloc((size_t)(j->total_seqs + 2 * j->max_k + 1) * sizeof(float));
+	j->off = malloc((size_t)(j->n + 1) * sizeof(int));
+	j->gi = malloc((size_t)(j->n + 1) * sizeof(int));
+	j->ptr = malloc((size_t)(j->total_seqs + 1) * sizeof *j->ptr);
+	if (!j->r || !j->off || !j->gi || !j->ptr)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for %d responses", j->total_seqs);
+	j->gr_r = j->r + j->total_seqs;
+	j->gr_dr = j->gr_r + j->max_k;
+	if ((rc = reward_find_pairs(j)))
+		return rc;
+	if (n_cut)
+		trainer_logf(&j->run, "%d responses cut to the reward model's %d positions", n_cut,
+			     rm->max_T);
+	reward_split(j);
+	if (trainer_rows_init(&j->rows, rm->max_B, rm->max_T) < 0)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for reward buffers");
+	j->bg = p->batch_groups;
+	j->spe = (j->ntrain + j->bg - 1) / j->bg;
+	j->total = j->spe * p->epochs;
+	if ((rc = trainer_opt_init(&j->opt, &j->run, rm, p->lr, p->min_lr, p->warmup_frac,
+				   p->weight_decay, p->grad_clip, j->total)) < 0)
+		return rc;
 	if (p->head_init_std > 0) {
 		uint64_t hs = trainer_rng_seed(p->seed, 0x4EAD);
 		for (int i = 0; i < rm->cfg.dim; i++)
 			rm->w.head_w[i] = (float)(p->head_init_std * rand_normal(&hs));
 		rm->w.head_b[0] = 0.0f;
 	}
-	trainer_logf(&run, "reward: %d groups with pairs (%d held out), %d steps of %d groups",
-		     npg, n_held, total, bg);
+	trainer_logf(&j->run, "reward: %d groups with pairs (%d held out), %d steps of %d groups",
+		     j->npg, j->n_held, j->total, j->bg);
+	return 0;
+}
 
-	struct trainer_outs ho = { .S = rm->max_T, .score = r };
-	double ep_loss = 0;
-	int ep_groups = 0;
-	for (int step = 0; step < total; step++) {
-		int within = step % spe;
-		if (within == 0) {
-			trainer_shuffle(train, ntrain, &rng);
-			ep_loss = 0;
-			ep_groups = 0;
-		}
-		int g0 = within * bg, ng = ntrain - g0 < bg ? ntrain - g0 : bg;
-		double loss = 0;
-		int pairs = 0, correct = 0;
-		llama_zero_grads(rm);
-		for (int i = 0; i < ng;) {
-			/* a micro-batch of whole groups */
-			int nrows = 0, i1 = i;
-			while (i1 < ng && nrows + groups[train[g0 + i1]].k <= rm->max_B)
-				nrows += groups[train[g0 + i1++]].k;
-			for (int a = i, q = 0; a < i1; a++) {
-				int g = train[g0 + a];
-				for (int j = 0; j < groups[g].k; j++)
-					rows.seqs[q++] = &groups[g].seqs[j];
-			}
-			trainer_rows_pack(&rows, rows.seqs, nrows, rm->max_T, true);
-			int T = rows.T;
-			if (llama_forward(rm, rows.tokens, NULL, nrows, T, LLAMA_VALUES) < 0) {
-				rc = trainer_fail(&run, -EINVAL, "reward forward of %d x %d tokens failed",
-						  nrows, T);
-				goto out;
-			}
-			float *dval = rows.s[0];
-			memset(dval, 0, (size_t)nrows * T * sizeof(float));
-			for (int a = i, row = 0; a < i1; a++) {
-				const struct trainer_group *g = &groups[train[g0 + a]];
-				for (int j = 0; j < g->k; j++) {
-					gr_r[j] = seq_score_forward(rm->acts.values + (size_t)(row + j) * T,
-								    rows.seqs[row + j], rows.len[row + j],
-								    rm->score);
-					gr_dr[j] = 0.0f;
-				}
-				struct rl_pair_stats st;
-				loss += rl_rm_pair_loss(gr_dr, &st, gr_r, g->scores, g->k, p->margin_scale,
-							1.0f / ng) / ng;
-				pairs += st.n_pairs;
-				correct += st.n_correct;
-				for (int j = 0; j < g->k; j++)
-					seq_score_backward(dval + (size_t)(row + j) * T, rows.seqs[row + j],
-							   rows.len[row + j], rm->score, gr_dr[j]);
-				row += g->k;
-			}
-			if (llama_backward(rm, NULL, NULL, dval) < 0) {
-				rc = trainer_fail(&run, -EINVAL, "reward backward failed");
-				goto out;
-			}
-			i = i1;
-		}
-		freeze_lower(rm, p->train_layers);
-		float lr;
-		double gnorm = adamw_step(&opt, rm->params, rm->grads, 1.0f, &lr);
-		ep_loss += loss * ng;
-		ep_groups += ng;
-		res->loss = (float)(ep_loss / ep_groups);
-		res->steps = step + 1;
-		trainer_metric(&run, step, "loss", (float)loss);
-		trainer_metric(&run, step, "acc", pairs ? (float)correct / pairs : 0.0f);
-		trainer_metric(&run, step, "lr", lr);
-		trainer_metric(&run, step, "grad_norm", (float)gnorm);
-		if (within == spe - 1 && n_held > 0) {
-			if ((rc = trainer_collect(rm, &rows, &run, ptr, held_seqs, 0, &ho)) < 0)
-				goto out;
-			int hp, hc;
-			pair_acc(groups, held, n_held, off, r, &hp, &hc);
-			trainer_metric(&run, step, "heldout_acc", hp ? (float)hc / hp : 0.0f);
-			trainer_logf(&run, "reward epoch %d: loss %.4f heldout_acc %.3f (%d pairs)",
-				     step / spe + 1, res->loss, hp ? (double)hc / hp : 0.0, hp);
-		}
-		trainer_progress(&run, (float)(step + 1) / (float)(total + 1));
-		if (step + 1 < total && trainer_cancelled(&run)) {
-			rc = -ECANCELED;
-			goto out;
-		}
+/* What one reward step reports. */
+struct reward_step {
+	double loss;       /* mean pair loss over the step's groups */
+	int pairs, correct;
+	float lr;
+	double gnorm;
+};
+
+/* The loss of group g, whose K responses are rows row.. of the last forward
+ * (T positions): scores from the values, the pair loss (weighted 1/ng), and
+ * its gradient into the rows of j->rows.grad. */
+static void reward_group_loss(struct reward_job *j, const struct trainer_group *g, int row,
+			      int ng, struct reward_step *st)
+{
+	struct trainer_rows *rows = &j->rows;
+	struct llama_model *rm = j->rm;
+	int T = rows->T;
+	for (int k = 0; k < g->k; k++) {
+		j->gr_r[k] = seq_score_forward(rm->acts.values + (size_t)(row + k) * T,
+					       rows->seqs[row + k], rows->len[row + k], rm->score);
+		j->gr_dr[k] = 0.0f;
 	}
+	struct rl_pair_stats ps;
+	st->loss += rl_rm_pair_loss(j->gr_dr, &ps, j->gr_r, g->scores, g->k, j->p->margin_scale,
+				    1.0f / ng) / ng;
+	st->pairs += ps.n_pairs;
+	st->correct += ps.n_correct;
+	for (int k = 0; k < g->k; k++)
+		seq_score_backward(rows->grad + (size_t)(row + k) * T, rows->seqs[row + k],
+				   rows->len[row + k], rm->score, j->gr_dr[k]);
+}
 
-	/* final scores of every response: accuracies, then the normalisation */
-	if ((rc = trainer_collect(rm, &rows, &run, ptr, total_seqs, 0, &ho)) < 0)
-		goto out;
+/* The optimizer step over the training groups train[g0 .. g0+ng): micro-batches
+ * of whole groups (a group's pairs compare rows of one forward), AdamW. */
+static int reward_step(struct reward_job *j, int g0, int ng, struct reward_step *st)
+{
+	struct llama_model *rm = j->rm;
+	struct trainer_rows *rows = &j->rows;
+	const int *train = j->train + g0;
+	llama_zero_grads(rm);
+	for (int i = 0; i < ng;) {
+		int nrows = 0, i1 = i;
+		while (i1 < ng && nrows + j->groups[train[i1]].k <= rm->max_B)
+			nrows += j->groups[train[i1++]].k;
+		for (int a = i, q = 0; a < i1; a++)
+			for (int k = 0; k < j->groups[train[a]].k; k++)
+				rows->seqs[q++] = &j->groups[train[a]].seqs[k];
+		int rc = trainer_step_forward(rm, rows, &j->run, rows->seqs, nrows, rm->max_T,
+					      LLAMA_VALUES, "reward");
+		if (rc < 0)
+			return rc;
+		for (int a = i, row = 0; a < i1; a++) {
+			reward_group_loss(j, &j->groups[train[a]], row, ng, st);
+			row += j->groups[train[a]].k;
+		}
+		if ((rc = trainer_step_backward(rm, rows, &j->run, "reward")) < 0)
+			return rc;
+		i = i1;
+	}
+	freeze_lower(rm, j->p->train_layers);
+	st->gnorm = adamw_step(&j->opt, rm->params, rm->grads, 1.0f, &st->lr);
+	return 0;
+}
+
+/* Held-out pairwise accuracy after an epoch. */
+static int reward_heldout(struct reward_job *j, int step, const struct trainer_reward_result *res)
+{
+	struct trainer_outs ho = { .S = j->rm->max_T, .score = j->r };
+	int rc = trainer_collect(j->rm, &j->rows, &j->run, j->ptr, j->held_seqs, 0, &ho);
+	if (rc < 0)
+		return rc;
+	int hp, hc;
+	pair_acc(j->groups, j->held, j->n_held, j->off, j->r, &hp, &hc);
+	trainer_metric(&j->run, step, "heldout_acc", hp ? (float)hc / hp : 0.0f);
+	trainer_logf(&j->run, "reward epoch %d: loss %.4f heldout_acc %.3f (%d pairs)",
+		     step / j->spe + 1, res->loss, hp ? (double)hc / hp : 0.0, hp);
+	return 0;
+}
+
+/* The final scores of every response: the accuracies, then the normalisation
+ * of the head. */
+static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *res)
+{
+	struct llama_model *rm = j->rm;
+	struct trainer_outs ho = { .S = rm->max_T, .score = j->r };
+	int rc = trainer_collect(rm, &j->rows, &j->run, j->ptr, j->total_seqs, 0, &ho);
+	if (rc < 0)
+		return rc;
 	int tp, tc, hp = 0, hc = 0;
-	pair_acc(groups, train, ntrain, off, r, &tp, &tc);
-	if (n_held)
-		pair_acc(groups, held, n_held, off, r, &hp, &hc);
+	pair_acc(j->groups, j->train, j->ntrain, j->off, j->r, &tp, &tc);
+	if (j->n_held)
+		pair_acc(j->groups, j->held, j->n_held, j->off, j->r, &hp, &hc);
 	res->train_pairs = tp;
 	res->train_acc = tp ? (float)tc / tp : NAN;
 	res->heldout_pairs = hp;
 	res->heldout_acc = hp ? (float)hc / hp : NAN;
 	struct rl_norm nrm;
-	rl_norm_fit(&nrm, r, total_seqs);
+	rl_norm_fit(&nrm, j->r, j->total_seqs);
 	res->norm_mean = nrm.mean;
 	res->norm_std = nrm.std;
-	if (p->normalize) {
+	if (j->p->normalize) {
 		for (int i = 0; i < rm->cfg.dim; i++)
 			rm->w.head_w[i] /= nrm.std;
 		rm->w.head_b[0] = (rm->w.head_b[0] - nrm.mean) / nrm.std;
 	}
-	trainer_logf(&run, "reward: train_acc %.3f (%d pairs) heldout_acc %.3f (%d pairs); "
+	trainer_logf(&j->run, "reward: train_acc %.3f (%d pairs) heldout_acc %.3f (%d pairs); "
 		     "scores mean %.4f std %.4f%s", res->train_acc, tp, res->heldout_acc, hp,
-		     nrm.mean, nrm.std, p->normalize ? " normalised to 0, 1" : "");
-	trainer_progress(&run, 1.0f);
+		     nrm.mean, nrm.std, j->p->normalize ? " normalised to 0, 1" : "");
+	return 0;
+}
+
+int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, int n,
+		   const struct trainer_reward_params *p, const struct trainer_hooks *hooks,
+		   struct trainer_reward_result *res, char *err, size_t errlen)
+{
+	struct reward_job j = { .p = p, .rm = rm, .groups = groups, .n = n };
+	trainer_run_init(&j.run, hooks, err, errlen);
+	memset(res, 0, sizeof *res);
+	res->heldout_acc = NAN;
+	res->train_acc = NAN;
+	int rc = reward_prepare(&j);
+	if (rc)
+		goto out;
+
+	double ep_loss = 0;
+	int ep_groups = 0;
+	for (int step = 0; step < j.total; step++) {
+		int within = step % j.spe, g0 = within * j.bg;
+		int ng = j.ntrain - g0 < j.bg ? j.ntrain - g0 : j.bg;
+		if (within == 0) {
+			trainer_shuffle(j.train, j.ntrain, &j.rng);
+			ep_loss = 0;
+			ep_groups = 0;
+		}
+		struct reward_step st = { 0 };
+		if ((rc = reward_step(&j, g0, ng, &st)) < 0)
+			goto out;
+
+		ep_loss += st.loss * ng;
+		ep_groups += ng;
+		res->loss = (float)(ep_loss / ep_groups);
+		res->steps = step + 1;
+		trainer_metric(&j.run, step, "loss", (float)st.loss);
+		trainer_metric(&j.run, step, "acc", st.pairs ? (float)st.correct / st.pairs : 0.0f);
+		trainer_metric(&j.run, step, "lr", st.lr);
+		trainer_metric(&j.run, step, "grad_norm", (float)st.gnorm);
+		if (within == j.spe - 1 && j.n_held > 0 && (rc = reward_heldout(&j, step, res)) < 0)
+			goto out;
+		trainer_progress(&j.run, (float)(step + 1) / (float)(j.total + 1));
+		if (step + 1 < j.total && trainer_cancelled(&j.run)) {
+			rc = -ECANCELED;
+			goto out;
+		}
+	}
+	if ((rc = reward_evaluate(&j, res)) < 0)
+		goto out;
+	trainer_progress(&j.run, 1.0f);
 	rc = 0;
 out:
-	if (have_opt)
-		adamw_release(&opt);
-	if (have_rows)
-		trainer_rows_release(&rows);
-	free(r);
-	free(off);
-	free(gi);
-	free(ptr);
+	reward_job_release(&j);
 	return rc;
 }
 
@@ -812,179 +996,237 @@ void trainer_dpo_defaults(struct trainer_dpo_params *p)
 	p->seed = 1;
 }
 
+/* One DPO call.  Rows 2i, 2i+1 of ptr are chosen, rejected of the i-th
+ * usable pair; ref_sum their summed response log-probs under ref. */
+struct dpo_job {
+	struct trainer_run run;
+	const struct trainer_dpo_params *p;
+	struct llama_model *policy, *ref;
+	const struct trainer_pair *pairs;
+	int n;                      /* pairs given */
+	int nu;                     /* usable pairs */
+	int T_max;                  /* context both models score */
+	int per_micro;              /* pairs per policy micro-batch */
+	int spe, total;             /* steps per epoch, steps */
+	int *order;                 /* (nu) shuffled per epoch */
+	const struct trainer_seq **ptr; /* (2 nu) */
+	float *ref_sum;             /* (2 nu) */
+	float *buf;                 /* (6 per_micro) a micro-batch's sums and gradients */
+	uint64_t rng;
+	struct trainer_rows rows;
+	struct adamw opt;
+};
+
+static void dpo_job_release(struct dpo_job *j)
+{
+	adamw_release(&j->opt);
+	trainer_rows_release(&j->rows);
+	free(j->order);
+	free(j->ptr);
+	free(j->ref_sum);
+	free(j->buf);
+}
+
+static bool dpo_usable(const struct trainer_pair *pr, int T_max)
+{
+	return trainer_seq_scored(&pr->chosen, T_max, false) > 0 &&
+	       trainer_seq_scored(&pr->rejected, T_max, false) > 0;
+}
+
+/* Checks the models, the settings and every pair; counts the usable ones. */
+static int dpo_check(struct dpo_job *j)
+{
+	const struct trainer_dpo_params *p = j->p;
+	struct llama_model *policy = j->policy, *ref = j->ref;
+	if (!policy || !is_lm(policy) || !policy->grads || policy->max_B < 2)
+		return trainer_fail(&j->run, -EINVAL, "dpo needs a language model with gradients "
+				    "and room for 2 rows");
+	if (!ref || !is_lm(ref) || ref->cfg.vocab_size != policy->cfg.vocab_size)
+		return trainer_fail(&j->run, -EINVAL, "dpo needs a reference language model of the "
+				    "policy's vocabulary");
+	if (j->n < 0 || (j->n > 0 && !j->pairs) || p->epochs <= 0 || p->batch_pairs <= 0 ||
+	    !(p->beta > 0) || !(p->label_smoothing >= 0 && p->label_smoothing < 0.5f))
+		return trainer_fail(&j->run, -EINVAL, "bad dpo settings: %d pairs, epochs %d, "
+				    "batch_pairs %d, beta %g, label_smoothing %g", j->n, p->epochs,
+				    p->batch_pairs, p->beta, p->label_smoothing);
+	int rc = check_opt(&j->run, p->lr, p->min_lr, p->weight_decay, p->grad_clip);
+	if (rc)
+		return rc;
+	int V = policy->cfg.vocab_size;
+	j->T_max = policy->max_T < ref->max_T ? policy->max_T : ref->max_T;
+	for (int i = 0; i < j->n; i++) {
+		if ((rc = trainer_seq_check(&j->run, &j->pairs[i].chosen, V, "chosen", i)) ||
+		    (rc = trainer_seq_check(&j->run, &j->pairs[i].rejected, V, "rejected", i)))
+			return rc;
+		j->nu += dpo_usable(&j->pairs[i], j->T_max);
+	}
+	if (j->nu == 0)
+		return trainer_fail(&j->run, -EINVAL, "no preference pair with response tokens on "
+				    "both sides (of %d)", j->n);
+	return 0;
+}
+
+/* Buffers, the reference's log-probs (once, up front) and AdamW. */
+static int dpo_prepare(struct dpo_job *j)
+{
+	const struct trainer_dpo_params *p = j->p;
+	struct llama_model *policy = j->policy, *ref = j->ref;
+	int rc = dpo_check(j);
+	if (rc)
+		return rc;
+	int cap_B = policy->max_B > ref->max_B ? policy->max_B : ref->max_B;
+	int cap_T = policy->max_T > ref->max_T ? policy->max_T : ref->max_T;
+	j->spe = (j->nu + p->batch_pairs - 1) / p->batch_pairs;
+	j->total = j->spe * p->epochs;
+	j->per_micro = policy->max_B / 2;
+	j->order = malloc((size_t)j->nu * sizeof(int));
+	j->ptr = malloc((size_t)2 * j->nu * sizeof *j->ptr);
+	j->ref_sum = malloc((size_t)2 * j->nu * sizeof(float));
+	j->buf = malloc((size_t)6 * j->per_micro * sizeof(float));
+	if (!j->order || !j->ptr || !j->ref_sum || !j->buf)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for %d pairs", j->nu);
+	for (int i = 0, k = 0; i < j->n; i++)
+		if (dpo_usable(&j->pairs[i], j->T_max)) {
+			j->ptr[2 * k] = &j->pairs[i].chosen;
+			j->ptr[2 * k + 1] = &j->pairs[i].rejected;
+			j->order[k] = k;
+			k++;
+		}
+	if (trainer_rows_init(&j->rows, cap_B, cap_T) < 0)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for dpo buffers");
+	struct trainer_outs ro = { .S = cap_T, .lpsum = j->ref_sum };
+	if ((rc = trainer_collect(ref, &j->rows, &j->run, j->ptr, 2 * j->nu, j->T_max, &ro)) < 0)
+		return rc;
+	if ((rc = trainer_opt_init(&j->opt, &j->run, policy, p->lr, p->min_lr, p->warmup_frac,
+				   p->weight_decay, p->grad_clip, j->total)) < 0)
+		return rc;
+	trainer_logf(&j->run, "dpo: %d pairs, %d steps of %d", j->nu, j->total, p->batch_pairs);
+	j->rng = trainer_rng_seed(p->seed, 0xD90);
+	return 0;
+}
+
+/* What one DPO step reports: sums over its pairs (loss already a mean). */
+struct dpo_step {
+	double loss, acc, margin, chosen, rejected;
+	float lr;
+	double gnorm;
+};
+
+/* The loss of the last forward's m pairs (rows 2i, 2i+1; their reference sums
+ * in rf_c, rf_r): rl_dpo_loss on the summed response log-probs, weighted m/nb
+ * of the step, its gradient spread over each response's positions in
+ * j->rows.grad. */
+static void dpo_loss(struct dpo_job *j, int m, int nb, struct dpo_step *st)
+{
+	struct trainer_rows *rows = &j->rows;
+	int T = rows->T, pm = j->per_micro;
+	float *pi_c = j->buf, *pi_r = pi_c + pm, *rf_c = pi_r + pm, *rf_r = rf_c + pm;
+	float *d_c = rf_r + pm, *d_r = d_c + pm;
+	const float *lp = j->policy->acts.logprobs;
+	for (int i = 0; i < m; i++) {
+		size_t c = (size_t)(2 * i) * T, r = c + T;
+		pi_c[i] = trainer_masked_sum(rows->mask + c, lp + c, T);
+		pi_r[i] = trainer_masked_sum(rows->mask + r, lp + r, T);
+		d_c[i] = d_r[i] = 0.0f;
+	}
+	struct rl_dpo_stats ds;
+	float l = rl_dpo_loss(d_c, d_r, &ds, pi_c, pi_r, rf_c, rf_r, m, j->p->beta,
+			      j->p->label_smoothing, (float)m / nb);
+	st->loss += (double)l * m / nb;
+	st->acc += (double)ds.accuracy * m;
+	st->margin += (double)ds.margin * m;
+	st->chosen += (double)ds.reward_chosen * m;
+	st->rejected += (double)ds.reward_rejected * m;
+	for (int i = 0; i < m; i++)
+		for (int t = 0; t < T; t++) {
+			size_t c = (size_t)(2 * i) * T + t, r = c + T;
+			rows->grad[c] = rows->mask[c] * d_c[i];
+			rows->grad[r] = rows->mask[r] * d_r[i];
+		}
+}
+
+/* The optimizer step over the pairs order[b0 .. b0+nb): micro-batches of
+ * per_micro pairs (chosen and rejected side by side), AdamW. */
+static int dpo_step(struct dpo_job *j, int b0, int nb, struct dpo_step *st)
+{
+	struct llama_model *policy = j->policy;
+	struct trainer_rows *rows = &j->rows;
+	float *rf_c = j->buf + 2 * j->per_micro, *rf_r = rf_c + j->per_micro;
+	llama_zero_grads(policy);
+	for (int i0 = 0; i0 < nb; i0 += j->per_micro) {
+		int m = nb - i0 < j->per_micro ? nb - i0 : j->per_micro;
+		for (int i = 0; i < m; i++) {
+			int q = j->order[b0 + i0 + i];
+			rows->seqs[2 * i] = j->ptr[2 * q];
+			rows->seqs[2 * i + 1] = j->ptr[2 * q + 1];
+			rf_c[i] = j->ref_sum[2 * q];
+			rf_r[i] = j->ref_sum[2 * q + 1];
+		}
+		int rc = trainer_step_forward(policy, rows, &j->run, rows->seqs, 2 * m, j->T_max,
+					      LLAMA_LOGPROBS, "dpo");
+		if (rc < 0)
+			return rc;
+		dpo_loss(j, m, nb, st);
+		if ((rc = trainer_step_backward(policy, rows, &j->run, "dpo")) < 0)
+			return rc;
+	}
+	st->gnorm = adamw_step(&j->opt, policy->params, policy->grads, 1.0f, &st->lr);
+	return 0;
+}
+
 int trainer_dpo(struct llama_model *policy, struct llama_model *ref,
 		const struct trainer_pair *pairs, int n, const struct trainer_dpo_params *p,
 		const struct trainer_hooks *hooks, struct trainer_dpo_result *res,
 		char *err, size_t errlen)
 {
-	struct trainer_run run;
-	trainer_run_init(&run, hooks, err, errlen);
+	struct dpo_job j = { .p = p, .policy = policy, .ref = ref, .pairs = pairs, .n = n };
+	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
-	if (!policy || !is_lm(policy) || !policy->grads || policy->max_B < 2)
-		return trainer_fail(&run, -EINVAL, "dpo needs a language model with gradients and "
-				    "room for 2 rows");
-	if (!ref || !is_lm(ref) || ref->cfg.vocab_size != policy->cfg.vocab_size)
-		return trainer_fail(&run, -EINVAL, "dpo needs a reference language model of the "
-				    "policy's vocabulary");
-	if (n < 0 || (n > 0 && !pairs) || p->epochs <= 0 || p->batch_pairs <= 0 ||
-	    !(p->beta > 0) || !(p->label_smoothing >= 0 && p->label_smoothing < 0.5f))
-		return trainer_fail(&run, -EINVAL, "bad dpo settings: %d pairs, epochs %d, "
-				    "batch_pairs %d, beta %g, label_smoothing %g", n, p->epochs,
-				    p->batch_pairs, p->beta, p->label_smoothing);
-	int rc = check_opt(&run, p->lr, p->min_lr, p->weight_decay, p->grad_clip);
+	int rc = dpo_prepare(&j);
 	if (rc)
-		return rc;
-	int V = policy->cfg.vocab_size, T_max = policy->max_T < ref->max_T ? policy->max_T : ref->max_T;
-	int nu = 0;
-	for (int i = 0; i < n; i++) {
-		if ((rc = trainer_seq_check(&run, &pairs[i].chosen, V, "chosen", i)) ||
-		    (rc = trainer_seq_check(&run, &pairs[i].rejected, V, "rejected", i)))
-			return rc;
-		nu += trainer_seq_scored(&pairs[i].chosen, T_max, false) > 0 &&
-		      trainer_seq_scored(&pairs[i].rejected, T_max, false) > 0;
-	}
-	if (nu == 0)
-		return trainer_fail(&run, -EINVAL, "no preference pair with response tokens on both "
-				    "sides (of %d)", n);
+		goto out;
 
-	int cap_B = policy->max_B > ref->max_B ? policy->max_B : ref->max_B;
-	int cap_T = policy->max_T > ref->max_T ? policy->max_T : ref->max_T;
-	int bp = p->batch_pairs, spe = (nu + bp - 1) / bp, total = spe * p->epochs;
-	int per_micro = policy->max_B / 2;
-	int *order = malloc((size_t)nu * sizeof(int));
-	const struct trainer_seq **ptr = malloc((size_t)2 * nu * sizeof *ptr);
-	float *ref_sum = malloc((size_t)2 * nu * sizeof(float));
-	float *buf = malloc((size_t)6 * per_micro * sizeof(float));
-	struct trainer_rows rows = { 0 };
-	struct adamw opt = { 0 };
-	bool have_rows = false, have_opt = false;
-	if (!order || !ptr || !ref_sum || !buf) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for %d pairs", nu);
-		goto out;
-	}
-	/* rows 2i, 2i+1 = chosen, rejected of the i-th usable pair */
-	for (int i = 0, j = 0; i < n; i++)
-		if (trainer_seq_scored(&pairs[i].chosen, T_max, false) > 0 &&
-		    trainer_seq_scored(&pairs[i].rejected, T_max, false) > 0) {
-			ptr[2 * j] = &pairs[i].chosen;
-			ptr[2 * j + 1] = &pairs[i].rejected;
-			order[j] = j;
-			j++;
-		}
-	if (trainer_rows_init(&rows, cap_B, cap_T) < 0) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for dpo buffers");
-		goto out;
-	}
-	have_rows = true;
-	struct trainer_outs ro = { .S = cap_T, .lpsum = ref_sum };
-	if ((rc = trainer_collect(ref, &rows, &run, ptr, 2 * nu, T_max, &ro)) < 0)
-		goto out;
-	if ((rc = trainer_opt_init(&opt, &run, policy, p->lr, p->min_lr, p->warmup_frac,
-				   p->weight_decay, p->grad_clip, total)) < 0)
-		goto out;
-	have_opt = true;
-	trainer_logf(&run, "dpo: %d pairs, %d steps of %d", nu, total, bp);
-
-	float *pi_c = buf, *pi_r = buf + per_micro, *rf_c = buf + 2 * per_micro;
-	float *rf_r = buf + 3 * per_micro, *d_c = buf + 4 * per_micro, *d_r = buf + 5 * per_micro;
-	uint64_t rng = trainer_rng_seed(p->seed, 0xD90);
 	double ep_loss = 0, ep_acc = 0, ep_margin = 0;
-	int ep_n = 0;
-	for (int step = 0; step < total; step++) {
-		int within = step % spe;
+	int ep_n = 0, bp = p->batch_pairs;
+	for (int step = 0; step < j.total; step++) {
+		int within = step % j.spe, b0 = within * bp, nb = j.nu - b0 < bp ? j.nu - b0 : bp;
 		if (within == 0) {
-			trainer_shuffle(order, nu, &rng);
+			trainer_shuffle(j.order, j.nu, &j.rng);
 			ep_loss = ep_acc = ep_margin = 0;
 			ep_n = 0;
 		}
-		int b0 = within * bp, nb = nu - b0 < bp ? nu - b0 : bp;
-		double loss = 0, acc = 0, margin = 0, rc_sum = 0, rr_sum = 0;
-		llama_zero_grads(policy);
-		for (int i0 = 0; i0 < nb; i0 += per_micro) {
-			int m = nb - i0 < per_micro ? nb - i0 : per_micro;
-			for (int j = 0; j < m; j++) {
-				int q = order[b0 + i0 + j];
-				rows.seqs[2 * j] = ptr[2 * q];
-				rows.seqs[2 * j + 1] = ptr[2 * q + 1];
-				rf_c[j] = ref_sum[2 * q];
-				rf_r[j] = ref_sum[2 * q + 1];
-			}
-			trainer_rows_pack(&rows, rows.seqs, 2 * m, T_max, false);
-			int T = rows.T;
-			if (llama_forward(policy, rows.tokens, rows.targets, 2 * m, T, LLAMA_LOGPROBS) < 0) {
-				rc = trainer_fail(&run, -EINVAL, "dpo forward of %d x %d tokens failed",
-						  2 * m, T);
-				goto out;
-			}
-			const float *lp = policy->acts.logprobs;
-			for (int j = 0; j < m; j++) {
-				double sc = 0, sr = 0;
-				for (int t = 0; t < T; t++) {
-					sc += rows.mask[(size_t)(2 * j) * T + t] * lp[(size_t)(2 * j) * T + t];
-					sr += rows.mask[(size_t)(2 * j + 1) * T + t] *
-					      lp[(size_t)(2 * j + 1) * T + t];
-				}
-				pi_c[j] = (float)sc;
-				pi_r[j] = (float)sr;
-				d_c[j] = d_r[j] = 0.0f;
-			}
-			struct rl_dpo_stats st;
-			float l = rl_dpo_loss(d_c, d_r, &st, pi_c, pi_r, rf_c, rf_r, m, p->beta,
-					      p->label_smoothing, (float)m / nb);
-			loss += (double)l * m / nb;
-			acc += (double)st.accuracy * m;
-			margin += (double)st.margin * m;
-			rc_sum += (double)st.reward_chosen * m;
-			rr_sum += (double)st.reward_rejected * m;
-			float *dlp = rows.s[0];
-			for (int j = 0; j < m; j++)
-				for (int t = 0; t < T; t++) {
-					size_t c = (size_t)(2 * j) * T + t, rj = c + T;
-					dlp[c] = rows.mask[c] * d_c[j];
-					dlp[rj] = rows.mask[rj] * d_r[j];
-				}
-			if (llama_backward(policy, dlp, NULL, NULL) < 0) {
-				rc = trainer_fail(&run, -EINVAL, "dpo backward failed");
-				goto out;
-			}
-		}
-		float lr;
-		double gnorm = adamw_step(&opt, policy->params, policy->grads, 1.0f, &lr);
+		struct dpo_step st = { 0 };
+		if ((rc = dpo_step(&j, b0, nb, &st)) < 0)
+			goto out;
+
 		if (step == 0)
-			res->loss_first = (float)loss;
-		ep_loss += loss * nb;
-		ep_acc += acc;
-		ep_margin += margin;
+			res->loss_first = (float)st.loss;
+		ep_loss += st.loss * nb;
+		ep_acc += st.acc;
+		ep_margin += st.margin;
 		ep_n += nb;
 		res->loss = (float)(ep_loss / ep_n);
 		res->reward_acc = (float)(ep_acc / ep_n);
 		res->margin = (float)(ep_margin / ep_n);
 		res->steps = step + 1;
-		trainer_metric(&run, step, "loss", (float)loss);
-		trainer_metric(&run, step, "reward_acc", (float)(acc / nb));
-		trainer_metric(&run, step, "margin", (float)(margin / nb));
-		trainer_metric(&run, step, "chosen_reward", (float)(rc_sum / nb));
-		trainer_metric(&run, step, "rejected_reward", (float)(rr_sum / nb));
-		trainer_metric(&run, step, "lr", lr);
-		trainer_metric(&run, step, "grad_norm", (float)gnorm);
-		trainer_progress(&run, (float)(step + 1) / (float)total);
-		if ((step + 1) % 20 == 0 || step + 1 == total)
-			trainer_logf(&run, "dpo step %d/%d loss %.4f reward_acc %.3f margin %.4f",
-				     step + 1, total, loss, acc / nb, margin / nb);
-		if (step + 1 < total && trainer_cancelled(&run)) {
+		trainer_metric(&j.run, step, "loss", (float)st.loss);
+		trainer_metric(&j.run, step, "reward_acc", (float)(st.acc / nb));
+		trainer_metric(&j.run, step, "margin", (float)(st.margin / nb));
+		trainer_metric(&j.run, step, "chosen_reward", (float)(st.chosen / nb));
+		trainer_metric(&j.run, step, "rejected_reward", (float)(st.rejected / nb));
+		trainer_metric(&j.run, step, "lr", st.lr);
+		trainer_metric(&j.run, step, "grad_norm", (float)st.gnorm);
+		trainer_progress(&j.run, (float)(step + 1) / (float)j.total);
+		if ((step + 1) % 20 == 0 || step + 1 == j.total)
+			trainer_logf(&j.run, "dpo step %d/%d loss %.4f reward_acc %.3f margin %.4f",
+				     step + 1, j.total, st.loss, st.acc / nb, st.margin / nb);
+		if (step + 1 < j.total && trainer_cancelled(&j.run)) {
 			rc = -ECANCELED;
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	if (have_opt)
-		adamw_release(&opt);
-	if (have_rows)
-		trainer_rows_release(&rows);
-	free(order);
-	free(ptr);
-	free(ref_sum);
-	free(buf);
+	dpo_job_release(&j);
 	return rc;
 }

@@ -32,10 +32,11 @@
  * reward model's score of the sequence is its value at position n-1 (the last
  * token, the EOS when the response ended).
  *
- * Errors: every procedure returns 0 or a negative errno (-EINVAL bad input,
- * -ENOMEM, -ECANCELED when hooks->cancelled said so) with a lowercase message in
- * err (size errlen; err may be NULL).  On error or cancellation the models keep
- * whatever updates were made so far: the worker discards them.
+ * Errors (model/llama.h, "Errors"): every function here that can fail returns
+ * 0 or a negative errno (-EINVAL bad input, -ENOMEM, -ECANCELED when
+ * hooks->cancelled said so) with a lowercase message in err (size errlen; err
+ * may be NULL).  On error or cancellation the models keep whatever updates
+ * were made so far: the worker discards them.
  */
 #ifndef RLHFD_MODEL_TRAINER_H
 #define RLHFD_MODEL_TRAINER_H
@@ -164,7 +165,7 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 
 /* Scores of n sequences under rm (read as rm->score says, after cutting to
  * rm->max_T) into scores (n).  A convenience for the worker and
- * tests.  Returns 0 or -EINVAL. */
+ * tests.  Returns 0, -EINVAL or -ENOMEM. */
 int trainer_score(struct llama_model *rm, const struct trainer_seq *seqs, int n,
 		  float *scores, char *err, size_t errlen);
 
@@ -324,6 +325,7 @@ struct trainer_eval_result {
 	float *parent_reward;    /* (n_answers) or NULL; owned */
 	float *seq_kl;           /* (n_answers) or NULL; owned */
 };
+/* Frees the buffers and zeroes r (NULL, zeroed or released: nothing to do). */
 void trainer_eval_result_release(struct trainer_eval_result *r);
 
 /*

@@ -1,8 +1,11 @@
 /*
  * model/trainer_impl.h — what the files of the trainer module share
- * (model/trainer.c: reporting, rows, SFT, reward model, DPO;
- * model/trainer_rl.c: rollouts, PPO, RLOO/GRPO, evaluation).  Not a public
- * interface: the worker includes model/trainer.h only.
+ * (model/trainer.c: reporting, rows, the training step, SFT, reward model,
+ * DPO; model/trainer_rl.c: rollouts, PPO, RLOO/GRPO, evaluation).  Not a
+ * public interface: the worker includes model/trainer.h only.
+ *
+ * Errors follow model/trainer.h: 0 (or the count a comment names) or a
+ * negative errno, with the message written through the run's err buffer.
  */
 #ifndef RLHFD_MODEL_TRAINER_IMPL_H
 #define RLHFD_MODEL_TRAINER_IMPL_H
@@ -41,8 +44,7 @@ bool trainer_cancelled(struct trainer_run *run);
 
 /* ---- randomness ----------------------------------------------------------- */
 
-/* splitmix64 step; a state seeded with trainer_rng_seed(seed, salt). */
-uint64_t trainer_rand(uint64_t *s);
+/* A splitmix64 state (model/rng.h) for the stream salt of seed. */
 uint64_t trainer_rng_seed(uint64_t seed, uint64_t salt);
 /* Fisher-Yates over v[0..n). */
 void trainer_shuffle(int *v, int n, uint64_t *s);
@@ -61,20 +63,25 @@ int trainer_seq_scored(const struct trainer_seq *s, int max_T, bool need_last);
 /*
  * A micro-batch laid out for one forward: B rows of T positions.  Row b holds
  * sequence seqs[b] cut to len[b] tokens; position t predicts token t+1, so
- * mask (1/0) marks the positions that score a response token.  The float
- * scratch arrays are for the caller (gradients, gathered per-token data).
+ * mask (1/0) marks the positions that score a response token.  grad is the
+ * loss's gradient the training step hands to the backward; the scratch arrays
+ * s[] are for the caller's gathered per-token data.
  */
 struct trainer_rows {
 	int cap_B, cap_T;     /* capacity */
 	int B, T;             /* the last pack */
+	unsigned what;        /* the last trainer_step_forward's outputs */
 	int *tokens;          /* (cap_B, cap_T) padded with 0 */
 	int *targets;         /* (cap_B, cap_T) tokens shifted by one; -1 = none */
 	float *mask;          /* (cap_B, cap_T) */
 	int *len;             /* (cap_B) tokens kept of each row */
-	float *s[6];          /* (cap_B * cap_T) each: scratch */
+	float *grad;          /* (cap_B, cap_T) dLoss/dlogprobs or dLoss/dvalues */
+	float *s[4];          /* (cap_B * cap_T) each: scratch */
 	const struct trainer_seq **seqs; /* (cap_B) scratch: a micro-batch's sequences */
 };
 
+/* Returns 0 or -ENOMEM.  trainer_rows_release frees what init allocated; it
+ * accepts a zeroed struct, a released one and NULL. */
 int trainer_rows_init(struct trainer_rows *r, int cap_B, int cap_T);
 void trainer_rows_release(struct trainer_rows *r);
 
@@ -88,6 +95,42 @@ void trainer_rows_release(struct trainer_rows *r);
 int trainer_rows_pack(struct trainer_rows *r, const struct trainer_seq *const *seqs, int n,
 		      int max_T, bool need_last);
 
+/* ---- the training step ------------------------------------------------------ */
+
+/*
+ * One micro-batch through m, llm.c style, in two calls around the loss:
+ *
+ *   n = trainer_step_forward(m, r, run, seqs, B, max_T, what, "policy");
+ *   ... the loss: read m->acts.logprobs / m->acts.values ((r->B, r->T) rows)
+ *       and write its gradient into r->grad (zeroed by the forward) ...
+ *   trainer_step_backward(m, r, run, "policy");
+ *
+ * trainer_step_forward packs seqs[0..B) (B <= m->max_B, max_T <= m->max_T;
+ * seqs may be r->seqs) as trainer_rows_pack does — with LLAMA_VALUES in what
+ * a row keeps its last token (need_last), else it stops one short — and runs
+ * llama_forward for what.  Returns the number of masked positions, or -EINVAL
+ * with "<name> forward of B x T tokens failed" (name may be NULL).
+ * trainer_step_backward accumulates the gradient of that forward into
+ * m->grads: r->grad is dlogprobs when it computed LLAMA_LOGPROBS, else
+ * dvalues (one of the two).  Returns 0 or -EINVAL ("<name> backward failed").
+ *
+ * trainer_step_ce is the whole step for cross-entropy on the masked positions
+ * (SFT): pack, then llama_lm_forward_backward (the classifier's backward fused
+ * into its forward) with the mask as weights over norm; the loss into *loss.
+ * Returns the number of masked positions or -EINVAL.
+ */
+int trainer_step_forward(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+			 const struct trainer_seq *const *seqs, int B, int max_T, unsigned what,
+			 const char *name);
+int trainer_step_backward(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+			  const char *name);
+int trainer_step_ce(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
+		    const struct trainer_seq *const *seqs, int B, int max_T, float norm,
+		    float *loss, const char *name);
+
+/* sum_t mask[t] * x[t] over one row of T positions, in double. */
+float trainer_masked_sum(const float *mask, const float *x, int T);
+
 /* What trainer_collect copies out; any member may be NULL. */
 struct trainer_outs {
 	int S;                /* row stride of the (n, S) grids, >= the longest row */
@@ -100,10 +143,10 @@ struct trainer_outs {
 };
 
 /*
- * Runs m over seqs[0..n) in micro-batches of m->max_B, each sequence cut to
- * max_T (<= m->max_T; 0 = m->max_T) as trainer_rows_pack does, and copies out
- * what o asks for (grid positions at or past a row's T are left as they are).
- * Returns 0 or -EINVAL (a forward refused its input).
+ * Runs m over seqs[0..n) in micro-batches of m->max_B (trainer_step_forward,
+ * no backward), each sequence cut to max_T (<= m->max_T; 0 = m->max_T), and
+ * copies out what o asks for (grid positions at or past a row's T are left
+ * as they are).  Returns 0 or -EINVAL (a forward refused its input).
  */
 int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
 		    const struct trainer_seq *const *seqs, int n, int max_T,
@@ -112,7 +155,7 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 /* ---- optimizer ---------------------------------------------------------------- */
 
 /* AdamW over m's layout with the shared optimizer fields and total_steps.
- * Returns 0 or -ENOMEM. */
+ * Returns 0 or -ENOMEM (adamw_release accepts o either way). */
 int trainer_opt_init(struct adamw *o, struct trainer_run *run, const struct llama_model *m,
 		     float lr, float min_lr, float warmup_frac, float weight_decay,
 		     float grad_clip, int total_steps);

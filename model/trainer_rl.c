@@ -12,6 +12,11 @@
  * j of a sequence with prompt length np sits at position j-1, and the response
  * is the run of positions np-1 .. len-2 (mask 1).  A micro-batch of a model
  * packs the same rows with a shorter stride T; the data are gathered into it.
+ *
+ * PPO and RLOO/GRPO read top to bottom as prepare (rl_job_init: check, then
+ * allocate once), then per iteration: rollout, advantages, the update — one
+ * epoch/minibatch loop for both (rl_update), each minibatch a training step
+ * (model/trainer_impl.h) of the method's losses — and the report.
  */
 #include "model/trainer.h"
 #include "model/trainer_impl.h"
@@ -99,6 +104,8 @@ struct rollouts {
 
 static void rollouts_release(struct rollouts *ro)
 {
+	if (!ro)
+		return;
 	free(ro->tokens);
 	free(ro->seqs);
 	free(ro->ptr);
@@ -237,19 +244,23 @@ static void cycle_next(struct prompt_cycle *c, int *out, int m)
 
 /* ---- shared set-up of PPO and group RL -------------------------------------- */
 
+/* One PPO / RLOO / GRPO call: the models, the rollout buffers, the prompt
+ * order, the optimizers (vopt: PPO's value model). */
 struct rl_job {
 	struct trainer_run run;
 	const struct trainer_rl_params *p;
+	struct trainer_rl_result *res;
 	struct llama_model *policy, *ref, *value, *rm;
 	const struct trainer_prompt *prompts;
 	int S;                         /* context every model can score */
+	int mbs, n_mb;                 /* sequences per minibatch, minibatches per epoch */
 	struct rollouts ro;
 	struct trainer_rows rows;
 	struct infer inf;
 	struct prompt_cycle cyc;
 	int *pidx, *stream0;           /* (prompts_per_iter) */
 	int *perm;                     /* (cap) minibatch order */
-	bool have_ro, have_rows, have_inf;
+	struct adamw opt, vopt;
 };
 
 static int cap_of(const struct llama_model *const *ms, int n, bool by_T)
@@ -265,29 +276,23 @@ static int cap_of(const struct llama_model *const *ms, int n, bool by_T)
 
 static void rl_job_release(struct rl_job *j)
 {
-	if (j->have_ro)
-		rollouts_release(&j->ro);
-	if (j->have_rows)
-		trainer_rows_release(&j->rows);
-	if (j->have_inf)
-		infer_release(&j->inf);
+	adamw_release(&j->opt);
+	adamw_release(&j->vopt);
+	rollouts_release(&j->ro);
+	trainer_rows_release(&j->rows);
+	infer_release(&j->inf);
 	free(j->cyc.order);
 	free(j->pidx);
 	free(j->stream0);
 	free(j->perm);
 }
 
-static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
-		       struct llama_model *ref, struct llama_model *value, struct llama_model *rm,
-		       const struct trainer_prompt *prompts, int n, const struct trainer_rl_params *p)
+/* Checks the models and the settings; j->S the context every model scores. */
+static int rl_check(struct rl_job *j, bool ppo, int n)
 {
+	const struct trainer_rl_params *p = j->p;
 	struct trainer_run *run = &j->run;
-	j->p = p;
-	j->policy = policy;
-	j->ref = ref;
-	j->value = value;
-	j->rm = rm;
-	j->prompts = prompts;
+	struct llama_model *policy = j->policy, *ref = j->ref, *value = j->value;
 	if (!policy || !policy->acts.logits || !policy->grads)
 		return trainer_fail(run, -EINVAL, "the policy must be a language model with gradients");
 	int V = policy->cfg.vocab_size;
@@ -295,13 +300,13 @@ static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
 		return trainer_fail(run, -EINVAL, "the reference must be a language model of the "
 				    "policy's vocabulary");
 	if (p->score_fn)
-		j->rm = rm = NULL;
-	else if (!rm || rm->cfg.vocab_size != V)
+		j->rm = NULL;
+	else if (!j->rm || j->rm->cfg.vocab_size != V)
 		return trainer_fail(run, -EINVAL, "the reward model must share the policy's vocabulary");
 	if (ppo && (!value || !value->grads || value->cfg.vocab_size != V))
 		return trainer_fail(run, -EINVAL, "ppo needs a value model with gradients and the "
 				    "policy's vocabulary");
-	if (n < 0 || (n > 0 && !prompts) || p->iterations <= 0 || p->prompts_per_iter <= 0 ||
+	if (n < 0 || (n > 0 && !j->prompts) || p->iterations <= 0 || p->prompts_per_iter <= 0 ||
 	    p->k < (ppo ? 1 : 2) || p->max_new <= 0 || p->epochs <= 0 || p->minibatch <= 0 ||
 	    !(p->temperature >= 0) || !(p->clip_eps >= 0) || !(p->kl_beta >= 0) ||
 	    !(p->kl_coef >= 0) || !isfinite(p->missing_eos_penalty) || p->eos_id < 0 ||
@@ -313,22 +318,28 @@ static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
 				    p->minibatch);
 	if (!(p->lr > 0) || !(p->min_lr >= 0) || !(p->weight_decay >= 0) || isnan(p->grad_clip))
 		return trainer_fail(run, -EINVAL, "bad optimizer settings: lr %g", p->lr);
-
-	const struct llama_model *ms[] = { policy, ref, value, rm };
-	int S = policy->cfg.seq_len;
+	const struct llama_model *ms[] = { policy, ref, value, j->rm };
+	j->S = policy->cfg.seq_len;
 	for (int i = 0; i < 4; i++)
-		if (ms[i] && ms[i]->max_T < S)
-			S = ms[i]->max_T;
-	j->S = S;
-	int nu = 0, rc;
+		if (ms[i] && ms[i]->max_T < j->S)
+			j->S = ms[i]->max_T;
+	return 0;
+}
+
+/* The prompts that leave room for an answer, in the seeded cycle. */
+static int rl_prompts(struct rl_job *j, int n)
+{
+	struct trainer_run *run = &j->run;
+	int V = j->policy->cfg.vocab_size, S = j->S, nu = 0, rc;
 	j->cyc.order = malloc((size_t)(n ? n : 1) * sizeof(int));
 	if (!j->cyc.order)
 		return trainer_fail(run, -ENOMEM, "out of memory");
 	for (int i = 0; i < n; i++) {
-		struct trainer_seq s = { prompts[i].tokens, prompts[i].n, prompts[i].n, false };
+		const struct trainer_prompt *pr = &j->prompts[i];
+		struct trainer_seq s = { pr->tokens, pr->n, pr->n, false };
 		if ((rc = trainer_seq_check(run, &s, V, "prompt", i)))
 			return rc;
-		if (prompts[i].n < S)
+		if (pr->n < S)
 			j->cyc.order[nu++] = i;
 	}
 	if (nu < n)
@@ -339,9 +350,19 @@ static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
 				    "(of %d prompts)", S, n);
 	j->cyc.n = nu;
 	j->cyc.pos = 0;
-	j->cyc.rng = trainer_rng_seed(p->seed, 0x9C1);
+	j->cyc.rng = trainer_rng_seed(j->p->seed, 0x9C1);
+	return 0;
+}
 
-	int cap = p->prompts_per_iter * p->k;
+static int rl_job_init(struct rl_job *j, bool ppo, int n)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct trainer_run *run = &j->run;
+	int rc = rl_check(j, ppo, n);
+	if (rc || (rc = rl_prompts(j, n)))
+		return rc;
+	const struct llama_model *ms[] = { j->policy, j->ref, j->value, j->rm };
+	int cap = p->prompts_per_iter * p->k, S = j->S;
 	j->pidx = malloc((size_t)p->prompts_per_iter * sizeof(int));
 	j->stream0 = malloc((size_t)p->prompts_per_iter * sizeof(int));
 	j->perm = malloc((size_t)cap * sizeof(int));
@@ -349,14 +370,23 @@ static int rl_job_init(struct rl_job *j, bool ppo, struct llama_model *policy,
 		return trainer_fail(run, -ENOMEM, "out of memory");
 	if (rollouts_init(&j->ro, cap, S, p->k) < 0)
 		return trainer_fail(run, -ENOMEM, "out of memory for %d rollouts of %d tokens", cap, S);
-	j->have_ro = true;
 	if (trainer_rows_init(&j->rows, cap_of(ms, 4, false), cap_of(ms, 4, true)) < 0)
 		return trainer_fail(run, -ENOMEM, "out of memory for rl buffers");
-	j->have_rows = true;
 	char e[256];
-	if (infer_init(&j->inf, &policy->cfg, policy->params, p->k, e, sizeof e) < 0)
+	if (infer_init(&j->inf, &j->policy->cfg, j->policy->params, p->k, e, sizeof e) < 0)
 		return trainer_fail(run, -ENOMEM, "%s", e);
-	j->have_inf = true;
+	j->mbs = p->minibatch < cap ? p->minibatch : cap;
+	j->n_mb = (cap + j->mbs - 1) / j->mbs;
+	int total = p->iterations * p->epochs * j->n_mb;
+	if ((rc = trainer_opt_init(&j->opt, run, j->policy, p->lr, p->min_lr, p->warmup_frac,
+				   p->weight_decay, p->grad_clip, total)) < 0)
+		return rc;
+	if (ppo) {
+		float vmin = p->min_lr / p->lr * p->value_lr;
+		if ((rc = trainer_opt_init(&j->vopt, run, j->value, p->value_lr, vmin, p->warmup_frac,
+					   p->weight_decay, p->grad_clip, total)) < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -452,178 +482,261 @@ static double count_tokens(const struct rollouts *ro, const int *idx, int nb)
 	return c;
 }
 
+/* ---- the update: epochs x minibatches, shared by PPO and group RL ----------- */
+
+/* What the minibatches of one update report, summed (each minibatch's figures
+ * already weighted over its tokens or sequences). */
+struct upd_stats {
+	double policy_loss, value_loss, clipfrac, value_clipfrac;
+	double kl;                     /* PPO: approx_kl; group RL: the K3 term */
+};
+
+/* One minibatch idx[0..nb) of ntok response tokens: the method's losses
+ * through training steps and its optimizer steps; *lr the policy's. */
+typedef int rl_minibatch_fn(struct rl_job *j, const int *idx, int nb, double ntok,
+			    struct upd_stats *u, float *lr);
+
+/* The epochs over the rollout batch, each a fresh shuffle into minibatches of
+ * j->mbs; progress and cancellation after every minibatch. */
+static int rl_update(struct rl_job *j, int iter, rl_minibatch_fn *minibatch,
+		     struct upd_stats *sum, int *n_upd, float *lr)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct rollouts *ro = &j->ro;
+	for (int i = 0; i < ro->n; i++)
+		j->perm[i] = i;
+	for (int ep = 0; ep < p->epochs; ep++) {
+		trainer_shuffle(j->perm, ro->n, &j->cyc.rng);
+		for (int m0 = 0; m0 < ro->n; m0 += j->mbs) {
+			int nb = ro->n - m0 < j->mbs ? ro->n - m0 : j->mbs;
+			const int *idx = j->perm + m0;
+			struct upd_stats u = { 0 };
+			int rc = minibatch(j, idx, nb, count_tokens(ro, idx, nb), &u, lr);
+			if (rc < 0)
+				return rc;
+			sum->policy_loss += u.policy_loss;
+			sum->value_loss += u.value_loss;
+			sum->clipfrac += u.clipfrac;
+			sum->value_clipfrac += u.value_clipfrac;
+			sum->kl += u.kl;
+			(*n_upd)++;
+			j->res->steps++;
+			trainer_progress(&j->run, (iter + (float)*n_upd / (p->epochs * j->n_mb)) /
+					 p->iterations);
+			if (trainer_cancelled(&j->run))
+				return -ECANCELED;
+		}
+	}
+	return 0;
+}
+
 /* ---- PPO ------------------------------------------------------------------------- */
+
+/* Token rewards (-beta KL, plus the score less the missing-EOS penalty at the
+ * last token), GAE, whitened advantages.  Returns the batch's summed token
+ * rewards. */
+static double ppo_advantages(struct rl_job *j, float beta)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct rollouts *ro = &j->ro;
+	int S = ro->S;
+	double rlhf = 0;
+	for (int r = 0; r < ro->n; r++) {
+		const struct trainer_seq *s = &ro->seqs[r];
+		size_t o = (size_t)r * S + s->prompt_len - 1;
+		int L = s->n - s->prompt_len;
+		rl_ppo_token_rewards(ro->rew + o, NULL, ro->kl + o, L, beta, ro->score[r],
+				     !s->ended, p->missing_eos_penalty);
+		for (int t = 0; t < L; t++)
+			rlhf += ro->rew[o + t];
+		rl_gae(ro->adv + o, ro->ret + o, ro->rew + o, ro->val + o, L, p->gamma, p->lam);
+	}
+	if (p->whiten_adv)
+		rl_whiten(ro->adv, ro->mask, ro->n * S, true);
+	return rlhf;
+}
+
+/* PPO's minibatch: the clipped surrogate through dlogprobs (policy step),
+ * then the clipped value loss through dvalues (value step). */
+static int ppo_minibatch(struct rl_job *j, const int *idx, int nb, double ntok,
+			 struct upd_stats *u, float *lr)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct llama_model *policy = j->policy, *value = j->value;
+	struct rollouts *ro = &j->ro;
+	struct trainer_rows *rows = &j->rows;
+	int S = ro->S, rc;
+
+	llama_zero_grads(policy);
+	for (int b0 = 0; b0 < nb; b0 += policy->max_B) {
+		int B = nb - b0 < policy->max_B ? nb - b0 : policy->max_B;
+		for (int b = 0; b < B; b++)
+			rows->seqs[b] = ro->ptr[idx[b0 + b]];
+		int cnt = trainer_step_forward(policy, rows, &j->run, rows->seqs, B, S,
+					       LLAMA_LOGPROBS, "policy");
+		if (cnt < 0)
+			return cnt;
+		int T = rows->T;
+		float *old = rows->s[0], *adv = rows->s[1];
+		gather(old, ro->old_lp, idx + b0, B, T, S);
+		gather(adv, ro->adv, idx + b0, B, T, S);
+		double w = cnt / ntok;
+		struct rl_ppo_stats st;
+		u->policy_loss += w * rl_ppo_policy_loss(rows->grad, &st, policy->acts.logprobs, old,
+							 adv, rows->mask, B * T, p->clip_eps, (float)w);
+		u->clipfrac += w * st.clipfrac;
+		u->kl += w * st.approx_kl;
+		if ((rc = trainer_step_backward(policy, rows, &j->run, "policy")) < 0)
+			return rc;
+	}
+	adamw_step(&j->opt, policy->params, policy->grads, 1.0f, lr);
+
+	llama_zero_grads(value);
+	for (int b0 = 0; b0 < nb; b0 += value->max_B) {
+		int B = nb - b0 < value->max_B ? nb - b0 : value->max_B;
+		for (int b = 0; b < B; b++)
+			rows->seqs[b] = ro->ptr[idx[b0 + b]];
+		int cnt = trainer_step_forward(value, rows, &j->run, rows->seqs, B, S, LLAMA_VALUES,
+					       "value");
+		if (cnt < 0)
+			return cnt;
+		int T = rows->T;
+		float *oldv = rows->s[0], *ret = rows->s[1];
+		gather(oldv, ro->val, idx + b0, B, T, S);
+		gather(ret, ro->ret, idx + b0, B, T, S);
+		double w = cnt / ntok;
+		float vc = 0;
+		u->value_loss += w * rl_ppo_value_loss(rows->grad, &vc, value->acts.values, oldv, ret,
+						       rows->mask, B * T, p->clip_value, (float)w);
+		u->value_clipfrac += w * vc;
+		if ((rc = trainer_step_backward(value, rows, &j->run, "value")) < 0)
+			return rc;
+	}
+	adamw_step(&j->vopt, value->params, value->grads, 1.0f, NULL);
+	return 0;
+}
 
 int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llama_model *value,
 		struct llama_model *rm, const struct trainer_prompt *prompts, int n,
 		const struct trainer_rl_params *p, const struct trainer_hooks *hooks,
 		struct trainer_rl_result *res, char *err, size_t errlen)
 {
-	struct rl_job j;
-	memset(&j, 0, sizeof j);
-	memset(res, 0, sizeof *res);
-	trainer_run_init(&j.run, hooks, err, errlen);
+	struct rl_job j = { .p = p, .res = res, .policy = policy, .ref = ref, .value = value,
+			    .rm = rm, .prompts = prompts };
 	struct trainer_run *run = &j.run;
-	struct adamw opt = { 0 }, vopt = { 0 };
-	bool have_opt = false, have_vopt = false;
-	int rc = rl_job_init(&j, true, policy, ref, value, rm, prompts, n, p);
+	memset(res, 0, sizeof *res);
+	trainer_run_init(run, hooks, err, errlen);
+	int rc = rl_job_init(&j, true, n);
 	if (rc)
 		goto out;
-	struct rollouts *ro = &j.ro;
-	struct trainer_rows *rows = &j.rows;
-	int S = j.S, R = ro->cap, mbs = p->minibatch < R ? p->minibatch : R;
-	int n_mb = (R + mbs - 1) / mbs, total = p->iterations * p->epochs * n_mb;
-	if ((rc = trainer_opt_init(&opt, run, policy, p->lr, p->min_lr, p->warmup_frac,
-				   p->weight_decay, p->grad_clip, total)) < 0)
-		goto out;
-	have_opt = true;
-	float vmin = p->min_lr / p->lr * p->value_lr;
-	if ((rc = trainer_opt_init(&vopt, run, value, p->value_lr, vmin, p->warmup_frac,
-				   p->weight_decay, p->grad_clip, total)) < 0)
-		goto out;
-	have_vopt = true;
 	struct rl_kl_ctl ctl;
 	rl_kl_ctl_init(&ctl, p->kl_beta, p->kl_target, p->kl_horizon);
 	trainer_logf(run, "ppo: %d iterations of %d prompts x %d answers (up to %d tokens), "
 		     "%d epochs of %d minibatches", p->iterations, p->prompts_per_iter, p->k,
-		     p->max_new, p->epochs, n_mb);
+		     p->max_new, p->epochs, j.n_mb);
 
 	for (int iter = 0; iter < p->iterations; iter++) {
 		if ((rc = rl_rollout(&j, iter)) < 0)
 			goto out;
 		float beta = ctl.beta;
-		double rlhf = 0;
-		for (int r = 0; r < ro->n; r++) {
-			const struct trainer_seq *s = &ro->seqs[r];
-			size_t o = (size_t)r * S + s->prompt_len - 1;
-			int L = s->n - s->prompt_len;
-			rl_ppo_token_rewards(ro->rew + o, NULL, ro->kl + o, L, beta, ro->score[r],
-					     !s->ended, p->missing_eos_penalty);
-			for (int t = 0; t < L; t++)
-				rlhf += ro->rew[o + t];
-			rl_gae(ro->adv + o, ro->ret + o, ro->rew + o, ro->val + o, L, p->gamma, p->lam);
-		}
-		if (p->whiten_adv)
-			rl_whiten(ro->adv, ro->mask, ro->n * S, true);
+		double rlhf = ppo_advantages(&j, beta);
 		struct batch_stats bs;
-		batch_stats(ro, &bs);
+		batch_stats(&j.ro, &bs);
 		if (trainer_cancelled(run)) {
 			rc = -ECANCELED;
 			goto out;
 		}
-
-		double pl_sum = 0, vl_sum = 0, cf_sum = 0, vcf_sum = 0, akl_sum = 0;
+		struct upd_stats u = { 0 };
 		int n_upd = 0;
 		float lr = 0;
-		for (int i = 0; i < ro->n; i++)
-			j.perm[i] = i;
-		for (int ep = 0; ep < p->epochs; ep++) {
-			trainer_shuffle(j.perm, ro->n, &j.cyc.rng);
-			for (int m0 = 0; m0 < ro->n; m0 += mbs) {
-				int nb = ro->n - m0 < mbs ? ro->n - m0 : mbs;
-				const int *idx = j.perm + m0;
-				double ntok = count_tokens(ro, idx, nb);
-				double pl = 0, vl = 0, cf = 0, vcf = 0, akl = 0;
+		if ((rc = rl_update(&j, iter, ppo_minibatch, &u, &n_upd, &lr)) < 0)
+			goto out;
 
-				/* policy: clipped surrogate through dlogprobs */
-				llama_zero_grads(policy);
-				for (int b0 = 0; b0 < nb; b0 += policy->max_B) {
-					int B = nb - b0 < policy->max_B ? nb - b0 : policy->max_B;
-					for (int b = 0; b < B; b++)
-						rows->seqs[b] = ro->ptr[idx[b0 + b]];
-					int cnt = trainer_rows_pack(rows, rows->seqs, B, S, false), T = rows->T;
-					float *dlp = rows->s[0], *old = rows->s[1], *adv = rows->s[2];
-					gather(old, ro->old_lp, idx + b0, B, T, S);
-					gather(adv, ro->adv, idx + b0, B, T, S);
-					if (llama_forward(policy, rows->tokens, rows->targets, B, T,
-							  LLAMA_LOGPROBS) < 0) {
-						rc = trainer_fail(run, -EINVAL, "policy forward failed");
-						goto out;
-					}
-					memset(dlp, 0, (size_t)B * T * sizeof(float));
-					double w = cnt / ntok;
-					struct rl_ppo_stats st;
-					pl += w * rl_ppo_policy_loss(dlp, &st, policy->acts.logprobs, old, adv,
-								     rows->mask, B * T, p->clip_eps, (float)w);
-					cf += w * st.clipfrac;
-					akl += w * st.approx_kl;
-					if (llama_backward(policy, dlp, NULL, NULL) < 0) {
-						rc = trainer_fail(run, -EINVAL, "policy backward failed");
-						goto out;
-					}
-				}
-				adamw_step(&opt, policy->params, policy->grads, 1.0f, &lr);
-
-				/* value model: clipped value loss through dvalues */
-				llama_zero_grads(value);
-				for (int b0 = 0; b0 < nb; b0 += value->max_B) {
-					int B = nb - b0 < value->max_B ? nb - b0 : value->max_B;
-					for (int b = 0; b < B; b++)
-						rows->seqs[b] = ro->ptr[idx[b0 + b]];
-					int cnt = trainer_rows_pack(rows, rows->seqs, B, S, true), T = rows->T;
-					float *dv = rows->s[0], *oldv = rows->s[1], *ret = rows->s[2];
-					gather(oldv, ro->val, idx + b0, B, T, S);
-					gather(ret, ro->ret, idx + b0, B, T, S);
-					if (llama_forward(value, rows->tokens, NULL, B, T, LLAMA_VALUES) < 0) {
-						rc = trainer_fail(run, -EINVAL, "value forward failed");
-						goto out;
-					}
-					memset(dv, 0, (size_t)B * T * sizeof(float));
-					double w = cnt / ntok;
-					float vc = 0;
-					vl += w * rl_ppo_value_loss(dv, &vc, value->acts.values, oldv, ret,
-								    rows->mask, B * T, p->clip_value, (float)w);
-					vcf += w * vc;
-					if (llama_backward(value, NULL, NULL, dv) < 0) {
-						rc = trainer_fail(run, -EINVAL, "value backward failed");
-						goto out;
-					}
-				}
-				adamw_step(&vopt, value->params, value->grads, 1.0f, NULL);
-				pl_sum += pl;
-				vl_sum += vl;
-				cf_sum += cf;
-				vcf_sum += vcf;
-				akl_sum += akl;
-				n_upd++;
-				res->steps++;
-				trainer_progress(run, (iter + (float)n_upd / (p->epochs * n_mb)) /
-						 p->iterations);
-				if (trainer_cancelled(run)) {
-					rc = -ECANCELED;
-					goto out;
-				}
-			}
-		}
-		rl_kl_ctl_update(&ctl, bs.kl, ro->n);
+		rl_kl_ctl_update(&ctl, bs.kl, j.ro.n);
 		emit_batch_metrics(run, iter, &bs);
 		trainer_metric(run, iter, "kl_beta", beta);
-		trainer_metric(run, iter, "rlhf_reward", (float)(rlhf / ro->n));
-		trainer_metric(run, iter, "clipfrac", (float)(cf_sum / n_upd));
-		trainer_metric(run, iter, "approx_kl", (float)(akl_sum / n_upd));
-		trainer_metric(run, iter, "policy_loss", (float)(pl_sum / n_upd));
-		trainer_metric(run, iter, "value_loss", (float)(vl_sum / n_upd));
-		trainer_metric(run, iter, "value_clipfrac", (float)(vcf_sum / n_upd));
+		trainer_metric(run, iter, "rlhf_reward", (float)(rlhf / j.ro.n));
+		trainer_metric(run, iter, "clipfrac", (float)(u.clipfrac / n_upd));
+		trainer_metric(run, iter, "approx_kl", (float)(u.kl / n_upd));
+		trainer_metric(run, iter, "policy_loss", (float)(u.policy_loss / n_upd));
+		trainer_metric(run, iter, "value_loss", (float)(u.value_loss / n_upd));
+		trainer_metric(run, iter, "value_clipfrac", (float)(u.value_clipfrac / n_upd));
 		trainer_metric(run, iter, "lr", lr);
 		stats_to_result(res, &bs, iter);
 		res->kl_beta = ctl.beta;
 		trainer_logf(run, "ppo iter %d/%d reward %.4f kl %.4f beta %.4f entropy %.3f len %.1f "
 			     "eos %.2f clipfrac %.3f vloss %.4f", iter + 1, p->iterations,
 			     bs.reward_mean, bs.kl, beta, bs.entropy, bs.response_len, bs.eos_rate,
-			     cf_sum / n_upd, vl_sum / n_upd);
+			     u.clipfrac / n_upd, u.value_loss / n_upd);
 	}
 	trainer_progress(run, 1.0f);
 	rc = 0;
 out:
-	if (have_opt)
-		adamw_release(&opt);
-	if (have_vopt)
-		adamw_release(&vopt);
 	rl_job_release(&j);
 	return rc;
 }
 
 /* ---- RLOO / GRPO --------------------------------------------------------------- */
+
+/* One advantage per answer from its group of K: the score less the missing-EOS
+ * penalty, against the others (RLOO) or the group's mean and std (GRPO).
+ * Returns the batch's summed rewards. */
+static double group_advantages(struct rl_job *j, enum trainer_rl_kind kind)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct rollouts *ro = &j->ro;
+	double rsum = 0;
+	for (int r = 0; r < ro->n; r++) {
+		ro->seq_rew[r] = ro->score[r] - (ro->seqs[r].ended ? 0.0f : p->missing_eos_penalty);
+		rsum += ro->seq_rew[r];
+	}
+	for (int g = 0; g < ro->n / p->k; g++) {
+		float *a = ro->seq_adv + (size_t)g * p->k, *r = ro->seq_rew + (size_t)g * p->k;
+		if (kind == TRAINER_RLOO)
+			rl_rloo_advantages(a, r, p->k);
+		else
+			rl_grpo_advantages(a, r, p->k, p->grpo_eps);
+	}
+	return rsum;
+}
+
+/* Group RL's minibatch: the clipped policy-gradient loss with the K3 KL term,
+ * one policy step. */
+static int group_minibatch(struct rl_job *j, const int *idx, int nb, double ntok,
+			   struct upd_stats *u, float *lr)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct llama_model *policy = j->policy;
+	struct rollouts *ro = &j->ro;
+	struct trainer_rows *rows = &j->rows;
+	int S = ro->S, rc;
+	llama_zero_grads(policy);
+	for (int b0 = 0; b0 < nb; b0 += policy->max_B) {
+		int B = nb - b0 < policy->max_B ? nb - b0 : policy->max_B;
+		for (int b = 0; b < B; b++)
+			rows->seqs[b] = ro->ptr[idx[b0 + b]];
+		int cnt = trainer_step_forward(policy, rows, &j->run, rows->seqs, B, S,
+					       LLAMA_LOGPROBS, "policy");
+		if (cnt < 0)
+			return cnt;
+		int T = rows->T;
+		float *old = rows->s[0], *rf = rows->s[1], *adv = rows->s[2];
+		gather(old, ro->old_lp, idx + b0, B, T, S);
+		gather(rf, ro->ref_lp, idx + b0, B, T, S);
+		for (int b = 0; b < B; b++)
+			adv[b] = ro->seq_adv[idx[b0 + b]];
+		double w = (double)B / nb;
+		struct rl_pg_stats st;
+		u->policy_loss += w * rl_pg_loss(rows->grad, &st, policy->acts.logprobs, old, rf, adv,
+						 rows->mask, B, T, p->clip_eps, p->kl_coef, (float)w);
+		u->clipfrac += cnt / ntok * st.clipfrac;
+		u->kl += cnt / ntok * st.kl_mean;
+		if ((rc = trainer_step_backward(policy, rows, &j->run, "policy")) < 0)
+			return rc;
+	}
+	adamw_step(&j->opt, policy->params, policy->grads, 1.0f, lr);
+	return 0;
+}
 
 int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 		     struct llama_model *ref, struct llama_model *rm,
@@ -631,129 +744,55 @@ int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 		     const struct trainer_rl_params *p, const struct trainer_hooks *hooks,
 		     struct trainer_rl_result *res, char *err, size_t errlen)
 {
-	struct rl_job j;
-	memset(&j, 0, sizeof j);
-	memset(res, 0, sizeof *res);
-	trainer_run_init(&j.run, hooks, err, errlen);
+	struct rl_job j = { .p = p, .res = res, .policy = policy, .ref = ref, .rm = rm,
+			    .prompts = prompts };
 	struct trainer_run *run = &j.run;
-	struct adamw opt = { 0 };
-	bool have_opt = false;
+	memset(res, 0, sizeof *res);
+	trainer_run_init(run, hooks, err, errlen);
 	int rc;
 	if (kind != TRAINER_RLOO && kind != TRAINER_GRPO) {
 		rc = trainer_fail(run, -EINVAL, "group rl kind %d is neither rloo nor grpo", (int)kind);
 		goto out;
 	}
 	const char *name = kind == TRAINER_RLOO ? "rloo" : "grpo";
-	if ((rc = rl_job_init(&j, false, policy, ref, NULL, rm, prompts, n, p)))
+	if ((rc = rl_job_init(&j, false, n)))
 		goto out;
-	struct rollouts *ro = &j.ro;
-	struct trainer_rows *rows = &j.rows;
-	int S = j.S, R = ro->cap, mbs = p->minibatch < R ? p->minibatch : R;
-	int n_mb = (R + mbs - 1) / mbs, total = p->iterations * p->epochs * n_mb;
-	if ((rc = trainer_opt_init(&opt, run, policy, p->lr, p->min_lr, p->warmup_frac,
-				   p->weight_decay, p->grad_clip, total)) < 0)
-		goto out;
-	have_opt = true;
 	trainer_logf(run, "%s: %d iterations of %d prompts x %d answers (up to %d tokens), "
 		     "%d epochs of %d minibatches", name, p->iterations, p->prompts_per_iter, p->k,
-		     p->max_new, p->epochs, n_mb);
+		     p->max_new, p->epochs, j.n_mb);
 
 	for (int iter = 0; iter < p->iterations; iter++) {
 		if ((rc = rl_rollout(&j, iter)) < 0)
 			goto out;
-		double rsum = 0;
-		for (int r = 0; r < ro->n; r++) {
-			ro->seq_rew[r] = ro->score[r] - (ro->seqs[r].ended ? 0.0f : p->missing_eos_penalty);
-			rsum += ro->seq_rew[r];
-		}
-		for (int g = 0; g < ro->n / p->k; g++) {
-			float *a = ro->seq_adv + (size_t)g * p->k, *r = ro->seq_rew + (size_t)g * p->k;
-			if (kind == TRAINER_RLOO)
-				rl_rloo_advantages(a, r, p->k);
-			else
-				rl_grpo_advantages(a, r, p->k, p->grpo_eps);
-		}
+		double rsum = group_advantages(&j, kind);
 		struct batch_stats bs;
-		batch_stats(ro, &bs);
+		batch_stats(&j.ro, &bs);
 		if (trainer_cancelled(run)) {
 			rc = -ECANCELED;
 			goto out;
 		}
-
-		double pl_sum = 0, cf_sum = 0, k3_sum = 0;
+		struct upd_stats u = { 0 };
 		int n_upd = 0;
 		float lr = 0;
-		for (int i = 0; i < ro->n; i++)
-			j.perm[i] = i;
-		for (int ep = 0; ep < p->epochs; ep++) {
-			trainer_shuffle(j.perm, ro->n, &j.cyc.rng);
-			for (int m0 = 0; m0 < ro->n; m0 += mbs) {
-				int nb = ro->n - m0 < mbs ? ro->n - m0 : mbs;
-				const int *idx = j.perm + m0;
-				double ntok = count_tokens(ro, idx, nb);
-				double pl = 0, cf = 0, k3 = 0;
-				llama_zero_grads(policy);
-				for (int b0 = 0; b0 < nb; b0 += policy->max_B) {
-					int B = nb - b0 < policy->max_B ? nb - b0 : policy->max_B;
-					for (int b = 0; b < B; b++)
-						rows->seqs[b] = ro->ptr[idx[b0 + b]];
-					int cnt = trainer_rows_pack(rows, rows->seqs, B, S, false), T = rows->T;
-					float *dlp = rows->s[0], *old = rows->s[1], *rf = rows->s[2];
-					float *adv = rows->s[3];
-					gather(old, ro->old_lp, idx + b0, B, T, S);
-					gather(rf, ro->ref_lp, idx + b0, B, T, S);
-					for (int b = 0; b < B; b++)
-						adv[b] = ro->seq_adv[idx[b0 + b]];
-					if (llama_forward(policy, rows->tokens, rows->targets, B, T,
-							  LLAMA_LOGPROBS) < 0) {
-						rc = trainer_fail(run, -EINVAL, "policy forward failed");
-						goto out;
-					}
-					memset(dlp, 0, (size_t)B * T * sizeof(float));
-					double w = (double)B / nb;
-					struct rl_pg_stats st;
-					pl += w * rl_pg_loss(dlp, &st, policy->acts.logprobs, old, rf, adv,
-							     rows->mask, B, T, p->clip_eps, p->kl_coef,
-							     (float)w);
-					cf += cnt / ntok * st.clipfrac;
-					k3 += cnt / ntok * st.kl_mean;
-					if (llama_backward(policy, dlp, NULL, NULL) < 0) {
-						rc = trainer_fail(run, -EINVAL, "policy backward failed");
-						goto out;
-					}
-				}
-				adamw_step(&opt, policy->params, policy->grads, 1.0f, &lr);
-				pl_sum += pl;
-				cf_sum += cf;
-				k3_sum += k3;
-				n_upd++;
-				res->steps++;
-				trainer_progress(run, (iter + (float)n_upd / (p->epochs * n_mb)) /
-						 p->iterations);
-				if (trainer_cancelled(run)) {
-					rc = -ECANCELED;
-					goto out;
-				}
-			}
-		}
+		if ((rc = rl_update(&j, iter, group_minibatch, &u, &n_upd, &lr)) < 0)
+			goto out;
+
 		emit_batch_metrics(run, iter, &bs);
 		trainer_metric(run, iter, "kl_beta", p->kl_coef);
-		trainer_metric(run, iter, "rlhf_reward", (float)(rsum / ro->n));
-		trainer_metric(run, iter, "clipfrac", (float)(cf_sum / n_upd));
-		trainer_metric(run, iter, "kl_k3", (float)(k3_sum / n_upd));
-		trainer_metric(run, iter, "policy_loss", (float)(pl_sum / n_upd));
+		trainer_metric(run, iter, "rlhf_reward", (float)(rsum / j.ro.n));
+		trainer_metric(run, iter, "clipfrac", (float)(u.clipfrac / n_upd));
+		trainer_metric(run, iter, "kl_k3", (float)(u.kl / n_upd));
+		trainer_metric(run, iter, "policy_loss", (float)(u.policy_loss / n_upd));
 		trainer_metric(run, iter, "lr", lr);
 		stats_to_result(res, &bs, iter);
 		res->kl_beta = p->kl_coef;
 		trainer_logf(run, "%s iter %d/%d reward %.4f kl %.4f entropy %.3f len %.1f eos %.2f "
 			     "clipfrac %.3f", name, iter + 1, p->iterations, bs.reward_mean, bs.kl,
-			     bs.entropy, bs.response_len, bs.eos_rate, cf_sum / n_upd);
+			     bs.entropy, bs.response_len, bs.eos_rate, u.clipfrac / n_upd);
 	}
 	trainer_progress(run, 1.0f);
 	rc = 0;
 out:
-	if (have_opt)
-		adamw_release(&opt);
 	rl_job_release(&j);
 	return rc;
 }
@@ -762,6 +801,8 @@ out:
 
 void trainer_eval_result_release(struct trainer_eval_result *r)
 {
+	if (!r)
+		return;
 	free(r->tokens);
 	free(r->n_tokens);
 	free(r->reward);
@@ -773,169 +814,208 @@ void trainer_eval_result_release(struct trainer_eval_result *r)
 /* prompts per generation chunk of trainer_eval */
 #define EVAL_CHUNK_SEQS 64
 
+/* One evaluation: the policy's answers (ro) and, for the win rate, the
+ * parent's (rp), generated chunk prompts at a time. */
+struct eval_job {
+	struct trainer_run run;
+	const struct trainer_eval_params *p;
+	struct llama_model *policy, *ref, *parent, *rm;
+	bool use_parent;             /* parent and rm both given */
+	const struct trainer_prompt *prompts;
+	int n;                       /* prompts */
+	int S;                       /* context every model used can score */
+	int chunk;                   /* prompts per chunk */
+	int *pidx, *stream0;         /* (chunk) */
+	struct rollouts ro, rp;
+	struct trainer_rows rows;
+	struct infer inf, pinf;
+	double rsum, klsum, win, len, eos;
+};
+
+static void eval_job_release(struct eval_job *j)
+{
+	rollouts_release(&j->ro);
+	rollouts_release(&j->rp);
+	trainer_rows_release(&j->rows);
+	infer_release(&j->inf);
+	infer_release(&j->pinf);
+	free(j->pidx);
+	free(j->stream0);
+}
+
+/* Checks the models, the settings and the prompts; sets j->S. */
+static int eval_check(struct eval_job *j)
+{
+	const struct trainer_eval_params *p = j->p;
+	struct llama_model *policy = j->policy, *ref = j->ref, *parent = j->parent, *rm = j->rm;
+	if (!policy || !policy->acts.logits)
+		return trainer_fail(&j->run, -EINVAL, "eval needs a policy language model");
+	int V = policy->cfg.vocab_size, rc;
+	if ((ref && (!ref->acts.logits || ref->cfg.vocab_size != V)) ||
+	    (parent && parent->cfg.vocab_size != V) || (rm && rm->cfg.vocab_size != V))
+		return trainer_fail(&j->run, -EINVAL, "eval models must share the policy's "
+				    "vocabulary (and ref be a language model)");
+	if (j->n <= 0 || !j->prompts || p->k <= 0 || p->max_new <= 0 || !(p->temperature >= 0) ||
+	    p->eos_id < 0 || p->eos_id >= V)
+		return trainer_fail(&j->run, -EINVAL, "bad eval settings: %d prompts, k %d, "
+				    "max_new %d", j->n, p->k, p->max_new);
+	j->use_parent = parent && rm;
+	const struct llama_model *ms[] = { policy, ref, j->use_parent ? parent : NULL, rm };
+	j->S = policy->cfg.seq_len;
+	if (j->use_parent && parent->cfg.seq_len < j->S)
+		j->S = parent->cfg.seq_len;
+	for (int i = 0; i < 4; i++)
+		if (ms[i] && ms[i]->max_T < j->S)
+			j->S = ms[i]->max_T;
+	for (int i = 0; i < j->n; i++) {
+		const struct trainer_prompt *pr = &j->prompts[i];
+		struct trainer_seq s = { pr->tokens, pr->n, pr->n, false };
+		if ((rc = trainer_seq_check(&j->run, &s, V, "prompt", i)))
+			return rc;
+		if (pr->n >= j->S)
+			return trainer_fail(&j->run, -EINVAL, "prompt %d has %d tokens: no room for "
+					    "an answer in %d positions", i, pr->n, j->S);
+	}
+	return 0;
+}
+
+/* The result's buffers, the rollouts, rows and inference engines. */
+static int eval_prepare(struct eval_job *j, struct trainer_eval_result *res)
+{
+	const struct trainer_eval_params *p = j->p;
+	struct trainer_run *run = &j->run;
+	int k = p->k, na = j->n * k;
+	j->chunk = EVAL_CHUNK_SEQS / k > 0 ? EVAL_CHUNK_SEQS / k : 1;
+	if (j->chunk > j->n)
+		j->chunk = j->n;
+	const struct llama_model *ms[] = { j->policy, j->ref, j->use_parent ? j->parent : NULL,
+					   j->rm };
+	j->pidx = malloc((size_t)j->chunk * sizeof(int));
+	j->stream0 = malloc((size_t)j->chunk * sizeof(int));
+	res->n_answers = na;
+	res->stride = p->max_new;
+	res->tokens = calloc((size_t)na * p->max_new, sizeof(int));
+	res->n_tokens = calloc((size_t)na, sizeof(int));
+	res->reward = j->rm ? calloc((size_t)na, sizeof(float)) : NULL;
+	res->parent_reward = j->use_parent ? calloc((size_t)na, sizeof(float)) : NULL;
+	res->seq_kl = j->ref ? calloc((size_t)na, sizeof(float)) : NULL;
+	if (!j->pidx || !j->stream0 || !res->tokens || !res->n_tokens || (j->rm && !res->reward) ||
+	    (j->use_parent && !res->parent_reward) || (j->ref && !res->seq_kl))
+		return trainer_fail(run, -ENOMEM, "out of memory for %d answers", na);
+	if (rollouts_init(&j->ro, j->chunk * k, j->S, k) < 0 ||
+	    (j->use_parent && rollouts_init(&j->rp, j->chunk * k, j->S, k) < 0))
+		return trainer_fail(run, -ENOMEM, "out of memory for eval rollouts");
+	if (trainer_rows_init(&j->rows, cap_of(ms, 4, false), cap_of(ms, 4, true)) < 0)
+		return trainer_fail(run, -ENOMEM, "out of memory for eval buffers");
+	char e[256];
+	if (infer_init(&j->inf, &j->policy->cfg, j->policy->params, k, e, sizeof e) < 0 ||
+	    (j->use_parent &&
+	     infer_init(&j->pinf, &j->parent->cfg, j->parent->params, k, e, sizeof e) < 0))
+		return trainer_fail(run, -ENOMEM, "%s", e);
+	return 0;
+}
+
+/* Prompts c0 .. c0+nc: the policy's answers (prompt i's from streams i*k..),
+ * their log-prob sums under policy and ref, their scores, the parent's
+ * answers and scores; each answer into res and the sums. */
+static int eval_chunk(struct eval_job *j, int c0, int nc, struct trainer_eval_result *res)
+{
+	const struct trainer_eval_params *p = j->p;
+	struct trainer_run *run = &j->run;
+	struct rollouts *ro = &j->ro, *rp = &j->rp;
+	int k = p->k, S = j->S, rc;
+	struct gen_settings g = { k, p->max_new, p->eos_id, p->temperature, p->top_p, p->seed };
+	for (int i = 0; i < nc; i++)
+		j->pidx[i] = j->stream0[i] = c0 + i;
+	if ((rc = rollouts_generate(ro, &j->inf, run, j->prompts, j->pidx, j->stream0, nc, &g)) < 0)
+		return rc;
+	struct trainer_outs po = { .S = S, .lpsum = ro->lpsum };
+	struct trainer_outs rf = { .S = S, .lpsum = ro->ref_sum };
+	struct trainer_outs so = { .S = S, .score = ro->score };
+	struct trainer_outs ps = { .S = S, .score = rp->score };
+	if (j->ref && ((rc = trainer_collect(j->policy, &j->rows, run, ro->ptr, ro->n, S, &po)) < 0 ||
+		       (rc = trainer_collect(j->ref, &j->rows, run, ro->ptr, ro->n, S, &rf)) < 0))
+		return rc;
+	if (j->rm && (rc = trainer_collect(j->rm, &j->rows, run, ro->ptr, ro->n, S, &so)) < 0)
+		return rc;
+	if (j->use_parent &&
+	    ((rc = rollouts_generate(rp, &j->pinf, run, j->prompts, j->pidx, j->stream0, nc,
+				     &g)) < 0 ||
+	     (rc = trainer_collect(j->rm, &j->rows, run, rp->ptr, rp->n, S, &ps)) < 0))
+		return rc;
+	for (int r = 0; r < ro->n; r++) {
+		int a = c0 * k + r;
+		const struct trainer_seq *s = &ro->seqs[r];
+		int ng = s->n - s->prompt_len;
+		memcpy(res->tokens + (size_t)a * p->max_new, s->tokens + s->prompt_len,
+		       (size_t)ng * sizeof(int));
+		res->n_tokens[a] = ng;
+		j->len += ng;
+		j->eos += s->ended;
+		if (j->ref) {
+			res->seq_kl[a] = ro->lpsum[r] - ro->ref_sum[r];
+			j->klsum += res->seq_kl[a];
+		}
+		if (j->rm) {
+			res->reward[a] = ro->score[r];
+			j->rsum += ro->score[r];
+		}
+		if (j->use_parent) {
+			res->parent_reward[a] = rp->score[r];
+			j->win += ro->score[r] > rp->score[r] ? 1.0 : ro->score[r] == rp->score[r] ? 0.5 : 0.0;
+		}
+	}
+	return 0;
+}
+
+/* The means over every answer. */
+static void eval_finish(struct eval_job *j, struct trainer_eval_result *res)
+{
+	int na = res->n_answers;
+	res->response_len = (float)(j->len / na);
+	res->eos_rate = (float)(j->eos / na);
+	if (j->ref)
+		res->kl = (float)(j->klsum / na);
+	if (j->rm)
+		res->reward_mean = (float)(j->rsum / na);
+	if (j->use_parent)
+		res->win_rate = (float)(j->win / na);
+	trainer_logf(&j->run, "eval: %d answers, reward %.4f kl %.4f win_rate %.3f len %.1f eos %.2f",
+		     na, res->reward_mean, res->kl, res->win_rate, res->response_len, res->eos_rate);
+}
+
 int trainer_eval(struct llama_model *policy, struct llama_model *ref, struct llama_model *parent,
 		 struct llama_model *rm, const struct trainer_prompt *prompts, int n,
 		 const struct trainer_eval_params *p, const struct trainer_hooks *hooks,
 		 struct trainer_eval_result *res, char *err, size_t errlen)
 {
-	struct trainer_run run;
-	trainer_run_init(&run, hooks, err, errlen);
+	struct eval_job j = { .p = p, .policy = policy, .ref = ref, .parent = parent, .rm = rm,
+			      .prompts = prompts, .n = n };
+	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
 	res->reward_mean = res->kl = res->win_rate = NAN;
-	if (!policy || !policy->acts.logits)
-		return trainer_fail(&run, -EINVAL, "eval needs a policy language model");
-	int V = policy->cfg.vocab_size;
-	if ((ref && (!ref->acts.logits || ref->cfg.vocab_size != V)) ||
-	    (parent && parent->cfg.vocab_size != V) || (rm && rm->cfg.vocab_size != V))
-		return trainer_fail(&run, -EINVAL, "eval models must share the policy's vocabulary "
-				    "(and ref be a language model)");
-	if (n <= 0 || !prompts || p->k <= 0 || p->max_new <= 0 || !(p->temperature >= 0) ||
-	    p->eos_id < 0 || p->eos_id >= V)
-		return trainer_fail(&run, -EINVAL, "bad eval settings: %d prompts, k %d, max_new %d",
-				    n, p->k, p->max_new);
-	bool use_parent = parent && rm;
-	const struct llama_model *ms[] = { policy, ref, use_parent ? parent : NULL, rm };
-	int S = policy->cfg.seq_len, rc;
-	if (use_parent && parent->cfg.seq_len < S)
-		S = parent->cfg.seq_len;
-	for (int i = 0; i < 4; i++)
-		if (ms[i] && ms[i]->max_T < S)
-			S = ms[i]->max_T;
-	for (int i = 0; i < n; i++) {
-		struct trainer_seq s = { prompts[i].tokens, prompts[i].n, prompts[i].n, false };
-		if ((rc = trainer_seq_check(&run, &s, V, "prompt", i)))
-			return rc;
-		if (prompts[i].n >= S)
-			return trainer_fail(&run, -EINVAL, "prompt %d has %d tokens: no room for an "
-					    "answer in %d positions", i, prompts[i].n, S);
-	}
-	int k = p->k, chunk = EVAL_CHUNK_SEQS / k > 0 ? EVAL_CHUNK_SEQS / k : 1;
-	if (chunk > n)
-		chunk = n;
-	int na = n * k;
-	struct rollouts ro = { 0 }, rp = { 0 };
-	struct trainer_rows rows = { 0 };
-	struct infer inf = { 0 }, pinf = { 0 };
-	bool have_ro = false, have_rp = false, have_rows = false, have_inf = false, have_pinf = false;
-	int *pidx = malloc((size_t)chunk * sizeof(int)), *stream0 = malloc((size_t)chunk * sizeof(int));
-	res->n_answers = na;
-	res->stride = p->max_new;
-	res->tokens = calloc((size_t)na * p->max_new, sizeof(int));
-	res->n_tokens = calloc((size_t)na, sizeof(int));
-	res->reward = rm ? calloc((size_t)na, sizeof(float)) : NULL;
-	res->parent_reward = use_parent ? calloc((size_t)na, sizeof(float)) : NULL;
-	res->seq_kl = ref ? calloc((size_t)na, sizeof(float)) : NULL;
-	char e[256];
-	if (!pidx || !stream0 || !res->tokens || !res->n_tokens || (rm && !res->reward) ||
-	    (use_parent && !res->parent_reward) || (ref && !res->seq_kl)) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for %d answers", na);
+	/* nothing allocated yet: a refused input leaves res as just set */
+	int rc = eval_check(&j);
+	if (rc)
+		return rc;
+	if ((rc = eval_prepare(&j, res)) < 0)
 		goto out;
-	}
-	if (rollouts_init(&ro, chunk * k, S, k) < 0) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for eval rollouts");
-		goto out;
-	}
-	have_ro = true;
-	if (use_parent) {
-		if (rollouts_init(&rp, chunk * k, S, k) < 0) {
-			rc = trainer_fail(&run, -ENOMEM, "out of memory for eval rollouts");
+
+	for (int c0 = 0; c0 < n; c0 += j.chunk) {
+		int nc = n - c0 < j.chunk ? n - c0 : j.chunk;
+		if ((rc = eval_chunk(&j, c0, nc, res)) < 0)
 			goto out;
-		}
-		have_rp = true;
-	}
-	if (trainer_rows_init(&rows, cap_of(ms, 4, false), cap_of(ms, 4, true)) < 0) {
-		rc = trainer_fail(&run, -ENOMEM, "out of memory for eval buffers");
-		goto out;
-	}
-	have_rows = true;
-	if (infer_init(&inf, &policy->cfg, policy->params, k, e, sizeof e) < 0) {
-		rc = trainer_fail(&run, -ENOMEM, "%s", e);
-		goto out;
-	}
-	have_inf = true;
-	if (use_parent) {
-		if (infer_init(&pinf, &parent->cfg, parent->params, k, e, sizeof e) < 0) {
-			rc = trainer_fail(&run, -ENOMEM, "%s", e);
-			goto out;
-		}
-		have_pinf = true;
-	}
-	struct gen_settings g = { k, p->max_new, p->eos_id, p->temperature, p->top_p, p->seed };
-	double rsum = 0, klsum = 0, win = 0, len = 0, eos = 0;
-	for (int c0 = 0; c0 < n; c0 += chunk) {
-		int nc = n - c0 < chunk ? n - c0 : chunk;
-		for (int i = 0; i < nc; i++)
-			pidx[i] = stream0[i] = c0 + i;
-		if ((rc = rollouts_generate(&ro, &inf, &run, prompts, pidx, stream0, nc, &g)) < 0)
-			goto out;
-		struct trainer_outs po = { .S = S, .lpsum = ro.lpsum };
-		struct trainer_outs rf = { .S = S, .lpsum = ro.ref_sum };
-		struct trainer_outs so = { .S = S, .score = ro.score };
-		if (ref && ((rc = trainer_collect(policy, &rows, &run, ro.ptr, ro.n, S, &po)) < 0 ||
-			    (rc = trainer_collect(ref, &rows, &run, ro.ptr, ro.n, S, &rf)) < 0))
-			goto out;
-		if (rm && (rc = trainer_collect(rm, &rows, &run, ro.ptr, ro.n, S, &so)) < 0)
-			goto out;
-		if (use_parent) {
-			if ((rc = rollouts_generate(&rp, &pinf, &run, prompts, pidx, stream0, nc, &g)) < 0)
-				goto out;
-			struct trainer_outs ps = { .S = S, .score = rp.score };
-			if ((rc = trainer_collect(rm, &rows, &run, rp.ptr, rp.n, S, &ps)) < 0)
-				goto out;
-		}
-		for (int r = 0; r < ro.n; r++) {
-			int a = c0 * k + r;
-			const struct trainer_seq *s = &ro.seqs[r];
-			int ng = s->n - s->prompt_len;
-			memcpy(res->tokens + (size_t)a * p->max_new, s->tokens + s->prompt_len,
-			       (size_t)ng * sizeof(int));
-			res->n_tokens[a] = ng;
-			len += ng;
-			eos += s->ended;
-			if (ref) {
-				res->seq_kl[a] = ro.lpsum[r] - ro.ref_sum[r];
-				klsum += res->seq_kl[a];
-			}
-			if (rm) {
-				res->reward[a] = ro.score[r];
-				rsum += ro.score[r];
-			}
-			if (use_parent) {
-				res->parent_reward[a] = rp.score[r];
-				win += ro.score[r] > rp.score[r] ? 1.0 : ro.score[r] == rp.score[r] ? 0.5 : 0.0;
-			}
-		}
-		trainer_progress(&run, (float)(c0 + nc) / n);
-		if (c0 + nc < n && trainer_cancelled(&run)) {
+		trainer_progress(&j.run, (float)(c0 + nc) / n);
+		if (c0 + nc < n && trainer_cancelled(&j.run)) {
 			rc = -ECANCELED;
 			goto out;
 		}
 	}
-	res->response_len = (float)(len / na);
-	res->eos_rate = (float)(eos / na);
-	if (ref)
-		res->kl = (float)(klsum / na);
-	if (rm)
-		res->reward_mean = (float)(rsum / na);
-	if (use_parent)
-		res->win_rate = (float)(win / na);
-	trainer_logf(&run, "eval: %d answers, reward %.4f kl %.4f win_rate %.3f len %.1f eos %.2f",
-		     na, res->reward_mean, res->kl, res->win_rate, res->response_len, res->eos_rate);
+	eval_finish(&j, res);
 	rc = 0;
 out:
 	if (rc)
 		trainer_eval_result_release(res);
-	if (have_ro)
-		rollouts_release(&ro);
-	if (have_rp)
-		rollouts_release(&rp);
-	if (have_rows)
-		trainer_rows_release(&rows);
-	if (have_inf)
-		infer_release(&inf);
-	if (have_pinf)
-		infer_release(&pinf);
-	free(pidx);
-	free(stream0);
+	eval_job_release(&j);
 	return rc;
 }

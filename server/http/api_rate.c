@@ -6,6 +6,7 @@
 #include "db/db.h"
 #include "db/ratings.h"
 #include "db/tasks.h"
+#include "model/rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,20 +18,12 @@
 #define MAX_FLAG_LEN 200
 #define MAX_EXCLUDE 4             /* ?exclude= ids: a rater holds at most 5 leases */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 void api_shuffle(json_t *arr, uint64_t seed)
 {
 	size_t n = json_array_size(arr);
 	uint64_t state = seed;
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(splitmix64(&state) % i);
+		size_t j = (size_t)(rng_splitmix64(&state) % i);
 		if (j == i - 1)
 			continue;
 		json_t *a = json_incref(json_array_get(arr, i - 1));

@@ -548,6 +548,45 @@ static void test_matches_infer(void)
 	llama_model_release(&m);
 }
 
+/* Every release accepts NULL, a zeroed struct and a released one (the
+ * trainers release their job structs unconditionally, goto-out style), and
+ * leaves the struct zeroed. */
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static void test_release_zeroed_and_null(void)
+{
+	llama_model_release(NULL);
+	adamw_release(NULL);
+	infer_release(NULL);
+	sampler_release(NULL);
+	struct llama_model m = { 0 };
+	struct adamw o = { 0 };
+	struct infer inf = { 0 };
+	struct sampler s = { 0 };
+	llama_model_release(&m);
+	adamw_release(&o);
+	infer_release(&inf);
+	sampler_release(&s);
+	CHECK(all_zero(&m, sizeof m) && all_zero(&o, sizeof o) && all_zero(&inf, sizeof inf) &&
+	      all_zero(&s, sizeof s));
+	/* allocated, released, released again */
+	char err[128];
+	CHECK_INT_EQ(llama_model_init(&m, &tiny, 2, 4, 0, err, sizeof err), 0);
+	CHECK_INT_EQ(infer_init(&inf, &tiny, m.params, 2, err, sizeof err), 0);
+	infer_release(&inf);
+	llama_model_release(&m);
+	CHECK(all_zero(&m, sizeof m) && all_zero(&inf, sizeof inf));
+	infer_release(&inf);
+	llama_model_release(&m);
+}
+
 int main(void)
 {
 	threads_set(2);
@@ -562,5 +601,6 @@ int main(void)
 	RUN(test_bad_input);
 	RUN(test_training_learns_pattern);
 	RUN(test_matches_infer);
+	RUN(test_release_zeroed_and_null);
 	TEST_MAIN_END();
 }

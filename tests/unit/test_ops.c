@@ -310,6 +310,31 @@ static void test_rope(void)
 	free(qd); free(rd); free(g);
 }
 
+/* Rows at their own positions (a decode step of model/infer.c): each row,
+ * rotated in place, equals run.c's loop at that row's position, bit for bit. */
+static void test_rope_at(void)
+{
+	enum { N = 5, T = 40 };
+	int nh = 4, nkv = 2, hs = 10, dim = nh * hs, kv = nkv * hs;
+	int pos[N] = { 37, 0, 5, 5, 22 };
+	float *fc = fnew(T * hs / 2), *fs = fnew(T * hs / 2);
+	float *q = fnew(N * dim), *k = fnew(N * kv), *qr = fnew(N * dim), *kr = fnew(N * kv);
+	ops_rope_table(fc, fs, T, hs);
+	fill(q, N * dim, 3); fill(k, N * kv, 4);
+	memcpy(qr, q, sizeof(float) * N * dim);
+	memcpy(kr, k, sizeof(float) * N * kv);
+	ops_rope_forward_at(q, q, fc, fs, pos, N, nh, hs);
+	ops_rope_forward_at(k, k, fc, fs, pos, N, nkv, hs);
+	int same = 1;
+	for (int n = 0; n < N; n++) {
+		rope_run_c(qr + (size_t)n * dim, kr + (size_t)n * kv, pos[n], dim, kv, hs);
+		same &= memcmp(qr + (size_t)n * dim, q + (size_t)n * dim, sizeof(float) * dim) == 0;
+		same &= memcmp(kr + (size_t)n * kv, k + (size_t)n * kv, sizeof(float) * kv) == 0;
+	}
+	CHECK_MSG(same, "rope at positions differs from run.c's loop");
+	free(fc); free(fs); free(q); free(k); free(qr); free(kr);
+}
+
 /* ---- attention ---------------------------------------------------------- */
 
 static void attention_d(double *out, const double *q, const double *k, const double *v,
@@ -614,6 +639,7 @@ int main(void)
 	RUN(test_matmul_backward_fd);
 	RUN(test_rmsnorm);
 	RUN(test_rope);
+	RUN(test_rope_at);
 	RUN(test_attention_gqa);
 	RUN(test_attention_mha);
 	RUN(test_attention_gqa2);
