@@ -13,6 +13,7 @@
 #include "model/tokenizer_impl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,7 +77,8 @@ static int grow(void *p, size_t *cap, size_t need, size_t sz)
 	return 0;
 }
 
-/* uint64 -> int map; value -1 marks an empty slot. */
+/* uint64 -> int map; value -1 marks an empty slot, so a stored value is
+ * never negative (a -1 put in would cut the probe chains through its slot). */
 struct u64map {
 	uint64_t *keys;
 	int *vals;
@@ -569,7 +571,9 @@ static int count_units(struct bpe *tr, const char *corpus, size_t len)
 /* 1b. The alphabet, symbols 0..n_alpha-1: every ASCII unit, and the
  * well-formed multi-byte characters seen often enough, most frequent first,
  * until they cover TRAIN_CHAR_COVERAGE of the characters (or budget is spent).
- * char_map then maps each unit to its symbol, or -1. */
+ * char_map then maps each unit to its symbol, or NO_SYMBOL. */
+#define NO_SYMBOL INT_MAX   /* char_map: a unit outside the alphabet */
+
 static int choose_alphabet(struct bpe *tr, int budget)
 {
 	long long total_chars = 0;
@@ -601,7 +605,7 @@ static int choose_alphabet(struct bpe *tr, int budget)
 		}
 		if (c->count > 0)
 			covered += c->count;
-		if (u64map_put(&tr->char_map, c->key, sym) < 0)
+		if (u64map_put(&tr->char_map, c->key, sym >= 0 ? sym : NO_SYMBOL) < 0)
 			return -ENOMEM;
 	}
 	tr->n_alpha = (int)tr->n_syms;
@@ -624,6 +628,8 @@ static int collect_words(struct bpe *tr, const char *corpus, size_t len)
 	unit_iter_init(&it, corpus, len);
 	while (unit_next(&it, &unit, &ulen)) {
 		int sym = unit ? u64map_get(&tr->char_map, unit_key(unit, ulen)) : -1;
+		if (sym == NO_SYMBOL)
+			sym = -1;
 		if (!unit || sym < 0 || (ulen == 1 && unit[0] == ' ') || wn == TRAIN_MAX_WORD_UNITS) {
 			if (add_word(tr, word_buf, wlen, word_syms, wn) < 0)
 				goto out;

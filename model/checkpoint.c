@@ -247,6 +247,14 @@ int ckpt_load(const char *path, struct llama_config *cfg, float **params, char *
 		}
 		if (read_exact(f, t[i].p, t[i].n * sizeof(float), path, err, errlen) < 0)
 			goto out_free;
+		/* a NaN or infinite weight poisons every logit: refuse it here,
+		 * not as empty candidate sets in the sampler later */
+		for (size_t k = 0; k < t[i].n; k++)
+			if (!isfinite(t[i].p[k])) {
+				set_err(err, errlen, "checkpoint '%s' holds a %s weight (tensor %d, element %zu)",
+					path, isnan(t[i].p[k]) ? "NaN" : "infinite", i, k);
+				goto out_free;
+			}
 	}
 	fclose(f);
 	*cfg = c;

@@ -4,6 +4,7 @@
 #include "model/sampler.h"
 #include "model/rng.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,7 +35,8 @@ void sampler_release(struct sampler *s)
 
 void sampler_set(struct sampler *s, float temperature, float top_p, int top_k)
 {
-	s->temperature = temperature > 0.0f ? temperature : 0.0f;
+	/* a temperature so small that the scaled logits overflow means greedy */
+	s->temperature = temperature >= SAMPLER_MIN_TEMPERATURE ? temperature : 0.0f;
 	s->top_p = top_p;
 	s->top_k = top_k;
 }
@@ -232,6 +234,27 @@ static int truncate_dist(struct sampler *s, const float *probs, float *mass, boo
 		for (int i = 0; i < nc; i++)
 			total += c[i].prob;
 	}
+	if (nc == 0) {
+		/* nothing kept: NaN probabilities, or a flat distribution whose
+		 * tokens all fall under the nucleus shortcut's cutoff (top_p below
+		 * 1/n): keep them all, then take the nucleus of those */
+		for (int i = 0; i < n; i++) {
+			c[i].prob = probs[i] == probs[i] ? probs[i] : 0.0f;
+			c[i].index = i;
+		}
+		nc = use_k ? s->top_k : n;
+		if (use_k)
+			select_top(c, n, s->top_k);
+		total = 0.0f;
+		for (int i = 0; i < nc; i++)
+			total += c[i].prob;
+		if (use_p && total > 0.0f) {
+			nc = select_nucleus(c, nc, s->top_p * total);
+			total = 0.0f;
+			for (int i = 0; i < nc; i++)
+				total += c[i].prob;
+		}
+	}
 	if (sorted && (use_k || use_p))
 		qsort(c, (size_t)nc, sizeof(*c), cmp_prob);
 	*mass = total;
@@ -249,9 +272,12 @@ int sampler_sample(struct sampler *s, float *logits)
 	if (s->temperature == 0.0f)
 		return sampler_argmax(logits, n);
 	float inv_t = 1.0f / s->temperature;
-#pragma omp simd
-	for (int i = 0; i < n; i++)
-		logits[i] *= inv_t;
+	/* NaN never wins, infinities are the largest finite values: what the
+	 * softmax below reads is always a distribution */
+	for (int i = 0; i < n; i++) {
+		float x = logits[i] * inv_t;
+		logits[i] = x != x ? -FLT_MAX : x > FLT_MAX ? FLT_MAX : x < -FLT_MAX ? -FLT_MAX : x;
+	}
 	sampler_softmax(logits, n);
 	float coin = sampler_random_f32(&s->rng);
 
@@ -264,7 +290,7 @@ int sampler_sample(struct sampler *s, float *logits)
 			if (r < cdf)
 				return s->cand[i].index;
 		}
-		return s->cand[nc - 1].index; /* rounding */
+		return nc > 0 ? s->cand[nc - 1].index : sampler_argmax(logits, n); /* rounding */
 	}
 	/* plain multinomial over the whole vocabulary */
 	float cdf = 0.0f;

@@ -22,6 +22,9 @@
 
 #include <stdint.h>
 
+/* Below this a temperature means greedy: 1/T would overflow the logits. */
+#define SAMPLER_MIN_TEMPERATURE 1e-6f
+
 struct sampler_prob {
 	float prob;
 	int index;
@@ -78,7 +81,7 @@ float sampler_log_softmax_at(const float *x, int n, int i);
  */
 static inline float sampler_expf(float x)
 {
-	x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+	x = !(x >= -87.0f) ? -87.0f : x > 88.0f ? 88.0f : x;   /* NaN too: -87 */
 	float n = __builtin_rintf(x * 1.44269504088896341f);
 	float r = x - n * 0.693145751953125f - n * 1.428606765330187045e-6f;
 	float p = 1.0f / 5040.0f;

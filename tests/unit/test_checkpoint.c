@@ -8,6 +8,7 @@
 #include "tests/test.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,35 @@ static void test_v0_to_v1(void)
 }
 
 /* ---- broken files ------------------------------------------------------------- */
+
+/* A NaN or an infinity anywhere in the weights is refused at load, naming it
+ * (review defect 1: such a model made every sampled candidate set empty). */
+static void test_nonfinite_weight_refused(void)
+{
+	struct llama_config c = small_cfg(false), c1;
+	float *p = random_params(&c), *q = NULL;
+	char err[256];
+	size_t n = llama_params_count_llama2c(&c);
+	const float bad[] = { NAN, INFINITY, -INFINITY };
+	const char *const word[] = { "NaN", "infinite", "infinite" };
+	for (int b = 0; b < 3; b++) {
+		float keep = p[n / 2 + b];
+		p[n / 2 + b] = bad[b];
+		for (int ver = 0; ver <= 1; ver++) {
+			int rc = ver ? ckpt_save_v1(tpath("nan.bin"), &c, p, err, sizeof(err))
+				     : ckpt_save_v0(tpath("nan.bin"), &c, p, err, sizeof(err));
+			REQUIRE_MSG(rc == 0, "%s", err);
+			CHECK_INT_EQ(ckpt_load(tpath("nan.bin"), &c1, &q, err, sizeof(err)), -1);
+			CHECK(q == NULL);
+			CHECK_MSG(strstr(err, word[b]) && strstr(err, "nan.bin"), "%s", err);
+		}
+		p[n / 2 + b] = keep;
+	}
+	CHECK_INT_EQ(ckpt_save_v1(tpath("nan.bin"), &c, p, err, sizeof(err)), 0);
+	CHECK_INT_EQ(ckpt_load(tpath("nan.bin"), &c1, &q, err, sizeof(err)), 0);
+	free(q);
+	free(p);
+}
 
 static void copy_prefix(const char *src, const char *dst, long n)
 {
@@ -561,6 +591,7 @@ int main(void)
 	RUN(test_load_handmade_v0);
 	RUN(test_load_handmade_v1);
 	RUN(test_round_trips_bit_exact);
+	RUN(test_nonfinite_weight_refused);
 	RUN(test_v0_rope_tables);
 	RUN(test_v0_to_v1);
 	RUN(test_broken_files);

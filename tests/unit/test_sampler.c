@@ -5,6 +5,7 @@
 #include "model/sampler.h"
 #include "tests/test.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -360,9 +361,59 @@ static void test_math(void)
 		CHECK_NEAR(y[i], exp(x[i] - mx) / z, 1e-7);
 }
 
+/* Review defect 1: inputs that emptied the candidate set (and read cand[-1])
+ * now sample a real token: a temperature whose 1/T overflows is greedy, NaN
+ * and infinite logits never win over finite ones, and a flat distribution
+ * with top_p under 1/n keeps its nucleus. */
+static void test_degenerate_inputs(void)
+{
+	enum { N = 8 };
+	struct sampler s;
+	float x[N];
+	REQUIRE(sampler_init(&s, N, 1e-40f, 0.9f, 0, 7) == 0);
+	for (int i = 0; i < N; i++)
+		x[i] = (float)i * 0.5f;
+	CHECK_INT_EQ(sampler_sample(&s, x), N - 1);           /* greedy */
+	CHECK(s.temperature == 0.0f);
+	sampler_set(&s, 1.0f, 0.9f, 0);
+	for (int t = 0; t < 50; t++) {
+		for (int i = 0; i < N; i++)
+			x[i] = i == 3 ? 2.0f : NAN;
+		CHECK_INT_EQ(sampler_sample(&s, x), 3);            /* NaN never wins */
+		for (int i = 0; i < N; i++)
+			x[i] = i == 5 ? INFINITY : 1.0f;
+		CHECK_INT_EQ(sampler_sample(&s, x), 5);
+		for (int i = 0; i < N; i++)
+			x[i] = NAN;
+		int k = sampler_sample(&s, x);                      /* all NaN: some token */
+		CHECK(k >= 0 && k < N);
+	}
+	/* flat, top_p < 1/n: llama2.c's cutoff drops every token */
+	sampler_set(&s, 1.0f, 0.01f, 0);
+	int seen[N] = { 0 };
+	for (int t = 0; t < 400; t++) {
+		for (int i = 0; i < N; i++)
+			x[i] = 0.0f;
+		int k = sampler_sample(&s, x);
+		REQUIRE(k >= 0 && k < N);
+		seen[k]++;
+	}
+	int kinds = 0;
+	for (int i = 0; i < N; i++)
+		kinds += seen[i] > 0;
+	CHECK_INT_EQ(kinds, 1);   /* the nucleus of a flat distribution is one token */
+	float probs[N], mass;
+	for (int i = 0; i < N; i++)
+		probs[i] = 1.0f / N;
+	CHECK_INT_EQ(sampler_candidates(&s, probs, &mass), 1);
+	CHECK_NEAR(mass, 1.0 / N, 1e-6);
+	sampler_release(&s);
+}
+
 int main(void)
 {
 	RUN(test_top_p_sets);
+	RUN(test_degenerate_inputs);
 	RUN(test_top_k_sets);
 	RUN(test_nucleus_random);
 	RUN(test_greedy);
