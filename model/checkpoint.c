@@ -148,17 +148,85 @@ static void cfg_from_ints(struct llama_config *c, const int32_t p[7])
 	c->seq_len = p[6];
 }
 
+/*
+ * The llama2.c header hdr (min(size, V1_HEADER_BYTES) bytes) of a file of size
+ * bytes: the configuration into *c, the version (0 or 1) and the header's
+ * length, after checking the configuration and that the file holds exactly
+ * what the header says.  Returns 0 or -1 with err set.
+ */
+static int parse_header(const unsigned char *hdr, uint64_t size, const char *path,
+			struct llama_config *c, int *ver, uint64_t *header_bytes, char *err,
+			size_t errlen)
+{
+	int32_t p[7];
+	char why[128];
+	uint64_t expect;
+
+	if (le_u32(hdr) == CKPT_MAGIC_V1) {
+		if (size < V1_HEADER_BYTES) {
+			set_err(err, errlen, "checkpoint '%s' is truncated: %llu bytes, a v1 header needs %d",
+				path, (unsigned long long)size, V1_HEADER_BYTES);
+			return -1;
+		}
+		*ver = le_i32(hdr + 4);
+		if (*ver != 1) {
+			set_err(err, errlen, "checkpoint '%s' is llama2.c version %d; only fp32 v0 and v1 are supported",
+				path, *ver);
+			return -1;
+		}
+		for (int i = 0; i < 7; i++)
+			p[i] = le_i32(hdr + 8 + 4 * i);
+		cfg_from_ints(c, p);
+		if (hdr[36] > 1) {
+			set_err(err, errlen, "checkpoint '%s' has a bad header: shared_classifier is %d",
+				path, hdr[36]);
+			return -1;
+		}
+		c->shared_classifier = hdr[36] == 1;
+		*header_bytes = V1_HEADER_BYTES;
+	} else {
+		*ver = 0;
+		if (size < V0_HEADER_BYTES) {
+			set_err(err, errlen, "checkpoint '%s' is truncated: %llu bytes, a v0 header needs %d",
+				path, (unsigned long long)size, V0_HEADER_BYTES);
+			return -1;
+		}
+		for (int i = 0; i < 7; i++)
+			p[i] = le_i32(hdr + 4 * i);
+		c->shared_classifier = p[5] > 0;
+		if (p[5] < 0)
+			p[5] = p[5] == INT32_MIN ? 0 : -p[5];
+		cfg_from_ints(c, p);
+		*header_bytes = V0_HEADER_BYTES;
+	}
+	if (llama_config_check(c, why, sizeof(why)) < 0) {
+		set_err(err, errlen, "checkpoint '%s' has a bad header (%d %d %d %d %d %d %d): %s", path,
+			p[0], p[1], p[2], p[3], p[4], p[5], p[6], why);
+		return -1;
+	}
+	/* llama_config_check bounds every size, so these products cannot overflow */
+	expect = *header_bytes + 4 * (uint64_t)llama_params_count_llama2c(c);
+	if (*ver == 0)
+		expect += 4 * (uint64_t)v0_rope_floats(c);
+	if (size != expect) {
+		set_err(err, errlen,
+			"checkpoint '%s' does not match its header: %llu bytes, the v%d header (dim %d, %d layers, vocab %d) needs %llu",
+			path, (unsigned long long)size, *ver, c->dim, c->n_layers, c->vocab_size,
+			(unsigned long long)expect);
+		return -1;
+	}
+	return 0;
+}
+
 int ckpt_load(const char *path, struct llama_config *cfg, float **params, char *err,
 	      size_t errlen)
 {
 	unsigned char hdr[V1_HEADER_BYTES];
 	struct llama_config c = { 0 };
 	struct tensor_ref t[12];
-	uint64_t size, header_bytes, expect;
+	uint64_t size, header_bytes;
 	float *buf = NULL;
-	int32_t p[7];
 	int ver, nt;
-	char why[128];
 	FILE *f;
 
 	*params = NULL;
@@ -171,62 +239,9 @@ int ckpt_load(const char *path, struct llama_config *cfg, float **params, char *
 		goto out_close;
 	}
 	if (read_exact(f, hdr, size < V1_HEADER_BYTES ? (size_t)size : V1_HEADER_BYTES, path,
-		       err, errlen) < 0)
+		       err, errlen) < 0 ||
+	    parse_header(hdr, size, path, &c, &ver, &header_bytes, err, errlen) < 0)
 		goto out_close;
-
-	if (le_u32(hdr) == CKPT_MAGIC_V1) {
-		if (size < V1_HEADER_BYTES) {
-			set_err(err, errlen, "checkpoint '%s' is truncated: %llu bytes, a v1 header needs %d",
-				path, (unsigned long long)size, V1_HEADER_BYTES);
-			goto out_close;
-		}
-		ver = le_i32(hdr + 4);
-		if (ver != 1) {
-			set_err(err, errlen, "checkpoint '%s' is llama2.c version %d; only fp32 v0 and v1 are supported",
-				path, ver);
-			goto out_close;
-		}
-		for (int i = 0; i < 7; i++)
-			p[i] = le_i32(hdr + 8 + 4 * i);
-		cfg_from_ints(&c, p);
-		if (hdr[36] > 1) {
-			set_err(err, errlen, "checkpoint '%s' has a bad header: shared_classifier is %d",
-				path, hdr[36]);
-			goto out_close;
-		}
-		c.shared_classifier = hdr[36] == 1;
-		header_bytes = V1_HEADER_BYTES;
-	} else {
-		ver = 0;
-		if (size < V0_HEADER_BYTES) {
-			set_err(err, errlen, "checkpoint '%s' is truncated: %llu bytes, a v0 header needs %d",
-				path, (unsigned long long)size, V0_HEADER_BYTES);
-			goto out_close;
-		}
-		for (int i = 0; i < 7; i++)
-			p[i] = le_i32(hdr + 4 * i);
-		c.shared_classifier = p[5] > 0;
-		if (p[5] < 0)
-			p[5] = p[5] == INT32_MIN ? 0 : -p[5];
-		cfg_from_ints(&c, p);
-		header_bytes = V0_HEADER_BYTES;
-	}
-	if (llama_config_check(&c, why, sizeof(why)) < 0) {
-		set_err(err, errlen, "checkpoint '%s' has a bad header (%d %d %d %d %d %d %d): %s", path,
-			p[0], p[1], p[2], p[3], p[4], p[5], p[6], why);
-		goto out_close;
-	}
-	/* llama_config_check bounds every size, so these products cannot overflow */
-	expect = header_bytes + 4 * (uint64_t)llama_params_count_llama2c(&c);
-	if (ver == 0)
-		expect += 4 * (uint64_t)v0_rope_floats(&c);
-	if (size != expect) {
-		set_err(err, errlen,
-			"checkpoint '%s' does not match its header: %llu bytes, the v%d header (dim %d, %d layers, vocab %d) needs %llu",
-			path, (unsigned long long)size, ver, c.dim, c.n_layers, c.vocab_size,
-			(unsigned long long)expect);
-		goto out_close;
-	}
 
 	buf = calloc(llama_params_count(&c), sizeof(float));
 	if (!buf) {
@@ -552,18 +567,76 @@ int ckpt_save_sidecar(const char *path, const struct llama_config *cfg, const fl
 	return ckpt_atomic_commit(&a, err, errlen);
 }
 
+/*
+ * The sidecar header hdr (SC_HEADER_BYTES) of a file of size bytes, checked
+ * against the model it is loaded for (cfg, np parameters) and the file's
+ * size: *train (optimizer state follows) and *meta_len from it.  Returns 0 or
+ * -1 with err set.
+ */
+static int sidecar_header(const unsigned char *hdr, uint64_t size, const char *path,
+			  const struct llama_config *cfg, size_t np, bool *train,
+			  uint64_t *meta_len, char *err, size_t errlen)
+{
+	struct llama_config c = { 0 };
+	uint32_t ver, flags;
+	uint64_t n64, expect;
+	int32_t p[7];
+
+	if (memcmp(hdr, SC_MAGIC, 8) != 0) {
+		set_err(err, errlen, "sidecar '%s' has a bad magic: not an rlhfd sidecar", path);
+		return -1;
+	}
+	ver = le_u32(hdr + 8);
+	flags = le_u32(hdr + 12);
+	if (ver != 1 || (flags & ~1u)) {
+		set_err(err, errlen, "sidecar '%s' has version %u flags %#x; only version 1 is supported",
+			path, ver, flags);
+		return -1;
+	}
+	*train = flags & 1u;
+	for (int i = 0; i < 7; i++)
+		p[i] = le_i32(hdr + 16 + 4 * i);
+	cfg_from_ints(&c, p);
+	c.shared_classifier = hdr[44] == 1;
+	if (c.dim != cfg->dim || c.hidden_dim != cfg->hidden_dim || c.n_layers != cfg->n_layers ||
+	    c.n_heads != cfg->n_heads || c.n_kv_heads != cfg->n_kv_heads ||
+	    c.vocab_size != cfg->vocab_size || c.seq_len != cfg->seq_len ||
+	    c.shared_classifier != cfg->shared_classifier || hdr[44] > 1) {
+		set_err(err, errlen, "sidecar '%s' belongs to another model shape (dim %d, %d layers, vocab %d)",
+			path, c.dim, c.n_layers, c.vocab_size);
+		return -1;
+	}
+	n64 = le_u64(hdr + 48);
+	*meta_len = le_u64(hdr + 56);
+	if (n64 != np) {
+		set_err(err, errlen, "sidecar '%s' has a bad header: %llu parameters, the model has %zu",
+			path, (unsigned long long)n64, np);
+		return -1;
+	}
+	if (*meta_len > CKPT_META_MAX) {
+		set_err(err, errlen, "sidecar '%s' has a bad header: metadata of %llu bytes", path,
+			(unsigned long long)*meta_len);
+		return -1;
+	}
+	expect = SC_HEADER_BYTES + 4 * ((uint64_t)cfg->dim + 1) + *meta_len +
+		 (*train ? 8 * (uint64_t)np : 0);
+	if (size != expect) {
+		set_err(err, errlen, "sidecar '%s' does not match its header: %llu bytes, it needs %llu",
+			path, (unsigned long long)size, (unsigned long long)expect);
+		return -1;
+	}
+	return 0;
+}
+
 int ckpt_load_sidecar(const char *path, const struct llama_config *cfg, float *params,
 		      struct ckpt_state *st, char *err, size_t errlen)
 {
 	unsigned char hdr[SC_HEADER_BYTES];
 	struct llama_weights w;
 	struct ckpt_state ns;
-	struct llama_config c = { 0 };
 	size_t np = llama_params_count(cfg);
 	float *head = NULL;
-	uint64_t size, n64, meta_len, expect;
-	uint32_t ver, flags;
-	int32_t p[7];
+	uint64_t size, meta_len;
 	bool train;
 	FILE *f;
 
@@ -576,51 +649,9 @@ int ckpt_load_sidecar(const char *path, const struct llama_config *cfg, float *p
 			path, (unsigned long long)size, SC_HEADER_BYTES);
 		goto out_close;
 	}
-	if (read_exact(f, hdr, sizeof(hdr), path, err, errlen) < 0)
+	if (read_exact(f, hdr, sizeof(hdr), path, err, errlen) < 0 ||
+	    sidecar_header(hdr, size, path, cfg, np, &train, &meta_len, err, errlen) < 0)
 		goto out_close;
-	if (memcmp(hdr, SC_MAGIC, 8) != 0) {
-		set_err(err, errlen, "sidecar '%s' has a bad magic: not an rlhfd sidecar", path);
-		goto out_close;
-	}
-	ver = le_u32(hdr + 8);
-	flags = le_u32(hdr + 12);
-	if (ver != 1 || (flags & ~1u)) {
-		set_err(err, errlen, "sidecar '%s' has version %u flags %#x; only version 1 is supported",
-			path, ver, flags);
-		goto out_close;
-	}
-	train = flags & 1u;
-	for (int i = 0; i < 7; i++)
-		p[i] = le_i32(hdr + 16 + 4 * i);
-	cfg_from_ints(&c, p);
-	c.shared_classifier = hdr[44] == 1;
-	if (c.dim != cfg->dim || c.hidden_dim != cfg->hidden_dim || c.n_layers != cfg->n_layers ||
-	    c.n_heads != cfg->n_heads || c.n_kv_heads != cfg->n_kv_heads ||
-	    c.vocab_size != cfg->vocab_size || c.seq_len != cfg->seq_len ||
-	    c.shared_classifier != cfg->shared_classifier || hdr[44] > 1) {
-		set_err(err, errlen, "sidecar '%s' belongs to another model shape (dim %d, %d layers, vocab %d)",
-			path, c.dim, c.n_layers, c.vocab_size);
-		goto out_close;
-	}
-	n64 = le_u64(hdr + 48);
-	meta_len = le_u64(hdr + 56);
-	if (n64 != np) {
-		set_err(err, errlen, "sidecar '%s' has a bad header: %llu parameters, the model has %zu",
-			path, (unsigned long long)n64, np);
-		goto out_close;
-	}
-	if (meta_len > CKPT_META_MAX) {
-		set_err(err, errlen, "sidecar '%s' has a bad header: metadata of %llu bytes", path,
-			(unsigned long long)meta_len);
-		goto out_close;
-	}
-	expect = SC_HEADER_BYTES + 4 * ((uint64_t)cfg->dim + 1) + meta_len +
-		 (train ? 8 * (uint64_t)np : 0);
-	if (size != expect) {
-		set_err(err, errlen, "sidecar '%s' does not match its header: %llu bytes, it needs %llu",
-			path, (unsigned long long)size, (unsigned long long)expect);
-		goto out_close;
-	}
 
 	head = malloc(((size_t)cfg->dim + 1) * sizeof(float));
 	ns.meta = meta_len ? malloc(meta_len + 1) : NULL;

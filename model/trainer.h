@@ -2,7 +2,7 @@
  * model/trainer.h — the training procedures the background worker runs:
  * instruction tuning (SFT), the reward model, PPO, the group-baseline methods
  * RLOO and GRPO, DPO, and evaluation of a policy on held-out prompts
- * (DESIGN.md, "Training"; the contract is notes/TRAINER_CONTRACT.md).
+ * (DESIGN.md, "Training").
  *
  * Each procedure is synchronous: it runs on the caller's thread, trains the
  * models it is given in place (their params), and reports through hooks —
