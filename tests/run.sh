@@ -6,7 +6,10 @@
 # suite, 1800 for e2e), a suite that ends without its count line is a failure,
 # skips are counted and shown, and a TEST_FILTER that matches nothing is an
 # error.  Under CI a skip for a dependency `make deps-test` installs is a
-# failure (tests/test.h TEST_SKIP_DEP).
+# failure (tests/test.h TEST_SKIP_DEP).  A node test marked TODO (a known
+# failure with its reason, e.g. the end-to-end 0.5 floor on some CPUs) is not
+# counted as passed: each one is named, and their number printed above the
+# closing line.
 #
 #   unit:    build/tests/test_*      (C; each prints its own `N passed, N failed`)
 #   node:    tests/api/*.test.mjs, tests/browser/*.test.mjs, tests/tools/*.test.mjs
@@ -21,7 +24,7 @@
 # binaries are and the logs go (make test-asan uses its own).
 set -u
 cd "$(dirname "$0")/.."
-passed=0; failed=0; skipped=0; suites=0; broken=()
+passed=0; failed=0; skipped=0; todo=0; suites=0; broken=()
 timeout_s=${TEST_TIMEOUT:-900}
 log_dir=${TEST_LOG_DIR:-build/test-logs}; mkdir -p "$log_dir"
 bin_dir=${TEST_BIN_DIR:-build/tests}
@@ -75,6 +78,11 @@ run_node() { # $1 = a node:test file; $2 = a regex of diagnostic lines to show; 
 	grep -aE '^\s*not ok|^# (Subtest|skip)' "$log_dir/$name.log" | grep -a 'not ok' -A0 | head -n 20
 	grep -aE '^# (pass|fail|skipped)' "$log_dir/$name.log" | tr '\n' ' '; echo
 	add_counts "$name" "$log_dir/$name.log" "$rc" '^# pass [0-9]+' '^# fail [0-9]+' '^# skipped [0-9]+'
+	# a test marked TODO is a known failure: counted and named, never silent
+	if grep -qaE '^not ok .*# TODO' "$log_dir/$name.log"; then
+		grep -aE '^not ok .*# TODO' "$log_dir/$name.log" | sed 's/^/  known failure: /'
+		todo=$((todo + $(grep -caE '^not ok .*# TODO' "$log_dir/$name.log")))
+	fi
 	# a node test skipped under CI hides what it should have shown
 	if [ -n "${CI:-}" ] && [ "${CI:-}" != false ] && grep -qaE '^# skipped [1-9]' "$log_dir/$name.log"; then
 		echo "  $name: tests skipped under CI — counted as one failure"
@@ -102,5 +110,6 @@ if [ "$suites" -eq 0 ]; then
 	echo "no test suite matched TESTS=$want${filter:+ TEST_FILTER=$filter} — counted as one failure"
 	failed=$((failed + 1))
 fi
+[ "$todo" -gt 0 ] && echo "known failures (marked TODO, listed above, not counted as passed): $todo"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
