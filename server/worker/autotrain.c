@@ -86,21 +86,6 @@ static const struct at_key AUTO[] = {
 };
 #define N_AUTO (sizeof AUTO / sizeof AUTO[0])
 
-static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
-		const char *fmt, ...)
-{
-	if (field && fl)
-		snprintf(field, fl, "%s", key);
-	if (msg && ml) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, ml, fmt, ap);
-		va_end(ap);
-	}
-	return false;
-}
 
 /* A kind rl_kind may name: one that makes a policy. */
 static bool is_rl_kind(const char *kind)
@@ -137,12 +122,12 @@ static bool key_check(const struct at_key *key, json_t *v, json_t *at, char *fie
 	switch (key->type) {
 	case AT_BOOL:
 		return json_is_boolean(v) ? true :
-		       bad(field, fl, msg, ml, name, "'%s' must be true or false", name);
+		       job_bad_field(field, fl, msg, ml, name, "'%s' must be true or false", name);
 	case AT_INT:
 		if (key->param)
 			return job_param_check(key->kind, key->param, v, name, field, fl, msg, ml);
 		if (!json_is_integer(v) || json_integer_value(v) < key->lo || json_integer_value(v) > key->hi)
-			return bad(field, fl, msg, ml, name, "'%s' must be an integer from %lld to %lld",
+			return job_bad_field(field, fl, msg, ml, name, "'%s' must be an integer from %lld to %lld",
 				   name, (long long)key->lo, (long long)key->hi);
 		return true;
 	case AT_RL_KIND: {
@@ -153,7 +138,7 @@ static bool key_check(const struct at_key *key, json_t *v, json_t *at, char *fie
 			if (is_rl_kind(job_kind_name(i)))
 				snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'",
 					 list[0] ? ", " : "", job_kind_name(i));
-		return bad(field, fl, msg, ml, name, "'%s' must be one of %s", name, list);
+		return job_bad_field(field, fl, msg, ml, name, "'%s' must be one of %s", name, list);
 	}
 	case AT_PARAMS:
 		return job_params_check(key->kind ? key->kind : rl_kind_of(at), v, false, name, field,
@@ -165,7 +150,7 @@ static bool key_check(const struct at_key *key, json_t *v, json_t *at, char *fie
 bool autotrain_check(json_t *auto_train, char *field, size_t field_len, char *msg, size_t msg_len)
 {
 	if (!json_is_object(auto_train))
-		return bad(field, field_len, msg, msg_len, "auto_train", "'auto_train' must be an object");
+		return job_bad_field(field, field_len, msg, msg_len, "auto_train", "'auto_train' must be an object");
 	for (size_t i = 0; i < N_AUTO; i++) {
 		json_t *v = json_object_get(auto_train, AUTO[i].name);
 		if (v && !key_check(&AUTO[i], v, auto_train, field, field_len, msg, msg_len))

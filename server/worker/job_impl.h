@@ -90,6 +90,12 @@ json_t *job_settings_json(const struct job_kind *kind, const struct job_settings
  * kind has no such public parameter. */
 json_t *job_param_json(const char *kind, const char *name);
 
+/* Writes key into field (fl bytes) and the formatted sentence into msg (ml
+ * bytes), either may be NULL; returns false, for `return job_bad_field(...)`
+ * in the parameter checks (job_params.c, autotrain.c). */
+bool job_bad_field(char *field, size_t fl, char *msg, size_t ml, const char *key,
+		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* Checks v against parameter name of kind as job_params_check does, naming
  * it field_name in field/msg (auto_train.generate_k is generate's k). */
 bool job_param_check(const char *kind, const char *name, json_t *v, const char *field_name,

@@ -289,10 +289,8 @@ static const struct knob *knob_find(const struct job_kind *kind, const char *nam
 
 /* ---- checking ---------------------------------------------------------------- */
 
-static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static bool bad(char *field, size_t fl, char *msg, size_t ml, const char *key,
-		const char *fmt, ...)
+bool job_bad_field(char *field, size_t fl, char *msg, size_t ml, const char *key,
+		   const char *fmt, ...)
 {
 	if (field && fl)
 		snprintf(field, fl, "%s", key);
@@ -311,10 +309,10 @@ static bool knob_number(const struct knob *k, json_t *v, char *dst, const char *
 {
 	if (k->type == KNOB_FLOAT || k->type == KNOB_DOUBLE) {
 		if (!json_is_number(v))
-			return bad(field, fl, msg, ml, key, "'%s' must be a number", key);
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be a number", key);
 		double x = json_number_value(v);
 		if (!(x >= k->lo && x <= k->hi))
-			return bad(field, fl, msg, ml, key, "'%s' must be in %g..%g", key, k->lo, k->hi);
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be in %g..%g", key, k->lo, k->hi);
 		if (dst && k->type == KNOB_FLOAT)
 			*(float *)dst = (float)x;
 		else if (dst)
@@ -322,14 +320,14 @@ static bool knob_number(const struct knob *k, json_t *v, char *dst, const char *
 		return true;
 	}
 	if (!json_is_integer(v))
-		return bad(field, fl, msg, ml, key, "'%s' must be an integer", key);
+		return job_bad_field(field, fl, msg, ml, key, "'%s' must be an integer", key);
 	json_int_t x = json_integer_value(v);
 	double lo = k->type == KNOB_INT ? k->lo : k->type == KNOB_ID ? 1 : 0;
 	bool capped = k->type == KNOB_INT;
 	if (x < lo || (capped && x > k->hi)) {
 		if (capped)
-			return bad(field, fl, msg, ml, key, "'%s' must be in %g..%g", key, k->lo, k->hi);
-		return bad(field, fl, msg, ml, key, "'%s' must be %s", key,
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be in %g..%g", key, k->lo, k->hi);
+		return job_bad_field(field, fl, msg, ml, key, "'%s' must be %s", key,
 			   k->type == KNOB_ID ? "a positive id" : "a non-negative integer");
 	}
 	if (dst && k->type == KNOB_INT)
@@ -356,13 +354,13 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 		return knob_number(k, v, dst, key, field, fl, msg, ml);
 	case KNOB_BOOL:
 		if (!json_is_boolean(v))
-			return bad(field, fl, msg, ml, key, "'%s' must be true or false", key);
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be true or false", key);
 		if (dst)
 			*(bool *)dst = json_is_true(v);
 		return true;
 	case KNOB_STR:
 		if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) > k->hi)
-			return bad(field, fl, msg, ml, key, "'%s' must be a string of 1 to %g bytes",
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be a string of 1 to %g bytes",
 				   key, k->hi);
 		if (dst)
 			*(const char **)dst = json_string_value(v);
@@ -377,7 +375,7 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 			for (int i = 0; k->choices[i]; i++)
 				snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
 					 i == 0 ? "" : k->choices[i + 1] ? ", " : " or ", k->choices[i]);
-			return bad(field, fl, msg, ml, key, "'%s' must be %s", key, list);
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be %s", key, list);
 		}
 		if (dst)
 			*(const char **)dst = sv;
@@ -385,13 +383,13 @@ static bool knob_apply(const struct knob *k, json_t *v, struct job_settings *s, 
 	}
 	case KNOB_IDS: {
 		if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > k->hi)
-			return bad(field, fl, msg, ml, key, "'%s' must be an array of 1 to %g ids",
+			return job_bad_field(field, fl, msg, ml, key, "'%s' must be an array of 1 to %g ids",
 				   key, k->hi);
 		size_t i;
 		json_t *e;
 		json_array_foreach(v, i, e)
 			if (!json_is_integer(e) || json_integer_value(e) < 1)
-				return bad(field, fl, msg, ml, key, "'%s[%zu]' must be a positive id",
+				return job_bad_field(field, fl, msg, ml, key, "'%s[%zu]' must be a positive id",
 					   key, i);
 		return true;
 	}
@@ -423,13 +421,13 @@ static bool apply_all(const char *kind, json_t *params, bool internal, struct jo
 		return false;
 	}
 	if (!json_is_object(params))
-		return bad(field, fl, msg, ml, where ? where : "params", "'%s' must be an object",
+		return job_bad_field(field, fl, msg, ml, where ? where : "params", "'%s' must be an object",
 			   where ? where : "params");
 	for (const struct knob *k = kd->knobs; k->name && !internal; k++) {
 		json_t *v = json_object_get(params, k->name);
 		key_name(name, sizeof name, where, k->name);
 		if ((k->flags & KNOB_REQUIRED) && (!v || json_is_null(v)))
-			return bad(field, fl, msg, ml, name, "'%s' is required", name);
+			return job_bad_field(field, fl, msg, ml, name, "'%s' is required", name);
 	}
 	const char *key;
 	json_t *v;
@@ -437,7 +435,7 @@ static bool apply_all(const char *kind, json_t *params, bool internal, struct jo
 		const struct knob *k = knob_find(kd, key);
 		key_name(name, sizeof name, where, key);
 		if (!k || ((k->flags & KNOB_INTERNAL) && !internal))
-			return bad(field, fl, msg, ml, name, "unknown parameter '%s' for a %s job", name,
+			return job_bad_field(field, fl, msg, ml, name, "unknown parameter '%s' for a %s job", name,
 				   kind);
 		if (json_is_null(v))
 			continue;               /* null = the default */
@@ -459,7 +457,7 @@ bool job_param_check(const char *kind, const char *name, json_t *v, const char *
 	const struct job_kind *kd = job_kind_find(kind);
 	const struct knob *k = kd ? knob_find(kd, name) : NULL;
 	if (!k || (k->flags & KNOB_INTERNAL))
-		return bad(field, field_len, msg, msg_len, field_name, "'%s': a %s job has no "
+		return job_bad_field(field, field_len, msg, msg_len, field_name, "'%s': a %s job has no "
 			   "parameter '%s'", field_name, kind, name);
 	return knob_apply(k, v, NULL, field_name, field, field_len, msg, msg_len);
 }
