@@ -18,6 +18,7 @@
 #include "model/sampler.h"
 #include "tests/fuzz/fuzz.h"
 
+#include <float.h>
 #include <math.h>
 
 #define FUZZ_MAX_VOCAB 4096
@@ -149,8 +150,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the tempered distribution sampler_sample draws from, computed as it
 		 * computes it (same operations, same order) */
 		float inv_t = 1.0f / s.temperature;
-		for (int i = 0; i < n; i++)
-			probs[i] = logits[i] * inv_t;
+		for (int i = 0; i < n; i++) {
+			/* NaN never wins, infinities are the largest finite values */
+			float x = logits[i] * inv_t;
+			probs[i] = x != x ? -FLT_MAX : x > FLT_MAX ? FLT_MAX : x < -FLT_MAX ? -FLT_MAX : x;
+		}
 		note_expf_nan(probs, n, data, size);
 		sampler_softmax(probs, n);
 	}
