@@ -556,6 +556,19 @@ static double ppo_advantages(struct rl_job *j, float beta)
 	return rlhf;
 }
 
+/* The forward of one chunk of a minibatch: rollouts idx[b0..b0+*B), *B as many
+ * as m takes at once of the nb, packed into j->rows.  The token count, or a
+ * negative error. */
+static int chunk_forward(struct rl_job *j, struct llama_model *m, const int *idx, int b0, int nb,
+			 unsigned what, const char *name, int *B)
+{
+	struct trainer_rows *rows = &j->rows;
+	*B = nb - b0 < m->max_B ? nb - b0 : m->max_B;
+	for (int b = 0; b < *B; b++)
+		rows->seqs[b] = j->ro.ptr[idx[b0 + b]];
+	return trainer_step_forward(m, rows, &j->run, rows->seqs, *B, j->ro.S, what, name);
+}
+
 /* PPO's minibatch: the clipped surrogate through dlogprobs (policy step),
  * then the clipped value loss through dvalues (value step). */
 static int ppo_minibatch(struct rl_job *j, const int *idx, int nb, double ntok,
@@ -569,11 +582,8 @@ static int ppo_minibatch(struct rl_job *j, const int *idx, int nb, double ntok,
 
 	llama_zero_grads(policy);
 	for (int b0 = 0; b0 < nb; b0 += policy->max_B) {
-		int B = nb - b0 < policy->max_B ? nb - b0 : policy->max_B;
-		for (int b = 0; b < B; b++)
-			rows->seqs[b] = ro->ptr[idx[b0 + b]];
-		int cnt = trainer_step_forward(policy, rows, &j->run, rows->seqs, B, S,
-					       LLAMA_LOGPROBS, "policy");
+		int B;
+		int cnt = chunk_forward(j, policy, idx, b0, nb, LLAMA_LOGPROBS, "policy", &B);
 		if (cnt < 0)
 			return cnt;
 		int T = rows->T;
@@ -593,11 +603,8 @@ static int ppo_minibatch(struct rl_job *j, const int *idx, int nb, double ntok,
 
 	llama_zero_grads(value);
 	for (int b0 = 0; b0 < nb; b0 += value->max_B) {
-		int B = nb - b0 < value->max_B ? nb - b0 : value->max_B;
-		for (int b = 0; b < B; b++)
-			rows->seqs[b] = ro->ptr[idx[b0 + b]];
-		int cnt = trainer_step_forward(value, rows, &j->run, rows->seqs, B, S, LLAMA_VALUES,
-					       "value");
+		int B;
+		int cnt = chunk_forward(j, value, idx, b0, nb, LLAMA_VALUES, "value", &B);
 		if (cnt < 0)
 			return cnt;
 		int T = rows->T;
@@ -712,11 +719,8 @@ static int group_minibatch(struct rl_job *j, const int *idx, int nb, double ntok
 	int S = ro->S, rc;
 	llama_zero_grads(policy);
 	for (int b0 = 0; b0 < nb; b0 += policy->max_B) {
-		int B = nb - b0 < policy->max_B ? nb - b0 : policy->max_B;
-		for (int b = 0; b < B; b++)
-			rows->seqs[b] = ro->ptr[idx[b0 + b]];
-		int cnt = trainer_step_forward(policy, rows, &j->run, rows->seqs, B, S,
-					       LLAMA_LOGPROBS, "policy");
+		int B;
+		int cnt = chunk_forward(j, policy, idx, b0, nb, LLAMA_LOGPROBS, "policy", &B);
 		if (cnt < 0)
 			return cnt;
 		int T = rows->T;
