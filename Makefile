@@ -148,7 +148,8 @@ DEMO_DIR := build/demo
 DEMO_SRC := server/demo/demo_corpus.c server/demo/demo_world.c server/demo/demo_world.h \
             server/demo/demo_model.c server/demo/demo_model.h model/lmtrain.c model/lmtrain.h \
             model/lmdata.c model/lmdata.h model/llama.c model/llama.h model/llama_layout.c \
-            model/adamw.c model/adamw.h model/tokenizer.c model/ops.c model/checkpoint.c
+            model/adamw.c model/adamw.h model/tokenizer.c model/bpe_train.c model/tokenizer_impl.h \
+            model/rng.h model/ops.c model/checkpoint.c
 
 $(DEMO_DIR)/demo.json: $(DEMO_SRC) | rlhfd
 	./rlhfd demo model --out $(DEMO_DIR) --force
