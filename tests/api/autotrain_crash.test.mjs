@@ -13,7 +13,8 @@ import { createRater } from '../lib/fixtures.mjs';
 import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll, FINISHED } from '../lib/tiny_model.mjs';
 
 let tiny;
-before(() => { tiny = makeTinyModel(); });
+// many train prompts, so the round's generate job (all of them) lasts long enough to be caught running
+before(() => { tiny = makeTinyModel({ trainPrompts: 300 }); });
 after(() => tiny?.cleanup());
 
 const LOOP = ['reward', 'rloo', 'generate'];
@@ -27,7 +28,7 @@ async function crashDuring(victim) {
 		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: w.trainIds.slice(0, 6), k: 3, max_tokens: 8 }));
 		// each step long enough to be caught running (the tiny model is fast)
 		const cfg = await srv.admin.put('/api/config', { auto_train: {
-			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', generate_k: 2, generate_prompts: 16,
+			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', generate_k: 2, generate_prompts: 0,
 			reward_params: { epochs: 30 }, rl_params: { iterations: 12, prompts_per_iter: 4, k: 2, max_new: 8 },
 		} });
 		assert.equal(cfg.status, 200, cfg.text);
