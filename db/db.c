@@ -21,9 +21,14 @@
 #define DB_BUSY_TIMEOUT_MS 10000
 #define DB_WAL_RESTART_FRAMES 16000   /* 64 MiB of 4 KiB pages */
 
+/* clock_gettime, not time(): glibc's time() reads the kernel's coarse clock,
+ * which lags the real one by up to a tick, so a row written just after a
+ * client saw second S+1 could be stamped S (and fall outside ?since=S+1). */
 int64_t db_now(void)
 {
-	return (int64_t)time(NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 static int64_t db_mono_us(void)
