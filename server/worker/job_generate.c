@@ -23,6 +23,14 @@
  * the prompt's K streams, so the same model, prompt and seed give the same
  * answers whatever else the job generates.
  *
+ * Distinct answers: a group whose answers are word for word the same is
+ * worth nothing to a rater or the reward model (no pair, the same score
+ * read K times), so an answer whose text another answer of its group already
+ * has is drawn again — from a fresh batch of K streams of a derived seed, at
+ * most GEN_REDRAWS times — and a duplicate still left is dropped: a group may
+ * hold fewer than K answers (metrics redrawn, dropped).  At temperature 0
+ * (greedy) redrawing cannot help, so the group keeps one answer.
+ *
  * Groups are written in batches (one short transaction per JOB_FLUSH_SEC),
  * so a cancelled job keeps the groups it finished.
  */
@@ -124,6 +132,53 @@ static uint64_t prompt_seed(uint64_t seed, int64_t prompt_id)
 	return z ^ (z >> 31);
 }
 
+/* Batches of K fresh answers drawn for a group's duplicates. */
+#define GEN_REDRAWS 2
+
+static bool text_in(char *const *texts, int n, const char *t)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(texts[i], t))
+			return true;
+	return false;
+}
+
+/* Moves the answers of ans (k of them) whose text is not yet among p's into
+ * p, up to want answers in all; the rest stay in ans (release them). */
+static void take_distinct(struct pending *p, int want, struct gen_answer *ans, int k)
+{
+	for (int a = 0; a < k && p->k < want; a++) {
+		if (!ans[a].text || text_in(p->text, p->k, ans[a].text))
+			continue;
+		p->text[p->k] = ans[a].text;        /* taken over */
+		ans[a].text = NULL;
+		p->n_tokens[p->k] = ans[a].n_tokens - (ans[a].finished ? 1 : 0);
+		p->ended[p->k] = ans[a].finished;
+		p->k++;
+	}
+}
+
+/* K answers to prompt, distinct by text (see the top of the file), into p
+ * (its arrays allocated for K); *redrawn counts the redraw batches. */
+static int distinct_answers(struct job *j, struct gen_model *gm, const struct db_td_prompt *prompt,
+			    struct gen_params *par, uint64_t pseed, struct pending *p, int *redrawn)
+{
+	struct gen_answer ans[GEN_MAX_K];
+	char e[300];
+	int want = par->k;
+	for (int round = 0; round <= GEN_REDRAWS && p->k < want; round++) {
+		if (round > 0 && par->temperature <= 0)
+			break;                      /* greedy: the same text again */
+		par->seed = round == 0 ? pseed : prompt_seed(pseed, -1 - round);
+		if (gen_answers(gm, prompt->text, par, ans, e, sizeof e) < 0)
+			return job_fail(j, -EINVAL, "prompt %lld: %s", (long long)prompt->id, e);
+		take_distinct(p, want, ans, par->k);
+		gen_answers_release(ans, par->k);
+		*redrawn += round > 0;
+	}
+	return 0;
+}
+
 /* The prompts this job answers: new array *ps of *n. */
 static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **ps, int *n)
 {
@@ -156,9 +211,7 @@ int job_generate(struct job *j)
 	struct gen_state g = { .j = j };
 	struct gen_model *gm;
 	struct db_td_prompt *ps = NULL;
-	struct gen_answer ans[GEN_MAX_K];
 	int n_ps = 0, rc;
-	char e[300];
 
 	if ((rc = job_policy_id(j, &g.model_id)) < 0)
 		return rc;
@@ -189,6 +242,7 @@ int job_generate(struct job *j)
 	par.top_k = s->top_k;
 	par.max_tokens = s->max_tokens;
 	long long tokens_total = 0, ended_total = 0, skipped = 0;
+	int redrawn = 0, groups_redrawn = 0, dropped = 0;
 	double t0 = job_now();
 	g.last_write = t0;
 	for (int i = 0; i < n_ps; i++) {
@@ -206,11 +260,6 @@ int job_generate(struct job *j)
 			job_progress(j, (float)(i + 1) / n_ps);
 			continue;
 		}
-		par.seed = prompt_seed(seed, ps[i].id);
-		if (gen_answers(gm, ps[i].text, &par, ans, e, sizeof e) < 0) {
-			rc = job_fail(j, -EINVAL, "prompt %lld: %s", (long long)ps[i].id, e);
-			goto out;
-		}
 		struct pending *p = &g.pend[g.n_pend];
 		p->prompt_id = ps[i].id;
 		p->text = calloc((size_t)s->k, sizeof *p->text);
@@ -218,23 +267,24 @@ int job_generate(struct job *j)
 		p->ended = calloc((size_t)s->k, sizeof *p->ended);
 		if (!p->text || !p->n_tokens || !p->ended) {
 			pending_release(p);
-			gen_answers_release(ans, s->k);
 			rc = job_fail(j, -ENOMEM, "out of memory");
 			goto out;
 		}
-		p->k = s->k;
 		g.n_pend++;
+		int was_redrawn = redrawn;
+		if ((rc = distinct_answers(j, gm, &ps[i], &par, prompt_seed(seed, ps[i].id), p,
+					   &redrawn)) < 0)
+			goto out;
+		if (redrawn > was_redrawn)
+			groups_redrawn++;
+		dropped += s->k - p->k;
 		double len_sum = 0;
-		for (int a = 0; a < s->k; a++) {
-			p->text[a] = ans[a].text;           /* taken over */
-			ans[a].text = NULL;
-			p->n_tokens[a] = ans[a].n_tokens - (ans[a].finished ? 1 : 0);
-			p->ended[a] = ans[a].finished;
-			tokens_total += ans[a].n_tokens;
-			ended_total += ans[a].finished;
+		for (int a = 0; a < p->k; a++) {
+			tokens_total += p->n_tokens[a] + p->ended[a];
+			ended_total += p->ended[a];
 			len_sum += p->n_tokens[a];
 		}
-		job_metric(j, i, "response_len", len_sum / s->k);
+		job_metric(j, i, "response_len", len_sum / p->k);
 		job_progress(j, (float)(i + 1) / n_ps);
 		if ((job_now() - g.last_write >= JOB_FLUSH_SEC || g.n_pend >= 256) &&
 		    (rc = write_groups(&g)) < 0)
@@ -250,6 +300,12 @@ int job_generate(struct job *j)
 	json_object_set_new(j->metrics, "responses", json_integer(g.responses));
 	json_object_set_new(j->metrics, "skipped", json_integer(skipped));
 	json_object_set_new(j->metrics, "k", json_integer(s->k));
+	json_object_set_new(j->metrics, "groups_redrawn", json_integer(groups_redrawn));
+	json_object_set_new(j->metrics, "redraws", json_integer(redrawn));
+	json_object_set_new(j->metrics, "duplicates_dropped", json_integer(dropped));
+	if (dropped > 0)
+		job_log(j, "%d answers identical to another of their group dropped (after %d redraw "
+			"batches in %d groups)", dropped, redrawn, groups_redrawn);
 	json_object_set_new(j->metrics, "tokens", json_integer(tokens_total));
 	if (g.responses > 0)
 		json_object_set_new(j->metrics, "eos_rate", json_real((double)ended_total / g.responses));

@@ -104,6 +104,35 @@ test('generate: K answers per prompt from one call, one group each, handed out b
 	}
 });
 
+test('generate: the answers of a group are distinct texts — duplicates are drawn again, else dropped', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		const picked = w.trainIds.slice(0, 6);
+		const texts = async (pid) => (await promptDetail(srv, pid)).responses.map((r) => r.text);
+		// greedy: K streams give one text, so each group keeps one answer
+		const greedy = await succeeded(srv, await submit(srv, 'generate',
+			{ prompt_ids: picked, k: 3, max_tokens: 6, temperature: 0, seed: 3 }));
+		assert.equal(greedy.metrics.groups, 6);
+		assert.equal(greedy.metrics.responses, 6, 'one answer per greedy group');
+		assert.equal(greedy.metrics.duplicates_dropped, 12);
+		assert.equal(greedy.metrics.redraws, 0, 'greedy is never redrawn');
+		for (const pid of picked) assert.equal((await texts(pid)).length, 1);
+		// a temperature near 0 repeats itself: redrawn, and what stays a copy is dropped
+		const low = await succeeded(srv, await submit(srv, 'generate',
+			{ prompt_ids: w.evalIds.slice(0, 6), k: 4, max_tokens: 4, temperature: 0.05, seed: 5 }));
+		assert.ok(low.metrics.redraws > 0, `some group was redrawn: ${JSON.stringify(low.metrics)}`);
+		assert.equal(low.metrics.responses + low.metrics.duplicates_dropped, 24);
+		for (const pid of w.evalIds.slice(0, 6)) {
+			const t = await texts(pid);
+			assert.ok(t.length >= 1 && t.length <= 4);
+			assert.equal(new Set(t).size, t.length, `distinct texts in a group: ${JSON.stringify(t)}`);
+		}
+	} finally {
+		await w.stop();
+	}
+});
+
 test('a job runs queued → running → succeeded, progress rising, per-step metrics, a model version', async () => {
 	const w = await serverWithModel();
 	try {
