@@ -190,3 +190,49 @@ int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_jso
 		"UPDATE model_versions SET metrics = json_patch(metrics, :patch) WHERE id = :id",
 		DB_ARGS(DB_TEXT(":patch", patch_json), DB_INT(":id", id)));
 }
+
+static json_t *metrics_row(sqlite3_stmt *st)
+{
+	return db_col_json(st, 0, "{}");
+}
+
+int db_work_model_metrics(struct db *db, int64_t id, json_t **out)
+{
+	json_t *rows = NULL;
+	int rc = db_json_rows(db, STMT_WORK_MODEL_METRICS_GET,
+		"SELECT metrics FROM model_versions WHERE id = :id",
+		DB_ARGS(DB_INT(":id", id)), metrics_row, &rows);
+	if (rc < 0)
+		return rc;
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return DB_NOTFOUND;
+	}
+	*out = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return DB_OK;
+}
+
+int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties)
+{
+	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_VERDICT,
+		"WITH s AS ("
+		"  SELECT r.prompt_id, r.model_id, avg(x.mean) AS m"
+		"  FROM answer_scores x JOIN responses r ON r.id = x.response_id"
+		"  WHERE r.model_id IN (:a, :b) GROUP BY r.prompt_id, r.model_id)"
+		" SELECT coalesce(sum(p.m < q.m), 0), coalesce(sum(p.m > q.m), 0),"
+		"        coalesce(sum(p.m = q.m), 0)"
+		" FROM s p JOIN s q ON q.prompt_id = p.prompt_id"
+		" WHERE p.model_id = :a AND q.model_id = :b",
+		DB_ARGS(DB_INT(":a", a), DB_INT(":b", b)));
+	if (!st)
+		return DB_ERROR;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(db, "model verdict", rc);
+	*worse = sqlite3_column_int(st, 0);
+	*better = sqlite3_column_int(st, 1);
+	*ties = sqlite3_column_int(st, 2);
+	sqlite3_reset(st);
+	return DB_OK;
+}

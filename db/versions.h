@@ -73,4 +73,15 @@ int db_work_model_set_metric(struct db *db, int64_t id, const char *key, const c
  * added or replaced, a null value removes a key (RFC 7396). */
 int db_work_model_merge_metrics(struct db *db, int64_t id, const char *patch_json);
 
+/* The version's metrics object: *out new.  DB_NOTFOUND for an unknown id. */
+int db_work_model_metrics(struct db *db, int64_t id, json_t **out);
+
+/*
+ * People's verdict on version a against version b: over the prompts where
+ * both have rated answers, the prompts whose mean human score (the mean of
+ * their answers' mean current scores, migrations/0003_scores.sql) is lower
+ * for a (*worse), higher (*better), equal (*ties).
+ */
+int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties);
+
 #endif

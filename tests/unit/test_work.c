@@ -257,6 +257,60 @@ static void test_models(void)
 	db_close(db);
 }
 
+/* People's verdict on one policy against another: per prompt, the mean of
+ * its answers' mean scores, compared. */
+static void test_verdict(void)
+{
+	struct db *db = fresh_db();
+	int64_t base, pol, ann = make_rater(db, "ann"), bob = make_rater(db, "bob");
+	db_model_create(db, "sft", NULL, 0, 0, NULL, NULL, &base);
+	db_model_create(db, "policy", NULL, base, 0, NULL, NULL, &pol);
+	int64_t p[4], r[2], ra[2];
+	for (int i = 0; i < 4; i++) {
+		char t[16];
+		snprintf(t, sizeof t, "q%d", i);
+		p[i] = make_prompt(db, t, "train");
+	}
+	/* q0: base 4 and 2 (mean 3), pol 2 by ann and 5 by bob (mean 3.5): better */
+	int64_t g = make_group(db, p[0], base, 2, r);
+	rate(db, ann, g, r[0], 4, 10);
+	rate(db, ann, g, r[1], 2, 10);
+	g = make_group(db, p[0], pol, 1, ra);
+	rate(db, ann, g, ra[0], 2, 10);
+	rate(db, bob, g, ra[0], 5, 10);
+	/* q1: base 5, pol 1: worse; q2: 3 and 3: a tie */
+	g = make_group(db, p[1], base, 1, r);
+	rate(db, ann, g, r[0], 5, 10);
+	int64_t g1 = make_group(db, p[1], pol, 1, ra), r1 = ra[0];
+	rate(db, ann, g1, r1, 1, 10);
+	g = make_group(db, p[2], base, 1, r);
+	rate(db, ann, g, r[0], 3, 10);
+	g = make_group(db, p[2], pol, 1, ra);
+	rate(db, ann, g, ra[0], 3, 10);
+	/* q3: only pol rated, base unrated: not counted */
+	g = make_group(db, p[3], base, 1, r);
+	g = make_group(db, p[3], pol, 1, ra);
+	rate(db, ann, g, ra[0], 1, 10);
+	int worse = -1, better = -1, ties = -1;
+	CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);
+	CHECK_INT_EQ(worse, 1);
+	CHECK_INT_EQ(better, 1);
+	CHECK_INT_EQ(ties, 1);
+	/* a re-rating supersedes: ann now gives pol's q1 answer a 5 (q1 a tie) */
+	rate(db, ann, g1, r1, 5, 11);
+	CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);
+	CHECK_INT_EQ(worse, 0);
+	CHECK_INT_EQ(better, 1);
+	CHECK_INT_EQ(ties, 2);
+	json_t *m = NULL;
+	CHECK_INT_EQ(db_work_model_set_metrics(db, pol, "{\"a\":[1,2]}"), 0);
+	CHECK_INT_EQ(db_work_model_metrics(db, pol, &m), 0);
+	CHECK_INT_EQ(json_array_size(json_object_get(m, "a")), 2);
+	json_decref(m);
+	CHECK_INT_EQ(db_work_model_metrics(db, 99, &m), DB_NOTFOUND);
+	db_close(db);
+}
+
 /* ---- auto-training counters ---------------------------------------------- */
 
 static void test_auto_state(void)
@@ -641,6 +695,7 @@ int main(void)
 	RUN(test_report_and_finish);
 	RUN(test_recover_and_retry);
 	RUN(test_models);
+	RUN(test_verdict);
 	RUN(test_auto_state);
 	RUN(test_traindata_groups);
 	RUN(test_traindata_prompts);

@@ -1,0 +1,126 @@
+/*
+ * server/worker/promote.c — the promotion gate and the rollback verdict (see
+ * promote.h for the rules).
+ */
+#include "server/worker/promote.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void promote_wilson(double p, int n, float *lo, float *hi)
+{
+	if (n <= 0) {
+		*lo = 0.0f;
+		*hi = 1.0f;
+		return;
+	}
+	const double z = 1.959963984540054, z2 = z * z;
+	double den = 1.0 + z2 / n;
+	double mid = (p + z2 / (2.0 * n)) / den;
+	double half = z * sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / den;
+	*lo = (float)fmax(0.0, mid - half);
+	*hi = (float)fmin(1.0, mid + half);
+}
+
+double promote_sign_test(int worse, int better)
+{
+	int n = worse + better;
+	if (n <= 0 || worse <= 0)
+		return 1.0;
+	/* sum_{i >= worse} C(n, i) / 2^n, in logs so large n cannot overflow */
+	double p = 0.0;
+	for (int i = worse; i <= n; i++)
+		p += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
+	return p > 1.0 ? 1.0 : p;
+}
+
+bool promote_rollback(int worse, int better, double *p)
+{
+	*p = 1.0;
+	if (worse + better < ROLLBACK_MIN_PROMPTS)
+		return false;
+	*p = promote_sign_test(worse, better);
+	return worse > better && *p < ROLLBACK_P;
+}
+
+static bool same_answer(const struct promote_answers *a, int i, int j)
+{
+	return a->n_tokens[i] == a->n_tokens[j] &&
+	       !memcmp(a->tokens + (size_t)i * a->stride, a->tokens + (size_t)j * a->stride,
+		       (size_t)a->n_tokens[i] * sizeof(int));
+}
+
+/* Distinct answers among first..first+n-1 of a. */
+static int distinct(const struct promote_answers *a, int first, int n)
+{
+	int d = 0;
+	for (int i = first; i < first + n; i++) {
+		bool seen = false;
+		for (int j = first; j < i && !seen; j++)
+			seen = same_answer(a, i, j);
+		d += !seen;
+	}
+	return d;
+}
+
+static void reason(struct promote_verdict *v, const char *fmt, ...)
+{
+	if (v->n_reasons >= PROMOTE_MAX_REASONS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->reasons[v->n_reasons++], sizeof v->reasons[0], fmt, ap);
+	va_end(ap);
+}
+
+void promote_decide(const struct promote_input *in, struct promote_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	int n = in->n_prompts * in->k;
+	v->answers = n;
+	double wins = 0;
+	for (int i = 0; i < n; i++) {
+		float c = in->cand.reward[i], p = in->parent.reward[i];
+		wins += c > p ? 1.0 : c == p ? 0.5 : 0.0;
+	}
+	v->win_rate = n ? (float)(wins / n) : NAN;
+	promote_wilson(n ? wins / n : 0.5, n, &v->win_lo, &v->win_hi);
+	double dc = 0, dp = 0;
+	for (int q = 0; q < in->n_prompts; q++) {
+		dc += (double)distinct(&in->cand, q * in->k, in->k) / in->k;
+		dp += (double)distinct(&in->parent, q * in->k, in->k) / in->k;
+	}
+	v->distinct_cand = in->n_prompts ? (float)(dc / in->n_prompts) : NAN;
+	v->distinct_parent = in->n_prompts ? (float)(dp / in->n_prompts) : NAN;
+	v->distinct_all_cand = n ? (float)distinct(&in->cand, 0, n) / n : NAN;
+	v->distinct_all_parent = n ? (float)distinct(&in->parent, 0, n) / n : NAN;
+
+	if (in->n_prompts < PROMOTE_MIN_PROMPTS) {
+		reason(v, "%d held-out prompts are too few to judge (need %d)", in->n_prompts,
+		       PROMOTE_MIN_PROMPTS);
+	} else if (!(v->win_lo > 0.5f)) {
+		reason(v, "the reward model does not prefer it to its parent on held-out prompts: "
+		       "win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers", v->win_rate,
+		       v->win_lo, v->win_hi, n);
+	}
+	if (n > 0 && v->distinct_cand < PROMOTE_DISTINCT_FRAC * v->distinct_parent)
+		reason(v, "its answers collapsed: %.2f distinct per prompt (of %d) against the "
+		       "parent's %.2f", v->distinct_cand * in->k, in->k, v->distinct_parent * in->k);
+	else if (n > 0 && v->distinct_all_cand < PROMOTE_DISTINCT_FRAC * v->distinct_all_parent)
+		reason(v, "its answers collapsed across prompts: %d distinct of %d against the "
+		       "parent's %d", distinct(&in->cand, 0, n), n, distinct(&in->parent, 0, n));
+	float len = in->cand.response_len, plen = in->parent.response_len;
+	if (n > 0 && (len < PROMOTE_LEN_LO * plen - PROMOTE_LEN_SLACK ||
+		      len > PROMOTE_LEN_HI * plen + PROMOTE_LEN_SLACK))
+		reason(v, "its answers' length moved too far: %.1f tokens against the parent's %.1f",
+		       len, plen);
+	if (n > 0 && in->cand.eos_rate < in->parent.eos_rate - PROMOTE_EOS_DROP)
+		reason(v, "it stops less often: EOS rate %.2f against the parent's %.2f",
+		       in->cand.eos_rate, in->parent.eos_rate);
+	if (in->kl_budget > 0 && !(in->kl <= in->kl_budget))
+		reason(v, "its KL to the reference, %.3f per answer, is over the budget %.3f",
+		       in->kl, in->kl_budget);
+	v->promote = v->n_reasons == 0;
+}

@@ -1,0 +1,85 @@
+/*
+ * server/worker/promote.h — whether a new policy may replace its parent as the
+ * active model (the promotion gate), and whether people's ratings say an
+ * active policy is worse than its parent (the rollback verdict).  Pure
+ * functions over figures the jobs measured, so the decisions are unit-tested
+ * on constructed cases (tests/unit/test_promote.c).
+ *
+ * The gate (DESIGN: "RLHF that cannot hurt"): after an RL job the candidate
+ * and its parent answer the reward model's held-out prompts — prompts neither
+ * the reward model nor the RL job trained on — K times each with the same
+ * sampling streams, and the candidate is promoted only when all hold:
+ *  - enough evidence: at least PROMOTE_MIN_PROMPTS held-out prompts;
+ *  - it wins by the reward model: the 95 % Wilson lower bound of its win
+ *    rate over the paired answers (a tie counts 1/2) is above 1/2;
+ *  - it has not collapsed: distinct answers per prompt, and distinct answers
+ *    over all prompts, each at least PROMOTE_DISTINCT_FRAC of the parent's;
+ *    mean length within PROMOTE_LEN_LO..PROMOTE_LEN_HI times the parent's
+ *    (plus PROMOTE_LEN_SLACK tokens either way); EOS rate at most
+ *    PROMOTE_EOS_DROP below the parent's;
+ *  - its KL to the reference on those answers is within the budget.
+ * Every failed condition adds a reason (a lowercase sentence with the
+ * figures); promoted == (no reason).
+ */
+#ifndef RLHFD_SERVER_WORKER_PROMOTE_H
+#define RLHFD_SERVER_WORKER_PROMOTE_H
+
+#include <stdbool.h>
+
+#define PROMOTE_MIN_PROMPTS 4
+#define PROMOTE_DISTINCT_FRAC 0.6
+#define PROMOTE_LEN_LO 0.5
+#define PROMOTE_LEN_HI 2.0
+#define PROMOTE_LEN_SLACK 2.0
+#define PROMOTE_EOS_DROP 0.15
+#define PROMOTE_MAX_REASONS 6
+
+/* One model's answers to the held-out prompts: answer i answers prompt i / k;
+ * all borrowed. */
+struct promote_answers {
+	const float *reward;     /* (n_prompts * k) reward-model scores */
+	const int *tokens;       /* (n_prompts * k, stride) new tokens */
+	const int *n_tokens;     /* (n_prompts * k) */
+	int stride;
+	float response_len;      /* mean new tokens per answer */
+	float eos_rate;          /* fraction that ended with EOS */
+};
+
+struct promote_input {
+	int n_prompts, k;
+	struct promote_answers cand, parent;  /* same prompts, same sampling streams */
+	float kl;                /* the candidate's mean per-answer KL to the reference */
+	float kl_budget;         /* <= 0: no KL condition */
+};
+
+struct promote_verdict {
+	bool promote;
+	float win_rate, win_lo, win_hi;   /* by the reward model, ties 1/2 */
+	int answers;
+	float distinct_cand, distinct_parent;         /* mean distinct answers per prompt / k */
+	float distinct_all_cand, distinct_all_parent; /* distinct answers overall / answers */
+	int n_reasons;
+	char reasons[PROMOTE_MAX_REASONS][200];
+};
+
+void promote_decide(const struct promote_input *in, struct promote_verdict *v);
+
+/* The 95 % Wilson score interval of a proportion p observed over n trials
+ * (p may be fractional: ties counted 1/2).  n == 0 gives [0, 1]. */
+void promote_wilson(double p, int n, float *lo, float *hi);
+
+/* Rollback: over the prompts where both a policy and its parent have rated
+ * answers, worse / better / ties as db_work_model_verdict counts them. */
+#define ROLLBACK_MIN_PROMPTS 8    /* untied prompts before a verdict */
+#define ROLLBACK_P 0.05           /* one-sided sign-test level */
+
+/* True when people rate the policy worse than its parent: at least
+ * ROLLBACK_MIN_PROMPTS untied prompts and a one-sided sign test
+ * (P[X >= worse], X ~ Bin(worse + better, 1/2)) below ROLLBACK_P.  *p gets
+ * that p-value (1 when there are too few prompts). */
+bool promote_rollback(int worse, int better, double *p);
+
+/* The exact one-sided sign test: P[X >= worse], X ~ Bin(worse + better, 1/2). */
+double promote_sign_test(int worse, int better);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * tests/unit/test_promote.c — the promotion gate and the rollback verdict
+ * (server/worker/promote.h) on constructed cases whose outcome is worked out
+ * by hand in the comments.
+ */
+#include "server/worker/promote.h"
+#include "tests/test.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NP 8
+#define K 4
+#define STRIDE 3
+
+struct side {
+	float reward[NP * K];
+	int tokens[NP * K * STRIDE];
+	int n_tokens[NP * K];
+};
+
+/* Answer i of s is the one-token text t(i) = distinct ? i : same. */
+static void fill(struct side *s, float reward, bool distinct, int same)
+{
+	for (int i = 0; i < NP * K; i++) {
+		s->reward[i] = reward;
+		s->n_tokens[i] = 1;
+		s->tokens[i * STRIDE] = distinct ? 100 + i : same;
+	}
+}
+
+static struct promote_input input(struct side *c, struct side *p)
+{
+	struct promote_input in = {
+		.n_prompts = NP, .k = K, .kl = 1.0f, .kl_budget = 4.0f,
+		.cand = { c->reward, c->tokens, c->n_tokens, STRIDE, 10.0f, 0.9f },
+		.parent = { p->reward, p->tokens, p->n_tokens, STRIDE, 10.0f, 0.9f },
+	};
+	return in;
+}
+
+static bool has_reason(const struct promote_verdict *v, const char *needle)
+{
+	for (int i = 0; i < v->n_reasons; i++)
+		if (strstr(v->reasons[i], needle))
+			return true;
+	return false;
+}
+
+static void test_wilson_and_sign_test(void)
+{
+	float lo, hi;
+	/* 7 of 10: centre (0.7 + 1.92/10) / 1.384 = 0.6446, half 0.2477 */
+	promote_wilson(0.7, 10, &lo, &hi);
+	CHECK_NEAR(lo, 0.3968, 1e-4);
+	CHECK_NEAR(hi, 0.8922, 1e-4);
+	promote_wilson(0.5, 0, &lo, &hi);
+	CHECK(lo == 0.0f && hi == 1.0f);
+	/* 8 worse of 9: (C(9,8) + C(9,9)) / 512 = 10/512 */
+	CHECK_NEAR(promote_sign_test(8, 1), 10.0 / 512, 1e-12);
+	/* 5 of 10: (252 + 210 + 120 + 45 + 10 + 1) / 1024 = 638/1024 */
+	CHECK_NEAR(promote_sign_test(5, 5), 638.0 / 1024, 1e-12);
+	CHECK_NEAR(promote_sign_test(0, 7), 1.0, 0);
+}
+
+static void test_rollback(void)
+{
+	double p;
+	/* 7 worse of 7: 1/128 = 0.0078, but 7 untied prompts are under the minimum 8 */
+	CHECK(!promote_rollback(7, 0, &p));
+	CHECK_NEAR(p, 1.0, 0);
+	/* 8 of 8: 1/256 < 0.05 */
+	CHECK(promote_rollback(8, 0, &p));
+	CHECK_NEAR(p, 1.0 / 256, 1e-12);
+	/* 9 worse of 12: (220 + 66 + 12 + 1) / 4096 = 0.0730: not enough */
+	CHECK(!promote_rollback(9, 3, &p));
+	CHECK_NEAR(p, 299.0 / 4096, 1e-12);
+	/* 10 of 12: 79 / 4096 = 0.0193: rolled back */
+	CHECK(promote_rollback(10, 2, &p));
+	/* better, however many: never */
+	CHECK(!promote_rollback(0, 30, &p));
+}
+
+static void test_promoted_when_it_wins_cleanly(void)
+{
+	static struct side c, p;
+	fill(&c, 1.0f, true, 0);
+	fill(&p, 0.0f, true, 0);
+	struct promote_input in = input(&c, &p);
+	struct promote_verdict v;
+	promote_decide(&in, &v);
+	CHECK_MSG(v.promote, "%s", v.n_reasons ? v.reasons[0] : "");
+	CHECK_NEAR(v.win_rate, 1.0, 0);
+	CHECK_INT_EQ(v.answers, 32);
+	/* 32 of 32: Wilson lower bound 32/(32 + 3.84) = 0.8928 */
+	CHECK_NEAR(v.win_lo, 0.8928, 1e-3);
+	CHECK_NEAR(v.distinct_cand, 1.0, 0);
+}
+
+static void test_ties_and_a_narrow_win_are_not_enough(void)
+{
+	static struct side c, p;
+	fill(&c, 0.5f, true, 0);
+	fill(&p, 0.5f, true, 0);
+	struct promote_input in = input(&c, &p);
+	struct promote_verdict v;
+	promote_decide(&in, &v);
+	/* all ties: win rate 1/2, the lower bound below 1/2 */
+	CHECK(!v.promote);
+	CHECK_NEAR(v.win_rate, 0.5, 0);
+	CHECK(has_reason(&v, "does not prefer it"));
+	/* 20 wins of 32 and 12 losses = 0.625: Wilson [0.4525, 0.7707] */
+	fill(&c, 0.0f, true, 0);
+	for (int i = 0; i < 20; i++)
+		c.reward[i] = 1.0f;
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK_NEAR(v.win_lo, 0.4525, 1e-3);
+	/* 25 of 32 = 0.78: lower bound 0.6124: promoted */
+	for (int i = 20; i < 25; i++)
+		c.reward[i] = 1.0f;
+	promote_decide(&in, &v);
+	CHECK(v.promote);
+	CHECK_NEAR(v.win_lo, 0.6124, 1e-3);
+}
+
+static void test_collapse_length_eos_and_kl_refuse(void)
+{
+	static struct side c, p;
+	/* every candidate answer the same text: wins by the reward model, yet collapsed */
+	fill(&c, 1.0f, false, 7);
+	fill(&p, 0.0f, true, 0);
+	struct promote_input in = input(&c, &p);
+	struct promote_verdict v;
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK_NEAR(v.distinct_cand, 0.25, 1e-6);     /* 1 of 4 per prompt */
+	CHECK(has_reason(&v, "collapsed"));
+	CHECK_INT_EQ(v.n_reasons, 1);
+	/* distinct within each prompt, but the same 4 texts for every prompt:
+	 * 4 of 32 overall against the parent's 32 */
+	for (int i = 0; i < NP * K; i++)
+		c.tokens[i * STRIDE] = 200 + i % K;
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK(has_reason(&v, "across prompts"));
+	/* distinct again; longer than 2x + 2 tokens: 23 > 22 */
+	fill(&c, 1.0f, true, 0);
+	in.cand.response_len = 23.0f;
+	promote_decide(&in, &v);
+	CHECK(!v.promote && has_reason(&v, "length"));
+	in.cand.response_len = 22.0f;
+	promote_decide(&in, &v);
+	CHECK(v.promote);
+	/* EOS 0.74 < 0.9 - 0.15 */
+	in.cand.eos_rate = 0.74f;
+	promote_decide(&in, &v);
+	CHECK(!v.promote && has_reason(&v, "EOS"));
+	in.cand.eos_rate = 0.9f;
+	/* KL over budget, and a NaN KL, refuse; budget 0 = no condition */
+	in.kl = 4.5f;
+	promote_decide(&in, &v);
+	CHECK(!v.promote && has_reason(&v, "KL"));
+	in.kl = NAN;
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	in.kl_budget = 0;
+	promote_decide(&in, &v);
+	CHECK(v.promote);
+	/* too few held-out prompts */
+	in.n_prompts = 3;
+	promote_decide(&in, &v);
+	CHECK(!v.promote && has_reason(&v, "too few"));
+}
+
+int main(void)
+{
+	RUN(test_wilson_and_sign_test);
+	RUN(test_rollback);
+	RUN(test_promoted_when_it_wins_cleanly);
+	RUN(test_ties_and_a_narrow_win_are_not_enough);
+	RUN(test_collapse_length_eos_and_kl_refuse);
+	TEST_MAIN_END();
+}
