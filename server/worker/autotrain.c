@@ -10,9 +10,19 @@
  * transaction that records its success (autotrain_queue_next, from job.c):
  * reward → auto_train.rl_kind → generate of auto_train.generate_k answers to
  * up to auto_train.generate_prompts unanswered train prompts from the new
- * policy.  So the loop turns by itself, and stops at the first failure or
+ * policy (active or not).  So the loop turns by itself, and stops at the first failure or
  * when auto_train.enabled is switched off.  While an auto job is queued or
  * running no new loop starts.
+ *
+ * What keeps the loop from hurting the model: after the reward job, RL is
+ * queued only when the new reward model is credibly better than chance on
+ * held-out prompts (job_reward_credible); otherwise the round ends there and
+ * the loop waits for reward_every_n_ratings more ratings.  The RL job runs
+ * with auto_train.promote ("gate": its result replaces the active model only
+ * if it passes the promotion gate, server/worker/promote.h).  And before a
+ * new round, people's ratings of the active policy's answers are compared
+ * with its parent's (autotrain_verdict): when they are worse by a sign test
+ * the parent is activated again.
  *
  * The settings (the keys of AUTO below) are checked as the jobs they feed
  * check them, from the registry of job kinds (job_params.c): generate_k is
@@ -30,6 +40,8 @@
 #include "db/jobs.h"
 #include "db/ratings.h"
 #include "db/versions.h"
+#include "server/worker/modelstore.h"
+#include "server/worker/promote.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +56,7 @@ enum at_type {
 	AT_BOOL,
 	AT_INT,       /* lo..hi, or the range of the job parameter it feeds */
 	AT_RL_KIND,   /* a kind that makes a policy */
+	AT_PROMOTE,   /* one of PROMOTES */
 	AT_PARAMS,    /* the params of a job of kind (NULL: of rl_kind) */
 };
 
@@ -53,7 +66,10 @@ struct autotrain {
 	bool enabled;
 	int64_t every, k, prompts; /* reward_every_n_ratings, generate_k, generate_prompts */
 	const char *rl_kind;       /* borrowed from at, or RL_KIND_DEFAULT */
+	const char *promote;       /* borrowed from at, or PROMOTES[0] */
 };
+
+static const char *const PROMOTES[] = { "gate", "always", "never", NULL };
 
 struct at_key {
 	const char *name;
@@ -79,6 +95,9 @@ static const struct at_key AUTO[] = {
 	  .help = "answers per prompt of the generate job that ends a loop" },
 	{ "generate_prompts", AT_INT, AT(prompts), "generate", "max_prompts", .def = 32,
 	  .help = "train prompts without answers from the new policy that get answers; 0 = all" },
+	{ "promote", AT_PROMOTE, AT(promote),
+	  .help = "gate: a new policy becomes active only if it beats its parent on held-out "
+		  "prompts without collapsing (else it stays a candidate); always; never" },
 	{ "reward_params", AT_PARAMS, 0, "reward",
 	  .help = "params of the loop's reward job, as in POST /api/train" },
 	{ "rl_params", AT_PARAMS, 0, NULL,
@@ -140,6 +159,12 @@ static bool key_check(const struct at_key *key, json_t *v, json_t *at, char *fie
 					 list[0] ? ", " : "", job_kind_name(i));
 		return job_bad_field(field, fl, msg, ml, name, "'%s' must be one of %s", name, list);
 	}
+	case AT_PROMOTE:
+		for (int i = 0; PROMOTES[i]; i++)
+			if (json_is_string(v) && !strcmp(json_string_value(v), PROMOTES[i]))
+				return true;
+		return job_bad_field(field, fl, msg, ml, name,
+				     "'%s' must be one of 'gate', 'always', 'never'", name);
 	case AT_PARAMS:
 		return job_params_check(key->kind ? key->kind : rl_kind_of(at), v, false, name, field,
 					fl, msg, ml);
@@ -184,6 +209,12 @@ json_t *autotrain_params_json(void)
 					json_array_append_new(c, json_string(job_kind_name(k)));
 			p = json_pack("{ss ss ss so}", "name", key->name, "type", "choice", "default",
 				      RL_KIND_DEFAULT, "choices", c);
+		} else if (key->type == AT_PROMOTE) {
+			json_t *c = json_array();
+			for (int k = 0; PROMOTES[k]; k++)
+				json_array_append_new(c, json_string(PROMOTES[k]));
+			p = json_pack("{ss ss ss so}", "name", key->name, "type", "choice", "default",
+				      PROMOTES[0], "choices", c);
 		} else {
 			p = json_pack("{ss ss s{} ss}", "name", key->name, "type", "params", "default",
 				      "kind", key->kind ? key->kind : "rl_kind");
@@ -227,6 +258,8 @@ static int autotrain_read(struct db *db, bool quiet, struct autotrain *a)
 			*(bool *)dst = v ? json_is_true(v) : key->def != 0;
 		else if (key->type == AT_INT)
 			*(int64_t *)dst = v ? json_integer_value(v) : key_default(key);
+		else if (key->type == AT_PROMOTE)
+			*(const char **)dst = v ? json_string_value(v) : PROMOTES[0];
 		else
 			*(const char **)dst = v ? json_string_value(v) : RL_KIND_DEFAULT;
 	}
@@ -253,6 +286,51 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
 	return out;
 }
 
+/*
+ * People's verdict (server/worker/promote.h): when the active model is a
+ * policy trained from another language model (its parent) and the raters'
+ * scores of its answers fall below the parent's on the same prompts (a
+ * paired sign test), the parent is activated again, and the policy's
+ * metrics say why ("rollback").  A policy rolled back once is not judged
+ * again.  Runs when ratings have come in since the last look.
+ */
+static void autotrain_verdict(struct db *db)
+{
+	static int64_t looked_upto = -1;
+	int64_t upto = 0, active = 0;
+	struct db_work_model row = { 0 }, par = { 0 };
+	json_t *m = NULL;
+	if (db_work_max_rating_id(db, &upto) < 0 || upto == looked_upto)
+		return;
+	looked_upto = upto;
+	if (db_model_active(db, &active) < 0 || db_work_model_get(db, active, &row) < 0)
+		return;
+	if (strcmp(row.kind, "policy") || row.parent_id <= 0 ||
+	    db_work_model_get(db, row.parent_id, &par) < 0 || !modelstore_kind_generates(par.kind) ||
+	    db_work_model_metrics(db, active, &m) < 0 || json_object_get(m, "rollback"))
+		goto out;
+	int worse = 0, better = 0, ties = 0;
+	double p = 1;
+	if (db_work_model_verdict(db, active, row.parent_id, &worse, &better, &ties) < 0 ||
+	    !promote_rollback(worse, better, &p))
+		goto out;
+	json_t *rb = json_pack("{s{sI si si si sf}}", "rollback", "to", (json_int_t)row.parent_id,
+			       "worse", worse, "better", better, "ties", ties, "p", p);
+	char *text = rb ? json_dumps(rb, JSON_COMPACT) : NULL;
+	json_decref(rb);
+	if (text && db_work_model_merge_metrics(db, active, text) == 0 &&
+	    db_model_activate(db, row.parent_id) == 0)
+		fprintf(stderr, "rlhfd: auto-training: raters score model %lld below its parent %lld on "
+			"%d of %d prompts (%d better, %d tied; sign test p = %.4f): model %lld is "
+			"active again\n", (long long)active, (long long)row.parent_id, worse,
+			worse + better + ties, better, ties, p, (long long)row.parent_id);
+	free(text);
+out:
+	json_decref(m);
+	db_work_model_release(&par);
+	db_work_model_release(&row);
+}
+
 bool autotrain_tick(struct db *db)
 {
 	struct autotrain a;
@@ -260,6 +338,7 @@ bool autotrain_tick(struct db *db)
 	bool busy = true, queued = false;
 	if (autotrain_read(db, true, &a) < 0 || !a.enabled)
 		goto out;
+	autotrain_verdict(db);
 	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
 	    db_work_ratings_after(db, mark, a.every, &count) < 0 || count < a.every ||
 	    db_work_max_rating_id(db, &upto) < 0)
@@ -283,6 +362,20 @@ out:
 	return queued;
 }
 
+/* The lower bound a reward model's held-out accuracy must clear before the
+ * loop's RL job (its params' require_reward_acc, else that parameter's
+ * default). */
+static float reward_need(json_t *rl_params, const char *kind)
+{
+	json_t *v = json_object_get(rl_params, "require_reward_acc");
+	if (json_is_number(v))
+		return (float)json_number_value(v);
+	json_t *p = job_param_json(kind, "require_reward_acc");
+	float need = (float)json_number_value(json_object_get(p, "default"));
+	json_decref(p);
+	return need;
+}
+
 int autotrain_queue_next(struct job *j)
 {
 	struct autotrain a;
@@ -297,10 +390,28 @@ int autotrain_queue_next(struct job *j)
 	if (!strcmp(j->kind, "reward")) {
 		next = a.rl_kind;
 		params = auto_params(a.at, "rl_params", next);
+		json_object_set_new(params, "promote", json_string(a.promote));
+		/* RL only on a reward model that can tell answers apart */
+		json_t *rmm = NULL;
+		char why[400];
+		float need = reward_need(params, next);
+		if (need > 0 && db_work_model_metrics(j->env->db, j->model_id, &rmm) == 0 &&
+		    !job_reward_credible(rmm, need, why, sizeof why)) {
+			job_log(j, "auto-training: no %s on reward model %lld: %s; the loop waits for "
+				"%lld more ratings", next, (long long)j->model_id, why, (long long)a.every);
+			json_object_set_new(j->metrics, "auto_next", json_pack("{ss ss}", "decision",
+					    "waiting for more ratings", "reason", why));
+			next = NULL;
+		}
+		json_decref(rmm);
 	} else if (is_rl_kind(j->kind)) {
+		/* answers from the new policy, promoted or kept as a candidate: people's
+		 * scores of them are the next round's data and the verdict on it */
 		next = "generate";
 		params = json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)a.k,
 				   "max_prompts", (json_int_t)a.prompts);
+		if (params && j->model_id > 0)
+			json_object_set_new(params, "model_id", json_integer(j->model_id));
 	}
 	int rc = 0;
 	if (next) {

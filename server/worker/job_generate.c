@@ -28,8 +28,10 @@
  * read K times), so an answer whose text another answer of its group already
  * has is drawn again — from a fresh batch of K streams of a derived seed, at
  * most GEN_REDRAWS times — and a duplicate still left is dropped: a group may
- * hold fewer than K answers (metrics redrawn, dropped).  At temperature 0
- * (greedy) redrawing cannot help, so the group keeps one answer.
+ * hold fewer than K answers (metrics redraws, duplicates_dropped).  At
+ * temperature 0 (greedy) redrawing cannot help, so the group keeps one
+ * answer.  params.distinct false keeps the K samples as drawn: for measuring
+ * a model, where a dropped copy would bias the mean.
  *
  * Groups are written in batches (one short transaction per JOB_FLUSH_SEC),
  * so a cancelled job keeps the groups it finished.
@@ -166,6 +168,18 @@ static int distinct_answers(struct job *j, struct gen_model *gm, const struct db
 	struct gen_answer ans[GEN_MAX_K];
 	char e[300];
 	int want = par->k;
+	if (!j->s.distinct) {                   /* the K samples as drawn */
+		par->seed = pseed;
+		if (gen_answers(gm, prompt->text, par, ans, e, sizeof e) < 0)
+			return job_fail(j, -EINVAL, "prompt %lld: %s", (long long)prompt->id, e);
+		for (int a = 0; a < par->k; a++) {
+			p->text[a] = ans[a].text;   /* taken over */
+			p->n_tokens[a] = ans[a].n_tokens - (ans[a].finished ? 1 : 0);
+			p->ended[a] = ans[a].finished;
+		}
+		p->k = par->k;
+		return 0;
+	}
 	for (int round = 0; round <= GEN_REDRAWS && p->k < want; round++) {
 		if (round > 0 && par->temperature <= 0)
 			break;                      /* greedy: the same text again */

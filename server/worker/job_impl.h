@@ -34,12 +34,21 @@ struct job_settings {
 	int micro_batch;            /* rows per forward pass (8) */
 	int max_seq;                /* positions per row at most (256; <= the model's) */
 	/* reward */
+	bool warm_start;            /* start from the newest reward model (true) */
+	int warm_epochs;            /* epochs when warm-started, unless epochs is given (1) */
 	const char *score;          /* how the new reward model scores: "mean" (over
 				       the answer's tokens) or "last" (its last token) */
 	/* generate */
+	bool distinct;              /* a group's answers distinct texts (true) */
 	int k, top_k, max_tokens;
 	float temperature, top_p;
 	uint64_t seed;              /* the job id unless params give one */
+	/* ppo, rloo, grpo: which prompts, whether the reward model is good
+	 * enough to start, whether the result replaces its parent */
+	const char *rl_prompts;     /* "rated" (the reward model's training prompts) or "all" */
+	const char *promote;        /* "gate", "always", "never" */
+	float require_reward_acc;   /* the reward model's held-out accuracy's lower bound must
+				       be above this (0 = no check) */
 	/* sft */
 	double min_score;           /* answers with a mean score >= this (4) */
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
@@ -160,6 +169,11 @@ int job_reward_id(struct job *j, int64_t *id);
 /* s.ref_model_id or the nearest version of kind sft among policy_id and its
  * ancestors, else policy_id itself. */
 int job_ref_id(struct job *j, int64_t policy_id, int64_t *id);
+
+/* Whether a reward model (its version's metrics, borrowed) is credible enough
+ * for RL: the 95 % lower bound of its held-out-by-prompt pairwise accuracy
+ * above need.  When not, why (why_len bytes) says so with the figures. */
+bool job_reward_credible(json_t *rm_metrics, float need, char *why, size_t why_len);
 /* modelstore_load into m with the message in j->err. */
 int job_load(struct job *j, int64_t id, struct modelstore_model *m);
 /* A training model for src's config, max_B x max_T, flags, params copied

@@ -59,6 +59,8 @@ struct knob {
 
 static const char *const SPLITS[] = { "train", "eval", NULL };
 static const char *const SCORES[] = { "mean", "last", NULL }; /* enum llama_score */
+static const char *const RL_PROMPTS[] = { "rated", "all", NULL };
+static const char *const PROMOTES[] = { "gate", "always", "never", NULL };
 
 #define N KNOB_NULLDEF
 #define A KNOB_ADVANCED
@@ -100,6 +102,9 @@ static const struct knob GENERATE[] = {
 	K("seed", KNOB_U64, 0, 0, seed, N | KNOB_JOBID,
 	  "sampling seed, mixed with each prompt's id; null = the job id"),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, 0, "at most this many prompts; 0 = all"),
+	K("distinct", KNOB_BOOL, 0, 0, distinct, A,
+	  "a group's answers are distinct texts: a copy is drawn again, else dropped; false keeps "
+	  "the K samples as drawn (for measuring a model)"),
 	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, N, NULL,
 	  "these prompts, in this order, instead of split's; null = split's" },
 	KI("auto", KNOB_BOOL, auto_chain),
@@ -126,7 +131,14 @@ static const struct knob REWARD[] = {
 	OPTIMIZER(reward),
 	K("batch_groups", KNOB_INT, 1, 65536, reward.batch_groups, 0, "groups per optimizer step"),
 	K("heldout_frac", KNOB_FLOAT, 0, 0.9, reward.heldout_frac, 0,
-	  "fraction of the groups held out, by prompt, for the pairwise accuracy"),
+	  "fraction of the prompts held out (all their answers) for the held-out figures, "
+	  "the RL gate and the promotion gate; the same prompts in every round"),
+	K("pointwise_weight", KNOB_FLOAT, 0, 100, reward.pointwise_weight, A,
+	  "weight of the loss on the 1-5 scores themselves beside the pairwise loss; 0 = pairs only"),
+	K("warm_start", KNOB_BOOL, 0, 0, warm_start, 0,
+	  "start from the newest reward model (its weights and head) when it has the policy's shape"),
+	K("warm_epochs", KNOB_INT, 1, 1000, warm_epochs, A,
+	  "passes over the rated groups when warm-started and epochs is not given"),
 	K("margin_scale", KNOB_FLOAT, 0, 100, reward.margin_scale, 0,
 	  "pairwise margin per point of score gap (Llama 2); 0 = none (InstructGPT)"),
 	KC("score", SCORES, score, 0,
@@ -167,7 +179,16 @@ static const struct knob REWARD[] = {
 	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id, N | A, \
 	  "the frozen reference of the KL term; null = the policy's nearest sft ancestor, " \
 	  "else the policy"), \
-	KC("split", SPLITS, split, A, "train on the prompts of this split"), \
+	KC("prompts", RL_PROMPTS, rl_prompts, 0, \
+	   "rated: the prompts the reward model trained on (prompts with rated answers, " \
+	   "not its held-out ones); all: every prompt of split"), \
+	KC("promote", PROMOTES, promote, 0, \
+	   "gate: activate the new policy only if it beats its parent on the reward model's " \
+	   "held-out prompts without collapsing, else keep it as a candidate; always; never"), \
+	K("require_reward_acc", KNOB_FLOAT, 0, 1, require_reward_acc, A, \
+	  "refuse to start unless the reward model's held-out pairwise accuracy has a 95% " \
+	  "lower bound above this; 0 = no check"), \
+	KC("split", SPLITS, split, A, "with prompts all: train on the prompts of this split"), \
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, A, "at most this many prompts; 0 = all"), \
 	K("value_lr", KNOB_FLOAT, 1e-12, 10, rl.value_lr, A, "ppo: the value model's learning rate"), \
 	K("temperature", KNOB_FLOAT, 0, 10, rl.temperature, A, "sampling temperature of the rollouts"), \
@@ -472,12 +493,18 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	s->split = kind->split;
 	/* generate: K sampled answers, varied enough to be worth comparing */
 	s->k = 4;
+	s->distinct = true;
 	s->temperature = 1.0f;
 	s->top_p = 0.95f;
 	s->max_tokens = 96;
 	s->min_score = 4;
 	s->score = "mean";
 	s->include_imported = true;
+	s->warm_start = true;
+	s->warm_epochs = 1;
+	s->rl_prompts = "rated";
+	s->promote = "gate";
+	s->require_reward_acc = 0.55f;
 	/* a job that makes a generator activates it unless told not to */
 	s->activate = kind->activates;
 	trainer_sft_defaults(&s->sft);

@@ -32,9 +32,13 @@
 #include "server/worker/job_impl.h"
 #include "db/db.h"
 #include "db/traindata.h"
+#include "db/versions.h"
+#include "model/rng.h"
+#include "server/worker/promote.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,11 +264,93 @@ out:
 
 /* ---- reward model ---------------------------------------------------------------- */
 
-/* True when the group has a preference pair (its rated answers hold two
- * different means): the groups the reward model learns from. */
-static bool has_pair(const struct db_td_group *g)
+/* Whether prompt id is held out from reward-model training: a hash of the id
+ * and the seed below frac.  The choice of a prompt never depends on which
+ * other prompts exist, so it is the same in every round of the loop: a reward
+ * model warm-started from the previous one has never trained on a prompt
+ * held out now. */
+static bool heldout_prompt(int64_t id, uint64_t seed, float frac)
 {
-	return db_td_group_pairs(g, NULL) > 0;
+	uint64_t st = seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)id;
+	return (double)(rng_splitmix64(&st) >> 11) * 0x1.0p-53 < frac;
+}
+
+/* The JSON array of the distinct prompt ids of the groups flagged held (or
+ * not), in group order (new). */
+static json_t *prompt_ids(const struct db_td_set *td, const int *gidx,
+			  const struct trainer_group *groups, int ng, bool held)
+{
+	json_t *a = json_array();
+	int64_t last = -1;
+	for (int g = 0; a && g < ng; g++) {
+		int64_t id = td->groups[gidx[g]].prompt_id;
+		if (groups[g].heldout != held || id == last)
+			continue;
+		bool seen = false;
+		for (int h = 0; h < g && !seen; h++)
+			seen = groups[h].heldout == held && td->groups[gidx[h]].prompt_id == id;
+		if (!seen)
+			json_array_append_new(a, json_integer(id));
+		last = id;
+	}
+	return a;
+}
+
+/* Warm start: the newest reward model, when its network has the policy's
+ * shape (its weights then replace the policy's and its head is kept). */
+static int warm_start(struct job *j, const struct base *b, struct modelstore_model *prev,
+		      int64_t *prev_id)
+{
+	*prev_id = 0;
+	int rc = db_work_model_latest(j->env->db, "reward", prev_id);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc < 0)
+		return job_fail(j, -EIO, "cannot read the models (database error)");
+	if ((rc = job_load(j, *prev_id, prev)) < 0)
+		return rc;
+	const struct llama_config *x = &prev->cfg, *y = &b->m.cfg;
+	if (x->dim != y->dim || x->hidden_dim != y->hidden_dim || x->n_layers != y->n_layers ||
+	    x->n_heads != y->n_heads || x->n_kv_heads != y->n_kv_heads ||
+	    x->vocab_size != y->vocab_size) {
+		job_log(j, "reward model %lld has another shape than the policy: not warm-started",
+			(long long)*prev_id);
+		modelstore_model_release(prev);
+		*prev_id = 0;
+	}
+	return 0;
+}
+
+static json_t *gap_array(const float *acc, const int *n, bool counts)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < 4; i++)
+		json_array_append_new(a, counts ? json_integer(n[i]) : num(acc[i]));
+	return a;
+}
+
+static void reward_metrics(struct job *j, const struct trainer_reward_result *res)
+{
+	json_t *m = j->metrics;
+	json_object_set_new(m, "train_acc", num(res->train_acc));
+	json_object_set_new(m, "heldout_acc", num(res->heldout_acc));
+	json_object_set_new(m, "heldout_lo", num(res->heldout_lo));
+	json_object_set_new(m, "heldout_hi", num(res->heldout_hi));
+	json_object_set_new(m, "heldout_pairs", json_integer(res->heldout_pairs));
+	json_object_set_new(m, "train_pairs", json_integer(res->train_pairs));
+	json_object_set_new(m, "heldout_prompts", json_integer(res->heldout_prompts));
+	json_object_set_new(m, "train_prompts", json_integer(res->train_prompts));
+	json_object_set_new(m, "groups_tied", json_integer(res->groups_tied));
+	json_object_set_new(m, "heldout_rmse", num(res->heldout_rmse));
+	json_object_set_new(m, "train_rmse", num(res->train_rmse));
+	json_object_set_new(m, "acc_by_gap", gap_array(res->acc_by_gap, res->pairs_by_gap, false));
+	json_object_set_new(m, "pairs_by_gap", gap_array(res->acc_by_gap, res->pairs_by_gap, true));
+	json_object_set_new(m, "score_mu", num(res->score_mu));
+	json_object_set_new(m, "score_sigma", num(res->score_sigma));
+	json_object_set_new(m, "loss", num(res->loss));
+	json_object_set_new(m, "norm_mean", num(res->norm_mean));
+	json_object_set_new(m, "norm_std", num(res->norm_std));
+	json_object_set_new(m, "steps", json_integer(res->steps));
 }
 
 int job_reward(struct job *j)
@@ -273,10 +359,12 @@ int job_reward(struct job *j)
 	struct base b = { 0 };
 	struct db_td_set td = { 0 };
 	struct seqs S = { 0 };
+	struct modelstore_model prev = { 0 };
 	struct llama_model rm = { 0 };
 	struct trainer_group *groups = NULL;
-	int *first = NULL;
+	int *first = NULL, *gidx = NULL;
 	float *scores = NULL;
+	int64_t prev_id = 0;
 	char e[512] = "";
 	int rc, ng = 0, max_k = 1, rated_answers = 0;
 
@@ -284,22 +372,27 @@ int job_reward(struct job *j)
 		goto out;
 	/* the auto-training mark: these ratings have been looked at, whatever happens */
 	json_object_set_new(j->metrics, "ratings_upto", json_integer(td.max_rating_id));
-	groups = calloc((size_t)(td.n_groups ? td.n_groups : 1), sizeof *groups);
-	first = calloc((size_t)(td.n_groups ? td.n_groups : 1), sizeof *first);
-	if (!groups || !first) {
+	size_t cap = (size_t)(td.n_groups ? td.n_groups : 1);
+	groups = calloc(cap, sizeof *groups);
+	first = calloc(cap, sizeof *first);
+	gidx = calloc(cap, sizeof *gidx);
+	if (!groups || !first || !gidx) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
+	/* every group with a rated answer: pairs teach the order, every score
+	 * teaches how good an answer is */
 	for (int g = 0; g < td.n_groups; g++) {
 		struct db_td_group *gr = &td.groups[g];
+		int k = 0;
 		for (int i = 0; i < gr->n; i++)
-			rated_answers += !isnan(gr->responses[i].mean);
-		if (!has_pair(gr))
+			k += !isnan(gr->responses[i].mean);
+		if (k == 0)
 			continue;
+		rated_answers += k;
 		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
 			goto out;
 		first[ng] = S.n;
-		int k = 0;
 		for (int i = 0; i < gr->n; i++) {
 			struct db_td_response *r = &gr->responses[i];
 			int idx;
@@ -308,63 +401,77 @@ int job_reward(struct job *j)
 			if ((rc = seqs_add(j, &S, &b.tk, &b.m, r->text, r->ended, &idx)) < 0 ||
 			    (rc = seqs_ratings(j, &S, r)) < 0)
 				goto out;
-			k++;
 		}
-		groups[ng++].k = k;
+		gidx[ng] = g;
+		groups[ng].k = k;
+		groups[ng].prompt = (int)gr->prompt_id;
+		groups[ng].heldout = heldout_prompt(gr->prompt_id, s->reward.seed, s->reward.heldout_frac);
+		ng++;
 		max_k = k > max_k ? k : max_k;
 	}
 	json_object_set_new(j->metrics, "groups", json_integer(ng));
 	if (ng == 0) {
-		rc = job_fail(j, -EINVAL, "no rated pairs: need at least one group with two answers of "
-			      "different mean scores (%d groups with ratings, %d rated answers)",
-			      td.n_groups, rated_answers);
+		rc = job_fail(j, -EINVAL, "no ratings: no answer of a train prompt is rated (%d groups)",
+			      td.n_groups);
 		goto out;
 	}
+	/* at least one prompt held out when there are two */
+	int n_held = 0, n_train = 0;
+	for (int g = 0; g < ng; g++)
+		groups[g].heldout ? n_held++ : n_train++;
+	if (n_held == 0 && s->reward.heldout_frac > 0 && td.groups[gidx[ng - 1]].prompt_id !=
+	    td.groups[gidx[0]].prompt_id)
+		for (int g = 0; g < ng; g++)
+			groups[g].heldout = td.groups[gidx[g]].prompt_id == td.groups[gidx[0]].prompt_id;
 	seqs_finish(&S);
 	scores = malloc((size_t)S.n * sizeof *scores);
 	if (!scores) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
-	/* scores in sequence order: the rated answers of the used groups, as added */
-	for (int g = 0, q = 0; g < td.n_groups; g++) {
-		if (!has_pair(&td.groups[g]))
-			continue;
-		for (int i = 0; i < td.groups[g].n; i++)
-			if (!isnan(td.groups[g].responses[i].mean))
-				scores[q++] = (float)td.groups[g].responses[i].mean;
-	}
-	for (int g = 0; g < ng; g++) {
+	for (int g = 0, q = 0; g < ng; g++) {
+		struct db_td_group *gr = &td.groups[gidx[g]];
+		for (int i = 0; i < gr->n; i++)
+			if (!isnan(gr->responses[i].mean))
+				scores[q++] = (float)gr->responses[i].mean;
 		groups[g].seqs = S.seq + first[g];
 		groups[g].scores = scores + first[g];
 	}
-	job_log(j, "%d groups, %d answers, from model %lld", ng, S.n, (long long)b.id);
+	if (s->warm_start && (rc = warm_start(j, &b, &prev, &prev_id)) < 0)
+		goto out;
+	json_object_set_new(j->metrics, "warm_start_from", prev_id ? json_integer(prev_id) : json_null());
+	job_log(j, "%d groups, %d rated answers, from model %lld%s", ng, rated_answers,
+		(long long)b.id, prev_id ? ", warm-started from the last reward model" : "");
 	int B = s->micro_batch > max_k ? s->micro_batch : max_k;
-	if ((rc = job_llama(j, &rm, &b.m, B, job_max_T(j, &b.m, S.longest), LLAMA_NO_LM)) < 0)
+	if ((rc = job_llama(j, &rm, prev_id ? &prev : &b.m, B, job_max_T(j, &b.m, S.longest),
+			    LLAMA_NO_LM)) < 0)
 		goto out;
 	rm.score = modelstore_score_parse(s->score);
 	json_object_set_new(j->resolved, "score", json_string(s->score));
+	struct trainer_reward_params rp = s->reward;
+	if (prev_id) {
+		rp.head_init_std = 0;           /* keep the previous head */
+		if (!json_object_get(j->params, "epochs"))
+			rp.epochs = s->warm_epochs;
+	}
 	struct trainer_reward_result res = { 0 };
-	rc = trainer_reward(&rm, groups, ng, &s->reward, &j->hooks, &res, e, sizeof e);
+	rc = trainer_reward(&rm, groups, ng, &rp, &j->hooks, &res, e, sizeof e);
 	if (rc < 0) {
 		rc = trainer_error(j, rc, "reward", e);
 		goto out;
 	}
-	json_object_set_new(j->metrics, "train_acc", num(res.train_acc));
-	json_object_set_new(j->metrics, "heldout_acc", num(res.heldout_acc));
-	json_object_set_new(j->metrics, "heldout_pairs", json_integer(res.heldout_pairs));
-	json_object_set_new(j->metrics, "train_pairs", json_integer(res.train_pairs));
-	json_object_set_new(j->metrics, "loss", num(res.loss));
-	json_object_set_new(j->metrics, "norm_mean", num(res.norm_mean));
-	json_object_set_new(j->metrics, "norm_std", num(res.norm_std));
-	json_object_set_new(j->metrics, "steps", json_integer(res.steps));
+	reward_metrics(j, &res);
 	json_object_set_new(j->metrics, "answers", json_integer(S.n));
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
+	json_object_set_new(j->metrics, "train_prompt_ids", prompt_ids(&td, gidx, groups, ng, false));
+	json_object_set_new(j->metrics, "heldout_prompt_ids", prompt_ids(&td, gidx, groups, ng, true));
 	rc = job_save_version(j, "reward", b.id, &b.m, &rm, j->metrics, S.ratings, S.n_ratings, false);
 out:
 	llama_model_release(&rm);
+	modelstore_model_release(&prev);
 	free(groups);
 	free(first);
+	free(gidx);
 	free(scores);
 	seqs_release(&S);
 	db_td_set_release(&td);
@@ -389,37 +496,64 @@ static void prompts_release(struct prompts *P)
 	memset(P, 0, sizeof *P);
 }
 
-static int prompts_read(struct job *j, const struct base *b, const char *split, struct prompts *P)
+/* Tokenizes prompts ps[0..n) into P. */
+static int prompts_tokenize(struct job *j, const struct base *b, const struct db_td_prompt *ps,
+			    int n, struct prompts *P)
 {
-	struct db_td_prompt *ps = NULL;
-	int n = 0, rc;
-	if (db_traindata_prompts(j->env->db, split, j->s.max_prompts, &ps, &n) < 0)
-		return job_fail(j, -EIO, "cannot read the prompts (database error)");
-	if (n == 0) {
-		db_td_prompts_free(ps, n);
-		return job_fail(j, -EINVAL, "no prompts in the %s split", split);
-	}
-	P->p = calloc((size_t)n, sizeof *P->p);
-	P->off = calloc((size_t)n, sizeof *P->off);
-	if (!P->p || !P->off) {
-		db_td_prompts_free(ps, n);
+	P->p = calloc((size_t)(n ? n : 1), sizeof *P->p);
+	P->off = calloc((size_t)(n ? n : 1), sizeof *P->off);
+	if (!P->p || !P->off)
 		return job_fail(j, -ENOMEM, "out of memory");
-	}
 	for (int i = 0; i < n; i++) {
-		int len;
+		int len, rc;
 		P->off[i] = P->t.n;
-		if ((rc = job_toks_prompt(j, &P->t, &b->tk, &b->m, ps[i].text, &len)) < 0) {
-			db_td_prompts_free(ps, n);
+		if ((rc = job_toks_prompt(j, &P->t, &b->tk, &b->m, ps[i].text, &len)) < 0)
 			return rc;
-		}
 		P->p[i].n = len;
 		P->longest = len > P->longest ? len : P->longest;
 	}
 	for (int i = 0; i < n; i++)
 		P->p[i].tokens = P->t.ids + P->off[i];
 	P->n = n;
-	db_td_prompts_free(ps, n);
 	return 0;
+}
+
+static int prompts_read(struct job *j, const struct base *b, const char *split, struct prompts *P)
+{
+	struct db_td_prompt *ps = NULL;
+	int n = 0;
+	if (db_traindata_prompts(j->env->db, split, j->s.max_prompts, &ps, &n) < 0)
+		return job_fail(j, -EIO, "cannot read the prompts (database error)");
+	int rc = n == 0 ? job_fail(j, -EINVAL, "no prompts in the %s split", split) :
+			  prompts_tokenize(j, b, ps, n, P);
+	db_td_prompts_free(ps, n);
+	return rc;
+}
+
+/* The prompts whose ids are the integers of the JSON array ids (borrowed), at
+ * most max (<= 0: all). */
+static int prompts_read_ids(struct job *j, const struct base *b, json_t *ids, int max,
+			    struct prompts *P)
+{
+	size_t n = json_array_size(ids);
+	if (max > 0 && n > (size_t)max)
+		n = (size_t)max;
+	int64_t *v = malloc((n ? n : 1) * sizeof *v), missing = 0;
+	if (!v)
+		return job_fail(j, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_integer_value(json_array_get(ids, i));
+	struct db_td_prompt *ps = NULL;
+	int got = 0;
+	int rc = db_traindata_prompts_by_id(j->env->db, v, (int)n, &ps, &got, &missing);
+	free(v);
+	if (rc == DB_NOTFOUND)
+		return job_fail(j, -ENOENT, "prompt %lld is gone", (long long)missing);
+	if (rc < 0)
+		return job_fail(j, -EIO, "cannot read the prompts (database error)");
+	rc = prompts_tokenize(j, b, ps, got, P);
+	db_td_prompts_free(ps, got);
+	return rc;
 }
 
 /* Loads version id into m unless it is the one already in b (then *same). */
@@ -445,6 +579,103 @@ static void rl_metrics(struct job *j, const struct trainer_rl_result *res)
 
 /* ---- ppo, rloo, grpo ----------------------------------------------------------------- */
 
+bool job_reward_credible(json_t *rm_metrics, float need, char *why, size_t why_len)
+{
+	json_t *lo = json_object_get(rm_metrics, "heldout_lo");
+	if (!json_is_number(lo)) {
+		snprintf(why, why_len, "it has no held-out accuracy by prompt (%d held-out pairs)",
+			 (int)json_integer_value(json_object_get(rm_metrics, "heldout_pairs")));
+		return false;
+	}
+	if (json_number_value(lo) > need)
+		return true;
+	snprintf(why, why_len, "it is not credibly better than chance on held-out prompts: pairwise "
+		 "accuracy %.3f, 95%% interval [%.3f, %.3f] over %d pairs, and the lower bound must "
+		 "be above %.2f", json_number_value(json_object_get(rm_metrics, "heldout_acc")),
+		 json_number_value(lo), json_number_value(json_object_get(rm_metrics, "heldout_hi")),
+		 (int)json_integer_value(json_object_get(rm_metrics, "heldout_pairs")), need);
+	return false;
+}
+
+/* The promotion gate (server/worker/promote.h): the candidate pol and its
+ * parent (b's weights) answer the reward model's held-out prompts with the
+ * same sampling streams; *activate says whether pol may replace its parent.
+ * The decision and its reasons go into the job's metrics as "promotion". */
+static int promote_gate(struct job *j, const struct base *b, struct llama_model *pol,
+			struct llama_model *ref, struct llama_model *rm, json_t *rm_metrics,
+			int B, int T, bool *activate)
+{
+	struct job_settings *s = &j->s;
+	struct prompts H = { 0 };
+	struct llama_model par = { 0 };
+	struct trainer_eval_result ec = { 0 }, ep = { 0 };
+	struct trainer_eval_params ev;
+	struct promote_verdict v = { 0 };
+	char e[512] = "";
+	int rc;
+
+	*activate = false;
+	if (!strcmp(s->promote, "never") || !strcmp(s->promote, "always")) {
+		*activate = !strcmp(s->promote, "always");
+		json_object_set_new(j->metrics, "promotion", json_pack("{ss ss}", "decision",
+			*activate ? "promoted" : "candidate", "mode", s->promote));
+		return 0;
+	}
+	json_t *ids = json_object_get(rm_metrics, "heldout_prompt_ids");
+	if ((rc = prompts_read_ids(j, b, ids, 0, &H)) < 0)
+		goto out;
+	trainer_eval_defaults(&ev);
+	ev.k = 4;
+	ev.max_new = s->rl.max_new;
+	ev.temperature = s->rl.temperature;
+	ev.top_p = s->rl.top_p;
+	ev.eos_id = s->rl.eos_id;
+	ev.seed = s->rl.seed ^ 0x5eed9a7e;
+	if (H.n > 0) {
+		if ((rc = job_llama(j, &par, &b->m, B, T, LLAMA_NO_GRADS)) < 0)
+			goto out;
+		job_log(j, "promotion gate: the new policy and its parent answer %d held-out prompts",
+			H.n);
+		if ((rc = trainer_eval(pol, ref, &par, rm, H.p, H.n, &ev, NULL, &ec, e, sizeof e)) < 0 ||
+		    (rc = trainer_eval(&par, NULL, NULL, rm, H.p, H.n, &ev, NULL, &ep, e, sizeof e)) < 0) {
+			rc = trainer_error(j, rc, "promotion gate", e);
+			goto out;
+		}
+	}
+	struct promote_input in = {
+		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->rl.kl_ceiling,
+		.cand = { ec.reward, ec.tokens, ec.n_tokens, ec.stride,
+			  ec.response_len, ec.eos_rate },
+		.parent = { ec.parent_reward, ep.tokens, ep.n_tokens, ep.stride, ep.response_len,
+			    ep.eos_rate },
+	};
+	if (H.n == 0)
+		in.n_prompts = 0;
+	promote_decide(&in, &v);
+	*activate = v.promote;
+	json_t *reasons = json_array();
+	for (int i = 0; i < v.n_reasons; i++) {
+		json_array_append_new(reasons, json_string(v.reasons[i]));
+		job_log(j, "promotion gate: %s", v.reasons[i]);
+	}
+	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so so so so si si so so so so so}",
+		"decision", v.promote ? "promoted" : "candidate", "mode", "gate", "reasons", reasons,
+		"win_rate", num(v.win_rate), "win_lo", num(v.win_lo), "win_hi", num(v.win_hi),
+		"answers", v.answers, "prompts", H.n,
+		"distinct", num(v.distinct_cand), "distinct_parent", num(v.distinct_parent),
+		"kl", num(in.kl), "response_len", num(in.cand.response_len),
+		"response_len_parent", num(in.parent.response_len)));
+	job_log(j, "promotion gate: %s (win rate %.3f [%.3f, %.3f] over %d answers)",
+		v.promote ? "promoted" : "kept as a candidate; the parent stays active", v.win_rate,
+		v.win_lo, v.win_hi, v.answers);
+out:
+	trainer_eval_result_release(&ep);
+	trainer_eval_result_release(&ec);
+	llama_model_release(&par);
+	prompts_release(&H);
+	return rc;
+}
+
 int job_rl(struct job *j)
 {
 	struct job_settings *s = &j->s;
@@ -452,10 +683,11 @@ int job_rl(struct job *j)
 	struct prompts P = { 0 };
 	struct modelstore_model mref = { 0 }, mrm = { 0 };
 	struct llama_model pol = { 0 }, ref = { 0 }, rm = { 0 }, val = { 0 };
+	json_t *rmm = NULL;
 	bool same_ref = false;
 	bool ppo = !strcmp(j->kind, "ppo");
 	int64_t ref_id = 0, rm_id = 0;
-	char e[512] = "";
+	char e[512] = "", why[400];
 	int rc;
 
 	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
@@ -463,6 +695,17 @@ int job_rl(struct job *j)
 		goto out;
 	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
 	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
+	if (db_work_model_metrics(j->env->db, rm_id, &rmm) < 0) {
+		rc = job_fail(j, -EIO, "cannot read reward model %lld (database error)", (long long)rm_id);
+		goto out;
+	}
+	/* the gate: no RL on a reward model that cannot tell answers apart */
+	if (s->require_reward_acc > 0 && !job_reward_credible(rmm, s->require_reward_acc, why,
+							      sizeof why)) {
+		rc = job_fail(j, -EINVAL, "reward model %lld: %s; rate more answers and train a new "
+			      "reward model (or set require_reward_acc to 0)", (long long)rm_id, why);
+		goto out;
+	}
 	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 ||
 	    (rc = job_load(j, rm_id, &mrm)) < 0)
 		goto out;
@@ -471,7 +714,20 @@ int job_rl(struct job *j)
 			      (long long)rm_id, mrm.cfg.vocab_size, b.m.cfg.vocab_size);
 		goto out;
 	}
-	if ((rc = prompts_read(j, &b, s->split ? s->split : "train", &P)) < 0)
+	if (!strcmp(s->rl_prompts, "rated")) {
+		/* the prompts the reward model has evidence about */
+		json_t *ids = json_object_get(rmm, "train_prompt_ids");
+		if (!json_array_size(ids)) {
+			rc = job_fail(j, -EINVAL, "reward model %lld does not list the prompts it trained "
+				      "on: train a new reward model, or pass prompts: \"all\"",
+				      (long long)rm_id);
+			goto out;
+		}
+		rc = prompts_read_ids(j, &b, ids, s->max_prompts, &P);
+	} else {
+		rc = prompts_read(j, &b, s->split ? s->split : "train", &P);
+	}
+	if (rc < 0)
 		goto out;
 	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
 	int T = job_max_T(j, &b.m, P.longest + s->rl.max_new);
@@ -484,8 +740,8 @@ int job_rl(struct job *j)
 	    (ppo && (rc = job_llama(j, &val, &mrm, B, T, LLAMA_NO_LM)) < 0))
 		goto out;
 	s->rl.eos_id = b.m.eos_id;
-	job_log(j, "%d prompts, policy %lld, reference %lld, reward model %lld, %d positions",
-		P.n, (long long)b.id, (long long)ref_id, (long long)rm_id, T);
+	job_log(j, "%d %s prompts, policy %lld, reference %lld, reward model %lld, %d positions",
+		P.n, s->rl_prompts, (long long)b.id, (long long)ref_id, (long long)rm_id, T);
 	struct trainer_rl_result res = { 0 };
 	if (ppo)
 		rc = trainer_ppo(&pol, &ref, &val, &rm, P.p, P.n, &s->rl, &j->hooks, &res, e, sizeof e);
@@ -500,8 +756,12 @@ int job_rl(struct job *j)
 	json_object_set_new(j->metrics, "prompts", json_integer(P.n));
 	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
-	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, NULL, 0, s->activate);
+	bool activate = false;
+	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0)
+		goto out;
+	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, NULL, 0, activate);
 out:
+	json_decref(rmm);
 	llama_model_release(&val);
 	llama_model_release(&rm);
 	llama_model_release(&ref);

@@ -118,6 +118,12 @@ test('generate: the answers of a group are distinct texts — duplicates are dra
 		assert.equal(greedy.metrics.duplicates_dropped, 12);
 		assert.equal(greedy.metrics.redraws, 0, 'greedy is never redrawn');
 		for (const pid of picked) assert.equal((await texts(pid)).length, 1);
+		// distinct: false keeps the K samples as drawn (measuring a model)
+		const drawn = await succeeded(srv, await submit(srv, 'generate',
+			{ prompt_ids: picked.slice(0, 2), k: 3, max_tokens: 6, temperature: 0, seed: 3, distinct: false }));
+		assert.equal(drawn.metrics.responses, 6);
+		assert.equal(new Set(await texts(picked[0])).size, 1, 'three copies of the greedy answer');
+		assert.equal((await texts(picked[0])).length, 4);
 		// a temperature near 0 repeats itself: redrawn, and what stays a copy is dropped
 		const low = await succeeded(srv, await submit(srv, 'generate',
 			{ prompt_ids: w.evalIds.slice(0, 6), k: 4, max_tokens: 4, temperature: 0.05, seed: 5 }));

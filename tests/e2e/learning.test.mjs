@@ -166,6 +166,11 @@ async function waitAutoRound(srv, after) {
 		for (const j of list)
 			assert.ok(!(j.status === 'failed' || j.status === 'cancelled'),
 				`auto-training job ${j.id} (${j.kind}) ${j.status}: ${j.error}`);
+		if (list.length >= 1 && list[0].kind === 'reward' && list[0].status === 'succeeded') {
+			/* the RL gate: no RL on a reward model that is not credible */
+			const rw = await ok(await srv.admin.get(`/api/jobs/${list[0].id}`), `GET /api/jobs/${list[0].id}`);
+			if (rw.metrics.auto_next) return [rw, null, null];
+		}
 		if (list.length >= 3 && list.slice(0, 3).every((j) => j.status === 'succeeded')) {
 			assert.deepEqual(list.slice(0, 3).map((j) => j.kind), want, 'the jobs of one turn of the loop');
 			const full = [];
@@ -195,7 +200,7 @@ async function measure(srv, rater, evalIds, modelId) {
 	const e = SETTINGS.eval;
 	const r = await ok(await srv.admin.post('/api/generate', {
 		prompt_ids: evalIds, model_id: modelId, k: e.k, temperature: e.temperature,
-		top_p: e.top_p, max_tokens: e.max_tokens, seed: e.seed,
+		top_p: e.top_p, max_tokens: e.max_tokens, seed: e.seed, distinct: false,
 	}), 'POST /api/generate (eval)', 202);
 	const job = await waitJob(srv, r.job_id);
 	assert.equal(job.metrics.groups, evalIds.length, 'one group per eval prompt');
@@ -289,7 +294,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		t.diagnostic(`round 0: SFT model ${sft.id}: ${first.ratings} train ratings (mean ${f3(first.mean)}), ` +
 			`eval rubric mean ${f3(base.mean)} over ${base.n} answers [${base.families}] (measure ${base.sec.toFixed(1)} s)`);
 
-		let lastJob = 0;
+		let lastJob = 0, activeId = sft.id;
 		for (let round = 1; round <= SETTINGS.rounds; round++) {
 			lastJob = Math.max(0, ...(await jobs(srv)).map((j) => j.id));
 			ti = now();
@@ -297,29 +302,47 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			const [rw, rl, gen] = await waitAutoRound(srv, lastJob);
 			await setAuto(srv, { enabled: false });
 			const tLoop = now() - ti;
+			if (!rl) {
+				t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(rw.metrics.heldout_acc)} ` +
+					`[${f3(rw.metrics.heldout_lo)}, ${f3(rw.metrics.heldout_hi)}] on ${rw.metrics.heldout_pairs} pairs): ` +
+					`RL refused: ${rw.metrics.auto_next.reason}`);
+				const m = await measure(srv, rater, evalIds, activeId);
+				curve.push({ round, model: activeId, train_mean: null, eval_mean: m.mean, rm_acc: rw.metrics.heldout_acc,
+					kl: null, sec: now() - ti });
+				continue;
+			}
 			assert.ok(rl.model_id, `the ${rl.kind} job made a policy`);
 			assert.equal(rl.metrics.ref_model_id, sft.id, 'the reference is the SFT model');
 			assert.equal(gen.metrics.model_id, rl.model_id, 'the new answers come from the new policy');
+			/* the promotion gate decides whether the new policy replaces the active one */
+			const promo = rl.metrics.promotion || {};
+			assert.ok(['promoted', 'candidate'].includes(promo.decision), `promotion decision: ${JSON.stringify(promo)}`);
 			const active = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
 				.find((x) => x.active);
-			assert.equal(active && active.id, rl.model_id, 'the new policy is active');
+			if (promo.decision === 'promoted') assert.equal(active && active.id, rl.model_id, 'the promoted policy is active');
+			else assert.equal(active && active.id, activeId, `a candidate leaves model ${activeId} active`);
+			activeId = active.id;
+			t.diagnostic(`round ${round}: promotion gate: ${promo.decision} (win rate ${f3(promo.win_rate)} ` +
+				`[${f3(promo.win_lo)}, ${f3(promo.win_hi)}] over ${promo.answers} answers, distinct ${f3(promo.distinct)} ` +
+				`vs ${f3(promo.distinct_parent)}, KL ${f3(promo.kl)})${(promo.reasons || []).map((r) => `; ${r}`).join('')}`);
 			const rated = await rubricRate(srv, rater.token);
 			assert.equal(rated.tasks, gen.metrics.groups, 'the rater rated the new answers');
-			const m = await measure(srv, rater, evalIds, rl.model_id);
+			const m = await measure(srv, rater, evalIds, activeId);
 			const row = {
-				round, model: rl.model_id, train_mean: rated.mean, train_ratings: rated.ratings,
+				round, model: activeId, train_mean: rated.mean, train_ratings: rated.ratings,
 				eval_mean: m.mean, rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
+				rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
 				rm_train_acc: rw.metrics.train_acc, kl: rl.metrics.kl_last,
 				reward_first: rl.metrics.reward_first, reward_last: rl.metrics.reward_last,
 				loop_sec: tLoop, sec: now() - ti,
 				job_sec: [rw, rl, gen].map((j) => (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000),
 			};
 			curve.push(row);
-			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} on ${row.rm_pairs} ` +
+			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} [${f3(row.rm_lo)}, ${f3(row.rm_hi)}] on ${row.rm_pairs} ` +
 				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
 				`(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` +
 				`${gen.metrics.groups} groups; train answers rubric ${f3(rated.mean)}; eval rubric ` +
-				`${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}]; ` +
+				`(active model ${activeId}) ${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}]; ` +
 				`loop ${tLoop.toFixed(1)} s (reward/${rl.kind}/generate ` +
 				`${row.job_sec.map((x) => x.toFixed(1)).join('/')} s), round ${row.sec.toFixed(1)} s`);
 		}
