@@ -69,6 +69,47 @@ float rl_rm_pair_loss(float *dr, struct rl_pair_stats *stats,
 	return n_pairs > 0 ? (float)(loss / n_pairs) : 0.0f;
 }
 
+float rl_rm_point_loss(float *dr, int *n_rated, const float *r, const float *s, int K,
+		       float mu, float sigma, float dloss)
+{
+	int m = 0;
+	for (int i = 0; i < K; i++)
+		m += !isnan(s[i]);
+	if (n_rated)
+		*n_rated = m;
+	if (m == 0)
+		return 0.0f;
+	double loss = 0;
+	for (int i = 0; i < K; i++) {
+		if (isnan(s[i]))
+			continue;
+		double e = (double)r[i] - ((double)s[i] - mu) / sigma;
+		loss += e * e;
+		if (dr)
+			dr[i] += (float)(dloss * 2.0 * e / m);
+	}
+	return (float)(loss / m);
+}
+
+float rl_rm_group_loss(float *dr, struct rl_rm_stats *stats, const float *r, const float *s,
+		       int K, float margin_scale, float mu, float sigma, float pointwise_weight,
+		       float dloss)
+{
+	struct rl_pair_stats ps;
+	int m;
+	float pair = rl_rm_pair_loss(dr, &ps, r, s, K, margin_scale, dloss);
+	float point = rl_rm_point_loss(pointwise_weight != 0.0f ? dr : NULL, &m, r, s, K, mu,
+				       sigma, dloss * pointwise_weight);
+	if (stats) {
+		stats->n_pairs = ps.n_pairs;
+		stats->n_correct = ps.n_correct;
+		stats->n_rated = m;
+		stats->pair_loss = pair;
+		stats->point_loss = point;
+	}
+	return (float)((double)pair + (double)pointwise_weight * point);
+}
+
 void rl_norm_fit(struct rl_norm *nrm, const float *r, int n)
 {
 	nrm->mean = 0.0f;
@@ -142,16 +183,21 @@ void rl_kl_ctl_init(struct rl_kl_ctl *c, float beta, float target, float horizon
 	c->horizon = horizon;
 }
 
-void rl_kl_ctl_update(struct rl_kl_ctl *c, float kl, int n_steps)
+float rl_kl_control(float coef, float kl, float target, float horizon, int n_seqs)
 {
-	if (!(c->target > 0) || !(c->horizon > 0) || !isfinite(kl))
-		return;
-	double e = (double)kl / c->target - 1.0;
+	if (!(target > 0) || !(horizon > 0) || !isfinite(kl))
+		return coef;
+	double e = (double)kl / target - 1.0;
 	if (e < -0.2)
 		e = -0.2;
 	if (e > 0.2)
 		e = 0.2;
-	c->beta = (float)(c->beta * (1.0 + e * n_steps / c->horizon));
+	return (float)(coef * (1.0 + e * n_seqs / horizon));
+}
+
+void rl_kl_ctl_update(struct rl_kl_ctl *c, float kl, int n_steps)
+{
+	c->beta = rl_kl_control(c->beta, kl, c->target, c->horizon, n_steps);
 }
 
 /* ---- PPO ----------------------------------------------------------------- */

@@ -48,6 +48,35 @@ struct rl_pair_stats {
 float rl_rm_pair_loss(float *dr, struct rl_pair_stats *stats,
 		      const float *r, const float *s, int K, float margin_scale, float dloss);
 
+/*
+ * Pointwise (regression) term of one prompt group: the mean over the group's
+ * rated answers (s[i] not NAN) of (r[i] - z[i])^2, where z[i] = (s[i] - mu) /
+ * sigma is the answer's human score standardised (mu, sigma: the caller's,
+ * over its training answers; sigma > 0).  0 when no answer is rated.  dr (K)
+ * accumulates dloss * dloss/dr; *n_rated (may be NULL) gets the count.
+ */
+float rl_rm_point_loss(float *dr, int *n_rated, const float *r, const float *s, int K,
+		       float mu, float sigma, float dloss);
+
+struct rl_rm_stats {
+	int n_pairs, n_correct; /* as rl_pair_stats */
+	int n_rated;            /* answers with a score */
+	float pair_loss;        /* the two terms, unweighted */
+	float point_loss;
+};
+
+/*
+ * The reward model's loss of one group: every rating used, pairs or not,
+ *   loss = rl_rm_pair_loss(margin_scale) + pointwise_weight * rl_rm_point_loss,
+ * each term a mean over the group's own pairs / rated answers, so a group
+ * counts the same whatever its size (the caller averages over groups).  A
+ * group without a pair (all tied, or one rated answer) trains the pointwise
+ * term alone.  dr (K) accumulates dloss * dloss/dr; stats may be NULL.
+ */
+float rl_rm_group_loss(float *dr, struct rl_rm_stats *stats, const float *r, const float *s,
+		       int K, float margin_scale, float mu, float sigma, float pointwise_weight,
+		       float dloss);
+
 /* Affine normalisation of reward-model scores: r' = (r - mean) / std. */
 struct rl_norm {
 	float mean;
@@ -89,9 +118,16 @@ struct rl_kl_ctl {
 	float horizon;
 };
 
+/* The controller's step as a pure function: with e = clip(kl / target - 1,
+ * -0.2, 0.2), returns coef * (1 + e * n_seqs / horizon); coef itself when
+ * target <= 0, horizon <= 0 or kl is not finite.  kl is the batch's mean
+ * per-sequence KL (sum over an answer's tokens of logp - logp_ref), n_seqs
+ * the answers in the batch.  PPO's beta and group RL's kl_coef both follow it. */
+float rl_kl_control(float coef, float kl, float target, float horizon, int n_seqs);
+
 void rl_kl_ctl_init(struct rl_kl_ctl *c, float beta, float target, float horizon);
 /* kl: the mean per-sequence KL measured in the last batch; n_steps: how many
- * samples (sequences) that batch held. */
+ * samples (sequences) that batch held.  c->beta = rl_kl_control(c->beta, ...). */
 void rl_kl_ctl_update(struct rl_kl_ctl *c, float kl, int n_steps);
 
 /* ---- PPO ----------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include "model/trainer_impl.h"
 #include "model/rl.h"
 #include "model/rng.h"
+#include "model/stats.h"
 
 #include <errno.h>
 #include <math.h>
@@ -603,6 +604,7 @@ void trainer_reward_defaults(struct trainer_reward_params *p)
 	p->batch_groups = 8;
 	p->margin_scale = 0.0f;
 	p->heldout_frac = 0.2f;
+	p->pointwise_weight = 0.5f;
 	p->head_init_std = 0.01f;
 	p->normalize = true;
 	p->train_layers = -1;
@@ -636,25 +638,142 @@ out:
 	return rc;
 }
 
-/* Pairwise accuracy of groups gi[0..ng) from their responses' scores r
- * (flattened per group at off[g]). */
-static void pair_acc(const struct trainer_group *groups, const int *gi, int ng, const int *off,
-		     const float *r, int *pairs, int *correct)
+/* A group with at least one rated answer takes part (trains or is measured). */
+static bool group_rated(const struct trainer_group *g)
 {
-	*pairs = *correct = 0;
+	for (int k = 0; g->scores && k < g->k; k++)
+		if (!isnan(g->scores[k]))
+			return true;
+	return false;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorts v[0..n) and returns how many distinct values it holds (moved to the
+ * front). */
+static int sort_unique(int *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof *v, cmp_int);
+	int u = 1;
+	for (int i = 1; i < n; i++)
+		if (v[i] != v[u - 1])
+			v[u++] = v[i];
+	return u;
+}
+
+/* A prompt id's place in the seeded order of trainer_reward_split. */
+struct prompt_key {
+	uint64_t key;
+	int id;
+};
+
+static int cmp_prompt_key(const void *a, const void *b)
+{
+	const struct prompt_key *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint64_t seed)
+{
+	if (n <= 0 || !groups)
+		return;
+	for (int g = 0; g < n; g++)
+		groups[g].heldout = false;
+	if (!(frac > 0))
+		return;
+	int *ids = malloc((size_t)n * sizeof *ids), m = 0;
+	struct prompt_key *keys = malloc((size_t)n * sizeof *keys);
+	if (!ids || !keys)
+		goto out; /* nothing held out: the caller sees heldout_pairs 0 */
+	for (int g = 0; g < n; g++)
+		if (group_rated(&groups[g]))
+			ids[m++] = groups[g].prompt;
+	int np = sort_unique(ids, m);
+	if (np < 2)
+		goto out;
+	int nh = (int)lroundf(frac * np);
+	nh = nh < 1 ? 1 : nh > np - 1 ? np - 1 : nh;
+	/* each prompt's key depends on the seed and its id alone: the choice is
+	 * the same whatever the order of the groups */
+	uint64_t base = trainer_rng_seed(seed, 0x5B17);
+	for (int i = 0; i < np; i++)
+		keys[i] = (struct prompt_key){ trainer_rng_seed(base, (uint32_t)ids[i]), ids[i] };
+	qsort(keys, (size_t)np, sizeof *keys, cmp_prompt_key);
+	for (int i = 0; i < nh; i++)
+		ids[i] = keys[i].id;
+	qsort(ids, (size_t)nh, sizeof *ids, cmp_int);
+	for (int g = 0; g < n; g++)
+		groups[g].heldout = bsearch(&groups[g].prompt, ids, (size_t)nh, sizeof *ids,
+					    cmp_int) != NULL;
+out:
+	free(ids);
+	free(keys);
+}
+
+/* What the scores of a set of groups say against their ratings. */
+struct rm_measure {
+	int pairs, correct;
+	int by_gap_pairs[4], by_gap_correct[4];
+	int rated;
+	double sq;                   /* summed squared error in score units */
+};
+
+/* Measures groups gi[0..ng) from their responses' raw scores r (flattened per
+ * group at off[g]): pairwise accuracy (ties and unrated answers make no pair;
+ * right = r_hi > r_lo strictly), by score gap, and the squared error of the
+ * prediction mu + sigma * r against each rated answer's score. */
+static void rm_measure(const struct trainer_group *groups, const int *gi, int ng, const int *off,
+		       const float *r, float mu, float sigma, struct rm_measure *ms)
+{
+	memset(ms, 0, sizeof *ms);
 	for (int i = 0; i < ng; i++) {
 		const struct trainer_group *g = &groups[gi[i]];
-		struct rl_pair_stats st;
-		rl_rm_pair_loss(NULL, &st, r + off[gi[i]], g->scores, g->k, 0.0f, 0.0f);
-		*pairs += st.n_pairs;
-		*correct += st.n_correct;
+		const float *gr = r + off[gi[i]], *s = g->scores;
+		for (int a = 0; a < g->k; a++) {
+			if (isnan(s[a]))
+				continue;
+			double e = mu + (double)sigma * gr[a] - s[a];
+			ms->sq += e * e;
+			ms->rated++;
+			for (int b = a + 1; b < g->k; b++) {
+				if (isnan(s[b]) || !(fabsf(s[a] - s[b]) > RL_SCORE_TIE_EPS))
+					continue;
+				int hi = s[a] > s[b] ? a : b, lo = hi == a ? b : a;
+				double gap = (double)s[hi] - s[lo];
+				int bucket = (int)ceil(gap - 1e-4) - 1;
+				bucket = bucket < 0 ? 0 : bucket > 3 ? 3 : bucket;
+				bool right = gr[hi] > gr[lo];
+				ms->pairs++;
+				ms->correct += right;
+				ms->by_gap_pairs[bucket]++;
+				ms->by_gap_correct[bucket] += right;
+			}
+		}
 	}
+}
+
+static float rm_acc(int correct, int pairs)
+{
+	return pairs ? (float)correct / pairs : NAN;
+}
+
+static float rm_rmse(const struct rm_measure *ms)
+{
+	return ms->rated ? (float)sqrt(ms->sq / ms->rated) : NAN;
 }
 
 /*
  * One reward-model call.  Every response flattened into ptr: the held-out
- * groups, then the training groups (gi's order), then the groups without
- * pairs, group g's K responses at off[g].
+ * groups, then the training groups (train's order at the start), then the
+ * groups without a rated answer, group g's K responses at off[g].
  */
 struct reward_job {
 	struct trainer_run run;
@@ -663,15 +782,17 @@ struct reward_job {
 	const struct trainer_group *groups;
 	int n;                       /* groups */
 	int total_seqs, max_k;       /* responses in all, in the largest group */
-	int npg;                     /* groups with at least one pair */
+	int nused;                   /* groups with a rated answer */
 	int n_held, ntrain;          /* of those, held out and trained on */
 	int held_seqs;               /* responses of the held-out groups */
-	int *gi;                     /* (n + 1) groups with pairs: held out, then training */
+	int held_prompts, train_prompts, tied; /* distinct prompts; training groups without a pair */
+	int *gi;                     /* (n + 1) groups with a rating: held out, then training */
 	int *held, *train;           /* into gi */
 	int *off;                    /* (n + 1) first response of group g in ptr */
 	const struct trainer_seq **ptr; /* (total_seqs) */
 	float *r;                    /* (total_seqs) scores of every response, then: */
 	float *gr_r, *gr_dr;         /* (max_k) a group's scores and their gradient */
+	float mu, sigma;             /* the training answers' score standardisation */
 	int bg, spe, total;          /* groups per step, steps per epoch, steps */
 	uint64_t rng;
 	struct trainer_rows rows;
@@ -697,11 +818,11 @@ static int reward_check(struct reward_job *j, int *n_cut)
 	if (!rm || !rm->grads)
 		return trainer_fail(&j->run, -EINVAL, "the reward model needs gradients");
 	if (n < 0 || (n > 0 && !j->groups) || p->epochs <= 0 || p->batch_groups <= 0 ||
-	    !(p->heldout_frac >= 0 && p->heldout_frac < 1) || !(p->head_init_std >= 0) ||
-	    !isfinite(p->margin_scale))
+	    !(p->head_init_std >= 0) || !isfinite(p->margin_scale) ||
+	    !(p->pointwise_weight >= 0) || !isfinite(p->pointwise_weight))
 		return trainer_fail(&j->run, -EINVAL, "bad reward settings: %d groups, epochs %d, "
-				    "batch_groups %d, heldout_frac %g", n, p->epochs,
-				    p->batch_groups, p->heldout_frac);
+				    "batch_groups %d, pointwise_weight %g", n, p->epochs,
+				    p->batch_groups, p->pointwise_weight);
 	if ((rc = check_opt(&j->run, p->lr, p->min_lr, p->weight_decay, p->grad_clip)))
 		return rc;
 	j->max_k = 1;
@@ -722,48 +843,80 @@ static int reward_check(struct reward_job *j, int *n_cut)
 	return 0;
 }
 
-/* The groups with pairs into gi (npg), each fitting in one micro-batch. */
-static int reward_find_pairs(struct reward_job *j)
+/* The groups with a rated answer into gi, held-out ones first (as the caller
+ * flagged them), each fitting in one micro-batch; the distinct prompts of
+ * each side (tmp: n scratch ints). */
+static int reward_find_rated(struct reward_job *j, int *tmp)
 {
-	for (int g = 0; g < j->n; g++) {
-		struct rl_pair_stats st;
-		memset(j->gr_r, 0, (size_t)j->max_k * sizeof(float));
-		rl_rm_pair_loss(NULL, &st, j->gr_r, j->groups[g].scores, j->groups[g].k, 0.0f, 0.0f);
-		if (st.n_pairs == 0)
-			continue;
-		if (j->groups[g].k > j->rm->max_B)
-			return trainer_fail(&j->run, -EINVAL, "group %d has %d responses; the reward "
-					    "model takes %d rows at a time", g, j->groups[g].k,
-					    j->rm->max_B);
-		j->gi[j->npg++] = g;
-	}
-	if (j->npg == 0)
-		return trainer_fail(&j->run, -EINVAL, "no rated pairs: need at least one group with "
-				    "two different scores");
+	for (int side = 1; side >= 0; side--)
+		for (int g = 0; g < j->n; g++) {
+			const struct trainer_group *gr = &j->groups[g];
+			if (gr->heldout != (side == 1) || !group_rated(gr))
+				continue;
+			if (gr->k > j->rm->max_B)
+				return trainer_fail(&j->run, -EINVAL, "group %d has %d responses; the "
+						    "reward model takes %d rows at a time", g, gr->k,
+						    j->rm->max_B);
+			j->gi[j->nused++] = g;
+			j->n_held += side;
+		}
+	if (j->nused == 0)
+		return trainer_fail(&j->run, -EINVAL, "no rated answers: need at least one group "
+				    "with a rated answer (%d groups)", j->n);
+	j->held = j->gi;
+	j->train = j->gi + j->n_held;
+	j->ntrain = j->nused - j->n_held;
+	if (j->ntrain == 0)
+		return trainer_fail(&j->run, -EINVAL, "no training group: all %d rated groups are "
+				    "held out", j->nused);
+	for (int i = 0; i < j->n_held; i++)
+		tmp[i] = j->groups[j->held[i]].prompt;
+	j->held_prompts = sort_unique(tmp, j->n_held);
+	for (int i = 0; i < j->ntrain; i++)
+		tmp[i] = j->groups[j->train[i]].prompt;
+	j->train_prompts = sort_unique(tmp, j->ntrain);
 	return 0;
 }
 
-/* The held-out split (a seeded choice of groups, at least one when possible)
- * and the flattened responses. */
-static void reward_split(struct reward_job *j)
+/* The standardisation of the training answers' scores (sigma floored at 0.5
+ * so that all-equal ratings stay finite), the training groups without a
+ * pair, and the flattened responses. */
+static void reward_layout(struct reward_job *j)
 {
 	const struct trainer_group *groups = j->groups;
-	int npg = j->npg, n = j->n;
-	j->rng = trainer_rng_seed(j->p->seed, 0x5E3);
-	trainer_shuffle(j->gi, npg, &j->rng);
-	if (j->p->heldout_frac > 0 && npg >= 2) {
-		j->n_held = (int)lroundf(j->p->heldout_frac * npg);
-		j->n_held = j->n_held < 1 ? 1 : j->n_held > npg - 1 ? npg - 1 : j->n_held;
+	int n = j->n;
+	double sum = 0, sq = 0;
+	int m = 0;
+	for (int i = 0; i < j->ntrain; i++) {
+		const struct trainer_group *g = &groups[j->train[i]];
+		struct rl_pair_stats ps;
+		rl_rm_pair_loss(NULL, &ps, j->gr_r, g->scores, g->k, 0.0f, 0.0f);
+		j->tied += ps.n_pairs == 0;
+		for (int k = 0; k < g->k; k++)
+			if (!isnan(g->scores[k])) {
+				sum += g->scores[k];
+				m++;
+			}
 	}
-	j->held = j->gi;
-	j->train = j->gi + j->n_held;
-	j->ntrain = npg - j->n_held;
+	double mu = sum / m;
+	for (int i = 0; i < j->ntrain; i++) {
+		const struct trainer_group *g = &groups[j->train[i]];
+		for (int k = 0; k < g->k; k++)
+			if (!isnan(g->scores[k]))
+				sq += (g->scores[k] - mu) * (g->scores[k] - mu);
+	}
+	double sd = sqrt(sq / m);
+	j->mu = (float)mu;
+	j->sigma = sd < 0.5 ? 0.5f : (float)sd;
+
 	int o = 0;
 	for (int g = 0; g < n; g++)
 		j->off[g] = -1;
-	for (int i = 0; i < npg; i++) {
+	for (int i = 0; i < j->nused; i++) {
 		j->off[j->gi[i]] = o;
 		o += groups[j->gi[i]].k;
+		if (i == j->n_held - 1)
+			j->held_seqs = o;
 	}
 	for (int g = 0; g < n; g++)
 		if (j->off[g] < 0) {
@@ -773,7 +926,6 @@ static void reward_split(struct reward_job *j)
 	for (int g = 0; g < n; g++)
 		for (int k = 0; k < groups[g].k; k++)
 			j->ptr[j->off[g] + k] = &groups[g].seqs[k];
-	j->held_seqs = j->n_held ? j->off[j->train[0]] : 0;
 }
 
 static int reward_prepare(struct reward_job *j)
@@ -784,19 +936,21 @@ static int reward_prepare(struct reward_job *j)
 	if (rc)
 		return rc;
 	j->r = malloc((size_t)(j->total_seqs + 2 * j->max_k + 1) * sizeof(float));
-	j->off = malloc((size_t)(j->n + 1) * sizeof(int));
+	j->off = malloc((size_t)(2 * j->n + 1) * sizeof(int));
 	j->gi = malloc((size_t)(j->n + 1) * sizeof(int));
 	j->ptr = malloc((size_t)(j->total_seqs + 1) * sizeof *j->ptr);
 	if (!j->r || !j->off || !j->gi || !j->ptr)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for %d responses", j->total_seqs);
 	j->gr_r = j->r + j->total_seqs;
 	j->gr_dr = j->gr_r + j->max_k;
-	if ((rc = reward_find_pairs(j)))
+	memset(j->gr_r, 0, (size_t)j->max_k * sizeof(float));
+	if ((rc = reward_find_rated(j, j->off + j->n)))
 		return rc;
 	if (n_cut)
 		trainer_logf(&j->run, "%d responses cut to the reward model's %d positions", n_cut,
 			     rm->max_T);
-	reward_split(j);
+	reward_layout(j);
+	j->rng = trainer_rng_seed(p->seed, 0x5E3);
 	if (trainer_rows_init(&j->rows, rm->max_B, rm->max_T) < 0)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for reward buffers");
 	j->bg = p->batch_groups;
@@ -811,38 +965,44 @@ static int reward_prepare(struct reward_job *j)
 			rm->w.head_w[i] = (float)(p->head_init_std * rand_normal(&hs));
 		rm->w.head_b[0] = 0.0f;
 	}
-	trainer_logf(&j->run, "reward: %d groups with pairs (%d held out), %d steps of %d groups",
-		     j->npg, j->n_held, j->total, j->bg);
+	trainer_logf(&j->run, "reward: %d rated groups: %d training (%d prompts, %d without a "
+		     "pair), %d held out (%d prompts); scores standardised by mean %.3f std %.3f; "
+		     "%d steps of %d groups", j->nused, j->ntrain, j->train_prompts, j->tied,
+		     j->n_held, j->held_prompts, j->mu, j->sigma, j->total, j->bg);
 	return 0;
 }
 
 /* What one reward step reports. */
 struct reward_step {
-	double loss;       /* mean pair loss over the step's groups */
+	double loss;       /* mean group loss over the step's groups */
+	double pair_loss, point_loss; /* the means of the two terms */
 	int pairs, correct;
 	float lr;
 	double gnorm;
 };
 
 /* The loss of group g, whose K responses are rows row.. of the last forward
- * (T positions): scores from the values, the pair loss (weighted 1/ng), and
+ * (T positions): scores from the values, the group loss (weighted 1/ng), and
  * its gradient into the rows of j->rows.grad. */
 static void reward_group_loss(struct reward_job *j, const struct trainer_group *g, int row,
 			      int ng, struct reward_step *st)
 {
 	struct trainer_rows *rows = &j->rows;
 	struct llama_model *rm = j->rm;
+	const struct trainer_reward_params *p = j->p;
 	int T = rows->T;
 	for (int k = 0; k < g->k; k++) {
 		j->gr_r[k] = seq_score_forward(rm->acts.values + (size_t)(row + k) * T,
 					       rows->seqs[row + k], rows->len[row + k], rm->score);
 		j->gr_dr[k] = 0.0f;
 	}
-	struct rl_pair_stats ps;
-	st->loss += rl_rm_pair_loss(j->gr_dr, &ps, j->gr_r, g->scores, g->k, j->p->margin_scale,
-				    1.0f / ng) / ng;
-	st->pairs += ps.n_pairs;
-	st->correct += ps.n_correct;
+	struct rl_rm_stats rs;
+	st->loss += rl_rm_group_loss(j->gr_dr, &rs, j->gr_r, g->scores, g->k, p->margin_scale,
+				     j->mu, j->sigma, p->pointwise_weight, 1.0f / ng) / ng;
+	st->pair_loss += rs.pair_loss / ng;
+	st->point_loss += rs.point_loss / ng;
+	st->pairs += rs.n_pairs;
+	st->correct += rs.n_correct;
 	for (int k = 0; k < g->k; k++)
 		seq_score_backward(rows->grad + (size_t)(row + k) * T, rows->seqs[row + k],
 				   rows->len[row + k], rm->score, j->gr_dr[k]);
@@ -880,23 +1040,34 @@ static int reward_step(struct reward_job *j, int g0, int ng, struct reward_step 
 	return 0;
 }
 
-/* Held-out pairwise accuracy after an epoch. */
+/* The held-out figures after an epoch (raw scores: the head is rescaled only
+ * at the end). */
 static int reward_heldout(struct reward_job *j, int step, const struct trainer_reward_result *res)
 {
+	int epoch = step / j->spe + 1;
+	if (j->n_held == 0) {
+		trainer_logf(&j->run, "reward epoch %d: loss %.4f (nothing held out)", epoch, res->loss);
+		return 0;
+	}
 	struct trainer_outs ho = { .S = j->rm->max_T, .score = j->r };
 	int rc = trainer_collect(j->rm, &j->rows, &j->run, j->ptr, j->held_seqs, 0, &ho);
 	if (rc < 0)
 		return rc;
-	int hp, hc;
-	pair_acc(j->groups, j->held, j->n_held, j->off, j->r, &hp, &hc);
-	trainer_metric(&j->run, step, "heldout_acc", hp ? (float)hc / hp : 0.0f);
-	trainer_logf(&j->run, "reward epoch %d: loss %.4f heldout_acc %.3f (%d pairs)",
-		     step / j->spe + 1, res->loss, hp ? (double)hc / hp : 0.0, hp);
+	struct rm_measure ms;
+	rm_measure(j->groups, j->held, j->n_held, j->off, j->r, j->mu, j->sigma, &ms);
+	float acc = rm_acc(ms.correct, ms.pairs), lo, hi, rmse = rm_rmse(&ms);
+	stats_wilson(ms.correct, ms.pairs, STATS_Z95, &lo, &hi);
+	if (ms.pairs)
+		trainer_metric(&j->run, step, "heldout_acc", acc);
+	trainer_metric(&j->run, step, "heldout_rmse", rmse);
+	trainer_logf(&j->run, "reward epoch %d: loss %.4f heldout_acc %.3f [%.3f, %.3f] (%d pairs) "
+		     "heldout_rmse %.3f (%d answers)", epoch, res->loss, acc, lo, hi, ms.pairs, rmse,
+		     ms.rated);
 	return 0;
 }
 
-/* The final scores of every response: the accuracies, then the normalisation
- * of the head. */
+/* The final scores of every response: the figures (from the raw scores),
+ * then the normalisation of the head. */
 static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *res)
 {
 	struct llama_model *rm = j->rm;
@@ -904,14 +1075,20 @@ static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *r
 	int rc = trainer_collect(rm, &j->rows, &j->run, j->ptr, j->total_seqs, 0, &ho);
 	if (rc < 0)
 		return rc;
-	int tp, tc, hp = 0, hc = 0;
-	pair_acc(j->groups, j->train, j->ntrain, j->off, j->r, &tp, &tc);
-	if (j->n_held)
-		pair_acc(j->groups, j->held, j->n_held, j->off, j->r, &hp, &hc);
-	res->train_pairs = tp;
-	res->train_acc = tp ? (float)tc / tp : NAN;
-	res->heldout_pairs = hp;
-	res->heldout_acc = hp ? (float)hc / hp : NAN;
+	struct rm_measure tm, hm;
+	rm_measure(j->groups, j->train, j->ntrain, j->off, j->r, j->mu, j->sigma, &tm);
+	rm_measure(j->groups, j->held, j->n_held, j->off, j->r, j->mu, j->sigma, &hm);
+	res->train_pairs = tm.pairs;
+	res->train_acc = rm_acc(tm.correct, tm.pairs);
+	res->train_rmse = rm_rmse(&tm);
+	res->heldout_pairs = hm.pairs;
+	res->heldout_acc = rm_acc(hm.correct, hm.pairs);
+	stats_wilson(hm.correct, hm.pairs, STATS_Z95, &res->heldout_lo, &res->heldout_hi);
+	res->heldout_rmse = rm_rmse(&hm);
+	for (int b = 0; b < 4; b++) {
+		res->pairs_by_gap[b] = hm.by_gap_pairs[b];
+		res->acc_by_gap[b] = rm_acc(hm.by_gap_correct[b], hm.by_gap_pairs[b]);
+	}
 	struct rl_norm nrm;
 	rl_norm_fit(&nrm, j->r, j->total_seqs);
 	res->norm_mean = nrm.mean;
@@ -921,9 +1098,14 @@ static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *r
 			rm->w.head_w[i] /= nrm.std;
 		rm->w.head_b[0] = (rm->w.head_b[0] - nrm.mean) / nrm.std;
 	}
-	trainer_logf(&j->run, "reward: train_acc %.3f (%d pairs) heldout_acc %.3f (%d pairs); "
-		     "scores mean %.4f std %.4f%s", res->train_acc, tp, res->heldout_acc, hp,
-		     nrm.mean, nrm.std, j->p->normalize ? " normalised to 0, 1" : "");
+	trainer_logf(&j->run, "reward: train_acc %.3f (%d pairs) rmse %.3f; heldout_acc %.3f "
+		     "[%.3f, %.3f] (%d pairs, %d prompts) rmse %.3f; by gap %.3f/%d %.3f/%d "
+		     "%.3f/%d %.3f/%d; scores mean %.4f std %.4f%s", res->train_acc, tm.pairs,
+		     res->train_rmse, res->heldout_acc, res->heldout_lo, res->heldout_hi, hm.pairs,
+		     j->held_prompts, res->heldout_rmse, res->acc_by_gap[0], res->pairs_by_gap[0],
+		     res->acc_by_gap[1], res->pairs_by_gap[1], res->acc_by_gap[2],
+		     res->pairs_by_gap[2], res->acc_by_gap[3], res->pairs_by_gap[3], nrm.mean,
+		     nrm.std, j->p->normalize ? " normalised to 0, 1" : "");
 	return 0;
 }
 
@@ -934,11 +1116,19 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 	struct reward_job j = { .p = p, .rm = rm, .groups = groups, .n = n };
 	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
-	res->heldout_acc = NAN;
-	res->train_acc = NAN;
+	res->heldout_acc = res->train_acc = NAN;
+	res->heldout_lo = res->heldout_hi = NAN;
+	res->heldout_rmse = res->train_rmse = NAN;
+	for (int b = 0; b < 4; b++)
+		res->acc_by_gap[b] = NAN;
 	int rc = reward_prepare(&j);
 	if (rc)
 		goto out;
+	res->heldout_prompts = j.held_prompts;
+	res->train_prompts = j.train_prompts;
+	res->groups_tied = j.tied;
+	res->score_mu = j.mu;
+	res->score_sigma = j.sigma;
 
 	double ep_loss = 0;
 	int ep_groups = 0;
@@ -959,10 +1149,13 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 		res->loss = (float)(ep_loss / ep_groups);
 		res->steps = step + 1;
 		trainer_metric(&j.run, step, "loss", (float)st.loss);
-		trainer_metric(&j.run, step, "acc", st.pairs ? (float)st.correct / st.pairs : 0.0f);
+		trainer_metric(&j.run, step, "pair_loss", (float)st.pair_loss);
+		trainer_metric(&j.run, step, "point_loss", (float)st.point_loss);
+		if (st.pairs)
+			trainer_metric(&j.run, step, "acc", (float)st.correct / st.pairs);
 		trainer_metric(&j.run, step, "lr", st.lr);
 		trainer_metric(&j.run, step, "grad_norm", (float)st.gnorm);
-		if (within == j.spe - 1 && j.n_held > 0 && (rc = reward_heldout(&j, step, res)) < 0)
+		if (within == j.spe - 1 && (rc = reward_heldout(&j, step, res)) < 0)
 			goto out;
 		trainer_progress(&j.run, (float)(step + 1) / (float)(j.total + 1));
 		if (step + 1 < j.total && trainer_cancelled(&j.run)) {

@@ -63,8 +63,17 @@ struct trainer_hooks {                     /* any member may be NULL */
 struct trainer_seq { const int *tokens; int n; int prompt_len; bool ended; };
 
 /* One rated generation group: K responses to the same prompt with their mean
- * human scores (NAN = unrated). */
-struct trainer_group { const struct trainer_seq *seqs; const float *scores; int k; };
+ * human scores (NAN = unrated), which prompt that is, and whether the group is
+ * held out from reward-model training. */
+struct trainer_group {
+	const struct trainer_seq *seqs; /* (k) */
+	const float *scores;     /* (k) mean 1..5 human scores; NAN = unrated */
+	int k;
+	int prompt;              /* the caller's id of the group's prompt: groups
+				    with equal ids answer the same prompt */
+	bool heldout;            /* set by the caller (trainer_reward_split): never
+				    trained on, only measured */
+};
 
 /* A preference pair (DPO): same prompt, chosen scored higher than rejected. */
 struct trainer_pair { struct trainer_seq chosen, rejected; };
@@ -126,38 +135,90 @@ struct trainer_reward_params {
 	int batch_groups;        /* groups per optimizer step (8) */
 	float margin_scale;      /* Llama 2 margin: m = margin_scale * |s_hi - s_lo|;
 				    0 = InstructGPT (0) */
-	float heldout_frac;      /* groups held out for pairwise accuracy (0.2);
-				    chosen by seed, at least one when there are
-				    two or more groups with pairs */
+	float heldout_frac;      /* the fraction of prompts the caller holds out
+				    with trainer_reward_split (0.2); trainer_reward
+				    itself does not read it */
+	float pointwise_weight;  /* weight of the pointwise term (0.5); 0 = pairs
+				    only, as before */
 	float head_init_std;     /* head_w ~ normal(0, std), head_b = 0 before
 				    training; 0 keeps the head as it is (0.01) */
 	bool normalize;          /* rescale the head at the end (true) */
 	int train_layers;        /* train only the top layers (and final norm and
 				    head); -1 = every weight (-1) */
-	uint64_t seed;           /* split, shuffling and head init (1) */
+	uint64_t seed;           /* shuffling and head init (1); callers pass it to
+				    trainer_reward_split too */
 };
 void trainer_reward_defaults(struct trainer_reward_params *p);
 
+/*
+ * What trainer_reward measured, from the final raw scores (before the
+ * normalisation: pairwise accuracies are unchanged by it, and the RMSEs are in
+ * score units through mu + sigma * r of the raw score r).  "Held out" means the
+ * groups flagged heldout that have a rated answer; figures with no data behind
+ * them are NAN.
+ */
 struct trainer_reward_result {
 	float train_acc;         /* pairwise accuracy on the training groups (final) */
-	float heldout_acc;       /* on the held-out groups; NAN when none */
+	float heldout_acc;       /* on the held-out groups; NAN when no pair */
+	float heldout_lo;        /* Wilson 95 % interval of heldout_acc over */
+	float heldout_hi;        /* heldout_pairs (stats_wilson); NAN when none */
 	int heldout_pairs;       /* pairs in the held-out groups */
 	int train_pairs;
-	float loss;              /* mean pair loss of the last epoch */
+	int heldout_prompts;     /* distinct prompt ids among the held-out groups */
+	int train_prompts;       /* and among the training groups */
+	int groups_tied;         /* training groups without a pair (all answers
+				    tied, or one rated answer): pointwise term only */
+	float heldout_rmse;      /* sqrt of the mean over held-out rated answers of
+				    (mu + sigma * r - s)^2, s the answer's mean 1..5
+				    score, r its raw score; NAN when none */
+	float train_rmse;        /* the same over the training answers */
+	float acc_by_gap[4];     /* held-out pairwise accuracy of the pairs whose
+				    score gap is in (0,1], (1,2], (2,3], (3,4]
+				    (larger gaps count in the last); NAN where none */
+	int pairs_by_gap[4];     /* and how many pairs each */
+	float score_mu;          /* the standardisation z = (s - mu) / sigma of the */
+	float score_sigma;       /* pointwise term: mean and population std of the
+				    training answers' scores, sigma at least 0.5 */
+	float loss;              /* mean group loss of the last epoch */
 	float norm_mean;         /* the raw scores' mean and std over every given */
-	float norm_std;          /* response, divided out of the head at the end */
+	float norm_std;          /* response, divided out of the head at the end
+				    (with normalize): a normalised score r' maps to
+				    score units as mu + sigma * (norm_mean +
+				    norm_std * r') */
 	int steps;
 };
 
 /*
- * Trains rm (LLAMA_NO_LM, with gradients; params normally the policy's) to
- * score each sequence as rm->score says (the value at its last token, or the
- * mean over its response's tokens), from the groups' ordered pairs (a
- * group's K responses are rows of one micro-batch, so K <= rm->max_B).  Then,
- * with p->normalize, rescales head_w/head_b so the scores of every given
- * response have mean 0 and std 1 (the accuracies are unchanged by that).
- * No pair in any group is -EINVAL ("no rated pairs: ...").
- * metrics per step: loss, acc (the step's pairs); per epoch: heldout_acc.
+ * Marks groups[0..n) held out by prompt: of the distinct prompt ids among the
+ * groups with a rated answer (P of them), round(frac * P) ones, at least 1
+ * and at most P - 1 when P >= 2 and frac > 0 (none otherwise), chosen by a
+ * seeded hash of each id — the same choice for a given seed and set of ids
+ * whatever the order of the groups — and every group of a chosen prompt
+ * (rated or not) gets heldout = true, every other group false.  Out of memory
+ * it holds out nothing.
+ */
+void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint64_t seed);
+
+/*
+ * Trains rm (LLAMA_NO_LM, with gradients; params normally the policy's, or a
+ * previous reward model's with head_init_std 0) to score each sequence as
+ * rm->score says (the value at its last token, or the mean over its
+ * response's tokens) from every rating of the groups not held out (a group's
+ * K responses are rows of one micro-batch, so K <= rm->max_B).  The loss of a
+ * group is rl_rm_group_loss: the Bradley-Terry loss averaged over its ordered
+ * pairs (margin_scale) plus pointwise_weight times the mean over its rated
+ * answers of (r - z)^2, r the raw score and z = (s - score_mu) / score_sigma;
+ * a step's loss is the mean over its groups, so each group weighs the same
+ * however many pairs it has, and groups without a pair still train.  The
+ * held-out groups (heldout, as the caller set them) are only measured, after
+ * every epoch and at the end.  Then, with p->normalize, rescales
+ * head_w/head_b so the scores of every given response have mean 0 and std 1.
+ * No group with a rated answer is -EINVAL ("no rated answers: ..."), and so
+ * is every rated group held out ("no training group: ...").
+ * metrics per step: loss, pair_loss, point_loss, acc (the step's pairs, when
+ * it has some), lr, grad_norm; per epoch with held-out groups: heldout_acc
+ * (when they have pairs), heldout_rmse.  A log line per epoch: loss,
+ * held-out accuracy, its interval and RMSE.
  */
 int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, int n,
 		   const struct trainer_reward_params *p, const struct trainer_hooks *hooks,

@@ -177,6 +177,94 @@ static void test_rm_pair_loss_grad(void)
 		CHECK_NEAR(d1[k], d2[k], 1e-7);
 }
 
+/* ---- reward model: pointwise term and the combined group loss ---------------- */
+
+struct grp_ctx { float *r, *s; int K; float margin, mu, sigma, w; };
+
+static double grp_loss_of(void *p)
+{
+	struct grp_ctx *c = p;
+	return rl_rm_group_loss(NULL, NULL, c->r, c->s, c->K, c->margin, c->mu, c->sigma, c->w,
+				1.0f);
+}
+
+static void test_rm_group_loss_hand(void)
+{
+	/* r = {1, 0, 0.5}, s = {5, 1, NAN}, mu 3, sigma 2: z = {1, -1}; one pair
+	 * (0 over 1), x = 1 - 0 - 0.25 * 4 = 0 with margin 0.25: log 2; point
+	 * terms (1-1)^2 = 0 and (0+1)^2 = 1, mean 0.5; weight 0.5: log 2 + 0.25 */
+	float r[3] = { 1, 0, 0.5f }, s[3] = { 5, 1, NAN }, dr[3] = { 0 };
+	struct rl_rm_stats st;
+	float l = rl_rm_group_loss(dr, &st, r, s, 3, 0.25f, 3.0f, 2.0f, 0.5f, 1.0f);
+	CHECK_NEAR(l, log(2.0) + 0.25, 1e-6);
+	CHECK_NEAR(st.pair_loss, log(2.0), 1e-6);
+	CHECK_NEAR(st.point_loss, 0.5, 1e-7);
+	CHECK_INT_EQ(st.n_pairs, 1);
+	CHECK_INT_EQ(st.n_correct, 1);
+	CHECK_INT_EQ(st.n_rated, 2);
+	/* d/dr0 = -sigmoid(-0) + 0.5 * 2 * 0 / 2 = -0.5; d/dr1 = 0.5 + 0.5 * 2 * 1 / 2
+	 * = 1; the unrated answer none */
+	CHECK_NEAR(dr[0], -0.5, 1e-6);
+	CHECK_NEAR(dr[1], 1.0, 1e-6);
+	CHECK_NEAR(dr[2], 0.0, 0);
+	/* all tied: the pointwise term alone; nothing rated: 0 */
+	float t[3] = { 3, 3, 3 }, n3[3] = { NAN, NAN, NAN }, d0[3] = { 0 };
+	l = rl_rm_group_loss(NULL, &st, r, t, 3, 0.0f, 3.0f, 2.0f, 0.5f, 1.0f);
+	CHECK_NEAR(l, 0.5 * (1 + 0 + 0.25) / 3, 1e-6);
+	CHECK_INT_EQ(st.n_pairs, 0);
+	CHECK_INT_EQ(st.n_rated, 3);
+	l = rl_rm_group_loss(d0, &st, r, n3, 3, 0.0f, 3.0f, 2.0f, 0.5f, 1.0f);
+	CHECK_NEAR(l, 0.0, 0);
+	CHECK_INT_EQ(st.n_rated, 0);
+	for (int k = 0; k < 3; k++)
+		CHECK_NEAR(d0[k], 0.0, 0);
+	/* weight 0 is exactly the pairwise loss */
+	CHECK_NEAR(rl_rm_group_loss(NULL, NULL, r, s, 3, 0.25f, 3.0f, 2.0f, 0.0f, 1.0f),
+		   rl_rm_pair_loss(NULL, NULL, r, s, 3, 0.25f, 1.0f), 0);
+}
+
+static void test_rm_group_loss_reference_and_grad(void)
+{
+	for (int trial = 0; trial < 30; trial++) {
+		int K = 1 + trial % 6;
+		float r[6], s[6], dr[6] = { 0 };
+		for (int k = 0; k < K; k++) {
+			r[k] = frand(-2, 2);
+			s[k] = urand() < 0.15 ? NAN : 1.0f + (float)(int)(urand() * 9) / 2.0f;
+		}
+		if (trial % 5 == 0) /* a tied group */
+			for (int k = 0; k < K; k++)
+				s[k] = 4.0f;
+		float margin = trial % 2 ? 0.0f : 0.3f, mu = frand(2, 4), sigma = frand(0.5f, 2);
+		float w = trial % 3 == 0 ? 0.0f : frand(0.1f, 2.0f);
+		/* reference: the pair loss over ordered pairs, plus w * the mean
+		 * squared error against the standardised scores */
+		int np, nc, m = 0;
+		double pair = ref_rm_loss(r, s, K, margin, &np, &nc), sq = 0;
+		for (int k = 0; k < K; k++)
+			if (!isnan(s[k])) {
+				double e = r[k] - (s[k] - (double)mu) / sigma;
+				sq += e * e;
+				m++;
+			}
+		double ref = pair + (m ? w * sq / m : 0.0);
+		struct rl_rm_stats st;
+		float l = rl_rm_group_loss(dr, &st, r, s, K, margin, mu, sigma, w, 1.0f);
+		CHECK_NEAR(l, ref, 1e-5);
+		CHECK_INT_EQ(st.n_rated, m);
+		CHECK_INT_EQ(st.n_pairs, np);
+		struct grp_ctx c = { r, s, K, margin, mu, sigma, w };
+		CHECK_INT_EQ(fd_check("rm group dr", grp_loss_of, &c, r, dr, K, 1e-2f, 1e-4, 1e-3), 0);
+	}
+	/* accumulation and dloss scaling */
+	float r[4] = { 0.3f, -1, 2, 0 }, s[4] = { 2, 5, 1, 3 }, d1[4] = { 0 }, d2[4] = { 0 };
+	rl_rm_group_loss(d1, NULL, r, s, 4, 0.2f, 3, 1.5f, 0.7f, 1.0f);
+	rl_rm_group_loss(d2, NULL, r, s, 4, 0.2f, 3, 1.5f, 0.7f, 0.5f);
+	rl_rm_group_loss(d2, NULL, r, s, 4, 0.2f, 3, 1.5f, 0.7f, 0.5f);
+	for (int k = 0; k < 4; k++)
+		CHECK_NEAR(d1[k], d2[k], 1e-6);
+}
+
 /* ---- reward normalisation -------------------------------------------------- */
 
 static void test_norm(void)
@@ -305,6 +393,30 @@ static void test_kl_controller(void)
 	rl_kl_ctl_init(&c, 0.05f, 0.0f, 1000.0f);
 	rl_kl_ctl_update(&c, 50.0f, 100);
 	CHECK_NEAR(c.beta, 0.05f, 0);
+}
+
+/* rl_kl_control against the formula computed here. */
+static void test_kl_control_pure(void)
+{
+	float kls[] = { 0.0f, 0.5f, 0.9f, 1.0f, 1.1f, 1.19f, 3.0f, 14.0f };
+	for (size_t i = 0; i < sizeof kls / sizeof kls[0]; i++) {
+		double e = kls[i] / 1.0 - 1.0;
+		e = e < -0.2 ? -0.2 : e > 0.2 ? 0.2 : e;
+		CHECK_NEAR(rl_kl_control(0.1f, kls[i], 1.0f, 4000.0f, 128), 0.1 * (1 + e * 128 / 4000.0),
+			   1e-8);
+	}
+	/* hand: coef 0.1, kl 1.1, target 1, horizon 100, 50 sequences:
+	 * e = 0.1, 0.1 * (1 + 0.1 * 0.5) = 0.105 */
+	CHECK_NEAR(rl_kl_control(0.1f, 1.1f, 1.0f, 100.0f, 50), 0.105, 1e-7);
+	/* off: no target, no horizon, a NAN measurement */
+	CHECK_NEAR(rl_kl_control(0.1f, 9.0f, 0.0f, 100.0f, 50), 0.1f, 0);
+	CHECK_NEAR(rl_kl_control(0.1f, 9.0f, 1.0f, 0.0f, 50), 0.1f, 0);
+	CHECK_NEAR(rl_kl_control(0.1f, NAN, 1.0f, 100.0f, 50), 0.1f, 0);
+	/* the struct controller is the same step */
+	struct rl_kl_ctl c;
+	rl_kl_ctl_init(&c, 0.3f, 2.0f, 500.0f);
+	rl_kl_ctl_update(&c, 2.5f, 64);
+	CHECK_NEAR(c.beta, rl_kl_control(0.3f, 2.5f, 2.0f, 500.0f, 64), 0);
 }
 
 /* ---- PPO token rewards, GAE, whitening -------------------------------------- */
@@ -783,10 +895,13 @@ int main(void)
 	RUN(test_rm_pair_loss_hand);
 	RUN(test_rm_pair_loss_ties_nan_and_reference);
 	RUN(test_rm_pair_loss_grad);
+	RUN(test_rm_group_loss_hand);
+	RUN(test_rm_group_loss_reference_and_grad);
 	RUN(test_norm);
 	RUN(test_kl_token_hand);
 	RUN(test_kl_array_and_grad);
 	RUN(test_kl_controller);
+	RUN(test_kl_control_pure);
 	RUN(test_token_rewards);
 	RUN(test_gae);
 	RUN(test_whiten);
