@@ -188,6 +188,9 @@ static const struct knob REWARD[] = {
 	K("require_reward_acc", KNOB_FLOAT, 0, 1, require_reward_acc, A, \
 	  "refuse to start unless the reward model's held-out pairwise accuracy has a 95% " \
 	  "lower bound above this; 0 = no check"), \
+	K("kl_budget", KNOB_FLOAT, 0, 1e9, kl_budget, A, \
+	  "promote: the most KL per answer to the reference, on held-out prompts, a promoted " \
+	  "policy may have; 0 = no limit"), \
 	KC("split", SPLITS, split, A, "with prompts all: train on the prompts of this split"), \
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, A, "at most this many prompts; 0 = all"), \
 	K("value_lr", KNOB_FLOAT, 1e-12, 10, rl.value_lr, A, "ppo: the value model's learning rate"), \
@@ -505,6 +508,7 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	s->rl_prompts = "rated";
 	s->promote = "gate";
 	s->require_reward_acc = 0.55f;
+	s->kl_budget = 4.0f;
 	/* a job that makes a generator activates it unless told not to */
 	s->activate = kind->activates;
 	trainer_sft_defaults(&s->sft);

@@ -643,7 +643,7 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		}
 	}
 	struct promote_input in = {
-		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->rl.kl_ceiling,
+		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->kl_budget,
 		.cand = { ec.reward, ec.tokens, ec.n_tokens, ec.stride,
 			  ec.response_len, ec.eos_rate },
 		.parent = { ec.parent_reward, ep.tokens, ep.n_tokens, ep.stride, ep.response_len,

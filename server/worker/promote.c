@@ -3,45 +3,19 @@
  * promote.h for the rules).
  */
 #include "server/worker/promote.h"
+#include "model/stats.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-void promote_wilson(double p, int n, float *lo, float *hi)
-{
-	if (n <= 0) {
-		*lo = 0.0f;
-		*hi = 1.0f;
-		return;
-	}
-	const double z = 1.959963984540054, z2 = z * z;
-	double den = 1.0 + z2 / n;
-	double mid = (p + z2 / (2.0 * n)) / den;
-	double half = z * sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / den;
-	*lo = (float)fmax(0.0, mid - half);
-	*hi = (float)fmin(1.0, mid + half);
-}
-
-double promote_sign_test(int worse, int better)
-{
-	int n = worse + better;
-	if (n <= 0 || worse <= 0)
-		return 1.0;
-	/* sum_{i >= worse} C(n, i) / 2^n, in logs so large n cannot overflow */
-	double p = 0.0;
-	for (int i = worse; i <= n; i++)
-		p += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
-	return p > 1.0 ? 1.0 : p;
-}
-
 bool promote_rollback(int worse, int better, double *p)
 {
 	*p = 1.0;
 	if (worse + better < ROLLBACK_MIN_PROMPTS)
 		return false;
-	*p = promote_sign_test(worse, better);
+	*p = stats_sign_test_p(worse, better);
 	return worse > better && *p < ROLLBACK_P;
 }
 
@@ -80,13 +54,14 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 	memset(v, 0, sizeof *v);
 	int n = in->n_prompts * in->k;
 	v->answers = n;
-	double wins = 0;
+	int wins = 0, ties = 0;
 	for (int i = 0; i < n; i++) {
 		float c = in->cand.reward[i], p = in->parent.reward[i];
-		wins += c > p ? 1.0 : c == p ? 0.5 : 0.0;
+		wins += c > p;
+		ties += c == p;
 	}
-	v->win_rate = n ? (float)(wins / n) : NAN;
-	promote_wilson(n ? wins / n : 0.5, n, &v->win_lo, &v->win_hi);
+	stats_winrate_interval(wins, ties, n - wins - ties, STATS_Z95, &v->win_rate, &v->win_lo,
+			       &v->win_hi);
 	double dc = 0, dp = 0;
 	for (int q = 0; q < in->n_prompts; q++) {
 		dc += (double)distinct(&in->cand, q * in->k, in->k) / in->k;

@@ -10,8 +10,9 @@
  * the reward model nor the RL job trained on — K times each with the same
  * sampling streams, and the candidate is promoted only when all hold:
  *  - enough evidence: at least PROMOTE_MIN_PROMPTS held-out prompts;
- *  - it wins by the reward model: the 95 % Wilson lower bound of its win
- *    rate over the paired answers (a tie counts 1/2) is above 1/2;
+ *  - it wins by the reward model: the 95 % lower bound of its win rate over
+ *    the paired answers (stats_winrate_interval, a tie counts 1/2) is above
+ *    1/2;
  *  - it has not collapsed: distinct answers per prompt, and distinct answers
  *    over all prompts, each at least PROMOTE_DISTINCT_FRAC of the parent's;
  *    mean length within PROMOTE_LEN_LO..PROMOTE_LEN_HI times the parent's
@@ -64,10 +65,6 @@ struct promote_verdict {
 
 void promote_decide(const struct promote_input *in, struct promote_verdict *v);
 
-/* The 95 % Wilson score interval of a proportion p observed over n trials
- * (p may be fractional: ties counted 1/2).  n == 0 gives [0, 1]. */
-void promote_wilson(double p, int n, float *lo, float *hi);
-
 /* Rollback: over the prompts where both a policy and its parent have rated
  * answers, worse / better / ties as db_work_model_verdict counts them. */
 #define ROLLBACK_MIN_PROMPTS 8    /* untied prompts before a verdict */
@@ -75,11 +72,9 @@ void promote_wilson(double p, int n, float *lo, float *hi);
 
 /* True when people rate the policy worse than its parent: at least
  * ROLLBACK_MIN_PROMPTS untied prompts and a one-sided sign test
- * (P[X >= worse], X ~ Bin(worse + better, 1/2)) below ROLLBACK_P.  *p gets
+ * (stats_sign_test_p: P[X >= worse], X ~ Bin(worse + better, 1/2)) below
+ * ROLLBACK_P.  *p gets
  * that p-value (1 when there are too few prompts). */
 bool promote_rollback(int worse, int better, double *p);
-
-/* The exact one-sided sign test: P[X >= worse], X ~ Bin(worse + better, 1/2). */
-double promote_sign_test(int worse, int better);
 
 #endif

@@ -235,14 +235,14 @@ test('cancel: a queued job at once, a running job at its next step (no version m
 	}
 });
 
-test('failure: a reward job with no rated pairs fails with the reason, the server goes on', async () => {
+test('failure: a reward job with no ratings fails with the reason, the server goes on', async () => {
 	const w = await serverWithModel();
 	try {
 		const { srv } = w;
 		const id = await submit(srv, 'reward', { epochs: 1 });
 		const j = await waitDone(srv, id);
 		assert.equal(j.status, 'failed');
-		assert.match(j.error, /^no rated pairs: /);
+		assert.match(j.error, /^no ratings: /);
 		assert.equal(j.model_id, null);
 		assert.equal(j.metrics.ratings_upto, 0);
 		assert.equal((await models(srv)).length, 1, 'no version');
@@ -284,8 +284,23 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		const side = readFileSync(path.join(srv.dataDir, 'models', `${rm.id}.bin.rlhfd`), 'latin1');
 		assert.ok(side.includes('"score":"mean"'), 'and in its sidecar, where RL and eval jobs read it');
 
+		// the RL gate: a reward model no better than chance on held-out prompts (a
+		// few nonsense pairs) is refused, with its figures, and nothing is made
 		const rl = { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4 };
+		const refused = await waitDone(srv, await submit(srv, 'ppo', rl));
+		assert.equal(refused.status, 'failed');
+		assert.match(refused.error, new RegExp(`^reward model ${rm.id}: it is not credibly better than chance ` +
+			'on held-out prompts: pairwise accuracy [0-9.]+, 95% interval \\[[0-9.]+, [0-9.]+\\] over [0-9]+ pairs'));
+		assert.ok(rj.metrics.heldout_lo <= 0.55, `the reward model's lower bound ${rj.metrics.heldout_lo}`);
+		assert.equal(refused.model_id, null);
+		// RL trains on the prompts the reward model trained on: its held-out ones are left out
+		assert.deepEqual([...rj.metrics.train_prompt_ids, ...rj.metrics.heldout_prompt_ids].sort((a, b) => a - b),
+			[...w.trainIds].sort((a, b) => a - b), 'every rated prompt is either trained on or held out');
+		assert.ok(rj.metrics.heldout_prompt_ids.length >= 1);
+		Object.assign(rl, { require_reward_acc: 0, promote: 'always' });
 		const pj = await succeeded(srv, await submit(srv, 'ppo', rl));
+		assert.equal(pj.metrics.prompts, rj.metrics.train_prompt_ids.length, 'the reward model\'s training prompts');
+		assert.equal(pj.metrics.promotion.decision, 'promoted');
 		for (const key of ['iterations', 'steps', 'reward_last', 'kl_last'])
 			assert.ok(key in pj.metrics, `ppo metric ${key}`);
 		const series = (await srv.admin.get(`/api/jobs/${pj.id}/metrics`)).json.series;
@@ -442,7 +457,8 @@ test('auto-training: after N new ratings the loop queues reward → rl → gener
 		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: w.trainIds.slice(0, 4), k: 3, max_tokens: 8 }));
 		const cfg = await srv.admin.put('/api/config', { auto_train: {
 			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', generate_k: 2, generate_prompts: 3,
-			reward_params: { epochs: 1 }, rl_params: { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 6 },
+			reward_params: { epochs: 1 }, promote: 'always',
+			rl_params: { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 6, require_reward_acc: 0 },
 		} });
 		assert.equal(cfg.status, 200, cfg.text);
 		const ann = await createRater(srv, 'ann');

@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_promote.c — the promotion gate and the rollback verdict
- * (server/worker/promote.h) on constructed cases whose outcome is worked out
+ * (server/worker/promote.h; the statistics themselves are model/stats.h's,
+ * tested in test_stats.c) on constructed cases whose outcome is worked out
  * by hand in the comments.
  */
 #include "server/worker/promote.h"
@@ -45,22 +46,6 @@ static bool has_reason(const struct promote_verdict *v, const char *needle)
 		if (strstr(v->reasons[i], needle))
 			return true;
 	return false;
-}
-
-static void test_wilson_and_sign_test(void)
-{
-	float lo, hi;
-	/* 7 of 10: centre (0.7 + 1.92/10) / 1.384 = 0.6446, half 0.2477 */
-	promote_wilson(0.7, 10, &lo, &hi);
-	CHECK_NEAR(lo, 0.3968, 1e-4);
-	CHECK_NEAR(hi, 0.8922, 1e-4);
-	promote_wilson(0.5, 0, &lo, &hi);
-	CHECK(lo == 0.0f && hi == 1.0f);
-	/* 8 worse of 9: (C(9,8) + C(9,9)) / 512 = 10/512 */
-	CHECK_NEAR(promote_sign_test(8, 1), 10.0 / 512, 1e-12);
-	/* 5 of 10: (252 + 210 + 120 + 45 + 10 + 1) / 1024 = 638/1024 */
-	CHECK_NEAR(promote_sign_test(5, 5), 638.0 / 1024, 1e-12);
-	CHECK_NEAR(promote_sign_test(0, 7), 1.0, 0);
 }
 
 static void test_rollback(void)
@@ -175,7 +160,6 @@ static void test_collapse_length_eos_and_kl_refuse(void)
 
 int main(void)
 {
-	RUN(test_wilson_and_sign_test);
 	RUN(test_rollback);
 	RUN(test_promoted_when_it_wins_cleanly);
 	RUN(test_ties_and_a_narrow_win_are_not_enough);
