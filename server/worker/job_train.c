@@ -271,7 +271,8 @@ out:
  * held out now. */
 static bool heldout_prompt(int64_t id, uint64_t seed, float frac)
 {
-	uint64_t st = seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)id;
+	uint64_t st = seed;
+	st = rng_splitmix64(&st) ^ (uint64_t)id;     /* the seed mixed first, then the id */
 	return (double)(rng_splitmix64(&st) >> 11) * 0x1.0p-53 < frac;
 }
 
@@ -436,6 +437,17 @@ int job_reward(struct job *j)
 				scores[q++] = (float)gr->responses[i].mean;
 		groups[g].seqs = S.seq + first[g];
 		groups[g].scores = scores + first[g];
+	}
+	/* every score the same: nothing tells one answer from another */
+	float lo = scores[0], hi = scores[0];
+	for (int i = 1; i < S.n; i++) {
+		lo = scores[i] < lo ? scores[i] : lo;
+		hi = scores[i] > hi ? scores[i] : hi;
+	}
+	if (hi - lo < 1e-6f) {
+		rc = job_fail(j, -EINVAL, "no signal: all %d rated answers have the mean score %g; a "
+			      "reward model needs answers rated differently", S.n, (double)lo);
+		goto out;
 	}
 	if (s->warm_start && (rc = warm_start(j, &b, &prev, &prev_id)) < 0)
 		goto out;

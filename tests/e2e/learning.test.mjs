@@ -41,12 +41,10 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { BIN, ROOT, randomToken, startServer, sleep } from '../lib/server.mjs';
 import { createRater } from '../lib/fixtures.mjs';
+import { demoServer, jobs, now, ok, promptIds, rubricRate, sleep, waitJob as waitJobFor } from '../lib/e2e.mjs';
+
+const waitJob = (srv, id) => waitJobFor(srv, id, SETTINGS.job_timeout_s);
 
 /*
  * Measured with these settings (2026-11-27, idle 2-core machine, 16 min): eval
@@ -85,71 +83,6 @@ if (process.env.RLHFD_E2E_SETTINGS) {
 	const o = JSON.parse(process.env.RLHFD_E2E_SETTINGS);
 	for (const [k, v] of Object.entries(o)) {
 		SETTINGS[k] = v && typeof v === 'object' && !Array.isArray(v) ? { ...SETTINGS[k], ...v } : v;
-	}
-}
-
-const DEMO_CACHE = process.env.RLHFD_DEMO_MODEL || path.join(ROOT, 'build/demo');
-
-/*
- * The processes this test starts wait passively in OpenMP (unless the caller
- * chose): on a loaded 2-core machine, spinning workers starve each other and
- * the HTTP threads — measured on the demo model: the same test (the same
- * figures, every run is seeded) took 166 s passive against 773 s active.
- */
-const ENV = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'PASSIVE' };
-const now = () => performance.now() / 1000;
-
-function run(args, opts = {}) {
-	return new Promise((resolve, reject) => {
-		execFile(BIN, args, { cwd: ROOT, maxBuffer: 64 << 20, ...opts }, (err, stdout, stderr) => {
-			if (err) reject(new Error(`rlhfd ${args.join(' ')}: ${err.message}\n${stdout}\n${stderr}`));
-			else resolve({ stdout, stderr });
-		});
-	});
-}
-
-async function ok(res, what, status = 200) {
-	assert.equal(res.status, status, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-	return res.json;
-}
-
-/* Runs the rubric rater until no task is left; its summary figures. */
-async function rubricRate(srv, token) {
-	const { stdout } = await run(['rubric-rate', '--url', srv.url, '--token', token]);
-	const m = stdout.match(/^tasks=(\d+) ratings=(\d+) mean_score=([0-9.]+|nan|-nan)$/m);
-	assert.ok(m, `rubric-rate printed no summary:\n${stdout.slice(-2000)}`);
-	return { tasks: +m[1], ratings: +m[2], mean: +m[3] };
-}
-
-/* The ids of every prompt of a split, paging through GET /api/prompts. */
-async function promptIds(srv, split) {
-	const ids = [];
-	for (let after = null; ;) {
-		const q = `/api/prompts?split=${split}&limit=100${after !== null ? `&after=${after}` : ''}`;
-		const page = await ok(await srv.admin.get(q), `GET /api/prompts?split=${split}`);
-		ids.push(...page.prompts.map((p) => p.id));
-		if (page.next_after === null || page.next_after === undefined || !page.prompts.length) break;
-		after = page.next_after;
-	}
-	return ids;
-}
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-async function jobs(srv) {
-	return (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
-}
-
-async function waitJob(srv, id) {
-	const deadline = now() + SETTINGS.job_timeout_s;
-	for (;;) {
-		const j = await ok(await srv.admin.get(`/api/jobs/${id}`), `GET /api/jobs/${id}`);
-		if (TERMINAL.has(j.status)) {
-			assert.equal(j.status, 'succeeded', `job ${id} (${j.kind}) ${j.status}: ${j.error}`);
-			return j;
-		}
-		assert.ok(now() < deadline, `job ${id} (${j.kind}) still ${j.status} after ${SETTINGS.job_timeout_s} s`);
-		await sleep(250);
 	}
 }
 
@@ -237,32 +170,11 @@ let result = null;
 
 test('the loop turns through the API: demo init, rubric rater, auto-training rounds, eval per round',
 	{ timeout: 30 * 60 * 1000 }, async (t) => {
-		assert.ok(existsSync(path.join(DEMO_CACHE, 'demo.json')),
-			`no demo model in '${DEMO_CACHE}': \`make test-e2e\` builds it (make demo)`);
 		const T0 = now();
-		const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-e2e-'));
-		let srv = null;
-		t.after(async () => {
-			if (srv) await srv.stop();
-			if (process.env.RLHFD_E2E_KEEP) t.diagnostic(`data kept in ${dataDir}`);
-			else rmSync(dataDir, { recursive: true, force: true });
-		});
-
-		/* demo init makes the database, hence the admin: with this token when
-		 * RLHFD_ADMIN_TOKEN is set, else a random one in <data>/admin.token */
-		let adminToken = randomToken();
-		let ti = now();
-		await run(['demo', 'init', '--data', dataDir, '--quiet'],
-			{ env: { ...process.env, ...ENV, RLHFD_ADMIN_TOKEN: adminToken } });
-		const initSec = now() - ti;
-		const tokenFile = path.join(dataDir, 'admin.token');
-		if (existsSync(tokenFile)) adminToken = readFileSync(tokenFile, 'utf8').trim();
-
-		srv = await startServer({ dataDir, adminToken, env: ENV });
+		const world = await demoServer();
+		t.after(() => world.stop());
+		const { srv, sft, initSec } = world;
 		const rater = await createRater(srv, 'rubric');
-		const models = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models;
-		const sft = models.find((m) => m.active);
-		assert.ok(sft, 'demo init leaves an active model');
 		assert.equal(sft.kind, 'sft', 'the active demo model is the instruction-tuned one');
 
 		const evalIds = await promptIds(srv, 'eval');
@@ -274,7 +186,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		/* round 0: rate demo init's answers, and SETTINGS.extra_groups more
 		 * groups of answers to every train prompt (as an admin asks for more
 		 * samples: POST /api/generate with other seeds); measure the SFT model */
-		ti = now();
+		let ti = now();
 		const trainIds = await promptIds(srv, 'train');
 		for (let g = 0; g < SETTINGS.extra_groups; g++) {
 			const r = await ok(await srv.admin.post('/api/generate', {

@@ -20,6 +20,7 @@ function keyFigures(m) {
 	const out = [];
 	if (m.kind === 'reward') {
 		if (typeof x.heldout_acc === 'number') out.push(['held-out acc', x.heldout_acc]);
+		if (typeof x.heldout_lo === 'number') out.push(['95% from', x.heldout_lo]);
 		if (typeof x.heldout_pairs === 'number') out.push(['pairs', x.heldout_pairs]);
 	}
 	const ev = x.eval;
@@ -35,11 +36,28 @@ function keyFigures(m) {
 	return out;
 }
 
+/* What the gates decided about a version, in a sentence: the promotion gate
+ * (metrics.promotion) and people's verdict (metrics.rollback); null when
+ * neither applies. */
+function verdict(m) {
+	const x = m.metrics || {};
+	if (x.rollback)
+		return `Rolled back to #${x.rollback.to}: raters scored it lower on ${x.rollback.worse} of ` +
+			`${x.rollback.worse + x.rollback.better + x.rollback.ties} prompts (sign test p = ${formatNumber(x.rollback.p)}).`;
+	const p = x.promotion;
+	if (!p) return null;
+	if (p.mode !== 'gate') return p.decision === 'promoted' ? 'Promoted (promote: always).' : 'Kept as a candidate (promote: never).';
+	const win = typeof p.win_rate === 'number' ? ` win rate ${formatNumber(p.win_rate)} [${formatNumber(p.win_lo)}, ${formatNumber(p.win_hi)}]` : '';
+	if (p.decision === 'promoted') return `Promoted by the gate:${win}.`;
+	return `Kept as a candidate: ${(p.reasons || []).join('; ')}.`;
+}
+
 function figuresCell(m) {
-	const figs = keyFigures(m);
-	if (!figs.length) return el('td', { class: 'muted', text: GENERATES.includes(m.kind) ? 'not evaluated' : '—' });
-	return el('td', {}, el('div', { class: 'figures' }, ...figs.map(([k, v]) =>
-		el('span', { class: 'figure', 'data-figure': k }, el('span', { class: 'muted', text: `${k} ` }), el('strong', { text: formatNumber(v) })))));
+	const figs = keyFigures(m), v = verdict(m);
+	if (!figs.length && !v) return el('td', { class: 'muted', text: GENERATES.includes(m.kind) ? 'not evaluated' : '—' });
+	return el('td', {}, figs.length ? el('div', { class: 'figures' }, ...figs.map(([k, val]) =>
+		el('span', { class: 'figure', 'data-figure': k }, el('span', { class: 'muted', text: `${k} ` }), el('strong', { text: formatNumber(val) })))) : null,
+	v ? el('div', { class: 'verdict muted', 'data-verdict': (m.metrics.rollback ? 'rollback' : m.metrics.promotion.decision), text: v }) : null);
 }
 
 async function activate(m, activeId) {

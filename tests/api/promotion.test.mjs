@@ -1,0 +1,131 @@
+/*
+ * tests/api/promotion.test.mjs — what keeps RLHF from hurting the active model,
+ * through the HTTP API on a tiny model (tests/lib/tiny_model.mjs):
+ *  - the promotion gate: an RL job's result becomes active only when it passes
+ *    the gate (server/worker/promote.h), else it is kept as a candidate with
+ *    its reasons; promote "never" and "always"; activating by hand always works;
+ *  - the rollback on people's verdict: when raters score the active policy's
+ *    answers below its parent's on the same prompts (a sign test), the loop
+ *    activates the parent again and the policy's metrics say why.
+ * The gate's own decisions on constructed cases are unit-tested
+ * (tests/unit/test_promote.c); here the wiring is.
+ */
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRater, promptDetail } from '../lib/fixtures.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll, sleep } from '../lib/tiny_model.mjs';
+
+let tiny;
+before(() => { tiny = makeTinyModel({ seq: 128 }); });
+after(() => tiny?.cleanup());
+
+async function models(srv) {
+	const r = await srv.admin.get('/api/models');
+	assert.equal(r.status, 200, r.text);
+	return r.json.models;
+}
+const activeId = async (srv) => (await models(srv)).find((m) => m.active).id;
+const RL = { iterations: 1, prompts_per_iter: 2, k: 2, max_new: 6, require_reward_acc: 0 };
+
+test('promotion: gate, never and always; a candidate keeps its parent active and can be activated by hand', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
+		await rateAll(await createRater(srv, 'ann'));
+		const rj = await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1, heldout_frac: 0.4 }));
+		const held = rj.metrics.heldout_prompt_ids.length;
+		assert.ok(held >= 4, `held-out prompts: ${held}`);
+
+		const never = await jobSucceeded(srv, await submitJob(srv, 'rloo', { ...RL, promote: 'never' }));
+		assert.deepEqual(never.metrics.promotion, { decision: 'candidate', mode: 'never' });
+		assert.equal(never.metrics.activated, false);
+		assert.equal(await activeId(srv), 1, 'the parent stays active');
+
+		const gate = await jobSucceeded(srv, await submitJob(srv, 'rloo', RL));
+		const p = gate.metrics.promotion;
+		assert.equal(p.mode, 'gate');
+		assert.equal(p.prompts, held, 'judged on the reward model\'s held-out prompts');
+		assert.equal(p.answers, held * 4);
+		assert.ok(p.win_lo <= p.win_rate && p.win_rate <= p.win_hi, JSON.stringify(p));
+		assert.ok(Array.isArray(p.reasons));
+		if (p.decision === 'promoted') {
+			assert.equal(p.reasons.length, 0);
+			assert.ok(p.win_lo > 0.5);
+			assert.equal(await activeId(srv), gate.model_id);
+		} else {
+			assert.equal(p.decision, 'candidate');
+			assert.ok(p.reasons.length >= 1, 'a candidate says why');
+			for (const r of p.reasons) assert.match(r, /^[a-z0-9]/);
+			assert.equal(await activeId(srv), 1);
+		}
+		const ver = (await models(srv)).find((m) => m.id === gate.model_id);
+		assert.deepEqual(ver.metrics.promotion, p, 'the decision is kept with the version');
+
+		// by hand: a candidate can always be activated
+		const r = await srv.admin.post(`/api/models/${never.model_id}/activate`, {});
+		assert.equal(r.status, 200, r.text);
+		assert.equal(await activeId(srv), never.model_id);
+
+		const always = await jobSucceeded(srv, await submitJob(srv, 'rloo', { ...RL, promote: 'always' }));
+		assert.equal(always.metrics.promotion.decision, 'promoted');
+		assert.equal(await activeId(srv), always.model_id);
+
+		// bad values are refused
+		const bad = await srv.admin.post('/api/train', { kind: 'rloo', params: { promote: 'sometimes' } });
+		assert.equal(bad.status, 400, bad.text);
+		const badCfg = await srv.admin.put('/api/config', { auto_train: { promote: 'maybe' } });
+		assert.equal(badCfg.status, 400, badCfg.text);
+	} finally {
+		await w.stop();
+	}
+});
+
+test('rollback: raters score the active policy below its parent on the same prompts, and the parent is active again', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		const ids = w.trainIds.slice(0, 9);
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: ids, k: 3, max_tokens: 8 }));
+		const ann = await createRater(srv, 'ann');
+		await rateAll(ann);   // the parent's answers: 1, 5, 3 by position (mean 3)
+		await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		const pj = await jobSucceeded(srv, await submitJob(srv, 'rloo', { ...RL, promote: 'always' }));
+		const child = pj.model_id;
+		assert.equal(await activeId(srv), child);
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: ids, k: 2, max_tokens: 8, model_id: child }));
+		// the loop on (every round far away: only the verdict can act)
+		const cfg = await srv.admin.put('/api/config', { auto_train: { enabled: true, reward_every_n_ratings: 1000000 } });
+		assert.equal(cfg.status, 200, cfg.text);
+		// the child's answers rated 2 on 7 prompts: 7 worse of 7 is under the 8 a verdict needs
+		const childGroups = [];
+		for (const pid of ids) {
+			const p = await promptDetail(srv, pid);
+			const mine = p.responses.filter((r) => r.model_id === child);
+			childGroups.push({ group_id: mine[0].group_id, ids: mine.map((r) => r.id) });
+		}
+		const rate = async (g, score) => {
+			const r = await ann.client.post('/api/ratings', { group_id: g.group_id,
+				ratings: g.ids.map((id) => ({ response_id: id, score })) });
+			assert.equal(r.status, 201, r.text);
+		};
+		for (const g of childGroups.slice(0, 7)) await rate(g, 2);
+		await sleep(4500);   // two looks of the worker (every 2 s)
+		assert.equal(await activeId(srv), child, '7 prompts are too few for a verdict');
+		// the 8th: 8 worse of 8, p = 1/256
+		await rate(childGroups[7], 2);
+		const deadline = Date.now() + 15000;
+		while (await activeId(srv) !== 1 && Date.now() < deadline) await sleep(200);
+		assert.equal(await activeId(srv), 1, 'the parent is active again');
+		const m = (await models(srv)).find((x) => x.id === child);
+		assert.deepEqual(m.metrics.rollback, { to: 1, worse: 8, better: 0, ties: 0, p: 1 / 256 });
+		// rolled back once: not judged again, however it is rated
+		const r = await srv.admin.post(`/api/models/${child}/activate`, {});
+		assert.equal(r.status, 200);
+		await rate(childGroups[8], 1);
+		await sleep(4500);
+		assert.equal(await activeId(srv), child, 'activated by hand, it stays');
+	} finally {
+		await w.stop();
+	}
+});

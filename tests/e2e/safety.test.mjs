@@ -1,0 +1,218 @@
+/*
+ * tests/e2e/safety.test.mjs — RLHF that cannot hurt, with default settings
+ * throughout ({} params for every job), on the demo model:
+ *
+ *  1. ratings that carry no information (uniform random 1-5): the reward model
+ *     is not credibly better than chance on its held-out prompts, so an RL job
+ *     refuses to start with the figures, and the auto-training loop stops after
+ *     the reward job, waiting for more ratings; the SFT model stays active;
+ *  2. every answer rated the same: the reward job reports no signal and makes
+ *     no model, so RL has no reward model to use;
+ *  3. a prompt set of the user's own (capital-city questions in phrasings the
+ *     demo tables do not use, imported through the API: 40 train, 20 eval),
+ *     three rounds of generate -> rate (right capital 5, a wrong one 2, a
+ *     counter-question 1, anything else 2) -> reward {} -> rloo {}, about 480
+ *     ratings: the active model afterwards answers the eval questions at
+ *     least as well as the SFT model (same seed and sampling, rated by the same
+ *     rule), whatever the gates decided — which is printed.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createRater } from '../lib/fixtures.mjs';
+import { demoServer, ok, waitJob } from '../lib/e2e.mjs';
+
+const JOB_S = 1200;
+
+/* A seeded PRNG (mulberry32): the same random ratings every run. */
+function rng(seed) {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6D2B79F5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+/* Rates every task the rater is handed with score(answer text, task). */
+async function rateAll(rater, score) {
+	let n = 0;
+	for (;;) {
+		const r = await rater.client.get('/api/tasks/next');
+		if (r.status === 204) return n;
+		assert.equal(r.status, 200, r.text);
+		const t = r.json.task;
+		const ratings = t.responses.map((x) => ({ response_id: x.id, score: score(x.text, t) }));
+		await ok(await rater.client.post('/api/ratings', { group_id: t.group_id, ratings }), 'POST /api/ratings', 201);
+		n += ratings.length;
+	}
+}
+
+async function train(srv, kind, params = {}) {
+	const r = await ok(await srv.admin.post('/api/train', { kind, params }), `POST /api/train ${kind}`, 202);
+	return waitJob(srv, r.job_id, JOB_S, { allowFail: true });
+}
+
+async function activeModel(srv) {
+	return (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models.find((m) => m.active);
+}
+
+test('random ratings: RL refuses the reward model, the loop waits, the SFT model stays active', { timeout: 20 * 60 * 1000 }, async (t) => {
+	const w = await demoServer();
+	t.after(() => w.stop());
+	const { srv, sft } = w;
+	const rand = rng(7);
+	const n = await rateAll(await createRater(srv, 'coin'), () => 1 + Math.floor(rand() * 5));
+	t.diagnostic(`${n} random ratings`);
+	const rw = await train(srv, 'reward');
+	assert.equal(rw.status, 'succeeded', rw.error);
+	const m = rw.metrics;
+	t.diagnostic(`reward model ${rw.model_id}: held-out acc ${m.heldout_acc} [${m.heldout_lo}, ${m.heldout_hi}] ` +
+		`on ${m.heldout_pairs} pairs of ${m.heldout_prompts} prompts; rmse ${m.heldout_rmse}`);
+	assert.ok(m.heldout_lo <= 0.55, `random ratings, yet the lower bound is ${m.heldout_lo}`);
+	const rl = await train(srv, 'rloo');
+	assert.equal(rl.status, 'failed');
+	assert.match(rl.error, /not credibly better than chance on held-out prompts/);
+	t.diagnostic(`rloo refused: ${rl.error}`);
+	assert.equal((await activeModel(srv)).id, sft.id);
+	// the loop: reward, then no RL — it waits for more ratings
+	await ok(await srv.admin.put('/api/config', { auto_train: { enabled: true, reward_every_n_ratings: 50 } }), 'PUT /api/config');
+	const more = await rateAll(await createRater(srv, 'coin2'), () => 1 + Math.floor(rand() * 5));
+	assert.equal(more, 0, 'nothing new to rate');
+	// eval answers are rated too: a few random ratings start a round
+	await ok(await srv.admin.post('/api/generate', { split: 'eval', max_prompts: 20 }), 'POST /api/generate', 202);
+	let auto = null;
+	for (const deadline = Date.now() + JOB_S * 1000; Date.now() < deadline;) {
+		await rateAll(await createRater(srv, `coin${Date.now()}`), () => 1 + Math.floor(rand() * 5));
+		const jobs = (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
+		auto = jobs.find((j) => j.kind === 'reward' && j.params.auto && j.status === 'succeeded');
+		if (auto) break;
+		await new Promise((r) => setTimeout(r, 1000));
+	}
+	assert.ok(auto, 'the loop ran a reward job');
+	await new Promise((r) => setTimeout(r, 3000));
+	const jobs = (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
+	assert.ok(!jobs.some((j) => j.params.auto && j.kind !== 'reward'), `no RL queued: ${JSON.stringify(jobs.map((j) => [j.id, j.kind]))}`);
+	const aj = await ok(await srv.admin.get(`/api/jobs/${auto.id}`), 'GET /api/jobs/{id}');
+	assert.equal(aj.metrics.auto_next.decision, 'waiting for more ratings');
+	t.diagnostic(`auto-training: ${aj.metrics.auto_next.reason}`);
+	assert.equal((await activeModel(srv)).id, sft.id);
+});
+
+test('all-equal ratings: the reward job reports no signal and RL has no reward model', { timeout: 10 * 60 * 1000 }, async (t) => {
+	const w = await demoServer();
+	t.after(() => w.stop());
+	const { srv, sft } = w;
+	await rateAll(await createRater(srv, 'flat'), () => 3);
+	const rw = await train(srv, 'reward');
+	assert.equal(rw.status, 'failed');
+	assert.match(rw.error, /^no signal: all \d+ rated answers have the mean score 3/);
+	assert.equal(rw.model_id, null);
+	const rl = await train(srv, 'rloo');
+	assert.equal(rl.status, 'failed');
+	assert.match(rl.error, /^no reward model/);
+	assert.equal((await activeModel(srv)).id, sft.id);
+});
+
+/* Countries of the demo world, whose capitals the base model read about; the
+ * questions are phrased as no demo table phrases them. */
+const CAPITALS = [
+	['Albania', 'Tirana'], ['Austria', 'Vienna'], ['Belarus', 'Minsk'], ['Belgium', 'Brussels'],
+	['Bulgaria', 'Sofia'], ['Croatia', 'Zagreb'], ['Cyprus', 'Nicosia'], ['Denmark', 'Copenhagen'],
+	['Estonia', 'Tallinn'], ['Finland', 'Helsinki'], ['France', 'Paris'], ['Germany', 'Berlin'],
+	['Greece', 'Athens'], ['Hungary', 'Budapest'], ['Iceland', 'Reykjavik'], ['Ireland', 'Dublin'],
+	['Italy', 'Rome'], ['Latvia', 'Riga'], ['Lithuania', 'Vilnius'], ['Malta', 'Valletta'],
+	['Moldova', 'Chisinau'], ['Norway', 'Oslo'], ['Poland', 'Warsaw'], ['Portugal', 'Lisbon'],
+	['Romania', 'Bucharest'], ['Serbia', 'Belgrade'], ['Slovakia', 'Bratislava'], ['Slovenia', 'Ljubljana'],
+	['Spain', 'Madrid'], ['Sweden', 'Stockholm'], ['Switzerland', 'Bern'], ['Ukraine', 'Kyiv'],
+	['Argentina', 'Buenos Aires'], ['Brazil', 'Brasilia'], ['Canada', 'Ottawa'], ['Chile', 'Santiago'],
+	['Colombia', 'Bogota'], ['Cuba', 'Havana'], ['Ecuador', 'Quito'], ['Jamaica', 'Kingston'],
+	['Mexico', 'Mexico City'], ['Nicaragua', 'Managua'], ['Paraguay', 'Asuncion'], ['Peru', 'Lima'],
+	['Uruguay', 'Montevideo'], ['Venezuela', 'Caracas'], ['Algeria', 'Algiers'], ['Angola', 'Luanda'],
+	['Botswana', 'Gaborone'], ['Cameroon', 'Yaounde'], ['Egypt', 'Cairo'], ['Ethiopia', 'Addis Ababa'],
+	['Ghana', 'Accra'], ['Kenya', 'Nairobi'], ['Liberia', 'Monrovia'], ['Libya', 'Tripoli'],
+	['Honduras', 'Tegucigalpa'], ['Guyana', 'Georgetown'], ['Belize', 'Belmopan'], ['Eritrea', 'Asmara'],
+];
+const PHRASES = [
+	(c) => `Quick geography check: which city is the capital of ${c}?`,
+	(c) => `I keep forgetting. Tell me the capital city of ${c}, please.`,
+	(c) => `Name the capital of ${c}.`,
+];
+
+/* The user's rule: right capital 5, a wrong capital 2, a counter-question 1, else 2. */
+function capitalScore(text, capital) {
+	if (text.includes(capital)) return 5;
+	if (text.trim().endsWith('?')) return 1;
+	return 2;
+}
+
+test('a prompt set of the user\'s own, rated sensibly (~480 ratings): the active model is not worse', { timeout: 40 * 60 * 1000 }, async (t) => {
+	const w = await demoServer();
+	t.after(() => w.stop());
+	const { srv, sft } = w;
+	const prompts = CAPITALS.map(([c, cap], i) => ({ text: PHRASES[i % 3](c), split: i % 3 === 2 ? 'eval' : 'train', meta: { capital: cap } }));
+	const r = await ok(await srv.admin.post('/api/prompts', { prompts }), 'POST /api/prompts', 201);
+	const capitalOf = new Map(r.json.ids.map((id, i) => [id, prompts[i].meta.capital]));
+	const trainIds = r.json.ids.filter((_, i) => prompts[i].split === 'train');
+	const evalIds = r.json.ids.filter((_, i) => prompts[i].split === 'eval');
+	assert.equal(trainIds.length, 40);
+	const user = await createRater(srv, 'user');
+	// demo init left answers to the demo prompts waiting; this user rates only their own
+	const rateMine = async () => {
+		let n = 0;
+		for (const pid of trainIds) {
+			const p = await ok(await srv.admin.get(`/api/prompts/${pid}`), 'GET /api/prompts/{id}');
+			const groups = new Map();
+			for (const a of p.responses) if (a.mean_score === null || a.mean_score === undefined) (groups.get(a.group_id) || groups.set(a.group_id, []).get(a.group_id)).push(a);
+			for (const [gid, answers] of groups) {
+				const ratings = answers.map((a) => ({ response_id: a.id, score: capitalScore(a.text, capitalOf.get(pid)) }));
+				await ok(await user.client.post('/api/ratings', { group_id: gid, ratings }), 'POST /api/ratings', 201);
+				n += ratings.length;
+			}
+		}
+		return n;
+	};
+	/* The mean score of a model's answers to the eval questions: 4 samples each
+	 * with a fixed seed, rated by the same rule (read, not stored as ratings). */
+	const measure = async (modelId) => {
+		const g = await ok(await srv.admin.post('/api/generate', { prompt_ids: evalIds, model_id: modelId, k: 4, seed: 99, distinct: false }), 'POST /api/generate', 202);
+		await waitJob(srv, g.job_id, JOB_S);
+		let sum = 0, n = 0, right = 0;
+		for (const pid of evalIds) {
+			const p = await ok(await srv.admin.get(`/api/prompts/${pid}`), 'GET /api/prompts/{id}');
+			const mine = p.responses.filter((a) => a.model_id === modelId);
+			const last = Math.max(...mine.map((a) => a.group_id));
+			for (const a of mine.filter((x) => x.group_id === last)) {
+				const s = capitalScore(a.text, capitalOf.get(pid));
+				sum += s; n++; right += s === 5;
+			}
+		}
+		return { mean: sum / n, right: right / n, n };
+	};
+	const before = await measure(sft.id);
+	t.diagnostic(`SFT model ${sft.id}: eval mean ${before.mean.toFixed(3)}, ${(100 * before.right).toFixed(0)} % right`);
+	let ratings = 0;
+	for (let round = 1; round <= 3; round++) {
+		const active = await activeModel(srv);
+		const g = await ok(await srv.admin.post('/api/generate', { prompt_ids: trainIds, model_id: active.id, seed: round }), 'POST /api/generate', 202);
+		await waitJob(srv, g.job_id, JOB_S);
+		ratings += await rateMine();
+		const rw = await train(srv, 'reward');
+		assert.equal(rw.status, 'succeeded', rw.error);
+		const m = rw.metrics;
+		const rl = await train(srv, 'rloo');
+		const promo = rl.metrics && rl.metrics.promotion;
+		t.diagnostic(`round ${round}: ${ratings} ratings; reward ${rw.model_id}: held-out acc ${m.heldout_acc} ` +
+			`[${m.heldout_lo}, ${m.heldout_hi}] on ${m.heldout_pairs} pairs (${m.heldout_prompts} prompts), ` +
+			`${m.groups} groups (${m.groups_tied} tied); rloo: ${rl.status === 'failed' ? `refused: ${rl.error}` :
+				`${promo.decision}${(promo.reasons || []).map((x) => `; ${x}`).join('')} (win ${promo.win_rate} [${promo.win_lo}, ${promo.win_hi}], KL ${rl.metrics.kl_last})`}`);
+		if (rl.status === 'failed') assert.match(rl.error, /not credibly better than chance/);
+	}
+	assert.ok(ratings >= 400 && ratings <= 520, `${ratings} ratings`);
+	const final = await activeModel(srv);
+	const after = final.id === sft.id ? before : await measure(final.id);
+	t.diagnostic(`active model ${final.id}: eval mean ${after.mean.toFixed(3)}, ${(100 * after.right).toFixed(0)} % right ` +
+		`(SFT ${before.mean.toFixed(3)}, ${(100 * before.right).toFixed(0)} %)`);
+	assert.ok(after.mean >= before.mean - 0.05, `the active model got worse: ${after.mean} < ${before.mean}`);
+});
