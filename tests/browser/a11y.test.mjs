@@ -2,22 +2,18 @@
  * tests/browser/a11y.test.mjs — axe-core (tests/package.json) on the sign-in
  * page, the rating page with a task (light and dark) and every tab of the admin
  * page: each violation is printed (rule, impact, the first nodes), and none
- * of serious or critical impact may be left.  Also a screenshot of the
- * Overview in build/screenshots/.
+ * of serious or critical impact may be left.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { startServer, ROOT } from '../lib/server.mjs';
+import { startServer } from '../lib/server.mjs';
 import { createRater, importGroup } from '../lib/fixtures.mjs';
 import { launch, newPage, login } from '../lib/browser.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const SHOTS = path.join(ROOT, 'build', 'screenshots');
-mkdirSync(SHOTS, { recursive: true });
 
 let browser, srv, ann;
 before(async () => {
@@ -81,7 +77,6 @@ test('axe: every tab of the admin page', async () => {
 	const page = await newPage(browser, { viewport: { width: 1280, height: 900 } });
 	await login(page, srv.url, srv.adminToken, '/admin');
 	await page.waitForSelector('#counts .tile');
-	await page.screenshot({ path: path.join(SHOTS, 'admin-overview.png') });
 	noSerious(await axe(page, '/admin#overview'), '/admin');
 	// Every status badge and pill the tables can show (this server has no
 	// jobs or models), in light and dark, for their colour contrast.
