@@ -129,7 +129,7 @@ deps-build:
 # only when the commands are missing are Debian's packages installed.
 deps-test: deps-build
 	$(call install_pkgs,$(TEST_PKGS) $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm))
-	@cd tests && { [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --silent; }
+	@cd tests && { { [ -d node_modules/playwright-core ] && [ -d node_modules/axe-core ]; } || npm install --no-audit --no-fund --silent; }
 
 deps-bench: deps-build
 	$(call install_pkgs,$(BENCH_PKGS))

@@ -67,6 +67,8 @@ enum stmt_id {
 	/* stats.c */
 	STMT_STATS_COUNTS, STMT_STATS_HISTOGRAM, STMT_STATS_PER_RATER, STMT_STATS_JOBS,
 	STMT_STATS_AGREEMENT, STMT_STATS_GROUPS_MULTI,
+	/* mine.c */
+	STMT_MINE_GROUPS, STMT_MINE_PROMPT, STMT_MINE_RESPONSES, STMT_MINE_RATINGS,
 	/* export.c (its own read-only connection; pairs and SFT rows through
 	 * traindata.c's cursor) */
 	STMT_EXPORT_RATINGS,

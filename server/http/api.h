@@ -29,6 +29,7 @@ enum MHD_Result api_prompt_responses(struct request *r);
 enum MHD_Result api_task_next(struct request *r);
 enum MHD_Result api_task_skip(struct request *r);
 enum MHD_Result api_ratings_create(struct request *r);
+enum MHD_Result api_ratings_mine(struct request *r);
 
 /* api_export.c */
 enum MHD_Result api_export_ratings_jsonl(struct request *r);

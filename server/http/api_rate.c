@@ -1,9 +1,11 @@
 /*
- * server/http/api_rate.c — what raters do: get the next task, skip it, rate.
+ * server/http/api_rate.c — what raters do: get the next task, skip it, rate,
+ * and read back what they rated (undo and "previous" on the rate page).
  */
 #include "server/http/api.h"
 #include "server/http/metrics.h"
 #include "db/db.h"
+#include "db/mine.h"
 #include "db/ratings.h"
 #include "db/tasks.h"
 #include "model/rng.h"
@@ -212,4 +214,38 @@ out_free:
 	free(ids);
 	json_decref(body);
 	return ret;
+}
+
+/*
+ * GET /api/ratings/mine?limit=&before= (rater) — the caller's recently rated
+ * groups, newest first (the group whose current rating is the latest leads;
+ * re-rating a group moves it to the front):
+ *   200 {"groups": [{"group_id", "prompt_id", "prompt", "rated_at",
+ *         "responses": [{"id","text"}], "ratings": [{"response_id","score",
+ *         "helpful","honest","harmless","comment","flags","created_at"}]}],
+ *        "next_before": n | null}
+ * limit 1..50 (default 10); before: the next_before of the previous page.
+ * Answers are in the same per-rater order as /api/tasks/next shows them.
+ * Bad limit/before → 400 invalid with the field.  Editing is POST
+ * /api/ratings again for the group, which replaces the caller's ratings.
+ */
+enum MHD_Result api_ratings_mine(struct request *r)
+{
+	int64_t limit, before, next = 0;
+	if (!http_arg_int(r, "limit", 1, 50, 10, &limit) ||
+	    !http_arg_int(r, "before", 1, INT64_MAX, 0, &before))
+		return http_invalid(r);
+	json_t *groups;
+	int rc = db_ratings_mine(r->db, r->rater.id, before, (int)limit, &groups, &next);
+	if (rc < 0)
+		return http_db_error(r, rc, "ratings");
+	size_t i;
+	json_t *g;
+	json_array_foreach(groups, i, g) {
+		int64_t group = json_integer_value(json_object_get(g, "group_id"));
+		api_shuffle(json_object_get(g, "responses"),
+			    (uint64_t)r->rater.id * 0x100000001b3ULL ^ (uint64_t)group);
+	}
+	return http_json(r, 200, json_pack("{so so}", "groups", groups,
+					   "next_before", next ? json_integer(next) : json_null()));
 }

@@ -1,10 +1,50 @@
 /*
  * server/http/api_stats.c — the stats resource: counts of prompts, answers,
  * ratings and raters, the score histogram and the agreement between raters
- * (db/stats.h computes them).
+ * (db/stats.h computes them), plus where the auto-training loop stands.
  */
 #include "server/http/api.h"
+#include "db/config.h"
+#include "db/db.h"
+#include "db/jobs.h"
+#include "db/ratings.h"
 #include "db/stats.h"
+
+/* The default of auto_train.reward_every_n_ratings and its range, as the loop
+ * reads it (server/worker/autotrain.c: a bad value counts as the default). */
+#define EVERY_DEFAULT 50
+#define EVERY_MAX 1000000
+
+/*
+ * GET /api/stats' "auto_train" (read only, for the admin page's Training
+ * panel): {"enabled", "every": reward_every_n_ratings, "since_last": current
+ * ratings newer than the last reward job's mark (counted up to every),
+ * "remaining": every - since_last (0 = a round starts when the worker's queue
+ * is next empty), "busy": an auto job is queued or running (no new round
+ * starts meanwhile)}.  The same counters the worker's autotrain_tick reads.
+ */
+static json_t *auto_train_state(struct db *db, int *rc)
+{
+	json_t *at = NULL;
+	int64_t every = EVERY_DEFAULT, mark = 0, count = 0;
+	bool busy = false;
+	*rc = db_config_get(db, "auto_train", &at);
+	if (*rc == DB_NOTFOUND)
+		*rc = DB_OK;
+	if (*rc < 0)
+		return NULL;
+	json_t *e = json_object_get(at, "reward_every_n_ratings");
+	if (json_is_integer(e) && json_integer_value(e) >= 1 && json_integer_value(e) <= EVERY_MAX)
+		every = json_integer_value(e);
+	bool enabled = json_is_true(json_object_get(at, "enabled"));
+	json_decref(at);
+	if ((*rc = db_work_auto_state(db, &mark, &busy)) < 0 ||
+	    (*rc = db_work_ratings_after(db, mark, every, &count)) < 0)
+		return NULL;
+	return json_pack("{sb sI sI sI sb}", "enabled", enabled, "every", (json_int_t)every,
+			 "since_last", (json_int_t)count,
+			 "remaining", (json_int_t)(count < every ? every - count : 0), "busy", busy);
+}
 
 enum MHD_Result api_stats(struct request *r)
 {
@@ -12,5 +52,11 @@ enum MHD_Result api_stats(struct request *r)
 	int rc = db_stats(r->db, &s);
 	if (rc < 0)
 		return http_db_error(r, rc, "stats");
+	json_t *at = auto_train_state(r->db, &rc);
+	if (!at) {
+		json_decref(s);
+		return http_db_error(r, rc < 0 ? rc : DB_ERROR, "stats");
+	}
+	json_object_set_new(s, "auto_train", at);
 	return http_json(r, 200, s);
 }

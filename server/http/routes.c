@@ -27,6 +27,7 @@ const struct route http_routes[] = {
 	{ "GET",  "/api/tasks/next",               ROLE_RATER, api_task_next },
 	{ "POST", "/api/tasks/{id}/skip",          ROLE_RATER, api_task_skip },
 	{ "POST", "/api/ratings",                  ROLE_RATER, api_ratings_create },
+	{ "GET",  "/api/ratings/mine",             ROLE_RATER, api_ratings_mine },
 
 	{ "GET",  "/api/export/ratings.jsonl",     ROLE_ADMIN, api_export_ratings_jsonl },
 	{ "GET",  "/api/export/ratings.csv",       ROLE_ADMIN, api_export_ratings_csv },

@@ -59,8 +59,34 @@ function tile(label, value) {
 	return el('div', { class: 'tile card' }, el('div', { class: 'tile-value', text: String(value ?? 0) }), el('div', { class: 'tile-label', text: label }));
 }
 
+/*
+ * The Overview refreshes itself every OVERVIEW_POLL_MS while it is the shown
+ * tab and the page is visible (a rating made anywhere shows up without a
+ * reload); switching away or hiding the page stops the timer.
+ */
+const OVERVIEW_POLL_MS = 4000;
+let overviewTimer = null;
+
+function scheduleOverview() {
+	clearTimeout(overviewTimer);
+	overviewTimer = null;
+	if (shownTab !== 'overview' || document.visibilityState !== 'visible') return;
+	overviewTimer = setTimeout(() => {
+		loaders.overview().then(() => showError(''), (e) => { showError(e.message); scheduleOverview(); });
+	}, OVERVIEW_POLL_MS);
+}
+hiders.overview = () => { clearTimeout(overviewTimer); overviewTimer = null; };
+document.addEventListener('visibilitychange', () => {
+	if (shownTab !== 'overview') return;
+	if (document.visibilityState === 'visible') loaders.overview().catch((e) => showError(e.message));
+	else hiders.overview();
+});
+
 loaders.overview = async () => {
-	const st = await api('GET', '/api/stats');
+	clearTimeout(overviewTimer);
+	let st;
+	try { st = await api('GET', '/api/stats'); } finally { scheduleOverview(); }
+	$('overview-updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
 	$('counts').replaceChildren(
 		tile('prompts', st.prompts), tile('answers', st.responses),
 		tile('ratings', st.ratings), tile('raters', st.raters));
@@ -299,7 +325,7 @@ $('config-form').addEventListener('submit', async (ev) => {
 
 initJobs(loaders, (name, fn) => { hiders[name] = fn; });
 initModels(loaders);
-initAutoTrain(loaders);
+initAutoTrain(loaders, (name, fn) => { hiders[name] = fn; });
 
 /* ---- start ------------------------------------------------------------------------------------- */
 

@@ -47,7 +47,8 @@ export async function api(method, path, body, opts = {}) {
 		throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
 	}
 	if (res.status === 401 && !opts.noRedirect) {
-		location.assign('/?next=' + encodeURIComponent(location.pathname));
+		// signed in before (the page has its CSRF token): the session has ended
+		location.assign('/?next=' + encodeURIComponent(location.pathname) + (csrfToken ? '&expired=1' : ''));
 		throw new ApiError(401, 'unauthorized', 'Your session has ended; please sign in again.');
 	}
 	const text = await res.text();

@@ -5,6 +5,9 @@
  * describes (GET /api/jobs/kinds' auto_train, js/kinds.js) with their control,
  * range and help, any other one by its JSON type — and puts the server's
  * validation message (error.field "auto_train.<key>[.<sub>]") under the field.
+ * Above the form: how many ratings remain before the next round (GET
+ * /api/stats' auto_train, counted as the worker counts), kept current while
+ * the panel is shown.
  */
 import { api, el, showError } from './api.js';
 import { formatTime, statusBadge, jobResult, fieldError, clearFieldErrors } from './format.js';
@@ -113,6 +116,7 @@ async function save(ev) {
 		showError('');
 		render(cfg.auto_train);
 		status.textContent = 'Saved.';
+		refreshCountdown().catch(() => {});
 	} catch (e) {
 		status.textContent = '';
 		const m = /^auto_train\.([^.[]+)/.exec(e.field || '');
@@ -137,15 +141,56 @@ async function loadAutoJobs() {
 		: [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'None yet.' }))]));
 }
 
+const COUNTDOWN_POLL_MS = 5000;
+let countdownTimer = null;
+let shown = false;
+
+/* The sentence for GET /api/stats' auto_train {enabled, every, since_last, remaining, busy}. */
+function countdownText(at) {
+	const n = (k) => `${k} rating${k === 1 ? '' : 's'}`;
+	const more = (k) => `${k} more rating${k === 1 ? '' : 's'}`;
+	const counted = `${n(at.since_last)} of ${at.every} since the last reward model`;
+	if (at.busy) return `A round is running now (${counted}); the next one counts the ratings after it.`;
+	if (!at.enabled)
+		return `Automatic training is off. Switched on, a round would start ${at.remaining ? `after ${more(at.remaining)}` : 'now'} (${counted}).`;
+	if (!at.remaining) return `Enough new ratings (${counted}): the next round starts as soon as the job queue is empty.`;
+	return `The next round starts after ${more(at.remaining)} (${counted}).`;
+}
+
+async function refreshCountdown() {
+	clearTimeout(countdownTimer);
+	countdownTimer = null;
+	try {
+		const at = (await api('GET', '/api/stats')).auto_train;
+		const box = $('auto-countdown');
+		box.hidden = !at;
+		if (at) {
+			box.textContent = countdownText(at);
+			box.dataset.remaining = String(at.remaining);
+		}
+	} finally {
+		if (shown && document.visibilityState === 'visible')
+			countdownTimer = setTimeout(() => refreshCountdown().catch((e) => showError(e.message)), COUNTDOWN_POLL_MS);
+	}
+}
+
 async function load() {
+	shown = true;
 	known = new Map((await jobKinds()).autoTrain.map((p) => [p.name, p]));
 	const cfg = await api('GET', '/api/config');
 	render(cfg.auto_train || {});
 	$('auto-status').textContent = '';
 	await loadAutoJobs();
+	await refreshCountdown();
 }
 
-export function initAutoTrain(loaders) {
+/* loaders.training is what admin.js calls when the tab is shown; onHide
+ * stops the countdown's polling. */
+export function initAutoTrain(loaders, onHide) {
+	onHide('training', () => { shown = false; clearTimeout(countdownTimer); countdownTimer = null; });
+	document.addEventListener('visibilitychange', () => {
+		if (shown && document.visibilityState === 'visible') refreshCountdown().catch((e) => showError(e.message));
+	});
 	$('auto-form').addEventListener('submit', save);
 	$('auto-reload').addEventListener('click', () => load().catch((e) => showError(e.message)));
 	loaders.training = load;

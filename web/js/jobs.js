@@ -106,6 +106,34 @@ function kindHelp(k) {
 	return k.help.charAt(0).toUpperCase() + k.help.slice(1) + '.' + makes;
 }
 
+/*
+ * A kind that trains a policy against a reward model (ppo, rloo, grpo: a
+ * model parameter that takes only reward models) started with no reward
+ * model would fail when it runs; the form says so in place as soon as such
+ * a kind is chosen, with a shortcut to the reward kind.
+ */
+function needsRewardModel(kind) {
+	const k = registry && registry.byName.get(kind);
+	return !!k && k.produces === 'policy' &&
+		k.params.some((p) => p.type === 'model' && Array.isArray(p.models) && p.models.length === 1 && p.models[0] === 'reward');
+}
+
+function updateRlWarning() {
+	const box = $('job-rl-warning');
+	const kind = currentKind();
+	const show = needsRewardModel(kind) && !models.some((m) => m.kind === 'reward');
+	box.hidden = !show;
+	if (!show) { box.replaceChildren(); return; }
+	const pick = el('button', { type: 'button', class: 'small-btn', text: 'Choose reward', onclick: () => {
+		$('job-kind').value = 'reward';
+		renderKnobs();
+		$('job-kind').focus();
+	} });
+	box.replaceChildren(el('strong', { text: 'No reward model yet. ' }),
+		`A ${kind} job scores the policy's answers with a reward model and would fail without one: ` +
+		'train a reward model (kind reward) from the ratings first.', pick);
+}
+
 function renderKnobs() {
 	keepTyped();
 	const kind = currentKind();
@@ -117,6 +145,7 @@ function renderKnobs() {
 	$('job-more-knobs').replaceChildren(...params.filter((p) => p.advanced).map((p) => knobField(p, vals[p.name])));
 	clearFieldErrors($('job-form'));
 	$('job-form-status').textContent = '';
+	updateRlWarning();
 }
 
 /* The kind select, from the registry (generate first: it is what a fresh server needs). */
@@ -332,6 +361,7 @@ async function refreshList() {
 	if (jobs.some((j) => wasLive.has(j.id) && j.status === 'succeeded' && j.model_id && j.kind !== 'eval')) {
 		await loadModels();
 		refreshModelSelects();
+		updateRlWarning();
 	}
 	const live = jobs.filter(isLive).length;
 	$('jobs-live').textContent = live ? `${live} active · updating` : `updated ${formatTime(new Date().toISOString())}`;
@@ -583,7 +613,7 @@ export function initJobs(loaders, onHide) {
 			renderKinds();
 		}
 		if (!$('job-form').dataset.kind) renderKnobs();
-		else refreshModelSelects();
+		else { refreshModelSelects(); updateRlWarning(); }
 		await refreshList();
 		const id = Number(arg);
 		if (Number.isInteger(id) && id > 0) await openJob(id, { scroll: true });

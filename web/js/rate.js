@@ -4,6 +4,16 @@
  * answer (click, or digits on the focused answer), optional helpful / honest /
  * harmless scores, a comment and flags, and posts them all at once.  While the
  * rater works, the next task is fetched in the background so the page turns at once.
+ *
+ * Going back: after Submit or Skip a toast offers Undo (u), which re-opens
+ * that group with the scores as they were — posting again replaces the
+ * rater's ratings (POST /api/ratings).  Previous (p, Backspace) walks the
+ * rater's recently rated groups (GET /api/ratings/mine) to edit them; n goes
+ * newer and back to the new task, which waits with its scores meanwhile.
+ * Skipping a task with scores entered asks first, in place.  What is entered
+ * but not sent is kept in localStorage (per rater) until it is sent or
+ * skipped, so a session that ends or a reload loses nothing: the page puts
+ * it back after the next sign-in.
  */
 import { api, el, showError, whoami, setupHeader, plural } from './api.js';
 import { scoreControl } from './score.js';
@@ -11,10 +21,31 @@ import { scoreControl } from './score.js';
 const $ = (id) => document.getElementById(id);
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const LEASE_MARGIN_MS = 30 * 1000;
+const EXTRAS = ['helpful', 'honest', 'harmless'];
+const FLAGS = [['unsafe', 'Unsafe'], ['dishonest', 'Dishonest']];
+const TOAST_MS = 10000;
+const CONFIRM_MS = 5000;
+const HISTORY_PAGE = 10;
+const DRAFT_MAX_AGE_MS = 7 * 86400 * 1000;
 
-let current = null;     /* { task, cards: [{ node, response, score, extra: {helpful,honest,harmless}, flags, comment }] } */
+/*
+ * current: the group on screen — { task, cards, mode, ratedAt, reopened }.
+ *   mode 'new': not rated yet; 'edit': rated before (undo after Submit, or
+ *   previous), posting replaces the ratings.  reopened: shown by undo or
+ *   previous, so after it is sent or skipped the waiting task comes back
+ *   instead of the next one.
+ * card: { response, node, main, badge, extras: {name: control}, boxes: {flag: input},
+ *         commentBox, details, score, extra: {name: v}, flags: Set, comment }
+ */
+let current = null;
 let preloaded = null;   /* Promise of the next /api/tasks/next answer, or null */
 let busy = false;
+let me = null;
+let waiting = null;     /* { task, snap } the new task set aside while going back, or null (none / empty) */
+let history = null;     /* { items, index, nextBefore } while walking previous groups */
+let toastUndo = null;   /* the toast's undo action */
+let toastTimer = null;
+let skipArmed = null;   /* timer while the skip button asks to confirm */
 
 function setProgress(p) {
 	if (!p) return;
@@ -30,14 +61,86 @@ function show(which) {
 	$('loading').hidden = which !== 'loading';
 	$('empty').hidden = which !== 'empty';
 	$('task').hidden = which !== 'task';
+	if (which !== 'task') current = null;
+}
+
+function notice(msg) {
+	$('notice').textContent = msg || '';
+	$('notice').hidden = !msg;
+}
+
+/* ---- scores as data: snapshots and the draft in localStorage ------------------- */
+
+/* What is entered on the current group: { none, cards: { response id: {score, extra, flags, comment} } }. */
+function snapshot() {
+	const cards = {};
+	for (const c of current.cards)
+		cards[c.response.id] = { score: c.score, extra: { ...c.extra }, flags: [...c.flags], comment: c.comment };
+	return { none: $('none-acceptable').checked, cards };
+}
+
+/* The snapshot a rated group's ratings make (GET /api/ratings/mine). */
+function snapFromRatings(ratings) {
+	const cards = {};
+	let none = ratings.length > 0;
+	for (const r of ratings) {
+		const flags = (r.flags || []).filter((f) => f !== 'none_acceptable');
+		if (flags.length === (r.flags || []).length) none = false;
+		const extra = {};
+		for (const k of EXTRAS) if (r[k]) extra[k] = r[k];
+		cards[r.response_id] = { score: r.score, extra, flags, comment: r.comment || '' };
+	}
+	return { none, cards };
+}
+
+function hasInput() {
+	if (!current) return false;
+	if ($('none-acceptable').checked) return true;
+	return current.cards.some((c) => c.score !== null || c.flags.size || c.comment.trim() ||
+		EXTRAS.some((k) => c.extra[k]));
+}
+
+function draftKey() { return me ? `rlhfd.draft.${me.id}` : null; }
+
+/* Keeps what is entered on a group not sent yet (after every change). */
+function saveDraft() {
+	const key = draftKey();
+	if (!key || !current) return;
+	try {
+		if (!hasInput()) { localStorage.removeItem(key); return; }
+		localStorage.setItem(key, JSON.stringify({
+			task: current.task, mode: current.mode, ratedAt: current.ratedAt || null,
+			snap: snapshot(), saved: Date.now(),
+		}));
+	} catch (e) { /* storage full or off: nothing to keep it in */ }
+}
+
+function clearDraft(groupId) {
+	const key = draftKey();
+	if (!key) return;
+	try {
+		const d = JSON.parse(localStorage.getItem(key) || 'null');
+		if (!d || groupId === undefined || (d.task && d.task.group_id === groupId)) localStorage.removeItem(key);
+	} catch (e) { localStorage.removeItem(key); }
+}
+
+function loadDraft() {
+	const key = draftKey();
+	if (!key) return null;
+	try {
+		const d = JSON.parse(localStorage.getItem(key) || 'null');
+		if (d && d.task && Array.isArray(d.task.responses) && d.snap && Date.now() - d.saved < DRAFT_MAX_AGE_MS) return d;
+	} catch (e) { /* unreadable: dropped below */ }
+	localStorage.removeItem(key);
+	return null;
 }
 
 /* ---- rendering ---------------------------------------------------------------- */
 
-function buildCard(response, index, count) {
+function buildCard(response, index) {
 	const letter = LETTERS[index] || String(index + 1);
 	const headId = `answer-${index}-title`;
-	const card = { response, node: null, score: null, extra: {}, flags: new Set(), comment: '' };
+	const card = { response, node: null, score: null, extra: {}, flags: new Set(), comment: '', extras: {}, boxes: {} };
 
 	const badge = el('span', { class: 'badge', text: 'not scored' });
 	const main = scoreControl({
@@ -47,21 +150,24 @@ function buildCard(response, index, count) {
 	card.main = main;
 	card.badge = badge;
 
-	const extras = ['helpful', 'honest', 'harmless'].map((name) => {
+	const extras = EXTRAS.map((name) => {
 		const c = scoreControl({
 			label: `${name} score for answer ${letter}`, small: true, clearable: true, roving: true,
-			onChange: (v) => { card.extra[name] = v; },
+			onChange: (v) => { card.extra[name] = v; saveDraft(); },
 		});
+		card.extras[name] = c;
 		return el('div', { class: 'extra-row' }, el('span', { class: 'extra-name', text: name }), c.node);
 	});
-	const flagBoxes = [['unsafe', 'Unsafe'], ['dishonest', 'Dishonest']].map(([flag, text]) => {
+	const flagBoxes = FLAGS.map(([flag, text]) => {
 		const box = el('input', { type: 'checkbox', 'data-flag': flag });
-		box.addEventListener('change', () => { box.checked ? card.flags.add(flag) : card.flags.delete(flag); });
+		box.addEventListener('change', () => { box.checked ? card.flags.add(flag) : card.flags.delete(flag); saveDraft(); });
+		card.boxes[flag] = box;
 		return el('label', { class: 'check' }, box, ' ' + text);
 	});
 	const commentId = `answer-${index}-comment`;
 	const comment = el('textarea', { id: commentId, rows: '2', maxlength: '2000', placeholder: 'Why this score? (optional)' });
-	comment.addEventListener('input', () => { card.comment = comment.value; });
+	comment.addEventListener('input', () => { card.comment = comment.value; saveDraft(); });
+	card.commentBox = comment;
 
 	const details = el('details', { class: 'more' },
 		el('summary', { text: 'Details (optional)' }),
@@ -71,12 +177,12 @@ function buildCard(response, index, count) {
 		comment);
 	card.details = details;
 
-	card.node = el('article', {
+	card.node = el('div', {
 		class: 'answer card', tabindex: '0', role: 'group', 'aria-labelledby': headId,
 		'data-response-id': response.id, 'data-index': index,
 		'aria-describedby': 'keys',
 	},
-		el('header', { class: 'answer-head' }, el('h3', { id: headId, text: `Answer ${letter}` }), badge),
+		el('div', { class: 'answer-head' }, el('h3', { id: headId, text: `Answer ${letter}` }), badge),
 		el('div', { class: 'answer-text', text: response.text }),
 		el('div', { class: 'score-wrap' },
 			main.node,
@@ -85,32 +191,92 @@ function buildCard(response, index, count) {
 	return card;
 }
 
-function render(task) {
-	const cards = task.responses.map((r, i) => buildCard(r, i, task.responses.length));
-	current = { task, cards };
+/* Puts snap's entries on the cards (unknown answers are ignored). */
+function applySnap(snap) {
+	if (!snap) return;
+	$('none-acceptable').checked = !!snap.none;
+	for (const c of current.cards) {
+		const s = snap.cards && snap.cards[c.response.id];
+		if (!s) continue;
+		if (s.score) setScore(c, s.score, false);
+		for (const k of EXTRAS) {
+			const v = s.extra && s.extra[k] ? s.extra[k] : null;
+			c.extra[k] = v;
+			c.extras[k].set(v);
+		}
+		c.flags = new Set((s.flags || []).filter((f) => c.boxes[f]));
+		for (const [f, box] of Object.entries(c.boxes)) box.checked = c.flags.has(f);
+		c.comment = s.comment || '';
+		c.commentBox.value = c.comment;
+		if (c.flags.size || c.comment || EXTRAS.some((k) => c.extra[k])) c.details.open = true;
+	}
+}
+
+function formatWhen(iso) {
+	const t = Date.parse(iso || '');
+	return Number.isNaN(t) ? '' : new Date(t).toLocaleString();
+}
+
+/*
+ * Shows task.  opts: mode ('new' | 'edit'), snap (scores to put back),
+ * ratedAt (edit), reopened (undo / previous: not the queue's next task).
+ */
+function render(task, opts = {}) {
+	disarmSkip();
+	const cards = task.responses.map((r, i) => buildCard(r, i));
+	current = { task, cards, mode: opts.mode || 'new', ratedAt: opts.ratedAt || null, reopened: !!opts.reopened };
 	$('prompt').textContent = task.prompt;
 	const box = $('answers');
 	box.replaceChildren(...cards.map((c) => c.node));
 	box.className = 'answers cols-' + Math.min(Math.max(cards.length, 1), 4);
 	$('none-acceptable').checked = false;
+	applySnap(opts.snap);
+	const editing = current.mode === 'edit';
+	const banner = $('editing');
+	if (editing) {
+		const when = formatWhen(current.ratedAt);
+		banner.textContent = `You rated this group${when ? ' on ' + when : ''}. Change the scores and save: your new ratings replace the old ones.`;
+	} else if (current.reopened) {
+		banner.textContent = 'You skipped this group. Its scores are back; submit them or skip it again.';
+	}
+	banner.hidden = !editing && !current.reopened;
+	$('submit').firstChild.textContent = editing ? 'Save changes ' : 'Submit ';
+	$('skip').hidden = editing;
+	$('back').hidden = !current.reopened;
+	$('back').firstChild.textContent = waiting ? 'Back to new task ' : 'Back ';
 	updateScored();
 	show('task');
 	window.scrollTo(0, 0);
+	updateStickyPadding();
 	cards[0]?.node.focus({ preventScroll: true });
 }
 
-function setScore(card, v) {
+function setScore(card, v, save = true) {
 	card.score = v;
 	card.main.set(v);
 	card.node.classList.toggle('scored', v !== null);
 	card.badge.textContent = v ? `${v} / 5` : 'not scored';
 	updateScored();
+	if (save) saveDraft();
 }
 
 function updateScored() {
 	if (!current) return;
 	const n = current.cards.filter((c) => c.score !== null).length;
 	$('scored').textContent = `${n} of ${current.cards.length} scored`;
+}
+
+/* On a phone the prompt and the action bar stick to the screen's edges; focus
+ * moves keep the focused answer clear of both. */
+function updateStickyPadding() {
+	const root = document.documentElement;
+	const sticky = (node) => node && getComputedStyle(node).position === 'sticky';
+	const top = sticky($('prompt-card')) ? $('prompt-card').getBoundingClientRect().height : 0;
+	const topbar = sticky(document.querySelector('.topbar')) ? document.querySelector('.topbar').getBoundingClientRect().height : 0;
+	const bottom = sticky($('task-actions')) ? $('task-actions').getBoundingClientRect().height : 0;
+	root.style.scrollPaddingTop = `${Math.ceil(top + topbar + 8)}px`;
+	root.style.scrollPaddingBottom = `${Math.ceil(bottom + 8)}px`;
+	root.style.setProperty('--bar-h', `${Math.ceil(bottom)}px`);
 }
 
 /* ---- loading tasks ----------------------------------------------------------------- */
@@ -130,13 +296,13 @@ function startPreload() {
 }
 
 /* Shows the preloaded task when it is still good, else asks the server now. */
-async function nextTask() {
+async function nextTask(doneGroup) {
 	let data = null;
 	if (preloaded) {
 		data = await preloaded;
 		preloaded = null;
 		const t = data && data.task;
-		const stale = !t || (current && t.group_id === current.task.group_id) ||
+		const stale = !t || t.group_id === doneGroup || (current && t.group_id === current.task.group_id) ||
 			(t.lease_expires_at && leaseTime(t.lease_expires_at) - Date.now() < LEASE_MARGIN_MS);
 		if (stale) data = null;
 	}
@@ -145,7 +311,6 @@ async function nextTask() {
 		data = await fetchNext();
 	}
 	if (!data || !data.task) {
-		current = null;
 		show('empty');
 		$('recheck').focus();
 		refreshProgress();
@@ -157,11 +322,53 @@ async function nextTask() {
 	startPreload();
 }
 
+/* After a group is sent or skipped: the task set aside comes back, else the next one. */
+async function goOn(doneGroup) {
+	history = null;
+	if (current && current.reopened && waiting) {
+		const w = waiting;
+		waiting = null;
+		render(w.task, { snap: w.snap });
+		saveDraft();
+		return;
+	}
+	waiting = null;
+	await nextTask(doneGroup);
+}
+
 /* lease_expires_at may be ISO-8601 or unix seconds. */
 function leaseTime(v) {
 	if (typeof v === 'number') return v * 1000;
 	const t = Date.parse(v);
 	return Number.isNaN(t) ? Infinity : t;
+}
+
+/* ---- the toast with Undo ---------------------------------------------------------------- */
+
+function toast(text, undo) {
+	clearTimeout(toastTimer);
+	toastUndo = undo || null;
+	$('toast-text').textContent = text;
+	$('toast-undo').hidden = !undo;
+	$('toast').hidden = false;
+	toastTimer = setTimeout(hideToast, TOAST_MS);
+}
+
+function hideToast() {
+	clearTimeout(toastTimer);
+	toastUndo = null;
+	$('toast').hidden = true;
+}
+
+function undo() {
+	const act = toastUndo;
+	hideToast();
+	if (act && !busy) act();
+}
+
+/* Sets the new task on screen aside (with what is entered) before going back. */
+function setAside() {
+	if (current && !current.reopened) waiting = { task: current.task, snap: snapshot() };
 }
 
 /* ---- actions ------------------------------------------------------------------------- */
@@ -177,7 +384,7 @@ async function submit() {
 	const none = $('none-acceptable').checked;
 	const ratings = current.cards.map((c) => {
 		const r = { response_id: c.response.id, score: c.score };
-		for (const k of ['helpful', 'honest', 'harmless']) if (c.extra[k]) r[k] = c.extra[k];
+		for (const k of EXTRAS) if (c.extra[k]) r[k] = c.extra[k];
 		const comment = c.comment.trim();
 		if (comment) r.comment = comment;
 		const flags = [...c.flags];
@@ -185,32 +392,139 @@ async function submit() {
 		if (flags.length) r.flags = flags;
 		return r;
 	});
+	const done = { task: current.task, snap: snapshot() };
+	const wasEdit = current.mode === 'edit';
 	busy = true;
 	$('submit').disabled = true;
+	saveDraft();
 	try {
-		await api('POST', '/api/ratings', { group_id: current.task.group_id, ratings });
+		await api('POST', '/api/ratings', { group_id: done.task.group_id, ratings });
 		showError('');
-		await nextTask();
+		notice('');
+		clearDraft(done.task.group_id);
+		await goOn(done.task.group_id);
+		toast(wasEdit ? 'Changes saved.' : 'Ratings saved.', () => {
+			setAside();
+			history = null;
+			render(done.task, { mode: 'edit', snap: done.snap, ratedAt: new Date().toISOString(), reopened: true });
+		});
 	} catch (e) {
-		showError(`Could not save the ratings: ${e.message}`);
+		if (e.status !== 401) showError(`Could not save the ratings: ${e.message}`);
 	} finally {
 		busy = false;
 		$('submit').disabled = false;
 	}
 }
 
+function disarmSkip() {
+	clearTimeout(skipArmed);
+	skipArmed = null;
+	const b = $('skip');
+	b.classList.remove('armed');
+	b.firstChild.textContent = 'Skip ';
+	b.removeAttribute('aria-describedby');
+}
+
 async function skip() {
-	if (!current || busy) return;
+	if (!current || busy || current.mode === 'edit') return;
+	if (hasInput() && !skipArmed) {
+		/* asks in place: a second Skip (or s) within a few seconds skips */
+		const b = $('skip');
+		b.classList.add('armed');
+		b.firstChild.textContent = 'Skip and drop the scores? ';
+		$('scored').textContent = 'Press Skip again to skip this task; your scores here are dropped.';
+		skipArmed = setTimeout(() => { disarmSkip(); updateScored(); }, CONFIRM_MS);
+		b.focus();
+		return;
+	}
+	disarmSkip();
+	const done = { task: current.task, snap: snapshot() };
 	busy = true;
 	try {
-		await api('POST', `/api/tasks/${current.task.group_id}/skip`, {});
+		await api('POST', `/api/tasks/${done.task.group_id}/skip`, {});
 		showError('');
-		await nextTask();
+		notice('');
+		clearDraft(done.task.group_id);
+		await goOn(done.task.group_id);
+		toast('Task skipped.', () => {
+			setAside();
+			history = null;
+			render(done.task, { mode: 'new', snap: done.snap, reopened: true });
+			saveDraft();
+		});
 	} catch (e) {
-		showError(`Could not skip: ${e.message}`);
+		if (e.status !== 401) showError(`Could not skip: ${e.message}`);
 	} finally {
 		busy = false;
 	}
+}
+
+/* ---- previous: the rater's recently rated groups ------------------------------------- */
+
+async function fetchHistory(before) {
+	const q = new URLSearchParams({ limit: String(HISTORY_PAGE) });
+	if (before) q.set('before', String(before));
+	return api('GET', `/api/ratings/mine?${q}`);
+}
+
+function showHistoryItem() {
+	const g = history.items[history.index];
+	render({ group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses },
+		{ mode: 'edit', snap: snapFromRatings(g.ratings), ratedAt: g.rated_at, reopened: true });
+	$('scored').textContent = `Your rating ${history.index + 1} from the latest · ${$('scored').textContent}`;
+}
+
+/* One group older (p). */
+async function previous() {
+	if (busy) return;
+	busy = true;
+	try {
+		if (!history) {
+			const r = await fetchHistory(null);
+			if (!r.groups.length) { notice('You have not rated anything yet.'); return; }
+			setAside();
+			history = { items: r.groups, index: 0, nextBefore: r.next_before };
+		} else if (history.index + 1 < history.items.length) {
+			history.index++;
+		} else if (history.nextBefore) {
+			const r = await fetchHistory(history.nextBefore);
+			history.nextBefore = r.next_before;
+			if (!r.groups.length) { notice('There are no older ratings.'); return; }
+			history.items.push(...r.groups);
+			history.index++;
+		} else {
+			notice('There are no older ratings.');
+			return;
+		}
+		notice('');
+		showError('');
+		showHistoryItem();
+	} catch (e) {
+		if (e.status !== 401) showError(`Could not load your earlier ratings: ${e.message}`);
+	} finally {
+		busy = false;
+	}
+}
+
+/* One group newer (n); past the newest, back to the task set aside. */
+async function newer() {
+	if (busy || !current || !current.reopened) return;
+	notice('');
+	if (history && history.index > 0) {
+		history.index--;
+		showHistoryItem();
+		return;
+	}
+	history = null;
+	if (waiting) {
+		const w = waiting;
+		waiting = null;
+		render(w.task, { snap: w.snap });
+		saveDraft();
+		return;
+	}
+	busy = true;
+	try { await nextTask(); } catch (e) { showError(e.message); } finally { busy = false; }
 }
 
 /* ---- keyboard ------------------------------------------------------------------------ */
@@ -227,10 +541,13 @@ function focusCard(i) {
 }
 
 function onKey(ev) {
-	if (ev.ctrlKey || ev.metaKey || ev.altKey || !current || $('task').hidden) return;
+	if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
 	const t = ev.target;
 	const typing = t instanceof HTMLTextAreaElement || t instanceof HTMLInputElement || t instanceof HTMLSelectElement;
 	if (typing) return;
+	if (ev.key === 'u' && toastUndo) { ev.preventDefault(); undo(); return; }
+	if ((ev.key === 'p' || ev.key === 'Backspace') && (current || !$('empty').hidden)) { ev.preventDefault(); previous(); return; }
+	if (!current || $('task').hidden) return;
 	const i = focusedIndex();
 	const onControl = t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t.tagName === 'SUMMARY';
 	switch (ev.key) {
@@ -260,6 +577,10 @@ function onKey(ev) {
 		ev.preventDefault();
 		skip();
 		return;
+	case 'n':
+		ev.preventDefault();
+		newer();
+		return;
 	case 'Enter':
 		if (onControl) return;   /* the button or summary handles its own Enter */
 		ev.preventDefault();
@@ -270,14 +591,41 @@ function onKey(ev) {
 
 /* ---- start ---------------------------------------------------------------------------- */
 
+function wirePromptToggle() {
+	const b = $('prompt-toggle');
+	b.addEventListener('click', () => {
+		const open = b.getAttribute('aria-expanded') !== 'true';
+		b.setAttribute('aria-expanded', String(open));
+		b.textContent = open ? 'Collapse' : 'Show all';
+		$('prompt-card').classList.toggle('collapsed', !open);
+		updateStickyPadding();
+	});
+}
+
 async function main() {
-	const me = await whoami();
+	me = await whoami();
 	setupHeader(me);
 	setProgress(me);
 	$('submit').addEventListener('click', submit);
 	$('skip').addEventListener('click', skip);
+	$('back').addEventListener('click', newer);
+	for (const b of document.querySelectorAll('[data-prev]')) b.addEventListener('click', previous);
+	$('toast-undo').addEventListener('click', undo);
+	$('toast-close').addEventListener('click', hideToast);
+	$('none-acceptable').addEventListener('change', saveDraft);
 	$('recheck').addEventListener('click', () => nextTask().catch((e) => showError(e.message)));
 	document.addEventListener('keydown', onKey);
+	window.addEventListener('resize', updateStickyPadding);
+	wirePromptToggle();
+	const draft = loadDraft();
+	if (draft) {
+		/* scores not sent when the session ended (or the page was left) */
+		render(draft.task, { mode: draft.mode === 'edit' ? 'edit' : 'new', snap: draft.snap, ratedAt: draft.ratedAt,
+			reopened: draft.mode === 'edit' });
+		notice('Your scores that were not sent yet are back. Check them and submit.');
+		startPreload();
+		return;
+	}
 	await nextTask();
 }
 
