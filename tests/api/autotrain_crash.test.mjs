@@ -29,7 +29,8 @@ async function crashDuring(victim) {
 		// each step long enough to be caught running (the tiny model is fast)
 		const cfg = await srv.admin.put('/api/config', { auto_train: {
 			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', generate_k: 2, generate_prompts: 0,
-			reward_params: { epochs: 30 }, rl_params: { iterations: 12, prompts_per_iter: 4, k: 2, max_new: 8 },
+			reward_params: { epochs: 30 }, promote: 'always',
+			rl_params: { iterations: 12, prompts_per_iter: 4, k: 2, max_new: 8, require_reward_acc: 0 },
 		} });
 		assert.equal(cfg.status, 200, cfg.text);
 		await rateAll(await createRater(srv, 'ann'));

@@ -326,7 +326,7 @@ test('models: versions with their figures, a chart across versions, roll back mo
 		const ann = await createRater(srv, 'ann');
 		assert.ok(await rateAll(ann) > 0);
 		const rm = (await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 2 }))).model_id;
-		const rl = { iterations: 3, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4, lr: 0.02 };
+		const rl = { iterations: 3, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4, lr: 0.02, require_reward_acc: 0, promote: 'always' };
 		const ppo = (await jobSucceeded(srv, await submitJob(srv, 'ppo', rl))).model_id;
 		const rloo = (await jobSucceeded(srv, await submitJob(srv, 'rloo', rl))).model_id;
 		for (const m of [1, ppo, rloo]) await jobSucceeded(srv, await submitJob(srv, 'eval', { model_id: m, max_new: 8 }));
