@@ -377,11 +377,14 @@ static void reward_learns_and_normalises(enum llama_score mode)
 	/* 20% of the prompts (4 of 20) are held out, with all their groups */
 	CHECK_INT_EQ(res.heldout_prompts, 4);
 	CHECK_INT_EQ(res.train_prompts, 16);
-	/* held out by prompt, 30 to 50 pairs from 4 prompts: the last-token
-	 * score gets them all right; the response mean sat between 0.82 and
-	 * 0.94 over four seeds and held-out fractions 0.2, 0.3, with the
-	 * pointwise term or without it (0.868 without, 0.892 with, on average) */
-	float bound = mode == LLAMA_SCORE_LAST ? 0.9f : 0.8f;
+	/* Held out by prompt: 4 of the 20 prompts, about 30 pairs.  The
+	 * last-token score got 0.97 to 1 of them over seeds 1..5; the response
+	 * mean between 0.77 and 0.97 (it picks up prompt-specific features that
+	 * a held-out prompt does not share; with each group its own prompt, as
+	 * the old by-group split effectively was, 0.83 to 0.97), with or without
+	 * the pointwise term.  So a firm bound for the one and "clearly above
+	 * chance" for the other. */
+	float bound = mode == LLAMA_SCORE_LAST ? 0.9f : 0.7f;
 	CHECK_MSG(res.heldout_acc >= bound, "heldout_acc %g over %d pairs", res.heldout_acc,
 		  res.heldout_pairs);
 	float lo, hi;
@@ -389,7 +392,7 @@ static void reward_learns_and_normalises(enum llama_score mode)
 		     STATS_Z95, &lo, &hi);
 	CHECK_NEAR(res.heldout_lo, lo, 1e-6);
 	CHECK_NEAR(res.heldout_hi, hi, 1e-6);
-	CHECK_MSG(res.heldout_lo > 0.6f, "heldout interval [%g, %g]", res.heldout_lo,
+	CHECK_MSG(res.heldout_lo > 0.55f, "heldout interval [%g, %g]", res.heldout_lo,
 		  res.heldout_hi);
 	CHECK_NEAR((res.train_acc * res.train_pairs + res.heldout_acc * res.heldout_pairs) / pairs,
 		   (double)correct / pairs, 1e-6);
@@ -538,6 +541,321 @@ static void test_reward_errors(void)
 	rc = trainer_reward(&frozen, rg, RG, &p, NULL, &res, err, sizeof err);
 	CHECK_INT_EQ(rc, -EINVAL);
 	llama_model_release(&frozen);
+	llama_model_release(&rm);
+}
+
+/* softplus(-x) = -log sigmoid(x), written here */
+static double nls(double x)
+{
+	return x > 0 ? log1p(exp(-x)) : -x + log1p(exp(x));
+}
+
+/*
+ * The loss trainer_reward reports against the formula computed here from
+ * trainer_score's scores: one step over every training group at a learning
+ * rate too small to move a float weight, so the step's loss is the loss at
+ * the given weights.  Groups: pairs, all tied, one rated answer, none rated
+ * (ignored), held out (measured only), and two groups of one prompt.
+ */
+static void test_reward_loss_matches_direct(void)
+{
+	make_reward_data();
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 7);
+	rm.score = LLAMA_SCORE_LAST;
+	for (int i = 0; i < tiny.dim; i++)
+		rm.w.head_w[i] = 0.3f * (float)((i % 7) - 3);
+	rm.w.head_b[0] = 0.2f;
+	enum { NGR = 6 };
+	static float sc[NGR][RK] = {
+		{ 5, 1, 3, NAN }, { 2, 2, 2, 2 }, { NAN, 4, NAN, NAN },
+		{ NAN, NAN, NAN, NAN }, { 1, 4.5f, 2, 5 }, { 3.5f, 1.5f, 1.5f, 4 },
+	};
+	int prompt[NGR] = { 0, 1, 2, 3, 4, 0 };
+	struct trainer_group g[NGR];
+	for (int i = 0; i < NGR; i++)
+		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4 };
+	float r[NGR][RK];
+	char err[256];
+	for (int i = 0; i < NGR; i++)
+		REQUIRE(trainer_score(&rm, rg_seq[i], RK, r[i], err, sizeof err) == 0);
+
+	/* the standardisation over the training groups' rated answers */
+	double sum = 0, sq = 0;
+	int m = 0;
+	for (int i = 0; i < NGR; i++)
+		for (int k = 0; k < RK && i != 4; k++)
+			if (!isnan(sc[i][k])) {
+				sum += sc[i][k];
+				m++;
+			}
+	double mu = sum / m;
+	for (int i = 0; i < NGR; i++)
+		for (int k = 0; k < RK && i != 4; k++)
+			if (!isnan(sc[i][k]))
+				sq += (sc[i][k] - mu) * (sc[i][k] - mu);
+	double sigma = sqrt(sq / m);
+	/* per group: mean over its ordered pairs + w * mean squared error; the
+	 * mean over the four training groups with a rating (0, 1, 2, 5) */
+	const double w = 0.7, ms = 0.3;
+	double loss = 0;
+	int ng = 0;
+	for (int i = 0; i < NGR; i++) {
+		if (i == 3 || i == 4)
+			continue;
+		double pl = 0, pt = 0;
+		int np = 0, nr = 0;
+		for (int a = 0; a < RK; a++) {
+			if (isnan(sc[i][a]))
+				continue;
+			double e = r[i][a] - (sc[i][a] - mu) / sigma;
+			pt += e * e;
+			nr++;
+			for (int b = 0; b < RK; b++)
+				if (!isnan(sc[i][b]) && sc[i][a] > sc[i][b]) {
+					pl += nls(r[i][a] - r[i][b] - ms * (sc[i][a] - sc[i][b]));
+					np++;
+				}
+		}
+		loss += (np ? pl / np : 0) + w * pt / nr;
+		ng++;
+	}
+	loss /= ng;
+
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.epochs = 1;
+	p.batch_groups = 16;
+	p.lr = 1e-30f;
+	p.min_lr = 0.0f;
+	p.warmup_frac = 0.0f;
+	p.margin_scale = (float)ms;
+	p.pointwise_weight = (float)w;
+	p.head_init_std = 0.0f;
+	p.normalize = false;
+	struct trainer_reward_result res;
+	CHECK_INT_EQ(trainer_reward(&rm, g, NGR, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_INT_EQ(res.steps, 1);
+	CHECK_NEAR(res.loss, loss, 1e-5 * (1 + fabs(loss)));
+	CHECK_NEAR(res.score_mu, mu, 1e-6);
+	CHECK_NEAR(res.score_sigma, sigma, 1e-6);
+	CHECK_INT_EQ(res.groups_tied, 2);
+	CHECK_INT_EQ(res.train_prompts, 3);
+	CHECK_INT_EQ(res.heldout_prompts, 1);
+	CHECK_INT_EQ(res.train_pairs, 3 + 5);
+	CHECK_INT_EQ(res.heldout_pairs, 6);
+
+	/* the weights did not move: the figures from the same scores */
+	double hsq = 0, tsq = 0;
+	int hn = 0, tn = 0, hc = 0, tp = 0, tc = 0, gp[4] = { 0 }, gc[4] = { 0 };
+	for (int i = 0; i < NGR; i++)
+		for (int a = 0; a < RK; a++) {
+			if (isnan(sc[i][a]))
+				continue;
+			double e = mu + sigma * r[i][a] - sc[i][a];
+			if (i == 4) {
+				hsq += e * e;
+				hn++;
+			} else {
+				tsq += e * e;
+				tn++;
+			}
+			for (int b = 0; b < RK; b++) {
+				if (isnan(sc[i][b]) || !(sc[i][a] > sc[i][b]))
+					continue;
+				bool right = r[i][a] > r[i][b];
+				double gap = sc[i][a] - sc[i][b];
+				int bk = gap <= 1 ? 0 : gap <= 2 ? 1 : gap <= 3 ? 2 : 3;
+				if (i == 4) {
+					hc += right;
+					gp[bk]++;
+					gc[bk] += right;
+				} else {
+					tp++;
+					tc += right;
+				}
+			}
+		}
+	CHECK_INT_EQ(tp, res.train_pairs);
+	CHECK_NEAR(res.train_acc, (double)tc / tp, 1e-6);
+	CHECK_NEAR(res.heldout_acc, hc / 6.0, 1e-6);
+	CHECK_NEAR(res.heldout_rmse, sqrt(hsq / hn), 1e-5);
+	CHECK_NEAR(res.train_rmse, sqrt(tsq / tn), 1e-5);
+	/* held-out gaps 3.5, 1, 4, 2.5, 0.5, 3: two pairs in each of (0,1],
+	 * (2,3], (3,4] and none in (1,2] */
+	CHECK_INT_EQ(gp[0], 2);
+	CHECK_INT_EQ(gp[1], 0);
+	for (int b = 0; b < 4; b++) {
+		CHECK_INT_EQ(res.pairs_by_gap[b], gp[b]);
+		if (gp[b])
+			CHECK_NEAR(res.acc_by_gap[b], (double)gc[b] / gp[b], 1e-6);
+		else
+			CHECK(isnan(res.acc_by_gap[b]));
+	}
+	float lo, hi;
+	stats_wilson(hc, 6, STATS_Z95, &lo, &hi);
+	CHECK_NEAR(res.heldout_lo, lo, 1e-6);
+	CHECK_NEAR(res.heldout_hi, hi, 1e-6);
+
+	/* every training score equal: sigma floored at 0.5, the loss finite */
+	float flat[2][RK] = { { 3, 3, 3, 3 }, { 3, 3, NAN, 3 } };
+	struct trainer_group fg[2] = { { rg_seq[0], flat[0], RK, 0, false },
+				       { rg_seq[1], flat[1], RK, 1, false } };
+	CHECK_INT_EQ(trainer_reward(&rm, fg, 2, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_NEAR(res.score_mu, 3.0, 1e-6);
+	CHECK_NEAR(res.score_sigma, 0.5, 0);
+	CHECK(isfinite(res.loss));
+	CHECK_INT_EQ(res.groups_tied, 2);
+	CHECK(isnan(res.heldout_acc) && isnan(res.heldout_lo) && isnan(res.heldout_rmse));
+	CHECK(isnan(res.acc_by_gap[0]));
+	llama_model_release(&rm);
+}
+
+/* Which prompt ids trainer_reward_split held out, sorted, into out. */
+static int held_ids(const struct trainer_group *g, int n, int *out)
+{
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		if (!g[i].heldout)
+			continue;
+		int j = 0;
+		while (j < m && out[j] != g[i].prompt)
+			j++;
+		if (j == m)
+			out[m++] = g[i].prompt;
+	}
+	for (int a = 1; a < m; a++)
+		for (int b = a; b > 0 && out[b] < out[b - 1]; b--) {
+			int t = out[b];
+			out[b] = out[b - 1];
+			out[b - 1] = t;
+		}
+	return m;
+}
+
+static void test_reward_split_by_prompt(void)
+{
+	enum { N = 33 };
+	static float rated[RK] = { 1, 2, 3, 4 }, none[RK] = { NAN, NAN, NAN, NAN };
+	struct trainer_group g[N], rev[N];
+	/* 10 rated prompts 100..109, 3 groups each, and 3 groups of prompt 7
+	 * that nobody rated (they make no prompt to choose) */
+	for (int i = 0; i < N; i++) {
+		bool r = i < 30;
+		g[i] = (struct trainer_group){ rg_seq[0], r ? rated : none, RK, r ? 100 + i % 10 : 7,
+					      true };
+	}
+	trainer_reward_split(g, N, 0.2f, 7);
+	int a[N], b[N];
+	CHECK_INT_EQ(held_ids(g, N, a), 2);
+	for (int i = 0; i < N; i++) /* all groups of a prompt go together */
+		for (int j = 0; j < N; j++)
+			if (g[i].prompt == g[j].prompt)
+				CHECK(g[i].heldout == g[j].heldout);
+	CHECK(!g[30].heldout);
+	/* the same prompts in any group order */
+	for (int i = 0; i < N; i++) {
+		rev[i] = g[(i * 7) % N]; /* 7 and 33 coprime: a permutation */
+		rev[i].heldout = false;
+	}
+	trainer_reward_split(rev, N, 0.2f, 7);
+	CHECK_INT_EQ(held_ids(rev, N, b), 2);
+	CHECK(a[0] == b[0] && a[1] == b[1]);
+	/* the seed changes the choice (for these ids and seeds) */
+	bool differs = false;
+	for (uint64_t s = 8; s < 12 && !differs; s++) {
+		trainer_reward_split(rev, N, 0.2f, s);
+		held_ids(rev, N, b);
+		differs = a[0] != b[0] || a[1] != b[1];
+	}
+	CHECK(differs);
+	/* at least one, at most all but one; none with frac 0 or one prompt */
+	trainer_reward_split(g, N, 0.01f, 7);
+	CHECK_INT_EQ(held_ids(g, N, a), 1);
+	trainer_reward_split(g, N, 0.99f, 7);
+	CHECK_INT_EQ(held_ids(g, N, a), 9);
+	trainer_reward_split(g, N, 0.0f, 7);
+	CHECK_INT_EQ(held_ids(g, N, a), 0);
+	trainer_reward_split(g, 3, 0.5f, 7); /* prompts 100, 101, 102 */
+	CHECK_INT_EQ(held_ids(g, 3, a), 2);
+	g[1].prompt = g[2].prompt = 100;
+	trainer_reward_split(g, 3, 0.5f, 7);
+	CHECK_INT_EQ(held_ids(g, 3, a), 0);
+}
+
+/*
+ * Tied groups alone still teach: every answer of a group has the same score
+ * (5 when the group's answers carry token 7, 1 otherwise), so there is no
+ * pair anywhere and only the pointwise term trains.  The held-out RMSE must
+ * fall well below what a constant prediction gets (about 2).  Then a warm
+ * start: a second call from the trained, normalised weights with
+ * head_init_std 0 and a learning rate too small to move them keeps the head
+ * as it is — its scores already have mean 0 and std 1 over the same answers.
+ */
+static void test_reward_tied_groups_teach_and_warm_start(void)
+{
+	enum { NG = 60 };
+	static int tok[NG][RK][12];
+	static struct trainer_seq seq[NG][RK];
+	static float sc[NG][RK];
+	static struct trainer_group g[NG];
+	for (int i = 0; i < NG; i++) {
+		bool seven = i % 2 == 0;
+		for (int j = 0; j < RK; j++) {
+			int *t = tok[i][j], n = 6 + irand(6);
+			t[0] = 1;
+			t[1] = 20 + i % 20;
+			t[2] = 3;
+			for (int q = 3; q < n - 1; q++)
+				t[q] = 8 + irand(VOCAB - 8);
+			if (seven)
+				t[3 + irand(n - 4)] = 7;
+			else
+				for (int q = 3; q < n - 1; q++)
+					t[q] = t[q] == 7 ? 8 : t[q];
+			t[n - 1] = 2;
+			seq[i][j] = (struct trainer_seq){ t, n, 3, true };
+			sc[i][j] = seven ? 5.0f : 1.0f;
+		}
+		g[i] = (struct trainer_group){ seq[i], sc[i], RK, i, false };
+	}
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 9);
+	rm.score = LLAMA_SCORE_MEAN;
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.lr = 2e-3f;
+	p.min_lr = 2e-4f;
+	p.epochs = 8;
+	trainer_reward_split(g, NG, p.heldout_frac, p.seed);
+	struct trainer_reward_result res;
+	char err[256];
+	CHECK_INT_EQ(trainer_reward(&rm, g, NG, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_INT_EQ(res.train_pairs, 0);
+	CHECK_INT_EQ(res.heldout_pairs, 0);
+	CHECK_INT_EQ(res.groups_tied, NG - 12);
+	CHECK_INT_EQ(res.heldout_prompts, 12);
+	CHECK(isnan(res.heldout_acc) && isnan(res.heldout_lo) && isnan(res.heldout_hi));
+	CHECK_NEAR(res.score_sigma, 2.0, 0.3);
+	CHECK_MSG(res.heldout_rmse < 1.0f, "heldout_rmse %g (train %g)", res.heldout_rmse,
+		  res.train_rmse);
+
+	/* warm start from the normalised reward model */
+	struct llama_model rm2;
+	model_copy(&rm2, &rm, 8, 16, LLAMA_NO_LM);
+	rm2.score = LLAMA_SCORE_MEAN;
+	p.head_init_std = 0.0f;
+	p.epochs = 1;
+	p.lr = 1e-30f;
+	p.min_lr = 0.0f;
+	struct trainer_reward_result res2;
+	CHECK_INT_EQ(trainer_reward(&rm2, g, NG, &p, NULL, &res2, err, sizeof err), 0);
+	CHECK_NEAR(res2.norm_mean, 0.0, 1e-4);
+	CHECK_NEAR(res2.norm_std, 1.0, 1e-4);
+	CHECK_NEAR(res2.heldout_rmse * res.norm_std, res.heldout_rmse * res2.norm_std, 0.5);
+	for (int i = 0; i < tiny.dim; i++)
+		CHECK_NEAR(rm2.w.head_w[i], rm.w.head_w[i], 1e-4);
+	llama_model_release(&rm2);
 	llama_model_release(&rm);
 }
 
@@ -1018,6 +1336,9 @@ int main(void)
 	RUN(test_reward_mean_score_prompt_conditioned);
 	RUN(test_reward_train_layers_freezes_below);
 	RUN(test_reward_errors);
+	RUN(test_reward_loss_matches_direct);
+	RUN(test_reward_split_by_prompt);
+	RUN(test_reward_tied_groups_teach_and_warm_start);
 	RUN(test_built_rm_rewards_token);
 	RUN(test_ppo_raises_reward);
 	RUN(test_rloo_raises_reward);
