@@ -973,6 +973,10 @@ static void rl_params(struct trainer_rl_params *p)
 	p->kl_beta = 0.5f;
 	p->kl_target = 0.0f;
 	p->kl_coef = 0.5f;
+	/* these tests measure learning under a fixed coefficient: no hard
+	 * stops (tested on their own below) */
+	p->kl_ceiling = 0.0f;
+	p->entropy_floor = 0.0f;
 }
 
 static void test_ppo_raises_reward(void)
