@@ -1159,6 +1159,237 @@ static void test_group_rl_score_fn(void)
 	llama_model_release(&ref);
 }
 
+/* Records the per-update "kl", "kl_beta" and "entropy" metrics. */
+struct rl_rec {
+	float kl[256], beta[256], ent[256];
+	int n_kl, n_beta, n_ent;
+};
+
+static void rl_rec_metric(void *a, int step, const char *name, float v)
+{
+	struct rl_rec *r = a;
+	(void)step;
+	if (!strcmp(name, "kl") && r->n_kl < 256)
+		r->kl[r->n_kl++] = v;
+	else if (!strcmp(name, "kl_beta") && r->n_beta < 256)
+		r->beta[r->n_beta++] = v;
+	else if (!strcmp(name, "entropy") && r->n_ent < 256)
+		r->ent[r->n_ent++] = v;
+}
+
+/* Always token X: the more X, the better (x_share), at a learning rate that
+ * drives the policy there fast, no KL term — KL to the reference climbs and
+ * the entropy collapses. */
+static void degenerate_params(struct trainer_rl_params *p, int *calls)
+{
+	rl_params(p);
+	p->lr = 1e-2f;
+	p->min_lr = 1e-2f;
+	p->kl_coef = 0.0f;
+	p->kl_target = 0.0f;
+	p->iterations = 20;
+	p->score_fn = x_share;
+	p->score_arg = calls;
+}
+
+static int run_group(struct llama_model *pol0, const struct trainer_prompt *pr, int np,
+		     const struct trainer_rl_params *p, struct rl_rec *rr,
+		     struct trainer_rl_result *res)
+{
+	struct llama_model pol, ref;
+	model_copy(&pol, pol0, 16, SEQ, 0);
+	model_copy(&ref, pol0, 16, SEQ, LLAMA_NO_GRADS);
+	memset(rr, 0, sizeof *rr);
+	struct rec dummy;
+	struct trainer_hooks h = rec_hooks(&dummy, NULL);
+	h.arg = rr;
+	h.metric = rl_rec_metric;
+	h.progress = NULL;
+	h.cancelled = NULL;
+	char err[256];
+	int rc = trainer_group_rl(TRAINER_GRPO, &pol, &ref, NULL, pr, np, p, &h, res, err,
+				  sizeof err);
+	if (rc)
+		fprintf(stderr, "  group rl: %s\n", err);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	return rc;
+}
+
+/*
+ * The KL ceiling: the degenerate reward drives KL past 4 nats per answer.
+ * With the ceiling on, the run stops at the first batch above it, before
+ * that batch's update (the optimizer steps say so), and returns 0; with it
+ * off, the same run goes through every iteration (the same batches up to
+ * the stop: same seeds, same updates) and its KL passes the ceiling.
+ */
+static void test_group_rl_kl_ceiling(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol0;
+	model_new(&pol0, 16, SEQ, 0, 24);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	struct rl_rec off, on;
+	struct trainer_rl_result ro, rn;
+	p.kl_ceiling = 0.0f;
+	p.entropy_floor = 0.0f;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &off, &ro) == 0);
+	CHECK_INT_EQ(ro.stop_reason, TRAINER_RL_DONE);
+	CHECK_STR_EQ(trainer_rl_stop_name(ro.stop_reason), "done");
+	CHECK_INT_EQ(ro.iterations, p.iterations);
+	CHECK_INT_EQ(ro.stopped_at, p.iterations);
+	CHECK_INT_EQ(off.n_kl, p.iterations);
+	float kmax = 0;
+	int first_above = -1;
+	for (int i = 0; i < off.n_kl; i++) {
+		kmax = off.kl[i] > kmax ? off.kl[i] : kmax;
+		if (first_above < 0 && off.kl[i] > 4.0f)
+			first_above = i;
+	}
+	CHECK_NEAR(ro.kl_max, kmax, 0);
+	REQUIRE_MSG(first_above > 0 && first_above < p.iterations - 1,
+		    "kl never passed 4 early enough (max %g)", kmax);
+
+	p.kl_ceiling = 4.0f;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &on, &rn) == 0);
+	CHECK_INT_EQ(rn.stop_reason, TRAINER_RL_KL_CEILING);
+	CHECK_STR_EQ(trainer_rl_stop_name(rn.stop_reason), "kl_ceiling");
+	CHECK_INT_EQ(rn.stopped_at, first_above);
+	CHECK_INT_EQ(rn.iterations, first_above);
+	/* the stopping batch was not trained on: one step per minibatch of
+	 * each update before it (32 answers, minibatch 16, 2 epochs) */
+	CHECK_INT_EQ(rn.steps, first_above * p.epochs * 2);
+	CHECK_INT_EQ(ro.steps, p.iterations * p.epochs * 2);
+	/* up to the stop the run is the same; the stopping batch reported */
+	CHECK_INT_EQ(on.n_kl, first_above + 1);
+	for (int i = 0; i <= first_above; i++)
+		CHECK_NEAR(on.kl[i], off.kl[i], 0);
+	CHECK_NEAR(rn.kl_last, off.kl[first_above], 0);
+	CHECK(rn.kl_max > 4.0f);
+	CHECK_NEAR(rn.entropy_first, off.ent[0], 0);
+	CHECK_STR_EQ(trainer_rl_stop_name(99), "unknown");
+	llama_model_release(&pol0);
+}
+
+/* The entropy floor on the same degenerate run: the entropy falls below
+ * 0.7 of the first batch's; the run stops there, before that update. */
+static void test_group_rl_entropy_floor(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol0;
+	model_new(&pol0, 16, SEQ, 0, 24);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	p.kl_ceiling = 0.0f;
+	p.entropy_floor = 0.0f;
+	struct rl_rec off, on;
+	struct trainer_rl_result ro, rn;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &off, &ro) == 0);
+	int first_below = -1;
+	for (int i = 1; i < off.n_ent && first_below < 0; i++)
+		if (off.ent[i] < 0.7f * off.ent[0])
+			first_below = i;
+	REQUIRE_MSG(first_below > 0 && first_below < p.iterations - 1,
+		    "entropy %g -> %g never fell below 0.7 of the first early enough", off.ent[0],
+		    off.ent[off.n_ent - 1]);
+	p.entropy_floor = 0.7f;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &on, &rn) == 0);
+	CHECK_INT_EQ(rn.stop_reason, TRAINER_RL_ENTROPY_FLOOR);
+	CHECK_STR_EQ(trainer_rl_stop_name(rn.stop_reason), "entropy_floor");
+	CHECK_INT_EQ(rn.stopped_at, first_below);
+	CHECK_INT_EQ(rn.steps, first_below * p.epochs * 2);
+	CHECK_NEAR(rn.entropy_first, off.ent[0], 0);
+	CHECK_NEAR(rn.entropy_last, off.ent[first_below], 0);
+	CHECK(rn.entropy_last < 0.7f * rn.entropy_first);
+	llama_model_release(&pol0);
+}
+
+/* The adaptive coefficient of group RL: each update's kl_beta is the
+ * controller (rl_kl_control, written out here) applied to the previous one
+ * and the previous batch's KL; KL above the target raises it. */
+static void test_group_rl_adaptive_kl_coef(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol0;
+	model_new(&pol0, 16, SEQ, 0, 24);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	p.iterations = 10;
+	p.kl_coef = 0.05f;
+	p.kl_target = 0.5f;
+	p.kl_horizon = 100.0f;
+	p.kl_ceiling = 0.0f;
+	p.entropy_floor = 0.0f;
+	struct rl_rec rr;
+	struct trainer_rl_result res;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &rr, &res) == 0);
+	REQUIRE(rr.n_beta == p.iterations && rr.n_kl == p.iterations);
+	double coef = 0.05;
+	for (int i = 0; i < p.iterations; i++) {
+		CHECK_NEAR(rr.beta[i], coef, 1e-6 * coef);
+		double e = rr.kl[i] / 0.5 - 1;
+		e = e < -0.2 ? -0.2 : e > 0.2 ? 0.2 : e;
+		coef *= 1 + e * 32 / 100.0;
+	}
+	CHECK_NEAR(res.kl_beta, coef, 1e-6 * coef);
+	CHECK_MSG(res.kl_beta > 0.05f, "kl %g .. %g, coef 0.05 -> %g", rr.kl[0],
+		  rr.kl[p.iterations - 1], res.kl_beta);
+	llama_model_release(&pol0);
+}
+
+/* PPO shares the stops: the degenerate reward, a fixed small beta, the KL
+ * ceiling at 4 — it stops before the update of the first batch above it. */
+static void test_ppo_kl_ceiling(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, value;
+	model_new(&pol, 16, SEQ, 0, 24);
+	model_copy(&ref, &pol, 16, SEQ, LLAMA_NO_GRADS);
+	build_rm(&value, LLAMA_NO_LM);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	p.kl_beta = 0.01f;
+	p.kl_ceiling = 4.0f;
+	p.iterations = 30;
+	struct rl_rec rr;
+	memset(&rr, 0, sizeof rr);
+	struct trainer_hooks h = { .arg = &rr, .metric = rl_rec_metric };
+	struct trainer_rl_result res;
+	char err[256];
+	int rc = trainer_ppo(&pol, &ref, &value, NULL, pr, NP, &p, &h, &res, err, sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK_INT_EQ(res.stop_reason, TRAINER_RL_KL_CEILING);
+	CHECK_MSG(res.stopped_at > 0 && res.stopped_at < p.iterations, "stopped at %d",
+		  res.stopped_at);
+	CHECK_INT_EQ(res.iterations, res.stopped_at);
+	CHECK_INT_EQ(res.steps, res.stopped_at * p.epochs * 2);
+	CHECK_INT_EQ(rr.n_kl, res.stopped_at + 1);
+	for (int i = 0; i < rr.n_kl - 1; i++)
+		CHECK(rr.kl[i] <= 4.0f);
+	CHECK(rr.kl[rr.n_kl - 1] > 4.0f);
+	CHECK_NEAR(res.kl_max, rr.kl[rr.n_kl - 1], 0);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&value);
+}
+
 /* With a reward model that scores everything 0, the missing-EOS penalty is
  * the only signal: answers learn to end. */
 static void test_missing_eos_penalty(void)
@@ -1349,6 +1580,10 @@ int main(void)
 	RUN(test_grpo_raises_reward);
 	RUN(test_group_rl_score_fn);
 	RUN(test_missing_eos_penalty);
+	RUN(test_group_rl_kl_ceiling);
+	RUN(test_group_rl_entropy_floor);
+	RUN(test_group_rl_adaptive_kl_coef);
+	RUN(test_ppo_kl_ceiling);
 	RUN(test_dpo);
 	RUN(test_eval);
 	TEST_MAIN_END();
