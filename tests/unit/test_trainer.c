@@ -551,6 +551,68 @@ static double nls(double x)
 }
 
 /*
+ * The reward loss of the training groups g[0..n) (K = RK each) computed here
+ * from trainer_score's scores (written to r, (n, RK)): mu and sigma over the
+ * training groups' rated answers; per group the mean over its ordered pairs
+ * of -log sigmoid(r_hi - r_lo - ms * gap) plus w times the mean squared error
+ * against the standardised scores; the mean over the training groups with a
+ * rating.
+ */
+static double rm_direct_loss(struct llama_model *rm, const struct trainer_group *g, int n,
+			     double ms, double w, float *r, double *mu_out, double *sigma_out)
+{
+	char err[256];
+	for (int i = 0; i < n; i++)
+		if (trainer_score(rm, g[i].seqs, RK, r + (size_t)i * RK, err, sizeof err) < 0)
+			return NAN;
+	double sum = 0, sq = 0;
+	int m = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < RK && !g[i].heldout; k++) {
+				float sc = g[i].scores[k];
+				if (isnan(sc))
+					continue;
+				if (pass == 0) {
+					sum += sc;
+					m++;
+				} else {
+					sq += (sc - sum / m) * (sc - sum / m);
+				}
+			}
+	double mu = sum / m, sigma = sqrt(sq / m);
+	sigma = sigma < 0.5 ? 0.5 : sigma;
+	double loss = 0;
+	int ng = 0;
+	for (int i = 0; i < n; i++) {
+		if (g[i].heldout)
+			continue;
+		const float *sc = g[i].scores, *ri = r + (size_t)i * RK;
+		double pl = 0, pt = 0;
+		int np = 0, nr = 0;
+		for (int a = 0; a < RK; a++) {
+			if (isnan(sc[a]))
+				continue;
+			double e = ri[a] - (sc[a] - mu) / sigma;
+			pt += e * e;
+			nr++;
+			for (int b = 0; b < RK; b++)
+				if (!isnan(sc[b]) && sc[a] > sc[b]) {
+					pl += nls(ri[a] - ri[b] - ms * (sc[a] - sc[b]));
+					np++;
+				}
+		}
+		if (nr == 0)
+			continue;
+		loss += (np ? pl / np : 0) + w * pt / nr;
+		ng++;
+	}
+	*mu_out = mu;
+	*sigma_out = sigma;
+	return loss / ng;
+}
+
+/*
  * The loss trainer_reward reports against the formula computed here from
  * trainer_score's scores: one step over every training group at a learning
  * rate too small to move a float weight, so the step's loss is the loss at
@@ -577,50 +639,10 @@ static void test_reward_loss_matches_direct(void)
 		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4 };
 	float r[NGR][RK];
 	char err[256];
-	for (int i = 0; i < NGR; i++)
-		REQUIRE(trainer_score(&rm, rg_seq[i], RK, r[i], err, sizeof err) == 0);
-
-	/* the standardisation over the training groups' rated answers */
-	double sum = 0, sq = 0;
-	int m = 0;
-	for (int i = 0; i < NGR; i++)
-		for (int k = 0; k < RK && i != 4; k++)
-			if (!isnan(sc[i][k])) {
-				sum += sc[i][k];
-				m++;
-			}
-	double mu = sum / m;
-	for (int i = 0; i < NGR; i++)
-		for (int k = 0; k < RK && i != 4; k++)
-			if (!isnan(sc[i][k]))
-				sq += (sc[i][k] - mu) * (sc[i][k] - mu);
-	double sigma = sqrt(sq / m);
-	/* per group: mean over its ordered pairs + w * mean squared error; the
-	 * mean over the four training groups with a rating (0, 1, 2, 5) */
+	double mu, sigma;
 	const double w = 0.7, ms = 0.3;
-	double loss = 0;
-	int ng = 0;
-	for (int i = 0; i < NGR; i++) {
-		if (i == 3 || i == 4)
-			continue;
-		double pl = 0, pt = 0;
-		int np = 0, nr = 0;
-		for (int a = 0; a < RK; a++) {
-			if (isnan(sc[i][a]))
-				continue;
-			double e = r[i][a] - (sc[i][a] - mu) / sigma;
-			pt += e * e;
-			nr++;
-			for (int b = 0; b < RK; b++)
-				if (!isnan(sc[i][b]) && sc[i][a] > sc[i][b]) {
-					pl += nls(r[i][a] - r[i][b] - ms * (sc[i][a] - sc[i][b]));
-					np++;
-				}
-		}
-		loss += (np ? pl / np : 0) + w * pt / nr;
-		ng++;
-	}
-	loss /= ng;
+	double loss = rm_direct_loss(&rm, g, NGR, ms, w, &r[0][0], &mu, &sigma);
+	REQUIRE(isfinite(loss));
 
 	struct trainer_reward_params p;
 	trainer_reward_defaults(&p);
@@ -634,9 +656,38 @@ static void test_reward_loss_matches_direct(void)
 	p.head_init_std = 0.0f;
 	p.normalize = false;
 	struct trainer_reward_result res;
+	p.grad_clip = 0.0f; /* AdamW leaves rm.grads as they were: the step's gradient */
 	CHECK_INT_EQ(trainer_reward(&rm, g, NGR, &p, NULL, &res, err, sizeof err), 0);
 	CHECK_INT_EQ(res.steps, 1);
 	CHECK_NEAR(res.loss, loss, 1e-5 * (1 + fabs(loss)));
+
+	/* the gradient through the model against central differences of the loss
+	 * computed here: the head, the final norm, the top layer's w2 and wo,
+	 * the embedding of a prompt token */
+	struct { int tensor, index; } probe[] = {
+		{ 13, 0 }, { 12, 0 }, { 12, 5 }, { 12, 17 }, { 10, 3 }, { 10, 30 },
+		{ 8, 64 * 32 + 11 }, { 8, 64 * 32 + 900 }, { 5, 32 * 32 + 40 },
+		{ 0, 21 * 32 + 4 },
+	};
+	float rr[NGR * RK];
+	double mu2, sg2;
+	for (size_t q = 0; q < sizeof probe / sizeof probe[0]; q++) {
+		size_t off, len;
+		llama_tensor_span(&tiny, probe[q].tensor, &off, &len);
+		REQUIRE((size_t)probe[q].index < len);
+		float *x = rm.params + off + probe[q].index, keep = *x;
+		const float h = 1e-2f;
+		*x = keep + h;
+		double lp = rm_direct_loss(&rm, g, NGR, ms, w, rr, &mu2, &sg2);
+		*x = keep - h;
+		double lm = rm_direct_loss(&rm, g, NGR, ms, w, rr, &mu2, &sg2);
+		*x = keep;
+		double fd = (lp - lm) / ((double)(keep + h) - (double)(keep - h));
+		double an = rm.grads[off + probe[q].index];
+		CHECK_MSG(fabs(an - fd) <= 2e-4 + 2e-2 * fabs(fd),
+			  "tensor %d [%d]: gradient %.6g, finite difference %.6g", probe[q].tensor,
+			  probe[q].index, an, fd);
+	}
 	CHECK_NEAR(res.score_mu, mu, 1e-6);
 	CHECK_NEAR(res.score_sigma, sigma, 1e-6);
 	CHECK_INT_EQ(res.groups_tied, 2);
