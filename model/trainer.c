@@ -704,8 +704,13 @@ void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint6
 	/* each prompt's key depends on the seed and its id alone: the choice is
 	 * the same whatever the order of the groups */
 	uint64_t base = trainer_rng_seed(seed, 0x5B17);
-	for (int i = 0; i < np; i++)
-		keys[i] = (struct prompt_key){ trainer_rng_seed(base, (uint32_t)ids[i]), ids[i] };
+	for (int i = 0; i < np; i++) {
+		/* the mixed output, not trainer_rng_seed's state: that is only
+		 * base ^ (id * constant) + constant, whose order hardly moves with
+		 * the seed */
+		uint64_t st = base ^ ((uint64_t)(uint32_t)ids[i] * 0xD1B54A32D192ED03ull);
+		keys[i] = (struct prompt_key){ rng_splitmix64(&st), ids[i] };
+	}
 	qsort(keys, (size_t)np, sizeof *keys, cmp_prompt_key);
 	for (int i = 0; i < nh; i++)
 		ids[i] = keys[i].id;

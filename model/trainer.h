@@ -254,10 +254,20 @@ struct trainer_rl_params {
 	float gamma, lam;        /* PPO GAE (1.0, 0.95) */
 	bool whiten_adv;         /* PPO: whiten advantages over the batch (true) */
 	float kl_beta;           /* PPO: initial KL penalty coefficient (0.05) */
-	float kl_target;         /* PPO adaptive controller: target mean KL per
-				    sequence, <= 0 = fixed beta (2.0) */
-	float kl_horizon;        /* controller horizon in sequences (4000) */
-	float kl_coef;           /* RLOO/GRPO: K3 KL-to-ref term in the loss (0.05) */
+	float kl_target;         /* the adaptive controller (rl_kl_control) of PPO's
+				    beta and of RLOO/GRPO's kl_coef: target mean KL
+				    per sequence (sum over an answer's tokens of
+				    logp - logp_ref); <= 0 = fixed coefficient (1.0;
+				    one field for both methods) */
+	float kl_horizon;        /* controller horizon in sequences (4000): at most
+				    0.2 * batch / horizon relative change per update */
+	float kl_coef;           /* RLOO/GRPO: initial coefficient of the K3
+				    KL-to-ref term in the loss (0.1) */
+	float kl_ceiling;        /* hard stop: no more updates once a batch's mean
+				    per-sequence KL exceeds it; <= 0 = off (4.0) */
+	float entropy_floor;     /* stop once a batch's mean per-token entropy falls
+				    below this fraction of the first batch's;
+				    <= 0 = off (0.5) */
 	float missing_eos_penalty; /* subtracted from the score of an answer that hit
 				    max_new without EOS (1.0) */
 	float grpo_eps;          /* GRPO std epsilon (1e-4) */
@@ -272,16 +282,43 @@ struct trainer_rl_params {
 };
 void trainer_rl_defaults(struct trainer_rl_params *p);
 
+/* Why an on-policy run ended (trainer_rl_result.stop_reason). */
+enum trainer_rl_stop {
+	TRAINER_RL_DONE = 0,          /* every iteration ran */
+	TRAINER_RL_KL_CEILING,        /* a batch's KL went above kl_ceiling */
+	TRAINER_RL_ENTROPY_FLOOR,     /* a batch's entropy fell below entropy_floor
+					 times the first batch's */
+};
+/* "done", "kl_ceiling", "entropy_floor" ("unknown" for anything else). */
+const char *trainer_rl_stop_name(int reason);
+
+/*
+ * The hard stops are checked on every rollout batch right after it is
+ * sampled and scored, before any optimizer step on it: a batch that trips one
+ * is NOT trained on, and the call returns 0 with the policy as it was after
+ * the previous update.  The batch figures (*_last) then describe that
+ * stopping batch — samples of the policy as returned — and its batch metrics
+ * (reward_mean, kl, entropy, response_len, eos_rate) are reported at its
+ * iteration, without the update's; a log line says which stop and the
+ * numbers.
+ */
 struct trainer_rl_result {
 	int iterations;          /* updates done */
 	int steps;               /* optimizer steps of the policy */
 	float reward_first;      /* mean rm score (before penalties) of the first */
 	float reward_last;       /* and of the last rollout batch */
 	float kl_last;           /* mean per-sequence KL of the last batch */
-	float kl_beta;           /* PPO: final beta; group RL: kl_coef */
+	float kl_beta;           /* final coefficient: PPO's beta, group RL's
+				    kl_coef (both adapted when kl_target > 0) */
 	float entropy_last;
 	float eos_rate_last;
 	float response_len_last;
+	int stop_reason;         /* enum trainer_rl_stop */
+	int stopped_at;          /* the iteration index of the batch that stopped
+				    it, or p->iterations: always == iterations */
+	float kl_max;            /* largest batch mean per-sequence KL seen (the
+				    stopping batch included) */
+	float entropy_first;     /* mean per-token entropy of the first batch */
 };
 
 /*
@@ -291,7 +328,8 @@ struct trainer_rl_result {
  * values (value model) and the rm score (read as rm->score says); token rewards -beta*KL
  * plus the score (minus the missing-EOS penalty) at the last token; GAE,
  * whitened advantages; epochs x minibatches of clipped policy and value
- * losses; the adaptive KL controller.  metrics per update: reward_mean, kl,
+ * losses; the adaptive KL controller (kl_target); the hard stops (kl_ceiling,
+ * entropy_floor; see trainer_rl_result).  metrics per update: reward_mean, kl,
  * kl_beta, entropy, clipfrac, policy_loss, value_loss, response_len, eos_rate
  * (and rlhf_reward, approx_kl, value_clipfrac, lr).  "kl" is the mean over the
  * batch's answers of sum_t (logp - logp_ref) at sampling time.
@@ -307,8 +345,10 @@ int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llam
  * RLOO or GRPO: the same rollouts without a value model; one advantage per
  * answer from its group of K (rl_rloo_advantages / rl_grpo_advantages of the
  * score minus the missing-EOS penalty); the clipped policy-gradient loss
- * rl_pg_loss with kl_coef * K3(policy || ref).  metrics per update:
- * reward_mean, kl, kl_beta (= kl_coef), entropy, clipfrac, policy_loss,
+ * rl_pg_loss with kl_coef * K3(policy || ref), kl_coef adapted after each
+ * update by rl_kl_control toward kl_target (when > 0) from the batch's mean
+ * per-sequence KL; the hard stops as PPO's.  metrics per update:
+ * reward_mean, kl, kl_beta (the coefficient used), entropy, clipfrac, policy_loss,
  * response_len, eos_rate (and rlhf_reward, kl_k3, lr).  With p->score_fn set,
  * rm may be NULL.
  */

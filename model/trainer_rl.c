@@ -52,13 +52,25 @@ void trainer_rl_defaults(struct trainer_rl_params *p)
 	p->lam = 0.95f;
 	p->whiten_adv = true;
 	p->kl_beta = 0.05f;
-	p->kl_target = 2.0f;
+	p->kl_target = 1.0f;
 	p->kl_horizon = 4000.0f;
-	p->kl_coef = 0.05f;
+	p->kl_coef = 0.1f;
+	p->kl_ceiling = 4.0f;
+	p->entropy_floor = 0.5f;
 	p->missing_eos_penalty = 1.0f;
 	p->grpo_eps = 1e-4f;
 	p->eos_id = INFER_EOS;
 	p->seed = 1;
+}
+
+const char *trainer_rl_stop_name(int reason)
+{
+	switch (reason) {
+	case TRAINER_RL_DONE: return "done";
+	case TRAINER_RL_KL_CEILING: return "kl_ceiling";
+	case TRAINER_RL_ENTROPY_FLOOR: return "entropy_floor";
+	default: return "unknown";
+	}
 }
 
 void trainer_eval_defaults(struct trainer_eval_params *p)
@@ -260,6 +272,7 @@ struct rl_job {
 	struct prompt_cycle cyc;
 	int *pidx, *stream0;           /* (prompts_per_iter) */
 	int *perm;                     /* (cap) minibatch order */
+	float kl_coef;                 /* group RL: the K3 term's coefficient now */
 	struct adamw opt, vopt;
 };
 
@@ -309,7 +322,9 @@ static int rl_check(struct rl_job *j, bool ppo, int n)
 	if (n < 0 || (n > 0 && !j->prompts) || p->iterations <= 0 || p->prompts_per_iter <= 0 ||
 	    p->k < (ppo ? 1 : 2) || p->max_new <= 0 || p->epochs <= 0 || p->minibatch <= 0 ||
 	    !(p->temperature >= 0) || !(p->clip_eps >= 0) || !(p->kl_beta >= 0) ||
-	    !(p->kl_coef >= 0) || !isfinite(p->missing_eos_penalty) || p->eos_id < 0 ||
+	    !(p->kl_coef >= 0) || isnan(p->kl_target) || isnan(p->kl_horizon) ||
+	    isnan(p->kl_ceiling) || isnan(p->entropy_floor) ||
+	    !isfinite(p->missing_eos_penalty) || p->eos_id < 0 ||
 	    p->eos_id >= V || (ppo && !(p->value_lr > 0)))
 		return trainer_fail(run, -EINVAL, "bad rl settings: %d prompts, iterations %d, "
 				    "prompts_per_iter %d, k %d%s, max_new %d, epochs %d, minibatch %d",
@@ -436,6 +451,8 @@ struct batch_stats {
 	float reward_mean, kl, entropy, response_len, eos_rate;
 };
 
+static void emit_batch_metrics(struct trainer_run *run, int iter, const struct batch_stats *b);
+
 static void batch_stats(const struct rollouts *ro, struct batch_stats *b)
 {
 	double sc = 0, kl = 0, len = 0, eos = 0;
@@ -462,6 +479,51 @@ static void stats_to_result(struct trainer_rl_result *res, const struct batch_st
 	res->eos_rate_last = b->eos_rate;
 	res->response_len_last = b->response_len;
 	res->iterations = iter + 1;
+}
+
+/*
+ * The hard stops, checked on each fresh rollout batch before its update:
+ * TRAINER_RL_KL_CEILING when the batch's mean per-sequence KL is above
+ * kl_ceiling, TRAINER_RL_ENTROPY_FLOOR when its mean per-token entropy is
+ * below entropy_floor times the first batch's; else TRAINER_RL_DONE (go on).
+ * Keeps kl_max and entropy_first in the result, and logs a stop.
+ */
+static int rl_stop_check(struct rl_job *j, const char *name, int iter, const struct batch_stats *b)
+{
+	const struct trainer_rl_params *p = j->p;
+	struct trainer_rl_result *res = j->res;
+	if (iter == 0) {
+		res->entropy_first = b->entropy;
+		res->kl_max = b->kl;
+	} else if (b->kl > res->kl_max) {
+		res->kl_max = b->kl;
+	}
+	if (p->kl_ceiling > 0 && b->kl > p->kl_ceiling) {
+		trainer_logf(&j->run, "%s: stopping before update %d of %d: the batch's KL %.4f is "
+			     "above the ceiling %.4f (the policy is kept as it was after update %d)",
+			     name, iter + 1, p->iterations, b->kl, p->kl_ceiling, iter);
+		return TRAINER_RL_KL_CEILING;
+	}
+	if (p->entropy_floor > 0 && iter > 0 && res->entropy_first > 0 &&
+	    b->entropy < p->entropy_floor * res->entropy_first) {
+		trainer_logf(&j->run, "%s: stopping before update %d of %d: the batch's entropy "
+			     "%.4f is below %.2f of the first batch's %.4f (the policy is kept as it "
+			     "was after update %d)", name, iter + 1, p->iterations, b->entropy,
+			     p->entropy_floor, res->entropy_first, iter);
+		return TRAINER_RL_ENTROPY_FLOOR;
+	}
+	return TRAINER_RL_DONE;
+}
+
+/* A stop before update iter: the result describes the policy as returned —
+ * the stopping batch was sampled from it — with iter updates done. */
+static void rl_stopped(struct rl_job *j, int iter, int reason, const struct batch_stats *b)
+{
+	emit_batch_metrics(&j->run, iter, b);
+	stats_to_result(j->res, b, iter);
+	j->res->iterations = iter;
+	j->res->stopped_at = iter;
+	j->res->stop_reason = reason;
 }
 
 static void emit_batch_metrics(struct trainer_run *run, int iter, const struct batch_stats *b)
@@ -649,6 +711,12 @@ int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llam
 		double rlhf = ppo_advantages(&j, beta);
 		struct batch_stats bs;
 		batch_stats(&j.ro, &bs);
+		int stop = rl_stop_check(&j, "ppo", iter, &bs);
+		if (stop != TRAINER_RL_DONE) {
+			rl_stopped(&j, iter, stop, &bs);
+			res->kl_beta = ctl.beta;
+			break;
+		}
 		if (trainer_cancelled(run)) {
 			rc = -ECANCELED;
 			goto out;
@@ -670,6 +738,7 @@ int trainer_ppo(struct llama_model *policy, struct llama_model *ref, struct llam
 		trainer_metric(run, iter, "value_clipfrac", (float)(u.value_clipfrac / n_upd));
 		trainer_metric(run, iter, "lr", lr);
 		stats_to_result(res, &bs, iter);
+		res->stopped_at = iter + 1;
 		res->kl_beta = ctl.beta;
 		trainer_logf(run, "ppo iter %d/%d reward %.4f kl %.4f beta %.4f entropy %.3f len %.1f "
 			     "eos %.2f clipfrac %.3f vloss %.4f", iter + 1, p->iterations,
@@ -732,7 +801,7 @@ static int group_minibatch(struct rl_job *j, const int *idx, int nb, double ntok
 		double w = (double)B / nb;
 		struct rl_pg_stats st;
 		u->policy_loss += w * rl_pg_loss(rows->grad, &st, policy->acts.logprobs, old, rf, adv,
-						 rows->mask, B, T, p->clip_eps, p->kl_coef, (float)w);
+						 rows->mask, B, T, p->clip_eps, j->kl_coef, (float)w);
 		u->clipfrac += cnt / ntok * st.clipfrac;
 		u->kl += cnt / ntok * st.kl_mean;
 		if ((rc = trainer_step_backward(policy, rows, &j->run, "policy")) < 0)
@@ -761,6 +830,8 @@ int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 	const char *name = kind == TRAINER_RLOO ? "rloo" : "grpo";
 	if ((rc = rl_job_init(&j, false, n)))
 		goto out;
+	j.kl_coef = p->kl_coef;
+	res->kl_beta = p->kl_coef;
 	trainer_logf(run, "%s: %d iterations of %d prompts x %d answers (up to %d tokens), "
 		     "%d epochs of %d minibatches", name, p->iterations, p->prompts_per_iter, p->k,
 		     p->max_new, p->epochs, j.n_mb);
@@ -771,6 +842,11 @@ int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 		double rsum = group_advantages(&j, kind);
 		struct batch_stats bs;
 		batch_stats(&j.ro, &bs);
+		int stop = rl_stop_check(&j, name, iter, &bs);
+		if (stop != TRAINER_RL_DONE) {
+			rl_stopped(&j, iter, stop, &bs);
+			break;
+		}
 		if (trainer_cancelled(run)) {
 			rc = -ECANCELED;
 			goto out;
@@ -778,21 +854,24 @@ int trainer_group_rl(enum trainer_rl_kind kind, struct llama_model *policy,
 		struct upd_stats u = { 0 };
 		int n_upd = 0;
 		float lr = 0;
+		float coef = j.kl_coef;
 		if ((rc = rl_update(&j, iter, group_minibatch, &u, &n_upd, &lr)) < 0)
 			goto out;
+		j.kl_coef = rl_kl_control(coef, bs.kl, p->kl_target, p->kl_horizon, j.ro.n);
 
 		emit_batch_metrics(run, iter, &bs);
-		trainer_metric(run, iter, "kl_beta", p->kl_coef);
+		trainer_metric(run, iter, "kl_beta", coef);
 		trainer_metric(run, iter, "rlhf_reward", (float)(rsum / j.ro.n));
 		trainer_metric(run, iter, "clipfrac", (float)(u.clipfrac / n_upd));
 		trainer_metric(run, iter, "kl_k3", (float)(u.kl / n_upd));
 		trainer_metric(run, iter, "policy_loss", (float)(u.policy_loss / n_upd));
 		trainer_metric(run, iter, "lr", lr);
 		stats_to_result(res, &bs, iter);
-		res->kl_beta = p->kl_coef;
-		trainer_logf(run, "%s iter %d/%d reward %.4f kl %.4f entropy %.3f len %.1f eos %.2f "
-			     "clipfrac %.3f", name, iter + 1, p->iterations, bs.reward_mean, bs.kl,
-			     bs.entropy, bs.response_len, bs.eos_rate, u.clipfrac / n_upd);
+		res->stopped_at = iter + 1;
+		res->kl_beta = j.kl_coef;
+		trainer_logf(run, "%s iter %d/%d reward %.4f kl %.4f kl_coef %.4f entropy %.3f len %.1f "
+			     "eos %.2f clipfrac %.3f", name, iter + 1, p->iterations, bs.reward_mean,
+			     bs.kl, coef, bs.entropy, bs.response_len, bs.eos_rate, u.clipfrac / n_upd);
 	}
 	trainer_progress(run, 1.0f);
 	rc = 0;

@@ -377,11 +377,14 @@ static void reward_learns_and_normalises(enum llama_score mode)
 	/* 20% of the prompts (4 of 20) are held out, with all their groups */
 	CHECK_INT_EQ(res.heldout_prompts, 4);
 	CHECK_INT_EQ(res.train_prompts, 16);
-	/* held out by prompt, 30 to 50 pairs from 4 prompts: the last-token
-	 * score gets them all right; the response mean sat between 0.82 and
-	 * 0.94 over four seeds and held-out fractions 0.2, 0.3, with the
-	 * pointwise term or without it (0.868 without, 0.892 with, on average) */
-	float bound = mode == LLAMA_SCORE_LAST ? 0.9f : 0.8f;
+	/* Held out by prompt: 4 of the 20 prompts, about 30 pairs.  The
+	 * last-token score got 0.97 to 1 of them over seeds 1..5; the response
+	 * mean between 0.77 and 0.97 (it picks up prompt-specific features that
+	 * a held-out prompt does not share; with each group its own prompt, as
+	 * the old by-group split effectively was, 0.83 to 0.97), with or without
+	 * the pointwise term.  So a firm bound for the one and "clearly above
+	 * chance" for the other. */
+	float bound = mode == LLAMA_SCORE_LAST ? 0.9f : 0.7f;
 	CHECK_MSG(res.heldout_acc >= bound, "heldout_acc %g over %d pairs", res.heldout_acc,
 		  res.heldout_pairs);
 	float lo, hi;
@@ -389,7 +392,7 @@ static void reward_learns_and_normalises(enum llama_score mode)
 		     STATS_Z95, &lo, &hi);
 	CHECK_NEAR(res.heldout_lo, lo, 1e-6);
 	CHECK_NEAR(res.heldout_hi, hi, 1e-6);
-	CHECK_MSG(res.heldout_lo > 0.6f, "heldout interval [%g, %g]", res.heldout_lo,
+	CHECK_MSG(res.heldout_lo > 0.55f, "heldout interval [%g, %g]", res.heldout_lo,
 		  res.heldout_hi);
 	CHECK_NEAR((res.train_acc * res.train_pairs + res.heldout_acc * res.heldout_pairs) / pairs,
 		   (double)correct / pairs, 1e-6);
@@ -541,6 +544,372 @@ static void test_reward_errors(void)
 	llama_model_release(&rm);
 }
 
+/* softplus(-x) = -log sigmoid(x), written here */
+static double nls(double x)
+{
+	return x > 0 ? log1p(exp(-x)) : -x + log1p(exp(x));
+}
+
+/*
+ * The reward loss of the training groups g[0..n) (K = RK each) computed here
+ * from trainer_score's scores (written to r, (n, RK)): mu and sigma over the
+ * training groups' rated answers; per group the mean over its ordered pairs
+ * of -log sigmoid(r_hi - r_lo - ms * gap) plus w times the mean squared error
+ * against the standardised scores; the mean over the training groups with a
+ * rating.
+ */
+static double rm_direct_loss(struct llama_model *rm, const struct trainer_group *g, int n,
+			     double ms, double w, float *r, double *mu_out, double *sigma_out)
+{
+	char err[256];
+	for (int i = 0; i < n; i++)
+		if (trainer_score(rm, g[i].seqs, RK, r + (size_t)i * RK, err, sizeof err) < 0)
+			return NAN;
+	double sum = 0, sq = 0;
+	int m = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < RK && !g[i].heldout; k++) {
+				float sc = g[i].scores[k];
+				if (isnan(sc))
+					continue;
+				if (pass == 0) {
+					sum += sc;
+					m++;
+				} else {
+					sq += (sc - sum / m) * (sc - sum / m);
+				}
+			}
+	double mu = sum / m, sigma = sqrt(sq / m);
+	sigma = sigma < 0.5 ? 0.5 : sigma;
+	double loss = 0;
+	int ng = 0;
+	for (int i = 0; i < n; i++) {
+		if (g[i].heldout)
+			continue;
+		const float *sc = g[i].scores, *ri = r + (size_t)i * RK;
+		double pl = 0, pt = 0;
+		int np = 0, nr = 0;
+		for (int a = 0; a < RK; a++) {
+			if (isnan(sc[a]))
+				continue;
+			double e = ri[a] - (sc[a] - mu) / sigma;
+			pt += e * e;
+			nr++;
+			for (int b = 0; b < RK; b++)
+				if (!isnan(sc[b]) && sc[a] > sc[b]) {
+					pl += nls(ri[a] - ri[b] - ms * (sc[a] - sc[b]));
+					np++;
+				}
+		}
+		if (nr == 0)
+			continue;
+		loss += (np ? pl / np : 0) + w * pt / nr;
+		ng++;
+	}
+	*mu_out = mu;
+	*sigma_out = sigma;
+	return loss / ng;
+}
+
+/*
+ * The loss trainer_reward reports against the formula computed here from
+ * trainer_score's scores: one step over every training group at a learning
+ * rate too small to move a float weight, so the step's loss is the loss at
+ * the given weights.  Groups: pairs, all tied, one rated answer, none rated
+ * (ignored), held out (measured only), and two groups of one prompt.
+ */
+static void test_reward_loss_matches_direct(void)
+{
+	make_reward_data();
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 7);
+	rm.score = LLAMA_SCORE_LAST;
+	for (int i = 0; i < tiny.dim; i++)
+		rm.w.head_w[i] = 0.3f * (float)((i % 7) - 3);
+	rm.w.head_b[0] = 0.2f;
+	enum { NGR = 6 };
+	static float sc[NGR][RK] = {
+		{ 5, 1, 3, NAN }, { 2, 2, 2, 2 }, { NAN, 4, NAN, NAN },
+		{ NAN, NAN, NAN, NAN }, { 1, 4.5f, 2, 5 }, { 3.5f, 1.5f, 1.5f, 4 },
+	};
+	int prompt[NGR] = { 0, 1, 2, 3, 4, 0 };
+	struct trainer_group g[NGR];
+	for (int i = 0; i < NGR; i++)
+		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4 };
+	float r[NGR][RK];
+	char err[256];
+	double mu, sigma;
+	const double w = 0.7, ms = 0.3;
+	double loss = rm_direct_loss(&rm, g, NGR, ms, w, &r[0][0], &mu, &sigma);
+	REQUIRE(isfinite(loss));
+
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.epochs = 1;
+	p.batch_groups = 16;
+	p.lr = 1e-30f;
+	p.min_lr = 0.0f;
+	p.warmup_frac = 0.0f;
+	p.margin_scale = (float)ms;
+	p.pointwise_weight = (float)w;
+	p.head_init_std = 0.0f;
+	p.normalize = false;
+	struct trainer_reward_result res;
+	p.grad_clip = 0.0f; /* AdamW leaves rm.grads as they were: the step's gradient */
+	CHECK_INT_EQ(trainer_reward(&rm, g, NGR, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_INT_EQ(res.steps, 1);
+	CHECK_NEAR(res.loss, loss, 1e-5 * (1 + fabs(loss)));
+
+	/* the gradient through the model against central differences of the loss
+	 * computed here: the head, the final norm, the top layer's w2 and wo,
+	 * the embedding of a prompt token */
+	struct { int tensor, index; } probe[] = {
+		{ 13, 0 }, { 12, 0 }, { 12, 5 }, { 12, 17 }, { 10, 3 }, { 10, 30 },
+		{ 8, 64 * 32 + 11 }, { 8, 64 * 32 + 900 }, { 5, 32 * 32 + 40 },
+		{ 0, 21 * 32 + 4 },
+	};
+	float rr[NGR * RK];
+	double mu2, sg2;
+	for (size_t q = 0; q < sizeof probe / sizeof probe[0]; q++) {
+		size_t off, len;
+		llama_tensor_span(&tiny, probe[q].tensor, &off, &len);
+		REQUIRE((size_t)probe[q].index < len);
+		float *x = rm.params + off + probe[q].index, keep = *x;
+		const float h = 1e-2f;
+		*x = keep + h;
+		double lp = rm_direct_loss(&rm, g, NGR, ms, w, rr, &mu2, &sg2);
+		*x = keep - h;
+		double lm = rm_direct_loss(&rm, g, NGR, ms, w, rr, &mu2, &sg2);
+		*x = keep;
+		double fd = (lp - lm) / ((double)(keep + h) - (double)(keep - h));
+		double an = rm.grads[off + probe[q].index];
+		CHECK_MSG(fabs(an - fd) <= 2e-4 + 2e-2 * fabs(fd),
+			  "tensor %d [%d]: gradient %.6g, finite difference %.6g", probe[q].tensor,
+			  probe[q].index, an, fd);
+	}
+	CHECK_NEAR(res.score_mu, mu, 1e-6);
+	CHECK_NEAR(res.score_sigma, sigma, 1e-6);
+	CHECK_INT_EQ(res.groups_tied, 2);
+	CHECK_INT_EQ(res.train_prompts, 3);
+	CHECK_INT_EQ(res.heldout_prompts, 1);
+	CHECK_INT_EQ(res.train_pairs, 3 + 5);
+	CHECK_INT_EQ(res.heldout_pairs, 6);
+
+	/* the weights did not move: the figures from the same scores */
+	double hsq = 0, tsq = 0;
+	int hn = 0, tn = 0, hc = 0, tp = 0, tc = 0, gp[4] = { 0 }, gc[4] = { 0 };
+	for (int i = 0; i < NGR; i++)
+		for (int a = 0; a < RK; a++) {
+			if (isnan(sc[i][a]))
+				continue;
+			double e = mu + sigma * r[i][a] - sc[i][a];
+			if (i == 4) {
+				hsq += e * e;
+				hn++;
+			} else {
+				tsq += e * e;
+				tn++;
+			}
+			for (int b = 0; b < RK; b++) {
+				if (isnan(sc[i][b]) || !(sc[i][a] > sc[i][b]))
+					continue;
+				bool right = r[i][a] > r[i][b];
+				double gap = sc[i][a] - sc[i][b];
+				int bk = gap <= 1 ? 0 : gap <= 2 ? 1 : gap <= 3 ? 2 : 3;
+				if (i == 4) {
+					hc += right;
+					gp[bk]++;
+					gc[bk] += right;
+				} else {
+					tp++;
+					tc += right;
+				}
+			}
+		}
+	CHECK_INT_EQ(tp, res.train_pairs);
+	CHECK_NEAR(res.train_acc, (double)tc / tp, 1e-6);
+	CHECK_NEAR(res.heldout_acc, hc / 6.0, 1e-6);
+	CHECK_NEAR(res.heldout_rmse, sqrt(hsq / hn), 1e-5);
+	CHECK_NEAR(res.train_rmse, sqrt(tsq / tn), 1e-5);
+	/* held-out gaps 3.5, 1, 4, 2.5, 0.5, 3: two pairs in each of (0,1],
+	 * (2,3], (3,4] and none in (1,2] */
+	CHECK_INT_EQ(gp[0], 2);
+	CHECK_INT_EQ(gp[1], 0);
+	for (int b = 0; b < 4; b++) {
+		CHECK_INT_EQ(res.pairs_by_gap[b], gp[b]);
+		if (gp[b])
+			CHECK_NEAR(res.acc_by_gap[b], (double)gc[b] / gp[b], 1e-6);
+		else
+			CHECK(isnan(res.acc_by_gap[b]));
+	}
+	float lo, hi;
+	stats_wilson(hc, 6, STATS_Z95, &lo, &hi);
+	CHECK_NEAR(res.heldout_lo, lo, 1e-6);
+	CHECK_NEAR(res.heldout_hi, hi, 1e-6);
+
+	/* every training score equal: sigma floored at 0.5, the loss finite */
+	float flat[2][RK] = { { 3, 3, 3, 3 }, { 3, 3, NAN, 3 } };
+	struct trainer_group fg[2] = { { rg_seq[0], flat[0], RK, 0, false },
+				       { rg_seq[1], flat[1], RK, 1, false } };
+	CHECK_INT_EQ(trainer_reward(&rm, fg, 2, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_NEAR(res.score_mu, 3.0, 1e-6);
+	CHECK_NEAR(res.score_sigma, 0.5, 0);
+	CHECK(isfinite(res.loss));
+	CHECK_INT_EQ(res.groups_tied, 2);
+	CHECK(isnan(res.heldout_acc) && isnan(res.heldout_lo) && isnan(res.heldout_rmse));
+	CHECK(isnan(res.acc_by_gap[0]));
+	llama_model_release(&rm);
+}
+
+/* Which prompt ids trainer_reward_split held out, sorted, into out. */
+static int held_ids(const struct trainer_group *g, int n, int *out)
+{
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		if (!g[i].heldout)
+			continue;
+		int j = 0;
+		while (j < m && out[j] != g[i].prompt)
+			j++;
+		if (j == m)
+			out[m++] = g[i].prompt;
+	}
+	for (int a = 1; a < m; a++)
+		for (int b = a; b > 0 && out[b] < out[b - 1]; b--) {
+			int t = out[b];
+			out[b] = out[b - 1];
+			out[b - 1] = t;
+		}
+	return m;
+}
+
+static void test_reward_split_by_prompt(void)
+{
+	enum { N = 33 };
+	static float rated[RK] = { 1, 2, 3, 4 }, none[RK] = { NAN, NAN, NAN, NAN };
+	struct trainer_group g[N], rev[N];
+	/* 10 rated prompts 100..109, 3 groups each, and 3 groups of prompt 7
+	 * that nobody rated (they make no prompt to choose) */
+	for (int i = 0; i < N; i++) {
+		bool r = i < 30;
+		g[i] = (struct trainer_group){ rg_seq[0], r ? rated : none, RK, r ? 100 + i % 10 : 7,
+					      true };
+	}
+	trainer_reward_split(g, N, 0.2f, 7);
+	int a[N], b[N];
+	CHECK_INT_EQ(held_ids(g, N, a), 2);
+	for (int i = 0; i < N; i++) /* all groups of a prompt go together */
+		for (int j = 0; j < N; j++)
+			if (g[i].prompt == g[j].prompt)
+				CHECK(g[i].heldout == g[j].heldout);
+	CHECK(!g[30].heldout);
+	/* the same prompts in any group order */
+	for (int i = 0; i < N; i++) {
+		rev[i] = g[(i * 7) % N]; /* 7 and 33 coprime: a permutation */
+		rev[i].heldout = false;
+	}
+	trainer_reward_split(rev, N, 0.2f, 7);
+	CHECK_INT_EQ(held_ids(rev, N, b), 2);
+	CHECK(a[0] == b[0] && a[1] == b[1]);
+	/* the seed changes the choice (for these ids and seeds) */
+	bool differs = false;
+	for (uint64_t s = 8; s < 12 && !differs; s++) {
+		trainer_reward_split(rev, N, 0.2f, s);
+		held_ids(rev, N, b);
+		differs = a[0] != b[0] || a[1] != b[1];
+	}
+	CHECK(differs);
+	/* at least one, at most all but one; none with frac 0 or one prompt */
+	trainer_reward_split(g, N, 0.01f, 7);
+	CHECK_INT_EQ(held_ids(g, N, a), 1);
+	trainer_reward_split(g, N, 0.99f, 7);
+	CHECK_INT_EQ(held_ids(g, N, a), 9);
+	trainer_reward_split(g, N, 0.0f, 7);
+	CHECK_INT_EQ(held_ids(g, N, a), 0);
+	trainer_reward_split(g, 3, 0.5f, 7); /* prompts 100, 101, 102 */
+	CHECK_INT_EQ(held_ids(g, 3, a), 2);
+	g[1].prompt = g[2].prompt = 100;
+	trainer_reward_split(g, 3, 0.5f, 7);
+	CHECK_INT_EQ(held_ids(g, 3, a), 0);
+}
+
+/*
+ * Tied groups alone still teach: every answer of a group has the same score
+ * (5 when the group's answers carry token 7, 1 otherwise), so there is no
+ * pair anywhere and only the pointwise term trains.  The held-out RMSE must
+ * fall well below what a constant prediction gets (about 2).  Then a warm
+ * start: a second call from the trained, normalised weights with
+ * head_init_std 0 and a learning rate too small to move them keeps the head
+ * as it is — its scores already have mean 0 and std 1 over the same answers.
+ */
+static void test_reward_tied_groups_teach_and_warm_start(void)
+{
+	enum { NG = 60 };
+	static int tok[NG][RK][12];
+	static struct trainer_seq seq[NG][RK];
+	static float sc[NG][RK];
+	static struct trainer_group g[NG];
+	for (int i = 0; i < NG; i++) {
+		bool seven = i % 2 == 0;
+		for (int j = 0; j < RK; j++) {
+			int *t = tok[i][j], n = 6 + irand(6);
+			t[0] = 1;
+			t[1] = 20 + i % 20;
+			t[2] = 3;
+			for (int q = 3; q < n - 1; q++)
+				t[q] = 8 + irand(VOCAB - 8);
+			if (seven)
+				t[3 + irand(n - 4)] = 7;
+			else
+				for (int q = 3; q < n - 1; q++)
+					t[q] = t[q] == 7 ? 8 : t[q];
+			t[n - 1] = 2;
+			seq[i][j] = (struct trainer_seq){ t, n, 3, true };
+			sc[i][j] = seven ? 5.0f : 1.0f;
+		}
+		g[i] = (struct trainer_group){ seq[i], sc[i], RK, i, false };
+	}
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 9);
+	rm.score = LLAMA_SCORE_MEAN;
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.lr = 2e-3f;
+	p.min_lr = 2e-4f;
+	p.epochs = 8;
+	trainer_reward_split(g, NG, p.heldout_frac, p.seed);
+	struct trainer_reward_result res;
+	char err[256];
+	CHECK_INT_EQ(trainer_reward(&rm, g, NG, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_INT_EQ(res.train_pairs, 0);
+	CHECK_INT_EQ(res.heldout_pairs, 0);
+	CHECK_INT_EQ(res.groups_tied, NG - 12);
+	CHECK_INT_EQ(res.heldout_prompts, 12);
+	CHECK(isnan(res.heldout_acc) && isnan(res.heldout_lo) && isnan(res.heldout_hi));
+	CHECK_NEAR(res.score_sigma, 2.0, 0.3);
+	CHECK_MSG(res.heldout_rmse < 1.0f, "heldout_rmse %g (train %g)", res.heldout_rmse,
+		  res.train_rmse);
+
+	/* warm start from the normalised reward model */
+	struct llama_model rm2;
+	model_copy(&rm2, &rm, 8, 16, LLAMA_NO_LM);
+	rm2.score = LLAMA_SCORE_MEAN;
+	p.head_init_std = 0.0f;
+	p.epochs = 1;
+	p.lr = 1e-30f;
+	p.min_lr = 0.0f;
+	struct trainer_reward_result res2;
+	CHECK_INT_EQ(trainer_reward(&rm2, g, NG, &p, NULL, &res2, err, sizeof err), 0);
+	CHECK_NEAR(res2.norm_mean, 0.0, 1e-4);
+	CHECK_NEAR(res2.norm_std, 1.0, 1e-4);
+	CHECK_NEAR(res2.heldout_rmse * res.norm_std, res.heldout_rmse * res2.norm_std, 0.5);
+	for (int i = 0; i < tiny.dim; i++)
+		CHECK_NEAR(rm2.w.head_w[i], rm.w.head_w[i], 1e-4);
+	llama_model_release(&rm2);
+	llama_model_release(&rm);
+}
+
 /* ---- a hand-built reward model ---------------------------------------------------- */
 
 /*
@@ -655,6 +1024,10 @@ static void rl_params(struct trainer_rl_params *p)
 	p->kl_beta = 0.5f;
 	p->kl_target = 0.0f;
 	p->kl_coef = 0.5f;
+	/* these tests measure learning under a fixed coefficient: no hard
+	 * stops (tested on their own below) */
+	p->kl_ceiling = 0.0f;
+	p->entropy_floor = 0.0f;
 }
 
 static void test_ppo_raises_reward(void)
@@ -835,6 +1208,237 @@ static void test_group_rl_score_fn(void)
 	CHECK_MSG(before < 0.1 && after > 0.3, "share of X %g -> %g", before, after);
 	llama_model_release(&pol);
 	llama_model_release(&ref);
+}
+
+/* Records the per-update "kl", "kl_beta" and "entropy" metrics. */
+struct rl_rec {
+	float kl[256], beta[256], ent[256];
+	int n_kl, n_beta, n_ent;
+};
+
+static void rl_rec_metric(void *a, int step, const char *name, float v)
+{
+	struct rl_rec *r = a;
+	(void)step;
+	if (!strcmp(name, "kl") && r->n_kl < 256)
+		r->kl[r->n_kl++] = v;
+	else if (!strcmp(name, "kl_beta") && r->n_beta < 256)
+		r->beta[r->n_beta++] = v;
+	else if (!strcmp(name, "entropy") && r->n_ent < 256)
+		r->ent[r->n_ent++] = v;
+}
+
+/* Always token X: the more X, the better (x_share), at a learning rate that
+ * drives the policy there fast, no KL term — KL to the reference climbs and
+ * the entropy collapses. */
+static void degenerate_params(struct trainer_rl_params *p, int *calls)
+{
+	rl_params(p);
+	p->lr = 1e-2f;
+	p->min_lr = 1e-2f;
+	p->kl_coef = 0.0f;
+	p->kl_target = 0.0f;
+	p->iterations = 20;
+	p->score_fn = x_share;
+	p->score_arg = calls;
+}
+
+static int run_group(struct llama_model *pol0, const struct trainer_prompt *pr, int np,
+		     const struct trainer_rl_params *p, struct rl_rec *rr,
+		     struct trainer_rl_result *res)
+{
+	struct llama_model pol, ref;
+	model_copy(&pol, pol0, 16, SEQ, 0);
+	model_copy(&ref, pol0, 16, SEQ, LLAMA_NO_GRADS);
+	memset(rr, 0, sizeof *rr);
+	struct rec dummy;
+	struct trainer_hooks h = rec_hooks(&dummy, NULL);
+	h.arg = rr;
+	h.metric = rl_rec_metric;
+	h.progress = NULL;
+	h.cancelled = NULL;
+	char err[256];
+	int rc = trainer_group_rl(TRAINER_GRPO, &pol, &ref, NULL, pr, np, p, &h, res, err,
+				  sizeof err);
+	if (rc)
+		fprintf(stderr, "  group rl: %s\n", err);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	return rc;
+}
+
+/*
+ * The KL ceiling: the degenerate reward drives KL past 4 nats per answer.
+ * With the ceiling on, the run stops at the first batch above it, before
+ * that batch's update (the optimizer steps say so), and returns 0; with it
+ * off, the same run goes through every iteration (the same batches up to
+ * the stop: same seeds, same updates) and its KL passes the ceiling.
+ */
+static void test_group_rl_kl_ceiling(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol0;
+	model_new(&pol0, 16, SEQ, 0, 24);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	struct rl_rec off, on;
+	struct trainer_rl_result ro, rn;
+	p.kl_ceiling = 0.0f;
+	p.entropy_floor = 0.0f;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &off, &ro) == 0);
+	CHECK_INT_EQ(ro.stop_reason, TRAINER_RL_DONE);
+	CHECK_STR_EQ(trainer_rl_stop_name(ro.stop_reason), "done");
+	CHECK_INT_EQ(ro.iterations, p.iterations);
+	CHECK_INT_EQ(ro.stopped_at, p.iterations);
+	CHECK_INT_EQ(off.n_kl, p.iterations);
+	float kmax = 0;
+	int first_above = -1;
+	for (int i = 0; i < off.n_kl; i++) {
+		kmax = off.kl[i] > kmax ? off.kl[i] : kmax;
+		if (first_above < 0 && off.kl[i] > 4.0f)
+			first_above = i;
+	}
+	CHECK_NEAR(ro.kl_max, kmax, 0);
+	REQUIRE_MSG(first_above > 0 && first_above < p.iterations - 1,
+		    "kl never passed 4 early enough (max %g)", kmax);
+
+	p.kl_ceiling = 4.0f;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &on, &rn) == 0);
+	CHECK_INT_EQ(rn.stop_reason, TRAINER_RL_KL_CEILING);
+	CHECK_STR_EQ(trainer_rl_stop_name(rn.stop_reason), "kl_ceiling");
+	CHECK_INT_EQ(rn.stopped_at, first_above);
+	CHECK_INT_EQ(rn.iterations, first_above);
+	/* the stopping batch was not trained on: one step per minibatch of
+	 * each update before it (32 answers, minibatch 16, 2 epochs) */
+	CHECK_INT_EQ(rn.steps, first_above * p.epochs * 2);
+	CHECK_INT_EQ(ro.steps, p.iterations * p.epochs * 2);
+	/* up to the stop the run is the same; the stopping batch reported */
+	CHECK_INT_EQ(on.n_kl, first_above + 1);
+	for (int i = 0; i <= first_above; i++)
+		CHECK_NEAR(on.kl[i], off.kl[i], 0);
+	CHECK_NEAR(rn.kl_last, off.kl[first_above], 0);
+	CHECK(rn.kl_max > 4.0f);
+	CHECK_NEAR(rn.entropy_first, off.ent[0], 0);
+	CHECK_STR_EQ(trainer_rl_stop_name(99), "unknown");
+	llama_model_release(&pol0);
+}
+
+/* The entropy floor on the same degenerate run: the entropy falls below
+ * 0.7 of the first batch's; the run stops there, before that update. */
+static void test_group_rl_entropy_floor(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol0;
+	model_new(&pol0, 16, SEQ, 0, 24);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	p.kl_ceiling = 0.0f;
+	p.entropy_floor = 0.0f;
+	struct rl_rec off, on;
+	struct trainer_rl_result ro, rn;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &off, &ro) == 0);
+	int first_below = -1;
+	for (int i = 1; i < off.n_ent && first_below < 0; i++)
+		if (off.ent[i] < 0.7f * off.ent[0])
+			first_below = i;
+	REQUIRE_MSG(first_below > 0 && first_below < p.iterations - 1,
+		    "entropy %g -> %g never fell below 0.7 of the first early enough", off.ent[0],
+		    off.ent[off.n_ent - 1]);
+	p.entropy_floor = 0.7f;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &on, &rn) == 0);
+	CHECK_INT_EQ(rn.stop_reason, TRAINER_RL_ENTROPY_FLOOR);
+	CHECK_STR_EQ(trainer_rl_stop_name(rn.stop_reason), "entropy_floor");
+	CHECK_INT_EQ(rn.stopped_at, first_below);
+	CHECK_INT_EQ(rn.steps, first_below * p.epochs * 2);
+	CHECK_NEAR(rn.entropy_first, off.ent[0], 0);
+	CHECK_NEAR(rn.entropy_last, off.ent[first_below], 0);
+	CHECK(rn.entropy_last < 0.7f * rn.entropy_first);
+	llama_model_release(&pol0);
+}
+
+/* The adaptive coefficient of group RL: each update's kl_beta is the
+ * controller (rl_kl_control, written out here) applied to the previous one
+ * and the previous batch's KL; KL above the target raises it. */
+static void test_group_rl_adaptive_kl_coef(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol0;
+	model_new(&pol0, 16, SEQ, 0, 24);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	p.iterations = 10;
+	p.kl_coef = 0.05f;
+	p.kl_target = 0.5f;
+	p.kl_horizon = 100.0f;
+	p.kl_ceiling = 0.0f;
+	p.entropy_floor = 0.0f;
+	struct rl_rec rr;
+	struct trainer_rl_result res;
+	REQUIRE(run_group(&pol0, pr, NP, &p, &rr, &res) == 0);
+	REQUIRE(rr.n_beta == p.iterations && rr.n_kl == p.iterations);
+	double coef = 0.05;
+	for (int i = 0; i < p.iterations; i++) {
+		CHECK_NEAR(rr.beta[i], coef, 1e-6 * coef);
+		double e = rr.kl[i] / 0.5 - 1;
+		e = e < -0.2 ? -0.2 : e > 0.2 ? 0.2 : e;
+		coef *= 1 + e * 32 / 100.0;
+	}
+	CHECK_NEAR(res.kl_beta, coef, 1e-6 * coef);
+	CHECK_MSG(res.kl_beta > 0.05f, "kl %g .. %g, coef 0.05 -> %g", rr.kl[0],
+		  rr.kl[p.iterations - 1], res.kl_beta);
+	llama_model_release(&pol0);
+}
+
+/* PPO shares the stops: the degenerate reward, a fixed small beta, the KL
+ * ceiling at 4 — it stops before the update of the first batch above it. */
+static void test_ppo_kl_ceiling(void)
+{
+	enum { NP = 16 };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, value;
+	model_new(&pol, 16, SEQ, 0, 24);
+	model_copy(&ref, &pol, 16, SEQ, LLAMA_NO_GRADS);
+	build_rm(&value, LLAMA_NO_LM);
+	struct trainer_rl_params p;
+	int calls = 0;
+	degenerate_params(&p, &calls);
+	p.kl_beta = 0.01f;
+	p.kl_ceiling = 4.0f;
+	p.iterations = 30;
+	struct rl_rec rr;
+	memset(&rr, 0, sizeof rr);
+	struct trainer_hooks h = { .arg = &rr, .metric = rl_rec_metric };
+	struct trainer_rl_result res;
+	char err[256];
+	int rc = trainer_ppo(&pol, &ref, &value, NULL, pr, NP, &p, &h, &res, err, sizeof err);
+	CHECK_MSG(rc == 0, "rc %d: %s", rc, err);
+	CHECK_INT_EQ(res.stop_reason, TRAINER_RL_KL_CEILING);
+	CHECK_MSG(res.stopped_at > 0 && res.stopped_at < p.iterations, "stopped at %d",
+		  res.stopped_at);
+	CHECK_INT_EQ(res.iterations, res.stopped_at);
+	CHECK_INT_EQ(res.steps, res.stopped_at * p.epochs * 2);
+	CHECK_INT_EQ(rr.n_kl, res.stopped_at + 1);
+	for (int i = 0; i < rr.n_kl - 1; i++)
+		CHECK(rr.kl[i] <= 4.0f);
+	CHECK(rr.kl[rr.n_kl - 1] > 4.0f);
+	CHECK_NEAR(res.kl_max, rr.kl[rr.n_kl - 1], 0);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&value);
 }
 
 /* With a reward model that scores everything 0, the missing-EOS penalty is
@@ -1018,12 +1622,19 @@ int main(void)
 	RUN(test_reward_mean_score_prompt_conditioned);
 	RUN(test_reward_train_layers_freezes_below);
 	RUN(test_reward_errors);
+	RUN(test_reward_loss_matches_direct);
+	RUN(test_reward_split_by_prompt);
+	RUN(test_reward_tied_groups_teach_and_warm_start);
 	RUN(test_built_rm_rewards_token);
 	RUN(test_ppo_raises_reward);
 	RUN(test_rloo_raises_reward);
 	RUN(test_grpo_raises_reward);
 	RUN(test_group_rl_score_fn);
 	RUN(test_missing_eos_penalty);
+	RUN(test_group_rl_kl_ceiling);
+	RUN(test_group_rl_entropy_floor);
+	RUN(test_group_rl_adaptive_kl_coef);
+	RUN(test_ppo_kl_ceiling);
 	RUN(test_dpo);
 	RUN(test_eval);
 	TEST_MAIN_END();
