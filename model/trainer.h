@@ -259,7 +259,7 @@ struct trainer_rl_params {
 				    per sequence (sum over an answer's tokens of
 				    logp - logp_ref); <= 0 = fixed coefficient (1.0;
 				    one field for both methods) */
-	float kl_horizon;        /* controller horizon in sequences (4000): at most
+	float kl_horizon;        /* controller horizon in sequences (1000): at most
 				    0.2 * batch / horizon relative change per update */
 	float kl_coef;           /* RLOO/GRPO: initial coefficient of the K3
 				    KL-to-ref term in the loss (0.1) */

@@ -53,7 +53,7 @@ void trainer_rl_defaults(struct trainer_rl_params *p)
 	p->whiten_adv = true;
 	p->kl_beta = 0.05f;
 	p->kl_target = 1.0f;
-	p->kl_horizon = 4000.0f;
+	p->kl_horizon = 1000.0f;
 	p->kl_coef = 0.1f;
 	p->kl_ceiling = 4.0f;
 	p->entropy_floor = 0.5f;

@@ -49,8 +49,6 @@ struct job_settings {
 	const char *promote;        /* "gate", "always", "never" */
 	float require_reward_acc;   /* the reward model's held-out accuracy's lower bound must
 				       be above this (0 = no check) */
-	float kl_budget;            /* the promotion gate's ceiling on the mean per-answer KL
-				       to the reference on held-out prompts (4) */
 	/* sft */
 	double min_score;           /* answers with a mean score >= this (4) */
 	bool include_imported;      /* plus unrated imported demonstrations (true) */

@@ -170,10 +170,17 @@ static const struct knob REWARD[] = {
 	OPTIMIZER(rl), \
 	K("kl_beta", KNOB_FLOAT, 0, 1000, rl.kl_beta, PPO_A, \
 	  "ppo: initial KL penalty coefficient, adapted toward kl_target"), \
-	K("kl_target", KNOB_FLOAT, -1, 1e9, rl.kl_target, PPO_A, \
-	  "ppo: target KL per answer; <= 0 keeps kl_beta fixed"), \
+	K("kl_target", KNOB_FLOAT, -1, 1e9, rl.kl_target, 0, \
+	  "target KL per answer: the KL coefficient (ppo: kl_beta, rloo/grpo: kl_coef) adapts " \
+	  "toward it; <= 0 keeps the coefficient fixed"), \
 	K("kl_coef", KNOB_FLOAT, 0, 1000, rl.kl_coef, GROUP_A, \
-	  "rloo, grpo: weight of the KL-to-reference term in the loss"), \
+	  "rloo, grpo: initial weight of the KL-to-reference term in the loss"), \
+	K("kl_ceiling", KNOB_FLOAT, 0, 1e9, rl.kl_ceiling, 0, \
+	  "stop updating once a rollout batch's mean KL per answer passes this, and refuse to " \
+	  "promote a policy over it on held-out prompts; 0 = no ceiling"), \
+	K("entropy_floor", KNOB_FLOAT, 0, 1, rl.entropy_floor, A, \
+	  "stop updating once the answers' entropy falls below this fraction of the first " \
+	  "batch's; 0 = no floor"), \
 	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD, \
 	  "the reward model that scores the answers; null = the newest"), \
 	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id, N | A, \
@@ -188,9 +195,6 @@ static const struct knob REWARD[] = {
 	K("require_reward_acc", KNOB_FLOAT, 0, 1, require_reward_acc, A, \
 	  "refuse to start unless the reward model's held-out pairwise accuracy has a 95% " \
 	  "lower bound above this; 0 = no check"), \
-	K("kl_budget", KNOB_FLOAT, 0, 1e9, kl_budget, A, \
-	  "promote: the most KL per answer to the reference, on held-out prompts, a promoted " \
-	  "policy may have; 0 = no limit"), \
 	KC("split", SPLITS, split, A, "with prompts all: train on the prompts of this split"), \
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, A, "at most this many prompts; 0 = all"), \
 	K("value_lr", KNOB_FLOAT, 1e-12, 10, rl.value_lr, A, "ppo: the value model's learning rate"), \
@@ -508,7 +512,6 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	s->rl_prompts = "rated";
 	s->promote = "gate";
 	s->require_reward_acc = 0.55f;
-	s->kl_budget = 4.0f;
 	/* a job that makes a generator activates it unless told not to */
 	s->activate = kind->activates;
 	trainer_sft_defaults(&s->sft);

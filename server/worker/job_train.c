@@ -587,6 +587,14 @@ static void rl_metrics(struct job *j, const struct trainer_rl_result *res)
 	json_object_set_new(j->metrics, "entropy_last", num(res->entropy_last));
 	json_object_set_new(j->metrics, "eos_rate_last", num(res->eos_rate_last));
 	json_object_set_new(j->metrics, "response_len_last", num(res->response_len_last));
+	json_object_set_new(j->metrics, "stop_reason", json_string(trainer_rl_stop_name(res->stop_reason)));
+	json_object_set_new(j->metrics, "stopped_at", json_integer(res->stopped_at));
+	json_object_set_new(j->metrics, "kl_max", num(res->kl_max));
+	json_object_set_new(j->metrics, "entropy_first", num(res->entropy_first));
+	if (res->stop_reason != TRAINER_RL_DONE)
+		job_log(j, "stopped early at update %d: %s (KL %.3f, largest %.3f; entropy %.3f, first "
+			"%.3f)", res->stopped_at, trainer_rl_stop_name(res->stop_reason), res->kl_last,
+			res->kl_max, res->entropy_last, res->entropy_first);
 }
 
 /* ---- ppo, rloo, grpo ----------------------------------------------------------------- */
@@ -655,7 +663,7 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		}
 	}
 	struct promote_input in = {
-		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->kl_budget,
+		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->rl.kl_ceiling,
 		.cand = { ec.reward, ec.tokens, ec.n_tokens, ec.stride,
 			  ec.response_len, ec.eos_rate },
 		.parent = { ec.parent_reward, ep.tokens, ep.n_tokens, ep.stride, ep.response_len,

@@ -67,7 +67,11 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 			assert.equal(param(kinds, rl, 'max_new').default, 96);
 			assert.equal(param(kinds, rl, 'lr').default, 5e-5);
 			assert.equal(param(kinds, rl, 'minibatch').default, 64);
-			assert.equal(param(kinds, rl, 'kl_target').default, 2);
+			assert.equal(param(kinds, rl, 'kl_target').default, 1);
+			assert.equal(param(kinds, rl, 'kl_ceiling').default, 4);
+			assert.equal(param(kinds, rl, 'promote').default, 'gate');
+			assert.deepEqual(param(kinds, rl, 'prompts').choices, ['rated', 'all']);
+			assert.equal(param(kinds, rl, 'require_reward_acc').default, 0.55);
 		}
 		assert.equal(param(kinds, 'reward', 'epochs').default, 2);
 		assert.equal(param(kinds, 'reward', 'lr').default, 3e-4);
