@@ -51,7 +51,7 @@ HEADERS    := $(wildcard model/*.h db/*.h $(SERVER_AREAS:%=server/%/*.h) tests/*
 TEST_SRC   := $(wildcard tests/unit/test_*.c)
 TEST_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 
-.PHONY: all run test test-e2e test-asan fuzz fuzz-bin bench deps deps-build deps-test deps-bench deps-fuzz clean demo check-layers
+.PHONY: all run test test-e2e test-asan fuzz fuzz-bin bench deps deps-build deps-test deps-bench deps-fuzz clean demo check-layers bench-loop
 .DEFAULT_GOAL := all
 
 all: $(PROG)
@@ -235,6 +235,10 @@ $(B)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ) $(HEADERS) $(wildcard tests/fuzz/*.h
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/run.sh
+
+# The learning loop over three seeds (about 15 minutes each on 2 cores).
+bench-loop: deps-test all demo
+	@bash tests/bench/loop.sh
 
 clean:
 	rm -rf build rlhfd
