@@ -209,13 +209,11 @@ test-asan: deps-test
 # (tests/fuzz/corpus/<name>/; new inputs stay in build/fuzz/run/), prints the
 # executions, coverage and any crash per target, and fails when one crashed.
 # clang warns, unlike gcc, that some `omp simd` loops cannot be vectorised
-# with the sanitizers' instrumentation: -Wno-pass-failed.  Two UBSan checks
-# are recoverable so that tests/fuzz/known.supp can let a known defect pass
-# (the targets set halt_on_error=1, so any other report still stops them).
+# with the sanitizers' instrumentation: -Wno-pass-failed.  Every sanitizer
+# report stops the target (-fno-sanitize-recover=all).
 # Objects are rebuilt when these flags change (build/fuzz/san.flags).
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
-                -fsanitize-recover=float-cast-overflow,shift-base \
                 -fno-omit-frame-pointer -Wno-pass-failed
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
