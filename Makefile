@@ -191,6 +191,7 @@ test-asan: deps-test
 	@$(MAKE) --no-print-directory B=$(ASAN_DIR) PROG=$(ASAN_DIR)/rlhfd SAN="$(ASAN_SAN)" \
 		$(ASAN_DIR)/rlhfd $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(TEST_SRC))
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
+	@ln -sfn $(CURDIR)/web $(ASAN_DIR)/web   # serve's default: web/ beside the binary
 	@ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_DIR)/reports/asan:detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_DIR)/reports/ubsan:print_stacktrace=1:halt_on_error=1 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
