@@ -574,6 +574,23 @@ static bool body_arriving(struct MHD_Connection *conn)
 }
 
 static atomic_int probes_in_flight;
+static atomic_int suspended_in_flight;   /* http_suspend'ed, not yet resumed */
+
+bool http_suspend(struct request *r, http_handler then)
+{
+	if (!http_can_suspend)
+		return false;
+	r->resumed = then;
+	atomic_fetch_add(&suspended_in_flight, 1);
+	MHD_suspend_connection(r->conn);
+	return true;
+}
+
+void http_resume(struct request *r)
+{
+	MHD_resume_connection(r->conn);   /* r may be gone once this returns */
+	atomic_fetch_sub(&suspended_in_flight, 1);
+}
 
 static void *probe_main(void *arg)
 {
@@ -686,6 +703,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->body_len += n;
 		r->body[r->body_len] = 0;
 		return MHD_YES;
+	}
+	if (r->resumed) {
+		/* back from http_suspend: the waiting handler answers now */
+		http_handler then = r->resumed;
+		r->resumed = NULL;
+		return then(r);
 	}
 	if (r->queued)
 		return MHD_YES;
@@ -805,9 +828,11 @@ void http_stop(void)
 {
 	if (!http_daemon)
 		return;
-	/* a probe resumes its connection through the daemon: let them finish */
+	/* a probe, or a writer thread answering a suspended request (a rating
+	 * waiting for its group commit), resumes its connection through the
+	 * daemon: let them finish */
 	MHD_quiesce_daemon(http_daemon);
-	while (atomic_load(&probes_in_flight) > 0)
+	while (atomic_load(&probes_in_flight) > 0 || atomic_load(&suspended_in_flight) > 0)
 		usleep(1000);
 	MHD_stop_daemon(http_daemon);
 	http_daemon = NULL;
