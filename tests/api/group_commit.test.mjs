@@ -123,3 +123,44 @@ test('ratings posted at once: grouped commits, each answered as alone, all there
 		rmSync(dataDir, { recursive: true, force: true });
 	}
 });
+
+test('SIGTERM while ratings wait for their commit (a pool of HTTP threads): a clean exit, every 201 kept', async () => {
+	// A connection that suspends after http_stop has waited for the suspended
+	// ones made MHD_stop_daemon abort the process (1 run in 6 before the fix).
+	for (let round = 0; round < 4; round++) {
+		const srv = await startServer({ keepData: true, args: ['--threads', '3'] });
+		const dataDir = srv.dataDir;
+		try {
+			const raters = await Promise.all(Array.from({ length: 16 }, (_, i) => createRater(srv, `term-${i}`)));
+			const ids = await importGroupsNdjson(srv, Array.from({ length: 8 }, (_, g) => ({ prompt: `term ${g}`, responses: ['x', 'y'] })));
+			const groups = await Promise.all(ids.map(async (id) => {
+				const d = (await srv.admin.get(`/api/prompts/${id}`)).json;
+				return { id: d.responses[0].group_id, rids: d.responses.map((r) => r.id) };
+			}));
+			const acked = new Set();
+			let stop = false;
+			const loops = raters.map(async (r) => {
+				for (let j = 0; j < groups.length && !stop; j++) {
+					const g = groups[j];
+					try {
+						const s = await r.client.post('/api/ratings', { group_id: g.id, ratings: g.rids.map((x) => ({ response_id: x, score: 4 })) });
+						if (s.status === 201) for (const x of g.rids) acked.add(`${r.name}|${x}`);
+					} catch (e) { /* cut by the stop: not acknowledged */ }
+				}
+			});
+			await new Promise((res) => setTimeout(res, 5 + 10 * round));
+			await srv.stop();
+			stop = true;
+			await Promise.all(loops);
+			assert.deepEqual(srv.exited(), { code: 0, signal: null }, srv.output().stderr.slice(-500));
+			const again = await startServer({ dataDir, adminToken: srv.adminToken });
+			try {
+				const stored = new Set((await exportedRatings(again)).map((l) => `${typeof l.rater === 'string' ? l.rater : raters.find((x) => x.id === l.rater)?.name}|${l.response_id}`));
+				for (const k of acked) assert.ok(stored.has(k), `${k} acknowledged, then lost`);
+			} finally { await again.stop(); }
+		} finally {
+			await srv.kill9();
+			rmSync(dataDir, { recursive: true, force: true });
+		}
+	}
+});
