@@ -58,6 +58,14 @@ def main():
         seed(url, token, out, *map(int, sys.argv[5:8]))
     elif sys.argv[1] == "count":
         print(call(sys.argv[2], sys.argv[3], "GET", "/api/stats")["ratings"])
+    elif sys.argv[1] == "durability":
+        d = call(sys.argv[2], sys.argv[3], "GET", "/api/stats")["durability"]
+        gc = d.get("group_commit")
+        print("durability %s (PRAGMA synchronous=%s on the connection that commits ratings)%s" % (
+            d["mode"], d["ratings_synchronous"],
+            ", %d ratings requests in %d commits (%.1f a commit, at most %d)" % (
+                gc["writes"], gc["commits"], gc["writes"] / max(gc["commits"], 1), gc["max_batch"])
+            if gc else ""))
     else:
         sys.exit("usage: seed_ratings.py seed|count ...")
 
