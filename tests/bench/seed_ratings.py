@@ -30,8 +30,11 @@ def call(url, token, method, path, body=None, ctype="application/json"):
 
 def seed(url, token, out, n_raters, n_groups, k):
     tokens = []
+    # rater names are unique: a second seeding on one server (worker_latency.sh
+    # seeds two sets) gets names of its own, after the raters already there
+    first = len(call(url, token, "GET", "/api/raters")["raters"])
     for i in range(n_raters):
-        r = call(url, token, "POST", "/api/raters", {"name": f"bench-rater-{i}", "role": "rater"})
+        r = call(url, token, "POST", "/api/raters", {"name": f"bench-rater-{first + i}", "role": "rater"})
         tokens.append(r["token"])
     lines = "".join(json.dumps({"prompt": f"bench prompt {g}: what is {g} + {g}?",
                                 "responses": [f"answer {j} to prompt {g}" for j in range(k)]}) + "\n"
