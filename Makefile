@@ -191,6 +191,7 @@ test-asan: deps-test
 	@$(MAKE) --no-print-directory B=$(ASAN_DIR) PROG=$(ASAN_DIR)/rlhfd SAN="$(ASAN_SAN)" \
 		$(ASAN_DIR)/rlhfd $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(TEST_SRC))
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
+	@ln -sfn $(CURDIR)/web $(ASAN_DIR)/web   # serve's default: web/ beside the binary
 	@ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_DIR)/reports/asan:detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_DIR)/reports/ubsan:print_stacktrace=1:halt_on_error=1 \
 	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
@@ -209,13 +210,11 @@ test-asan: deps-test
 # (tests/fuzz/corpus/<name>/; new inputs stay in build/fuzz/run/), prints the
 # executions, coverage and any crash per target, and fails when one crashed.
 # clang warns, unlike gcc, that some `omp simd` loops cannot be vectorised
-# with the sanitizers' instrumentation: -Wno-pass-failed.  Two UBSan checks
-# are recoverable so that tests/fuzz/known.supp can let a known defect pass
-# (the targets set halt_on_error=1, so any other report still stops them).
+# with the sanitizers' instrumentation: -Wno-pass-failed.  Every sanitizer
+# report stops the target (-fno-sanitize-recover=all).
 # Objects are rebuilt when these flags change (build/fuzz/san.flags).
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
-                -fsanitize-recover=float-cast-overflow,shift-base \
                 -fno-omit-frame-pointer -Wno-pass-failed
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60

@@ -606,6 +606,11 @@ struct db *db_pool_get(void)
 	return db;
 }
 
+bool db_autocheckpoint_off(void)
+{
+	return atomic_load(&pool_no_autocheckpoint);
+}
+
 void db_pool_close_all(void)
 {
 	pthread_mutex_lock(&pool_lock);

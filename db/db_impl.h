@@ -74,6 +74,8 @@ enum stmt_id {
 	STMT_EXPORT_RATINGS,
 	/* traindata.c */
 	STMT_TD_GROUPS, STMT_TD_PROMPTS, STMT_TD_PROMPTS_NEW, STMT_TD_PROMPT_BY_ID,
+	/* groupcommit.c */
+	STMT_GC_SAVEPOINT, STMT_GC_ROLLBACK_TO, STMT_GC_RELEASE,
 	STMT_COUNT
 };
 
@@ -88,6 +90,11 @@ struct db {
 /* Read transactions that last (export cursors) count themselves here; the
  * checkpointer runs no RESTART checkpoint while any is open. */
 extern _Atomic int db_long_readers;
+
+/* Does the checkpointer run (db_checkpointer_start)?  Then a connection
+ * opened for a thread of its own turns automatic checkpoints off, as the
+ * pool's do. */
+bool db_autocheckpoint_off(void);
 
 
 

@@ -3,6 +3,7 @@
  */
 #include "db/ratings.h"
 #include "db/db_impl.h"
+#include "db/groupcommit.h"
 #include "db/prompts.h"
 #include "db/tasks.h"
 
@@ -122,20 +123,21 @@ static int rating_insert(struct db *db, int64_t rater_id, int64_t group_id,
 			DB_TEXT(":flags", r->flags_json ? r->flags_json : "[]"), DB_INT(":now", now)));
 }
 
-int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
-		    const struct db_rating_in *in, int n, int64_t now, int *bad_index)
+/* The save itself, inside the caller's write transaction; on failure the
+ * caller rolls back (the whole transaction, or the group committer's
+ * savepoint). */
+static int ratings_save_in_tx(struct db *db, int64_t rater_id, int64_t group_id,
+			      const struct db_rating_in *in, int n, int64_t now, int *bad_index)
 {
 	int64_t *ids = NULL;
 	int k, rc;
 
 	if (bad_index)
 		*bad_index = -1;
-	if ((rc = db_begin(db)) < 0)
-		return rc;
 	/* a group always has answers: none means no such group (or an empty one) */
 	if ((rc = group_ids(db, group_id, &ids, &k)) < 0 ||
 	    (k == 0 && (rc = db_group_exists(db, group_id, NULL)) < 0))
-		goto out_rollback;
+		goto out;
 	int bad = -1;
 	if ((rc = ratings_check(in, n, ids, k, &bad)) < 0) {
 		if (bad_index)
@@ -144,27 +146,53 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 		if (rc == DB_INVALID && bad >= 0 && find_sorted(ids, k, in[bad].response_id) < 0 &&
 		    db_response_exists(db, in[bad].response_id, NULL) == DB_NOTFOUND)
 			rc = DB_NOTFOUND;
-		goto out_rollback;
+		goto out;
 	}
 	bool known = false;
 	if (n > 0 && (rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
-		goto out_rollback;
+		goto out;
 	for (int i = 0; i < n; i++)
 		if ((known && (rc = rating_supersede(db, rater_id, in[i].response_id, now)) < 0) ||
 		    (rc = rating_insert(db, rater_id, group_id, &in[i], now)) < 0) {
 			if (bad_index)
 				*bad_index = i;
-			goto out_rollback;
+			goto out;
 		}
-	if ((rc = db_lease_delete(db, rater_id, group_id)) < 0)
-		goto out_rollback;
+	rc = db_lease_delete(db, rater_id, group_id);
+out:
 	free(ids);
-	return db_commit(db);
-
-out_rollback:
-	free(ids);
-	db_rollback(db);
 	return rc;
+}
+
+int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
+		    const struct db_rating_in *in, int n, int64_t now, int *bad_index)
+{
+	int rc = db_begin(db);
+	if (rc < 0) {
+		if (bad_index)
+			*bad_index = -1;
+		return rc;
+	}
+	if ((rc = ratings_save_in_tx(db, rater_id, group_id, in, n, now, bad_index)) < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
+static int ratings_job_run(struct db *db, struct db_gc_op *op)
+{
+	struct db_ratings_job *job = (struct db_ratings_job *)op;
+	return ratings_save_in_tx(db, job->rater_id, job->group_id, job->in, job->n, job->now,
+				  &job->bad_index);
+}
+
+void db_ratings_submit(struct db_ratings_job *job, void (*done)(struct db_gc_op *op))
+{
+	job->op.run = ratings_job_run;
+	job->op.done = done;
+	job->bad_index = -1;
+	db_gc_submit(&job->op);
 }
 
 static json_t *history_row(sqlite3_stmt *st)

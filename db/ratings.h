@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "db/groupcommit.h"
+
 struct db;
 
 struct db_rating_in {
@@ -31,6 +33,25 @@ struct db_rating_in {
  */
 int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 		    const struct db_rating_in *in, int n, int64_t now, int *bad_index);
+
+/*
+ * The same save run by the group-commit writer (db/groupcommit.h): many
+ * requests' saves in one transaction and one fsync, each in a savepoint of
+ * its own, so a refused save changes nothing and fails no other.  Fill the
+ * fields above op and call db_ratings_submit; done(&job->op) runs on the
+ * writer thread when the outcome is final: job->op.rc is what
+ * db_ratings_save would have returned (DB_OK: committed) and job->bad_index
+ * what it would have set.  in (and what it points to) must stay valid until
+ * then.  Only while db_gc_running().
+ */
+struct db_ratings_job {
+	struct db_gc_op op;             /* first: done() gets &job->op */
+	int64_t rater_id, group_id, now;
+	const struct db_rating_in *in;
+	int n;
+	int bad_index;
+};
+void db_ratings_submit(struct db_ratings_job *job, void (*done)(struct db_gc_op *op));
 
 /* *out = new array of every rating (current and superseded) the rater gave
  * the response, oldest first: [{"id","score","helpful","honest","harmless",

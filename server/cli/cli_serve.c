@@ -10,6 +10,7 @@
 #include "server/worker/worker.h"
 #include "db/config.h"
 #include "db/db.h"
+#include "db/groupcommit.h"
 #include "db/migrate.h"
 
 #include <errno.h>
@@ -77,7 +78,7 @@ static int64_t body_cap(struct db *db, int max_body)
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *data = "data", *web = NULL, *host = NULL;
+	const char *data = "data", *web = NULL, *host = NULL, *durability = "full";
 	/*
 	 * HTTP threads, by measurement (wrk, 32 connections posting ratings, on
 	 * 2 cores): SQLite runs one write at a time whatever the thread count,
@@ -96,17 +97,24 @@ int cmd_serve(int argc, char **argv)
 		{ "web", CLI_STR, &web, "directory of the web UI (default: web/ beside rlhfd)" },
 		{ "threads", CLI_INT, &threads, "HTTP threads (default: 1, half the cores above 2; 0 = one per connection)" },
 		{ "max-body", CLI_INT, &max_body, "largest request body in bytes (default 8 MiB, or the config)" },
+		{ "durability", CLI_STR, &durability, "full (default): a rating answered 2xx survives a power "
+		  "cut (fsync'd, group commit); normal: it survives the process being killed, not a power cut" },
 		{ "verbose", CLI_FLAG, &verbose, "log one line per request to stderr" },
 		{ NULL, CLI_FLAG, NULL, NULL },
 	};
 	int rc = cli_parse(argc, argv, opts, "[--port 8080] [--data DIR] [--web DIR] [--threads N] "
-			   "[--max-body BYTES] [--verbose]", NULL, 0, NULL);
+			   "[--max-body BYTES] [--durability full|normal] [--verbose]", NULL, 0, NULL);
 	if (rc != 0)
 		return cli_exit_code(rc);
 	if (port < 0 || port > 65535 || threads < 0 || threads > 256 ||
 	    (max_body != 0 && max_body < 1024)) {
 		fprintf(stderr, "rlhfd serve: bad value: --port 0..65535, --threads 0..256, "
 			"--max-body >= 1024\n");
+		return 2;
+	}
+	bool full = strcmp(durability, "full") == 0;
+	if (!full && strcmp(durability, "normal") != 0) {
+		fprintf(stderr, "rlhfd serve: bad value: --durability must be 'full' or 'normal'\n");
 		return 2;
 	}
 
@@ -142,6 +150,16 @@ int cmd_serve(int argc, char **argv)
 	if (db_checkpointer_start(db_path, 200) < 0)
 		fprintf(stderr, "rlhfd serve: no background checkpoints; commits will checkpoint\n");
 
+	/* --durability full: ratings are written by the group-commit writer,
+	 * whose connection fsyncs the WAL at each commit (synchronous=FULL);
+	 * normal: each HTTP thread writes them on its own connection
+	 * (synchronous=NORMAL: no fsync until the next checkpoint) */
+	if (full && db_gc_start(db_path, true) < 0) {
+		db_checkpointer_stop();
+		db_pool_close_all();
+		return 1;
+	}
+
 	if (web)
 		snprintf(web_dir, sizeof web_dir, "%s", web);
 	else
@@ -150,6 +168,7 @@ int cmd_serve(int argc, char **argv)
 	/* jobs left running by a previous process are marked interrupted, then
 	 * the worker thread starts on the queue */
 	if (worker_start(data) < 0) {
+		db_gc_stop();
 		db_checkpointer_stop();
 		db_pool_close_all();
 		return 1;
@@ -160,6 +179,7 @@ int cmd_serve(int argc, char **argv)
 	int bound = http_start(&hopt);
 	if (bound < 0) {
 		worker_stop();
+		db_gc_stop();
 		db_checkpointer_stop();
 		db_pool_close_all();
 		return 1;
@@ -167,11 +187,18 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "rlhfd: listening on http://%s:%d/ (data '%s', web '%s', %d %s)\n",
 		host ? host : "0.0.0.0", bound, data, web_dir, threads,
 		threads == 0 ? "= a thread per connection" : threads == 1 ? "HTTP thread" : "HTTP threads");
+	if (full)
+		fprintf(stderr, "rlhfd: durability full: a rating is flushed to disk before its 2xx "
+			"(group commit; ratings writer PRAGMA synchronous=%s)\n", db_gc_synchronous());
+	else
+		fprintf(stderr, "rlhfd: durability normal: a rating answered 2xx survives a kill of "
+			"the process, not a power cut (PRAGMA synchronous=%s)\n", db_synchronous_name(db));
 
 	int sig = 0;
 	sigwait(&set, &sig);
 	fprintf(stderr, "rlhfd: %s, shutting down\n", sig == SIGINT ? "interrupted" : "terminated");
 	http_stop();
+	db_gc_stop();
 	worker_stop();
 	db_checkpointer_stop();
 	db_pool_close_all();

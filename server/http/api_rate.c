@@ -5,11 +5,13 @@
 #include "server/http/api.h"
 #include "server/http/metrics.h"
 #include "db/db.h"
+#include "db/groupcommit.h"
 #include "db/mine.h"
 #include "db/ratings.h"
 #include "db/tasks.h"
 #include "model/rng.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +148,125 @@ static bool rating_parse(struct request *r, json_t *v, int i, struct db_rating_i
 	return true;
 }
 
+/* The answer to a save of in[0..n-1] into group that returned rc (and set
+ * bad), as db_ratings_save reports it. */
+static enum MHD_Result ratings_answer(struct request *r, int rc, int bad,
+				      const struct db_rating_in *in, int n, int64_t group)
+{
+	if (rc == DB_NOTFOUND && bad >= 0 && bad < n) {
+		snprintf(r->err_field, sizeof r->err_field, "ratings[%d].response_id", bad);
+		return http_error(r, 404, "not_found", "response %lld not found",
+				  (long long)in[bad].response_id);
+	}
+	if (rc == DB_NOTFOUND)
+		return http_error(r, 404, "not_found", "group %lld not found", (long long)group);
+	if (rc == DB_INVALID && bad >= 0 && bad < n) {
+		char where[48];
+		snprintf(where, sizeof where, "ratings[%d].response_id", bad);
+		http_bad_field(r, where, "response %lld is not in group %lld",
+			       (long long)in[bad].response_id, (long long)group);
+		return http_invalid(r);
+	}
+	if (rc < 0)
+		return http_db_error(r, rc, "ratings");
+	/* committed: the rating is on disk before the 201 (with --durability
+	 * full, flushed to it) */
+	metrics_ratings_add(n);
+	return http_json(r, 201, json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group));
+}
+
+static void ratings_free(json_t *body, struct db_rating_in *in, int n)
+{
+	for (int i = 0; in && i < n; i++)
+		free((char *)in[i].flags_json);
+	free(in);
+	json_decref(body);
+}
+
+/*
+ * A save handed to the group-commit writer (--durability full, the default:
+ * db/groupcommit.h).  The request's connection is suspended while it waits,
+ * so the HTTP thread goes on serving; the writer resumes it once the batch
+ * holding the save is committed and flushed, and ratings_resumed answers.
+ * With a thread per connection the handler's own thread waits instead.
+ * The parsed ratings and the body their strings point into live here until
+ * then.
+ */
+struct rating_wait {
+	struct db_ratings_job job;      /* first: the writer hands back &job.op */
+	struct request *r;
+	json_t *body;
+	struct db_rating_in *in;
+	bool suspended;                 /* else the handler's thread waits on cond */
+	bool finished;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void rating_wait_free(struct rating_wait *w)
+{
+	ratings_free(w->body, w->in, w->job.n);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+/* On the writer thread: the outcome is final. */
+static void ratings_committed(struct db_gc_op *op)
+{
+	struct rating_wait *w = (struct rating_wait *)op;
+	if (w->suspended) {
+		http_resume(w->r);
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->finished = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static enum MHD_Result ratings_resumed(struct request *r)
+{
+	struct rating_wait *w = r->ctx;
+	r->ctx = NULL;
+	enum MHD_Result ret = ratings_answer(r, w->job.op.rc, w->job.bad_index, w->in, w->job.n,
+					     w->job.group_id);
+	rating_wait_free(w);
+	return ret;
+}
+
+/* Takes over body and in (freed whatever happens). */
+static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
+					    struct db_rating_in *in, int n, int64_t group)
+{
+	struct rating_wait *w = calloc(1, sizeof *w);
+	if (!w) {
+		ratings_free(body, in, n);
+		return http_error(r, 500, "internal", "out of memory");
+	}
+	w->job.rater_id = r->rater.id;
+	w->job.group_id = group;
+	w->job.now = db_now();
+	w->job.in = in;
+	w->job.n = n;
+	w->r = r;
+	w->body = body;
+	w->in = in;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	r->ctx = w;
+	/* suspended before it is queued: the writer may resume it at once */
+	w->suspended = http_suspend(r, ratings_resumed);
+	db_ratings_submit(&w->job, ratings_committed);
+	if (w->suspended)
+		return MHD_YES;
+	pthread_mutex_lock(&w->lock);
+	while (!w->finished)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	return ratings_resumed(r);
+}
+
 enum MHD_Result api_ratings_create(struct request *r)
 {
 	json_t *body = http_body_object(r);
@@ -182,37 +303,22 @@ enum MHD_Result api_ratings_create(struct request *r)
 				       (long long)ids[i]);
 			goto out_invalid;
 		}
+	free(ids);
 
+	/* what the request says is checked; what the database holds (the group,
+	 * its answers) is checked by the save, in its transaction */
+	if (db_gc_running())
+		return ratings_group_commit(r, body, in, n, group);
 	rc = db_ratings_save(r->db, r->rater.id, group, in, n, db_now(), &bad);
-	if (rc == DB_NOTFOUND && bad >= 0 && bad < n) {
-		snprintf(r->err_field, sizeof r->err_field, "ratings[%d].response_id", bad);
-		ret = http_error(r, 404, "not_found", "response %lld not found",
-				 (long long)in[bad].response_id);
-	} else if (rc == DB_NOTFOUND) {
-		ret = http_error(r, 404, "not_found", "group %lld not found", (long long)group);
-	} else if (rc == DB_INVALID && bad >= 0 && bad < n) {
-		char where[48];
-		snprintf(where, sizeof where, "ratings[%d].response_id", bad);
-		http_bad_field(r, where, "response %lld is not in group %lld",
-			       (long long)in[bad].response_id, (long long)group);
-		ret = http_invalid(r);
-	} else if (rc < 0) {
-		ret = http_db_error(r, rc, "ratings");
-	} else {
-		/* committed: the rating is on disk before the 201 */
-		metrics_ratings_add(n);
-		ret = http_json(r, 201, json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group));
-	}
-	goto out_free;
+	ret = ratings_answer(r, rc, bad, in, n, group);
+	ratings_free(body, in, n);
+	return ret;
 
 out_invalid:
 	ret = http_invalid(r);
 out_free:
-	for (int i = 0; in && i < n; i++)
-		free((char *)in[i].flags_json);
-	free(in);
+	ratings_free(body, in, n);
 	free(ids);
-	json_decref(body);
 	return ret;
 }
 

@@ -1,11 +1,14 @@
 /*
  * server/http/api_stats.c — the stats resource: counts of prompts, answers,
  * ratings and raters, the score histogram and the agreement between raters
- * (db/stats.h computes them), plus where the auto-training loop stands.
+ * (db/stats.h computes them), where the auto-training loop stands, and how
+ * durable a rating is (serve's --durability, read back from the database
+ * connection that writes ratings).
  */
 #include "server/http/api.h"
 #include "db/config.h"
 #include "db/db.h"
+#include "db/groupcommit.h"
 #include "db/jobs.h"
 #include "db/ratings.h"
 #include "db/stats.h"
@@ -14,6 +17,20 @@
  * reads it (server/worker/autotrain.c: a bad value counts as the default). */
 #define EVERY_DEFAULT 50
 #define EVERY_MAX 1000000
+
+/* {"mode": "full"|"normal", "ratings_synchronous": PRAGMA synchronous of the
+ * connection that commits ratings, and with group commit its counters} */
+static json_t *durability(struct request *r)
+{
+	if (!db_gc_running())
+		return json_pack("{ss ss}", "mode", "normal", "ratings_synchronous",
+				 db_synchronous_name(r->db));
+	struct db_gc_stats st;
+	db_gc_stats(&st);
+	return json_pack("{ss ss s{sI sI sI}}", "mode", "full", "ratings_synchronous",
+			 db_gc_synchronous(), "group_commit", "commits", (json_int_t)st.commits,
+			 "writes", (json_int_t)st.writes, "max_batch", (json_int_t)st.max_batch);
+}
 
 /*
  * GET /api/stats' "auto_train" (read only, for the admin page's Training
@@ -58,5 +75,6 @@ enum MHD_Result api_stats(struct request *r)
 		return http_db_error(r, rc < 0 ? rc : DB_ERROR, "stats");
 	}
 	json_object_set_new(s, "auto_train", at);
+	json_object_set_new(s, "durability", durability(r));
 	return http_json(r, 200, s);
 }

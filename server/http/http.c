@@ -573,7 +573,47 @@ static bool body_arriving(struct MHD_Connection *conn)
 	return pending > 0;
 }
 
+/*
+ * Suspended connections must all be resumed before MHD_stop_daemon (it
+ * aborts the process otherwise), and a connection being served when
+ * http_stop begins may still want to suspend.  So http_stop sets
+ * http_stopping and then waits for these counts to reach 0, while a
+ * suspension counts itself first and then looks at http_stopping, backing
+ * out when it is set (sequentially consistent atomics: either http_stop sees
+ * the count, or the suspension sees the flag).  The request is then answered
+ * without suspending.
+ */
 static atomic_int probes_in_flight;
+static atomic_int suspended_in_flight;   /* http_suspend'ed, not yet resumed */
+static atomic_bool http_stopping;
+
+/* Counts one more suspension in *count, unless the server is stopping. */
+static bool may_suspend(atomic_int *count)
+{
+	if (!http_can_suspend)
+		return false;
+	atomic_fetch_add(count, 1);
+	if (atomic_load(&http_stopping)) {
+		atomic_fetch_sub(count, 1);
+		return false;
+	}
+	return true;
+}
+
+bool http_suspend(struct request *r, http_handler then)
+{
+	if (!may_suspend(&suspended_in_flight))
+		return false;
+	r->resumed = then;
+	MHD_suspend_connection(r->conn);
+	return true;
+}
+
+void http_resume(struct request *r)
+{
+	MHD_resume_connection(r->conn);   /* r may be gone once this returns */
+	atomic_fetch_sub(&suspended_in_flight, 1);
+}
 
 static void *probe_main(void *arg)
 {
@@ -590,11 +630,10 @@ static bool probe_later(struct request *r)
 {
 	pthread_t t;
 	pthread_attr_t attr;
-	if (!http_can_suspend)
+	if (!may_suspend(&probes_in_flight))
 		return false;
 	MHD_suspend_connection(r->conn);
 	r->probing = true;
-	atomic_fetch_add(&probes_in_flight, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int rc = pthread_create(&t, &attr, probe_main, r->conn);
@@ -686,6 +725,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->body_len += n;
 		r->body[r->body_len] = 0;
 		return MHD_YES;
+	}
+	if (r->resumed) {
+		/* back from http_suspend: the waiting handler answers now */
+		http_handler then = r->resumed;
+		r->resumed = NULL;
+		return then(r);
 	}
 	if (r->queued)
 		return MHD_YES;
@@ -805,10 +850,14 @@ void http_stop(void)
 {
 	if (!http_daemon)
 		return;
-	/* a probe resumes its connection through the daemon: let them finish */
+	/* a probe, or a writer thread answering a suspended request (a rating
+	 * waiting for its group commit), resumes its connection through the
+	 * daemon: let them finish */
 	MHD_quiesce_daemon(http_daemon);
-	while (atomic_load(&probes_in_flight) > 0)
+	atomic_store(&http_stopping, true);
+	while (atomic_load(&probes_in_flight) > 0 || atomic_load(&suspended_in_flight) > 0)
 		usleep(1000);
 	MHD_stop_daemon(http_daemon);
 	http_daemon = NULL;
+	atomic_store(&http_stopping, false);
 }

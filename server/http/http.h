@@ -60,6 +60,9 @@ struct request {
 	int deny_status;             /* decided on the first call: refused with this */
 	char deny_code[32];
 	char deny_msg[256];
+	/* a handler waiting for another thread (http_suspend) */
+	enum MHD_Result (*resumed)(struct request *r);
+	void *ctx;                   /* that handler's state (its own to free) */
 };
 
 typedef enum MHD_Result (*http_handler)(struct request *r);
@@ -120,6 +123,19 @@ enum MHD_Result http_empty(struct request *r, int status);
 enum MHD_Result http_queue(struct request *r, int status, struct MHD_Response *resp);
 /* The answer for a negative DB_* code: 404/409/400/503/500. */
 enum MHD_Result http_db_error(struct request *r, int rc, const char *what);
+
+/*
+ * For a handler whose answer waits for another thread (a rating waits for
+ * the group commit's fsync): http_suspend(r, then) suspends r's connection,
+ * so the HTTP thread serves other connections meanwhile, and the handler
+ * returns MHD_YES without queuing anything.  The other thread, when done,
+ * calls http_resume(r) (once; r must not be touched after it), and then(r)
+ * runs on the HTTP thread and queues the answer.  false when connections
+ * cannot be suspended (a thread per connection): the handler then waits on
+ * its own thread.
+ */
+bool http_suspend(struct request *r, http_handler then);
+void http_resume(struct request *r);
 
 /* ---- input ---- */
 

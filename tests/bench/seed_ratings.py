@@ -30,8 +30,11 @@ def call(url, token, method, path, body=None, ctype="application/json"):
 
 def seed(url, token, out, n_raters, n_groups, k):
     tokens = []
+    # rater names are unique: a second seeding on one server (worker_latency.sh
+    # seeds two sets) gets names of its own, after the raters already there
+    first = len(call(url, token, "GET", "/api/raters")["raters"])
     for i in range(n_raters):
-        r = call(url, token, "POST", "/api/raters", {"name": f"bench-rater-{i}", "role": "rater"})
+        r = call(url, token, "POST", "/api/raters", {"name": f"bench-rater-{first + i}", "role": "rater"})
         tokens.append(r["token"])
     lines = "".join(json.dumps({"prompt": f"bench prompt {g}: what is {g} + {g}?",
                                 "responses": [f"answer {j} to prompt {g}" for j in range(k)]}) + "\n"
@@ -58,6 +61,14 @@ def main():
         seed(url, token, out, *map(int, sys.argv[5:8]))
     elif sys.argv[1] == "count":
         print(call(sys.argv[2], sys.argv[3], "GET", "/api/stats")["ratings"])
+    elif sys.argv[1] == "durability":
+        d = call(sys.argv[2], sys.argv[3], "GET", "/api/stats")["durability"]
+        gc = d.get("group_commit")
+        print("durability %s (PRAGMA synchronous=%s on the connection that commits ratings)%s" % (
+            d["mode"], d["ratings_synchronous"],
+            ", %d ratings requests in %d commits (%.1f a commit, at most %d)" % (
+                gc["writes"], gc["commits"], gc["writes"] / max(gc["commits"], 1), gc["max_batch"])
+            if gc else ""))
     else:
         sys.exit("usage: seed_ratings.py seed|count ...")
 

@@ -32,9 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* UBSan stops at its first report (the build makes a few checks
- * recoverable so that tests/fuzz/known.supp can suppress known defects;
- * without that file they stop the run as every other report does). */
+/* UBSan stops at its first report. */
 __attribute__((used)) const char *__ubsan_default_options(void);
 __attribute__((used)) const char *__ubsan_default_options(void)
 {

@@ -23,20 +23,6 @@
 
 #define FUZZ_MAX_VOCAB 4096
 
-/* Would sampler_softmax / sampler_sample hand sampler_expf a NaN?  Yes when
- * x holds a NaN or a +inf (inf - inf).  KNOWN DEFECT: sampler_expf converts
- * NaN to int32 (undefined); tests/fuzz/known.supp lets the run go on, this
- * counts and reports it.  Remove with that entry when it is fixed. */
-static void note_expf_nan(const float *x, int n, const uint8_t *data, size_t size)
-{
-	for (int i = 0; i < n; i++)
-		if (isnan(x[i]) || (isinf(x[i]) && x[i] > 0)) {
-			fuzz_known("sampler-expf-nan", "sampler_expf converts NaN to int32 (a NaN or "
-				   "+inf logit, or logit/temperature overflowing)", data, size);
-			return;
-		}
-}
-
 static bool all_finite(const float *x, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -62,23 +48,13 @@ static void check_candidates(const struct sampler *s, int nc, const char *what)
 }
 
 /* On a true distribution (softmax of finite logits). */
-static void check_distribution_candidates(struct sampler *s, const float *probs,
-					  const uint8_t *data, size_t size)
+static void check_distribution_candidates(struct sampler *s, const float *probs)
 {
 	int n = s->vocab_size;
 	bool use_k = s->top_k > 0 && s->top_k < n, use_p = s->top_p > 0.0f && s->top_p < 1.0f;
 	float mass = -1.0f;
 	int nc = sampler_candidates(s, probs, &mass);
 	check_candidates(s, nc, "candidates of a distribution");
-	if (nc == 0 && use_p && !use_k) {
-		/* KNOWN DEFECT (model/sampler.c truncate_dist): llama2.c's shortcut
-		 * drops every token below (1 - top_p) / (n - 1), which is every token
-		 * of a flat distribution when top_p < 1/n: an empty nucleus, and
-		 * sampler_sample then reads cand[-1].  Remove when fixed. */
-		fuzz_known("sampler-empty-nucleus", "top_p below 1/n on a flat distribution leaves no "
-			   "candidate (truncate_dist's cutoff)", data, size);
-		return;
-	}
 	FUZZ_ASSERT(nc >= 1, "no candidate from a distribution (top_k %d, top_p %g)", s->top_k,
 		    (double)s->top_p);
 	if (use_k && !use_p)
@@ -122,7 +98,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* softmax: a distribution when the logits are finite */
 	memcpy(probs, logits, (size_t)n * sizeof(float));
-	note_expf_nan(probs, n, data, size);
 	sampler_softmax(probs, n);
 	if (finite) {
 		double sum = 0;
@@ -136,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(positive && fabs(sum - 1.0) < 1e-3, "softmax sums to %g", sum);
 		float lp = sampler_log_softmax_at(logits, n, am);
 		FUZZ_ASSERT(isfinite(lp) && lp <= 1e-3f, "log softmax at the argmax = %g", (double)lp);
-		check_distribution_candidates(&s, probs, data, size);
+		check_distribution_candidates(&s, probs);
 	}
 
 	/* candidates of whatever the input holds, read as probabilities */
@@ -155,7 +130,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			float x = logits[i] * inv_t;
 			probs[i] = x != x ? -FLT_MAX : x > FLT_MAX ? FLT_MAX : x < -FLT_MAX ? -FLT_MAX : x;
 		}
-		note_expf_nan(probs, n, data, size);
 		sampler_softmax(probs, n);
 	}
 	static unsigned char kept[FUZZ_MAX_VOCAB];
@@ -163,27 +137,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(kept, 0, (size_t)n);
 	for (int i = 0; i < nc; i++)
 		kept[s.cand[i].index] = 1;
-	if (nc == 0) {
-		/* KNOWN DEFECT (model/sampler.c sampler_sample): when the candidate
-		 * set is empty it returns s->cand[nc - 1].index, reading cand[-1].
-		 * The set is empty with top-p on when every tempered probability is
-		 * NaN (NaN or infinite logits, or a tiny temperature), or when top_p
-		 * < 1/n on a flat distribution (sampler-empty-nucleus).  Remove this
-		 * guard when sampler_sample handles an empty set. */
-		fuzz_known("sampler-empty-candidates", "sampler_sample would read cand[-1]: no "
-			   "candidate left (NaN probabilities, or top_p < 1/n on a flat "
-			   "distribution)", data, size);
-	} else {
-		int tok = sampler_sample(&s, work);
-		FUZZ_ASSERT(tok >= 0 && tok < n, "sampled %d of %d", tok, n);
-		if (s.temperature == 0.0f && finite)
-			FUZZ_ASSERT(logits[tok] == logits[am], "greedy gave %d (%g), the max is %g", tok,
-				    (double)logits[tok], (double)logits[am]);
-		if (nc > 0) {
-			FUZZ_ASSERT(kept[tok], "sampled %d, not among the %d candidates", tok, nc);
-		} else if (s.temperature > 0.0f && !filtered && all_finite(probs, n)) {
-			FUZZ_ASSERT(probs[tok] > 0.0f, "sampled %d of probability 0", tok);
-		}
+	/* the tempered distribution is finite (NaN never wins, infinities
+	 * clamped), so top-k / top-p always leave a candidate */
+	FUZZ_ASSERT(nc != 0, "no candidate left (top_k %d, top_p %g, temperature %g)", s.top_k,
+		    (double)s.top_p, (double)s.temperature);
+	int tok = sampler_sample(&s, work);
+	FUZZ_ASSERT(tok >= 0 && tok < n, "sampled %d of %d", tok, n);
+	if (s.temperature == 0.0f && finite)
+		FUZZ_ASSERT(logits[tok] == logits[am], "greedy gave %d (%g), the max is %g", tok,
+			    (double)logits[tok], (double)logits[am]);
+	if (nc > 0) {
+		FUZZ_ASSERT(kept[tok], "sampled %d, not among the %d candidates", tok, nc);
+	} else if (s.temperature > 0.0f && !filtered && all_finite(probs, n)) {
+		FUZZ_ASSERT(probs[tok] > 0.0f, "sampled %d of probability 0", tok);
 	}
 	float u = sampler_random_f32(&s.rng);
 	FUZZ_ASSERT(u >= 0.0f && u < 1.0f, "random_f32 gave %g", (double)u);

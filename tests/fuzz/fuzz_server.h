@@ -2,8 +2,10 @@
  * tests/fuzz/fuzz_server.h — the real HTTP server inside a fuzz target's
  * process, for fuzz_api.c and fuzz_export.c: a temporary database, migrated
  * and seeded (FUZZ_SEED below), served by http_start on a loopback port with
- * one HTTP thread and no worker (handlers only queue jobs), and a small
- * blocking HTTP client.
+ * one HTTP thread and no worker (handlers only queue jobs), ratings written
+ * through the group-commit writer as `rlhfd serve` does by default (but with
+ * synchronous=NORMAL: an fsync per input would only slow the fuzzing), and a
+ * small blocking HTTP client.
  *
  * Why a socket and not a struct request filled by hand: the handlers read
  * headers (Content-Type picks JSON or NDJSON, login accepts JSON only), the
@@ -23,6 +25,7 @@
 #define RLHFD_TESTS_FUZZ_SERVER_H
 
 #include "db/db.h"
+#include "db/groupcommit.h"
 #include "db/jobs.h"
 #include "db/migrate.h"
 #include "db/prompts.h"
@@ -213,6 +216,8 @@ static inline void fuzz_server_start(void)
 		fuzz_fail("cannot open an in-memory database");
 	fz_copy_db(fz_srv.snapshot, fz_srv.db->sq, "taking the snapshot");
 	atomic_store(&http_max_body, FUZZ_BODY_CAP);
+	if (db_gc_start(fz_srv.db_path, false) < 0)
+		fuzz_fail("cannot start the group-commit writer");
 	/* FUZZ_VERBOSE=1: one line per request, and libmicrohttpd's errors */
 	struct http_options opt = { .host = "127.0.0.1", .port = 0, .threads = 1,
 				    .web_dir = fuzz_scratch_dir(),

@@ -20,8 +20,7 @@
  *      must hold the base layout, no string twice, pieces of at most 16
  *      characters; it must survive tokenizer_save and tokenizer_load
  *      unchanged, and encode-then-decode each text of the corpus back to
- *      itself.  (For now only corpora whose every character enters the
- *      alphabet: see the known defect in fuzz_train.)
+ *      itself.
  */
 #include "model/tokenizer.h"
 #include "tests/fuzz/fuzz.h"
@@ -29,8 +28,6 @@
 #define MAX_TRAIN_BYTES 2048
 
 static struct tokenizer fixed;
-static const uint8_t *input_;   /* the whole input (for fuzz_known) */
-static size_t input_size_;
 static char path_in[PATH_MAX], path_out[PATH_MAX];
 
 /* Pieces after the 259 base entries, with their scores. */
@@ -181,29 +178,6 @@ static void fuzz_decode(const uint8_t *data, size_t size)
 	free(ids);
 }
 
-/*
- * Would every unit of corpus[0..len) enter the alphabet of a vocabulary with
- * budget entries beyond the base ones?  Yes when the corpus is ASCII (every
- * unit one byte, taken while the budget lasts) and its distinct characters,
- * with the dummy prefix " ", fit in the budget.
- */
-static bool alphabet_takes_all(const char *corpus, size_t len, int budget)
-{
-	bool seen[128] = { false };
-	int n = 1;
-	seen[' '] = true;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)corpus[i];
-		if (c >= 0x80)
-			return false;
-		if (c && c != '\n' && !seen[c]) {
-			seen[c] = true;
-			n++;
-		}
-	}
-	return n < budget;
-}
-
 static void fuzz_train(const uint8_t *data, size_t size)
 {
 	struct tokenizer t, back;
@@ -211,22 +185,6 @@ static void fuzz_train(const uint8_t *data, size_t size)
 	int vocab = TOKENIZER_N_BASE + data[0];
 	const char *corpus = (const char *)data + 1;
 	size_t len = size - 1 > MAX_TRAIN_BYTES ? MAX_TRAIN_BYTES : size - 1;
-	if (!alphabet_takes_all(corpus, len, vocab - TOKENIZER_N_BASE)) {
-		/* KNOWN DEFECT (model/tokenizer.c tokenizer_train, the alphabet map
-		 * char_map): u64map marks an empty slot with the value -1, which is
-		 * also the value tokenizer_train stores for a unit left out of the
-		 * alphabet (invalid UTF-8, a rare character, no budget left).  That
-		 * punches holes in probe chains: a key is stored again in a hole,
-		 * the hole is later reused by another key, and a lookup then finds
-		 * the key's first, stale entry — an index into chars, not a
-		 * symbol — and pair_add reads tr->syms past its end.  Only a corpus
-		 * whose every unit enters the alphabet is trained on.  Remove this
-		 * guard when fixed. */
-		fuzz_known("tokenizer-train-char-map", "tokenizer_train's alphabet map (u64map, -1 "
-			   "as both 'empty slot' and 'not in the alphabet') returns a stale index: "
-			   "pair_add reads past tr->syms", input_, input_size_);
-		return;
-	}
 	int rc = tokenizer_train(&t, corpus, len, vocab, NULL, NULL, err, sizeof err);
 	FUZZ_ASSERT(rc == 0, "tokenizer_train(%zu bytes, vocab %d): %s", len, vocab, err);
 	FUZZ_ASSERT(t.vocab_size >= TOKENIZER_N_BASE && t.vocab_size <= vocab, "trained %d of %d",
@@ -268,8 +226,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
-	input_ = data;
-	input_size_ = size;
 	switch (data[0] % 4) {
 	case 0:
 		fuzz_load(data + 1, size - 1);

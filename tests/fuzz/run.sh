@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh — runs libFuzzer targets one after the other, each for
 # FUZZ_SECONDS (default 60), and says per target how many inputs it ran, the
 # coverage it reached, whether it crashed, and which known defects it stepped
-# around (tests/fuzz/fuzz.h fuzz_known, tests/fuzz/known.supp).  Exits 1 when
+# around (tests/fuzz/fuzz.h fuzz_known).  Exits 1 when
 # a target crashed (a sanitizer report, a failed check, a timeout, a leak).
 # Called by `make fuzz` (and .ci/run with FUZZ_SECONDS=10) after the build.
 #
@@ -29,7 +29,7 @@ mkdir -p "$out"
 tmp=$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )/rlhfd-fuzz-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export FUZZ_TMPDIR=$tmp
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/fuzz/known.supp
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 failed=()
 for bin in "$@"; do
