@@ -171,7 +171,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory check-layers all tests-bin demo
 	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) bash tests/run.sh
 
-# Only the end-to-end learning test, with its learning curve printed.
+# Only the end-to-end tests (tests/e2e/: the learning loop, with its curve
+# printed, and the safety suite).
 test-e2e: deps-test
 	@$(MAKE) --no-print-directory all demo
 	@RLHFD_DEMO_MODEL=$(CURDIR)/$(DEMO_DIR) TESTS=e2e bash tests/run.sh

@@ -421,13 +421,19 @@ int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g)
  * must not stay 'running'). */
 static void record_end(struct job *j, const char *status, const char *error)
 {
-	char *metrics = json_dumps(j->metrics, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	bool chain = !strcmp(status, "succeeded") && j->s.auto_chain;
 	for (int attempt = 0; attempt < 5; attempt++) {
+		/* the loop's next job first: what it decides goes into the metrics
+		 * (auto_next), recorded with the end in one transaction */
+		char *metrics = NULL;
 		int rc = db_begin(j->env->db);
+		if (rc == 0 && chain)
+			rc = autotrain_queue_next(j);
+		if (rc == 0 && !(metrics = json_dumps(j->metrics, JSON_COMPACT | JSON_REAL_PRECISION(9))))
+			rc = DB_ERROR;
 		if (rc == 0)
 			rc = db_work_finish(j->env->db, j->id, status, error, metrics, j->model_id, db_now());
-		if (rc == 0 && !strcmp(status, "succeeded") && j->s.auto_chain)
-			rc = autotrain_queue_next(j);
+		free(metrics);
 		if (rc == 0 && (rc = db_commit(j->env->db)) == 0)
 			break;
 		db_rollback(j->env->db);
@@ -440,7 +446,6 @@ static void record_end(struct job *j, const char *status, const char *error)
 		struct timespec ts = { 0, 200 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	free(metrics);
 }
 
 int job_run(struct job_env *env, const struct db_work_job *wj, int64_t *model_id,

@@ -81,6 +81,37 @@ test('promotion: gate, never and always; a candidate keeps its parent active and
 	}
 });
 
+test('auto-training: a reward model no better than chance ends the round — no RL, the loop waits, the job says why', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: w.trainIds.slice(0, 8), k: 3, max_tokens: 8 }));
+		const cfg = await srv.admin.put('/api/config', { auto_train: {
+			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', reward_params: { epochs: 1 },
+			rl_params: { iterations: 1, prompts_per_iter: 2, k: 2, max_new: 6 },
+		} });
+		assert.equal(cfg.status, 200, cfg.text);
+		await rateAll(await createRater(srv, 'ann'));
+		let rw;
+		for (const deadline = Date.now() + 60000; Date.now() < deadline; await sleep(200)) {
+			const jobs = (await srv.admin.get('/api/jobs')).json.jobs;
+			rw = jobs.find((j) => j.kind === 'reward' && j.params.auto && j.status === 'succeeded');
+			if (rw) break;
+		}
+		assert.ok(rw, 'the loop ran a reward job');
+		const full = (await srv.admin.get(`/api/jobs/${rw.id}`)).json;
+		assert.ok(full.metrics.heldout_lo <= 0.55, `a dozen nonsense ratings: lower bound ${full.metrics.heldout_lo}`);
+		assert.equal(full.metrics.auto_next.decision, 'waiting for more ratings');
+		assert.match(full.metrics.auto_next.reason, /^it is not credibly better than chance on held-out prompts: pairwise accuracy/);
+		await sleep(2500);
+		const jobs = (await srv.admin.get('/api/jobs')).json.jobs;
+		assert.deepEqual(jobs.filter((j) => j.params.auto).map((j) => j.kind), ['reward'], 'no RL queued');
+		assert.equal(await activeId(srv), 1);
+	} finally {
+		await w.stop();
+	}
+});
+
 test('rollback: raters score the active policy below its parent on the same prompts, and the parent is active again', async () => {
 	const w = await serverWithModel(tiny);
 	try {
