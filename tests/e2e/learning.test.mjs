@@ -52,7 +52,7 @@ const waitJob = (srv, id) => waitJobFor(srv, id, SETTINGS.job_timeout_s);
  * lr 2e-5 / KL 0.2, settings chosen on this test's own eval split, and the
  * reward model's accuracy was held out by answer group, so sibling groups of
  * the same prompt — which repeat the same answer texts — were in training.)
- * Held out by prompt, the demo reward model measured 0.47-0.51 after round 1
+ * Held out by prompt, the demo reward model measured 0.43-0.51 after round 1
  * with the tuned settings and the defaults alike (lr 3e-4 / 5e-5, 2-5 epochs):
  * it learns the answers to its training prompts, not what makes an answer
  * good on a prompt it has not seen; so the RL gate refuses it and the loop
@@ -289,12 +289,12 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * as known failures: node:test prints a missed TODO as "not ok ... # TODO",
  * tests/run.sh counts and names it above its closing line.  With the reward
  * model's accuracy held out by prompt, the demo reward model is at chance
- * (0.47-0.51), the RL gate refuses it, and the eval mean stays the SFT
+ * (0.43-0.51), the RL gate refuses it, and the eval mean stays the SFT
  * model's.  A reward model that generalises to unseen prompts is the open
  * part of that issue.  The hard assertion is the safety one: the loop never
  * leaves the active model worse than the SFT model on the eval prompts.
  */
-const KNOWN_RM = 'held out by prompt, the demo reward model is at chance (0.47-0.51 measured): ' +
+const KNOWN_RM = 'held out by prompt, the demo reward model is at chance (0.43-0.51 measured): ' +
 	'it does not yet generalise to unseen prompts (issue "RLHF that cannot hurt")';
 const KNOWN_RISE = 'no RL while the reward model is not credible: the eval mean stays the SFT ' +
 	'model\'s (issue "RLHF that cannot hurt")';

@@ -153,9 +153,9 @@ test('a prompt set of the user\'s own, rated sensibly (~480 ratings): the active
 	const { srv, sft } = w;
 	const prompts = CAPITALS.map(([c, cap], i) => ({ text: PHRASES[i % 3](c), split: i % 3 === 2 ? 'eval' : 'train', meta: { capital: cap } }));
 	const r = await ok(await srv.admin.post('/api/prompts', { prompts }), 'POST /api/prompts', 201);
-	const capitalOf = new Map(r.json.ids.map((id, i) => [id, prompts[i].meta.capital]));
-	const trainIds = r.json.ids.filter((_, i) => prompts[i].split === 'train');
-	const evalIds = r.json.ids.filter((_, i) => prompts[i].split === 'eval');
+	const capitalOf = new Map(r.ids.map((id, i) => [id, prompts[i].meta.capital]));
+	const trainIds = r.ids.filter((_, i) => prompts[i].split === 'train');
+	const evalIds = r.ids.filter((_, i) => prompts[i].split === 'eval');
 	assert.equal(trainIds.length, 40);
 	const user = await createRater(srv, 'user');
 	// demo init left answers to the demo prompts waiting; this user rates only their own
