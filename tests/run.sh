@@ -23,6 +23,11 @@
 # build/tests) and TEST_LOG_DIR (build/test-logs) choose where the unit
 # binaries are and the logs go (make test-asan uses its own).
 set -u
+if [ $# -gt 0 ]; then
+	# a word here used to be ignored, running every suite: say how to choose
+	echo "run.sh takes no arguments (got: $*); choose with TESTS=unit|api|browser|tools|e2e and TEST_FILTER=substr" >&2
+	exit 2
+fi
 cd "$(dirname "$0")/.."
 passed=0; failed=0; skipped=0; todo=0; suites=0; broken=()
 timeout_s=${TEST_TIMEOUT:-900}

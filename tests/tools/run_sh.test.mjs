@@ -31,7 +31,7 @@ function scratch(suites) {
 
 function run(dir, env = {}) {
 	const r = spawnSync('bash', [join(dir, 'tests', 'run.sh')], {
-		encoding: 'utf8', env: { ...process.env, CI: '', TESTS: 'unit', ...env }, timeout: 60000,
+		encoding: 'utf8', env: { ...process.env, CI: '', TESTS: 'unit', TEST_FILTER: '', TEST_TIMEOUT: '', ...env }, timeout: 60000,
 	});
 	const lines = r.stdout.trim().split('\n');
 	return { code: r.status, out: r.stdout + r.stderr, last: lines[lines.length - 1] };
@@ -74,6 +74,16 @@ test('a TEST_FILTER that matches nothing is an error, not "0 passed, 0 failed"',
 		assert.notEqual(r.code, 0);
 		assert.match(r.out, /no test suite matched/);
 		assert.equal(r.last, '0 passed, 1 failed, 0 skipped');
+	} finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('an argument is an error that says how to choose suites, not a run of everything', () => {
+	const dir = scratch({ test_a: 'echo "1 passed, 0 failed, 0 skipped"' });
+	try {
+		const r = spawnSync('bash', [join(dir, 'tests', 'run.sh'), 'exports'], { encoding: 'utf8', env: { ...process.env, CI: '' } });
+		assert.equal(r.status, 2);
+		assert.match(r.stderr, /takes no arguments \(got: exports\); choose with TESTS=.* and TEST_FILTER=substr/);
+		assert.equal(r.stdout, '', 'nothing ran');
 	} finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
