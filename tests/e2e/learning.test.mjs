@@ -93,7 +93,8 @@ async function waitAutoRound(srv, after) {
 	const deadline = now() + SETTINGS.job_timeout_s;
 	const want = ['reward', SETTINGS.auto_train.rl_kind, 'generate'];
 	for (;;) {
-		const list = (await jobs(srv)).filter((j) => j.id > after).sort((a, b) => a.id - b.id);
+		// the loop's own jobs (params.auto): a job the worker queues beside it is not one
+		const list = (await jobs(srv)).filter((j) => j.id > after && j.params && j.params.auto).sort((a, b) => a.id - b.id);
 		for (const j of list)
 			assert.ok(!(j.status === 'failed' || j.status === 'cancelled'),
 				`auto-training job ${j.id} (${j.kind}) ${j.status}: ${j.error}`);
