@@ -55,8 +55,11 @@ test('learning curves: the reward model\'s held-out accuracy with its interval, 
 			rated++;
 		}
 		assert.ok(rated >= 1, 'the policy answered some prompts');
+		// a second reward model on more ratings: a second point, the band between them
+		const rj2 = await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
 		const models = (await srv.admin.get('/api/models')).json.models;
-		const rm = models.find((m) => m.id === rj.model_id).metrics;
+		const rms = [rj, rj2].map((j) => models.find((m) => m.id === j.model_id).metrics).sort((a, b) => a.ratings - b.ratings);
+		assert.ok(rms[0].ratings < rms[1].ratings, `ratings: ${rms.map((m) => m.ratings)}`);
 		const h = models.find((m) => m.id === child).human;
 		assert.ok(h, 'the policy has a human comparison');
 		assert.equal(h.parent_id, 1);
@@ -66,21 +69,24 @@ test('learning curves: the reward model\'s held-out accuracy with its interval, 
 		const fig = '#auto-curves figure[data-chart="reward-curve"]';
 		await page.waitForSelector(`${fig} line.error-bar`, { state: 'attached' });
 		const bars = await page.$$eval(`${fig} line.error-bar`, (ls) => ls.map((l) => [l.dataset.x, l.dataset.lo, l.dataset.hi].map(Number)));
-		assert.equal(bars.length, 1);
-		assert.equal(bars[0][0], rm.ratings);
-		near(bars[0][1], rm.heldout_lo, 'lo');
-		near(bars[0][2], rm.heldout_hi, 'hi');
-		const [y1, y2] = await page.$eval(`${fig} line.error-bar`, (l) => [Number(l.getAttribute('y1')), Number(l.getAttribute('y2'))]);
-		const cy = await page.$eval(`${fig} circle.marker`, (c) => Number(c.getAttribute('cy')));
-		assert.ok(y1 >= cy - 0.01 && cy >= y2 - 0.01, `the point (y ${cy}) lies within its bar (${y1} to ${y2})`);
-		assert.match(await page.getAttribute(`${fig} svg`, 'aria-label'), /95% .* to /);
+		assert.equal(bars.length, 2, 'a bar per reward model');
+		rms.forEach((rm, i) => {
+			assert.equal(bars[i][0], rm.ratings);
+			near(bars[i][1], rm.heldout_lo, 'lo');
+			near(bars[i][2], rm.heldout_hi, 'hi');
+		});
+		const ys = await page.$$eval(`${fig} line.error-bar`, (ls) => ls.map((l) => [Number(l.getAttribute('y1')), Number(l.getAttribute('y2'))]));
+		const cys = await page.$$eval(`${fig} circle.marker`, (cs) => cs.map((c) => Number(c.getAttribute('cy'))));
+		ys.forEach(([y1, y2], i) => assert.ok(y1 >= cys[i] - 0.01 && cys[i] >= y2 - 0.01, `point ${i} (y ${cys[i]}) lies within its bar (${y1} to ${y2})`));
+		assert.equal(await page.$$eval(`${fig} polygon.band`, (ps) => ps.length), 1, 'a band across the intervals');
+		assert.match(await page.getAttribute(`${fig} svg`, 'aria-label'), /2 points, last [\d.]+ \(95% [\d.]+ to [\d.]+\) at ratings/);
 		const hit = await page.$(`${fig} rect.hit`);
 		await hit.scrollIntoViewIfNeeded();
 		const box = await hit.boundingBox();
-		await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+		await page.mouse.move(box.x + 2, box.y + box.height / 2);   // the first point
 		await page.waitForSelector(`${fig} g.hover[display="inline"]`);
 		const tip = await page.$$eval(`${fig} g.hover text`, (ts) => ts.map((t) => t.textContent));
-		assert.equal(tip[0], `ratings ${rm.ratings}`);
+		assert.equal(tip[0], `ratings ${rms[0].ratings}`);
 		assert.match(tip[1], /^held-out accuracy: [\d.]+ \[[\d.]+, [\d.]+\]$/);
 		await page.screenshot({ path: '/tmp/rlhfd-reward-curve.png', fullPage: true });
 
