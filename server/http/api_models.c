@@ -2,19 +2,38 @@
  * server/http/api_models.c — the models resource: the model versions (base,
  * sft, reward, policy) with their lineage and figures, and activating one —
  * a rollback when it is older than the active one.  Versions are made by jobs
- * (server/http/api_jobs.c), never here.
+ * (server/http/api_jobs.c), never here.  Each generating version with a parent
+ * carries "human" when people rated answers of both on the same prompts: the
+ * learning curve by raters (db/curves.h).
  */
 #include "server/http/api.h"
+#include "db/curves.h"
 #include "db/db.h"
 #include "db/jobs.h"
 #include "db/versions.h"
 
+#include <stdio.h>
+
 enum MHD_Result api_models_list(struct request *r)
 {
-	json_t *list;
+	json_t *list, *human;
 	int rc = db_models_list(r->db, &list);
 	if (rc < 0)
 		return http_db_error(r, rc, "models");
+	if ((rc = db_curves_human(r->db, &human)) < 0) {
+		json_decref(list);
+		return http_db_error(r, rc, "models");
+	}
+	size_t i;
+	json_t *m;
+	json_array_foreach(list, i, m) {
+		char key[24];
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(m, "id")));
+		json_t *h = json_object_get(human, key);
+		if (h)
+			json_object_set(m, "human", h);
+	}
+	json_decref(human);
 	return http_json(r, 200, json_pack("{so}", "models", list));
 }
 

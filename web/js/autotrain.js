@@ -7,11 +7,14 @@
  * validation message (error.field "auto_train.<key>[.<sub>]") under the field.
  * Above the form: how many ratings remain before the next round (GET
  * /api/stats' auto_train, counted as the worker counts), kept current while
- * the panel is shown.
+ * the panel is shown.  Below it: the reward models' learning curve, held-out
+ * pairwise accuracy with its 95 % interval against the ratings each was
+ * trained on (GET /api/models, each reward version's metrics).
  */
 import { api, el, showError } from './api.js';
 import { formatTime, statusBadge, jobResult, fieldError, clearFieldErrors } from './format.js';
 import { jobKinds } from './kinds.js';
+import { lineChart } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -141,6 +144,33 @@ async function loadAutoJobs() {
 		: [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'None yet.' }))]));
 }
 
+const curveState = {};
+
+/* The reward versions with a held-out accuracy, as [ratings, acc, lo, hi] points. */
+function rewardCurvePoints(models) {
+	const num = (v) => typeof v === 'number' && Number.isFinite(v);
+	return models.filter((m) => m.kind === 'reward' && num((m.metrics || {}).heldout_acc)).map((m) => {
+		const x = m.metrics;
+		const n = num(x.ratings) ? x.ratings : m.ratings;
+		return num(x.heldout_lo) && num(x.heldout_hi) ? [n, x.heldout_acc, x.heldout_lo, x.heldout_hi] : [n, x.heldout_acc];
+	});
+}
+
+async function loadCurves() {
+	const models = (await api('GET', '/api/models')).models || [];
+	const pts = rewardCurvePoints(models);
+	const box = $('auto-curves');
+	if (!pts.length) {
+		box.replaceChildren(el('p', { class: 'muted', text: 'No reward model yet: one is trained from the ratings by a reward job (the loop runs one every N ratings).' }));
+		return;
+	}
+	const f = lineChart([{ name: 'held-out accuracy', points: pts }],
+		{ title: 'Reward models: held-out pairwise accuracy (95% interval) by ratings trained on', xLabel: 'ratings', integerX: true,
+			yMin: 0.4, yMax: 1, state: curveState, legend: true });
+	f.dataset.chart = 'reward-curve';
+	box.replaceChildren(f);
+}
+
 const COUNTDOWN_POLL_MS = 5000;
 let countdownTimer = null;
 let shown = false;
@@ -181,6 +211,7 @@ async function load() {
 	render(cfg.auto_train || {});
 	$('auto-status').textContent = '';
 	await loadAutoJobs();
+	await loadCurves();
 	await refreshCountdown();
 }
 

@@ -1,9 +1,11 @@
 /*
  * web/js/chart.js — small SVG charts drawn with DOM calls (no library, no inline
- * style): a bar chart for the score histogram, and line charts (several named
- * series over a numeric x such as the training step or the model version) with
- * axes, ticks, a legend and a hover/keyboard read-out of the values.  Colours
- * come from CSS classes so dark mode applies.
+ * style): a bar chart for the score histogram, line charts (several named
+ * series over a numeric x such as the training step or the model version,
+ * optionally with an interval per point drawn as a band and error bars) with
+ * axes, ticks, a legend and a hover/keyboard read-out of the values, and a
+ * paired bar chart (each item's value beside the one it is compared with).
+ * Colours come from CSS classes so dark mode applies.
  */
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -90,7 +92,11 @@ const SERIES_CLASSES = 8;
 
 /*
  * Draws series = [{ name, points: [[x, y], ...] }] (points in any order;
- * non-finite values skipped) as lines into a new <figure> returned:
+ * non-finite values skipped) as lines into a new <figure> returned.  A point
+ * may be [x, y, lo, hi]: an interval around y (a 95 % confidence interval),
+ * drawn as an error bar (<line class="error-bar" data-x data-lo data-hi>) and,
+ * across a series' points that have one, a shaded band; the y range takes the
+ * intervals in and the read-out gives "y [lo, hi]".  The chart is:
  * an <svg> with a y axis (nice ticks), an x axis (integer ticks when
  * opts.integerX), one <polyline data-series=name> per series (markers too when
  * a series has few points), an HTML legend, and a read-out of every series'
@@ -114,6 +120,7 @@ export function lineChart(series, opts = {}) {
 		points: sr.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]),
 	}));
 	const all = clean.flatMap((sr) => sr.points);
+	const hasBand = (p) => p.length >= 4 && Number.isFinite(p[2]) && Number.isFinite(p[3]);
 	const fig = document.createElement('figure');
 	fig.className = 'line-figure';
 	if (opts.title) {
@@ -130,7 +137,8 @@ export function lineChart(series, opts = {}) {
 	}
 
 	let xMin = Math.min(...all.map((p) => p[0])), xMax = Math.max(...all.map((p) => p[0]));
-	let yLo = Math.min(...all.map((p) => p[1])), yHi = Math.max(...all.map((p) => p[1]));
+	let yLo = Math.min(...all.map((p) => hasBand(p) ? Math.min(p[1], p[2]) : p[1]));
+	let yHi = Math.max(...all.map((p) => hasBand(p) ? Math.max(p[1], p[3]) : p[1]));
 	if (typeof opts.yMin === 'number') yLo = Math.min(yLo, opts.yMin);
 	if (typeof opts.yMax === 'number') yHi = Math.max(yHi, opts.yMax);
 	const yt = niceTicks(yLo, yHi, 4);
@@ -144,7 +152,9 @@ export function lineChart(series, opts = {}) {
 
 	const label = `${opts.title || 'Chart'}: ` + clean.map((sr) => {
 		const n = sr.points.length;
-		return n ? `${sr.name}, ${n} point${n === 1 ? '' : 's'}, last ${formatNumber(sr.points[n - 1][1])} at ${opts.xLabel || 'x'} ${xFormat(sr.points[n - 1][0])}`
+		const last = sr.points[n - 1];
+		return n ? `${sr.name}, ${n} point${n === 1 ? '' : 's'}, last ${formatNumber(last[1])}` +
+			(hasBand(last) ? ` (95% ${formatNumber(last[2])} to ${formatNumber(last[3])})` : '') + ` at ${opts.xLabel || 'x'} ${xFormat(last[0])}`
 			: `${sr.name}, no points`;
 	}).join('; ');
 	const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'line-chart', role: 'img', 'aria-label': label, tabindex: 0 });
@@ -165,6 +175,21 @@ export function lineChart(series, opts = {}) {
 	for (const sr of clean) {
 		if (!sr.points.length) continue;
 		const g = s('g', { class: `series ${sr.cls}`, 'data-series': sr.name });
+		const banded = sr.points.filter(hasBand);
+		if (banded.length >= 2)
+			g.append(s('polygon', {
+				points: [...banded.map(([x, , , hi]) => `${r2(px(x))},${r2(py(hi))}`),
+					...[...banded].reverse().map(([x, , lo]) => `${r2(px(x))},${r2(py(lo))}`)].join(' '),
+				class: 'band', 'data-series': sr.name,
+			}));
+		for (const [x, , lo, hi] of banded) {
+			const X = r2(px(x)), cap = 4;
+			const bar = s('g', { class: 'interval' });
+			bar.append(s('line', { x1: X, x2: X, y1: r2(py(lo)), y2: r2(py(hi)), class: 'error-bar', 'data-x': x, 'data-lo': lo, 'data-hi': hi }));
+			bar.append(s('line', { x1: X - cap, x2: X + cap, y1: r2(py(lo)), y2: r2(py(lo)), class: 'error-cap' }));
+			bar.append(s('line', { x1: X - cap, x2: X + cap, y1: r2(py(hi)), y2: r2(py(hi)), class: 'error-cap' }));
+			g.append(bar);
+		}
 		g.append(s('polyline', {
 			points: sr.points.map(([x, y]) => `${r2(px(x))},${r2(py(y))}`).join(' '),
 			class: 'line', 'data-series': sr.name,
@@ -197,14 +222,15 @@ export function lineChart(series, opts = {}) {
 		clean.forEach((sr, k) => {
 			const pt = sr.points.find((p) => p[0] === x);
 			dots[k].setAttribute('visibility', pt ? 'visible' : 'hidden');
-			lines[k + 1].textContent = pt ? `${sr.name}: ${formatNumber(pt[1])}` : '';
+			lines[k + 1].textContent = !pt ? '' : hasBand(pt) ? `${sr.name}: ${formatNumber(pt[1])} [${formatNumber(pt[2])}, ${formatNumber(pt[3])}]`
+				: `${sr.name}: ${formatNumber(pt[1])}`;
 			if (pt) { dots[k].setAttribute('cx', X); dots[k].setAttribute('cy', py(pt[1])); }
 		});
 		const rows = lines.filter((t) => t.textContent);
 		const textW = (t) => { try { return t.getComputedTextLength() || t.textContent.length * 6.6; } catch (e) { return t.textContent.length * 6.6; } };
 		const width = 14 + Math.max(...rows.map(textW));
 		const height = 8 + rows.length * 15;
-		const bx = X + 10 + width > W - right ? X - 10 - width : X + 10;
+		const bx = X + 10 + width > W - right ? Math.max(2, X - 10 - width) : X + 10;
 		box.setAttribute('x', bx); box.setAttribute('y', top + 2);
 		box.setAttribute('width', width); box.setAttribute('height', height);
 		let row = 0;
@@ -255,5 +281,83 @@ export function lineChart(series, opts = {}) {
 		}
 		fig.append(ul);
 	}
+	return fig;
+}
+
+/* ---- paired bars ------------------------------------------------------------------------ */
+
+/*
+ * Draws items = [{ label, a, b, title, data }] as pairs of bars into a new
+ * <figure> returned: for each item (in the order given) a bar for b (what it
+ * is compared with, drawn first, class "pair-b") beside one for a (class
+ * "pair-a"), a line joining their tops, the values above them and label
+ * under them.  Each pair is a <g class="pair"> with data-* attributes from
+ * item.data and a <title> of item.title (the tooltip; also read by screen
+ * readers through the figure's accessible name).
+ *   opts.title   figure caption and accessible name
+ *   opts.aName / opts.bName   the legend's names for a and b
+ *   opts.yMin / opts.yMax     the value axis (bars grow from yMin)
+ */
+export function pairChart(items, opts = {}) {
+	const W = 520, H = 250, left = 56, right = 16, top = 18, bottom = 40;
+	const innerW = W - left - right, innerH = H - top - bottom;
+	const fig = document.createElement('figure');
+	fig.className = 'line-figure pair-figure';
+	if (opts.title) {
+		const cap = document.createElement('figcaption');
+		cap.textContent = opts.title;
+		fig.append(cap);
+	}
+	const vals = items.flatMap((it) => [it.a, it.b]).filter(Number.isFinite);
+	if (!vals.length) {
+		const p = document.createElement('p');
+		p.className = 'muted small';
+		p.textContent = 'No values yet.';
+		fig.append(p);
+		return fig;
+	}
+	const yt = niceTicks(Math.min(opts.yMin ?? Infinity, ...vals), Math.max(opts.yMax ?? -Infinity, ...vals), 4);
+	const y0 = yt[0], y1 = yt[yt.length - 1];
+	const py = (y) => top + innerH - ((y - y0) / (y1 - y0)) * innerH;
+	const r2 = (v) => Math.round(v * 100) / 100;
+	const label = `${opts.title || 'Chart'}: ` + items.map((it) => it.title || `${it.label}: ${formatNumber(it.a)} vs ${formatNumber(it.b)}`).join('; ');
+	const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'line-chart pair-chart', role: 'img', 'aria-label': label });
+	for (const t of yt) {
+		svg.append(s('line', { x1: left, x2: W - right, y1: py(t), y2: py(t), class: 'grid' }));
+		svg.append(s('text', { x: left - 8, y: py(t) + 4, class: 'axis', 'text-anchor': 'end' }, formatNumber(t)));
+	}
+	svg.append(s('line', { x1: left, x2: left, y1: top, y2: top + innerH, class: 'baseline' }));
+	svg.append(s('line', { x1: left, x2: W - right, y1: top + innerH, y2: top + innerH, class: 'baseline' }));
+	const slot = innerW / items.length, barW = Math.min(28, slot * 0.3);
+	items.forEach((it, i) => {
+		const g = s('g', { class: 'pair', tabindex: 0 });
+		for (const [k, v] of Object.entries(it.data || {})) g.setAttribute(`data-${k}`, String(v));
+		if (it.title) g.append(s('title', {}, it.title));
+		const mid = left + slot * i + slot / 2;
+		const tops = [];
+		[['b', it.b, mid - barW - 2], ['a', it.a, mid + 2]].forEach(([which, v, x]) => {
+			if (!Number.isFinite(v)) return;
+			const y = py(v), base = py(y0);
+			g.append(s('rect', { x: r2(x), y: r2(y), width: r2(barW), height: r2(Math.max(base - y, 1)), rx: 2,
+				class: `pair-${which} ${which === 'a' ? 'series-0' : 'series-1'}`, 'data-value': v }));
+			g.append(s('text', { x: r2(x + barW / 2), y: r2(y - 5), class: 'value', 'text-anchor': 'middle' }, formatNumber(v)));
+			tops.push([x + barW / 2, y]);
+		});
+		if (tops.length === 2)
+			g.append(s('line', { x1: r2(tops[0][0]), y1: r2(tops[0][1]), x2: r2(tops[1][0]), y2: r2(tops[1][1]), class: 'pair-link' }));
+		g.append(s('text', { x: r2(mid), y: top + innerH + 18, class: 'axis', 'text-anchor': 'middle' }, it.label));
+		svg.append(g);
+	});
+	fig.append(svg);
+	const ul = document.createElement('ul');
+	ul.className = 'legend';
+	for (const [name, cls] of [[opts.bName || 'b', 'series-1'], [opts.aName || 'a', 'series-0']]) {
+		const li = document.createElement('li');
+		const sw = document.createElement('span');
+		sw.className = `swatch ${cls}`;
+		li.append(sw, document.createTextNode(name));
+		ul.append(li);
+	}
+	fig.append(ul);
 	return fig;
 }

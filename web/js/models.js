@@ -4,15 +4,18 @@
  * figures (held-out accuracy for reward models; eval reward mean, KL and win
  * rate for generating ones), the active badge, Activate / Roll back (POST
  * /api/models/{id}/activate, generating kinds only) and Evaluate (an eval job);
- * and line charts of the eval figures across versions.
+ * line charts of the eval figures across versions; and the learning curve by
+ * people: each version's mean human score beside its parent's on the prompts
+ * both have rated answers on (the versions' "human" field).
  */
 import { api, el, showError } from './api.js';
-import { lineChart } from './chart.js';
+import { lineChart, pairChart } from './chart.js';
 import { formatNumber, formatTime } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const GENERATES = ['base', 'sft', 'policy'];
 const chartState = { figures: {}, kl: {}, acc: {} };
+const HUMAN_PAIRS = 12;   /* the newest versions the human chart has room for */
 
 /* The figures worth a glance, as [label, value] pairs. */
 function keyFigures(m) {
@@ -134,6 +137,36 @@ function drawCharts(list) {
 	}
 	$('model-charts').replaceChildren(...(figs.length ? figs
 		: [el('p', { class: 'muted', text: 'No figures yet: evaluate a policy (Evaluate in the table) to see its reward, KL and win rate here.' })]));
+	drawHuman(byId);
+}
+
+/* The tooltip of a version's human comparison with its parent. */
+function humanTitle(m) {
+	const h = m.human;
+	const n = (k, what) => `${k} ${what}`;
+	return `#${m.id} (${m.kind}): mean human score ${formatNumber(h.mean)}, its parent #${h.parent_id}: ` +
+		`${formatNumber(h.parent_mean)}, on the ${h.prompts} prompt${h.prompts === 1 ? '' : 's'} both have rated answers on; ` +
+		`${n(h.better, 'better')}, ${n(h.worse, 'worse')}, ${n(h.ties, h.ties === 1 ? 'tie' : 'ties')}`;
+}
+
+/* The learning curve by people: a pair of bars per version (its parent's mean
+ * score and its own, on the same prompts). */
+function drawHuman(byId) {
+	const rated = byId.filter((m) => m.human && typeof m.human.mean === 'number').slice(-HUMAN_PAIRS);
+	const box = $('model-human');
+	if (!rated.length) {
+		box.replaceChildren(el('p', { class: 'muted', text: 'Nothing to compare yet: once raters score answers of a version and of its parent to the same prompts, the pair shows here.' }));
+		return;
+	}
+	const f = pairChart(rated.map((m) => ({
+		label: `#${m.id} vs #${m.human.parent_id}`, a: m.human.mean, b: m.human.parent_mean, title: humanTitle(m),
+		data: { model: m.id, parent: m.human.parent_id, mean: m.human.mean, 'parent-mean': m.human.parent_mean,
+			prompts: m.human.prompts, better: m.human.better, worse: m.human.worse, ties: m.human.ties },
+	})), { title: 'Mean human score: each version beside its parent, same prompts', aName: 'the version', bName: 'its parent', yMin: 1, yMax: 5 });
+	f.dataset.chart = 'human';
+	const summary = el('ul', { class: 'human-summary muted small' }, ...rated.map((m) =>
+		el('li', { 'data-model': m.id, text: humanTitle(m) + '.' })));
+	box.replaceChildren(f, summary);
 }
 
 export async function load() {
