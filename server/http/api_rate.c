@@ -203,8 +203,9 @@ struct rating_wait {
 	pthread_cond_t cond;
 };
 
-static void rating_wait_free(struct rating_wait *w)
+static void rating_wait_free(void *arg)
 {
+	struct rating_wait *w = arg;
 	ratings_free(w->body, w->in, w->job.n);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
@@ -255,6 +256,7 @@ static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r->ctx = w;
+	r->ctx_free = rating_wait_free;
 	/* suspended before it is queued: the writer may resume it at once */
 	w->suspended = http_suspend(r, ratings_resumed);
 	db_ratings_submit(&w->job, ratings_committed);

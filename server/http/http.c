@@ -759,6 +759,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (http_verbose)
 		fprintf(stderr, "%s %s %d %.2fms%s\n", r->method, r->url, r->queued ? r->status : 0,
 			secs * 1e3, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	/* resumed but never served (the daemon stopped first): the waiting
+	 * handler's state is still here */
+	if (r->ctx && r->ctx_free)
+		r->ctx_free(r->ctx);
 	free(r->body);
 	free(r);
 	*req_cls = NULL;

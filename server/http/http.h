@@ -63,6 +63,8 @@ struct request {
 	/* a handler waiting for another thread (http_suspend) */
 	enum MHD_Result (*resumed)(struct request *r);
 	void *ctx;                   /* that handler's state (its own to free) */
+	void (*ctx_free)(void *ctx); /* frees ctx when the connection ends before the
+					handler took it back (NULL ctx: nothing) */
 };
 
 typedef enum MHD_Result (*http_handler)(struct request *r);
