@@ -56,7 +56,7 @@ enum at_type {
 	AT_BOOL,
 	AT_INT,       /* lo..hi, or the range of the job parameter it feeds */
 	AT_RL_KIND,   /* a kind that makes a policy */
-	AT_PROMOTE,   /* one of PROMOTES */
+	AT_CHOICE,    /* a string the job parameter it feeds checks, lists and defaults */
 	AT_PARAMS,    /* the params of a job of kind (NULL: of rl_kind) */
 };
 
@@ -66,10 +66,8 @@ struct autotrain {
 	bool enabled;
 	int64_t every, k, prompts; /* reward_every_n_ratings, generate_k, generate_prompts */
 	const char *rl_kind;       /* borrowed from at, or RL_KIND_DEFAULT */
-	const char *promote;       /* borrowed from at, or PROMOTES[0] */
+	const char *promote;       /* borrowed from at; NULL = the RL job's own default */
 };
-
-static const char *const PROMOTES[] = { "gate", "always", "never", NULL };
 
 struct at_key {
 	const char *name;
@@ -78,7 +76,7 @@ struct at_key {
 	const char *kind, *param;  /* AT_INT: the job parameter it feeds; AT_PARAMS: its kind */
 	int64_t lo, hi;            /* AT_INT feeding no parameter */
 	int64_t def;               /* AT_BOOL, AT_INT; ignored when from_param */
-	bool from_param;           /* AT_INT: the default is the parameter's */
+	bool from_param;           /* AT_INT, AT_CHOICE: the default is the parameter's */
 	const char *help;
 };
 
@@ -95,7 +93,7 @@ static const struct at_key AUTO[] = {
 	  .help = "answers per prompt of the generate job that ends a loop" },
 	{ "generate_prompts", AT_INT, AT(prompts), "generate", "max_prompts", .def = 32,
 	  .help = "train prompts without answers from the new policy that get answers; 0 = all" },
-	{ "promote", AT_PROMOTE, AT(promote),
+	{ "promote", AT_CHOICE, AT(promote), "rloo", "promote", .from_param = true,
 	  .help = "gate: a new policy becomes active only if it beats its parent on held-out "
 		  "prompts without collapsing (else it stays a candidate); always; never" },
 	{ "reward_params", AT_PARAMS, 0, "reward",
@@ -159,12 +157,8 @@ static bool key_check(const struct at_key *key, json_t *v, json_t *at, char *fie
 					 list[0] ? ", " : "", job_kind_name(i));
 		return job_bad_field(field, fl, msg, ml, name, "'%s' must be one of %s", name, list);
 	}
-	case AT_PROMOTE:
-		for (int i = 0; PROMOTES[i]; i++)
-			if (json_is_string(v) && !strcmp(json_string_value(v), PROMOTES[i]))
-				return true;
-		return job_bad_field(field, fl, msg, ml, name,
-				     "'%s' must be one of 'gate', 'always', 'never'", name);
+	case AT_CHOICE:
+		return job_param_check(key->kind, key->param, v, name, field, fl, msg, ml);
 	case AT_PARAMS:
 		return job_params_check(key->kind ? key->kind : rl_kind_of(at), v, false, name, field,
 					fl, msg, ml);
@@ -192,7 +186,7 @@ json_t *autotrain_params_json(void)
 		json_t *p = NULL;
 		if (key->type == AT_BOOL) {
 			p = json_pack("{ss ss sb}", "name", key->name, "type", "bool", "default", key->def != 0);
-		} else if (key->type == AT_INT && key->param) {
+		} else if ((key->type == AT_INT || key->type == AT_CHOICE) && key->param) {
 			/* the job parameter's listing, as this key */
 			p = job_param_json(key->kind, key->param);
 			json_object_set_new(p, "name", json_string(key->name));
@@ -209,12 +203,6 @@ json_t *autotrain_params_json(void)
 					json_array_append_new(c, json_string(job_kind_name(k)));
 			p = json_pack("{ss ss ss so}", "name", key->name, "type", "choice", "default",
 				      RL_KIND_DEFAULT, "choices", c);
-		} else if (key->type == AT_PROMOTE) {
-			json_t *c = json_array();
-			for (int k = 0; PROMOTES[k]; k++)
-				json_array_append_new(c, json_string(PROMOTES[k]));
-			p = json_pack("{ss ss ss so}", "name", key->name, "type", "choice", "default",
-				      PROMOTES[0], "choices", c);
 		} else {
 			p = json_pack("{ss ss s{} ss}", "name", key->name, "type", "params", "default",
 				      "kind", key->kind ? key->kind : "rl_kind");
@@ -258,8 +246,8 @@ static int autotrain_read(struct db *db, bool quiet, struct autotrain *a)
 			*(bool *)dst = v ? json_is_true(v) : key->def != 0;
 		else if (key->type == AT_INT)
 			*(int64_t *)dst = v ? json_integer_value(v) : key_default(key);
-		else if (key->type == AT_PROMOTE)
-			*(const char **)dst = v ? json_string_value(v) : PROMOTES[0];
+		else if (key->type == AT_CHOICE)
+			*(const char **)dst = v ? json_string_value(v) : NULL;
 		else
 			*(const char **)dst = v ? json_string_value(v) : RL_KIND_DEFAULT;
 	}
@@ -390,7 +378,8 @@ int autotrain_queue_next(struct job *j)
 	if (!strcmp(j->kind, "reward")) {
 		next = a.rl_kind;
 		params = auto_params(a.at, "rl_params", next);
-		json_object_set_new(params, "promote", json_string(a.promote));
+		if (a.promote)
+			json_object_set_new(params, "promote", json_string(a.promote));
 		/* RL only on a reward model that can tell answers apart */
 		json_t *rmm = NULL;
 		char why[400];
