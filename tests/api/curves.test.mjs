@@ -10,17 +10,12 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRater, promptDetail } from '../lib/fixtures.mjs';
-import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, importDemos } from '../lib/tiny_model.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, importDemos, listModels as models } from '../lib/tiny_model.mjs';
 
 let tiny;
 before(() => { tiny = makeTinyModel({ seq: 128 }); });
 after(() => tiny?.cleanup());
 
-async function models(srv) {
-	const r = await srv.admin.get('/api/models');
-	assert.equal(r.status, 200, r.text);
-	return r.json.models;
-}
 
 /* The group of prompt pid's answers written by model mid: {group_id, ids}. */
 async function groupOf(srv, pid, mid) {

@@ -22,7 +22,7 @@ import { startServer, sleep, randomToken } from '../lib/server.mjs';
 import { createRater, assertError, promptDetail } from '../lib/fixtures.mjs';
 import {
 	makeTinyModel, serverWithModel as tinyServer, submitJob as submit, waitJob, jobSucceeded as succeeded,
-	importDemos, rateAll, rlhfd, sftEpochsLasting, FINISHED,
+	importDemos, rateAll, rlhfd, sftEpochsLasting, FINISHED, listModels as models,
 } from '../lib/tiny_model.mjs';
 
 let tiny, tok, base;
@@ -37,11 +37,6 @@ after(() => tiny?.cleanup());
 const serverWithModel = () => tinyServer(tiny);
 const waitDone = (srv, id, opts) => waitJob(srv, id, (j) => FINISHED.includes(j.status), opts);
 
-async function models(srv) {
-	const r = await srv.admin.get('/api/models');
-	assert.equal(r.status, 200, r.text);
-	return r.json.models;
-}
 
 test('generate: K answers per prompt from one call, one group each, handed out by /api/tasks/next', async () => {
 	const w = await serverWithModel();

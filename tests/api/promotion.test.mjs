@@ -13,17 +13,12 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRater, promptDetail } from '../lib/fixtures.mjs';
-import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll, sleep } from '../lib/tiny_model.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll, sleep, listModels as models } from '../lib/tiny_model.mjs';
 
 let tiny;
 before(() => { tiny = makeTinyModel({ seq: 128 }); });
 after(() => tiny?.cleanup());
 
-async function models(srv) {
-	const r = await srv.admin.get('/api/models');
-	assert.equal(r.status, 200, r.text);
-	return r.json.models;
-}
 const activeId = async (srv) => (await models(srv)).find((m) => m.active).id;
 const RL = { iterations: 1, prompts_per_iter: 2, k: 2, max_new: 6, require_reward_acc: 0 };
 

@@ -73,6 +73,13 @@ export async function serverWithModel(tiny, opts = {}) {
 	};
 }
 
+/* Every model version, newest first (GET /api/models, asserted 200). */
+export async function listModels(srv) {
+	const r = await srv.admin.get('/api/models');
+	assert.equal(r.status, 200, r.text);
+	return r.json.models;
+}
+
 /* POST /api/generate (kind 'generate') or /api/train; asserts 202, returns the job id. */
 export async function submitJob(srv, kind, params) {
 	const r = kind === 'generate' ? await srv.admin.post('/api/generate', params || {})
