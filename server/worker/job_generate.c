@@ -145,12 +145,13 @@ static bool text_in(char *const *texts, int n, const char *t)
 	return false;
 }
 
-/* Moves the answers of ans (k of them) whose text is not yet among p's into
- * p, up to want answers in all; the rest stay in ans (release them). */
-static void take_distinct(struct pending *p, int want, struct gen_answer *ans, int k)
+/* Moves the answers of ans (k of them) into p, up to want in all — with
+ * distinct, only those whose text is not yet among p's; the rest stay in ans
+ * (release them). */
+static void take_answers(struct pending *p, int want, struct gen_answer *ans, int k, bool distinct)
 {
 	for (int a = 0; a < k && p->k < want; a++) {
-		if (!ans[a].text || text_in(p->text, p->k, ans[a].text))
+		if (!ans[a].text || (distinct && text_in(p->text, p->k, ans[a].text)))
 			continue;
 		p->text[p->k] = ans[a].text;        /* taken over */
 		ans[a].text = NULL;
@@ -160,33 +161,23 @@ static void take_distinct(struct pending *p, int want, struct gen_answer *ans, i
 	}
 }
 
-/* K answers to prompt, distinct by text (see the top of the file), into p
- * (its arrays allocated for K); *redrawn counts the redraw batches. */
-static int distinct_answers(struct job *j, struct gen_model *gm, const struct db_td_prompt *prompt,
-			    struct gen_params *par, uint64_t pseed, struct pending *p, int *redrawn)
+/* The K answers of prompt's group into p (its arrays allocated for K):
+ * distinct texts, redrawn as the top of the file says, or with
+ * params.distinct false the K samples as drawn; *redrawn counts the redraw
+ * batches. */
+static int answer_group(struct job *j, struct gen_model *gm, const struct db_td_prompt *prompt,
+			struct gen_params *par, uint64_t pseed, struct pending *p, int *redrawn)
 {
 	struct gen_answer ans[GEN_MAX_K];
 	char e[300];
-	int want = par->k;
-	if (!j->s.distinct) {                   /* the K samples as drawn */
-		par->seed = pseed;
-		if (gen_answers(gm, prompt->text, par, ans, e, sizeof e) < 0)
-			return job_fail(j, -EINVAL, "prompt %lld: %s", (long long)prompt->id, e);
-		for (int a = 0; a < par->k; a++) {
-			p->text[a] = ans[a].text;   /* taken over */
-			p->n_tokens[a] = ans[a].n_tokens - (ans[a].finished ? 1 : 0);
-			p->ended[a] = ans[a].finished;
-		}
-		p->k = par->k;
-		return 0;
-	}
-	for (int round = 0; round <= GEN_REDRAWS && p->k < want; round++) {
-		if (round > 0 && par->temperature <= 0)
-			break;                      /* greedy: the same text again */
+	bool distinct = j->s.distinct;
+	/* greedy draws the same text again: no redraw */
+	int redraws = distinct && par->temperature > 0 ? GEN_REDRAWS : 0;
+	for (int round = 0; round <= redraws && p->k < par->k; round++) {
 		par->seed = round == 0 ? pseed : prompt_seed(pseed, -1 - round);
 		if (gen_answers(gm, prompt->text, par, ans, e, sizeof e) < 0)
 			return job_fail(j, -EINVAL, "prompt %lld: %s", (long long)prompt->id, e);
-		take_distinct(p, want, ans, par->k);
+		take_answers(p, par->k, ans, par->k, distinct);
 		gen_answers_release(ans, par->k);
 		*redrawn += round > 0;
 	}
@@ -286,8 +277,8 @@ int job_generate(struct job *j)
 		}
 		g.n_pend++;
 		int was_redrawn = redrawn;
-		if ((rc = distinct_answers(j, gm, &ps[i], &par, prompt_seed(seed, ps[i].id), p,
-					   &redrawn)) < 0)
+		if ((rc = answer_group(j, gm, &ps[i], &par, prompt_seed(seed, ps[i].id), p,
+				       &redrawn)) < 0)
 			goto out;
 		if (redrawn > was_redrawn)
 			groups_redrawn++;
