@@ -193,11 +193,16 @@ enum llama_score {
  *   value model: LLAMA_NO_LM, LLAMA_VALUES, llama_backward(&val, NULL, NULL, dvalues).
  * Copying weights between models of one config is a memcpy of n_params floats.
  */
+struct trainer_prior;
+
 struct llama_model {
 	struct llama_config cfg;
 	int max_B, max_T;
 	unsigned flags;       /* LLAMA_NO_LM | LLAMA_NO_GRADS */
 	enum llama_score score; /* LLAMA_SCORE_LAST after init; set by the caller */
+	struct trainer_prior *prior; /* reward models: NULL after init, or the
+				 likelihood prior model/trainer.c adds to every
+				 score (model/trainer.h); borrowed, set by the caller */
 	size_t n_params;
 	float *params;        /* (n_params) owned; zero after init */
 	float *grads;         /* (n_params) owned; NULL with LLAMA_NO_GRADS */

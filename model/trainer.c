@@ -301,6 +301,54 @@ float trainer_masked_sum(const float *mask, const float *x, int T)
 	return (float)sum;
 }
 
+void trainer_prior_features(float *f, const float *lp, int L)
+{
+	double sum = 0;
+	float mn = 0.0f;
+	for (int t = 0; t < L; t++) {
+		float x = lp[t] > TRAINER_PRIOR_FLOOR ? lp[t] : TRAINER_PRIOR_FLOOR;
+		sum += x;
+		mn = t == 0 || x < mn ? x : mn;
+	}
+	f[0] = L > 0 ? (float)(sum / L) : 0.0f;
+	f[1] = mn;
+}
+
+float trainer_prior_score(const struct trainer_prior *pr, const float *f)
+{
+	double s = pr->b;
+	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++)
+		s += pr->w[i] * (f[i] - pr->mu[i]) / pr->sd[i];
+	return (float)s;
+}
+
+int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
+			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats)
+{
+	if (max_T <= 0 || max_T > lm->max_T)
+		max_T = lm->max_T;
+	max_T = max_T < r->cap_T ? max_T : r->cap_T;
+	int step = lm->max_B < r->cap_B ? lm->max_B : r->cap_B;
+	float buf[4096];
+	for (int i0 = 0; i0 < n; i0 += step) {
+		int nb = n - i0 < step ? n - i0 : step;
+		int rc = trainer_step_forward(lm, r, run, seqs + i0, nb, max_T, LLAMA_LOGPROBS,
+					      "likelihood prior");
+		if (rc < 0)
+			return rc;
+		int T = r->T;
+		for (int b = 0; b < nb; b++) {
+			const float *mask = r->mask + (size_t)b * T, *lp = lm->acts.logprobs + (size_t)b * T;
+			int L = 0;
+			for (int t = 0; t < T && L < (int)(sizeof buf / sizeof buf[0]); t++)
+				if (mask[t] > 0)
+					buf[L++] = lp[t];
+			trainer_prior_features(feats + (size_t)(i0 + b) * TRAINER_PRIOR_FEATS, buf, L);
+		}
+	}
+	return 0;
+}
+
 int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
 		    const struct trainer_seq *const *seqs, int n, int max_T,
 		    const struct trainer_outs *o)
@@ -310,9 +358,31 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 	bool need_last = o->val || o->score;
 	unsigned what = (o->lp || o->lpsum ? LLAMA_LOGPROBS : 0) | (o->ent ? LLAMA_ENTROPY : 0) |
 			(need_last ? LLAMA_VALUES : 0);
-	for (int i0 = 0; i0 < n; i0 += m->max_B) {
-		int nb = n - i0 < m->max_B ? n - i0 : m->max_B;
-		int rc = trainer_step_forward(m, r, run, seqs + i0, nb, max_T, what, NULL);
+	/* a reward model's prior: the language model's features of the same rows
+	 * first (chunks the language model takes, at most PRIOR_CHUNK rows) */
+	struct llama_model *lm = o->score && m->prior ? m->prior->lm : NULL;
+	/* the prior alone: no forward of the network unless asked for more */
+	bool net = !lm || !m->prior->alone || o->lp || o->ent || o->val || o->lpsum;
+	enum { PRIOR_CHUNK = 64 };
+	float feats[PRIOR_CHUNK * TRAINER_PRIOR_FEATS];
+	int step = m->max_B;
+	if (lm) {
+		step = step < lm->max_B ? step : lm->max_B;
+		step = step < PRIOR_CHUNK ? step : PRIOR_CHUNK;
+		max_T = max_T < lm->max_T ? max_T : lm->max_T;
+	}
+	for (int i0 = 0; i0 < n; i0 += step) {
+		int nb = n - i0 < step ? n - i0 : step;
+		int rc;
+		if (lm && (rc = trainer_prior_collect(lm, r, run, seqs + i0, nb, max_T, feats)) < 0)
+			return rc;
+		if (!net) {
+			for (int b = 0; b < nb; b++)
+				o->score[i0 + b] = trainer_prior_score(m->prior,
+								       feats + b * TRAINER_PRIOR_FEATS);
+			continue;
+		}
+		rc = trainer_step_forward(m, r, run, seqs + i0, nb, max_T, what, NULL);
 		if (rc < 0)
 			return rc;
 		int T = r->T;
@@ -327,8 +397,10 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 			if (o->val)
 				memcpy(o->val + dst, a->values + src, cp * sizeof(float));
 			if (o->score)
-				o->score[i0 + b] = seq_score_forward(a->values + src, seqs[i0 + b],
-								     r->len[b], m->score);
+				o->score[i0 + b] = (lm && m->prior->alone ? 0.0f :
+						    seq_score_forward(a->values + src, seqs[i0 + b],
+								      r->len[b], m->score)) +
+					(lm ? trainer_prior_score(m->prior, feats + b * TRAINER_PRIOR_FEATS) : 0.0f);
 			if (o->lpsum)
 				o->lpsum[i0 + b] = trainer_masked_sum(r->mask + src, a->logprobs + src, T);
 		}
@@ -797,6 +869,9 @@ struct reward_job {
 	const struct trainer_seq **ptr; /* (total_seqs) */
 	float *r;                    /* (total_seqs) scores of every response, then: */
 	float *gr_r, *gr_dr;         /* (max_k) a group's scores and their gradient */
+	struct trainer_prior *prior; /* rm's likelihood prior, or NULL */
+	float *feats;                /* (total_seqs, TRAINER_PRIOR_FEATS) its features */
+	float *pr;                   /* (total_seqs) its score of every response */
 	float mu, sigma;             /* the training answers' score standardisation */
 	int bg, spe, total;          /* groups per step, steps per epoch, steps */
 	uint64_t rng;
@@ -808,6 +883,7 @@ static void reward_job_release(struct reward_job *j)
 {
 	adamw_release(&j->opt);
 	trainer_rows_release(&j->rows);
+	free(j->feats);
 	free(j->r);
 	free(j->off);
 	free(j->gi);
@@ -822,6 +898,10 @@ static int reward_check(struct reward_job *j, int *n_cut)
 	int n = j->n, rc;
 	if (!rm || !rm->grads)
 		return trainer_fail(&j->run, -EINVAL, "the reward model needs gradients");
+	if (j->prior && (!j->prior->lm->acts.logits ||
+			 j->prior->lm->cfg.vocab_size != rm->cfg.vocab_size))
+		return trainer_fail(&j->run, -EINVAL, "the likelihood prior needs a language model "
+				    "of the reward model's vocabulary");
 	if (n < 0 || (n > 0 && !j->groups) || p->epochs <= 0 || p->batch_groups <= 0 ||
 	    !(p->head_init_std >= 0) || !isfinite(p->margin_scale) ||
 	    !(p->pointwise_weight >= 0) || !isfinite(p->pointwise_weight))
@@ -933,6 +1013,94 @@ static void reward_layout(struct reward_job *j)
 			j->ptr[j->off[g] + k] = &groups[g].seqs[k];
 }
 
+/* The prior's score of every response into j->pr. */
+static void prior_scores(struct reward_job *j)
+{
+	for (int i = 0; i < j->total_seqs; i++)
+		j->pr[i] = trainer_prior_score(j->prior, j->feats + (size_t)i * TRAINER_PRIOR_FEATS);
+}
+
+/*
+ * The likelihood prior (trainer.h): every response's features under the
+ * prior's language model, standardised over the training answers, then w and
+ * b fitted to the training groups by full-batch Adam on the same group loss
+ * the network trains on (the prior alone: a convex problem in 3 numbers, a
+ * few hundred cheap iterations).  Measures the prior alone on both sides.
+ */
+static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *res)
+{
+	enum { ITERS = 400 };
+	const float lr = 0.05f, b1 = 0.9f, b2 = 0.999f;
+	struct trainer_prior *pr = j->prior;
+	int F = TRAINER_PRIOR_FEATS, rc;
+	j->feats = malloc((size_t)j->total_seqs * (F + 1) * sizeof(float));
+	if (!j->feats)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's features");
+	j->pr = j->feats + (size_t)j->total_seqs * F;
+	if ((rc = trainer_prior_collect(pr->lm, &j->rows, &j->run, j->ptr, j->total_seqs, 0,
+					j->feats)) < 0)
+		return rc;
+	/* standardise over the training answers (held out first in ptr) */
+	int t0 = j->held_seqs, t1 = t0;
+	for (int i = 0; i < j->ntrain; i++)
+		t1 += j->groups[j->train[i]].k;
+	for (int f = 0; f < F; f++) {
+		double sum = 0, sq = 0;
+		for (int i = t0; i < t1; i++)
+			sum += j->feats[(size_t)i * F + f];
+		double m = sum / (t1 - t0);
+		for (int i = t0; i < t1; i++) {
+			double d = j->feats[(size_t)i * F + f] - m;
+			sq += d * d;
+		}
+		double sd = sqrt(sq / (t1 - t0));
+		pr->mu[f] = (float)m;
+		pr->sd[f] = sd > 1e-3 ? (float)sd : 1e-3f;
+		pr->w[f] = 0.0f;
+	}
+	pr->b = 0.0f;
+	double m1[TRAINER_PRIOR_FEATS + 1] = { 0 }, m2[TRAINER_PRIOR_FEATS + 1] = { 0 };
+	for (int it = 1; it <= ITERS; it++) {
+		double g[TRAINER_PRIOR_FEATS + 1] = { 0 };
+		prior_scores(j);
+		for (int i = 0; i < j->ntrain; i++) {
+			int gi = j->train[i];
+			const struct trainer_group *gr = &j->groups[gi];
+			const float *r = j->pr + j->off[gi];
+			for (int k = 0; k < gr->k; k++)
+				j->gr_dr[k] = 0.0f;
+			rl_rm_group_loss(j->gr_dr, NULL, r, gr->scores, gr->k, j->p->margin_scale, j->mu,
+					 j->sigma, j->p->pointwise_weight, 1.0f / j->ntrain);
+			for (int k = 0; k < gr->k; k++) {
+				const float *x = j->feats + (size_t)(j->off[gi] + k) * F;
+				for (int f = 0; f < F; f++)
+					g[f] += j->gr_dr[k] * (x[f] - pr->mu[f]) / pr->sd[f];
+				g[F] += j->gr_dr[k];
+			}
+		}
+		for (int q = 0; q <= F; q++) {
+			m1[q] = b1 * m1[q] + (1 - b1) * g[q];
+			m2[q] = b2 * m2[q] + (1 - b2) * g[q] * g[q];
+			double step = lr * (m1[q] / (1 - pow(b1, it))) /
+				      (sqrt(m2[q] / (1 - pow(b2, it))) + 1e-8);
+			if (q < F)
+				pr->w[q] -= (float)step;
+			else
+				pr->b -= (float)step;
+		}
+	}
+	prior_scores(j);
+	struct rm_measure tm, hm;
+	rm_measure(j->groups, j->train, j->ntrain, j->off, j->pr, j->mu, j->sigma, &tm);
+	rm_measure(j->groups, j->held, j->n_held, j->off, j->pr, j->mu, j->sigma, &hm);
+	res->prior_train_acc = rm_acc(tm.correct, tm.pairs);
+	res->prior_heldout_acc = rm_acc(hm.correct, hm.pairs);
+	trainer_logf(&j->run, "likelihood prior: w_mean %.3f w_min %.3f b %.3f; alone: train_acc "
+		     "%.3f heldout_acc %.3f (%d pairs)", pr->w[0], pr->w[1], pr->b,
+		     res->prior_train_acc, res->prior_heldout_acc, hm.pairs);
+	return 0;
+}
+
 static int reward_prepare(struct reward_job *j)
 {
 	const struct trainer_reward_params *p = j->p;
@@ -956,7 +1124,12 @@ static int reward_prepare(struct reward_job *j)
 			     rm->max_T);
 	reward_layout(j);
 	j->rng = trainer_rng_seed(p->seed, 0x5E3);
-	if (trainer_rows_init(&j->rows, rm->max_B, rm->max_T) < 0)
+	int cap_B = rm->max_B, cap_T = rm->max_T;
+	if (j->prior) {
+		cap_B = cap_B > j->prior->lm->max_B ? cap_B : j->prior->lm->max_B;
+		cap_T = cap_T > j->prior->lm->max_T ? cap_T : j->prior->lm->max_T;
+	}
+	if (trainer_rows_init(&j->rows, cap_B, cap_T) < 0)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for reward buffers");
 	j->bg = p->batch_groups;
 	j->spe = (j->ntrain + j->bg - 1) / j->bg;
@@ -989,16 +1162,18 @@ struct reward_step {
 /* The loss of group g, whose K responses are rows row.. of the last forward
  * (T positions): scores from the values, the group loss (weighted 1/ng), and
  * its gradient into the rows of j->rows.grad. */
-static void reward_group_loss(struct reward_job *j, const struct trainer_group *g, int row,
-			      int ng, struct reward_step *st)
+static void reward_group_loss(struct reward_job *j, int gi, int row, int ng,
+			      struct reward_step *st)
 {
 	struct trainer_rows *rows = &j->rows;
 	struct llama_model *rm = j->rm;
 	const struct trainer_reward_params *p = j->p;
+	const struct trainer_group *g = &j->groups[gi];
 	int T = rows->T;
 	for (int k = 0; k < g->k; k++) {
 		j->gr_r[k] = seq_score_forward(rm->acts.values + (size_t)(row + k) * T,
-					       rows->seqs[row + k], rows->len[row + k], rm->score);
+					       rows->seqs[row + k], rows->len[row + k], rm->score) +
+			     (j->prior ? j->pr[j->off[gi] + k] : 0.0f);
 		j->gr_dr[k] = 0.0f;
 	}
 	struct rl_rm_stats rs;
@@ -1033,7 +1208,7 @@ static int reward_step(struct reward_job *j, int g0, int ng, struct reward_step 
 		if (rc < 0)
 			return rc;
 		for (int a = i, row = 0; a < i1; a++) {
-			reward_group_loss(j, &j->groups[train[a]], row, ng, st);
+			reward_group_loss(j, train[a], row, ng, st);
 			row += j->groups[train[a]].k;
 		}
 		if ((rc = trainer_step_backward(rm, rows, &j->run, "reward")) < 0)
@@ -1045,6 +1220,19 @@ static int reward_step(struct reward_job *j, int g0, int ng, struct reward_step 
 	return 0;
 }
 
+/* The raw scores of the first n responses of ptr into j->r: the network's
+ * plus the prior's, from the features computed once at the start. */
+static int reward_scores(struct reward_job *j, int n)
+{
+	struct trainer_outs o = { .S = j->rm->max_T, .score = j->r };
+	j->rm->prior = NULL;
+	int rc = trainer_collect(j->rm, &j->rows, &j->run, j->ptr, n, 0, &o);
+	j->rm->prior = j->prior;
+	for (int i = 0; j->prior && i < n; i++)
+		j->r[i] += j->pr[i];
+	return rc;
+}
+
 /* The held-out figures after an epoch (raw scores: the head is rescaled only
  * at the end). */
 static int reward_heldout(struct reward_job *j, int step, const struct trainer_reward_result *res)
@@ -1054,20 +1242,23 @@ static int reward_heldout(struct reward_job *j, int step, const struct trainer_r
 		trainer_logf(&j->run, "reward epoch %d: loss %.4f (nothing held out)", epoch, res->loss);
 		return 0;
 	}
-	struct trainer_outs ho = { .S = j->rm->max_T, .score = j->r };
-	int rc = trainer_collect(j->rm, &j->rows, &j->run, j->ptr, j->held_seqs, 0, &ho);
+	int rc = reward_scores(j, j->held_seqs);
 	if (rc < 0)
 		return rc;
 	struct rm_measure ms;
 	rm_measure(j->groups, j->held, j->n_held, j->off, j->r, j->mu, j->sigma, &ms);
 	float acc = rm_acc(ms.correct, ms.pairs), lo, hi, rmse = rm_rmse(&ms);
 	stats_wilson(ms.correct, ms.pairs, STATS_Z95, &lo, &hi);
+	/* with a prior the held-out prompts are scored by the prior alone, which
+	 * epochs do not change: the series follows the network instead */
+	const char *name = j->prior ? "heldout_acc_network" : "heldout_acc";
 	if (ms.pairs)
-		trainer_metric(&j->run, step, "heldout_acc", acc);
-	trainer_metric(&j->run, step, "heldout_rmse", rmse);
-	trainer_logf(&j->run, "reward epoch %d: loss %.4f heldout_acc %.3f [%.3f, %.3f] (%d pairs) "
-		     "heldout_rmse %.3f (%d answers)", epoch, res->loss, acc, lo, hi, ms.pairs, rmse,
-		     ms.rated);
+		trainer_metric(&j->run, step, name, acc);
+	if (!j->prior)
+		trainer_metric(&j->run, step, "heldout_rmse", rmse);
+	trainer_logf(&j->run, "reward epoch %d: loss %.4f %s %.3f [%.3f, %.3f] (%d pairs) "
+		     "heldout_rmse %.3f (%d answers)", epoch, res->loss, name, acc, lo, hi, ms.pairs,
+		     rmse, ms.rated);
 	return 0;
 }
 
@@ -1076,13 +1267,17 @@ static int reward_heldout(struct reward_job *j, int step, const struct trainer_r
 static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *res)
 {
 	struct llama_model *rm = j->rm;
-	struct trainer_outs ho = { .S = rm->max_T, .score = j->r };
-	int rc = trainer_collect(rm, &j->rows, &j->run, j->ptr, j->total_seqs, 0, &ho);
+	int rc = reward_scores(j, j->total_seqs);
 	if (rc < 0)
 		return rc;
 	struct rm_measure tm, hm;
 	rm_measure(j->groups, j->train, j->ntrain, j->off, j->r, j->mu, j->sigma, &tm);
 	rm_measure(j->groups, j->held, j->n_held, j->off, j->r, j->mu, j->sigma, &hm);
+	if (j->prior) {
+		/* unseen prompts are scored by the prior alone (struct trainer_prior) */
+		res->heldout_acc_network = rm_acc(hm.correct, hm.pairs);
+		rm_measure(j->groups, j->held, j->n_held, j->off, j->pr, j->mu, j->sigma, &hm);
+	}
 	res->train_pairs = tm.pairs;
 	res->train_acc = rm_acc(tm.correct, tm.pairs);
 	res->train_rmse = rm_rmse(&tm);
@@ -1102,6 +1297,11 @@ static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *r
 		for (int i = 0; i < rm->cfg.dim; i++)
 			rm->w.head_w[i] /= nrm.std;
 		rm->w.head_b[0] = (rm->w.head_b[0] - nrm.mean) / nrm.std;
+		if (j->prior) {
+			for (int i = 0; i < TRAINER_PRIOR_FEATS; i++)
+				j->prior->w[i] /= nrm.std;
+			j->prior->b /= nrm.std;
+		}
 	}
 	trainer_logf(&j->run, "reward: train_acc %.3f (%d pairs) rmse %.3f; heldout_acc %.3f "
 		     "[%.3f, %.3f] (%d pairs, %d prompts) rmse %.3f; by gap %.3f/%d %.3f/%d "
@@ -1118,16 +1318,18 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 		   const struct trainer_reward_params *p, const struct trainer_hooks *hooks,
 		   struct trainer_reward_result *res, char *err, size_t errlen)
 {
-	struct reward_job j = { .p = p, .rm = rm, .groups = groups, .n = n };
+	struct reward_job j = { .p = p, .rm = rm, .groups = groups, .n = n,
+				.prior = rm && rm->prior && rm->prior->lm ? rm->prior : NULL };
 	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
+	res->prior_train_acc = res->prior_heldout_acc = res->heldout_acc_network = NAN;
 	res->heldout_acc = res->train_acc = NAN;
 	res->heldout_lo = res->heldout_hi = NAN;
 	res->heldout_rmse = res->train_rmse = NAN;
 	for (int b = 0; b < 4; b++)
 		res->acc_by_gap[b] = NAN;
 	int rc = reward_prepare(&j);
-	if (rc)
+	if (rc || (j.prior && (rc = reward_prior_fit(&j, res)) < 0))
 		goto out;
 	res->heldout_prompts = j.held_prompts;
 	res->train_prompts = j.train_prompts;

@@ -152,6 +152,15 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 		    const struct trainer_seq *const *seqs, int n, int max_T,
 		    const struct trainer_outs *o);
 
+/*
+ * The likelihood-prior features (trainer_prior_features) of seqs[0..n) under
+ * the language model lm, each cut to max_T (0 = lm->max_T), into feats
+ * (n, TRAINER_PRIOR_FEATS).  trainer_collect calls it for a reward model with
+ * a prior.  Returns 0 or -EINVAL (a forward refused its input).
+ */
+int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
+			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats);
+
 /* ---- optimizer ---------------------------------------------------------------- */
 
 /* AdamW over m's layout with the shared optimizer fields and total_steps.

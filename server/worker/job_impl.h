@@ -36,6 +36,7 @@ struct job_settings {
 	/* reward */
 	bool warm_start;            /* start from the newest reward model (true) */
 	int warm_epochs;            /* epochs when warm-started, unless epochs is given (1) */
+	bool prior;                 /* the reference's likelihood prior in the score (true) */
 	const char *score;          /* how the new reward model scores: "mean" (over
 				       the answer's tokens) or "last" (its last token) */
 	/* generate */

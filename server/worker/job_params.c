@@ -137,6 +137,10 @@ static const struct knob REWARD[] = {
 	  "weight of the loss on the 1-5 scores themselves beside the pairwise loss; 0 = pairs only"),
 	K("warm_start", KNOB_BOOL, 0, 0, warm_start, 0,
 	  "start from the newest reward model (its weights and head) when it has the policy's shape"),
+	K("prior", KNOB_BOOL, 0, 0, prior, 0,
+	  "add the reference model's likelihood of an answer (mean and least token log-prob, "
+	  "weights fitted to the ratings) to the network's score: what carries over to "
+	  "prompts nobody rated"),
 	K("warm_epochs", KNOB_INT, 1, 1000, warm_epochs, A,
 	  "passes over the rated groups when warm-started and epochs is not given"),
 	K("margin_scale", KNOB_FLOAT, 0, 100, reward.margin_scale, 0,
@@ -508,6 +512,7 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	s->score = "mean";
 	s->include_imported = true;
 	s->warm_start = true;
+	s->prior = true;
 	s->warm_epochs = 1;
 	s->rl_prompts = "rated";
 	s->promote = "gate";

@@ -170,6 +170,98 @@ static int base_load(struct job *j, struct base *b)
 	return 0;
 }
 
+/* ---- the reward model's likelihood prior ---------------------------------------------- */
+
+/* A reward model's prior as a job runs it (struct trainer_prior): the
+ * trainer's struct and, when its language model is not one the job loaded
+ * anyway, that model. */
+struct rm_prior {
+	struct trainer_prior pr;
+	int64_t model_id;            /* the prior's language model version */
+	struct modelstore_model m;   /* that version, when loaded here */
+	struct llama_model own;      /* and its forward-only model */
+};
+
+static void rm_prior_release(struct rm_prior *p)
+{
+	llama_model_release(&p->own);
+	modelstore_model_release(&p->m);
+	memset(p, 0, sizeof *p);
+}
+
+/* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
+ * else a forward-only model (B, T) of that version loaded into p. */
+static int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
+		       int64_t lm_id, const struct modelstore_model *like, int B, int T)
+{
+	p->model_id = id;
+	if (lm && id == lm_id) {
+		p->pr.lm = lm;
+		return 0;
+	}
+	int rc = job_load(j, id, &p->m);
+	if (rc < 0)
+		return rc;
+	if (p->m.cfg.vocab_size != like->cfg.vocab_size || !modelstore_kind_generates(p->m.kind))
+		return job_fail(j, -EINVAL, "the likelihood prior's model %lld is not a language "
+				"model of %d tokens", (long long)id, like->cfg.vocab_size);
+	if ((rc = job_llama(j, &p->own, &p->m, B, T, LLAMA_NO_GRADS)) < 0)
+		return rc;
+	p->pr.lm = &p->own;
+	return 0;
+}
+
+/* The metadata "prior" of a reward model: the version its features come
+ * from and the fitted weights (new reference). */
+static json_t *rm_prior_json(const struct rm_prior *p)
+{
+	json_t *w = json_array(), *mu = json_array(), *sd = json_array();
+	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++) {
+		json_array_append_new(w, json_real(p->pr.w[i]));
+		json_array_append_new(mu, json_real(p->pr.mu[i]));
+		json_array_append_new(sd, json_real(p->pr.sd[i]));
+	}
+	return json_pack("{sI s[ss] so sf so so}", "model_id", (json_int_t)p->model_id,
+			 "features", "mean_logprob", "min_logprob", "w", w, "b", (double)p->pr.b,
+			 "mu", mu, "sd", sd);
+}
+
+/*
+ * Attaches the prior recorded in reward model mrm's metadata to rm (its
+ * language model: lm when the prior's version is lm_id, else loaded with B,
+ * T).  A reward model without "prior" scores with its network alone.
+ */
+static int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
+			   struct llama_model *rm, struct rm_prior *p, struct llama_model *lm,
+			   int64_t lm_id, int B, int T)
+{
+	json_t *o = json_object_get(mrm->meta, "prior"), *w, *mu, *sd;
+	json_int_t id;
+	double b;
+	if (!o)
+		return 0;
+	if (json_unpack(o, "{sI so so so sF}", "model_id", &id, "w", &w, "mu", &mu, "sd", &sd,
+			"b", &b) < 0 || json_array_size(w) != TRAINER_PRIOR_FEATS ||
+	    json_array_size(mu) != TRAINER_PRIOR_FEATS || json_array_size(sd) != TRAINER_PRIOR_FEATS)
+		return job_fail(j, -EINVAL, "reward model %lld: its metadata's \"prior\" is not "
+				"{model_id, w, b, mu, sd} with %d features", (long long)mrm->id,
+				TRAINER_PRIOR_FEATS);
+	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++) {
+		p->pr.w[i] = (float)json_number_value(json_array_get(w, i));
+		p->pr.mu[i] = (float)json_number_value(json_array_get(mu, i));
+		p->pr.sd[i] = (float)json_number_value(json_array_get(sd, i));
+		if (!(p->pr.sd[i] > 0) || !isfinite(p->pr.w[i]) || !isfinite(p->pr.mu[i]))
+			return job_fail(j, -EINVAL, "reward model %lld: bad \"prior\" weights",
+					(long long)mrm->id);
+	}
+	p->pr.b = (float)b;
+	int rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, B, T);
+	if (rc < 0)
+		return rc;
+	rm->prior = &p->pr;
+	return 0;
+}
+
 /* Reads the rated groups of the train split into *td (and the rating mark). */
 static int read_groups(struct job *j, bool with_imported, struct db_td_set *td)
 {
@@ -352,6 +444,9 @@ static void reward_metrics(struct job *j, const struct trainer_reward_result *re
 	json_object_set_new(m, "norm_mean", num(res->norm_mean));
 	json_object_set_new(m, "norm_std", num(res->norm_std));
 	json_object_set_new(m, "steps", json_integer(res->steps));
+	json_object_set_new(m, "prior_train_acc", num(res->prior_train_acc));
+	json_object_set_new(m, "prior_heldout_acc", num(res->prior_heldout_acc));
+	json_object_set_new(m, "heldout_acc_network", num(res->heldout_acc_network));
 }
 
 int job_reward(struct job *j)
@@ -362,6 +457,7 @@ int job_reward(struct job *j)
 	struct seqs S = { 0 };
 	struct modelstore_model prev = { 0 };
 	struct llama_model rm = { 0 };
+	struct rm_prior prior = { 0 };
 	struct trainer_group *groups = NULL;
 	int *first = NULL, *gidx = NULL;
 	float *scores = NULL;
@@ -460,6 +556,15 @@ int job_reward(struct job *j)
 		goto out;
 	rm.score = modelstore_score_parse(s->score);
 	json_object_set_new(j->resolved, "score", json_string(s->score));
+	/* the likelihood prior: the base model's reference, the model RL trains against */
+	json_object_del(b.m.meta, "prior");
+	if (s->prior) {
+		int64_t ref_id;
+		if ((rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
+		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, B, rm.max_T)) < 0)
+			goto out;
+		rm.prior = &prior.pr;
+	}
 	struct trainer_reward_params rp = s->reward;
 	if (prev_id) {
 		rp.head_init_std = 0;           /* keep the previous head */
@@ -473,6 +578,11 @@ int job_reward(struct job *j)
 		goto out;
 	}
 	reward_metrics(j, &res);
+	if (s->prior) {
+		json_t *pj = rm_prior_json(&prior);
+		json_object_set(j->metrics, "prior", pj);
+		json_object_set_new(b.m.meta, "prior", pj);
+	}
 	json_object_set_new(j->metrics, "answers", json_integer(S.n));
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
 	json_object_set_new(j->metrics, "train_prompt_ids", prompt_ids(&td, gidx, groups, ng, false));
@@ -480,6 +590,7 @@ int job_reward(struct job *j)
 	rc = job_save_version(j, "reward", b.id, &b.m, &rm, j->metrics, S.ratings, S.n_ratings, false);
 out:
 	llama_model_release(&rm);
+	rm_prior_release(&prior);
 	modelstore_model_release(&prev);
 	free(groups);
 	free(first);
@@ -656,6 +767,9 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 			goto out;
 		job_log(j, "promotion gate: the new policy and its parent answer %d held-out prompts",
 			H.n);
+		/* held-out prompts: scored as unseen prompts are (struct trainer_prior) */
+		if (rm->prior)
+			rm->prior->alone = true;
 		if ((rc = trainer_eval(pol, ref, &par, rm, H.p, H.n, &ev, NULL, &ec, e, sizeof e)) < 0 ||
 		    (rc = trainer_eval(&par, NULL, NULL, rm, H.p, H.n, &ev, NULL, &ep, e, sizeof e)) < 0) {
 			rc = trainer_error(j, rc, "promotion gate", e);
@@ -703,6 +817,7 @@ int job_rl(struct job *j)
 	struct prompts P = { 0 };
 	struct modelstore_model mref = { 0 }, mrm = { 0 };
 	struct llama_model pol = { 0 }, ref = { 0 }, rm = { 0 }, val = { 0 };
+	struct rm_prior prior = { 0 };
 	json_t *rmm = NULL;
 	bool same_ref = false;
 	bool ppo = !strcmp(j->kind, "ppo");
@@ -757,6 +872,7 @@ int job_rl(struct job *j)
 	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0 ||
 	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
 	    (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
+	    (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
 	    (ppo && (rc = job_llama(j, &val, &mrm, B, T, LLAMA_NO_LM)) < 0))
 		goto out;
 	s->rl.eos_id = b.m.eos_id;
@@ -784,6 +900,7 @@ out:
 	json_decref(rmm);
 	llama_model_release(&val);
 	llama_model_release(&rm);
+	rm_prior_release(&prior);
 	llama_model_release(&ref);
 	llama_model_release(&pol);
 	modelstore_model_release(&mrm);
@@ -916,6 +1033,7 @@ int job_eval(struct job *j)
 	struct prompts P = { 0 };
 	struct modelstore_model mref = { 0 }, mpar = { 0 }, mrm = { 0 };
 	struct llama_model pol = { 0 }, ref = { 0 }, par = { 0 }, rm = { 0 };
+	struct rm_prior prior = { 0 };
 	struct trainer_eval_result res = { 0 };
 	bool same_ref = false, with_rm = false;   /* with_rm: a reward model scores too */
 	int64_t ref_id = 0, rm_id = 0, parent_id = 0;
@@ -960,8 +1078,10 @@ int job_eval(struct job *j)
 	if ((rc = job_llama(j, &pol, &b.m, B, T, LLAMA_NO_GRADS)) < 0 ||
 	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
 	    (parent_id > 0 && (rc = job_llama(j, &par, &mpar, B, T, LLAMA_NO_GRADS)) < 0) ||
-	    (with_rm && (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0))
+	    (with_rm && (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0) ||
+	    (with_rm && (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0))
 		goto out;
+	prior.pr.alone = true;      /* prompts of any split: scored as unseen prompts are */
 	s->eval.eos_id = b.m.eos_id;
 	job_log(j, "model %lld on %d %s prompts (reference %lld, parent %lld, reward model %lld)",
 		(long long)b.id, P.n, split, (long long)ref_id, (long long)parent_id, (long long)rm_id);
@@ -1000,6 +1120,7 @@ int job_eval(struct job *j)
 out:
 	trainer_eval_result_release(&res);
 	llama_model_release(&rm);
+	rm_prior_release(&prior);
 	llama_model_release(&par);
 	llama_model_release(&ref);
 	llama_model_release(&pol);

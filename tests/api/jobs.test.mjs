@@ -278,6 +278,18 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		assert.equal(rm.params.score, 'mean', 'how it scores, recorded with the version');
 		const side = readFileSync(path.join(srv.dataDir, 'models', `${rm.id}.bin.rlhfd`), 'latin1');
 		assert.ok(side.includes('"score":"mean"'), 'and in its sidecar, where RL and eval jobs read it');
+		// the likelihood prior: the reference's (the SFT model 1's) features, its
+		// weights fitted and recorded beside the network, where RL and eval read them
+		const pr = rj.metrics.prior;
+		assert.equal(pr.model_id, 1, 'the prior reads the policy\'s reference');
+		assert.deepEqual(pr.features, ['mean_logprob', 'min_logprob']);
+		assert.equal(pr.w.length, 2);
+		assert.ok(pr.sd.every((x) => x > 0), `feature std ${pr.sd}`);
+		assert.ok(side.includes('"prior":{'), 'the prior in the sidecar');
+		assert.ok(rj.metrics.prior_heldout_acc >= 0 && rj.metrics.prior_heldout_acc <= 1);
+		assert.equal(rj.metrics.heldout_acc, rj.metrics.prior_heldout_acc,
+			'unseen prompts are scored by the prior alone: the held-out figures are its');
+		assert.ok(typeof rj.metrics.heldout_acc_network === 'number');
 
 		// the RL gate: a reward model no better than chance on held-out prompts (a
 		// few nonsense pairs) is refused, with its figures, and nothing is made
@@ -327,6 +339,13 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		for (const key of ['reward_mean', 'kl', 'win_rate'])
 			assert.ok(typeof ev[key] === 'number' && Number.isFinite(ev[key]), `eval ${key}: ${ev[key]}`);
 		assert.ok(ev.win_rate >= 0 && ev.win_rate <= 1);
+
+		// prior: false trains and records the network alone
+		const noPrior = await succeeded(srv, await submit(srv, 'reward', { epochs: 1, heldout_frac: 0.25, prior: false, warm_start: false }));
+		assert.ok(!('prior' in noPrior.metrics) && noPrior.metrics.heldout_acc_network === null,
+			'prior: false trains the network alone');
+		const side2 = readFileSync(path.join(srv.dataDir, 'models', `${noPrior.model_id}.bin.rlhfd`), 'latin1');
+		assert.ok(!side2.includes('"prior"'), 'and records no prior');
 	} finally {
 		await w.stop();
 	}

@@ -922,6 +922,110 @@ static void test_reward_tied_groups_teach_and_warm_start(void)
  * up to about 2.7.
  */
 #define TOKX 7
+/* ---- the likelihood prior ----------------------------------------------------------- */
+
+static void test_prior_features_direct(void)
+{
+	float lp[] = { -0.5f, -30.0f, -2.0f }, f[TRAINER_PRIOR_FEATS];
+	trainer_prior_features(f, lp, 3);
+	CHECK_NEAR(f[0], (-0.5 - 20.0 - 2.0) / 3.0, 1e-6); /* -30 floored at -20 */
+	CHECK_NEAR(f[1], -20.0, 1e-6);
+	float one[] = { -1.25f };
+	trainer_prior_features(f, one, 1);
+	CHECK_NEAR(f[0], -1.25, 1e-6);
+	CHECK_NEAR(f[1], -1.25, 1e-6);
+	struct trainer_prior pr = { .w = { 2.0f, -1.0f }, .b = 0.5f, .mu = { -1.0f, -3.0f },
+				    .sd = { 0.5f, 2.0f } };
+	float x[] = { -0.5f, -4.0f };
+	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 */
+	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5, 1e-6);
+}
+
+/* The features of s computed here: mean and min of the response tokens'
+ * log-probs under lm, each floored. */
+static void direct_features(struct llama_model *lm, const struct trainer_seq *s, float *f)
+{
+	int tg[SEQ];
+	for (int t = 0; t < s->n; t++)
+		tg[t] = t + 1 < s->n && t + 1 >= s->prompt_len ? s->tokens[t + 1] : -1;
+	llama_forward(lm, s->tokens, tg, 1, s->n, LLAMA_LOGPROBS);
+	double sum = 0;
+	float mn = 0;
+	int L = 0;
+	for (int t = s->prompt_len - 1; t < s->n - 1; t++) {
+		float x = lm->acts.logprobs[t] > TRAINER_PRIOR_FLOOR ? lm->acts.logprobs[t] : TRAINER_PRIOR_FLOOR;
+		sum += x;
+		mn = L == 0 || x < mn ? x : mn;
+		L++;
+	}
+	f[0] = (float)(sum / L);
+	f[1] = mn;
+}
+
+/*
+ * Ratings that follow a language model's likelihood (each group's answers
+ * scored 1..4 by their mean token log-prob under lm, or the reverse): the
+ * prior alone orders held-out prompts' answers almost perfectly, its weight
+ * on the mean log-prob has the ratings' sign, the held-out figures are the
+ * prior's, and a model scoring with `alone` gives exactly the prior's score
+ * computed here from direct forwards.
+ */
+static void reward_prior_case(bool reverse)
+{
+	make_reward_data();
+	struct llama_model lm, rm;
+	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
+	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
+	rm.score = LLAMA_SCORE_MEAN;
+	static float f[RG][RK][TRAINER_PRIOR_FEATS], sc[RG][RK];
+	struct trainer_group g[RG];
+	for (int a = 0; a < RG; a++) {
+		for (int k = 0; k < RK; k++)
+			direct_features(&lm, &rg_seq[a][k], f[a][k]);
+		for (int k = 0; k < RK; k++) {
+			int rank = 1;
+			for (int q = 0; q < RK; q++)
+				rank += f[a][q][0] < f[a][k][0];
+			sc[a][k] = (float)(reverse ? RK + 1 - rank : rank);
+		}
+		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false };
+	}
+	trainer_reward_split(g, RG, 0.3f, 3);
+	struct trainer_prior pr = { .lm = &lm };
+	rm.prior = &pr;
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.epochs = 1;
+	struct trainer_reward_result res;
+	char err[256] = "";
+	CHECK_INT_EQ(trainer_reward(&rm, g, RG, &p, NULL, &res, err, sizeof err), 0);
+	CHECK(res.prior_heldout_acc >= 0.9f);
+	CHECK(res.prior_train_acc >= 0.9f);
+	CHECK(reverse ? pr.w[0] < 0 : pr.w[0] > 0);
+	CHECK_NEAR(res.heldout_acc, res.prior_heldout_acc, 1e-6);
+	CHECK(isfinite(res.heldout_acc_network));
+	pr.alone = true;
+	float got[RK];
+	for (int a = 0; a < RG; a += 7) {
+		CHECK_INT_EQ(trainer_score(&rm, rg_seq[a], RK, got, err, sizeof err), 0);
+		for (int k = 0; k < RK; k++)
+			CHECK_NEAR(got[k], trainer_prior_score(&pr, f[a][k]), 1e-4);
+	}
+	/* without alone the network's score is added */
+	pr.alone = false;
+	CHECK_INT_EQ(trainer_score(&rm, rg_seq[0], RK, got, err, sizeof err), 0);
+	rm.prior = NULL;
+	float net[RK];
+	CHECK_INT_EQ(trainer_score(&rm, rg_seq[0], RK, net, err, sizeof err), 0);
+	for (int k = 0; k < RK; k++)
+		CHECK_NEAR(got[k], net[k] + trainer_prior_score(&pr, f[0][k]), 1e-4);
+	llama_model_release(&rm);
+	llama_model_release(&lm);
+}
+
+static void test_reward_prior_follows_likelihood(void) { reward_prior_case(false); }
+static void test_reward_prior_reversed(void) { reward_prior_case(true); }
+
 static void build_rm(struct llama_model *m, unsigned flags)
 {
 	model_new(m, 16, SEQ, flags, 0);
@@ -1625,6 +1729,9 @@ int main(void)
 	RUN(test_reward_loss_matches_direct);
 	RUN(test_reward_split_by_prompt);
 	RUN(test_reward_tied_groups_teach_and_warm_start);
+	RUN(test_prior_features_direct);
+	RUN(test_reward_prior_follows_likelihood);
+	RUN(test_reward_prior_reversed);
 	RUN(test_built_rm_rewards_token);
 	RUN(test_ppo_raises_reward);
 	RUN(test_rloo_raises_reward);

@@ -424,7 +424,7 @@ const CHART_GROUPS = [
 	{ title: 'Reward', names: ['reward_mean', 'rlhf_reward', 'reward'] },
 	{ title: 'KL to reference', names: ['kl', 'approx_kl'] },
 	{ title: 'Entropy', names: ['entropy'] },
-	{ title: 'Accuracy', names: ['acc', 'heldout_acc', 'reward_acc'], yMin: 0, yMax: 1 },
+	{ title: 'Accuracy', names: ['acc', 'heldout_acc', 'heldout_acc_network', 'reward_acc'], yMin: 0, yMax: 1 },
 	{ title: 'Implicit rewards', names: ['chosen_reward', 'rejected_reward'] },
 	{ title: 'Margin', names: ['margin'] },
 	{ title: 'Policy and value loss', names: ['policy_loss', 'value_loss'] },
