@@ -36,9 +36,13 @@ export async function ok(res, what, status = 200) {
 	return res.json;
 }
 
-/* Runs the rubric rater until no task is left; its summary figures. */
-export async function rubricRate(srv, token) {
-	const { stdout } = await run(['rubric-rate', '--url', srv.url, '--token', token]);
+/* Runs the rubric rater until no task is left; its summary figures.  With
+ * noise > 0 each score moves by one with that probability (seeded), as a
+ * person's would. */
+export async function rubricRate(srv, token, { noise = 0, seed = 1 } = {}) {
+	const args = ['rubric-rate', '--url', srv.url, '--token', token];
+	if (noise > 0) args.push('--noise', String(noise), '--seed', String(seed));
+	const { stdout } = await run(args);
 	const m = stdout.match(/^tasks=(\d+) ratings=(\d+) mean_score=([0-9.]+|nan|-nan)$/m);
 	assert.ok(m, `rubric-rate printed no summary:\n${stdout.slice(-2000)}`);
 	return { tasks: +m[1], ratings: +m[2], mean: +m[3] };
