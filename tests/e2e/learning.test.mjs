@@ -283,8 +283,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				`${iv(r.rm_acc, r.rm_lo, r.rm_hi).padEnd(22)}  ${String(r.gate || '').padEnd(11)}  ${f3(r.kl).padStart(6)}  ` +
 				`${`${f3(r.eval_mean)} ± ${f3(r.eval_half)}`.padStart(13)}  ${f3(r.train_mean).padStart(10)}  ${r.sec.toFixed(1).padStart(7)}`);
 		lines.push(`demo init ${initSec.toFixed(1)} s; total ${(now() - T0).toFixed(1)} s; ` +
-			`eval rise ${f3(final.eval_mean - base.mean)} (need >= 0.5); latest reward model ${rms[0].id} ` +
-			`held-out acc ${f3(acc)} (need >= 0.70)`);
+			`eval rise ${f3(final.eval_mean - base.mean)} (need >= 0.6); latest reward model ${rms[0].id} ` +
+			`held-out acc ${f3(acc)} (need >= 0.72)`);
 		lines.push(`settings: ${JSON.stringify(SETTINGS)}`);
 		for (const l of lines) t.diagnostic(l);
 		result = { base: base.mean, final: final.eval_mean, acc, rm: rms[0].id };
@@ -293,17 +293,20 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 /*
  * The floors of the issue "RLHF that cannot hurt" are reported, never hidden,
  * as known failures: node:test prints a missed TODO as "not ok ... # TODO",
- * tests/run.sh counts and names it above its closing line.  With the reward
- * model's accuracy held out by prompt, the demo reward model is at chance
- * (0.43-0.51), the RL gate refuses it, and the eval mean stays the SFT
- * model's.  A reward model that generalises to unseen prompts is the open
- * part of that issue.  The hard assertion is the safety one: the loop never
- * leaves the active model worse than the SFT model on the eval prompts.
+ * tests/run.sh counts and names it above its closing line.  Held out by
+ * prompt, the demo reward model's network is at chance (0.43-0.51); with the
+ * likelihood prior the reward model reaches about 0.66 on unseen prompts (the
+ * prior alone: the network does not carry over), enough for the RL gate but
+ * not the issue's 0.72; one RL round then improves the eval mean by about
+ * 0.16 but does not beat its parent on held-out prompts by the prior, so the
+ * promotion gate keeps it a candidate and the active model stays the SFT
+ * model.  The hard assertion is the safety one: the loop never leaves the
+ * active model worse than the SFT model on the eval prompts.
  */
-const KNOWN_RM = 'held out by prompt, the demo reward model is at chance (0.43-0.51 measured): ' +
-	'it does not yet generalise to unseen prompts (issue "RLHF that cannot hurt")';
-const KNOWN_RISE = 'no RL while the reward model is not credible: the eval mean stays the SFT ' +
-	'model\'s (issue "RLHF that cannot hurt")';
+const KNOWN_RM = 'held out by prompt the demo reward model reaches about 0.66 with the likelihood ' +
+	'prior, its network alone is at chance (issue "RLHF that cannot hurt")';
+const KNOWN_RISE = 'RL on the rated prompts gains about 0.16 per round, and its candidates do not ' +
+	'beat their parent on held-out prompts: the active model stays the SFT model (issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');
@@ -311,15 +314,15 @@ test('the eval rubric mean does not fall below the SFT model\'s', () => {
 		`eval rubric mean ${f3(result.final)} fell ${f3(result.base - result.final)} below the SFT model's ${f3(result.base)}`);
 });
 
-test('the eval rubric mean rises by at least 0.5 (of 5) over the SFT model', { todo: KNOWN_RISE }, () => {
+test('the eval rubric mean rises by at least 0.6 (of 5) over the SFT model', { todo: KNOWN_RISE }, () => {
 	assert.ok(result, 'the loop test did not finish');
-	assert.ok(result.final - result.base >= 0.5,
+	assert.ok(result.final - result.base >= 0.6,
 		`eval rubric mean ${f3(result.final)} is ${f3(result.final - result.base)} from the SFT model's ` +
-		`${f3(result.base)}: not +0.5`);
+		`${f3(result.base)}: not +0.6`);
 });
 
-test('the latest reward model\'s held-out (by prompt) pairwise accuracy is at least 0.70', { todo: KNOWN_RM }, () => {
+test('the latest reward model\'s held-out (by prompt) pairwise accuracy is at least 0.72', { todo: KNOWN_RM }, () => {
 	assert.ok(result, 'the loop test did not finish');
 	assert.equal(typeof result.acc, 'number', `reward model ${result.rm} reports held-out accuracy`);
-	assert.ok(result.acc >= 0.70, `reward model ${result.rm}: held-out pairwise accuracy ${f3(result.acc)} < 0.70`);
+	assert.ok(result.acc >= 0.72, `reward model ${result.rm}: held-out pairwise accuracy ${f3(result.acc)} < 0.72`);
 });
