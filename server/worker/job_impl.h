@@ -208,7 +208,7 @@ int job_toks_prompt(struct job *j, struct job_toks *t, const struct tokenizer *t
 int job_toks_response(struct job *j, struct job_toks *t, const struct tokenizer *tk,
 		      const struct modelstore_model *m, const char *text, bool ended, int *len);
 
-/* ---- the kinds (job_generate.c, job_train.c) ---------------------------------- */
+/* ---- the kinds (job_generate.c, job_train.c, job_score.c) ---------------------- */
 
 int job_generate(struct job *j);
 int job_sft(struct job *j);
@@ -216,6 +216,7 @@ int job_reward(struct job *j);
 int job_rl(struct job *j);          /* ppo, rloo, grpo */
 int job_dpo(struct job *j);
 int job_eval(struct job *j);
+int job_score(struct job *j);       /* job_score.c */
 
 /* Version id loaded for up to k answers a call (from the cache when it
  * holds it with room for k); borrowed until the job ends. */

@@ -37,11 +37,11 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 	const srv = await startServer();
 	try {
 		const { kinds, auto_train } = await listing(srv);
-		assert.deepEqual(kinds.map((k) => k.name), ['generate', 'sft', 'reward', 'ppo', 'rloo', 'grpo', 'dpo', 'eval']);
+		assert.deepEqual(kinds.map((k) => k.name), ['generate', 'sft', 'reward', 'ppo', 'rloo', 'grpo', 'dpo', 'eval', 'score']);
 		const produces = Object.fromEntries(kinds.map((k) => [k.name, k.produces]));
-		assert.deepEqual(produces, { generate: null, sft: 'sft', reward: 'reward', ppo: 'policy', rloo: 'policy', grpo: 'policy', dpo: 'policy', eval: null });
+		assert.deepEqual(produces, { generate: null, sft: 'sft', reward: 'reward', ppo: 'policy', rloo: 'policy', grpo: 'policy', dpo: 'policy', eval: null, score: null });
 		const activates = Object.fromEntries(kinds.map((k) => [k.name, k.activates]));
-		assert.deepEqual(activates, { generate: false, sft: true, reward: false, ppo: true, rloo: true, grpo: true, dpo: true, eval: false });
+		assert.deepEqual(activates, { generate: false, sft: true, reward: false, ppo: true, rloo: true, grpo: true, dpo: true, eval: false, score: false });
 		for (const k of kinds) {
 			assert.equal(typeof k.help, 'string');
 			const names = k.params.map((p) => p.name);
