@@ -3,8 +3,10 @@
  */
 #include "db/export.h"
 #include "db/db_impl.h"
+#include "db/rmscores.h"
 #include "db/traindata.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@ struct db_export {
 	struct db_td_group g;      /* the group whose rows are being handed out */
 	int (*pairs)[2];           /* pairs: g's pairs (n of them) */
 	int *idx;                  /* sft: g's SFT rows (n of them) */
+	double *rm;                /* pairs: g's answers' reward-model scores (NAN: none) */
+	int cap_rm;
 	int cap, n, next;
 	bool counted;              /* counted in db_long_readers */
 };
@@ -46,6 +50,7 @@ void db_export_close(struct db_export *x)
 	db_td_group_release(&x->g);
 	free(x->pairs);
 	free(x->idx);
+	free(x->rm);
 	db_close(x->db); /* finalizes st */
 	if (x->counted)
 		atomic_fetch_sub(&db_long_readers, 1);
@@ -63,7 +68,9 @@ int db_export_ratings_open(const char *path, const struct db_export_filter *f, s
 	x->st = db_prepare(x->db, STMT_EXPORT_RATINGS,
 		"SELECT p.id, p.text, s.id, s.text, s.model_id, s.group_id, r.rater_id, t.name,"
 		" r.score, r.helpful, r.honest, r.harmless, r.comment, r.flags, "
-		ISO_TIME("r.created_at")
+		ISO_TIME("r.created_at") ","
+		" (SELECT m.score FROM rm_scores m WHERE m.response_id = s.id"
+		"  ORDER BY m.model_id DESC LIMIT 1)"
 		" FROM current_ratings r JOIN responses s ON s.id = r.response_id"
 		" JOIN prompts p ON p.id = s.prompt_id JOIN raters t ON t.id = r.rater_id"
 		" WHERE r.created_at >= :since AND (:split IS NULL OR p.split = :split)"
@@ -106,6 +113,8 @@ int db_export_ratings_next(struct db_export *x, struct db_rating_row *row)
 	row->comment = sqlite3_column_type(st, 12) == SQLITE_NULL ? NULL : db_col_text(st, 12);
 	row->flags = db_col_text(st, 13);
 	row->created_at = db_col_text(st, 14);
+	row->rm_score = sqlite3_column_type(st, 15) == SQLITE_NULL ? NAN :
+			sqlite3_column_double(st, 15);
 	return 1;
 }
 
@@ -139,6 +148,29 @@ int db_export_sft_open(const char *path, const struct db_export_filter *f, struc
 	return groups_open(path, f, f->with_imported, out);
 }
 
+/* The reward-model scores of x->g's answers into x->rm: 1, or a negative
+ * code. */
+static int group_rm_scores(struct db_export *x)
+{
+	if (x->g.n > x->cap_rm) {
+		free(x->rm);
+		if (!(x->rm = malloc((size_t)x->g.n * sizeof *x->rm))) {
+			x->cap_rm = 0;
+			return db_nomem("cannot read the export");
+		}
+		x->cap_rm = x->g.n;
+	}
+	for (int i = 0; i < x->g.n; i++) {
+		int64_t model;
+		int rc = db_rm_score_get(x->db, x->g.responses[i].id, &x->rm[i], &model);
+		if (rc == DB_NOTFOUND)
+			x->rm[i] = NAN;
+		else if (rc < 0)
+			return rc;
+	}
+	return 1;
+}
+
 /* Moves to the next group that has rows (its pairs, or its SFT rows):
  * 1, 0 at the end, or a negative code. */
 static int next_group(struct db_export *x, bool pairs)
@@ -166,7 +198,7 @@ static int next_group(struct db_export *x, bool pairs)
 		x->n = pairs ? db_td_group_pairs(&x->g, x->pairs) :
 			       db_td_group_sft(&x->g, x->min_score, x->idx);
 	} while (x->n == 0);
-	return 1;
+	return pairs ? group_rm_scores(x) : 1;
 }
 
 int db_export_pairs_next(struct db_export *x, struct db_pair_row *row)
@@ -178,6 +210,8 @@ int db_export_pairs_next(struct db_export *x, struct db_pair_row *row)
 	}
 	const struct db_td_response *c = &x->g.responses[x->pairs[x->next][0]];
 	const struct db_td_response *r = &x->g.responses[x->pairs[x->next][1]];
+	row->rm_score_chosen = x->rm[x->pairs[x->next][0]];
+	row->rm_score_rejected = x->rm[x->pairs[x->next][1]];
 	x->next++;
 	row->prompt_id = x->g.prompt_id;
 	row->group_id = x->g.id;

@@ -35,6 +35,8 @@ struct db_rating_row {
 	int helpful, honest, harmless;  /* 0 when not given */
 	const char *comment;            /* NULL when not given */
 	const char *flags;              /* JSON array text */
+	double rm_score;                /* the newest reward model's score of the
+					   answer (db/rmscores.h); NAN when none */
 };
 
 struct db_sft_row {
@@ -50,6 +52,7 @@ struct db_pair_row {
 	const char *prompt, *chosen, *rejected;
 	int prompt_len, chosen_len, rejected_len;
 	double score_chosen, score_rejected;
+	double rm_score_chosen, rm_score_rejected; /* as in db_rating_row; NAN when none */
 };
 
 struct db_export;

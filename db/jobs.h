@@ -25,7 +25,7 @@
 
 struct db;
 
-/* kind: generate sft reward ppo rloo grpo dpo eval (else DB_INVALID);
+/* kind: generate sft reward ppo rloo grpo dpo eval score (else DB_INVALID);
  * params_json: JSON object text (NULL for {}).  Status queued. */
 int db_job_create(struct db *db, const char *kind, const char *params_json, int64_t now,
 		  int64_t *id);

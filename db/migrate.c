@@ -3,6 +3,14 @@
  *
  * These statements run once per process, before any request, so they are
  * plain sqlite3_exec text rather than cached prepared statements.
+ *
+ * Foreign keys are off while a migration runs (SQLite's procedure for
+ * rebuilding a table, "Making Other Kinds Of Table Schema Changes": with them
+ * on, dropping a referenced table deletes its rows first, cascading, and
+ * renaming one rewrites the references to it) and checked before the
+ * migration commits: a migration that leaves a dangling reference is rolled
+ * back.  The pragma cannot change inside a transaction, so it is set around
+ * the loop.
  */
 #include "db/migrate.h"
 #include "db/db_impl.h"
@@ -55,7 +63,34 @@ static int migrate_record(struct db *db, const struct db_migration *m)
 	return db_exec(db, pragma);
 }
 
+/* DB_OK when PRAGMA foreign_key_check finds no dangling reference. */
+static int migrate_check_keys(struct db *db, const struct db_migration *m)
+{
+	char table[128] = "";
+	int rc = db_exec_text(db, "PRAGMA foreign_key_check", table, sizeof table);
+	if (rc == DB_NOTFOUND)
+		return DB_OK;
+	if (rc == DB_OK) {
+		fprintf(stderr, "db: migration '%04d_%s' leaves a dangling reference in table %s\n",
+			m->version, m->name, table);
+		return DB_ERROR;
+	}
+	return rc;
+}
+
+static int migrate_run(struct db *db, const struct db_migration *list, int n, int *applied);
+
 int db_migrate_list(struct db *db, const struct db_migration *list, int n, int *applied)
+{
+	int rc = db_exec(db, "PRAGMA foreign_keys = OFF");
+	if (rc < 0)
+		return rc;
+	rc = migrate_run(db, list, n, applied);
+	int on = db_exec(db, "PRAGMA foreign_keys = ON");
+	return rc < 0 ? rc : on;
+}
+
+static int migrate_run(struct db *db, const struct db_migration *list, int n, int *applied)
 {
 	int done = 0, rc;
 	int newest = n > 0 ? list[n - 1].version : 0;
@@ -90,7 +125,8 @@ int db_migrate_list(struct db *db, const struct db_migration *list, int n, int *
 				list[i].version, list[i].name, version);
 			goto out_rollback;
 		}
-		if ((rc = migrate_record(db, &list[i])) < 0 || (rc = db_commit(db)) < 0)
+		if ((rc = migrate_check_keys(db, &list[i])) < 0 ||
+		    (rc = migrate_record(db, &list[i])) < 0 || (rc = db_commit(db)) < 0)
 			goto out_rollback;
 		done++;
 	}

@@ -115,10 +115,12 @@ static int response_mean(struct db *db, int64_t response_id, json_t **out)
 }
 
 /* A response of db_prompt_get: "ratings" and "mean_score" are filled in
- * afterwards (placeholders here keep the keys in their order). */
+ * afterwards (placeholders here keep the keys in their order); "rm_score" and
+ * "rm_model_id" are the newest reward model's score of it (rm_scores), null
+ * when no reward model scored it. */
 static json_t *response_row(sqlite3_stmt *st)
 {
-	return json_pack("{sI so so so sI so ss sn sn}",
+	return json_pack("{sI so so so sI so ss sn sn so so}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"text", db_col_json_str(st, 1),
 		"model_id", db_col_json_int(st, 2),
@@ -127,7 +129,10 @@ static json_t *response_row(sqlite3_stmt *st)
 		"token_count", db_col_json_int(st, 5),
 		"created_at", db_col_text(st, 6),
 		"ratings",
-		"mean_score");
+		"mean_score",
+		"rm_score", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() :
+			    json_real(sqlite3_column_double(st, 7)),
+		"rm_model_id", db_col_json_int(st, 8));
 }
 
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
@@ -155,8 +160,11 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 	/* responses first, then their ratings: one statement at a time */
 	json_t *resp;
 	rc = db_json_rows(db, STMT_PROMPT_RESPONSES,
-		"SELECT id, text, model_id, model_name, group_id, token_count, "
-		ISO_TIME("created_at") " FROM responses WHERE prompt_id = :id ORDER BY group_id, id",
+		"SELECT r.id, r.text, r.model_id, r.model_name, r.group_id, r.token_count, "
+		ISO_TIME("r.created_at") ", s.score, s.model_id FROM responses r"
+		" LEFT JOIN rm_scores s ON s.response_id = r.id AND s.model_id ="
+		"  (SELECT max(model_id) FROM rm_scores WHERE response_id = r.id)"
+		" WHERE r.prompt_id = :id ORDER BY r.group_id, r.id",
 		DB_ARGS(DB_INT(":id", id)), response_row, &resp);
 	if (rc < 0) {
 		json_decref(p);

@@ -32,8 +32,10 @@ int db_prompts_list(struct db *db, const char *split, int64_t after, int limit,
 /* *out = new object {"id","text","split","source","meta","created_at",
  * "responses": [{"id","text","model_id","model","group_id","token_count",
  * "created_at","mean_score","ratings": [{"id","rater_id","rater","score",
- * "helpful","honest","harmless","comment","flags","created_at"}]}]}
- * with current ratings only; DB_NOTFOUND for an unknown id. */
+ * "helpful","honest","harmless","comment","flags","created_at"}],
+ * "rm_score","rm_model_id"}]} with current ratings only, and the score of the
+ * newest reward model that scored the answer (db/rmscores.h; null, null when
+ * none did); DB_NOTFOUND for an unknown id. */
 int db_prompt_get(struct db *db, int64_t id, json_t **out);
 
 /* model_id / job_id <= 0 store NULL; params_json NULL for {}. */

@@ -169,6 +169,12 @@ int export_csv_text(char **buf, size_t *pos, size_t *cap, const char *s, size_t 
 
 /* ---- formatting one row ------------------------------------------------- */
 
+/* v, or null when it is not a number (an answer no reward model scored). */
+static json_t *opt_real(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
 static json_t *opt_int(int v)
 {
 	return v ? json_integer(v) : json_null();
@@ -194,7 +200,7 @@ static int append_json(struct stream *s, json_t *j)
 static json_t *rating_json(const struct db_rating_row *w)
 {
 	json_t *flags = json_loads(w->flags, 0, NULL);
-	return json_pack("{sI so sI so so sI so sI si so so so so so ss}",
+	return json_pack("{sI so sI so so sI so sI si so so so so so ss so}",
 		"prompt_id", (json_int_t)w->prompt_id,
 		"prompt", db_json_str(w->prompt, (size_t)w->prompt_len),
 		"response_id", (json_int_t)w->response_id,
@@ -209,7 +215,8 @@ static json_t *rating_json(const struct db_rating_row *w)
 		"harmless", opt_int(w->harmless),
 		"comment", w->comment ? db_json_str(w->comment, strlen(w->comment)) : json_null(),
 		"flags", flags ? flags : json_array(),
-		"created_at", w->created_at);
+		"created_at", w->created_at,
+		"rm_score", opt_real(w->rm_score));
 }
 
 static int csv_int(struct stream *s, int64_t v, bool present)
@@ -276,7 +283,7 @@ static int stream_fill(struct stream *s)
 		struct db_pair_row p;
 		if ((rc = db_export_pairs_next(s->x, &p)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so so sf sf sI sI sI sI}",
+		return append_json(s, json_pack("{so so so sf sf sI sI sI sI so so}",
 			"prompt", db_json_str(p.prompt, (size_t)p.prompt_len),
 			"chosen", db_json_str(p.chosen, (size_t)p.chosen_len),
 			"rejected", db_json_str(p.rejected, (size_t)p.rejected_len),
@@ -285,7 +292,9 @@ static int stream_fill(struct stream *s)
 			"prompt_id", (json_int_t)p.prompt_id,
 			"group_id", (json_int_t)p.group_id,
 			"chosen_id", (json_int_t)p.chosen_id,
-			"rejected_id", (json_int_t)p.rejected_id));
+			"rejected_id", (json_int_t)p.rejected_id,
+			"rm_score_chosen", opt_real(p.rm_score_chosen),
+			"rm_score_rejected", opt_real(p.rm_score_rejected)));
 	}
 	case EXPORT_SFT: {
 		struct db_sft_row m;

@@ -4,7 +4,8 @@
  * version it writes, and the record of how it ended — with the settings it
  * ran with as metrics.settings (job_settings_json).  The kinds themselves are
  * job_generate.c and job_train.c, found in the registry of job_params.c; the
- * next job of an auto-training loop is queued by autotrain.c.  See job.h.
+ * next job of an auto-training loop is queued by autotrain.c, and the score
+ * job after a reward job here (record_end).  See job.h.
  */
 #include "server/worker/job_impl.h"
 #include "server/worker/autotrain.h"
@@ -417,11 +418,32 @@ int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g)
 
 /* ---- the run ----------------------------------------------------------------------- */
 
+/* After a reward job that made model j->model_id, inside the transaction
+ * that records its success: queues a score job of that model (job_score.c),
+ * so every answer gets its score beside the human ones.  Its params have no
+ * "auto": it is not a step of the auto-training loop (which queues its own
+ * next job first, so RL runs before the scoring), whether the reward job was. */
+static int queue_score(struct job *j)
+{
+	json_t *p = json_pack("{sI}", "reward_model_id", (json_int_t)j->model_id);
+	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	int64_t id = 0;
+	int rc = text ? db_job_create(j->env->db, "score", text, db_now(), &id) : DB_ERROR;
+	if (rc == 0) {
+		json_object_set_new(j->metrics, "score_job_id", json_integer(id));
+		job_log(j, "queued score job %lld", (long long)id);
+	}
+	free(text);
+	json_decref(p);
+	return rc;
+}
+
 /* Records how the job ended; retries a busy database a few times (the row
  * must not stay 'running'). */
 static void record_end(struct job *j, const char *status, const char *error)
 {
 	bool chain = !strcmp(status, "succeeded") && j->s.auto_chain;
+	bool score = !strcmp(status, "succeeded") && !strcmp(j->kind, "reward") && j->model_id > 0;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		/* the loop's next job first: what it decides goes into the metrics
 		 * (auto_next), recorded with the end in one transaction */
@@ -429,6 +451,8 @@ static void record_end(struct job *j, const char *status, const char *error)
 		int rc = db_begin(j->env->db);
 		if (rc == 0 && chain)
 			rc = autotrain_queue_next(j);
+		if (rc == 0 && score)
+			rc = queue_score(j);
 		if (rc == 0 && !(metrics = json_dumps(j->metrics, JSON_COMPACT | JSON_REAL_PRECISION(9))))
 			rc = DB_ERROR;
 		if (rc == 0)

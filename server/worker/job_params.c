@@ -259,6 +259,16 @@ static const struct knob EVAL[] = {
 	END
 };
 
+static const struct knob SCORE[] = {
+	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD,
+	  "the reward model that scores the answers; null = the newest"),
+	KC("split", SPLITS, split, N, "the answers to the prompts of this split; null = both splits"),
+	K("micro_batch", KNOB_INT, 1, 256, micro_batch, A, "rows per forward pass"),
+	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq, A,
+	  "positions per row at most (and at most the model's context)"),
+	END
+};
+
 #undef N
 #undef A
 
@@ -285,6 +295,9 @@ static const struct job_kind KINDS[] = {
 	{ "eval", job_eval, NULL, false, "eval",
 	  "scores a model on held-out prompts (reward, KL to its reference, win rate against "
 	  "its parent) and stores the figures on the version", EVAL },
+	{ "score", job_score, NULL, false, NULL,
+	  "a reward model's score of every answer, rated or not, stored beside the human "
+	  "scores (queued after every reward job)", SCORE },
 };
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
 

@@ -89,6 +89,8 @@ test('prompts: JSON and NDJSON import, answers as groups, pagination and detail'
 			assert.deepEqual(r.ratings, []);
 			assert.equal(r.mean_score, null);
 			assert.ok('model_id' in r);
+			assert.equal(r.rm_score, null, 'no reward-model score before a score job');
+			assert.equal(r.rm_model_id, null);
 		}
 
 		const nd3 = await promptDetail(srv, n.json.ids[2]);
@@ -274,8 +276,9 @@ test('stats and the four exports match the ratings this test stored', async () =
 		// ---- ratings.jsonl: one line per current rating, every field
 		const lines = parseJsonl((await srv.admin.get('/api/export/ratings.jsonl')).text);
 		assert.equal(lines.length, all.length);
-		const keys = ['prompt_id', 'prompt', 'response_id', 'response', 'model_id', 'group_id', 'rater', 'score', 'helpful', 'honest', 'harmless', 'comment', 'flags', 'created_at'];
+		const keys = ['prompt_id', 'prompt', 'response_id', 'response', 'model_id', 'group_id', 'rater', 'score', 'helpful', 'honest', 'harmless', 'comment', 'flags', 'created_at', 'rm_score'];
 		for (const l of lines) for (const k of keys) assert.ok(k in l, `ratings.jsonl line lacks '${k}': ${JSON.stringify(l)}`);
+		for (const l of lines) assert.equal(l.rm_score, null, 'no reward model has scored the answer');
 		for (const x of all) {
 			const rater = raters[x.ri];
 			const got = lines.filter((l) => l.response_id === x.G.responseIds[x.idx] && (l.rater === rater.name || l.rater === rater.id));
@@ -313,7 +316,9 @@ test('stats and the four exports match the ratings this test stored', async () =
 		}
 		// By hand: A → (Paris > Lyon 4.5/2), (Paris > question 4.5/2), Lyon~question tie dropped; B → (tricky > roses 3.5/1.5).
 		assert.equal(expectedPairs.length, 3);
-		const pairs = parseJsonl((await srv.admin.get('/api/export/pairs.jsonl')).text)
+		const pairLines = parseJsonl((await srv.admin.get('/api/export/pairs.jsonl')).text);
+		for (const l of pairLines) assert.ok(l.rm_score_chosen === null && l.rm_score_rejected === null, JSON.stringify(l));
+		const pairs = pairLines
 			.map(({ prompt, chosen, rejected, score_chosen, score_rejected }) => ({ prompt, chosen, rejected, score_chosen, score_rejected }));
 		const key = (p) => JSON.stringify([p.prompt, p.chosen, p.rejected]);
 		assert.deepEqual(pairs.sort((a, b) => key(a).localeCompare(key(b))), expectedPairs.sort((a, b) => key(a).localeCompare(key(b))));

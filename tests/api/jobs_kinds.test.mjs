@@ -37,11 +37,11 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 	const srv = await startServer();
 	try {
 		const { kinds, auto_train } = await listing(srv);
-		assert.deepEqual(kinds.map((k) => k.name), ['generate', 'sft', 'reward', 'ppo', 'rloo', 'grpo', 'dpo', 'eval']);
+		assert.deepEqual(kinds.map((k) => k.name), ['generate', 'sft', 'reward', 'ppo', 'rloo', 'grpo', 'dpo', 'eval', 'score']);
 		const produces = Object.fromEntries(kinds.map((k) => [k.name, k.produces]));
-		assert.deepEqual(produces, { generate: null, sft: 'sft', reward: 'reward', ppo: 'policy', rloo: 'policy', grpo: 'policy', dpo: 'policy', eval: null });
+		assert.deepEqual(produces, { generate: null, sft: 'sft', reward: 'reward', ppo: 'policy', rloo: 'policy', grpo: 'policy', dpo: 'policy', eval: null, score: null });
 		const activates = Object.fromEntries(kinds.map((k) => [k.name, k.activates]));
-		assert.deepEqual(activates, { generate: false, sft: true, reward: false, ppo: true, rloo: true, grpo: true, dpo: true, eval: false });
+		assert.deepEqual(activates, { generate: false, sft: true, reward: false, ppo: true, rloo: true, grpo: true, dpo: true, eval: false, score: false });
 		for (const k of kinds) {
 			assert.equal(typeof k.help, 'string');
 			const names = k.params.map((p) => p.name);
@@ -52,7 +52,8 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 				assert.ok(typeof p.help === 'string' && p.help.length > 0, `${k.name}.${p.name}: a help line`);
 				assert.ok('default' in p, `${k.name}.${p.name}: a default (maybe null)`);
 				if (p.default === null) assert.match(p.help, /null = |required/, `${k.name}.${p.name}: the help says what null means`);
-				if (p.type === 'choice') assert.ok(p.choices.includes(p.default), `${k.name}.${p.name}: the default is a choice`);
+				// a choice's default is one of its choices, or null (score.split: both splits) as its help says
+				if (p.type === 'choice') assert.ok(p.choices.includes(p.default) || p.default === null, `${k.name}.${p.name}: the default is a choice`);
 				if (p.type === 'int' || p.type === 'number') {
 					if (p.default !== null) assert.ok(p.default >= p.min && (p.max === undefined || p.default <= p.max), `${k.name}.${p.name}: default in range`);
 				}
@@ -234,6 +235,11 @@ test('a job started with {} runs with exactly the listed defaults (its recorded 
 		// eval needs its model named; everything else is left to the defaults
 		const ev = await runDefaults(srv, byName.get('eval'), { given: { model_id: 1 } });
 		await check('eval', ev, { reward_model_id: rm.model_id, ref_model_id: 1 }, { model_id: 1 });
+
+		// score: the newest reward model, every answer of both splits
+		const sc = await runDefaults(srv, byName.get('score'));
+		await check('score', sc, { reward_model_id: rm.model_id });
+		assert.equal(sc.metrics.settings.split, null);
 
 		assert.deepEqual([...done].sort(), [...kinds].sort(), 'every kind checked');
 	} finally {

@@ -154,6 +154,63 @@ static void test_migrations_in_steps_and_failure(void)
 	remove_db(db_path);
 }
 
+/* 0006 rebuilds the jobs table (its kind CHECK gains 'score'): a database at
+ * version 5 with jobs, their per-step figures, a version and a group made by
+ * a job keeps every row, the references still hold and are still enforced,
+ * and a migration that leaves a dangling reference is rolled back. */
+static void test_migration_jobs_rebuild(void)
+{
+	struct db *db;
+	int applied = -1;
+	snprintf(db_path, sizeof db_path, "%s/rebuild.db", tmp_dir);
+	CHECK_INT_EQ(db_open(&db, db_path, false), 0);
+	CHECK(db_n_migrations >= 6);
+	CHECK_INT_EQ(db_migrate_list(db, db_migrations, 5, &applied), 0);
+	CHECK_INT_EQ(db_exec(db, "INSERT INTO jobs(kind, created_at) VALUES ('sft', 1), ('eval', 2);"
+		"INSERT INTO job_metrics(job_id, step, name, value) VALUES (1, 0, 'loss', 1.5),"
+		" (1, 1, 'loss', 1.25), (2, 0, 'reward', 0.5);"
+		"INSERT INTO model_versions(kind, job_id, created_at) VALUES ('sft', 1, 3);"
+		"INSERT INTO prompts(text, split, created_at) VALUES ('p', 'train', 4);"
+		"INSERT INTO gen_groups(prompt_id, job_id, created_at) VALUES (1, 2, 5);"), 0);
+	CHECK_INT_EQ(query_int(db, "INSERT INTO jobs(kind, created_at) VALUES ('score', 6) RETURNING id"),
+		     -999);   /* not a kind yet */
+	CHECK_INT_EQ(db_migrate(db, &applied), 0);
+	CHECK_INT_EQ(applied, db_n_migrations - 5);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM jobs"), 2);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM job_metrics"), 3);   /* no cascade */
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM job_metrics m JOIN jobs j ON j.id = m.job_id"), 3);
+	CHECK_INT_EQ(query_int(db, "SELECT job_id FROM model_versions"), 1);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%jobs_0006%'"), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_status'"), 1);
+	CHECK_INT_EQ(query_int(db, "PRAGMA foreign_keys"), 1);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	int64_t id = 0;
+	CHECK_INT_EQ(db_job_create(db, "score", "{}", 7, &id), 0);
+	CHECK_INT_EQ(id, 3);
+	/* still enforced, and still cascading */
+	CHECK(db_exec(db, "INSERT INTO job_metrics(job_id, step, name, value) VALUES (99, 0, 'x', 1)") < 0);
+	CHECK_INT_EQ(db_exec(db, "DELETE FROM jobs WHERE id = 3"), 0);
+	CHECK(db_exec(db, "INSERT INTO jobs(kind, created_at) VALUES ('nope', 8)") < 0);
+	db_close(db);
+	remove_db(db_path);
+
+	/* with foreign keys off while it runs, the check before the commit refuses a
+	 * migration that leaves a dangling reference */
+	static const struct db_migration list[] = {
+		{ 1, "a", "CREATE TABLE a(id INTEGER PRIMARY KEY);"
+			  "CREATE TABLE b(a_id INTEGER REFERENCES a(id));" },
+		{ 2, "dangling", "INSERT INTO b VALUES (42);" },
+	};
+	snprintf(db_path, sizeof db_path, "%s/dangling.db", tmp_dir);
+	CHECK_INT_EQ(db_open(&db, db_path, false), 0);
+	CHECK(db_migrate_list(db, list, 2, &applied) < 0);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM b"), 0);
+	CHECK_INT_EQ(query_int(db, "PRAGMA user_version"), 1);
+	CHECK_INT_EQ(query_int(db, "PRAGMA foreign_keys"), 1);
+	db_close(db);
+	remove_db(db_path);
+}
+
 static void test_newer_db_refused(void)
 {
 	struct db *db = fresh_db();
@@ -918,6 +975,7 @@ int main(void)
 	}
 	RUN(test_migrations_apply_once);
 	RUN(test_migrations_in_steps_and_failure);
+	RUN(test_migration_jobs_rebuild);
 	RUN(test_newer_db_refused);
 	RUN(test_token_hashing);
 	RUN(test_admin_bootstrap);

@@ -236,7 +236,8 @@ async function showPrompt(id) {
 	$('prompt-detail-text').textContent = p.text;
 	const items = (p.responses || []).map((r) => el('div', { class: 'response-row' },
 		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id} · model ${r.model_id ?? r.model ?? '—'} · ` +
-			`${(r.ratings || []).length} ratings · mean ${typeof r.mean_score === 'number' ? r.mean_score.toFixed(2) : '—'}` }),
+			`${(r.ratings || []).length} ratings · mean ${typeof r.mean_score === 'number' ? r.mean_score.toFixed(2) : '—'}` +
+			(typeof r.rm_score === 'number' ? ` · reward model #${r.rm_model_id}: ${r.rm_score.toFixed(2)}` : '') }),
 		el('div', { class: 'answer-text', text: r.text })));
 	$('prompt-detail-responses').replaceChildren(...(items.length ? items : [el('p', { class: 'muted', text: 'No answers yet.' })]));
 	$('prompt-detail').hidden = false;

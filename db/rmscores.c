@@ -1,0 +1,127 @@
+/*
+ * db/rmscores.c — the rm_scores table (see rmscores.h).
+ */
+#include "db/rmscores.h"
+#include "db/db_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void db_rm_set_release(struct db_rm_set *s)
+{
+	for (int i = 0; i < s->n_prompts; i++)
+		free(s->prompts[i].text);
+	for (int i = 0; i < s->n; i++)
+		free(s->answers[i].text);
+	free(s->prompts);
+	free(s->answers);
+	memset(s, 0, sizeof *s);
+}
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+	const char *t = db_col_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	char *p = malloc((size_t)n + 1);
+	if (p) {
+		memcpy(p, t, (size_t)n);
+		p[n] = 0;
+	}
+	return p;
+}
+
+int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = db_prepare(db, STMT_RM_ANSWERS,
+		"SELECT p.id, p.text, r.id, r.text, coalesce(r.ended, 1)"
+		" FROM responses r JOIN prompts p ON p.id = r.prompt_id"
+		" WHERE :split IS NULL OR p.split = :split"
+		" ORDER BY p.id, r.group_id, r.id",
+		DB_ARGS(DB_TEXT(":split", split)));
+	if (!st)
+		return DB_ERROR;
+	int rc, cap_p = 0, cap_a = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t pid = sqlite3_column_int64(st, 0);
+		if (out->n_prompts == 0 || out->prompts[out->n_prompts - 1].id != pid) {
+			if (out->n_prompts == cap_p) {
+				int c = cap_p ? cap_p * 2 : 64;
+				void *q = realloc(out->prompts, (size_t)c * sizeof *out->prompts);
+				if (!q)
+					goto nomem;
+				out->prompts = q;
+				cap_p = c;
+			}
+			struct db_rm_prompt *p = &out->prompts[out->n_prompts];
+			p->id = pid;
+			if (!(p->text = dup_col(st, 1)))
+				goto nomem;
+			out->n_prompts++;
+		}
+		if (out->n == cap_a) {
+			int c = cap_a ? cap_a * 2 : 256;
+			void *q = realloc(out->answers, (size_t)c * sizeof *out->answers);
+			if (!q)
+				goto nomem;
+			out->answers = q;
+			cap_a = c;
+		}
+		struct db_rm_answer *a = &out->answers[out->n];
+		a->id = sqlite3_column_int64(st, 2);
+		a->prompt = out->n_prompts - 1;
+		a->ended = sqlite3_column_int(st, 4) != 0;
+		if (!(a->text = dup_col(st, 3)))
+			goto nomem;
+		out->n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_rm_set_release(out);
+		return db_fail(db, "cannot read the answers to score", rc);
+	}
+	return DB_OK;
+nomem:
+	sqlite3_reset(st);
+	db_rm_set_release(out);
+	return db_nomem("cannot read the answers to score");
+}
+
+int db_rm_scores_put(struct db *db, int64_t model_id, int64_t job_id, const int64_t *ids,
+		     const float *scores, int n)
+{
+	int rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	int64_t now = db_now();
+	for (int i = 0; i < n && rc == DB_OK; i++)
+		rc = db_run(db, STMT_RM_PUT,
+			"INSERT OR REPLACE INTO rm_scores(response_id, model_id, score, job_id, created_at)"
+			" VALUES (:response, :model, :score, :job, :now)",
+			DB_ARGS(DB_INT(":response", ids[i]), DB_INT(":model", model_id),
+				DB_REAL(":score", scores[i]), DB_OPT(":job", job_id), DB_INT(":now", now)));
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
+int db_rm_score_get(struct db *db, int64_t response_id, double *score, int64_t *model_id)
+{
+	sqlite3_stmt *st = db_prepare(db, STMT_RM_GET,
+		"SELECT score, model_id FROM rm_scores WHERE response_id = :id"
+		" ORDER BY model_id DESC LIMIT 1",
+		DB_ARGS(DB_INT(":id", response_id)));
+	if (!st)
+		return DB_ERROR;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*score = sqlite3_column_double(st, 0);
+		*model_id = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return DB_OK;
+	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a reward-model score", rc);
+}

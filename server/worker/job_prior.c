@@ -1,0 +1,94 @@
+/*
+ * server/worker/job_prior.c — a reward model's likelihood prior as the jobs
+ * run it (model/trainer.h struct trainer_prior): the reward job fits one and
+ * records it in the new version's metadata ("prior": model_id, w, b, mu, sd);
+ * RL, eval, the promotion gate and the score job attach the recorded one to
+ * the reward model they load, with its language model (the reference, reused
+ * when the job loaded that version anyway).  Which prompts a job scores with
+ * the prior alone (pr.alone) is the job's to set.  See job_impl.h.
+ */
+#include "server/worker/job_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+void rm_prior_release(struct rm_prior *p)
+{
+	llama_model_release(&p->own);
+	modelstore_model_release(&p->m);
+	memset(p, 0, sizeof *p);
+}
+
+/* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
+ * else a forward-only model (B, T) of that version loaded into p. */
+int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
+		int64_t lm_id, const struct modelstore_model *like, int B, int T)
+{
+	p->model_id = id;
+	if (lm && id == lm_id) {
+		p->pr.lm = lm;
+		return 0;
+	}
+	int rc = job_load(j, id, &p->m);
+	if (rc < 0)
+		return rc;
+	if (p->m.cfg.vocab_size != like->cfg.vocab_size || !modelstore_kind_generates(p->m.kind))
+		return job_fail(j, -EINVAL, "the likelihood prior's model %lld is not a language "
+				"model of %d tokens", (long long)id, like->cfg.vocab_size);
+	if ((rc = job_llama(j, &p->own, &p->m, B, T, LLAMA_NO_GRADS)) < 0)
+		return rc;
+	p->pr.lm = &p->own;
+	return 0;
+}
+
+/* The metadata "prior" of a reward model: the version its features come
+ * from and the fitted weights (new reference). */
+json_t *rm_prior_json(const struct rm_prior *p)
+{
+	json_t *w = json_array(), *mu = json_array(), *sd = json_array();
+	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++) {
+		json_array_append_new(w, json_real(p->pr.w[i]));
+		json_array_append_new(mu, json_real(p->pr.mu[i]));
+		json_array_append_new(sd, json_real(p->pr.sd[i]));
+	}
+	return json_pack("{sI s[ss] so sf so so}", "model_id", (json_int_t)p->model_id,
+			 "features", "mean_logprob", "min_logprob", "w", w, "b", (double)p->pr.b,
+			 "mu", mu, "sd", sd);
+}
+
+/*
+ * Attaches the prior recorded in reward model mrm's metadata to rm (its
+ * language model: lm when the prior's version is lm_id, else loaded with B,
+ * T).  A reward model without "prior" scores with its network alone.
+ */
+int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
+		    struct llama_model *rm, struct rm_prior *p, struct llama_model *lm,
+		    int64_t lm_id, int B, int T)
+{
+	json_t *o = json_object_get(mrm->meta, "prior"), *w, *mu, *sd;
+	json_int_t id;
+	double b;
+	if (!o)
+		return 0;
+	if (json_unpack(o, "{sI so so so sF}", "model_id", &id, "w", &w, "mu", &mu, "sd", &sd,
+			"b", &b) < 0 || json_array_size(w) != TRAINER_PRIOR_FEATS ||
+	    json_array_size(mu) != TRAINER_PRIOR_FEATS || json_array_size(sd) != TRAINER_PRIOR_FEATS)
+		return job_fail(j, -EINVAL, "reward model %lld: its metadata's \"prior\" is not "
+				"{model_id, w, b, mu, sd} with %d features", (long long)mrm->id,
+				TRAINER_PRIOR_FEATS);
+	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++) {
+		p->pr.w[i] = (float)json_number_value(json_array_get(w, i));
+		p->pr.mu[i] = (float)json_number_value(json_array_get(mu, i));
+		p->pr.sd[i] = (float)json_number_value(json_array_get(sd, i));
+		if (!(p->pr.sd[i] > 0) || !isfinite(p->pr.w[i]) || !isfinite(p->pr.mu[i]))
+			return job_fail(j, -EINVAL, "reward model %lld: bad \"prior\" weights",
+					(long long)mrm->id);
+	}
+	p->pr.b = (float)b;
+	int rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, B, T);
+	if (rc < 0)
+		return rc;
+	rm->prior = &p->pr;
+	return 0;
+}

@@ -1,0 +1,223 @@
+/*
+ * tests/api/rm_scores.test.mjs — reward-model scores beside the human ones,
+ * through the HTTP API on a tiny model (tests/lib/tiny_model.mjs): before any
+ * reward job no answer has an rm_score; after a reward job the worker runs a
+ * score job by itself (server/worker/job.c record_end, job_score.c) and every
+ * answer, rated or not, gets a finite rm_score from that reward model in
+ * GET /api/prompts/{id}; two answers with the same text to the same prompt
+ * (in different groups) get the same score; a second reward job's score job
+ * replaces the model the scores come from; ratings.jsonl and pairs.jsonl
+ * carry the scores; a score job started by hand takes its parameters.  With
+ * the likelihood prior (model/trainer.h struct trainer_prior) the stored score
+ * is the one the other jobs use: network + prior on the prompts the reward
+ * model trained on, the prior alone on every other prompt — checked against
+ * the reward job's own figures (which answers, the held-out accuracy) and
+ * between two reward models with the same prior, not against values copied
+ * from a run.
+ */
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseJsonl } from '../lib/server.mjs';
+import { createRater, promptDetail } from '../lib/fixtures.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, waitJob, rateAll, FINISHED } from '../lib/tiny_model.mjs';
+
+let tiny;
+before(() => { tiny = makeTinyModel({ trainPrompts: 6, evalPrompts: 2 }); });
+after(() => tiny?.cleanup());
+
+const jsonl = async (srv, url) => {
+	const r = await srv.admin.get(url);
+	assert.equal(r.status, 200, `${url}: ${r.text.slice(0, 300)}`);
+	return parseJsonl(r.text);
+};
+
+async function answers(srv, ids) {
+	const out = [];
+	for (const id of ids) out.push(...(await promptDetail(srv, id)).responses.map((r) => ({ ...r, prompt_id: id })));
+	return out;
+}
+
+const SAME = 'The same answer, written twice.';
+
+test('a reward job is followed by a score job: every answer gets its reward-model score, in the prompt page and the exports', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv, trainIds, evalIds } = w;
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 2, max_tokens: 8, split: 'eval' }));
+		// one prompt gets the same text in two imported groups (both unrated)
+		for (let i = 0; i < 2; i++) {
+			const r = await srv.admin.post(`/api/prompts/${trainIds[0]}/responses`, { responses: [{ text: SAME }] });
+			assert.equal(r.status, 201, r.text);
+		}
+		await rateAll(await createRater(srv, 'ann'));
+
+		// before any reward job: null everywhere
+		for (const r of await answers(srv, trainIds)) {
+			assert.ok('rm_score' in r && 'rm_model_id' in r, JSON.stringify(r));
+			assert.equal(r.rm_score, null);
+			assert.equal(r.rm_model_id, null);
+		}
+		const rated = await jsonl(srv, '/api/export/ratings.jsonl');
+		assert.ok(rated.length > 0 && rated.every((l) => l.rm_score === null));
+
+		// a reward job queues its score job, which runs by itself
+		const rj = await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		assert.ok(Number.isInteger(rj.metrics.score_job_id), JSON.stringify(rj.metrics));
+		const sj = await jobSucceeded(srv, rj.metrics.score_job_id);
+		assert.equal(sj.kind, 'score');
+		assert.ok(!('auto' in sj.params), 'not a step of the auto-training loop');
+		assert.equal(sj.params.reward_model_id, rj.model_id);
+		assert.equal(sj.metrics.reward_model_id, rj.model_id);
+		assert.equal(sj.metrics.settings.split, null, 'both splits');
+
+		const train = await answers(srv, trainIds), evals = await answers(srv, evalIds);
+		assert.ok(evals.length > 0);
+		assert.equal(sj.metrics.answers, train.length + evals.length);
+		for (const r of [...train, ...evals]) {
+			assert.ok(Number.isFinite(r.rm_score), `answer ${r.id}: ${JSON.stringify(r)}`);
+			assert.equal(r.rm_model_id, rj.model_id);
+		}
+		const twins = train.filter((r) => r.text === SAME);
+		assert.equal(twins.length, 2);
+		assert.notEqual(twins[0].group_id, twins[1].group_id);
+		assert.ok(Math.abs(twins[0].rm_score - twins[1].rm_score) < 1e-5, JSON.stringify(twins));
+		assert.ok(new Set(train.map((r) => r.rm_score)).size > 1, 'the scores tell answers apart');
+
+		// the exports: the same scores, per answer
+		const byId = new Map([...train, ...evals].map((r) => [r.id, r]));
+		const lines = await jsonl(srv, '/api/export/ratings.jsonl');
+		for (const l of lines) assert.equal(l.rm_score, byId.get(l.response_id).rm_score, JSON.stringify(l));
+		const pairs = await jsonl(srv, '/api/export/pairs.jsonl');
+		assert.ok(pairs.length > 0);
+		for (const p of pairs) {
+			assert.equal(p.rm_score_chosen, byId.get(p.chosen_id).rm_score);
+			assert.equal(p.rm_score_rejected, byId.get(p.rejected_id).rm_score);
+			for (const k of ['prompt', 'chosen', 'rejected', 'score_chosen', 'score_rejected', 'prompt_id', 'group_id', 'chosen_id', 'rejected_id'])
+				assert.ok(k in p, k);
+		}
+
+		// a second reward job: its score job's model replaces the first's
+		const rj2 = await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		assert.ok(rj2.model_id > rj.model_id);
+		await jobSucceeded(srv, rj2.metrics.score_job_id);
+		for (const r of await answers(srv, trainIds)) {
+			assert.equal(r.rm_model_id, rj2.model_id);
+			assert.ok(Number.isFinite(r.rm_score));
+		}
+
+		// by hand: the older reward model, the eval split only; the newest model's scores still show
+		const byHand = await jobSucceeded(srv, await submitJob(srv, 'score', { reward_model_id: rj.model_id, split: 'eval' }));
+		assert.equal(byHand.metrics.answers, evals.length);
+		assert.equal((await answers(srv, evalIds))[0].rm_model_id, rj2.model_id);
+		// a model that is not a reward model is refused when the job runs
+		const bad = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: 1 }), (j) => FINISHED.includes(j.status));
+		assert.equal(bad.status, 'failed');
+		assert.match(bad.error, /not a reward model/);
+		const badParams = await srv.admin.post('/api/train', { kind: 'score', params: { split: 'test' } });
+		assert.equal(badParams.status, 400, badParams.text);
+	} finally {
+		await w.stop();
+	}
+});
+
+/* Pairwise accuracy of the stored scores on the rated answers of prompts ids,
+ * as the reward job measures it: every two answers of a group with different
+ * human means make a pair, right when the higher one's rm_score is strictly
+ * higher.  near = pairs whose two rm_scores are within 1e-4 (a recomputation
+ * may order those either way). */
+function pairAcc(all, ids) {
+	const want = new Set(ids), groups = new Map();
+	for (const r of all)
+		if (want.has(r.prompt_id) && r.mean_score !== null)
+			groups.set(r.group_id, [...(groups.get(r.group_id) || []), r]);
+	let pairs = 0, correct = 0, near = 0;
+	for (const g of groups.values())
+		for (let a = 0; a < g.length; a++)
+			for (let b = a + 1; b < g.length; b++) {
+				if (Math.abs(g[a].mean_score - g[b].mean_score) < 1e-6) continue;
+				const [hi, lo] = g[a].mean_score > g[b].mean_score ? [g[a], g[b]] : [g[b], g[a]];
+				pairs++;
+				correct += hi.rm_score > lo.rm_score ? 1 : 0;
+				near += Math.abs(hi.rm_score - lo.rm_score) < 1e-4 ? 1 : 0;
+			}
+	return { pairs, correct, near };
+}
+
+/* Least-squares k with ys ≈ k xs, and the largest |y - k x| relative to the
+ * largest |y|. */
+function proportional(xs, ys) {
+	let xy = 0, xx = 0, big = 0;
+	xs.forEach((x, i) => { xy += x * ys[i]; xx += x * x; big = Math.max(big, Math.abs(ys[i])); });
+	const k = xy / xx;
+	return { k, resid: Math.max(...xs.map((x, i) => Math.abs(ys[i] - k * x))) / big };
+}
+
+test('with the likelihood prior, answers to the prompts the reward model trained on are scored network + prior, every other answer by the prior alone', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv, trainIds, evalIds } = w;
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8, split: 'eval' }));
+		await rateAll(await createRater(srv, 'ann'));
+		const all = async () => answers(srv, [...trainIds, ...evalIds]);
+
+		// half the train prompts held out (a fixed seed: the same ones in every job below)
+		const params = { epochs: 1, heldout_frac: 0.5, seed: 11 };
+		const rj = await jobSucceeded(srv, await submitJob(srv, 'reward', params));
+		const prior = rj.metrics.prior, trained = new Set(rj.metrics.train_prompt_ids);
+		assert.ok(prior && Number.isInteger(prior.model_id), 'the prior is on by default');
+		assert.ok(rj.metrics.heldout_prompt_ids.length > 0 && trained.size > 0, JSON.stringify(rj.metrics));
+		const sj = await jobSucceeded(srv, rj.metrics.score_job_id);
+		assert.equal(sj.metrics.prior_model_id, prior.model_id, 'the score job attaches the recorded prior');
+
+		// which answers get the prior alone: those of every prompt not in train_prompt_ids
+		const s1 = await all();
+		const unseen = s1.filter((r) => !trained.has(r.prompt_id)), seen = s1.filter((r) => trained.has(r.prompt_id));
+		assert.ok(unseen.some((r) => evalIds.includes(r.prompt_id)), 'eval answers are unseen');
+		assert.ok(unseen.some((r) => trainIds.includes(r.prompt_id)), 'so are held-out answers');
+		assert.equal(sj.metrics.answers_prior_alone, unseen.length);
+		assert.equal(sj.metrics.train_prompts, trained.size);
+		for (const r of s1) assert.ok(Number.isFinite(r.rm_score) && r.rm_model_id === rj.model_id, JSON.stringify(r));
+
+		// the stored scores order the held-out pairs as the reward job measured them
+		// (its held-out figures are the prior's alone: heldout_acc == prior_heldout_acc)
+		const h = pairAcc(s1, rj.metrics.heldout_prompt_ids);
+		assert.equal(h.pairs, rj.metrics.heldout_pairs);
+		assert.ok(Math.abs(h.correct - rj.metrics.heldout_acc * h.pairs) <= h.near + 1e-6,
+			`held-out pairs ordered right by the stored scores ${h.correct}/${h.pairs} (near ties ${h.near}), ` +
+			`the reward job's heldout_acc ${rj.metrics.heldout_acc}, network + prior ${rj.metrics.heldout_acc_network}`);
+
+		// a second reward model on the same ratings and split fits the same prior (it
+		// does not depend on the network) and differs in its network (warm-started,
+		// trained further) and normalisation: the unseen answers' scores are the first
+		// model's times one factor, the seen answers' are not
+		const rj2 = await jobSucceeded(srv, await submitJob(srv, 'reward', { ...params, epochs: 4 }));
+		assert.deepEqual(rj2.metrics.train_prompt_ids, rj.metrics.train_prompt_ids);
+		await jobSucceeded(srv, rj2.metrics.score_job_id);
+		const s2 = new Map((await all()).map((r) => [r.id, r]));
+		for (const r of s1) assert.equal(s2.get(r.id).rm_model_id, rj2.model_id);
+		const pu = proportional(unseen.map((r) => r.rm_score), unseen.map((r) => s2.get(r.id).rm_score));
+		assert.ok(pu.k > 0 && pu.resid < 1e-5, `unseen answers: the prior alone, rescaled (${JSON.stringify(pu)})`);
+		const ps = seen.map((r) => s2.get(r.id).rm_score - pu.k * r.rm_score);
+		assert.ok(Math.max(...ps.map(Math.abs)) > 1e-4 * Math.max(...seen.map((r) => Math.abs(s2.get(r.id).rm_score))),
+			'seen answers: the networks differ, so do their scores beyond the factor');
+
+		// prior: false — the network scores every answer, held-out ones included, and
+		// orders the held-out pairs as the reward job measured its network
+		const np = await jobSucceeded(srv, await submitJob(srv, 'reward', { ...params, prior: false, warm_start: false }));
+		assert.ok(!('prior' in np.metrics));
+		const nsj = await jobSucceeded(srv, np.metrics.score_job_id);
+		assert.equal(nsj.metrics.prior_model_id, null);
+		assert.equal(nsj.metrics.answers_prior_alone, 0);
+		const s3 = await all();
+		const h3 = pairAcc(s3, np.metrics.heldout_prompt_ids);
+		assert.equal(h3.pairs, np.metrics.heldout_pairs);
+		assert.ok(Math.abs(h3.correct - np.metrics.heldout_acc * h3.pairs) <= h3.near + 1e-6,
+			`${h3.correct}/${h3.pairs} (near ${h3.near}) vs heldout_acc ${np.metrics.heldout_acc}`);
+		const pn = proportional(unseen.map((r) => r.rm_score), unseen.map((r) => s3.find((x) => x.id === r.id).rm_score));
+		assert.ok(pn.resid > 1e-2, `without the prior the unseen answers are scored otherwise (${JSON.stringify(pn)})`);
+	} finally {
+		await w.stop();
+	}
+});
