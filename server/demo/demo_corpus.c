@@ -979,6 +979,30 @@ static bool fact_in_prompt_set(int i)
 	return (i - first) % (f.kind == DEMO_FACT_ARITH ? 7 : 3) == 0;
 }
 
+/* Room for one more prompt; false when out of memory. */
+static bool room(struct demo_prompts *p, int *cap)
+{
+	if (p->n < *cap)
+		return true;
+	int nc = *cap ? *cap * 2 : 256;
+	struct demo_prompt *v = realloc(p->v, sizeof *v * (size_t)nc);
+	if (!v)
+		return false;
+	p->v = v;
+	*cap = nc;
+	return true;
+}
+
+/* Appends a gap: a place in the seeded order that holds no prompt (text
+ * NULL), dropped after the shuffle.  0 or -1. */
+static int add_gap(struct demo_prompts *p, int *cap)
+{
+	if (!room(p, cap))
+		return -1;
+	p->v[p->n++] = (struct demo_prompt){ 0 };
+	return 0;
+}
+
 /* Appends a prompt of the train split (part 0) or of eval part 'a' or 'b';
  * steals meta.  0 or -1. */
 static int add_prompt(struct demo_prompts *p, int *cap, struct sbuf *text, char part,
@@ -992,21 +1016,10 @@ static int add_prompt(struct demo_prompts *p, int *cap, struct sbuf *text, char 
 		m = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(meta);
 	}
-	if (!t || !m) {
+	if (!t || !m || !room(p, cap)) {
 		free(t);
 		free(m);
 		return -1;
-	}
-	if (p->n == *cap) {
-		int nc = *cap ? *cap * 2 : 256;
-		struct demo_prompt *v = realloc(p->v, sizeof *v * (size_t)nc);
-		if (!v) {
-			free(t);
-			free(m);
-			return -1;
-		}
-		p->v = v;
-		*cap = nc;
 	}
 	p->v[p->n++] = (struct demo_prompt){ t, part != 0, part, fam, m };
 	return 0;
@@ -1026,8 +1039,10 @@ static bool sb_differs(const struct sbuf *a, const struct sbuf *b)
  * text): eval part a.  A pre-training-only item (pre_only, which implies
  * eval) is asked in the eval split alone, as alt: part b; so is a held-out
  * item with no other phrasing (alt no different text), as text.  Both texts
- * are drawn in every case, so the seeded draws of later items do not depend
- * on which items are pre-training only.  0 or -1.
+ * are drawn in every case, and the train phrasing a part-b item is not asked
+ * in keeps its place in the seeded order as a gap, so which items are
+ * pre-training only changes neither the text nor the relative order of any
+ * other prompt.  0 or -1.
  */
 static int add_item(struct demo_prompts *p, int *cap, struct sbuf *text, struct sbuf *alt,
 		    bool eval, bool pre_only, bool also_alt, enum demo_family fam, json_t *meta)
@@ -1036,6 +1051,11 @@ static int add_item(struct demo_prompts *p, int *cap, struct sbuf *text, struct 
 	if (eval && (pre_only || !differs)) {
 		struct sbuf *keep = differs ? alt : text;
 		sb_free(keep == alt ? text : alt);
+		if (differs && add_gap(p, cap) < 0) {
+			sb_free(keep);
+			json_decref(meta);
+			return -1;
+		}
 		return add_prompt(p, cap, keep, 'b', fam, meta);
 	}
 	if (!differs || !(eval || also_alt)) {
@@ -1104,13 +1124,19 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 				goto out_oom;
 		}
 	}
-	/* a seeded order, so families interleave in the rating queue */
+	/* a seeded order, so families interleave in the rating queue; then the
+	 * gaps go */
 	for (int i = p->n - 1; i > 0; i--) {
 		int j = rng_int(&r, i + 1);
 		struct demo_prompt t = p->v[i];
 		p->v[i] = p->v[j];
 		p->v[j] = t;
 	}
+	int n = 0;
+	for (int i = 0; i < p->n; i++)
+		if (p->v[i].text)
+			p->v[n++] = p->v[i];
+	p->n = n;
 	return 0;
 out_oom:
 	demo_prompts_release(p);
