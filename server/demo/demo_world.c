@@ -196,7 +196,7 @@ bool demo_country_is_eval(int i)
 
 bool demo_country_is_pretrain_only(int i)
 {
-	return i >= 0 && i % 8 == 5;
+	return i >= 0 && i % 8 == 1;
 }
 
 const struct demo_city demo_cities[] = {

@@ -29,9 +29,10 @@
  *      what pre-training taught — carries over to items the loop never saw.
  *
  * Every item that is not held out is asked in the train split only; a
- * held-out item whose eval phrasing cannot differ from its train one is
- * asked in the eval split alone, and is then part b whatever the predicate.
- * Today there is none such: part a holds 37 prompts, part b 36.
+ * held-out item with a single phrasing is asked in the eval split alone, and
+ * is then part b whatever the predicate (one fact today: "How many legs does
+ * an insect have?").  With seed DEMO_DEFAULT_SEED the train split holds 311
+ * prompts, eval part a 36, part b 37.
  *
  * The prompt template (SFT and generation; see demo_format_prompt):
  *
@@ -91,7 +92,7 @@ extern const int demo_n_countries;
 /* True for the held-out countries (every 4th of the table, from index 1). */
 bool demo_country_is_eval(int i);
 /* True for the held-out countries that no train prompt asks about either
- * (eval part b): every 8th of the table, from index 5 — every second
+ * (eval part b): every 8th of the table, from index 1 — every second
  * held-out one.  Implies demo_country_is_eval. */
 bool demo_country_is_pretrain_only(int i);
 
