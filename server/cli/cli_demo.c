@@ -5,9 +5,10 @@
  *                            (default: the build cache, build/demo beside the
  *                            executable); the Makefile's cache rule runs it
  *   demo eval [--dir DIR]    measure a model on the demo prompts with the rubric:
- *                            mean score per split and family, how often it
- *                            answers with a question, how much its K answers
- *                            differ (the quality figures of the demo model)
+ *                            mean score per split, eval part (a / b) and
+ *                            family, how often it answers with a question,
+ *                            how much its K answers differ (the quality
+ *                            figures of the demo model)
  *   demo init [--data DIR]   put the demo world into a data directory (API.md)
  */
 #include "server/cli/cli.h"
@@ -230,7 +231,7 @@ static void tally_group(struct eval_tally *t, const struct demo_prompt *pr,
 	t->spread += hi > lo;
 	t->right_and_wrong += hi >= 4 && lo <= 2;
 	if (show) {
-		printf("### [%s/%s] %s\n", pr->eval ? "eval" : "train",
+		printf("### [%s/%s] %s\n", !pr->eval ? "train" : pr->part == 'b' ? "eval b" : "eval a",
 		       demo_family_name(pr->family), pr->text);
 		for (int j = 0; j < k; j++)
 			printf("  (%d) %s%s\n", sc[j], a[j].text, a[j].finished ? "" : " [...]");
@@ -238,10 +239,11 @@ static void tally_group(struct eval_tally *t, const struct demo_prompt *pr,
 }
 
 /* Answers every prompt of ps that o selects with g and scores the answers into
- * tl[0] (train split) and tl[1] (eval split), with a progress bar on stderr.
- * 0, or -1 after printing what failed. */
+ * tl[0] (train split) and tl[1] (eval split), the eval ones also into tl[2]
+ * (eval part a) or tl[3] (part b: pre-training-only items, demo_world.h),
+ * with a progress bar on stderr.  0, or -1 after printing what failed. */
 static int eval_prompts(struct gen_model *g, const struct demo_prompts *ps,
-			const struct eval_opts *o, struct eval_tally tl[2])
+			const struct eval_opts *o, struct eval_tally tl[4])
 {
 	char err[512];
 	struct progress bar;
@@ -267,6 +269,8 @@ static int eval_prompts(struct gen_model *g, const struct demo_prompts *ps,
 			break;
 		}
 		tally_group(&tl[pr->eval], pr, a, p.k, shown < o->show);
+		if (pr->eval)
+			tally_group(&tl[pr->part == 'b' ? 3 : 2], pr, a, p.k, false);
 		if (shown < o->show)
 			shown++;
 		gen_answers_release(a, p.k);
@@ -332,7 +336,7 @@ static int demo_eval_cmd(int argc, char **argv)
 		gen_model_release(&g);
 		return 1;
 	}
-	struct eval_tally tl[2] = { 0 };
+	struct eval_tally tl[4] = { 0 };
 	rc = eval_prompts(&g, &ps, &o, tl) < 0 ? 1 : 0;
 	if (!rc) {
 		printf("model '%s'%s, k %d, temperature %.2f, top-p %.2f, max tokens %d\n", model,
@@ -340,6 +344,8 @@ static int demo_eval_cmd(int argc, char **argv)
 		       o.gp.top_p, o.gp.max_tokens);
 		tally_print("train", &tl[0], o.gp.k);
 		tally_print("eval", &tl[1], o.gp.k);
+		tally_print("eval a", &tl[2], o.gp.k);
+		tally_print("eval b", &tl[3], o.gp.k);
 	}
 	demo_prompts_release(&ps);
 	gen_model_release(&g);

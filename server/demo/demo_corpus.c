@@ -979,33 +979,49 @@ static bool fact_in_prompt_set(int i)
 	return (i - first) % (f.kind == DEMO_FACT_ARITH ? 7 : 3) == 0;
 }
 
-/* Appends a prompt; steals meta.  0 or -1. */
-static int add_prompt(struct demo_prompts *p, int *cap, struct sbuf *text, bool eval,
+/* Room for one more prompt; false when out of memory. */
+static bool room(struct demo_prompts *p, int *cap)
+{
+	if (p->n < *cap)
+		return true;
+	int nc = *cap ? *cap * 2 : 256;
+	struct demo_prompt *v = realloc(p->v, sizeof *v * (size_t)nc);
+	if (!v)
+		return false;
+	p->v = v;
+	*cap = nc;
+	return true;
+}
+
+/* Appends a gap: a place in the seeded order that holds no prompt (text
+ * NULL), dropped after the shuffle.  0 or -1. */
+static int add_gap(struct demo_prompts *p, int *cap)
+{
+	if (!room(p, cap))
+		return -1;
+	p->v[p->n++] = (struct demo_prompt){ 0 };
+	return 0;
+}
+
+/* Appends a prompt of the train split (part 0) or of eval part 'a' or 'b';
+ * steals meta.  0 or -1. */
+static int add_prompt(struct demo_prompts *p, int *cap, struct sbuf *text, char part,
 		      enum demo_family fam, json_t *meta)
 {
 	char *t = sb_take(text), *m = NULL;
 	if (meta) {
 		json_object_set_new(meta, "family", json_string(demo_family_name(fam)));
+		if (part)
+			json_object_set_new(meta, "eval_part", json_string(part == 'a' ? "a" : "b"));
 		m = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(meta);
 	}
-	if (!t || !m) {
+	if (!t || !m || !room(p, cap)) {
 		free(t);
 		free(m);
 		return -1;
 	}
-	if (p->n == *cap) {
-		int nc = *cap ? *cap * 2 : 256;
-		struct demo_prompt *v = realloc(p->v, sizeof *v * (size_t)nc);
-		if (!v) {
-			free(t);
-			free(m);
-			return -1;
-		}
-		p->v = v;
-		*cap = nc;
-	}
-	p->v[p->n++] = (struct demo_prompt){ t, eval, fam, m };
+	p->v[p->n++] = (struct demo_prompt){ t, part != 0, part, fam, m };
 	return 0;
 }
 
@@ -1016,27 +1032,43 @@ static bool sb_differs(const struct sbuf *a, const struct sbuf *b)
 }
 
 /*
- * Adds an item's prompts; steals both texts and meta.  Every item is asked in
- * the train split as text.  A held-out item (eval) is asked again in the eval
- * split in other words (alt, a different text); with no other phrasing it is
- * asked in the eval split alone.  An item the SFT set knows is asked as alt
- * too, in the train split, when also_alt.  0 or -1.
+ * Adds an item's prompts; steals both texts and meta.  An item the SFT set
+ * knows (neither eval nor pre_only) is asked in the train split as text, and
+ * as alt too when also_alt.  A held-out item (eval) is asked in the train
+ * split as text and again in the eval split in other words (alt, a different
+ * text): eval part a.  A pre-training-only item (pre_only, which implies
+ * eval) is asked in the eval split alone, as alt: part b; so is a held-out
+ * item with no other phrasing (alt no different text), as text.  Both texts
+ * are drawn in every case, and the train phrasing a part-b item is not asked
+ * in keeps its place in the seeded order as a gap, so which items are
+ * pre-training only changes neither the text nor the relative order of any
+ * other prompt.  0 or -1.
  */
 static int add_item(struct demo_prompts *p, int *cap, struct sbuf *text, struct sbuf *alt,
-		    bool eval, bool also_alt, enum demo_family fam, json_t *meta)
+		    bool eval, bool pre_only, bool also_alt, enum demo_family fam, json_t *meta)
 {
-	bool two = sb_differs(text, alt) && (eval || also_alt);
-	if (!two) {
+	bool differs = sb_differs(text, alt);
+	if (eval && (pre_only || !differs)) {
+		struct sbuf *keep = differs ? alt : text;
+		sb_free(keep == alt ? text : alt);
+		if (differs && add_gap(p, cap) < 0) {
+			sb_free(keep);
+			json_decref(meta);
+			return -1;
+		}
+		return add_prompt(p, cap, keep, 'b', fam, meta);
+	}
+	if (!differs || !(eval || also_alt)) {
 		sb_free(alt);
-		return add_prompt(p, cap, text, eval, fam, meta);
+		return add_prompt(p, cap, text, 0, fam, meta);
 	}
 	json_incref(meta);
-	if (add_prompt(p, cap, text, false, fam, meta) < 0) {
+	if (add_prompt(p, cap, text, 0, fam, meta) < 0) {
 		sb_free(alt);
 		json_decref(meta);
 		return -1;
 	}
-	return add_prompt(p, cap, alt, eval, fam, meta);
+	return add_prompt(p, cap, alt, eval ? 'a' : 0, fam, meta);
 }
 
 int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
@@ -1054,7 +1086,8 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 		}
 		json_t *m = json_pack("{s:s, s:s}", "country", demo_countries[i].name,
 				      "answer", demo_countries[i].capital);
-		if (add_item(p, &cap, &t, &e, demo_country_is_eval(i), false, DEMO_CAPITAL, m) < 0)
+		if (add_item(p, &cap, &t, &e, demo_country_is_eval(i),
+			     demo_country_is_pretrain_only(i), false, DEMO_CAPITAL, m) < 0)
 			goto out_oom;
 	}
 	for (int i = 0; i < demo_fact_count(); i++) {
@@ -1071,7 +1104,8 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 		json_t *m = f.number >= 0
 			? json_pack("{s:s, s:i}", "kind", fact_kind_name(f.kind), "answer", f.number)
 			: json_pack("{s:s, s:s}", "kind", fact_kind_name(f.kind), "answer", f.accept[0]);
-		if (add_item(p, &cap, &t, &e, demo_fact_is_eval(i), false, DEMO_FACT, m) < 0)
+		if (add_item(p, &cap, &t, &e, demo_fact_is_eval(i),
+			     demo_fact_is_pretrain_only(i), false, DEMO_FACT, m) < 0)
 			goto out_oom;
 	}
 	for (enum demo_family fam = DEMO_BRAINSTORM; fam <= DEMO_HARMFUL; fam++) {
@@ -1085,17 +1119,24 @@ int demo_prompts_build(struct demo_prompts *p, uint64_t seed)
 			sb_puts(&e, tab[i].prompts[other]);
 			json_t *m = json_pack("{s:s}", "topic", tab[i].key);
 			/* a topic the SFT set knows: both phrasings are train prompts */
-			if (add_item(p, &cap, &t, &e, demo_topic_is_eval(i), true, fam, m) < 0)
+			if (add_item(p, &cap, &t, &e, demo_topic_is_eval(i),
+				     demo_topic_is_pretrain_only(i), true, fam, m) < 0)
 				goto out_oom;
 		}
 	}
-	/* a seeded order, so families interleave in the rating queue */
+	/* a seeded order, so families interleave in the rating queue; then the
+	 * gaps go */
 	for (int i = p->n - 1; i > 0; i--) {
 		int j = rng_int(&r, i + 1);
 		struct demo_prompt t = p->v[i];
 		p->v[i] = p->v[j];
 		p->v[j] = t;
 	}
+	int n = 0;
+	for (int i = 0; i < p->n; i++)
+		if (p->v[i].text)
+			p->v[n++] = p->v[i];
+	p->n = n;
 	return 0;
 out_oom:
 	demo_prompts_release(p);

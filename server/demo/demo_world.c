@@ -194,6 +194,11 @@ bool demo_country_is_eval(int i)
 	return i >= 0 && i % 4 == 1;
 }
 
+bool demo_country_is_pretrain_only(int i)
+{
+	return i >= 0 && i % 8 == 1;
+}
+
 const struct demo_city demo_cities[] = {
 	{ "Sydney", "Australia" }, { "Melbourne", "Australia" },
 	{ "Toronto", "Canada" }, { "Montreal", "Canada" }, { "Vancouver", "Canada" },
@@ -885,6 +890,11 @@ bool demo_topic_is_eval(int i)
 	return i >= 0 && i % 4 == 2;
 }
 
+bool demo_topic_is_pretrain_only(int i)
+{
+	return i >= 0 && i % 8 == 6;
+}
+
 /* ---- everyday facts ----------------------------------------------------------- */
 
 struct colour_fact { const char *article, *thing, *colour; };
@@ -1238,6 +1248,16 @@ bool demo_fact_is_eval(int i)
 		return false;
 	demo_fact_kind_range(f.kind, &first);
 	return (i - first) % 4 == 1;
+}
+
+bool demo_fact_is_pretrain_only(int i)
+{
+	struct demo_fact f;
+	int first;
+	if (demo_fact_get(i, &f) < 0)
+		return false;
+	demo_fact_kind_range(f.kind, &first);
+	return (i - first) % 8 == 5;
 }
 
 const char *const *demo_fact_candidates(enum demo_fact_kind kind)

@@ -11,15 +11,28 @@
  *
  * Held-out items are properties of the items, not of the seed: the same
  * countries, topics and facts are held out in every generator and every seed,
- * so the SFT set never contains a question about one of them.  The prompt set
- * asks about every item in the train split (the prompts the loop trains on:
- * rated answers, RL) and about each held-out item once more, in other words,
- * in the eval split — eval prompts are held-out texts, never trained on, about
- * items the instruction set never taught (an item with a single phrasing is
- * asked in eval only).  So the eval split measures what rating and RL on the
- * train prompts taught beyond SFT, on questions the model was not trained on.
- * Pre-training text covers every item, eval ones included: the base model
- * "knows" the facts; instruction tuning teaches it to answer.
+ * so the SFT set never contains a question about one of them.  Pre-training
+ * text covers every item, held-out ones included: the base model "knows" the
+ * facts; instruction tuning teaches it to answer.  The prompt set has a train
+ * split (the prompts the loop trains on: rated answers, RL) and an eval split
+ * of held-out texts, never trained on, about held-out items only, in two parts
+ * (meta "eval_part"):
+ *
+ *   a  held-out items the train split asks about too, in other words: the
+ *      eval prompt measures what rating and RL on that item's train prompt
+ *      taught beyond SFT, on a question the model was not trained on;
+ *   b  "pre-training only" items (demo_*_is_pretrain_only, half of the
+ *      held-out ones): no train prompt asks about them, nor does the SFT
+ *      set; only the base model's pre-training text names them.  The eval
+ *      prompt measures whether what the loop changed in the model's
+ *      behaviour — answering rather than asking back, refusing, recalling
+ *      what pre-training taught — carries over to items the loop never saw.
+ *
+ * Every item that is not held out is asked in the train split only; a
+ * held-out item with a single phrasing is asked in the eval split alone, and
+ * is then part b whatever the predicate (one fact today: "How many legs does
+ * an insect have?").  With seed DEMO_DEFAULT_SEED the train split holds 311
+ * prompts, eval part a 36, part b 37.
  *
  * The prompt template (SFT and generation; see demo_format_prompt):
  *
@@ -78,6 +91,10 @@ extern const int demo_n_countries;
 
 /* True for the held-out countries (every 4th of the table, from index 1). */
 bool demo_country_is_eval(int i);
+/* True for the held-out countries that no train prompt asks about either
+ * (eval part b): every 8th of the table, from index 1 — every second
+ * held-out one.  Implies demo_country_is_eval. */
+bool demo_country_is_pretrain_only(int i);
 
 /* Index of the country named in text (longest name, whole words, any case),
  * or -1.  *pos (may be NULL) gets the byte offset of the match. */
@@ -114,6 +131,9 @@ const struct demo_topic *demo_topics(enum demo_family f, int *n);
 
 /* True for held-out topics (every 4th, from index 2). */
 bool demo_topic_is_eval(int i);
+/* True for the held-out topics no train prompt asks about (eval part b):
+ * every 8th, from index 6.  Implies demo_topic_is_eval. */
+bool demo_topic_is_pretrain_only(int i);
 
 /* ---- everyday facts ---------------------------------------------------------- */
 
@@ -141,6 +161,9 @@ int demo_fact_count(void);
 int demo_fact_get(int i, struct demo_fact *f);
 /* Held out: every 4th fact of each kind, from the kind's second. */
 bool demo_fact_is_eval(int i);
+/* Held out and asked by no train prompt (eval part b): every 8th fact of
+ * each kind, from the kind's sixth.  Implies demo_fact_is_eval. */
+bool demo_fact_is_pretrain_only(int i);
 /* The facts of one kind are the indices first .. first + count - 1; returns count. */
 int demo_fact_kind_range(enum demo_fact_kind kind, int *first);
 
@@ -219,10 +242,13 @@ int demo_sft_write(FILE *f, uint64_t seed, int n);
 struct demo_prompt {
 	char *text;
 	bool eval;               /* split "eval" (held out) or "train" */
+	char part;               /* eval: 'a' (the item is asked in train too) or
+				    'b' (pre-training only); train: 0 */
 	enum demo_family family;
 	char *meta;              /* a JSON object: {"family": ..., and per family
 				    "country"/"answer" (capital), "kind"/"answer"
-				    (fact), "topic" (others)} */
+				    (fact), "topic" (others); eval prompts also
+				    "eval_part": "a" or "b"} */
 };
 struct demo_prompts {
 	struct demo_prompt *v;
@@ -230,11 +256,12 @@ struct demo_prompts {
 };
 
 /*
- * The prompt set: every country's capital question, a selection of fact
+ * The prompt set: the capital question of every country, a selection of fact
  * questions, and every topic of the other families in two phrasings, in the
- * train split; the held-out items asked again in other words in the eval
- * split (see the top of this file).  The phrasing and the order depend on the
- * seed, which items are held out never does.
+ * train split — except the pre-training-only items; every held-out item asked
+ * in other words in the eval split, part a or b (see the top of this file).
+ * The phrasing and the order depend on the seed, which items are held out
+ * (and in which part) never does.
  * Returns 0, or -1 when out of memory (p is then empty).
  */
 int demo_prompts_build(struct demo_prompts *p, uint64_t seed);

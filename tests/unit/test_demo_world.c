@@ -2,7 +2,8 @@
  * tests/unit/test_demo_world.c — the demo world's tables (spot-checked against
  * capitals written out independently here), lookups, the prompt template, and
  * the three generators: determinism, sizes, format, the train/eval split never
- * leaking into SFT, and every capital claim in the pre-training text true.
+ * leaking into SFT, the pre-training-only items (eval part b) in no train
+ * prompt, and every capital claim in the pre-training text true.
  */
 #include "server/demo/demo_world.h"
 #include "tests/test.h"
@@ -325,23 +326,54 @@ static bool touches_eval(const char *prompt)
 	return true; /* unrecognised: count as a leak */
 }
 
+/* True when a prompt names a pre-training-only item (eval part b), by the
+ * demo's own finders: a part-b country anywhere in it, a question that
+ * parses as a part-b fact, or a phrasing of a part-b topic. */
+static bool touches_pretrain_only(const char *prompt)
+{
+	int ci = demo_country_find(prompt, NULL);
+	if (ci >= 0 && demo_country_is_pretrain_only(ci))
+		return true;
+	struct demo_fact f;
+	if (demo_fact_parse(prompt, &f) && f.id >= 0 && demo_fact_is_pretrain_only(f.id))
+		return true;
+	for (enum demo_family fam = DEMO_BRAINSTORM; fam <= DEMO_HARMFUL; fam++) {
+		int n;
+		const struct demo_topic *t = demo_topics(fam, &n);
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < 4 && t[i].prompts[k]; k++)
+				if (strcmp(prompt, t[i].prompts[k]) == 0 && demo_topic_is_pretrain_only(i))
+					return true;
+	}
+	return false;
+}
+
 static void test_sft(void)
 {
 	struct demo_pairs p, q;
 	CHECK_INT_EQ(demo_sft_pairs(&p, 11, DEMO_SFT_PAIRS), 0);
 	CHECK_INT_EQ(demo_sft_pairs(&q, 11, DEMO_SFT_PAIRS), 0);
 	CHECK_INT_EQ(p.n, DEMO_SFT_PAIRS);
-	int fam[DEMO_N_FAMILIES] = { 0 }, leaks = 0, same = 0;
+	int fam[DEMO_N_FAMILIES] = { 0 }, leaks = 0, leaks_b = 0, same = 0;
 	for (int i = 0; i < p.n; i++) {
 		same += strcmp(p.v[i].prompt, q.v[i].prompt) == 0 && strcmp(p.v[i].response, q.v[i].response) == 0;
 		fam[p.v[i].family]++;
 		if (touches_eval(p.v[i].prompt) && leaks++ < 3)
 			fprintf(stderr, "  eval item in SFT: %s\n", p.v[i].prompt);
+		/* implied by the check above while part b is a part of the held-out
+		 * items, but it is the property eval part b rests on, so said outright;
+		 * no answer names a part-b country either */
+		int rc = demo_country_find(p.v[i].response, NULL);
+		if ((touches_pretrain_only(p.v[i].prompt) || (rc >= 0 && demo_country_is_pretrain_only(rc))) &&
+		    leaks_b++ < 3)
+			fprintf(stderr, "  pre-training-only item in SFT: %s -> %s\n", p.v[i].prompt,
+				p.v[i].response);
 		CHECK(all_ascii(p.v[i].prompt) && all_ascii(p.v[i].response));
 		CHECK(p.v[i].response[0] && !isspace((unsigned char)p.v[i].response[0]));
 	}
 	CHECK_INT_EQ(same, p.n);
 	CHECK_INT_EQ(leaks, 0);
+	CHECK_INT_EQ(leaks_b, 0);
 	CHECK(fam[DEMO_CAPITAL] > p.n * 30 / 100 && fam[DEMO_CAPITAL] < p.n * 40 / 100);
 	for (enum demo_family f = DEMO_BRAINSTORM; f <= DEMO_HARMFUL; f++)
 		CHECK(fam[f] > p.n * 7 / 100 && fam[f] < p.n * 13 / 100);
@@ -391,7 +423,7 @@ static void test_prompts(void)
 	char line[4096];
 	int n = 0, per[DEMO_N_FAMILIES][2] = { { 0 } }, seen_country[256][2] = { { 0 } };
 	/* texts and topics per split: no text in both, every eval topic asked in train too */
-	char *texts[1024][2] = { { 0 } }, *topics[1024][2] = { { 0 } };
+	char *texts[1024][2] = { { 0 } }, *topics[1024][2] = { { 0 } }, parts[1024] = { 0 };
 	int nt[2] = { 0 };
 	while (fgets(line, sizeof line, f)) {
 		json_t *o = json_loads(line, 0, NULL);
@@ -410,7 +442,10 @@ static void test_prompts(void)
 		CHECK(strcmp(split, "train") == 0 || strcmp(split, "eval") == 0);
 		int ev = strcmp(split, "eval") == 0;
 		const char *topic = json_string_value(json_object_get(meta, "topic"));
+		const char *part = json_string_value(json_object_get(meta, "eval_part"));
 		if (nt[ev] < 1024) {
+			if (ev)
+				parts[nt[ev]] = part && strlen(part) == 1 ? part[0] : 0;
 			texts[nt[ev]][ev] = strdup(text);
 			topics[nt[ev]++][ev] = topic ? strdup(topic) : NULL;
 		}
@@ -439,9 +474,10 @@ static void test_prompts(void)
 	}
 	fclose(f);
 	CHECK(n > 300 && n < 600);
-	/* every country asked once in train; the held-out ones once more in eval */
+	/* every country asked once in train but the pre-training-only ones; the
+	 * held-out ones once in eval */
 	for (int i = 0; i < demo_n_countries; i++) {
-		CHECK_INT_EQ(seen_country[i][0], 1);
+		CHECK_INT_EQ(seen_country[i][0], demo_country_is_pretrain_only(i) ? 0 : 1);
 		CHECK_INT_EQ(seen_country[i][1], demo_country_is_eval(i) ? 1 : 0);
 	}
 	for (int fam = DEMO_CAPITAL; fam < DEMO_N_FAMILIES; fam++) {
@@ -450,14 +486,17 @@ static void test_prompts(void)
 			  "%s: %d eval of %d", demo_family_name(fam), per[fam][1], tot);
 	}
 	/* eval prompts are held out as texts: none is also a train prompt; an
-	 * eval topic is asked in train in other words */
+	 * eval topic of part a is asked in train in other words, one of part b
+	 * never (test_eval_parts checks the parts of every family) */
 	for (int i = 0; i < nt[1]; i++) {
 		bool topic_in_train = false;
 		for (int k = 0; k < nt[0]; k++) {
 			CHECK_MSG(strcmp(texts[i][1], texts[k][0]) != 0, "in both splits: %s", texts[i][1]);
 			topic_in_train |= topics[i][1] && topics[k][0] && strcmp(topics[i][1], topics[k][0]) == 0;
 		}
-		CHECK_MSG(!topics[i][1] || topic_in_train, "eval topic never asked in train: %s", topics[i][1]);
+		CHECK_MSG(!topics[i][1] || topic_in_train == (parts[i] == 'a'),
+			  "eval topic of part %c %s in train: %s", parts[i] ? parts[i] : '?',
+			  topic_in_train ? "asked" : "never asked", topics[i][1]);
 	}
 	for (int ev = 0; ev < 2; ev++)
 		for (int i = 0; i < nt[ev]; i++) {
@@ -481,6 +520,150 @@ static void test_prompts(void)
 	demo_prompts_release(&b);
 }
 
+/* The index of the topic of family fam keyed key, or -1. */
+static int topic_index(enum demo_family fam, const char *key)
+{
+	int n;
+	const struct demo_topic *t = demo_topics(fam, &n);
+	for (int i = 0; key && i < n; i++)
+		if (strcmp(t[i].key, key) == 0)
+			return i;
+	return -1;
+}
+
+/* The pre-training-only items are half of the held-out ones, of every table,
+ * and never anything else. */
+static void test_pretrain_only_items(void)
+{
+	int held = 0, pre = 0;
+	for (int i = 0; i < demo_n_countries; i++) {
+		CHECK(!demo_country_is_pretrain_only(i) || demo_country_is_eval(i));
+		held += demo_country_is_eval(i);
+		pre += demo_country_is_pretrain_only(i);
+	}
+	CHECK_MSG(pre > 0 && pre * 2 >= held - 1 && pre * 2 <= held + 1, "countries: %d of %d", pre, held);
+	for (enum demo_family fam = DEMO_BRAINSTORM; fam <= DEMO_HARMFUL; fam++) {
+		int n;
+		demo_topics(fam, &n);
+		held = pre = 0;
+		for (int i = 0; i < n; i++) {
+			CHECK(!demo_topic_is_pretrain_only(i) || demo_topic_is_eval(i));
+			held += demo_topic_is_eval(i);
+			pre += demo_topic_is_pretrain_only(i);
+		}
+		CHECK_MSG(pre > 0 && pre * 2 >= held - 1 && pre * 2 <= held + 1, "%s topics: %d of %d",
+			  demo_family_name(fam), pre, held);
+	}
+	for (int k = 0; k < DEMO_N_FACT_KINDS; k++) {
+		int first, n = demo_fact_kind_range((enum demo_fact_kind)k, &first);
+		held = pre = 0;
+		for (int i = first; i < first + n; i++) {
+			CHECK(!demo_fact_is_pretrain_only(i) || demo_fact_is_eval(i));
+			held += demo_fact_is_eval(i);
+			pre += demo_fact_is_pretrain_only(i);
+		}
+		CHECK_MSG(pre > 0 && pre * 2 >= held - 1 && pre * 2 <= held + 1, "fact kind %d: %d of %d",
+			  k, pre, held);
+	}
+	CHECK(!demo_country_is_pretrain_only(-1) && !demo_topic_is_pretrain_only(-1) &&
+	      !demo_fact_is_pretrain_only(-1) && !demo_fact_is_pretrain_only(demo_fact_count()));
+}
+
+/*
+ * The two parts of the eval split (demo_world.h): every eval prompt carries
+ * meta eval_part "a" or "b"; no train prompt names a part-b item (by the
+ * demo's own finders, whatever the prompt's family); a part-a item is asked
+ * in train too, a part-b one never; a pre-training-only item is only ever
+ * asked as part b; both parts are big enough to measure, with every family.
+ */
+static void check_eval_parts(uint64_t seed)
+{
+	struct demo_prompts p;
+	REQUIRE(demo_prompts_build(&p, seed) == 0);
+	/* per item: prompts in train, in eval part a, in eval part b */
+	int n_topic_slots = (DEMO_HARMFUL - DEMO_BRAINSTORM + 1) * 64;
+	int n_items = demo_n_countries + demo_fact_count() + n_topic_slots;
+	int (*seen)[3] = calloc((size_t)n_items, sizeof *seen);
+	REQUIRE(seen != NULL);
+	bool *pre = calloc((size_t)n_items, sizeof *pre);
+	REQUIRE(pre != NULL);
+	int part_n[2] = { 0 }, part_fam[2][DEMO_N_FAMILIES] = { { 0 } }, leaks = 0;
+	for (int i = 0; i < p.n; i++) {
+		const struct demo_prompt *pr = &p.v[i];
+		json_t *meta = json_loads(pr->meta, 0, NULL);
+		const char *part = json_string_value(json_object_get(meta, "eval_part"));
+		int slot = -1;
+		if (pr->eval) {
+			CHECK_MSG(part && (!strcmp(part, "a") || !strcmp(part, "b")), "eval prompt without "
+				  "eval_part a or b: %s %s", pr->text, pr->meta);
+			CHECK_MSG(pr->part == (part ? part[0] : 0), "%s: part %c", pr->meta, pr->part);
+			slot = part && !strcmp(part, "b") ? 2 : 1;
+			part_n[slot - 1]++;
+			part_fam[slot - 1][pr->family]++;
+		} else {
+			CHECK_MSG(!json_object_get(meta, "eval_part") && pr->part == 0,
+				  "train prompt with an eval part: %s", pr->meta);
+			slot = 0;
+			if (touches_pretrain_only(pr->text) && leaks++ < 5)
+				fprintf(stderr, "  train prompt about a pre-training-only item: %s %s\n",
+					pr->text, pr->meta);
+		}
+		/* the item, from the prompt's own text */
+		int item = -1;
+		struct demo_fact f;
+		if (pr->family == DEMO_CAPITAL) {
+			int ci = demo_country_find(pr->text, NULL);
+			if (ci >= 0) {
+				item = ci;
+				pre[item] = demo_country_is_pretrain_only(ci);
+			}
+		} else if (pr->family == DEMO_FACT) {
+			if (demo_fact_parse(pr->text, &f) && f.id >= 0) {
+				item = demo_n_countries + f.id;
+				pre[item] = demo_fact_is_pretrain_only(f.id);
+			}
+		} else {
+			int ti = topic_index(pr->family, json_string_value(json_object_get(meta, "topic")));
+			if (ti >= 0 && ti < 64) {
+				item = demo_n_countries + demo_fact_count() +
+				       (pr->family - DEMO_BRAINSTORM) * 64 + ti;
+				pre[item] = demo_topic_is_pretrain_only(ti);
+			}
+		}
+		CHECK_MSG(item >= 0, "no item found for %s %s", pr->text, pr->meta);
+		if (item >= 0)
+			seen[item][slot]++;
+		json_decref(meta);
+	}
+	CHECK_INT_EQ(leaks, 0);
+	int bad = 0;
+	for (int i = 0; i < n_items; i++) {
+		int tr = seen[i][0], a = seen[i][1], b = seen[i][2];
+		bool ok = a + b <= 1 && (a == 0 || tr > 0) && (b == 0 || tr == 0) &&
+			  (!pre[i] || (tr == 0 && a == 0 && b == 1));
+		if (!ok && bad++ < 5)
+			fprintf(stderr, "  item %d: %d train, %d eval a, %d eval b prompts%s\n", i, tr, a, b,
+				pre[i] ? " (pre-training only)" : "");
+	}
+	CHECK_INT_EQ(bad, 0);
+	/* both parts measurable: at least 30 prompts each, every family in each */
+	CHECK_MSG(part_n[0] >= 30 && part_n[1] >= 30, "eval part a %d prompts, part b %d", part_n[0],
+		  part_n[1]);
+	for (int k = 0; k < 2; k++)
+		for (int fam = DEMO_CAPITAL; fam < DEMO_N_FAMILIES; fam++)
+			CHECK_MSG(part_fam[k][fam] > 0, "no %s prompt in eval part %c", demo_family_name(fam),
+				  'a' + k);
+	free(seen);
+	free(pre);
+	demo_prompts_release(&p);
+}
+
+static void test_eval_parts(void)
+{
+	check_eval_parts(DEMO_DEFAULT_SEED);
+	check_eval_parts(7);
+}
+
 int main(void)
 {
 	RUN(test_country_table);
@@ -491,5 +674,7 @@ int main(void)
 	RUN(test_pretrain);
 	RUN(test_sft);
 	RUN(test_prompts);
+	RUN(test_pretrain_only_items);
+	RUN(test_eval_parts);
 	TEST_MAIN_END();
 }
