@@ -663,6 +663,16 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 	json_t *ids = json_object_get(rm_metrics, "heldout_prompt_ids");
 	if ((rc = prompts_read_ids(j, b, ids, 0, &H)) < 0)
 		goto out;
+	/* the models were sized for the RL prompts: a longer held-out prompt
+	 * would leave no room for an answer, so it is left out of the comparison */
+	int kept = 0;
+	for (int i = 0; i < H.n; i++)
+		if (H.p[i].n + 1 < T)
+			H.p[kept++] = H.p[i];
+	if (kept < H.n)
+		job_log(j, "promotion gate: %d held-out prompts longer than the %d positions the "
+			"models were made with are left out", H.n - kept, T);
+	H.n = kept;
 	trainer_eval_defaults(&ev);
 	ev.k = 4;
 	ev.max_new = s->rl.max_new;
