@@ -51,6 +51,9 @@ enum MHD_Result api_job_retry(struct request *r);
 enum MHD_Result api_models_list(struct request *r);
 enum MHD_Result api_model_activate(struct request *r);
 
+/* api_disagree.c */
+enum MHD_Result api_disagreements(struct request *r);
+
 /* api_config.c */
 enum MHD_Result api_config_get(struct request *r);
 enum MHD_Result api_config_put(struct request *r);

@@ -44,6 +44,7 @@ const struct route http_routes[] = {
 	{ "POST", "/api/jobs/{id}/retry",          ROLE_ADMIN, api_job_retry },
 	{ "GET",  "/api/models",                   ROLE_ADMIN, api_models_list },
 	{ "POST", "/api/models/{id}/activate",     ROLE_ADMIN, api_model_activate },
+	{ "GET",  "/api/disagreements",            ROLE_ADMIN, api_disagreements },
 
 	{ "GET",  "/api/config",                   ROLE_ADMIN, api_config_get },
 	{ "PUT",  "/api/config",                   ROLE_ADMIN, api_config_put },

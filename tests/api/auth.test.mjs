@@ -75,7 +75,7 @@ const ADMIN_ENDPOINTS = [
 	['GET', '/api/jobs'], ['GET', '/api/jobs/1'], ['GET', '/api/jobs/1/metrics'], ['POST', '/api/jobs/1/cancel', {}],
 	['GET', '/api/models'], ['POST', '/api/models/1/activate', {}],
 	['GET', '/api/config'], ['PUT', '/api/config', { ratings_per_group: 3 }],
-	['GET', '/api/stats'],
+	['GET', '/api/stats'], ['GET', '/api/disagreements'],
 	['GET', '/api/export/ratings.jsonl'], ['GET', '/api/export/pairs.jsonl'],
 	['GET', '/api/export/sft.jsonl?min_score=4'], ['GET', '/api/export/ratings.csv'],
 ];

@@ -108,7 +108,7 @@ test('axe: every tab of the admin page', async () => {
 		await page.evaluate(() => document.getElementById('badge-sampler').remove());
 	}
 	await page.emulateMedia({ colorScheme: 'light' });
-	for (const tab of ['raters', 'prompts', 'data', 'settings', 'jobs', 'models', 'training']) {
+	for (const tab of ['raters', 'prompts', 'data', 'settings', 'jobs', 'models', 'training', 'disagreements']) {
 		await page.click(`#tab-${tab}`);
 		await page.waitForSelector(`#panel-${tab}:not([hidden])`);
 		await page.waitForTimeout(300);

@@ -3,15 +3,17 @@
  * per-rater counts (GET /api/stats); creating, disabling and re-keying raters
  * (a token is shown once); browsing
  * prompts; importing a JSONL/JSON file; export links; task-assignment settings.
- * The Jobs, Models and Training panels live in js/jobs.js, js/models.js and
- * js/autotrain.js.  The hash names the tab ("#models"), optionally with an
- * argument for its loader ("#jobs/12" opens job 12).
+ * The Jobs, Models, Training and Disagreements panels live in js/jobs.js,
+ * js/models.js, js/autotrain.js and js/disagree.js.  The hash names the tab
+ * ("#models"), optionally with an argument for its loader ("#jobs/12" opens
+ * job 12, "#prompts/3" prompt 3).
  */
 import { api, el, showError, whoami, setupHeader } from './api.js';
 import { barChart } from './chart.js';
 import { initJobs } from './jobs.js';
 import { initModels } from './models.js';
 import { initAutoTrain } from './autotrain.js';
+import { initDisagreements } from './disagree.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -244,7 +246,11 @@ async function showPrompt(id) {
 	$('prompt-detail').scrollIntoView({ block: 'nearest' });
 }
 
-loaders.prompts = () => loadPrompts(null);
+/* "#prompts/3" shows prompt 3 below the list (the Disagreements panel links there). */
+loaders.prompts = async (arg) => {
+	await loadPrompts(null);
+	if (arg && /^[0-9]+$/.test(arg)) await showPrompt(Number(arg));
+};
 $('prompt-split').addEventListener('change', () => loadPrompts(null).catch((e) => showError(e.message)));
 $('prompts-first').addEventListener('click', () => loadPrompts(null).catch((e) => showError(e.message)));
 $('prompts-more').addEventListener('click', () => loadPrompts(promptsAfter).catch((e) => showError(e.message)));
@@ -327,6 +333,7 @@ $('config-form').addEventListener('submit', async (ev) => {
 initJobs(loaders, (name, fn) => { hiders[name] = fn; });
 initModels(loaders);
 initAutoTrain(loaders, (name, fn) => { hiders[name] = fn; });
+initDisagreements(loaders);
 
 /* ---- start ------------------------------------------------------------------------------------- */
 
