@@ -220,6 +220,36 @@ const char *db_col_text(sqlite3_stmt *st, int col)
 	return s ? (const char *)s : "";
 }
 
+char *db_col_dup(sqlite3_stmt *st, int col, int *len)
+{
+	const char *s = db_col_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	char *p = malloc((size_t)n + 1);
+	if (p) {
+		memcpy(p, s, (size_t)n);
+		p[n] = 0;
+		if (len)
+			*len = n;
+	}
+	return p;
+}
+
+int db_grow(void **arr, int *cap, int need, size_t sz)
+{
+	if (need <= *cap)
+		return 0;
+	int c = *cap ? *cap * 2 : 16;
+	while (c < need)
+		c *= 2;
+	void *p = realloc(*arr, (size_t)c * sz);
+	if (!p)
+		return -1;
+	memset((char *)p + (size_t)*cap * sz, 0, (size_t)(c - *cap) * sz);
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
 /* ---- one-call query helpers ---------------------------------------------- */
 
 /* Logs a failed helper statement by its SQL (cut) and returns the code. */

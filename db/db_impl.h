@@ -126,6 +126,12 @@ int db_nomem(const char *what);
 
 /* Column as text, "" for NULL (borrowed until the next step/reset). */
 const char *db_col_text(sqlite3_stmt *st, int col);
+/* Column as a new NUL-terminated copy of its bytes ("" for NULL), NULL when out
+ * of memory; *len (may be NULL) = their count. */
+char *db_col_dup(sqlite3_stmt *st, int col, int *len);
+/* Grows *arr (of *cap elements of size sz) to hold at least need, the new
+ * elements zeroed; 0, or -1 when out of memory (*arr unchanged). */
+int db_grow(void **arr, int *cap, int need, size_t sz);
 
 /* Column as a new JSON string (null for NULL).  Bytes that are not UTF-8
  * (a model can emit half a character) become U+FFFD instead of failing. */

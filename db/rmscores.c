@@ -18,18 +18,6 @@ void db_rm_set_release(struct db_rm_set *s)
 	memset(s, 0, sizeof *s);
 }
 
-static char *dup_col(sqlite3_stmt *st, int col)
-{
-	const char *t = db_col_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-	char *p = malloc((size_t)n + 1);
-	if (p) {
-		memcpy(p, t, (size_t)n);
-		p[n] = 0;
-	}
-	return p;
-}
-
 int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out)
 {
 	memset(out, 0, sizeof *out);
@@ -45,33 +33,22 @@ int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t pid = sqlite3_column_int64(st, 0);
 		if (out->n_prompts == 0 || out->prompts[out->n_prompts - 1].id != pid) {
-			if (out->n_prompts == cap_p) {
-				int c = cap_p ? cap_p * 2 : 64;
-				void *q = realloc(out->prompts, (size_t)c * sizeof *out->prompts);
-				if (!q)
-					goto nomem;
-				out->prompts = q;
-				cap_p = c;
-			}
+			if (db_grow((void **)&out->prompts, &cap_p, out->n_prompts + 1,
+				    sizeof *out->prompts) < 0)
+				goto nomem;
 			struct db_rm_prompt *p = &out->prompts[out->n_prompts];
 			p->id = pid;
-			if (!(p->text = dup_col(st, 1)))
+			if (!(p->text = db_col_dup(st, 1, NULL)))
 				goto nomem;
 			out->n_prompts++;
 		}
-		if (out->n == cap_a) {
-			int c = cap_a ? cap_a * 2 : 256;
-			void *q = realloc(out->answers, (size_t)c * sizeof *out->answers);
-			if (!q)
-				goto nomem;
-			out->answers = q;
-			cap_a = c;
-		}
+		if (db_grow((void **)&out->answers, &cap_a, out->n + 1, sizeof *out->answers) < 0)
+			goto nomem;
 		struct db_rm_answer *a = &out->answers[out->n];
 		a->id = sqlite3_column_int64(st, 2);
 		a->prompt = out->n_prompts - 1;
 		a->ended = sqlite3_column_int(st, 4) != 0;
-		if (!(a->text = dup_col(st, 3)))
+		if (!(a->text = db_col_dup(st, 3, NULL)))
 			goto nomem;
 		out->n++;
 	}

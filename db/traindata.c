@@ -38,37 +38,6 @@ void db_td_prompts_free(struct db_td_prompt *p, int n)
 	free(p);
 }
 
-/* Grows *arr (of *cap elements of size sz) to hold at least need. */
-static int grow(void **arr, int *cap, int need, size_t sz)
-{
-	if (need <= *cap)
-		return 0;
-	int c = *cap ? *cap * 2 : 16;
-	while (c < need)
-		c *= 2;
-	void *p = realloc(*arr, (size_t)c * sz);
-	if (!p)
-		return -1;
-	memset((char *)p + (size_t)*cap * sz, 0, (size_t)(c - *cap) * sz);
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
-/* A new NUL-terminated copy of column col's bytes; *len = their count. */
-static char *col_bytes(sqlite3_stmt *st, int col, int *len)
-{
-	const char *s = db_col_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-	char *p = malloc((size_t)n + 1);
-	if (p) {
-		memcpy(p, s, (size_t)n);
-		p[n] = 0;
-		*len = n;
-	}
-	return p;
-}
-
 /* ---- the groups cursor --------------------------------------------------- */
 
 /*
@@ -137,13 +106,13 @@ static int add_row(sqlite3_stmt *st, struct db_td_group *g, int *cap_r, int *cap
 		g->id = sqlite3_column_int64(st, 0);
 		g->prompt_id = sqlite3_column_int64(st, 1);
 		g->model_id = sqlite3_column_int64(st, 2);
-		if (!(g->prompt = col_bytes(st, 3, &g->prompt_len)))
+		if (!(g->prompt = db_col_dup(st, 3, &g->prompt_len)))
 			return -1;
 	}
 	int64_t rid = sqlite3_column_int64(st, 4);
 	struct db_td_response *r = g->n ? &g->responses[g->n - 1] : NULL;
 	if (!r || r->id != rid) {
-		if (grow((void **)&g->responses, cap_r, g->n + 1, sizeof *g->responses) < 0)
+		if (db_grow((void **)&g->responses, cap_r, g->n + 1, sizeof *g->responses) < 0)
 			return -1;
 		r = &g->responses[g->n++];
 		r->id = rid;
@@ -151,11 +120,11 @@ static int add_row(sqlite3_stmt *st, struct db_td_group *g, int *cap_r, int *cap
 		r->ended = sqlite3_column_int(st, 7) != 0;
 		r->mean = sqlite3_column_type(st, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 8);
 		*cap_id = 0;
-		if (!(r->text = col_bytes(st, 5, &r->text_len)))
+		if (!(r->text = db_col_dup(st, 5, &r->text_len)))
 			return -1;
 	}
 	if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-		if (grow((void **)&r->rating_ids, cap_id, r->n_ratings + 1, sizeof *r->rating_ids) < 0)
+		if (db_grow((void **)&r->rating_ids, cap_id, r->n_ratings + 1, sizeof *r->rating_ids) < 0)
 			return -1;
 		r->rating_ids[r->n_ratings++] = sqlite3_column_int64(st, 9);
 	}
@@ -235,7 +204,7 @@ static int read_groups(struct db *db, const struct db_td_filter *f, struct db_td
 		return rc;
 	int cap = 0;
 	for (;;) {
-		if (grow((void **)&out->groups, &cap, out->n_groups + 1, sizeof *out->groups) < 0) {
+		if (db_grow((void **)&out->groups, &cap, out->n_groups + 1, sizeof *out->groups) < 0) {
 			rc = db_nomem("cannot read rated answers");
 			break;
 		}
@@ -269,7 +238,7 @@ static int collect_prompts(struct db *db, sqlite3_stmt *st, struct db_td_prompt 
 	struct db_td_prompt *p = NULL;
 	int cap = 0, cnt = 0, rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow((void **)&p, &cap, cnt + 1, sizeof *p) < 0 ||
+		if (db_grow((void **)&p, &cap, cnt + 1, sizeof *p) < 0 ||
 		    !(p[cnt].text = strdup(db_col_text(st, 1)))) {
 			sqlite3_reset(st);
 			db_td_prompts_free(p, cnt);
