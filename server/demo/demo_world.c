@@ -1240,24 +1240,27 @@ int demo_fact_get(int i, struct demo_fact *f)
 	return -1;
 }
 
-bool demo_fact_is_eval(int i)
+/* Fact i's position among the facts of its kind, or -1 for a bad index. */
+static int fact_rank_in_kind(int i)
 {
 	struct demo_fact f;
 	int first;
 	if (demo_fact_get(i, &f) < 0)
-		return false;
+		return -1;
 	demo_fact_kind_range(f.kind, &first);
-	return (i - first) % 4 == 1;
+	return i - first;
+}
+
+bool demo_fact_is_eval(int i)
+{
+	int r = fact_rank_in_kind(i);
+	return r >= 0 && r % 4 == 1;
 }
 
 bool demo_fact_is_pretrain_only(int i)
 {
-	struct demo_fact f;
-	int first;
-	if (demo_fact_get(i, &f) < 0)
-		return false;
-	demo_fact_kind_range(f.kind, &first);
-	return (i - first) % 8 == 5;
+	int r = fact_rank_in_kind(i);
+	return r >= 0 && r % 8 == 5;
 }
 
 const char *const *demo_fact_candidates(enum demo_fact_kind kind)
