@@ -49,8 +49,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The defaults are the ones migrations/0002_worker.sql writes. */
-#define RL_KIND_DEFAULT "ppo"
+/* The defaults are the ones migrations/0002_worker.sql writes (rl_kind: the
+ * one 0007_best.sql writes for a new installation). */
+#define RL_KIND_DEFAULT "best"
 
 enum at_type {
 	AT_BOOL,
@@ -275,17 +276,23 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
 }
 
 /*
- * People's verdict (server/worker/promote.h): when the active model is a
- * policy trained from another language model (its parent) and the raters'
- * scores of its answers fall below the parent's on the same prompts (a
- * paired sign test), the parent is activated again, and the policy's
+ * People's verdict (server/worker/promote.h), both ways.  When the active
+ * model is a policy trained from another language model (its parent) and the
+ * raters' scores of its answers fall below the parent's on the same prompts
+ * (a paired sign test), the parent is activated again, and the policy's
  * metrics say why ("rollback").  A policy rolled back once is not judged
- * again.  Runs when ratings have come in since the last look.
+ * again.  Otherwise, when the newest policy trained from the active model was
+ * kept as a candidate by the promotion gate (its reward model could not
+ * vouch for it on held-out prompts) and people score its answers above the
+ * active model's on the same prompts (promote_people, a stricter test: it is
+ * looked at again as ratings come in), it is activated, and its metrics say
+ * why ("verdict").  Not with auto_train.promote "never".  Runs when ratings
+ * have come in since the last look.
  */
-static void autotrain_verdict(struct db *db)
+static void autotrain_verdict(struct db *db, const struct autotrain *a)
 {
 	static int64_t looked_upto = -1;
-	int64_t upto = 0, active = 0;
+	int64_t upto = 0, active = 0, cand = 0;
 	struct db_work_model row = { 0 }, par = { 0 };
 	json_t *m = NULL;
 	if (db_work_max_rating_id(db, &upto) < 0 || upto == looked_upto)
@@ -296,12 +303,12 @@ static void autotrain_verdict(struct db *db)
 	if (strcmp(row.kind, "policy") || row.parent_id <= 0 ||
 	    db_work_model_get(db, row.parent_id, &par) < 0 || !modelstore_kind_generates(par.kind) ||
 	    db_work_model_metrics(db, active, &m) < 0 || json_object_get(m, "rollback"))
-		goto out;
+		goto candidate;
 	int worse = 0, better = 0, ties = 0;
 	double p = 1;
 	if (db_work_model_verdict(db, active, row.parent_id, &worse, &better, &ties) < 0 ||
 	    !promote_rollback(worse, better, &p))
-		goto out;
+		goto candidate;
 	json_t *rb = json_pack("{s{sI si si si sf}}", "rollback", "to", (json_int_t)row.parent_id,
 			       "worse", worse, "better", better, "ties", ties, "p", p);
 	char *text = rb ? json_dumps(rb, JSON_COMPACT) : NULL;
@@ -312,6 +319,27 @@ static void autotrain_verdict(struct db *db)
 			"%d of %d prompts (%d better, %d tied; sign test p = %.4f): model %lld is "
 			"active again\n", (long long)active, (long long)row.parent_id, worse,
 			worse + better + ties, better, ties, p, (long long)row.parent_id);
+	free(text);
+	goto out;
+candidate:
+	if ((a->promote && !strcmp(a->promote, "never")) ||
+	    db_work_model_candidate(db, active, &cand) < 0)
+		goto out;
+	worse = better = ties = 0;
+	if (db_work_model_verdict(db, cand, active, &worse, &better, &ties) < 0 ||
+	    !promote_people(better, worse, &p))
+		goto out;
+	json_t *vd = json_pack("{s{ss sI si si si sf}}", "verdict", "decision", "promoted",
+			       "over", (json_int_t)active, "better", better, "worse", worse,
+			       "ties", ties, "p", p);
+	text = vd ? json_dumps(vd, JSON_COMPACT) : NULL;
+	json_decref(vd);
+	if (text && db_work_model_merge_metrics(db, cand, text) == 0 &&
+	    db_model_activate(db, cand) == 0)
+		fprintf(stderr, "rlhfd: auto-training: raters score candidate %lld above the active "
+			"model %lld on %d of %d prompts (%d worse, %d tied; sign test p = %.4f): "
+			"model %lld is active\n", (long long)cand, (long long)active, better,
+			worse + better + ties, worse, ties, p, (long long)cand);
 	free(text);
 out:
 	json_decref(m);
@@ -326,7 +354,7 @@ bool autotrain_tick(struct db *db)
 	bool busy = true, queued = false;
 	if (autotrain_read(db, true, &a) < 0 || !a.enabled)
 		goto out;
-	autotrain_verdict(db);
+	autotrain_verdict(db, &a);
 	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
 	    db_work_ratings_after(db, mark, a.every, &count) < 0 || count < a.every ||
 	    db_work_max_rating_id(db, &upto) < 0)

@@ -77,4 +77,17 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v);
  * that p-value (1 when there are too few prompts). */
 bool promote_rollback(int worse, int better, double *p);
 
+/* Promotion on people's verdict, the rollback's mirror: a candidate the gate
+ * kept (its reward model could not vouch for it on held-out prompts) whose
+ * rated answers people score above its parent's on the same prompts.  The
+ * loop looks again as ratings come in, so the bar is higher than the
+ * rollback's (several looks at a growing sample): at least
+ * PEOPLE_MIN_PROMPTS untied prompts and a one-sided sign test below PEOPLE_P. */
+#define PEOPLE_MIN_PROMPTS 16
+#define PEOPLE_P 0.01
+
+/* True when people rate the candidate better than its parent (better = the
+ * prompts where the candidate's mean is higher).  *p as promote_rollback's. */
+bool promote_people(int better, int worse, double *p);
+
 #endif
