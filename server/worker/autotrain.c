@@ -42,6 +42,9 @@
 #include "db/versions.h"
 #include "server/worker/modelstore.h"
 #include "server/worker/promote.h"
+#include "server/worker/spotcheck.h"
+#include "server/worker/worker.h"
+#include "db/spotcheck.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -279,8 +282,12 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
  * policy trained from another language model (its parent) and the raters'
  * scores of its answers fall below the parent's on the same prompts (a
  * paired sign test), the parent is activated again, and the policy's
- * metrics say why ("rollback").  A policy rolled back once is not judged
- * again.  Runs when ratings have come in since the last look.
+ * metrics say why ("rollback").  Beside it, the
+ * reward-hacking watch (spotcheck.c, promote_hacking): when the policy's
+ * spot-checked answers score higher than its parent's by the reward model
+ * and lower by people, the same rollback ("why": "hacking", with the
+ * reason and the paired reward means).  A policy rolled back once is not judged again.  Runs when
+ * ratings have come in since the last look.
  */
 static void autotrain_verdict(struct db *db)
 {
@@ -299,19 +306,35 @@ static void autotrain_verdict(struct db *db)
 		goto out;
 	int worse = 0, better = 0, ties = 0;
 	double p = 1;
-	if (db_work_model_verdict(db, active, row.parent_id, &worse, &better, &ties) < 0 ||
-	    !promote_rollback(worse, better, &p))
+	struct db_spot spot;
+	char why[400] = "";
+	json_t *rb = NULL;
+	if (db_work_model_verdict(db, active, row.parent_id, &worse, &better, &ties) < 0)
 		goto out;
-	json_t *rb = json_pack("{s{sI si si si sf}}", "rollback", "to", (json_int_t)row.parent_id,
+	if (promote_rollback(worse, better, &p)) {
+		rb = json_pack("{s{sI si si si sf}}", "rollback", "to", (json_int_t)row.parent_id,
 			       "worse", worse, "better", better, "ties", ties, "p", p);
-	char *text = rb ? json_dumps(rb, JSON_COMPACT) : NULL;
+		snprintf(why, sizeof why, "raters score model %lld below its parent %lld on %d of %d "
+			 "prompts (%d better, %d tied; sign test p = %.4f)", (long long)active,
+			 (long long)row.parent_id, worse, worse + better + ties, better, ties, p);
+	} else if (db_spot_get(db, active, &spot) == 0 && spotcheck_hacking(&spot, &p, why, sizeof why)) {
+		/* reward hacking (spotcheck.c): the same rollback, on the spot checks'
+		 * paired prompts */
+		rb = json_pack("{s{sI si si si sf ss ss sf sf}}", "rollback", "to",
+			       (json_int_t)row.parent_id, "worse", spot.worse, "better", spot.better,
+			       "ties", spot.ties, "p", p, "why", "hacking", "reason", why,
+			       "rm_paired", spot.rm_paired, "parent_rm_paired", spot.parent_rm_paired);
+	}
+	if (!rb)
+		goto out;
+	char *text = json_dumps(rb, JSON_COMPACT);
 	json_decref(rb);
 	if (text && db_work_model_merge_metrics(db, active, text) == 0 &&
-	    db_model_activate(db, row.parent_id) == 0)
-		fprintf(stderr, "rlhfd: auto-training: raters score model %lld below its parent %lld on "
-			"%d of %d prompts (%d better, %d tied; sign test p = %.4f): model %lld is "
-			"active again\n", (long long)active, (long long)row.parent_id, worse,
-			worse + better + ties, better, ties, p, (long long)row.parent_id);
+	    db_model_activate(db, row.parent_id) == 0) {
+		fprintf(stderr, "rlhfd: auto-training: %s: model %lld is active again\n", why,
+			(long long)row.parent_id);
+		spotcheck_activated(db, row.parent_id, NULL);
+	}
 	free(text);
 out:
 	json_decref(m);
