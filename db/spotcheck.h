@@ -1,5 +1,5 @@
 /*
- * db/spotcheck.h — the spot_checks table (migrations/0008_spot_checks.sql):
+ * db/spotcheck.h — the spot_checks table (migrations/0007_spot_checks.sql):
  * the answers of a newly active version that people rate first, and the
  * figures that compare people's scores of them with the reward model's (the
  * reward-hacking watch, server/worker/spotcheck.c decides on them).

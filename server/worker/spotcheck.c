@@ -46,7 +46,7 @@
 #include <string.h>
 
 /* config spot_check_n when it is missing or out of range (the default of
- * migrations/0008_spot_checks.sql) */
+ * migrations/0007_spot_checks.sql) */
 #define SPOT_N_DEFAULT 8
 #define SPOT_N_MAX 1000
 

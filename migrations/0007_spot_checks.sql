@@ -1,4 +1,4 @@
--- 0008_spot_checks.sql — the reward-hacking watch (db/spotcheck.h).
+-- 0007_spot_checks.sql — the reward-hacking watch (db/spotcheck.h).
 --
 -- spot_checks: the answers of a generating version picked, when it became
 -- active, to be rated first: the highest-scored unrated answer of each
