@@ -43,7 +43,6 @@
 #include "server/worker/modelstore.h"
 #include "server/worker/promote.h"
 #include "server/worker/spotcheck.h"
-#include "server/worker/worker.h"
 #include "db/spotcheck.h"
 
 #include <stdarg.h>
@@ -330,11 +329,9 @@ static void autotrain_verdict(struct db *db)
 	char *text = json_dumps(rb, JSON_COMPACT);
 	json_decref(rb);
 	if (text && db_work_model_merge_metrics(db, active, text) == 0 &&
-	    db_model_activate(db, row.parent_id) == 0) {
+	    db_model_activate(db, row.parent_id) == 0)
 		fprintf(stderr, "rlhfd: auto-training: %s: model %lld is active again\n", why,
 			(long long)row.parent_id);
-		spotcheck_activated(db, row.parent_id, NULL);
-	}
 	free(text);
 out:
 	json_decref(m);

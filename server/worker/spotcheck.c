@@ -5,9 +5,10 @@
  * against the reward model's.
  *
  * When the spot checks are picked.  A version with a parent becomes active
- * by hand (POST /api/models/{id}/activate), by a job (an SFT job's activate,
- * an RL job passing the promotion gate) or by a rollback; each calls
- * spotcheck_activated.  The picks need the version's answers scored by the
+ * by hand (POST /api/models/{id}/activate) or by a job (an SFT job's
+ * activate, an RL job passing the promotion gate); each calls
+ * spotcheck_activated.  The loop's rollback does not: the parent it
+ * activates again is not new.  The picks need the version's answers scored by the
  * newest reward model, which at that moment they usually are not:
  *  - the auto-training loop promotes a policy at the end of its RL job, when
  *    the policy has no answers yet; the loop then generates answers from it,

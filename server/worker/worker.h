@@ -112,7 +112,7 @@ json_t *job_kinds_json(void);
 struct db;
 
 /*
- * Version model_id just became active (by hand, by a job, by a rollback):
+ * Version model_id just became active (by hand, by a job):
  * when it is a generating version with a parent and has no spot checks yet,
  * picks them now (db_spot_pick, config spot_check_n answers) if the newest
  * reward model scored its answers; otherwise marks them pending (metrics
