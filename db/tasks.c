@@ -57,13 +57,15 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
  * Spot checks first (the reward-hacking watch, db/spotcheck.h): the open
  * group of a spot-checked answer the rater may take now, the newest
  * version's first, then by the answer's reward score (highest first);
- * DB_NOTFOUND when none, and the order below decides.
+ * DB_NOTFOUND when none, and the order below decides.  CROSS JOIN keeps
+ * SQLite reading from spot_checks (a few rows per version) rather than
+ * walking every open group for a match.
  */
 static int task_pick_spot(struct db *db, int64_t rater_id, int64_t now, int per_group,
 			  const char *exclude, int64_t *group)
 {
 	return db_int64(db, STMT_TASK_PICK_SPOT,
-		"SELECT g.id FROM spot_checks c JOIN gen_groups g ON g.id = c.group_id"
+		"SELECT g.id FROM spot_checks c CROSS JOIN gen_groups g ON g.id = c.group_id"
 		" WHERE g.n_raters < :per_group"
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
