@@ -21,6 +21,16 @@ int db_prompt_insert(struct db *db, const char *text, const char *split, const c
 	return rc;
 }
 
+int db_prompt_set_task_kind(struct db *db, int64_t id, const char *kind)
+{
+	int rc = db_run(db, STMT_PROMPT_SET_KIND,
+		"UPDATE prompts SET task_kind = :kind WHERE id = :id",
+		DB_ARGS(DB_TEXT(":kind", kind), DB_INT(":id", id)));
+	if (rc == DB_OK && db_changes(db) == 0)
+		return DB_NOTFOUND;
+	return rc;
+}
+
 int db_prompt_exists(struct db *db, int64_t id)
 {
 	int64_t one;

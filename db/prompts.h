@@ -20,6 +20,10 @@ struct db;
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id);
 /* DB_OK if the prompt exists, else DB_NOTFOUND. */
+/* Sets prompt id's task kind ("score", "rank", "pair"; NULL = the config
+ * default task_kind).  DB_NOTFOUND when there is no such prompt. */
+int db_prompt_set_task_kind(struct db *db, int64_t id, const char *kind);
+
 int db_prompt_exists(struct db *db, int64_t id);
 
 /* Up to limit prompts with id > after (split NULL = both), by id:
