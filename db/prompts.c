@@ -148,7 +148,7 @@ static json_t *response_row(sqlite3_stmt *st)
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_GET,
-		"SELECT id, text, split, source, meta, " ISO_TIME("created_at")
+		"SELECT id, text, split, source, meta, " ISO_TIME("created_at") ", task_kind"
 		" FROM prompts WHERE id = :id");
 	if (!st)
 		return DB_ERROR;
@@ -165,6 +165,8 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 		"source", db_col_json_str(st, 3),
 		"meta", db_col_json(st, 4, "{}"),
 		"created_at", db_col_text(st, 5));
+	/* null: the config's task_kind applies */
+	json_object_set_new(p, "task_kind", db_col_json_str(st, 6));
 	sqlite3_reset(st);
 
 	/* responses first, then their ratings: one statement at a time */

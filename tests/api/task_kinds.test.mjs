@@ -58,6 +58,8 @@ test('tasks/next says the kind: the config default, a prompt of its own, and for
 		const p = await srv.admin.post('/api/prompts', { prompts: [{ text: 'Order these', task_kind: 'rank' }] });
 		assert.equal(p.status, 201, p.text);
 		assertError(await srv.admin.post('/api/prompts', { prompts: [{ text: 'x', task_kind: 'vote' }] }), 400, 'bad prompt kind');
+		assert.equal((await srv.admin.get(`/api/prompts/${p.json.ids[0]}`)).json.task_kind, 'rank');
+		assert.equal((await srv.admin.get(`/api/prompts/${G.promptId}`)).json.task_kind, null);
 		const g2 = await srv.admin.post(`/api/prompts/${p.json.ids[0]}/responses`, { responses: [{ text: 'one' }, { text: 'two' }] });
 		assert.equal(g2.status, 201, g2.text);
 		const bob = await createRater(srv, 'bob');
