@@ -184,6 +184,23 @@ test('a ranking, a preference, a tie and "both bad" give exactly their pairs in 
 	} finally { await srv.stop(); }
 });
 
+test('with --durability normal (no group-commit writer) a ranking and a refused one behave the same', async () => {
+	const srv = await startServer({ args: ['--durability', 'normal'] });
+	try {
+		const ann = await createRater(srv, 'ann');
+		const G = await importGroup(srv, 'Rank', ['a', 'b', 'c'], 'train');
+		const [a, b, c] = G.responseIds;
+		const bad = await ann.client.post('/api/ratings', { group_id: G.groupId, ranking: [a, b] });
+		assertError(bad, 400, 'an answer left out');
+		assert.match(bad.json.error.message, new RegExp(`response ${c} of group`));
+		assert.deepEqual(await jsonl(srv, '/api/export/pairs.jsonl'), []);
+		const r = await ann.client.post('/api/ratings', { group_id: G.groupId, ranking: [[b, c], a] });
+		assert.equal(r.status, 201, r.text);
+		assert.deepEqual(pairSet(await jsonl(srv, '/api/export/pairs.jsonl')),
+			[[b, a, 'rank', 1, ann.id], [c, a, 'rank', 1, ann.id]]);
+	} finally { await srv.stop(); }
+});
+
 /* The file's order for the ranking [r3, [r1, r4], r2] and the preference p2 >
  * p1: the judgement's answers by id (r1 < r2 < r3 < r4), every i < j with
  * different levels, the higher first; then the preference. */
