@@ -72,6 +72,7 @@ enum stmt_id {
 	STMT_STATS_AGREEMENT, STMT_STATS_GROUPS_MULTI,
 	/* mine.c */
 	STMT_MINE_GROUPS, STMT_MINE_PROMPT, STMT_MINE_RESPONSES, STMT_MINE_RATINGS,
+	STMT_MINE_JUDGEMENT, STMT_MINE_JUDGEMENT_ITEMS,
 	/* export.c (its own read-only connection; pairs and SFT rows through
 	 * traindata.c's cursor) */
 	STMT_EXPORT_RATINGS,

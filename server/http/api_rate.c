@@ -592,8 +592,11 @@ out_free:
  * re-rating a group moves it to the front):
  *   200 {"groups": [{"group_id", "prompt_id", "prompt", "rated_at",
  *         "responses": [{"id","text"}], "ratings": [{"response_id","score",
- *         "helpful","honest","harmless","comment","flags","created_at"}]}],
+ *         "helpful","honest","harmless","comment","flags","created_at"}],
+ *         "judgement": null | {"kind","verdict","strength","items":
+ *         [{"response_id","place","level"}]}}],
  *        "next_before": n | null}
+ * (a group with a rank or pair judgement of the caller's is listed too).
  * limit 1..50 (default 10); before: the next_before of the previous page.
  * Answers are in the same per-rater order as /api/tasks/next shows them.
  * Bad limit/before → 400 invalid with the field.  Editing is POST

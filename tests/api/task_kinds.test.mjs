@@ -165,6 +165,20 @@ test('a ranking, a preference, a tie and "both bad" give exactly their pairs in 
 		const all = await jsonl(srv, '/api/export/pairs.jsonl');
 		assert.deepEqual(pairSet(all), [...expectTrain, [E.responseIds[1], E.responseIds[0], 'rank', 1, bob.id]]
 			.sort((x, y) => x[0] - y[0] || x[1] - y[1]));
+		// ann reads her judgements back (the rate page's "previous"), newest first
+		const mine = (await ann.client.get('/api/ratings/mine')).json.groups;
+		assert.deepEqual(mine.map((g) => g.group_id), [B.groupId, T.groupId, P.groupId, R.groupId]);
+		assert.deepEqual(mine[3].judgement, { kind: 'rank', verdict: null, strength: null, items: [
+			{ response_id: r3, place: 1, level: 3 },
+			...[r1, r4].sort((x, y) => x - y).map((id) => ({ response_id: id, place: 2, level: 2 })),
+			{ response_id: r2, place: 3, level: 1 }] });
+		assert.deepEqual(mine[2].judgement, { kind: 'pair', verdict: 'b', strength: 2, items: [
+			{ response_id: p1, place: 1, level: 0 }, { response_id: p2, place: 2, level: 2 }] });
+		assert.deepEqual(mine[0].judgement.verdict, 'both_bad');
+		assert.deepEqual(mine[0].ratings, []);
+		const page1 = (await ann.client.get('/api/ratings/mine?limit=3')).json;
+		const page2 = (await ann.client.get(`/api/ratings/mine?limit=3&before=${page1.next_before}`)).json;
+		assert.deepEqual(page2.groups.map((g) => g.group_id), [R.groupId]);
 		// two raters who agree: no group has two
 		assert.deepEqual(await jsonl(srv, '/api/export/pairs.jsonl?min_raters=2'), []);
 

@@ -2,7 +2,7 @@
  * tests/browser/rate_kinds.test.mjs — the rank and pair tasks of the rate page
  * (web/js/rank.js, web/js/pair.js) in headless Chromium: ranking by keyboard
  * and by dragging, comparing two answers by keyboard and by pointer on a
- * phone-sized screen, undo and the skip confirmation, what reaches the server
+ * phone-sized screen, undo, previous and the skip confirmation, what reaches the server
  * checked through pairs.jsonl, and axe-core on both kinds.
  */
 import test, { before, after } from 'node:test';
@@ -184,6 +184,24 @@ test('pair by keyboard: a/b/t/x and 1-3, what is missing said before sending, sk
 		await page.keyboard.press('Enter');
 		await page.waitForSelector('#empty:not([hidden])');
 		assert.deepEqual(await pairs(srv), [firstPair], 'both bad adds no pair');
+		// previous walks the judgements back, newest first, each as it was sent
+		const verdictShown = () => page.$eval('.pair-verdict input:checked', (n) => n.value);
+		await page.keyboard.press('p');
+		await page.waitForSelector('#editing:not([hidden])');
+		assert.match(await page.textContent('#editing'), /You compared this group/);
+		assert.equal(await verdictShown(), 'both_bad');
+		await page.keyboard.press('p');
+		await page.waitForFunction(() => document.querySelector('.pair-verdict input:checked')?.value === 'tie');
+		await page.keyboard.press('p');
+		await page.waitForFunction(() => document.querySelector('.pair-verdict input:checked')?.value === 'b');
+		assert.equal(await page.$eval('.pair-strength input:checked', (n) => n.value), '3');
+		assert.deepEqual(await ab(), [firstPair[1], firstPair[0]]);
+		// changed to A slightly better and saved: the new pair replaces the old
+		await page.keyboard.press('a');
+		await page.keyboard.press('1');
+		await page.keyboard.press('Enter');
+		await page.waitForFunction(() => document.getElementById('toast-text').textContent === 'Changes saved.');
+		assert.deepEqual(await pairs(srv), [[firstPair[1], firstPair[0], 'pair', 1]]);
 		assert.deepEqual(page.problems, []);
 	} finally { await srv.stop(); }
 });

@@ -18,8 +18,8 @@
  * Task kinds (the task's task_kind): "score" is the page above; "rank" and
  * "pair" hand the answers to rank.js / pair.js (current.judge), which draw
  * their own controls and say what to post; undo, the draft and the skip
- * confirmation go through the judge's snapshot.  Previous lists scored groups
- * only (GET /api/ratings/mine reads ratings).
+ * confirmation go through the judge's snapshot, and previous shows a judged
+ * group's judgement (GET /api/ratings/mine: "judgement").
  */
 import { api, el, showError, whoami, setupHeader, plural } from './api.js';
 import { scoreControl } from './score.js';
@@ -522,10 +522,26 @@ async function fetchHistory(before) {
 	return api('GET', `/api/ratings/mine?${q}`);
 }
 
+/* A group judged by rank or pair, as its task and the judge's snapshot. */
+function judgedItem(g) {
+	const j = g.judgement;
+	const task = { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses, task_kind: j.kind };
+	const ids = j.items.map((x) => x.response_id);
+	if (j.kind === 'pair') {
+		task.pair = ids;
+		task.responses = ids.map((id) => g.responses.find((r) => r.id === id)).filter(Boolean);
+		return { task, snap: { kind: 'pair', verdict: j.verdict, strength: j.strength } };
+	}
+	const tied = j.items.filter((x, i) => i > 0 && x.place === j.items[i - 1].place).map((x) => x.response_id);
+	return { task, snap: { kind: 'rank', order: ids, tied, touched: true } };
+}
+
 function showHistoryItem() {
 	const g = history.items[history.index];
-	render({ group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses },
-		{ mode: 'edit', snap: snapFromRatings(g.ratings), ratedAt: g.rated_at, reopened: true });
+	const { task, snap } = g.judgement ? judgedItem(g) :
+		{ task: { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses },
+		  snap: snapFromRatings(g.ratings) };
+	render(task, { mode: 'edit', snap, ratedAt: g.rated_at, reopened: true });
 	$('scored').textContent = `Your rating ${history.index + 1} from the latest · ${$('scored').textContent}`;
 }
 
