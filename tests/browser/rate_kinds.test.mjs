@@ -84,6 +84,9 @@ test('rank by keyboard: move with digits and Shift+arrows, tie with t, submit wi
 		assert.deepEqual(await listOrder(page), [o[2], o[0], o[3], o[1]]);
 		await page.keyboard.press('t');
 		assert.equal(await page.textContent(`.rank-item[data-response-id="${o[3]}"] .rank-place`), 'place 2 (tie)');
+		// the score page's own keys do nothing here (and break nothing)
+		for (const k of ['d', 'Shift+ArrowLeft', 'ArrowLeft']) await page.keyboard.press(k);
+		await page.focus(`.rank-item[data-response-id="${o[3]}"]`);
 		assert.equal(await page.textContent('#scored'), '3 places for 4 answers');
 		await page.keyboard.press('Enter');
 		await page.waitForSelector('#toast:not([hidden])');
@@ -155,6 +158,7 @@ test('pair by keyboard: a/b/t/x and 1-3, what is missing said before sending, sk
 		await page.keyboard.press('Enter');
 		assert.match(await page.textContent('#error'), /how much better/);
 		assert.deepEqual(await pairs(srv), []);
+		for (const k of ['d', '5', '4']) await page.keyboard.press(k);    // score keys: nothing
 		await page.keyboard.press('3');
 		assert.equal(await page.textContent('#scored'), 'B is better · much better');
 		await page.keyboard.press('Enter');

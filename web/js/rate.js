@@ -621,6 +621,8 @@ function onKey(ev) {
 	if (ev.key === 'u' && toastUndo) { ev.preventDefault(); undo(); return; }
 	if ((ev.key === 'p' || ev.key === 'Backspace') && (current || !$('empty').hidden)) { ev.preventDefault(); previous(); return; }
 	if (!current || $('task').hidden) return;
+	/* the score keys below (digits, d, moving between cards) are not a judge's */
+	if (current.judge && !['s', 'n', 'Enter'].includes(ev.key)) return;
 	const i = focusedIndex();
 	const onControl = t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t.tagName === 'SUMMARY';
 	switch (ev.key) {
