@@ -28,9 +28,9 @@
  *      rubric rater through the API, read back per model through
  *      GET /api/prompts/{id}.
  *
- * Five tests: the loop itself (every round is reward -> RL -> generate, or
- * RL refused by its gate; the promoted policy active and answering, the
- * reference the SFT model), the active model never worse than the SFT model
+ * Five tests: the loop itself (every round is reward -> the policy step ->
+ * generate, or the policy step refused by its gate; the promoted policy
+ * active and answering, the reference the SFT model), the active model never worse than the SFT model
  * on the eval prompts, then the issue's floors — the active model's rubric
  * mean on eval part a at least 0.6 (of 5) and on part b at least 0.25 above
  * the SFT model's, and the latest reward model's held-out pairwise accuracy
@@ -320,15 +320,18 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
 				rm_ratings: rw.metrics.ratings, gate: people ? 'people' : promo.decision,
 				rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
-				rm_train_acc: rw.metrics.train_acc, kl: rl.metrics.kl_last,
-				reward_first: rl.metrics.reward_first, reward_last: rl.metrics.reward_last,
+				rm_train_acc: rw.metrics.train_acc,
+				/* RL: the last batch's KL; best: the gate's, on held-out prompts */
+				kl: rl.metrics.kl_last ?? promo.kl ?? null,
+				reward_first: rl.metrics.reward_first ?? null, reward_last: rl.metrics.reward_last ?? null,
 				loop_sec: tLoop, sec: now() - ti,
 				job_sec: [rw, rl, gen].map((j) => (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000),
 			};
 			curve.push(row);
 			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} [${f3(row.rm_lo)}, ${f3(row.rm_hi)}] on ${row.rm_pairs} ` +
 				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
-				`(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` +
+				(row.reward_first !== null ? `(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` :
+					`(${rl.metrics.examples} answers rated >= 4, KL ${f3(row.kl)}) -> `) +
 				`${gen.metrics.groups} groups; train answers rubric ${f3(rated.mean)}; eval rubric ` +
 				`(active model ${activeId}) ${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}], ` +
 				`${parts(m)}; ` +
@@ -368,18 +371,20 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * as known failures: node:test prints a missed TODO as "not ok ... # TODO",
  * tests/run.sh counts and names it above its closing line.  Held out by
  * prompt, the demo reward model's network is at chance (0.43-0.51); with the
- * likelihood prior the reward model reaches about 0.66 on unseen prompts (the
- * prior alone: the network does not carry over), enough for the RL gate but
- * not the issue's 0.72; one RL round then improves the eval mean by about
- * 0.16 but does not beat its parent on held-out prompts by the prior, so the
- * promotion gate keeps it a candidate and the active model stays the SFT
- * model.  The hard assertion is the safety one: the loop never leaves the
- * active model worse than the SFT model on the eval prompts.
+ * likelihood prior the reward model reaches 0.66-0.70 on unseen prompts (the
+ * prior alone: the network does not carry over), enough for the gates but
+ * not the issue's 0.72.  The loop's default policy step, best (the reference
+ * fine-tuned on the answers rated >= 4), moves eval part a by about +0.6
+ * over three rounds once people's verdict promotes it (+0.59 in the run of
+ * 2026-12-03, within its own noise of the floor), and part b (items no
+ * prompt names) not at all: fine-tuning on the answers to the train items
+ * teaches those items.  The hard assertion is the safety one: the loop never
+ * leaves the active model worse than the SFT model on the eval prompts.
  */
 const KNOWN_RM = 'held out by prompt the demo reward model reaches about 0.66 with the likelihood ' +
 	'prior, its network alone is at chance (issue "RLHF that cannot hurt")';
-const KNOWN_RISE = 'RL on the rated prompts gains about 0.16 per round, and its candidates do not ' +
-	'beat their parent on held-out prompts: the active model stays the SFT model (issue "RLHF that cannot hurt")';
+const KNOWN_RISE = 'the best-rated answers teach the items they answer: part a rises about 0.6 (at the floor, ' +
+	'within its noise), part b (items no prompt names) does not move (issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');
