@@ -8,11 +8,15 @@
  * (default params, the run's seed) trains on them and its score job scores
  * every answer.  Per point it records the reward job's held-out accuracy
  * (heldout_acc, held out by prompt among the rated ones, with its Wilson
- * interval) and, because the two orders rate different held-out groups, the
- * accuracy of the stored scores on one fixed set the same for every run: the
- * eval split's answers (generated once, rated once without noise by another
- * rater before the runs; no training job reads the eval split), every pair of
- * one group with different scores, a tie in reward-model score counting half.
+ * interval).  The two orders rate different held-out groups ("uncertain" the
+ * hard ones first), so heldout_acc compares different sets; the table also
+ * gives each point's accuracy on one fixed set, the same for both orders of a
+ * seed: after the last point a second rater rates every group again without
+ * noise (the oracle), and each point's reward model's stored scores are
+ * compared with the oracle's on every group of the reward jobs' held-out
+ * prompts (chosen by the seed, so the same for both orders; no reward job
+ * trained on them), every pair of one group with different oracle scores, a
+ * tie in reward-model score counting half.
  * Then, per seed and on the seed means, the labels "uncertain" saves at equal
  * accuracy: 1 - n_uncertain / n_fifo, n_fifo read off the fifo curve by
  * linear interpolation (blank when the uncertain accuracy is below the fifo
@@ -35,7 +39,6 @@ const BUDGETS = (process.env.QUEUE_BUDGETS || '200 400 800 1200').trim().split(/
 const NOISE = Number(process.env.QUEUE_NOISE ?? 0.1);
 const TIMEOUT = Number(process.env.QUEUE_JOB_TIMEOUT_S || 1800);
 const ORDERS = ['fifo', 'uncertain'];
-const EVAL = { split: 'eval', k: 4, temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601 };
 
 const log = (s) => console.log(s);
 
@@ -49,35 +52,18 @@ async function rubric(srv, token, max, noise, seed) {
 	return { tasks: +m[1], ratings: +m[2] };
 }
 
-/* The base world: demo init, eval answers, an oracle rater who skipped every
- * train group and rated every eval group.  Returns { dir, adminToken, oracleId }. */
+/* The base world: a fresh demo init (answers to every train prompt), its
+ * server stopped.  Returns { dir, adminToken }. */
 async function baseWorld() {
-	const t0 = now();
 	const w = await demoServer();
-	const { srv } = w;
-	const gen = await ok(await srv.admin.post('/api/generate', EVAL), 'POST /api/generate', 202);
-	await waitJob(srv, gen.job_id, TIMEOUT);
-	const oracle = await createRater(srv, 'oracle');
-	const evalGroups = new Set(sqlite(path.join(w.dataDir, 'rlhfd.db'),
-		"SELECT g.id FROM gen_groups g JOIN prompts p ON p.id = g.prompt_id WHERE p.split = 'eval'")
-		.split('\n').filter(Boolean).map(Number));
-	for (;;) {  // the oracle leaves the train groups to the runs
-		const r = await oracle.client.get('/api/tasks/next');
-		if (r.status === 204) break;
-		assert.equal(r.status, 200, r.text);
-		const g = r.json.task.group_id;
-		if (evalGroups.has(g)) break;
-		assert.equal((await oracle.client.post(`/api/tasks/${g}/skip`, {})).status, 200);
-	}
-	const o = await rubric(srv, oracle.token, 0, 0, 1);
-	log(`base world: demo init ${w.initSec.toFixed(0)} s, ${evalGroups.size} eval groups rated by the oracle (${o.ratings} ratings), ${(now() - t0).toFixed(0)} s`);
-	await srv.stop();
-	return { dir: w.dataDir, adminToken: srv.adminToken, oracleId: oracle.id };
+	log(`base world: demo init ${w.initSec.toFixed(0)} s`);
+	await w.srv.stop();
+	return { dir: w.dataDir, adminToken: w.srv.adminToken };
 }
 
 /* Pairwise accuracy of reward model m's stored scores against the oracle's
- * ratings of the eval groups: [correct, pairs]. */
-function evalAccuracy(db, m, oracleId) {
+ * ratings of the groups of the prompts promptIds: [correct, pairs]. */
+function fixedAccuracy(db, m, oracleId, promptIds) {
 	const row = sqlite(db,
 		'SELECT sum(CASE WHEN (ra.score - rb.score) * (sa.score - sb.score) > 0 THEN 1.0' +
 		'            WHEN sa.score = sb.score THEN 0.5 ELSE 0 END), count(*)' +
@@ -85,7 +71,8 @@ function evalAccuracy(db, m, oracleId) {
 		'  AND rb.response_id > ra.response_id AND rb.superseded_at IS NULL' +
 		` JOIN rm_scores sa ON sa.response_id = ra.response_id AND sa.model_id = ${m}` +
 		` JOIN rm_scores sb ON sb.response_id = rb.response_id AND sb.model_id = ${m}` +
-		` WHERE ra.rater_id = ${oracleId} AND ra.superseded_at IS NULL AND ra.score <> rb.score`);
+		` WHERE ra.rater_id = ${oracleId} AND ra.superseded_at IS NULL AND ra.score <> rb.score` +
+		` AND ra.group_id IN (SELECT id FROM gen_groups WHERE prompt_id IN (${promptIds.join(',')}))`);
 	const [c, n] = row.split('|').map(Number);
 	return [c, n];
 }
@@ -111,15 +98,25 @@ async function oneRun(base, seed, order) {
 			const job = await ok(await srv.admin.post('/api/train', { kind: 'reward', params: { seed } }), 'POST /api/train', 202);
 			const rj = await waitJob(srv, job.job_id, TIMEOUT);
 			await waitJob(srv, rj.metrics.score_job_id, TIMEOUT);
-			const [c, n] = evalAccuracy(path.join(dir, 'rlhfd.db'), rj.model_id, base.oracleId);
 			const m = rj.metrics;
-			const p = { ratings, acc: m.heldout_acc, lo: m.heldout_lo, hi: m.heldout_hi, pairs: m.heldout_pairs,
-				net: m.heldout_acc_network, evalAcc: c / n, evalPairs: n, sec: now() - t0 };
+			const p = { ratings, model: rj.model_id, heldoutIds: m.heldout_prompt_ids, acc: m.heldout_acc,
+				lo: m.heldout_lo, hi: m.heldout_hi, pairs: m.heldout_pairs, net: m.heldout_acc_network, sec: now() - t0 };
 			points.push(p);
 			log(`seed ${seed} ${order.padEnd(9)} ${String(ratings).padStart(5)} ratings: heldout_acc ${p.acc.toFixed(3)} ` +
-				`[${p.lo.toFixed(3)}, ${p.hi.toFixed(3)}] (${p.pairs} pairs; network ${p.net?.toFixed(3)}), ` +
-				`eval set ${p.evalAcc.toFixed(3)} (${n} pairs), ${p.sec.toFixed(0)} s`);
+				`[${p.lo.toFixed(3)}, ${p.hi.toFixed(3)}] (${p.pairs} pairs; network ${p.net?.toFixed(3)}), ${p.sec.toFixed(0)} s`);
 		}
+		// the oracle: every group rated again, without noise
+		await ok(await srv.admin.put('/api/config', { ratings_per_group: 2 }), 'PUT /api/config');
+		const oracle = await createRater(srv, 'oracle');
+		await rubric(srv, oracle.token, 0, 0, 1);
+		const held = points[points.length - 1].heldoutIds;
+		for (const p of points) {
+			const [c, n] = fixedAccuracy(path.join(dir, 'rlhfd.db'), p.model, oracle.id, held);
+			p.evalAcc = c / n;
+			p.evalPairs = n;
+		}
+		log(`seed ${seed} ${order.padEnd(9)} fixed set (${held.length} held-out prompts, ${points[0].evalPairs} oracle pairs): ` +
+			points.map((p) => p.evalAcc.toFixed(3)).join(' '));
 	} finally {
 		await srv.stop();
 		rmSync(dir, { recursive: true, force: true });
@@ -173,17 +170,19 @@ try {
 
 log('');
 log('uncertain vs fifo — reward-model accuracy against ratings trained on (demo world, rubric rater noise ' + NOISE + ')');
-log('  heldout = the reward job\'s heldout_acc [95 % Wilson]; eval set = the scores on the fixed eval groups;');
+log('  heldout = the reward job\'s heldout_acc [95 % Wilson]; fixed = the stored scores against a noiseless rater on');
+log('  every group of the held-out prompts (the same set for both orders of a seed);');
 log('  saved = labels "uncertain" saves at equal accuracy (1 - n_uncertain / n_fifo, fifo curve interpolated)');
 for (const seed of SEEDS) {
 	const f = results[seed].fifo, u = results[seed].uncertain;
 	const sh = saved(f, u, 'acc'), se = saved(f, u, 'evalAcc');
-	log(`seed ${seed}:`);
-	log('  ratings fifo/unc. | fifo heldout          | uncertain heldout     | saved | fifo eval | unc. eval | saved');
+	const same = JSON.stringify(f[f.length - 1].heldoutIds) === JSON.stringify(u[u.length - 1].heldoutIds);
+	log(`seed ${seed}:${same ? '' : ' (the fixed sets differ: the last budget did not rate every group in both orders)'}`);
+	log('  ratings fifo/unc. | fifo heldout          | uncertain heldout     | saved | fifo fixed | unc. fixed | saved');
 	for (let i = 0; i < u.length; i++) {
 		const w = (p) => `${p.acc.toFixed(3)} [${p.lo.toFixed(2)},${p.hi.toFixed(2)}]`;
 		log(`  ${`${f[i].ratings}/${u[i].ratings}`.padStart(17)} | ${w(f[i]).padEnd(21)} | ${w(u[i]).padEnd(21)} | ${sh[i]} | ` +
-			`${f[i].evalAcc.toFixed(3).padStart(9)} | ${u[i].evalAcc.toFixed(3).padStart(9)} | ${se[i]}`);
+			`${f[i].evalAcc.toFixed(3).padStart(10)} | ${u[i].evalAcc.toFixed(3).padStart(10)} | ${se[i]}`);
 	}
 }
 const mean = (order, key) => BUDGETS.map((_, i) => ({
@@ -191,7 +190,7 @@ const mean = (order, key) => BUDGETS.map((_, i) => ({
 	[key]: meanCi(SEEDS.map((s) => results[s][order][i][key]))[0],
 }));
 log(`mean over seeds ${SEEDS.join(', ')} (± 95 % t half-width over seeds):`);
-log('  budget | fifo heldout  | unc. heldout  | saved | fifo eval     | unc. eval     | saved');
+log('  budget | fifo heldout  | unc. heldout  | saved | fifo fixed    | unc. fixed    | saved');
 const sh = saved(mean('fifo', 'acc'), mean('uncertain', 'acc'), 'acc');
 const se = saved(mean('fifo', 'evalAcc'), mean('uncertain', 'evalAcc'), 'evalAcc');
 for (let i = 0; i < BUDGETS.length; i++) {
