@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_RATINGS 1000          /* per request; more than any group has answers */
 #define MAX_COMMENT 20000         /* bytes */
@@ -90,9 +91,39 @@ static void task_kind_fill(struct request *r, json_t *task)
 		json_object_get(json_array_get(resp, 1), "id")));
 }
 
+/*
+ * The queue's order for one request (config queue_order): with "uncertain"
+ * (or "auto", which the database resolves) a random draw decides with
+ * probability queue_random_share that this request takes a random group, and
+ * where on the pick-key circle it starts.  Each HTTP thread draws from its own
+ * splitmix64 stream, seeded from the clock and the thread.
+ */
+static int queue_of(struct request *r, struct db_queue *q)
+{
+	static _Thread_local uint64_t state;
+	int order;
+	double share;
+	int rc = api_config_queue(r->db, &order, &share);
+	if (rc < 0)
+		return rc;
+	if (!state) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) ^
+			(uint64_t)(uintptr_t)&state;
+	}
+	uint64_t u = rng_splitmix64(&state);
+	q->order = order == 0 ? DB_QUEUE_FIFO : order == 1 ? DB_QUEUE_UNCERTAIN : DB_QUEUE_AUTO;
+	/* the top 53 bits as a uniform double in [0, 1), the low 32 as the key */
+	q->random = order != 0 && (double)(u >> 11) * 0x1.0p-53 < share;
+	q->random_key = (int64_t)(u & 0xffffffffULL);
+	return 0;
+}
+
 enum MHD_Result api_task_next(struct request *r)
 {
 	int per_group, lease;
+	struct db_queue q;
 	json_t *task = NULL;
 	char exclude[MAX_EXCLUDE * 24 + 4];
 	if (!exclude_parse(r, exclude, sizeof exclude))
@@ -100,7 +131,9 @@ enum MHD_Result api_task_next(struct request *r)
 	int rc = api_config_ints(r->db, &per_group, &lease);
 	if (rc < 0)
 		return http_db_error(r, rc, "config");
-	rc = db_task_next_excluding(r->db, r->rater.id, db_now(), per_group, lease, exclude, &task);
+	if ((rc = queue_of(r, &q)) < 0)
+		return http_db_error(r, rc, "config");
+	rc = db_task_next_ordered(r->db, r->rater.id, db_now(), per_group, lease, exclude, &q, &task);
 	if (rc == DB_NOTFOUND)
 		return http_empty(r, 204);
 	if (rc < 0)

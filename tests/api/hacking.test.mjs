@@ -68,7 +68,8 @@ test('spot checks: a newly active version\'s best answers reach a rater first; r
 		const { srv, trainIds } = w;
 		const P = trainIds.slice(0, 8);
 		const N = 5;
-		let r = await srv.admin.put('/api/config', { spot_check_n: N });
+		// fifo behind the spot checks, so "the usual order" below is the oldest group
+		let r = await srv.admin.put('/api/config', { spot_check_n: N, queue_order: 'fifo' });
 		assert.equal(r.status, 200, r.text);
 		for (const bad of [-1, 1001, 'x', 2.5]) {
 			r = await srv.admin.put('/api/config', { spot_check_n: bad });
