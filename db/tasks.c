@@ -4,6 +4,7 @@
 #include "db/tasks.h"
 #include "db/db_impl.h"
 #include "db/prompts.h"
+#include "db/quality.h"
 
 
 /* The rater's live lease: *group and *expires, or DB_NOTFOUND. */
@@ -48,6 +49,7 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
 		"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))"
 		"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
 		"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
+		"  AND NOT EXISTS (SELECT 1 FROM gold_scores gs WHERE gs.group_id = g.id)"   /* gold: db_gold_pick */
 		" ORDER BY g.id LIMIT 1",
 		DB_ARGS(DB_INT(":n", n), DB_TEXT(":exclude", exclude), DB_INT(":per_group", per_group),
 			DB_INT(":rater", rater_id), DB_INT(":now", now)), group);
@@ -65,6 +67,9 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 {
 	int64_t levels[64];
 	int n = 0, rc;
+	/* quality control: a gold_share of new tasks are gold groups (db/quality.h) */
+	if ((rc = db_gold_pick(db, rater_id, now, exclude, true, group)) != DB_NOTFOUND)
+		return rc;
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_LEVELS,
 		"SELECT DISTINCT n_raters FROM gen_groups WHERE n_raters < :per_group"
 		" ORDER BY n_raters DESC LIMIT 64");
@@ -80,7 +85,8 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 		if ((rc = task_pick_level(db, rater_id, now, per_group, levels[i], exclude, group)) !=
 		    DB_NOTFOUND)
 			return rc;
-	return DB_NOTFOUND;
+	/* no ordinary group left: a gold one the rater has not seen, if any */
+	return db_gold_pick(db, rater_id, now, exclude, false, group);
 }
 
 static json_t *task_response_row(sqlite3_stmt *st)
