@@ -14,6 +14,8 @@ import { initJobs } from './jobs.js';
 import { initModels } from './models.js';
 import { initAutoTrain } from './autotrain.js';
 import { initDisagreements } from './disagree.js';
+import { initQuality, renderRaterQuality, renderGoldControls } from './quality.js';
+import { initReview } from './review.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -110,6 +112,7 @@ loaders.overview = async () => {
 
 	const rows = (st.per_rater || []).map((r) => el('tr', {}, el('td', { text: r.name }), el('td', { class: 'num', text: String(r.ratings) })));
 	$('per-rater').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '2', class: 'muted', text: 'No ratings yet.' }))]));
+	renderRaterQuality(st);
 };
 
 /* ---- raters ------------------------------------------------------------------------------- */
@@ -242,6 +245,7 @@ async function showPrompt(id) {
 			(typeof r.rm_score === 'number' ? ` · reward model #${r.rm_model_id}: ${r.rm_score.toFixed(2)}` : '') }),
 		el('div', { class: 'answer-text', text: r.text })));
 	$('prompt-detail-responses').replaceChildren(...(items.length ? items : [el('p', { class: 'muted', text: 'No answers yet.' })]));
+	renderGoldControls(p, () => showPrompt(id));
 	$('prompt-detail').hidden = false;
 	$('prompt-detail').scrollIntoView({ block: 'nearest' });
 }
@@ -334,6 +338,8 @@ initJobs(loaders, (name, fn) => { hiders[name] = fn; });
 initModels(loaders);
 initAutoTrain(loaders, (name, fn) => { hiders[name] = fn; });
 initDisagreements(loaders);
+initQuality(loaders);
+initReview(loaders);
 
 /* ---- start ------------------------------------------------------------------------------------- */
 
