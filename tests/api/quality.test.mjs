@@ -99,16 +99,16 @@ test('gold marking: bad input is a 4xx that changes nothing; a good PUT shows on
 /*
  * With gold_share p each new task is gold with probability p while both kinds
  * are left, so the gold count in N tasks is Binomial(N, p): mean Np, standard
- * deviation sqrt(Np(1-p)).  N = 120, p = 0.3: mean 36, sd 5.02; the test takes
- * ±4.5 sd, [13.4, 58.6] (a false failure about once in 150,000 runs), and has
- * 60 gold groups (more than 58.6) and 130 ordinary ones (more than 120) so no
+ * deviation sqrt(Np(1-p)).  N = 300, p = 0.3: mean 90, sd 7.94; the test takes
+ * ±4.5 sd, [54.3, 125.7] (a false failure about once in 150,000 runs), and has
+ * 130 gold groups (more than 125.7) and 310 ordinary ones (more than 300) so no
  * kind runs out.  Then p = 0: no gold while ordinary groups are left; and once
  * only gold is left, gold is handed out whatever p.
  */
 test('gold share: the gold tasks in a rater\'s queue follow Binomial(N, gold_share)', async () => {
 	const srv = await startServer();
 	try {
-		const N = 120, P = 0.3, GOLD = 60, PLAIN = 130;
+		const N = 300, P = 0.3, GOLD = 130, PLAIN = 310;
 		const items = [];
 		for (let i = 0; i < GOLD + PLAIN; i++) items.push({ prompt: `question ${i}`, responses: [`answer ${i}a`, `answer ${i}b`] });
 		const ids = await importGroupsNdjson(srv, items);
@@ -116,6 +116,7 @@ test('gold share: the gold tasks in a rater\'s queue follow Binomial(N, gold_sha
 		for (let i = 0; i < GOLD; i++) {
 			// the gold ones spread over the id range: every third prompt from the start
 			const p = await promptDetail(srv, ids[i * 3]);
+			assert.ok(i * 3 < ids.length);
 			const gid = p.responses[0].group_id;
 			const r = await srv.admin.put(`/api/groups/${gid}/gold`,
 				{ scores: p.responses.map((x, k) => ({ response_id: x.id, score: k ? 2 : 5 })) });
