@@ -109,6 +109,19 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 	return ok;
 }
 
+/* A setting whose value is a real (gold_share, too_fast_seconds) given as an
+ * integer (1 for 1.0) is stored as a real, so it keeps its kind and a later
+ * fraction is still accepted. */
+static void config_keep_reals(json_t *body, json_t *current)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(body, tmp, key, v)
+		if (json_is_integer(v) && json_is_real(json_object_get(current, key)))
+			json_object_set_new(body, key, json_real((double)json_integer_value(v)));
+}
+
 enum MHD_Result api_config_put(struct request *r)
 {
 	json_t *body = http_body_object(r);
@@ -119,6 +132,8 @@ enum MHD_Result api_config_put(struct request *r)
 	int rc = db_begin(r->db);
 	if (rc == 0 && (rc = db_config_all(r->db, &current)) == 0) {
 		bool ok = config_check(r, body, current);
+		if (ok)
+			config_keep_reals(body, current);
 		json_decref(current);
 		if (!ok) {
 			db_rollback(r->db);

@@ -139,8 +139,13 @@ test('gold share: the gold tasks in a rater\'s queue follow Binomial(N, gold_sha
 		const mean = N * P, sd = Math.sqrt(N * P * (1 - P));
 		assert.ok(Math.abs(seen - mean) <= 4.5 * sd, `gold tasks ${seen} of ${N}: expected ${mean} ± ${(4.5 * sd).toFixed(1)}`);
 
-		// gold_share 0: a second rater gets only ordinary groups while there are some
-		assert.equal((await srv.admin.put('/api/config', { gold_share: 0 })).status, 200);
+		// gold_share 0 (an integer: stored as 0.0, so a fraction is still taken later)
+		const zero = await srv.admin.put('/api/config', { gold_share: 0 });
+		assert.equal(zero.status, 200, zero.text);
+		assert.equal(zero.json.gold_share, 0);
+		assert.equal((await srv.admin.put('/api/config', { gold_share: 0.25, too_fast_seconds: 2 })).status, 200);
+		assert.equal((await srv.admin.put('/api/config', { gold_share: 0, too_fast_seconds: 2.5 })).status, 200);
+		// a second rater gets only ordinary groups while there are some
 		const bob = await createRater(srv, 'bob');
 		for (let i = 0; i < PLAIN; i++) {
 			const t = await bob.client.get('/api/tasks/next');
