@@ -132,6 +132,17 @@ int db_gold_pick(struct db *db, int64_t rater_id, int64_t now, const char *exclu
 			DB_TEXT(":exclude", exclude ? exclude : "[]")), group);
 }
 
+int db_gold_remaining(struct db *db, int64_t rater_id, int64_t *n)
+{
+	return db_int64(db, STMT_GOLD_REMAINING,
+		"SELECT count(DISTINCT gs.group_id) FROM gold_scores gs"
+		" WHERE NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
+		"                   AND r.group_id = gs.group_id AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater"
+		"                  AND k.group_id = gs.group_id)",
+		DB_ARGS(DB_INT(":rater", rater_id)), n);
+}
+
 int db_task_time_record(struct db *db, int64_t rater_id, int64_t group_id, int64_t now)
 {
 	return db_run(db, STMT_TASK_TIME_RECORD,

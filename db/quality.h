@@ -52,6 +52,10 @@ int db_gold_clear(struct db *db, int64_t group_id);
 int db_gold_pick(struct db *db, int64_t rater_id, int64_t now, const char *exclude, bool roll,
 		 int64_t *group);
 
+/* How many gold groups the rater has neither rated nor skipped (what
+ * db_gold_pick can still give them). */
+int db_gold_remaining(struct db *db, int64_t rater_id, int64_t *n);
+
 /* Inside the first save of a rater's ratings in a group: records when their
  * live lease on it began and now (task_times), if they hold one. */
 int db_task_time_record(struct db *db, int64_t rater_id, int64_t group_id, int64_t now);

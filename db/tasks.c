@@ -182,8 +182,11 @@ out_rollback:
 int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t *n)
 {
 	/* open groups through the n_raters index, plus the group of a live lease
-	 * if config lowered per_group under it (db_task_next still returns it) */
-	return db_int64(db, STMT_TASK_REMAINING,
+	 * if config lowered per_group under it (db_task_next still returns it);
+	 * gold groups apart, as db_gold_pick hands them out */
+	int64_t gold = 0;
+	int rc = db_gold_remaining(db, rater_id, &gold);
+	if (rc < 0 || (rc = db_int64(db, STMT_TASK_REMAINING,
 		"SELECT count(*) FROM gen_groups g"
 		" WHERE (g.n_raters < :per_group OR g.id IN (SELECT group_id FROM leases"
 		"        WHERE rater_id = :rater AND expires_at > :now))"
@@ -194,9 +197,13 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 		"  AND (EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"               AND l.expires_at > :now)"
 		"       OR g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
-		"                        AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group)",
+		"                        AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group)"
+		"  AND NOT EXISTS (SELECT 1 FROM gold_scores gs WHERE gs.group_id = g.id)",
 		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":now", now), DB_INT(":per_group", per_group)),
-		n);
+		n)) < 0)
+		return rc;
+	*n += gold;
+	return DB_OK;
 }
 
 int db_rated_groups_since(struct db *db, int64_t rater_id, int64_t since, int64_t *n)

@@ -125,6 +125,8 @@ test('gold share: the gold tasks in a rater\'s queue follow Binomial(N, gold_sha
 		}
 		assert.equal((await srv.admin.put('/api/config', { gold_share: P })).status, 200);
 		const ann = await createRater(srv, 'ann');
+		const remaining = async (r) => (await r.client.get('/api/me')).json.remaining;
+		assert.equal(await remaining(ann), GOLD + PLAIN, 'remaining counts the gold groups too');
 		let seen = 0;
 		const taken = new Set();
 		for (let i = 0; i < N; i++) {
@@ -136,6 +138,7 @@ test('gold share: the gold tasks in a rater\'s queue follow Binomial(N, gold_sha
 			if (gold.has(gid)) seen++;
 			assert.equal((await ann.client.post(`/api/tasks/${gid}/skip`, {})).status, 200);
 		}
+		assert.equal(await remaining(ann), GOLD + PLAIN - N);
 		const mean = N * P, sd = Math.sqrt(N * P * (1 - P));
 		assert.ok(Math.abs(seen - mean) <= 4.5 * sd, `gold tasks ${seen} of ${N}: expected ${mean} ± ${(4.5 * sd).toFixed(1)}`);
 
@@ -163,6 +166,7 @@ test('gold share: the gold tasks in a rater\'s queue follow Binomial(N, gold_sha
 			await bob.client.post(`/api/tasks/${t.json.task.group_id}/skip`, {});
 		}
 		assert.deepEqual(got, [...gold].sort((x, y) => x - y));
+		assert.equal(await remaining(bob), 0);
 	} finally { await srv.stop(); }
 });
 
@@ -234,6 +238,8 @@ test('per-rater figures: agreement with gold and with the other raters, as compu
 			assert.equal(got.consensus_answers, m, `${who} consensus answers`);
 			close(got.consensus_mae, diff / m, `${who} consensus mae`);
 		}
+		// cy may still get the 3 gold groups (ratings_per_group does not limit them), not the ordinary one
+		assert.equal((await cy.client.get('/api/me')).json.remaining, 3);
 		// cy rated nothing: counts 0, figures null; nobody rated through a lease: no times
 		assert.equal(c.gold_answers, 0);
 		assert.equal(c.gold_mae, null);
