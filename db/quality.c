@@ -210,8 +210,10 @@ static void gold_flush(json_t *out, const struct gold_acc *a)
 static int quality_gold(struct db *db, json_t *out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_QUALITY_GOLD,
-		"SELECT c.rater_id, c.group_id, c.score, g.score FROM current_ratings c"
-		" JOIN gold_scores g ON g.response_id = c.response_id"
+		/* from the gold answers (few) into the ratings by answer, not a scan
+		 * of every rating in rater order */
+		"SELECT c.rater_id, c.group_id, c.score, g.score FROM gold_scores g"
+		" CROSS JOIN current_ratings c ON c.response_id = g.response_id"
 		" ORDER BY c.rater_id, c.group_id, c.response_id");
 	if (!st)
 		return DB_ERROR;
@@ -248,13 +250,14 @@ static int quality_gold(struct db *db, json_t *out)
 
 static int quality_consensus(struct db *db, json_t *out)
 {
-	/* others: the mean of the other raters' current scores of the same answer */
+	/* the mean of the other raters' current scores of an answer is
+	 * (sum - own) / (n - 1) from one pass over the answers rated twice or
+	 * more (a correlated subquery per rating was 4 times slower) */
 	sqlite3_stmt *st = db_stmt(db, STMT_QUALITY_CONSENSUS,
-		"SELECT rater_id, count(*), sum(abs(score - others)) FROM ("
-		"  SELECT c.rater_id, c.score, (SELECT CAST(sum(o.score) AS REAL) / count(*)"
-		"   FROM current_ratings o WHERE o.response_id = c.response_id"
-		"   AND o.rater_id <> c.rater_id) AS others FROM current_ratings c)"
-		" WHERE others IS NOT NULL GROUP BY rater_id");
+		"WITH a AS MATERIALIZED (SELECT response_id, sum(score) AS s, count(*) AS n"
+		"  FROM current_ratings GROUP BY response_id HAVING count(*) >= 2)"
+		" SELECT c.rater_id, count(*), sum(abs(c.score - CAST(a.s - c.score AS REAL) / (a.n - 1)))"
+		" FROM a JOIN current_ratings c ON c.response_id = a.response_id GROUP BY c.rater_id");
 	if (!st)
 		return DB_ERROR;
 	int rc;
