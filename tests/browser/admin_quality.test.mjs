@@ -129,6 +129,13 @@ test('a gold group marked on the prompt page, rated on /rate, and the rater\'s a
 		await admin.locator('#rater-quality').scrollIntoViewIfNeeded();
 		await axeClean(admin, 'Overview with rater quality');
 		await admin.screenshot({ path: '/tmp/rlhfd-quality-overview.png', fullPage: true });
+		// "Not gold" from the keyboard makes the group ordinary again
+		await admin.goto(`${srv.url}/admin#prompts/${G.promptId}`);
+		await admin.waitForSelector(`${form}[data-gold="1"]`);
+		await admin.focus(`${form} button.unmark`);
+		await admin.keyboard.press('Enter');
+		await admin.waitForSelector(`${form}[data-gold="0"]`);
+		for (const r of (await promptDetail(srv, G.promptId)).responses) assert.equal(r.gold_score, null);
 		assert.deepEqual([...admin.problems, ...rater.problems], []);
 		await admin.context().close();
 		await rater.context().close();
