@@ -56,6 +56,33 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
 }
 
 /*
+ * Spot checks first (the reward-hacking watch, db/spotcheck.h): the open
+ * group of a spot-checked answer the rater may take now, the newest
+ * version's first, then by the answer's reward score (highest first);
+ * DB_NOTFOUND when none, and the order below decides.  CROSS JOIN keeps
+ * SQLite reading from spot_checks (a few rows per version) rather than
+ * walking every open group for a match.
+ */
+static int task_pick_spot(struct db *db, int64_t rater_id, int64_t now, int per_group,
+			  const char *exclude, int64_t *group)
+{
+	return db_int64(db, STMT_TASK_PICK_SPOT,
+		"SELECT g.id FROM spot_checks c CROSS JOIN gen_groups g ON g.id = c.group_id"
+		" WHERE g.n_raters < :per_group"
+		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
+		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
+		"  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
+		"                  AND l.expires_at > :now)"
+		"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))"
+		"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
+		"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
+		" ORDER BY c.model_id DESC, c.rm_score DESC, g.id LIMIT 1",
+		DB_ARGS(DB_TEXT(":exclude", exclude), DB_INT(":per_group", per_group),
+			DB_INT(":rater", rater_id), DB_INT(":now", now)), group);
+}
+
+/*
  * The group the rater gets: among open groups (fewer than per_group raters),
  * those closest to done first, then the oldest.  Finishing groups first gives
  * every group its per_group raters early, which is what agreement needs.
@@ -67,6 +94,8 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 {
 	int64_t levels[64];
 	int n = 0, rc;
+	if ((rc = task_pick_spot(db, rater_id, now, per_group, exclude, group)) != DB_NOTFOUND)
+		return rc;
 	/* quality control: a gold_share of new tasks are gold groups (db/quality.h) */
 	if ((rc = db_gold_pick(db, rater_id, now, exclude, true, group)) != DB_NOTFOUND)
 		return rc;

@@ -7,7 +7,9 @@
  * (a rater holds one live lease, or a few with db_task_next_excluding).  A lease that expires is reclaimed:
  * it no longer counts against per_group (and the group may be handed out
  * again, also to the same rater, who has neither rated nor skipped it).
- * New tasks go to the open groups closest to done first, then the oldest, so
+ * New tasks go first to the open groups of spot-checked answers (a newly
+ * active version's best answers by the reward model, db/spotcheck.h), then
+ * to the open groups closest to done first, then the oldest, so
  * with per_group > 1 raters overlap on the same groups early and agreement
  * can be measured.
  */

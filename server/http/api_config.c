@@ -91,6 +91,7 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 	if (!json_get_int(r, body, "ratings_per_group", NULL, false, 1, 1000, &i) ||
 	    !json_get_int(r, body, "lease_seconds", NULL, false, 1, 7 * 86400, &i) ||
 	    !json_get_int(r, body, "max_body_bytes", NULL, false, 1024, (int64_t)1 << 30, &i) ||
+	    !json_get_int(r, body, "spot_check_n", NULL, false, 0, 1000, &i) ||
 	    !json_get_number(r, body, "gold_share", NULL, false, 0, 1, &d) ||
 	    !json_get_number(r, body, "too_fast_seconds", NULL, false, 0, 86400, &d))
 		return false;

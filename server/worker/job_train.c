@@ -20,6 +20,8 @@
  *    of a group with different means, the higher one chosen (ties dropped).
  *    pairs.jsonl?split=train exports the same pairs.
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
+ *  - best: the SFT rows (min_score, no demonstrations) of the prompts the
+ *    reward model trained on.
  *  - eval: the prompts of params.split (default eval).
  *
  * Models: policy = params.model_id or the active model; reference =
@@ -824,6 +826,171 @@ out:
 	modelstore_model_release(&mrm);
 	modelstore_model_release(&mref);
 	prompts_release(&P);
+	base_release(&b);
+	return rc;
+}
+
+/* ---- best: fine-tuning on the answers people rated best --------------------------- */
+
+/*
+ * Rejection-sampling fine-tuning (expert iteration; Llama 2's "rejection
+ * sampling" stage): the reference model — the policy's nearest sft ancestor —
+ * is fine-tuned on the answers people rated at least min_score, of the
+ * prompts the reward model trained on, and the result goes through the same
+ * promotion gate as an RL policy.  It takes the raters' own verdicts as its
+ * targets, so it needs no reward model to be right about unseen answers; the
+ * reward model still decides two things: whether the ratings carry a signal
+ * that holds on prompts nobody trained on (require_reward_acc, as for RL: on
+ * random or all-equal scores the job refuses), and which prompts are held
+ * out for the gate (its held-out prompts are never trained on here).
+ *
+ * Starting from the reference each time, with every good answer rated so
+ * far, keeps rounds from compounding: a round's policy is the reference plus
+ * what all the ratings say, not the last policy plus a little more.  On the
+ * demo world (1,244 round-0 ratings, noise 0.1) it moved the eval prompts'
+ * rubric mean from 2.49 to 2.98 (part a), where 30 RLOO iterations moved it
+ * by 0.16 at most.
+ */
+static int cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int job_best(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct db_td_set td = { 0 };
+	struct seqs S = { 0 };
+	struct modelstore_model mref = { 0 }, mrm = { 0 };
+	struct llama_model pol = { 0 }, ref = { 0 }, rm = { 0 };
+	struct rm_prior prior = { 0 };
+	json_t *rmm = NULL;
+	int64_t ref_id = 0, rm_id = 0;
+	bool same_ref = false;
+	int *rows = NULL, max_n = 1, used_groups = 0;
+	char e[512] = "", why[400];
+	int rc;
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
+	    (rc = job_reward_id(j, &rm_id)) < 0)
+		goto out;
+	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
+	if (db_work_model_metrics(j->env->db, rm_id, &rmm) < 0) {
+		rc = job_fail(j, -EIO, "cannot read reward model %lld (database error)", (long long)rm_id);
+		goto out;
+	}
+	if (s->require_reward_acc > 0 && !job_reward_credible(rmm, s->require_reward_acc, why,
+							      sizeof why)) {
+		rc = job_fail(j, -EINVAL, "reward model %lld: %s; the ratings do not yet show what "
+			      "makes an answer good on prompts nobody trained on: rate more answers "
+			      "and train a new reward model (or set require_reward_acc to 0)",
+			      (long long)rm_id, why);
+		goto out;
+	}
+	json_t *ids = json_object_get(rmm, "train_prompt_ids");
+	if (!json_array_size(ids)) {
+		rc = job_fail(j, -EINVAL, "reward model %lld does not list the prompts it trained on: "
+			      "train a new reward model", (long long)rm_id);
+		goto out;
+	}
+	if ((rc = read_groups(j, false, &td)) < 0)
+		goto out;
+	for (int g = 0; g < td.n_groups; g++)
+		max_n = td.groups[g].n > max_n ? td.groups[g].n : max_n;
+	if (!(rows = malloc((size_t)max_n * sizeof *rows))) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the reward model's training prompts, sorted for a binary search */
+	size_t n_ids = json_array_size(ids);
+	int64_t *train = malloc(n_ids * sizeof *train);
+	if (!train) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_ids; i++)
+		train[i] = json_integer_value(json_array_get(ids, i));
+	qsort(train, n_ids, sizeof *train, cmp_int64);
+	for (int g = 0; g < td.n_groups && rc == 0; g++) {
+		struct db_td_group *gr = &td.groups[g];
+		if (!bsearch(&gr->prompt_id, train, n_ids, sizeof *train, cmp_int64))
+			continue;
+		int k = db_td_group_sft(gr, s->min_score, rows);
+		if (k > 0) {
+			used_groups++;
+			rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt);
+		}
+		for (int i = 0; i < k && rc == 0; i++) {
+			int idx;
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, gr->responses[rows[i]].text, true, &idx)) == 0)
+				rc = seqs_ratings(j, &S, &gr->responses[rows[i]]);
+		}
+	}
+	free(train);
+	if (rc < 0)
+		goto out;
+	seqs_finish(&S);
+	json_object_set_new(j->metrics, "examples", json_integer(S.n));
+	json_object_set_new(j->metrics, "groups", json_integer(used_groups));
+	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
+	if (S.n == 0) {
+		rc = job_fail(j, -EINVAL, "no answer of reward model %lld's %zu training prompts has a "
+			      "mean score >= %g", (long long)rm_id, n_ids, s->min_score);
+		goto out;
+	}
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 || (rc = job_load(j, rm_id, &mrm)) < 0)
+		goto out;
+	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
+	if (refm->cfg.vocab_size != b.m.cfg.vocab_size || mrm.cfg.vocab_size != b.m.cfg.vocab_size) {
+		rc = job_fail(j, -EINVAL, "the policy %lld, its reference %lld and reward model %lld "
+			      "do not share a vocabulary", (long long)b.id, (long long)ref_id,
+			      (long long)rm_id);
+		goto out;
+	}
+	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
+		"fine-tuning reference %lld (policy %lld is the parent)", S.n, s->min_score,
+		used_groups, (long long)rm_id, (long long)ref_id, (long long)b.id);
+	/* the gate's answers need room after its held-out prompts */
+	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
+	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
+	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
+	int T_train = job_max_T(j, refm, S.longest);
+	if ((rc = job_llama(j, &pol, refm, B, T > T_train ? T : T_train, 0)) < 0)
+		goto out;
+	struct trainer_sft_result res = { 0 };
+	if ((rc = trainer_sft(&pol, S.seq, S.n, &s->sft, &j->hooks, &res, e, sizeof e)) < 0) {
+		rc = trainer_error(j, rc, "best", e);
+		goto out;
+	}
+	json_object_set_new(j->metrics, "steps", json_integer(res.steps));
+	json_object_set_new(j->metrics, "loss", num(res.loss));
+	json_object_set_new(j->metrics, "loss_first", num(res.loss_first));
+	json_object_set_new(j->metrics, "tokens", json_integer(res.tokens));
+	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
+	bool activate = false;
+	if (s->activate &&
+	    ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
+	     (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
+	     (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
+	     (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0))
+		goto out;
+	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
+			      activate);
+out:
+	json_decref(rmm);
+	llama_model_release(&rm);
+	rm_prior_release(&prior);
+	llama_model_release(&ref);
+	llama_model_release(&pol);
+	modelstore_model_release(&mrm);
+	modelstore_model_release(&mref);
+	free(rows);
+	seqs_release(&S);
+	db_td_set_release(&td);
 	base_release(&b);
 	return rc;
 }

@@ -10,9 +10,14 @@
  *   2. `rlhfd serve` on a free port; an admin creates a rater;
  *   3. `rlhfd rubric-rate` rates the waiting answers through the API;
  *   4. PUT /api/config turns auto-training on: the worker itself queues
- *      reward model → RL (auto_train.rl_kind) → new answers from the new
- *      policy; each round the rubric rater rates those answers, which turns
- *      the loop again;
+ *      reward model → the policy step (auto_train.rl_kind, the default
+ *      "best": the reference fine-tuned on the answers people rated best) →
+ *      new answers from the new policy; each round the rubric rater rates
+ *      those answers, which turns the loop again; a policy the promotion gate
+ *      kept as a candidate becomes active when the raters' scores of its
+ *      answers beat the active model's (people's verdict, checked when the
+ *      loop next looks: the test lets it look once after each round's
+ *      ratings, before measuring);
  *   5. the measure: answers to the held-out eval prompts (never trained on:
  *      every training job reads the train split only; they ask about items
  *      the SFT set never taught — server/demo/demo_world.h — in two parts,
@@ -75,7 +80,6 @@ const SETTINGS = {
 	noise: 0.1,
 	auto_train: {
 		reward_every_n_ratings: 64,
-		rl_kind: 'rloo',
 		generate_k: 4,
 		/* a new group from each round's policy for this many train prompts:
 		 * 311 x 4 from demo init + 3 rounds x 128 x 4 = 2780 training ratings,
@@ -100,7 +104,7 @@ if (process.env.RLHFD_E2E_SETTINGS) {
  */
 async function waitAutoRound(srv, after) {
 	const deadline = now() + SETTINGS.job_timeout_s;
-	const want = ['reward', SETTINGS.auto_train.rl_kind, 'generate'];
+	const want = ['reward', RL_KIND, 'generate'];
 	for (;;) {
 		// the loop's own jobs (params.auto): a job the worker queues beside it is not one
 		const list = (await jobs(srv)).filter((j) => j.id > after && j.params && j.params.auto).sort((a, b) => a.id - b.id);
@@ -123,6 +127,26 @@ async function waitAutoRound(srv, after) {
 			JSON.stringify(list.map((j) => [j.id, j.kind, j.status])));
 		await sleep(300);
 	}
+}
+
+/* the loop's policy step: the configured default unless SETTINGS says */
+let RL_KIND = null;
+
+/*
+ * Lets the loop look at the ratings once without starting a round: people's
+ * verdict (promotion of a candidate, rollback of the active policy) runs when
+ * the idle worker checks the loop, every AUTO_CHECK_SEC (2 s,
+ * server/worker/worker.c); with reward_every_n_ratings out of reach no round
+ * starts.  Returns the active model after the look.
+ */
+async function verdictLook(srv) {
+	const every = SETTINGS.auto_train.reward_every_n_ratings;
+	await setAuto(srv, { enabled: true, reward_every_n_ratings: 1000000 });
+	await sleep(5000);
+	await setAuto(srv, { enabled: false, reward_every_n_ratings: every });
+	const list = (await jobs(srv)).filter((j) => j.status === 'queued' || j.status === 'running');
+	assert.equal(list.length, 0, `no job started by the look: ${JSON.stringify(list.map((j) => [j.id, j.kind]))}`);
+	return (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models.find((x) => x.active);
 }
 
 async function setAuto(srv, fields) {
@@ -215,6 +239,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		/* the loop's settings, auto-training still off */
 		await setAuto(srv, { ...SETTINGS.auto_train, enabled: false,
 			reward_params: { seed: SETTINGS.seed }, rl_params: { seed: SETTINGS.seed } });
+		RL_KIND = (await ok(await srv.admin.get('/api/config'), 'GET /api/config')).auto_train.rl_kind;
+		t.diagnostic(`the loop's policy step: ${RL_KIND}`);
 
 		/* round 0: rate demo init's answers, and SETTINGS.extra_groups more
 		 * groups of answers to every train prompt (as an admin asks for more
@@ -276,12 +302,23 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				`vs ${f3(promo.distinct_parent)}, KL ${f3(promo.kl)})${(promo.reasons || []).map((r) => `; ${r}`).join('')}`);
 			const rated = await rubricRate(srv, rater.token, { noise: SETTINGS.noise, seed: 100 * SETTINGS.seed + round });
 			assert.equal(rated.tasks, gen.metrics.groups, 'the rater rated the new answers');
+			/* people's verdict on the new policy's answers */
+			const after = await verdictLook(srv);
+			const mine = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
+				.find((x) => x.id === rl.model_id);
+			const people = mine && mine.metrics && mine.metrics.verdict;
+			if (people) {
+				assert.equal(after.id, rl.model_id, 'the candidate people promoted is active');
+				t.diagnostic(`round ${round}: people's verdict: candidate ${rl.model_id} promoted over model ${people.over} ` +
+					`(better on ${people.better}, worse on ${people.worse}, tied on ${people.ties} prompts; sign test p = ${f3(people.p)})`);
+			}
+			activeId = after.id;
 			const m = await measure(srv, rater, evalIds, activeId);
 			const row = {
 				round, model: activeId, train_mean: rated.mean, train_ratings: rated.ratings,
 				eval_mean: m.mean, eval_half: m.half, evalA: m.a, evalB: m.b,
 				rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
-				rm_ratings: rw.metrics.ratings, gate: promo.decision,
+				rm_ratings: rw.metrics.ratings, gate: people ? 'people' : promo.decision,
 				rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
 				rm_train_acc: rw.metrics.train_acc, kl: rl.metrics.kl_last,
 				reward_first: rl.metrics.reward_first, reward_last: rl.metrics.reward_last,

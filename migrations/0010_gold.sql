@@ -1,4 +1,4 @@
--- 0007_gold.sql (numbered 0011 in the plan: renumber at merge) — quality control: gold answers and the time a task took.
+-- 0010_gold.sql (0011 in the plan; the next free number on main when merged) — quality control: gold answers and the time a task took.
 --
 -- gold_scores: an admin's known score (1-5) of every answer of a gold group
 -- (PUT /api/groups/{id}/gold).  A group is gold when its answers have rows
