@@ -43,6 +43,8 @@ static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per
 		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater"
+		"                  AND o.group_id = g.id AND o.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
 		"  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"                  AND l.expires_at > :now)"
@@ -129,7 +131,7 @@ static json_t *task_response_row(sqlite3_stmt *st)
 static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_PROMPT,
-		"SELECT p.id, p.text, " ISO_TIME(":expires")
+		"SELECT p.id, p.text, " ISO_TIME(":expires") ", p.task_kind"
 		" FROM gen_groups g JOIN prompts p ON p.id = g.prompt_id WHERE g.id = :group");
 	if (!st)
 		return DB_ERROR;
@@ -145,6 +147,8 @@ static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **
 		"group_id", (json_int_t)group_id,
 		"prompt", db_col_json_str(st, 1),
 		"lease_expires_at", db_col_text(st, 2));
+	/* the prompt's own kind, or null: the handler fills in the config default */
+	json_object_set_new(task, "task_kind", db_col_json_str(st, 3));
 	sqlite3_reset(st);
 
 	json_t *resp;
@@ -222,6 +226,8 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater"
+		"                  AND o.group_id = g.id AND o.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
 		"  AND (EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"               AND l.expires_at > :now)"
@@ -238,8 +244,10 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 int db_rated_groups_since(struct db *db, int64_t rater_id, int64_t since, int64_t *n)
 {
 	return db_int64(db, STMT_RATED_SINCE,
-		"SELECT count(DISTINCT group_id) FROM ratings"
-		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL",
+		"SELECT count(*) FROM (SELECT group_id FROM ratings"
+		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL"
+		" UNION SELECT group_id FROM orderings"
+		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL)",
 		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":since", since)), n);
 }
 

@@ -26,6 +26,20 @@ int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds)
 	return rc;
 }
 
+const char *const API_TASK_KINDS[] = { "score", "rank", "pair", NULL };
+
+const char *api_task_kind_default(struct db *db)
+{
+	json_t *v = NULL;
+	const char *kind = "score";
+	if (db_config_get(db, "task_kind", &v) == 0 && json_is_string(v))
+		for (const char *const *c = API_TASK_KINDS; *c; c++)
+			if (strcmp(json_string_value(v), *c) == 0)
+				kind = *c;
+	json_decref(v);
+	return kind;
+}
+
 static enum MHD_Result config_answer(struct request *r)
 {
 	json_t *all;
@@ -63,7 +77,7 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 {
 	int64_t i;
 	double d;
-	const char *key, *sub;
+	const char *key, *sub, *kind;
 	json_t *v, *w;
 	json_object_foreach(body, key, v) {
 		json_t *old = json_object_get(current, key);
@@ -92,6 +106,7 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 	    !json_get_int(r, body, "lease_seconds", NULL, false, 1, 7 * 86400, &i) ||
 	    !json_get_int(r, body, "max_body_bytes", NULL, false, 1024, (int64_t)1 << 30, &i) ||
 	    !json_get_int(r, body, "spot_check_n", NULL, false, 0, 1000, &i) ||
+	    !json_get_enum(r, body, "task_kind", NULL, false, API_TASK_KINDS, &kind) ||
 	    !json_get_number(r, body, "gold_share", NULL, false, 0, 1, &d) ||
 	    !json_get_number(r, body, "too_fast_seconds", NULL, false, 0, 86400, &d))
 		return false;

@@ -187,6 +187,11 @@ static void test_migration_jobs_rebuild(void)
 	int64_t id = 0;
 	CHECK_INT_EQ(db_job_create(db, "score", "{}", 7, &id), 0);
 	CHECK_INT_EQ(id, 3);
+	/* 0007: the kind 'best'; a database that had run jobs keeps its rl_kind */
+	CHECK_INT_EQ(query_int(db, "SELECT json_extract(value, '$.rl_kind') = 'ppo' FROM config"
+			       " WHERE key = 'auto_train'"), 1);
+	CHECK_INT_EQ(db_job_create(db, "best", "{}", 7, &id), 0);
+	CHECK_INT_EQ(db_exec(db, "DELETE FROM jobs WHERE id = 4"), 0);
 	/* still enforced, and still cascading */
 	CHECK(db_exec(db, "INSERT INTO job_metrics(job_id, step, name, value) VALUES (99, 0, 'x', 1)") < 0);
 	CHECK_INT_EQ(db_exec(db, "DELETE FROM jobs WHERE id = 3"), 0);
@@ -904,7 +909,8 @@ static void test_config_defaults_and_set(void)
 	CHECK_INT_EQ(v, 3);
 	CHECK_INT_EQ(db_config_all(db, &all), 0);
 	CHECK(json_is_false(json_object_get(json_object_get(all, "auto_train"), "enabled")));
-	CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(all, "auto_train"), "rl_kind")), "ppo");
+	/* a new installation's loop: 'best' (0007_best.sql) */
+	CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(all, "auto_train"), "rl_kind")), "best");
 	json_decref(all);
 	db_close(db);
 	remove_db(db_path);
