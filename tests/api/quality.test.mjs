@@ -82,10 +82,18 @@ test('gold marking: bad input is a 4xx that changes nothing; a good PUT shows on
 		assert.equal(again.status, 200, again.text);
 		assert.deepEqual((await promptDetail(srv, g.promptId)).responses.map((r) => r.gold_score), [4, 4, 3]);
 
-		// raters are not told: the task has the same fields as any other
+		// raters are not told: a gold task has the same fields as an ordinary one
+		assert.equal((await srv.admin.put('/api/config', { gold_share: 1 })).status, 200);
 		const t = await ann.client.get('/api/tasks/next');
 		assert.equal(t.status, 200, t.text);
-		assert.deepEqual(Object.keys(t.json.task).sort(), ['group_id', 'lease_expires_at', 'prompt', 'prompt_id', 'responses']);
+		assert.equal(t.json.task.group_id, g.groupId, 'gold_share 1: the gold group');
+		assert.equal((await srv.admin.put('/api/config', { gold_share: 0 })).status, 200);
+		const bob = await createRater(srv, 'bob');
+		const o = await bob.client.get('/api/tasks/next');
+		assert.equal(o.status, 200, o.text);
+		assert.equal(o.json.task.group_id, other.groupId, 'gold_share 0: the ordinary group');
+		assert.deepEqual(Object.keys(t.json.task).sort(), Object.keys(o.json.task).sort());
+		assert.deepEqual(Object.keys(t.json).sort(), Object.keys(o.json).sort());
 		for (const r of t.json.task.responses) assert.deepEqual(Object.keys(r).sort(), ['id', 'text']);
 		assert.equal(JSON.stringify(t.json).includes('gold'), false);
 
