@@ -236,6 +236,9 @@ static int order_save_in_tx(struct db *db, int64_t rater_id, int64_t group_id,
 	bool known = false;
 	if ((rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
 		goto out;
+	/* a ranking or a comparison is a task too: its time (db/quality.h) */
+	if (!known && (rc = db_task_time_record(db, rater_id, group_id, now)) < 0)
+		goto out;
 	if (known && (rc = db_run(db, STMT_ORDER_SUPERSEDE,
 			"UPDATE orderings SET superseded_at = :now WHERE rater_id = :rater"
 			" AND group_id = :group AND superseded_at IS NULL",

@@ -318,6 +318,17 @@ test('per-rater figures: median seconds per task and the too-fast flag', async (
 		assert.equal(sr.too_fast, false, 'slow is not too fast');
 		if (f.hi < 1.5) assert.equal(fr.too_fast, true, 'fast is too fast');
 		assert.equal(wr.too_fast, false, 'two tasks are too few to flag');
+		// a ranking task is timed too
+		assert.equal((await srv.admin.put('/api/config', { task_kind: 'rank' })).status, 200);
+		const ranker = await createRater(srv, 'ranker');
+		const rt = await ranker.client.get('/api/tasks/next');
+		assert.equal(rt.status, 200, rt.text);
+		assert.equal(rt.json.task.task_kind, 'rank');
+		const rk = await ranker.client.post('/api/ratings', { group_id: rt.json.task.group_id, ranking: rt.json.task.responses.map((r) => r.id) });
+		assert.equal(rk.status, 201, rk.text);
+		const { r: kr } = await perRater(srv, ranker.id);
+		assert.equal(kr.timed_tasks, 1, 'the ranking has a time');
+		assert.equal((await srv.admin.put('/api/config', { task_kind: 'score' })).status, 200);
 		// re-rating a group does not add a time; rating by id without a lease adds none
 		const g = await importGroup(srv, 'no lease', ['u', 'v']);
 		await rate(fast, g.groupId, g.responseIds, [1, 2]);
