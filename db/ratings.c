@@ -5,6 +5,7 @@
 #include "db/db_impl.h"
 #include "db/groupcommit.h"
 #include "db/prompts.h"
+#include "db/quality.h"
 #include "db/tasks.h"
 
 #include <stdbool.h>
@@ -153,6 +154,9 @@ static int ratings_save_in_tx(struct db *db, int64_t rater_id, int64_t group_id,
 	bool known = false;
 	if (n > 0 && (rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
 		goto out;
+	/* the first save in a leased group: how long the task took (db/quality.h) */
+	if (n > 0 && !known && (rc = db_task_time_record(db, rater_id, group_id, now)) < 0)
+		goto out;
 	for (int i = 0; i < n; i++)
 		if ((known && (rc = rating_supersede(db, rater_id, in[i].response_id, now)) < 0) ||
 		    (rc = rating_insert(db, rater_id, group_id, &in[i], now)) < 0) {
@@ -231,6 +235,9 @@ static int order_save_in_tx(struct db *db, int64_t rater_id, int64_t group_id,
 	}
 	bool known = false;
 	if ((rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
+		goto out;
+	/* a ranking or a comparison is a task too: its time (db/quality.h) */
+	if (!known && (rc = db_task_time_record(db, rater_id, group_id, now)) < 0)
 		goto out;
 	if (known && (rc = db_run(db, STMT_ORDER_SUPERSEDE,
 			"UPDATE orderings SET superseded_at = :now WHERE rater_id = :rater"

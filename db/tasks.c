@@ -4,6 +4,7 @@
 #include "db/tasks.h"
 #include "db/db_impl.h"
 #include "db/prompts.h"
+#include "db/quality.h"
 
 
 /* The rater's live lease: *group and *expires, or DB_NOTFOUND. */
@@ -45,7 +46,8 @@ static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *
 	"                  AND l.expires_at > :now)" \
 	"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))" \
 	"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id" \
-	"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
+	"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group" \
+	"  AND NOT EXISTS (SELECT 1 FROM gold_scores gs WHERE gs.group_id = g.id)"   /* gold: db_gold_pick */
 
 /* A group's pick key: a multiplicative (Fibonacci) hash of its id onto
  * 0..2^32-1, spread evenly over consecutive ids; the expression of the
@@ -156,6 +158,9 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 	if ((rc = task_pick_spot(db, rater_id, now, per_group, exclude, group)) != DB_NOTFOUND ||
 	    (rc = queue_uncertain(db, q, &uncertain)) < 0)
 		return rc;
+	/* quality control: a gold_share of new tasks are gold groups (db/quality.h) */
+	if ((rc = db_gold_pick(db, rater_id, now, exclude, true, group)) != DB_NOTFOUND)
+		return rc;
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_LEVELS,
 		"SELECT DISTINCT n_raters FROM gen_groups WHERE n_raters < :per_group"
 		" ORDER BY n_raters DESC LIMIT 64");
@@ -171,7 +176,8 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 		if ((rc = task_pick_in(db, rater_id, now, per_group, levels[i], exclude, q, uncertain,
 				       group)) != DB_NOTFOUND)
 			return rc;
-	return DB_NOTFOUND;
+	/* no ordinary group left: a gold one the rater has not seen, if any */
+	return db_gold_pick(db, rater_id, now, exclude, false, group);
 }
 
 static json_t *task_response_row(sqlite3_stmt *st)
@@ -278,8 +284,11 @@ out_rollback:
 int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t *n)
 {
 	/* open groups through the n_raters index, plus the group of a live lease
-	 * if config lowered per_group under it (db_task_next still returns it) */
-	return db_int64(db, STMT_TASK_REMAINING,
+	 * if config lowered per_group under it (db_task_next still returns it);
+	 * gold groups apart, as db_gold_pick hands them out */
+	int64_t gold = 0;
+	int rc = db_gold_remaining(db, rater_id, &gold);
+	if (rc < 0 || (rc = db_int64(db, STMT_TASK_REMAINING,
 		"SELECT count(*) FROM gen_groups g"
 		" WHERE (g.n_raters < :per_group OR g.id IN (SELECT group_id FROM leases"
 		"        WHERE rater_id = :rater AND expires_at > :now))"
@@ -292,9 +301,13 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 		"  AND (EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"               AND l.expires_at > :now)"
 		"       OR g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
-		"                        AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group)",
+		"                        AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group)"
+		"  AND NOT EXISTS (SELECT 1 FROM gold_scores gs WHERE gs.group_id = g.id)",
 		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":now", now), DB_INT(":per_group", per_group)),
-		n);
+		n)) < 0)
+		return rc;
+	*n += gold;
+	return DB_OK;
 }
 
 int db_rated_groups_since(struct db *db, int64_t rater_id, int64_t since, int64_t *n)

@@ -54,6 +54,11 @@ enum MHD_Result api_model_activate(struct request *r);
 /* api_disagree.c */
 enum MHD_Result api_disagreements(struct request *r);
 
+/* api_quality.c */
+enum MHD_Result api_gold_put(struct request *r);
+enum MHD_Result api_gold_delete(struct request *r);
+enum MHD_Result api_review(struct request *r);
+
 /* api_config.c */
 enum MHD_Result api_config_get(struct request *r);
 enum MHD_Result api_config_put(struct request *r);

@@ -97,6 +97,7 @@ static bool same_kind(json_t *old, json_t *v)
 static bool config_check(struct request *r, json_t *body, json_t *current)
 {
 	int64_t i;
+	double d;
 	const char *key, *sub, *kind;
 	json_t *v, *w;
 	json_object_foreach(body, key, v) {
@@ -122,7 +123,6 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 						      path);
 		}
 	}
-	double d;
 	const char *order;
 	if (!json_get_int(r, body, "ratings_per_group", NULL, false, 1, 1000, &i) ||
 	    !json_get_int(r, body, "lease_seconds", NULL, false, 1, 7 * 86400, &i) ||
@@ -130,7 +130,9 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 	    !json_get_int(r, body, "spot_check_n", NULL, false, 0, 1000, &i) ||
 	    !json_get_enum(r, body, "task_kind", NULL, false, API_TASK_KINDS, &kind) ||
 	    !json_get_enum(r, body, "queue_order", NULL, false, api_queue_orders, &order) ||
-	    !json_get_number(r, body, "queue_random_share", NULL, false, 0, 1, &d))
+	    !json_get_number(r, body, "queue_random_share", NULL, false, 0, 1, &d) ||
+	    !json_get_number(r, body, "gold_share", NULL, false, 0, 1, &d) ||
+	    !json_get_number(r, body, "too_fast_seconds", NULL, false, 0, 86400, &d))
 		return false;
 	json_t *at = json_object_get(body, "auto_train");
 	if (!at)
@@ -147,6 +149,20 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 	return ok;
 }
 
+/* A setting whose value is a real (queue_random_share, gold_share,
+ * too_fast_seconds) given as an
+ * integer (1 for 1.0) is stored as a real, so it keeps its kind and a later
+ * fraction is still accepted. */
+static void config_keep_reals(json_t *body, json_t *current)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(body, tmp, key, v)
+		if (json_is_integer(v) && json_is_real(json_object_get(current, key)))
+			json_object_set_new(body, key, json_real((double)json_integer_value(v)));
+}
+
 enum MHD_Result api_config_put(struct request *r)
 {
 	json_t *body = http_body_object(r);
@@ -157,6 +173,8 @@ enum MHD_Result api_config_put(struct request *r)
 	int rc = db_begin(r->db);
 	if (rc == 0 && (rc = db_config_all(r->db, &current)) == 0) {
 		bool ok = config_check(r, body, current);
+		if (ok)
+			config_keep_reals(body, current);
 		json_decref(current);
 		if (!ok) {
 			db_rollback(r->db);
@@ -173,11 +191,6 @@ enum MHD_Result api_config_put(struct request *r)
 		    json_is_object(old)) {
 			json_object_update(old, v);
 			rc = db_config_set(r->db, key, old);
-		} else if (strcmp(key, "queue_random_share") == 0 && json_is_integer(v)) {
-			/* kept a real, so that 1 and then 0.5 are both accepted */
-			json_t *real = json_real((double)json_integer_value(v));
-			rc = real ? db_config_set(r->db, key, real) : DB_ERROR;
-			json_decref(real);
 		} else {
 			rc = db_config_set(r->db, key, v);
 		}

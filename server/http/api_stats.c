@@ -10,8 +10,11 @@
 #include "db/db.h"
 #include "db/groupcommit.h"
 #include "db/jobs.h"
+#include "db/quality.h"
 #include "db/ratings.h"
 #include "db/stats.h"
+
+#include <stdio.h>
 
 /* The default of auto_train.reward_every_n_ratings and its range, as the loop
  * reads it (server/worker/autotrain.c: a bad value counts as the default). */
@@ -63,6 +66,55 @@ static json_t *auto_train_state(struct db *db, int *rc)
 			 "remaining", (json_int_t)(count < every ? every - count : 0), "busy", busy);
 }
 
+#define TOO_FAST_DEFAULT 3.0
+
+/*
+ * Quality control (db/quality.h): each per_rater entry gains its gold,
+ * consensus and time figures, and the stats a "quality" object with the
+ * settings they were computed with and the number of gold groups.
+ */
+static int quality_add(struct db *db, json_t *s)
+{
+	double too_fast = TOO_FAST_DEFAULT, share = 0.1;
+	json_t *v = NULL, *q = NULL, *e;
+	int64_t gold = 0;
+	int rc = db_config_get(db, "too_fast_seconds", &v);
+	if (rc < 0 && rc != DB_NOTFOUND)
+		return rc;
+	if (json_is_number(v) && json_number_value(v) >= 0)
+		too_fast = json_number_value(v);
+	json_decref(v);
+	v = NULL;
+	if ((rc = db_config_get(db, "gold_share", &v)) < 0 && rc != DB_NOTFOUND)
+		return rc;
+	if (json_is_number(v))
+		share = json_number_value(v);
+	json_decref(v);
+	if ((rc = db_gold_groups(db, &gold)) < 0 || (rc = db_quality_raters(db, too_fast, &q)) < 0)
+		return rc;
+	size_t i;
+	json_array_foreach(json_object_get(s, "per_rater"), i, e) {
+		char key[24];
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+		json_t *f = json_object_get(q, key);
+		if (f) {
+			json_object_update(e, f);
+		} else {
+			json_t *none = json_pack("{si sn sn si sn si sn si sn sb}",
+				"gold_answers", 0, "gold_mae", "gold_within_1", "gold_pairs", 0,
+				"gold_order_agreement", "consensus_answers", 0, "consensus_mae",
+				"timed_tasks", 0, "median_seconds", "too_fast", 0);
+			json_object_update(e, none);
+			json_decref(none);
+		}
+	}
+	json_decref(q);
+	json_object_set_new(s, "quality", json_pack("{sf sf sI si}", "too_fast_seconds", too_fast,
+		"gold_share", share, "gold_groups", (json_int_t)gold, "min_timed_tasks",
+		QUALITY_MIN_TIMED));
+	return DB_OK;
+}
+
 enum MHD_Result api_stats(struct request *r)
 {
 	json_t *s;
@@ -75,6 +127,10 @@ enum MHD_Result api_stats(struct request *r)
 		return http_db_error(r, rc < 0 ? rc : DB_ERROR, "stats");
 	}
 	json_object_set_new(s, "auto_train", at);
+	if ((rc = quality_add(r->db, s)) < 0) {
+		json_decref(s);
+		return http_db_error(r, rc, "stats");
+	}
 	json_object_set_new(s, "durability", durability(r));
 	return http_json(r, 200, s);
 }

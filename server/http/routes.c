@@ -45,6 +45,9 @@ const struct route http_routes[] = {
 	{ "GET",  "/api/models",                   ROLE_ADMIN, api_models_list },
 	{ "POST", "/api/models/{id}/activate",     ROLE_ADMIN, api_model_activate },
 	{ "GET",  "/api/disagreements",            ROLE_ADMIN, api_disagreements },
+	{ "PUT",  "/api/groups/{id}/gold",         ROLE_ADMIN, api_gold_put },
+	{ "DELETE", "/api/groups/{id}/gold",       ROLE_ADMIN, api_gold_delete },
+	{ "GET",  "/api/review",                   ROLE_ADMIN, api_review },
 
 	{ "GET",  "/api/config",                   ROLE_ADMIN, api_config_get },
 	{ "PUT",  "/api/config",                   ROLE_ADMIN, api_config_put },

@@ -76,6 +76,8 @@ const ADMIN_ENDPOINTS = [
 	['GET', '/api/models'], ['POST', '/api/models/1/activate', {}],
 	['GET', '/api/config'], ['PUT', '/api/config', { ratings_per_group: 3 }],
 	['GET', '/api/stats'], ['GET', '/api/disagreements'],
+	['PUT', '/api/groups/1/gold', { scores: [{ response_id: 1, score: 3 }] }], ['DELETE', '/api/groups/1/gold'],
+	['GET', '/api/review'],
 	['GET', '/api/export/ratings.jsonl'], ['GET', '/api/export/pairs.jsonl'],
 	['GET', '/api/export/sft.jsonl?min_score=4'], ['GET', '/api/export/ratings.csv'],
 ];

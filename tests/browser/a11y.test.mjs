@@ -92,7 +92,7 @@ test('axe: every tab of the admin page', async () => {
 				b.textContent = s;
 				card.append(b, ' ');
 			}
-			for (const c of ['admin', 'disabled', 'auto', 'kind-reward', 'kind-policy']) {
+			for (const c of ['admin', 'disabled', 'auto', 'kind-reward', 'kind-policy', 'too-fast', 'flag']) {
 				const b = document.createElement('span');
 				b.className = `pill ${c}`;
 				b.textContent = c;
@@ -108,7 +108,7 @@ test('axe: every tab of the admin page', async () => {
 		await page.evaluate(() => document.getElementById('badge-sampler').remove());
 	}
 	await page.emulateMedia({ colorScheme: 'light' });
-	for (const tab of ['raters', 'prompts', 'data', 'settings', 'jobs', 'models', 'training', 'disagreements']) {
+	for (const tab of ['raters', 'prompts', 'data', 'settings', 'jobs', 'models', 'training', 'disagreements', 'review']) {
 		await page.click(`#tab-${tab}`);
 		await page.waitForSelector(`#panel-${tab}:not([hidden])`);
 		await page.waitForTimeout(300);

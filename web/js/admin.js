@@ -15,6 +15,8 @@ import { initModels } from './models.js';
 import { initAutoTrain } from './autotrain.js';
 import { initDisagreements } from './disagree.js';
 import { initQueue } from './queue.js';
+import { initQuality, renderRaterQuality, renderGoldControls } from './quality.js';
+import { initReview } from './review.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -111,6 +113,7 @@ loaders.overview = async () => {
 
 	const rows = (st.per_rater || []).map((r) => el('tr', {}, el('td', { text: r.name }), el('td', { class: 'num', text: String(r.ratings) })));
 	$('per-rater').tBodies[0].replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '2', class: 'muted', text: 'No ratings yet.' }))]));
+	renderRaterQuality(st);
 };
 
 /* ---- raters ------------------------------------------------------------------------------- */
@@ -243,6 +246,7 @@ async function showPrompt(id) {
 			(typeof r.rm_score === 'number' ? ` · reward model #${r.rm_model_id}: ${r.rm_score.toFixed(2)}` : '') }),
 		el('div', { class: 'answer-text', text: r.text })));
 	$('prompt-detail-responses').replaceChildren(...(items.length ? items : [el('p', { class: 'muted', text: 'No answers yet.' })]));
+	renderGoldControls(p, () => showPrompt(id));
 	$('prompt-detail').hidden = false;
 	$('prompt-detail').scrollIntoView({ block: 'nearest' });
 }
@@ -336,6 +340,8 @@ initModels(loaders);
 initAutoTrain(loaders, (name, fn) => { hiders[name] = fn; });
 initDisagreements(loaders);
 initQueue(loaders);
+initQuality(loaders);
+initReview(loaders);
 
 /* ---- start ------------------------------------------------------------------------------------- */
 
