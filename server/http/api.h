@@ -54,6 +54,17 @@ enum MHD_Result api_model_activate(struct request *r);
 /* api_disagree.c */
 enum MHD_Result api_disagreements(struct request *r);
 
+/* api_demonstrations.c */
+enum MHD_Result api_demonstration_create(struct request *r);
+enum MHD_Result api_demonstrations_list(struct request *r);
+
+/* api_guidelines.c */
+enum MHD_Result api_guidelines_get(struct request *r);
+enum MHD_Result api_guidelines_put(struct request *r);
+/* The guidelines in force as GET /api/guidelines gives them (new), json null
+ * when none were written, NULL on a database error. */
+json_t *api_guidelines_current(struct request *r);
+
 /* api_config.c */
 enum MHD_Result api_config_get(struct request *r);
 enum MHD_Result api_config_put(struct request *r);

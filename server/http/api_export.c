@@ -216,7 +216,8 @@ static json_t *rating_json(const struct db_rating_row *w)
 		"comment", w->comment ? db_json_str(w->comment, strlen(w->comment)) : json_null(),
 		"flags", flags ? flags : json_array(),
 		"created_at", w->created_at,
-		"rm_score", opt_real(w->rm_score));
+		"rm_score", opt_real(w->rm_score),
+		"guideline_version", w->guideline_version ? json_integer(w->guideline_version) : json_null());
 }
 
 static int csv_int(struct stream *s, int64_t v, bool present)
@@ -300,14 +301,15 @@ static int stream_fill(struct stream *s)
 		struct db_sft_row m;
 		if ((rc = db_export_sft_next(s->x, &m)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so so sI sI sI si}",
+		return append_json(s, json_pack("{so so so sI sI sI si ss}",
 			"prompt", db_json_str(m.prompt, (size_t)m.prompt_len),
 			"completion", db_json_str(m.response, (size_t)m.response_len),
 			"score", isnan(m.score) ? json_null() : json_real(m.score),
 			"prompt_id", (json_int_t)m.prompt_id,
 			"response_id", (json_int_t)m.response_id,
 			"group_id", (json_int_t)m.group_id,
-			"raters", m.raters));
+			"raters", m.raters,
+			"origin", m.origin));
 	}
 	default:
 		rc = -1;
