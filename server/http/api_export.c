@@ -200,7 +200,7 @@ static int append_json(struct stream *s, json_t *j)
 static json_t *rating_json(const struct db_rating_row *w)
 {
 	json_t *flags = json_loads(w->flags, 0, NULL);
-	return json_pack("{sI so sI so so sI so sI si so so so so so ss so}",
+	return json_pack("{sI so sI so so sI so sI si so so so so so ss so so}",
 		"prompt_id", (json_int_t)w->prompt_id,
 		"prompt", db_json_str(w->prompt, (size_t)w->prompt_len),
 		"response_id", (json_int_t)w->response_id,
