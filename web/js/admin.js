@@ -14,6 +14,7 @@ import { initJobs } from './jobs.js';
 import { initModels } from './models.js';
 import { initAutoTrain } from './autotrain.js';
 import { initDisagreements } from './disagree.js';
+import { initDemog } from './admin_demog.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -334,6 +335,7 @@ initJobs(loaders, (name, fn) => { hiders[name] = fn; });
 initModels(loaders);
 initAutoTrain(loaders, (name, fn) => { hiders[name] = fn; });
 initDisagreements(loaders);
+initDemog(loaders);
 
 /* ---- start ------------------------------------------------------------------------------------- */
 

@@ -17,6 +17,8 @@
  */
 import { api, el, showError, whoami, setupHeader, plural } from './api.js';
 import { scoreControl } from './score.js';
+import { showGuidelines, toggleGuidelines } from './guidelines.js';
+import { setupDemoWriter, openDemoWriter, demoTaskShown } from './demo_write.js';
 
 const $ = (id) => document.getElementById(id);
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -54,7 +56,11 @@ function setProgress(p) {
 }
 
 async function refreshProgress() {
-	try { setProgress(await api('GET', '/api/me')); } catch (e) { /* shown on next action */ }
+	try {
+		const m = await api('GET', '/api/me');
+		setProgress(m);
+		showGuidelines(m.guidelines);   /* a new version shows without a reload */
+	} catch (e) { /* shown on next action */ }
 }
 
 function show(which) {
@@ -225,6 +231,7 @@ function render(task, opts = {}) {
 	disarmSkip();
 	const cards = task.responses.map((r, i) => buildCard(r, i));
 	current = { task, cards, mode: opts.mode || 'new', ratedAt: opts.ratedAt || null, reopened: !!opts.reopened };
+	demoTaskShown(task);
 	$('prompt').textContent = task.prompt;
 	const box = $('answers');
 	box.replaceChildren(...cards.map((c) => c.node));
@@ -547,6 +554,7 @@ function onKey(ev) {
 	if (typing) return;
 	if (ev.key === 'u' && toastUndo) { ev.preventDefault(); undo(); return; }
 	if ((ev.key === 'p' || ev.key === 'Backspace') && (current || !$('empty').hidden)) { ev.preventDefault(); previous(); return; }
+	if (ev.key === 'g' && toggleGuidelines()) { ev.preventDefault(); return; }
 	if (!current || $('task').hidden) return;
 	const i = focusedIndex();
 	const onControl = t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t.tagName === 'SUMMARY';
@@ -577,6 +585,10 @@ function onKey(ev) {
 		ev.preventDefault();
 		skip();
 		return;
+	case 'w':
+		ev.preventDefault();
+		openDemoWriter();
+		return;
 	case 'n':
 		ev.preventDefault();
 		newer();
@@ -606,6 +618,8 @@ async function main() {
 	me = await whoami();
 	setupHeader(me);
 	setProgress(me);
+	showGuidelines(me.guidelines, me);
+	setupDemoWriter({ task: () => current && current.task, notice });
 	$('submit').addEventListener('click', submit);
 	$('skip').addEventListener('click', skip);
 	$('back').addEventListener('click', newer);
