@@ -20,6 +20,28 @@ static bool has_text(const char *s)
 	return false;
 }
 
+bool api_demonstration_field(struct request *r, json_t *body, const char **text)
+{
+	*text = NULL;
+	if (!json_get_string(r, body, "demonstration", NULL, false, true, MAX_DEMONSTRATION, text))
+		return false;
+	if (*text && !has_text(*text))
+		return http_bad_field(r, "demonstration", "'demonstration' must not be only white space");
+	return true;
+}
+
+int api_demonstration_store(struct request *r, int64_t group, const char *text, int64_t *id)
+{
+	int64_t new_group, prompt;
+	/* this thread's connection: after a group commit the answer may be
+	 * written on another thread than the one that took the request */
+	struct db *db = db_pool_get();
+	if (!db)
+		return DB_ERROR;
+	return db_demonstration_add(db, r->rater.id, group, 0, text, db_now(), id, &new_group,
+				    &prompt);
+}
+
 /*
  * POST /api/demonstrations (rater) — {"group_id" | "prompt_id", "text"}:
  * the caller's answer to the prompt of that group (the task shown) or to

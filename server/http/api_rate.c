@@ -149,9 +149,11 @@ static bool rating_parse(struct request *r, json_t *v, int i, struct db_rating_i
 }
 
 /* The answer to a save of in[0..n-1] into group that returned rc (and set
- * bad), as db_ratings_save reports it. */
+ * bad), as db_ratings_save reports it; once the ratings are committed, demo
+ * (when not NULL) is stored as the caller's demonstration on the group. */
 static enum MHD_Result ratings_answer(struct request *r, int rc, int bad,
-				      const struct db_rating_in *in, int n, int64_t group)
+				      const struct db_rating_in *in, int n, int64_t group,
+				      const char *demo)
 {
 	if (rc == DB_NOTFOUND && bad >= 0 && bad < n) {
 		snprintf(r->err_field, sizeof r->err_field, "ratings[%d].response_id", bad);
@@ -172,7 +174,19 @@ static enum MHD_Result ratings_answer(struct request *r, int rc, int bad,
 	/* committed: the rating is on disk before the 201 (with --durability
 	 * full, flushed to it) */
 	metrics_ratings_add(n);
-	return http_json(r, 201, json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group));
+	json_t *ans = json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group);
+	if (demo) {
+		/* after the ratings' commit, in a transaction of its own: a database
+		 * failure here (the group exists: the save found it) leaves the
+		 * ratings saved and answers 5xx */
+		int64_t id;
+		if ((rc = api_demonstration_store(r, group, demo, &id)) < 0) {
+			json_decref(ans);
+			return http_db_error(r, rc, "demonstration");
+		}
+		json_object_set_new(ans, "demonstration_id", json_integer(id));
+	}
+	return http_json(r, 201, ans);
 }
 
 static void ratings_free(json_t *body, struct db_rating_in *in, int n)
@@ -197,6 +211,7 @@ struct rating_wait {
 	struct request *r;
 	json_t *body;
 	struct db_rating_in *in;
+	const char *demo;               /* "demonstration" (in body) or NULL */
 	bool suspended;                 /* else the handler's thread waits on cond */
 	bool finished;
 	pthread_mutex_t lock;
@@ -231,14 +246,15 @@ static enum MHD_Result ratings_resumed(struct request *r)
 	struct rating_wait *w = r->ctx;
 	r->ctx = NULL;
 	enum MHD_Result ret = ratings_answer(r, w->job.op.rc, w->job.bad_index, w->in, w->job.n,
-					     w->job.group_id);
+					     w->job.group_id, w->demo);
 	rating_wait_free(w);
 	return ret;
 }
 
 /* Takes over body and in (freed whatever happens). */
 static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
-					    struct db_rating_in *in, int n, int64_t group)
+					    struct db_rating_in *in, int n, int64_t group,
+					    const char *demo)
 {
 	struct rating_wait *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -253,6 +269,7 @@ static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 	w->r = r;
 	w->body = body;
 	w->in = in;
+	w->demo = demo;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r->ctx = w;
@@ -275,13 +292,27 @@ enum MHD_Result api_ratings_create(struct request *r)
 	struct db_rating_in *in = NULL;
 	int64_t group = 0, *ids = NULL;
 	int n = 0, bad = -1, rc;
+	const char *demo = NULL;
 	enum MHD_Result ret;
 
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
-	if (!json_get_int(r, body, "group_id", NULL, true, 1, INT64_MAX, &group))
+	if (!json_get_int(r, body, "group_id", NULL, true, 1, INT64_MAX, &group) ||
+	    !api_demonstration_field(r, body, &demo))
 		goto out_invalid;
 	json_t *list = json_object_get(body, "ratings");
+	if (demo && (!list || json_is_null(list))) {
+		/* a demonstration alone (API.md): no rating saved */
+		int64_t id;
+		rc = api_demonstration_store(r, group, demo, &id);
+		ret = rc == DB_NOTFOUND ?
+			http_error(r, 404, "not_found", "group %lld not found", (long long)group) :
+			rc < 0 ? http_db_error(r, rc, "demonstration") :
+			http_json(r, 201, json_pack("{si sI sI}", "saved", 0, "group_id", (json_int_t)group,
+						    "demonstration_id", (json_int_t)id));
+		json_decref(body);
+		return ret;
+	}
 	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > MAX_RATINGS) {
 		http_bad_field(r, "ratings", "'ratings' must be an array of 1 to %d ratings", MAX_RATINGS);
 		goto out_invalid;
@@ -310,9 +341,9 @@ enum MHD_Result api_ratings_create(struct request *r)
 	/* what the request says is checked; what the database holds (the group,
 	 * its answers) is checked by the save, in its transaction */
 	if (db_gc_running())
-		return ratings_group_commit(r, body, in, n, group);
+		return ratings_group_commit(r, body, in, n, group, demo);
 	rc = db_ratings_save(r->db, r->rater.id, group, in, n, db_now(), &bad);
-	ret = ratings_answer(r, rc, bad, in, n, group);
+	ret = ratings_answer(r, rc, bad, in, n, group, demo);
 	ratings_free(body, in, n);
 	return ret;
 

@@ -149,3 +149,51 @@ test('the SFT job trains on the demonstrations raters wrote, with or without inc
 		assert.deepEqual((await sftRows(srv, '?split=train&include_imported=false')).map((r) => r.completion).sort(), [...texts].sort());
 	} finally { await w.stop(); }
 });
+
+for (const durability of ['full', 'normal']) {
+	test(`POST /api/ratings with "demonstration", alone or with ratings (--durability ${durability})`, async () => {
+		const srv = await startServer({ args: ['--durability', durability] });
+		try {
+			const ann = await createRater(srv, 'ann');
+			const G = await importGroup(srv, 'Capital of Chile?', ['Lima.', 'Santiago.'], 'train');
+			// alone: no rating
+			const a = await ann.client.post('/api/ratings', { group_id: G.groupId, demonstration: 'Santiago is the capital of Chile.' });
+			assert.equal(a.status, 201, a.text);
+			assert.equal(a.json.saved, 0);
+			assert.equal(a.json.group_id, G.groupId);
+			// with ratings: both stored
+			const b = await ann.client.post('/api/ratings', {
+				group_id: G.groupId, demonstration: 'Santiago.',
+				ratings: [{ response_id: G.responseIds[0], score: 1 }, { response_id: G.responseIds[1], score: 5 }],
+			});
+			assert.equal(b.status, 201, b.text);
+			assert.equal(b.json.saved, 2);
+			const list = (await srv.admin.get('/api/demonstrations')).json.demonstrations;
+			assert.deepEqual(list.map((d) => [d.id, d.text, d.source_group_id, d.rater]), [
+				[b.json.demonstration_id, 'Santiago.', G.groupId, 'ann'],
+				[a.json.demonstration_id, 'Santiago is the capital of Chile.', G.groupId, 'ann'],
+			]);
+			const ratings = parseJsonl((await srv.admin.get('/api/export/ratings.jsonl')).text);
+			assert.deepEqual(ratings.map((r) => [r.response_id, r.score]), [[G.responseIds[0], 1], [G.responseIds[1], 5]]);
+
+			// bad: nothing stored, neither the demonstration nor the ratings
+			const before = await snapshot(srv);
+			const nDemos = list.length;
+			const bad = [
+				[{ group_id: G.groupId, demonstration: '' }, 400, 'empty'],
+				[{ group_id: G.groupId, demonstration: '  \n' }, 400, 'blank'],
+				[{ group_id: G.groupId, demonstration: 7 }, 400, 'a number'],
+				[{ group_id: G.groupId, demonstration: 'y'.repeat(20001) }, 400, 'too long'],
+				[{ group_id: 99999, demonstration: 'x' }, 404, 'unknown group, alone'],
+				[{ group_id: 99999, demonstration: 'x', ratings: [{ response_id: G.responseIds[0], score: 3 }] }, 404, 'unknown group, with ratings'],
+				[{ group_id: G.groupId, demonstration: 'x', ratings: [{ response_id: 99999, score: 3 }] }, 404, 'unknown response'],
+				[{ group_id: G.groupId, demonstration: 'x', ratings: [{ response_id: G.responseIds[0], score: 9 }] }, 400, 'bad score'],
+				[{ group_id: G.groupId, demonstration: 'x', ratings: [] }, 400, 'empty ratings'],
+				[{ group_id: G.groupId }, 400, 'neither'],
+			];
+			for (const [body, status, what] of bad) assertError(await ann.client.post('/api/ratings', body), status, what);
+			await assertUnchanged(srv, before, 'bad demonstrations with ratings');
+			assert.equal((await srv.admin.get('/api/demonstrations')).json.demonstrations.length, nDemos);
+		} finally { await srv.stop(); }
+	});
+}
