@@ -9,9 +9,8 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, parseJsonl } from '../lib/server.mjs';
-import { createRater, importGroup, assertError, snapshot, assertUnchanged, sqlite } from '../lib/fixtures.mjs';
+import { createRater, importGroup, assertError, snapshot, assertUnchanged } from '../lib/fixtures.mjs';
 import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, importDemos } from '../lib/tiny_model.mjs';
-import path from 'node:path';
 
 const sftRows = async (srv, q = '') => {
 	const r = await srv.admin.get('/api/export/sft.jsonl' + q);
@@ -36,11 +35,13 @@ test('a demonstration is a response of origin human in its own group, listed for
 		const e = await bob.client.post('/api/demonstrations', { prompt_id: G.promptId, text: 'Paris.' });
 		assert.equal(e.status, 201, e.text);
 
-		// stored with origin human, no model, the author
-		const db = path.join(srv.dataDir, 'rlhfd.db');
-		assert.equal(sqlite(db, `SELECT origin, model_id IS NULL, author_id, group_id, prompt_id FROM responses WHERE id IN (${d.json.id}, ${e.json.id}) ORDER BY id`),
-			`human|1|${ann.id}|${d.json.group_id}|${G.promptId}\nhuman|1|${bob.id}|${e.json.group_id}|${G.promptId}`);
-		assert.equal(sqlite(db, `SELECT origin FROM responses WHERE id = ${G.responseIds[0]}`), 'import');
+		// answers of the prompt with no model, each in its own group (origin and
+		// author: sft.jsonl and the admin's list below)
+		const pd = (await srv.admin.get(`/api/prompts/${G.promptId}`)).json;
+		assert.deepEqual(pd.responses.map((r) => [r.id, r.group_id, r.model_id]), [
+			[G.responseIds[0], G.groupId, null], [G.responseIds[1], G.groupId, null],
+			[d.json.id, d.json.group_id, null], [e.json.id, e.json.group_id, null],
+		]);
 
 		// the admin's list, newest first, with rater, prompt and time
 		const l = await srv.admin.get('/api/demonstrations');

@@ -7,7 +7,7 @@
  * /api/demonstrations, older pages on demand).
  */
 import { api, el, showError } from './api.js';
-import { renderMarkdown } from './markdown.js';
+import { markdownToDom } from './markdown.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
@@ -26,7 +26,7 @@ function preview() {
 	clearTimeout(previewTimer);
 	previewTimer = null;
 	const text = $('gl-text').value;
-	$('gl-preview').innerHTML = renderMarkdown(text, { headingLevel: 3 });   /* escaped: see markdown.js */
+	$('gl-preview').replaceChildren(markdownToDom(text, { headingLevel: 3 }));
 	if (!text.trim()) $('gl-preview').replaceChildren(el('p', { class: 'muted', text: 'Nothing to show: raters see no guidelines panel.' }));
 }
 
@@ -42,7 +42,7 @@ function buildGuidelines(panel) {
 		el('div', { class: 'card guidelines-editor' },
 			el('h2', { text: 'Rating guidelines' }),
 			el('p', { id: 'gl-help', class: 'muted small', text: 'Shown to raters in a panel on the rate page. Markdown: # headings, ' +
-				'blank lines between paragraphs, - or 1. lists, **bold**, *italic*, `code`, [links](https://…). Anything else, ' +
+				'blank lines between paragraphs, - or 1. lists, **bold**, *italic*, `code`, [text](address) links to http(s) addresses. Anything else, ' +
 				'HTML included, shows as plain text. Saving makes a new version; each rating records the version in force.' }),
 			el('label', { for: 'gl-text', text: 'Guidelines text' }),
 			area,

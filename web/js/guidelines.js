@@ -7,7 +7,7 @@
  * marked "updated" (the last version seen is kept in localStorage per rater).
  */
 import { el } from './api.js';
-import { renderMarkdown } from './markdown.js';
+import { markdownToDom } from './markdown.js';
 
 let panel = null;     /* { details, summary, body, badge, version } */
 let seenKey = null;
@@ -47,7 +47,7 @@ export function showGuidelines(g, me) {
 	slot.hidden = false;
 	if (panel.version === g.version) return;
 	panel.version = g.version;
-	panel.body.innerHTML = renderMarkdown(g.text, { headingLevel: 3 });   /* escaped: see markdown.js */
+	panel.body.replaceChildren(markdownToDom(g.text, { headingLevel: 3 }));
 	panel.summary.querySelector('.guidelines-version').textContent = `version ${g.version}`;
 	let seen = 0;
 	try { seen = Number(localStorage.getItem(seenKey) || 0); } catch (e) { /* storage off */ }

@@ -3,14 +3,15 @@
  * guidelines (admin-written text shown to raters): headings (# to ######),
  * paragraphs (lines joined, blank lines between), bulleted (- or *) and
  * numbered (1.) lists, **strong**, *emphasis* / _emphasis_, `inline code`
- * and [links](https://…) whose address is http or https.
+ * and [links](address) whose address is http or https.
  *
- * Everything else is text: every character of the input reaches the page
- * escaped, so raw HTML, a javascript: or data: link, an unclosed ** or ` all
- * show as they were typed.  renderMarkdown returns HTML text made only of the
- * tags above (each opened and closed in the same call, so the result is
- * always balanced) and is the only way the pages turn guidelines into markup.
- * No DOM here: the node tests import it as it is (tests/browser/markdown.test.mjs).
+ * Everything else is text, so raw HTML, a javascript: or data: link, an
+ * unclosed ** or ` all show as they were typed.  parseMarkdown turns the text
+ * into a tree of the tags above and text strings; markdownToDom builds the
+ * page's nodes from it with createElement and text nodes only (no HTML is
+ * ever parsed: the pages set no HTML text), and renderMarkdown writes the
+ * same tree as escaped HTML text, which is what the node tests read
+ * (tests/browser/markdown.test.mjs: no DOM needed).
  */
 
 const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -30,27 +31,34 @@ export function safeUrl(url) {
  * thousands of "[" costs no more than its length times the bound. */
 const LINK = new RegExp(`\\[([^\\]\\n]{1,${MAX_LINK_TEXT}})\\]\\(([^()\\s]{1,${MAX_URL}})\\)`, 'y');
 
-/* Inline markup of one paragraph, list item or heading. */
+/* Appends text to out, merged with a text node before it. */
+function pushText(out, t) {
+	if (typeof out[out.length - 1] === 'string') out[out.length - 1] += t;
+	else out.push(t);
+}
+
+/* Inline markup of one paragraph, list item or heading: an array of text
+ * strings and { tag, href?, children } nodes. */
 function inline(s) {
-	let out = '';
+	const out = [];
 	let i = 0;
 	while (i < s.length) {
 		const c = s[i];
 		if (c === '`') {
 			const j = s.indexOf('`', i + 1);
 			if (j > i + 1) {
-				out += `<code>${escapeHtml(s.slice(i + 1, j))}</code>`;
+				out.push({ tag: 'code', children: [s.slice(i + 1, j)] });
 				i = j + 1;
 				continue;
 			}
 		} else if (c === '*' && s[i + 1] === '*') {
 			const j = s.indexOf('**', i + 2);
 			if (j > i + 2) {
-				out += `<strong>${inline(s.slice(i + 2, j))}</strong>`;
+				out.push({ tag: 'strong', children: inline(s.slice(i + 2, j)) });
 				i = j + 2;
 				continue;
 			}
-			out += '**';   /* unclosed: both stars as text */
+			pushText(out, '**');   /* unclosed: both stars as text */
 			i += 2;
 			continue;
 		} else if (c === '*' || c === '_') {
@@ -58,7 +66,7 @@ function inline(s) {
 			/* "*a*" but not "2 * 3 * 4" nor snake_case_words */
 			const wordy = c === '_' && (/\w/.test(s[i - 1] || '') || /\w/.test(s[j + 1] || ''));
 			if (j > i + 1 && !/\s/.test(s[i + 1]) && !/\s/.test(s[j - 1]) && !wordy) {
-				out += `<em>${inline(s.slice(i + 1, j))}</em>`;
+				out.push({ tag: 'em', children: inline(s.slice(i + 1, j)) });
 				i = j + 1;
 				continue;
 			}
@@ -66,32 +74,33 @@ function inline(s) {
 			LINK.lastIndex = i;
 			const m = LINK.exec(s);
 			if (m && safeUrl(m[2])) {
-				out += `<a href="${escapeHtml(m[2])}" rel="noopener noreferrer" target="_blank">${inline(m[1])}</a>`;
+				out.push({ tag: 'a', href: m[2], children: inline(m[1]) });
 				i += m[0].length;
 				continue;
 			}
 		}
-		out += ESC[c] || c;
+		pushText(out, c);
 		i++;
 	}
 	return out;
 }
 
 /*
- * text → HTML.  opts.headingLevel: the level "#" becomes (default 3, so the
+ * text → an array of block nodes ({ tag, children }: h3..h6, p, ul, ol with
+ * li children).  opts.headingLevel: the level "#" becomes (default 3, so the
  * guidelines sit under a page's h1 and a panel's h2); deeper ones follow, up
  * to h6.
  */
-export function renderMarkdown(text, opts = {}) {
+export function parseMarkdown(text, opts = {}) {
 	const base = opts.headingLevel || 3;
 	const lines = String(text ?? '').replace(/\r\n?/g, '\n').split('\n');
 	const out = [];
 	let para = [];
 	let list = null;   /* { tag: 'ul' | 'ol', items: [] } */
 	const flush = () => {
-		if (para.length) out.push(`<p>${inline(para.join(' '))}</p>`);
+		if (para.length) out.push({ tag: 'p', children: inline(para.join(' ')) });
 		para = [];
-		if (list) out.push(`<${list.tag}>${list.items.map((x) => `<li>${inline(x)}</li>`).join('')}</${list.tag}>`);
+		if (list) out.push({ tag: list.tag, children: list.items.map((x) => ({ tag: 'li', children: inline(x) })) });
 		list = null;
 	};
 	for (const raw of lines) {
@@ -101,8 +110,7 @@ export function renderMarkdown(text, opts = {}) {
 			flush();
 		} else if ((m = /^(#{1,6})\s+(.*?\S)(?:\s+#+)?$/.exec(line))) {
 			flush();
-			const level = Math.min(6, base + m[1].length - 1);
-			out.push(`<h${level}>${inline(m[2])}</h${level}>`);
+			out.push({ tag: `h${Math.min(6, base + m[1].length - 1)}`, children: inline(m[2]) });
 		} else if ((m = /^([-*]|\d{1,9}[.)])\s+(.*)$/.exec(line))) {
 			const tag = /\d/.test(m[1]) ? 'ol' : 'ul';
 			if (para.length || (list && list.tag !== tag)) flush();
@@ -116,5 +124,36 @@ export function renderMarkdown(text, opts = {}) {
 		}
 	}
 	flush();
-	return out.join('\n');
+	return out;
+}
+
+function nodeHtml(n) {
+	if (typeof n === 'string') return escapeHtml(n);
+	const inner = n.children.map(nodeHtml).join('');
+	if (n.tag === 'a') return `<a href="${escapeHtml(n.href)}" rel="noopener noreferrer" target="_blank">${inner}</a>`;
+	return `<${n.tag}>${inner}</${n.tag}>`;
+}
+
+/* text → escaped HTML text of the same tree (blocks one a line). */
+export function renderMarkdown(text, opts = {}) {
+	return parseMarkdown(text, opts).map(nodeHtml).join('\n');
+}
+
+function nodeDom(n, doc) {
+	if (typeof n === 'string') return doc.createTextNode(n);
+	const e = doc.createElement(n.tag);
+	if (n.tag === 'a') {
+		e.setAttribute('href', n.href);   /* checked by safeUrl */
+		e.setAttribute('rel', 'noopener noreferrer');
+		e.setAttribute('target', '_blank');
+	}
+	for (const c of n.children) e.append(nodeDom(c, doc));
+	return e;
+}
+
+/* text → a DocumentFragment of the same tree, built node by node. */
+export function markdownToDom(text, opts = {}, doc = document) {
+	const f = doc.createDocumentFragment();
+	for (const n of parseMarkdown(text, opts)) f.append(nodeDom(n, doc));
+	return f;
 }
