@@ -16,8 +16,11 @@ struct db_export {
 	struct db *db;             /* its own read-only connection */
 	sqlite3_stmt *st;          /* ratings: borrowed from db's cache */
 	struct db_td_cursor *td;   /* pairs and SFT rows */
+	struct db_td_order_cursor *oc; /* pairs: the judgements, after the scores' pairs */
 	double min_score;
 	struct db_td_group g;      /* the group whose rows are being handed out */
+	struct db_td_order o;      /* pairs: the judgement whose pairs are, once td is done */
+	bool in_orders;            /* td is done: the pairs come from oc */
 	int (*pairs)[2];           /* pairs: g's pairs (n of them) */
 	int *idx;                  /* sft: g's SFT rows (n of them) */
 	double *rm;                /* pairs: g's answers' reward-model scores (NAN: none) */
@@ -47,7 +50,9 @@ void db_export_close(struct db_export *x)
 	if (!x)
 		return;
 	db_td_close(x->td);
+	db_td_orders_close(x->oc);
 	db_td_group_release(&x->g);
+	db_td_order_release(&x->o);
 	free(x->pairs);
 	free(x->idx);
 	free(x->rm);
@@ -142,7 +147,15 @@ static int groups_open(const char *path, const struct db_export_filter *f, bool 
 
 int db_export_pairs_open(const char *path, const struct db_export_filter *f, struct db_export **out)
 {
-	return groups_open(path, f, false, out);
+	int rc = groups_open(path, f, false, out);
+	if (rc < 0)
+		return rc;
+	struct db_td_filter tf = { .split = f->split, .since = f->since, .min_raters = f->min_raters };
+	if ((rc = db_td_orders_open((*out)->db, &tf, &(*out)->oc)) < 0) {
+		db_export_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int db_export_sft_open(const char *path, const struct db_export_filter *f, struct db_export **out)
@@ -150,27 +163,62 @@ int db_export_sft_open(const char *path, const struct db_export_filter *f, struc
 	return groups_open(path, f, f->with_imported, out);
 }
 
-/* The reward-model scores of x->g's answers into x->rm: 1, or a negative
+/* The reward-model scores of g's answers into x->rm: 1, or a negative
  * code. */
-static int group_rm_scores(struct db_export *x)
+static int group_rm_scores(struct db_export *x, const struct db_td_group *g)
 {
-	if (x->g.n > x->cap_rm) {
+	if (g->n > x->cap_rm) {
 		free(x->rm);
-		if (!(x->rm = malloc((size_t)x->g.n * sizeof *x->rm))) {
+		if (!(x->rm = malloc((size_t)g->n * sizeof *x->rm))) {
 			x->cap_rm = 0;
 			return db_nomem("cannot read the export");
 		}
-		x->cap_rm = x->g.n;
+		x->cap_rm = g->n;
 	}
-	for (int i = 0; i < x->g.n; i++) {
+	for (int i = 0; i < g->n; i++) {
 		int64_t model;
-		int rc = db_rm_score_get(x->db, x->g.responses[i].id, &x->rm[i], &model);
+		int rc = db_rm_score_get(x->db, g->responses[i].id, &x->rm[i], &model);
 		if (rc == DB_NOTFOUND)
 			x->rm[i] = NAN;
 		else if (rc < 0)
 			return rc;
 	}
 	return 1;
+}
+
+/* Room for need pairs / rows in x->pairs and x->idx: 0, or a negative code. */
+static int rows_room(struct db_export *x, int need)
+{
+	need = need > 0 ? need : 1;
+	if (need <= x->cap)
+		return 0;
+	free(x->pairs);
+	free(x->idx);
+	x->pairs = malloc((size_t)need * sizeof *x->pairs);
+	x->idx = malloc((size_t)need * sizeof *x->idx);
+	if (!x->pairs || !x->idx) {
+		x->cap = 0;
+		return db_nomem("cannot read the export");
+	}
+	x->cap = need;
+	return 0;
+}
+
+/* Moves to the next judgement that has pairs: 1, 0 at the end, or a
+ * negative code. */
+static int next_order(struct db_export *x)
+{
+	do {
+		db_td_order_release(&x->o);
+		x->n = x->next = 0;
+		int rc = db_td_orders_next(x->oc, &x->o);
+		if (rc <= 0)
+			return rc;
+		if ((rc = rows_room(x, x->o.g.n * (x->o.g.n - 1) / 2)) < 0)
+			return rc;
+		x->n = db_td_order_pairs(&x->o, x->pairs);
+	} while (x->n == 0);
+	return group_rm_scores(x, &x->o.g);
 }
 
 /* Moves to the next group that has rows (its pairs, or its SFT rows):
@@ -184,41 +232,47 @@ static int next_group(struct db_export *x, bool pairs)
 		if (rc <= 0)
 			return rc;
 		int n = x->g.n;
-		int need = pairs ? n * (n - 1) / 2 : n;
-		need = need > 0 ? need : 1;
-		if (need > x->cap) {
-			free(x->pairs);
-			free(x->idx);
-			x->pairs = malloc((size_t)need * sizeof *x->pairs);
-			x->idx = malloc((size_t)need * sizeof *x->idx);
-			if (!x->pairs || !x->idx) {
-				x->cap = 0;
-				return db_nomem("cannot read the export");
-			}
-			x->cap = need;
-		}
+		if ((rc = rows_room(x, pairs ? n * (n - 1) / 2 : n)) < 0)
+			return rc;
 		x->n = pairs ? db_td_group_pairs(&x->g, x->pairs) :
 			       db_td_group_sft(&x->g, x->min_score, x->idx);
 	} while (x->n == 0);
-	return pairs ? group_rm_scores(x) : 1;
+	return pairs ? group_rm_scores(x, &x->g) : 1;
 }
 
 int db_export_pairs_next(struct db_export *x, struct db_pair_row *row)
 {
-	if (x->next >= x->n) {
+	if (x->next >= x->n && !x->in_orders) {
 		int rc = next_group(x, true);
+		if (rc < 0)
+			return rc;
+		x->in_orders = rc == 0; /* the scores' pairs are done: the judgements' follow */
+	}
+	if (x->next >= x->n && x->in_orders) {
+		int rc = next_order(x);
 		if (rc <= 0)
 			return rc;
 	}
-	const struct db_td_response *c = &x->g.responses[x->pairs[x->next][0]];
-	const struct db_td_response *r = &x->g.responses[x->pairs[x->next][1]];
-	row->rm_score_chosen = x->rm[x->pairs[x->next][0]];
-	row->rm_score_rejected = x->rm[x->pairs[x->next][1]];
+	const struct db_td_group *g = x->in_orders ? &x->o.g : &x->g;
+	int ci = x->pairs[x->next][0], ri = x->pairs[x->next][1];
+	const struct db_td_response *c = &g->responses[ci];
+	const struct db_td_response *r = &g->responses[ri];
+	row->rm_score_chosen = x->rm[ci];
+	row->rm_score_rejected = x->rm[ri];
 	x->next++;
-	row->prompt_id = x->g.prompt_id;
-	row->group_id = x->g.id;
-	row->prompt = x->g.prompt;
-	row->prompt_len = x->g.prompt_len;
+	if (x->in_orders) {
+		row->kind = x->o.kind;
+		row->margin = x->o.level[ci] - x->o.level[ri];
+		row->rater_id = x->o.rater_id;
+	} else {
+		row->kind = "score";
+		row->margin = c->mean - r->mean;
+		row->rater_id = 0;
+	}
+	row->prompt_id = g->prompt_id;
+	row->group_id = g->id;
+	row->prompt = g->prompt;
+	row->prompt_len = g->prompt_len;
 	row->chosen_id = c->id;
 	row->chosen = c->text;
 	row->chosen_len = c->text_len;

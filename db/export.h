@@ -6,6 +6,8 @@
  * row by row, so an export of any size is never held in memory (one group at
  * a time at most) and never blocks writers (WAL readers see one snapshot: the
  * statement's).  Pairs and SFT rows come from db/traindata.h's definition —
+ * pairs.jsonl's the scores' pairs group by group, then the rank and pair
+ * judgements' pairs judgement by judgement —
  * the very rows the reward, DPO and SFT jobs train on, under the same filter.
  * Strings in the rows are borrowed until the next call on the cursor.
  */
@@ -54,8 +56,11 @@ struct db_pair_row {
 	int64_t prompt_id, group_id, chosen_id, rejected_id;
 	const char *prompt, *chosen, *rejected;
 	int prompt_len, chosen_len, rejected_len;
-	double score_chosen, score_rejected;
+	double score_chosen, score_rejected;       /* mean scores; NAN for a judgement's pair */
 	double rm_score_chosen, rm_score_rejected; /* as in db_rating_row; NAN when none */
+	const char *kind;    /* "score" (two means), "rank" or "pair" (one rater's judgement) */
+	double margin;       /* score: the means' gap; rank: the tiers between; pair: strength */
+	int64_t rater_id;    /* the judgement's rater; 0 for "score" */
 };
 
 struct db_export;

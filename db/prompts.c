@@ -21,6 +21,16 @@ int db_prompt_insert(struct db *db, const char *text, const char *split, const c
 	return rc;
 }
 
+int db_prompt_set_task_kind(struct db *db, int64_t id, const char *kind)
+{
+	int rc = db_run(db, STMT_PROMPT_SET_KIND,
+		"UPDATE prompts SET task_kind = :kind WHERE id = :id",
+		DB_ARGS(DB_TEXT(":kind", kind), DB_INT(":id", id)));
+	if (rc == DB_OK && db_changes(db) == 0)
+		return DB_NOTFOUND;
+	return rc;
+}
+
 int db_prompt_exists(struct db *db, int64_t id)
 {
 	int64_t one;
@@ -138,7 +148,7 @@ static json_t *response_row(sqlite3_stmt *st)
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_GET,
-		"SELECT id, text, split, source, meta, " ISO_TIME("created_at")
+		"SELECT id, text, split, source, meta, " ISO_TIME("created_at") ", task_kind"
 		" FROM prompts WHERE id = :id");
 	if (!st)
 		return DB_ERROR;
@@ -155,6 +165,8 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 		"source", db_col_json_str(st, 3),
 		"meta", db_col_json(st, 4, "{}"),
 		"created_at", db_col_text(st, 5));
+	/* null: the config's task_kind applies */
+	json_object_set_new(p, "task_kind", db_col_json_str(st, 6));
 	sqlite3_reset(st);
 
 	/* responses first, then their ratings: one statement at a time */

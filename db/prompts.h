@@ -19,6 +19,10 @@ struct db;
  * object text or NULL for {}. */
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id);
+/* Sets prompt id's task kind ("score", "rank", "pair"; NULL = the config
+ * default task_kind).  DB_NOTFOUND when there is no such prompt. */
+int db_prompt_set_task_kind(struct db *db, int64_t id, const char *kind);
+
 /* DB_OK if the prompt exists, else DB_NOTFOUND. */
 int db_prompt_exists(struct db *db, int64_t id);
 
@@ -29,7 +33,7 @@ int db_prompt_exists(struct db *db, int64_t id);
 int db_prompts_list(struct db *db, const char *split, int64_t after, int limit,
 		    json_t **out, int64_t *next_after);
 
-/* *out = new object {"id","text","split","source","meta","created_at",
+/* *out = new object {"id","text","split","source","meta","created_at","task_kind",
  * "responses": [{"id","text","model_id","model","group_id","token_count",
  * "created_at","mean_score","ratings": [{"id","rater_id","rater","score",
  * "helpful","honest","harmless","comment","flags","created_at"}],

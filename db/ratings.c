@@ -85,9 +85,11 @@ static int group_ids(struct db *db, int64_t group_id, int64_t **ids_out, int *k)
 static int group_rater_known(struct db *db, int64_t rater_id, int64_t group_id, bool *known)
 {
 	int64_t k;
+	/* a score or an ordering: either makes the rater one of the group's */
 	int rc = db_int64(db, STMT_RATER_IN_GROUP,
 		"SELECT EXISTS (SELECT 1 FROM ratings WHERE rater_id = :rater AND group_id = :group"
-		" AND superseded_at IS NULL)",
+		" AND superseded_at IS NULL) OR EXISTS (SELECT 1 FROM orderings"
+		" WHERE rater_id = :rater AND group_id = :group AND superseded_at IS NULL)",
 		DB_ARGS(DB_INT(":group", group_id), DB_INT(":rater", rater_id)), &k);
 	if (rc < 0)
 		return rc;
@@ -181,9 +183,109 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 	return db_commit(db);
 }
 
+/* ---- rank and pair judgements ---------------------------------------------- */
+
+/* Checks the items against the group's responses (sorted ids): membership,
+ * no answer twice, and for a ranking every answer placed. */
+static int order_check(const struct db_order_in *o, const int64_t *ids, int k,
+		       int *bad_index, int64_t *missing)
+{
+	bool *seen = calloc(k ? k : 1, sizeof *seen);
+	if (!seen)
+		return db_nomem("cannot check a judgement");
+	int rc = DB_OK;
+	for (int i = 0; i < o->n && rc == DB_OK; i++) {
+		int j = find_sorted(ids, k, o->items[i].response_id);
+		if (j < 0 || seen[j]) {
+			*bad_index = i;
+			rc = DB_INVALID;
+		} else {
+			seen[j] = true;
+		}
+	}
+	for (int j = 0; rc == DB_OK && strcmp(o->kind, "rank") == 0 && j < k; j++)
+		if (!seen[j]) {
+			*missing = ids[j];
+			rc = DB_INVALID;
+		}
+	free(seen);
+	return rc;
+}
+
+static int order_save_in_tx(struct db *db, int64_t rater_id, int64_t group_id,
+			    const struct db_order_in *o, int64_t now, int *bad_index,
+			    int64_t *missing)
+{
+	int64_t *ids = NULL;
+	int k, rc, bad = -1;
+	int64_t miss = 0;
+
+	if ((rc = group_ids(db, group_id, &ids, &k)) < 0 ||
+	    (k == 0 && (rc = db_group_exists(db, group_id, NULL)) < 0))
+		goto out;
+	if ((rc = order_check(o, ids, k, &bad, &miss)) < 0) {
+		if (rc == DB_INVALID && bad >= 0 &&
+		    find_sorted(ids, k, o->items[bad].response_id) < 0 &&
+		    db_response_exists(db, o->items[bad].response_id, NULL) == DB_NOTFOUND)
+			rc = DB_NOTFOUND;
+		goto out;
+	}
+	bool known = false;
+	if ((rc = group_rater_known(db, rater_id, group_id, &known)) < 0)
+		goto out;
+	if (known && (rc = db_run(db, STMT_ORDER_SUPERSEDE,
+			"UPDATE orderings SET superseded_at = :now WHERE rater_id = :rater"
+			" AND group_id = :group AND superseded_at IS NULL",
+			DB_ARGS(DB_INT(":now", now), DB_INT(":rater", rater_id),
+				DB_INT(":group", group_id)))) < 0)
+		goto out;
+	for (int i = 0; i < o->n; i++) {
+		const struct db_order_item *it = &o->items[i];
+		if ((rc = db_run(db, STMT_ORDER_INSERT,
+			"INSERT INTO orderings(group_id, rater_id, response_id, kind, place, level,"
+			" verdict, strength, created_at) VALUES (:group, :rater, :response, :kind,"
+			" :place, :level, :verdict, :strength, :now)",
+			DB_ARGS(DB_INT(":group", group_id), DB_INT(":rater", rater_id),
+				DB_INT(":response", it->response_id), DB_TEXT(":kind", o->kind),
+				DB_INT(":place", it->place), DB_INT(":level", it->level),
+				DB_TEXT(":verdict", o->verdict), DB_OPT(":strength", o->strength),
+				DB_INT(":now", now)))) < 0) {
+			bad = i;
+			goto out;
+		}
+	}
+	rc = db_lease_delete(db, rater_id, group_id);
+out:
+	if (bad_index)
+		*bad_index = bad;
+	if (missing)
+		*missing = miss;
+	free(ids);
+	return rc;
+}
+
+int db_order_save(struct db *db, int64_t rater_id, int64_t group_id,
+		  const struct db_order_in *o, int64_t now, int *bad_index, int64_t *missing)
+{
+	int rc = db_begin(db);
+	if (rc < 0) {
+		if (bad_index)
+			*bad_index = -1;
+		return rc;
+	}
+	if ((rc = order_save_in_tx(db, rater_id, group_id, o, now, bad_index, missing)) < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
 static int ratings_job_run(struct db *db, struct db_gc_op *op)
 {
 	struct db_ratings_job *job = (struct db_ratings_job *)op;
+	if (job->order)
+		return order_save_in_tx(db, job->rater_id, job->group_id, job->order, job->now,
+					&job->bad_index, &job->missing);
 	return ratings_save_in_tx(db, job->rater_id, job->group_id, job->in, job->n, job->now,
 				  &job->bad_index);
 }
@@ -193,6 +295,7 @@ void db_ratings_submit(struct db_ratings_job *job, void (*done)(struct db_gc_op 
 	job->op.run = ratings_job_run;
 	job->op.done = done;
 	job->bad_index = -1;
+	job->missing = 0;
 	db_gc_submit(&job->op);
 }
 

@@ -35,13 +35,43 @@ int db_ratings_save(struct db *db, int64_t rater_id, int64_t group_id,
 		    const struct db_rating_in *in, int n, int64_t now, int *bad_index);
 
 /*
+ * A rank or pair judgement of one group (the orderings table, migrations/
+ * 0009_task_kinds.sql): each placed answer with its place and level (higher
+ * is better, equal is a tie).  The caller (the HTTP handler) works the places
+ * and levels out from what the rater sent.
+ */
+struct db_order_item {
+	int64_t response_id;
+	int place, level;
+};
+struct db_order_in {
+	const char *kind;               /* "rank" or "pair" */
+	const char *verdict;            /* pair: "a", "b", "tie", "both_bad"; rank: NULL */
+	int strength;                   /* pair a / b: 1..3; otherwise 0 */
+	const struct db_order_item *items;
+	int n;
+};
+
+/*
+ * Saves o as the rater's current judgement of group_id, replacing every
+ * current ordering of theirs in the group, in one write transaction, and
+ * drops the rater's lease on the group.  DB_NOTFOUND: no such group
+ * (*bad_index -1) or no such response (*bad_index its item).  DB_INVALID: a
+ * response of another group or placed twice (*bad_index the item), or, for
+ * "rank", an answer of the group left out (*bad_index -1, *missing its id).
+ * bad_index and missing may be NULL.  Nothing is stored unless DB_OK.
+ */
+int db_order_save(struct db *db, int64_t rater_id, int64_t group_id,
+		  const struct db_order_in *o, int64_t now, int *bad_index, int64_t *missing);
+
+/*
  * The same save run by the group-commit writer (db/groupcommit.h): many
  * requests' saves in one transaction and one fsync, each in a savepoint of
  * its own, so a refused save changes nothing and fails no other.  Fill the
  * fields above op and call db_ratings_submit; done(&job->op) runs on the
  * writer thread when the outcome is final: job->op.rc is what
  * db_ratings_save would have returned (DB_OK: committed) and job->bad_index
- * what it would have set.  in (and what it points to) must stay valid until
+ * what it would have set (and job->missing, for an order).  in (and what it points to) must stay valid until
  * then.  Only while db_gc_running().
  */
 struct db_ratings_job {
@@ -49,7 +79,10 @@ struct db_ratings_job {
 	int64_t rater_id, group_id, now;
 	const struct db_rating_in *in;
 	int n;
+	const struct db_order_in *order; /* set: saves this judgement (db_order_save)
+					    instead of in[0..n) */
 	int bad_index;
+	int64_t missing;                /* db_order_save's *missing */
 };
 void db_ratings_submit(struct db_ratings_job *job, void (*done)(struct db_gc_op *op));
 

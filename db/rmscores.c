@@ -4,6 +4,7 @@
 #include "db/rmscores.h"
 #include "db/db_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,39 @@ nomem:
 	return db_nomem("cannot read the answers to score");
 }
 
+/*
+ * The groups of answers ids take their rm_gap (the smallest distance between
+ * two of their answers' scores, i.e. between adjacent scores once sorted)
+ * under model_id, unless a newer reward model already set it: the queue
+ * (db/tasks.c, queue_order "uncertain") reads the newest model's doubt.
+ * Inside the caller's transaction.
+ */
+static int rm_gaps_update(struct db *db, int64_t model_id, const int64_t *ids, int n)
+{
+	char *list = malloc((size_t)n * 21 + 3);
+	if (!list)
+		return db_nomem("cannot update the groups' score gaps");
+	size_t len = 0;
+	list[len++] = '[';
+	for (int i = 0; i < n; i++)
+		len += (size_t)sprintf(list + len, "%s%lld", i ? "," : "", (long long)ids[i]);
+	list[len++] = ']';
+	list[len] = 0;
+	int rc = db_run(db, STMT_RM_GAPS,
+		"UPDATE gen_groups SET rm_gap_model = :model, rm_gap = ("
+		"  SELECT min(abs(a.score - b.score))"
+		"  FROM responses ra JOIN responses rb ON rb.group_id = ra.group_id AND rb.id > ra.id"
+		"  JOIN rm_scores a ON a.response_id = ra.id AND a.model_id = :model"
+		"  JOIN rm_scores b ON b.response_id = rb.id AND b.model_id = :model"
+		"  WHERE ra.group_id = gen_groups.id)"
+		" WHERE id IN (SELECT r.group_id FROM responses r"
+		"              WHERE r.id IN (SELECT value FROM json_each(:ids)))"
+		"  AND (rm_gap_model IS NULL OR rm_gap_model <= :model)",
+		DB_ARGS(DB_INT(":model", model_id), DB_TEXT(":ids", list)));
+	free(list);
+	return rc;
+}
+
 int db_rm_scores_put(struct db *db, int64_t model_id, int64_t job_id, const int64_t *ids,
 		     const float *scores, int n)
 {
@@ -77,6 +111,8 @@ int db_rm_scores_put(struct db *db, int64_t model_id, int64_t job_id, const int6
 			" VALUES (:response, :model, :score, :job, :now)",
 			DB_ARGS(DB_INT(":response", ids[i]), DB_INT(":model", model_id),
 				DB_REAL(":score", scores[i]), DB_OPT(":job", job_id), DB_INT(":now", now)));
+	if (rc == DB_OK)
+		rc = rm_gaps_update(db, model_id, ids, n);
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;

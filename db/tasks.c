@@ -31,41 +31,132 @@ static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *
 	return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read leases", rc);
 }
 
-/* The first group (by id) with exactly n raters that the rater may take now:
- * DB_OK and *group, or DB_NOTFOUND. */
+/* The groups with exactly n raters that the rater may take now, as g. */
+#define TASK_OPEN \
+	" FROM gen_groups g" \
+	" WHERE g.n_raters = :n" \
+	"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id" \
+	"              AND s.origin <> 'human')"   /* a demonstration is no task */ \
+	"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater" \
+	"                  AND r.group_id = g.id AND r.superseded_at IS NULL)" \
+	"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater" \
+	"                  AND o.group_id = g.id AND o.superseded_at IS NULL)" \
+	"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)" \
+	"  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater" \
+	"                  AND l.expires_at > :now)" \
+	"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))" \
+	"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id" \
+	"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
+
+/* A group's pick key: a multiplicative (Fibonacci) hash of its id onto
+ * 0..2^32-1, spread evenly over consecutive ids; the expression of the
+ * gen_groups_pick_key index (migrations/0010_queue_order.sql), which SQL must repeat as is. */
+#define PICK_KEY "((g.id * 2654435761) % 4294967296)"
+
+/* The first group with exactly n raters that the rater may take now, in the
+ * order of mode (fifo: by id; gap: scored groups by rm_gap, then id; key:
+ * the first pick key at or after key): DB_OK and *group, or DB_NOTFOUND. */
+enum pick_mode { PICK_FIFO, PICK_GAP, PICK_KEY_AT };
+
 static int task_pick_level(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t n,
-			   const char *exclude, int64_t *group)
+			   const char *exclude, enum pick_mode mode, int64_t key, int64_t *group)
 {
+#define OPEN_ARGS(...) DB_ARGS(DB_INT(":n", n), DB_TEXT(":exclude", exclude), \
+	DB_INT(":per_group", per_group), DB_INT(":rater", rater_id), DB_INT(":now", now), __VA_ARGS__)
+	if (mode == PICK_GAP)
+		return db_int64(db, STMT_TASK_PICK_GAP,
+			"SELECT g.id" TASK_OPEN " AND g.rm_gap IS NOT NULL"
+			" ORDER BY g.rm_gap, g.id LIMIT 1", OPEN_ARGS(DB_END), group);
+	if (mode == PICK_KEY_AT)
+		return db_int64(db, STMT_TASK_PICK_KEY,
+			"SELECT g.id" TASK_OPEN " AND " PICK_KEY " >= :key"
+			" ORDER BY " PICK_KEY " LIMIT 1", OPEN_ARGS(DB_INT(":key", key)), group);
 	return db_int64(db, STMT_TASK_PICK,
-		"SELECT g.id FROM gen_groups g"
-		" WHERE g.n_raters = :n"
-		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id"
-		"              AND s.origin <> 'human')"   /* a demonstration is no task */
+		"SELECT g.id" TASK_OPEN " ORDER BY g.id LIMIT 1", OPEN_ARGS(DB_END), group);
+#undef OPEN_ARGS
+}
+
+/* One level in the queue's order: see db_task_next_ordered. */
+static int task_pick_in(struct db *db, int64_t rater_id, int64_t now, int per_group, int64_t n,
+			const char *exclude, const struct db_queue *q, bool uncertain,
+			int64_t *group)
+{
+	int rc;
+	if (uncertain && q->random) {
+		/* the first key at or after the random point, else wrap around */
+		rc = task_pick_level(db, rater_id, now, per_group, n, exclude, PICK_KEY_AT,
+				     q->random_key, group);
+		if (rc == DB_NOTFOUND && q->random_key > 0)
+			rc = task_pick_level(db, rater_id, now, per_group, n, exclude, PICK_KEY_AT,
+					     0, group);
+		return rc;
+	}
+	if (uncertain && (rc = task_pick_level(db, rater_id, now, per_group, n, exclude, PICK_GAP,
+					       0, group)) != DB_NOTFOUND)
+		return rc;
+	return task_pick_level(db, rater_id, now, per_group, n, exclude, PICK_FIFO, 0, group);
+}
+
+/* Whether the queue's order is "uncertain" now: as set, or for "auto" once
+ * a score job has written a reward-model score. */
+static int queue_uncertain(struct db *db, const struct db_queue *q, bool *uncertain)
+{
+	if (q->order != DB_QUEUE_AUTO) {
+		*uncertain = q->order == DB_QUEUE_UNCERTAIN;
+		return DB_OK;
+	}
+	int64_t any = 0;
+	int rc = db_int64(db, STMT_RM_SCORED, "SELECT EXISTS (SELECT 1 FROM rm_scores)", NULL, &any);
+	*uncertain = rc == DB_OK && any;
+	return rc;
+}
+
+/*
+ * Spot checks first (the reward-hacking watch, db/spotcheck.h): the open
+ * group of a spot-checked answer the rater may take now, the newest
+ * version's first, then by the answer's reward score (highest first);
+ * DB_NOTFOUND when none, and the order below decides.  CROSS JOIN keeps
+ * SQLite reading from spot_checks (a few rows per version) rather than
+ * walking every open group for a match.
+ */
+static int task_pick_spot(struct db *db, int64_t rater_id, int64_t now, int per_group,
+			  const char *exclude, int64_t *group)
+{
+	return db_int64(db, STMT_TASK_PICK_SPOT,
+		"SELECT g.id FROM spot_checks c CROSS JOIN gen_groups g ON g.id = c.group_id"
+		" WHERE g.n_raters < :per_group"
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater"
+		"                  AND o.group_id = g.id AND o.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
 		"  AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"                  AND l.expires_at > :now)"
 		"  AND g.id NOT IN (SELECT value FROM json_each(:exclude))"
 		"  AND g.n_raters + (SELECT count(*) FROM leases l WHERE l.group_id = g.id"
 		"                    AND l.expires_at > :now AND l.rater_id <> :rater) < :per_group"
-		" ORDER BY g.id LIMIT 1",
-		DB_ARGS(DB_INT(":n", n), DB_TEXT(":exclude", exclude), DB_INT(":per_group", per_group),
+		" ORDER BY c.model_id DESC, c.rm_score DESC, g.id LIMIT 1",
+		DB_ARGS(DB_TEXT(":exclude", exclude), DB_INT(":per_group", per_group),
 			DB_INT(":rater", rater_id), DB_INT(":now", now)), group);
 }
 
 /*
  * The group the rater gets: among open groups (fewer than per_group raters),
- * those closest to done first, then the oldest.  Finishing groups first gives
- * every group its per_group raters early, which is what agreement needs.
- * Each level (a rater count) is one index range read in id order, so finished
- * groups cost nothing however many there are.  DB_NOTFOUND when none.
+ * those closest to done first, then in the queue's order (fifo: the oldest).
+ * Finishing groups first gives every group its per_group raters early, which
+ * is what agreement needs.  Each level (a rater count) is one index range read
+ * in the queue's order, so finished groups cost nothing however many there
+ * are.  DB_NOTFOUND when none.
  */
 static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group,
-		     const char *exclude, int64_t *group)
+		     const char *exclude, const struct db_queue *q, int64_t *group)
 {
 	int64_t levels[64];
 	int n = 0, rc;
+	bool uncertain;
+	if ((rc = task_pick_spot(db, rater_id, now, per_group, exclude, group)) != DB_NOTFOUND ||
+	    (rc = queue_uncertain(db, q, &uncertain)) < 0)
+		return rc;
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_LEVELS,
 		"SELECT DISTINCT n_raters FROM gen_groups WHERE n_raters < :per_group"
 		" ORDER BY n_raters DESC LIMIT 64");
@@ -78,8 +169,8 @@ static int task_pick(struct db *db, int64_t rater_id, int64_t now, int per_group
 	if (rc != SQLITE_DONE)
 		return db_fail(db, "cannot pick a task", rc);
 	for (int i = 0; i < n; i++)
-		if ((rc = task_pick_level(db, rater_id, now, per_group, levels[i], exclude, group)) !=
-		    DB_NOTFOUND)
+		if ((rc = task_pick_in(db, rater_id, now, per_group, levels[i], exclude, q, uncertain,
+				       group)) != DB_NOTFOUND)
 			return rc;
 	return DB_NOTFOUND;
 }
@@ -95,7 +186,7 @@ static json_t *task_response_row(sqlite3_stmt *st)
 static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_PROMPT,
-		"SELECT p.id, p.text, " ISO_TIME(":expires")
+		"SELECT p.id, p.text, " ISO_TIME(":expires") ", p.task_kind"
 		" FROM gen_groups g JOIN prompts p ON p.id = g.prompt_id WHERE g.id = :group");
 	if (!st)
 		return DB_ERROR;
@@ -111,6 +202,8 @@ static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **
 		"group_id", (json_int_t)group_id,
 		"prompt", db_col_json_str(st, 1),
 		"lease_expires_at", db_col_text(st, 2));
+	/* the prompt's own kind, or null: the handler fills in the config default */
+	json_object_set_new(task, "task_kind", db_col_json_str(st, 3));
 	sqlite3_reset(st);
 
 	json_t *resp;
@@ -135,6 +228,15 @@ int db_task_next(struct db *db, int64_t rater_id, int64_t now, int per_group,
 int db_task_next_excluding(struct db *db, int64_t rater_id, int64_t now, int per_group,
 			   int lease_seconds, const char *exclude, json_t **task)
 {
+	const struct db_queue fifo = { .order = DB_QUEUE_FIFO };
+	return db_task_next_ordered(db, rater_id, now, per_group, lease_seconds, exclude, &fifo,
+				    task);
+}
+
+int db_task_next_ordered(struct db *db, int64_t rater_id, int64_t now, int per_group,
+			 int lease_seconds, const char *exclude, const struct db_queue *q,
+			 json_t **task)
+{
 	int64_t group = 0, expires = 0;
 	int rc = db_begin(db);
 	if (rc < 0)
@@ -145,7 +247,7 @@ int db_task_next_excluding(struct db *db, int64_t rater_id, int64_t now, int per
 	if (rc == DB_NOTFOUND) {
 		if ((rc = db_run(db, STMT_LEASE_PURGE, "DELETE FROM leases WHERE expires_at <= :now",
 				 DB_ARGS(DB_INT(":now", now)))) < 0 ||
-		    (rc = task_pick(db, rater_id, now, per_group, exclude, &group)) < 0)
+		    (rc = task_pick(db, rater_id, now, per_group, exclude, q, &group)) < 0)
 			goto out_rollback;
 		expires = now + lease_seconds;
 		rc = db_run(db, STMT_LEASE_UPSERT,
@@ -186,6 +288,8 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 		"              AND s.origin <> 'human')"   /* a demonstration is no task */
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
+		"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater"
+		"                  AND o.group_id = g.id AND o.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.rater_id = :rater AND k.group_id = g.id)"
 		"  AND (EXISTS (SELECT 1 FROM leases l WHERE l.group_id = g.id AND l.rater_id = :rater"
 		"               AND l.expires_at > :now)"
@@ -198,8 +302,10 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 int db_rated_groups_since(struct db *db, int64_t rater_id, int64_t since, int64_t *n)
 {
 	return db_int64(db, STMT_RATED_SINCE,
-		"SELECT count(DISTINCT group_id) FROM ratings"
-		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL",
+		"SELECT count(*) FROM (SELECT group_id FROM ratings"
+		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL"
+		" UNION SELECT group_id FROM orderings"
+		" WHERE rater_id = :rater AND created_at >= :since AND superseded_at IS NULL)",
 		DB_ARGS(DB_INT(":rater", rater_id), DB_INT(":since", since)), n);
 }
 

@@ -7,13 +7,19 @@
  * (a rater holds one live lease, or a few with db_task_next_excluding).  A lease that expires is reclaimed:
  * it no longer counts against per_group (and the group may be handed out
  * again, also to the same rater, who has neither rated nor skipped it).
- * New tasks go to the open groups closest to done first, then the oldest, so
- * with per_group > 1 raters overlap on the same groups early and agreement
- * can be measured.
+ * New tasks go first to the open groups of spot-checked answers (a newly
+ * active version's best answers by the reward model, db/spotcheck.h), then
+ * to the open groups closest to done, so with per_group > 1 raters overlap on
+ * the same groups early and agreement can be measured; then in the queue's
+ * order (struct db_queue): the oldest first ("fifo"), or the groups whose
+ * answers the newest reward model scored closest together first
+ * ("uncertain", gen_groups.rm_gap, migrations/0010_queue_order.sql), with a
+ * share of random picks.
  */
 #ifndef RLHFD_DB_TASKS_H
 #define RLHFD_DB_TASKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -38,6 +44,28 @@ int db_task_next(struct db *db, int64_t rater_id, int64_t now, int per_group,
  */
 int db_task_next_excluding(struct db *db, int64_t rater_id, int64_t now, int per_group,
 			   int lease_seconds, const char *exclude, json_t **task);
+
+/*
+ * The order of the queue (config queue_order, queue_random_share).  Within the
+ * open groups closest to done: DB_QUEUE_FIFO by id; DB_QUEUE_UNCERTAIN the
+ * groups with an rm_gap smallest gap first (ties by id), then the unscored
+ * ones by id — or, when random is set (the caller draws it with probability
+ * queue_random_share), the group whose pick key (a hash of its id onto
+ * 0..2^32-1, migrations/0010_queue_order.sql) comes first at or after random_key, wrapping
+ * around: a pick that depends on no score.  DB_QUEUE_AUTO is UNCERTAIN once
+ * rm_scores has a row, FIFO before.
+ */
+enum db_queue_order { DB_QUEUE_FIFO, DB_QUEUE_UNCERTAIN, DB_QUEUE_AUTO };
+struct db_queue {
+	enum db_queue_order order;
+	bool random;
+	int64_t random_key;             /* 0..2^32-1 */
+};
+
+/* db_task_next_excluding with the queue's order q (the other two: FIFO). */
+int db_task_next_ordered(struct db *db, int64_t rater_id, int64_t now, int per_group,
+			 int lease_seconds, const char *exclude, const struct db_queue *q,
+			 json_t **task);
 
 /* How many groups db_task_next could hand this rater now (its live lease
  * included). */

@@ -23,11 +23,21 @@ void db_td_group_release(struct db_td_group *g)
 	memset(g, 0, sizeof *g);
 }
 
+void db_td_order_release(struct db_td_order *o)
+{
+	db_td_group_release(&o->g);
+	free(o->level);
+	memset(o, 0, sizeof *o);
+}
+
 void db_td_set_release(struct db_td_set *s)
 {
 	for (int g = 0; g < s->n_groups; g++)
 		db_td_group_release(&s->groups[g]);
 	free(s->groups);
+	for (int i = 0; i < s->n_orders; i++)
+		db_td_order_release(&s->orders[i]);
+	free(s->orders);
 	memset(s, 0, sizeof *s);
 }
 
@@ -161,7 +171,137 @@ int db_td_next(struct db_td_cursor *c, struct db_td_group *g)
 	return g->n > 0 ? 1 : 0;
 }
 
+/* ---- the judgements cursor ------------------------------------------------- */
+
+/* One row per placed answer of a current judgement, by group, rater, answer. */
+#define TD_ORDERS_SQL \
+	"SELECT g.id, g.prompt_id, coalesce(g.model_id, 0), p.text, r.id, r.text," \
+	" r.model_id IS NULL, coalesce(r.ended, 1), o.rater_id, o.kind, o.level" \
+	" FROM orderings o" \
+	" JOIN responses r ON r.id = o.response_id" \
+	" JOIN gen_groups g ON g.id = o.group_id" \
+	" JOIN prompts p ON p.id = g.prompt_id" \
+	" WHERE o.superseded_at IS NULL AND (:split IS NULL OR p.split = :split)" \
+	" AND o.created_at >= :since" \
+	" AND (:min_raters <= 1 OR (SELECT count(DISTINCT x.rater_id) FROM orderings x" \
+	"      WHERE x.group_id = o.group_id AND x.superseded_at IS NULL) >= :min_raters)" \
+	" ORDER BY o.group_id, o.rater_id, r.id"
+
+struct db_td_order_cursor {
+	struct db *db;
+	sqlite3_stmt *st;       /* borrowed from db's cache */
+	bool pending;           /* st holds the first row of the next judgement */
+	bool done;
+};
+
+int db_td_orders_open(struct db *db, const struct db_td_filter *f, struct db_td_order_cursor **out)
+{
+	struct db_td_order_cursor *c = calloc(1, sizeof *c);
+	if (!c)
+		return db_nomem("cannot read judgements");
+	c->db = db;
+	c->st = db_prepare(db, STMT_TD_ORDERS, TD_ORDERS_SQL,
+		DB_ARGS(DB_TEXT(":split", f->split), DB_INT(":since", f->since),
+			DB_INT(":min_raters", f->min_raters)));
+	if (!c->st) {
+		free(c);
+		return DB_ERROR;
+	}
+	*out = c;
+	return DB_OK;
+}
+
+void db_td_orders_close(struct db_td_order_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_reset(c->st);
+	free(c);
+}
+
+/* Adds the statement's current row (one placed answer) to o: 0, or -1. */
+static int add_order_row(sqlite3_stmt *st, struct db_td_order *o, int *cap)
+{
+	struct db_td_group *g = &o->g;
+	if (g->n == 0) {
+		g->id = sqlite3_column_int64(st, 0);
+		g->prompt_id = sqlite3_column_int64(st, 1);
+		g->model_id = sqlite3_column_int64(st, 2);
+		o->rater_id = sqlite3_column_int64(st, 8);
+		snprintf(o->kind, sizeof o->kind, "%s", db_col_text(st, 9));
+		if (!(g->prompt = db_col_dup(st, 3, &g->prompt_len)))
+			return -1;
+	}
+	int old = *cap;
+	if (db_grow((void **)&g->responses, cap, g->n + 1, sizeof *g->responses) < 0)
+		return -1;
+	if (*cap != old) {
+		int c2 = old;
+		if (db_grow((void **)&o->level, &c2, *cap, sizeof *o->level) < 0)
+			return -1;
+	}
+	struct db_td_response *r = &g->responses[g->n];
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 4);
+	r->imported = sqlite3_column_int(st, 6) != 0;
+	r->ended = sqlite3_column_int(st, 7) != 0;
+	r->mean = NAN;
+	o->level[g->n] = sqlite3_column_int(st, 10);
+	g->n++;
+	if (!(r->text = db_col_dup(st, 5, &r->text_len)))
+		return -1;
+	return 0;
+}
+
+int db_td_orders_next(struct db_td_order_cursor *c, struct db_td_order *o)
+{
+	int cap = 0;
+	memset(o, 0, sizeof *o);
+	while (!c->done) {
+		if (!c->pending) {
+			int rc = sqlite3_step(c->st);
+			if (rc == SQLITE_DONE) {
+				c->done = true;
+				break;
+			}
+			if (rc != SQLITE_ROW) {
+				db_td_order_release(o);
+				return db_fail(c->db, "cannot read judgements", rc);
+			}
+		}
+		c->pending = false;
+		if (o->g.n > 0 && (sqlite3_column_int64(c->st, 0) != o->g.id ||
+				   sqlite3_column_int64(c->st, 8) != o->rater_id)) {
+			c->pending = true; /* the first row of the next judgement */
+			break;
+		}
+		if (add_order_row(c->st, o, &cap) < 0) {
+			db_td_order_release(o);
+			return db_nomem("cannot read judgements");
+		}
+	}
+	return o->g.n > 0 ? 1 : 0;
+}
+
 /* ---- the rules --------------------------------------------------------- */
+
+int db_td_order_pairs(const struct db_td_order *o, int (*pairs)[2])
+{
+	int k = 0;
+	for (int i = 0; i < o->g.n; i++)
+		for (int j = i + 1; j < o->g.n; j++) {
+			int li = o->level[i], lj = o->level[j];
+			if (li == lj)
+				continue;
+			if (pairs) {
+				pairs[k][0] = li > lj ? i : j;
+				pairs[k][1] = li > lj ? j : i;
+			}
+			k++;
+		}
+	return k;
+}
+
 
 int db_td_group_pairs(const struct db_td_group *g, int (*pairs)[2])
 {
@@ -214,6 +354,22 @@ static int read_groups(struct db *db, const struct db_td_filter *f, struct db_td
 		out->n_groups++;
 	}
 	db_td_close(c);
+	if (rc < 0)
+		return rc;
+	struct db_td_order_cursor *oc;
+	if ((rc = db_td_orders_open(db, f, &oc)) < 0)
+		return rc;
+	cap = 0;
+	for (;;) {
+		if (db_grow((void **)&out->orders, &cap, out->n_orders + 1, sizeof *out->orders) < 0) {
+			rc = db_nomem("cannot read judgements");
+			break;
+		}
+		if ((rc = db_td_orders_next(oc, &out->orders[out->n_orders])) <= 0)
+			break;
+		out->n_orders++;
+	}
+	db_td_orders_close(oc);
 	return rc < 0 ? rc : DB_OK;
 }
 

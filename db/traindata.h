@@ -16,6 +16,14 @@
  *    asked for, and every demonstration a rater wrote on the rate page
  *    (origin human, db/demonstrations.h) nobody rated, always
  *    (db_td_group_sft).
+ *  - rank and pair judgements (migrations/0009_task_kinds.sql, the orderings
+ *    table): each rater's current judgement of a group on its own, its pairs
+ *    every two answers it placed at different levels, the higher chosen, the
+ *    level gap the margin (db_td_order_pairs): a ranking gives every pair its
+ *    order implies and none between tied answers (as tied means make none);
+ *    a preference "A better" / "B better" gives one pair, its strength (1-3)
+ *    the margin; "tie" and "both bad" give none (both bad says neither answer
+ *    is worth preferring, and the scores' rule drops ties).
  * The reward job trains on the rated answers of every group that has a pair,
  * with their means (the trainer forms the same pairs from them: it drops as
  * ties means closer than RL_SCORE_TIE_EPS in model/rl.h, 1e-6, which two
@@ -95,15 +103,47 @@ int db_td_group_pairs(const struct db_td_group *g, int (*pairs)[2]);
  * demonstration when its answer has no rating. */
 int db_td_group_sft(const struct db_td_group *g, double min_score, int *idx);
 
+/*
+ * One rater's rank or pair judgement of one group: g holds the group and the
+ * answers the judgement places, by id (their mean is NAN: a judgement orders,
+ * it does not score); level[i] is answer i's level (higher is better, equal
+ * is a tie).
+ */
+struct db_td_order {
+	struct db_td_group g;
+	int64_t rater_id;
+	char kind[8];                      /* "rank" or "pair" */
+	int *level;                        /* (g.n) */
+};
+void db_td_order_release(struct db_td_order *o);
+
+/*
+ * A cursor over the current judgements of prompts in f->split made at or
+ * after f->since, in groups that at least f->min_raters raters have judged
+ * (with_imported does not apply), by group then rater; as db_td_open.
+ */
+struct db_td_order_cursor;
+int db_td_orders_open(struct db *db, const struct db_td_filter *f, struct db_td_order_cursor **out);
+int db_td_orders_next(struct db_td_order_cursor *c, struct db_td_order *o);
+void db_td_orders_close(struct db_td_order_cursor *c);
+
+/* The pairs of a judgement (see the top), as db_td_group_pairs writes them
+ * (indexes into o->g.responses, room for n(n-1)/2; pairs may be NULL); the
+ * margin of pair k is level[pairs[k][0]] - level[pairs[k][1]]. */
+int db_td_order_pairs(const struct db_td_order *o, int (*pairs)[2]);
+
 struct db_td_set {
 	struct db_td_group *groups;        /* (n_groups) by group id */
 	int n_groups;
+	struct db_td_order *orders;        /* (n_orders) the judgements, by group, rater */
+	int n_orders;
 	int64_t max_rating_id;             /* the largest rating id in the snapshot */
 };
 void db_td_set_release(struct db_td_set *s);
 
 /* What the jobs read: the groups of prompts in split ("train"/"eval", NULL =
- * both) as db_td_open gives them for { split, with_imported }, in one read
+ * both) as db_td_open gives them for { split, with_imported }, and the
+ * judgements as db_td_orders_open gives them for { split }, in one read
  * transaction, with the largest rating id of that snapshot. */
 int db_traindata_groups(struct db *db, const char *split, bool with_imported,
 			struct db_td_set *out);

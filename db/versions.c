@@ -213,6 +213,17 @@ int db_work_model_metrics(struct db *db, int64_t id, json_t **out)
 	return DB_OK;
 }
 
+int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id)
+{
+	return db_int64(db, STMT_WORK_MODEL_CANDIDATE,
+		"SELECT id FROM model_versions WHERE kind = 'policy' AND parent_id = :parent"
+		" AND json_extract(metrics, '$.promotion.decision') = 'candidate'"
+		" AND json_extract(metrics, '$.promotion.mode') = 'gate'"
+		" AND json_type(metrics, '$.verdict') IS NULL"
+		" ORDER BY id DESC LIMIT 1",
+		DB_ARGS(DB_INT(":parent", parent)), id);
+}
+
 int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties)
 {
 	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_VERDICT,

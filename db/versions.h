@@ -53,6 +53,11 @@ void db_work_model_release(struct db_work_model *m);
 /* DB_NOTFOUND for an unknown id. */
 int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out);
 
+/* The newest policy trained from version parent whose promotion gate kept it
+ * as a candidate (metrics.promotion.decision "candidate", mode "gate") and
+ * that people have not judged yet (no metrics.verdict): *id, or DB_NOTFOUND. */
+int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id);
+
 /* The newest version of kind (by id): *id, or DB_NOTFOUND. */
 int db_work_model_latest(struct db *db, const char *kind, int64_t *id);
 

@@ -817,9 +817,11 @@ static void rm_measure(const struct trainer_group *groups, const int *gi, int ng
 		for (int a = 0; a < g->k; a++) {
 			if (isnan(s[a]))
 				continue;
-			double e = mu + (double)sigma * gr[a] - s[a];
-			ms->sq += e * e;
-			ms->rated++;
+			if (!g->order_only) {
+				double e = mu + (double)sigma * gr[a] - s[a];
+				ms->sq += e * e;
+				ms->rated++;
+			}
 			for (int b = a + 1; b < g->k; b++) {
 				if (isnan(s[b]) || !(fabsf(s[a] - s[b]) > RL_SCORE_TIE_EPS))
 					continue;
@@ -977,20 +979,21 @@ static void reward_layout(struct reward_job *j)
 		struct rl_pair_stats ps;
 		rl_rm_pair_loss(NULL, &ps, j->gr_r, g->scores, g->k, 0.0f, 0.0f);
 		j->tied += ps.n_pairs == 0;
-		for (int k = 0; k < g->k; k++)
+		for (int k = 0; k < g->k && !g->order_only; k++)
 			if (!isnan(g->scores[k])) {
 				sum += g->scores[k];
 				m++;
 			}
 	}
-	double mu = sum / m;
+	/* only judgements (rankings, preferences): no scores to standardise */
+	double mu = m ? sum / m : 0.0;
 	for (int i = 0; i < j->ntrain; i++) {
 		const struct trainer_group *g = &groups[j->train[i]];
-		for (int k = 0; k < g->k; k++)
+		for (int k = 0; k < g->k && !g->order_only; k++)
 			if (!isnan(g->scores[k]))
 				sq += (g->scores[k] - mu) * (g->scores[k] - mu);
 	}
-	double sd = sqrt(sq / m);
+	double sd = m ? sqrt(sq / m) : 1.0;
 	j->mu = (float)mu;
 	j->sigma = sd < 0.5 ? 0.5f : (float)sd;
 
@@ -1070,7 +1073,8 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 			for (int k = 0; k < gr->k; k++)
 				j->gr_dr[k] = 0.0f;
 			rl_rm_group_loss(j->gr_dr, NULL, r, gr->scores, gr->k, j->p->margin_scale, j->mu,
-					 j->sigma, j->p->pointwise_weight, 1.0f / j->ntrain);
+					 j->sigma, gr->order_only ? 0.0f : j->p->pointwise_weight,
+					 1.0f / j->ntrain);
 			for (int k = 0; k < gr->k; k++) {
 				const float *x = j->feats + (size_t)(j->off[gi] + k) * F;
 				for (int f = 0; f < F; f++)
@@ -1178,7 +1182,8 @@ static void reward_group_loss(struct reward_job *j, int gi, int row, int ng,
 	}
 	struct rl_rm_stats rs;
 	st->loss += rl_rm_group_loss(j->gr_dr, &rs, j->gr_r, g->scores, g->k, p->margin_scale,
-				     j->mu, j->sigma, p->pointwise_weight, 1.0f / ng) / ng;
+				     j->mu, j->sigma, g->order_only ? 0.0f : p->pointwise_weight,
+				     1.0f / ng) / ng;
 	st->pair_loss += rs.pair_loss / ng;
 	st->point_loss += rs.point_loss / ng;
 	st->pairs += rs.n_pairs;

@@ -73,6 +73,10 @@ struct trainer_group {
 				    with equal ids answer the same prompt */
 	bool heldout;            /* set by the caller (trainer_reward_split): never
 				    trained on, only measured */
+	bool order_only;         /* scores are levels of one rater's ranking or
+				    preference: they make the pairs (and their
+				    margins), not the pointwise term, the score
+				    standardisation or the RMSE */
 };
 
 /* A preference pair (DPO): same prompt, chosen scored higher than rejected. */

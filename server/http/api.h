@@ -82,6 +82,15 @@ enum MHD_Result api_stats(struct request *r);
 /* The config keys the server validates (others are stored as given) and the
  * effective values for a request (api_config.c). */
 int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds);
+/* The task kinds ("score", "rank", "pair"; NULL-terminated) and the config's
+ * default one (task_kind; "score" when unset or unreadable: static string). */
+extern const char *const API_TASK_KINDS[];
+const char *api_task_kind_default(struct db *db);
+/* queue_order as an index into api_queue_orders ("fifo", "uncertain", "auto":
+ * the order of enum db_queue_order) and queue_random_share (0..1); defaults
+ * ("auto", 0.2) for a missing or bad value. */
+extern const char *const api_queue_orders[];
+int api_config_queue(struct db *db, int *order, double *random_share);
 
 /* The caller's {"rated_today","remaining"} (new), NULL on a database error
  * (api_auth.c). */

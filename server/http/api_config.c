@@ -1,7 +1,7 @@
 /*
  * server/http/api_config.c — the config resource: the server's settings
  * (GET/PUT /api/config), kept in the config table, and the effective values
- * of the ones a request needs (api_config_ints).  PUT changes values, never
+ * of the ones a request needs (api_config_ints, api_config_queue).  PUT changes values, never
  * keys; auto_train is merged key by key and checked as the loop will read it
  * (autotrain_check, server/worker/autotrain.c), so a setting the loop's jobs
  * would refuse is a 400, not a failed job later.
@@ -24,6 +24,41 @@ int api_config_ints(struct db *db, int *ratings_per_group, int *lease_seconds)
 	*ratings_per_group = per >= 1 && per <= 1000 ? (int)per : 1;
 	*lease_seconds = lease >= 1 && lease <= 7 * 86400 ? (int)lease : 600;
 	return rc;
+}
+
+const char *const API_TASK_KINDS[] = { "score", "rank", "pair", NULL };
+
+const char *api_task_kind_default(struct db *db)
+{
+	json_t *v = NULL;
+	const char *kind = "score";
+	if (db_config_get(db, "task_kind", &v) == 0 && json_is_string(v))
+		for (const char *const *c = API_TASK_KINDS; *c; c++)
+			if (strcmp(json_string_value(v), *c) == 0)
+				kind = *c;
+	json_decref(v);
+	return kind;
+}
+
+const char *const api_queue_orders[] = { "fifo", "uncertain", "auto", NULL };
+
+int api_config_queue(struct db *db, int *order, double *random_share)
+{
+	json_t *v = NULL;
+	int rc = db_config_get(db, "queue_order", &v);
+	*order = 2;     /* "auto" */
+	for (int k = 0; rc == 0 && api_queue_orders[k]; k++)
+		if (json_is_string(v) && strcmp(json_string_value(v), api_queue_orders[k]) == 0)
+			*order = k;
+	json_decref(v);
+	v = NULL;
+	*random_share = 0.2;
+	if (rc == 0 || rc == DB_NOTFOUND)
+		rc = db_config_get(db, "queue_random_share", &v);
+	if (rc == 0 && json_is_number(v) && json_number_value(v) >= 0 && json_number_value(v) <= 1)
+		*random_share = json_number_value(v);
+	json_decref(v);
+	return rc == DB_NOTFOUND ? 0 : rc;
 }
 
 static enum MHD_Result config_answer(struct request *r)
@@ -62,7 +97,7 @@ static bool same_kind(json_t *old, json_t *v)
 static bool config_check(struct request *r, json_t *body, json_t *current)
 {
 	int64_t i;
-	const char *key, *sub;
+	const char *key, *sub, *kind;
 	json_t *v, *w;
 	json_object_foreach(body, key, v) {
 		json_t *old = json_object_get(current, key);
@@ -87,9 +122,15 @@ static bool config_check(struct request *r, json_t *body, json_t *current)
 						      path);
 		}
 	}
+	double d;
+	const char *order;
 	if (!json_get_int(r, body, "ratings_per_group", NULL, false, 1, 1000, &i) ||
 	    !json_get_int(r, body, "lease_seconds", NULL, false, 1, 7 * 86400, &i) ||
-	    !json_get_int(r, body, "max_body_bytes", NULL, false, 1024, (int64_t)1 << 30, &i))
+	    !json_get_int(r, body, "max_body_bytes", NULL, false, 1024, (int64_t)1 << 30, &i) ||
+	    !json_get_int(r, body, "spot_check_n", NULL, false, 0, 1000, &i) ||
+	    !json_get_enum(r, body, "task_kind", NULL, false, API_TASK_KINDS, &kind) ||
+	    !json_get_enum(r, body, "queue_order", NULL, false, api_queue_orders, &order) ||
+	    !json_get_number(r, body, "queue_random_share", NULL, false, 0, 1, &d))
 		return false;
 	json_t *at = json_object_get(body, "auto_train");
 	if (!at)
@@ -132,6 +173,11 @@ enum MHD_Result api_config_put(struct request *r)
 		    json_is_object(old)) {
 			json_object_update(old, v);
 			rc = db_config_set(r->db, key, old);
+		} else if (strcmp(key, "queue_random_share") == 0 && json_is_integer(v)) {
+			/* kept a real, so that 1 and then 0.5 are both accepted */
+			json_t *real = json_real((double)json_integer_value(v));
+			rc = real ? db_config_set(r->db, key, real) : DB_ERROR;
+			json_decref(real);
 		} else {
 			rc = db_config_set(r->db, key, v);
 		}

@@ -284,18 +284,21 @@ static int stream_fill(struct stream *s)
 		struct db_pair_row p;
 		if ((rc = db_export_pairs_next(s->x, &p)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so so sf sf sI sI sI sI so so}",
+		return append_json(s, json_pack("{so so so so so sI sI sI sI so so ss sf so}",
 			"prompt", db_json_str(p.prompt, (size_t)p.prompt_len),
 			"chosen", db_json_str(p.chosen, (size_t)p.chosen_len),
 			"rejected", db_json_str(p.rejected, (size_t)p.rejected_len),
-			"score_chosen", p.score_chosen,
-			"score_rejected", p.score_rejected,
+			"score_chosen", opt_real(p.score_chosen),
+			"score_rejected", opt_real(p.score_rejected),
 			"prompt_id", (json_int_t)p.prompt_id,
 			"group_id", (json_int_t)p.group_id,
 			"chosen_id", (json_int_t)p.chosen_id,
 			"rejected_id", (json_int_t)p.rejected_id,
 			"rm_score_chosen", opt_real(p.rm_score_chosen),
-			"rm_score_rejected", opt_real(p.rm_score_rejected)));
+			"rm_score_rejected", opt_real(p.rm_score_rejected),
+			"kind", p.kind,
+			"margin", p.margin,
+			"rater_id", p.rater_id ? json_integer(p.rater_id) : json_null()));
 	}
 	case EXPORT_SFT: {
 		struct db_sft_row m;

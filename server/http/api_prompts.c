@@ -19,6 +19,7 @@ static const char *const SPLITS[] = { "train", "eval", NULL };
 /* One prompt to import, checked; pointers borrowed from the parsed body. */
 struct prompt_item {
 	const char *text, *split, *source, *model;
+	const char *task_kind; /* NULL: the config default */
 	json_t *meta;        /* object or NULL */
 	json_t *responses;   /* array of strings / {"text","model"?} or NULL */
 };
@@ -61,7 +62,8 @@ static bool prompt_check(struct request *r, json_t *v, const char *where, struct
 	if (!json_get_string(r, v, key, where, true, true, MAX_TEXT, &it->text) ||
 	    !json_get_enum(r, v, "split", where, false, SPLITS, &it->split) ||
 	    !json_get_string(r, v, "source", where, false, true, 100, &it->source) ||
-	    !json_get_string(r, v, "model", where, false, true, 200, &it->model))
+	    !json_get_string(r, v, "model", where, false, true, 200, &it->model) ||
+	    !json_get_enum(r, v, "task_kind", where, false, API_TASK_KINDS, &it->task_kind))
 		return false;
 	json_t *meta = json_object_get(v, "meta");
 	if (meta && !json_is_null(meta)) {
@@ -197,6 +199,8 @@ enum MHD_Result api_prompts_create(struct request *r)
 		rc = db_prompt_insert(r->db, it->text, it->split,
 				      it->source ? it->source : ndjson ? "jsonl" : "api", meta, &pid);
 		free(meta);
+		if (rc == 0 && it->task_kind)
+			rc = db_prompt_set_task_kind(r->db, pid, it->task_kind);
 		if (rc == 0)
 			json_array_append_new(ids, json_integer(pid));
 		if (rc == 0 && it->responses) {

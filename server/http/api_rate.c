@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_RATINGS 1000          /* per request; more than any group has answers */
 #define MAX_COMMENT 20000         /* bytes */
@@ -65,9 +66,64 @@ static bool exclude_parse(struct request *r, char *buf, size_t n)
 	return true;
 }
 
+/*
+ * The task's kind: the prompt's, else the config's task_kind.  A group of one
+ * answer has nothing to order and is scored.  A pair task shows two answers:
+ * the first two of the rater's shuffled order, so a reload shows the same two
+ * and other raters of the group see other pairs; "pair" names them, A first,
+ * and "responses" holds just those two.
+ */
+static void task_kind_fill(struct request *r, json_t *task)
+{
+	json_t *resp = json_object_get(task, "responses");
+	const char *kind = json_string_value(json_object_get(task, "task_kind"));
+	if (!kind)
+		kind = api_task_kind_default(r->db);
+	if (json_array_size(resp) < 2)
+		kind = "score";
+	json_object_set_new(task, "task_kind", json_string(kind));
+	if (strcmp(kind, "pair") != 0)
+		return;
+	while (json_array_size(resp) > 2)
+		json_array_remove(resp, json_array_size(resp) - 1);
+	json_object_set_new(task, "pair", json_pack("[OO]",
+		json_object_get(json_array_get(resp, 0), "id"),
+		json_object_get(json_array_get(resp, 1), "id")));
+}
+
+/*
+ * The queue's order for one request (config queue_order): with "uncertain"
+ * (or "auto", which the database resolves) a random draw decides with
+ * probability queue_random_share that this request takes a random group, and
+ * where on the pick-key circle it starts.  Each HTTP thread draws from its own
+ * splitmix64 stream, seeded from the clock and the thread.
+ */
+static int queue_of(struct request *r, struct db_queue *q)
+{
+	static _Thread_local uint64_t state;
+	int order;
+	double share;
+	int rc = api_config_queue(r->db, &order, &share);
+	if (rc < 0)
+		return rc;
+	if (!state) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) ^
+			(uint64_t)(uintptr_t)&state;
+	}
+	uint64_t u = rng_splitmix64(&state);
+	q->order = order == 0 ? DB_QUEUE_FIFO : order == 1 ? DB_QUEUE_UNCERTAIN : DB_QUEUE_AUTO;
+	/* the top 53 bits as a uniform double in [0, 1), the low 32 as the key */
+	q->random = order != 0 && (double)(u >> 11) * 0x1.0p-53 < share;
+	q->random_key = (int64_t)(u & 0xffffffffULL);
+	return 0;
+}
+
 enum MHD_Result api_task_next(struct request *r)
 {
 	int per_group, lease;
+	struct db_queue q;
 	json_t *task = NULL;
 	char exclude[MAX_EXCLUDE * 24 + 4];
 	if (!exclude_parse(r, exclude, sizeof exclude))
@@ -75,7 +131,9 @@ enum MHD_Result api_task_next(struct request *r)
 	int rc = api_config_ints(r->db, &per_group, &lease);
 	if (rc < 0)
 		return http_db_error(r, rc, "config");
-	rc = db_task_next_excluding(r->db, r->rater.id, db_now(), per_group, lease, exclude, &task);
+	if ((rc = queue_of(r, &q)) < 0)
+		return http_db_error(r, rc, "config");
+	rc = db_task_next_ordered(r->db, r->rater.id, db_now(), per_group, lease, exclude, &q, &task);
 	if (rc == DB_NOTFOUND)
 		return http_empty(r, 204);
 	if (rc < 0)
@@ -84,6 +142,7 @@ enum MHD_Result api_task_next(struct request *r)
 	int64_t group = json_integer_value(json_object_get(task, "group_id"));
 	api_shuffle(json_object_get(task, "responses"),
 		    (uint64_t)r->rater.id * 0x100000001b3ULL ^ (uint64_t)group);
+	task_kind_fill(r, task);
 	json_t *progress = api_progress(r);
 	if (!progress) {
 		json_decref(task);
@@ -197,6 +256,43 @@ static void ratings_free(json_t *body, struct db_rating_in *in, int n)
 	json_decref(body);
 }
 
+/* ---- rank and pair judgements ---------------------------------------------- */
+
+/* A parsed judgement: what db_order_save takes, and where in the body each
+ * item came from (for the error's field). */
+struct order_req {
+	struct db_order_in o;
+	struct db_order_item *items;
+	char (*where)[32];
+};
+
+static enum MHD_Result order_answer(struct request *r, int rc, int bad, int64_t missing,
+				    const struct order_req *q, int64_t group);
+
+static void order_free(struct order_req *q)
+{
+	if (!q)
+		return;
+	free(q->items);
+	free(q->where);
+	free(q);
+}
+
+static struct order_req *order_new(int n)
+{
+	struct order_req *q = calloc(1, sizeof *q);
+	if (!q)
+		return NULL;
+	q->items = calloc(n ? n : 1, sizeof *q->items);
+	q->where = calloc(n ? n : 1, sizeof *q->where);
+	if (!q->items || !q->where) {
+		order_free(q);
+		return NULL;
+	}
+	q->o.items = q->items;
+	return q;
+}
+
 /*
  * A save handed to the group-commit writer (--durability full, the default:
  * db/groupcommit.h).  The request's connection is suspended while it waits,
@@ -212,6 +308,7 @@ struct rating_wait {
 	json_t *body;
 	struct db_rating_in *in;
 	const char *demo;               /* "demonstration" (in body) or NULL */
+	struct order_req *order;        /* a rank / pair judgement instead of in */
 	bool suspended;                 /* else the handler's thread waits on cond */
 	bool finished;
 	pthread_mutex_t lock;
@@ -221,6 +318,7 @@ struct rating_wait {
 static void rating_wait_free(void *arg)
 {
 	struct rating_wait *w = arg;
+	order_free(w->order);
 	ratings_free(w->body, w->in, w->job.n);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
@@ -245,19 +343,24 @@ static enum MHD_Result ratings_resumed(struct request *r)
 {
 	struct rating_wait *w = r->ctx;
 	r->ctx = NULL;
-	enum MHD_Result ret = ratings_answer(r, w->job.op.rc, w->job.bad_index, w->in, w->job.n,
-					     w->job.group_id, w->demo);
+	enum MHD_Result ret = w->order ?
+		order_answer(r, w->job.op.rc, w->job.bad_index, w->job.missing, w->order,
+			     w->job.group_id) :
+		ratings_answer(r, w->job.op.rc, w->job.bad_index, w->in, w->job.n,
+			       w->job.group_id, w->demo);
 	rating_wait_free(w);
 	return ret;
 }
 
-/* Takes over body and in (freed whatever happens). */
+/* Takes over body, in and order (freed whatever happens); order set: a
+ * judgement, in NULL. */
 static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 					    struct db_rating_in *in, int n, int64_t group,
-					    const char *demo)
+					    struct order_req *order, const char *demo)
 {
 	struct rating_wait *w = calloc(1, sizeof *w);
 	if (!w) {
+		order_free(order);
 		ratings_free(body, in, n);
 		return http_error(r, 500, "internal", "out of memory");
 	}
@@ -266,6 +369,8 @@ static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 	w->job.now = db_now();
 	w->job.in = in;
 	w->job.n = n;
+	w->job.order = order ? &order->o : NULL;
+	w->order = order;
 	w->r = r;
 	w->body = body;
 	w->in = in;
@@ -286,6 +391,187 @@ static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 	return ratings_resumed(r);
 }
 
+/* One answer id at path (an integer >= 1); false after setting the error. */
+static bool order_id(struct request *r, json_t *v, const char *path, int64_t *id)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 1)
+		return http_bad_field(r, path, "'%s' must be an answer id", path);
+	*id = json_integer_value(v);
+	return true;
+}
+
+/* Adds item (id, place, level) unless the id is already placed. */
+static bool order_add(struct request *r, struct order_req *q, int64_t id, int place, int level,
+		      const char *path)
+{
+	for (int i = 0; i < q->o.n; i++)
+		if (q->items[i].response_id == id)
+			return http_bad_field(r, path, "response %lld is placed twice", (long long)id);
+	q->items[q->o.n] = (struct db_order_item){ .response_id = id, .place = place, .level = level };
+	snprintf(q->where[q->o.n], sizeof q->where[0], "%s", path);
+	q->o.n++;
+	return true;
+}
+
+/*
+ * "ranking": the group's answers best first, each entry an answer id or an
+ * array of ids that tie: [[3], [5, 6], 4] or [3, [5, 6], 4].  Tier t (0-based)
+ * of T gets place t + 1 and level T - t.
+ */
+static struct order_req *ranking_parse(struct request *r, json_t *v)
+{
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > MAX_RATINGS) {
+		http_bad_field(r, "ranking", "'ranking' must be an array of 1 to %d answer ids or "
+			       "arrays of tied answer ids, best first", MAX_RATINGS);
+		return NULL;
+	}
+	int tiers = (int)json_array_size(v), n = 0;
+	size_t t, k;
+	json_t *e, *x;
+	json_array_foreach(v, t, e)
+		n += json_is_array(e) ? (int)json_array_size(e) : 1;
+	if (n > MAX_RATINGS) {
+		http_bad_field(r, "ranking", "'ranking' may place at most %d answers", MAX_RATINGS);
+		return NULL;
+	}
+	struct order_req *q = order_new(n);
+	if (!q) {
+		http_bad_field(r, "ranking", "out of memory");
+		return NULL;
+	}
+	q->o.kind = "rank";
+	json_array_foreach(v, t, e) {
+		char path[32];
+		int64_t id = 0;
+		snprintf(path, sizeof path, "ranking[%d]", (int)t);
+		if (json_is_array(e) && json_array_size(e) == 0) {
+			http_bad_field(r, path, "'%s' must not be empty", path);
+			goto fail;
+		}
+		if (!json_is_array(e)) {
+			if (!order_id(r, e, path, &id) ||
+			    !order_add(r, q, id, (int)t + 1, tiers - (int)t, path))
+				goto fail;
+			continue;
+		}
+		json_array_foreach(e, k, x) {
+			char sub[32];
+			snprintf(sub, sizeof sub, "ranking[%d][%d]", (int)t, (int)k);
+			if (!order_id(r, x, sub, &id) ||
+			    !order_add(r, q, id, (int)t + 1, tiers - (int)t, sub))
+				goto fail;
+		}
+	}
+	return q;
+fail:
+	order_free(q);
+	return NULL;
+}
+
+/*
+ * "pair": {"a": id, "b": id, "verdict": "a" | "b" | "tie" | "both_bad",
+ * "strength": 1..3}: strength is required for a / b and refused otherwise.
+ * A is place 1, B place 2; the preferred one has level = strength, the other
+ * 0; a tie and "both bad" put both at 0.
+ */
+static struct order_req *pair_parse(struct request *r, json_t *v)
+{
+	static const char *const VERDICTS[] = { "a", "b", "tie", "both_bad", NULL };
+	int64_t a = 0, b = 0, strength = 0;
+	const char *verdict = NULL;
+	if (!json_is_object(v)) {
+		http_bad_field(r, "pair", "'pair' must be an object {\"a\", \"b\", \"verdict\", "
+			       "\"strength\"}");
+		return NULL;
+	}
+	if (!json_get_int(r, v, "a", "pair", true, 1, INT64_MAX, &a) ||
+	    !json_get_int(r, v, "b", "pair", true, 1, INT64_MAX, &b) ||
+	    !json_get_enum(r, v, "verdict", "pair", true, VERDICTS, &verdict))
+		return NULL;
+	bool prefers = strcmp(verdict, "a") == 0 || strcmp(verdict, "b") == 0;
+	json_t *st = json_object_get(v, "strength");
+	if (prefers && !json_get_int(r, v, "strength", "pair", true, 1, 3, &strength))
+		return NULL;
+	if (!prefers && st && !json_is_null(st)) {
+		http_bad_field(r, "pair.strength", "'pair.strength' is only for verdict 'a' or 'b', "
+			       "not '%s'", verdict);
+		return NULL;
+	}
+	if (a == b) {
+		http_bad_field(r, "pair.b", "'pair.a' and 'pair.b' must be two different answers");
+		return NULL;
+	}
+	struct order_req *q = order_new(2);
+	if (!q) {
+		http_bad_field(r, "pair", "out of memory");
+		return NULL;
+	}
+	q->o.kind = "pair";
+	q->o.verdict = verdict;
+	q->o.strength = (int)strength;
+	int la = strcmp(verdict, "a") == 0 ? (int)strength : 0;
+	int lb = strcmp(verdict, "b") == 0 ? (int)strength : 0;
+	order_add(r, q, a, 1, la, "pair.a");
+	order_add(r, q, b, 2, lb, "pair.b");
+	return q;
+}
+
+/* The answer to db_order_save's rc (bad, missing as it set them). */
+static enum MHD_Result order_answer(struct request *r, int rc, int bad, int64_t missing,
+				    const struct order_req *q, int64_t group)
+{
+	if (rc == DB_NOTFOUND && bad >= 0 && bad < q->o.n) {
+		snprintf(r->err_field, sizeof r->err_field, "%s", q->where[bad]);
+		return http_error(r, 404, "not_found", "response %lld not found",
+				  (long long)q->items[bad].response_id);
+	}
+	if (rc == DB_NOTFOUND)
+		return http_error(r, 404, "not_found", "group %lld not found", (long long)group);
+	if (rc == DB_INVALID && bad >= 0 && bad < q->o.n) {
+		http_bad_field(r, q->where[bad], "response %lld is not in group %lld",
+			       (long long)q->items[bad].response_id, (long long)group);
+		return http_invalid(r);
+	}
+	if (rc == DB_INVALID && missing > 0) {
+		http_bad_field(r, "ranking", "response %lld of group %lld is not ranked: a ranking "
+			       "places every answer of the group", (long long)missing, (long long)group);
+		return http_invalid(r);
+	}
+	if (rc < 0)
+		return http_db_error(r, rc, "ratings");
+	return http_json(r, 201, json_pack("{si sI ss}", "saved", q->o.n, "group_id",
+					   (json_int_t)group, "kind", q->o.kind));
+}
+
+/* POST /api/ratings with "ranking" or "pair" (see api_ratings_create).
+ * Takes over body. */
+static enum MHD_Result order_create(struct request *r, json_t *body, int64_t group)
+{
+	json_t *rk = json_object_get(body, "ranking");
+	struct order_req *q = rk ? ranking_parse(r, rk) : pair_parse(r, json_object_get(body, "pair"));
+	if (!q) {
+		json_decref(body);
+		return http_invalid(r);
+	}
+	if (db_gc_running())
+		return ratings_group_commit(r, body, NULL, 0, group, q, NULL);
+	int bad = -1;
+	int64_t missing = 0;
+	int rc = db_order_save(r->db, r->rater.id, group, &q->o, db_now(), &bad, &missing);
+	enum MHD_Result ret = order_answer(r, rc, bad, missing, q, group);
+	order_free(q);
+	json_decref(body);
+	return ret;
+}
+
+/*
+ * POST /api/ratings (rater) — one of:
+ *   {"group_id", "ratings": [{"response_id", "score", ...}]}     scores 1-5
+ *   {"group_id", "ranking": [id | [id, ...], ...]}                 best first, ties in arrays
+ *   {"group_id", "pair": {"a", "b", "verdict", "strength"}}        A / B / tie / both_bad
+ * 201 {"saved", "group_id"} (plus "kind" for a ranking or a pair).  A new
+ * judgement of the same kind replaces the caller's previous one in the group.
+ */
 enum MHD_Result api_ratings_create(struct request *r)
 {
 	json_t *body = http_body_object(r);
@@ -300,6 +586,19 @@ enum MHD_Result api_ratings_create(struct request *r)
 	if (!json_get_int(r, body, "group_id", NULL, true, 1, INT64_MAX, &group) ||
 	    !api_demonstration_field(r, body, &demo))
 		goto out_invalid;
+	int given = !!json_object_get(body, "ratings") + !!json_object_get(body, "ranking") +
+		    !!json_object_get(body, "pair");
+	if (given > 1) {
+		http_bad_field(r, "ratings", "give one of 'ratings', 'ranking' and 'pair'");
+		goto out_invalid;
+	}
+	if (demo && (json_object_get(body, "ranking") || json_object_get(body, "pair"))) {
+		http_bad_field(r, "demonstration", "'demonstration' goes alone or with 'ratings'; "
+			       "with a ranking or pair, send it to POST /api/demonstrations");
+		goto out_invalid;
+	}
+	if (json_object_get(body, "ranking") || json_object_get(body, "pair"))
+		return order_create(r, body, group);
 	json_t *list = json_object_get(body, "ratings");
 	if (demo && (!list || json_is_null(list))) {
 		/* a demonstration alone (API.md): no rating saved */
@@ -341,7 +640,7 @@ enum MHD_Result api_ratings_create(struct request *r)
 	/* what the request says is checked; what the database holds (the group,
 	 * its answers) is checked by the save, in its transaction */
 	if (db_gc_running())
-		return ratings_group_commit(r, body, in, n, group, demo);
+		return ratings_group_commit(r, body, in, n, group, NULL, demo);
 	rc = db_ratings_save(r->db, r->rater.id, group, in, n, db_now(), &bad);
 	ret = ratings_answer(r, rc, bad, in, n, group, demo);
 	ratings_free(body, in, n);
@@ -361,8 +660,11 @@ out_free:
  * re-rating a group moves it to the front):
  *   200 {"groups": [{"group_id", "prompt_id", "prompt", "rated_at",
  *         "responses": [{"id","text"}], "ratings": [{"response_id","score",
- *         "helpful","honest","harmless","comment","flags","created_at"}]}],
+ *         "helpful","honest","harmless","comment","flags","created_at"}],
+ *         "judgement": null | {"kind","verdict","strength","items":
+ *         [{"response_id","place","level"}]}}],
  *        "next_before": n | null}
+ * (a group with a rank or pair judgement of the caller's is listed too).
  * limit 1..50 (default 10); before: the next_before of the previous page.
  * Answers are in the same per-rater order as /api/tasks/next shows them.
  * Bad limit/before → 400 invalid with the field.  Editing is POST

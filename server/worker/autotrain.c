@@ -42,6 +42,8 @@
 #include "db/versions.h"
 #include "server/worker/modelstore.h"
 #include "server/worker/promote.h"
+#include "server/worker/spotcheck.h"
+#include "db/spotcheck.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,8 +51,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The defaults are the ones migrations/0002_worker.sql writes. */
-#define RL_KIND_DEFAULT "ppo"
+/* The defaults are the ones migrations/0002_worker.sql writes (rl_kind: the
+ * one 0007_best.sql writes for a new installation). */
+#define RL_KIND_DEFAULT "best"
 
 enum at_type {
 	AT_BOOL,
@@ -275,14 +278,95 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
 }
 
 /*
- * People's verdict (server/worker/promote.h): when the active model is a
- * policy trained from another language model (its parent) and the raters'
- * scores of its answers fall below the parent's on the same prompts (a
- * paired sign test), the parent is activated again, and the policy's
- * metrics say why ("rollback").  A policy rolled back once is not judged
- * again.  Runs when ratings have come in since the last look.
+ * People's verdict (server/worker/promote.h), both ways.
+ *
+ * Rollback: when the active model is a policy trained from another language
+ * model (its parent) and the raters' scores of its answers fall below the
+ * parent's on the same prompts (a paired sign test), the parent is activated
+ * again, and the policy's metrics say why ("rollback").  Beside it, the
+ * reward-hacking watch (spotcheck.c, promote_hacking): when the policy's
+ * spot-checked answers score higher than its parent's by the reward model and
+ * lower by people, the same rollback ("why": "hacking", with the reason and
+ * the paired reward means).  A policy rolled back once is not judged again.
+ *
+ * Promotion: otherwise, when the newest policy trained from the active model
+ * was kept as a candidate by the promotion gate (its reward model could not
+ * vouch for it on held-out prompts) and people score its answers above the
+ * active model's on the same prompts (promote_people, a stricter test: it is
+ * looked at again as ratings come in), it is activated, and its metrics say
+ * why ("verdict").  Not with auto_train.promote "never".
+ *
+ * Runs when ratings have come in since the last look.
  */
-static void autotrain_verdict(struct db *db)
+
+/* The rollback of the active policy row (parent par); true when it was rolled back. */
+static bool verdict_rollback(struct db *db, const struct db_work_model *row)
+{
+	int worse = 0, better = 0, ties = 0;
+	double p = 1;
+	struct db_spot spot;
+	char why[400] = "";
+	json_t *rb = NULL;
+	if (db_work_model_verdict(db, row->id, row->parent_id, &worse, &better, &ties) < 0)
+		return false;
+	if (promote_rollback(worse, better, &p)) {
+		rb = json_pack("{s{sI si si si sf}}", "rollback", "to", (json_int_t)row->parent_id,
+			       "worse", worse, "better", better, "ties", ties, "p", p);
+		snprintf(why, sizeof why, "raters score model %lld below its parent %lld on %d of %d "
+			 "prompts (%d better, %d tied; sign test p = %.4f)", (long long)row->id,
+			 (long long)row->parent_id, worse, worse + better + ties, better, ties, p);
+	} else if (db_spot_get(db, row->id, &spot) == 0 && spotcheck_hacking(&spot, &p, why, sizeof why)) {
+		/* reward hacking (spotcheck.c): the same rollback, on the spot checks'
+		 * paired prompts */
+		rb = json_pack("{s{sI si si si sf ss ss sf sf}}", "rollback", "to",
+			       (json_int_t)row->parent_id, "worse", spot.worse, "better", spot.better,
+			       "ties", spot.ties, "p", p, "why", "hacking", "reason", why,
+			       "rm_paired", spot.rm_paired, "parent_rm_paired", spot.parent_rm_paired);
+	}
+	if (!rb)
+		return false;
+	char *text = json_dumps(rb, JSON_COMPACT);
+	json_decref(rb);
+	bool done = text && db_work_model_merge_metrics(db, row->id, text) == 0 &&
+		    db_model_activate(db, row->parent_id) == 0;
+	if (done)
+		fprintf(stderr, "rlhfd: auto-training: %s: model %lld is active again\n", why,
+			(long long)row->parent_id);
+	free(text);
+	return done;
+}
+
+/* The promotion of the newest candidate trained from the active model. */
+static void verdict_candidate(struct db *db, const struct autotrain *a, int64_t active)
+{
+	int64_t cand = 0;
+	int worse = 0, better = 0, ties = 0;
+	double p = 1;
+	if ((a->promote && !strcmp(a->promote, "never")) ||
+	    db_work_model_candidate(db, active, &cand) < 0 ||
+	    db_work_model_verdict(db, cand, active, &worse, &better, &ties) < 0 ||
+	    !promote_people(better, worse, &p))
+		return;
+	json_t *vd = json_pack("{s{ss sI si si si sf}}", "verdict", "decision", "promoted",
+			       "over", (json_int_t)active, "better", better, "worse", worse,
+			       "ties", ties, "p", p);
+	char *text = vd ? json_dumps(vd, JSON_COMPACT) : NULL;
+	json_decref(vd);
+	if (text && db_work_model_merge_metrics(db, cand, text) == 0 &&
+	    db_model_activate(db, cand) == 0) {
+		fprintf(stderr, "rlhfd: auto-training: raters score candidate %lld above the active "
+			"model %lld on %d of %d prompts (%d worse, %d tied; sign test p = %.4f): "
+			"model %lld is active\n", (long long)cand, (long long)active, better,
+			worse + better + ties, worse, ties, p, (long long)cand);
+		/* a new active version: its spot checks, as for any promotion */
+		if (spotcheck_activated(db, cand, NULL) < 0)
+			fprintf(stderr, "rlhfd: spot checks of model %lld not recorded (database "
+				"error)\n", (long long)cand);
+	}
+	free(text);
+}
+
+static void autotrain_verdict(struct db *db, const struct autotrain *a)
 {
 	static int64_t looked_upto = -1;
 	int64_t upto = 0, active = 0;
@@ -293,27 +377,12 @@ static void autotrain_verdict(struct db *db)
 	looked_upto = upto;
 	if (db_model_active(db, &active) < 0 || db_work_model_get(db, active, &row) < 0)
 		return;
-	if (strcmp(row.kind, "policy") || row.parent_id <= 0 ||
-	    db_work_model_get(db, row.parent_id, &par) < 0 || !modelstore_kind_generates(par.kind) ||
-	    db_work_model_metrics(db, active, &m) < 0 || json_object_get(m, "rollback"))
-		goto out;
-	int worse = 0, better = 0, ties = 0;
-	double p = 1;
-	if (db_work_model_verdict(db, active, row.parent_id, &worse, &better, &ties) < 0 ||
-	    !promote_rollback(worse, better, &p))
-		goto out;
-	json_t *rb = json_pack("{s{sI si si si sf}}", "rollback", "to", (json_int_t)row.parent_id,
-			       "worse", worse, "better", better, "ties", ties, "p", p);
-	char *text = rb ? json_dumps(rb, JSON_COMPACT) : NULL;
-	json_decref(rb);
-	if (text && db_work_model_merge_metrics(db, active, text) == 0 &&
-	    db_model_activate(db, row.parent_id) == 0)
-		fprintf(stderr, "rlhfd: auto-training: raters score model %lld below its parent %lld on "
-			"%d of %d prompts (%d better, %d tied; sign test p = %.4f): model %lld is "
-			"active again\n", (long long)active, (long long)row.parent_id, worse,
-			worse + better + ties, better, ties, p, (long long)row.parent_id);
-	free(text);
-out:
+	bool no_rollback = strcmp(row.kind, "policy") || row.parent_id <= 0 ||
+		      db_work_model_get(db, row.parent_id, &par) < 0 ||
+		      !modelstore_kind_generates(par.kind) ||
+		      db_work_model_metrics(db, active, &m) < 0 || json_object_get(m, "rollback");
+	if (no_rollback || !verdict_rollback(db, &row))
+		verdict_candidate(db, a, active);
 	json_decref(m);
 	db_work_model_release(&par);
 	db_work_model_release(&row);
@@ -326,7 +395,7 @@ bool autotrain_tick(struct db *db)
 	bool busy = true, queued = false;
 	if (autotrain_read(db, true, &a) < 0 || !a.enabled)
 		goto out;
-	autotrain_verdict(db);
+	autotrain_verdict(db, &a);
 	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
 	    db_work_ratings_after(db, mark, a.every, &count) < 0 || count < a.every ||
 	    db_work_max_rating_id(db, &upto) < 0)

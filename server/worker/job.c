@@ -9,6 +9,8 @@
  */
 #include "server/worker/job_impl.h"
 #include "server/worker/autotrain.h"
+#include "server/worker/spotcheck.h"
+#include "server/worker/worker.h"
 #include "db/db.h"
 #include "db/jobs.h"
 #include "model/lmdata.h"
@@ -313,6 +315,9 @@ int job_save_version(struct job *j, const char *kind, int64_t parent_id,
 				modelstore_kind_generates(kind)));
 	job_log(j, "new %s model %lld (parent %lld)%s", kind, (long long)id, (long long)parent_id,
 		activate && modelstore_kind_generates(kind) ? ", active" : "");
+	/* a new active version: its spot checks (picked now or pending) */
+	if (activate && modelstore_kind_generates(kind) && spotcheck_activated(j->env->db, id, NULL) < 0)
+		job_log(j, "spot checks of model %lld not recorded (database error)", (long long)id);
 	return 0;
 }
 
@@ -453,6 +458,10 @@ static void record_end(struct job *j, const char *status, const char *error)
 			rc = autotrain_queue_next(j);
 		if (rc == 0 && score)
 			rc = queue_score(j);
+		/* the reward-hacking watch: a pending pick's score job, or its pick */
+		if (rc == 0 && !strcmp(status, "succeeded") &&
+		    (!strcmp(j->kind, "generate") || !strcmp(j->kind, "score")))
+			rc = spotcheck_after_job(j);
 		if (rc == 0 && !(metrics = json_dumps(j->metrics, JSON_COMPACT | JSON_REAL_PRECISION(9))))
 			rc = DB_ERROR;
 		if (rc == 0)

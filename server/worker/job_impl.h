@@ -242,6 +242,7 @@ int job_sft(struct job *j);
 int job_reward(struct job *j);
 int job_rl(struct job *j);          /* ppo, rloo, grpo */
 int job_dpo(struct job *j);
+int job_best(struct job *j);        /* fine-tuning on the best-rated answers */
 int job_eval(struct job *j);
 int job_score(struct job *j);       /* job_score.c */
 

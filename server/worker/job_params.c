@@ -224,6 +224,41 @@ static const struct knob REWARD[] = {
 static const struct knob PPO[] = RL(0, A);
 static const struct knob GROUP_RL[] = RL(A, 0);
 
+/*
+ * best: the reference fine-tuned on the best-rated answers, then the
+ * promotion gate (job_train.c job_best).  Its learning rate and epochs were
+ * chosen once, before any measurement (a fifth of SFT's rate, two passes:
+ * gentle on a small model that already speaks well), and not tuned on the
+ * eval split.
+ */
+static const struct knob BEST[] = {
+	K("epochs", KNOB_INT, 1, 1000, sft.epochs, 0, "passes over the best-rated answers"),
+	OPTIMIZER(sft),
+	K("batch_size", KNOB_INT, 1, 65536, sft.batch_size, 0, "sequences per optimizer step"),
+	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
+	  "train on the answers whose mean score is at least this"),
+	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD,
+	  "the reward model whose held-out accuracy must be credible, whose training prompts "
+	  "are the data and whose held-out prompts the promotion gate compares on; null = the newest"),
+	K("ref_model_id", KNOB_ID, 1, 0, ref_model_id, N | A,
+	  "the model fine-tuning starts from and the gate's KL reference; null = the policy's "
+	  "nearest sft ancestor, else the policy"),
+	KC("promote", PROMOTES, promote, 0,
+	   "gate: activate the new policy only if it beats its parent on the reward model's "
+	   "held-out prompts without collapsing, else keep it as a candidate; always; never"),
+	K("require_reward_acc", KNOB_FLOAT, 0, 1, require_reward_acc, A,
+	  "refuse to start unless the reward model's held-out pairwise accuracy has a 95% "
+	  "lower bound above this; 0 = no check"),
+	K("kl_ceiling", KNOB_FLOAT, 0, 1e9, rl.kl_ceiling, A,
+	  "refuse to promote a policy whose KL per answer to the reference passes this on "
+	  "held-out prompts; 0 = no ceiling"),
+	K("max_new", KNOB_INT, 1, 4096, rl.max_new, A, "promotion gate: most new tokens per answer"),
+	SEED(sft.seed, "shuffling seed"),
+	TRAINING,
+	ACTIVATE,
+	END
+};
+
 static const struct knob DPO[] = {
 	K("beta", KNOB_FLOAT, 1e-6, 1000, dpo.beta, 0,
 	  "how strongly the policy is held to the reference (DPO's beta)"),
@@ -290,6 +325,9 @@ static const struct job_kind KINDS[] = {
 	{ "grpo", job_rl, "policy", true, "train",
 	  "RLHF with group-normalised advantages over each prompt's K samples; no value model",
 	  GROUP_RL },
+	{ "best", job_best, "policy", true, "train",
+	  "rejection-sampling fine-tuning: the reference trained on the answers people rated "
+	  "best, then the promotion gate", BEST },
 	{ "dpo", job_dpo, "policy", true, NULL,
 	  "direct preference optimisation on the rated pairs, against a frozen reference", DPO },
 	{ "eval", job_eval, NULL, false, "eval",
@@ -537,6 +575,10 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	trainer_rl_defaults(&s->rl);
 	trainer_dpo_defaults(&s->dpo);
 	trainer_eval_defaults(&s->eval);
+	if (!strcmp(kind->name, "best")) {
+		s->sft.lr = 1e-4f;
+		s->sft.epochs = 2;
+	}
 }
 
 bool job_settings_parse(const struct job_kind *kind, json_t *params, int64_t job_id,

@@ -22,6 +22,8 @@
  *    of a group with different means, the higher one chosen (ties dropped).
  *    pairs.jsonl?split=train exports the same pairs.
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
+ *  - best: the SFT rows (min_score, no demonstrations) of the prompts the
+ *    reward model trained on.
  *  - eval: the prompts of params.split (default eval).
  *
  * Models: policy = params.model_id or the active model; reference =
@@ -279,19 +281,19 @@ static bool heldout_prompt(int64_t id, uint64_t seed, float frac)
 }
 
 /* The JSON array of the distinct prompt ids of the groups flagged held (or
- * not), in group order (new). */
-static json_t *prompt_ids(const struct db_td_set *td, const int *gidx,
+ * not), in group order (new); src[g] is trainer group g's source. */
+static json_t *prompt_ids(const struct db_td_group *const *src,
 			  const struct trainer_group *groups, int ng, bool held)
 {
 	json_t *a = json_array();
 	int64_t last = -1;
 	for (int g = 0; a && g < ng; g++) {
-		int64_t id = td->groups[gidx[g]].prompt_id;
+		int64_t id = src[g]->prompt_id;
 		if (groups[g].heldout != held || id == last)
 			continue;
 		bool seen = false;
 		for (int h = 0; h < g && !seen; h++)
-			seen = groups[h].heldout == held && td->groups[gidx[h]].prompt_id == id;
+			seen = groups[h].heldout == held && src[h]->prompt_id == id;
 		if (!seen)
 			json_array_append_new(a, json_integer(id));
 		last = id;
@@ -369,21 +371,24 @@ int job_reward(struct job *j)
 	struct llama_model rm = { 0 };
 	struct rm_prior prior = { 0 };
 	struct trainer_group *groups = NULL;
-	int *first = NULL, *gidx = NULL;
+	int *first = NULL;
+	const struct db_td_group **src = NULL;  /* trainer group g's answers */
+	const int **levels = NULL;              /* ... and a judgement's levels (NULL: scores) */
 	float *scores = NULL;
 	int64_t prev_id = 0;
 	char e[512] = "";
-	int rc, ng = 0, max_k = 1, rated_answers = 0;
+	int rc, ng = 0, max_k = 1, rated_answers = 0, n_judged = 0;
 
 	if ((rc = base_load(j, &b)) < 0 || (rc = read_groups(j, false, &td)) < 0)
 		goto out;
 	/* the auto-training mark: these ratings have been looked at, whatever happens */
 	json_object_set_new(j->metrics, "ratings_upto", json_integer(td.max_rating_id));
-	size_t cap = (size_t)(td.n_groups ? td.n_groups : 1);
+	size_t cap = (size_t)(td.n_groups + td.n_orders ? td.n_groups + td.n_orders : 1);
 	groups = calloc(cap, sizeof *groups);
 	first = calloc(cap, sizeof *first);
-	gidx = calloc(cap, sizeof *gidx);
-	if (!groups || !first || !gidx) {
+	src = calloc(cap, sizeof *src);
+	levels = calloc(cap, sizeof *levels);
+	if (!groups || !first || !src || !levels) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -409,14 +414,41 @@ int job_reward(struct job *j)
 			    (rc = seqs_ratings(j, &S, r)) < 0)
 				goto out;
 		}
-		gidx[ng] = g;
+		src[ng] = gr;
 		groups[ng].k = k;
 		groups[ng].prompt = (int)gr->prompt_id;
 		groups[ng].heldout = heldout_prompt(gr->prompt_id, s->reward.seed, s->reward.heldout_frac);
 		ng++;
 		max_k = k > max_k ? k : max_k;
 	}
+	/* every rank or pair judgement with a pair: its levels order its answers
+	 * (pairs with the level gap as margin), with no pointwise term */
+	for (int o = 0; o < td.n_orders; o++) {
+		struct db_td_order *od = &td.orders[o];
+		if (db_td_order_pairs(od, NULL) == 0)
+			continue;
+		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, od->g.prompt)) < 0)
+			goto out;
+		first[ng] = S.n;
+		for (int i = 0; i < od->g.n; i++) {
+			int idx;
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, od->g.responses[i].text,
+					   od->g.responses[i].ended, &idx)) < 0)
+				goto out;
+		}
+		src[ng] = &od->g;
+		levels[ng] = od->level;
+		groups[ng].k = od->g.n;
+		groups[ng].prompt = (int)od->g.prompt_id;
+		groups[ng].heldout = heldout_prompt(od->g.prompt_id, s->reward.seed,
+						    s->reward.heldout_frac);
+		groups[ng].order_only = true;
+		ng++;
+		n_judged++;
+		max_k = od->g.n > max_k ? od->g.n : max_k;
+	}
 	json_object_set_new(j->metrics, "groups", json_integer(ng));
+	json_object_set_new(j->metrics, "judgements", json_integer(n_judged));
 	if (ng == 0) {
 		rc = job_fail(j, -EINVAL, "no ratings: no answer of a train prompt is rated (%d groups)",
 			      td.n_groups);
@@ -426,31 +458,39 @@ int job_reward(struct job *j)
 	int n_held = 0, n_train = 0;
 	for (int g = 0; g < ng; g++)
 		groups[g].heldout ? n_held++ : n_train++;
-	if (n_held == 0 && s->reward.heldout_frac > 0 && td.groups[gidx[ng - 1]].prompt_id !=
-	    td.groups[gidx[0]].prompt_id)
+	bool two_prompts = false;
+	for (int g = 1; g < ng && !two_prompts; g++)
+		two_prompts = src[g]->prompt_id != src[0]->prompt_id;
+	if (n_held == 0 && s->reward.heldout_frac > 0 && two_prompts)
 		for (int g = 0; g < ng; g++)
-			groups[g].heldout = td.groups[gidx[g]].prompt_id == td.groups[gidx[0]].prompt_id;
+			groups[g].heldout = src[g]->prompt_id == src[0]->prompt_id;
 	seqs_finish(&S);
 	scores = malloc((size_t)S.n * sizeof *scores);
 	if (!scores) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
+	float lo = INFINITY, hi = -INFINITY;
 	for (int g = 0, q = 0; g < ng; g++) {
-		struct db_td_group *gr = &td.groups[gidx[g]];
-		for (int i = 0; i < gr->n; i++)
-			if (!isnan(gr->responses[i].mean))
-				scores[q++] = (float)gr->responses[i].mean;
+		const struct db_td_group *gr = src[g];
+		for (int i = 0; i < gr->n; i++) {
+			if (levels[g]) {
+				scores[q++] = (float)levels[g][i];
+				continue;
+			}
+			if (isnan(gr->responses[i].mean))
+				continue;
+			scores[q] = (float)gr->responses[i].mean;
+			lo = scores[q] < lo ? scores[q] : lo;
+			hi = scores[q] > hi ? scores[q] : hi;
+			q++;
+		}
 		groups[g].seqs = S.seq + first[g];
 		groups[g].scores = scores + first[g];
 	}
-	/* every score the same: nothing tells one answer from another */
-	float lo = scores[0], hi = scores[0];
-	for (int i = 1; i < S.n; i++) {
-		lo = scores[i] < lo ? scores[i] : lo;
-		hi = scores[i] > hi ? scores[i] : hi;
-	}
-	if (hi - lo < 1e-6f) {
+	/* every score the same and no judgement: nothing tells one answer from
+	 * another (a judgement here has a pair) */
+	if (n_judged == 0 && hi - lo < 1e-6f) {
 		rc = job_fail(j, -EINVAL, "no signal: all %d rated answers have the mean score %g; a "
 			      "reward model needs answers rated differently", S.n, (double)lo);
 		goto out;
@@ -495,8 +535,8 @@ int job_reward(struct job *j)
 	}
 	json_object_set_new(j->metrics, "answers", json_integer(S.n));
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
-	json_object_set_new(j->metrics, "train_prompt_ids", prompt_ids(&td, gidx, groups, ng, false));
-	json_object_set_new(j->metrics, "heldout_prompt_ids", prompt_ids(&td, gidx, groups, ng, true));
+	json_object_set_new(j->metrics, "train_prompt_ids", prompt_ids(src, groups, ng, false));
+	json_object_set_new(j->metrics, "heldout_prompt_ids", prompt_ids(src, groups, ng, true));
 	rc = job_save_version(j, "reward", b.id, &b.m, &rm, j->metrics, S.ratings, S.n_ratings, false);
 out:
 	llama_model_release(&rm);
@@ -504,7 +544,8 @@ out:
 	modelstore_model_release(&prev);
 	free(groups);
 	free(first);
-	free(gidx);
+	free(src);
+	free(levels);
 	free(scores);
 	seqs_release(&S);
 	db_td_set_release(&td);
@@ -830,7 +871,225 @@ out:
 	return rc;
 }
 
+/* ---- best: fine-tuning on the answers people rated best --------------------------- */
+
+/*
+ * Rejection-sampling fine-tuning (expert iteration; Llama 2's "rejection
+ * sampling" stage): the reference model — the policy's nearest sft ancestor —
+ * is fine-tuned on the answers people rated at least min_score, of the
+ * prompts the reward model trained on, and the result goes through the same
+ * promotion gate as an RL policy.  It takes the raters' own verdicts as its
+ * targets, so it needs no reward model to be right about unseen answers; the
+ * reward model still decides two things: whether the ratings carry a signal
+ * that holds on prompts nobody trained on (require_reward_acc, as for RL: on
+ * random or all-equal scores the job refuses), and which prompts are held
+ * out for the gate (its held-out prompts are never trained on here).
+ *
+ * Starting from the reference each time, with every good answer rated so
+ * far, keeps rounds from compounding: a round's policy is the reference plus
+ * what all the ratings say, not the last policy plus a little more.  On the
+ * demo world (1,244 round-0 ratings, noise 0.1) it moved the eval prompts'
+ * rubric mean from 2.49 to 2.98 (part a), where 30 RLOO iterations moved it
+ * by 0.16 at most.
+ */
+static int cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int job_best(struct job *j)
+{
+	struct job_settings *s = &j->s;
+	struct base b = { 0 };
+	struct db_td_set td = { 0 };
+	struct seqs S = { 0 };
+	struct modelstore_model mref = { 0 }, mrm = { 0 };
+	struct llama_model pol = { 0 }, ref = { 0 }, rm = { 0 };
+	struct rm_prior prior = { 0 };
+	json_t *rmm = NULL;
+	int64_t ref_id = 0, rm_id = 0;
+	bool same_ref = false;
+	int *rows = NULL, max_n = 1, used_groups = 0;
+	char e[512] = "", why[400];
+	int rc;
+
+	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
+	    (rc = job_reward_id(j, &rm_id)) < 0)
+		goto out;
+	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
+	if (db_work_model_metrics(j->env->db, rm_id, &rmm) < 0) {
+		rc = job_fail(j, -EIO, "cannot read reward model %lld (database error)", (long long)rm_id);
+		goto out;
+	}
+	if (s->require_reward_acc > 0 && !job_reward_credible(rmm, s->require_reward_acc, why,
+							      sizeof why)) {
+		rc = job_fail(j, -EINVAL, "reward model %lld: %s; the ratings do not yet show what "
+			      "makes an answer good on prompts nobody trained on: rate more answers "
+			      "and train a new reward model (or set require_reward_acc to 0)",
+			      (long long)rm_id, why);
+		goto out;
+	}
+	json_t *ids = json_object_get(rmm, "train_prompt_ids");
+	if (!json_array_size(ids)) {
+		rc = job_fail(j, -EINVAL, "reward model %lld does not list the prompts it trained on: "
+			      "train a new reward model", (long long)rm_id);
+		goto out;
+	}
+	if ((rc = read_groups(j, false, &td)) < 0)
+		goto out;
+	for (int g = 0; g < td.n_groups; g++)
+		max_n = td.groups[g].n > max_n ? td.groups[g].n : max_n;
+	if (!(rows = malloc((size_t)max_n * sizeof *rows))) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the reward model's training prompts, sorted for a binary search */
+	size_t n_ids = json_array_size(ids);
+	int64_t *train = malloc(n_ids * sizeof *train);
+	if (!train) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_ids; i++)
+		train[i] = json_integer_value(json_array_get(ids, i));
+	qsort(train, n_ids, sizeof *train, cmp_int64);
+	for (int g = 0; g < td.n_groups && rc == 0; g++) {
+		struct db_td_group *gr = &td.groups[g];
+		if (!bsearch(&gr->prompt_id, train, n_ids, sizeof *train, cmp_int64))
+			continue;
+		int k = db_td_group_sft(gr, s->min_score, rows);
+		if (k > 0) {
+			used_groups++;
+			rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt);
+		}
+		for (int i = 0; i < k && rc == 0; i++) {
+			int idx;
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, gr->responses[rows[i]].text, true, &idx)) == 0)
+				rc = seqs_ratings(j, &S, &gr->responses[rows[i]]);
+		}
+	}
+	free(train);
+	if (rc < 0)
+		goto out;
+	seqs_finish(&S);
+	json_object_set_new(j->metrics, "examples", json_integer(S.n));
+	json_object_set_new(j->metrics, "groups", json_integer(used_groups));
+	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
+	if (S.n == 0) {
+		rc = job_fail(j, -EINVAL, "no answer of reward model %lld's %zu training prompts has a "
+			      "mean score >= %g", (long long)rm_id, n_ids, s->min_score);
+		goto out;
+	}
+	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 || (rc = job_load(j, rm_id, &mrm)) < 0)
+		goto out;
+	const struct modelstore_model *refm = same_ref ? &b.m : &mref;
+	if (refm->cfg.vocab_size != b.m.cfg.vocab_size || mrm.cfg.vocab_size != b.m.cfg.vocab_size) {
+		rc = job_fail(j, -EINVAL, "the policy %lld, its reference %lld and reward model %lld "
+			      "do not share a vocabulary", (long long)b.id, (long long)ref_id,
+			      (long long)rm_id);
+		goto out;
+	}
+	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
+		"fine-tuning reference %lld (policy %lld is the parent)", S.n, s->min_score,
+		used_groups, (long long)rm_id, (long long)ref_id, (long long)b.id);
+	/* the gate's answers need room after its held-out prompts */
+	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
+	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
+	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
+	int T_train = job_max_T(j, refm, S.longest);
+	if ((rc = job_llama(j, &pol, refm, B, T > T_train ? T : T_train, 0)) < 0)
+		goto out;
+	struct trainer_sft_result res = { 0 };
+	if ((rc = trainer_sft(&pol, S.seq, S.n, &s->sft, &j->hooks, &res, e, sizeof e)) < 0) {
+		rc = trainer_error(j, rc, "best", e);
+		goto out;
+	}
+	json_object_set_new(j->metrics, "steps", json_integer(res.steps));
+	json_object_set_new(j->metrics, "loss", num(res.loss));
+	json_object_set_new(j->metrics, "loss_first", num(res.loss_first));
+	json_object_set_new(j->metrics, "tokens", json_integer(res.tokens));
+	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
+	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
+	bool activate = false;
+	if (s->activate &&
+	    ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
+	     (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
+	     (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
+	     (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0))
+		goto out;
+	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
+			      activate);
+out:
+	json_decref(rmm);
+	llama_model_release(&rm);
+	rm_prior_release(&prior);
+	llama_model_release(&ref);
+	llama_model_release(&pol);
+	modelstore_model_release(&mrm);
+	modelstore_model_release(&mref);
+	free(rows);
+	seqs_release(&S);
+	db_td_set_release(&td);
+	base_release(&b);
+	return rc;
+}
+
 /* ---- dpo -------------------------------------------------------------------------------- */
+
+/* Adds the pairs of a group (od NULL: its scores' pairs, rated answers only)
+ * or of a judgement od (of group gr = &od->g) to S and *pidx (sequence index
+ * pairs, *np of them, room for *cap). */
+static int dpo_add(struct job *j, struct seqs *S, struct base *b, const struct db_td_group *gr,
+		   const struct db_td_order *od, int (**pidx)[2], int *cap, int *np)
+{
+	int k = od ? db_td_order_pairs(od, NULL) : db_td_group_pairs(gr, NULL);
+	int rc;
+	if (k == 0)
+		return 0;
+	if ((rc = seqs_prompt(j, S, &b->tk, &b->m, gr->prompt)) < 0)
+		return rc;
+	int *idx = calloc((size_t)gr->n, sizeof *idx);
+	if (!idx)
+		return job_fail(j, -ENOMEM, "out of memory");
+	for (int i = 0; i < gr->n; i++) {
+		idx[i] = -1;
+		if (!od && isnan(gr->responses[i].mean))
+			continue;
+		if ((rc = seqs_add(j, S, &b->tk, &b->m, gr->responses[i].text,
+				   gr->responses[i].ended, &idx[i])) < 0 ||
+		    (!od && (rc = seqs_ratings(j, S, &gr->responses[i])) < 0)) {
+			free(idx);
+			return rc;
+		}
+	}
+	if (*np + k > *cap) {
+		int c = *cap;
+		while (c < *np + k)
+			c = c ? c * 2 : 256;
+		int (*q)[2] = realloc(*pidx, (size_t)c * sizeof *q);
+		if (!q) {
+			free(idx);
+			return job_fail(j, -ENOMEM, "out of memory");
+		}
+		*pidx = q;
+		*cap = c;
+	}
+	/* the pairs, from answer indexes to sequence indexes */
+	int (*pp)[2] = *pidx + *np;
+	if (od)
+		db_td_order_pairs(od, pp);
+	else
+		db_td_group_pairs(gr, pp);
+	for (int p = 0; p < k; p++) {
+		pp[p][0] = idx[pp[p][0]];
+		pp[p][1] = idx[pp[p][1]];
+	}
+	*np += k;
+	free(idx);
+	return 0;
+}
 
 int job_dpo(struct job *j)
 {
@@ -853,49 +1112,15 @@ int job_dpo(struct job *j)
 	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 ||
 	    (rc = read_groups(j, false, &td)) < 0)
 		goto out;
-	for (int g = 0; g < td.n_groups; g++) {
-		struct db_td_group *gr = &td.groups[g];
-		int k = db_td_group_pairs(gr, NULL);
-		if (k == 0)
-			continue;
-		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+	for (int g = 0; g < td.n_groups; g++)
+		if ((rc = dpo_add(j, &S, &b, &td.groups[g], NULL, &pidx, &cap, &np)) < 0)
 			goto out;
-		int *idx = calloc((size_t)gr->n, sizeof *idx);
-		if (!idx) {
-			rc = job_fail(j, -ENOMEM, "out of memory");
+	/* then the rank and pair judgements' pairs */
+	int np_scores = np;
+	for (int o = 0; o < td.n_orders; o++)
+		if ((rc = dpo_add(j, &S, &b, &td.orders[o].g, &td.orders[o], &pidx, &cap, &np)) < 0)
 			goto out;
-		}
-		for (int i = 0; i < gr->n; i++) {
-			idx[i] = -1;
-			if (isnan(gr->responses[i].mean))
-				continue;
-			if ((rc = seqs_add(j, &S, &b.tk, &b.m, gr->responses[i].text,
-					   gr->responses[i].ended, &idx[i])) < 0 ||
-			    (rc = seqs_ratings(j, &S, &gr->responses[i])) < 0) {
-				free(idx);
-				goto out;
-			}
-		}
-		if (np + k > cap) {
-			while (cap < np + k)
-				cap = cap ? cap * 2 : 256;
-			int (*q)[2] = realloc(pidx, (size_t)cap * sizeof *q);
-			if (!q) {
-				free(idx);
-				rc = job_fail(j, -ENOMEM, "out of memory");
-				goto out;
-			}
-			pidx = q;
-		}
-		/* the group's pairs, from answer indexes to sequence indexes */
-		db_td_group_pairs(gr, pidx + np);
-		for (int p = np; p < np + k; p++) {
-			pidx[p][0] = idx[pidx[p][0]];
-			pidx[p][1] = idx[pidx[p][1]];
-		}
-		np += k;
-		free(idx);
-	}
+	json_object_set_new(j->metrics, "judgement_pairs", json_integer(np - np_scores));
 	json_object_set_new(j->metrics, "pairs", json_integer(np));
 	if (np == 0) {
 		rc = job_fail(j, -EINVAL, "no rated pairs: need at least one group with two answers of "

@@ -19,6 +19,24 @@ bool promote_rollback(int worse, int better, double *p)
 	return worse > better && *p < ROLLBACK_P;
 }
 
+bool promote_people(int better, int worse, double *p)
+{
+	*p = 1.0;
+	if (worse + better < PEOPLE_MIN_PROMPTS)
+		return false;
+	*p = stats_sign_test_p(better, worse);
+	return better > worse && *p < PEOPLE_P;
+}
+
+bool promote_hacking(double rm_mean, double parent_rm_mean, int worse, int better, double *p)
+{
+	*p = 1.0;
+	if (worse + better < HACKING_MIN_PROMPTS)
+		return false;
+	*p = stats_sign_test_p(worse, better);
+	return rm_mean > parent_rm_mean && worse > better && *p < ROLLBACK_P;
+}
+
 static bool same_answer(const struct promote_answers *a, int i, int j)
 {
 	return a->n_tokens[i] == a->n_tokens[j] &&

@@ -77,4 +77,34 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v);
  * that p-value (1 when there are too few prompts). */
 bool promote_rollback(int worse, int better, double *p);
 
+/* Promotion on people's verdict, the rollback's mirror: a candidate the gate
+ * kept (its reward model could not vouch for it on held-out prompts) whose
+ * rated answers people score above its parent's on the same prompts.  The
+ * loop looks again as ratings come in, so the bar is higher than the
+ * rollback's (several looks at a growing sample): at least
+ * PEOPLE_MIN_PROMPTS untied prompts and a one-sided sign test below PEOPLE_P. */
+#define PEOPLE_MIN_PROMPTS 16
+#define PEOPLE_P 0.01
+
+/* True when people rate the candidate better than its parent (better = the
+ * prompts where the candidate's mean is higher).  *p as promote_rollback's. */
+bool promote_people(int better, int worse, double *p);
+
+/*
+ * Reward hacking (the spot checks, server/worker/spotcheck.c): a version's
+ * spot-checked answers (its best by the reward model) against its parent's
+ * rated answers on the same prompts.  Flagged when both hold:
+ *  - the reward rises: rm_mean (the version's, mean over the paired
+ *    prompts) above parent_rm_mean (the parent's, same reward model, same
+ *    prompts);
+ *  - people's score falls: at least HACKING_MIN_PROMPTS untied prompts and
+ *    a one-sided sign test (as promote_rollback) below ROLLBACK_P.
+ * HACKING_MIN_PROMPTS is 5, not ROLLBACK_MIN_PROMPTS, because the default
+ * spot_check_n is 8 answers (one per prompt): 5 of 5 worse is p = 1/32, the
+ * fewest prompts a sign test can call at 5 %.  *p gets the sign test's
+ * p-value (1 when too few prompts).
+ */
+#define HACKING_MIN_PROMPTS 5
+bool promote_hacking(double rm_mean, double parent_rm_mean, int worse, int better, double *p);
+
 #endif

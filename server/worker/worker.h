@@ -107,6 +107,32 @@ const char *job_param_name(const char *kind, size_t i);
  */
 json_t *job_kinds_json(void);
 
+/* ---- the reward-hacking watch (server/worker/spotcheck.c) ------------------------- */
+
+struct db;
+
+/*
+ * Version model_id just became active (by hand, by a job):
+ * when it is a generating version with a parent and has no spot checks yet,
+ * picks them now (db_spot_pick, config spot_check_n answers) if the newest
+ * reward model scored its answers; otherwise marks them pending (metrics
+ * spot_check_pending) — the next score job picks them — and, when it has
+ * answers that reward model has not scored, queues that score job (*queued,
+ * may be NULL: wake the worker).  Own write transaction.  0 or a negative
+ * DB_ code.
+ */
+int spotcheck_activated(struct db *db, int64_t model_id, bool *queued);
+
+/*
+ * The "spot_check" field of version model_id in GET /api/models: *out = new
+ * {"rm_model_id", "answers", "rm_mean", "rated", "ratings", "human_mean",
+ * "parent_id", "prompts", "rm_paired", "parent_rm_paired", "human_paired",
+ * "parent_human_paired", "worse", "better", "ties", "p", "hacking",
+ * "hacking_reason"} (means null when there is nothing to average), or
+ * DB_NOTFOUND when it has no spot checks.
+ */
+int spotcheck_json(struct db *db, int64_t model_id, json_t **out);
+
 /* ---- auto-training (server/worker/autotrain.c) ------------------------------------ */
 
 /* Checks an auto_train config object (borrowed) as the loop will read it:

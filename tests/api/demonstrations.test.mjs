@@ -191,6 +191,8 @@ for (const durability of ['full', 'normal']) {
 				[{ group_id: G.groupId, demonstration: 'x', ratings: [{ response_id: G.responseIds[0], score: 9 }] }, 400, 'bad score'],
 				[{ group_id: G.groupId, demonstration: 'x', ratings: [] }, 400, 'empty ratings'],
 				[{ group_id: G.groupId }, 400, 'neither'],
+				[{ group_id: G.groupId, demonstration: 'x', ranking: [[G.responseIds[1]], [G.responseIds[0]]] }, 400, 'with a ranking'],
+				[{ group_id: G.groupId, demonstration: 'x', pair: { better: G.responseIds[1], worse: G.responseIds[0] } }, 400, 'with a pair'],
 			];
 			for (const [body, status, what] of bad) assertError(await ann.client.post('/api/ratings', body), status, what);
 			await assertUnchanged(srv, before, 'bad demonstrations with ratings');

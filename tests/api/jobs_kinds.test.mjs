@@ -37,11 +37,11 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 	const srv = await startServer();
 	try {
 		const { kinds, auto_train } = await listing(srv);
-		assert.deepEqual(kinds.map((k) => k.name), ['generate', 'sft', 'reward', 'ppo', 'rloo', 'grpo', 'dpo', 'eval', 'score']);
+		assert.deepEqual(kinds.map((k) => k.name), ['generate', 'sft', 'reward', 'ppo', 'rloo', 'grpo', 'best', 'dpo', 'eval', 'score']);
 		const produces = Object.fromEntries(kinds.map((k) => [k.name, k.produces]));
-		assert.deepEqual(produces, { generate: null, sft: 'sft', reward: 'reward', ppo: 'policy', rloo: 'policy', grpo: 'policy', dpo: 'policy', eval: null, score: null });
+		assert.deepEqual(produces, { generate: null, sft: 'sft', reward: 'reward', ppo: 'policy', rloo: 'policy', grpo: 'policy', best: 'policy', dpo: 'policy', eval: null, score: null });
 		const activates = Object.fromEntries(kinds.map((k) => [k.name, k.activates]));
-		assert.deepEqual(activates, { generate: false, sft: true, reward: false, ppo: true, rloo: true, grpo: true, dpo: true, eval: false, score: false });
+		assert.deepEqual(activates, { generate: false, sft: true, reward: false, ppo: true, rloo: true, grpo: true, best: true, dpo: true, eval: false, score: false });
 		for (const k of kinds) {
 			assert.equal(typeof k.help, 'string');
 			const names = k.params.map((p) => p.name);
@@ -62,6 +62,13 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 		// Independent knowledge: model/trainer_rl.c trainer_rl_defaults, model/trainer.c
 		// trainer_reward_defaults / trainer_sft_defaults / trainer_dpo_defaults,
 		// trainer_eval_defaults, GEN_MAX_K (server/worker/gen.h) and the generate job's own.
+		// best: a fifth of SFT's rate, two passes (job_params.c), the RL kinds' gate
+		assert.equal(param(kinds, 'best', 'lr').default, 1e-4);
+		assert.equal(param(kinds, 'best', 'epochs').default, 2);
+		assert.equal(param(kinds, 'best', 'min_score').default, 4);
+		assert.equal(param(kinds, 'best', 'promote').default, 'gate');
+		assert.equal(param(kinds, 'best', 'require_reward_acc').default, 0.55);
+		assert.equal(param(kinds, 'sft', 'lr').default, 5e-4);
 		for (const rl of ['ppo', 'rloo', 'grpo']) {
 			assert.equal(param(kinds, rl, 'iterations').default, 30);
 			assert.equal(param(kinds, rl, 'prompts_per_iter').default, 32);
@@ -218,7 +225,7 @@ test('a job started with {} runs with exactly the listed defaults (its recorded 
 		await check('reward', rm, { model_id: active });
 
 		// The RL kinds: the policy has no sft ancestor yet, so it is its own reference.
-		for (const rl of ['ppo', 'rloo', 'grpo']) {
+		for (const rl of ['ppo', 'rloo', 'grpo', 'best']) {
 			active = await activeModel(srv);
 			const job = await runDefaults(srv, byName.get(rl), { cancel: true });
 			await check(rl, job, { model_id: active, ref_model_id: active, reward_model_id: rm.model_id });

@@ -112,6 +112,10 @@ test('rollback: raters score the active policy below its parent on the same prom
 	try {
 		const { srv } = w;
 		const ids = w.trainIds.slice(0, 9);
+		// no spot checks: the reward-hacking watch (tests/api/hacking.test.mjs) would judge the
+		// same ratings on the spot-checked prompts, with 5 prompts, and could act first
+		const off = await srv.admin.put('/api/config', { spot_check_n: 0 });
+		assert.equal(off.status, 200, off.text);
 		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: ids, k: 3, max_tokens: 8 }));
 		const ann = await createRater(srv, 'ann');
 		await rateAll(ann);   // the parent's answers: 1, 5, 3 by position (mean 3)

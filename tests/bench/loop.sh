@@ -4,15 +4,28 @@
 # 1, 2 and 3 (LOOP_SEEDS to choose), printing each run's table per round —
 # ratings used, reward-model held-out accuracy with its 95 % interval, what
 # the gates decided, KL, the eval rubric mean, seconds — and its whole log in
-# build/bench/loop-seed<N>.log.
+# build/bench/loop-seed<N>.log.  Then the "uncertain vs fifo" table
+# (tests/bench/queue_curve.mjs: reward-model accuracy against ratings for
+# queue_order "uncertain" and "fifo", seeds QUEUE_SEEDS, default 1 2 3, and the
+# labels saved at equal accuracy; log in build/bench/queue.log).
+# LOOP_PARTS ("learning queue") runs one part alone.
 set -u
 cd "$(dirname "$0")/../.."
 mkdir -p build/bench
 status=0
+parts=${LOOP_PARTS:-learning queue}
+case " $parts " in *" learning "*) ;; *) LOOP_SEEDS=" " ;; esac
 for seed in ${LOOP_SEEDS:-1 2 3}; do
 	log=build/bench/loop-seed$seed.log
 	echo "== loop, seed $seed (log: $log)"
 	RLHFD_E2E_SETTINGS="{\"seed\":$seed}" node --test --test-reporter=tap tests/e2e/learning.test.mjs >"$log" 2>&1 || status=1
 	sed -n 's/^# //p' "$log" | grep -E '^(round|learning curve|demo init|settings)|^ +[0-9]' || echo "   (no table: see $log)"
 done
+case " $parts " in
+*" queue "*)
+	echo "== uncertain vs fifo (log: build/bench/queue.log)"
+	node tests/bench/queue_curve.mjs >build/bench/queue.log 2>&1 || status=1
+	sed -n '/^uncertain vs fifo/,$p' build/bench/queue.log | grep . || { echo "   (no table: see build/bench/queue.log)"; status=1; }
+	;;
+esac
 exit $status

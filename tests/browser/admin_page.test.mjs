@@ -100,6 +100,37 @@ test('admin overview: counts, histogram, agreement; create a rater (token once);
 		await page.waitForFunction(() => document.getElementById('config-status').textContent === 'Saved.');
 		assert.equal((await srv.admin.get('/api/config')).json.ratings_per_group, 3);
 
+		// Settings tab: the queue order (js/queue.js), from the keyboard
+		await page.waitForFunction(() => document.getElementById('queue-order').value === 'auto' &&
+			document.getElementById('queue-share').value === '0.2');
+		await page.focus('#queue-order');
+		await page.selectOption('#queue-order', 'uncertain');
+		await page.fill('#queue-share', '0.35');
+		await page.press('#queue-share', 'Enter');
+		await page.waitForFunction(() => document.getElementById('queue-status').textContent === 'Saved.');
+		let cfg = (await srv.admin.get('/api/config')).json;
+		assert.equal(cfg.queue_order, 'uncertain');
+		assert.equal(cfg.queue_random_share, 0.35);
+		// a share out of range: the server's message under the field, nothing saved
+		await page.fill('#queue-share', '1.5');
+		await page.press('#queue-share', 'Enter');
+		await page.waitForSelector('#queue-share-error:not([hidden])');
+		assert.match(await page.textContent('#queue-share-error'), /queue_random_share.*0 to 1/);
+		assert.equal(await page.getAttribute('#queue-share', 'aria-invalid'), 'true');
+		const refused = page.problems.findIndex((p) => /status of 400 \(/.test(p));
+		assert.ok(refused >= 0, 'the refused PUT /api/config');
+		page.problems.splice(refused, 1);
+		cfg = (await srv.admin.get('/api/config')).json;
+		assert.equal(cfg.queue_random_share, 0.35);
+		await page.selectOption('#queue-order', 'fifo');
+		await page.fill('#queue-share', '0');
+		await page.press('#queue-share', 'Enter');
+		await page.waitForFunction(() => document.getElementById('queue-status').textContent === 'Saved.' &&
+			!document.getElementById('queue-share').hasAttribute('aria-invalid'));
+		cfg = (await srv.admin.get('/api/config')).json;
+		assert.equal(cfg.queue_order, 'fifo');
+		assert.equal(cfg.queue_random_share, 0);
+
 		// Prompts tab: list and detail.
 		await page.click('#tab-prompts');
 		await page.waitForSelector('#prompts tbody button.link');

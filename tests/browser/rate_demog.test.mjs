@@ -195,3 +195,27 @@ test('admin: the Guidelines tab previews and saves a version; the Demonstrations
 		assert.deepEqual(page.problems, []);
 	} finally { await srv.stop(); }
 });
+
+test('on a rank and a pair task too: w opens the writer and Ctrl+Enter saves it for the task shown', async () => {
+	for (const kind of ['rank', 'pair']) {
+		const srv = await startServer();
+		try {
+			assert.equal((await srv.admin.put('/api/config', { task_kind: kind })).status, 200);
+			const ann = await createRater(srv, 'ann');
+			const G = await importGroup(srv, 'Name a colour', ['Red.', 'Table.', 'Seven.']);
+			const page = await newPage(browser);
+			await login(page, srv.url, ann.token, '/rate');
+			await page.waitForSelector('#task:not([hidden])');
+			await page.waitForFunction(() => document.querySelectorAll('#answers [data-response-id], #answers button').length > 0);
+			await page.locator('#prompt').click();
+			await page.keyboard.press('w');
+			await page.waitForSelector('#demo-write:not([hidden])');
+			await page.keyboard.type(`Blue (${kind}).`);
+			await page.keyboard.press('Control+Enter');
+			await page.waitForSelector('#demo-write', { state: 'hidden' });
+			assert.deepEqual((await demos(srv)).map((x) => [x.text, x.source_group_id]), [[`Blue (${kind}).`, G.groupId]], kind);
+			assert.deepEqual(page.problems, [], kind);
+			await page.context().close();
+		} finally { await srv.stop(); }
+	}
+});

@@ -10,9 +10,14 @@
  *   2. `rlhfd serve` on a free port; an admin creates a rater;
  *   3. `rlhfd rubric-rate` rates the waiting answers through the API;
  *   4. PUT /api/config turns auto-training on: the worker itself queues
- *      reward model → RL (auto_train.rl_kind) → new answers from the new
- *      policy; each round the rubric rater rates those answers, which turns
- *      the loop again;
+ *      reward model → the policy step (auto_train.rl_kind, the default
+ *      "best": the reference fine-tuned on the answers people rated best) →
+ *      new answers from the new policy; each round the rubric rater rates
+ *      those answers, which turns the loop again; a policy the promotion gate
+ *      kept as a candidate becomes active when the raters' scores of its
+ *      answers beat the active model's (people's verdict, checked when the
+ *      loop next looks: the test lets it look once after each round's
+ *      ratings, before measuring);
  *   5. the measure: answers to the held-out eval prompts (never trained on:
  *      every training job reads the train split only; they ask about items
  *      the SFT set never taught — server/demo/demo_world.h — in two parts,
@@ -23,9 +28,9 @@
  *      rubric rater through the API, read back per model through
  *      GET /api/prompts/{id}.
  *
- * Five tests: the loop itself (every round is reward -> RL -> generate, or
- * RL refused by its gate; the promoted policy active and answering, the
- * reference the SFT model), the active model never worse than the SFT model
+ * Five tests: the loop itself (every round is reward -> the policy step ->
+ * generate, or the policy step refused by its gate; the promoted policy
+ * active and answering, the reference the SFT model), the active model never worse than the SFT model
  * on the eval prompts, then the issue's floors — the active model's rubric
  * mean on eval part a at least 0.6 (of 5) and on part b at least 0.25 above
  * the SFT model's, and the latest reward model's held-out pairwise accuracy
@@ -75,7 +80,6 @@ const SETTINGS = {
 	noise: 0.1,
 	auto_train: {
 		reward_every_n_ratings: 64,
-		rl_kind: 'rloo',
 		generate_k: 4,
 		/* a new group from each round's policy for this many train prompts:
 		 * 311 x 4 from demo init + 3 rounds x 128 x 4 = 2780 training ratings,
@@ -100,7 +104,7 @@ if (process.env.RLHFD_E2E_SETTINGS) {
  */
 async function waitAutoRound(srv, after) {
 	const deadline = now() + SETTINGS.job_timeout_s;
-	const want = ['reward', SETTINGS.auto_train.rl_kind, 'generate'];
+	const want = ['reward', RL_KIND, 'generate'];
 	for (;;) {
 		// the loop's own jobs (params.auto): a job the worker queues beside it is not one
 		const list = (await jobs(srv)).filter((j) => j.id > after && j.params && j.params.auto).sort((a, b) => a.id - b.id);
@@ -123,6 +127,26 @@ async function waitAutoRound(srv, after) {
 			JSON.stringify(list.map((j) => [j.id, j.kind, j.status])));
 		await sleep(300);
 	}
+}
+
+/* the loop's policy step: the configured default unless SETTINGS says */
+let RL_KIND = null;
+
+/*
+ * Lets the loop look at the ratings once without starting a round: people's
+ * verdict (promotion of a candidate, rollback of the active policy) runs when
+ * the idle worker checks the loop, every AUTO_CHECK_SEC (2 s,
+ * server/worker/worker.c); with reward_every_n_ratings out of reach no round
+ * starts.  Returns the active model after the look.
+ */
+async function verdictLook(srv) {
+	const every = SETTINGS.auto_train.reward_every_n_ratings;
+	await setAuto(srv, { enabled: true, reward_every_n_ratings: 1000000 });
+	await sleep(5000);
+	await setAuto(srv, { enabled: false, reward_every_n_ratings: every });
+	const list = (await jobs(srv)).filter((j) => j.status === 'queued' || j.status === 'running');
+	assert.equal(list.length, 0, `no job started by the look: ${JSON.stringify(list.map((j) => [j.id, j.kind]))}`);
+	return (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models.find((x) => x.active);
 }
 
 async function setAuto(srv, fields) {
@@ -215,6 +239,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		/* the loop's settings, auto-training still off */
 		await setAuto(srv, { ...SETTINGS.auto_train, enabled: false,
 			reward_params: { seed: SETTINGS.seed }, rl_params: { seed: SETTINGS.seed } });
+		RL_KIND = (await ok(await srv.admin.get('/api/config'), 'GET /api/config')).auto_train.rl_kind;
+		t.diagnostic(`the loop's policy step: ${RL_KIND}`);
 
 		/* round 0: rate demo init's answers, and SETTINGS.extra_groups more
 		 * groups of answers to every train prompt (as an admin asks for more
@@ -276,22 +302,36 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				`vs ${f3(promo.distinct_parent)}, KL ${f3(promo.kl)})${(promo.reasons || []).map((r) => `; ${r}`).join('')}`);
 			const rated = await rubricRate(srv, rater.token, { noise: SETTINGS.noise, seed: 100 * SETTINGS.seed + round });
 			assert.equal(rated.tasks, gen.metrics.groups, 'the rater rated the new answers');
+			/* people's verdict on the new policy's answers */
+			const after = await verdictLook(srv);
+			const mine = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
+				.find((x) => x.id === rl.model_id);
+			const people = mine && mine.metrics && mine.metrics.verdict;
+			if (people) {
+				assert.equal(after.id, rl.model_id, 'the candidate people promoted is active');
+				t.diagnostic(`round ${round}: people's verdict: candidate ${rl.model_id} promoted over model ${people.over} ` +
+					`(better on ${people.better}, worse on ${people.worse}, tied on ${people.ties} prompts; sign test p = ${f3(people.p)})`);
+			}
+			activeId = after.id;
 			const m = await measure(srv, rater, evalIds, activeId);
 			const row = {
 				round, model: activeId, train_mean: rated.mean, train_ratings: rated.ratings,
 				eval_mean: m.mean, eval_half: m.half, evalA: m.a, evalB: m.b,
 				rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
-				rm_ratings: rw.metrics.ratings, gate: promo.decision,
+				rm_ratings: rw.metrics.ratings, gate: people ? 'people' : promo.decision,
 				rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
-				rm_train_acc: rw.metrics.train_acc, kl: rl.metrics.kl_last,
-				reward_first: rl.metrics.reward_first, reward_last: rl.metrics.reward_last,
+				rm_train_acc: rw.metrics.train_acc,
+				/* RL: the last batch's KL; best: the gate's, on held-out prompts */
+				kl: rl.metrics.kl_last ?? promo.kl ?? null,
+				reward_first: rl.metrics.reward_first ?? null, reward_last: rl.metrics.reward_last ?? null,
 				loop_sec: tLoop, sec: now() - ti,
 				job_sec: [rw, rl, gen].map((j) => (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000),
 			};
 			curve.push(row);
 			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} [${f3(row.rm_lo)}, ${f3(row.rm_hi)}] on ${row.rm_pairs} ` +
 				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
-				`(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` +
+				(row.reward_first !== null ? `(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` :
+					`(${rl.metrics.examples} answers rated >= 4, KL ${f3(row.kl)}) -> `) +
 				`${gen.metrics.groups} groups; train answers rubric ${f3(rated.mean)}; eval rubric ` +
 				`(active model ${activeId}) ${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}], ` +
 				`${parts(m)}; ` +
@@ -331,18 +371,20 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * as known failures: node:test prints a missed TODO as "not ok ... # TODO",
  * tests/run.sh counts and names it above its closing line.  Held out by
  * prompt, the demo reward model's network is at chance (0.43-0.51); with the
- * likelihood prior the reward model reaches about 0.66 on unseen prompts (the
- * prior alone: the network does not carry over), enough for the RL gate but
- * not the issue's 0.72; one RL round then improves the eval mean by about
- * 0.16 but does not beat its parent on held-out prompts by the prior, so the
- * promotion gate keeps it a candidate and the active model stays the SFT
- * model.  The hard assertion is the safety one: the loop never leaves the
- * active model worse than the SFT model on the eval prompts.
+ * likelihood prior the reward model reaches 0.66-0.70 on unseen prompts (the
+ * prior alone: the network does not carry over), enough for the gates but
+ * not the issue's 0.72.  The loop's default policy step, best (the reference
+ * fine-tuned on the answers rated >= 4), moves eval part a by about +0.6
+ * over three rounds once people's verdict promotes it (+0.59 in the run of
+ * 2026-12-03, within its own noise of the floor), and part b (items no
+ * prompt names) not at all: fine-tuning on the answers to the train items
+ * teaches those items.  The hard assertion is the safety one: the loop never
+ * leaves the active model worse than the SFT model on the eval prompts.
  */
 const KNOWN_RM = 'held out by prompt the demo reward model reaches about 0.66 with the likelihood ' +
 	'prior, its network alone is at chance (issue "RLHF that cannot hurt")';
-const KNOWN_RISE = 'RL on the rated prompts gains about 0.16 per round, and its candidates do not ' +
-	'beat their parent on held-out prompts: the active model stays the SFT model (issue "RLHF that cannot hurt")';
+const KNOWN_RISE = 'the best-rated answers teach the items they answer: part a rises about 0.6 (at the floor, ' +
+	'within its noise), part b (items no prompt names) does not move (issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');

@@ -17,6 +17,7 @@
 #include "db/prompts.h"
 #include "db/raters.h"
 #include "db/ratings.h"
+#include "db/rmscores.h"
 #include "db/stats.h"
 #include "db/tasks.h"
 #include "db/traindata.h"
@@ -187,6 +188,11 @@ static void test_migration_jobs_rebuild(void)
 	int64_t id = 0;
 	CHECK_INT_EQ(db_job_create(db, "score", "{}", 7, &id), 0);
 	CHECK_INT_EQ(id, 3);
+	/* 0007: the kind 'best'; a database that had run jobs keeps its rl_kind */
+	CHECK_INT_EQ(query_int(db, "SELECT json_extract(value, '$.rl_kind') = 'ppo' FROM config"
+			       " WHERE key = 'auto_train'"), 1);
+	CHECK_INT_EQ(db_job_create(db, "best", "{}", 7, &id), 0);
+	CHECK_INT_EQ(db_exec(db, "DELETE FROM jobs WHERE id = 4"), 0);
 	/* still enforced, and still cascading */
 	CHECK(db_exec(db, "INSERT INTO job_metrics(job_id, step, name, value) VALUES (99, 0, 'x', 1)") < 0);
 	CHECK_INT_EQ(db_exec(db, "DELETE FROM jobs WHERE id = 3"), 0);
@@ -445,6 +451,95 @@ static void test_ratings_all_or_nothing(void)
 }
 
 /* ---- tasks --------------------------------------------------------------- */
+
+/*
+ * The uncertainty-first queue: db_rm_scores_put keeps each group's rm_gap (the
+ * smallest distance between two of its answers' scores under the newest
+ * reward model that scored it), and db_task_next_ordered hands out the
+ * smallest gap first, unscored groups last, fifo by id, "auto" as fifo until
+ * a score exists, and a random pick at the first pick key at or after the
+ * point ((id * 2654435761) mod 2^32, worked out here by hand).
+ */
+static void test_queue_orders(void)
+{
+	struct db *db = fresh_db();
+	int64_t r1[3], r2[3], r3[3], r4[3];
+	int64_t g1 = make_group(db, "p1", 3, r1), g2 = make_group(db, "p2", 3, r2);
+	int64_t g3 = make_group(db, "p3", 3, r3), g4 = make_group(db, "p4", 3, r4);
+	int64_t a = make_rater(db, "a");
+	int64_t m1 = 0, m2 = 0;
+	CHECK_INT_EQ(db_model_create(db, "reward", "rm1", 0, 0, NULL, NULL, &m1), 0);
+	CHECK_INT_EQ(db_model_create(db, "reward", "rm2", 0, 0, NULL, NULL, &m2), 0);
+	json_t *t = NULL;
+	struct db_queue fifo = { .order = DB_QUEUE_FIFO }, unc = { .order = DB_QUEUE_UNCERTAIN };
+	struct db_queue aut = { .order = DB_QUEUE_AUTO };
+
+	/* no scores: auto and uncertain are fifo */
+	CHECK_INT_EQ(db_task_next_ordered(db, a, 10, 1, 1, NULL, &aut, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next_ordered(db, a, 20, 1, 1, NULL, &unc, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+
+	/* model 1 scores g1: gaps 0.5 and 2 -> 0.5; g2: 3, 1, 1.25 -> 0.25;
+	 * g3: one answer scored -> no gap; g4 unscored */
+	int64_t ids[] = { r1[0], r1[1], r1[2], r2[0], r2[1], r2[2], r3[0] };
+	float sc[] = { 0.0f, 2.5f, 0.5f, 3.0f, 1.0f, 1.25f, 7.0f };
+	CHECK_INT_EQ(db_rm_scores_put(db, m1, 0, ids, sc, 7), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT CAST(round(rm_gap * 1000) AS INTEGER) FROM gen_groups WHERE id = 1"), 500);
+	CHECK_INT_EQ(query_int(db, "SELECT CAST(round(rm_gap * 1000) AS INTEGER) FROM gen_groups WHERE id = 2"), 250);
+	CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM gen_groups WHERE rm_gap IS NULL"), 2);
+	/* uncertain: g2, g1, then the unscored g3, g4 by id (each asked after the last lease expired) */
+	int64_t want[] = { g2, g1, g3, g4 };
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT_EQ(db_task_next_ordered(db, a, 100 + 10 * i, 1, 1, NULL, &unc, &t), 0);
+		CHECK_INT_EQ(task_group(t), want[i]);
+		json_decref(t);
+		CHECK_INT_EQ(db_task_skip(db, a, want[i], 101 + 10 * i), 0);
+	}
+	int64_t b = make_rater(db, "b");
+	CHECK_INT_EQ(db_task_next_ordered(db, b, 200, 1, 1, NULL, &aut, &t), 0);
+	CHECK_INT_EQ(task_group(t), g2);   /* auto = uncertain once scored */
+	json_decref(t);
+	CHECK_INT_EQ(db_task_next_ordered(db, b, 210, 1, 1, NULL, &fifo, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+
+	/* model 2 rescores g1 only (gap 0.1): g1 comes first; model 1 again
+	 * (older) changes nothing */
+	float sc2[] = { 1.0f, 1.1f, 3.0f };
+	CHECK_INT_EQ(db_rm_scores_put(db, m2, 0, r1, sc2, 3), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT CAST(round(rm_gap * 1000) AS INTEGER) FROM gen_groups WHERE id = 1"), 100);
+	CHECK_INT_EQ(db_rm_scores_put(db, m1, 0, r1, sc, 3), 0);
+	CHECK_INT_EQ(query_int(db, "SELECT CAST(round(rm_gap * 1000) AS INTEGER) FROM gen_groups WHERE id = 1"), 100);
+	CHECK_INT_EQ(query_int(db, "SELECT rm_gap_model FROM gen_groups WHERE id = 1"), m2);
+	CHECK_INT_EQ(db_task_next_ordered(db, b, 220, 1, 1, NULL, &unc, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+
+	/* random picks: keys of ids 1..4 are 2654435761, 1013904226 (5308871522
+	 * - 2^32), 3668339987 (7963307283 - 2^32), 2027808452 (10617743044 -
+	 * 2*2^32): sorted g2 < g4 < g1 < g3 */
+	struct db_queue rnd = { .order = DB_QUEUE_UNCERTAIN, .random = true };
+	const int64_t keys[] = { 0, 1013904226, 1013904227, 2027808452, 2654435761, 3000000000,
+				 3668339987, 3668339988, 4294967295 };
+	const int64_t picks[] = { g2, g2, g4, g4, g1, g3, g3, g2, g2 };
+	for (int i = 0; i < 9; i++) {
+		rnd.random_key = keys[i];
+		CHECK_INT_EQ(db_task_next_ordered(db, b, 300 + 10 * i, 1, 1, NULL, &rnd, &t), 0);
+		CHECK_INT_EQ(task_group(t), picks[i]);
+		json_decref(t);
+	}
+	/* fifo ignores random */
+	rnd.order = DB_QUEUE_FIFO;
+	rnd.random_key = 3000000000;
+	CHECK_INT_EQ(db_task_next_ordered(db, b, 400, 1, 1, NULL, &rnd, &t), 0);
+	CHECK_INT_EQ(task_group(t), g1);
+	json_decref(t);
+	db_close(db);
+	remove_db(db_path);
+}
 
 static void test_lease_expiry_and_reclaim(void)
 {
@@ -904,7 +999,8 @@ static void test_config_defaults_and_set(void)
 	CHECK_INT_EQ(v, 3);
 	CHECK_INT_EQ(db_config_all(db, &all), 0);
 	CHECK(json_is_false(json_object_get(json_object_get(all, "auto_train"), "enabled")));
-	CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(all, "auto_train"), "rl_kind")), "ppo");
+	/* a new installation's loop: 'best' (0007_best.sql) */
+	CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(all, "auto_train"), "rl_kind")), "best");
 	json_decref(all);
 	db_close(db);
 	remove_db(db_path);
@@ -987,6 +1083,7 @@ int main(void)
 	RUN(test_ratings_per_group);
 	RUN(test_closest_to_done_first);
 	RUN(test_exclude_preloads_a_second_lease);
+	RUN(test_queue_orders);
 	RUN(test_pairs_tie_dropping);
 	RUN(test_alpha_krippendorff_example);
 	RUN(test_job_states);

@@ -66,6 +66,51 @@ static void test_rollback(void)
 	CHECK(!promote_rollback(0, 30, &p));
 }
 
+static void test_people(void)
+{
+	double p;
+	/* 15 better of 15: 1/32768, but 15 untied prompts are under the minimum 16 */
+	CHECK(!promote_people(15, 0, &p));
+	CHECK_NEAR(p, 1.0, 0);
+	/* 16 of 16: 1/65536 */
+	CHECK(promote_people(16, 0, &p));
+	CHECK_NEAR(p, 1.0 / 65536, 1e-15);
+	/* 13 better of 16: (560 + 120 + 16 + 1) / 65536 = 0.0106, above 0.01: not yet
+	 * (the rollback would act on this much) */
+	CHECK(!promote_people(13, 3, &p));
+	CHECK_NEAR(p, 697.0 / 65536, 1e-12);
+	CHECK(promote_rollback(13, 3, &p));
+	/* 14 of 16: 137 / 65536 = 0.0021: promoted */
+	CHECK(promote_people(14, 2, &p));
+	CHECK_NEAR(p, 137.0 / 65536, 1e-12);
+	/* worse, however many: never */
+	CHECK(!promote_people(0, 30, &p));
+}
+
+static void test_hacking(void)
+{
+	double p;
+	/* reward up, 5 worse of 5: 1/32 = 0.03125 < 0.05 */
+	CHECK(promote_hacking(0.8, 0.1, 5, 0, &p));
+	CHECK_NEAR(p, 1.0 / 32, 1e-12);
+	/* 4 of 4: under the 5 untied prompts a verdict needs */
+	CHECK(!promote_hacking(0.8, 0.1, 4, 0, &p));
+	CHECK_NEAR(p, 1.0, 0);
+	/* the reward does not rise (equal, or falls): people alone are the rollback's business */
+	CHECK(!promote_hacking(0.1, 0.1, 5, 0, &p));
+	CHECK(!promote_hacking(-0.2, 0.1, 8, 0, &p));
+	/* 5 worse of 6: (6 + 1) / 64 = 0.109: not enough */
+	CHECK(!promote_hacking(0.8, 0.1, 5, 1, &p));
+	CHECK_NEAR(p, 7.0 / 64, 1e-12);
+	/* 7 of 8: (8 + 1) / 256 = 0.0352: flagged */
+	CHECK(promote_hacking(0.8, 0.1, 7, 1, &p));
+	CHECK_NEAR(p, 9.0 / 256, 1e-12);
+	/* people score it higher: never */
+	CHECK(!promote_hacking(0.8, 0.1, 0, 8, &p));
+	/* no paired prompts: the means are NaN */
+	CHECK(!promote_hacking(NAN, NAN, 0, 0, &p));
+}
+
 static void test_promoted_when_it_wins_cleanly(void)
 {
 	static struct side c, p;
@@ -161,6 +206,8 @@ static void test_collapse_length_eos_and_kl_refuse(void)
 int main(void)
 {
 	RUN(test_rollback);
+	RUN(test_people);
+	RUN(test_hacking);
 	RUN(test_promoted_when_it_wins_cleanly);
 	RUN(test_ties_and_a_narrow_win_are_not_enough);
 	RUN(test_collapse_length_eos_and_kl_refuse);

@@ -308,7 +308,7 @@ static void make_reward_data(void)
 			rg_score[g][j] = seven ? 5.0f : 1.0f;
 		}
 		/* every 20th group shares a prompt (the same prompt tokens) */
-		rg[g] = (struct trainer_group){ rg_seq[g], rg_score[g], RK, g % 20, false };
+		rg[g] = (struct trainer_group){ rg_seq[g], rg_score[g], RK, g % 20, false, false };
 	}
 }
 
@@ -437,7 +437,7 @@ static void reward_prompt_conditioned(enum llama_score mode)
 		}
 		/* each group its own prompt id (held out like before: by group),
 		 * so the held-out prompts' tokens were seen in training */
-		g[i] = (struct trainer_group){ seq[i], sc[i], K, i, false };
+		g[i] = (struct trainer_group){ seq[i], sc[i], K, i, false, false };
 	}
 	struct llama_model rm;
 	model_new(&rm, 16, 16, LLAMA_NO_LM, 5);
@@ -518,8 +518,8 @@ static void test_reward_errors(void)
 	char err[256];
 	/* no rated answer at all */
 	float none[RK] = { NAN, NAN, NAN, NAN };
-	struct trainer_group g[2] = { { rg_seq[0], none, RK, 0, false },
-				      { rg_seq[1], none, RK, 1, false } };
+	struct trainer_group g[2] = { { rg_seq[0], none, RK, 0, false, false },
+				      { rg_seq[1], none, RK, 1, false, false } };
 	int rc = trainer_reward(&rm, g, 2, &p, NULL, &res, err, sizeof err);
 	CHECK_INT_EQ(rc, -EINVAL);
 	CHECK(strstr(err, "no rated answers") != NULL);
@@ -527,7 +527,7 @@ static void test_reward_errors(void)
 	CHECK_INT_EQ(rc, -EINVAL);
 	/* every rated group held out: nothing to train on */
 	float same2[2] = { 3, 3 };
-	struct trainer_group h2[1] = { { rg_seq[0], same2, 2, 0, true } };
+	struct trainer_group h2[1] = { { rg_seq[0], same2, 2, 0, true, false } };
 	rc = trainer_reward(&rm, h2, 1, &p, NULL, &res, err, sizeof err);
 	CHECK_INT_EQ(rc, -EINVAL);
 	CHECK(strstr(err, "no training group") != NULL);
@@ -556,7 +556,8 @@ static double nls(double x)
  * training groups' rated answers; per group the mean over its ordered pairs
  * of -log sigmoid(r_hi - r_lo - ms * gap) plus w times the mean squared error
  * against the standardised scores; the mean over the training groups with a
- * rating.
+ * rating.  An order_only group (a rank / pair judgement) takes part in the
+ * pairs only.
  */
 static double rm_direct_loss(struct llama_model *rm, const struct trainer_group *g, int n,
 			     double ms, double w, float *r, double *mu_out, double *sigma_out)
@@ -569,7 +570,7 @@ static double rm_direct_loss(struct llama_model *rm, const struct trainer_group 
 	int m = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++)
-			for (int k = 0; k < RK && !g[i].heldout; k++) {
+			for (int k = 0; k < RK && !g[i].heldout && !g[i].order_only; k++) {
 				float sc = g[i].scores[k];
 				if (isnan(sc))
 					continue;
@@ -594,7 +595,7 @@ static double rm_direct_loss(struct llama_model *rm, const struct trainer_group 
 			if (isnan(sc[a]))
 				continue;
 			double e = ri[a] - (sc[a] - mu) / sigma;
-			pt += e * e;
+			pt += g[i].order_only ? 0 : e * e;   /* a judgement's levels: pairs only */
 			nr++;
 			for (int b = 0; b < RK; b++)
 				if (!isnan(sc[b]) && sc[a] > sc[b]) {
@@ -636,7 +637,7 @@ static void test_reward_loss_matches_direct(void)
 	int prompt[NGR] = { 0, 1, 2, 3, 4, 0 };
 	struct trainer_group g[NGR];
 	for (int i = 0; i < NGR; i++)
-		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4 };
+		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4, false };
 	float r[NGR][RK];
 	char err[256];
 	double mu, sigma;
@@ -750,8 +751,8 @@ static void test_reward_loss_matches_direct(void)
 
 	/* every training score equal: sigma floored at 0.5, the loss finite */
 	float flat[2][RK] = { { 3, 3, 3, 3 }, { 3, 3, NAN, 3 } };
-	struct trainer_group fg[2] = { { rg_seq[0], flat[0], RK, 0, false },
-				       { rg_seq[1], flat[1], RK, 1, false } };
+	struct trainer_group fg[2] = { { rg_seq[0], flat[0], RK, 0, false, false },
+				       { rg_seq[1], flat[1], RK, 1, false, false } };
 	CHECK_INT_EQ(trainer_reward(&rm, fg, 2, &p, NULL, &res, err, sizeof err), 0);
 	CHECK_NEAR(res.score_mu, 3.0, 1e-6);
 	CHECK_NEAR(res.score_sigma, 0.5, 0);
@@ -794,7 +795,7 @@ static void test_reward_split_by_prompt(void)
 	for (int i = 0; i < N; i++) {
 		bool r = i < 30;
 		g[i] = (struct trainer_group){ rg_seq[0], r ? rated : none, RK, r ? 100 + i % 10 : 7,
-					      true };
+					      true, false };
 	}
 	trainer_reward_split(g, N, 0.2f, 7);
 	int a[N], b[N];
@@ -868,7 +869,7 @@ static void test_reward_tied_groups_teach_and_warm_start(void)
 			seq[i][j] = (struct trainer_seq){ t, n, 3, true };
 			sc[i][j] = seven ? 5.0f : 1.0f;
 		}
-		g[i] = (struct trainer_group){ seq[i], sc[i], RK, i, false };
+		g[i] = (struct trainer_group){ seq[i], sc[i], RK, i, false, false };
 	}
 	struct llama_model rm;
 	model_new(&rm, 8, 16, LLAMA_NO_LM, 9);
@@ -988,7 +989,7 @@ static void reward_prior_case(bool reverse)
 				rank += f[a][q][0] < f[a][k][0];
 			sc[a][k] = (float)(reverse ? RK + 1 - rank : rank);
 		}
-		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false };
+		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false, false };
 	}
 	trainer_reward_split(g, RG, 0.3f, 3);
 	struct trainer_prior pr = { .lm = &lm };
@@ -1713,6 +1714,53 @@ static void test_eval(void)
 	llama_model_release(&rm);
 }
 
+/*
+ * A rank or pair judgement (order_only): its levels make pairs, their gap the
+ * margin, with no pointwise term and no part in the scores' mean and spread.
+ * Two scored groups and one judgement; the loss of one step that cannot move
+ * a weight against the formula, mu against the scored answers' mean.
+ */
+static void test_reward_order_only(void)
+{
+	make_reward_data();
+	struct llama_model rm;
+	model_new(&rm, 8, 16, LLAMA_NO_LM, 7);
+	rm.score = LLAMA_SCORE_LAST;
+	for (int i = 0; i < tiny.dim; i++)
+		rm.w.head_w[i] = 0.3f * (float)((i % 7) - 3);
+	static float sc[3][RK] = { { 5, 1, 3, NAN }, { 2, 4, 4, 1 }, { 3, 0, 2, 2 } };
+	struct trainer_group g[3];
+	for (int i = 0; i < 3; i++)
+		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, i, false, i == 2 };
+	float r[3][RK];
+	double mu, sigma;
+	const double w = 0.7, ms = 0.3;
+	double loss = rm_direct_loss(&rm, g, 3, ms, w, &r[0][0], &mu, &sigma);
+	REQUIRE(isfinite(loss));
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	p.epochs = 1;
+	p.batch_groups = 16;
+	p.lr = 1e-30f;
+	p.min_lr = 0.0f;
+	p.warmup_frac = 0.0f;
+	p.margin_scale = (float)ms;
+	p.pointwise_weight = (float)w;
+	p.head_init_std = 0.0f;
+	p.normalize = false;
+	p.grad_clip = 0.0f;
+	struct trainer_reward_result res;
+	char err[256];
+	CHECK_INT_EQ(trainer_reward(&rm, g, 3, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_NEAR(res.loss, loss, 1e-5 * (1 + fabs(loss)));
+	/* the scored answers 5 1 3 2 4 4 1: mean 20/7, the levels left out */
+	CHECK_NEAR(res.score_mu, 20.0 / 7.0, 1e-6);
+	/* pairs: 3 + 5 (4 = 4 ties) + 5 (2 = 2 ties) */
+	CHECK_INT_EQ(res.train_pairs, 13);
+	CHECK_INT_EQ(res.groups_tied, 0);
+	llama_model_release(&rm);
+}
+
 int main(void)
 {
 	/* tiny models: one thread is fastest, and immune to a busy machine */
@@ -1727,6 +1775,7 @@ int main(void)
 	RUN(test_reward_train_layers_freezes_below);
 	RUN(test_reward_errors);
 	RUN(test_reward_loss_matches_direct);
+	RUN(test_reward_order_only);
 	RUN(test_reward_split_by_prompt);
 	RUN(test_reward_tied_groups_teach_and_warm_start);
 	RUN(test_prior_features_direct);

@@ -15,6 +15,7 @@ import { initModels } from './models.js';
 import { initAutoTrain } from './autotrain.js';
 import { initDisagreements } from './disagree.js';
 import { initDemog } from './admin_demog.js';
+import { initQueue } from './queue.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -336,6 +337,7 @@ initModels(loaders);
 initAutoTrain(loaders, (name, fn) => { hiders[name] = fn; });
 initDisagreements(loaders);
 initDemog(loaders);
+initQueue(loaders);
 
 /* ---- start ------------------------------------------------------------------------------------- */
 

@@ -6,11 +6,13 @@
  * /api/models/{id}/activate, generating kinds only) and Evaluate (an eval job);
  * line charts of the eval figures across versions; and the learning curve by
  * people: each version's mean human score beside its parent's on the prompts
- * both have rated answers on (the versions' "human" field).
+ * both have rated answers on (the versions' "human" field); the spot checks
+ * and the hacking badge come from js/spotcheck.js.
  */
 import { api, el, showError } from './api.js';
 import { lineChart, pairChart } from './chart.js';
 import { formatNumber, formatTime } from './format.js';
+import { spotCheckBlock, hackingRollback } from './spotcheck.js';
 
 const $ = (id) => document.getElementById(id);
 const GENERATES = ['base', 'sft', 'policy'];
@@ -40,13 +42,17 @@ function keyFigures(m) {
 }
 
 /* What the gates decided about a version, in a sentence: the promotion gate
- * (metrics.promotion) and people's verdict (metrics.rollback); null when
- * neither applies. */
+ * (metrics.promotion) and people's verdict (metrics.rollback, or
+ * metrics.verdict for a candidate people promoted); null when none applies. */
 function verdict(m) {
 	const x = m.metrics || {};
+	if (hackingRollback(x.rollback)) return hackingRollback(x.rollback);
 	if (x.rollback)
 		return `Rolled back to #${x.rollback.to}: raters scored it lower on ${x.rollback.worse} of ` +
 			`${x.rollback.worse + x.rollback.better + x.rollback.ties} prompts (sign test p = ${formatNumber(x.rollback.p)}).`;
+	if (x.verdict)
+		return `Promoted by people over #${x.verdict.over}: raters scored it higher on ${x.verdict.better} of ` +
+			`${x.verdict.worse + x.verdict.better + x.verdict.ties} prompts (sign test p = ${formatNumber(x.verdict.p)}).`;
 	const p = x.promotion;
 	if (!p) return null;
 	if (p.mode !== 'gate') return p.decision === 'promoted' ? 'Promoted (promote: always).' : 'Kept as a candidate (promote: never).';
@@ -56,11 +62,12 @@ function verdict(m) {
 }
 
 function figuresCell(m) {
-	const figs = keyFigures(m), v = verdict(m);
-	if (!figs.length && !v) return el('td', { class: 'muted', text: GENERATES.includes(m.kind) ? 'not evaluated' : '—' });
+	const figs = keyFigures(m), v = verdict(m), spot = spotCheckBlock(m);
+	if (!figs.length && !v && !spot) return el('td', { class: 'muted', text: GENERATES.includes(m.kind) ? 'not evaluated' : '—' });
 	return el('td', {}, figs.length ? el('div', { class: 'figures' }, ...figs.map(([k, val]) =>
 		el('span', { class: 'figure', 'data-figure': k }, el('span', { class: 'muted', text: `${k} ` }), el('strong', { text: formatNumber(val) })))) : null,
-	v ? el('div', { class: 'verdict muted', 'data-verdict': (m.metrics.rollback ? 'rollback' : m.metrics.promotion.decision), text: v }) : null);
+	v ? el('div', { class: 'verdict muted', 'data-verdict': (m.metrics.rollback ? 'rollback' : m.metrics.verdict ? 'people' : m.metrics.promotion.decision), text: v }) : null,
+	spot);
 }
 
 async function activate(m, activeId) {

@@ -14,11 +14,19 @@
  * but not sent is kept in localStorage (per rater) until it is sent or
  * skipped, so a session that ends or a reload loses nothing: the page puts
  * it back after the next sign-in.
+ *
+ * Task kinds (the task's task_kind): "score" is the page above; "rank" and
+ * "pair" hand the answers to rank.js / pair.js (current.judge), which draw
+ * their own controls and say what to post; undo, the draft and the skip
+ * confirmation go through the judge's snapshot, and previous shows a judged
+ * group's judgement (GET /api/ratings/mine: "judgement").
  */
 import { api, el, showError, whoami, setupHeader, plural } from './api.js';
 import { scoreControl } from './score.js';
 import { showGuidelines, toggleGuidelines } from './guidelines.js';
 import { setupDemoWriter, openDemoWriter, demoTaskShown } from './demo_write.js';
+import { rankTask } from './rank.js';
+import { pairTask } from './pair.js';
 
 const $ = (id) => document.getElementById(id);
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -77,8 +85,10 @@ function notice(msg) {
 
 /* ---- scores as data: snapshots and the draft in localStorage ------------------- */
 
-/* What is entered on the current group: { none, cards: { response id: {score, extra, flags, comment} } }. */
+/* What is entered on the current group: { none, cards: { response id: {score, extra, flags, comment} } },
+ * or for a rank / pair task the judge's snapshot. */
 function snapshot() {
+	if (current.judge) return current.judge.snapshot();
 	const cards = {};
 	for (const c of current.cards)
 		cards[c.response.id] = { score: c.score, extra: { ...c.extra }, flags: [...c.flags], comment: c.comment };
@@ -101,6 +111,7 @@ function snapFromRatings(ratings) {
 
 function hasInput() {
 	if (!current) return false;
+	if (current.judge) return current.judge.hasInput();
 	if ($('none-acceptable').checked) return true;
 	return current.cards.some((c) => c.score !== null || c.flags.size || c.comment.trim() ||
 		EXTRAS.some((k) => c.extra[k]));
@@ -200,6 +211,7 @@ function buildCard(response, index) {
 /* Puts snap's entries on the cards (unknown answers are ignored). */
 function applySnap(snap) {
 	if (!snap) return;
+	if (current.judge) { current.judge.apply(snap); return; }
 	$('none-acceptable').checked = !!snap.none;
 	for (const c of current.cards) {
 		const s = snap.cards && snap.cards[c.response.id];
@@ -229,13 +241,15 @@ function formatWhen(iso) {
  */
 function render(task, opts = {}) {
 	disarmSkip();
-	const cards = task.responses.map((r, i) => buildCard(r, i));
-	current = { task, cards, mode: opts.mode || 'new', ratedAt: opts.ratedAt || null, reopened: !!opts.reopened };
+	const judge = makeJudge(task);
+	const cards = judge ? [] : task.responses.map((r, i) => buildCard(r, i));
+	current = { task, cards, judge, mode: opts.mode || 'new', ratedAt: opts.ratedAt || null, reopened: !!opts.reopened };
 	demoTaskShown(task);
 	$('prompt').textContent = task.prompt;
 	const box = $('answers');
-	box.replaceChildren(...cards.map((c) => c.node));
-	box.className = 'answers cols-' + Math.min(Math.max(cards.length, 1), 4);
+	box.replaceChildren(...(judge ? [judge.node] : cards.map((c) => c.node)));
+	box.className = judge ? `answers judge-${judge.kind}` : 'answers cols-' + Math.min(Math.max(cards.length, 1), 4);
+	kindTexts(judge);
 	$('none-acceptable').checked = false;
 	applySnap(opts.snap);
 	const editing = current.mode === 'edit';
@@ -246,6 +260,8 @@ function render(task, opts = {}) {
 	} else if (current.reopened) {
 		banner.textContent = 'You skipped this group. Its scores are back; submit them or skip it again.';
 	}
+	if (editing && judge)
+		banner.textContent = `You ${judge.kind === 'rank' ? 'ranked' : 'compared'} this group. Change it and save: your new judgement replaces the old one.`;
 	banner.hidden = !editing && !current.reopened;
 	$('submit').firstChild.textContent = editing ? 'Save changes ' : 'Submit ';
 	$('skip').hidden = editing;
@@ -255,7 +271,27 @@ function render(task, opts = {}) {
 	show('task');
 	window.scrollTo(0, 0);
 	updateStickyPadding();
-	cards[0]?.node.focus({ preventScroll: true });
+	if (judge) judge.focus();
+	else cards[0]?.node.focus({ preventScroll: true });
+}
+
+/* The rank or pair controller for task, or null for a score task. */
+function makeJudge(task) {
+	const onChange = () => { showError(''); updateScored(); saveDraft(); };
+	if (task.task_kind === 'rank') return rankTask({ task, onChange });
+	if (task.task_kind === 'pair') return pairTask({ task, onChange });
+	return null;
+}
+
+/* The instructions and the key hints of the task's kind (the page's own for scores). */
+let scoreTexts = null;
+function kindTexts(judge) {
+	const ins = document.querySelector('.instructions');
+	if (!scoreTexts) scoreTexts = { ins: ins.textContent, keys: $('keys').innerHTML };
+	ins.textContent = judge ? judge.instructions : scoreTexts.ins;
+	if (judge) $('keys').textContent = judge.keys;
+	else $('keys').innerHTML = scoreTexts.keys;
+	$('none-acceptable').closest('label').hidden = !!judge;
 }
 
 function setScore(card, v, save = true) {
@@ -269,6 +305,7 @@ function setScore(card, v, save = true) {
 
 function updateScored() {
 	if (!current) return;
+	if (current.judge) { $('scored').textContent = current.judge.status(); return; }
 	const n = current.cards.filter((c) => c.score !== null).length;
 	$('scored').textContent = `${n} of ${current.cards.length} scored`;
 }
@@ -380,8 +417,20 @@ function setAside() {
 
 /* ---- actions ------------------------------------------------------------------------- */
 
+/* What a rank / pair task posts, or null after showing why it cannot yet. */
+function judgeBody() {
+	const b = current.judge.body();
+	if (b.error) { showError(b.error); return null; }
+	return b;
+}
+
 async function submit() {
 	if (!current || busy) return;
+	if (current.judge) {
+		const body = judgeBody();
+		if (body) await send(body);
+		return;
+	}
 	const missing = current.cards.filter((c) => c.score === null);
 	if (missing.length) {
 		showError(`Score every answer first: ${plural(missing.length, 'answer')} still without a score.`);
@@ -399,18 +448,24 @@ async function submit() {
 		if (flags.length) r.flags = flags;
 		return r;
 	});
+	await send({ ratings });
+}
+
+/* Posts fields (ratings, ranking or pair) for the current group and goes on. */
+async function send(fields) {
 	const done = { task: current.task, snap: snapshot() };
 	const wasEdit = current.mode === 'edit';
 	busy = true;
 	$('submit').disabled = true;
 	saveDraft();
 	try {
-		await api('POST', '/api/ratings', { group_id: done.task.group_id, ratings });
+		await api('POST', '/api/ratings', { group_id: done.task.group_id, ...fields });
 		showError('');
 		notice('');
 		clearDraft(done.task.group_id);
 		await goOn(done.task.group_id);
-		toast(wasEdit ? 'Changes saved.' : 'Ratings saved.', () => {
+		toast(wasEdit ? 'Changes saved.' : done.task.task_kind === 'rank' ? 'Ranking saved.' :
+			done.task.task_kind === 'pair' ? 'Comparison saved.' : 'Ratings saved.', () => {
 			setAside();
 			history = null;
 			render(done.task, { mode: 'edit', snap: done.snap, ratedAt: new Date().toISOString(), reopened: true });
@@ -474,10 +529,26 @@ async function fetchHistory(before) {
 	return api('GET', `/api/ratings/mine?${q}`);
 }
 
+/* A group judged by rank or pair, as its task and the judge's snapshot. */
+function judgedItem(g) {
+	const j = g.judgement;
+	const task = { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses, task_kind: j.kind };
+	const ids = j.items.map((x) => x.response_id);
+	if (j.kind === 'pair') {
+		task.pair = ids;
+		task.responses = ids.map((id) => g.responses.find((r) => r.id === id)).filter(Boolean);
+		return { task, snap: { kind: 'pair', verdict: j.verdict, strength: j.strength } };
+	}
+	const tied = j.items.filter((x, i) => i > 0 && x.place === j.items[i - 1].place).map((x) => x.response_id);
+	return { task, snap: { kind: 'rank', order: ids, tied, touched: true } };
+}
+
 function showHistoryItem() {
 	const g = history.items[history.index];
-	render({ group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses },
-		{ mode: 'edit', snap: snapFromRatings(g.ratings), ratedAt: g.rated_at, reopened: true });
+	const { task, snap } = g.judgement ? judgedItem(g) :
+		{ task: { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses },
+		  snap: snapFromRatings(g.ratings) };
+	render(task, { mode: 'edit', snap, ratedAt: g.rated_at, reopened: true });
 	$('scored').textContent = `Your rating ${history.index + 1} from the latest · ${$('scored').textContent}`;
 }
 
@@ -550,12 +621,16 @@ function focusCard(i) {
 function onKey(ev) {
 	if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
 	const t = ev.target;
+	/* a rank / pair task's own keys (it leaves text fields alone) */
+	if (current && current.judge && !$('task').hidden && current.judge.onKey(ev)) { ev.preventDefault(); return; }
 	const typing = t instanceof HTMLTextAreaElement || t instanceof HTMLInputElement || t instanceof HTMLSelectElement;
 	if (typing) return;
 	if (ev.key === 'u' && toastUndo) { ev.preventDefault(); undo(); return; }
 	if ((ev.key === 'p' || ev.key === 'Backspace') && (current || !$('empty').hidden)) { ev.preventDefault(); previous(); return; }
 	if (ev.key === 'g' && toggleGuidelines()) { ev.preventDefault(); return; }
 	if (!current || $('task').hidden) return;
+	/* the score keys below (digits, d, moving between cards) are not a judge's */
+	if (current.judge && !['s', 'n', 'w', 'Enter'].includes(ev.key)) return;
 	const i = focusedIndex();
 	const onControl = t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t.tagName === 'SUMMARY';
 	switch (ev.key) {

@@ -1,5 +1,4 @@
--- 0007_demonstrations_guidelines.sql (issue 10 plan: 0010; the runner wants no gaps,
--- so it is 0007 on its branch: renumber at merge) — answers people write themselves, and
+-- 0011_demonstrations_guidelines.sql — answers people write themselves, and
 -- the rating guidelines in force when each rating was made.
 --
 -- responses.origin says who wrote an answer: 'model' (a generation job),
