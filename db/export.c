@@ -75,7 +75,8 @@ int db_export_ratings_open(const char *path, const struct db_export_filter *f, s
 		" r.score, r.helpful, r.honest, r.harmless, r.comment, r.flags, "
 		ISO_TIME("r.created_at") ","
 		" (SELECT m.score FROM rm_scores m WHERE m.response_id = s.id"
-		"  ORDER BY m.model_id DESC LIMIT 1)"
+		"  ORDER BY m.model_id DESC LIMIT 1),"
+		" (SELECT v.guideline_version FROM ratings v WHERE v.id = r.id)"  /* not in the view */
 		" FROM current_ratings r JOIN responses s ON s.id = r.response_id"
 		" JOIN prompts p ON p.id = s.prompt_id JOIN raters t ON t.id = r.rater_id"
 		" WHERE r.created_at >= :since AND (:split IS NULL OR p.split = :split)"
@@ -120,6 +121,7 @@ int db_export_ratings_next(struct db_export *x, struct db_rating_row *row)
 	row->created_at = db_col_text(st, 14);
 	row->rm_score = sqlite3_column_type(st, 15) == SQLITE_NULL ? NAN :
 			sqlite3_column_double(st, 15);
+	row->guideline_version = sqlite3_column_int64(st, 16);
 	return 1;
 }
 
@@ -299,5 +301,6 @@ int db_export_sft_next(struct db_export *x, struct db_sft_row *row)
 	row->response_len = r->text_len;
 	row->score = r->mean;
 	row->raters = r->n_ratings;
+	row->origin = r->human ? "human" : r->imported ? "import" : "model";
 	return 1;
 }

@@ -39,6 +39,7 @@ struct db_rating_row {
 	const char *flags;              /* JSON array text */
 	double rm_score;                /* the newest reward model's score of the
 					   answer (db/rmscores.h); NAN when none */
+	int64_t guideline_version;      /* in force when it was rated; 0 when none */
 };
 
 struct db_sft_row {
@@ -47,6 +48,8 @@ struct db_sft_row {
 	int prompt_len, response_len;
 	double score;                   /* mean current score; NAN for a demonstration */
 	int raters;                     /* current ratings (0 for a demonstration) */
+	const char *origin;             /* "model", "import" or "human" (a rater's
+					   demonstration: migrations/0010) */
 };
 
 struct db_pair_row {

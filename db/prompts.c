@@ -265,7 +265,8 @@ int db_response_insert(struct db *db, int64_t group_id, int64_t prompt_id, int64
 				      (struct db_arg)DB_TEXT(":tokens", NULL);
 	int rc = db_run(db, STMT_RESPONSE_INSERT,
 		"INSERT INTO responses(group_id, prompt_id, model_id, model_name, text, token_count,"
-		" created_at) VALUES (:group, :prompt, :model, :name, :text, :tokens, :now)",
+		" created_at, origin) VALUES (:group, :prompt, :model, :name, :text, :tokens, :now,"
+		" CASE WHEN :model IS NULL THEN 'import' ELSE 'model' END)",
 		DB_ARGS(DB_INT(":group", group_id), DB_INT(":prompt", prompt_id),
 			DB_OPT(":model", model_id), DB_TEXT(":name", model_name), DB_TEXT(":text", text),
 			tokens, DB_INT(":now", db_now())));

@@ -117,8 +117,9 @@ static int rating_insert(struct db *db, int64_t rater_id, int64_t group_id,
 {
 	return db_run(db, STMT_RATING_INSERT,
 		"INSERT INTO ratings(response_id, group_id, rater_id, score, helpful, honest,"
-		" harmless, comment, flags, created_at) VALUES (:response, :group, :rater, :score,"
-		" :helpful, :honest, :harmless, :comment, :flags, :now)",
+		" harmless, comment, flags, created_at, guideline_version) VALUES (:response, :group,"
+		" :rater, :score, :helpful, :honest, :harmless, :comment, :flags, :now,"
+		" (SELECT max(version) FROM guidelines))",   /* the version in force */
 		DB_ARGS(DB_INT(":response", r->response_id), DB_INT(":group", group_id),
 			DB_INT(":rater", rater_id), DB_INT(":score", r->score),
 			DB_OPT(":helpful", r->helpful), DB_OPT(":honest", r->honest),

@@ -36,7 +36,8 @@ static int lease_held(struct db *db, int64_t rater_id, int64_t now, const char *
 #define TASK_OPEN \
 	" FROM gen_groups g" \
 	" WHERE g.n_raters = :n" \
-	"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)" \
+	"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id" \
+	"              AND s.origin <> 'human')"   /* a demonstration is no task */ \
 	"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater" \
 	"                  AND r.group_id = g.id AND r.superseded_at IS NULL)" \
 	"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater" \
@@ -292,7 +293,8 @@ int db_task_remaining(struct db *db, int64_t rater_id, int64_t now, int per_grou
 		"SELECT count(*) FROM gen_groups g"
 		" WHERE (g.n_raters < :per_group OR g.id IN (SELECT group_id FROM leases"
 		"        WHERE rater_id = :rater AND expires_at > :now))"
-		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id)"
+		"  AND EXISTS (SELECT 1 FROM responses s WHERE s.group_id = g.id"
+		"              AND s.origin <> 'human')"   /* a demonstration is no task */
 		"  AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.rater_id = :rater"
 		"                  AND r.group_id = g.id AND r.superseded_at IS NULL)"
 		"  AND NOT EXISTS (SELECT 1 FROM orderings o WHERE o.rater_id = :rater"

@@ -62,7 +62,7 @@ void db_td_prompts_free(struct db_td_prompt *p, int n)
  */
 #define TD_GROUPS_SQL \
 	"SELECT g.id, g.prompt_id, coalesce(g.model_id, 0), p.text, r.id, r.text," \
-	" r.model_id IS NULL, coalesce(r.ended, 1), s.mean, c.id" \
+	" r.model_id IS NULL, coalesce(r.ended, 1), s.mean, c.id, r.origin = 'human'" \
 	" FROM responses r" \
 	" JOIN gen_groups g ON g.id = r.group_id" \
 	" JOIN prompts p ON p.id = r.prompt_id" \
@@ -71,7 +71,7 @@ void db_td_prompts_free(struct db_td_prompt *p, int n)
 	" WHERE (:split IS NULL OR p.split = :split)" \
 	" AND ((s.response_id IS NOT NULL AND s.raters >= :min_raters" \
 	"       AND s.last_rated_at >= :since)" \
-	"  OR (:imported AND :min_raters <= 1 AND r.model_id IS NULL" \
+	"  OR ((:imported OR r.origin = 'human') AND :min_raters <= 1 AND r.model_id IS NULL" \
 	"      AND s.response_id IS NULL AND r.created_at >= :since))" \
 	" ORDER BY g.id, r.id, c.id"
 
@@ -127,6 +127,7 @@ static int add_row(sqlite3_stmt *st, struct db_td_group *g, int *cap_r, int *cap
 		r = &g->responses[g->n++];
 		r->id = rid;
 		r->imported = sqlite3_column_int(st, 6) != 0;
+		r->human = sqlite3_column_int(st, 10) != 0;
 		r->ended = sqlite3_column_int(st, 7) != 0;
 		r->mean = sqlite3_column_type(st, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 8);
 		*cap_id = 0;

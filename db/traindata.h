@@ -13,7 +13,9 @@
  *  - SFT rows (SFT, sft.jsonl): every rated answer whose mean is >= the
  *    minimum score, and every imported answer nobody rated (a demonstration,
  *    written elsewhere and imported with no model) when demonstrations are
- *    asked for (db_td_group_sft).
+ *    asked for, and every demonstration a rater wrote on the rate page
+ *    (origin human, db/demonstrations.h) nobody rated, always
+ *    (db_td_group_sft).
  *  - rank and pair judgements (migrations/0009_task_kinds.sql, the orderings
  *    table): each rater's current judgement of a group on its own, its pairs
  *    every two answers it placed at different levels, the higher chosen, the
@@ -50,14 +52,18 @@ struct db_td_filter {
 	int min_raters;        /* rated answers with at least this many current raters;
 				* above 1 (asking for raters who agree) it leaves the
 				* demonstrations out */
-	bool with_imported;    /* also imported answers nobody rated (demonstrations) */
+	bool with_imported;    /* also imported answers nobody rated (demonstrations);
+				* raters' own demonstrations (origin human) are
+				* taken either way */
 };
 
 struct db_td_response {
 	int64_t id;
 	char *text;            /* text_len bytes (and a NUL after them) */
 	int text_len;
-	bool imported;         /* model_id NULL: written elsewhere and imported */
+	bool imported;         /* model_id NULL: written elsewhere and imported, or by
+				* a rater (human) */
+	bool human;            /* a rater's demonstration (origin human) */
 	bool ended;            /* ended with EOS (imported answers count as ended) */
 	double mean;           /* mean current score, NAN when unrated */
 	int n_ratings;         /* current ratings */

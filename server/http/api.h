@@ -58,6 +58,23 @@ enum MHD_Result api_disagreements(struct request *r);
 enum MHD_Result api_gold_put(struct request *r);
 enum MHD_Result api_gold_delete(struct request *r);
 enum MHD_Result api_review(struct request *r);
+/* api_demonstrations.c */
+enum MHD_Result api_demonstration_create(struct request *r);
+enum MHD_Result api_demonstrations_list(struct request *r);
+/* POST /api/ratings's "demonstration": true when absent (*text NULL) or a
+ * text to store (borrowed from body); false after setting r->err_* when it
+ * is not a non-blank string of at most 20,000 bytes. */
+bool api_demonstration_field(struct request *r, json_t *body, const char **text);
+/* Stores text as the caller's demonstration on the prompt of group (its own
+ * transaction): a DB_* code, DB_NOTFOUND for an unknown group. */
+int api_demonstration_store(struct request *r, int64_t group, const char *text, int64_t *id);
+
+/* api_guidelines.c */
+enum MHD_Result api_guidelines_get(struct request *r);
+enum MHD_Result api_guidelines_put(struct request *r);
+/* The guidelines in force as GET /api/guidelines gives them (new), json null
+ * when none were written, NULL on a database error. */
+json_t *api_guidelines_current(struct request *r);
 
 /* api_config.c */
 enum MHD_Result api_config_get(struct request *r);

@@ -283,9 +283,11 @@ json_t *api_progress(struct request *r)
 
 enum MHD_Result api_me(struct request *r)
 {
-	json_t *p = api_progress(r);
-	if (!p)
+	json_t *p = api_progress(r), *guidelines = p ? api_guidelines_current(r) : NULL;
+	if (!p || !guidelines) {
+		json_decref(p);
 		return http_error(r, 500, "internal", "database error");
+	}
 	json_t *me = json_pack("{sI so ss}", "id", (json_int_t)r->rater.id,
 			       "name", db_json_str(r->rater.name, strlen(r->rater.name)),
 			       "role", r->rater.role);
@@ -293,6 +295,7 @@ enum MHD_Result api_me(struct request *r)
 		json_object_set_new(me, "csrf_token", json_string(r->csrf));
 	json_object_update(me, p);
 	json_decref(p);
+	json_object_set_new(me, "guidelines", guidelines);
 	return http_json(r, 200, me);
 }
 

@@ -200,7 +200,7 @@ static int append_json(struct stream *s, json_t *j)
 static json_t *rating_json(const struct db_rating_row *w)
 {
 	json_t *flags = json_loads(w->flags, 0, NULL);
-	return json_pack("{sI so sI so so sI so sI si so so so so so ss so}",
+	return json_pack("{sI so sI so so sI so sI si so so so so so ss so so}",
 		"prompt_id", (json_int_t)w->prompt_id,
 		"prompt", db_json_str(w->prompt, (size_t)w->prompt_len),
 		"response_id", (json_int_t)w->response_id,
@@ -216,7 +216,8 @@ static json_t *rating_json(const struct db_rating_row *w)
 		"comment", w->comment ? db_json_str(w->comment, strlen(w->comment)) : json_null(),
 		"flags", flags ? flags : json_array(),
 		"created_at", w->created_at,
-		"rm_score", opt_real(w->rm_score));
+		"rm_score", opt_real(w->rm_score),
+		"guideline_version", w->guideline_version ? json_integer(w->guideline_version) : json_null());
 }
 
 static int csv_int(struct stream *s, int64_t v, bool present)
@@ -303,14 +304,15 @@ static int stream_fill(struct stream *s)
 		struct db_sft_row m;
 		if ((rc = db_export_sft_next(s->x, &m)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so so sI sI sI si}",
+		return append_json(s, json_pack("{so so so sI sI sI si ss}",
 			"prompt", db_json_str(m.prompt, (size_t)m.prompt_len),
 			"completion", db_json_str(m.response, (size_t)m.response_len),
 			"score", isnan(m.score) ? json_null() : json_real(m.score),
 			"prompt_id", (json_int_t)m.prompt_id,
 			"response_id", (json_int_t)m.response_id,
 			"group_id", (json_int_t)m.group_id,
-			"raters", m.raters));
+			"raters", m.raters,
+			"origin", m.origin));
 	}
 	default:
 		rc = -1;

@@ -208,9 +208,11 @@ static bool rating_parse(struct request *r, json_t *v, int i, struct db_rating_i
 }
 
 /* The answer to a save of in[0..n-1] into group that returned rc (and set
- * bad), as db_ratings_save reports it. */
+ * bad), as db_ratings_save reports it; once the ratings are committed, demo
+ * (when not NULL) is stored as the caller's demonstration on the group. */
 static enum MHD_Result ratings_answer(struct request *r, int rc, int bad,
-				      const struct db_rating_in *in, int n, int64_t group)
+				      const struct db_rating_in *in, int n, int64_t group,
+				      const char *demo)
 {
 	if (rc == DB_NOTFOUND && bad >= 0 && bad < n) {
 		snprintf(r->err_field, sizeof r->err_field, "ratings[%d].response_id", bad);
@@ -231,7 +233,19 @@ static enum MHD_Result ratings_answer(struct request *r, int rc, int bad,
 	/* committed: the rating is on disk before the 201 (with --durability
 	 * full, flushed to it) */
 	metrics_ratings_add(n);
-	return http_json(r, 201, json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group));
+	json_t *ans = json_pack("{si sI}", "saved", n, "group_id", (json_int_t)group);
+	if (demo) {
+		/* after the ratings' commit, in a transaction of its own: a database
+		 * failure here (the group exists: the save found it) leaves the
+		 * ratings saved and answers 5xx */
+		int64_t id;
+		if ((rc = api_demonstration_store(r, group, demo, &id)) < 0) {
+			json_decref(ans);
+			return http_db_error(r, rc, "demonstration");
+		}
+		json_object_set_new(ans, "demonstration_id", json_integer(id));
+	}
+	return http_json(r, 201, ans);
 }
 
 static void ratings_free(json_t *body, struct db_rating_in *in, int n)
@@ -293,6 +307,7 @@ struct rating_wait {
 	struct request *r;
 	json_t *body;
 	struct db_rating_in *in;
+	const char *demo;               /* "demonstration" (in body) or NULL */
 	struct order_req *order;        /* a rank / pair judgement instead of in */
 	bool suspended;                 /* else the handler's thread waits on cond */
 	bool finished;
@@ -332,7 +347,7 @@ static enum MHD_Result ratings_resumed(struct request *r)
 		order_answer(r, w->job.op.rc, w->job.bad_index, w->job.missing, w->order,
 			     w->job.group_id) :
 		ratings_answer(r, w->job.op.rc, w->job.bad_index, w->in, w->job.n,
-			       w->job.group_id);
+			       w->job.group_id, w->demo);
 	rating_wait_free(w);
 	return ret;
 }
@@ -341,7 +356,7 @@ static enum MHD_Result ratings_resumed(struct request *r)
  * judgement, in NULL. */
 static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 					    struct db_rating_in *in, int n, int64_t group,
-					    struct order_req *order)
+					    struct order_req *order, const char *demo)
 {
 	struct rating_wait *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -359,6 +374,7 @@ static enum MHD_Result ratings_group_commit(struct request *r, json_t *body,
 	w->r = r;
 	w->body = body;
 	w->in = in;
+	w->demo = demo;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r->ctx = w;
@@ -538,7 +554,7 @@ static enum MHD_Result order_create(struct request *r, json_t *body, int64_t gro
 		return http_invalid(r);
 	}
 	if (db_gc_running())
-		return ratings_group_commit(r, body, NULL, 0, group, q);
+		return ratings_group_commit(r, body, NULL, 0, group, q, NULL);
 	int bad = -1;
 	int64_t missing = 0;
 	int rc = db_order_save(r->db, r->rater.id, group, &q->o, db_now(), &bad, &missing);
@@ -562,11 +578,13 @@ enum MHD_Result api_ratings_create(struct request *r)
 	struct db_rating_in *in = NULL;
 	int64_t group = 0, *ids = NULL;
 	int n = 0, bad = -1, rc;
+	const char *demo = NULL;
 	enum MHD_Result ret;
 
 	if (!body)
 		return http_error(r, 400, "bad_json", "%s", r->err_msg);
-	if (!json_get_int(r, body, "group_id", NULL, true, 1, INT64_MAX, &group))
+	if (!json_get_int(r, body, "group_id", NULL, true, 1, INT64_MAX, &group) ||
+	    !api_demonstration_field(r, body, &demo))
 		goto out_invalid;
 	int given = !!json_object_get(body, "ratings") + !!json_object_get(body, "ranking") +
 		    !!json_object_get(body, "pair");
@@ -574,9 +592,26 @@ enum MHD_Result api_ratings_create(struct request *r)
 		http_bad_field(r, "ratings", "give one of 'ratings', 'ranking' and 'pair'");
 		goto out_invalid;
 	}
+	if (demo && (json_object_get(body, "ranking") || json_object_get(body, "pair"))) {
+		http_bad_field(r, "demonstration", "'demonstration' goes alone or with 'ratings'; "
+			       "with a ranking or pair, send it to POST /api/demonstrations");
+		goto out_invalid;
+	}
 	if (json_object_get(body, "ranking") || json_object_get(body, "pair"))
 		return order_create(r, body, group);
 	json_t *list = json_object_get(body, "ratings");
+	if (demo && (!list || json_is_null(list))) {
+		/* a demonstration alone (API.md): no rating saved */
+		int64_t id;
+		rc = api_demonstration_store(r, group, demo, &id);
+		ret = rc == DB_NOTFOUND ?
+			http_error(r, 404, "not_found", "group %lld not found", (long long)group) :
+			rc < 0 ? http_db_error(r, rc, "demonstration") :
+			http_json(r, 201, json_pack("{si sI sI}", "saved", 0, "group_id", (json_int_t)group,
+						    "demonstration_id", (json_int_t)id));
+		json_decref(body);
+		return ret;
+	}
 	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > MAX_RATINGS) {
 		http_bad_field(r, "ratings", "'ratings' must be an array of 1 to %d ratings", MAX_RATINGS);
 		goto out_invalid;
@@ -605,9 +640,9 @@ enum MHD_Result api_ratings_create(struct request *r)
 	/* what the request says is checked; what the database holds (the group,
 	 * its answers) is checked by the save, in its transaction */
 	if (db_gc_running())
-		return ratings_group_commit(r, body, in, n, group, NULL);
+		return ratings_group_commit(r, body, in, n, group, NULL, demo);
 	rc = db_ratings_save(r->db, r->rater.id, group, in, n, db_now(), &bad);
-	ret = ratings_answer(r, rc, bad, in, n, group);
+	ret = ratings_answer(r, rc, bad, in, n, group, demo);
 	ratings_free(body, in, n);
 	return ret;
 

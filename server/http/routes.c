@@ -28,6 +28,10 @@ const struct route http_routes[] = {
 	{ "POST", "/api/tasks/{id}/skip",          ROLE_RATER, api_task_skip },
 	{ "POST", "/api/ratings",                  ROLE_RATER, api_ratings_create },
 	{ "GET",  "/api/ratings/mine",             ROLE_RATER, api_ratings_mine },
+	{ "POST", "/api/demonstrations",           ROLE_RATER, api_demonstration_create },
+	{ "GET",  "/api/demonstrations",           ROLE_ADMIN, api_demonstrations_list },
+	{ "GET",  "/api/guidelines",               ROLE_RATER, api_guidelines_get },
+	{ "PUT",  "/api/guidelines",               ROLE_ADMIN, api_guidelines_put },
 
 	{ "GET",  "/api/export/ratings.jsonl",     ROLE_ADMIN, api_export_ratings_jsonl },
 	{ "GET",  "/api/export/ratings.csv",       ROLE_ADMIN, api_export_ratings_csv },

@@ -118,7 +118,7 @@ static const struct knob SFT[] = {
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
 	K("include_imported", KNOB_BOOL, 0, 0, include_imported, 0,
-	  "also train on unrated imported answers (demonstrations)"),
+	  "also train on unrated imported answers (demonstrations; the ones raters write on the rate page are always taken)"),
 	K("max_steps", KNOB_INT, 0, 1e9, sft.max_steps, A, "stop after this many steps; 0 = no cap"),
 	SEED(sft.seed, "shuffling seed"),
 	TRAINING,

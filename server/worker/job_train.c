@@ -10,7 +10,9 @@
  *  - sft: its SFT rows (db_td_group_sft): every answer whose mean current
  *    score is >= min_score (4), plus the imported demonstrations — answers
  *    imported with no model (POST /api/prompts/{id}/responses, NDJSON
- *    imports) that nobody rated — when include_imported (true).  An imported
+ *    imports) that nobody rated — when include_imported (true), and the
+ *    demonstrations raters wrote on the rate page (POST /api/demonstrations,
+ *    origin human) that nobody rated, always.  A demonstration or imported
  *    answer that was rated counts by its score like any other.  Every example
  *    ends with EOS.  sft.jsonl?split=train exports the same rows.
  *  - reward: the rated answers of every group with a preference pair

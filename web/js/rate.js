@@ -23,6 +23,8 @@
  */
 import { api, el, showError, whoami, setupHeader, plural } from './api.js';
 import { scoreControl } from './score.js';
+import { showGuidelines, toggleGuidelines } from './guidelines.js';
+import { setupDemoWriter, openDemoWriter, demoTaskShown } from './demo_write.js';
 import { rankTask } from './rank.js';
 import { pairTask } from './pair.js';
 
@@ -62,7 +64,11 @@ function setProgress(p) {
 }
 
 async function refreshProgress() {
-	try { setProgress(await api('GET', '/api/me')); } catch (e) { /* shown on next action */ }
+	try {
+		const m = await api('GET', '/api/me');
+		setProgress(m);
+		showGuidelines(m.guidelines);   /* a new version shows without a reload */
+	} catch (e) { /* shown on next action */ }
 }
 
 function show(which) {
@@ -238,6 +244,7 @@ function render(task, opts = {}) {
 	const judge = makeJudge(task);
 	const cards = judge ? [] : task.responses.map((r, i) => buildCard(r, i));
 	current = { task, cards, judge, mode: opts.mode || 'new', ratedAt: opts.ratedAt || null, reopened: !!opts.reopened };
+	demoTaskShown(task);
 	$('prompt').textContent = task.prompt;
 	const box = $('answers');
 	box.replaceChildren(...(judge ? [judge.node] : cards.map((c) => c.node)));
@@ -280,10 +287,11 @@ function makeJudge(task) {
 let scoreTexts = null;
 function kindTexts(judge) {
 	const ins = document.querySelector('.instructions');
-	if (!scoreTexts) scoreTexts = { ins: ins.textContent, keys: $('keys').innerHTML };
+	// the page's own key hints kept as nodes (no HTML sinks: tests/api/static)
+	if (!scoreTexts) scoreTexts = { ins: ins.textContent, keys: [...$('keys').childNodes].map((n) => n.cloneNode(true)) };
 	ins.textContent = judge ? judge.instructions : scoreTexts.ins;
 	if (judge) $('keys').textContent = judge.keys;
-	else $('keys').innerHTML = scoreTexts.keys;
+	else $('keys').replaceChildren(...scoreTexts.keys.map((n) => n.cloneNode(true)));
 	$('none-acceptable').closest('label').hidden = !!judge;
 }
 
@@ -620,9 +628,10 @@ function onKey(ev) {
 	if (typing) return;
 	if (ev.key === 'u' && toastUndo) { ev.preventDefault(); undo(); return; }
 	if ((ev.key === 'p' || ev.key === 'Backspace') && (current || !$('empty').hidden)) { ev.preventDefault(); previous(); return; }
+	if (ev.key === 'g' && toggleGuidelines()) { ev.preventDefault(); return; }
 	if (!current || $('task').hidden) return;
 	/* the score keys below (digits, d, moving between cards) are not a judge's */
-	if (current.judge && !['s', 'n', 'Enter'].includes(ev.key)) return;
+	if (current.judge && !['s', 'n', 'w', 'Enter'].includes(ev.key)) return;
 	const i = focusedIndex();
 	const onControl = t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement || t.tagName === 'SUMMARY';
 	switch (ev.key) {
@@ -651,6 +660,10 @@ function onKey(ev) {
 	case 's':
 		ev.preventDefault();
 		skip();
+		return;
+	case 'w':
+		ev.preventDefault();
+		openDemoWriter();
 		return;
 	case 'n':
 		ev.preventDefault();
@@ -681,6 +694,8 @@ async function main() {
 	me = await whoami();
 	setupHeader(me);
 	setProgress(me);
+	showGuidelines(me.guidelines, me);
+	setupDemoWriter({ task: () => current && current.task, notice });
 	$('submit').addEventListener('click', submit);
 	$('skip').addEventListener('click', skip);
 	$('back').addEventListener('click', newer);
