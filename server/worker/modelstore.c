@@ -136,6 +136,7 @@ int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 	m->score = modelstore_score_parse(json_string_value(json_object_get(m->meta, "score")));
 	json_t *t = json_object_get(m->meta, "template");
 	m->template = json_is_string(t) ? json_string_value(t) : MODELSTORE_DEFAULT_TEMPLATE;
+	m->system_template = json_string_value(json_object_get(m->meta, "system_template"));
 	json_t *bos = json_object_get(m->meta, "bos"), *eos = json_object_get(m->meta, "eos");
 	m->bos_id = json_is_integer(bos) ? (int)json_integer_value(bos) : TOKENIZER_BOS;
 	m->eos_id = json_is_integer(eos) ? (int)json_integer_value(eos) : TOKENIZER_EOS;

@@ -55,6 +55,8 @@ struct modelstore_model {
 	float *params;               /* (llama_params_count(&cfg)) owned, scalar head included */
 	json_t *meta;                /* owned: the sidecar metadata object ({} when none) */
 	const char *template;        /* borrowed from meta, or the default template */
+	const char *system_template; /* borrowed from meta "system_template", NULL = the
+					default (model/lmdata.h: LMDATA_SYSTEM_TEMPLATE) */
 	enum llama_score score;      /* reward models: meta "score" "mean", else LAST */
 	int bos_id, eos_id;          /* meta "bos"/"eos", else 1 and 2 */
 	char path[PATH_MAX];         /* the checkpoint */
