@@ -1,0 +1,206 @@
+/*
+ * tests/api/conversations.test.mjs — conversation prompts ({"messages": [...]}
+ * instead of text): created through JSON and NDJSON, read back by
+ * GET /api/prompts/{id} and /api/tasks/next, bad shapes refused with 400 and
+ * nothing stored, the exports (ratings.jsonl, pairs.jsonl, sft.jsonl) carry
+ * the messages beside the prompt, and the tiny model answers a conversation
+ * through its template turn by turn: greedy answers to a conversation equal
+ * those to the plain prompt whose single-turn formatting is, by hand, the same
+ * transcript, and a conversation too long for the context is skipped even
+ * though its last message is short.
+ */
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, parseJsonl } from '../lib/server.mjs';
+import { createRater, assertError, snapshot, assertUnchanged } from '../lib/fixtures.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll } from '../lib/tiny_model.mjs';
+
+const CHAT = [
+	{ role: 'system', content: 'Answer in one sentence.' },
+	{ role: 'user', content: 'What is the capital of Peru?' },
+	{ role: 'assistant', content: 'The capital of Peru is Lima.' },
+	{ role: 'user', content: 'And of <b>Chile</b>?' },
+];
+
+test('a conversation prompt is stored as given, its text the last user message; NDJSON too', async () => {
+	const srv = await startServer();
+	try {
+		const r = await srv.admin.post('/api/prompts', { prompts: [{ messages: CHAT, split: 'eval' }, { text: 'plain' }] });
+		assert.equal(r.status, 201, r.text);
+		const [cid, pid] = r.json.ids;
+		const c = await srv.admin.get(`/api/prompts/${cid}`);
+		assert.equal(c.status, 200, c.text);
+		assert.deepEqual(c.json.messages, CHAT);
+		assert.equal(c.json.text, 'And of <b>Chile</b>?');
+		assert.equal(c.json.split, 'eval');
+		const p = await srv.admin.get(`/api/prompts/${pid}`);
+		assert.equal(p.json.messages, null);
+		assert.equal(p.json.text, 'plain');
+
+		// only role and content are kept
+		const extra = await srv.admin.post('/api/prompts', { prompts: [{ messages: [{ role: 'user', content: 'hi', name: 'x' }] }] });
+		assert.equal(extra.status, 201, extra.text);
+		assert.deepEqual((await srv.admin.get(`/api/prompts/${extra.json.ids[0]}`)).json.messages, [{ role: 'user', content: 'hi' }]);
+
+		const body = JSON.stringify({ messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'two' }, { role: 'user', content: 'three' }] }) + '\n' +
+			JSON.stringify({ prompt: 'four' }) + '\n';
+		const nd = await srv.admin.post('/api/prompts', body, { raw: true, contentType: 'application/x-ndjson' });
+		assert.equal(nd.status, 201, nd.text);
+		const n1 = (await srv.admin.get(`/api/prompts/${nd.json.ids[0]}`)).json;
+		assert.equal(n1.text, 'three');
+		assert.equal(n1.source, 'jsonl');
+		assert.deepEqual(n1.messages.map((m) => m.content), ['one', 'two', 'three']);
+		assert.equal((await srv.admin.get(`/api/prompts/${nd.json.ids[1]}`)).json.messages, null);
+	} finally {
+		await srv.stop();
+	}
+});
+
+test('bad conversations are refused with 400 naming the field, and change nothing', async () => {
+	const srv = await startServer();
+	try {
+		await srv.admin.post('/api/prompts', { prompts: [{ text: 'already here' }] });
+		const before = await snapshot(srv);
+		const u = (content) => ({ role: 'user', content });
+		const a = (content) => ({ role: 'assistant', content });
+		const cases = [
+			[[], 'prompts[0].messages'],
+			['hi', 'prompts[0].messages'],
+			[[u('hi'), 'x'], 'prompts[0].messages[1]'],
+			[[{ role: 'robot', content: 'hi' }], 'prompts[0].messages[0].role'],
+			[[{ content: 'hi' }], 'prompts[0].messages[0].role'],
+			[[{ role: 'user' }], 'prompts[0].messages[0].content'],
+			[[{ role: 'user', content: 5 }], 'prompts[0].messages[0].content'],
+			[[u('')], 'prompts[0].messages[0].content'],
+			[[u(' \n\t')], 'prompts[0].messages[0].content'],
+			[[u('hi'), a('hello')], 'prompts[0].messages'],                    // last not from the user
+			[[{ role: 'system', content: 'S' }], 'prompts[0].messages'],        // nothing but a system message
+			[[u('hi'), { role: 'system', content: 'S' }, u('x')], 'prompts[0].messages[1].role'],
+			[[u('hi'), u('again')], 'prompts[0].messages[1].role'],             // two user turns in a row
+			[[a('first'), u('hi')], 'prompts[0].messages[0].role'],
+			[Array.from({ length: 65 }, (_, i) => (i % 2 ? a('a') : u('u'))), 'prompts[0].messages'],
+			[[u('x'.repeat(700000)), a('y'.repeat(400000)), u('z')], 'prompts[0].messages'],
+		];
+		for (const [messages, field] of cases) {
+			const r = await srv.admin.post('/api/prompts', { prompts: [{ messages, split: 'train' }] });
+			assertError(r, 400, JSON.stringify(messages).slice(0, 80));
+			assert.ok(r.json.error.message.includes(`'${field}'`), `${field}: ${r.text.slice(0, 300)}`);
+		}
+		// both a text and messages
+		assertError(await srv.admin.post('/api/prompts', { prompts: [{ text: 'x', messages: [u('hi')] }] }), 400, 'text and messages');
+		assertError(await srv.admin.post('/api/prompts', { prompts: [{ prompt: 'x', messages: [u('hi')] }] }), 400, 'prompt and messages');
+		// a good prompt before a bad one is not stored either (all or nothing)
+		assertError(await srv.admin.post('/api/prompts', { prompts: [{ messages: [u('fine')] }, { messages: [a('bad')] }] }), 400, 'second bad');
+		const nd = JSON.stringify({ messages: [u('fine')] }) + '\n' + JSON.stringify({ messages: [u('a'), u('b')] }) + '\n';
+		const r = await srv.admin.post('/api/prompts', nd, { raw: true, contentType: 'application/x-ndjson' });
+		assertError(r, 400, 'ndjson');
+		assert.match(r.json.error.message, /line 2\.messages\[1\]\.role/);
+		// exactly 64 messages is fine (the cap is inclusive) — checked last, after the unchanged state
+		await assertUnchanged(srv, before, 'the refused conversations');
+		const max = Array.from({ length: 63 }, (_, i) => (i % 2 ? a('a') : u('u')));
+		const ok = await srv.admin.post('/api/prompts', { prompts: [{ messages: [{ role: 'system', content: 'S' }, ...max] }] });
+		assert.equal(ok.status, 201, ok.text);
+	} finally {
+		await srv.stop();
+	}
+});
+
+test('tasks, rating history and the exports carry the messages beside the prompt', async () => {
+	const srv = await startServer();
+	try {
+		const p = await srv.admin.post('/api/prompts', { prompts: [{ messages: CHAT }, { text: 'What is 2+2?' }] });
+		assert.equal(p.status, 201, p.text);
+		for (const id of p.json.ids) {
+			const g = await srv.admin.post(`/api/prompts/${id}/responses`, { responses: ['Santiago.', 'Lima.', 'Quito.'] });
+			assert.equal(g.status, 201, g.text);
+		}
+		const ann = await createRater(srv, 'ann');
+		const seen = [];
+		for (;;) {
+			const t = await ann.client.get('/api/tasks/next');
+			if (t.status === 204) break;
+			const task = t.json.task;
+			seen.push(task);
+			const score = { 'Santiago.': 5, 'Lima.': 2, 'Quito.': 1 };
+			const s = await ann.client.post('/api/ratings', { group_id: task.group_id,
+				ratings: task.responses.map((x) => ({ response_id: x.id, score: score[x.text] })) });
+			assert.equal(s.status, 201, s.text);
+		}
+		assert.equal(seen.length, 2);
+		const chatTask = seen.find((t) => t.prompt_id === p.json.ids[0]);
+		const plainTask = seen.find((t) => t.prompt_id === p.json.ids[1]);
+		assert.deepEqual(chatTask.messages, CHAT);
+		assert.equal(chatTask.prompt, 'And of <b>Chile</b>?');
+		assert.equal(plainTask.messages, null);
+
+		const mine = await ann.client.get('/api/ratings/mine');
+		assert.equal(mine.status, 200, mine.text);
+		const mg = mine.json.groups.find((g) => g.prompt_id === p.json.ids[0]);
+		assert.deepEqual(mg.messages, CHAT);
+
+		const get = async (u) => { const r = await srv.admin.get(u); assert.equal(r.status, 200, r.text); return parseJsonl(r.text); };
+		const ratings = await get('/api/export/ratings.jsonl');
+		assert.equal(ratings.length, 6);
+		for (const row of ratings)
+			assert.deepEqual(row.messages, row.prompt_id === p.json.ids[0] ? CHAT : null, JSON.stringify(row));
+		// pairs: per group 3 pairs (5>2, 5>1, 2>1)
+		const pairs = await get('/api/export/pairs.jsonl');
+		assert.equal(pairs.length, 6);
+		const chatPairs = pairs.filter((x) => x.prompt_id === p.json.ids[0]);
+		assert.equal(chatPairs.length, 3);
+		for (const row of chatPairs) {
+			assert.deepEqual(row.messages, CHAT);
+			assert.equal(row.prompt, 'And of <b>Chile</b>?');
+		}
+		assert.ok(pairs.filter((x) => x.prompt_id === p.json.ids[1]).every((x) => x.messages === null));
+		const sft = await get('/api/export/sft.jsonl?min_score=4');
+		assert.deepEqual(sft.map((x) => [x.completion, x.messages]).sort(),
+			[['Santiago.', CHAT], ['Santiago.', null]].sort());
+	} finally {
+		await srv.stop();
+	}
+});
+
+let tiny;
+before(() => { tiny = makeTinyModel({ seq: 128 }); });
+after(() => tiny?.cleanup());
+
+test('the tiny model answers a conversation through its template, turn by turn', async () => {
+	const w = await serverWithModel(tiny);
+	const { srv } = w;
+	try {
+		// "User: {prompt}\nAssistant:" on this text is, by hand, the same
+		// transcript as the conversation below: same tokens, same greedy answer
+		const same = 'Hi there\nAssistant: Hello!\nUser: Name a capital';
+		const long = Array.from({ length: 12 }, () => 'the capital of Peru is Lima').join(', ');
+		const r = await srv.admin.post('/api/prompts', { prompts: [
+			{ messages: [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Name a capital' }] },
+			{ text: same },
+			{ messages: [{ role: 'system', content: long }, { role: 'user', content: 'Name a capital' }] },
+			{ text: 'Name a capital' },
+		] });
+		assert.equal(r.status, 201, r.text);
+		const [chat, plainSame, tooLong, plainShort] = r.json.ids;
+		const job = await jobSucceeded(srv, await submitJob(srv, 'generate',
+			{ prompt_ids: [chat, plainSame, tooLong, plainShort], k: 1, temperature: 0, max_tokens: 12, seed: 3 }));
+		// the long system message leaves no room in a context of 128: skipped,
+		// though its last message alone ("Name a capital") is answered
+		assert.equal(job.metrics.skipped, 1, JSON.stringify(job.metrics));
+		const answers = async (id) => (await srv.admin.get(`/api/prompts/${id}`)).json.responses.map((x) => x.text);
+		const a = await answers(chat), b = await answers(plainSame);
+		assert.equal(a.length, 1);
+		assert.deepEqual(a, b);
+		assert.deepEqual(await answers(tooLong), []);
+		assert.equal((await answers(plainShort)).length, 1);
+
+		// the training jobs read conversations too: SFT on the rated answers
+		// to the conversation
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: [chat], k: 3, max_tokens: 8, temperature: 1, seed: 5 }));
+		const ann = await createRater(srv, 'ann');
+		assert.ok(await rateAll(ann) >= 3);
+		const sft = await jobSucceeded(srv, await submitJob(srv, 'sft', { epochs: 1 }));
+		assert.ok(sft.model_id > 0, JSON.stringify(sft));
+	} finally {
+		await w.stop();
+	}
+});
