@@ -354,7 +354,8 @@ int modelstore_put_tokenizer(const char *data_dir, const char *src, int vocab_si
 
 int modelstore_import(struct db *db, const char *data_dir, const char *model_path,
 		      const char *tokenizer_path, const char *kind, const char *name,
-		      const char *tmpl, bool activate, int64_t *id, char *err, size_t errlen)
+		      const char *tmpl, const char *sys_tmpl, bool activate, int64_t *id,
+		      char *err, size_t errlen)
 {
 	struct llama_config cfg;
 	struct ckpt_state st;
@@ -367,6 +368,8 @@ int modelstore_import(struct db *db, const char *data_dir, const char *model_pat
 		return fail(err, errlen, "unknown model kind '%s' (base, sft, policy or reward)", kind);
 	if (tmpl && !strstr(tmpl, "{prompt}"))
 		return fail(err, errlen, "the template '%s' has no {prompt}", tmpl);
+	if (sys_tmpl && !strstr(sys_tmpl, "{system}"))
+		return fail(err, errlen, "the system template '%s' has no {system}", sys_tmpl);
 	ckpt_state_init(&st);
 	if (ckpt_load_model(model_path, &cfg, &params, &st, e, sizeof e) < 0) {
 		ckpt_state_release(&st);
@@ -383,6 +386,8 @@ int modelstore_import(struct db *db, const char *data_dir, const char *model_pat
 				     sizeof tok_name, err, errlen) < 0)
 		goto out;
 	json_object_set_new(meta, "tokenizer", json_string(tok_name));
+	if (sys_tmpl)
+		json_object_set_new(meta, "system_template", json_string(sys_tmpl));
 	if (tmpl)
 		json_object_set_new(meta, "template", json_string(tmpl));
 	else if (!json_is_string(json_object_get(meta, "template")))

@@ -11,9 +11,12 @@
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, parseJsonl } from '../lib/server.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, parseJsonl, randomToken } from '../lib/server.mjs';
 import { createRater, assertError, snapshot, assertUnchanged } from '../lib/fixtures.mjs';
-import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll } from '../lib/tiny_model.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll, rlhfd } from '../lib/tiny_model.mjs';
 
 const CHAT = [
 	{ role: 'system', content: 'Answer in one sentence.' },
@@ -165,42 +168,82 @@ let tiny;
 before(() => { tiny = makeTinyModel({ seq: 128 }); });
 after(() => tiny?.cleanup());
 
-test('the tiny model answers a conversation through its template, turn by turn', async () => {
+test('the tiny model reads a conversation through its template, turn by turn: generate, reward, score', async () => {
 	const w = await serverWithModel(tiny);
 	const { srv } = w;
 	try {
-		// "User: {prompt}\nAssistant:" on this text is, by hand, the same
-		// transcript as the conversation below: same tokens, same greedy answer
-		const same = 'Hi there\nAssistant: Hello!\nUser: Name a capital';
+		// a system message too long for the context of 128 with its template:
+		// skipped, though its last message alone ("Name a capital") is answered
 		const long = Array.from({ length: 12 }, () => 'the capital of Peru is Lima').join(', ');
+		const chatTurns = [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Name a capital' }];
 		const r = await srv.admin.post('/api/prompts', { prompts: [
-			{ messages: [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: 'Hello!' }, { role: 'user', content: 'Name a capital' }] },
-			{ text: same },
 			{ messages: [{ role: 'system', content: long }, { role: 'user', content: 'Name a capital' }] },
 			{ text: 'Name a capital' },
+			{ messages: chatTurns },
 		] });
 		assert.equal(r.status, 201, r.text);
-		const [chat, plainSame, tooLong, plainShort] = r.json.ids;
+		const [tooLong, plainShort, chat] = r.json.ids;
 		const job = await jobSucceeded(srv, await submitJob(srv, 'generate',
-			{ prompt_ids: [chat, plainSame, tooLong, plainShort], k: 1, temperature: 0, max_tokens: 12, seed: 3 }));
-		// the long system message leaves no room in a context of 128: skipped,
-		// though its last message alone ("Name a capital") is answered
+			{ prompt_ids: [tooLong, plainShort], k: 1, temperature: 0, max_tokens: 8 }));
 		assert.equal(job.metrics.skipped, 1, JSON.stringify(job.metrics));
-		const answers = async (id) => (await srv.admin.get(`/api/prompts/${id}`)).json.responses.map((x) => x.text);
-		const a = await answers(chat), b = await answers(plainSame);
-		assert.equal(a.length, 1);
-		assert.deepEqual(a, b);
+		const answers = async (id) => (await srv.admin.get(`/api/prompts/${id}`)).json.responses;
 		assert.deepEqual(await answers(tooLong), []);
 		assert.equal((await answers(plainShort)).length, 1);
 
-		// the training jobs read conversations too: SFT on the rated answers
-		// to the conversation
-		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: [chat], k: 3, max_tokens: 8, temperature: 1, seed: 5 }));
-		const ann = await createRater(srv, 'ann');
-		assert.ok(await rateAll(ann) >= 3);
-		const sft = await jobSucceeded(srv, await submitJob(srv, 'sft', { epochs: 1 }));
-		assert.ok(sft.model_id > 0, JSON.stringify(sft));
+		// a reward model trained on rated answers, the conversation's among them
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: [chat, ...w.trainIds], k: 3, max_tokens: 8 }));
+		assert.equal((await answers(chat)).length, 3);
+		assert.ok(await rateAll(await createRater(srv, 'ann')) >= 3 * 17);
+
+		// then the same answers to three unrated eval prompts: the conversation,
+		// the plain text whose single-turn formatting is by hand the same
+		// transcript, and its last message alone.  The score job reads them
+		// through the template: the first two are the same tokens, the third not.
+		const same = 'Hi there\nAssistant: Hello!\nUser: Name a capital';
+		const e = await srv.admin.post('/api/prompts', { prompts: [
+			{ messages: chatTurns, split: 'eval' }, { text: same, split: 'eval' }, { text: 'Name a capital', split: 'eval' }] });
+		assert.equal(e.status, 201, e.text);
+		for (const id of e.json.ids) {
+			const g = await srv.admin.post(`/api/prompts/${id}/responses`, { responses: ['Lima.', 'The capital of Chile is Santiago.'] });
+			assert.equal(g.status, 201, g.text);
+		}
+		const rj = await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		await jobSucceeded(srv, rj.metrics.score_job_id);
+		const [c, s, l] = await Promise.all(e.json.ids.map(async (id) => (await answers(id)).map((x) => x.rm_score)));
+		for (let i = 0; i < 2; i++) {
+			assert.ok(Number.isFinite(c[i]) && Number.isFinite(s[i]) && Number.isFinite(l[i]), JSON.stringify([c, s, l]));
+			assert.ok(Math.abs(c[i] - s[i]) < 1e-5, `same transcript, same score: ${JSON.stringify([c, s])}`);
+			assert.ok(Math.abs(c[i] - l[i]) > 1e-4, `the earlier turns count: ${JSON.stringify([c, l])}`);
+		}
 	} finally {
 		await w.stop();
+	}
+});
+
+test("a model's own system template (import-model --system-template) writes the system message", async () => {
+	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-conv-'));
+	let srv;
+	try {
+		assert.throws(() => rlhfd(['import-model', '--data', dataDir, '--model', tiny.base, '--tokenizer', tiny.tok,
+			'--system-template', 'no placeholder']), /has no \{system\}/);
+		// a system template longer than the context of 128 tokens: a
+		// conversation with a system message has no room left, one without has
+		const filler = Array.from({ length: 12 }, () => 'the capital of Peru is Lima').join(', ');
+		const out = rlhfd(['import-model', '--data', dataDir, '--model', tiny.base, '--tokenizer', tiny.tok,
+			'--system-template', `${filler}: {system}\n`, '--activate']);
+		assert.match(out, /^model_id=1$/m);
+		srv = await startServer({ dataDir, adminToken: randomToken() });
+		const r = await srv.admin.post('/api/prompts', { prompts: [
+			{ messages: [{ role: 'system', content: 'Be brief' }, { role: 'user', content: 'Peru?' }] },
+			{ messages: [{ role: 'user', content: 'Peru?' }] },
+		] });
+		assert.equal(r.status, 201, r.text);
+		const job = await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: r.json.ids, k: 1, temperature: 0, max_tokens: 8 }));
+		assert.equal(job.metrics.skipped, 1, JSON.stringify(job.metrics));
+		const n = async (id) => (await srv.admin.get(`/api/prompts/${id}`)).json.responses.length;
+		assert.deepEqual([await n(r.json.ids[0]), await n(r.json.ids[1])], [0, 1]);
+	} finally {
+		await srv?.stop();
+		rmSync(dataDir, { recursive: true, force: true });
 	}
 });
