@@ -3,8 +3,9 @@
  * and the admin's prompt page, in headless Chromium: one bubble per message
  * with its speaker's label, in order, stored text shown as text (markup in a
  * message stays literal, no element or handler from it), the plain prompt of
- * the next task shown as text again, a phone viewport, and axe-core clean
- * (no serious or critical violation) in both colour schemes.
+ * the next task shown as text again, a phone viewport, a rated conversation
+ * back as a chat under Previous, and axe-core clean (no serious or critical
+ * violation) in both colour schemes.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,6 +110,34 @@ test("the admin's prompt page shows a conversation prompt as a chat", async () =
 		assert.deepEqual(await chatOf(page, '#prompt-detail-text'), WANT);
 		assert.equal(await page.$$eval('#prompt-detail-text b, #prompt-detail-text img', (ns) => ns.length), 0);
 		assert.deepEqual(await seriousAxe(page), [], '/admin prompt page with a conversation');
+		assert.deepEqual(page.problems, []);
+		await page.context().close();
+	} finally {
+		await srv.stop();
+	}
+});
+
+test('a rated conversation comes back as a chat under Previous (p)', async () => {
+	const srv = await startServer();
+	try {
+		const ann = await createRater(srv, 'ann');
+		const p = await srv.admin.post('/api/prompts', { prompts: [{ messages: CHAT }] });
+		assert.equal(p.status, 201, p.text);
+		assert.equal((await srv.admin.post(`/api/prompts/${p.json.ids[0]}/responses`, { responses: ['Santiago.', 'Lima.'] })).status, 201);
+		// the conversation is rated through the API; then a plain prompt waits
+		const t = (await ann.client.get('/api/tasks/next')).json.task;
+		assert.deepEqual(t.messages, CHAT);
+		const r = await ann.client.post('/api/ratings', { group_id: t.group_id, ratings: t.responses.map((x) => ({ response_id: x.id, score: 3 })) });
+		assert.equal(r.status, 201, r.text);
+		await importGroup(srv, 'A plain prompt', ['x', 'y']);
+
+		const page = await newPage(browser);
+		await login(page, srv.url, ann.token, '/rate');
+		await page.waitForSelector('#task:not([hidden]) .answer');
+		await page.keyboard.press('p');
+		await page.waitForSelector('#editing:not([hidden])');
+		await page.waitForSelector('#prompt .chat-msg');
+		assert.deepEqual(await chatOf(page, '#prompt'), WANT);
 		assert.deepEqual(page.problems, []);
 		await page.context().close();
 	} finally {
