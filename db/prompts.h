@@ -20,7 +20,7 @@ struct db;
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id);
 /* The same with a conversation: messages_json is the checked JSON array of
- * {"role","content"} (migrations/0008_conversations.sql) and text its last
+ * {"role","content"} (migrations/0013_conversations.sql) and text its last
  * user message; messages_json NULL = a plain prompt. */
 int db_prompt_insert_chat(struct db *db, const char *text, const char *messages_json,
 			  const char *split, const char *source, const char *meta_json, int64_t *id);

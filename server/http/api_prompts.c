@@ -6,7 +6,7 @@
  * message first, then user and assistant turns alternating, starting and
  * ending with the user, whose last message is the one the answers reply to.
  * The conversation is stored as checked (role and content only) and its last
- * user message as the prompt's text (migrations/0008_conversations.sql).
+ * user message as the prompt's text (migrations/0013_conversations.sql).
  */
 #include "server/http/api.h"
 #include "db/db.h"

@@ -84,7 +84,7 @@ struct gen_answer {
  * BOS + a prompt as the model reads it, tokenized: tmpl applied to the plain
  * prompt text, or, when messages is not NULL, to the whole conversation it
  * holds (JSON array text of {"role": "system"|"user"|"assistant", "content"},
- * as POST /api/prompts checked it; migrations/0008_conversations.sql) through
+ * as POST /api/prompts checked it; migrations/0013_conversations.sql) through
  * lmdata_format_chat with sys_tmpl.  *ids is a new array of *n tokens with
  * room for one more.  Returns 0, -ENOMEM, -EINVAL (messages unreadable), or
  * the tokenizer's error.

@@ -1,4 +1,4 @@
--- 0008_conversations.sql — a prompt may be a conversation.
+-- 0013_conversations.sql — a prompt may be a conversation.
 --
 -- messages: NULL for a plain prompt (text is what the model is asked), else
 -- the conversation as a JSON array [{"role": "system"|"user"|"assistant",
