@@ -3,7 +3,7 @@
  * instead of text): created through JSON and NDJSON, read back by
  * GET /api/prompts/{id} and /api/tasks/next, bad shapes refused with 400 and
  * nothing stored, the exports (ratings.jsonl, pairs.jsonl, sft.jsonl) carry
- * the messages beside the prompt, and the tiny model answers a conversation
+ * the messages beside the prompt (a rank or pair judgement's pairs too), and the tiny model answers a conversation
  * through its template turn by turn: greedy answers to a conversation equal
  * those to the plain prompt whose single-turn formatting is, by hand, the same
  * transcript, and a conversation too long for the context is skipped even
@@ -159,6 +159,74 @@ test('tasks, rating history and the exports carry the messages beside the prompt
 		const sft = await get('/api/export/sft.jsonl?min_score=4');
 		assert.deepEqual(sft.map((x) => [x.completion, x.messages]).sort(),
 			[['Santiago.', CHAT], ['Santiago.', null]].sort());
+	} finally {
+		await srv.stop();
+	}
+});
+
+test('a conversation prompt with a task kind: rank and pair tasks, judgements and pairs.jsonl carry the messages', async () => {
+	const srv = await startServer();
+	try {
+		const PAIR_CHAT = [{ role: 'user', content: 'Largest planet?' }, { role: 'assistant', content: 'Jupiter.' },
+			{ role: 'user', content: 'And the smallest?' }];
+		const p = await srv.admin.post('/api/prompts', { prompts: [
+			{ messages: CHAT, task_kind: 'rank' }, { messages: PAIR_CHAT, task_kind: 'pair' }] });
+		assert.equal(p.status, 201, p.text);
+		const [rankId, pairId] = p.json.ids;
+		const got = (await srv.admin.get(`/api/prompts/${rankId}`)).json;
+		assert.equal(got.task_kind, 'rank');
+		assert.deepEqual(got.messages, CHAT);
+		const resp = {};
+		for (const id of p.json.ids) {
+			const g = await srv.admin.post(`/api/prompts/${id}/responses`, { responses: ['Santiago.', 'Lima.', 'Quito.'] });
+			assert.equal(g.status, 201, g.text);
+			resp[id] = g.json;
+		}
+		const ann = await createRater(srv, 'ann');
+		const tasks = {};
+		const byText = {};
+		for (;;) {
+			const t = await ann.client.get('/api/tasks/next');
+			if (t.status === 204) break;
+			const task = t.json.task;
+			tasks[task.prompt_id] = task;
+			for (const x of task.responses) byText[`${task.prompt_id}:${x.text}`] = x.id;
+			const id = (txt) => byText[`${task.prompt_id}:${txt}`];
+			const body = task.task_kind === 'rank'
+				? { group_id: task.group_id, ranking: [id('Santiago.'), id('Lima.'), id('Quito.')] }
+				: { group_id: task.group_id, pair: { a: task.pair[0], b: task.pair[1], verdict: 'a', strength: 2 } };
+			const s = await ann.client.post('/api/ratings', body);
+			assert.equal(s.status, 201, s.text);
+		}
+		assert.equal(tasks[rankId].task_kind, 'rank');
+		assert.deepEqual(tasks[rankId].messages, CHAT);
+		assert.equal(tasks[rankId].prompt, 'And of <b>Chile</b>?');
+		assert.equal(tasks[pairId].task_kind, 'pair');
+		assert.deepEqual(tasks[pairId].messages, PAIR_CHAT);
+		assert.equal(tasks[pairId].prompt, 'And the smallest?');
+		const [a, b] = tasks[pairId].pair;
+		assert.deepEqual(tasks[pairId].responses.map((x) => x.id), [a, b]);
+
+		// the rate page's "previous": the judged groups with their conversations
+		const mine = (await ann.client.get('/api/ratings/mine')).json.groups;
+		assert.deepEqual(mine.map((g) => [g.prompt_id, g.judgement.kind, g.messages]).sort((x, y) => x[0] - y[0]),
+			[[rankId, 'rank', CHAT], [pairId, 'pair', PAIR_CHAT]]);
+
+		// Santiago > Lima > Quito: three pairs, margins the tiers apart (1, 2, 1);
+		// the pair task's "a" by 2: one pair, margin 2; all of them ann's
+		const rid = (txt) => byText[`${rankId}:${txt}`];
+		const r = await srv.admin.get('/api/export/pairs.jsonl');
+		assert.equal(r.status, 200, r.text);
+		const pairs = parseJsonl(r.text);
+		assert.deepEqual(pairs.map((x) => [x.chosen_id, x.rejected_id, x.kind, x.margin, x.rater_id, x.messages])
+			.sort((x, y) => x[0] - y[0] || x[1] - y[1]), [
+			[rid('Santiago.'), rid('Lima.'), 'rank', 1, ann.id, CHAT],
+			[rid('Santiago.'), rid('Quito.'), 'rank', 2, ann.id, CHAT],
+			[rid('Lima.'), rid('Quito.'), 'rank', 1, ann.id, CHAT],
+			[a, b, 'pair', 2, ann.id, PAIR_CHAT],
+		].sort((x, y) => x[0] - y[0] || x[1] - y[1]));
+		for (const x of pairs)
+			assert.equal(x.prompt, x.prompt_id === rankId ? 'And of <b>Chile</b>?' : 'And the smallest?');
 	} finally {
 		await srv.stop();
 	}
