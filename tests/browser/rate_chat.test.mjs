@@ -4,7 +4,8 @@
  * with its speaker's label, in order, stored text shown as text (markup in a
  * message stays literal, no element or handler from it), the plain prompt of
  * the next task shown as text again, a phone viewport, a rated conversation
- * back as a chat under Previous, and axe-core clean (no serious or critical
+ * back as a chat under Previous (a rank or pair task on a conversation too:
+ * the chat above the judge), and axe-core clean (no serious or critical
  * violation) in both colour schemes.
  */
 import test, { before, after } from 'node:test';
@@ -138,6 +139,38 @@ test('a rated conversation comes back as a chat under Previous (p)', async () =>
 		await page.waitForSelector('#editing:not([hidden])');
 		await page.waitForSelector('#prompt .chat-msg');
 		assert.deepEqual(await chatOf(page, '#prompt'), WANT);
+		assert.deepEqual(page.problems, []);
+		await page.context().close();
+	} finally {
+		await srv.stop();
+	}
+});
+
+test('a conversation prompt of kind rank or pair: the chat above the judge, and back under Previous', async () => {
+	const srv = await startServer();
+	try {
+		const ann = await createRater(srv, 'ann');
+		const p = await srv.admin.post('/api/prompts', { prompts: [{ messages: CHAT, task_kind: 'rank' },
+			{ messages: CHAT, task_kind: 'pair' }] });
+		assert.equal(p.status, 201, p.text);
+		for (const id of p.json.ids)
+			assert.equal((await srv.admin.post(`/api/prompts/${id}/responses`, { responses: ['Santiago.', 'Lima.', 'Quito.'] })).status, 201);
+		// the rank task is judged through the API; the pair task waits on the page
+		const t = (await ann.client.get('/api/tasks/next')).json.task;
+		assert.equal(t.task_kind, 'rank');
+		const r = await ann.client.post('/api/ratings', { group_id: t.group_id, ranking: t.responses.map((x) => x.id) });
+		assert.equal(r.status, 201, r.text);
+
+		const page = await newPage(browser, { viewport: { width: 390, height: 844 } });
+		await login(page, srv.url, ann.token, '/rate');
+		await page.waitForSelector('#task:not([hidden]) .pair-answer');
+		assert.deepEqual(await chatOf(page, '#prompt'), WANT);
+		assert.deepEqual(await seriousAxe(page), [], '/rate, a pair task on a conversation (phone)');
+		await page.keyboard.press('p');
+		await page.waitForSelector('#editing:not([hidden])');
+		await page.waitForSelector('#task:not([hidden]) .rank-item');
+		assert.deepEqual(await chatOf(page, '#prompt'), WANT);
+		assert.equal(await page.$$eval('.rank-item', (ns) => ns.length), 3);
 		assert.deepEqual(page.problems, []);
 		await page.context().close();
 	} finally {
