@@ -76,7 +76,8 @@ int db_export_ratings_open(const char *path, const struct db_export_filter *f, s
 		ISO_TIME("r.created_at") ","
 		" (SELECT m.score FROM rm_scores m WHERE m.response_id = s.id"
 		"  ORDER BY m.model_id DESC LIMIT 1),"
-		" (SELECT v.guideline_version FROM ratings v WHERE v.id = r.id)"  /* not in the view */
+		" (SELECT v.guideline_version FROM ratings v WHERE v.id = r.id),"  /* not in the view */
+		" p.messages"
 		" FROM current_ratings r JOIN responses s ON s.id = r.response_id"
 		" JOIN prompts p ON p.id = s.prompt_id JOIN raters t ON t.id = r.rater_id"
 		" WHERE r.created_at >= :since AND (:split IS NULL OR p.split = :split)"
@@ -122,6 +123,7 @@ int db_export_ratings_next(struct db_export *x, struct db_rating_row *row)
 	row->rm_score = sqlite3_column_type(st, 15) == SQLITE_NULL ? NAN :
 			sqlite3_column_double(st, 15);
 	row->guideline_version = sqlite3_column_int64(st, 16);
+	row->messages = sqlite3_column_type(st, 17) == SQLITE_NULL ? NULL : db_col_text(st, 17);
 	return 1;
 }
 
@@ -273,6 +275,7 @@ int db_export_pairs_next(struct db_export *x, struct db_pair_row *row)
 	row->group_id = g->id;
 	row->prompt = g->prompt;
 	row->prompt_len = g->prompt_len;
+	row->messages = g->messages;
 	row->chosen_id = c->id;
 	row->chosen = c->text;
 	row->chosen_len = c->text_len;
@@ -296,6 +299,7 @@ int db_export_sft_next(struct db_export *x, struct db_sft_row *row)
 	row->group_id = x->g.id;
 	row->prompt = x->g.prompt;
 	row->prompt_len = x->g.prompt_len;
+	row->messages = x->g.messages;
 	row->response_id = r->id;
 	row->response = r->text;
 	row->response_len = r->text_len;

@@ -33,6 +33,8 @@ struct db_rating_row {
 	int64_t model_id;               /* 0 when the answer was imported */
 	const char *prompt, *response, *rater, *created_at;
 	int prompt_len, response_len;   /* bytes (texts may hold any bytes) */
+	const char *messages;           /* a conversation prompt's messages (JSON
+					   array text), NULL for a plain prompt */
 	int score;
 	int helpful, honest, harmless;  /* 0 when not given */
 	const char *comment;            /* NULL when not given */
@@ -46,6 +48,7 @@ struct db_sft_row {
 	int64_t prompt_id, response_id, group_id;
 	const char *prompt, *response;
 	int prompt_len, response_len;
+	const char *messages;           /* as in db_rating_row */
 	double score;                   /* mean current score; NAN for a demonstration */
 	int raters;                     /* current ratings (0 for a demonstration) */
 	const char *origin;             /* "model", "import" or "human" (a rater's
@@ -56,6 +59,7 @@ struct db_pair_row {
 	int64_t prompt_id, group_id, chosen_id, rejected_id;
 	const char *prompt, *chosen, *rejected;
 	int prompt_len, chosen_len, rejected_len;
+	const char *messages;           /* as in db_rating_row */
 	double score_chosen, score_rejected;       /* mean scores; NAN for a judgement's pair */
 	double rm_score_chosen, rm_score_rejected; /* as in db_rating_row; NAN when none */
 	const char *kind;    /* "score" (two means), "rank" or "pair" (one rater's judgement) */

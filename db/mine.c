@@ -95,7 +95,7 @@ static int group_fill(struct db *db, int64_t rater_id, json_t *g)
 {
 	int64_t group = json_integer_value(json_object_get(g, "group_id"));
 	sqlite3_stmt *st = db_prepare(db, STMT_MINE_PROMPT,
-		"SELECT p.id, p.text FROM gen_groups g JOIN prompts p ON p.id = g.prompt_id"
+		"SELECT p.id, p.text, p.messages FROM gen_groups g JOIN prompts p ON p.id = g.prompt_id"
 		" WHERE g.id = :group", DB_ARGS(DB_INT(":group", group)));
 	if (!st)
 		return DB_ERROR;
@@ -106,6 +106,7 @@ static int group_fill(struct db *db, int64_t rater_id, json_t *g)
 	}
 	json_object_set_new(g, "prompt_id", json_integer(sqlite3_column_int64(st, 0)));
 	json_object_set_new(g, "prompt", db_col_json_str(st, 1));
+	json_object_set_new(g, "messages", db_col_json(st, 2, "null"));
 	sqlite3_reset(st);
 
 	json_t *responses = NULL, *ratings = NULL;

@@ -10,10 +10,17 @@
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id)
 {
+	return db_prompt_insert_chat(db, text, NULL, split, source, meta_json, id);
+}
+
+int db_prompt_insert_chat(struct db *db, const char *text, const char *messages_json,
+			  const char *split, const char *source, const char *meta_json, int64_t *id)
+{
 	int rc = db_run(db, STMT_PROMPT_INSERT,
-		"INSERT INTO prompts(text, split, source, meta, created_at)"
-		" VALUES (:text, :split, :source, :meta, :now)",
-		DB_ARGS(DB_TEXT(":text", text), DB_TEXT(":split", split ? split : "train"),
+		"INSERT INTO prompts(text, messages, split, source, meta, created_at)"
+		" VALUES (:text, :messages, :split, :source, :meta, :now)",
+		DB_ARGS(DB_TEXT(":text", text), DB_TEXT(":messages", messages_json),
+			DB_TEXT(":split", split ? split : "train"),
 			DB_TEXT(":source", source ? source : "api"),
 			DB_TEXT(":meta", meta_json ? meta_json : "{}"), DB_INT(":now", db_now())));
 	if (rc == DB_OK && id)
@@ -149,7 +156,7 @@ static json_t *response_row(sqlite3_stmt *st)
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_PROMPT_GET,
-		"SELECT id, text, split, source, meta, " ISO_TIME("created_at") ", task_kind"
+		"SELECT id, text, split, source, meta, " ISO_TIME("created_at") ", task_kind, messages"
 		" FROM prompts WHERE id = :id");
 	if (!st)
 		return DB_ERROR;
@@ -159,9 +166,10 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a prompt", rc);
 	}
-	json_t *p = json_pack("{sI so ss so so ss}",
+	json_t *p = json_pack("{sI so so ss so so ss}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"text", db_col_json_str(st, 1),
+		"messages", db_col_json(st, 7, "null"),
 		"split", db_col_text(st, 2),
 		"source", db_col_json_str(st, 3),
 		"meta", db_col_json(st, 4, "{}"),

@@ -19,6 +19,11 @@ struct db;
  * object text or NULL for {}. */
 int db_prompt_insert(struct db *db, const char *text, const char *split, const char *source,
 		     const char *meta_json, int64_t *id);
+/* The same with a conversation: messages_json is the checked JSON array of
+ * {"role","content"} (migrations/0013_conversations.sql) and text its last
+ * user message; messages_json NULL = a plain prompt. */
+int db_prompt_insert_chat(struct db *db, const char *text, const char *messages_json,
+			  const char *split, const char *source, const char *meta_json, int64_t *id);
 /* Sets prompt id's task kind ("score", "rank", "pair"; NULL = the config
  * default task_kind).  DB_NOTFOUND when there is no such prompt. */
 int db_prompt_set_task_kind(struct db *db, int64_t id, const char *kind);
@@ -33,13 +38,14 @@ int db_prompt_exists(struct db *db, int64_t id);
 int db_prompts_list(struct db *db, const char *split, int64_t after, int limit,
 		    json_t **out, int64_t *next_after);
 
-/* *out = new object {"id","text","split","source","meta","created_at","task_kind",
+/* *out = new object {"id","text","messages","split","source","meta","created_at","task_kind",
  * "responses": [{"id","text","model_id","model","group_id","token_count",
  * "created_at","mean_score","ratings": [{"id","rater_id","rater","score",
  * "helpful","honest","harmless","comment","flags","created_at"}],
  * "rm_score","rm_model_id"}]} with current ratings only, and the score of the
  * newest reward model that scored the answer (db/rmscores.h; null, null when
- * none did); DB_NOTFOUND for an unknown id. */
+ * none did); "messages" is the conversation array, null for a plain prompt;
+ * DB_NOTFOUND for an unknown id. */
 int db_prompt_get(struct db *db, int64_t id, json_t **out);
 
 /* model_id / job_id <= 0 store NULL; params_json NULL for {}. */

@@ -10,8 +10,10 @@
 
 void db_rm_set_release(struct db_rm_set *s)
 {
-	for (int i = 0; i < s->n_prompts; i++)
+	for (int i = 0; i < s->n_prompts; i++) {
 		free(s->prompts[i].text);
+		free(s->prompts[i].messages);
+	}
 	for (int i = 0; i < s->n; i++)
 		free(s->answers[i].text);
 	free(s->prompts);
@@ -23,7 +25,7 @@ int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_prepare(db, STMT_RM_ANSWERS,
-		"SELECT p.id, p.text, r.id, r.text, coalesce(r.ended, 1)"
+		"SELECT p.id, p.text, r.id, r.text, coalesce(r.ended, 1), p.messages"
 		" FROM responses r JOIN prompts p ON p.id = r.prompt_id"
 		" WHERE :split IS NULL OR p.split = :split"
 		" ORDER BY p.id, r.group_id, r.id",
@@ -39,7 +41,9 @@ int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out)
 				goto nomem;
 			struct db_rm_prompt *p = &out->prompts[out->n_prompts];
 			p->id = pid;
-			if (!(p->text = db_col_dup(st, 1, NULL)))
+			if (!(p->text = db_col_dup(st, 1, NULL)) ||
+			    (sqlite3_column_type(st, 5) != SQLITE_NULL &&
+			     !(p->messages = db_col_dup(st, 5, NULL))))
 				goto nomem;
 			out->n_prompts++;
 		}

@@ -23,6 +23,7 @@ struct db_rm_answer {
 struct db_rm_prompt {
 	int64_t id;
 	char *text;
+	char *messages;        /* JSON array text of a conversation, else NULL */
 };
 
 /* Every answer, rated or not, of the prompts of a split: prompts by id,

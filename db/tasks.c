@@ -192,7 +192,7 @@ static json_t *task_response_row(sqlite3_stmt *st)
 static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **out)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TASK_PROMPT,
-		"SELECT p.id, p.text, " ISO_TIME(":expires") ", p.task_kind"
+		"SELECT p.id, p.text, " ISO_TIME(":expires") ", p.task_kind, p.messages"
 		" FROM gen_groups g JOIN prompts p ON p.id = g.prompt_id WHERE g.id = :group");
 	if (!st)
 		return DB_ERROR;
@@ -203,10 +203,11 @@ static int task_load(struct db *db, int64_t group_id, int64_t expires, json_t **
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? DB_NOTFOUND : db_fail(db, "cannot read a task", rc);
 	}
-	json_t *task = json_pack("{sI sI so ss}",
+	json_t *task = json_pack("{sI sI so so ss}",
 		"prompt_id", (json_int_t)sqlite3_column_int64(st, 0),
 		"group_id", (json_int_t)group_id,
 		"prompt", db_col_json_str(st, 1),
+		"messages", db_col_json(st, 4, "null"),
 		"lease_expires_at", db_col_text(st, 2));
 	/* the prompt's own kind, or null: the handler fills in the config default */
 	json_object_set_new(task, "task_kind", db_col_json_str(st, 3));

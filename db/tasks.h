@@ -28,9 +28,11 @@ struct db;
 /*
  * In one write transaction: the rater's live lease if any, else a new lease
  * (expiring at now + lease_seconds) on the first group the rater may take.
- * *task = new {"prompt_id","group_id","prompt","responses":[{"id","text"}]
- * (by id; the caller shuffles), "lease_expires_at"} or DB_NOTFOUND when
- * nothing is left for this rater.
+ * *task = new {"prompt_id","group_id","prompt","messages","responses":[{"id","text"}]
+ * (by id; the caller shuffles), "lease_expires_at","task_kind"} ("messages":
+ * the conversation array of a conversation prompt, else null; "task_kind": the
+ * prompt's own kind, else null) or DB_NOTFOUND when nothing is left for this
+ * rater.
  */
 int db_task_next(struct db *db, int64_t rater_id, int64_t now, int per_group,
 		 int lease_seconds, json_t **task);

@@ -20,6 +20,7 @@ void db_td_group_release(struct db_td_group *g)
 	}
 	free(g->responses);
 	free(g->prompt);
+	free(g->messages);
 	memset(g, 0, sizeof *g);
 }
 
@@ -43,8 +44,10 @@ void db_td_set_release(struct db_td_set *s)
 
 void db_td_prompts_free(struct db_td_prompt *p, int n)
 {
-	for (int i = 0; i < n && p; i++)
+	for (int i = 0; i < n && p; i++) {
 		free(p[i].text);
+		free(p[i].messages);
+	}
 	free(p);
 }
 
@@ -62,7 +65,8 @@ void db_td_prompts_free(struct db_td_prompt *p, int n)
  */
 #define TD_GROUPS_SQL \
 	"SELECT g.id, g.prompt_id, coalesce(g.model_id, 0), p.text, r.id, r.text," \
-	" r.model_id IS NULL, coalesce(r.ended, 1), s.mean, c.id, r.origin = 'human'" \
+	" r.model_id IS NULL, coalesce(r.ended, 1), s.mean, c.id, r.origin = 'human'," \
+	" p.messages" \
 	" FROM responses r" \
 	" JOIN gen_groups g ON g.id = r.group_id" \
 	" JOIN prompts p ON p.id = r.prompt_id" \
@@ -117,6 +121,9 @@ static int add_row(sqlite3_stmt *st, struct db_td_group *g, int *cap_r, int *cap
 		g->prompt_id = sqlite3_column_int64(st, 1);
 		g->model_id = sqlite3_column_int64(st, 2);
 		if (!(g->prompt = db_col_dup(st, 3, &g->prompt_len)))
+			return -1;
+		if (sqlite3_column_type(st, 11) != SQLITE_NULL &&
+		    !(g->messages = db_col_dup(st, 11, NULL)))
 			return -1;
 	}
 	int64_t rid = sqlite3_column_int64(st, 4);
@@ -176,7 +183,7 @@ int db_td_next(struct db_td_cursor *c, struct db_td_group *g)
 /* One row per placed answer of a current judgement, by group, rater, answer. */
 #define TD_ORDERS_SQL \
 	"SELECT g.id, g.prompt_id, coalesce(g.model_id, 0), p.text, r.id, r.text," \
-	" r.model_id IS NULL, coalesce(r.ended, 1), o.rater_id, o.kind, o.level" \
+	" r.model_id IS NULL, coalesce(r.ended, 1), o.rater_id, o.kind, o.level, p.messages" \
 	" FROM orderings o" \
 	" JOIN responses r ON r.id = o.response_id" \
 	" JOIN gen_groups g ON g.id = o.group_id" \
@@ -230,6 +237,9 @@ static int add_order_row(sqlite3_stmt *st, struct db_td_order *o, int *cap)
 		o->rater_id = sqlite3_column_int64(st, 8);
 		snprintf(o->kind, sizeof o->kind, "%s", db_col_text(st, 9));
 		if (!(g->prompt = db_col_dup(st, 3, &g->prompt_len)))
+			return -1;
+		if (sqlite3_column_type(st, 11) != SQLITE_NULL &&
+		    !(g->messages = db_col_dup(st, 11, NULL)))
 			return -1;
 	}
 	int old = *cap;
@@ -396,7 +406,9 @@ static int collect_prompts(struct db *db, sqlite3_stmt *st, struct db_td_prompt 
 	int cap = 0, cnt = 0, rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (db_grow((void **)&p, &cap, cnt + 1, sizeof *p) < 0 ||
-		    !(p[cnt].text = strdup(db_col_text(st, 1)))) {
+		    !(p[cnt].text = strdup(db_col_text(st, 1))) ||
+		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+		     !(p[cnt].messages = strdup(db_col_text(st, 2))))) {
 			sqlite3_reset(st);
 			db_td_prompts_free(p, cnt);
 			return db_nomem("cannot read prompts");
@@ -417,7 +429,7 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
 			 struct db_td_prompt **out, int *n)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS,
-		"SELECT id, text FROM prompts WHERE :split IS NULL OR split = :split"
+		"SELECT id, text, messages FROM prompts WHERE :split IS NULL OR split = :split"
 		" ORDER BY id LIMIT :limit");
 	if (!st)
 		return DB_ERROR;
@@ -430,7 +442,7 @@ int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t mo
 				    int limit, struct db_td_prompt **out, int *n)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS_NEW,
-		"SELECT id, text FROM prompts p WHERE (:split IS NULL OR split = :split)"
+		"SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
 		" AND NOT EXISTS (SELECT 1 FROM gen_groups g"
 		"  WHERE g.model_id = :model AND g.prompt_id = p.id)"
 		" ORDER BY id LIMIT :limit");
@@ -448,7 +460,7 @@ int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 	struct db_td_prompt *p = calloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof *p);
 	if (!p)
 		return db_nomem("cannot read prompts");
-	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPT_BY_ID, "SELECT text FROM prompts WHERE id = :id");
+	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPT_BY_ID, "SELECT text, messages FROM prompts WHERE id = :id");
 	if (!st) {
 		free(p);
 		return DB_ERROR;
@@ -460,7 +472,9 @@ int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 		int s = sqlite3_step(st);
 		if (s == SQLITE_ROW) {
 			p[i].id = ids[i];
-			if (!(p[i].text = strdup(db_col_text(st, 0))))
+			if (!(p[i].text = strdup(db_col_text(st, 0))) ||
+			    (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+			     !(p[i].messages = strdup(db_col_text(st, 1)))))
 				rc = db_nomem("cannot read a prompt");
 		} else if (s == SQLITE_DONE) {
 			if (missing)

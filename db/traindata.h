@@ -74,6 +74,8 @@ struct db_td_group {
 	int64_t id, prompt_id, model_id;   /* model_id 0 = imported */
 	char *prompt;                      /* prompt_len bytes (and a NUL) */
 	int prompt_len;
+	char *messages;                    /* a conversation prompt's messages (JSON
+					    * array text), NULL for a plain one */
 	int n;                             /* answers that passed the filter */
 	struct db_td_response *responses;  /* (n) by id */
 };
@@ -151,6 +153,7 @@ int db_traindata_groups(struct db *db, const char *split, bool with_imported,
 struct db_td_prompt {
 	int64_t id;
 	char *text;
+	char *messages;        /* JSON array text of a conversation, else NULL */
 };
 void db_td_prompts_free(struct db_td_prompt *p, int n);
 

@@ -24,6 +24,67 @@ char *lmdata_format_prompt(const char *tmpl, const char *prompt)
 	return s;
 }
 
+/* Appends s (n bytes) to the growing string *buf (*len used, *cap allocated):
+ * 0, or -1 when out of memory (*buf freed). */
+static int cat(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*len + n + 1) * 2;
+		char *p = realloc(*buf, nc);
+		if (!p) {
+			free(*buf);
+			*buf = NULL;
+			return -1;
+		}
+		*buf = p;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* Appends tmpl with its first placeholder ph replaced by s (s appended when
+ * tmpl has none). */
+static int cat_filled(char **buf, size_t *len, size_t *cap, const char *tmpl, const char *ph,
+		      const char *s)
+{
+	const char *at = strstr(tmpl, ph);
+	size_t pre = at ? (size_t)(at - tmpl) : strlen(tmpl);
+	const char *post = at ? at + strlen(ph) : "";
+	return cat(buf, len, cap, tmpl, pre) < 0 || cat(buf, len, cap, s, strlen(s)) < 0 ||
+	       cat(buf, len, cap, post, strlen(post)) < 0 ? -1 : 0;
+}
+
+char *lmdata_format_chat(const char *tmpl, const char *sys_tmpl, const struct lmdata_msg *m,
+			 int n)
+{
+	size_t len = 0, cap = 0;
+	char *s = NULL;
+	if (cat(&s, &len, &cap, "", 0) < 0)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		int rc;
+		switch (m[i].role) {
+		case LMDATA_SYSTEM:
+			rc = cat_filled(&s, &len, &cap, sys_tmpl ? sys_tmpl : LMDATA_SYSTEM_TEMPLATE,
+					"{system}", m[i].content);
+			break;
+		case LMDATA_USER:
+			rc = cat_filled(&s, &len, &cap, tmpl, "{prompt}", m[i].content);
+			break;
+		default:
+			rc = cat(&s, &len, &cap, " ", 1) < 0 ||
+			     cat(&s, &len, &cap, m[i].content, strlen(m[i].content)) < 0 ||
+			     cat(&s, &len, &cap, "\n", 1) < 0 ? -1 : 0;
+		}
+		if (rc < 0)
+			return NULL; /* cat freed s */
+	}
+	return s;
+}
+
 /* Encodes text (with BOS/EOS as asked) into a new array *ids of *n tokens. */
 static int encode_new(const struct tokenizer *tk, const char *text, bool bos, bool eos,
 		      int **ids, size_t *n)

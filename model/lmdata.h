@@ -26,6 +26,36 @@
  * "Assistant:". */
 char *lmdata_format_prompt(const char *tmpl, const char *prompt);
 
+/* ---- conversations ------------------------------------------------------------ */
+
+enum lmdata_role { LMDATA_SYSTEM, LMDATA_USER, LMDATA_ASSISTANT };
+
+struct lmdata_msg {
+	enum lmdata_role role;
+	const char *content;   /* borrowed */
+};
+
+/* How a system message is written when the model's metadata names no
+ * "system_template": its own line before the first turn. */
+#define LMDATA_SYSTEM_TEMPLATE "System: {system}\n"
+
+/*
+ * A conversation as the model reads it, the single-turn template extended
+ * turn by turn (a new string, NULL when out of memory):
+ *   system:    sys_tmpl (NULL = LMDATA_SYSTEM_TEMPLATE) with "{system}"
+ *              replaced by the content (appended when it has none);
+ *   user:      tmpl with "{prompt}" replaced, as lmdata_format_prompt;
+ *   assistant: " " + content + "\n" — the answer as SFT writes it after the
+ *              template (lmdata_sft_row's " " + response), then the line break
+ *              that starts the next turn.
+ * So with the demo template, [system S, user U1, assistant A1, user U2] is
+ * "System: S\nUser: U1\nAssistant: A1\nUser: U2\nAssistant:", and one user
+ * message is exactly lmdata_format_prompt's text.  The order is the caller's
+ * to check (server/worker/gen.c: gen_prompt_tokens takes a checked list).
+ */
+char *lmdata_format_chat(const char *tmpl, const char *sys_tmpl, const struct lmdata_msg *m,
+			 int n);
+
 /*
  * Encodes a corpus of texts separated by blank lines (as tokenizer_train reads
  * one), each as BOS text EOS (line breaks at its end dropped), into one new

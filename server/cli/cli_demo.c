@@ -263,7 +263,7 @@ static int eval_prompts(struct gen_model *g, const struct demo_prompts *ps,
 		struct gen_answer a[GEN_MAX_K];
 		struct gen_params p = o->gp;
 		p.seed = (uint64_t)(unsigned)o->seed * 1000003u + (uint64_t)i;
-		if (gen_answers(g, pr->text, &p, a, err, sizeof err) < 0) {
+		if (gen_answers(g, pr->text, NULL, &p, a, err, sizeof err) < 0) {
 			fprintf(stderr, "rlhfd demo eval: prompt %d: %s\n", i, err);
 			rc = -1;
 			break;

@@ -197,12 +197,21 @@ static int append_json(struct stream *s, json_t *j)
 	return rc;
 }
 
+/* A conversation prompt's messages (stored JSON array text) as a new JSON
+ * value; null for a plain prompt. */
+static json_t *messages_json(const char *messages)
+{
+	json_t *m = messages ? json_loads(messages, 0, NULL) : NULL;
+	return m ? m : json_null();
+}
+
 static json_t *rating_json(const struct db_rating_row *w)
 {
 	json_t *flags = json_loads(w->flags, 0, NULL);
-	return json_pack("{sI so sI so so sI so sI si so so so so so ss so so}",
+	return json_pack("{sI so so sI so so sI so sI si so so so so so ss so so}",
 		"prompt_id", (json_int_t)w->prompt_id,
 		"prompt", db_json_str(w->prompt, (size_t)w->prompt_len),
+		"messages", messages_json(w->messages),
 		"response_id", (json_int_t)w->response_id,
 		"response", db_json_str(w->response, (size_t)w->response_len),
 		"model_id", w->model_id ? json_integer(w->model_id) : json_null(),
@@ -284,8 +293,9 @@ static int stream_fill(struct stream *s)
 		struct db_pair_row p;
 		if ((rc = db_export_pairs_next(s->x, &p)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so so so so sI sI sI sI so so ss sf so}",
+		return append_json(s, json_pack("{so so so so so so sI sI sI sI so so ss sf so}",
 			"prompt", db_json_str(p.prompt, (size_t)p.prompt_len),
+			"messages", messages_json(p.messages),
 			"chosen", db_json_str(p.chosen, (size_t)p.chosen_len),
 			"rejected", db_json_str(p.rejected, (size_t)p.rejected_len),
 			"score_chosen", opt_real(p.score_chosen),
@@ -304,8 +314,9 @@ static int stream_fill(struct stream *s)
 		struct db_sft_row m;
 		if ((rc = db_export_sft_next(s->x, &m)) <= 0)
 			break;
-		return append_json(s, json_pack("{so so so sI sI sI si ss}",
+		return append_json(s, json_pack("{so so so so sI sI sI si ss}",
 			"prompt", db_json_str(m.prompt, (size_t)m.prompt_len),
+			"messages", messages_json(m.messages),
 			"completion", db_json_str(m.response, (size_t)m.response_len),
 			"score", isnan(m.score) ? json_null() : json_real(m.score),
 			"prompt_id", (json_int_t)m.prompt_id,

@@ -1,5 +1,12 @@
 /*
  * server/http/api_prompts.c — importing and browsing prompts and their answers.
+ *
+ * A prompt is plain text ("text", or "prompt" as JSONL files name it) or a
+ * conversation ("messages": [{"role", "content"}]): an optional system
+ * message first, then user and assistant turns alternating, starting and
+ * ending with the user, whose last message is the one the answers reply to.
+ * The conversation is stored as checked (role and content only) and its last
+ * user message as the prompt's text (migrations/0013_conversations.sql).
  */
 #include "server/http/api.h"
 #include "db/db.h"
@@ -13,6 +20,7 @@
 #define MAX_PROMPTS 100000        /* per request */
 #define MAX_TEXT (1 << 20)        /* bytes per prompt or answer */
 #define MAX_ANSWERS 64            /* per group */
+#define MAX_MESSAGES 64           /* per conversation */
 
 static const char *const SPLITS[] = { "train", "eval", NULL };
 
@@ -20,6 +28,8 @@ static const char *const SPLITS[] = { "train", "eval", NULL };
 struct prompt_item {
 	const char *text, *split, *source, *model;
 	const char *task_kind; /* NULL: the config default */
+	json_t *messages;    /* the checked conversation (new: role and content
+				only), or NULL for a plain prompt */
 	json_t *meta;        /* object or NULL */
 	json_t *responses;   /* array of strings / {"text","model"?} or NULL */
 };
@@ -51,15 +61,82 @@ static bool responses_check(struct request *r, json_t *list, const char *where)
 	return true;
 }
 
+static const char *const ROLES[] = { "system", "user", "assistant", NULL };
+
+/* Checks a conversation (see the top) into a new array of {"role","content"}
+ * at *out, and *last = its last message's content (borrowed from list). */
+static bool messages_check(struct request *r, json_t *list, const char *where, json_t **out,
+			   const char **last)
+{
+	char path[96];
+	snprintf(path, sizeof path, "%s%smessages", where, *where ? "." : "");
+	size_t n = json_array_size(list);
+	if (!json_is_array(list) || n == 0 || n > MAX_MESSAGES)
+		return http_bad_field(r, path, "'%s' must be an array of 1 to %d messages", path,
+				      MAX_MESSAGES);
+	size_t total = 0, i;
+	bool sys0 = false;
+	json_t *v;
+	json_array_foreach(list, i, v) {
+		char at[136];
+		const char *role, *content;
+		snprintf(at, sizeof at, "%s[%zu]", path, i);
+		if (!json_is_object(v))
+			return http_bad_field(r, at, "'%s' must be an object with \"role\" and "
+					      "\"content\"", at);
+		if (!json_get_enum(r, v, "role", at, true, ROLES, &role) ||
+		    !json_get_string(r, v, "content", at, true, true, MAX_TEXT, &content))
+			return false;
+		char field[160];
+		snprintf(field, sizeof field, "%s.content", at);
+		if (content[strspn(content, " \t\r\n")] == '\0')
+			return http_bad_field(r, field, "'%s' must not be blank", field);
+		if ((total += strlen(content)) > MAX_TEXT)
+			return http_bad_field(r, path, "'%s' holds more than %d bytes of text", path,
+					      MAX_TEXT);
+		/* system first only, then user, assistant, user, ... */
+		if (i == 0)
+			sys0 = strcmp(role, "system") == 0;
+		size_t turn = sys0 ? i - 1 : i;
+		const char *want = sys0 && i == 0 ? "system" : turn % 2 == 0 ? "user" : "assistant";
+		if (strcmp(role, want) != 0) {
+			char rf[160];
+			snprintf(rf, sizeof rf, "%s.role", at);
+			return http_bad_field(r, rf, "'%s' must be '%s': a system message may only "
+					      "come first, then user and assistant take turns, the "
+					      "user first", rf, want);
+		}
+		*last = content;
+	}
+	if (strcmp(json_string_value(json_object_get(json_array_get(list, n - 1), "role")),
+		   "user") != 0)
+		return http_bad_field(r, path, "the last of '%s' must be from the user", path);
+	*out = json_array();
+	json_array_foreach(list, i, v)
+		json_array_append_new(*out, json_pack("{sO sO}", "role", json_object_get(v, "role"),
+						      "content", json_object_get(v, "content")));
+	return true;
+}
+
 static bool prompt_check(struct request *r, json_t *v, const char *where, struct prompt_item *it)
 {
 	if (!json_is_object(v))
 		return http_bad_field(r, where, "'%s' must be an object", where);
 	memset(it, 0, sizeof *it);
 	it->split = "train";
-	/* "text", or "prompt" as in JSONL files */
+	/* "text", or "prompt" as in JSONL files; or a conversation */
 	const char *key = !json_object_get(v, "text") && json_object_get(v, "prompt") ? "prompt" : "text";
-	if (!json_get_string(r, v, key, where, true, true, MAX_TEXT, &it->text) ||
+	json_t *msgs = json_object_get(v, "messages");
+	if (msgs && !json_is_null(msgs)) {
+		char path[96];
+		snprintf(path, sizeof path, "%s%smessages", where, *where ? "." : "");
+		if (json_object_get(v, "text") || json_object_get(v, "prompt"))
+			return http_bad_field(r, path, "'%s' is given with 'text' or 'prompt': a "
+					      "prompt is one or the other", path);
+		if (!messages_check(r, msgs, where, &it->messages, &it->text))
+			return false;
+	}
+	if ((!it->messages && !json_get_string(r, v, key, where, true, true, MAX_TEXT, &it->text)) ||
 	    !json_get_enum(r, v, "split", where, false, SPLITS, &it->split) ||
 	    !json_get_string(r, v, "source", where, false, true, 100, &it->source) ||
 	    !json_get_string(r, v, "model", where, false, true, 200, &it->model) ||
@@ -195,10 +272,14 @@ enum MHD_Result api_prompts_create(struct request *r)
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct prompt_item *it = &items[i];
 		char *meta = it->meta ? json_dumps(it->meta, JSON_COMPACT) : NULL;
+		char *msgs = it->messages ? json_dumps(it->messages, JSON_COMPACT) : NULL;
 		int64_t pid, gid;
-		rc = db_prompt_insert(r->db, it->text, it->split,
-				      it->source ? it->source : ndjson ? "jsonl" : "api", meta, &pid);
+		rc = (it->meta && !meta) || (it->messages && !msgs) ? DB_ERROR :
+		     db_prompt_insert_chat(r->db, it->text, msgs, it->split,
+					   it->source ? it->source : ndjson ? "jsonl" : "api", meta,
+					   &pid);
 		free(meta);
+		free(msgs);
 		if (rc == 0 && it->task_kind)
 			rc = db_prompt_set_task_kind(r->db, pid, it->task_kind);
 		if (rc == 0)
@@ -220,6 +301,8 @@ enum MHD_Result api_prompts_create(struct request *r)
 out_free:
 	json_decref(ids);
 	json_decref(groups);
+	for (size_t i = 0; items && i < n; i++)
+		json_decref(items[i].messages);
 	free(items);
 	json_decref(body);
 	return ret;

@@ -81,8 +81,10 @@ static void task_kind_fill(struct request *r, json_t *task)
 		kind = api_task_kind_default(r->db);
 	if (json_array_size(resp) < 2)
 		kind = "score";
+	/* decided before the set: a prompt's own kind is the string it replaces */
+	bool pair = strcmp(kind, "pair") == 0;
 	json_object_set_new(task, "task_kind", json_string(kind));
-	if (strcmp(kind, "pair") != 0)
+	if (!pair)
 		return;
 	while (json_array_size(resp) > 2)
 		json_array_remove(resp, json_array_size(resp) - 1);

@@ -6,6 +6,7 @@
 #include "model/checkpoint.h"
 #include "model/lmdata.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -50,15 +51,17 @@ int gen_model_load(struct gen_model *g, const char *model_path, const char *toke
 		goto fail;
 	json_t *meta = st.meta ? json_loads(st.meta, 0, NULL) : NULL;
 	const char *tmpl = json_string_value(json_object_get(meta, "template"));
+	const char *stmpl = json_string_value(json_object_get(meta, "system_template"));
 	const char *kind = json_string_value(json_object_get(meta, "kind"));
 	const char *tkname = json_string_value(json_object_get(meta, "tokenizer"));
 	g->template = strdup(tmpl ? tmpl : GEN_DEFAULT_TEMPLATE);
 	g->kind = kind ? strdup(kind) : NULL;
+	g->system_template = stmpl ? strdup(stmpl) : NULL;
 	int brc = tokenizer_path ? (snprintf(tkp, sizeof tkp, "%s", tokenizer_path) <
 				    (int)sizeof tkp ? 0 : -1)
 				 : beside(tkp, sizeof tkp, model_path, tkname ? tkname : "tokenizer.bin");
 	json_decref(meta);
-	if (!g->template || (kind && !g->kind)) {
+	if (!g->template || (kind && !g->kind) || (stmpl && !g->system_template)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -72,11 +75,10 @@ int gen_model_load(struct gen_model *g, const char *model_path, const char *toke
 		goto fail;
 	size_t T = (size_t)g->cfg.seq_len;
 	g->max_k = max_k;
-	g->prompt_ids = malloc((T + 3) * sizeof(int));
 	g->tokens = malloc((size_t)max_k * T * sizeof(int));
 	g->n_tokens = malloc((size_t)max_k * sizeof(int));
 	g->logprobs = malloc((size_t)max_k * T * sizeof(float));
-	if (!g->prompt_ids || !g->tokens || !g->n_tokens || !g->logprobs) {
+	if (!g->tokens || !g->n_tokens || !g->logprobs) {
 		snprintf(err, errlen, "out of memory for '%s'", model_path);
 		goto fail;
 	}
@@ -94,39 +96,109 @@ void gen_model_release(struct gen_model *g)
 	tokenizer_release(&g->tk);
 	free(g->params);
 	free(g->template);
+	free(g->system_template);
 	free(g->kind);
-	free(g->prompt_ids);
 	free(g->tokens);
 	free(g->n_tokens);
 	free(g->logprobs);
 	memset(g, 0, sizeof *g);
 }
 
-int gen_answers(struct gen_model *g, const char *prompt, const struct gen_params *p,
-		struct gen_answer *out, char *err, size_t errlen)
+/* The conversation in messages (JSON array text) as a new array of *n
+ * lmdata messages borrowing root's strings; NULL when it is not a non-empty
+ * array of {"role", "content"} with known roles. */
+static struct lmdata_msg *chat_parse(json_t *root, int *n)
+{
+	size_t len = json_array_size(root);
+	struct lmdata_msg *m = len ? calloc(len, sizeof *m) : NULL;
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		json_t *v = json_array_get(root, i);
+		const char *role = json_string_value(json_object_get(v, "role"));
+		const char *content = json_string_value(json_object_get(v, "content"));
+		if (!role || !content) {
+			free(m);
+			return NULL;
+		}
+		if (strcmp(role, "system") == 0)
+			m[i].role = LMDATA_SYSTEM;
+		else if (strcmp(role, "user") == 0)
+			m[i].role = LMDATA_USER;
+		else if (strcmp(role, "assistant") == 0)
+			m[i].role = LMDATA_ASSISTANT;
+		else {
+			free(m);
+			return NULL;
+		}
+		m[i].content = content;
+	}
+	*n = (int)len;
+	return m;
+}
+
+int gen_prompt_tokens(const struct tokenizer *tk, const char *tmpl, const char *sys_tmpl,
+		      const char *prompt, const char *messages, int **ids, size_t *n)
+{
+	char *text = NULL;
+	int rc = 0;
+	*ids = NULL;
+	*n = 0;
+	if (messages) {
+		json_t *root = json_loads(messages, 0, NULL);
+		int nm = 0;
+		struct lmdata_msg *m = root ? chat_parse(root, &nm) : NULL;
+		if (m && !(text = lmdata_format_chat(tmpl, sys_tmpl, m, nm)))
+			rc = -ENOMEM;
+		else if (!m)
+			rc = -EINVAL;
+		free(m);
+		json_decref(root);
+	} else if (!(text = lmdata_format_prompt(tmpl, prompt))) {
+		rc = -ENOMEM;
+	}
+	if (rc < 0)
+		return rc;
+	size_t cap = TOKENIZER_MAX_IDS(strlen(text)) + 1;
+	if (!(*ids = malloc(cap * sizeof **ids))) {
+		free(text);
+		return -ENOMEM;
+	}
+	rc = tokenizer_encode(tk, text, true, false, *ids, cap - 1, n);
+	free(text);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int gen_answers(struct gen_model *g, const char *prompt, const char *messages,
+		const struct gen_params *p, struct gen_answer *out, char *err, size_t errlen)
 {
 	int T = g->cfg.seq_len;
 	if (p->k < 1 || p->k > g->max_k || p->max_tokens < 1) {
 		snprintf(err, errlen, "k must be 1..%d and max_tokens positive", g->max_k);
 		return -1;
 	}
-	char *text = p->raw ? strdup(prompt) : lmdata_format_prompt(g->template, prompt);
-	if (!text) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	size_t n_prompt = 0;
+	int *ids = NULL, rc;
+	if (p->raw) { /* BOS + the bare text: a base model's view */
+		size_t cap = TOKENIZER_MAX_IDS(strlen(prompt));
+		ids = malloc(cap * sizeof *ids);
+		rc = ids ? tokenizer_encode(&g->tk, prompt, true, false, ids, cap, &n_prompt) : -ENOMEM;
+	} else {
+		rc = gen_prompt_tokens(&g->tk, g->template, g->system_template, prompt, messages,
+				       &ids, &n_prompt);
 	}
-	/* the prompt must leave room for one new token; a longer one is refused
-	 * before encoding the whole of it */
-	size_t cap = TOKENIZER_MAX_IDS(strlen(text)), n_prompt = 0;
-	int *ids = cap <= (size_t)T + 3 ? g->prompt_ids : malloc(cap * sizeof(int));
-	int rc = ids ? tokenizer_encode(&g->tk, text, true, false, ids, cap, &n_prompt) : -1;
-	free(text);
+	/* the prompt must leave room for one new token */
 	if (rc < 0 || n_prompt + 1 > (size_t)T) {
-		snprintf(err, errlen, rc < 0 ? "cannot encode the prompt"
-					     : "the prompt (%zu tokens) leaves no room in a context of %d",
+		snprintf(err, errlen, rc == -EINVAL ? "cannot read the conversation of the prompt"
+				      : rc < 0      ? "cannot encode the prompt"
+				      : "the prompt (%zu tokens) leaves no room in a context of %d",
 			 n_prompt, T);
-		if (ids != g->prompt_ids)
-			free(ids);
+		free(ids);
 		return -1;
 	}
 	struct infer_params ip;
@@ -145,8 +217,7 @@ int gen_answers(struct gen_model *g, const char *prompt, const struct gen_params
 	rc = infer_generate(&g->inf, ids, (int)n_prompt, &ip, g->tokens, g->n_tokens, g->logprobs,
 			    err, errlen);
 	int last = ids[n_prompt - 1];
-	if (ids != g->prompt_ids)
-		free(ids);
+	free(ids);
 	if (rc < 0)
 		return -1;
 	struct gen_answer ans[GEN_MAX_K];

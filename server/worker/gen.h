@@ -8,7 +8,10 @@
  *
  * A prompt goes to the model as BOS + the template with {prompt} replaced
  * ("User: {prompt}\nAssistant:" in the demo) — or raw, BOS + prompt, to see
- * what a base model does with a bare question.  The answer is the sampled text
+ * what a base model does with a bare question.  A conversation prompt goes
+ * through the template turn by turn (model/lmdata.h: lmdata_format_chat).
+ * gen_prompt_tokens is the one place a prompt becomes tokens: generation, the
+ * training jobs, the score job and eval all call it.  The answer is the sampled text
  * after it with the one leading space removed (demo_world.h) and trailing
  * white space trimmed; the EOS (or BOS: a base model's next document) that
  * ended it is not part of the text.
@@ -41,8 +44,8 @@ struct gen_model {
 	struct infer inf;       /* for up to max_k sequences */
 	int max_k;
 	char *template;         /* owned; from the sidecar metadata, else the default */
+	char *system_template;  /* owned; sidecar "system_template", NULL = lmdata's */
 	char *kind;             /* owned; sidecar "kind", NULL when absent */
-	int *prompt_ids;        /* (seq_len + 3) scratch */
 	int *tokens;            /* (max_k, seq_len) scratch */
 	int *n_tokens;          /* (max_k) */
 	float *logprobs;        /* (max_k, seq_len) */
@@ -78,11 +81,25 @@ struct gen_answer {
 };
 
 /*
- * p->k answers to prompt into out[0..k).  Returns 0, or -1 with err set (the
- * prompt leaves no room in the context, bad k); out is then untouched.
+ * BOS + a prompt as the model reads it, tokenized: tmpl applied to the plain
+ * prompt text, or, when messages is not NULL, to the whole conversation it
+ * holds (JSON array text of {"role": "system"|"user"|"assistant", "content"},
+ * as POST /api/prompts checked it; migrations/0013_conversations.sql) through
+ * lmdata_format_chat with sys_tmpl.  *ids is a new array of *n tokens with
+ * room for one more.  Returns 0, -ENOMEM, -EINVAL (messages unreadable), or
+ * the tokenizer's error.
  */
-int gen_answers(struct gen_model *g, const char *prompt, const struct gen_params *p,
-		struct gen_answer *out, char *err, size_t errlen);
+int gen_prompt_tokens(const struct tokenizer *tk, const char *tmpl, const char *sys_tmpl,
+		      const char *prompt, const char *messages, int **ids, size_t *n);
+
+/*
+ * p->k answers to prompt (messages: its conversation, NULL for a plain
+ * prompt; see gen_prompt_tokens) into out[0..k).  Returns 0, or -1 with err
+ * set (the prompt leaves no room in the context, bad k); out is then
+ * untouched.
+ */
+int gen_answers(struct gen_model *g, const char *prompt, const char *messages,
+		const struct gen_params *p, struct gen_answer *out, char *err, size_t errlen);
 void gen_answers_release(struct gen_answer *a, int k);
 
 #endif

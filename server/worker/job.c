@@ -359,14 +359,24 @@ static int toks_encode(struct job *j, struct job_toks *t, const struct tokenizer
 }
 
 int job_toks_prompt(struct job *j, struct job_toks *t, const struct tokenizer *tk,
-		    const struct modelstore_model *m, const char *prompt, int *len)
+		    const struct modelstore_model *m, const char *prompt, const char *messages,
+		    int *len)
 {
-	char *text = lmdata_format_prompt(m->template, prompt);
-	if (!text)
-		return job_fail(j, -ENOMEM, "out of memory");
-	int rc = toks_encode(j, t, tk, text, true, len);
-	free(text);
-	return rc;
+	int *ids = NULL;
+	size_t n = 0;
+	int rc = gen_prompt_tokens(tk, m->template, m->system_template, prompt, messages, &ids, &n);
+	if (rc < 0)
+		return job_fail(j, rc, rc == -EINVAL ? "cannot read a prompt's conversation"
+						     : "cannot encode a prompt of %zu bytes", strlen(prompt));
+	if (toks_room(j, t, n + 1) < 0) {
+		free(ids);
+		return -ENOMEM;
+	}
+	memcpy(t->ids + t->n, ids, n * sizeof *ids);
+	t->n += n;
+	*len = (int)n;
+	free(ids);
+	return 0;
 }
 
 int job_toks_response(struct job *j, struct job_toks *t, const struct tokenizer *tk,

@@ -109,18 +109,17 @@ static int write_groups(struct gen_state *g)
 }
 
 /* Tokens of BOS + the formatted prompt (counted, not kept). */
-static int prompt_tokens(struct job *j, const struct gen_model *g, const char *prompt, int *n)
+static int prompt_tokens(struct job *j, const struct gen_model *g, const struct db_td_prompt *p,
+			 int *n)
 {
-	char *text = lmdata_format_prompt(g->template, prompt);
-	if (!text)
-		return job_fail(j, -ENOMEM, "out of memory");
-	size_t room = TOKENIZER_MAX_IDS(strlen(text)), got = 0;
-	int *ids = malloc(room * sizeof *ids);
-	int rc = ids ? tokenizer_encode(&g->tk, text, true, false, ids, room, &got) : -ENOMEM;
-	free(text);
+	size_t got = 0;
+	int *ids = NULL;
+	int rc = gen_prompt_tokens(&g->tk, g->template, g->system_template, p->text, p->messages,
+				   &ids, &got);
 	free(ids);
 	if (rc < 0)
-		return job_fail(j, rc, "cannot encode a prompt");
+		return job_fail(j, rc, "prompt %lld: %s", (long long)p->id,
+				rc == -EINVAL ? "cannot read its conversation" : "cannot encode it");
 	*n = (int)got;
 	return 0;
 }
@@ -175,7 +174,7 @@ static int answer_group(struct job *j, struct gen_model *gm, const struct db_td_
 	int redraws = distinct && par->temperature > 0 ? GEN_REDRAWS : 0;
 	for (int round = 0; round <= redraws && p->k < par->k; round++) {
 		par->seed = round == 0 ? pseed : prompt_seed(pseed, -1 - round);
-		if (gen_answers(gm, prompt->text, par, ans, e, sizeof e) < 0)
+		if (gen_answers(gm, prompt->text, prompt->messages, par, ans, e, sizeof e) < 0)
 			return job_fail(j, -EINVAL, "prompt %lld: %s", (long long)prompt->id, e);
 		take_answers(p, par->k, ans, par->k, distinct);
 		gen_answers_release(ans, par->k);
@@ -256,7 +255,7 @@ int job_generate(struct job *j)
 			break;
 		}
 		int plen = 0;
-		if ((rc = prompt_tokens(j, gm, ps[i].text, &plen)) < 0)
+		if ((rc = prompt_tokens(j, gm, &ps[i], &plen)) < 0)
 			goto out;
 		if (plen + 1 > gm->cfg.seq_len) {
 			skipped++;

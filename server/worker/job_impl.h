@@ -227,9 +227,12 @@ struct job_toks {
 	size_t n, cap;
 };
 void job_toks_release(struct job_toks *t);
-/* Appends BOS + the template-formatted prompt; *len = tokens appended. */
+/* Appends BOS + the template-formatted prompt (the whole conversation when
+ * messages, its JSON array text, is not NULL: gen.h's gen_prompt_tokens);
+ * *len = tokens appended. */
 int job_toks_prompt(struct job *j, struct job_toks *t, const struct tokenizer *tk,
-		    const struct modelstore_model *m, const char *prompt, int *len);
+		    const struct modelstore_model *m, const char *prompt, const char *messages,
+		    int *len);
 /* Appends an answer's tokens (as the model writes them after the prompt:
  * with the leading space), plus m's EOS when ended; *len = tokens appended. */
 int job_toks_response(struct job *j, struct job_toks *t, const struct tokenizer *tk,

@@ -133,7 +133,7 @@ int job_score(struct job *j)
 		if (a->prompt != last) {
 			pt.n = 0;
 			if ((rc = job_toks_prompt(j, &pt, &tk, &mrm, set.prompts[a->prompt].text,
-						  &plen)) < 0)
+						  set.prompts[a->prompt].messages, &plen)) < 0)
 				goto out;
 			last = a->prompt;
 		}

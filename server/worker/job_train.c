@@ -70,13 +70,13 @@ static void seqs_release(struct seqs *S)
 	memset(S, 0, sizeof *S);
 }
 
-/* Encodes the prompt the next sequences answer. */
+/* Encodes the prompt of group gr, which the next sequences answer. */
 static int seqs_prompt(struct job *j, struct seqs *S, const struct tokenizer *tk,
-		       const struct modelstore_model *m, const char *prompt)
+		       const struct modelstore_model *m, const struct db_td_group *gr)
 {
 	int len;
 	S->prompt.n = 0;
-	return job_toks_prompt(j, &S->prompt, tk, m, prompt, &len);
+	return job_toks_prompt(j, &S->prompt, tk, m, gr->prompt, gr->messages, &len);
 }
 
 /* Appends the current prompt + the answer text; *index = its sequence. */
@@ -218,7 +218,7 @@ int job_sft(struct job *j)
 	for (int g = 0; g < td.n_groups; g++) {
 		struct db_td_group *gr = &td.groups[g];
 		int k = db_td_group_sft(gr, s->min_score, rows);
-		if (k > 0 && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+		if (k > 0 && (rc = seqs_prompt(j, &S, &b.tk, &b.m, gr)) < 0)
 			goto out;
 		for (int i = 0; i < k; i++) {
 			struct db_td_response *r = &gr->responses[rows[i]];
@@ -402,7 +402,7 @@ int job_reward(struct job *j)
 		if (k == 0)
 			continue;
 		rated_answers += k;
-		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt)) < 0)
+		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, gr)) < 0)
 			goto out;
 		first[ng] = S.n;
 		for (int i = 0; i < gr->n; i++) {
@@ -427,7 +427,7 @@ int job_reward(struct job *j)
 		struct db_td_order *od = &td.orders[o];
 		if (db_td_order_pairs(od, NULL) == 0)
 			continue;
-		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, od->g.prompt)) < 0)
+		if ((rc = seqs_prompt(j, &S, &b.tk, &b.m, &od->g)) < 0)
 			goto out;
 		first[ng] = S.n;
 		for (int i = 0; i < od->g.n; i++) {
@@ -581,7 +581,7 @@ static int prompts_tokenize(struct job *j, const struct base *b, const struct db
 	for (int i = 0; i < n; i++) {
 		int len, rc;
 		P->off[i] = P->t.n;
-		if ((rc = job_toks_prompt(j, &P->t, &b->tk, &b->m, ps[i].text, &len)) < 0)
+		if ((rc = job_toks_prompt(j, &P->t, &b->tk, &b->m, ps[i].text, ps[i].messages, &len)) < 0)
 			return rc;
 		P->p[i].n = len;
 		P->longest = len > P->longest ? len : P->longest;
@@ -962,7 +962,7 @@ int job_best(struct job *j)
 		int k = db_td_group_sft(gr, s->min_score, rows);
 		if (k > 0) {
 			used_groups++;
-			rc = seqs_prompt(j, &S, &b.tk, &b.m, gr->prompt);
+			rc = seqs_prompt(j, &S, &b.tk, &b.m, gr);
 		}
 		for (int i = 0; i < k && rc == 0; i++) {
 			int idx;
@@ -1048,7 +1048,7 @@ static int dpo_add(struct job *j, struct seqs *S, struct base *b, const struct d
 	int rc;
 	if (k == 0)
 		return 0;
-	if ((rc = seqs_prompt(j, S, &b->tk, &b->m, gr->prompt)) < 0)
+	if ((rc = seqs_prompt(j, S, &b->tk, &b->m, gr)) < 0)
 		return rc;
 	int *idx = calloc((size_t)gr->n, sizeof *idx);
 	if (!idx)

@@ -136,6 +136,7 @@ int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 	m->score = modelstore_score_parse(json_string_value(json_object_get(m->meta, "score")));
 	json_t *t = json_object_get(m->meta, "template");
 	m->template = json_is_string(t) ? json_string_value(t) : MODELSTORE_DEFAULT_TEMPLATE;
+	m->system_template = json_string_value(json_object_get(m->meta, "system_template"));
 	json_t *bos = json_object_get(m->meta, "bos"), *eos = json_object_get(m->meta, "eos");
 	m->bos_id = json_is_integer(bos) ? (int)json_integer_value(bos) : TOKENIZER_BOS;
 	m->eos_id = json_is_integer(eos) ? (int)json_integer_value(eos) : TOKENIZER_EOS;
@@ -353,7 +354,8 @@ int modelstore_put_tokenizer(const char *data_dir, const char *src, int vocab_si
 
 int modelstore_import(struct db *db, const char *data_dir, const char *model_path,
 		      const char *tokenizer_path, const char *kind, const char *name,
-		      const char *tmpl, bool activate, int64_t *id, char *err, size_t errlen)
+		      const char *tmpl, const char *sys_tmpl, bool activate, int64_t *id,
+		      char *err, size_t errlen)
 {
 	struct llama_config cfg;
 	struct ckpt_state st;
@@ -366,6 +368,8 @@ int modelstore_import(struct db *db, const char *data_dir, const char *model_pat
 		return fail(err, errlen, "unknown model kind '%s' (base, sft, policy or reward)", kind);
 	if (tmpl && !strstr(tmpl, "{prompt}"))
 		return fail(err, errlen, "the template '%s' has no {prompt}", tmpl);
+	if (sys_tmpl && !strstr(sys_tmpl, "{system}"))
+		return fail(err, errlen, "the system template '%s' has no {system}", sys_tmpl);
 	ckpt_state_init(&st);
 	if (ckpt_load_model(model_path, &cfg, &params, &st, e, sizeof e) < 0) {
 		ckpt_state_release(&st);
@@ -382,6 +386,8 @@ int modelstore_import(struct db *db, const char *data_dir, const char *model_pat
 				     sizeof tok_name, err, errlen) < 0)
 		goto out;
 	json_object_set_new(meta, "tokenizer", json_string(tok_name));
+	if (sys_tmpl)
+		json_object_set_new(meta, "system_template", json_string(sys_tmpl));
 	if (tmpl)
 		json_object_set_new(meta, "template", json_string(tmpl));
 	else if (!json_is_string(json_object_get(meta, "template")))

@@ -55,6 +55,8 @@ struct modelstore_model {
 	float *params;               /* (llama_params_count(&cfg)) owned, scalar head included */
 	json_t *meta;                /* owned: the sidecar metadata object ({} when none) */
 	const char *template;        /* borrowed from meta, or the default template */
+	const char *system_template; /* borrowed from meta "system_template", NULL = the
+					default (model/lmdata.h: LMDATA_SYSTEM_TEMPLATE) */
 	enum llama_score score;      /* reward models: meta "score" "mean", else LAST */
 	int bos_id, eos_id;          /* meta "bos"/"eos", else 1 and 2 */
 	char path[PATH_MAX];         /* the checkpoint */
@@ -116,11 +118,14 @@ int modelstore_put_tokenizer(const char *data_dir, const char *src, int vocab_si
  * Imports a llama2.c checkpoint (v0 or v1, with or without our sidecar) and
  * its tokenizer as a new version of kind (NULL = "base"), named name (may be
  * NULL), with the prompt template tmpl (NULL = the sidecar's, else the
- * default), activated when activate.  *id = the new version.
+ * default) and the system-message template sys_tmpl (with {system}; NULL =
+ * the sidecar's, else model/lmdata.h's default), activated when activate.
+ * *id = the new version.
  */
 int modelstore_import(struct db *db, const char *data_dir, const char *model_path,
 		      const char *tokenizer_path, const char *kind, const char *name,
-		      const char *tmpl, bool activate, int64_t *id, char *err, size_t errlen);
+		      const char *tmpl, const char *sys_tmpl, bool activate, int64_t *id,
+		      char *err, size_t errlen);
 
 /* Writes version id as a llama2.c v1 checkpoint at out_path (atomically; no
  * sidecar), and its tokenizer at tokenizer_out when that is not NULL. */

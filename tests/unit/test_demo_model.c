@@ -343,8 +343,8 @@ static void test_gen_answers(void)
 	gp.max_tokens = 12;
 	gp.seed = 5;
 	struct gen_answer a[4], b[4], one;
-	CHECK_INT_EQ(gen_answers(&g, "What is the capital of France?", &gp, a, err, sizeof err), 0);
-	CHECK_INT_EQ(gen_answers(&g, "What is the capital of France?", &gp, b, err, sizeof err), 0);
+	CHECK_INT_EQ(gen_answers(&g, "What is the capital of France?", NULL, &gp, a, err, sizeof err), 0);
+	CHECK_INT_EQ(gen_answers(&g, "What is the capital of France?", NULL, &gp, b, err, sizeof err), 0);
 	for (int j = 0; j < 4; j++) {
 		CHECK_STR_EQ(a[j].text, b[j].text);
 		CHECK(a[j].n_tokens >= 1 && a[j].n_tokens <= 12);
@@ -353,7 +353,7 @@ static void test_gen_answers(void)
 	}
 	/* answer 0 of a batch is the answer of a batch of one (RNG stream 0) */
 	gp.k = 1;
-	CHECK_INT_EQ(gen_answers(&g, "What is the capital of France?", &gp, &one, err, sizeof err), 0);
+	CHECK_INT_EQ(gen_answers(&g, "What is the capital of France?", NULL, &gp, &one, err, sizeof err), 0);
 	CHECK_STR_EQ(one.text, a[0].text);
 	gen_answers_release(&one, 1);
 	gen_answers_release(a, 4);
@@ -364,7 +364,7 @@ static void test_gen_answers(void)
 	for (size_t i = 7; i < sizeof longp - 1; i += 8)
 		longp[i] = ' ';
 	longp[sizeof longp - 1] = '\0';
-	CHECK(gen_answers(&g, longp, &gp, &one, err, sizeof err) < 0);
+	CHECK(gen_answers(&g, longp, NULL, &gp, &one, err, sizeof err) < 0);
 	gen_model_release(&g);
 }
 

@@ -18,6 +18,7 @@ import { initDemog } from './admin_demog.js';
 import { initQueue } from './queue.js';
 import { initQuality, renderRaterQuality, renderGoldControls } from './quality.js';
 import { initReview } from './review.js';
+import { renderPrompt } from './chat.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -240,7 +241,7 @@ async function loadPrompts(after) {
 async function showPrompt(id) {
 	const p = await api('GET', `/api/prompts/${id}`);
 	$('prompt-detail-id').textContent = `#${p.id}`;
-	$('prompt-detail-text').textContent = p.text;
+	renderPrompt($('prompt-detail-text'), p.text, p.messages);
 	const items = (p.responses || []).map((r) => el('div', { class: 'response-row' },
 		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id} · model ${r.model_id ?? r.model ?? '—'} · ` +
 			`${(r.ratings || []).length} ratings · mean ${typeof r.mean_score === 'number' ? r.mean_score.toFixed(2) : '—'}` +

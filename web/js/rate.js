@@ -27,6 +27,7 @@ import { showGuidelines, toggleGuidelines } from './guidelines.js';
 import { setupDemoWriter, openDemoWriter, demoTaskShown } from './demo_write.js';
 import { rankTask } from './rank.js';
 import { pairTask } from './pair.js';
+import { renderPrompt } from './chat.js';
 
 const $ = (id) => document.getElementById(id);
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -245,7 +246,7 @@ function render(task, opts = {}) {
 	const cards = judge ? [] : task.responses.map((r, i) => buildCard(r, i));
 	current = { task, cards, judge, mode: opts.mode || 'new', ratedAt: opts.ratedAt || null, reopened: !!opts.reopened };
 	demoTaskShown(task);
-	$('prompt').textContent = task.prompt;
+	renderPrompt($('prompt'), task.prompt, task.messages);
 	const box = $('answers');
 	box.replaceChildren(...(judge ? [judge.node] : cards.map((c) => c.node)));
 	box.className = judge ? `answers judge-${judge.kind}` : 'answers cols-' + Math.min(Math.max(cards.length, 1), 4);
@@ -533,7 +534,7 @@ async function fetchHistory(before) {
 /* A group judged by rank or pair, as its task and the judge's snapshot. */
 function judgedItem(g) {
 	const j = g.judgement;
-	const task = { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses, task_kind: j.kind };
+	const task = { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, messages: g.messages, responses: g.responses, task_kind: j.kind };
 	const ids = j.items.map((x) => x.response_id);
 	if (j.kind === 'pair') {
 		task.pair = ids;
@@ -547,7 +548,7 @@ function judgedItem(g) {
 function showHistoryItem() {
 	const g = history.items[history.index];
 	const { task, snap } = g.judgement ? judgedItem(g) :
-		{ task: { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, responses: g.responses },
+		{ task: { group_id: g.group_id, prompt_id: g.prompt_id, prompt: g.prompt, messages: g.messages, responses: g.responses },
 		  snap: snapFromRatings(g.ratings) };
 	render(task, { mode: 'edit', snap, ratedAt: g.rated_at, reopened: true });
 	$('scored').textContent = `Your rating ${history.index + 1} from the latest · ${$('scored').textContent}`;

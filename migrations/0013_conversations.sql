@@ -1,0 +1,12 @@
+-- 0013_conversations.sql — a prompt may be a conversation.
+--
+-- messages: NULL for a plain prompt (text is what the model is asked), else
+-- the conversation as a JSON array [{"role": "system"|"user"|"assistant",
+-- "content": "..."}], checked by POST /api/prompts (server/http/
+-- api_prompts.c: an optional system message first, then user and assistant
+-- turns alternating, the last from the user).  text then holds the last user
+-- message, so what reads only text (lists, ratings.csv, the rubric rater)
+-- still sees the question being asked.  The worker formats the whole
+-- conversation through the model's template (server/worker/gen.c:
+-- gen_format_prompt).
+ALTER TABLE prompts ADD COLUMN messages TEXT CHECK (messages IS NULL OR json_valid(messages));
