@@ -888,7 +888,7 @@ out:
  * Starting from the reference each time, with every good answer rated so
  * far, keeps rounds from compounding: a round's policy is the reference plus
  * what all the ratings say, not the last policy plus a little more.  On the
- * demo world (1,244 round-0 ratings, noise 0.1) it moved the eval prompts'
+ * demo world (1,073 round-0 ratings, noise 0.1) it moved the eval prompts'
  * rubric mean from 2.49 to 2.98 (part a), where 30 RLOO iterations moved it
  * by 0.16 at most.
  */
