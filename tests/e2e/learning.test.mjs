@@ -387,16 +387,16 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * prior alone: the network does not carry over), enough for the gates but
  * not the issue's 0.72.  The loop's default policy step, best (the reference
  * fine-tuned on the answers rated >= 4), once people's verdict promotes it,
- * moved eval part a by +0.59 (seed 1) and +0.18 (seed 2) over three rounds
- * in the runs of 2026-12-03 (each ± 0.3), and part b (items no prompt names)
- * by -0.01 and -0.06: fine-tuning on the answers to the train items
+ * moved eval part a by +0.59, +0.18 and +0.44 over three rounds in three
+ * runs of 2026-12-03 (each ± 0.3), and part b (items no prompt names) by
+ * -0.01, -0.06 and -0.21: fine-tuning on the answers to the train items
  * teaches those items.  The hard assertion is the safety one: the loop never
  * leaves the active model worse than the SFT model on the eval prompts.
  */
 const KNOWN_RM = 'held out by prompt the demo reward model reaches about 0.66 with the likelihood ' +
 	'prior, its network alone is at chance (issue "RLHF that cannot hurt")';
-const KNOWN_RISE = 'the best-rated answers teach the items they answer: part a rose 0.59 and 0.18 (seeds 1, 2; ' +
-	'each +-0.3), part b (items no prompt names) did not move (issue "RLHF that cannot hurt")';
+const KNOWN_RISE = 'the best-rated answers teach the items they answer: part a rose 0.59, 0.18 and 0.44 in three ' +
+	'runs (each +-0.3), part b (items no prompt names) did not rise (-0.01 to -0.21) (issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');
