@@ -771,6 +771,32 @@ out:
 	return rc;
 }
 
+/*
+ * What every job that trains a policy against a reward model resolves first:
+ * the reference (*ref_id) of policy policy_id, the reward model (*rm_id) and
+ * its metrics (*rmm, new), both ids recorded as resolved; and the gate: no
+ * training on a reward model that cannot tell answers apart on held-out
+ * prompts (require_reward_acc).
+ */
+static int policy_models(struct job *j, int64_t policy_id, int64_t *ref_id, int64_t *rm_id,
+			 json_t **rmm)
+{
+	char why[400];
+	int rc;
+	if ((rc = job_ref_id(j, policy_id, ref_id)) < 0 || (rc = job_reward_id(j, rm_id)) < 0)
+		return rc;
+	json_object_set_new(j->resolved, "ref_model_id", json_integer(*ref_id));
+	json_object_set_new(j->resolved, "reward_model_id", json_integer(*rm_id));
+	if (db_work_model_metrics(j->env->db, *rm_id, rmm) < 0)
+		return job_fail(j, -EIO, "cannot read reward model %lld (database error)",
+				(long long)*rm_id);
+	if (j->s.require_reward_acc > 0 && !job_reward_credible(*rmm, j->s.require_reward_acc, why,
+								sizeof why))
+		return job_fail(j, -EINVAL, "reward model %lld: %s; rate more answers and train a new "
+				"reward model (or set require_reward_acc to 0)", (long long)*rm_id, why);
+	return 0;
+}
+
 int job_rl(struct job *j)
 {
 	struct job_settings *s = &j->s;
@@ -783,25 +809,11 @@ int job_rl(struct job *j)
 	bool same_ref = false;
 	bool ppo = !strcmp(j->kind, "ppo");
 	int64_t ref_id = 0, rm_id = 0;
-	char e[512] = "", why[400];
+	char e[512] = "";
 	int rc;
 
-	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
-	    (rc = job_reward_id(j, &rm_id)) < 0)
+	if ((rc = base_load(j, &b)) < 0 || (rc = policy_models(j, b.id, &ref_id, &rm_id, &rmm)) < 0)
 		goto out;
-	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
-	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
-	if (db_work_model_metrics(j->env->db, rm_id, &rmm) < 0) {
-		rc = job_fail(j, -EIO, "cannot read reward model %lld (database error)", (long long)rm_id);
-		goto out;
-	}
-	/* the gate: no RL on a reward model that cannot tell answers apart */
-	if (s->require_reward_acc > 0 && !job_reward_credible(rmm, s->require_reward_acc, why,
-							      sizeof why)) {
-		rc = job_fail(j, -EINVAL, "reward model %lld: %s; rate more answers and train a new "
-			      "reward model (or set require_reward_acc to 0)", (long long)rm_id, why);
-		goto out;
-	}
 	if ((rc = load_other(j, &b, ref_id, &mref, &same_ref)) < 0 ||
 	    (rc = job_load(j, rm_id, &mrm)) < 0)
 		goto out;
@@ -911,26 +923,11 @@ int job_best(struct job *j)
 	int64_t ref_id = 0, rm_id = 0;
 	bool same_ref = false;
 	int *rows = NULL, max_n = 1, used_groups = 0;
-	char e[512] = "", why[400];
+	char e[512] = "";
 	int rc;
 
-	if ((rc = base_load(j, &b)) < 0 || (rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
-	    (rc = job_reward_id(j, &rm_id)) < 0)
+	if ((rc = base_load(j, &b)) < 0 || (rc = policy_models(j, b.id, &ref_id, &rm_id, &rmm)) < 0)
 		goto out;
-	json_object_set_new(j->resolved, "ref_model_id", json_integer(ref_id));
-	json_object_set_new(j->resolved, "reward_model_id", json_integer(rm_id));
-	if (db_work_model_metrics(j->env->db, rm_id, &rmm) < 0) {
-		rc = job_fail(j, -EIO, "cannot read reward model %lld (database error)", (long long)rm_id);
-		goto out;
-	}
-	if (s->require_reward_acc > 0 && !job_reward_credible(rmm, s->require_reward_acc, why,
-							      sizeof why)) {
-		rc = job_fail(j, -EINVAL, "reward model %lld: %s; the ratings do not yet show what "
-			      "makes an answer good on prompts nobody trained on: rate more answers "
-			      "and train a new reward model (or set require_reward_acc to 0)",
-			      (long long)rm_id, why);
-		goto out;
-	}
 	json_t *ids = json_object_get(rmm, "train_prompt_ids");
 	if (!json_array_size(ids)) {
 		rc = job_fail(j, -EINVAL, "reward model %lld does not list the prompts it trained on: "
