@@ -172,15 +172,19 @@ int db_work_recover(struct db *db, const char *reason, int64_t now, int *n, int 
 	return DB_OK;
 }
 
-/* Reads the job row (id = 0: the oldest queued one) into out; DB_NOTFOUND,
- * or DB_CONFLICT when a named job is not queued.  Inside a transaction. */
+/* Reads the job row (id = 0: the oldest queued one, score jobs last) into
+ * out; DB_NOTFOUND, or DB_CONFLICT when a named job is not queued.  Inside a
+ * transaction.  A score job (an answer's rm_score beside the human ones) is
+ * the worker's idle work: queued by a reward job before the loop's RL and
+ * generate jobs, it waits for them, so a loop round is not slowed by it and
+ * it scores the new round's answers too. */
 static int pick(struct db *db, int64_t id, struct db_work_job *out)
 {
 	sqlite3_stmt *st = id ?
 		db_prepare(db, STMT_WORK_JOB_COPY, "SELECT kind, params, status FROM jobs WHERE id = :id",
 			   DB_ARGS(DB_INT(":id", id))) :
 		db_prepare(db, STMT_WORK_OLDEST, "SELECT kind, params, status, id FROM jobs"
-			   " WHERE status = 'queued' ORDER BY id LIMIT 1", NULL);
+			   " WHERE status = 'queued' ORDER BY kind = 'score', id LIMIT 1", NULL);
 	if (!st)
 		return DB_ERROR;
 	int rc = sqlite3_step(st);

@@ -68,7 +68,8 @@ void db_work_job_release(struct db_work_job *j);
  * be NULL) = how many failed / were queued again.  Own transaction. */
 int db_work_recover(struct db *db, const char *reason, int64_t now, int *n, int *n_requeued);
 
-/* Claims the oldest queued job: status running, started_at now, progress 0,
+/* Claims the oldest queued job, a score job only when no other kind is
+ * queued (see jobs.c pick): status running, started_at now, progress 0,
  * cancel_requested 0.  Own transaction.  DB_NOTFOUND when nothing is queued. */
 int db_work_claim(struct db *db, int64_t now, struct db_work_job *out);
 

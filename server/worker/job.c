@@ -436,8 +436,10 @@ int job_cache_get(struct job *j, int64_t id, int k, struct gen_model **g)
 /* After a reward job that made model j->model_id, inside the transaction
  * that records its success: queues a score job of that model (job_score.c),
  * so every answer gets its score beside the human ones.  Its params have no
- * "auto": it is not a step of the auto-training loop (which queues its own
- * next job first, so RL runs before the scoring), whether the reward job was. */
+ * "auto": it is not a step of the auto-training loop, whether the reward job
+ * was; the worker runs queued score jobs after every other queued job
+ * (db_work_claim), so the loop's RL and generate jobs go first and the
+ * scores cover the answers the round generated. */
 static int queue_score(struct job *j)
 {
 	json_t *p = json_pack("{sI}", "reward_model_id", (json_int_t)j->model_id);

@@ -132,6 +132,27 @@ static void test_claim_oldest_first(void)
 	db_close(db);
 }
 
+/* A score job waits for every other queued kind, older or newer; among
+ * score jobs the oldest first. */
+static void test_claim_score_last(void)
+{
+	struct db *db = fresh_db();
+	int64_t s1, b, s2, g;
+	struct db_work_job j;
+	db_job_create(db, "score", "{\"reward_model_id\":1}", 1, &s1);
+	db_job_create(db, "best", NULL, 2, &b);
+	db_job_create(db, "score", "{}", 3, &s2);
+	db_job_create(db, "generate", NULL, 4, &g);
+	int64_t want[] = { b, g, s1, s2 };
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT_EQ(db_work_claim(db, 10 + i, &j), 0);
+		CHECK_INT_EQ(j.id, want[i]);
+		db_work_job_release(&j);
+	}
+	CHECK_INT_EQ(db_work_claim(db, 20, &j), DB_NOTFOUND);
+	db_close(db);
+}
+
 static void test_report_and_finish(void)
 {
 	struct db *db = fresh_db();
@@ -692,6 +713,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_claim_oldest_first);
+	RUN(test_claim_score_last);
 	RUN(test_report_and_finish);
 	RUN(test_recover_and_retry);
 	RUN(test_models);
