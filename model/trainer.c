@@ -677,6 +677,7 @@ void trainer_reward_defaults(struct trainer_reward_params *p)
 	p->margin_scale = 0.0f;
 	p->heldout_frac = 0.2f;
 	p->pointwise_weight = 0.5f;
+	p->replay = 1.0f;
 	p->head_init_std = 0.01f;
 	p->normalize = true;
 	p->train_layers = -1;
@@ -866,7 +867,10 @@ struct reward_job {
 	int held_seqs;               /* responses of the held-out groups */
 	int held_prompts, train_prompts, tied; /* distinct prompts; training groups without a pair */
 	int *gi;                     /* (n + 1) groups with a rating: held out, then training */
-	int *held, *train;           /* into gi */
+	int *held, *train;           /* into gi; train: the unseen groups first */
+	int n_new;                   /* training groups not marked seen */
+	int *ep, n_ep;               /* (ntrain) an epoch's groups: the unseen
+					and a sample of the seen (replay) */
 	int *off;                    /* (n + 1) first response of group g in ptr */
 	const struct trainer_seq **ptr; /* (total_seqs) */
 	float *r;                    /* (total_seqs) scores of every response, then: */
@@ -885,6 +889,7 @@ static void reward_job_release(struct reward_job *j)
 {
 	adamw_release(&j->opt);
 	trainer_rows_release(&j->rows);
+	free(j->ep);
 	free(j->feats);
 	free(j->r);
 	free(j->off);
@@ -931,21 +936,24 @@ static int reward_check(struct reward_job *j, int *n_cut)
 }
 
 /* The groups with a rated answer into gi, held-out ones first (as the caller
- * flagged them), each fitting in one micro-batch; the distinct prompts of
- * each side (tmp: n scratch ints). */
+ * flagged them), then the training groups not marked seen, then the seen
+ * ones, each fitting in one micro-batch; the distinct prompts of each side
+ * (tmp: n scratch ints). */
 static int reward_find_rated(struct reward_job *j, int *tmp)
 {
-	for (int side = 1; side >= 0; side--)
+	for (int side = 2; side >= 0; side--)
 		for (int g = 0; g < j->n; g++) {
 			const struct trainer_group *gr = &j->groups[g];
-			if (gr->heldout != (side == 1) || !group_rated(gr))
+			int gside = gr->heldout ? 2 : gr->seen ? 0 : 1;
+			if (gside != side || !group_rated(gr))
 				continue;
 			if (gr->k > j->rm->max_B)
 				return trainer_fail(&j->run, -EINVAL, "group %d has %d responses; the "
 						    "reward model takes %d rows at a time", g, gr->k,
 						    j->rm->max_B);
 			j->gi[j->nused++] = g;
-			j->n_held += side;
+			j->n_held += side == 2;
+			j->n_new += side == 1;
 		}
 	if (j->nused == 0)
 		return trainer_fail(&j->run, -EINVAL, "no rated answers: need at least one group "
@@ -1136,7 +1144,18 @@ static int reward_prepare(struct reward_job *j)
 	if (trainer_rows_init(&j->rows, cap_B, cap_T) < 0)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for reward buffers");
 	j->bg = p->batch_groups;
-	j->spe = (j->ntrain + j->bg - 1) / j->bg;
+	/* an epoch: every group, or the new ones and a sample of the seen */
+	int n_seen = j->ntrain - j->n_new;
+	j->n_ep = j->ntrain;
+	if (p->replay > 0 && n_seen > 0) {
+		double want = ceil((double)p->replay * j->n_new);
+		int rep = want > n_seen ? n_seen : (int)want;
+		rep = rep < j->bg ? (j->bg < n_seen ? j->bg : n_seen) : rep;
+		j->n_ep = j->n_new + rep;
+	}
+	if (!(j->ep = malloc((size_t)j->ntrain * sizeof *j->ep)))
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for %d groups", j->ntrain);
+	j->spe = (j->n_ep + j->bg - 1) / j->bg;
 	j->total = j->spe * p->epochs;
 	if ((rc = trainer_opt_init(&j->opt, &j->run, rm, p->lr, p->min_lr, p->warmup_frac,
 				   p->weight_decay, p->grad_clip, j->total)) < 0)
@@ -1151,7 +1170,25 @@ static int reward_prepare(struct reward_job *j)
 		     "pair), %d held out (%d prompts); scores standardised by mean %.3f std %.3f; "
 		     "%d steps of %d groups", j->nused, j->ntrain, j->train_prompts, j->tied,
 		     j->n_held, j->held_prompts, j->mu, j->sigma, j->total, j->bg);
+	if (j->n_ep < j->ntrain)
+		trainer_logf(&j->run, "reward: each epoch trains on the %d new groups and %d of the "
+			     "%d the previous reward model trained on (replay %g)", j->n_new,
+			     j->n_ep - j->n_new, n_seen, (double)p->replay);
 	return 0;
+}
+
+/* An epoch's groups into j->ep, shuffled: every training group, or (replay)
+ * the unseen ones and a fresh sample of the seen. */
+static void reward_epoch(struct reward_job *j)
+{
+	if (j->n_ep == j->ntrain) {
+		trainer_shuffle(j->train, j->ntrain, &j->rng);
+		memcpy(j->ep, j->train, (size_t)j->ntrain * sizeof *j->ep);
+		return;
+	}
+	trainer_shuffle(j->train + j->n_new, j->ntrain - j->n_new, &j->rng);
+	memcpy(j->ep, j->train, (size_t)j->n_ep * sizeof *j->ep);
+	trainer_shuffle(j->ep, j->n_ep, &j->rng);
 }
 
 /* What one reward step reports. */
@@ -1199,7 +1236,7 @@ static int reward_step(struct reward_job *j, int g0, int ng, struct reward_step 
 {
 	struct llama_model *rm = j->rm;
 	struct trainer_rows *rows = &j->rows;
-	const int *train = j->train + g0;
+	const int *train = j->ep + g0;
 	llama_zero_grads(rm);
 	for (int i = 0; i < ng;) {
 		int nrows = 0, i1 = i;
@@ -1346,9 +1383,9 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 	int ep_groups = 0;
 	for (int step = 0; step < j.total; step++) {
 		int within = step % j.spe, g0 = within * j.bg;
-		int ng = j.ntrain - g0 < j.bg ? j.ntrain - g0 : j.bg;
+		int ng = j.n_ep - g0 < j.bg ? j.n_ep - g0 : j.bg;
 		if (within == 0) {
-			trainer_shuffle(j.train, j.ntrain, &j.rng);
+			reward_epoch(&j);
 			ep_loss = 0;
 			ep_groups = 0;
 		}

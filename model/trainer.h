@@ -77,6 +77,10 @@ struct trainer_group {
 				    preference: they make the pairs (and their
 				    margins), not the pointwise term, the score
 				    standardisation or the RMSE */
+	bool seen;               /* a warm start's previous reward model trained
+				    on it (its ratings are all older): with
+				    replay > 0 an epoch takes only a sample of
+				    these (trainer_reward_params.replay) */
 };
 
 /* A preference pair (DPO): same prompt, chosen scored higher than rejected. */
@@ -190,6 +194,11 @@ struct trainer_reward_params {
 	float head_init_std;     /* head_w ~ normal(0, std), head_b = 0 before
 				    training; 0 keeps the head as it is (0.01) */
 	bool normalize;          /* rescale the head at the end (true) */
+	float replay;            /* warm start: each epoch trains on every training
+				    group not marked seen and a fresh random
+				    sample of replay times as many seen ones (at
+				    least batch_groups); 0 = every group, seen or
+				    not.  Without a seen group: every group (1) */
 	int train_layers;        /* train only the top layers (and final norm and
 				    head); -1 = every weight (-1) */
 	uint64_t seed;           /* shuffling and head init (1); callers pass it to

@@ -143,6 +143,10 @@ static const struct knob REWARD[] = {
 	  "prompts nobody rated"),
 	K("warm_epochs", KNOB_INT, 1, 1000, warm_epochs, A,
 	  "passes over the rated groups when warm-started and epochs is not given"),
+	K("replay", KNOB_FLOAT, 0, 1000, reward.replay, A,
+	  "warm-started: each pass trains on the groups rated since the previous reward "
+	  "model and this many times as many of the groups it trained on, drawn at random; "
+	  "0 = every group"),
 	K("margin_scale", KNOB_FLOAT, 0, 100, reward.margin_scale, 0,
 	  "pairwise margin per point of score gap (Llama 2); 0 = none (InstructGPT)"),
 	KC("score", SCORES, score, 0,

@@ -326,6 +326,34 @@ static int warm_start(struct job *j, const struct base *b, struct modelstore_mod
 	return 0;
 }
 
+/* Warm-started from reward model prev_id: marks seen the scored groups whose
+ * every rating that model had (metrics.ratings_upto), so an epoch replays
+ * only a sample of them (trainer_reward_params.replay); judgements
+ * (levels[g] set) always train.  Counts them into the metrics. */
+static int mark_seen(struct job *j, int64_t prev_id, struct trainer_group *groups,
+		     const struct db_td_group *const *src, const int *const *levels, int ng)
+{
+	json_t *pm = NULL;
+	if (db_work_model_metrics(j->env->db, prev_id, &pm) < 0)
+		return job_fail(j, -EIO, "cannot read reward model %lld (database error)",
+				(long long)prev_id);
+	json_int_t upto = json_integer_value(json_object_get(pm, "ratings_upto"));
+	json_decref(pm);
+	int n_seen = 0;
+	for (int g = 0; g < ng && upto > 0; g++) {
+		bool seen = !levels[g];
+		for (int i = 0; i < src[g]->n && seen; i++) {
+			const struct db_td_response *r = &src[g]->responses[i];
+			for (int q = 0; q < r->n_ratings && seen; q++)
+				seen = r->rating_ids[q] <= upto;
+		}
+		groups[g].seen = seen;
+		n_seen += seen && !groups[g].heldout;
+	}
+	json_object_set_new(j->metrics, "groups_seen", json_integer(n_seen));
+	return 0;
+}
+
 static json_t *gap_array(const float *acc, const int *n, bool counts)
 {
 	json_t *a = json_array();
@@ -498,6 +526,8 @@ int job_reward(struct job *j)
 	if (s->warm_start && (rc = warm_start(j, &b, &prev, &prev_id)) < 0)
 		goto out;
 	json_object_set_new(j->metrics, "warm_start_from", prev_id ? json_integer(prev_id) : json_null());
+	if (prev_id && (rc = mark_seen(j, prev_id, groups, src, levels, ng)) < 0)
+		goto out;
 	job_log(j, "%d groups, %d rated answers, from model %lld%s", ng, rated_answers,
 		(long long)b.id, prev_id ? ", warm-started from the last reward model" : "");
 	int B = s->micro_batch > max_k ? s->micro_batch : max_k;

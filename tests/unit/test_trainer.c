@@ -308,7 +308,7 @@ static void make_reward_data(void)
 			rg_score[g][j] = seven ? 5.0f : 1.0f;
 		}
 		/* every 20th group shares a prompt (the same prompt tokens) */
-		rg[g] = (struct trainer_group){ rg_seq[g], rg_score[g], RK, g % 20, false, false };
+		rg[g] = (struct trainer_group){ rg_seq[g], rg_score[g], RK, g % 20, false, false, false };
 	}
 }
 
@@ -437,7 +437,7 @@ static void reward_prompt_conditioned(enum llama_score mode)
 		}
 		/* each group its own prompt id (held out like before: by group),
 		 * so the held-out prompts' tokens were seen in training */
-		g[i] = (struct trainer_group){ seq[i], sc[i], K, i, false, false };
+		g[i] = (struct trainer_group){ seq[i], sc[i], K, i, false, false, false };
 	}
 	struct llama_model rm;
 	model_new(&rm, 16, 16, LLAMA_NO_LM, 5);
@@ -518,8 +518,8 @@ static void test_reward_errors(void)
 	char err[256];
 	/* no rated answer at all */
 	float none[RK] = { NAN, NAN, NAN, NAN };
-	struct trainer_group g[2] = { { rg_seq[0], none, RK, 0, false, false },
-				      { rg_seq[1], none, RK, 1, false, false } };
+	struct trainer_group g[2] = { { rg_seq[0], none, RK, 0, false, false, false },
+				      { rg_seq[1], none, RK, 1, false, false, false } };
 	int rc = trainer_reward(&rm, g, 2, &p, NULL, &res, err, sizeof err);
 	CHECK_INT_EQ(rc, -EINVAL);
 	CHECK(strstr(err, "no rated answers") != NULL);
@@ -527,7 +527,7 @@ static void test_reward_errors(void)
 	CHECK_INT_EQ(rc, -EINVAL);
 	/* every rated group held out: nothing to train on */
 	float same2[2] = { 3, 3 };
-	struct trainer_group h2[1] = { { rg_seq[0], same2, 2, 0, true, false } };
+	struct trainer_group h2[1] = { { rg_seq[0], same2, 2, 0, true, false, false } };
 	rc = trainer_reward(&rm, h2, 1, &p, NULL, &res, err, sizeof err);
 	CHECK_INT_EQ(rc, -EINVAL);
 	CHECK(strstr(err, "no training group") != NULL);
@@ -637,7 +637,7 @@ static void test_reward_loss_matches_direct(void)
 	int prompt[NGR] = { 0, 1, 2, 3, 4, 0 };
 	struct trainer_group g[NGR];
 	for (int i = 0; i < NGR; i++)
-		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4, false };
+		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, prompt[i], i == 4, false, false };
 	float r[NGR][RK];
 	char err[256];
 	double mu, sigma;
@@ -751,8 +751,8 @@ static void test_reward_loss_matches_direct(void)
 
 	/* every training score equal: sigma floored at 0.5, the loss finite */
 	float flat[2][RK] = { { 3, 3, 3, 3 }, { 3, 3, NAN, 3 } };
-	struct trainer_group fg[2] = { { rg_seq[0], flat[0], RK, 0, false, false },
-				       { rg_seq[1], flat[1], RK, 1, false, false } };
+	struct trainer_group fg[2] = { { rg_seq[0], flat[0], RK, 0, false, false, false },
+				       { rg_seq[1], flat[1], RK, 1, false, false, false } };
 	CHECK_INT_EQ(trainer_reward(&rm, fg, 2, &p, NULL, &res, err, sizeof err), 0);
 	CHECK_NEAR(res.score_mu, 3.0, 1e-6);
 	CHECK_NEAR(res.score_sigma, 0.5, 0);
@@ -795,7 +795,7 @@ static void test_reward_split_by_prompt(void)
 	for (int i = 0; i < N; i++) {
 		bool r = i < 30;
 		g[i] = (struct trainer_group){ rg_seq[0], r ? rated : none, RK, r ? 100 + i % 10 : 7,
-					      true, false };
+					      true, false, false };
 	}
 	trainer_reward_split(g, N, 0.2f, 7);
 	int a[N], b[N];
@@ -869,7 +869,7 @@ static void test_reward_tied_groups_teach_and_warm_start(void)
 			seq[i][j] = (struct trainer_seq){ t, n, 3, true };
 			sc[i][j] = seven ? 5.0f : 1.0f;
 		}
-		g[i] = (struct trainer_group){ seq[i], sc[i], RK, i, false, false };
+		g[i] = (struct trainer_group){ seq[i], sc[i], RK, i, false, false, false };
 	}
 	struct llama_model rm;
 	model_new(&rm, 8, 16, LLAMA_NO_LM, 9);
@@ -907,6 +907,30 @@ static void test_reward_tied_groups_teach_and_warm_start(void)
 	CHECK_NEAR(res2.heldout_rmse * res.norm_std, res.heldout_rmse * res2.norm_std, 0.5);
 	for (int i = 0; i < tiny.dim; i++)
 		CHECK_NEAR(rm2.w.head_w[i], rm.w.head_w[i], 1e-4);
+
+	/* replay: with groups marked seen, an epoch is the unseen training groups
+	 * and as many seen ones (at least batch_groups), so fewer steps; with
+	 * replay 0, or nothing seen, every training group */
+	int n_train = 0, n_new = 0;
+	for (int i = 0; i < NG; i++) {
+		g[i].seen = i % 5 != 0;
+		n_train += !g[i].heldout;
+		n_new += !g[i].heldout && !g[i].seen;
+	}
+	int n_seen = n_train - n_new, rep = n_new < n_seen ? n_new : n_seen;
+	rep = rep < p.batch_groups ? p.batch_groups : rep;
+	CHECK(n_new > 0 && n_new + rep < n_train);
+	p.epochs = 2;
+	CHECK_INT_EQ(trainer_reward(&rm2, g, NG, &p, NULL, &res2, err, sizeof err), 0);
+	CHECK_INT_EQ(res2.steps, 2 * ((n_new + rep + p.batch_groups - 1) / p.batch_groups));
+	p.replay = 0.0f;
+	CHECK_INT_EQ(trainer_reward(&rm2, g, NG, &p, NULL, &res2, err, sizeof err), 0);
+	CHECK_INT_EQ(res2.steps, 2 * ((n_train + p.batch_groups - 1) / p.batch_groups));
+	p.replay = 1.0f;
+	for (int i = 0; i < NG; i++)
+		g[i].seen = false;
+	CHECK_INT_EQ(trainer_reward(&rm2, g, NG, &p, NULL, &res2, err, sizeof err), 0);
+	CHECK_INT_EQ(res2.steps, 2 * ((n_train + p.batch_groups - 1) / p.batch_groups));
 	llama_model_release(&rm2);
 	llama_model_release(&rm);
 }
@@ -989,7 +1013,7 @@ static void reward_prior_case(bool reverse)
 				rank += f[a][q][0] < f[a][k][0];
 			sc[a][k] = (float)(reverse ? RK + 1 - rank : rank);
 		}
-		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false, false };
+		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false, false, false };
 	}
 	trainer_reward_split(g, RG, 0.3f, 3);
 	struct trainer_prior pr = { .lm = &lm };
@@ -1731,7 +1755,7 @@ static void test_reward_order_only(void)
 	static float sc[3][RK] = { { 5, 1, 3, NAN }, { 2, 4, 4, 1 }, { 3, 0, 2, 2 } };
 	struct trainer_group g[3];
 	for (int i = 0; i < 3; i++)
-		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, i, false, i == 2 };
+		g[i] = (struct trainer_group){ rg_seq[i], sc[i], RK, i, false, i == 2, false };
 	float r[3][RK];
 	double mu, sigma;
 	const double w = 0.7, ms = 0.3;
