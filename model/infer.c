@@ -323,11 +323,12 @@ static void residual_forward(float *x, const float *dx, size_t count)
 
 /* ---- caches --------------------------------------------------------------------- */
 
-/* (layer l, position t) of the prompt cache */
-static float *prompt_row(const struct infer *inf, float *cache, int l, int t)
+/* (prompt g, layer l, position t) of the prompt cache */
+static float *prompt_row(const struct infer *inf, float *cache, int g, int l, int t)
 {
 	size_t S = (size_t)inf->cfg.seq_len, kv = (size_t)llama_kv_dim(&inf->cfg);
-	return cache + ((size_t)l * S + (size_t)t) * kv;
+	size_t L = (size_t)inf->cfg.n_layers;
+	return cache + (((size_t)g * L + (size_t)l) * S + (size_t)t) * kv;
 }
 
 /* (layer l, sequence slot, position t) of the per-sequence cache */
@@ -337,23 +338,25 @@ static float *seq_row(const struct infer *inf, float *cache, int l, int slot, in
 	return cache + (((size_t)l * inf->max_k + (size_t)slot) * S + (size_t)t) * kv;
 }
 
-/* where row (slot, pos) keeps its key or value: prompt rows (slot -1) and
- * positions inside the shared prompt go to the prompt cache */
+/* where row r (at position t) keeps its key or value: prompt rows (slot -1)
+ * and positions inside its shared prompt go to its prompt's cache */
 static float *cache_row(const struct infer *inf, float *prompt_cache, float *seq_cache, int l,
-			int slot, int t, int n_shared)
+			int r, int t)
 {
-	if (slot < 0 || t < n_shared)
-		return prompt_row(inf, prompt_cache, l, t);
+	int slot = inf->row_slot[r];
+	if (slot < 0 || t < inf->row_shared[r])
+		return prompt_row(inf, prompt_cache, inf->row_prompt[r], l, t);
 	return seq_row(inf, seq_cache, l, slot, t);
 }
 
 /*
  * Multi-head attention of n rows at layer l: out (n, dim) from q (n, dim) and
- * the caches.  A prompt row (slot -1) sees prompt positions 0..pos; a sequence
- * row sees prompt positions 0..n_shared-1, then its own up to pos.
+ * the caches.  A prompt row (slot -1) sees its prompt's positions 0..pos; a
+ * sequence row sees its prompt's positions 0..row_shared-1, then its own up
+ * to pos.
  */
 static void attention_forward(struct infer *inf, float *out, float *att, const float *q, int l,
-			      int n, int n_shared)
+			      int n)
 {
 	const struct llama_config *c = &inf->cfg;
 	int hs = llama_head_size(c), nh = c->n_heads, kv_mul = c->n_heads / c->n_kv_heads;
@@ -364,12 +367,13 @@ static void attention_forward(struct infer *inf, float *out, float *att, const f
 #pragma omp parallel for schedule(static) if (pairs > 1 && omp_get_max_threads() > 1)
 	for (int ph = 0; ph < pairs; ph++) {
 		int r = ph / nh, h = ph % nh;
-		int pos = inf->row_pos[r], slot = inf->row_slot[r];
+		int pos = inf->row_pos[r], slot = inf->row_slot[r], g = inf->row_prompt[r];
+		int n_shared = inf->row_shared[r];
 		int koff = (h / kv_mul) * hs;
 		/* positions [0, split) in the prompt cache, [split, pos] in the slot's */
 		int split = slot < 0 ? pos + 1 : n_shared < pos + 1 ? n_shared : pos + 1;
-		const float *kp = prompt_row(inf, inf->key_prompt, l, 0) + koff;
-		const float *vp = prompt_row(inf, inf->value_prompt, l, 0) + koff;
+		const float *kp = prompt_row(inf, inf->key_prompt, g, l, 0) + koff;
+		const float *vp = prompt_row(inf, inf->value_prompt, g, l, 0) + koff;
 		const float *ks = slot < 0 ? kp : seq_row(inf, inf->key_seq, l, slot, 0) + koff;
 		const float *vs = slot < 0 ? vp : seq_row(inf, inf->value_seq, l, slot, 0) + koff;
 		const float *qh = q + (size_t)r * dim + (size_t)h * hs;
@@ -386,11 +390,11 @@ static void attention_forward(struct infer *inf, float *out, float *att, const f
 }
 
 /*
- * One forward pass over n rows (inf->row_tok / row_pos / row_slot), writing
- * their keys and values into the caches; logits for rows [logits_from, n) go to
- * inf->logits starting at row 0.
+ * One forward pass over n rows (inf->row_tok / row_pos / row_slot /
+ * row_prompt / row_shared), writing their keys and values into the caches;
+ * logits for rows [logits_from, n) go to inf->logits starting at row 0.
  */
-static void forward_rows(struct infer *inf, int n, int n_shared, int logits_from)
+static void forward_rows(struct infer *inf, int n, int logits_from)
 {
 	const struct llama_config *c = &inf->cfg;
 	const struct llama_weights *w = &inf->w;
@@ -412,14 +416,13 @@ static void forward_rows(struct infer *inf, int n, int n_shared, int logits_from
 		ops_rope_forward_at(inf->k, inf->k, inf->rope_cos, inf->rope_sin, inf->row_pos, n,
 				    c->n_kv_heads, hs);
 		for (int r = 0; r < n; r++) {
-			int slot = inf->row_slot[r], pos = inf->row_pos[r];
-			memcpy(cache_row(inf, inf->key_prompt, inf->key_seq, l, slot, pos, n_shared),
+			int pos = inf->row_pos[r];
+			memcpy(cache_row(inf, inf->key_prompt, inf->key_seq, l, r, pos),
 			       inf->k + (size_t)r * kv, (size_t)kv * sizeof(float));
-			memcpy(cache_row(inf, inf->value_prompt, inf->value_seq, l, slot, pos,
-					 n_shared),
+			memcpy(cache_row(inf, inf->value_prompt, inf->value_seq, l, r, pos),
 			       inf->v + (size_t)r * kv, (size_t)kv * sizeof(float));
 		}
-		attention_forward(inf, inf->xb, inf->att, inf->q, l, n, n_shared);
+		attention_forward(inf, inf->xb, inf->att, inf->q, l, n);
 		matmul_forward(inf->xb2, inf->xb, w->wo + ld * dim, n, dim, dim);
 		residual_forward(inf->x, inf->xb2, (size_t)n * dim);
 
@@ -438,10 +441,11 @@ static void forward_rows(struct infer *inf, int n, int n_shared, int logits_from
 	}
 }
 
-/* Runs tokens 0..n-1 as prompt rows in chunks; logits of the rows from
- * logits_from on are copied to out (row t - logits_from) when out is set, and the
- * last row's logits stay in inf->logits row 0 (if n - 1 >= logits_from). */
-static void prefill(struct infer *inf, const int *tokens, int n, int logits_from, float *out)
+/* Runs tokens 0..n-1 as prompt rows of prompt cache g in chunks; logits of
+ * the rows from logits_from on are copied to out (row t - logits_from) when
+ * out is set, and the last row's logits stay in inf->logits row 0 (if n - 1
+ * >= logits_from). */
+static void prefill(struct infer *inf, int g, const int *tokens, int n, int logits_from, float *out)
 {
 	size_t V = (size_t)inf->cfg.vocab_size;
 	for (int p0 = 0; p0 < n; p0 += inf->max_rows) {
@@ -450,10 +454,12 @@ static void prefill(struct infer *inf, const int *tokens, int n, int logits_from
 			inf->row_tok[r] = tokens[p0 + r];
 			inf->row_pos[r] = p0 + r;
 			inf->row_slot[r] = -1;
+			inf->row_prompt[r] = g;
+			inf->row_shared[r] = 0;
 		}
 		int lf = logits_from - p0;
 		lf = lf < 0 ? 0 : lf > m ? m : lf;
-		forward_rows(inf, m, 0, lf);
+		forward_rows(inf, m, lf);
 		if (out && lf < m)
 			memcpy(out + (size_t)(p0 + lf - logits_from) * V, inf->logits,
 			       (size_t)(m - lf) * V * sizeof(float));
@@ -478,8 +484,30 @@ void infer_params_default(struct infer_params *p)
 	p->n_stop = 1;
 }
 
+size_t infer_seq_bytes(const struct llama_config *cfg)
+{
+	return 2 * (size_t)cfg->n_layers * (size_t)cfg->seq_len * (size_t)llama_kv_dim(cfg) *
+	       sizeof(float);
+}
+
+int infer_batch_size(const struct llama_config *cfg, int k, int want)
+{
+	size_t per = infer_seq_bytes(cfg) * (size_t)(k + 1);
+	size_t b = per ? INFER_BATCH_BYTES / per : 1;
+	b = b < (size_t)want ? b : (size_t)want;
+	if ((long)b * k > 4096)
+		b = 4096 / (k > 0 ? k : 1);
+	return b < 1 ? 1 : (int)b;
+}
+
 int infer_init(struct infer *inf, const struct llama_config *cfg, float *params, int max_k,
 	       char *err, size_t errlen)
+{
+	return infer_init_batch(inf, cfg, params, max_k, 1, err, errlen);
+}
+
+int infer_init_batch(struct infer *inf, const struct llama_config *cfg, float *params, int max_k,
+		     int max_prompts, char *err, size_t errlen)
 {
 	char why[128];
 	memset(inf, 0, sizeof(*inf));
@@ -491,16 +519,22 @@ int infer_init(struct infer *inf, const struct llama_config *cfg, float *params,
 		set_err(err, errlen, "bad number of sequences %d (1..4096)", max_k);
 		return -1;
 	}
+	if (max_prompts < 1 || max_prompts > max_k) {
+		set_err(err, errlen, "bad number of prompts %d (1..%d)", max_prompts, max_k);
+		return -1;
+	}
 	inf->cfg = *cfg;
 	inf->max_k = max_k;
+	inf->max_prompts = max_prompts;
 	inf->max_rows = max_k > INFER_CHUNK ? max_k : INFER_CHUNK;
 	llama_weights_map(&inf->w, cfg, params);
 
 	size_t L = (size_t)cfg->n_layers, S = (size_t)cfg->seq_len, kv = (size_t)llama_kv_dim(cfg);
 	size_t R = (size_t)inf->max_rows, d = (size_t)cfg->dim, h = (size_t)cfg->hidden_dim;
 	size_t V = (size_t)cfg->vocab_size, K = (size_t)max_k, hs = (size_t)llama_head_size(cfg);
-	inf->key_prompt = calloc(L * S * kv, sizeof(float));
-	inf->value_prompt = calloc(L * S * kv, sizeof(float));
+	size_t P = (size_t)max_prompts;
+	inf->key_prompt = calloc(P * L * S * kv, sizeof(float));
+	inf->value_prompt = calloc(P * L * S * kv, sizeof(float));
 	inf->key_seq = calloc(L * K * S * kv, sizeof(float));
 	inf->value_seq = calloc(L * K * S * kv, sizeof(float));
 	inf->x = calloc(R * d, sizeof(float));
@@ -520,13 +554,16 @@ int infer_init(struct infer *inf, const struct llama_config *cfg, float *params,
 	inf->row_tok = calloc(R, sizeof(int));
 	inf->row_pos = calloc(R, sizeof(int));
 	inf->row_slot = calloc(R, sizeof(int));
+	inf->row_prompt = calloc(R, sizeof(int));
+	inf->row_shared = calloc(R, sizeof(int));
+	inf->slot_prompt = calloc(K, sizeof(int));
 	inf->live = calloc(K, sizeof(int));
 	inf->samplers = calloc(K, sizeof(struct sampler));
 	if (!inf->key_prompt || !inf->value_prompt || !inf->key_seq || !inf->value_seq ||
 	    !inf->x || !inf->xb || !inf->xb2 || !inf->q || !inf->k || !inf->v || !inf->hb ||
 	    !inf->hb2 || !inf->att || !inf->logits || !inf->probs || !inf->rope_cos ||
-	    !inf->rope_sin || !inf->rstd || !inf->row_tok || !inf->row_pos || !inf->row_slot || !inf->live ||
-	    !inf->samplers)
+	    !inf->rope_sin || !inf->rstd || !inf->row_tok || !inf->row_pos || !inf->row_slot ||
+	    !inf->row_prompt || !inf->row_shared || !inf->slot_prompt || !inf->live || !inf->samplers)
 		goto out_oom;
 	for (int j = 0; j < max_k; j++)
 		if (sampler_init(&inf->samplers[j], cfg->vocab_size, 1.0f, 1.0f, 0, 0) < 0)
@@ -536,8 +573,8 @@ int infer_init(struct infer *inf, const struct llama_config *cfg, float *params,
 
 out_oom:
 	infer_release(inf);
-	set_err(err, errlen, "out of memory for inference (%d sequences of %d positions)", max_k,
-		cfg->seq_len);
+	set_err(err, errlen, "out of memory for inference (%d sequences of %d prompts, %d "
+		"positions)", max_k, max_prompts, cfg->seq_len);
 	return -1;
 }
 
@@ -570,6 +607,9 @@ void infer_release(struct infer *inf)
 	free(inf->row_tok);
 	free(inf->row_pos);
 	free(inf->row_slot);
+	free(inf->row_prompt);
+	free(inf->row_shared);
+	free(inf->slot_prompt);
 	free(inf->live);
 	memset(inf, 0, sizeof(*inf));
 }
@@ -596,7 +636,7 @@ int infer_logits(struct infer *inf, const int *tokens, int n, float *logits, cha
 	}
 	if (check_tokens(inf, tokens, n, err, errlen) < 0)
 		return -1;
-	prefill(inf, tokens, n, 0, logits);
+	prefill(inf, 0, tokens, n, 0, logits);
 	return 0;
 }
 
@@ -631,15 +671,31 @@ int infer_generate(struct infer *inf, const int *prompt, int n_prompt,
 		   const struct infer_params *p, int *tokens, int *n_tokens, float *logprobs,
 		   char *err, size_t errlen)
 {
-	int K = p->k, S = inf->cfg.seq_len, stride = p->max_new, max_new;
-	size_t V = (size_t)inf->cfg.vocab_size;
+	struct infer_prompt one = { prompt, n_prompt, p->seed, p->first_stream, -1 };
+	return infer_generate_batch(inf, &one, 1, p, tokens, n_tokens, logprobs, err, errlen);
+}
 
-	if (K < 1 || K > inf->max_k) {
-		set_err(err, errlen, "%d sequences asked for, this engine holds 1..%d", K, inf->max_k);
+/* New tokens prompt pr may have: its limit and the stride, in its room. */
+static int prompt_max_new(const struct infer_prompt *pr, const struct infer_params *p, int S)
+{
+	int m = pr->max_new >= 0 && pr->max_new < p->max_new ? pr->max_new : p->max_new;
+	return m < S - pr->n ? m : S - pr->n;
+}
+
+int infer_generate_batch(struct infer *inf, const struct infer_prompt *prompts, int n_prompts,
+			 const struct infer_params *p, int *tokens, int *n_tokens, float *logprobs,
+			 char *err, size_t errlen)
+{
+	int K = p->k, S = inf->cfg.seq_len, stride = p->max_new;
+
+	if (n_prompts < 1 || n_prompts > inf->max_prompts) {
+		set_err(err, errlen, "%d prompts given, this engine holds 1..%d", n_prompts,
+			inf->max_prompts);
 		return -1;
 	}
-	if (n_prompt < 1 || n_prompt > S) {
-		set_err(err, errlen, "prompt of %d tokens: want 1..%d", n_prompt, S);
+	if (K < 1 || (long)K * n_prompts > inf->max_k) {
+		set_err(err, errlen, "%d sequences asked for, this engine holds 1..%d",
+			K * n_prompts, inf->max_k);
 		return -1;
 	}
 	if (p->max_new < 0 || p->n_stop < 0 || p->n_stop > INFER_MAX_STOP) {
@@ -647,60 +703,71 @@ int infer_generate(struct infer *inf, const int *prompt, int n_prompt,
 			p->n_stop);
 		return -1;
 	}
-	if (check_tokens(inf, prompt, n_prompt, err, errlen) < 0)
-		return -1;
-	max_new = p->max_new < S - n_prompt ? p->max_new : S - n_prompt;
-	for (int j = 0; j < K; j++) {
-		n_tokens[j] = 0;
-		sampler_set(&inf->samplers[j], p->temperature, p->top_p, p->top_k);
-		inf->samplers[j].rng = sampler_stream_seed(p->seed, p->first_stream + j);
+	for (int i = 0; i < n_prompts; i++) {
+		if (prompts[i].n < 1 || prompts[i].n > S) {
+			set_err(err, errlen, "prompt of %d tokens: want 1..%d", prompts[i].n, S);
+			return -1;
+		}
+		if (check_tokens(inf, prompts[i].tokens, prompts[i].n, err, errlen) < 0)
+			return -1;
 	}
-	if (max_new == 0)
-		return 0;
-
-	/* the prompt once; its last logits seed every sequence */
-	prefill(inf, prompt, n_prompt, n_prompt - 1, NULL);
-	for (int j = 1; j < K; j++)
-		memcpy(inf->logits + (size_t)j * V, inf->logits, V * sizeof(float));
 	int n_live = 0;
+	for (int i = 0; i < n_prompts; i++) {
+		const struct infer_prompt *pr = &prompts[i];
+		int max_new = prompt_max_new(pr, p, S);
+		for (int j = 0; j < K; j++) {
+			int slot = i * K + j;
+			n_tokens[slot] = 0;
+			inf->slot_prompt[slot] = i;
+			sampler_set(&inf->samplers[slot], p->temperature, p->top_p, p->top_k);
+			inf->samplers[slot].rng = sampler_stream_seed(pr->seed, pr->first_stream + j);
+		}
+		if (max_new == 0)
+			continue;
+		/* the prompt once; its last logits seed each of its sequences */
+		prefill(inf, i, pr->tokens, pr->n, pr->n - 1, NULL);
 #pragma omp parallel for schedule(static) if (K > 1 && omp_get_max_threads() > 1)
-	for (int j = 0; j < K; j++) {
-		float lp;
-		int tok = sample_row(inf, j, j, logprobs ? &lp : NULL);
-		tokens[(size_t)j * stride] = tok;
-		if (logprobs)
-			logprobs[(size_t)j * stride] = lp;
-		n_tokens[j] = 1;
+		for (int j = 0; j < K; j++) {
+			int slot = i * K + j;
+			float lp;
+			int tok = sample_row(inf, 0, slot, logprobs ? &lp : NULL);
+			tokens[(size_t)slot * stride] = tok;
+			if (logprobs)
+				logprobs[(size_t)slot * stride] = lp;
+			n_tokens[slot] = 1;
+		}
+		for (int j = 0; j < K; j++)
+			if (!is_stop(p, tokens[(size_t)(i * K + j) * stride]) && max_new > 1)
+				inf->live[n_live++] = i * K + j;
 	}
-	for (int j = 0; j < K; j++)
-		if (!is_stop(p, tokens[(size_t)j * stride]) && max_new > 1)
-			inf->live[n_live++] = j;
 
 	/* then every live sequence one token per step, all in one forward pass */
-	for (int step = 1; step < max_new && n_live > 0; step++) {
-		int pos = n_prompt + step - 1;
+	for (int step = 1; n_live > 0; step++) {
 		for (int r = 0; r < n_live; r++) {
-			int j = inf->live[r];
-			inf->row_tok[r] = tokens[(size_t)j * stride + step - 1];
-			inf->row_pos[r] = pos;
-			inf->row_slot[r] = j;
+			int slot = inf->live[r], g = inf->slot_prompt[slot];
+			inf->row_tok[r] = tokens[(size_t)slot * stride + step - 1];
+			inf->row_pos[r] = prompts[g].n + step - 1;
+			inf->row_slot[r] = slot;
+			inf->row_prompt[r] = g;
+			inf->row_shared[r] = prompts[g].n;
 		}
-		forward_rows(inf, n_live, n_prompt, 0);
+		forward_rows(inf, n_live, 0);
 #pragma omp parallel for schedule(static) if (n_live > 1 && omp_get_max_threads() > 1)
 		for (int r = 0; r < n_live; r++) {
-			int j = inf->live[r];
+			int slot = inf->live[r];
 			float lp;
-			int tok = sample_row(inf, r, j, logprobs ? &lp : NULL);
-			tokens[(size_t)j * stride + step] = tok;
+			int tok = sample_row(inf, r, slot, logprobs ? &lp : NULL);
+			tokens[(size_t)slot * stride + step] = tok;
 			if (logprobs)
-				logprobs[(size_t)j * stride + step] = lp;
-			n_tokens[j] = step + 1;
+				logprobs[(size_t)slot * stride + step] = lp;
+			n_tokens[slot] = step + 1;
 		}
 		int m = 0;
 		for (int r = 0; r < n_live; r++) {
-			int j = inf->live[r];
-			if (!is_stop(p, tokens[(size_t)j * stride + step]) && step + 1 < max_new)
-				inf->live[m++] = j;
+			int slot = inf->live[r];
+			int max_new = prompt_max_new(&prompts[inf->slot_prompt[slot]], p, S);
+			if (!is_stop(p, tokens[(size_t)slot * stride + step]) && step + 1 < max_new)
+				inf->live[m++] = slot;
 		}
 		n_live = m;
 	}

@@ -26,6 +26,16 @@
  * Seeding contract: sequence j of a call draws from RNG stream
  * sampler_stream_seed(seed, first_stream + j), so a batch of K equals K calls of
  * one sequence each with first_stream = 0..K-1, token for token.
+ *
+ * Several prompts at once (infer_generate_batch): each prompt is run once into
+ * a prompt cache of its own, then the live sequences of every prompt advance
+ * together, one forward pass a step — a step of a small model costs about the
+ * same for 4 rows as for 64, so K answers to each of many prompts come out
+ * many times faster than one call per prompt.  A sequence computes exactly
+ * what it would in a call of its prompt alone as long as a step has at most
+ * INFER_FEW_ROWS live rows (the few-row kernel gives each row the same sums
+ * whatever the other rows); above that the step's products go through sgemm,
+ * whose rounding can differ in the last bits.
  */
 #ifndef RLHFD_MODEL_INFER_H
 #define RLHFD_MODEL_INFER_H
@@ -46,11 +56,12 @@ struct infer {
 	struct llama_config cfg;
 	struct llama_weights w;  /* borrowed: the caller's parameter buffer */
 	int max_k;               /* sequences per call */
+	int max_prompts;         /* prompts per call (infer_generate_batch) */
 	int max_rows;            /* rows per forward pass: max(max_k, INFER_CHUNK) */
 
 	/* KV caches */
-	float *key_prompt;       /* (layer, seq_len, kv_dim) the shared prompt */
-	float *value_prompt;     /* (layer, seq_len, kv_dim) */
+	float *key_prompt;       /* (max_prompts, layer, seq_len, kv_dim) each prompt's */
+	float *value_prompt;     /* (max_prompts, layer, seq_len, kv_dim) */
 	float *key_seq;          /* (layer, max_k, seq_len, kv_dim) positions after it */
 	float *value_seq;        /* (layer, max_k, seq_len, kv_dim) */
 
@@ -72,6 +83,10 @@ struct infer {
 	int *row_tok;            /* (max_rows) */
 	int *row_pos;            /* (max_rows) */
 	int *row_slot;           /* (max_rows) sequence, or -1 for a prompt row */
+	int *row_prompt;         /* (max_rows) the prompt (cache) of the row */
+	int *row_shared;         /* (max_rows) that prompt's length: a sequence row
+				    reads positions below it from the prompt cache */
+	int *slot_prompt;        /* (max_k) a sequence's prompt */
 	int *live;               /* (max_k) sequences still generating */
 	struct sampler *samplers;/* (max_k) one RNG stream per sequence */
 };
@@ -98,6 +113,13 @@ void infer_params_default(struct infer_params *p);
  */
 int infer_init(struct infer *inf, const struct llama_config *cfg, float *params, int max_k,
 	       char *err, size_t errlen);
+/* The same for up to max_k sequences of up to max_prompts prompts in one
+ * infer_generate_batch call (infer_init is max_prompts 1). */
+int infer_init_batch(struct infer *inf, const struct llama_config *cfg, float *params, int max_k,
+		     int max_prompts, char *err, size_t errlen);
+/* KV-cache bytes of one sequence (or one prompt) of cfg: what a caller sizes
+ * max_k and max_prompts by. */
+size_t infer_seq_bytes(const struct llama_config *cfg);
 /* Frees what infer_init allocated and zeroes inf (NULL, zeroed or released:
  * nothing to do). */
 void infer_release(struct infer *inf);
@@ -115,6 +137,36 @@ void infer_release(struct infer *inf);
 int infer_generate(struct infer *inf, const int *prompt, int n_prompt,
 		   const struct infer_params *p, int *tokens, int *n_tokens, float *logprobs,
 		   char *err, size_t errlen);
+
+/* One prompt of infer_generate_batch: its ids (borrowed) and the RNG of its
+ * sequences — sequence j draws from sampler_stream_seed(seed, first_stream + j),
+ * the stream infer_generate gives it with the same seed and first_stream. */
+struct infer_prompt {
+	const int *tokens;       /* (n) */
+	int n;                   /* 1..seq_len */
+	uint64_t seed;
+	int first_stream;
+	int max_new;             /* its own limit (at most p->max_new, the rows'
+				    stride; clipped to its room too); < 0 =
+				    p->max_new */
+};
+
+/* Bytes of KV cache infer_batch_size lets one batch take. */
+#define INFER_BATCH_BYTES ((size_t)256 << 20)
+/* The most prompts (at least 1, at most want) whose k sequences each and
+ * prompt caches fit INFER_BATCH_BYTES: what infer_init_batch is sized by. */
+int infer_batch_size(const struct llama_config *cfg, int k, int want);
+
+/*
+ * p->k continuations of each of n_prompts prompts (n_prompts <= max_prompts,
+ * n_prompts * k <= max_k), generated together (see the top).  Sequence j of
+ * prompt i is row i * k + j of the outputs, laid out as infer_generate's;
+ * p->seed and p->first_stream are not read (each prompt has its own).  Each
+ * prompt's max_new is clipped to its own room.  Returns 0, or -1 with err set.
+ */
+int infer_generate_batch(struct infer *inf, const struct infer_prompt *prompts, int n_prompts,
+			 const struct infer_params *p, int *tokens, int *n_tokens, float *logprobs,
+			 char *err, size_t errlen);
 
 /*
  * Logits after each position of one token sequence (n <= seq_len):

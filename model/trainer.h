@@ -491,6 +491,10 @@ struct trainer_eval_result {
 	int *n_tokens;           /* (n_answers) owned */
 	float *reward;           /* (n_answers) rm scores, or NULL; owned */
 	float *parent_reward;    /* (n_answers) or NULL; owned */
+	int *parent_tokens;      /* (n_answers, stride) the parent's answers, as */
+	int *parent_n_tokens;    /* tokens and n_tokens are the policy's; NULL */
+	float parent_response_len; /* without parent or rm (then these two are */
+	float parent_eos_rate;   /* NAN): a gate needs no second generation */
 	float *seq_kl;           /* (n_answers) or NULL; owned */
 };
 /* Frees the buffers and zeroes r (NULL, zeroed or released: nothing to do). */

@@ -110,8 +110,9 @@ struct rollouts {
 	float *seq_kl;               /* (cap) sum of kl over the response */
 	float *lpsum;                /* (cap) eval: summed response log-probs */
 	float *ref_sum;              /* (cap) eval */
-	int *gen;                    /* (k, S) one infer call's new tokens */
-	int *gen_n;                  /* (k) */
+	int *gen;                    /* (cap, S) one infer call's new tokens */
+	int *gen_n;                  /* (cap) */
+	struct infer_prompt *ips;    /* (cap) one infer call's prompts */
 };
 
 static void rollouts_release(struct rollouts *ro)
@@ -128,6 +129,7 @@ static void rollouts_release(struct rollouts *ro)
 		free(*f[i]);
 	free(ro->gen);
 	free(ro->gen_n);
+	free(ro->ips);
 	memset(ro, 0, sizeof *ro);
 }
 
@@ -141,9 +143,10 @@ static int rollouts_init(struct rollouts *ro, int cap, int S, int k)
 	ro->tokens = calloc(G, sizeof(int));
 	ro->seqs = calloc((size_t)cap, sizeof *ro->seqs);
 	ro->ptr = calloc((size_t)cap, sizeof *ro->ptr);
-	ro->gen = calloc((size_t)k * S, sizeof(int));
-	ro->gen_n = calloc((size_t)k, sizeof(int));
-	bool ok = ro->tokens && ro->seqs && ro->ptr && ro->gen && ro->gen_n;
+	ro->gen = calloc(G, sizeof(int));
+	ro->gen_n = calloc((size_t)cap, sizeof(int));
+	ro->ips = calloc((size_t)cap, sizeof *ro->ips);
+	bool ok = ro->tokens && ro->seqs && ro->ptr && ro->gen && ro->gen_n && ro->ips;
 	float **grid[] = { &ro->old_lp, &ro->ref_lp, &ro->ent, &ro->val, &ro->kl, &ro->rew,
 			   &ro->adv, &ro->ret, &ro->mask };
 	for (size_t i = 0; i < sizeof grid / sizeof grid[0]; i++)
@@ -183,36 +186,44 @@ static int rollouts_generate(struct rollouts *ro, struct infer *inf, struct trai
 			  ro->ret, ro->mask };
 	for (size_t i = 0; i < sizeof grid / sizeof grid[0]; i++)
 		memset(grid[i], 0, G * sizeof(float));
-	for (int i = 0; i < np; i++) {
-		const struct trainer_prompt *pr = &prompts[pidx[i]];
-		int mn = g->max_new < S - pr->n ? g->max_new : S - pr->n;
-		struct infer_params ip;
-		infer_params_default(&ip);
-		ip.k = k;
-		ip.max_new = mn;
-		ip.temperature = g->temperature;
-		ip.top_p = g->top_p;
-		ip.top_k = 0;
-		ip.seed = g->seed;
-		ip.first_stream = stream0[i] * k;
-		ip.stop_ids[0] = g->eos_id;
-		ip.n_stop = 1;
+	struct infer_params ip;
+	infer_params_default(&ip);
+	ip.k = k;
+	ip.max_new = g->max_new < S ? g->max_new : S; /* the stride of ro->gen's rows */
+	ip.temperature = g->temperature;
+	ip.top_p = g->top_p;
+	ip.top_k = 0;
+	ip.stop_ids[0] = g->eos_id;
+	ip.n_stop = 1;
+	/* as many prompts per infer call as the engine holds (infer_generate_batch) */
+	for (int i0 = 0; i0 < np; i0 += inf->max_prompts) {
+		int nb = np - i0 < inf->max_prompts ? np - i0 : inf->max_prompts;
+		for (int i = 0; i < nb; i++) {
+			const struct trainer_prompt *pr = &prompts[pidx[i0 + i]];
+			ro->ips[i] = (struct infer_prompt){ pr->tokens, pr->n, g->seed,
+							    stream0[i0 + i] * k, S - pr->n };
+		}
 		char e[256];
-		if (infer_generate(inf, pr->tokens, pr->n, &ip, ro->gen, ro->gen_n, NULL, e,
-				   sizeof e) < 0)
-			return trainer_fail(run, -EINVAL, "sampling for prompt %d failed: %s", pidx[i], e);
-		for (int j = 0; j < k; j++) {
-			int r = i * k + j, ng = ro->gen_n[j];
-			int *row = ro->tokens + (size_t)r * S;
-			memcpy(row, pr->tokens, (size_t)pr->n * sizeof(int));
-			memcpy(row + pr->n, ro->gen + (size_t)j * mn, (size_t)ng * sizeof(int));
-			struct trainer_seq *s = &ro->seqs[r];
-			s->tokens = row;
-			s->n = pr->n + ng;
-			s->prompt_len = pr->n;
-			s->ended = ng > 0 && row[s->n - 1] == g->eos_id;
-			for (int t = pr->n - 1; t < s->n - 1; t++)
-				ro->mask[(size_t)r * S + t] = 1.0f;
+		if (infer_generate_batch(inf, ro->ips, nb, &ip, ro->gen, ro->gen_n, NULL, e,
+					 sizeof e) < 0)
+			return trainer_fail(run, -EINVAL, "sampling for prompts %d.. failed: %s",
+					    pidx[i0], e);
+		for (int i = 0; i < nb; i++) {
+			const struct trainer_prompt *pr = &prompts[pidx[i0 + i]];
+			for (int j = 0; j < k; j++) {
+				int r = (i0 + i) * k + j, ng = ro->gen_n[i * k + j];
+				int *row = ro->tokens + (size_t)r * S;
+				memcpy(row, pr->tokens, (size_t)pr->n * sizeof(int));
+				memcpy(row + pr->n, ro->gen + (size_t)(i * k + j) * ip.max_new,
+				       (size_t)ng * sizeof(int));
+				struct trainer_seq *s = &ro->seqs[r];
+				s->tokens = row;
+				s->n = pr->n + ng;
+				s->prompt_len = pr->n;
+				s->ended = ng > 0 && row[s->n - 1] == g->eos_id;
+				for (int t = pr->n - 1; t < s->n - 1; t++)
+					ro->mask[(size_t)r * S + t] = 1.0f;
+			}
 		}
 	}
 	return 0;
@@ -388,7 +399,9 @@ static int rl_job_init(struct rl_job *j, bool ppo, int n)
 	if (trainer_rows_init(&j->rows, cap_of(ms, 4, false), cap_of(ms, 4, true)) < 0)
 		return trainer_fail(run, -ENOMEM, "out of memory for rl buffers");
 	char e[256];
-	if (infer_init(&j->inf, &j->policy->cfg, j->policy->params, p->k, e, sizeof e) < 0)
+	int B = infer_batch_size(&j->policy->cfg, p->k, p->prompts_per_iter);
+	if (infer_init_batch(&j->inf, &j->policy->cfg, j->policy->params, B * p->k, B, e,
+			     sizeof e) < 0)
 		return trainer_fail(run, -ENOMEM, "%s", e);
 	j->mbs = p->minibatch < cap ? p->minibatch : cap;
 	j->n_mb = (cap + j->mbs - 1) / j->mbs;
@@ -910,6 +923,8 @@ void trainer_eval_result_release(struct trainer_eval_result *r)
 	free(r->n_tokens);
 	free(r->reward);
 	free(r->parent_reward);
+	free(r->parent_tokens);
+	free(r->parent_n_tokens);
 	free(r->seq_kl);
 	memset(r, 0, sizeof *r);
 }
@@ -933,6 +948,7 @@ struct eval_job {
 	struct trainer_rows rows;
 	struct infer inf, pinf;
 	double rsum, klsum, win, len, eos;
+	double plen, peos;           /* the parent's answers' lengths and EOS */
 };
 
 static void eval_job_release(struct eval_job *j)
@@ -1000,10 +1016,15 @@ static int eval_prepare(struct eval_job *j, struct trainer_eval_result *res)
 	res->tokens = calloc((size_t)na * p->max_new, sizeof(int));
 	res->n_tokens = calloc((size_t)na, sizeof(int));
 	res->reward = j->rm ? calloc((size_t)na, sizeof(float)) : NULL;
-	res->parent_reward = j->use_parent ? calloc((size_t)na, sizeof(float)) : NULL;
+	if (j->use_parent) {
+		res->parent_reward = calloc((size_t)na, sizeof(float));
+		res->parent_tokens = calloc((size_t)na * p->max_new, sizeof(int));
+		res->parent_n_tokens = calloc((size_t)na, sizeof(int));
+	}
 	res->seq_kl = j->ref ? calloc((size_t)na, sizeof(float)) : NULL;
 	if (!j->pidx || !j->stream0 || !res->tokens || !res->n_tokens || (j->rm && !res->reward) ||
-	    (j->use_parent && !res->parent_reward) || (j->ref && !res->seq_kl))
+	    (j->use_parent && (!res->parent_reward || !res->parent_tokens || !res->parent_n_tokens)) ||
+	    (j->ref && !res->seq_kl))
 		return trainer_fail(run, -ENOMEM, "out of memory for %d answers", na);
 	if (rollouts_init(&j->ro, j->chunk * k, j->S, k) < 0 ||
 	    (j->use_parent && rollouts_init(&j->rp, j->chunk * k, j->S, k) < 0))
@@ -1011,9 +1032,11 @@ static int eval_prepare(struct eval_job *j, struct trainer_eval_result *res)
 	if (trainer_rows_init(&j->rows, cap_of(ms, 4, false), cap_of(ms, 4, true)) < 0)
 		return trainer_fail(run, -ENOMEM, "out of memory for eval buffers");
 	char e[256];
-	if (infer_init(&j->inf, &j->policy->cfg, j->policy->params, k, e, sizeof e) < 0 ||
+	int B = infer_batch_size(&j->policy->cfg, k, j->chunk);
+	if (infer_init_batch(&j->inf, &j->policy->cfg, j->policy->params, B * k, B, e, sizeof e) < 0 ||
 	    (j->use_parent &&
-	     infer_init(&j->pinf, &j->parent->cfg, j->parent->params, k, e, sizeof e) < 0))
+	     infer_init_batch(&j->pinf, &j->parent->cfg, j->parent->params, B * k, B, e,
+			      sizeof e) < 0))
 		return trainer_fail(run, -ENOMEM, "%s", e);
 	return 0;
 }
@@ -1064,6 +1087,13 @@ static int eval_chunk(struct eval_job *j, int c0, int nc, struct trainer_eval_re
 			j->rsum += ro->score[r];
 		}
 		if (j->use_parent) {
+			const struct trainer_seq *q = &rp->seqs[r];
+			int nq = q->n - q->prompt_len;
+			memcpy(res->parent_tokens + (size_t)a * p->max_new, q->tokens + q->prompt_len,
+			       (size_t)nq * sizeof(int));
+			res->parent_n_tokens[a] = nq;
+			j->plen += nq;
+			j->peos += q->ended;
 			res->parent_reward[a] = rp->score[r];
 			j->win += ro->score[r] > rp->score[r] ? 1.0 : ro->score[r] == rp->score[r] ? 0.5 : 0.0;
 		}
@@ -1081,8 +1111,11 @@ static void eval_finish(struct eval_job *j, struct trainer_eval_result *res)
 		res->kl = (float)(j->klsum / na);
 	if (j->rm)
 		res->reward_mean = (float)(j->rsum / na);
-	if (j->use_parent)
+	if (j->use_parent) {
 		res->win_rate = (float)(j->win / na);
+		res->parent_response_len = (float)(j->plen / na);
+		res->parent_eos_rate = (float)(j->peos / na);
+	}
 	trainer_logf(&j->run, "eval: %d answers, reward %.4f kl %.4f win_rate %.3f len %.1f eos %.2f",
 		     na, res->reward_mean, res->kl, res->win_rate, res->response_len, res->eos_rate);
 }
@@ -1097,6 +1130,7 @@ int trainer_eval(struct llama_model *policy, struct llama_model *ref, struct lla
 	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
 	res->reward_mean = res->kl = res->win_rate = NAN;
+	res->parent_response_len = res->parent_eos_rate = NAN;
 	/* nothing allocated yet: a refused input leaves res as just set */
 	int rc = eval_check(&j);
 	if (rc)

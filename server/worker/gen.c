@@ -71,13 +71,15 @@ int gen_model_load(struct gen_model *g, const char *model_path, const char *toke
 	}
 	if (tokenizer_load(&g->tk, tkp, g->cfg.vocab_size, err, errlen) < 0)
 		goto fail;
-	if (infer_init(&g->inf, &g->cfg, g->params, max_k, err, errlen) < 0)
+	g->batch = infer_batch_size(&g->cfg, max_k, GEN_BATCH_PROMPTS);
+	if (infer_init_batch(&g->inf, &g->cfg, g->params, g->batch * max_k, g->batch, err,
+			     errlen) < 0)
 		goto fail;
-	size_t T = (size_t)g->cfg.seq_len;
+	size_t T = (size_t)g->cfg.seq_len, R = (size_t)g->batch * max_k;
 	g->max_k = max_k;
-	g->tokens = malloc((size_t)max_k * T * sizeof(int));
-	g->n_tokens = malloc((size_t)max_k * sizeof(int));
-	g->logprobs = malloc((size_t)max_k * T * sizeof(float));
+	g->tokens = malloc(R * T * sizeof(int));
+	g->n_tokens = malloc(R * sizeof(int));
+	g->logprobs = malloc(R * T * sizeof(float));
 	if (!g->tokens || !g->n_tokens || !g->logprobs) {
 		snprintf(err, errlen, "out of memory for '%s'", model_path);
 		goto fail;
@@ -177,77 +179,115 @@ int gen_prompt_tokens(const struct tokenizer *tk, const char *tmpl, const char *
 int gen_answers(struct gen_model *g, const char *prompt, const char *messages,
 		const struct gen_params *p, struct gen_answer *out, char *err, size_t errlen)
 {
-	int T = g->cfg.seq_len;
-	if (p->k < 1 || p->k > g->max_k || p->max_tokens < 1) {
+	int bad;
+	return gen_answers_batch(g, &prompt, &messages, &p->seed, 1, p, out, &bad, err, errlen);
+}
+
+/* Answer j of a generation (row j of g's buffers, stride max_new) as text,
+ * after the prompt's last token; 0 or -1 with err set. */
+static int answer_text(struct gen_model *g, const struct gen_params *p, int row, int max_new,
+		       int last, struct gen_answer *a, char *err, size_t errlen)
+{
+	const int *tok = g->tokens + (size_t)row * max_new;
+	int n = g->n_tokens[row];
+	bool fin = n > 0 && (tok[n - 1] == INFER_EOS || tok[n - 1] == INFER_BOS);
+	char *s = NULL;
+	if (tokenizer_decode(&g->tk, last, tok, (size_t)(fin ? n - 1 : n), &s, NULL, err, errlen) < 0)
+		return -1;
+	/* a 0x00 byte would end the C string early: the text is what precedes it */
+	size_t len = strlen(s);
+	char *b = s;
+	if (p->raw) /* a bare continuation: all leading white space */
+		b += strspn(s, " \t\r\n");
+	else if (s[0] == ' ') /* the one space after "Assistant:" */
+		b++;
+	while (len > (size_t)(b - s) && strchr(" \t\r\n", s[len - 1]))
+		s[--len] = '\0';
+	memmove(s, b, strlen(b) + 1);
+	float lp = 0.0f;
+	for (int t = 0; t < n; t++)
+		lp += g->logprobs[(size_t)row * max_new + t];
+	*a = (struct gen_answer){ .text = s, .n_tokens = n, .finished = fin, .logprob = lp };
+	return 0;
+}
+
+int gen_answers_batch(struct gen_model *g, const char *const *prompts,
+		      const char *const *messages, const uint64_t *seeds, int n,
+		      const struct gen_params *p, struct gen_answer *out, int *bad, char *err,
+		      size_t errlen)
+{
+	int T = g->cfg.seq_len, rc = 0, K = p->k;
+	*bad = -1;
+	if (K < 1 || K > g->max_k || p->max_tokens < 1) {
 		snprintf(err, errlen, "k must be 1..%d and max_tokens positive", g->max_k);
 		return -1;
 	}
-	size_t n_prompt = 0;
-	int *ids = NULL, rc;
-	if (p->raw) { /* BOS + the bare text: a base model's view */
-		size_t cap = TOKENIZER_MAX_IDS(strlen(prompt));
-		ids = malloc(cap * sizeof *ids);
-		rc = ids ? tokenizer_encode(&g->tk, prompt, true, false, ids, cap, &n_prompt) : -ENOMEM;
-	} else {
-		rc = gen_prompt_tokens(&g->tk, g->template, g->system_template, prompt, messages,
-				       &ids, &n_prompt);
-	}
-	/* the prompt must leave room for one new token */
-	if (rc < 0 || n_prompt + 1 > (size_t)T) {
-		snprintf(err, errlen, rc == -EINVAL ? "cannot read the conversation of the prompt"
-				      : rc < 0      ? "cannot encode the prompt"
-				      : "the prompt (%zu tokens) leaves no room in a context of %d",
-			 n_prompt, T);
-		free(ids);
+	if (n < 1 || n > g->batch) {
+		snprintf(err, errlen, "%d prompts in one call: want 1..%d", n, g->batch);
 		return -1;
+	}
+	int *ids[GEN_BATCH_PROMPTS] = { 0 };
+	struct infer_prompt ips[GEN_BATCH_PROMPTS];
+	struct gen_answer *ans = NULL;
+	int made = 0;
+	for (int i = 0; i < n; i++) {
+		size_t n_prompt = 0;
+		const char *msg = messages ? messages[i] : NULL;
+		if (p->raw) { /* BOS + the bare text: a base model's view */
+			size_t cap = TOKENIZER_MAX_IDS(strlen(prompts[i]));
+			ids[i] = malloc(cap * sizeof *ids[i]);
+			rc = ids[i] ? tokenizer_encode(&g->tk, prompts[i], true, false, ids[i], cap,
+						       &n_prompt) : -ENOMEM;
+		} else {
+			rc = gen_prompt_tokens(&g->tk, g->template, g->system_template, prompts[i], msg,
+					       &ids[i], &n_prompt);
+		}
+		/* the prompt must leave room for one new token */
+		if (rc < 0 || n_prompt + 1 > (size_t)T) {
+			snprintf(err, errlen, rc == -EINVAL ? "cannot read the conversation of the prompt"
+					      : rc < 0      ? "cannot encode the prompt"
+					      : "the prompt (%zu tokens) leaves no room in a context of %d",
+				 n_prompt, T);
+			*bad = i;
+			rc = -1;
+			goto out;
+		}
+		ips[i] = (struct infer_prompt){ ids[i], (int)n_prompt, seeds[i], 0, -1 };
 	}
 	struct infer_params ip;
 	infer_params_default(&ip);
-	ip.k = p->k;
+	ip.k = K;
 	ip.max_new = p->max_tokens < T ? p->max_tokens : T;
 	ip.temperature = p->temperature;
 	ip.top_p = p->top_p;
 	ip.top_k = p->top_k;
-	ip.seed = p->seed;
-	ip.first_stream = 0;
 	/* EOS ends an answer; so does BOS (a base model's next document) */
 	ip.stop_ids[0] = INFER_EOS;
 	ip.stop_ids[1] = INFER_BOS;
 	ip.n_stop = 2;
-	rc = infer_generate(&g->inf, ids, (int)n_prompt, &ip, g->tokens, g->n_tokens, g->logprobs,
-			    err, errlen);
-	int last = ids[n_prompt - 1];
-	free(ids);
-	if (rc < 0)
-		return -1;
-	struct gen_answer ans[GEN_MAX_K];
-	for (int j = 0; j < p->k; j++) {
-		const int *tok = g->tokens + (size_t)j * ip.max_new;
-		int n = g->n_tokens[j];
-		bool fin = n > 0 && (tok[n - 1] == INFER_EOS || tok[n - 1] == INFER_BOS);
-		char *s = NULL;
-		if (tokenizer_decode(&g->tk, last, tok, (size_t)(fin ? n - 1 : n), &s, NULL, err,
-				     errlen) < 0) {
-			gen_answers_release(ans, j);
-			return -1;
-		}
-		/* a 0x00 byte would end the C string early: the text is what precedes it */
-		size_t len = strlen(s);
-		char *b = s;
-		if (p->raw) /* a bare continuation: all leading white space */
-			b += strspn(s, " \t\r\n");
-		else if (s[0] == ' ') /* the one space after "Assistant:" */
-			b++;
-		while (len > (size_t)(b - s) && strchr(" \t\r\n", s[len - 1]))
-			s[--len] = '\0';
-		memmove(s, b, strlen(b) + 1);
-		float lp = 0.0f;
-		for (int t = 0; t < n; t++)
-			lp += g->logprobs[(size_t)j * ip.max_new + t];
-		ans[j] = (struct gen_answer){ .text = s, .n_tokens = n, .finished = fin, .logprob = lp };
+	if ((rc = infer_generate_batch(&g->inf, ips, n, &ip, g->tokens, g->n_tokens, g->logprobs,
+				       err, errlen)) < 0)
+		goto out;
+	if (!(ans = calloc((size_t)n * K, sizeof *ans))) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto out;
 	}
-	memcpy(out, ans, (size_t)p->k * sizeof *out);
-	return 0;
+	for (; made < n * K; made++) {
+		const struct infer_prompt *pr = &ips[made / K];
+		if ((rc = answer_text(g, p, made, ip.max_new, pr->tokens[pr->n - 1], &ans[made], err,
+				      errlen)) < 0)
+			goto out;
+	}
+	memcpy(out, ans, (size_t)n * K * sizeof *out);
+	made = 0; /* taken over by out */
+out:
+	if (ans)
+		gen_answers_release(ans, made);
+	free(ans);
+	for (int i = 0; i < n; i++)
+		free(ids[i]);
+	return rc < 0 ? -1 : 0;
 }
 
 void gen_answers_release(struct gen_answer *a, int k)

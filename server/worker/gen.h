@@ -35,20 +35,24 @@
 #include "model/tokenizer.h"
 
 #define GEN_MAX_K 16
+/* prompts one gen_answers_batch call takes at most (fewer when their KV
+ * caches would pass INFER_BATCH_BYTES: gen_model.batch) */
+#define GEN_BATCH_PROMPTS 32
 #define GEN_DEFAULT_TEMPLATE "User: {prompt}\nAssistant:"
 
 struct gen_model {
 	struct llama_config cfg;
 	float *params;          /* (llama_params_count) owned */
 	struct tokenizer tk;
-	struct infer inf;       /* for up to max_k sequences */
-	int max_k;
+	struct infer inf;       /* for up to max_k sequences of batch prompts */
+	int max_k;              /* answers per prompt */
+	int batch;              /* prompts per gen_answers_batch call */
 	char *template;         /* owned; from the sidecar metadata, else the default */
 	char *system_template;  /* owned; sidecar "system_template", NULL = lmdata's */
 	char *kind;             /* owned; sidecar "kind", NULL when absent */
-	int *tokens;            /* (max_k, seq_len) scratch */
-	int *n_tokens;          /* (max_k) */
-	float *logprobs;        /* (max_k, seq_len) */
+	int *tokens;            /* (batch * max_k, seq_len) scratch */
+	int *n_tokens;          /* (batch * max_k) */
+	float *logprobs;        /* (batch * max_k, seq_len) */
 };
 
 /*
@@ -100,6 +104,21 @@ int gen_prompt_tokens(const struct tokenizer *tk, const char *tmpl, const char *
  */
 int gen_answers(struct gen_model *g, const char *prompt, const char *messages,
 		const struct gen_params *p, struct gen_answer *out, char *err, size_t errlen);
+
+/*
+ * p->k answers to each of n prompts (1 <= n <= g->batch; messages NULL or
+ * one per prompt, each NULL for a plain prompt) from one batched inference
+ * call (model/infer.h infer_generate_batch), answer j of prompt i into
+ * out[i * k + j], drawn with seeds[i] as gen_answers draws with p->seed =
+ * seeds[i] (p->seed is not read) — the same answers as n gen_answers calls,
+ * token for token while a step has at most INFER_FEW_ROWS live sequences.
+ * Returns 0, or -1 with err set and *bad the index of the prompt at fault
+ * (-1: none); out is then untouched.
+ */
+int gen_answers_batch(struct gen_model *g, const char *const *prompts,
+		      const char *const *messages, const uint64_t *seeds, int n,
+		      const struct gen_params *p, struct gen_answer *out, int *bad, char *err,
+		      size_t errlen);
 void gen_answers_release(struct gen_answer *a, int k);
 
 #endif

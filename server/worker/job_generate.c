@@ -1,9 +1,10 @@
 /*
  * server/worker/job_generate.c — the generate job: K answers to each prompt from
- * one model, one batched call per prompt (server/worker/gen.h, the program's one
- * generation path: the K answers a rater compares come from one
- * model/infer.h call), stored as one generation group per prompt, which
- * /api/tasks/next then hands to raters.
+ * one model, the K answers of up to gen_model.batch prompts from one batched
+ * call (server/worker/gen.h, the program's one generation path; model/infer.h
+ * runs the live sequences of every prompt of the call together, which on a
+ * small model is many times faster than a call per prompt), stored as one
+ * generation group per prompt, which /api/tasks/next then hands to raters.
  *
  * Which prompts: params.prompt_ids (in that order), else the prompts of
  * params.split (default train) that have no group from this model yet, at
@@ -160,27 +161,51 @@ static void take_answers(struct pending *p, int want, struct gen_answer *ans, in
 	}
 }
 
-/* The K answers of prompt's group into p (its arrays allocated for K):
- * distinct texts, redrawn as the top of the file says, or with
- * params.distinct false the K samples as drawn; *redrawn counts the redraw
- * batches. */
-static int answer_group(struct job *j, struct gen_model *gm, const struct db_td_prompt *prompt,
-			struct gen_params *par, uint64_t pseed, struct pending *p, int *redrawn)
+/* The K answers of each of the n prompts' groups into p[0..n) (their arrays
+ * allocated for K; n <= gm->batch), prompt i drawing from pseed[i]: distinct
+ * texts, redrawn as the top of the file says, or with params.distinct false
+ * the K samples as drawn — each round one batched call over the groups still
+ * short; redraws[i] counts group i's redraw batches. */
+static int answer_groups(struct job *j, struct gen_model *gm, const struct db_td_prompt *const *ps,
+			 int n, struct gen_params *par, const uint64_t *pseed, struct pending *p,
+			 int *redraws)
 {
-	struct gen_answer ans[GEN_MAX_K];
+	const char *texts[GEN_BATCH_PROMPTS], *msgs[GEN_BATCH_PROMPTS];
+	uint64_t seeds[GEN_BATCH_PROMPTS];
+	int who[GEN_BATCH_PROMPTS];
+	struct gen_answer *ans = calloc((size_t)n * par->k, sizeof *ans);
 	char e[300];
 	bool distinct = j->s.distinct;
+	int rc = 0;
+	if (!ans)
+		return job_fail(j, -ENOMEM, "out of memory");
 	/* greedy draws the same text again: no redraw */
-	int redraws = distinct && par->temperature > 0 ? GEN_REDRAWS : 0;
-	for (int round = 0; round <= redraws && p->k < par->k; round++) {
-		par->seed = round == 0 ? pseed : prompt_seed(pseed, -1 - round);
-		if (gen_answers(gm, prompt->text, prompt->messages, par, ans, e, sizeof e) < 0)
-			return job_fail(j, -EINVAL, "prompt %lld: %s", (long long)prompt->id, e);
-		take_answers(p, par->k, ans, par->k, distinct);
-		gen_answers_release(ans, par->k);
-		*redrawn += round > 0;
+	int max_round = distinct && par->temperature > 0 ? GEN_REDRAWS : 0;
+	for (int round = 0; round <= max_round; round++) {
+		int m = 0, bad;
+		for (int i = 0; i < n; i++) {
+			if (p[i].k >= par->k)
+				continue;
+			who[m] = i;
+			texts[m] = ps[i]->text;
+			msgs[m] = ps[i]->messages;
+			seeds[m++] = round == 0 ? pseed[i] : prompt_seed(pseed[i], -1 - round);
+		}
+		if (m == 0)
+			break;
+		if (gen_answers_batch(gm, texts, msgs, seeds, m, par, ans, &bad, e, sizeof e) < 0) {
+			rc = job_fail(j, -EINVAL, "prompt %lld: %s",
+				      (long long)(bad >= 0 ? ps[who[bad]]->id : ps[who[0]]->id), e);
+			break;
+		}
+		for (int q = 0; q < m; q++) {
+			take_answers(&p[who[q]], par->k, ans + (size_t)q * par->k, par->k, distinct);
+			redraws[who[q]] += round > 0;
+		}
+		gen_answers_release(ans, m * par->k);
 	}
-	return 0;
+	free(ans);
+	return rc;
 }
 
 /* The prompts this job answers: new array *ps of *n. */
@@ -249,47 +274,58 @@ int job_generate(struct job *j)
 	int redrawn = 0, groups_redrawn = 0, dropped = 0;
 	double t0 = job_now();
 	g.last_write = t0;
-	for (int i = 0; i < n_ps; i++) {
+	for (int i0 = 0; i0 < n_ps; ) {
 		if (job_cancelled(j)) {
 			rc = -ECANCELED;
 			break;
 		}
-		int plen = 0;
-		if ((rc = prompt_tokens(j, gm, &ps[i], &plen)) < 0)
-			goto out;
-		if (plen + 1 > gm->cfg.seq_len) {
-			skipped++;
-			job_log(j, "prompt %lld skipped: %d tokens leave no room in the context of %d",
-				(long long)ps[i].id, plen, gm->cfg.seq_len);
-			job_progress(j, (float)(i + 1) / n_ps);
-			continue;
+		/* the next gm->batch prompts with room for an answer */
+		const struct db_td_prompt *bp[GEN_BATCH_PROMPTS];
+		uint64_t bseed[GEN_BATCH_PROMPTS];
+		int bidx[GEN_BATCH_PROMPTS], bredraw[GEN_BATCH_PROMPTS] = { 0 }, nb = 0;
+		int first = g.n_pend;
+		for (; i0 < n_ps && nb < gm->batch; i0++) {
+			int plen = 0;
+			if ((rc = prompt_tokens(j, gm, &ps[i0], &plen)) < 0)
+				goto out;
+			if (plen + 1 > gm->cfg.seq_len) {
+				skipped++;
+				job_log(j, "prompt %lld skipped: %d tokens leave no room in the context of %d",
+					(long long)ps[i0].id, plen, gm->cfg.seq_len);
+				continue;
+			}
+			struct pending *p = &g.pend[g.n_pend];
+			p->prompt_id = ps[i0].id;
+			p->text = calloc((size_t)s->k, sizeof *p->text);
+			p->n_tokens = calloc((size_t)s->k, sizeof *p->n_tokens);
+			p->ended = calloc((size_t)s->k, sizeof *p->ended);
+			if (!p->text || !p->n_tokens || !p->ended) {
+				pending_release(p);
+				rc = job_fail(j, -ENOMEM, "out of memory");
+				goto out;
+			}
+			g.n_pend++;
+			bp[nb] = &ps[i0];
+			bseed[nb] = prompt_seed(seed, ps[i0].id);
+			bidx[nb++] = i0;
 		}
-		struct pending *p = &g.pend[g.n_pend];
-		p->prompt_id = ps[i].id;
-		p->text = calloc((size_t)s->k, sizeof *p->text);
-		p->n_tokens = calloc((size_t)s->k, sizeof *p->n_tokens);
-		p->ended = calloc((size_t)s->k, sizeof *p->ended);
-		if (!p->text || !p->n_tokens || !p->ended) {
-			pending_release(p);
-			rc = job_fail(j, -ENOMEM, "out of memory");
+		if (nb > 0 && (rc = answer_groups(j, gm, bp, nb, &par, bseed, &g.pend[first],
+						  bredraw)) < 0)
 			goto out;
+		for (int q = 0; q < nb; q++) {
+			struct pending *p = &g.pend[first + q];
+			redrawn += bredraw[q];
+			groups_redrawn += bredraw[q] > 0;
+			dropped += s->k - p->k;
+			double len_sum = 0;
+			for (int a = 0; a < p->k; a++) {
+				tokens_total += p->n_tokens[a] + p->ended[a];
+				ended_total += p->ended[a];
+				len_sum += p->n_tokens[a];
+			}
+			job_metric(j, bidx[q], "response_len", len_sum / p->k);
 		}
-		g.n_pend++;
-		int was_redrawn = redrawn;
-		if ((rc = answer_group(j, gm, &ps[i], &par, prompt_seed(seed, ps[i].id), p,
-				       &redrawn)) < 0)
-			goto out;
-		if (redrawn > was_redrawn)
-			groups_redrawn++;
-		dropped += s->k - p->k;
-		double len_sum = 0;
-		for (int a = 0; a < p->k; a++) {
-			tokens_total += p->n_tokens[a] + p->ended[a];
-			ended_total += p->ended[a];
-			len_sum += p->n_tokens[a];
-		}
-		job_metric(j, i, "response_len", len_sum / p->k);
-		job_progress(j, (float)(i + 1) / n_ps);
+		job_progress(j, (float)i0 / n_ps);
 		if ((job_now() - g.last_write >= JOB_FLUSH_SEC || g.n_pend >= 256) &&
 		    (rc = write_groups(&g)) < 0)
 			goto out;

@@ -720,7 +720,7 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 	struct job_settings *s = &j->s;
 	struct prompts H = { 0 };
 	struct llama_model par = { 0 };
-	struct trainer_eval_result ec = { 0 }, ep = { 0 };
+	struct trainer_eval_result ec = { 0 };
 	struct trainer_eval_params ev;
 	struct promote_verdict v = { 0 };
 	char e[512] = "";
@@ -761,8 +761,9 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		/* held-out prompts: scored as unseen prompts are (struct trainer_prior) */
 		if (rm->prior)
 			rm->prior->alone = true;
-		if ((rc = trainer_eval(pol, ref, &par, rm, H.p, H.n, &ev, NULL, &ec, e, sizeof e)) < 0 ||
-		    (rc = trainer_eval(&par, NULL, NULL, rm, H.p, H.n, &ev, NULL, &ep, e, sizeof e)) < 0) {
+		/* one generation of each: the parent's answers come back beside the
+		 * candidate's (the same sampling streams) */
+		if ((rc = trainer_eval(pol, ref, &par, rm, H.p, H.n, &ev, NULL, &ec, e, sizeof e)) < 0) {
 			rc = trainer_error(j, rc, "promotion gate", e);
 			goto out;
 		}
@@ -771,8 +772,8 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->rl.kl_ceiling,
 		.cand = { ec.reward, ec.tokens, ec.n_tokens, ec.stride,
 			  ec.response_len, ec.eos_rate },
-		.parent = { ec.parent_reward, ep.tokens, ep.n_tokens, ep.stride, ep.response_len,
-			    ep.eos_rate },
+		.parent = { ec.parent_reward, ec.parent_tokens, ec.parent_n_tokens, ec.stride,
+			    ec.parent_response_len, ec.parent_eos_rate },
 	};
 	if (H.n == 0)
 		in.n_prompts = 0;
@@ -794,7 +795,6 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		v.promote ? "promoted" : "kept as a candidate; the parent stays active", v.win_rate,
 		v.win_lo, v.win_hi, v.answers);
 out:
-	trainer_eval_result_release(&ep);
 	trainer_eval_result_release(&ec);
 	llama_model_release(&par);
 	prompts_release(&H);

@@ -367,6 +367,92 @@ static void test_batched_equals_single(void)
 	free(p);
 }
 
+/*
+ * Several prompts in one call: each sequence is token for token what a call
+ * of its prompt alone gives (prompts of different lengths, seeds and first
+ * streams; 5 x 3 = 15 live rows at most, within the few-row kernel); and a
+ * prompt without room for a new token gets none while the others go on.
+ */
+static void test_batch_of_prompts(void)
+{
+	const struct llama_config *c = &CFG_B;
+	float *p = random_model(c, 1.0);
+	struct infer inf, one;
+	char err[256];
+	enum { NP = 5, K = 3, M = 30 };
+	int toks[NP][12], lens[NP] = { 3, 7, 1, 12, 5 };
+	struct infer_prompt ps[NP];
+	for (int i = 0; i < NP; i++) {
+		toks[i][0] = INFER_BOS;
+		random_tokens(toks[i] + 1, lens[i] - 1, c->vocab_size);
+		ps[i] = (struct infer_prompt){ toks[i], lens[i], 100 + (uint64_t)i * 7, i * 11, -1 };
+	}
+	int tb[NP * K * M], nb[NP * K], ts[K * M], ns[K];
+	float lb[NP * K * M], ls[K * M];
+	struct infer_params ip;
+	infer_params_default(&ip);
+	ip.k = K;
+	ip.max_new = M;
+	ip.temperature = 1.0f;
+	ip.top_p = 0.9f;
+	ip.stop_ids[1] = 7;
+	ip.n_stop = 2;
+	for (int threads = 1; threads <= 2; threads++) {
+		infer_set_threads(threads);
+		CHECK_INT_EQ(infer_init_batch(&inf, c, p, NP * K, NP, err, sizeof(err)), 0);
+		CHECK_INT_EQ(infer_init(&one, c, p, K, err, sizeof(err)), 0);
+		CHECK_MSG(infer_generate_batch(&inf, ps, NP, &ip, tb, nb, lb, err, sizeof(err)) == 0,
+			  "%s", err);
+		int differ = 0;
+		for (int i = 0; i < NP; i++) {
+			struct infer_params q = ip;
+			q.seed = ps[i].seed;
+			q.first_stream = ps[i].first_stream;
+			CHECK_INT_EQ(infer_generate(&one, ps[i].tokens, ps[i].n, &q, ts, ns, ls, err,
+						    sizeof(err)), 0);
+			for (int j = 0; j < K; j++) {
+				int r = i * K + j;
+				CHECK_INT_EQ(nb[r], ns[j]);
+				CHECK(memcmp(tb + (size_t)r * M, ts + (size_t)j * M, ns[j] * sizeof(int)) == 0);
+				for (int t = 0; t < ns[j]; t++)
+					CHECK(lb[(size_t)r * M + t] == ls[(size_t)j * M + t]);
+				differ += i > 0 && (nb[r] != nb[j] || memcmp(tb + (size_t)r * M, tb + (size_t)j * M,
+									  nb[r] * sizeof(int)));
+			}
+		}
+		CHECK(differ > 0); /* the prompts' answers are not all the same */
+		/* a prompt that fills the context: no new token for it, the others unchanged */
+		int full[64];
+		full[0] = INFER_BOS;
+		random_tokens(full + 1, c->seq_len - 1, c->vocab_size);
+		struct infer_prompt two[2] = { { full, c->seq_len, 5, 0, -1 }, ps[1] };
+		int t2[2 * K * M], n2[2 * K];
+		CHECK(c->seq_len <= 64);
+		CHECK_INT_EQ(infer_generate_batch(&inf, two, 2, &ip, t2, n2, NULL, err, sizeof(err)), 0);
+		for (int j = 0; j < K; j++) {
+			CHECK_INT_EQ(n2[j], 0);
+			CHECK_INT_EQ(n2[K + j], nb[K + j]);
+			CHECK(memcmp(t2 + (size_t)(K + j) * M, tb + (size_t)(K + j) * M, nb[K + j] * sizeof(int)) == 0);
+		}
+		/* a prompt's own limit: its answers are the first tokens of the unlimited ones */
+		struct infer_prompt lim[NP];
+		memcpy(lim, ps, sizeof lim);
+		lim[2].max_new = 4;
+		int t3[NP * K * M], n3[NP * K];
+		CHECK_INT_EQ(infer_generate_batch(&inf, lim, NP, &ip, t3, n3, NULL, err, sizeof(err)), 0);
+		for (int r = 0; r < NP * K; r++) {
+			int want = r / K == 2 && nb[r] > 4 ? 4 : nb[r];
+			CHECK_INT_EQ(n3[r], want);
+			CHECK(memcmp(t3 + (size_t)r * M, tb + (size_t)r * M, want * sizeof(int)) == 0);
+		}
+		/* more prompts or sequences than the engine holds */
+		CHECK_INT_EQ(infer_generate_batch(&one, ps, 2, &ip, tb, nb, NULL, err, sizeof(err)), -1);
+		infer_release(&one);
+		infer_release(&inf);
+	}
+	free(p);
+}
+
 static void test_seeds(void)
 {
 	const struct llama_config *c = &CFG_C;
@@ -556,6 +642,7 @@ int main(void)
 	RUN(test_logits_match_reference);
 	RUN(test_greedy_matches_reference);
 	RUN(test_batched_equals_single);
+	RUN(test_batch_of_prompts);
 	RUN(test_seeds);
 	RUN(test_logprobs_match_reference);
 	RUN(test_from_checkpoint_file);

@@ -1722,12 +1722,40 @@ static void test_eval(void)
 		}
 	CHECK_INT_EQ(same, NP * K);
 	CHECK_NEAR(res.reward_mean, rsum / (NP * K), 1e-5);
+	/* parent == policy: its answers are the policy's */
+	CHECK(!memcmp(res.parent_tokens, res.tokens, (size_t)res.n_answers * res.stride * sizeof(int)));
 	trainer_eval_result_release(&res);
+
+	/* another parent: its answers and their figures are those the parent
+	 * gives evaluated alone with the same seed (the gate's second generation,
+	 * which these replace) */
+	struct llama_model other;
+	model_new(&other, 8, SEQ, LLAMA_NO_GRADS, 99);
+	struct trainer_eval_result alone;
+	CHECK_INT_EQ(trainer_eval(&pol, &ref, &other, &rm, pr, NP, &p, NULL, &res, err, sizeof err), 0);
+	CHECK_INT_EQ(trainer_eval(&other, NULL, NULL, &rm, pr, NP, &p, NULL, &alone, err, sizeof err), 0);
+	int diff = 0;
+	for (int a = 0; a < res.n_answers; a++) {
+		CHECK_INT_EQ(res.parent_n_tokens[a], alone.n_tokens[a]);
+		CHECK(!memcmp(res.parent_tokens + (size_t)a * res.stride, alone.tokens + (size_t)a * alone.stride,
+			      (size_t)alone.n_tokens[a] * sizeof(int)));
+		CHECK(res.parent_reward[a] == alone.reward[a]);
+		diff += res.n_tokens[a] != res.parent_n_tokens[a] ||
+			memcmp(res.tokens + (size_t)a * res.stride, res.parent_tokens + (size_t)a * res.stride,
+			       (size_t)res.n_tokens[a] * sizeof(int)) != 0;
+	}
+	CHECK(diff > 0); /* the two models answer differently: the check above can fail */
+	CHECK_NEAR(res.parent_response_len, alone.response_len, 1e-6);
+	CHECK_NEAR(res.parent_eos_rate, alone.eos_rate, 1e-6);
+	trainer_eval_result_release(&alone);
+	trainer_eval_result_release(&res);
+	llama_model_release(&other);
 
 	/* without ref, parent, rm: NAN figures, answers still there */
 	rc = trainer_eval(&pol, NULL, NULL, NULL, pr, NP, &p, NULL, &res, err, sizeof err);
 	CHECK_INT_EQ(rc, 0);
 	CHECK(isnan(res.kl) && isnan(res.win_rate) && isnan(res.reward_mean));
+	CHECK(!res.parent_tokens && isnan(res.parent_response_len) && isnan(res.parent_eos_rate));
 	CHECK(res.tokens && res.n_tokens[0] > 0);
 	trainer_eval_result_release(&res);
 	infer_release(&inf);
