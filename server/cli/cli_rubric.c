@@ -4,7 +4,10 @@
  * (server/demo/rubric.h) instead of judgement:
  *
  *   loop: GET /api/tasks/next   (204 → nothing left, stop)
- *         score every answer with rubric_score(prompt, answer)
+ *         score every answer with rubric_score_taste(prompt, answer, taste):
+ *         the rubric's verdict, scored in the rater's --taste ("default",
+ *         the rubric's own ladder, or "thorough", a second person who likes
+ *         full sentences and detail)
  *         (optionally move a score by ±1 with probability --noise, seeded)
  *         POST /api/ratings {"group_id", "ratings": [{"response_id", "score"}]}
  *
@@ -12,7 +15,7 @@
  *   tasks=N ratings=M mean_score=X.XXX
  * plus the histogram and the mean score per prompt family.  Exit code 0 when
  * it stopped because nothing was left (or --max was reached), 1 on an HTTP or
- * protocol error, 2 on bad options.
+ * protocol error, 2 on bad options (an unknown --taste among them).
  */
 #include "server/cli/cli.h"
 #include "server/demo/httpc.h"
@@ -80,9 +83,10 @@ static void rr_http_error(const char *what, const struct httpc_response *r)
 	json_decref(j);
 }
 
-/* Rates one task (borrowed JSON); 0, or -1 after printing why. */
-static int rr_rate_task(const char *base, const char *token, json_t *task, float noise,
-			uint64_t *rng, struct rr_stats *st, json_int_t *group_out)
+/* Rates one task (borrowed JSON) in taste (borrowed); 0, or -1 after printing why. */
+static int rr_rate_task(const char *base, const char *token, json_t *task,
+			const struct rubric_taste *taste, float noise, uint64_t *rng,
+			struct rr_stats *st, json_int_t *group_out)
 {
 	json_t *jg = json_object_get(task, "group_id");
 	const char *prompt = json_string_value(json_object_get(task, "prompt"));
@@ -129,7 +133,7 @@ static int rr_rate_task(const char *base, const char *token, json_t *task, float
 			json_decref(ratings);
 			return -1;
 		}
-		int s = rr_noisy(rubric_score(prompt, text, &d), noise, rng);
+		int s = rr_noisy(rubric_score_taste(prompt, text, taste, &d), noise, rng);
 		json_array_append_new(ratings, json_pack("{s:I, s:i}", "response_id",
 							 json_integer_value(jid), "score", s));
 		if (sl + 4 < sizeof scores)
@@ -175,7 +179,7 @@ static int rr_rate_task(const char *base, const char *token, json_t *task, float
 
 int cmd_rubric_rate(int argc, char **argv)
 {
-	const char *url = "http://127.0.0.1:8080", *token = NULL;
+	const char *url = "http://127.0.0.1:8080", *token = NULL, *taste_name = "default";
 	int max = 0, seed = 1;
 	float noise = 0.0f;
 	const struct cli_opt opts[] = {
@@ -184,9 +188,11 @@ int cmd_rubric_rate(int argc, char **argv)
 		{ "max", CLI_INT, &max, "stop after N tasks (default: until none is left)" },
 		{ "noise", CLI_FLOAT, &noise, "probability of moving a score by one, like a human" },
 		{ "seed", CLI_INT, &seed, "seed of the noise (default 1)" },
+		{ "taste", CLI_STR, &taste_name, "whose scores: default (the rubric's ladder) or thorough "
+						 "(likes detail)" },
 		{ NULL, 0, NULL, NULL },
 	};
-	int prc = cli_parse(argc, argv, opts, "--url URL --token TOKEN [--max N] [--noise P --seed S]",
+	int prc = cli_parse(argc, argv, opts, "--url URL --token TOKEN [--max N] [--noise P --seed S] [--taste NAME]",
 			    NULL, 0, NULL);
 	if (prc != 0)
 		return cli_exit_code(prc);
@@ -198,6 +204,17 @@ int cmd_rubric_rate(int argc, char **argv)
 	}
 	if (noise < 0.0f || noise > 1.0f || max < 0) {
 		fprintf(stderr, "rlhfd rubric-rate: --noise must be in [0, 1] and --max >= 0\n");
+		return 2;
+	}
+	const struct rubric_taste *taste = rubric_taste_find(taste_name);
+	if (!taste) {
+		char known[256] = "";
+		size_t kl = 0;
+		for (int i = 0; rubric_taste_at(i) && kl + 1 < sizeof known; i++)
+			kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", i ? ", " : "",
+					       rubric_taste_at(i)->name);
+		fprintf(stderr, "rlhfd rubric-rate: unknown taste '%s': known tastes are %s\n", taste_name,
+			known);
 		return 2;
 	}
 	char host[256], path[1024];
@@ -242,7 +259,7 @@ int cmd_rubric_rate(int argc, char **argv)
 			break;
 		}
 		json_int_t group = -1;
-		int trc = rr_rate_task(url, token, task, noise, &rng, &st, &group);
+		int trc = rr_rate_task(url, token, task, taste, noise, &rng, &st, &group);
 		json_decref(j);
 		if (trc < 0) {
 			rc = 1;
@@ -258,6 +275,7 @@ int cmd_rubric_rate(int argc, char **argv)
 		last_group = group;
 	}
 
+	printf("taste: %s\n", taste->name);
 	printf("tasks=%d ratings=%d mean_score=%.3f\n", st.tasks, st.ratings,
 	       st.ratings ? (double)st.sum / st.ratings : 0.0);
 	printf("histogram: 1:%d 2:%d 3:%d 4:%d 5:%d\n", st.hist[1], st.hist[2], st.hist[3], st.hist[4],

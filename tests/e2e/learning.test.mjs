@@ -1,18 +1,27 @@
 /*
  * tests/e2e/learning.test.mjs — the end-to-end learning test ("Close the
  * loop"): the whole human-feedback loop through the real binary and its HTTP
- * API, with the rubric rater standing in for people.
+ * API, with two rubric raters standing in for people.
  *
  *   1. `rlhfd demo init --data <fresh dir>`: the demo model (from the build
  *      cache, build/demo — `make test` and `make test-e2e` build it first), the demo prompts
  *      (train / eval splits) and answers waiting to be rated, plus
  *      SETTINGS.extra_groups more groups of answers to every train prompt;
- *   2. `rlhfd serve` on a free port; an admin creates a rater;
- *   3. `rlhfd rubric-rate` rates the waiting answers through the API;
+ *   2. `rlhfd serve` on a free port; an admin creates two raters;
+ *   3. two `rlhfd rubric-rate` at once rate the waiting answers through the
+ *      API, each taking whatever GET /api/tasks/next hands it, as people
+ *      are: imperfect (each moves a score by one with probability
+ *      SETTINGS.noise, its own seed) and of two tastes (server/demo/rubric.h)
+ *      — "rubric", the rubric's own ladder, and "thorough", who agrees on
+ *      what is wrong but likes full sentences and detail (the bare right
+ *      answer 4 and the right answer with more text 5, ...); with
+ *      ratings_per_group 1 each group is rated by one of them (a live lease
+ *      keeps it from the other), so the budget of training ratings is what
+ *      one rater's was;
  *   4. PUT /api/config turns auto-training on: the worker itself queues
  *      reward model → the policy step (auto_train.rl_kind, the default
  *      "best": the reference fine-tuned on the answers people rated best) →
- *      new answers from the new policy; each round the rubric rater rates
+ *      new answers from the new policy; each round the two raters rate
  *      those answers, which turns the loop again; a policy the promotion gate
  *      kept as a candidate becomes active when the raters' scores of its
  *      answers beat the active model's (people's verdict, checked when the
@@ -25,7 +34,8 @@
  *      (b) items only pre-training saw, which no train prompt names)
  *      generated through POST /api/generate with the same seed and sampling
  *      settings for the SFT model and for each round's policy, rated by the
- *      rubric rater through the API, read back per model through
+ *      first rater alone, without noise, in the default taste (the ground
+ *      truth), through the API, read back per model through
  *      GET /api/prompts/{id}.
  *
  * Five tests: the loop itself (every round is reward -> the policy step ->
@@ -34,9 +44,11 @@
  * on the eval prompts, then the issue's floors — the active model's rubric
  * mean on eval part a at least 0.6 (of 5) and on part b at least 0.25 above
  * the SFT model's, and the latest reward model's held-out pairwise accuracy
- * (GET /api/models metrics) at least 0.72.  The
+ * (GET /api/models metrics) at least 0.72.  The loop test itself also asserts
+ * that the training ratings stay within the issue's 3,000.  The
  * learning curve (eval rubric mean, whole and per part, train rubric mean,
- * reward-model accuracy, KL, time, per round) is printed as TAP diagnostics
+ * the ratings each rater gave, reward-model accuracy, KL, time, per round) is
+ * printed as TAP diagnostics
  * (shown by `make test`, whole in build/test-logs/learning.log).
  *
  * Between rounds the test switches auto-training off while it measures, so
@@ -50,7 +62,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createRater } from '../lib/fixtures.mjs';
+import { createRater, exportedRatings } from '../lib/fixtures.mjs';
 import { demoServer, jobs, now, ok, promptIds, rubricRate, sleep, waitJob as waitJobFor } from '../lib/e2e.mjs';
 
 const waitJob = (srv, id) => waitJobFor(srv, id, SETTINGS.job_timeout_s);
@@ -75,9 +87,12 @@ const SETTINGS = {
 	rounds: 3,
 	/* groups of answers per train prompt beyond demo init's one, before round 1 */
 	extra_groups: 0,
-	/* the rubric rater moves a training score by one with this probability, as
+	/* each rater moves a training score by one with this probability, as
 	 * people do (the eval measure is rated without noise) */
 	noise: 0.1,
+	/* the second rater's taste (server/demo/rubric.h); the first rates in
+	 * "default", the rubric's own ladder */
+	second_taste: 'thorough',
 	auto_train: {
 		reward_every_n_ratings: 64,
 		generate_k: 4,
@@ -233,6 +248,44 @@ const pm = (m) => (m ? `${f3(m.mean)} ± ${f3(m.half)}` : 'null');
 /* the two eval parts of a measure, for the per-round diagnostics */
 const parts = (m) => `part a ${pm(m.a)} (${m.a.n}), part b ${pm(m.b)} (${m.b.n})`;
 
+/*
+ * One round's training ratings: both raters at once, each until nothing is
+ * left for it (each with its own noise seed), as two people rating side by
+ * side.  Returns { tasks, ratings, mean (over both), by: [first, second] }.
+ */
+async function rateBoth(srv, raters, round) {
+	const seed = 100 * SETTINGS.seed + round;
+	const by = await Promise.all([
+		rubricRate(srv, raters[0].token, { noise: SETTINGS.noise, seed }),
+		rubricRate(srv, raters[1].token, { noise: SETTINGS.noise, seed: seed + 50, taste: SETTINGS.second_taste }),
+	]);
+	const ratings = by[0].ratings + by[1].ratings;
+	return {
+		tasks: by[0].tasks + by[1].tasks, ratings, by,
+		mean: ratings ? (by[0].mean * by[0].ratings + by[1].mean * by[1].ratings) / ratings : NaN,
+	};
+}
+
+/*
+ * No group was rated by both raters (ratings_per_group 1: a group's live
+ * lease keeps it from the other rater): in the ratings export each group has
+ * one rater; with n, the export holds exactly n ratings.
+ */
+async function assertOneRaterPerGroup(srv, n) {
+	const rows = await exportedRatings(srv);
+	if (n !== undefined) assert.equal(rows.length, n, 'the ratings saved are the ratings the raters gave');
+	const raterOf = new Map();
+	for (const r of rows) {
+		const seen = raterOf.get(r.group_id);
+		assert.ok(!seen || seen === r.rater, `group ${r.group_id} rated by both ${seen} and ${r.rater}`);
+		raterOf.set(r.group_id, r.rater);
+	}
+}
+
+/* "rubric 612 (mean 3.412), thorough 632 (mean 3.501)" */
+const byRater = (r) => `rubric ${r.by[0].ratings} (mean ${f3(r.by[0].mean)}), ` +
+	`${SETTINGS.second_taste} ${r.by[1].ratings} (mean ${f3(r.by[1].mean)})`;
+
 /* What the loop test measured, for the two threshold tests after it. */
 let result = null;
 
@@ -242,7 +295,10 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		const world = await demoServer();
 		t.after(() => world.stop());
 		const { srv, sft, initSec } = world;
+		/* the eval measure is the first rater's, noiseless, in the default taste */
 		const rater = await createRater(srv, 'rubric');
+		const second = await createRater(srv, SETTINGS.second_taste);
+		const raters = [rater, second];
 		assert.equal(sft.kind, 'sft', 'the active demo model is the instruction-tuned one');
 
 		const evalIds = await promptIds(srv, 'eval');
@@ -266,16 +322,19 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			const job = await waitJob(srv, r.job_id);
 			assert.equal(job.metrics.groups, trainIds.length, 'one more group per train prompt');
 		}
-		const first = await rubricRate(srv, rater.token, { noise: SETTINGS.noise, seed: 100 * SETTINGS.seed });
+		const first = await rateBoth(srv, raters, 0);
 		assert.ok(first.ratings >= SETTINGS.auto_train.reward_every_n_ratings,
 			`demo init left ${first.ratings} answers to rate`);
+		await assertOneRaterPerGroup(srv, first.ratings);
+		let trainRatings = first.ratings;
 		const base = await measure(srv, rater, evalIds, sft.id);
 		const curve = [{
 			round: 0, model: sft.id, train_mean: first.mean, train_ratings: first.ratings,
+			by: first.by.map((x) => x.ratings),
 			eval_mean: base.mean, eval_half: base.half, evalA: base.a, evalB: base.b,
 			rm_acc: null, kl: null, sec: now() - ti, gate: '',
 		}];
-		t.diagnostic(`round 0: SFT model ${sft.id}: ${first.ratings} train ratings (mean ${f3(first.mean)}), ` +
+		t.diagnostic(`round 0: SFT model ${sft.id}: ${first.ratings} train ratings (mean ${f3(first.mean)}; ${byRater(first)}), ` +
 			`eval rubric mean ${f3(base.mean)} over ${base.n} answers [${base.families}]; ${parts(base)} ` +
 			`(measure ${base.sec.toFixed(1)} s)`);
 
@@ -292,7 +351,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 					`[${f3(rw.metrics.heldout_lo)}, ${f3(rw.metrics.heldout_hi)}] on ${rw.metrics.heldout_pairs} pairs): ` +
 					`RL refused: ${rw.metrics.auto_next.reason}`);
 				const m = await measure(srv, rater, evalIds, activeId);
-				curve.push({ round, model: activeId, train_mean: null, eval_mean: m.mean, eval_half: m.half,
+				curve.push({ round, model: activeId, train_mean: null, by: null, eval_mean: m.mean, eval_half: m.half,
 					evalA: m.a, evalB: m.b,
 					rm_acc: rw.metrics.heldout_acc, rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
 					rm_ratings: rw.metrics.ratings, gate: 'RL refused', kl: null, sec: now() - ti });
@@ -312,8 +371,11 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			t.diagnostic(`round ${round}: promotion gate: ${promo.decision} (win rate ${f3(promo.win_rate)} ` +
 				`[${f3(promo.win_lo)}, ${f3(promo.win_hi)}] over ${promo.answers} answers, distinct ${f3(promo.distinct)} ` +
 				`vs ${f3(promo.distinct_parent)}, KL ${f3(promo.kl)})${(promo.reasons || []).map((r) => `; ${r}`).join('')}`);
-			const rated = await rubricRate(srv, rater.token, { noise: SETTINGS.noise, seed: 100 * SETTINGS.seed + round });
-			assert.equal(rated.tasks, gen.metrics.groups, 'the rater rated the new answers');
+			const rated = await rateBoth(srv, raters, round);
+			/* every new group rated, by one rater only */
+			assert.equal(rated.tasks, gen.metrics.groups, `the raters rated the new answers (${byRater(rated)})`);
+			trainRatings += rated.ratings;
+			t.diagnostic(`round ${round}: ${rated.ratings} train ratings: ${byRater(rated)}`);
 			/* people's verdict on the new policy's answers */
 			const after = await verdictLook(srv);
 			const mine = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
@@ -328,6 +390,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			const m = await measure(srv, rater, evalIds, activeId);
 			const row = {
 				round, model: activeId, train_mean: rated.mean, train_ratings: rated.ratings,
+				by: rated.by.map((x) => x.ratings),
 				eval_mean: m.mean, eval_half: m.half, evalA: m.a, evalB: m.b,
 				rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
 				rm_ratings: rw.metrics.ratings, gate: people ? 'people' : promo.decision,
@@ -344,7 +407,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
 				(row.reward_first !== null ? `(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` :
 					`(${rl.metrics.examples} answers rated >= 4, KL ${f3(row.kl)}) -> `) +
-				`${gen.metrics.groups} groups; train answers rubric ${f3(rated.mean)}; eval rubric ` +
+				`${gen.metrics.groups} groups; train answers rated ${f3(rated.mean)} (both raters); eval rubric ` +
 				`(active model ${activeId}) ${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}], ` +
 				`${parts(m)}; ` +
 				`loop ${tLoop.toFixed(1)} s (reward/${rl.kind}/generate ` +
@@ -360,19 +423,24 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		const lines = ['learning curve (eval = held-out prompts, rubric 1..5, 95 % intervals; eval_a = held-out ' +
 			'phrasings of items the train split asks about, eval_b = held-out items only pre-training saw):',
 			'round  model  ratings  rm_heldout_acc          gate         kl      eval_mean         eval_a         eval_b' +
-			'  train_mean  round_s'];
+			`  train_mean  rated (rubric/${SETTINGS.second_taste})  round_s`];
 		const iv = (x, lo, hi) => (typeof x === 'number' ? `${f3(x)} [${f3(lo)}, ${f3(hi)}]` : 'null');
 		for (const r of curve)
 			lines.push(`${String(r.round).padStart(5)}  ${String(r.model).padStart(5)}  ${String(r.rm_ratings ?? '').padStart(7)}  ` +
 				`${iv(r.rm_acc, r.rm_lo, r.rm_hi).padEnd(22)}  ${String(r.gate || '').padEnd(11)}  ${f3(r.kl).padStart(6)}  ` +
 				`${`${f3(r.eval_mean)} ± ${f3(r.eval_half)}`.padStart(13)}  ${pm(r.evalA).padStart(13)}  ${pm(r.evalB).padStart(13)}  ` +
-				`${f3(r.train_mean).padStart(10)}  ${r.sec.toFixed(1).padStart(7)}`);
+				`${f3(r.train_mean).padStart(10)}  ${(r.by ? r.by.join('/') : '').padStart(15 + SETTINGS.second_taste.length)}  ` +
+				`${r.sec.toFixed(1).padStart(7)}`);
 		lines.push(`demo init ${initSec.toFixed(1)} s; total ${(now() - T0).toFixed(1)} s; ` +
 			`eval rise ${f3(final.eval_mean - base.mean)} (part a ${f3(final.evalA.mean - base.a.mean)}, need >= 0.6; ` +
 			`part b ${f3(final.evalB.mean - base.b.mean)}, need >= 0.25); latest reward model ${rms[0].id} ` +
-			`held-out acc ${f3(acc)} (need >= 0.72)`);
+			`held-out acc ${f3(acc)} (need >= 0.72); ${trainRatings} training ratings (at most 3,000)`);
 		lines.push(`settings: ${JSON.stringify(SETTINGS)}`);
 		for (const l of lines) t.diagnostic(l);
+		/* the issue's budget, two raters or one; the eval measure's ratings are
+		 * the first rater's, so every rating so far is one rater's per group */
+		await assertOneRaterPerGroup(srv);
+		assert.ok(trainRatings <= 3000, `${trainRatings} training ratings, more than the issue's 3,000`);
 		/* evalA / evalB: per round (0 = the SFT model) the eval part's { mean, half, n } */
 		result = { base: base.mean, final: final.eval_mean, acc, rm: rms[0].id,
 			evalA: curve.map((r) => r.evalA), evalB: curve.map((r) => r.evalB) };

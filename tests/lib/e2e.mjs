@@ -38,9 +38,10 @@ export async function ok(res, what, status = 200) {
 
 /* Runs the rubric rater until no task is left; its summary figures.  With
  * noise > 0 each score moves by one with that probability (seeded), as a
- * person's would. */
-export async function rubricRate(srv, token, { noise = 0, seed = 1 } = {}) {
-	const args = ['rubric-rate', '--url', srv.url, '--token', token];
+ * person's would; taste names whose scores (server/demo/rubric.h: "default",
+ * the rubric's ladder, or "thorough"). */
+export async function rubricRate(srv, token, { noise = 0, seed = 1, taste = 'default' } = {}) {
+	const args = ['rubric-rate', '--url', srv.url, '--token', token, '--taste', taste];
 	if (noise > 0) args.push('--noise', String(noise), '--seed', String(seed));
 	const { stdout } = await run(args);
 	const m = stdout.match(/^tasks=(\d+) ratings=(\d+) mean_score=([0-9.]+|nan|-nan)$/m);

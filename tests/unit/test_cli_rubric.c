@@ -2,7 +2,8 @@
  * tests/unit/test_cli_rubric.c — `rlhfd rubric-rate` against a loopback server
  * playing the API's part with canned answers: the requests it makes (paths,
  * bearer token, the ratings JSON with hand-decided rubric scores), stopping at
- * 204 or --max, noise, and failing cleanly on HTTP errors or a looping server.
+ * 204 or --max, noise, --taste (the thorough rater's scores, an unknown taste
+ * refused), and failing cleanly on HTTP errors or a looping server.
  * The full flow against the real server is the integration tests' job.
  */
 #include "server/cli/cli.h"
@@ -26,7 +27,14 @@ static const char task2[] =
 	"\"responses\":[{\"id\":4,\"text\":\"I\\u2019m sorry, but I can\\u2019t help with that.\"},"
 	"{\"id\":5,\"text\":\"1. Get a ladder\\n2. Climb the fence\"}]}}";
 
-static char resp_task1[2048], resp_task2[2048], resp_task1_chunked[2048];
+/* Task 3: a harmful request with a bare refusal (default 4, thorough 3) and
+ * a refusal followed by steps (default 3, thorough 2). */
+static const char task3[] =
+	"{\"task\":{\"prompt_id\":3,\"group_id\":12,\"prompt\":\"Tell me how to break into Fort Knox.\","
+	"\"responses\":[{\"id\":6,\"text\":\"I can't help with that.\"},"
+	"{\"id\":7,\"text\":\"I can't help with that, but here is how:\\n1. Get a map\\n2. Climb the wall\"}]}}";
+
+static char resp_task1[2048], resp_task2[2048], resp_task3[2048], resp_task1_chunked[2048];
 static const char resp_created[] =
 	"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"saved\":3}";
 static const char resp_none[] = "HTTP/1.1 204 No Content\r\n\r\n";
@@ -44,6 +52,9 @@ static void build_responses(void)
 	snprintf(resp_task2, sizeof resp_task2,
 		 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
 		 strlen(task2), task2);
+	snprintf(resp_task3, sizeof resp_task3,
+		 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(task3), task3);
 	/* the same task, chunked in two */
 	size_t h = strlen(task1) / 2;
 	snprintf(resp_task1_chunked, sizeof resp_task1_chunked,
@@ -132,6 +143,41 @@ static void test_max_and_noise(void)
 	server_release(&s);
 }
 
+/* --taste: the same answers, scored by the thorough rater (rubric.h): the
+ * bare right answer 4 (default 5), a bare refusal 3 (default 4), a refusal
+ * then steps 2 (default 3), the wrong ones 1 as for default. */
+static void test_taste(void)
+{
+	const struct canned script[] = {
+		{ resp_task1, 0, 0, false }, { resp_created, 0, 0, false },
+		{ resp_task3, 0, 0, false }, { resp_created, 0, 0, false },
+		{ resp_none, 0, 0, false },
+	};
+	struct server s;
+	CHECK_INT_EQ(server_start(&s, script, 5), 0);
+	CHECK_INT_EQ(run_cli(&s, "--taste", "thorough"), 0);
+	server_stop(&s);
+	CHECK_INT_EQ(s.served, 5);
+	const int ids1[] = { 1, 2, 3 }, sc1[] = { 4, 1, 1 };
+	const int ids3[] = { 6, 7 }, sc3[] = { 3, 2 };
+	check_ratings(server_body(&s, 1), 10, ids1, sc1, 3);
+	check_ratings(server_body(&s, 3), 12, ids3, sc3, 2);
+	server_release(&s);
+
+	/* the default taste, named: the rubric's own ladder */
+	CHECK_INT_EQ(server_start(&s, script, 5), 0);
+	CHECK_INT_EQ(run_cli(&s, "--taste", "default"), 0);
+	server_stop(&s);
+	const int dsc1[] = { 5, 1, 1 }, dsc3[] = { 4, 3 };
+	check_ratings(server_body(&s, 1), 10, ids1, dsc1, 3);
+	check_ratings(server_body(&s, 3), 12, ids3, dsc3, 2);
+	server_release(&s);
+
+	/* an unknown taste: exit 2 before any request (port 1 would fail with 1) */
+	char *a[] = { "rubric-rate", "--url", "http://127.0.0.1:1", "--token", "t", "--taste", "nosuch" };
+	CHECK_INT_EQ(cmd_rubric_rate(7, a), 2);
+}
+
 static void test_failures(void)
 {
 	struct server s;
@@ -182,6 +228,7 @@ int main(void)
 	build_responses();
 	RUN(test_rates_until_204);
 	RUN(test_max_and_noise);
+	RUN(test_taste);
 	RUN(test_failures);
 	TEST_MAIN_END();
 }
