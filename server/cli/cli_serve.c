@@ -4,6 +4,12 @@
  * HTTP server and runs until SIGINT or SIGTERM, then stops cleanly: the
  * daemon finishes its connections and joins its threads before the database
  * connections are closed.
+ *
+ * One server per data directory: it holds an exclusive lock on
+ * <data>/rlhfd.lock for its lifetime, taken before the database is opened.  A
+ * second server on the same directory would otherwise mark the first one's
+ * running job interrupted at its start (and queue an auto-training job
+ * again) before it found its port taken; it exits instead.
  */
 #include "server/cli/cli.h"
 #include "server/http/http.h"
@@ -14,6 +20,7 @@
 #include "db/migrate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -21,8 +28,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Takes the data directory's lock for the life of the process (the
+ * descriptor is left open on purpose): 0, or -1 after saying why. */
+static int lock_data_dir(const char *data)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/rlhfd.lock", data) >= (int)sizeof path) {
+		fprintf(stderr, "rlhfd serve: data directory path too long: '%s'\n", data);
+		return -1;
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "rlhfd serve: cannot open '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			fprintf(stderr, "rlhfd serve: data directory '%s' is in use by another rlhfd "
+				"serve (it holds '%s'); stop that one first or use another --data\n",
+				data, path);
+		else
+			fprintf(stderr, "rlhfd serve: cannot lock '%s': %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
 
 /* mkdir -p with mode 0700 for the parts it creates; the last part is made
  * 0700 if it existed. */
@@ -132,6 +167,8 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "rlhfd serve: cannot create data directory '%s': %s\n", data, strerror(errno));
 		return 1;
 	}
+	if (lock_data_dir(data) < 0)
+		return 1;
 	char db_path[PATH_MAX], web_dir[PATH_MAX];
 	snprintf(db_path, sizeof db_path, "%s/rlhfd.db", data);
 	if (db_pool_init(db_path) < 0)

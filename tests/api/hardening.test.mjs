@@ -12,6 +12,7 @@
  *   4  CSV cells that a spreadsheet would run as formulas are exported as text
  *   7  the data directory 0700, the database and its WAL 0600
  *  10  duplicate JSON keys and %00 in a path are 400
+ *  11  one server per data directory
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -257,4 +258,37 @@ test('4: a formula in a rater comment is exported as text in ratings.csv', async
 		const jl = (await s.admin.get('/api/export/ratings.jsonl')).text;
 		assert.ok(jl.includes(JSON.stringify(evil)));
 	} finally { await s.stop(); }
+});
+
+/*
+ * 11  one server per data directory: a second `rlhfd serve` on a directory a
+ *     server is using exits 1 before it opens the database (it used to mark
+ *     the first server's running job interrupted, then fail to bind); the
+ *     first goes on unchanged, and once it stops the directory serves again.
+ */
+test('11 a second server on a data directory in use exits 1 and changes nothing', async () => {
+	const first = await startServer({ keepData: true });
+	try {
+		await createRater(first, 'one-server');
+		const before = await snapshot(first);
+		const port2 = first.port + 1 === 65536 ? first.port - 1 : first.port + 1;
+		const r = spawnSync(BIN, ['serve', '--port', String(port2), '--data', first.dataDir], {
+			cwd: ROOT, timeout: 15000, encoding: 'utf8',
+			env: { ...process.env, RLHFD_ADMIN_TOKEN: 'another-admin-token-0123456789' },
+		});
+		assert.equal(r.status, 1, `second server: status ${r.status}, stderr: ${r.stderr}`);
+		assert.match(r.stderr, /data directory '.*' is in use by another rlhfd serve/);
+		assert.equal((await fetch(first.url + '/healthz')).status, 200, 'the first server still answers');
+		await assertUnchanged(first, before, 'a second server tried the same data directory');
+	} finally {
+		await first.stop({ keepData: true });
+	}
+	/* the lock went with the process: the directory serves again */
+	const again = await startServer({ dataDir: first.dataDir, adminToken: first.adminToken });
+	try {
+		assert.equal((await again.admin.get('/api/raters')).status, 200);
+	} finally {
+		await again.stop();
+		rmSync(first.dataDir, { recursive: true, force: true });
+	}
 });
