@@ -1041,6 +1041,16 @@ static int eval_prepare(struct eval_job *j, struct trainer_eval_result *res)
 	return 0;
 }
 
+/* Answer a's new tokens of s into row a of tokens (stride) and n_tokens;
+ * returns how many. */
+static int eval_answer(int *tokens, int *n_tokens, int a, int stride, const struct trainer_seq *s)
+{
+	int ng = s->n - s->prompt_len;
+	memcpy(tokens + (size_t)a * stride, s->tokens + s->prompt_len, (size_t)ng * sizeof(int));
+	n_tokens[a] = ng;
+	return ng;
+}
+
 /* Prompts c0 .. c0+nc: the policy's answers (prompt i's from streams i*k..),
  * their log-prob sums under policy and ref, their scores, the parent's
  * answers and scores; each answer into res and the sums. */
@@ -1072,11 +1082,7 @@ static int eval_chunk(struct eval_job *j, int c0, int nc, struct trainer_eval_re
 	for (int r = 0; r < ro->n; r++) {
 		int a = c0 * k + r;
 		const struct trainer_seq *s = &ro->seqs[r];
-		int ng = s->n - s->prompt_len;
-		memcpy(res->tokens + (size_t)a * p->max_new, s->tokens + s->prompt_len,
-		       (size_t)ng * sizeof(int));
-		res->n_tokens[a] = ng;
-		j->len += ng;
+		j->len += eval_answer(res->tokens, res->n_tokens, a, p->max_new, s);
 		j->eos += s->ended;
 		if (j->ref) {
 			res->seq_kl[a] = ro->lpsum[r] - ro->ref_sum[r];
@@ -1088,11 +1094,7 @@ static int eval_chunk(struct eval_job *j, int c0, int nc, struct trainer_eval_re
 		}
 		if (j->use_parent) {
 			const struct trainer_seq *q = &rp->seqs[r];
-			int nq = q->n - q->prompt_len;
-			memcpy(res->parent_tokens + (size_t)a * p->max_new, q->tokens + q->prompt_len,
-			       (size_t)nq * sizeof(int));
-			res->parent_n_tokens[a] = nq;
-			j->plen += nq;
+			j->plen += eval_answer(res->parent_tokens, res->parent_n_tokens, a, p->max_new, q);
 			j->peos += q->ended;
 			res->parent_reward[a] = rp->score[r];
 			j->win += ro->score[r] > rp->score[r] ? 1.0 : ro->score[r] == rp->score[r] ? 0.5 : 0.0;
