@@ -44,7 +44,7 @@ int cmd_bench_sample(int argc, char **argv)
 	struct llama_config c = { .dim = 288, .hidden_dim = 768, .n_layers = 6, .n_heads = 6,
 				  .n_kv_heads = 0, .vocab_size = 32000, .seq_len = 256,
 				  .shared_classifier = true };
-	int batch = 4, steps = 0, threads = 0, top_k = 0, seed = 1;
+	int batch = 4, steps = 0, threads = 0, top_k = 0, seed = 1, prompts = 1;
 	float temperature = 1.0f, top_p = 1.0f;
 	bool untied = false;
 	struct cli_opt opts[] = {
@@ -57,6 +57,8 @@ int cmd_bench_sample(int argc, char **argv)
 		{ "seq", CLI_INT, &c.seq_len, "context length (256)" },
 		{ "untied", CLI_FLAG, &untied, "separate classifier" },
 		{ "batch", CLI_INT, &batch, "sequences K generated together (4)" },
+		{ "prompts", CLI_INT, &prompts, "prompts per call, K sequences each (1): "
+		  "infer_generate_batch, as the generate job runs" },
 		{ "steps", CLI_INT, &steps, "new tokens per sequence (seq - 1)" },
 		{ "threads", CLI_INT, &threads, "threads (all cores)" },
 		{ "temperature", CLI_FLOAT, &temperature, "sampling temperature (1; 0 = greedy)" },
@@ -80,27 +82,35 @@ int cmd_bench_sample(int argc, char **argv)
 	}
 	if (steps <= 0)
 		steps = c.seq_len - 1;
-	if (batch < 1 || steps > c.seq_len - 1) {
-		fprintf(stderr, "rlhfd bench sample: want --batch >= 1 and --steps <= seq - 1 (%d)\n",
-			c.seq_len - 1);
+	if (batch < 1 || steps > c.seq_len - 1 || prompts < 1 || (long)prompts * batch > 4096) {
+		fprintf(stderr, "rlhfd bench sample: want --batch >= 1, --prompts >= 1 (prompts x "
+			"batch <= 4096) and --steps <= seq - 1 (%d)\n", c.seq_len - 1);
 		return 2;
 	}
 	infer_set_threads(threads);
 
 	size_t np = llama_params_count(&c);
 	float *params = malloc(np * sizeof(float));
-	int *tokens = malloc((size_t)batch * steps * sizeof(int)), *n_tok = malloc(batch * sizeof(int));
+	size_t R = (size_t)prompts * batch;
+	int *tokens = malloc(R * steps * sizeof(int)), *n_tok = malloc(R * sizeof(int));
+	/* prompt i: one token (BOS for the first, then 3, 4, ...), its own streams */
+	int *pt = malloc((size_t)prompts * sizeof(int));
+	struct infer_prompt *ps = malloc((size_t)prompts * sizeof *ps);
 	struct infer inf = { 0 };
 	struct infer_params ip;
-	int prompt[1] = { INFER_BOS }, status = 1;
+	int status = 1;
 	double t0, dt;
 	long total = 0;
-	if (!params || !tokens || !n_tok) {
+	if (!params || !tokens || !n_tok || !pt || !ps) {
 		fprintf(stderr, "rlhfd bench sample: out of memory (%zu parameters)\n", np);
 		goto out;
 	}
 	random_weights(&c, params, (uint64_t)seed);
-	if (infer_init(&inf, &c, params, batch, err, sizeof(err)) < 0) {
+	for (int i = 0; i < prompts; i++) {
+		pt[i] = i == 0 ? INFER_BOS : 3 + (i - 1) % (c.vocab_size - 3);
+		ps[i] = (struct infer_prompt){ pt + i, 1, (uint64_t)seed, i * batch, -1 };
+	}
+	if (infer_init_batch(&inf, &c, params, (int)R, prompts, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rlhfd bench sample: %s\n", err);
 		goto out;
 	}
@@ -114,22 +124,22 @@ int cmd_bench_sample(int argc, char **argv)
 
 	/* warm-up: thread pools, page faults of the caches */
 	ip.max_new = steps < 8 ? steps : 8;
-	infer_generate(&inf, prompt, 1, &ip, tokens, n_tok, NULL, err, sizeof(err));
+	infer_generate_batch(&inf, ps, prompts, &ip, tokens, n_tok, NULL, err, sizeof(err));
 	ip.max_new = steps;
 	t0 = now_sec();
-	rc = infer_generate(&inf, prompt, 1, &ip, tokens, n_tok, NULL, err, sizeof(err));
+	rc = infer_generate_batch(&inf, ps, prompts, &ip, tokens, n_tok, NULL, err, sizeof(err));
 	dt = now_sec() - t0;
 	if (rc < 0) {
 		fprintf(stderr, "rlhfd bench sample: %s\n", err);
 		goto out;
 	}
-	for (int j = 0; j < batch; j++)
+	for (size_t j = 0; j < R; j++)
 		total += n_tok[j];
 	printf("model dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq=%d params=%zu\n",
 	       c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len,
 	       llama_params_count_llama2c(&c));
-	printf("batch=%d steps=%d threads=%d temperature=%g top_p=%g top_k=%d\n", batch, steps,
-	       threads, temperature, top_p, top_k);
+	printf("prompts=%d batch=%d steps=%d threads=%d temperature=%g top_p=%g top_k=%d\n", prompts,
+	       batch, steps, threads, temperature, top_p, top_k);
 	printf("tokens=%ld seconds=%.4f ms_per_step=%.3f\n", total, dt, dt * 1e3 / steps);
 	printf("tokens_per_sec=%.1f\n", total / dt);
 	status = 0;
@@ -138,6 +148,8 @@ out:
 	free(params);
 	free(tokens);
 	free(n_tok);
+	free(pt);
+	free(ps);
 	return status;
 }
 

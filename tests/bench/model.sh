@@ -8,6 +8,9 @@
 #   stories260K: dim 64, hidden 172, 5 layers, 8 heads, 4 kv heads, vocab 512,
 #                seq 512 (as stories260K was trained); training batch 8 x 512
 #   sampling:    one prompt token, K = 1 and K = 4 sequences, 200 new tokens each
+#   many prompts: the demo model's shape (dim 192, hidden 512, 4 layers, 6 heads,
+#                vocab 1024, seq 192), K = 4 answers to each of 1, 4 or 16 prompts
+#                in one call, 96 new tokens each
 #
 # Environment: STEPS (training steps timed, default 3), SAMPLE_STEPS (200),
 # THREADS ("1 2"), TORCH=0 to skip PyTorch.  Figures are tokens/s; each run is
@@ -68,3 +71,19 @@ for shape in 15m 260k; do
 	done
 done
 echo "(tokens/s; training = batch 8 x seq tokens per optimizer step; full output in $log)"
+
+# Many prompts per call (infer_generate_batch, as the generate job, RL rollouts
+# and the promotion gate sample): the demo model's shape, K = 4 answers per
+# prompt, 96 new tokens each (the generate job's max_tokens), top-p 0.95.
+shape_demo="--dim 192 --hidden 512 --layers 4 --heads 6 --kv-heads 6 --vocab 1024 --seq 192"
+echo
+printf '%-12s %-3s | %14s %14s %14s\n' shape thr "1 prompt/call" "4 prompts" "16 prompts"
+for t in $THREADS; do
+	p=$(pin "$t")
+	row=()
+	for np in 1 4 16; do
+		row+=("$(run "sample demo t$t P$np" $p ./rlhfd bench sample $shape_demo --batch 4 --prompts "$np" --steps 96 --top-p 0.95 --threads "$t")")
+	done
+	printf '%-12s %-3s | %14s %14s %14s\n' demo "$t" "${row[@]}"
+done
+echo "(tokens/s of K = 4 answers to each prompt of one call; full output in $log)"
