@@ -337,6 +337,14 @@ out_rollback:
 	return rc;
 }
 
+int db_work_auto_order_mark(struct db *db, int64_t *mark)
+{
+	return db_int64(db, STMT_WORK_AUTO_ORDER_MARK,
+		"SELECT coalesce(max(max(coalesce(json_extract(metrics, '$.orderings_upto'), 0),"
+		" coalesce(json_extract(params, '$.orderings_upto'), 0))), 0)"
+		" FROM jobs WHERE kind = 'reward'", NULL, mark);
+}
+
 int db_work_auto_state(struct db *db, int64_t *mark, bool *busy)
 {
 	int64_t m, b;

@@ -110,5 +110,8 @@ int db_work_retry(struct db *db, int64_t id, int64_t now, int64_t *new_id);
  * *busy = a job queued by auto-training (params "auto": true) is queued or
  * running.  (The ratings counters it compares with are in db/ratings.h.) */
 int db_work_auto_state(struct db *db, int64_t *mark, bool *busy);
+/* The same mark for rank and pair judgements: the largest "orderings_upto"
+ * of a reward job's metrics or params (0 when none). */
+int db_work_auto_order_mark(struct db *db, int64_t *mark);
 
 #endif

@@ -343,3 +343,17 @@ int db_work_max_rating_id(struct db *db, int64_t *id)
 {
 	return db_int64(db, STMT_RATING_MAX, "SELECT coalesce(max(id), 0) FROM ratings", NULL, id);
 }
+
+int db_work_orderings_after(struct db *db, int64_t after, int64_t cap, int64_t *count)
+{
+	return db_int64(db, STMT_ORDERINGS_AFTER,
+		"SELECT count(*) FROM (SELECT 1 FROM orderings WHERE id > :after"
+		" AND superseded_at IS NULL LIMIT :cap)",
+		DB_ARGS(DB_INT(":after", after), DB_INT(":cap", cap)), count);
+}
+
+int db_work_max_ordering_id(struct db *db, int64_t *id)
+{
+	return db_int64(db, STMT_ORDERING_MAX, "SELECT coalesce(max(id), 0) FROM orderings", NULL,
+			id);
+}

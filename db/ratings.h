@@ -95,5 +95,10 @@ int db_rating_history(struct db *db, int64_t rater_id, int64_t response_id, json
  * counting at most cap; *id = the largest rating id (0 when none). */
 int db_work_ratings_after(struct db *db, int64_t after, int64_t cap, int64_t *count);
 int db_work_max_rating_id(struct db *db, int64_t *id);
+/* The same for rank and pair judgements, counted by the answers they place
+ * (current orderings rows, migrations/0009): a ranking of 4 answers counts as
+ * 4 ratings do. */
+int db_work_orderings_after(struct db *db, int64_t after, int64_t cap, int64_t *count);
+int db_work_max_ordering_id(struct db *db, int64_t *id);
 
 #endif

@@ -391,7 +391,8 @@ int db_traindata_groups(struct db *db, const char *split, bool with_imported,
 	int rc = db_begin_read(db);
 	if (rc < 0)
 		return rc;
-	if ((rc = db_work_max_rating_id(db, &out->max_rating_id)) == DB_OK)
+	if ((rc = db_work_max_rating_id(db, &out->max_rating_id)) == DB_OK &&
+	    (rc = db_work_max_ordering_id(db, &out->max_ordering_id)) == DB_OK)
 		rc = read_groups(db, &f, out);
 	db_rollback(db); /* ends the read transaction */
 	if (rc < 0)

@@ -140,6 +140,7 @@ struct db_td_set {
 	struct db_td_order *orders;        /* (n_orders) the judgements, by group, rater */
 	int n_orders;
 	int64_t max_rating_id;             /* the largest rating id in the snapshot */
+	int64_t max_ordering_id;           /* and ordering (judgement row) id */
 };
 void db_td_set_release(struct db_td_set *s);
 

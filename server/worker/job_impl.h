@@ -62,6 +62,7 @@ struct job_settings {
 	/* written by the server only */
 	bool auto_chain;            /* "auto": part of the auto-training loop */
 	int64_t ratings_upto;
+	int64_t orderings_upto;
 };
 
 /* ---- the registry of job kinds (job_params.c) ------------------------------------ */

@@ -161,6 +161,7 @@ static const struct knob REWARD[] = {
 	SEED(reward.seed, "held-out split, shuffling and head initialisation seed"),
 	TRAINING,
 	KI("ratings_upto", KNOB_ID, ratings_upto),
+	KI("orderings_upto", KNOB_ID, orderings_upto),
 	END
 };
 

@@ -411,6 +411,7 @@ int job_reward(struct job *j)
 		goto out;
 	/* the auto-training mark: these ratings have been looked at, whatever happens */
 	json_object_set_new(j->metrics, "ratings_upto", json_integer(td.max_rating_id));
+	json_object_set_new(j->metrics, "orderings_upto", json_integer(td.max_ordering_id));
 	size_t cap = (size_t)(td.n_groups + td.n_orders ? td.n_groups + td.n_orders : 1);
 	groups = calloc(cap, sizeof *groups);
 	first = calloc(cap, sizeof *first);

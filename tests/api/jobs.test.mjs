@@ -521,6 +521,57 @@ test('auto-training: after N new ratings the loop queues reward → rl → gener
 	}
 });
 
+/*
+ * Rank judgements count toward reward_every_n_ratings as ratings do, one per
+ * answer placed (a ranking of 3 answers counts 3): /api/stats says how many
+ * are in, and the loop's reward job starts on them and marks them
+ * (params.orderings_upto: the largest judgement row id, 3 groups x 3 answers).
+ */
+test('auto-training: rank judgements start the loop as ratings do', async () => {
+	const w = await serverWithModel();
+	try {
+		const { srv } = w;
+		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: w.trainIds.slice(0, 4), k: 3, max_tokens: 8 }));
+		assert.equal((await srv.admin.put('/api/config', { task_kind: 'rank', auto_train: {
+			enabled: true, reward_every_n_ratings: 7, rl_kind: 'rloo', generate_k: 2, generate_prompts: 2,
+			reward_params: { epochs: 1 },
+			rl_params: { iterations: 1, prompts_per_iter: 2, k: 2, max_new: 4, require_reward_acc: 0 },
+		} })).status, 200);
+		const ann = await createRater(srv, 'ann');
+		const rank = async () => {
+			const t = (await ann.client.get('/api/tasks/next')).json.task;
+			assert.equal(t.task_kind, 'rank');
+			const ids = t.responses.map((x) => x.id);
+			const s = await ann.client.post('/api/ratings', { group_id: t.group_id, ranking: [ids[1], ids[0], ids[2]] });
+			assert.equal(s.status, 201, s.text);
+		};
+		await rank();
+		await rank();  // 6 answers placed: one short of 7
+		await sleep(2600);
+		assert.equal((await srv.admin.get('/api/jobs')).json.jobs.filter((j) => j.kind === 'reward').length, 0,
+			'no reward job before 7 answers are judged');
+		const st = (await srv.admin.get('/api/stats')).json.auto_train;
+		assert.equal(st.since_last, 6);
+		assert.equal(st.remaining, 1);
+		await rank();  // 9
+		const deadline = Date.now() + 30000;
+		let rw;
+		while (!(rw = (await srv.admin.get('/api/jobs')).json.jobs.find((j) => j.kind === 'reward'))) {
+			assert.ok(Date.now() < deadline, 'the judgements did not start a reward job');
+			await sleep(200);
+		}
+		assert.equal(rw.params.auto, true);
+		assert.equal(rw.params.orderings_upto, 9);
+		const done = await waitDone(srv, rw.id);
+		assert.equal(done.status, 'succeeded', done.error);
+		assert.equal(done.metrics.judgements, 3, 'the reward job learned from the three rankings');
+		assert.equal(done.metrics.orderings_upto, 9);
+		await srv.admin.put('/api/config', { auto_train: { enabled: false } });
+	} finally {
+		await w.stop();
+	}
+});
+
 test('import-model and export-model: a llama2.c file in and out unchanged', async () => {
 	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-jobs-io-'));
 	try {

@@ -383,6 +383,35 @@ static void test_auto_state(void)
 	db_job_create(db, "sft", "{\"ratings_upto\":100}", 10, &k);
 	CHECK_INT_EQ(db_work_auto_state(db, &mark, &busy), 0);
 	CHECK_INT_EQ(mark, 4);
+
+	/* rank and pair judgements: counted by the answers they place, current
+	 * rows only, after their own mark */
+	int64_t omark = -1;
+	CHECK_INT_EQ(db_work_auto_order_mark(db, &omark), 0);
+	CHECK_INT_EQ(omark, 0);
+	CHECK_INT_EQ(db_work_max_ordering_id(db, &maxid), 0);
+	CHECK_INT_EQ(maxid, 0);
+	int64_t gid2 = make_group(db, pid, 0, 3, resp);
+	struct db_order_item it[3] = { { resp[0], 1, 3 }, { resp[1], 2, 2 }, { resp[2], 3, 1 } };
+	struct db_order_in rank = { "rank", NULL, 0, it, 3 };
+	CHECK_INT_EQ(db_order_save(db, ann, gid2, &rank, 11, NULL, NULL), 0);    /* rows 1-3 */
+	CHECK_INT_EQ(db_order_save(db, bob, gid2, &rank, 12, NULL, NULL), 0);    /* rows 4-6 */
+	CHECK_INT_EQ(db_order_save(db, ann, gid2, &rank, 13, NULL, NULL), 0);    /* 7-9 supersede 1-3 */
+	CHECK_INT_EQ(db_work_max_ordering_id(db, &maxid), 0);
+	CHECK_INT_EQ(maxid, 9);
+	CHECK_INT_EQ(db_work_orderings_after(db, 0, 100, &cnt), 0);
+	CHECK_INT_EQ(cnt, 6);
+	CHECK_INT_EQ(db_work_orderings_after(db, 6, 100, &cnt), 0);
+	CHECK_INT_EQ(cnt, 3);
+	CHECK_INT_EQ(db_work_orderings_after(db, 0, 4, &cnt), 0);     /* capped */
+	CHECK_INT_EQ(cnt, 4);
+	/* a reward job's orderings_upto (params or metrics) moves the judgements'
+	 * mark, not the ratings' */
+	db_job_create(db, "reward", "{\"auto\":true,\"ratings_upto\":4,\"orderings_upto\":6}", 14, &k);
+	CHECK_INT_EQ(db_work_auto_order_mark(db, &omark), 0);
+	CHECK_INT_EQ(omark, 6);
+	CHECK_INT_EQ(db_work_auto_state(db, &mark, &busy), 0);
+	CHECK_INT_EQ(mark, 4);
 	db_close(db);
 }
 
