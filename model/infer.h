@@ -29,9 +29,15 @@
  *
  * Several prompts at once (infer_generate_batch): each prompt is run once into
  * a prompt cache of its own, then the live sequences of every prompt advance
- * together, one forward pass a step — a step of a small model costs about the
- * same for 4 rows as for 64, so K answers to each of many prompts come out
- * many times faster than one call per prompt.  A sequence computes exactly
+ * together, one forward pass a step.  A token costs about the same either way
+ * (make bench, the demo shape: 4 and 64 rows a step give the same tokens/s);
+ * what the batch saves is steps.  One call per prompt runs as many steps as
+ * its longest answer, mostly with one or two sequences still live, and every
+ * step pays fixed costs whatever its rows — OpenMP barriers between the
+ * layers, which on a busy machine wait for a descheduled thread.  (The
+ * generate job, 128 prompts x 4 answers on the demo model: 9-22 s one call per
+ * prompt on a loaded machine, 3.0 s on an idle one; 2.2 s in batches.)  A
+ * sequence computes exactly
  * what it would in a call of its prompt alone as long as a step has at most
  * INFER_FEW_ROWS live rows (the few-row kernel gives each row the same sums
  * whatever the other rows); above that the step's products go through sgemm,

@@ -2,8 +2,8 @@
  * server/worker/job_generate.c — the generate job: K answers to each prompt from
  * one model, the K answers of up to gen_model.batch prompts from one batched
  * call (server/worker/gen.h, the program's one generation path; model/infer.h
- * runs the live sequences of every prompt of the call together, which on a
- * small model is many times faster than a call per prompt), stored as one
+ * runs the live sequences of every prompt of the call together, in far fewer
+ * steps than a call per prompt: see infer.h), stored as one
  * generation group per prompt, which /api/tasks/next then hands to raters.
  *
  * Which prompts: params.prompt_ids (in that order), else the prompts of
