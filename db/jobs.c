@@ -2,6 +2,7 @@
  * db/jobs.c — the jobs and job_metrics tables (see jobs.h).
  */
 #include "db/jobs.h"
+#include "db/ratings.h"
 #include "db/db_impl.h"
 
 #include <stdio.h>
@@ -343,6 +344,20 @@ int db_work_auto_order_mark(struct db *db, int64_t *mark)
 		"SELECT coalesce(max(max(coalesce(json_extract(metrics, '$.orderings_upto'), 0),"
 		" coalesce(json_extract(params, '$.orderings_upto'), 0))), 0)"
 		" FROM jobs WHERE kind = 'reward'", NULL, mark);
+}
+
+int db_work_auto_new(struct db *db, int64_t cap, int64_t *count)
+{
+	int64_t mark, omark, rated, judged;
+	bool busy;
+	int rc;
+	if ((rc = db_work_auto_state(db, &mark, &busy)) < 0 ||
+	    (rc = db_work_auto_order_mark(db, &omark)) < 0 ||
+	    (rc = db_work_ratings_after(db, mark, cap, &rated)) < 0 ||
+	    (rc = db_work_orderings_after(db, omark, cap, &judged)) < 0)
+		return rc;
+	*count = rated + judged < cap ? rated + judged : cap;
+	return DB_OK;
 }
 
 int db_work_auto_state(struct db *db, int64_t *mark, bool *busy)

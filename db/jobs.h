@@ -113,5 +113,9 @@ int db_work_auto_state(struct db *db, int64_t *mark, bool *busy);
 /* The same mark for rank and pair judgements: the largest "orderings_upto"
  * of a reward job's metrics or params (0 when none). */
 int db_work_auto_order_mark(struct db *db, int64_t *mark);
+/* What auto-training counts: *count = current ratings after the ratings'
+ * mark plus answers placed by current judgements after theirs, at most cap
+ * (db/ratings.h's counters from the two marks above). */
+int db_work_auto_new(struct db *db, int64_t cap, int64_t *count);
 
 #endif

@@ -38,7 +38,8 @@ static json_t *durability(struct request *r)
 /*
  * GET /api/stats' "auto_train" (read only, for the admin page's Training
  * panel): {"enabled", "every": reward_every_n_ratings, "since_last": current
- * ratings newer than the last reward job's mark (counted up to every),
+ * ratings and judged answers newer than the last reward job's marks
+ * (db_work_auto_new, counted up to every),
  * "remaining": every - since_last (0 = a round starts when the worker's queue
  * is next empty), "busy": an auto job is queued or running (no new round
  * starts meanwhile)}.  The same counters the worker's autotrain_tick reads.
@@ -58,13 +59,9 @@ static json_t *auto_train_state(struct db *db, int *rc)
 		every = json_integer_value(e);
 	bool enabled = json_is_true(json_object_get(at, "enabled"));
 	json_decref(at);
-	int64_t omark = 0, judged = 0;
 	if ((*rc = db_work_auto_state(db, &mark, &busy)) < 0 ||
-	    (*rc = db_work_auto_order_mark(db, &omark)) < 0 ||
-	    (*rc = db_work_ratings_after(db, mark, every, &count)) < 0 ||
-	    (*rc = db_work_orderings_after(db, omark, every, &judged)) < 0)
+	    (*rc = db_work_auto_new(db, every, &count)) < 0)
 		return NULL;
-	count = count + judged < every ? count + judged : every;
 	return json_pack("{sb sI sI sI sb}", "enabled", enabled, "every", (json_int_t)every,
 			 "since_last", (json_int_t)count,
 			 "remaining", (json_int_t)(count < every ? every - count : 0), "busy", busy);

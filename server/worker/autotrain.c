@@ -5,7 +5,7 @@
  * The loop: when config auto_train.enabled and at least
  * auto_train.reward_every_n_ratings current ratings — and answers placed by
  * rank or pair judgements, which count as ratings — are newer than the last
- * reward job's marks (db_work_auto_state, db_work_auto_order_mark), the
+ * reward job's marks (db_work_auto_new), the
  * worker thread queues a reward
  * job with "auto": true (autotrain_tick, called when the queue is empty);
  * each auto job that succeeds queues the next one of the loop in the same
@@ -393,18 +393,15 @@ static void autotrain_verdict(struct db *db, const struct autotrain *a)
 bool autotrain_tick(struct db *db)
 {
 	struct autotrain a;
-	int64_t mark = 0, omark = 0, count = 0, judged = 0, upto = 0, oupto = 0, id = 0;
+	int64_t mark = 0, count = 0, upto = 0, oupto = 0, id = 0;
 	bool busy = true, queued = false;
 	if (autotrain_read(db, true, &a) < 0 || !a.enabled)
 		goto out;
 	autotrain_verdict(db, &a);
 	/* new ratings and the answers new rank or pair judgements placed */
 	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
-	    db_work_auto_order_mark(db, &omark) < 0 ||
-	    db_work_ratings_after(db, mark, a.every, &count) < 0 ||
-	    db_work_orderings_after(db, omark, a.every, &judged) < 0 ||
-	    (count += judged) < a.every || db_work_max_rating_id(db, &upto) < 0 ||
-	    db_work_max_ordering_id(db, &oupto) < 0)
+	    db_work_auto_new(db, a.every, &count) < 0 || count < a.every ||
+	    db_work_max_rating_id(db, &upto) < 0 || db_work_max_ordering_id(db, &oupto) < 0)
 		goto out;
 	json_t *p = auto_params(a.at, "reward_params", "reward");
 	/* the marks (ids: positive; a kind with nothing yet has none) */
