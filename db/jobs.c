@@ -360,6 +360,14 @@ int db_work_auto_new(struct db *db, int64_t cap, int64_t *count)
 	return DB_OK;
 }
 
+int db_work_open_answers(struct db *db, int64_t per_group, int64_t *n)
+{
+	return db_int64(db, STMT_WORK_OPEN_ANSWERS,
+		"SELECT count(*) FROM gen_groups g JOIN responses s ON s.group_id = g.id"
+		" WHERE g.n_raters < :per_group AND s.origin <> 'human'",
+		DB_ARGS(DB_INT(":per_group", per_group)), n);
+}
+
 int db_work_auto_state(struct db *db, int64_t *mark, bool *busy)
 {
 	int64_t m, b;

@@ -117,5 +117,8 @@ int db_work_auto_order_mark(struct db *db, int64_t *mark);
  * mark plus answers placed by current judgements after theirs, at most cap
  * (db/ratings.h's counters from the two marks above). */
 int db_work_auto_new(struct db *db, int64_t cap, int64_t *count);
+/* Answers waiting for raters: *n = model-made answers (not demonstrations)
+ * in groups fewer than per_group raters have rated. */
+int db_work_open_answers(struct db *db, int64_t per_group, int64_t *n);
 
 #endif

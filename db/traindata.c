@@ -444,9 +444,10 @@ int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t mo
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS_NEW,
 		"SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
-		" AND NOT EXISTS (SELECT 1 FROM gen_groups g"
-		"  WHERE g.model_id = :model AND g.prompt_id = p.id)"
-		" ORDER BY id LIMIT :limit");
+		" AND (:model <= 0 OR NOT EXISTS (SELECT 1 FROM gen_groups g"
+		"  WHERE g.model_id = :model AND g.prompt_id = p.id))"
+		" ORDER BY (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id),"
+		"  (p.id * 2654435761) % 4294967296, id LIMIT :limit");
 	if (!st)
 		return DB_ERROR;
 	db_bind_text(st, ":split", split);

@@ -439,6 +439,32 @@ static float reward_need(json_t *rl_params, const char *kind)
 	return need;
 }
 
+/*
+ * The loop waits for more ratings (the RL gate refused): when fewer answers
+ * than a round needs wait for raters, more from the active model (a generate
+ * job with "again": the prompts with the fewest answer groups, answered
+ * before or not), else the wait could be for ratings of nothing — every
+ * answer rated, as after rating all of demo init's.  Returns "generate"
+ * with *params (new), or NULL when enough answers wait.
+ */
+static const char *waiting_answers(struct job *j, const struct autotrain *a, json_t **params)
+{
+	int64_t per_group = 1, open = 0;
+	if (db_config_int(j->env->db, "ratings_per_group", 1, &per_group) < 0 ||
+	    db_work_open_answers(j->env->db, per_group, &open) < 0 || open >= a->every)
+		return NULL;
+	*params = json_pack("{sb sI sI sb}", "auto", true, "k", (json_int_t)a->k,
+			    "max_prompts", (json_int_t)a->prompts, "again", true);
+	if (!*params)
+		return NULL;
+	json_object_set_new(json_object_get(j->metrics, "auto_next"), "answers_waiting",
+			    json_integer(open));
+	job_log(j, "auto-training: %lld answers wait for raters, fewer than the %lld a round needs: "
+		"%lld prompts x %lld more from the active model", (long long)open, (long long)a->every,
+		(long long)a->prompts, (long long)a->k);
+	return "generate";
+}
+
 int autotrain_queue_next(struct job *j)
 {
 	struct autotrain a;
@@ -465,7 +491,9 @@ int autotrain_queue_next(struct job *j)
 				"%lld more ratings", next, (long long)j->model_id, why, (long long)a.every);
 			json_object_set_new(j->metrics, "auto_next", json_pack("{ss ss}", "decision",
 					    "waiting for more ratings", "reason", why));
-			next = NULL;
+			json_decref(params);
+			params = NULL;
+			next = waiting_answers(j, &a, &params);
 		}
 		json_decref(rmm);
 	} else if (is_rl_kind(j->kind)) {
@@ -484,6 +512,10 @@ int autotrain_queue_next(struct job *j)
 		rc = text ? db_job_create(j->env->db, next, text, db_now(), &id) : DB_ERROR;
 		if (rc == 0)
 			job_log(j, "auto-training: queued job %lld (%s)", (long long)id, next);
+		/* the wait's answers: which job writes them */
+		json_t *an = json_object_get(j->metrics, "auto_next");
+		if (rc == 0 && an)
+			json_object_set_new(an, "generate", json_integer(id));
 		free(text);
 	}
 	json_decref(params);

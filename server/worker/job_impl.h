@@ -41,6 +41,7 @@ struct job_settings {
 				       the answer's tokens) or "last" (its last token) */
 	/* generate */
 	bool distinct;              /* a group's answers distinct texts (true) */
+	bool again;                 /* also prompts the model answered before (false) */
 	int k, top_k, max_tokens;
 	float temperature, top_p;
 	uint64_t seed;              /* the job id unless params give one */

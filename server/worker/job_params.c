@@ -102,6 +102,9 @@ static const struct knob GENERATE[] = {
 	K("seed", KNOB_U64, 0, 0, seed, N | KNOB_JOBID,
 	  "sampling seed, mixed with each prompt's id; null = the job id"),
 	K("max_prompts", KNOB_INT, 0, 1e7, max_prompts, 0, "at most this many prompts; 0 = all"),
+	K("again", KNOB_BOOL, 0, 0, again, A,
+	  "also the prompts the model has answered before, those with the fewest answer groups "
+	  "first: more samples for raters (the loop asks for them while it waits for ratings)"),
 	K("distinct", KNOB_BOOL, 0, 0, distinct, A,
 	  "a group's answers are distinct texts: a copy is drawn again, else dropped; false keeps "
 	  "the K samples as drawn (for measuring a model)"),

@@ -98,9 +98,17 @@ test('auto-training: a reward model no better than chance ends the round — no 
 		assert.ok(full.metrics.heldout_lo <= 0.55, `a dozen nonsense ratings: lower bound ${full.metrics.heldout_lo}`);
 		assert.equal(full.metrics.auto_next.decision, 'waiting for more ratings');
 		assert.match(full.metrics.auto_next.reason, /^it is not credibly better than chance on held-out prompts: pairwise accuracy/);
+		/* every answer was rated, so the waiting loop asks the active model for more */
+		const gen = await jobSucceeded(srv, full.metrics.auto_next.generate);
+		assert.equal(gen.kind, 'generate');
+		assert.equal(gen.params.again, true);
+		assert.equal(gen.metrics.model_id, 1, 'the answers come from the active model');
+		assert.ok(gen.metrics.groups > 0, 'new groups to rate');
+		assert.equal(full.metrics.auto_next.answers_waiting, 0);
 		await sleep(2500);
 		const jobs = (await srv.admin.get('/api/jobs')).json.jobs;
-		assert.deepEqual(jobs.filter((j) => j.params.auto).map((j) => j.kind), ['reward'], 'no RL queued');
+		assert.deepEqual(jobs.filter((j) => j.params.auto).map((j) => j.kind), ['generate', 'reward'],
+			'no RL queued: the reward job, then answers for raters');
 		assert.equal(await activeId(srv), 1);
 	} finally {
 		await w.stop();

@@ -115,7 +115,9 @@ if (process.env.RLHFD_E2E_SETTINGS) {
 /*
  * Waits for one turn of the auto-training loop that starts after job id
  * `after`: a reward job, the RL job it queued, the generate job that one
- * queued — each must succeed.  Returns the three jobs.
+ * queued — each must succeed.  Returns the three jobs.  When the RL gate
+ * refused the reward model, [reward, null, the generate job the loop queued
+ * for raters while it waits for ratings (of the active model), or null].
  */
 async function waitAutoRound(srv, after) {
 	const deadline = now() + SETTINGS.job_timeout_s;
@@ -129,7 +131,15 @@ async function waitAutoRound(srv, after) {
 		if (list.length >= 1 && list[0].kind === 'reward' && list[0].status === 'succeeded') {
 			/* the RL gate: no RL on a reward model that is not credible */
 			const rw = await ok(await srv.admin.get(`/api/jobs/${list[0].id}`), `GET /api/jobs/${list[0].id}`);
-			if (rw.metrics.auto_next) return [rw, null, null];
+			const wait = rw.metrics.auto_next;
+			if (wait && !wait.generate) return [rw, null, null];
+			if (wait) {
+				assert.equal(list.length >= 2 && list[1].id, wait.generate, 'the loop\'s next job is the generate it names');
+				const gen = await waitJob(srv, wait.generate);
+				assert.equal(gen.status, 'succeeded', `generate job ${gen.id}: ${gen.error}`);
+				assert.equal(gen.params.again, true, 'the waiting loop asks for answers to prompts answered before too');
+				return [rw, null, gen];
+			}
 		}
 		if (list.length >= 3 && list.slice(0, 3).every((j) => j.status === 'succeeded')) {
 			assert.deepEqual(list.slice(0, 3).map((j) => j.kind), want, 'the jobs of one turn of the loop');
@@ -350,8 +360,20 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(rw.metrics.heldout_acc)} ` +
 					`[${f3(rw.metrics.heldout_lo)}, ${f3(rw.metrics.heldout_hi)}] on ${rw.metrics.heldout_pairs} pairs): ` +
 					`RL refused: ${rw.metrics.auto_next.reason}`);
+				/* the loop waits for ratings: of the answers it asked the active model for */
+				let rated = null;
+				if (gen) {
+					assert.equal(gen.metrics.model_id, activeId, 'the waiting loop\'s answers come from the active model');
+					rated = await rateBoth(srv, raters, round);
+					assert.equal(rated.tasks, gen.metrics.groups, `the raters rated the new answers (${byRater(rated)})`);
+					trainRatings += rated.ratings;
+					t.diagnostic(`round ${round}: waiting for ratings: ${gen.metrics.groups} groups more from model ` +
+						`${activeId} (generate ${gen.id}); ${rated.ratings} train ratings: ${byRater(rated)}`);
+				}
 				const m = await measure(srv, rater, evalIds, activeId);
-				curve.push({ round, model: activeId, train_mean: null, by: null, eval_mean: m.mean, eval_half: m.half,
+				curve.push({ round, model: activeId, train_mean: rated ? rated.mean : null,
+					train_ratings: rated ? rated.ratings : null, by: rated ? rated.by.map((x) => x.ratings) : null,
+					eval_mean: m.mean, eval_half: m.half,
 					evalA: m.a, evalB: m.b,
 					rm_acc: rw.metrics.heldout_acc, rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
 					rm_ratings: rw.metrics.ratings, gate: 'RL refused', kl: null, sec: now() - ti });

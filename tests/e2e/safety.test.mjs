@@ -93,9 +93,15 @@ test('random ratings: RL refuses the reward model, the loop waits, the SFT model
 	assert.ok(auto, 'the loop ran a reward job');
 	await new Promise((r) => setTimeout(r, 3000));
 	const jobs = (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
-	assert.ok(!jobs.some((j) => j.params.auto && j.kind !== 'reward'), `no RL queued: ${JSON.stringify(jobs.map((j) => [j.id, j.kind]))}`);
+	assert.ok(!jobs.some((j) => j.params.auto && j.kind !== 'reward' && j.kind !== 'generate'),
+		`no RL queued: ${JSON.stringify(jobs.map((j) => [j.id, j.kind]))}`);
 	const aj = await ok(await srv.admin.get(`/api/jobs/${auto.id}`), 'GET /api/jobs/{id}');
 	assert.equal(aj.metrics.auto_next.decision, 'waiting for more ratings');
+	/* answers for raters from the active model while the loop waits, when too few wait */
+	for (const g of jobs.filter((j) => j.params.auto && j.kind === 'generate')) {
+		assert.equal(g.params.again, true, `generate job ${g.id} asks again`);
+		assert.ok(!g.params.model_id, `generate job ${g.id}: the active model's answers`);
+	}
 	t.diagnostic(`auto-training: ${aj.metrics.auto_next.reason}`);
 	assert.equal((await activeModel(srv)).id, sft.id);
 });

@@ -11,6 +11,7 @@
 #include "db/db.h"
 #include "db/export.h"
 #include "db/jobs.h"
+#include "db/demonstrations.h"
 #include "db/migrate.h"
 #include "db/prompts.h"
 #include "db/raters.h"
@@ -499,6 +500,116 @@ static void test_traindata_groups(void)
 	db_close(db);
 }
 
+/* The scattered order of prompt ids that ties fall back on, computed here. */
+static uint64_t scatter(int64_t id)
+{
+	return ((uint64_t)id * 2654435761u) % 4294967296u;
+}
+
+/*
+ * Prompts a model has not answered come fewest groups first, ties in the
+ * scattered order of their ids: the limited generate job of each new model
+ * (the loop's, each round) takes up the prompts the earlier ones did not ask,
+ * where ordering by id asked the same lowest ids every round and left the
+ * rest with their first group only.
+ */
+static void test_unanswered_order(void)
+{
+	struct db *db = fresh_db();
+	int64_t m[4] = { 0 }, r[2], pr[8];
+	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &m[0]);
+	for (int i = 1; i < 4; i++)
+		db_model_create(db, "policy", NULL, m[0], 0, NULL, NULL, &m[i]);
+	for (int i = 0; i < 8; i++) {
+		char t[16];
+		snprintf(t, sizeof t, "q%d", i);
+		pr[i] = make_prompt(db, t, "train");
+	}
+	/* groups so far: q0 2 (m0 and an import), q1 q2 q3 1 (m0), q4 1 (import),
+	 * q5 q6 q7 none */
+	make_group(db, pr[0], m[0], 2, r);
+	make_group(db, pr[0], 0, 2, r);
+	for (int i = 1; i <= 3; i++)
+		make_group(db, pr[i], m[0], 2, r);
+	make_group(db, pr[4], 0, 2, r);
+	struct db_td_prompt *p;
+	int n;
+	/* m1 has answered none: q5 q6 q7 (0 groups), then q1..q4 (1), then q0 (2),
+	 * each tier in scattered order */
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[1], 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 8);
+	int tier[8] = { 2, 1, 1, 1, 1, 0, 0, 0 };
+	for (int i = 0; i + 1 < n; i++) {
+		int a = (int)(p[i].id - pr[0]), b = (int)(p[i + 1].id - pr[0]);
+		CHECK(tier[a] < tier[b] || (tier[a] == tier[b] && scatter(p[i].id) < scatter(p[i + 1].id)));
+	}
+	if (n == 8)
+		CHECK_INT_EQ(p[7].id, pr[0]);
+	db_td_prompts_free(p, n);
+	/* three models of three prompts each, as three rounds of the loop: every
+	 * prompt gets its second group before any gets a third from them */
+	int got[8] = { 0 };
+	for (int i = 1; i < 4; i++) {
+		CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[i], 3, &p, &n), 0);
+		CHECK_INT_EQ(n, 3);
+		for (int k = 0; k < n; k++) {
+			make_group(db, p[k].id, m[i], 2, r);
+			got[p[k].id - pr[0]]++;
+		}
+		db_td_prompts_free(p, n);
+	}
+	/* m1 took q5 q6 q7 (no group yet); m2 and m3 took six of the seven with
+	 * one group then (q1..q7), never q0 (two already): one prompt still has
+	 * one group, every other two, none three */
+	int count[8] = { 2, 1, 1, 1, 1, 0, 0, 0 }, ones = 0;
+	for (int i = 0; i < 8; i++) {
+		count[i] += got[i];
+		CHECK(count[i] == 1 || count[i] == 2);
+		ones += count[i] == 1;
+	}
+	CHECK_INT_EQ(ones, 1);
+	CHECK_INT_EQ(got[0], 0);
+	CHECK(got[5] >= 1 && got[6] >= 1 && got[7] >= 1);
+	/* model 0: every prompt, the same order (the loop's "again": more
+	 * answers from a model that has answered them all) */
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", 0, 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 8);
+	db_td_prompts_free(p, n);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[1], 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 8 - 3);
+	db_td_prompts_free(p, n);
+	db_close(db);
+}
+
+/* Answers waiting for raters: in groups fewer than per_group have rated,
+ * imported ones too, never a demonstration. */
+static void test_open_answers(void)
+{
+	struct db *db = fresh_db();
+	int64_t m = 0, r[3], r2[3], hid, hgroup, hprompt, n = -1;
+	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &m);
+	int64_t ann = make_rater(db, "ann"), bob = make_rater(db, "bob");
+	int64_t a = make_prompt(db, "a", "train"), b = make_prompt(db, "b", "eval");
+	int64_t g1 = make_group(db, a, m, 3, r);
+	make_group(db, b, 0, 2, r2);
+	CHECK_INT_EQ(db_work_open_answers(db, 1, &n), 0);
+	CHECK_INT_EQ(n, 5);
+	/* a demonstration is no task */
+	CHECK_INT_EQ(db_demonstration_add(db, ann, g1, 0, "my own answer", 1, &hid, &hgroup, &hprompt), 0);
+	CHECK_INT_EQ(db_work_open_answers(db, 1, &n), 0);
+	CHECK_INT_EQ(n, 5);
+	/* g1 rated by one rater: closed with one rater a group, open with two */
+	CHECK_INT_EQ(rate(db, ann, g1, r[0], 4, 2), 0);
+	CHECK_INT_EQ(db_work_open_answers(db, 1, &n), 0);
+	CHECK_INT_EQ(n, 2);
+	CHECK_INT_EQ(db_work_open_answers(db, 2, &n), 0);
+	CHECK_INT_EQ(n, 5);
+	CHECK_INT_EQ(rate(db, bob, g1, r[1], 2, 3), 0);
+	CHECK_INT_EQ(db_work_open_answers(db, 2, &n), 0);
+	CHECK_INT_EQ(n, 2);
+	db_close(db);
+}
+
 static void test_traindata_prompts(void)
 {
 	struct db *db = fresh_db();
@@ -528,15 +639,17 @@ static void test_traindata_prompts(void)
 	/* unanswered by m1 in train: c, d; by m2: a, d; by m1 in eval: b */
 	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m1, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 2);
-	if (n == 2) {
-		CHECK_INT_EQ(p[0].id, c);
-		CHECK_INT_EQ(p[1].id, d);
-	}
+	if (n == 2)
+		CHECK((p[0].id == c && p[1].id == d) || (p[0].id == d && p[1].id == c));
+	db_td_prompts_free(p, n);
+	/* a and d have a group each: which comes first is test_unanswered_order's */
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 2);
+	if (n == 2)
+		CHECK((p[0].id == a && p[1].id == d) || (p[0].id == d && p[1].id == a));
 	db_td_prompts_free(p, n);
 	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 1, &p, &n), 0);
 	CHECK_INT_EQ(n, 1);
-	if (n == 1)
-		CHECK_INT_EQ(p[0].id, a);
 	db_td_prompts_free(p, n);
 	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "eval", m1, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 1);
@@ -742,6 +855,8 @@ int main(void)
 		return 1;
 	}
 	RUN(test_claim_oldest_first);
+	RUN(test_unanswered_order);
+	RUN(test_open_answers);
 	RUN(test_claim_score_last);
 	RUN(test_report_and_finish);
 	RUN(test_recover_and_retry);
