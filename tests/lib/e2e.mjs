@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT, randomToken, startServer, sleep } from './server.mjs';
@@ -110,7 +110,12 @@ export async function demoServer() {
 		srv, dataDir, sft, initSec,
 		async stop() {
 			await srv.stop();
-			if (process.env.RLHFD_E2E_KEEP) console.log(`# data kept in ${dataDir}`);
+			if (process.env.RLHFD_E2E_KEEP) {
+				/* the admin's token beside the data, for a later look
+				 * (tests/bench/dev.mjs serves a copy with it) */
+				writeFileSync(path.join(dataDir, 'admin.token'), srv.adminToken + '\n', { mode: 0o600 });
+				console.log(`# data kept in ${dataDir}`);
+			}
 			else rmSync(dataDir, { recursive: true, force: true });
 		},
 	};
