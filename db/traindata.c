@@ -440,18 +440,21 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
 }
 
 int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t model_id,
-				    int limit, struct db_td_prompt **out, int *n)
+				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS_NEW,
 		"SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
 		" AND (:model <= 0 OR NOT EXISTS (SELECT 1 FROM gen_groups g"
 		"  WHERE g.model_id = :model AND g.prompt_id = p.id))"
-		" ORDER BY (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id),"
+		" ORDER BY NOT EXISTS (SELECT 1 FROM gen_groups g"
+		"  WHERE g.model_id = :pair AND g.prompt_id = p.id),"
+		"  (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id),"
 		"  (p.id * 2654435761) % 4294967296, id LIMIT :limit");
 	if (!st)
 		return DB_ERROR;
 	db_bind_text(st, ":split", split);
 	db_bind_int64(st, ":model", model_id);
+	db_bind_int64(st, ":pair", pair_model);
 	db_bind_int64(st, ":limit", limit > 0 ? limit : -1);
 	return collect_prompts(db, st, out, n);
 }

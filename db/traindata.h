@@ -165,7 +165,9 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
 
 /*
  * Up to limit prompts of split (NULL = both) with no generation group from
- * model_id (model_id <= 0: every prompt of split), those with the fewest groups (from any model or import) first,
+ * model_id (model_id <= 0: every prompt of split); those pair_model answered
+ * first (> 0: the new answers pair with its, as people's verdict compares a
+ * candidate with its parent on the same prompts), then those with the fewest groups (from any model or import) first,
  * ties in a fixed scattered order of their ids (Knuth's multiplicative hash,
  * as the rating queue's random share): a limited generate job of each new
  * model spreads the answers over the prompts that have had the fewest, rather
@@ -175,7 +177,7 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
  * (people's verdict compares the two on them).
  */
 int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t model_id,
-				    int limit, struct db_td_prompt **out, int *n);
+				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n);
 
 /* The prompts ids[0..n_ids) in that order; DB_NOTFOUND (and *missing = the
  * id, when missing is not NULL) when one does not exist. */

@@ -604,7 +604,7 @@ static int init_answers(struct db *db, const char *data, int64_t sft_id, int max
 	char params[160], err[1024];
 	struct db_td_prompt *todo = NULL;
 	int n_todo = 0;
-	if (db_traindata_prompts_unanswered(db, "train", sft_id, 0, &todo, &n_todo) < 0) {
+	if (db_traindata_prompts_unanswered(db, "train", sft_id, 0, 0, &todo, &n_todo) < 0) {
 		fprintf(stderr, "rlhfd demo init: cannot read the prompts\n");
 		return -1;
 	}

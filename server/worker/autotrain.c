@@ -502,8 +502,14 @@ int autotrain_queue_next(struct job *j)
 		next = "generate";
 		params = json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)a.k,
 				   "max_prompts", (json_int_t)a.prompts);
-		if (params && j->model_id > 0)
+		struct db_work_model row = { 0 };
+		if (params && j->model_id > 0) {
 			json_object_set_new(params, "model_id", json_integer(j->model_id));
+			/* on the prompts its parent answered: people's verdict pairs them */
+			if (db_work_model_get(j->env->db, j->model_id, &row) == 0 && row.parent_id > 0)
+				json_object_set_new(params, "pair_model_id", json_integer(row.parent_id));
+			db_work_model_release(&row);
+		}
 	}
 	int rc = 0;
 	if (next) {

@@ -8,10 +8,14 @@
  *
  * Which prompts: params.prompt_ids (in that order), else the prompts of
  * params.split (default train) that have no group from this model yet (with
- * params.again, any of them), at most params.max_prompts (0 = all), those
- * with the fewest groups so far first (db_traindata_prompts_unanswered: the loop's generate job of each
- * round's policy takes up the prompts the last rounds did not ask).  Which
- * model: params.model_id, else the active one.
+ * params.again, any of them), at most params.max_prompts (0 = all): those
+ * params.pair_model_id answered first, then those with the fewest groups so
+ * far (db_traindata_prompts_unanswered).  The loop's generate job of a new
+ * policy names its parent: while the SFT model (which answered every prompt)
+ * is active, each round takes up the prompts the last rounds did not ask;
+ * under a promoted policy, the new one answers that policy's prompts, where
+ * people's verdict can compare the two.  Which model: params.model_id, else
+ * the active one.
  *
  * The prompt and answer format are gen.h's: BOS + the model's template with
  * {prompt} replaced ("User: {prompt}\nAssistant:"); the answer is the
@@ -229,7 +233,8 @@ static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **p
 			return job_fail(j, -ENOENT, "prompt %lld not found", (long long)missing);
 	} else {
 		rc = db_traindata_prompts_unanswered(j->env->db, j->s.split ? j->s.split : "train",
-						     j->s.again ? 0 : model_id, j->s.max_prompts, ps, n);
+						     j->s.again ? 0 : model_id, j->s.pair_model_id,
+						     j->s.max_prompts, ps, n);
 	}
 	if (rc < 0)
 		return job_fail(j, -EIO, "cannot read the prompts (database error)");

@@ -42,6 +42,7 @@ struct job_settings {
 	/* generate */
 	bool distinct;              /* a group's answers distinct texts (true) */
 	bool again;                 /* also prompts the model answered before (false) */
+	int64_t pair_model_id;      /* prompts this model answered first (0 = none) */
 	int k, top_k, max_tokens;
 	float temperature, top_p;
 	uint64_t seed;              /* the job id unless params give one */

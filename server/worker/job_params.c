@@ -105,6 +105,9 @@ static const struct knob GENERATE[] = {
 	K("again", KNOB_BOOL, 0, 0, again, A,
 	  "also the prompts the model has answered before, those with the fewest answer groups "
 	  "first: more samples for raters (the loop asks for them while it waits for ratings)"),
+	K("pair_model_id", KNOB_ID, 1, 0, pair_model_id, N | A,
+	  "the prompts this model answered come first, so people can compare the two on the "
+	  "same prompts (the loop names the new policy's parent); null = none"),
 	K("distinct", KNOB_BOOL, 0, 0, distinct, A,
 	  "a group's answers are distinct texts: a copy is drawn again, else dropped; false keeps "
 	  "the K samples as drawn (for measuring a model)"),

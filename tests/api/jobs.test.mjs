@@ -507,6 +507,9 @@ test('auto-training: after N new ratings the loop queues reward → rl → gener
 		const ms = await models(srv);
 		assert.equal(ms.find((m) => m.active).id, policy, 'the new policy is active');
 		assert.equal(auto[2].metrics.model_id, policy, 'fresh answers from the new policy');
+		assert.ok(Number.isInteger(auto[2].params.pair_model_id), 'pair_model_id set');
+		assert.equal(auto[2].params.pair_model_id, ms.find((m) => m.id === policy).parent_id,
+			'on the prompts its parent answered first, for people\'s verdict');
 		assert.equal(auto[2].metrics.groups, 3);
 		assert.equal(auto[2].metrics.responses, 6, 'generate_k answers each');
 		// they wait in the rating queue

@@ -536,7 +536,7 @@ static void test_unanswered_order(void)
 	int n;
 	/* m1 has answered none: q5 q6 q7 (0 groups), then q1..q4 (1), then q0 (2),
 	 * each tier in scattered order */
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[1], 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[1], 0, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 8);
 	int tier[8] = { 2, 1, 1, 1, 1, 0, 0, 0 };
 	for (int i = 0; i + 1 < n; i++) {
@@ -550,7 +550,7 @@ static void test_unanswered_order(void)
 	 * prompt gets its second group before any gets a third from them */
 	int got[8] = { 0 };
 	for (int i = 1; i < 4; i++) {
-		CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[i], 3, &p, &n), 0);
+		CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[i], 0, 3, &p, &n), 0);
 		CHECK_INT_EQ(n, 3);
 		for (int k = 0; k < n; k++) {
 			make_group(db, p[k].id, m[i], 2, r);
@@ -572,11 +572,21 @@ static void test_unanswered_order(void)
 	CHECK(got[5] >= 1 && got[6] >= 1 && got[7] >= 1);
 	/* model 0: every prompt, the same order (the loop's "again": more
 	 * answers from a model that has answered them all) */
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", 0, 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", 0, 0, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 8);
 	db_td_prompts_free(p, n);
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[1], 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m[1], 0, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 8 - 3);
+	db_td_prompts_free(p, n);
+	/* paired with m1 (a candidate's parent): m1's three prompts first, then
+	 * the rest by their groups; a new model m4 */
+	int64_t m4 = 0;
+	db_model_create(db, "policy", NULL, m[1], 0, NULL, NULL, &m4);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m4, m[1], 3, &p, &n), 0);
+	CHECK_INT_EQ(n, 3);
+	for (int k = 0; k < n; k++)
+		CHECK_INT_EQ(got[p[k].id - pr[0]] > 0 && (p[k].id == pr[5] || p[k].id == pr[6] ||
+							   p[k].id == pr[7]), 1);
 	db_td_prompts_free(p, n);
 	db_close(db);
 }
@@ -637,21 +647,21 @@ static void test_traindata_prompts(void)
 		CHECK_INT_EQ(p[1].id, b);
 	db_td_prompts_free(p, n);
 	/* unanswered by m1 in train: c, d; by m2: a, d; by m1 in eval: b */
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m1, 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m1, 0, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 2);
 	if (n == 2)
 		CHECK((p[0].id == c && p[1].id == d) || (p[0].id == d && p[1].id == c));
 	db_td_prompts_free(p, n);
 	/* a and d have a group each: which comes first is test_unanswered_order's */
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 0, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 2);
 	if (n == 2)
 		CHECK((p[0].id == a && p[1].id == d) || (p[0].id == d && p[1].id == a));
 	db_td_prompts_free(p, n);
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 1, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m2, 0, 1, &p, &n), 0);
 	CHECK_INT_EQ(n, 1);
 	db_td_prompts_free(p, n);
-	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "eval", m1, 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "eval", m1, 0, 0, &p, &n), 0);
 	CHECK_INT_EQ(n, 1);
 	db_td_prompts_free(p, n);
 	/* by id, in the order asked; a missing id is named */
