@@ -483,10 +483,11 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * teaches those items.  The hard assertion is the safety one: the loop never
  * leaves the active model worse than the SFT model on the eval prompts.
  */
-const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.64-0.68 with the likelihood ' +
-	'prior (make bench-loop, seeds 1-3), its network alone is at chance (issue "RLHF that cannot hurt")';
-const KNOWN_RISE = 'the best-rated answers teach the items they answer: part a rose 0.30, 0.28 and 0.47 over seeds ' +
-	'1-3 with two raters (each +-0.3), part b (items no prompt names) did not rise (-0.01 to -0.10) ' +
+const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.64-0.73 with the likelihood ' +
+	'prior (make bench-loop, seeds 1-3; intervals +-0.05), its network alone is at chance ' +
+	'(issue "RLHF that cannot hurt")';
+const KNOWN_RISE = 'the best-rated answers teach the items they answer: part a rose 0.40, 0.35 and 0.48 over seeds ' +
+	'1-3 with two raters (each +-0.3), part b (items no prompt names) moved -0.12, -0.03 and +0.15 ' +
 	'(issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
