@@ -167,11 +167,11 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
  * Up to limit prompts of split (NULL = both) with no generation group from
  * model_id (model_id <= 0: every prompt of split); those pair_model answered
  * first (> 0: the new answers pair with its, as people's verdict compares a
- * candidate with its parent on the same prompts), then those with the fewest groups (from any model or import) first,
- * ties in a fixed scattered order of their ids (Knuth's multiplicative hash,
- * as the rating queue's random share): a limited generate job of each new
- * model spreads the answers over the prompts that have had the fewest, rather
- * than asking the same lowest ids every time.  The order reads only how many
+ * candidate with its parent on the same prompts), then those with the fewest
+ * groups (from any model or import), ties in a fixed scattered order of their
+ * ids (Knuth's multiplicative hash, as the rating queue's random share): a
+ * limited generate job of each new model spreads the answers over the prompts
+ * that have had the fewest, rather than asking the same lowest ids every time.  The order reads only how many
  * groups a prompt has, never how they were rated, so a model's new answers
  * fall on prompts chosen without regard to how well its parent did there
  * (people's verdict compares the two on them).

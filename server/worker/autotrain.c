@@ -439,6 +439,14 @@ static float reward_need(json_t *rl_params, const char *kind)
 	return need;
 }
 
+/* The params of a generate job of the loop (new): k answers to each of
+ * generate_prompts prompts. */
+static json_t *loop_generate_params(const struct autotrain *a)
+{
+	return json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)a->k, "max_prompts",
+			 (json_int_t)a->prompts);
+}
+
 /*
  * The loop waits for more ratings (the RL gate refused): when fewer answers
  * than a round needs wait for raters, more from the active model (a generate
@@ -453,10 +461,9 @@ static const char *waiting_answers(struct job *j, const struct autotrain *a, jso
 	if (db_config_int(j->env->db, "ratings_per_group", 1, &per_group) < 0 ||
 	    db_work_open_answers(j->env->db, per_group, &open) < 0 || open >= a->every)
 		return NULL;
-	*params = json_pack("{sb sI sI sb}", "auto", true, "k", (json_int_t)a->k,
-			    "max_prompts", (json_int_t)a->prompts, "again", true);
-	if (!*params)
+	if (!(*params = loop_generate_params(a)))
 		return NULL;
+	json_object_set_new(*params, "again", json_true());
 	json_object_set_new(json_object_get(j->metrics, "auto_next"), "answers_waiting",
 			    json_integer(open));
 	job_log(j, "auto-training: %lld answers wait for raters, fewer than the %lld a round needs: "
@@ -500,8 +507,7 @@ int autotrain_queue_next(struct job *j)
 		/* answers from the new policy, promoted or kept as a candidate: people's
 		 * scores of them are the next round's data and the verdict on it */
 		next = "generate";
-		params = json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)a.k,
-				   "max_prompts", (json_int_t)a.prompts);
+		params = loop_generate_params(&a);
 		struct db_work_model row = { 0 };
 		if (params && j->model_id > 0) {
 			json_object_set_new(params, "model_id", json_integer(j->model_id));
