@@ -247,3 +247,38 @@ int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *
 	sqlite3_reset(st);
 	return DB_OK;
 }
+
+int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int *n)
+{
+	*diff = NULL;
+	*n = 0;
+	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_PAIRED,
+		"WITH s AS ("
+		"  SELECT r.prompt_id, r.model_id, avg(x.mean) AS m"
+		"  FROM answer_scores x JOIN responses r ON r.id = x.response_id"
+		"  WHERE r.model_id IN (:a, :b) GROUP BY r.prompt_id, r.model_id)"
+		" SELECT p.m - q.m FROM s p JOIN s q ON q.prompt_id = p.prompt_id"
+		" WHERE p.model_id = :a AND q.model_id = :b ORDER BY p.prompt_id",
+		DB_ARGS(DB_INT(":a", a), DB_INT(":b", b)));
+	if (!st)
+		return DB_ERROR;
+	int rc, cap = 0;
+	double *d = NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_grow((void **)&d, &cap, *n + 1, sizeof *d) < 0) {
+			sqlite3_reset(st);
+			free(d);
+			*n = 0;
+			return db_fail(db, "model pairs: out of memory", SQLITE_NOMEM);
+		}
+		d[(*n)++] = sqlite3_column_double(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(d);
+		*n = 0;
+		return db_fail(db, "model pairs", rc);
+	}
+	*diff = d;
+	return DB_OK;
+}

@@ -1,10 +1,11 @@
 /*
- * model/stats.c — Wilson intervals and the exact sign test of model/stats.h,
- * computed in double.
+ * model/stats.c — Wilson intervals, the exact sign test and the signed-rank
+ * test of model/stats.h, computed in double.
  */
 #include "model/stats.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* The Wilson interval for a real number of successes w among n. */
 static void wilson(double w, int n, double z, float *lo, float *hi)
@@ -52,4 +53,93 @@ void stats_winrate_interval(int wins, int ties, int losses, float z, float *rate
 	double w = wins + 0.5 * ties;
 	*rate = (float)(w / n);
 	wilson(w, n, z, lo, hi);
+}
+
+#define SR_EXACT_MAX 400 /* nonzero differences the exact test takes */
+#define SR_TIE 1e-9
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double stats_signed_rank_p(const double *d, int n)
+{
+	if (n < 0)
+		return NAN;
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		if (isnan(d[i]))
+			return NAN;
+		m += fabs(d[i]) > SR_TIE;
+	}
+	if (m == 0)
+		return 1.0;
+	/* |d| sorted, the sign carried in the value: |d| ascending, then the
+	 * doubled mid-ranks (integers: a tie run i..j has mid-rank (i+j+2)/2) */
+	double *a = malloc((size_t)m * sizeof *a);
+	int *r2 = malloc((size_t)m * sizeof *r2);
+	double *prob = NULL, p = NAN;
+	if (!a || !r2)
+		goto out;
+	m = 0;
+	for (int i = 0; i < n; i++)
+		if (fabs(d[i]) > SR_TIE)
+			a[m++] = d[i];
+	double *mag = malloc((size_t)m * sizeof *mag);
+	if (!mag)
+		goto out;
+	for (int i = 0; i < m; i++)
+		mag[i] = fabs(a[i]);
+	qsort(mag, m, sizeof *mag, cmp_double);
+	/* each difference's doubled rank: the mid-rank of its magnitude's run */
+	long w2 = 0, s2 = 0;
+	double sumsq = 0;
+	for (int i = 0; i < m; i++) {
+		double x = fabs(a[i]);
+		int lo = 0, hi = m; /* first index with mag > x - tie */
+		while (lo < hi) {
+			int mid = (lo + hi) / 2;
+			if (mag[mid] < x - SR_TIE)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		int first = lo, last = lo;
+		while (last + 1 < m && mag[last + 1] <= x + SR_TIE)
+			last++;
+		r2[i] = first + last + 2;
+		s2 += r2[i];
+		sumsq += (double)r2[i] * r2[i] / 4.0;
+		if (a[i] > 0)
+			w2 += r2[i];
+	}
+	free(mag);
+	if (m > SR_EXACT_MAX) {
+		/* W+ has mean (sum of ranks)/2 and variance (sum of rank^2)/4 */
+		double w = w2 / 2.0, mean = s2 / 4.0, sd = sqrt(sumsq / 4.0);
+		double z = (w - mean - 0.5) / sd;
+		p = 0.5 * erfc(z / sqrt(2.0));
+		goto out;
+	}
+	/* prob[s]: P[doubled W+ = s], one difference's sign at a time */
+	if (!(prob = calloc((size_t)s2 + 1, sizeof *prob)))
+		goto out;
+	prob[0] = 1.0;
+	long top = 0;
+	for (int i = 0; i < m; i++) {
+		top += r2[i];
+		for (long s = top; s >= 0; s--)
+			prob[s] = 0.5 * prob[s] + (s >= r2[i] ? 0.5 * prob[s - r2[i]] : 0.0);
+	}
+	p = 0;
+	for (long s = w2; s <= s2; s++)
+		p += prob[s];
+	p = p > 1 ? 1 : p;
+out:
+	free(prob);
+	free(r2);
+	free(a);
+	return p;
 }

@@ -2,9 +2,12 @@
  * model/stats.h — small exact statistics for judging training runs from
  * counts: the Wilson score interval of a proportion (held-out pairwise
  * accuracy of the reward model, a win rate) and the one-sided binomial sign
- * test (is a new policy worse than its parent on paired comparisons?).
+ * test (is a new policy worse than its parent on paired comparisons?), and
+ * the exact Wilcoxon signed-rank test (is a candidate better than its parent,
+ * by how much as well as how often, on paired prompts?).
  *
- * Pure functions over counts; nothing allocates.  Results that have no data
+ * Pure functions; only the signed-rank test allocates (its work, freed
+ * before it returns).  Results that have no data
  * behind them are NAN (intervals) or 1 (a p-value with no comparison).
  */
 #ifndef RLHFD_MODEL_STATS_H
@@ -32,6 +35,22 @@ void stats_wilson(int wins, int n, float z, float *lo, float *hi);
  * 0.01953125.  No comparison (0, 0) gives 1; negative counts give NAN.
  */
 double stats_sign_test_p(int worse, int better);
+
+/*
+ * One-sided Wilcoxon signed-rank test of paired differences d[0..n-1] (d[i] =
+ * candidate minus parent on prompt i): P[W+ >= w] where w is the sum of the
+ * ranks of |d| over the positive d, ranked among the nonzero d (|d| <=
+ * 1e-9 is a tie and dropped; equal |d| within 1e-9 share their mean rank),
+ * and W+ is that sum when each sign were + or - with probability 1/2 (the
+ * permutation distribution given the ranks, ties included).  Exact, by
+ * dynamic programming over doubled ranks, for up to 400 nonzero
+ * differences; above, the normal approximation with the tie-corrected
+ * variance (sum of rank^2)/4 and a continuity correction.  Small means
+ * "better" is real; unlike the sign test it weighs a large gain above a
+ * small loss.  E.g. d = {3, 2, 1} gives 1/8; {1, -2, 3} gives 3/8.  No
+ * nonzero difference gives 1; n < 0, a NAN among d or no memory gives NAN.
+ */
+double stats_signed_rank_p(const double *d, int n);
 
 /*
  * A win rate with ties counted 1/2, rate = (wins + ties/2) / n with n = wins

@@ -294,7 +294,8 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
  * Promotion: otherwise, when the newest policy trained from the active model
  * was kept as a candidate by the promotion gate (its reward model could not
  * vouch for it on held-out prompts) and people score its answers above the
- * active model's on the same prompts (promote_people, a stricter test: it is
+ * active model's on the same prompts (promote_people: a signed-rank test, by how
+ * much as well as how often, at a stricter level: it is
  * looked at again as ratings come in), it is activated, and its metrics say
  * why ("verdict").  Not with auto_train.promote "never".
  *
@@ -342,23 +343,27 @@ static bool verdict_rollback(struct db *db, const struct db_work_model *row)
 static void verdict_candidate(struct db *db, const struct autotrain *a, int64_t active)
 {
 	int64_t cand = 0;
-	int worse = 0, better = 0, ties = 0;
-	double p = 1;
+	int worse = 0, better = 0, n = 0;
+	double p = 1, *diff = NULL;
 	if ((a->promote && !strcmp(a->promote, "never")) ||
 	    db_work_model_candidate(db, active, &cand) < 0 ||
-	    db_work_model_verdict(db, cand, active, &worse, &better, &ties) < 0 ||
-	    !promote_people(better, worse, &p))
+	    db_work_model_paired(db, cand, active, &diff, &n) < 0)
 		return;
-	json_t *vd = json_pack("{s{ss sI si si si sf}}", "verdict", "decision", "promoted",
+	bool up = promote_people(diff, n, &better, &worse, &p);
+	free(diff);
+	if (!up)
+		return;
+	int ties = n - better - worse;
+	json_t *vd = json_pack("{s{ss sI si si si sf ss}}", "verdict", "decision", "promoted",
 			       "over", (json_int_t)active, "better", better, "worse", worse,
-			       "ties", ties, "p", p);
+			       "ties", ties, "p", p, "test", "signed-rank");
 	char *text = vd ? json_dumps(vd, JSON_COMPACT) : NULL;
 	json_decref(vd);
 	if (text && db_work_model_merge_metrics(db, cand, text) == 0 &&
 	    db_model_activate(db, cand) == 0) {
 		fprintf(stderr, "rlhfd: auto-training: raters score candidate %lld above the active "
-			"model %lld on %d of %d prompts (%d worse, %d tied; sign test p = %.4f): "
-			"model %lld is active\n", (long long)cand, (long long)active, better,
+			"model %lld on %d of %d prompts (%d worse, %d tied; signed-rank test p = "
+			"%.4f): model %lld is active\n", (long long)cand, (long long)active, better,
 			worse + better + ties, worse, ties, p, (long long)cand);
 		/* a new active version: its spot checks, as for any promotion */
 		if (spotcheck_activated(db, cand, NULL) < 0)

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* a paired difference of mean scores this small is a tie (as stats.c's) */
+#define PROMOTE_TIE 1e-9
+
 bool promote_rollback(int worse, int better, double *p)
 {
 	*p = 1.0;
@@ -19,13 +22,18 @@ bool promote_rollback(int worse, int better, double *p)
 	return worse > better && *p < ROLLBACK_P;
 }
 
-bool promote_people(int better, int worse, double *p)
+bool promote_people(const double *diff, int n, int *better, int *worse, double *p)
 {
 	*p = 1.0;
-	if (worse + better < PEOPLE_MIN_PROMPTS)
+	*better = *worse = 0;
+	for (int i = 0; i < n; i++) {
+		*better += diff[i] > PROMOTE_TIE;
+		*worse += diff[i] < -PROMOTE_TIE;
+	}
+	if (*worse + *better < PEOPLE_MIN_PROMPTS)
 		return false;
-	*p = stats_sign_test_p(better, worse);
-	return better > worse && *p < PEOPLE_P;
+	*p = stats_signed_rank_p(diff, n);
+	return *better > *worse && *p < PEOPLE_P;
 }
 
 bool promote_hacking(double rm_mean, double parent_rm_mean, int worse, int better, double *p)

@@ -406,7 +406,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			if (people) {
 				assert.equal(after.id, rl.model_id, 'the candidate people promoted is active');
 				t.diagnostic(`round ${round}: people's verdict: candidate ${rl.model_id} promoted over model ${people.over} ` +
-					`(better on ${people.better}, worse on ${people.worse}, tied on ${people.ties} prompts; sign test p = ${f3(people.p)})`);
+					`(better on ${people.better}, worse on ${people.worse}, tied on ${people.ties} prompts; ${people.test || "sign"} test p = ${f3(people.p)})`);
 			}
 			activeId = after.id;
 			const m = await measure(srv, rater, evalIds, activeId);

@@ -5,6 +5,7 @@
  * by hand in the comments.
  */
 #include "server/worker/promote.h"
+#include "model/stats.h"
 #include "tests/test.h"
 
 #include <math.h>
@@ -66,25 +67,56 @@ static void test_rollback(void)
 	CHECK(!promote_rollback(0, 30, &p));
 }
 
+/* people's verdict from n differences: `up` of +u, `down` of -w, `tie` zeros */
+static bool people(int up, double u, int down, double w, int tie, int *better, int *worse,
+		   double *p)
+{
+	double d[64];
+	int n = 0;
+	for (int i = 0; i < up; i++)
+		d[n++] = u;
+	for (int i = 0; i < down; i++)
+		d[n++] = -w;
+	for (int i = 0; i < tie; i++)
+		d[n++] = 0;
+	return promote_people(d, n, better, worse, p);
+}
+
 static void test_people(void)
 {
 	double p;
-	/* 15 better of 15: 1/32768, but 15 untied prompts are under the minimum 16 */
-	CHECK(!promote_people(15, 0, &p));
+	int b, w;
+	/* 15 better of 15 (ties beside them): 1/32768, but 15 untied prompts are
+	 * under the minimum 16 */
+	CHECK(!people(15, 1, 0, 0, 10, &b, &w, &p));
 	CHECK_NEAR(p, 1.0, 0);
-	/* 16 of 16: 1/65536 */
-	CHECK(promote_people(16, 0, &p));
+	CHECK(b == 15 && w == 0);
+	/* 16 of 16: every sign +: 1/65536, whatever the sizes */
+	CHECK(people(16, 0.25, 0, 0, 3, &b, &w, &p));
 	CHECK_NEAR(p, 1.0 / 65536, 1e-15);
-	/* 13 better of 16: (560 + 120 + 16 + 1) / 65536 = 0.0106, above 0.01: not yet
-	 * (the rollback would act on this much) */
-	CHECK(!promote_people(13, 3, &p));
+	/* equal sizes: ranks all tied, W+ is the count of + times the mid-rank,
+	 * so the test is the sign test: 13 of 16 is 697 / 65536 = 0.0106, not
+	 * yet (the rollback would act on this much); 14 of 16, 137 / 65536 */
+	CHECK(!people(13, 1, 3, 1, 0, &b, &w, &p));
 	CHECK_NEAR(p, 697.0 / 65536, 1e-12);
 	CHECK(promote_rollback(13, 3, &p));
-	/* 14 of 16: 137 / 65536 = 0.0021: promoted */
-	CHECK(promote_people(14, 2, &p));
+	CHECK(people(14, 1, 2, 1, 0, &b, &w, &p));
 	CHECK_NEAR(p, 137.0 / 65536, 1e-12);
+	/* what the signed ranks are for: 12 better by a whole point, 8 worse by
+	 * a quarter: the sign test (12 of 20: 0.25) cannot tell, the ranks can
+	 * (the losses share mid-rank 4.5, the gains 14.5: W+ = 4.5 a + 14.5 b
+	 * for a ~ Bin(8, 1/2) losses and b ~ Bin(12, 1/2) gains turned +; W+ >=
+	 * 174 when b = 12, or b = 11 and a >= 4, or b = 10 and a >= 7:
+	 * (256 + 12 * 163 + 66 * 9) / 2^20 = 0.0027) */
+	CHECK(stats_sign_test_p(12, 8) > 0.2);
+	CHECK(people(12, 1, 8, 0.25, 0, &b, &w, &p));
+	CHECK(b == 12 && w == 8);
+	CHECK_NEAR(p, 2806.0 / 1048576, 1e-12);
+	/* and the mirror: more better than worse but the losses large: no */
+	CHECK(!people(12, 0.25, 8, 1, 0, &b, &w, &p));
+	CHECK(p > 0.5);
 	/* worse, however many: never */
-	CHECK(!promote_people(0, 30, &p));
+	CHECK(!people(0, 0, 30, 1, 0, &b, &w, &p));
 }
 
 static void test_hacking(void)

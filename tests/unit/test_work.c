@@ -318,6 +318,24 @@ static void test_verdict(void)
 	CHECK_INT_EQ(worse, 1);
 	CHECK_INT_EQ(better, 1);
 	CHECK_INT_EQ(ties, 1);
+	/* the same prompts as numbers, in prompt order: q0 3.5 - 3, q1 1 - 5,
+	 * q2 3 - 3 (q3 unpaired); the other way round, negated */
+	double *d = NULL;
+	int n = -1;
+	CHECK_INT_EQ(db_work_model_paired(db, pol, base, &d, &n), 0);
+	CHECK_INT_EQ(n, 3);
+	if (n == 3) {
+		CHECK_NEAR(d[0], 0.5, 1e-12);
+		CHECK_NEAR(d[1], -4.0, 1e-12);
+		CHECK_NEAR(d[2], 0.0, 1e-12);
+	}
+	free(d);
+	CHECK_INT_EQ(db_work_model_paired(db, base, pol, &d, &n), 0);
+	CHECK(n == 3 && d[0] == -0.5 && d[1] == 4.0);
+	free(d);
+	/* no rated answers in common: none, and no array */
+	CHECK_INT_EQ(db_work_model_paired(db, pol, 99, &d, &n), 0);
+	CHECK(n == 0 && d == NULL);
 	/* a re-rating supersedes: ann now gives pol's q1 answer a 5 (q1 a tie) */
 	rate(db, ann, g1, r1, 5, 11);
 	CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);

@@ -52,7 +52,8 @@ function verdict(m) {
 			`${x.rollback.worse + x.rollback.better + x.rollback.ties} prompts (sign test p = ${formatNumber(x.rollback.p)}).`;
 	if (x.verdict)
 		return `Promoted by people over #${x.verdict.over}: raters scored it higher on ${x.verdict.better} of ` +
-			`${x.verdict.worse + x.verdict.better + x.verdict.ties} prompts (sign test p = ${formatNumber(x.verdict.p)}).`;
+			`${x.verdict.worse + x.verdict.better + x.verdict.ties} prompts, lower on ${x.verdict.worse} ` +
+			`(${x.verdict.test === 'signed-rank' ? 'signed-rank' : 'sign'} test p = ${formatNumber(x.verdict.p)}).`;
 	const p = x.promotion;
 	if (!p) return null;
 	if (p.mode !== 'gate') return p.decision === 'promoted' ? 'Promoted (promote: always).' : 'Kept as a candidate (promote: never).';
