@@ -17,7 +17,8 @@
  * job, fixed seed), and the rubric rater (default taste, no noise) rates
  * them — on a copy of the run's data directory, so none of it reaches the
  * run.  Prints per model the rubric mean with its normal 95 % interval over
- * the answers, whole and per part, and the change from the SFT model.
+ * the answers, whole and per part, and the change from the SFT model paired
+ * by prompt, with its 95 % interval over the prompts.
  *
  * usage: node tests/bench/dev.mjs DATA_DIR   (a directory the learning test
  * kept: RLHFD_E2E_KEEP=1 leaves it with its admin.token)
@@ -71,6 +72,8 @@ try {
 	const tally = () => ({ sum: 0, sq: 0, n: 0 });
 	const res = new Map(models.map((x) => [x.id, { all: tally(), a: tally(), b: tally() }]));
 	const seenGroups = new Map();
+	/* per model, per dev prompt: the mean of its K answers, for the paired change */
+	const perPrompt = new Map(models.map((x) => [x.id, new Map()]));
 	for (const id of held) {
 		const p = await ok(await srv.admin.get(`/api/prompts/${id}`), `GET /api/prompts/${id}`);
 		for (const x of models) {
@@ -79,6 +82,7 @@ try {
 			const answers = mine.filter((y) => y.group_id === g);
 			assert.equal(answers.length, K, `prompt ${id}: ${K} dev answers from model ${x.id}`);
 			seenGroups.set(g, true);
+			perPrompt.get(x.id).set(id, answers.reduce((s, a) => s + a.mean_score, 0) / answers.length);
 			for (const a of answers) {
 				assert.equal(typeof a.mean_score, 'number', `dev answer ${a.id} rated`);
 				for (const t of [res.get(x.id).all, res.get(x.id)[part.get(id)]]) {
@@ -93,15 +97,25 @@ try {
 	const mean = (t) => (t.n ? t.sum / t.n : NaN);
 	const pm = (t) => `${mean(t).toFixed(3)} ± ${(t.n ? 1.96 * Math.sqrt(Math.max(0, t.sq / t.n - mean(t) ** 2) / t.n) : NaN).toFixed(3)}`;
 	const d = (x) => (x >= 0 ? '+' : '') + x.toFixed(3);
+	/* the change from the SFT model, paired by prompt: the mean over dev
+	 * prompts of (model's mean - SFT's mean) with its normal 95 % interval
+	 * over prompts — which prompts were drawn is the larger part of the
+	 * noise, and pairing removes it from the comparison */
+	const change = (x, which) => {
+		const ds = held.filter((id) => which === 'all' || part.get(id) === which)
+			.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id));
+		const m = ds.reduce((s, v) => s + v, 0) / ds.length;
+		const sd = Math.sqrt(ds.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(1, ds.length - 1));
+		return `${d(m)} ± ${(1.96 * sd / Math.sqrt(ds.length)).toFixed(2)}`;
+	};
 	const nA = held.filter((id) => part.get(id) === 'a').length;
 	console.log(`dev (reward model ${rj.id}'s held-out train prompts, never trained on; rubric, ${K} answers each): ` +
 		`${held.length} prompts, dev a ${nA}, dev b ${held.length - nA}`);
-	console.log('  model  kind        dev_mean          dev_a             dev_b       change (all / a / b)');
-	const s0 = res.get(sft.id);
+	console.log('  model  kind        dev_mean          dev_a             dev_b       change, paired by prompt (all / a / b)');
 	for (const x of models) {
 		const r = res.get(x.id);
 		console.log(`  ${String(x.id).padStart(5)}  ${(x.kind + (x.active ? '*' : '')).padEnd(7)}  ${pm(r.all)}  ${pm(r.a)}  ${pm(r.b)}  ` +
-			`${d(mean(r.all) - mean(s0.all))} / ${d(mean(r.a) - mean(s0.a))} / ${d(mean(r.b) - mean(s0.b))}`);
+			`${change(x, 'all')} / ${change(x, 'a')} / ${change(x, 'b')}`);
 	}
 	console.log('  (* the active model at the end of the run)');
 } finally {

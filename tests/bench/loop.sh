@@ -24,7 +24,7 @@ for seed in ${LOOP_SEEDS:-1 2 3}; do
 	echo "== loop, seed $seed (log: $log)"
 	RLHFD_E2E_KEEP=1 RLHFD_E2E_SETTINGS="{\"seed\":$seed}" \
 		node --test --test-reporter=tap tests/e2e/learning.test.mjs >"$log" 2>&1 || status=1
-	sed -n 's/^# //p' "$log" | grep -E '^(round|learning curve|demo init|settings)|^ +[0-9]' || echo "   (no table: see $log)"
+	sed -n 's/^# //p' "$log" | grep -E '^(round|learning curve|demo init|settings|rise of)|^ +[0-9]' || echo "   (no table: see $log)"
 	kept=$(sed -n 's/.*data kept in //p' "$log" | tail -1)
 	if [ -n "$kept" ] && [ -d "$kept" ]; then
 		node tests/bench/dev.mjs "$kept" >build/bench/dev-seed$seed.log 2>&1 || status=1
