@@ -171,10 +171,11 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
  * groups (from any model or import), ties in a fixed scattered order of their
  * ids (Knuth's multiplicative hash, as the rating queue's random share): a
  * limited generate job of each new model spreads the answers over the prompts
- * that have had the fewest, rather than asking the same lowest ids every time.  The order reads only how many
- * groups a prompt has, never how they were rated, so a model's new answers
- * fall on prompts chosen without regard to how well its parent did there
- * (people's verdict compares the two on them).
+ * that have had the fewest, rather than asking the same lowest ids every
+ * time.  The order reads only how many groups a prompt has, never how they
+ * were rated, so a model's new answers fall on prompts chosen without regard
+ * to how well its parent did there (people's verdict compares the two on
+ * them).
  */
 int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t model_id,
 				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n);

@@ -224,30 +224,6 @@ int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id)
 		DB_ARGS(DB_INT(":parent", parent)), id);
 }
 
-int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties)
-{
-	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_VERDICT,
-		"WITH s AS ("
-		"  SELECT r.prompt_id, r.model_id, avg(x.mean) AS m"
-		"  FROM answer_scores x JOIN responses r ON r.id = x.response_id"
-		"  WHERE r.model_id IN (:a, :b) GROUP BY r.prompt_id, r.model_id)"
-		" SELECT coalesce(sum(p.m < q.m), 0), coalesce(sum(p.m > q.m), 0),"
-		"        coalesce(sum(p.m = q.m), 0)"
-		" FROM s p JOIN s q ON q.prompt_id = p.prompt_id"
-		" WHERE p.model_id = :a AND q.model_id = :b",
-		DB_ARGS(DB_INT(":a", a), DB_INT(":b", b)));
-	if (!st)
-		return DB_ERROR;
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return db_fail(db, "model verdict", rc);
-	*worse = sqlite3_column_int(st, 0);
-	*better = sqlite3_column_int(st, 1);
-	*ties = sqlite3_column_int(st, 2);
-	sqlite3_reset(st);
-	return DB_OK;
-}
-
 int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int *n)
 {
 	*diff = NULL;
@@ -280,5 +256,21 @@ int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int
 		return db_fail(db, "model pairs", rc);
 	}
 	*diff = d;
+	return DB_OK;
+}
+
+int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties)
+{
+	double *d = NULL;
+	int n = 0, rc = db_work_model_paired(db, a, b, &d, &n);
+	if (rc < 0)
+		return rc;
+	*worse = *better = *ties = 0;
+	for (int i = 0; i < n; i++) {
+		*worse += d[i] < 0;
+		*better += d[i] > 0;
+		*ties += d[i] == 0;
+	}
+	free(d);
 	return DB_OK;
 }

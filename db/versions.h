@@ -90,10 +90,10 @@ int db_work_model_metrics(struct db *db, int64_t id, json_t **out);
 int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties);
 
 /*
- * The same prompts as db_work_model_verdict, as numbers: *diff (new, the
- * caller frees; NULL when *n is 0) gets, per prompt, a's mean human score
- * minus b's, in prompt id order; *n how many.  For people's verdict by how
- * much, not only how often (promote_people).
+ * The same prompts as numbers: *diff (new, the caller frees; NULL when *n is
+ * 0) gets, per prompt, a's mean human score minus b's, in prompt id order; *n
+ * how many.  For people's verdict by how much, not only how often
+ * (promote_people); db_work_model_verdict counts their signs.
  */
 int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int *n);
 

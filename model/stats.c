@@ -5,6 +5,7 @@
 #include "model/stats.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 /* The Wilson interval for a real number of successes w among n. */
@@ -56,11 +57,17 @@ void stats_winrate_interval(int wins, int ties, int losses, float z, float *rate
 }
 
 #define SR_EXACT_MAX 400 /* nonzero differences the exact test takes */
-#define SR_TIE 1e-9
 
-static int cmp_double(const void *a, const void *b)
+/* a nonzero difference: its magnitude, sign and doubled mid-rank */
+struct sr_diff {
+	double mag;
+	bool pos;
+	int r2;
+};
+
+static int cmp_mag(const void *a, const void *b)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	double x = ((const struct sr_diff *)a)->mag, y = ((const struct sr_diff *)b)->mag;
 	return (x > y) - (x < y);
 }
 
@@ -72,55 +79,37 @@ double stats_signed_rank_p(const double *d, int n)
 	for (int i = 0; i < n; i++) {
 		if (isnan(d[i]))
 			return NAN;
-		m += fabs(d[i]) > SR_TIE;
+		m += fabs(d[i]) > STATS_TIE;
 	}
 	if (m == 0)
 		return 1.0;
-	/* |d| sorted, the sign carried in the value: |d| ascending, then the
-	 * doubled mid-ranks (integers: a tie run i..j has mid-rank (i+j+2)/2) */
-	double *a = malloc((size_t)m * sizeof *a);
-	int *r2 = malloc((size_t)m * sizeof *r2);
+	struct sr_diff *a = malloc((size_t)m * sizeof *a);
 	double *prob = NULL, p = NAN;
-	if (!a || !r2)
-		goto out;
+	if (!a)
+		return NAN;
 	m = 0;
 	for (int i = 0; i < n; i++)
-		if (fabs(d[i]) > SR_TIE)
-			a[m++] = d[i];
-	double *mag = malloc((size_t)m * sizeof *mag);
-	if (!mag)
-		goto out;
-	for (int i = 0; i < m; i++)
-		mag[i] = fabs(a[i]);
-	qsort(mag, m, sizeof *mag, cmp_double);
-	/* each difference's doubled rank: the mid-rank of its magnitude's run */
+		if (fabs(d[i]) > STATS_TIE)
+			a[m++] = (struct sr_diff){ fabs(d[i]), d[i] > 0, 0 };
+	qsort(a, m, sizeof *a, cmp_mag);
+	/* a run i..j of equal magnitudes shares the mid-rank (i+j+2)/2, kept
+	 * doubled: an integer */
 	long w2 = 0, s2 = 0;
 	double sumsq = 0;
-	for (int i = 0; i < m; i++) {
-		double x = fabs(a[i]);
-		int lo = 0, hi = m; /* first index with mag > x - tie */
-		while (lo < hi) {
-			int mid = (lo + hi) / 2;
-			if (mag[mid] < x - SR_TIE)
-				lo = mid + 1;
-			else
-				hi = mid;
+	for (int i = 0, j; i < m; i = j + 1) {
+		for (j = i; j + 1 < m && a[j + 1].mag - a[j].mag <= STATS_TIE; j++)
+			;
+		for (int k = i; k <= j; k++) {
+			a[k].r2 = i + j + 2;
+			s2 += a[k].r2;
+			sumsq += a[k].r2 * (double)a[k].r2 / 4.0;
+			w2 += a[k].pos ? a[k].r2 : 0;
 		}
-		int first = lo, last = lo;
-		while (last + 1 < m && mag[last + 1] <= x + SR_TIE)
-			last++;
-		r2[i] = first + last + 2;
-		s2 += r2[i];
-		sumsq += (double)r2[i] * r2[i] / 4.0;
-		if (a[i] > 0)
-			w2 += r2[i];
 	}
-	free(mag);
 	if (m > SR_EXACT_MAX) {
 		/* W+ has mean (sum of ranks)/2 and variance (sum of rank^2)/4 */
 		double w = w2 / 2.0, mean = s2 / 4.0, sd = sqrt(sumsq / 4.0);
-		double z = (w - mean - 0.5) / sd;
-		p = 0.5 * erfc(z / sqrt(2.0));
+		p = 0.5 * erfc((w - mean - 0.5) / sd / sqrt(2.0));
 		goto out;
 	}
 	/* prob[s]: P[doubled W+ = s], one difference's sign at a time */
@@ -129,9 +118,10 @@ double stats_signed_rank_p(const double *d, int n)
 	prob[0] = 1.0;
 	long top = 0;
 	for (int i = 0; i < m; i++) {
-		top += r2[i];
+		int r2 = a[i].r2;
+		top += r2;
 		for (long s = top; s >= 0; s--)
-			prob[s] = 0.5 * prob[s] + (s >= r2[i] ? 0.5 * prob[s - r2[i]] : 0.0);
+			prob[s] = 0.5 * prob[s] + (s >= r2 ? 0.5 * prob[s - r2] : 0.0);
 	}
 	p = 0;
 	for (long s = w2; s <= s2; s++)
@@ -139,7 +129,6 @@ double stats_signed_rank_p(const double *d, int n)
 	p = p > 1 ? 1 : p;
 out:
 	free(prob);
-	free(r2);
 	free(a);
 	return p;
 }

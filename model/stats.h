@@ -16,6 +16,10 @@
 /* z of a two-sided 95 % normal interval */
 #define STATS_Z95 1.959964f
 
+/* paired differences (of mean scores) this close are equal; this close to 0,
+ * a tie */
+#define STATS_TIE 1e-9
+
 /*
  * Wilson score interval (Wilson 1927) of a proportion p = wins / n at normal
  * quantile z (STATS_Z95 for 95 %):
@@ -40,7 +44,8 @@ double stats_sign_test_p(int worse, int better);
  * One-sided Wilcoxon signed-rank test of paired differences d[0..n-1] (d[i] =
  * candidate minus parent on prompt i): P[W+ >= w] where w is the sum of the
  * ranks of |d| over the positive d, ranked among the nonzero d (|d| <=
- * 1e-9 is a tie and dropped; equal |d| within 1e-9 share their mean rank),
+ * STATS_TIE is a tie and dropped; a run of |d| each within STATS_TIE of the
+ * next shares its mean rank),
  * and W+ is that sum when each sign were + or - with probability 1/2 (the
  * permutation distribution given the ranks, ties included).  Exact, by
  * dynamic programming over doubled ranks, for up to 400 nonzero

@@ -10,9 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* a paired difference of mean scores this small is a tie (as stats.c's) */
-#define PROMOTE_TIE 1e-9
-
 bool promote_rollback(int worse, int better, double *p)
 {
 	*p = 1.0;
@@ -27,8 +24,8 @@ bool promote_people(const double *diff, int n, int *better, int *worse, double *
 	*p = 1.0;
 	*better = *worse = 0;
 	for (int i = 0; i < n; i++) {
-		*better += diff[i] > PROMOTE_TIE;
-		*worse += diff[i] < -PROMOTE_TIE;
+		*better += diff[i] > STATS_TIE;
+		*worse += diff[i] < -STATS_TIE;
 	}
 	if (*worse + *better < PEOPLE_MIN_PROMPTS)
 		return false;

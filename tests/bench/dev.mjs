@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { createRater, sqlite } from '../lib/fixtures.mjs';
-import { ENV, jobs, ok, rubricRate, waitJob } from '../lib/e2e.mjs';
+import { ENV, jobs, ok, pairedChange, rubricRate, waitJob } from '../lib/e2e.mjs';
 
 const K = 8;
 const SAMPLING = { temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601, distinct: false };
@@ -96,18 +96,9 @@ try {
 	assert.equal(seenGroups.size, held.length * models.length, 'one new group per model and dev prompt');
 	const mean = (t) => (t.n ? t.sum / t.n : NaN);
 	const pm = (t) => `${mean(t).toFixed(3)} ± ${(t.n ? 1.96 * Math.sqrt(Math.max(0, t.sq / t.n - mean(t) ** 2) / t.n) : NaN).toFixed(3)}`;
-	const d = (x) => (x >= 0 ? '+' : '') + x.toFixed(3);
-	/* the change from the SFT model, paired by prompt: the mean over dev
-	 * prompts of (model's mean - SFT's mean) with its normal 95 % interval
-	 * over prompts — which prompts were drawn is the larger part of the
-	 * noise, and pairing removes it from the comparison */
-	const change = (x, which) => {
-		const ds = held.filter((id) => which === 'all' || part.get(id) === which)
-			.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id));
-		const m = ds.reduce((s, v) => s + v, 0) / ds.length;
-		const sd = Math.sqrt(ds.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(1, ds.length - 1));
-		return `${d(m)} ± ${(1.96 * sd / Math.sqrt(ds.length)).toFixed(2)}`;
-	};
+	/* the change from the SFT model, paired by prompt (pairedChange) */
+	const change = (x, which) => pairedChange(held.filter((id) => which === 'all' || part.get(id) === which)
+		.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id)));
 	const nA = held.filter((id) => part.get(id) === 'a').length;
 	console.log(`dev (reward model ${rj.id}'s held-out train prompts, never trained on; rubric, ${K} answers each): ` +
 		`${held.length} prompts, dev a ${nA}, dev b ${held.length - nA}`);

@@ -63,7 +63,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createRater, exportedRatings } from '../lib/fixtures.mjs';
-import { demoServer, jobs, now, ok, promptIds, rubricRate, sleep, waitJob as waitJobFor } from '../lib/e2e.mjs';
+import { demoServer, jobs, now, ok, pairedChange, promptIds, rubricRate, sleep, waitJob as waitJobFor } from '../lib/e2e.mjs';
 
 const waitJob = (srv, id) => waitJobFor(srv, id, SETTINGS.job_timeout_s);
 
@@ -253,19 +253,12 @@ async function measure(srv, rater, evalIds, modelId) {
 	return { mean, half, n, a: tallyMean(part.a), b: tallyMean(part.b), families, byPrompt, sec: now() - t0 };
 }
 
-/*
- * The rise of measure m over measure m0 on one eval part, paired by prompt:
- * the mean over the part's prompts of (m's mean - m0's mean) and its normal
- * 95 % interval over the prompts, "+0.412 ± 0.215 (36 prompts)" — the
- * honest noise of a rise: which prompts the eval drew is most of each
- * measure's own interval, and both models answered the same ones.
- */
+/* The rise of measure m over measure m0 on one eval part, paired by prompt:
+ * "+0.412 ± 0.215 (36 prompts)" (pairedChange). */
 function pairedRise(m0, m, which) {
 	const ds = [...m.byPrompt].filter(([, v]) => v.part === which)
 		.map(([id, v]) => v.mean - m0.byPrompt.get(id).mean);
-	const mu = ds.reduce((s, v) => s + v, 0) / ds.length;
-	const sd = Math.sqrt(ds.reduce((s, v) => s + (v - mu) ** 2, 0) / Math.max(1, ds.length - 1));
-	return `${mu >= 0 ? '+' : ''}${mu.toFixed(3)} ± ${(1.96 * sd / Math.sqrt(ds.length)).toFixed(3)} (${ds.length} prompts)`;
+	return `${pairedChange(ds)} (${ds.length} prompts)`;
 }
 
 const f3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : String(x));

@@ -22,6 +22,18 @@ export const DEMO_CACHE = process.env.RLHFD_DEMO_MODEL || path.join(ROOT, 'build
 export const ENV = { OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY || 'PASSIVE' };
 export const now = () => performance.now() / 1000;
 
+/*
+ * A change measured on paired prompts, ds[i] = one model's mean minus
+ * another's on prompt i: "+0.412 ± 0.215", the mean over the prompts with
+ * its normal 95 % interval (1.96 sd / sqrt n) — which prompts were drawn is
+ * the larger part of a measure's noise, and pairing keeps it out.
+ */
+export function pairedChange(ds) {
+	const m = ds.reduce((s, v) => s + v, 0) / ds.length;
+	const sd = Math.sqrt(ds.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(1, ds.length - 1));
+	return `${m >= 0 ? '+' : ''}${m.toFixed(3)} ± ${(1.96 * sd / Math.sqrt(ds.length)).toFixed(3)}`;
+}
+
 export function run(args, opts = {}) {
 	return new Promise((resolve, reject) => {
 		execFile(BIN, args, { cwd: ROOT, maxBuffer: 64 << 20, ...opts }, (err, stdout, stderr) => {
