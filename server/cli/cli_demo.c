@@ -390,18 +390,20 @@ static int64_t find_version(json_t *models, const char *name, const char *kind)
 	return id;
 }
 
-/* Records the checkpoint dir/file (with the demo tokenizer) as a new version. */
+/* Records the checkpoint dir/file (with the demo tokenizer and the text the
+ * base model read) as a new version. */
 static int register_version(struct db *db, const char *data, const char *dir, const char *file,
 			    const char *kind, const char *name, int64_t parent, bool activate,
 			    int64_t *id, char *err, size_t errlen)
 {
-	char path[PATH_MAX], tok[PATH_MAX], tok_name[64], e[512];
+	char path[PATH_MAX], tok[PATH_MAX], corpus[PATH_MAX], tok_name[64], corpus_name[64], e[512];
 	struct llama_config cfg;
 	struct ckpt_state st;
 	float *params = NULL;
 	int rc = -1;
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path ||
-	    (size_t)snprintf(tok, sizeof tok, "%s/%s", dir, DEMO_MODEL_TOKENIZER) >= sizeof tok) {
+	    (size_t)snprintf(tok, sizeof tok, "%s/%s", dir, DEMO_MODEL_TOKENIZER) >= sizeof tok ||
+	    (size_t)snprintf(corpus, sizeof corpus, "%s/%s", dir, DEMO_MODEL_PRETRAIN) >= sizeof corpus) {
 		snprintf(err, errlen, "path too long: '%s'", dir);
 		return -1;
 	}
@@ -430,6 +432,10 @@ static int register_version(struct db *db, const char *data, const char *dir, co
 				     errlen) < 0)
 		goto out;
 	json_object_set_new(meta, "tokenizer", json_string(tok_name));
+	/* the text the base model read, for the best job's replay (ptx) */
+	if (modelstore_put_corpus(data, corpus, corpus_name, sizeof corpus_name, err, errlen) < 0)
+		goto out;
+	json_object_set_new(meta, "corpus", json_string(corpus_name));
 	struct modelstore_version v = { .kind = kind, .name = name, .parent_id = parent,
 					.params_json = params_json, .metrics_json = metrics_json,
 					.activate = activate, .meta = meta };

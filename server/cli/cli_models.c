@@ -48,7 +48,7 @@ static struct db *open_data(const char *cmd, const char *data, bool create)
 int cmd_import_model(int argc, char **argv)
 {
 	const char *data = "data", *model = NULL, *tok = NULL, *name = NULL, *tmpl = NULL,
-		   *sys_tmpl = NULL, *kind = "base";
+		   *sys_tmpl = NULL, *kind = "base", *corpus = NULL;
 	bool activate = false;
 	const struct cli_opt opts[] = {
 		{ "data", CLI_STR, &data, "data directory (./data)" },
@@ -60,12 +60,15 @@ int cmd_import_model(int argc, char **argv)
 		{ "system-template", CLI_STR, &sys_tmpl, "how a conversation's system message is "
 		  "written, with {system} (default: the checkpoint's sidecar, else "
 		  "\"System: {system}\\n\")" },
+		{ "corpus", CLI_STR, &corpus, "the text the model was pre-trained on, documents "
+		  "separated by blank lines: the best job replays some of it beside the rated "
+		  "answers (ptx), so that they do not pull what the model says about everything else" },
 		{ "kind", CLI_STR, &kind, "base (default), sft, policy or reward" },
 		{ "activate", CLI_FLAG, &activate, "make it the active model (new answers come from it)" },
 		{ NULL, CLI_FLAG, NULL, NULL },
 	};
 	int rc = cli_parse(argc, argv, opts, "--data DIR --model FILE --tokenizer FILE [--name N] "
-			   "[--template T] [--system-template T] [--kind K] [--activate]", NULL, 0, NULL);
+			   "[--template T] [--system-template T] [--corpus FILE] [--kind K] [--activate]", NULL, 0, NULL);
 	if (rc != 0)
 		return cli_exit_code(rc);
 	if (!model || !tok) {
@@ -77,8 +80,8 @@ int cmd_import_model(int argc, char **argv)
 		return 1;
 	char err[600];
 	int64_t id = 0;
-	rc = modelstore_import(db, data, model, tok, kind, name, tmpl, sys_tmpl, activate, &id, err,
-			       sizeof err);
+	rc = modelstore_import(db, data, model, tok, kind, name, tmpl, sys_tmpl, corpus, activate, &id,
+			       err, sizeof err);
 	db_close(db);
 	if (rc < 0) {
 		fprintf(stderr, "rlhfd import-model: %s\n", err);

@@ -55,6 +55,9 @@ struct job_settings {
 	/* sft */
 	double min_score;           /* answers with a mean score >= this (4) */
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
+	/* best */
+	double ptx;                 /* pre-training documents per best-rated answer (1) */
+	int ptx_tokens;             /* each cut to this many tokens (64) */
 	/* the trainers' own */
 	struct trainer_sft_params sft;
 	struct trainer_reward_params reward;

@@ -248,6 +248,11 @@ static const struct knob BEST[] = {
 	K("batch_size", KNOB_INT, 1, 65536, sft.batch_size, 0, "sequences per optimizer step"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
+	K("ptx", KNOB_DOUBLE, 0, 100, ptx, 0,
+	  "documents of the base model's pre-training text replayed per best-rated answer, so "
+	  "that the answers to the rated prompts do not pull what the model says about "
+	  "everything else (needs the corpus: demo init, import-model --corpus); 0 = none"),
+	K("ptx_tokens", KNOB_INT, 2, 4096, ptx_tokens, A, "each replayed document cut to this many tokens"),
 	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD,
 	  "the reward model whose held-out accuracy must be credible, whose training prompts "
 	  "are the data and whose held-out prompts the promotion gate compares on; null = the newest"),
@@ -589,6 +594,8 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	if (!strcmp(kind->name, "best")) {
 		s->sft.lr = 1e-4f;
 		s->sft.epochs = 2;
+		s->ptx = 1;
+		s->ptx_tokens = 64;
 	}
 }
 

@@ -79,9 +79,8 @@ static int seqs_prompt(struct job *j, struct seqs *S, const struct tokenizer *tk
 	return job_toks_prompt(j, &S->prompt, tk, m, gr->prompt, gr->messages, &len);
 }
 
-/* Appends the current prompt + the answer text; *index = its sequence. */
-static int seqs_add(struct job *j, struct seqs *S, const struct tokenizer *tk,
-		    const struct modelstore_model *m, const char *text, bool ended, int *index)
+/* Room for one more sequence and n more tokens. */
+static int seqs_reserve(struct job *j, struct seqs *S, size_t n)
 {
 	if (S->n == S->cap) {
 		int cap = S->cap ? S->cap * 2 : 256;
@@ -94,13 +93,10 @@ static int seqs_add(struct job *j, struct seqs *S, const struct tokenizer *tk,
 		S->off = o;
 		S->cap = cap;
 	}
-	size_t start = S->t.n;
-	int plen = (int)S->prompt.n, rlen;
-	/* the prompt, then the answer appended after it */
 	struct job_toks *t = &S->t;
-	if (t->n + S->prompt.n > t->cap) {
+	if (t->n + n > t->cap) {
 		size_t cap = t->cap ? t->cap : 4096;
-		while (cap < t->n + S->prompt.n)
+		while (cap < t->n + n)
 			cap *= 2;
 		int *p = realloc(t->ids, cap * sizeof *p);
 		if (!p)
@@ -108,10 +104,23 @@ static int seqs_add(struct job *j, struct seqs *S, const struct tokenizer *tk,
 		t->ids = p;
 		t->cap = cap;
 	}
+	return 0;
+}
+
+/* Appends the current prompt + the answer text; *index = its sequence. */
+static int seqs_add(struct job *j, struct seqs *S, const struct tokenizer *tk,
+		    const struct modelstore_model *m, const char *text, bool ended, int *index)
+{
+	int rc = seqs_reserve(j, S, S->prompt.n);
+	if (rc < 0)
+		return rc;
+	struct job_toks *t = &S->t;
+	size_t start = t->n;
+	int plen = (int)S->prompt.n, rlen;
+	/* the prompt, then the answer appended after it */
 	memcpy(t->ids + t->n, S->prompt.ids, S->prompt.n * sizeof(int));
 	t->n += S->prompt.n;
-	int rc = job_toks_response(j, t, tk, m, text, ended, &rlen);
-	if (rc < 0)
+	if ((rc = job_toks_response(j, t, tk, m, text, ended, &rlen)) < 0)
 		return rc;
 	S->off[S->n] = start;
 	S->seq[S->n] = (struct trainer_seq){ NULL, plen + rlen, plen, ended };
@@ -137,6 +146,23 @@ static int seqs_ratings(struct job *j, struct seqs *S, const struct db_td_respon
 	}
 	memcpy(S->ratings + S->n_ratings, r->rating_ids, (size_t)r->n_ratings * sizeof(int64_t));
 	S->n_ratings += (size_t)r->n_ratings;
+	return 0;
+}
+
+/* Appends a sequence of n tokens (copied) whose first plen are its prompt
+ * (not trained on); ended: its last token is EOS. */
+static int seqs_add_tokens(struct job *j, struct seqs *S, const int *ids, int n, int plen,
+			   bool ended)
+{
+	int rc = seqs_reserve(j, S, (size_t)n);
+	if (rc < 0)
+		return rc;
+	S->off[S->n] = S->t.n;
+	memcpy(S->t.ids + S->t.n, ids, (size_t)n * sizeof *ids);
+	S->t.n += (size_t)n;
+	S->seq[S->n++] = (struct trainer_seq){ NULL, n, plen, ended };
+	if (n > S->longest)
+		S->longest = n;
 	return 0;
 }
 
@@ -941,6 +967,90 @@ static int cmp_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * ptx: documents of the text the base model was pre-trained on (the model
+ * store's corpus, when known), added to S as whole sequences — BOS text EOS,
+ * as pre-training read them, cut to ptx_tokens — s->ptx of them per
+ * best-rated answer, spaced evenly through the corpus from an offset the
+ * seed and job pick.  Fine-tuning on the answers to the rated prompts alone
+ * pulls what the model says about everything else toward those prompts'
+ * items: on the demo, a policy fine-tuned on answers about the countries of
+ * the rated prompts names those countries when asked about others.  Replaying
+ * what pre-training taught keeps the rest in place (InstructGPT's "PPO-ptx",
+ * here beside rejection-sampling fine-tuning).  Metrics ptx_documents and
+ * ptx_tokens; without a corpus a log line says so and nothing is added.
+ */
+static int seqs_ptx(struct job *j, struct seqs *S, struct base *b, int answers)
+{
+	struct job_settings *s = &j->s;
+	char *text = NULL;
+	size_t len = 0;
+	int want = (int)lround(s->ptx * answers), taken = 0, *ids = NULL;
+	long long tokens = 0;
+	int rc = 0;
+	if (want <= 0)
+		goto out_metrics;
+	if (modelstore_load_corpus(&b->m, &text, &len, j->err, sizeof j->err) < 0)
+		return -EIO;
+	if (!text) {
+		job_log(j, "ptx: model %lld has no pre-training text (import-model --corpus): "
+			"fine-tuning on the answers alone", (long long)b->id);
+		goto out_metrics;
+	}
+	int docs = 0;
+	for (const char *p = text; p; p = strstr(p, "\n\n"), p = p ? p + 2 : NULL)
+		docs++;
+	want = want < docs ? want : docs;
+	uint64_t h = (s->sft.seed + (uint64_t)j->id) * 0x9E3779B97F4A7C15ull;
+	int off = (int)((h >> 33) % (uint64_t)docs), i = 0;
+	const char *p = text;
+	while (taken < want && p) {
+		const char *end = strstr(p, "\n\n");
+		size_t dl = end ? (size_t)(end - p) : strlen(p);
+		/* document r (counted from off) is taken when the multiples of
+		 * docs / want step past it: want evenly spaced documents */
+		long r = (i - off + docs) % docs;
+		if (r * want / docs != (r + 1) * want / docs && dl > 0) {
+			char *doc = strndup(p, dl);
+			int *q = doc ? realloc(ids, TOKENIZER_MAX_IDS(dl) * sizeof *ids) : NULL;
+			size_t n = 0;
+			if (!q) {
+				free(doc);
+				rc = job_fail(j, -ENOMEM, "out of memory");
+				goto out;
+			}
+			ids = q;
+			rc = tokenizer_encode(&b->tk, doc, true, true, ids, TOKENIZER_MAX_IDS(dl), &n);
+			free(doc);
+			if (rc < 0) {
+				rc = job_fail(j, rc, "cannot encode the pre-training text");
+				goto out;
+			}
+			bool ended = (int)n <= s->ptx_tokens;
+			if (!ended)
+				n = (size_t)s->ptx_tokens;
+			if (n >= 2) {
+				if ((rc = seqs_add_tokens(j, S, ids, (int)n, 1, ended)) < 0)
+					goto out;
+				taken++;
+				tokens += (long long)n - 1;
+			}
+		}
+		i++;
+		p = end ? end + 2 : NULL;
+	}
+	rc = 0;
+	job_log(j, "ptx: %d documents of the pre-training text (%lld tokens) beside %d answers",
+		taken, tokens, answers);
+out_metrics:
+	json_object_set_new(j->metrics, "ptx_documents", json_integer(taken));
+	json_object_set_new(j->metrics, "ptx_tokens", json_integer(tokens));
+out:
+	free(ids);
+	free(text);
+	return rc;
+}
+
 int job_best(struct job *j)
 {
 	struct job_settings *s = &j->s;
@@ -1001,11 +1111,14 @@ int job_best(struct job *j)
 	free(train);
 	if (rc < 0)
 		goto out;
+	int answers = S.n;
+	if ((rc = seqs_ptx(j, &S, &b, answers)) < 0)
+		goto out;
 	seqs_finish(&S);
-	json_object_set_new(j->metrics, "examples", json_integer(S.n));
+	json_object_set_new(j->metrics, "examples", json_integer(answers));
 	json_object_set_new(j->metrics, "groups", json_integer(used_groups));
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
-	if (S.n == 0) {
+	if (answers == 0) {
 		rc = job_fail(j, -EINVAL, "no answer of reward model %lld's %zu training prompts has a "
 			      "mean score >= %g", (long long)rm_id, n_ids, s->min_score);
 		goto out;
@@ -1020,7 +1133,7 @@ int job_best(struct job *j)
 		goto out;
 	}
 	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
-		"fine-tuning reference %lld (policy %lld is the parent)", S.n, s->min_score,
+		"fine-tuning reference %lld (policy %lld is the parent)", answers, s->min_score,
 		used_groups, (long long)rm_id, (long long)ref_id, (long long)b.id);
 	/* the gate's answers need room after its held-out prompts */
 	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define TOKENIZER_FILE_MAX (256u << 20)
+#define CORPUS_FILE_MAX (1u << 30)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -107,13 +108,27 @@ const char *modelstore_score_name(enum llama_score score)
 	return score == LLAMA_SCORE_MEAN ? "mean" : "last";
 }
 
+/* A file named in m's metadata: name relative to the checkpoint's directory
+ * (or absolute) into out (size n).  0, or -1 when the path is too long. */
+static int beside(const struct modelstore_model *m, const char *name, char *out, size_t n)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", m->path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof dir, ".");
+	int len = name[0] == '/' ? snprintf(out, n, "%s", name) : snprintf(out, n, "%s/%s", dir, name);
+	return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
 int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 		    struct modelstore_model *m, char *err, size_t errlen)
 {
 	struct db_work_model row;
 	struct ckpt_state st;
 	char e[400];
-	int len;
 	memset(m, 0, sizeof *m);
 	if (model_file(db, data_dir, id, &row, m->path, sizeof m->path, err, errlen) < 0)
 		return -1;
@@ -146,19 +161,9 @@ int modelstore_load(struct db *db, const char *data_dir, int64_t id,
 		m->eos_id = TOKENIZER_EOS;
 
 	/* the tokenizer: meta "tokenizer" relative to the checkpoint's directory */
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", m->path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	else
-		snprintf(dir, sizeof dir, ".");
 	json_t *tk = json_object_get(m->meta, "tokenizer");
 	const char *name = json_is_string(tk) ? json_string_value(tk) : "tokenizer.bin";
-	len = name[0] == '/' ?
-		snprintf(m->tokenizer_path, sizeof m->tokenizer_path, "%s", name) :
-		snprintf(m->tokenizer_path, sizeof m->tokenizer_path, "%s/%s", dir, name);
-	if (len < 0 || (size_t)len >= sizeof m->tokenizer_path) {
+	if (beside(m, name, m->tokenizer_path, sizeof m->tokenizer_path) < 0) {
 		modelstore_model_release(m);
 		return fail(err, errlen, "model %lld: tokenizer path too long", (long long)id);
 	}
@@ -267,7 +272,8 @@ out_unlink:
 		    rc == DB_BUSY ? "busy" : rc == DB_INVALID ? "refused it" : "error");
 }
 
-/* Reads a whole file (at most max bytes) into a new buffer. */
+/* Reads a whole file (at most max bytes) into a new buffer, which has room
+ * for one byte more than *len. */
 static int read_all(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
@@ -302,65 +308,111 @@ static int read_all(const char *path, size_t max, char **out, size_t *len, char 
 	return 0;
 }
 
-int modelstore_put_tokenizer(const char *data_dir, const char *src, int vocab_size,
-			     char *name, size_t n, char *err, size_t errlen)
+/* Writes buf (len bytes) into <data>/models/ as <prefix>-<sha256 prefix><ext>
+ * unless a file of that name holds the same bytes; *name (size n) = that file
+ * name. */
+static int put_named(const char *data_dir, const char *buf, size_t len, size_t max,
+		     const char *prefix, const char *ext, char *name, size_t n, char *err,
+		     size_t errlen)
 {
 	char dir[PATH_MAX], dst[PATH_MAX + 64], e[400];
-	struct tokenizer tk;
-	tokenizer_init(&tk);
-	if (tokenizer_load(&tk, src, vocab_size, e, sizeof e) < 0)
-		return fail(err, errlen, "%s", e);
-	tokenizer_release(&tk);
 	if (models_dir(data_dir, dir, sizeof dir, err, errlen) < 0)
-		return -1;
-	char *buf;
-	size_t len;
-	if (read_all(src, TOKENIZER_FILE_MAX, &buf, &len, err, errlen) < 0)
 		return -1;
 	uint8_t h[32];
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, len, h);
 	char hex[17];
 	for (int i = 0; i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	snprintf(name, n, "tokenizer-%s.bin", hex);
+	snprintf(name, n, "%s-%s%s", prefix, hex, ext);
 	snprintf(dst, sizeof dst, "%s/%s", dir, name);
 
 	/* already there with the same bytes: nothing to write */
 	char *old;
 	size_t old_len;
-	if (read_all(dst, TOKENIZER_FILE_MAX, &old, &old_len, NULL, 0) == 0) {
+	if (read_all(dst, max, &old, &old_len, NULL, 0) == 0) {
 		bool same = old_len == len && memcmp(old, buf, len) == 0;
 		free(old);
-		if (same) {
-			free(buf);
+		if (same)
 			return 0;
-		}
 	}
 	struct ckpt_atomic a;
-	if (ckpt_atomic_begin(&a, dst, e, sizeof e) < 0) {
-		free(buf);
+	if (ckpt_atomic_begin(&a, dst, e, sizeof e) < 0)
 		return fail(err, errlen, "%s", e);
-	}
 	if (fwrite(buf, 1, len, a.f) != len) {
 		ckpt_atomic_abort(&a);
-		free(buf);
 		return fail(err, errlen, "cannot write '%s'", dst);
 	}
-	free(buf);
 	if (ckpt_atomic_commit(&a, e, sizeof e) < 0)
 		return fail(err, errlen, "%s", e);
 	return 0;
 }
 
+int modelstore_put_tokenizer(const char *data_dir, const char *src, int vocab_size,
+			     char *name, size_t n, char *err, size_t errlen)
+{
+	char e[400];
+	struct tokenizer tk;
+	tokenizer_init(&tk);
+	if (tokenizer_load(&tk, src, vocab_size, e, sizeof e) < 0)
+		return fail(err, errlen, "%s", e);
+	tokenizer_release(&tk);
+	char *buf;
+	size_t len;
+	if (read_all(src, TOKENIZER_FILE_MAX, &buf, &len, err, errlen) < 0)
+		return -1;
+	int rc = put_named(data_dir, buf, len, TOKENIZER_FILE_MAX, "tokenizer", ".bin", name, n,
+			   err, errlen);
+	free(buf);
+	return rc;
+}
+
+int modelstore_put_corpus(const char *data_dir, const char *src, char *name, size_t n,
+			  char *err, size_t errlen)
+{
+	char *buf;
+	size_t len;
+	if (read_all(src, CORPUS_FILE_MAX, &buf, &len, err, errlen) < 0)
+		return -1;
+	int rc;
+	if (len == 0)
+		rc = fail(err, errlen, "the corpus '%s' is empty", src);
+	else if (memchr(buf, 0, len))
+		rc = fail(err, errlen, "the corpus '%s' is not text (it holds a NUL byte)", src);
+	else
+		rc = put_named(data_dir, buf, len, CORPUS_FILE_MAX, "corpus", ".txt", name, n, err,
+			       errlen);
+	free(buf);
+	return rc;
+}
+
+int modelstore_load_corpus(const struct modelstore_model *m, char **text, size_t *len,
+			   char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t n;
+	*text = NULL;
+	*len = 0;
+	json_t *c = json_object_get(m->meta, "corpus");
+	if (!json_is_string(c))
+		return 0;
+	if (beside(m, json_string_value(c), path, sizeof path) < 0)
+		return fail(err, errlen, "model %lld: corpus path too long", (long long)m->id);
+	if (read_all(path, CORPUS_FILE_MAX, text, &n, err, errlen) < 0)
+		return -1;
+	(*text)[n] = 0;         /* read_all leaves room for one more byte */
+	*len = n;
+	return 0;
+}
+
 int modelstore_import(struct db *db, const char *data_dir, const char *model_path,
 		      const char *tokenizer_path, const char *kind, const char *name,
-		      const char *tmpl, const char *sys_tmpl, bool activate, int64_t *id,
-		      char *err, size_t errlen)
+		      const char *tmpl, const char *sys_tmpl, const char *corpus_path, bool activate,
+		      int64_t *id, char *err, size_t errlen)
 {
 	struct llama_config cfg;
 	struct ckpt_state st;
 	float *params = NULL;
-	char e[400], tok_name[64];
+	char e[400], tok_name[64], corpus_name[64];
 	if (!kind)
 		kind = "base";
 	if (strcmp(kind, "base") && strcmp(kind, "sft") && strcmp(kind, "policy") &&
@@ -386,6 +438,12 @@ int modelstore_import(struct db *db, const char *data_dir, const char *model_pat
 				     sizeof tok_name, err, errlen) < 0)
 		goto out;
 	json_object_set_new(meta, "tokenizer", json_string(tok_name));
+	if (corpus_path) {
+		if (modelstore_put_corpus(data_dir, corpus_path, corpus_name, sizeof corpus_name, err,
+					  errlen) < 0)
+			goto out;
+		json_object_set_new(meta, "corpus", json_string(corpus_name));
+	}
 	if (sys_tmpl)
 		json_object_set_new(meta, "system_template", json_string(sys_tmpl));
 	if (tmpl)
@@ -396,7 +454,8 @@ int modelstore_import(struct db *db, const char *data_dir, const char *model_pat
 		json_object_set_new(meta, "bos", json_integer(TOKENIZER_BOS));
 	if (!json_is_integer(json_object_get(meta, "eos")))
 		json_object_set_new(meta, "eos", json_integer(TOKENIZER_EOS));
-	json_t *vp = json_pack("{ss ss}", "imported_from", model_path, "tokenizer", tokenizer_path);
+	json_t *vp = json_pack("{ss ss ss?}", "imported_from", model_path, "tokenizer", tokenizer_path,
+			       "corpus", corpus_path);
 	char *vp_text = vp ? json_dumps(vp, JSON_COMPACT) : NULL;
 	json_decref(vp);
 	struct modelstore_version v = {

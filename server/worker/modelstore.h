@@ -10,6 +10,9 @@
  *                                  head, metadata JSON)
  *   tokenizer-<sha256 prefix>.bin  a tokenizer (llama2.c format), named by its
  *                                  content so versions share one file
+ *   corpus-<sha256 prefix>.txt     the pre-training text a base model read,
+ *                                  when known (demo init; import-model
+ *                                  --corpus): blank-line separated documents
  *
  * The row's path is stored relative to the data directory ("models/7.bin"),
  * so a data directory can be moved.  The sidecar metadata is a JSON object:
@@ -17,8 +20,11 @@
  *    "tokenizer": "tokenizer-ab12….bin" (relative to the checkpoint's
  *    directory), "bos": 1, "eos": 2, "score": "mean"|"last" (reward models:
  *    how the scalar head scores an answer; absent = "last"), ...}
- * A derived version keeps its parent's metadata (template, tokenizer) with its
- * own kind.  A checkpoint without "tokenizer" uses tokenizer.bin beside it,
+ * and, when the pre-training text is known, "corpus": "corpus-cd34….txt"
+ * (relative to the checkpoint's directory; the best job replays documents of
+ * it, server/worker/job_train.c).
+ * A derived version keeps its parent's metadata (template, tokenizer, corpus)
+ * with its own kind.  A checkpoint without "tokenizer" uses tokenizer.bin beside it,
  * one without "template" the default template below.
  *
  * Writing a new version (modelstore_save): the files are written atomically
@@ -114,18 +120,30 @@ int modelstore_save(struct db *db, const char *data_dir, const struct modelstore
 int modelstore_put_tokenizer(const char *data_dir, const char *src, int vocab_size,
 			     char *name, size_t n, char *err, size_t errlen);
 
+/* Copies the text file at src (not empty, no NUL byte) into <data>/models/
+ * under its content name (if not there already); *name (size n) = that file
+ * name, for the metadata's "corpus". */
+int modelstore_put_corpus(const char *data_dir, const char *src, char *name, size_t n,
+			  char *err, size_t errlen);
+
+/* Reads m's corpus (metadata "corpus") into *text, a new NUL-terminated
+ * buffer of *len bytes the caller frees; *text = NULL when m names none. */
+int modelstore_load_corpus(const struct modelstore_model *m, char **text, size_t *len,
+			   char *err, size_t errlen);
+
 /*
  * Imports a llama2.c checkpoint (v0 or v1, with or without our sidecar) and
  * its tokenizer as a new version of kind (NULL = "base"), named name (may be
  * NULL), with the prompt template tmpl (NULL = the sidecar's, else the
- * default) and the system-message template sys_tmpl (with {system}; NULL =
- * the sidecar's, else model/lmdata.h's default), activated when activate.
+ * default), the system-message template sys_tmpl (with {system}; NULL =
+ * the sidecar's, else model/lmdata.h's default) and the pre-training text at
+ * corpus_path (NULL = the sidecar's, if any), activated when activate.
  * *id = the new version.
  */
 int modelstore_import(struct db *db, const char *data_dir, const char *model_path,
 		      const char *tokenizer_path, const char *kind, const char *name,
-		      const char *tmpl, const char *sys_tmpl, bool activate, int64_t *id,
-		      char *err, size_t errlen);
+		      const char *tmpl, const char *sys_tmpl, const char *corpus_path, bool activate,
+		      int64_t *id, char *err, size_t errlen);
 
 /* Writes version id as a llama2.c v1 checkpoint at out_path (atomically; no
  * sidecar), and its tokenizer at tokenizer_out when that is not NULL. */

@@ -31,7 +31,8 @@ export function rlhfd(args, opts = {}) {
 /*
  * Makes the tiny model in a temp directory.  opts: seq (context, 64), steps
  * (5), trainPrompts (16), evalPrompts (6), maxEvalChars (longest eval prompt
- * kept, default no limit).  Returns { work, tok, base, promptSet, cleanup }.
+ * kept, default no limit).  Returns { work, tok, base, corpus (its pre-training
+ * text), promptSet, cleanup }.
  */
 export function makeTinyModel(opts = {}) {
 	const seq = opts.seq || 64, steps = opts.steps || 5;
@@ -49,17 +50,19 @@ export function makeTinyModel(opts = {}) {
 		...all.filter((p) => p.split === 'train').slice(0, opts.trainPrompts ?? 16).map((p) => ({ text: p.text, split: 'train' })),
 		...all.filter((p) => p.split === 'eval' && p.text.length <= maxEval).slice(0, opts.evalPrompts ?? 6).map((p) => ({ text: p.text, split: 'eval' })),
 	];
-	return { work, tok, base, promptSet, cleanup: () => rmSync(work, { recursive: true, force: true }) };
+	return { work, tok, base, corpus, promptSet, cleanup: () => rmSync(work, { recursive: true, force: true }) };
 }
 
 /*
  * A server whose data directory holds the tiny model (version 1, active) and
- * its prompt set.  Returns { srv, dataDir, trainIds, evalIds, stop }.
+ * its prompt set.  opts.importArgs: more arguments of import-model (e.g.
+ * ['--corpus', tiny.corpus]); the rest are startServer's.  Returns { srv,
+ * dataDir, trainIds, evalIds, stop }.
  */
-export async function serverWithModel(tiny, opts = {}) {
+export async function serverWithModel(tiny, { importArgs = [], ...opts } = {}) {
 	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-tiny-data-'));
 	const out = rlhfd(['import-model', '--data', dataDir, '--model', tiny.base, '--tokenizer', tiny.tok,
-		'--name', 'tiny', '--activate']);
+		'--name', 'tiny', '--activate', ...importArgs]);
 	assert.match(out, /^model_id=1$/m);
 	const srv = await startServer({ dataDir, adminToken: randomToken(), ...opts });
 	const r = await srv.admin.post('/api/prompts', { prompts: tiny.promptSet });
