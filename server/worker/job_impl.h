@@ -57,7 +57,7 @@ struct job_settings {
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
 	/* best */
 	double ptx;                 /* pre-training documents per best-rated answer (1) */
-	int ptx_tokens;             /* each cut to this many tokens (64) */
+	int ptx_tokens;             /* each cut to this many tokens (32) */
 	/* the trainers' own */
 	struct trainer_sft_params sft;
 	struct trainer_reward_params reward;

@@ -595,7 +595,7 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 		s->sft.lr = 1e-4f;
 		s->sft.epochs = 2;
 		s->ptx = 1;
-		s->ptx_tokens = 64;
+		s->ptx_tokens = 32;
 	}
 }
 

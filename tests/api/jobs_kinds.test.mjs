@@ -68,6 +68,9 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 		assert.equal(param(kinds, 'best', 'min_score').default, 4);
 		assert.equal(param(kinds, 'best', 'promote').default, 'gate');
 		assert.equal(param(kinds, 'best', 'require_reward_acc').default, 0.55);
+		// ptx: one pre-training document of 32 tokens per best-rated answer (README)
+		assert.equal(param(kinds, 'best', 'ptx').default, 1);
+		assert.equal(param(kinds, 'best', 'ptx_tokens').default, 32);
 		assert.equal(param(kinds, 'sft', 'lr').default, 5e-4);
 		for (const rl of ['ppo', 'rloo', 'grpo']) {
 			assert.equal(param(kinds, rl, 'iterations').default, 30);

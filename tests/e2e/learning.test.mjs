@@ -20,7 +20,8 @@
  *      one rater's was;
  *   4. PUT /api/config turns auto-training on: the worker itself queues
  *      reward model → the policy step (auto_train.rl_kind, the default
- *      "best": the reference fine-tuned on the answers people rated best) →
+ *      "best": the reference fine-tuned on the answers people rated best,
+ *      with documents of the demo's pre-training text replayed beside them) →
  *      new answers from the new policy; each round the two raters rate
  *      those answers, which turns the loop again; a policy the promotion gate
  *      kept as a candidate becomes active when the raters' scores of its
@@ -325,7 +326,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 
 		/* the loop's settings, auto-training still off */
 		await setAuto(srv, { ...SETTINGS.auto_train, enabled: false,
-			reward_params: { seed: SETTINGS.seed }, rl_params: { seed: SETTINGS.seed } });
+			reward_params: { ...SETTINGS.auto_train.reward_params, seed: SETTINGS.seed },
+			rl_params: { ...SETTINGS.auto_train.rl_params, seed: SETTINGS.seed } });
 		RL_KIND = (await ok(await srv.admin.get('/api/config'), 'GET /api/config')).auto_train.rl_kind;
 		t.diagnostic(`the loop's policy step: ${RL_KIND}`);
 
@@ -394,6 +396,10 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			/* the promotion gate decides whether the new policy replaces the active one */
 			const promo = rl.metrics.promotion || {};
 			assert.ok(['promoted', 'candidate'].includes(promo.decision), `promotion decision: ${JSON.stringify(promo)}`);
+			/* best replays the demo's pre-training text, which demo init stored with the models */
+			if (rl.kind === 'best')
+				assert.ok(rl.metrics.ptx_documents > 0 && rl.metrics.ptx_tokens > 0,
+					`best ${rl.id} replayed pre-training text: ${rl.metrics.ptx_documents} documents`);
 			const active = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
 				.find((x) => x.active);
 			if (promo.decision === 'promoted') assert.equal(active && active.id, rl.model_id, 'the promoted policy is active');
@@ -437,7 +443,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} [${f3(row.rm_lo)}, ${f3(row.rm_hi)}] on ${row.rm_pairs} ` +
 				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
 				(row.reward_first !== null ? `(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` :
-					`(${rl.metrics.examples} answers rated >= 4, KL ${f3(row.kl)}) -> `) +
+					`(${rl.metrics.examples} answers rated >= 4, ${rl.metrics.ptx_documents} pre-training documents, KL ${f3(row.kl)}) -> `) +
 				`${gen.metrics.groups} groups; train answers rated ${f3(rated.mean)} (both raters); eval rubric ` +
 				`(active model ${activeId}) ${f3(m.mean)} (${m.mean - base.mean >= 0 ? '+' : ''}${f3(m.mean - base.mean)}) [${m.families}], ` +
 				`${parts(m)}; ` +
