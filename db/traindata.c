@@ -295,13 +295,20 @@ int db_td_orders_next(struct db_td_order_cursor *c, struct db_td_order *o)
 
 /* ---- the rules --------------------------------------------------------- */
 
+/* Two answers with the same text (both known): nothing to prefer. */
+static bool same_text(const struct db_td_response *a, const struct db_td_response *b)
+{
+	return a->text && b->text && a->text_len == b->text_len &&
+	       memcmp(a->text, b->text, (size_t)a->text_len) == 0;
+}
+
 int db_td_order_pairs(const struct db_td_order *o, int (*pairs)[2])
 {
 	int k = 0;
 	for (int i = 0; i < o->g.n; i++)
 		for (int j = i + 1; j < o->g.n; j++) {
 			int li = o->level[i], lj = o->level[j];
-			if (li == lj)
+			if (li == lj || same_text(&o->g.responses[i], &o->g.responses[j]))
 				continue;
 			if (pairs) {
 				pairs[k][0] = li > lj ? i : j;
@@ -322,7 +329,7 @@ int db_td_group_pairs(const struct db_td_group *g, int (*pairs)[2])
 			continue;
 		for (int j = i + 1; j < g->n; j++) {
 			double mj = g->responses[j].mean;
-			if (isnan(mj) || mi == mj)
+			if (isnan(mj) || mi == mj || same_text(&g->responses[i], &g->responses[j]))
 				continue;
 			if (pairs) {
 				pairs[k][0] = mi > mj ? i : j;

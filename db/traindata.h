@@ -9,7 +9,9 @@
  * them (a generation group), groups by id, answers by id:
  *  - preference pairs (reward, DPO, pairs.jsonl): within a group, every two
  *    rated answers i < j whose means differ, the higher-scored one chosen,
- *    ties dropped, in the order of i then j (db_td_group_pairs);
+ *    ties dropped and so are two answers of the same text (the same answer
+ *    rated twice: nothing to prefer), in the order of i then j
+ *    (db_td_group_pairs);
  *  - SFT rows (SFT, sft.jsonl): every rated answer whose mean is >= the
  *    minimum score, and every imported answer nobody rated (a demonstration,
  *    written elsewhere and imported with no model) when demonstrations are
@@ -20,7 +22,8 @@
  *    table): each rater's current judgement of a group on its own, its pairs
  *    every two answers it placed at different levels, the higher chosen, the
  *    level gap the margin (db_td_order_pairs): a ranking gives every pair its
- *    order implies and none between tied answers (as tied means make none);
+ *    order implies and none between tied answers (as tied means make none)
+ *    or answers of the same text;
  *    a preference "A better" / "B better" gives one pair, its strength (1-3)
  *    the margin; "tie" and "both bad" give none (both bad says neither answer
  *    is worth preferring, and the scores' rule drops ties).

@@ -776,6 +776,25 @@ static void test_pairs_tie_dropping(void)
 	struct db_td_response same[3] = { { .mean = 3 }, { .mean = 3 }, { .mean = 3 } };
 	struct db_td_group gs = { .n = 3, .responses = same };
 	CHECK_INT_EQ(db_td_group_pairs(&gs, pairs), 0);
+	/* the same text twice (5 and 2) is no preference: of (0,1) (0,2) (1,2)
+	 * only (0,2) 5>3 and (2,1) 3>2 are left; the same holds for a ranking */
+	char ta[] = "Paris.", tb[] = "Paris.", tc[] = "Lyon.";
+	struct db_td_response rt[3] = { { .text = ta, .text_len = 6, .mean = 5 },
+					{ .text = tb, .text_len = 6, .mean = 2 },
+					{ .text = tc, .text_len = 5, .mean = 3 } };
+	struct db_td_group gt = { .n = 3, .responses = rt };
+	CHECK_INT_EQ(db_td_group_pairs(&gt, pairs), 2);
+	CHECK_INT_EQ(pairs[0][0], 0);
+	CHECK_INT_EQ(pairs[0][1], 2);
+	CHECK_INT_EQ(pairs[1][0], 2);
+	CHECK_INT_EQ(pairs[1][1], 1);
+	int lv[3] = { 3, 1, 2 };
+	struct db_td_order ot = { .g = gt, .level = lv };
+	CHECK_INT_EQ(db_td_order_pairs(&ot, pairs), 2);
+	CHECK_INT_EQ(pairs[0][0], 0);
+	CHECK_INT_EQ(pairs[0][1], 2);
+	CHECK_INT_EQ(pairs[1][0], 2);
+	CHECK_INT_EQ(pairs[1][1], 1);
 
 	/* through the database: raters a and b rate a group of 3 answers
 	 *   answer0: a=5 b=4 -> 4.5;  answer1: a=2 b=3 -> 2.5;  answer2: a=3 b=2 -> 2.5
