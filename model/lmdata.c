@@ -101,28 +101,63 @@ static int encode_new(const struct tokenizer *tk, const char *text, bool bos, bo
 	return rc;
 }
 
-int lmdata_text_stream(const struct tokenizer *tk, const char *corpus, int **ids, size_t *n)
+void lmdata_texts_init(struct lmdata_texts *it, const char *corpus)
 {
-	size_t cap = 0, len = 0;
-	int *out = NULL;
-	const char *p = corpus;
-	*ids = NULL;
-	*n = 0;
-	while (*p) {
+	it->p = corpus;
+}
+
+bool lmdata_texts_next(struct lmdata_texts *it, const char **text, size_t *len)
+{
+	for (;;) {
+		const char *p = it->p;
 		while (*p == '\n')
 			p++;
-		if (!*p)
-			break;
-		/* a text runs to the next blank line */
+		if (!*p) {
+			it->p = p;
+			return false;
+		}
 		const char *end = strstr(p, "\n\n");
-		size_t tl = end ? (size_t)(end - p) : strlen(p), used = tl;
+		size_t used = end ? (size_t)(end - p) : strlen(p), tl = used;
 		while (tl > 0 && (p[tl - 1] == '\n' || p[tl - 1] == '\r'))
 			tl--; /* the line break that ends the file is not part of the text */
-		char *text = malloc(tl + 1);
+		it->p = p + used;
+		if (tl > 0) { /* "\r\n\n" is no text */
+			*text = p;
+			*len = tl;
+			return true;
+		}
+	}
+}
+
+size_t lmdata_texts_count(const char *corpus)
+{
+	struct lmdata_texts it;
+	const char *t;
+	size_t len, n = 0;
+	lmdata_texts_init(&it, corpus);
+	while (lmdata_texts_next(&it, &t, &len))
+		n++;
+	return n;
+}
+
+bool lmdata_texts_spread(size_t r, size_t want, size_t n)
+{
+	return n > 0 && r < n && r * want / n != (r + 1) * want / n;
+}
+
+int lmdata_text_stream(const struct tokenizer *tk, const char *corpus, int **ids, size_t *n)
+{
+	size_t cap = 0, len = 0, tl;
+	int *out = NULL;
+	const char *t;
+	struct lmdata_texts it;
+	*ids = NULL;
+	*n = 0;
+	lmdata_texts_init(&it, corpus);
+	while (lmdata_texts_next(&it, &t, &tl)) {
+		char *text = strndup(t, tl);
 		if (!text)
 			goto nomem;
-		memcpy(text, p, tl);
-		text[tl] = '\0';
 		size_t need = len + TOKENIZER_MAX_IDS(tl);
 		if (need > cap) {
 			size_t nc = need * 2;
@@ -142,7 +177,6 @@ int lmdata_text_stream(const struct tokenizer *tk, const char *corpus, int **ids
 			return rc;
 		}
 		len += got;
-		p += used;
 	}
 	*ids = out;
 	*n = len;

@@ -56,11 +56,36 @@ struct lmdata_msg {
 char *lmdata_format_chat(const char *tmpl, const char *sys_tmpl, const struct lmdata_msg *m,
 			 int n);
 
+/* ---- a corpus: texts separated by blank lines ----------------------------------- */
+
 /*
- * Encodes a corpus of texts separated by blank lines (as tokenizer_train reads
- * one), each as BOS text EOS (line breaks at its end dropped), into one new
- * stream *ids of *n tokens.
- * Returns 0 or -ENOMEM.
+ * The texts of a corpus (as tokenizer_train reads one, as pre-training and
+ * the ptx replay of `best` read one), in order.  A text runs from its first
+ * character that is not a line break to the next blank line ("\n\n"), less
+ * the line breaks that end it: runs of blank lines separate texts and make
+ * no empty one.  The cursor borrows the corpus; texts point into it.
+ */
+struct lmdata_texts {
+	const char *p;   /* borrowed: the first character not yet read */
+};
+
+void lmdata_texts_init(struct lmdata_texts *it, const char *corpus);
+
+/* The next text into *text (borrowed, not NUL-terminated) and *len (> 0);
+ * false at the end of the corpus. */
+bool lmdata_texts_next(struct lmdata_texts *it, const char **text, size_t *len);
+
+/* How many texts lmdata_texts_next gives for corpus. */
+size_t lmdata_texts_count(const char *corpus);
+
+/* Whether text r of n is among want (<= n) spread evenly over them: r is
+ * taken when the multiples of n / want step past it, so exactly want of
+ * r = 0 .. n-1 are, the last of them r = n-1. */
+bool lmdata_texts_spread(size_t r, size_t want, size_t n);
+
+/*
+ * Encodes every text of a corpus, each as BOS text EOS, into one new stream
+ * *ids of *n tokens.  Returns 0 or -ENOMEM.
  */
 int lmdata_text_stream(const struct tokenizer *tk, const char *corpus, int **ids, size_t *n);
 

@@ -209,29 +209,20 @@ out_model:
 static int add_replay(struct lmdata_set *d, const struct tokenizer *tk, const char *text, int n,
 		      float w)
 {
-	if (n <= 0)
-		return 0;
-	int docs = 1;
-	for (const char *p = strstr(text, "\n\n"); p; p = strstr(p + 2, "\n\n"))
-		docs++;
-	int want = n < docs ? n : docs, taken = 0, i = 0;
-	const char *p = text;
-	while (*p && taken < want) {
-		const char *end = strstr(p, "\n\n");
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		/* document i is taken when it is the first at or after taken * docs / want */
-		if ((long)i * want >= (long)taken * docs) {
-			char *doc = strndup(p, len);
-			int rc = doc ? lmdata_set_add_text_row(d, tk, doc, w) : -1;
-			free(doc);
-			if (rc < 0)
-				return -1;
-			taken++;
-		}
-		i++;
-		if (!end)
-			break;
-		p = end + 2;
+	size_t docs = lmdata_texts_count(text), want = n < 0 ? 0 : (size_t)n, r = 0, len;
+	const char *t;
+	struct lmdata_texts it;
+	if (want > docs)
+		want = docs;
+	lmdata_texts_init(&it, text);
+	for (; want > 0 && lmdata_texts_next(&it, &t, &len); r++) {
+		if (!lmdata_texts_spread(r, want, docs))
+			continue;
+		char *doc = strndup(t, len);
+		int rc = doc ? lmdata_set_add_text_row(d, tk, doc, w) : -1;
+		free(doc);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }

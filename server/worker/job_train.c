@@ -37,6 +37,7 @@
 #include "db/db.h"
 #include "db/traindata.h"
 #include "db/versions.h"
+#include "model/lmdata.h"
 #include "model/rng.h"
 #include "server/worker/promote.h"
 
@@ -997,47 +998,42 @@ static int seqs_ptx(struct job *j, struct seqs *S, struct base *b, int answers)
 			"fine-tuning on the answers alone", (long long)b->id);
 		goto out_metrics;
 	}
-	int docs = 0;
-	for (const char *p = text; p; p = strstr(p, "\n\n"), p = p ? p + 2 : NULL)
-		docs++;
-	want = want < docs ? want : docs;
+	size_t docs = lmdata_texts_count(text), dl;
+	if ((size_t)want > docs)
+		want = (int)docs;
 	uint64_t h = (s->sft.seed + (uint64_t)j->id) * 0x9E3779B97F4A7C15ull;
-	int off = (int)((h >> 33) % (uint64_t)docs), i = 0;
-	const char *p = text;
-	while (taken < want && p) {
-		const char *end = strstr(p, "\n\n");
-		size_t dl = end ? (size_t)(end - p) : strlen(p);
-		/* document r (counted from off) is taken when the multiples of
-		 * docs / want step past it: want evenly spaced documents */
-		long r = (i - off + docs) % docs;
-		if (r * want / docs != (r + 1) * want / docs && dl > 0) {
-			char *doc = strndup(p, dl);
-			int *q = doc ? realloc(ids, TOKENIZER_MAX_IDS(dl) * sizeof *ids) : NULL;
-			size_t n = 0;
-			if (!q) {
-				free(doc);
-				rc = job_fail(j, -ENOMEM, "out of memory");
-				goto out;
-			}
-			ids = q;
-			rc = tokenizer_encode(&b->tk, doc, true, true, ids, TOKENIZER_MAX_IDS(dl), &n);
+	size_t off = docs ? (size_t)((h >> 33) % docs) : 0, i = 0;
+	const char *doc_text;
+	struct lmdata_texts it;
+	lmdata_texts_init(&it, text);
+	for (; taken < want && lmdata_texts_next(&it, &doc_text, &dl); i++) {
+		/* want evenly spaced documents, counted from off */
+		if (!lmdata_texts_spread((i - off + docs) % docs, (size_t)want, docs))
+			continue;
+		char *doc = strndup(doc_text, dl);
+		int *q = doc ? realloc(ids, TOKENIZER_MAX_IDS(dl) * sizeof *ids) : NULL;
+		size_t n = 0;
+		if (!q) {
 			free(doc);
-			if (rc < 0) {
-				rc = job_fail(j, rc, "cannot encode the pre-training text");
-				goto out;
-			}
-			bool ended = (int)n <= s->ptx_tokens;
-			if (!ended)
-				n = (size_t)s->ptx_tokens;
-			if (n >= 2) {
-				if ((rc = seqs_add_tokens(j, S, ids, (int)n, 1, ended)) < 0)
-					goto out;
-				taken++;
-				tokens += (long long)n - 1;
-			}
+			rc = job_fail(j, -ENOMEM, "out of memory");
+			goto out;
 		}
-		i++;
-		p = end ? end + 2 : NULL;
+		ids = q;
+		rc = tokenizer_encode(&b->tk, doc, true, true, ids, TOKENIZER_MAX_IDS(dl), &n);
+		free(doc);
+		if (rc < 0) {
+			rc = job_fail(j, rc, "cannot encode the pre-training text");
+			goto out;
+		}
+		bool ended = (int)n <= s->ptx_tokens;
+		if (!ended)
+			n = (size_t)s->ptx_tokens;
+		if (n >= 2) {
+			if ((rc = seqs_add_tokens(j, S, ids, (int)n, 1, ended)) < 0)
+				goto out;
+			taken++;
+			tokens += (long long)n - 1;
+		}
 	}
 	rc = 0;
 	job_log(j, "ptx: %d documents of the pre-training text (%lld tokens) beside %d answers",

@@ -131,6 +131,62 @@ static void test_sft_truncation(void)
 	tokenizer_release(&tk);
 }
 
+/* The texts of a corpus: blank lines separate, runs of them make no empty
+ * text, the line breaks that end a text are not part of it. */
+static void test_texts(void)
+{
+	const char *corpus = "\n\nA\n\n\nB b\r\n\n\r\n\nC\nc\n";
+	const char *want[] = { "A", "B b", "C\nc" }, *t;
+	size_t len, n = 0;
+	struct lmdata_texts it;
+	lmdata_texts_init(&it, corpus);
+	while (lmdata_texts_next(&it, &t, &len)) {
+		REQUIRE(n < 3);
+		CHECK_INT_EQ(len, strlen(want[n]));
+		CHECK(strncmp(t, want[n], len) == 0);
+		n++;
+	}
+	CHECK_INT_EQ(n, 3);
+	CHECK(!lmdata_texts_next(&it, &t, &len)); /* stays at the end */
+	CHECK_INT_EQ(lmdata_texts_count(corpus), 3);
+	CHECK_INT_EQ(lmdata_texts_count(""), 0);
+	CHECK_INT_EQ(lmdata_texts_count("\n\n\n\r\n\n"), 0);
+	CHECK_INT_EQ(lmdata_texts_count("one text, no line break"), 1);
+}
+
+/* want of n texts spread evenly: 3 of 10 are 3, 6, 9; every (n, want) takes
+ * exactly want, the last text among them, and no two neighbours unless
+ * want > n / 2. */
+static void test_texts_spread(void)
+{
+	int got[10], k = 0;
+	for (size_t r = 0; r < 10; r++)
+		if (lmdata_texts_spread(r, 3, 10))
+			got[k++] = (int)r;
+	CHECK_INT_EQ(k, 3);
+	CHECK_INT_EQ(got[0], 3);
+	CHECK_INT_EQ(got[1], 6);
+	CHECK_INT_EQ(got[2], 9);
+	for (size_t n = 1; n <= 40; n++)
+		for (size_t w = 0; w <= n; w++) {
+			size_t taken = 0, prev = (size_t)-1;
+			bool adjacent = false;
+			for (size_t r = 0; r < n; r++)
+				if (lmdata_texts_spread(r, w, n)) {
+					adjacent |= prev != (size_t)-1 && r == prev + 1;
+					prev = r;
+					taken++;
+				}
+			CHECK_INT_EQ(taken, w);
+			if (w > 0)
+				CHECK(lmdata_texts_spread(n - 1, w, n));
+			if (2 * w <= n)
+				CHECK(!adjacent);
+		}
+	CHECK(!lmdata_texts_spread(0, 1, 0));
+	CHECK(!lmdata_texts_spread(5, 5, 5));
+}
+
 static void test_text_stream(void)
 {
 	struct tokenizer tk;
@@ -185,6 +241,8 @@ int main(void)
 	RUN(test_format_prompt);
 	RUN(test_sft_row);
 	RUN(test_sft_truncation);
+	RUN(test_texts);
+	RUN(test_texts_spread);
 	RUN(test_text_stream);
 	char path[1024];
 	if (llama2_vocab_present(path, sizeof path))
