@@ -62,9 +62,10 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 		// Independent knowledge: model/trainer_rl.c trainer_rl_defaults, model/trainer.c
 		// trainer_reward_defaults / trainer_sft_defaults / trainer_dpo_defaults,
 		// trainer_eval_defaults, GEN_MAX_K (server/worker/gen.h) and the generate job's own.
-		// best: a fifth of SFT's rate, two passes (job_params.c), the RL kinds' gate
+		// best: a fifth of SFT's rate, three passes of at most 160 steps (job_params.c), the RL kinds' gate
 		assert.equal(param(kinds, 'best', 'lr').default, 1e-4);
-		assert.equal(param(kinds, 'best', 'epochs').default, 2);
+		assert.equal(param(kinds, 'best', 'epochs').default, 3);
+		assert.equal(param(kinds, 'best', 'max_steps').default, 160);
 		assert.equal(param(kinds, 'best', 'min_score').default, 4);
 		assert.equal(param(kinds, 'best', 'promote').default, 'gate');
 		assert.equal(param(kinds, 'best', 'require_reward_acc').default, 0.55);

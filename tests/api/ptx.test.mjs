@@ -10,6 +10,7 @@
  *     corpus's documents), each cut to ptx_tokens, and trains on them: with
  *     the same answers and seed its weighted tokens exceed a ptx-0 run's by
  *     exactly the documents' targets per epoch;
+ *   - max_steps caps best's optimizer steps whatever its epochs;
  *   - a version derived from the model keeps the corpus (a best job from it
  *     replays too); without a corpus, or with ptx 0, the job trains on the
  *     answers alone and says so in its metrics.
@@ -66,6 +67,12 @@ test('import-model --corpus: stored by content; the best job replays round(ptx x
 		// trained on: every epoch sees every sequence's targets once
 		assert.equal(on.metrics.tokens - off.metrics.tokens, 2 * on.metrics.ptx_tokens,
 			`weighted tokens with ptx ${on.metrics.tokens}, without ${off.metrics.tokens}`);
+
+		// max_steps caps the optimizer steps whatever the epochs (two epochs take at least two)
+		assert.ok(off.metrics.steps >= 2, `${off.metrics.steps} steps in two epochs`);
+		const capped = await best(srv, { ptx: 0, max_steps: 1 });
+		assert.equal(capped.metrics.steps, 1);
+		assert.ok(capped.metrics.tokens < off.metrics.tokens, 'fewer tokens seen than two full epochs');
 
 		// a version derived from the model keeps the corpus
 		const r = await srv.admin.post(`/api/models/${on.model_id}/activate`, {});
