@@ -500,13 +500,13 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * teaches those items.  The hard assertion is the safety one: the loop never
  * leaves the active model worse than the SFT model on the eval prompts.
  */
-const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.63-0.69 with the likelihood ' +
-	'prior (make bench-loop of 2026-12-04, seeds 1-3, two sessions; intervals +-0.05), its network alone is at ' +
+const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.63-0.71 with the likelihood ' +
+	'prior (make bench-loop of 2026-12-04, seeds 1-3, three sessions; intervals +-0.05), its network alone is at ' +
 	'chance (issue "RLHF that cannot hurt")';
 const KNOWN_RISE = 'the best-rated answers teach the items they answer, and pre-training replay (ptx) keeps the rest: ' +
-	'part a rose 0.42, 0.53 and 0.51 over seeds 1-3 with two raters (each +-0.3 paired by prompt), part b (items no ' +
-	'prompt names) 0.27, 0.24 and 0.24 (+-0.3), so neither clears its floor by more than its noise (make bench-loop ' +
-	'of 2026-12-04; issue "RLHF that cannot hurt")';
+	'part a rose 0.35, 0.63 and 0.54 over seeds 1-3 with two raters (each +-0.3 to +-0.45 paired by prompt), part b ' +
+	'(items no prompt names) 0.16, 0.36 and 0.24 (+-0.3), so neither clears its floor by more than its noise (make ' +
+	'bench-loop of 2026-12-04, best at three passes of at most 160 steps; issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');
