@@ -247,7 +247,7 @@ static const struct knob GROUP_RL[] = RL(A, 0);
  * uncapped +0.31 (8), lr 2e-4 / 3e-4 at two passes +0.23 / +0.14 (each
  * policy's change +- 0.25 paired by prompt, and a run's policies share its
  * data: a lean, not proof).
- * Uncapped passes grow with every answer rated so far (round 3: 200-214
+ * Uncapped passes grow with every answer rated so far (round 3: 198-214
  * steps at two passes, 312 at three, 41-44 s of a round that must stay
  * under 60); the cap holds a round's best at 160 steps.
  */
