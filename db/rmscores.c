@@ -21,15 +21,17 @@ void db_rm_set_release(struct db_rm_set *s)
 	memset(s, 0, sizeof *s);
 }
 
-int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out)
+int db_rm_answers(struct db *db, const char *split, int64_t unscored_by, struct db_rm_set *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_prepare(db, STMT_RM_ANSWERS,
 		"SELECT p.id, p.text, r.id, r.text, coalesce(r.ended, 1), p.messages"
 		" FROM responses r JOIN prompts p ON p.id = r.prompt_id"
-		" WHERE :split IS NULL OR p.split = :split"
+		" WHERE (:split IS NULL OR p.split = :split)"
+		"  AND (:model IS NULL OR NOT EXISTS (SELECT 1 FROM rm_scores s"
+		"       WHERE s.response_id = r.id AND s.model_id = :model))"
 		" ORDER BY p.id, r.group_id, r.id",
-		DB_ARGS(DB_TEXT(":split", split)));
+		DB_ARGS(DB_TEXT(":split", split), DB_OPT(":model", unscored_by)));
 	if (!st)
 		return DB_ERROR;
 	int rc, cap_p = 0, cap_a = 0;

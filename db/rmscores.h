@@ -37,8 +37,9 @@ struct db_rm_set {
 void db_rm_set_release(struct db_rm_set *s);
 
 /* The answers of the prompts of split ("train"/"eval", NULL = both) into *out
- * (new), in one read. */
-int db_rm_answers(struct db *db, const char *split, struct db_rm_set *out);
+ * (new), in one read; with unscored_by > 0 only those reward model
+ * unscored_by has no score of yet. */
+int db_rm_answers(struct db *db, const char *split, int64_t unscored_by, struct db_rm_set *out);
 
 /* Stores scores[i] as the score of answer ids[i] under reward model model_id
  * (replacing an earlier one of that model), written by job job_id, in one

@@ -39,6 +39,8 @@ struct job_settings {
 	bool prior;                 /* the reference's likelihood prior in the score (true) */
 	const char *score;          /* how the new reward model scores: "mean" (over
 				       the answer's tokens) or "last" (its last token) */
+	/* score */
+	bool unscored;              /* only answers the reward model has not scored (false) */
 	/* generate */
 	bool distinct;              /* a group's answers distinct texts (true) */
 	bool again;                 /* also prompts the model answered before (false) */

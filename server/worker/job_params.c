@@ -325,6 +325,9 @@ static const struct knob SCORE[] = {
 	K("reward_model_id", KNOB_ID, 1, 0, reward_model_id, N | KNOB_REWARD,
 	  "the reward model that scores the answers; null = the newest"),
 	KC("split", SPLITS, split, N, "the answers to the prompts of this split; null = both splits"),
+	K("unscored", KNOB_BOOL, 0, 0, unscored, 0,
+	  "only the answers this reward model has not scored yet (the spot checks' score job "
+	  "after a generate job); false = every answer"),
 	K("micro_batch", KNOB_INT, 1, 256, micro_batch, A, "rows per forward pass"),
 	K("max_seq", KNOB_INT, 8, 1 << 20, max_seq, A,
 	  "positions per row at most (and at most the model's context)"),

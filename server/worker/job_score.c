@@ -4,7 +4,10 @@
  * stored beside the human scores (db/rmscores.h) for the admin's prompt page
  * and the exports.  The reward model is params.reward_model_id or the newest
  * one; the worker queues a score job after every reward job that succeeds
- * (job.c record_end).
+ * (job.c record_end).  With params.unscored only the answers that model has
+ * no score of yet: the spot checks' score job (spotcheck.c) needs the scores
+ * of a generate job's new answers, not the thousands the reward job's own
+ * score job already wrote, and it runs in the loop's time.
  *
  * An answer is read as the reward job trained on it: the reward model's
  * prompt template and tokenizer, the answer's tokens, EOS when it ended.  The
@@ -93,11 +96,12 @@ int job_score(struct job *j)
 		rc = job_fail(j, -EIO, "cannot read reward model %lld (database error)", (long long)rm_id);
 		goto out;
 	}
-	if (db_rm_answers(j->env->db, s->split, &set) < 0) {
+	if (db_rm_answers(j->env->db, s->split, s->unscored ? rm_id : 0, &set) < 0) {
 		rc = job_fail(j, -EIO, "cannot read the answers (database error)");
 		goto out;
 	}
 	json_object_set_new(j->metrics, "answers", json_integer(set.n));
+	json_object_set_new(j->metrics, "unscored_only", json_boolean(s->unscored));
 	json_object_set_new(j->metrics, "prompts", json_integer(set.n_prompts));
 	if (set.n == 0) {
 		job_log(j, "no answers to score");

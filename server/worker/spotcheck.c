@@ -76,7 +76,9 @@ static int pending(struct db *db, int64_t id, bool *yes)
 
 static int queue_score(struct db *db, int64_t *job)
 {
-	return db_job_create(db, "score", "{}", db_now(), job);
+	/* only the answers the newest reward model has not scored: the score job
+	 * its reward job queued scores every answer there was */
+	return db_job_create(db, "score", "{\"unscored\":true}", db_now(), job);
 }
 
 int spotcheck_activated(struct db *db, int64_t model_id, bool *queued)

@@ -191,6 +191,10 @@ test('the loop: a promoted policy\'s answers are scored and spot-checked; flagge
 		}
 		assert.equal(sj?.status, 'succeeded', JSON.stringify(sj));
 		all = await answers(srv, P);
+		// it scores the generate job's answers alone: the reward job's score job scored the rest
+		assert.equal(sj.params.unscored, true);
+		assert.equal((await srv.admin.get(`/api/jobs/${sj.id}`)).json.metrics.answers,
+			all.filter((x) => x.model_id === child).length, 'the child\'s answers, no more');
 		const picks = expectedPicks(all, child, 8);
 		m = (await models(srv)).find((x) => x.id === child);
 		assert.equal(m.metrics.spot_check_pending, undefined, 'picked');

@@ -7,7 +7,8 @@
  * GET /api/prompts/{id}; two answers with the same text to the same prompt
  * (in different groups) get the same score; a second reward job's score job
  * replaces the model the scores come from; ratings.jsonl and pairs.jsonl
- * carry the scores; a score job started by hand takes its parameters.  With
+ * carry the scores; a score job started by hand takes its parameters, and
+ * with unscored scores only the answers the newest model has no score of.  With
  * the likelihood prior (model/trainer.h struct trainer_prior) the stored score
  * is the one the other jobs use: network + prior on the prompts the reward
  * model trained on, the prior alone on every other prompt — checked against
@@ -110,6 +111,21 @@ test('a reward job is followed by a score job: every answer gets its reward-mode
 		const byHand = await jobSucceeded(srv, await submitJob(srv, 'score', { reward_model_id: rj.model_id, split: 'eval' }));
 		assert.equal(byHand.metrics.answers, evals.length);
 		assert.equal((await answers(srv, evalIds))[0].rm_model_id, rj2.model_id);
+		// unscored: only what the newest reward model has no score of — nothing, then a generate job's answers
+		const none = await jobSucceeded(srv, await submitJob(srv, 'score', { unscored: true }));
+		assert.equal(none.metrics.reward_model_id, rj2.model_id);
+		assert.equal(none.metrics.unscored_only, true);
+		assert.equal(none.metrics.answers, 0, 'every answer has the newest model\'s score');
+		const before2 = new Set((await answers(srv, trainIds)).map((r) => r.id));
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 2, max_tokens: 8, again: true }));
+		const fresh = (await answers(srv, trainIds)).filter((r) => !before2.has(r.id));
+		assert.ok(fresh.length > 0 && fresh.every((r) => r.rm_score === null), 'the new answers are unscored');
+		const inc = await jobSucceeded(srv, await submitJob(srv, 'score', { unscored: true }));
+		assert.equal(inc.metrics.answers, fresh.length, 'the new answers alone');
+		for (const r of await answers(srv, [...trainIds, ...evalIds])) {
+			assert.equal(r.rm_model_id, rj2.model_id, `answer ${r.id}`);
+			assert.ok(Number.isFinite(r.rm_score));
+		}
 		// a model that is not a reward model is refused when the job runs
 		const bad = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: 1 }), (j) => FINISHED.includes(j.status));
 		assert.equal(bad.status, 'failed');
