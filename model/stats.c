@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-/* The Wilson interval for a real number of successes w among n. */
-static void wilson(double w, int n, double z, float *lo, float *hi)
+/* The Wilson interval for a real number of successes w among a real n. */
+static void wilson(double w, double n, double z, float *lo, float *hi)
 {
 	if (n <= 0 || !(w >= 0) || w > n || !(z >= 0)) {
 		*lo = *hi = NAN;
@@ -17,7 +17,7 @@ static void wilson(double w, int n, double z, float *lo, float *hi)
 	}
 	double p = w / n, z2 = z * z, den = 1.0 + z2 / n;
 	double centre = (p + z2 / (2.0 * n)) / den;
-	double half = z * sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * (double)n)) / den;
+	double half = z * sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / den;
 	double l = centre - half, h = centre + half;
 	*lo = (float)(l < 0 ? 0 : l);
 	*hi = (float)(h > 1 ? 1 : h);
@@ -26,6 +26,37 @@ static void wilson(double w, int n, double z, float *lo, float *hi)
 void stats_wilson(int wins, int n, float z, float *lo, float *hi)
 {
 	wilson(wins, n, z, lo, hi);
+}
+
+void stats_wilson_clustered(const double *wins, const int *n, int k, float z, float *lo,
+			    float *hi, float *deff)
+{
+	double W = 0, N = 0;
+	bool bad = k <= 0 || !wins || !n;
+	for (int c = 0; !bad && c < k; c++) {
+		bad = n[c] < 0 || !(wins[c] >= 0) || wins[c] > n[c];
+		W += bad ? 0 : wins[c];
+		N += bad ? 0 : n[c];
+	}
+	if (deff)
+		*deff = NAN;
+	if (bad || N <= 0) {
+		*lo = *hi = NAN;
+		return;
+	}
+	double p = W / N, vb = p * (1.0 - p) / N, d = 1.0;
+	if (k > 1 && vb > 0) {
+		double ss = 0;
+		for (int c = 0; c < k; c++) {
+			double e = wins[c] - p * n[c];
+			ss += e * e;
+		}
+		double vc = (double)k / (k - 1) * ss / (N * N);
+		d = vc / vb > 1.0 ? vc / vb : 1.0;
+	}
+	if (deff)
+		*deff = (float)d;
+	wilson(p * N / d, N / d, z, lo, hi);
 }
 
 double stats_sign_test_p(int worse, int better)

@@ -32,6 +32,23 @@
 void stats_wilson(int wins, int n, float z, float *lo, float *hi);
 
 /*
+ * The Wilson interval of a proportion whose trials come in k clusters —
+ * wins[c] of n[c] in cluster c (a real number: a tie may count 1/2), e.g. the held-out answer pairs of one prompt,
+ * which share the prompt and its answers and so are not independent.  With
+ * N = sum n, p = sum wins / N, the cluster-robust (between-cluster) variance
+ *   v_c = k/(k-1) * sum_c (wins[c] - p n[c])^2 / N^2
+ * over the binomial v_b = p(1-p)/N is the design effect d = max(1, v_c/v_b)
+ * (Kish); the interval is Wilson's at N/d trials of the same p, so pairs that
+ * agree within their prompt count for fewer.  d = 1 when k = 1 or p is 0 or
+ * 1.  *deff (may be NULL) gets d.  No trial, k <= 0, or a cluster with wins
+ * outside 0..n gives NAN.  E.g. wins {3, 0, 2, 3} of n {3, 3, 2, 3}: p =
+ * 8/11, v_c = 4/3 * 6.3967 / 121 = 0.07049, v_b = 0.01803, d = 3.9091, Wilson
+ * at 2.814 trials: [0.2332, 0.9590], where the unclustered is [0.4344, 0.9025].
+ */
+void stats_wilson_clustered(const double *wins, const int *n, int k, float z, float *lo,
+			    float *hi, float *deff);
+
+/*
  * Exact one-sided binomial sign test: P[X >= worse] for X ~ Bin(worse +
  * better, 1/2), the chance of at least `worse` losses among the untied
  * paired comparisons if both sides were equally good (ties are the caller's

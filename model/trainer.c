@@ -840,6 +840,44 @@ static void rm_measure(const struct trainer_group *groups, const int *gi, int ng
 	}
 }
 
+/* The 95 % interval of the pairwise accuracy of r over groups gi: Wilson's,
+ * widened by the design effect of the pairs' clustering by prompt
+ * (stats_wilson_clustered): the pairs of one prompt share its answers and
+ * its difficulty, so they are not independent trials. */
+static int rm_interval(const struct trainer_group *groups, const int *gi, int ng, const int *off,
+		       const float *r, float *lo, float *hi, float *deff)
+{
+	size_t cap = (size_t)(ng > 0 ? ng : 1);
+	int *pid = malloc(cap * 2 * sizeof *pid), k = 0;
+	double *cw = malloc(cap * sizeof *cw);
+	if (!pid || !cw) {
+		free(pid);
+		free(cw);
+		return -ENOMEM;
+	}
+	int *cn = pid + cap;
+	for (int i = 0; i < ng; i++) {
+		struct rm_measure one;
+		rm_measure(groups, gi + i, 1, off, r, 0.0f, 1.0f, &one);
+		if (!one.pairs)
+			continue;
+		int c = 0, p = groups[gi[i]].prompt;
+		while (c < k && pid[c] != p)
+			c++;
+		if (c == k) {
+			pid[k] = p;
+			cw[k] = cn[k] = 0;
+			k++;
+		}
+		cw[c] += one.correct;
+		cn[c] += one.pairs;
+	}
+	stats_wilson_clustered(cw, cn, k, STATS_Z95, lo, hi, deff);
+	free(pid);
+	free(cw);
+	return 0;
+}
+
 static float rm_acc(int correct, int pairs)
 {
 	return pairs ? (float)correct / pairs : NAN;
@@ -1325,7 +1363,9 @@ static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *r
 	res->train_rmse = rm_rmse(&tm);
 	res->heldout_pairs = hm.pairs;
 	res->heldout_acc = rm_acc(hm.correct, hm.pairs);
-	stats_wilson(hm.correct, hm.pairs, STATS_Z95, &res->heldout_lo, &res->heldout_hi);
+	if (rm_interval(j->groups, j->held, j->n_held, j->off, j->prior ? j->pr : j->r,
+			&res->heldout_lo, &res->heldout_hi, &res->heldout_deff) < 0)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for the held-out interval");
 	res->heldout_rmse = rm_rmse(&hm);
 	for (int b = 0; b < 4; b++) {
 		res->pairs_by_gap[b] = hm.by_gap_pairs[b];
@@ -1346,10 +1386,10 @@ static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *r
 		}
 	}
 	trainer_logf(&j->run, "reward: train_acc %.3f (%d pairs) rmse %.3f; heldout_acc %.3f "
-		     "[%.3f, %.3f] (%d pairs, %d prompts) rmse %.3f; by gap %.3f/%d %.3f/%d "
-		     "%.3f/%d %.3f/%d; scores mean %.4f std %.4f%s", res->train_acc, tm.pairs,
-		     res->train_rmse, res->heldout_acc, res->heldout_lo, res->heldout_hi, hm.pairs,
-		     j->held_prompts, res->heldout_rmse, res->acc_by_gap[0], res->pairs_by_gap[0],
+		     "[%.3f, %.3f] (%d pairs, %d prompts, design effect %.2f) rmse %.3f; by gap "
+		     "%.3f/%d %.3f/%d %.3f/%d %.3f/%d; scores mean %.4f std %.4f%s", res->train_acc,
+		     tm.pairs, res->train_rmse, res->heldout_acc, res->heldout_lo, res->heldout_hi,
+		     hm.pairs, j->held_prompts, res->heldout_deff, res->heldout_rmse, res->acc_by_gap[0], res->pairs_by_gap[0],
 		     res->acc_by_gap[1], res->pairs_by_gap[1], res->acc_by_gap[2],
 		     res->pairs_by_gap[2], res->acc_by_gap[3], res->pairs_by_gap[3], nrm.mean,
 		     nrm.std, j->p->normalize ? " normalised to 0, 1" : "");
@@ -1366,7 +1406,7 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 	memset(res, 0, sizeof *res);
 	res->prior_train_acc = res->prior_heldout_acc = res->heldout_acc_network = NAN;
 	res->heldout_acc = res->train_acc = NAN;
-	res->heldout_lo = res->heldout_hi = NAN;
+	res->heldout_lo = res->heldout_hi = res->heldout_deff = NAN;
 	res->heldout_rmse = res->train_rmse = NAN;
 	for (int b = 0; b < 4; b++)
 		res->acc_by_gap[b] = NAN;

@@ -216,8 +216,10 @@ void trainer_reward_defaults(struct trainer_reward_params *p);
 struct trainer_reward_result {
 	float train_acc;         /* pairwise accuracy on the training groups (final) */
 	float heldout_acc;       /* on the held-out groups; NAN when no pair */
-	float heldout_lo;        /* Wilson 95 % interval of heldout_acc over */
-	float heldout_hi;        /* heldout_pairs (stats_wilson); NAN when none */
+	float heldout_lo;        /* 95 % interval of heldout_acc: Wilson's over */
+	float heldout_hi;        /* heldout_pairs widened by heldout_deff; NAN when none */
+	float heldout_deff;      /* design effect of the held-out pairs' clustering
+				    by prompt (stats_wilson_clustered), >= 1 */
 	int heldout_pairs;       /* pairs in the held-out groups */
 	int train_pairs;
 	int heldout_prompts;     /* distinct prompt ids among the held-out groups */

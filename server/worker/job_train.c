@@ -396,6 +396,7 @@ static void reward_metrics(struct job *j, const struct trainer_reward_result *re
 	json_object_set_new(m, "heldout_acc", num(res->heldout_acc));
 	json_object_set_new(m, "heldout_lo", num(res->heldout_lo));
 	json_object_set_new(m, "heldout_hi", num(res->heldout_hi));
+	json_object_set_new(m, "heldout_deff", num(res->heldout_deff));
 	json_object_set_new(m, "heldout_pairs", json_integer(res->heldout_pairs));
 	json_object_set_new(m, "train_pairs", json_integer(res->train_pairs));
 	json_object_set_new(m, "heldout_prompts", json_integer(res->heldout_prompts));
@@ -729,11 +730,14 @@ bool job_reward_credible(json_t *rm_metrics, float need, char *why, size_t why_l
 	}
 	if (json_number_value(lo) > need)
 		return true;
+	json_t *deff = json_object_get(rm_metrics, "heldout_deff");
 	snprintf(why, why_len, "it is not credibly better than chance on held-out prompts: pairwise "
-		 "accuracy %.3f, 95%% interval [%.3f, %.3f] over %d pairs, and the lower bound must "
-		 "be above %.2f", json_number_value(json_object_get(rm_metrics, "heldout_acc")),
+		 "accuracy %.3f, 95%% interval [%.3f, %.3f] over %d pairs (design effect of their "
+		 "prompts %.2f), and the lower bound must be above %.2f",
+		 json_number_value(json_object_get(rm_metrics, "heldout_acc")),
 		 json_number_value(lo), json_number_value(json_object_get(rm_metrics, "heldout_hi")),
-		 (int)json_integer_value(json_object_get(rm_metrics, "heldout_pairs")), need);
+		 (int)json_integer_value(json_object_get(rm_metrics, "heldout_pairs")),
+		 json_is_number(deff) ? json_number_value(deff) : 1.0, need);
 	return false;
 }
 
@@ -812,9 +816,10 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		json_array_append_new(reasons, json_string(v.reasons[i]));
 		job_log(j, "promotion gate: %s", v.reasons[i]);
 	}
-	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so so so so si si so so so so so}",
+	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so so so so so si si so so so so so}",
 		"decision", v.promote ? "promoted" : "candidate", "mode", "gate", "reasons", reasons,
 		"win_rate", num(v.win_rate), "win_lo", num(v.win_lo), "win_hi", num(v.win_hi),
+		"win_deff", num(v.win_deff),
 		"answers", v.answers, "prompts", H.n,
 		"distinct", num(v.distinct_cand), "distinct_parent", num(v.distinct_parent),
 		"kl", num(in.kl), "response_len", num(in.cand.response_len),

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool promote_rollback(int worse, int better, double *p)
@@ -78,13 +79,29 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 	int n = in->n_prompts * in->k;
 	v->answers = n;
 	int wins = 0, ties = 0;
+	/* per prompt, for the interval: a prompt's k answers share it (and
+	 * whether the candidate learned it), so they are not k independent
+	 * comparisons */
+	double *pw = malloc((size_t)(in->n_prompts > 0 ? in->n_prompts : 1) * sizeof *pw);
+	int *pn = malloc((size_t)(in->n_prompts > 0 ? in->n_prompts : 1) * sizeof *pn);
+	for (int q = 0; q < in->n_prompts && pw && pn; q++)
+		pw[q] = 0, pn[q] = in->k;
 	for (int i = 0; i < n; i++) {
 		float c = in->cand.reward[i], p = in->parent.reward[i];
 		wins += c > p;
 		ties += c == p;
+		if (pw && pn)
+			pw[i / in->k] += c > p ? 1.0 : c == p ? 0.5 : 0.0;
 	}
 	stats_winrate_interval(wins, ties, n - wins - ties, STATS_Z95, &v->win_rate, &v->win_lo,
 			       &v->win_hi);
+	if (pw && pn && n > 0)
+		stats_wilson_clustered(pw, pn, in->n_prompts, STATS_Z95, &v->win_lo, &v->win_hi,
+				       &v->win_deff);
+	else
+		v->win_deff = NAN;   /* no memory: the unclustered interval stands */
+	free(pw);
+	free(pn);
 	double dc = 0, dp = 0;
 	for (int q = 0; q < in->n_prompts; q++) {
 		dc += (double)distinct(&in->cand, q * in->k, in->k) / in->k;
@@ -100,8 +117,8 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 		       PROMOTE_MIN_PROMPTS);
 	} else if (!(v->win_lo > 0.5f)) {
 		reason(v, "the reward model does not prefer it to its parent on held-out prompts: "
-		       "win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers", v->win_rate,
-		       v->win_lo, v->win_hi, n);
+		       "win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers (design effect "
+		       "of their prompts %.2f)", v->win_rate, v->win_lo, v->win_hi, n, v->win_deff);
 	}
 	if (n > 0 && v->distinct_cand < PROMOTE_DISTINCT_FRAC * v->distinct_parent)
 		reason(v, "its answers collapsed: %.2f distinct per prompt (of %d) against the "

@@ -1,8 +1,8 @@
 /*
  * server/worker/promote.h — whether a new policy may replace its parent as the
  * active model (the promotion gate), and whether people's ratings say an
- * active policy is worse than its parent (the rollback verdict).  Pure
- * functions over figures the jobs measured, so the decisions are unit-tested
+ * active policy is worse than its parent (the rollback verdict).  Functions
+ * of the figures the jobs measured alone, so the decisions are unit-tested
  * on constructed cases (tests/unit/test_promote.c).
  *
  * The gate (DESIGN: "RLHF that cannot hurt"): after an RL job the candidate
@@ -11,8 +11,10 @@
  * sampling streams, and the candidate is promoted only when all hold:
  *  - enough evidence: at least PROMOTE_MIN_PROMPTS held-out prompts;
  *  - it wins by the reward model: the 95 % lower bound of its win rate over
- *    the paired answers (stats_winrate_interval, a tie counts 1/2) is above
- *    1/2;
+ *    the paired answers (a tie counts 1/2) is above 1/2, the interval
+ *    Wilson's over the answers divided by their design effect by prompt
+ *    (stats_wilson_clustered: a prompt's K answers are not K independent
+ *    comparisons);
  *  - it has not collapsed: distinct answers per prompt, and distinct answers
  *    over all prompts, each at least PROMOTE_DISTINCT_FRAC of the parent's;
  *    mean length within PROMOTE_LEN_LO..PROMOTE_LEN_HI times the parent's
@@ -55,7 +57,9 @@ struct promote_input {
 
 struct promote_verdict {
 	bool promote;
-	float win_rate, win_lo, win_hi;   /* by the reward model, ties 1/2 */
+	float win_rate, win_lo, win_hi;   /* by the reward model, ties 1/2; the interval
+					     clustered by prompt (stats_wilson_clustered) */
+	float win_deff;                   /* its design effect, >= 1 */
 	int answers;
 	float distinct_cand, distinct_parent;         /* mean distinct answers per prompt / k */
 	float distinct_all_cand, distinct_all_parent; /* distinct answers overall / answers */

@@ -31,6 +31,15 @@ static void fill(struct side *s, float reward, bool distinct, int same)
 	}
 }
 
+/* reward 1 (a win over a parent at 0) for the first w[q] answers of prompt q, else 0 */
+static void wins_per_prompt(struct side *s, const int *w)
+{
+	fill(s, 0.0f, true, 0);
+	for (int q = 0; q < NP; q++)
+		for (int i = 0; i < w[q]; i++)
+			s->reward[q * K + i] = 1.0f;
+}
+
 static struct promote_input input(struct side *c, struct side *p)
 {
 	struct promote_input in = {
@@ -171,19 +180,32 @@ static void test_ties_and_a_narrow_win_are_not_enough(void)
 	CHECK(!v.promote);
 	CHECK_NEAR(v.win_rate, 0.5, 0);
 	CHECK(has_reason(&v, "does not prefer it"));
-	/* 20 wins of 32 and 12 losses = 0.625: Wilson [0.4525, 0.7707] */
-	fill(&c, 0.0f, true, 0);
-	for (int i = 0; i < 20; i++)
-		c.reward[i] = 1.0f;
+	/* 20 wins of 32 and 12 losses = 0.625, spread over the 8 prompts (3, 2,
+	 * 3, 2, ...): no more spread between prompts than chance, design effect
+	 * 1, Wilson [0.4525, 0.7707] */
+	static const int spread20[NP] = { 3, 2, 3, 2, 3, 2, 3, 2 }, spread25[NP] = { 4, 3, 3, 3, 3, 3, 3, 3 },
+		lumped25[NP] = { 4, 4, 4, 4, 4, 4, 1, 0 };
+	wins_per_prompt(&c, spread20);
 	promote_decide(&in, &v);
 	CHECK(!v.promote);
+	CHECK_NEAR(v.win_deff, 1.0, 1e-6);
 	CHECK_NEAR(v.win_lo, 0.4525, 1e-3);
-	/* 25 of 32 = 0.78: lower bound 0.6124: promoted */
-	for (int i = 20; i < 25; i++)
-		c.reward[i] = 1.0f;
+	/* 25 of 32 = 0.78 spread: lower bound 0.6124: promoted */
+	wins_per_prompt(&c, spread25);
 	promote_decide(&in, &v);
 	CHECK(v.promote);
 	CHECK_NEAR(v.win_lo, 0.6124, 1e-3);
+	/* the same 25 of 32, but six prompts all won and two lost: the wins say
+	 * "six prompts", not "25 answers" — design effect 3.9445 (worked in
+	 * Python from stats.h's formula), Wilson at 8.1 comparisons, lower bound
+	 * 0.4397: not promoted */
+	wins_per_prompt(&c, lumped25);
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK_NEAR(v.win_rate, 25.0 / 32, 1e-6);
+	CHECK_NEAR(v.win_deff, 3.9445, 1e-3);
+	CHECK_NEAR(v.win_lo, 0.4397, 1e-3);
+	CHECK(has_reason(&v, "does not prefer it"));
 }
 
 static void test_collapse_length_eos_and_kl_refuse(void)

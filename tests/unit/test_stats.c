@@ -41,6 +41,50 @@ static void test_wilson_hand(void)
 	CHECK_NEAR(hi, 0.75, 1e-7);
 }
 
+/* Clustered trials: the design effect from the between-cluster variance,
+ * then Wilson at N/d trials (the arithmetic of the example in stats.h, done
+ * in Python's floats from the formula, not read off this code). */
+static void test_wilson_clustered(void)
+{
+	float lo, hi, d;
+	double w1[] = { 3, 0, 2, 3 };
+	int n1[] = { 3, 3, 2, 3 };
+	stats_wilson_clustered(w1, n1, 4, STATS_Z95, &lo, &hi, &d);
+	CHECK_NEAR(d, 3.9090909, 1e-5);
+	CHECK_NEAR(lo, 0.2331973, 1e-5);
+	CHECK_NEAR(hi, 0.9589876, 1e-5);
+	/* every cluster at the same rate: no between-cluster spread beyond the
+	 * binomial's, d = 1, the plain Wilson interval of 6 of 8 */
+	double w2[] = { 3, 3 };
+	int n2[] = { 4, 4 };
+	float plo, phi;
+	stats_wilson(6, 8, STATS_Z95, &plo, &phi);
+	stats_wilson_clustered(w2, n2, 2, STATS_Z95, &lo, &hi, &d);
+	CHECK_NEAR(d, 1.0, 1e-7);
+	CHECK_NEAR(lo, plo, 1e-6);
+	CHECK_NEAR(hi, phi, 1e-6);
+	/* one cluster, or every trial won: d = 1 */
+	stats_wilson_clustered(w2, n2, 1, STATS_Z95, &lo, &hi, &d);
+	stats_wilson(3, 4, STATS_Z95, &plo, &phi);
+	CHECK(d == 1.0f && fabsf(lo - plo) < 1e-6f && fabsf(hi - phi) < 1e-6f);
+	double w3[] = { 2, 5 };
+	int n3[] = { 2, 5 };
+	stats_wilson_clustered(w3, n3, 2, STATS_Z95, &lo, &hi, &d);
+	stats_wilson(7, 7, STATS_Z95, &plo, &phi);
+	CHECK(d == 1.0f && fabsf(lo - plo) < 1e-6f && hi == 1.0f);
+	/* nothing, or nonsense: NAN */
+	double z0w[] = { 0, 0 };
+	int z0[] = { 0, 0 };
+	stats_wilson_clustered(z0w, z0, 2, STATS_Z95, &lo, &hi, &d);
+	CHECK(isnan(lo) && isnan(hi) && isnan(d));
+	double wb[] = { 3, 1 };
+	int nb[] = { 2, 4 };
+	stats_wilson_clustered(wb, nb, 2, STATS_Z95, &lo, &hi, NULL);
+	CHECK(isnan(lo) && isnan(hi));
+	stats_wilson_clustered(w1, n1, 0, STATS_Z95, &lo, &hi, NULL);
+	CHECK(isnan(lo) && isnan(hi));
+}
+
 static void test_sign_test_hand(void)
 {
 	/* 8 worse of 9: (C(9,8) + C(9,9)) / 2^9 = 10/512 */
@@ -180,6 +224,7 @@ static void test_signed_rank(void)
 int main(void)
 {
 	RUN(test_wilson_hand);
+	RUN(test_wilson_clustered);
 	RUN(test_sign_test_hand);
 	RUN(test_winrate_interval);
 	RUN(test_signed_rank);

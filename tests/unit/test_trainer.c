@@ -363,7 +363,7 @@ static void reward_learns_and_normalises(enum llama_score mode)
 	double sd = sqrt(sq / (RG * RK));
 	CHECK_NEAR(mean, 0.0, 1e-4);
 	CHECK_NEAR(sd, 1.0, 1e-4);
-	int pairs = 0, correct = 0;
+	int pairs = 0, correct = 0, pw[20] = { 0 }, pn[20] = { 0 };
 	for (int g = 0; g < RG; g++)
 		for (int a = 0; a < RK; a++)
 			for (int b = a + 1; b < RK; b++)
@@ -371,6 +371,11 @@ static void reward_learns_and_normalises(enum llama_score mode)
 					int hi = rg_score[g][a] > rg_score[g][b] ? a : b, lo = a + b - hi;
 					pairs++;
 					correct += sc[g][hi] > sc[g][lo];
+					/* the held-out pairs by prompt, for the interval */
+					if (rg[g].heldout) {
+						pn[rg[g].prompt]++;
+						pw[rg[g].prompt] += sc[g][hi] > sc[g][lo];
+					}
 				}
 	CHECK_INT_EQ(res.heldout_pairs + res.train_pairs, pairs);
 	CHECK_INT_EQ(res.heldout_pairs > 0, 1);
@@ -387,11 +392,23 @@ static void reward_learns_and_normalises(enum llama_score mode)
 	float bound = mode == LLAMA_SCORE_LAST ? 0.9f : 0.7f;
 	CHECK_MSG(res.heldout_acc >= bound, "heldout_acc %g over %d pairs", res.heldout_acc,
 		  res.heldout_pairs);
-	float lo, hi;
-	stats_wilson((int)lroundf(res.heldout_acc * res.heldout_pairs), res.heldout_pairs,
-		     STATS_Z95, &lo, &hi);
+	/* the interval clusters the held-out pairs by prompt: the held-out
+	 * prompts with a pair, in any order (the design effect does not depend
+	 * on it), into stats_wilson_clustered (test_stats checks its arithmetic) */
+	float lo, hi, deff;
+	double cw[20];
+	int cn[20], k = 0;
+	for (int q = 0; q < 20; q++)
+		if (pn[q]) {
+			cw[k] = pw[q];
+			cn[k++] = pn[q];
+		}
+	CHECK_INT_EQ(k, 4);
+	stats_wilson_clustered(cw, cn, k, STATS_Z95, &lo, &hi, &deff);
 	CHECK_NEAR(res.heldout_lo, lo, 1e-6);
 	CHECK_NEAR(res.heldout_hi, hi, 1e-6);
+	CHECK_NEAR(res.heldout_deff, deff, 1e-6);
+	CHECK(res.heldout_deff >= 1.0f);
 	CHECK_MSG(res.heldout_lo > 0.55f, "heldout interval [%g, %g]", res.heldout_lo,
 		  res.heldout_hi);
 	CHECK_NEAR((res.train_acc * res.train_pairs + res.heldout_acc * res.heldout_pairs) / pairs,
@@ -744,10 +761,12 @@ static void test_reward_loss_matches_direct(void)
 		else
 			CHECK(isnan(res.acc_by_gap[b]));
 	}
+	/* one held-out prompt: no clustering to widen by, Wilson's interval */
 	float lo, hi;
 	stats_wilson(hc, 6, STATS_Z95, &lo, &hi);
 	CHECK_NEAR(res.heldout_lo, lo, 1e-6);
 	CHECK_NEAR(res.heldout_hi, hi, 1e-6);
+	CHECK_NEAR(res.heldout_deff, 1.0, 1e-7);
 
 	/* every training score equal: sigma floored at 0.5, the loss finite */
 	float flat[2][RK] = { { 3, 3, 3, 3 }, { 3, 3, NAN, 3 } };
