@@ -58,6 +58,7 @@ struct job_settings {
 	double min_score;           /* answers with a mean score >= this (4) */
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
 	/* best */
+	const char *best_from;      /* "reference" (fine-tuned afresh) or "parent" */
 	double ptx;                 /* pre-training documents per best-rated answer (1) */
 	int ptx_tokens;             /* each cut to this many tokens (32) */
 	/* the trainers' own */

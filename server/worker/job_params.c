@@ -61,6 +61,7 @@ static const char *const SPLITS[] = { "train", "eval", NULL };
 static const char *const SCORES[] = { "mean", "last", NULL }; /* enum llama_score */
 static const char *const RL_PROMPTS[] = { "rated", "all", NULL };
 static const char *const PROMOTES[] = { "gate", "always", "never", NULL };
+static const char *const BEST_FROM[] = { "reference", "parent", NULL };
 
 #define N KNOB_NULLDEF
 #define A KNOB_ADVANCED
@@ -257,6 +258,9 @@ static const struct knob BEST[] = {
 	  "stop after this many optimizer steps, whatever the epochs; 0 = no cap"),
 	OPTIMIZER(sft),
 	K("batch_size", KNOB_INT, 1, 65536, sft.batch_size, 0, "sequences per optimizer step"),
+	KC("from", BEST_FROM, best_from, 0,
+	   "reference: fine-tune the reference (the policy's nearest sft ancestor) afresh; "
+	   "parent: go on from the policy the job improves"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
 	K("ptx", KNOB_DOUBLE, 0, 100, ptx, 0,
@@ -597,6 +601,7 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	s->warm_epochs = 1;
 	s->rl_prompts = "rated";
 	s->promote = "gate";
+	s->best_from = "reference";
 	s->require_reward_acc = 0.55f;
 	/* a job that makes a generator activates it unless told not to */
 	s->activate = kind->activates;

@@ -66,6 +66,8 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 		assert.equal(param(kinds, 'best', 'lr').default, 1e-4);
 		assert.equal(param(kinds, 'best', 'epochs').default, 3);
 		assert.equal(param(kinds, 'best', 'max_steps').default, 160);
+		assert.equal(param(kinds, 'best', 'from').default, 'reference');
+		assert.deepEqual(param(kinds, 'best', 'from').choices, ['reference', 'parent']);
 		assert.equal(param(kinds, 'best', 'min_score').default, 4);
 		assert.equal(param(kinds, 'best', 'promote').default, 'gate');
 		assert.equal(param(kinds, 'best', 'require_reward_acc').default, 0.55);

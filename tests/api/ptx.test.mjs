@@ -11,6 +11,9 @@
  *     the same answers and seed its weighted tokens exceed a ptx-0 run's by
  *     exactly the documents' targets per epoch;
  *   - max_steps caps best's optimizer steps whatever its epochs;
+ *   - from: best fine-tunes the reference afresh, or with "parent" goes on
+ *     from the policy it improves (a parent fitted to the answers starts
+ *     from a lower loss on them);
  *   - a version derived from the model keeps the corpus (a best job from it
  *     replays too); without a corpus, or with ptx 0, the job trains on the
  *     answers alone and says so in its metrics.
@@ -79,6 +82,23 @@ test('import-model --corpus: stored by content; the best job replays round(ptx x
 		assert.equal(r.status, 200, r.text);
 		const again = await best(srv, { ptx: 1 });
 		assert.ok(again.metrics.ptx_documents > 0, `policy ${on.model_id} replays its base model's corpus`);
+
+		// from: the reference afresh (the default) or the parent; a parent fitted hard to these
+		// answers starts from a lower loss on them than the reference does
+		const fitted = await best(srv, { ptx: 0, lr: 3e-3 });
+		assert.equal((await srv.admin.post(`/api/models/${fitted.model_id}/activate`, {})).status, 200);
+		// (the imported model, 1, is the reference: the tiny world has no sft version, and a
+		// policy without an sft ancestor would be its own)
+		const fresh = await best(srv, { ptx: 0, max_steps: 1, ref_model_id: 1 });
+		const cont = await best(srv, { ptx: 0, max_steps: 1, ref_model_id: 1, from: 'parent' });
+		assert.equal(fresh.metrics.ref_model_id, 1);
+		assert.equal(fresh.metrics.from_model_id, 1, 'by default from the reference');
+		assert.equal(cont.metrics.from_model_id, fitted.model_id, 'from the parent');
+		assert.equal(cont.metrics.ref_model_id, fresh.metrics.ref_model_id, 'the reference stays the gate\'s');
+		assert.ok(cont.metrics.loss_first < fresh.metrics.loss_first - 0.05,
+			`first loss from the parent ${cont.metrics.loss_first}, from the reference ${fresh.metrics.loss_first}`);
+		const bad = await srv.admin.post('/api/train', { kind: 'best', params: { from: 'grandparent' } });
+		assert.equal(bad.status, 400, bad.text);
 	} finally {
 		await w.stop();
 	}
