@@ -33,8 +33,9 @@ void stats_wilson(int wins, int n, float z, float *lo, float *hi);
 
 /*
  * The Wilson interval of a proportion whose trials come in k clusters —
- * wins[c] of n[c] in cluster c (a real number: a tie may count 1/2), e.g. the held-out answer pairs of one prompt,
- * which share the prompt and its answers and so are not independent.  With
+ * wins[c] of n[c] in cluster c (a real number: a tie may count 1/2), e.g.
+ * the held-out answer pairs of one prompt, which share the prompt and its
+ * answers and so are not independent.  With
  * N = sum n, p = sum wins / N, the cluster-robust (between-cluster) variance
  *   v_c = k/(k-1) * sum_c (wins[c] - p n[c])^2 / N^2
  * over the binomial v_b = p(1-p)/N is the design effect d = max(1, v_c/v_b)

@@ -1133,17 +1133,18 @@ int job_best(struct job *j)
 			      (long long)rm_id);
 		goto out;
 	}
+	/* where fine-tuning starts: the reference afresh, or the parent */
+	bool from_parent = !strcmp(s->best_from, "parent");
+	int64_t from_id = from_parent ? b.id : ref_id;
 	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
-		"fine-tuning %s %lld (reference %lld, parent %lld)", answers, s->min_score,
-		used_groups, (long long)rm_id, strcmp(s->best_from, "parent") ? "the reference" :
-		"the parent", (long long)(strcmp(s->best_from, "parent") ? ref_id : b.id),
-		(long long)ref_id, (long long)b.id);
+		"fine-tuning the %s %lld (reference %lld, parent %lld)", answers, s->min_score,
+		used_groups, (long long)rm_id, from_parent ? "parent" : "reference",
+		(long long)from_id, (long long)ref_id, (long long)b.id);
 	/* the gate's answers need room after its held-out prompts */
 	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
 	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
 	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
 	int T_train = job_max_T(j, refm, S.longest);
-	bool from_parent = !strcmp(s->best_from, "parent");
 	if ((rc = job_llama(j, &pol, from_parent ? &b.m : refm, B, T > T_train ? T : T_train, 0)) < 0)
 		goto out;
 	struct trainer_sft_result res = { 0 };
@@ -1156,7 +1157,7 @@ int job_best(struct job *j)
 	json_object_set_new(j->metrics, "loss_first", num(res.loss_first));
 	json_object_set_new(j->metrics, "tokens", json_integer(res.tokens));
 	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
-	json_object_set_new(j->metrics, "from_model_id", json_integer(from_parent ? b.id : ref_id));
+	json_object_set_new(j->metrics, "from_model_id", json_integer(from_id));
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
 	bool activate = false;
 	if (s->activate &&
