@@ -220,6 +220,7 @@ int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id)
 		" AND json_extract(metrics, '$.promotion.decision') = 'candidate'"
 		" AND json_extract(metrics, '$.promotion.mode') = 'gate'"
 		" AND json_type(metrics, '$.verdict') IS NULL"
+		" AND coalesce(json_extract(metrics, '$.promotion.sound'), 1) = 1"
 		" ORDER BY id DESC LIMIT 1",
 		DB_ARGS(DB_INT(":parent", parent)), id);
 }

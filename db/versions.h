@@ -54,8 +54,11 @@ void db_work_model_release(struct db_work_model *m);
 int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out);
 
 /* The newest policy trained from version parent whose promotion gate kept it
- * as a candidate (metrics.promotion.decision "candidate", mode "gate") and
- * that people have not judged yet (no metrics.verdict): *id, or DB_NOTFOUND. */
+ * as a candidate (metrics.promotion.decision "candidate", mode "gate") for
+ * the reward model's judgement alone (metrics.promotion.sound not false: a
+ * gate that found collapse, runaway length, lost stops or KL over budget
+ * leaves nothing for people to overrule) and that people have not judged yet
+ * (no metrics.verdict): *id, or DB_NOTFOUND. */
 int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id);
 
 /* The newest version of kind (by id): *id, or DB_NOTFOUND. */

@@ -292,8 +292,10 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
  * the paired reward means).  A policy rolled back once is not judged again.
  *
  * Promotion: otherwise, when the newest policy trained from the active model
- * was kept as a candidate by the promotion gate (its reward model could not
- * vouch for it on held-out prompts) and people score its answers above the
+ * was kept as a candidate by the promotion gate for the reward model's
+ * judgement alone (it could not vouch for it on held-out prompts; a gate
+ * that also found collapse, runaway length, lost stops or KL over budget
+ * leaves nothing to overrule: promotion.sound) and people score its answers above the
  * active model's on the same prompts (promote_people: a signed-rank test, by how
  * much as well as how often, at a stricter level: it is
  * looked at again as ratings come in), it is activated, and its metrics say

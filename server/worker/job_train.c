@@ -816,8 +816,9 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		json_array_append_new(reasons, json_string(v.reasons[i]));
 		job_log(j, "promotion gate: %s", v.reasons[i]);
 	}
-	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so so so so so si si so so so so so}",
+	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so sb so so so so si si so so so so so}",
 		"decision", v.promote ? "promoted" : "candidate", "mode", "gate", "reasons", reasons,
+		"sound", v.sound,
 		"win_rate", num(v.win_rate), "win_lo", num(v.win_lo), "win_hi", num(v.win_hi),
 		"win_deff", num(v.win_deff),
 		"answers", v.answers, "prompts", H.n,

@@ -120,6 +120,7 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 		       "win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers (design effect "
 		       "of their prompts %.2f)", v->win_rate, v->win_lo, v->win_hi, n, v->win_deff);
 	}
+	int judged = v->n_reasons;   /* the reward model's reasons, people may overrule */
 	if (n > 0 && v->distinct_cand < PROMOTE_DISTINCT_FRAC * v->distinct_parent)
 		reason(v, "its answers collapsed: %.2f distinct per prompt (of %d) against the "
 		       "parent's %.2f", v->distinct_cand * in->k, in->k, v->distinct_parent * in->k);
@@ -138,4 +139,5 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 		reason(v, "its KL to the reference, %.3f per answer, is over the budget %.3f",
 		       in->kl, in->kl_budget);
 	v->promote = v->n_reasons == 0;
+	v->sound = v->n_reasons == judged;
 }

@@ -22,7 +22,11 @@
  *    PROMOTE_EOS_DROP below the parent's;
  *  - its KL to the reference on those answers is within the budget.
  * Every failed condition adds a reason (a lowercase sentence with the
- * figures); promoted == (no reason).
+ * figures); promoted == (no reason).  sound == no reason but the first two:
+ * the candidate kept its answers' variety, length and stops and its KL
+ * budget, and only the reward model's judgement held it back — the one
+ * judgement people's verdict may overrule (promote_people below): people who
+ * like a collapsed or runaway policy's few answers do not make it safe.
  */
 #ifndef RLHFD_SERVER_WORKER_PROMOTE_H
 #define RLHFD_SERVER_WORKER_PROMOTE_H
@@ -57,6 +61,7 @@ struct promote_input {
 
 struct promote_verdict {
 	bool promote;
+	bool sound;                       /* no reason but the evidence's or the win rate's */
 	float win_rate, win_lo, win_hi;   /* by the reward model, ties 1/2; the interval
 					     clustered by prompt (stats_wilson_clustered) */
 	float win_deff;                   /* its design effect, >= 1 */

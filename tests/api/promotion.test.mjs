@@ -44,6 +44,10 @@ test('promotion: gate, never and always; a candidate keeps its parent active and
 		assert.equal(p.answers, held * 4);
 		assert.ok(p.win_lo <= p.win_rate && p.win_rate <= p.win_hi, JSON.stringify(p));
 		assert.ok(Array.isArray(p.reasons));
+		/* sound: nothing held it back but the reward model's judgement (the
+		 * evidence or the win rate), which people's verdict may overrule */
+		assert.equal(p.sound, p.reasons.every((r) => /^(the reward model does not prefer it|\d+ held-out prompts are too few)/.test(r)),
+			JSON.stringify(p));
 		if (p.decision === 'promoted') {
 			assert.equal(p.reasons.length, 0);
 			assert.ok(p.win_lo > 0.5);

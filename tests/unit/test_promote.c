@@ -166,6 +166,7 @@ static void test_promoted_when_it_wins_cleanly(void)
 	/* 32 of 32: Wilson lower bound 32/(32 + 3.84) = 0.8928 */
 	CHECK_NEAR(v.win_lo, 0.8928, 1e-3);
 	CHECK_NEAR(v.distinct_cand, 1.0, 0);
+	CHECK(v.sound);
 }
 
 static void test_ties_and_a_narrow_win_are_not_enough(void)
@@ -180,6 +181,8 @@ static void test_ties_and_a_narrow_win_are_not_enough(void)
 	CHECK(!v.promote);
 	CHECK_NEAR(v.win_rate, 0.5, 0);
 	CHECK(has_reason(&v, "does not prefer it"));
+	/* the reward model's judgement alone: people may overrule it */
+	CHECK(v.sound);
 	/* 20 wins of 32 and 12 losses = 0.625, spread over the 8 prompts (3, 2,
 	 * 3, 2, ...): no more spread between prompts than chance, design effect
 	 * 1, Wilson [0.4525, 0.7707] */
@@ -221,6 +224,16 @@ static void test_collapse_length_eos_and_kl_refuse(void)
 	CHECK_NEAR(v.distinct_cand, 0.25, 1e-6);     /* 1 of 4 per prompt */
 	CHECK(has_reason(&v, "collapsed"));
 	CHECK_INT_EQ(v.n_reasons, 1);
+	CHECK(!v.sound);
+	/* collapsed and not preferred: two reasons, not sound either */
+	fill(&c, 0.0f, false, 7);
+	fill(&p, 1.0f, true, 0);
+	promote_decide(&in, &v);
+	CHECK_INT_EQ(v.n_reasons, 2);
+	CHECK(has_reason(&v, "does not prefer it") && has_reason(&v, "collapsed"));
+	CHECK(!v.sound);
+	fill(&c, 1.0f, false, 7);
+	fill(&p, 0.0f, true, 0);
 	/* distinct within each prompt, but the same 4 texts for every prompt:
 	 * 4 of 32 overall against the parent's 32 */
 	for (int i = 0; i < NP * K; i++)
@@ -232,19 +245,19 @@ static void test_collapse_length_eos_and_kl_refuse(void)
 	fill(&c, 1.0f, true, 0);
 	in.cand.response_len = 23.0f;
 	promote_decide(&in, &v);
-	CHECK(!v.promote && has_reason(&v, "length"));
+	CHECK(!v.promote && has_reason(&v, "length") && !v.sound);
 	in.cand.response_len = 22.0f;
 	promote_decide(&in, &v);
 	CHECK(v.promote);
 	/* EOS 0.74 < 0.9 - 0.15 */
 	in.cand.eos_rate = 0.74f;
 	promote_decide(&in, &v);
-	CHECK(!v.promote && has_reason(&v, "EOS"));
+	CHECK(!v.promote && has_reason(&v, "EOS") && !v.sound);
 	in.cand.eos_rate = 0.9f;
 	/* KL over budget, and a NaN KL, refuse; budget 0 = no condition */
 	in.kl = 4.5f;
 	promote_decide(&in, &v);
-	CHECK(!v.promote && has_reason(&v, "KL"));
+	CHECK(!v.promote && has_reason(&v, "KL") && !v.sound);
 	in.kl = NAN;
 	promote_decide(&in, &v);
 	CHECK(!v.promote);
@@ -255,6 +268,7 @@ static void test_collapse_length_eos_and_kl_refuse(void)
 	in.n_prompts = 3;
 	promote_decide(&in, &v);
 	CHECK(!v.promote && has_reason(&v, "too few"));
+	CHECK(v.sound);
 }
 
 int main(void)

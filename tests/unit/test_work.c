@@ -279,6 +279,39 @@ static void test_models(void)
 	db_close(db);
 }
 
+/* The candidate people's verdict may promote over its parent: the newest the
+ * gate kept for the reward model's judgement alone, not judged yet. */
+static void test_candidate(void)
+{
+	struct db *db = fresh_db();
+	int64_t base, c[5], id = -1;
+	static const char *const metrics[5] = {
+		/* before the gate said whether a refusal was sound: as sound */
+		"{\"promotion\":{\"decision\":\"candidate\",\"mode\":\"gate\"}}",
+		"{\"promotion\":{\"decision\":\"candidate\",\"mode\":\"gate\",\"sound\":true}}",
+		/* collapsed or over its KL budget: nothing for people to overrule */
+		"{\"promotion\":{\"decision\":\"candidate\",\"mode\":\"gate\",\"sound\":false}}",
+		/* promote "never": kept by the user's choice, not the gate's */
+		"{\"promotion\":{\"decision\":\"candidate\",\"mode\":\"never\"}}",
+		"{\"promotion\":{\"decision\":\"promoted\",\"mode\":\"gate\",\"sound\":true}}",
+	};
+	db_model_create(db, "sft", NULL, 0, 0, NULL, NULL, &base);
+	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), DB_NOTFOUND);
+	for (int i = 0; i < 5; i++) {
+		db_model_create(db, "policy", NULL, base, 0, NULL, NULL, &c[i]);
+		CHECK_INT_EQ(db_work_model_merge_metrics(db, c[i], metrics[i]), 0);
+	}
+	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), 0);
+	CHECK_INT_EQ(id, c[1]);
+	/* judged by people: the older one is next */
+	CHECK_INT_EQ(db_work_model_merge_metrics(db, c[1], "{\"verdict\":{\"decision\":\"promoted\"}}"), 0);
+	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), 0);
+	CHECK_INT_EQ(id, c[0]);
+	/* another parent's candidates are not this one's */
+	CHECK_INT_EQ(db_work_model_candidate(db, c[0], &id), DB_NOTFOUND);
+	db_close(db);
+}
+
 /* People's verdict on one policy against another: per prompt, the mean of
  * its answers' mean scores, compared. */
 static void test_verdict(void)
@@ -889,6 +922,7 @@ int main(void)
 	RUN(test_recover_and_retry);
 	RUN(test_models);
 	RUN(test_verdict);
+	RUN(test_candidate);
 	RUN(test_auto_state);
 	RUN(test_traindata_groups);
 	RUN(test_traindata_prompts);

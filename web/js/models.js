@@ -59,7 +59,8 @@ function verdict(m) {
 	if (p.mode !== 'gate') return p.decision === 'promoted' ? 'Promoted (promote: always).' : 'Kept as a candidate (promote: never).';
 	const win = typeof p.win_rate === 'number' ? ` win rate ${formatNumber(p.win_rate)} [${formatNumber(p.win_lo)}, ${formatNumber(p.win_hi)}]` : '';
 	if (p.decision === 'promoted') return `Promoted by the gate:${win}.`;
-	return `Kept as a candidate: ${(p.reasons || []).join('; ')}.`;
+	return `Kept as a candidate: ${(p.reasons || []).join('; ')}.` +
+		(p.sound === false ? ' People\'s ratings cannot promote it.' : '');
 }
 
 function figuresCell(m) {
