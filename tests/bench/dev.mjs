@@ -3,22 +3,35 @@
  * the end-to-end test's eval (`make bench-loop` prints it for every seed).
  *
  * Settings are to be chosen on a development split and reported on a test
- * split nothing was tuned on.  The demo world's eval split is the test
- * split (tests/e2e/learning.test.mjs asserts on it); this is the development
- * split: the train prompts the latest reward model held out (by prompt, the
- * same in every round: its heldout_prompt_ids), which no job of the loop
- * trains on — the reward job measures on them, `best` and RL take only the
- * reward model's training prompts.  In two parts, as the eval: dev a, the
- * held-out prompts whose item (the country, the fact, the topic: prompt meta)
- * some training prompt of the reward model also asks; dev b, the others.
+ * split nothing was tuned on.  The demo world's eval split is the test split
+ * (tests/e2e/learning.test.mjs asserts on it).  The development split is
+ * built the way the eval split is: the eval prompts of the demo world under
+ * other seeds (`rlhfd demo-data --prompts FILE --seed S`, S = 2..6) — the same
+ * held-out items in part a (items the train split asks about) and part b
+ * (items only pre-training names), in other words — less every text the
+ * run's world already has, each text once.  So no text of it is an eval or
+ * a train prompt of the run, and nothing of the loop ever saw it; it shares
+ * the eval's items, as any split of held-out phrasings of the items the loop
+ * trains on must in this world (every such item is in eval part a).
  *
- * Every model the run made that writes (the SFT model and each policy)
- * answers every dev prompt K times with the eval's sampling (one generate
- * job, fixed seed), and the rubric rater (default taste, no noise) rates
- * them — on a copy of the run's data directory, so none of it reaches the
- * run.  Prints per model the rubric mean with its normal 95 % interval over
- * the answers, whole and per part, and the change from the SFT model paired
- * by prompt, with its 95 % interval over the prompts.
+ * Until 2026-12-04 the development split was the train prompts the latest
+ * reward model held out.  Its part a (held-out prompts whose item some
+ * training prompt also asks) held no capital question at all — each country
+ * has one train prompt — where half of eval part a is capitals, and its
+ * capitals were the SFT set's own items (4.5 of 5 before any rating): it
+ * could not see what the loop teaches on part a.  On one kept run (seed 1)
+ * the run's last policy (best, lr 1e-4) and one fine-tuned on the same
+ * ratings with lr 3e-4 moved its part a +0.14 and +0.08 over the SFT model,
+ * where this split's part a saw +0.65 and +1.02.
+ *
+ * The measure: the split is imported into a copy of the run's data directory
+ * (split "eval", meta "dev": true, so none of it reaches the run), every
+ * model the run made that writes (the SFT model and each policy) answers
+ * every dev prompt K times with the eval's sampling (one generate job, fixed
+ * seed), and the rubric rater (default taste, no noise) rates them.  Prints
+ * per model the rubric mean with its normal 95 % interval over the answers,
+ * whole and per part, and the change from the SFT model paired by prompt,
+ * with its 95 % interval over the prompts.
  *
  * usage: node tests/bench/dev.mjs DATA_DIR   (a directory the learning test
  * kept: RLHFD_E2E_KEEP=1 leaves it with its admin.token)
@@ -29,9 +42,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../lib/server.mjs';
 import { createRater, sqlite } from '../lib/fixtures.mjs';
-import { ENV, jobs, ok, pairedChange, rubricRate, waitJob } from '../lib/e2e.mjs';
+import { ENV, ok, pairedChange, rubricRate, run, waitJob } from '../lib/e2e.mjs';
 
-const K = 8;
+const K = 4;
+const DEV_SEEDS = [2, 3, 4, 5, 6];
 const SAMPLING = { temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601, distinct: false };
 
 const src = process.argv[2];
@@ -43,19 +57,24 @@ const srv = await startServer({ dataDir: dir, adminToken, env: ENV });
 try {
 	const c = await ok(await srv.admin.put('/api/config', { auto_train: { enabled: false } }), 'PUT /api/config');
 	assert.equal(c.auto_train.enabled, false);
-	const rj = (await jobs(srv)).filter((j) => j.kind === 'reward' && j.status === 'succeeded')
-		.sort((a, b) => b.id - a.id)[0];
-	assert.ok(rj, 'the run has a reward model');
-	const m = (await ok(await srv.admin.get(`/api/jobs/${rj.id}`), `GET /api/jobs/${rj.id}`)).metrics;
-	const held = m.heldout_prompt_ids, trained = m.train_prompt_ids;
-	assert.ok(held.length > 0 && trained.length > 0, 'the reward model lists its prompts');
-
-	/* an item is what a prompt asks about, whatever the words */
-	const item = (meta) => JSON.stringify(['family', 'country', 'answer', 'kind', 'topic'].map((k) => meta[k] ?? null));
-	const meta = new Map(sqlite(path.join(dir, 'rlhfd.db'), 'SELECT id, meta FROM prompts').split('\n')
-		.map((l) => { const i = l.indexOf('|'); return [Number(l.slice(0, i)), JSON.parse(l.slice(i + 1))]; }));
-	const trainedItems = new Set(trained.map((id) => item(meta.get(id))));
-	const part = new Map(held.map((id) => [id, trainedItems.has(item(meta.get(id))) ? 'a' : 'b']));
+	/* the split: other seeds' eval texts the run's world does not have */
+	const have = new Set(sqlite(path.join(dir, 'rlhfd.db'), 'SELECT json_quote(text) FROM prompts').split('\n')
+		.map((l) => JSON.parse(l)));
+	const dev = new Map();
+	for (const seed of DEV_SEEDS) {
+		const file = path.join(dir, `dev-prompts-${seed}.jsonl`);
+		await run(['demo-data', '--prompts', file, '--seed', String(seed)]);
+		for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+			const p = JSON.parse(line);
+			if (p.split === 'eval' && !have.has(p.text) && !dev.has(p.text))
+				dev.set(p.text, { text: p.text, split: 'eval', meta: { ...p.meta, dev: true } });
+		}
+	}
+	const prompts = [...dev.values()];
+	const imp = await ok(await srv.admin.post('/api/prompts', { prompts }), 'POST /api/prompts (dev)', 201);
+	const held = imp.ids;
+	const part = new Map(held.map((id, i) => [id, prompts[i].meta.eval_part]));
+	assert.ok(held.every((id) => part.get(id) === 'a' || part.get(id) === 'b'), 'every dev prompt is in part a or b');
 
 	const models = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
 		.filter((x) => x.kind === 'sft' || x.kind === 'policy').sort((a, b) => a.id - b.id);
@@ -100,7 +119,7 @@ try {
 	const change = (x, which) => pairedChange(held.filter((id) => which === 'all' || part.get(id) === which)
 		.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id)));
 	const nA = held.filter((id) => part.get(id) === 'a').length;
-	console.log(`dev (reward model ${rj.id}'s held-out train prompts, never trained on; rubric, ${K} answers each): ` +
+	console.log(`dev (the eval texts of demo worlds ${DEV_SEEDS.join(', ')} this world does not have: held-out items in other words; rubric, ${K} answers each): ` +
 		`${held.length} prompts, dev a ${nA}, dev b ${held.length - nA}`);
 	console.log('  model  kind        dev_mean          dev_a             dev_b       change, paired by prompt (all / a / b)');
 	for (const x of models) {
