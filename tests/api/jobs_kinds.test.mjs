@@ -62,10 +62,11 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 		// Independent knowledge: model/trainer_rl.c trainer_rl_defaults, model/trainer.c
 		// trainer_reward_defaults / trainer_sft_defaults / trainer_dpo_defaults,
 		// trainer_eval_defaults, GEN_MAX_K (server/worker/gen.h) and the generate job's own.
-		// best: a fifth of SFT's rate, three passes of at most 160 steps (job_params.c), the RL kinds' gate
-		assert.equal(param(kinds, 'best', 'lr').default, 1e-4);
+		// best: 3e-4 (chosen on the development split), three passes of at most 160 steps (job_params.c), the RL kinds' gate
+		assert.equal(param(kinds, 'best', 'lr').default, 3e-4);
 		assert.equal(param(kinds, 'best', 'epochs').default, 3);
 		assert.equal(param(kinds, 'best', 'max_steps').default, 160);
+		assert.equal(param(kinds, 'best', 'kl_ceiling').default, 6);
 		assert.equal(param(kinds, 'best', 'from').default, 'reference');
 		assert.deepEqual(param(kinds, 'best', 'from').choices, ['reference', 'parent']);
 		assert.equal(param(kinds, 'best', 'min_score').default, 4);
