@@ -5,9 +5,10 @@
 # ratings used, reward-model held-out accuracy with its 95 % interval, what
 # the gates decided, KL, the eval rubric mean, seconds — and its whole log in
 # build/bench/loop-seed<N>.log; then that run's development measure
-# (tests/bench/dev.mjs: every model of the run on the reward model's held-out
-# train prompts, the split settings are chosen on, where the eval is the split
-# they are reported on; log in build/bench/dev-seed<N>.log).  Then the
+# (tests/bench/dev.mjs: every model of the run on the eval texts of the demo
+# world under other seeds — the held-out items in other words — the split
+# settings are chosen on, where the eval is the split they are reported on;
+# log in build/bench/dev-seed<N>.log).  Then the
 # "uncertain vs fifo" table (tests/bench/queue_curve.mjs: reward-model
 # accuracy against ratings for queue_order "uncertain" and "fifo", seeds
 # QUEUE_SEEDS, default 1 2 3, and the labels saved at equal accuracy; log in

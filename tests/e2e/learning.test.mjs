@@ -493,22 +493,24 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * likelihood prior scores unseen prompts at 0.60-0.73, where the noiseless
  * rubric itself orders the same held-out pairs 0.86 of the time (a run of
  * seed 1; the rest are the two raters' tastes and noise).  The loop's default policy step, best
- * (the reference fine-tuned on the answers rated >= 4), once people's verdict
- * promotes it, moved eval part a by +0.35 to +0.63 (mean +0.47) over nine
- * bench-loop runs of 2026-12-04 (each ± 0.3 to ± 0.45 paired by prompt), and
- * part b (items no prompt names) by +0.04 to +0.42 (mean +0.25): fine-tuning
+ * (the reference fine-tuned on the answers rated >= 4, lr 3e-4 since the
+ * sixth session of 2026-12-04), once people's verdict promotes it, moved
+ * eval part a by +0.75, +0.83 and +0.80 over seeds 1-3 (each +-0.43 to
+ * +-0.47 paired by prompt; +0.36 to +0.54 at lr 1e-4), and part b (items no
+ * prompt names) by +0.24, +0.25 and +0.26 (+-0.35 to +-0.42): fine-tuning
  * on the answers to the train items teaches those items.  The hard assertion
  * is the safety one: the loop never leaves the active model worse than the
  * SFT model on the eval prompts.
  */
 const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.60-0.73 with the likelihood prior (make ' +
-	'bench-loop of 2026-12-04, seeds 1-3, three sessions; intervals clustered by prompt +-0.07 to +-0.1), its network ' +
-	'alone is at chance; the noiseless rubric orders the same pairs 0.86 in a run of seed 1 (issue "RLHF that cannot hurt")';
+	'bench-loop of 2026-12-04, seeds 1-3, four sessions: 0.67-0.68 in the last; intervals clustered by prompt +-0.07 ' +
+	'to +-0.1), its network alone is at chance; the noiseless rubric orders the same pairs 0.86 in a run of seed 1 ' +
+	'(issue "RLHF that cannot hurt")';
 const KNOWN_RISE = 'the best-rated answers teach the items they answer, and pre-training replay (ptx) keeps the rest: ' +
-	'part a rose 0.36, 0.40 and 0.54 over seeds 1-3 with two raters (each +-0.35 to +-0.42 paired by prompt; +0.35 to ' +
-	'+0.63, mean +0.47, over the nine runs of the day), part b (items no prompt names) 0.22, 0.30 and 0.42 (+-0.3; mean ' +
-	'+0.25 over nine), so neither clears its floor by more than its noise (make bench-loop of 2026-12-04, fifth ' +
-	'session; issue "RLHF that cannot hurt")';
+	'with best at lr 3e-4 part a rose 0.75, 0.83 and 0.80 over seeds 1-3 with two raters, above its floor in each ' +
+	'run but by less than its noise (+-0.43 to +-0.47 paired by prompt over 36 prompts), part b (items no prompt ' +
+	'names) 0.24, 0.25 and 0.26 (+-0.35 to +-0.42), at its floor (make bench-loop of 2026-12-04, sixth session; ' +
+	'issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');
