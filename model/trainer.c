@@ -1390,9 +1390,10 @@ static int reward_evaluate(struct reward_job *j, struct trainer_reward_result *r
 		     "%.3f/%d %.3f/%d %.3f/%d %.3f/%d; scores mean %.4f std %.4f%s", res->train_acc,
 		     tm.pairs, res->train_rmse, res->heldout_acc, res->heldout_lo, res->heldout_hi,
 		     hm.pairs, j->held_prompts, res->heldout_deff, res->heldout_rmse,
-		     res->acc_by_gap[0], res->pairs_by_gap[0], res->acc_by_gap[1], res->pairs_by_gap[1], res->acc_by_gap[2],
-		     res->pairs_by_gap[2], res->acc_by_gap[3], res->pairs_by_gap[3], nrm.mean,
-		     nrm.std, j->p->normalize ? " normalised to 0, 1" : "");
+		     res->acc_by_gap[0], res->pairs_by_gap[0], res->acc_by_gap[1],
+		     res->pairs_by_gap[1], res->acc_by_gap[2], res->pairs_by_gap[2],
+		     res->acc_by_gap[3], res->pairs_by_gap[3], nrm.mean, nrm.std,
+		     j->p->normalize ? " normalised to 0, 1" : "");
 	return 0;
 }
 

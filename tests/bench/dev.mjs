@@ -72,16 +72,16 @@ try {
 	}
 	const prompts = [...dev.values()];
 	const imp = await ok(await srv.admin.post('/api/prompts', { prompts }), 'POST /api/prompts (dev)', 201);
-	const held = imp.ids;
-	const part = new Map(held.map((id, i) => [id, prompts[i].meta.eval_part]));
-	assert.ok(held.every((id) => part.get(id) === 'a' || part.get(id) === 'b'), 'every dev prompt is in part a or b');
+	const devIds = imp.ids;
+	const part = new Map(devIds.map((id, i) => [id, prompts[i].meta.eval_part]));
+	assert.ok(devIds.every((id) => part.get(id) === 'a' || part.get(id) === 'b'), 'every dev prompt is in part a or b');
 
 	const models = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
 		.filter((x) => x.kind === 'sft' || x.kind === 'policy').sort((a, b) => a.id - b.id);
 	const sft = models.find((x) => x.kind === 'sft');
 	assert.ok(sft, 'the run has an SFT model');
 	for (const x of models) {
-		const r = await ok(await srv.admin.post('/api/generate', { prompt_ids: held, model_id: x.id, k: K, ...SAMPLING }),
+		const r = await ok(await srv.admin.post('/api/generate', { prompt_ids: devIds, model_id: x.id, k: K, ...SAMPLING }),
 			'POST /api/generate (dev)', 202);
 		await waitJob(srv, r.job_id, 1800);
 	}
@@ -93,7 +93,7 @@ try {
 	const seenGroups = new Map();
 	/* per model, per dev prompt: the mean of its K answers, for the paired change */
 	const perPrompt = new Map(models.map((x) => [x.id, new Map()]));
-	for (const id of held) {
+	for (const id of devIds) {
 		const p = await ok(await srv.admin.get(`/api/prompts/${id}`), `GET /api/prompts/${id}`);
 		for (const x of models) {
 			const mine = p.responses.filter((y) => y.model_id === x.id);
@@ -112,15 +112,15 @@ try {
 			}
 		}
 	}
-	assert.equal(seenGroups.size, held.length * models.length, 'one new group per model and dev prompt');
+	assert.equal(seenGroups.size, devIds.length * models.length, 'one new group per model and dev prompt');
 	const mean = (t) => (t.n ? t.sum / t.n : NaN);
 	const pm = (t) => `${mean(t).toFixed(3)} ± ${(t.n ? 1.96 * Math.sqrt(Math.max(0, t.sq / t.n - mean(t) ** 2) / t.n) : NaN).toFixed(3)}`;
 	/* the change from the SFT model, paired by prompt (pairedChange) */
-	const change = (x, which) => pairedChange(held.filter((id) => which === 'all' || part.get(id) === which)
+	const change = (x, which) => pairedChange(devIds.filter((id) => which === 'all' || part.get(id) === which)
 		.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id)));
-	const nA = held.filter((id) => part.get(id) === 'a').length;
-	console.log(`dev (the eval texts of demo worlds ${DEV_SEEDS.join(', ')} this world does not have: held-out items in other words; rubric, ${K} answers each): ` +
-		`${held.length} prompts, dev a ${nA}, dev b ${held.length - nA}`);
+	const nA = devIds.filter((id) => part.get(id) === 'a').length;
+	console.log(`dev (the eval texts of demo worlds ${DEV_SEEDS.join(', ')} this world does not have: devIds-out items in other words; rubric, ${K} answers each): ` +
+		`${devIds.length} prompts, dev a ${nA}, dev b ${devIds.length - nA}`);
 	console.log('  model  kind        dev_mean          dev_a             dev_b       change, paired by prompt (all / a / b)');
 	for (const x of models) {
 		const r = res.get(x.id);
