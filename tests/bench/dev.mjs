@@ -119,7 +119,7 @@ try {
 	const change = (x, which) => pairedChange(devIds.filter((id) => which === 'all' || part.get(id) === which)
 		.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id)));
 	const nA = devIds.filter((id) => part.get(id) === 'a').length;
-	console.log(`dev (the eval texts of demo worlds ${DEV_SEEDS.join(', ')} this world does not have: devIds-out items in other words; rubric, ${K} answers each): ` +
+	console.log(`dev (the eval texts of demo worlds ${DEV_SEEDS.join(', ')} this world does not have: held-out items in other words; rubric, ${K} answers each): ` +
 		`${devIds.length} prompts, dev a ${nA}, dev b ${devIds.length - nA}`);
 	console.log('  model  kind        dev_mean          dev_a             dev_b       change, paired by prompt (all / a / b)');
 	for (const x of models) {
