@@ -225,6 +225,18 @@ int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id)
 		DB_ARGS(DB_INT(":parent", parent)), id);
 }
 
+int db_work_model_best_latest(struct db *db, int64_t ref, int64_t *id)
+{
+	return db_int64(db, STMT_WORK_MODEL_BEST_LATEST,
+		"SELECT m.id FROM model_versions m JOIN jobs j ON j.id = m.job_id"
+		" WHERE m.kind = 'policy' AND j.kind = 'best'"
+		" AND json_extract(m.metrics, '$.ref_model_id') = :ref"
+		" AND json_type(m.metrics, '$.rollback') IS NULL"
+		" AND coalesce(json_extract(m.metrics, '$.promotion.sound'), 1) = 1"
+		" ORDER BY m.id DESC LIMIT 1",
+		DB_ARGS(DB_INT(":ref", ref)), id);
+}
+
 int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int *n)
 {
 	*diff = NULL;

@@ -61,6 +61,12 @@ int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out);
  * (no metrics.verdict): *id, or DB_NOTFOUND. */
 int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id);
 
+/* The newest policy a best job fine-tuned with reference ref
+ * (metrics.ref_model_id) that was neither rolled back (metrics.rollback) nor
+ * found unsound by its promotion gate (metrics.promotion.sound false: collapse,
+ * runaway length, lost stops, KL over budget): *id, or DB_NOTFOUND. */
+int db_work_model_best_latest(struct db *db, int64_t ref, int64_t *id);
+
 /* The newest version of kind (by id): *id, or DB_NOTFOUND. */
 int db_work_model_latest(struct db *db, const char *kind, int64_t *id);
 

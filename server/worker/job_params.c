@@ -61,7 +61,7 @@ static const char *const SPLITS[] = { "train", "eval", NULL };
 static const char *const SCORES[] = { "mean", "last", NULL }; /* enum llama_score */
 static const char *const RL_PROMPTS[] = { "rated", "all", NULL };
 static const char *const PROMOTES[] = { "gate", "always", "never", NULL };
-static const char *const BEST_FROM[] = { "reference", "parent", NULL };
+static const char *const BEST_FROM[] = { "reference", "parent", "previous", NULL };
 
 #define N KNOB_NULLDEF
 #define A KNOB_ADVANCED
@@ -269,7 +269,9 @@ static const struct knob BEST[] = {
 	K("batch_size", KNOB_INT, 1, 65536, sft.batch_size, 0, "sequences per optimizer step"),
 	KC("from", BEST_FROM, best_from, 0,
 	   "reference: fine-tune the reference (the policy's nearest sft ancestor) afresh; "
-	   "parent: go on from the policy the job improves"),
+	   "parent: go on from the policy the job improves; previous: go on from the newest "
+	   "policy an earlier best job made from the same reference, unless its gate found it "
+	   "unsound or people rated it below its parent (else the reference)"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
 	K("ptx", KNOB_DOUBLE, 0, 100, ptx, 0,

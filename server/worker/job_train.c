@@ -1053,13 +1053,55 @@ out:
 	return rc;
 }
 
+/*
+ * from "previous": the newest policy an earlier best job fine-tuned from the
+ * same reference (db_work_model_best_latest: not rolled back, not found
+ * unsound by its gate), unless people have rated its answers below its
+ * parent's (promote_rollback on the same prompts, as for an active policy);
+ * else the reference.  *from gets its id.
+ */
+static int best_previous(struct job *j, int64_t ref_id, int64_t *from)
+{
+	struct db_work_model row = { 0 };
+	int64_t id = 0;
+	int worse = 0, better = 0, ties = 0;
+	double p = 1;
+	*from = ref_id;
+	int rc = db_work_model_best_latest(j->env->db, ref_id, &id);
+	if (rc == DB_NOTFOUND) {
+		job_log(j, "no earlier best policy of reference %lld: starting from it",
+			(long long)ref_id);
+		return 0;
+	}
+	if (rc < 0 || (rc = db_work_model_get(j->env->db, id, &row)) < 0)
+		return job_fail(j, -EIO, "cannot read the previous best policy of reference %lld "
+				"(database error)", (long long)ref_id);
+	if (row.parent_id > 0 &&
+	    (rc = db_work_model_verdict(j->env->db, id, row.parent_id, &worse, &better, &ties)) < 0) {
+		db_work_model_release(&row);
+		return job_fail(j, -EIO, "cannot read people's scores of model %lld (database "
+				"error)", (long long)id);
+	}
+	if (row.parent_id > 0 && promote_rollback(worse, better, &p)) {
+		job_log(j, "the previous best policy %lld is rated below its parent %lld on %d of %d "
+			"prompts (sign test p = %.4f): starting from the reference %lld",
+			(long long)id, (long long)row.parent_id, worse, worse + better + ties, p,
+			(long long)ref_id);
+	} else {
+		*from = id;
+	}
+	json_object_set_new(j->metrics, "previous_model_id", json_integer(id));
+	db_work_model_release(&row);
+	return 0;
+}
+
 int job_best(struct job *j)
 {
 	struct job_settings *s = &j->s;
 	struct base b = { 0 };
 	struct db_td_set td = { 0 };
 	struct seqs S = { 0 };
-	struct modelstore_model mref = { 0 }, mrm = { 0 };
+	struct modelstore_model mref = { 0 }, mrm = { 0 }, mprev = { 0 };
 	struct llama_model pol = { 0 }, ref = { 0 }, rm = { 0 };
 	struct rm_prior prior = { 0 };
 	json_t *rmm = NULL;
@@ -1134,19 +1176,37 @@ int job_best(struct job *j)
 			      (long long)rm_id);
 		goto out;
 	}
-	/* where fine-tuning starts: the reference afresh, or the parent */
-	bool from_parent = !strcmp(s->best_from, "parent");
-	int64_t from_id = from_parent ? b.id : ref_id;
+	/* where fine-tuning starts: the reference afresh, the parent, or the
+	 * previous best policy of this reference */
+	const char *from_what = s->best_from;
+	int64_t from_id = ref_id;
+	const struct modelstore_model *fromm = refm;
+	if (!strcmp(s->best_from, "parent")) {
+		from_id = b.id;
+		fromm = &b.m;
+	} else if (!strcmp(s->best_from, "previous") &&
+		   (rc = best_previous(j, ref_id, &from_id)) < 0) {
+		goto out;
+	} else if (from_id != ref_id) {
+		if (from_id == b.id)
+			fromm = &b.m;
+		else if ((rc = job_load(j, from_id, &mprev)) < 0)
+			goto out;
+		else
+			fromm = &mprev;
+	} else {
+		from_what = "reference";
+	}
 	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
 		"fine-tuning the %s %lld (reference %lld, parent %lld)", answers, s->min_score,
-		used_groups, (long long)rm_id, from_parent ? "parent" : "reference",
-		(long long)from_id, (long long)ref_id, (long long)b.id);
+		used_groups, (long long)rm_id, from_what, (long long)from_id, (long long)ref_id,
+		(long long)b.id);
 	/* the gate's answers need room after its held-out prompts */
 	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
 	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
 	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
 	int T_train = job_max_T(j, refm, S.longest);
-	if ((rc = job_llama(j, &pol, from_parent ? &b.m : refm, B, T > T_train ? T : T_train, 0)) < 0)
+	if ((rc = job_llama(j, &pol, fromm, B, T > T_train ? T : T_train, 0)) < 0)
 		goto out;
 	struct trainer_sft_result res = { 0 };
 	if ((rc = trainer_sft(&pol, S.seq, S.n, &s->sft, &j->hooks, &res, e, sizeof e)) < 0) {
@@ -1177,6 +1237,7 @@ out:
 	llama_model_release(&pol);
 	modelstore_model_release(&mrm);
 	modelstore_model_release(&mref);
+	modelstore_model_release(&mprev);
 	free(rows);
 	seqs_release(&S);
 	db_td_set_release(&td);

@@ -68,7 +68,7 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 		assert.equal(param(kinds, 'best', 'max_steps').default, 160);
 		assert.equal(param(kinds, 'best', 'kl_ceiling').default, 6);
 		assert.equal(param(kinds, 'best', 'from').default, 'reference');
-		assert.deepEqual(param(kinds, 'best', 'from').choices, ['reference', 'parent']);
+		assert.deepEqual(param(kinds, 'best', 'from').choices, ['reference', 'parent', 'previous']);
 		assert.equal(param(kinds, 'best', 'min_score').default, 4);
 		assert.equal(param(kinds, 'best', 'promote').default, 'gate');
 		assert.equal(param(kinds, 'best', 'require_reward_acc').default, 0.55);

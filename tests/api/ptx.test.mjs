@@ -13,7 +13,8 @@
  *   - max_steps caps best's optimizer steps whatever its epochs;
  *   - from: best fine-tunes the reference afresh, or with "parent" goes on
  *     from the policy it improves (a parent fitted to the answers starts
- *     from a lower loss on them);
+ *     from a lower loss on them), or with "previous" from the newest policy
+ *     a best job made from the same reference;
  *   - a version derived from the model keeps the corpus (a best job from it
  *     replays too); without a corpus, or with ptx 0, the job trains on the
  *     answers alone and says so in its metrics.
@@ -97,6 +98,14 @@ test('import-model --corpus: stored by content; the best job replays round(ptx x
 		assert.equal(cont.metrics.ref_model_id, fresh.metrics.ref_model_id, 'the reference stays the gate\'s');
 		assert.ok(cont.metrics.loss_first < fresh.metrics.loss_first - 0.05,
 			`first loss from the parent ${cont.metrics.loss_first}, from the reference ${fresh.metrics.loss_first}`);
+		// "previous": the newest policy a best job made from the same reference (cont), not
+		// the parent (fitted, the active model) nor the reference
+		const prev = await best(srv, { ptx: 0, max_steps: 1, ref_model_id: 1, from: 'previous' });
+		assert.equal(prev.metrics.previous_model_id, cont.model_id);
+		assert.equal(prev.metrics.from_model_id, cont.model_id, 'from the previous best policy');
+		assert.equal(prev.metrics.ref_model_id, 1);
+		assert.ok(prev.metrics.loss_first < fresh.metrics.loss_first - 0.05,
+			`first loss from the previous ${prev.metrics.loss_first}, from the reference ${fresh.metrics.loss_first}`);
 		const bad = await srv.admin.post('/api/train', { kind: 'best', params: { from: 'grandparent' } });
 		assert.equal(bad.status, 400, bad.text);
 	} finally {

@@ -312,6 +312,45 @@ static void test_candidate(void)
 	db_close(db);
 }
 
+/* best "from": "previous" starts from the newest policy a best job made from
+ * the same reference that was neither rolled back nor found unsound. */
+static void test_best_latest(void)
+{
+	struct db *db = fresh_db();
+	int64_t sft, other, jb, jr, p[6], id = -1;
+	char m[128];
+	db_model_create(db, "sft", NULL, 0, 0, NULL, NULL, &sft);
+	db_model_create(db, "sft", NULL, 0, 0, NULL, NULL, &other);
+	db_job_create(db, "best", NULL, 1, &jb);
+	db_job_create(db, "rloo", NULL, 2, &jr);
+	CHECK_INT_EQ(db_work_model_best_latest(db, sft, &id), DB_NOTFOUND);
+	/* p0 best sound, p1 best promoted, p2 an rloo policy, p3 best of another
+	 * reference, p4 best rolled back, p5 best unsound */
+	static const struct { int job; int ref; const char *extra; } v[6] = {
+		{ 0, 0, "\"promotion\":{\"decision\":\"candidate\",\"mode\":\"gate\",\"sound\":true}" },
+		{ 0, 0, "\"promotion\":{\"decision\":\"promoted\",\"mode\":\"gate\",\"sound\":true}" },
+		{ 1, 0, "\"promotion\":{\"decision\":\"promoted\",\"mode\":\"gate\",\"sound\":true}" },
+		{ 0, 1, "\"promotion\":{\"decision\":\"candidate\",\"mode\":\"never\"}" },
+		{ 0, 0, "\"rollback\":{\"to\":1}" },
+		{ 0, 0, "\"promotion\":{\"decision\":\"candidate\",\"mode\":\"gate\",\"sound\":false}" },
+	};
+	for (int i = 0; i < 6; i++) {
+		db_model_create(db, "policy", NULL, sft, v[i].job ? jr : jb, NULL, NULL, &p[i]);
+		snprintf(m, sizeof m, "{\"ref_model_id\":%lld,%s}",
+			 (long long)(v[i].ref ? other : sft), v[i].extra);
+		CHECK_INT_EQ(db_work_model_merge_metrics(db, p[i], m), 0);
+	}
+	CHECK_INT_EQ(db_work_model_best_latest(db, sft, &id), 0);
+	CHECK_INT_EQ(id, p[1]);
+	CHECK_INT_EQ(db_work_model_best_latest(db, other, &id), 0);
+	CHECK_INT_EQ(id, p[3]);
+	/* rolled back later: the one before it */
+	CHECK_INT_EQ(db_work_model_merge_metrics(db, p[1], "{\"rollback\":{\"to\":1}}"), 0);
+	CHECK_INT_EQ(db_work_model_best_latest(db, sft, &id), 0);
+	CHECK_INT_EQ(id, p[0]);
+	db_close(db);
+}
+
 /* People's verdict on one policy against another: per prompt, the mean of
  * its answers' mean scores, compared. */
 static void test_verdict(void)
@@ -923,6 +962,7 @@ int main(void)
 	RUN(test_models);
 	RUN(test_verdict);
 	RUN(test_candidate);
+	RUN(test_best_latest);
 	RUN(test_auto_state);
 	RUN(test_traindata_groups);
 	RUN(test_traindata_prompts);
