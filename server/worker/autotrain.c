@@ -18,7 +18,9 @@
  *
  * What keeps the loop from hurting the model: after the reward job, RL is
  * queued only when the new reward model is credibly better than chance on
- * held-out prompts (job_reward_credible); otherwise the round ends there and
+ * held-out prompts (job_reward_credible, at the RL job's require_reward_acc;
+ * best, which takes people's ratings as targets, requires nothing by
+ * default); otherwise the round ends there and
  * the loop waits for reward_every_n_ratings more ratings.  The RL job runs
  * with auto_train.promote ("gate": its result replaces the active model only
  * if it passes the promotion gate, server/worker/promote.h).  And before a

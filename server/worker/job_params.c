@@ -626,6 +626,7 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 		s->rl.kl_ceiling = 6.0f;
 		s->sft.epochs = 3;
 		s->sft.max_steps = 160;
+		s->require_reward_acc = 0;
 		s->ptx = 1;
 		s->ptx_tokens = 32;
 	}

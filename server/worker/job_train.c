@@ -800,8 +800,13 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 			goto out;
 		}
 	}
+	/* a reward model not credibly better than chance (a job that did not
+	 * require it to be: best) cannot promote by its win rate */
+	char doubt[400];
+	bool credible = job_reward_credible(rm_metrics, PROMOTE_RM_LO, doubt, sizeof doubt);
 	struct promote_input in = {
 		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->rl.kl_ceiling,
+		.rm_doubt = credible ? NULL : doubt,
 		.cand = { ec.reward, ec.tokens, ec.n_tokens, ec.stride,
 			  ec.response_len, ec.eos_rate },
 		.parent = { ec.parent_reward, ec.parent_tokens, ec.parent_n_tokens, ec.stride,
@@ -955,11 +960,20 @@ out:
  * is fine-tuned on the answers people rated at least min_score, of the
  * prompts the reward model trained on, and the result goes through the same
  * promotion gate as an RL policy.  It takes the raters' own verdicts as its
- * targets, so it needs no reward model to be right about unseen answers; the
- * reward model still decides two things: whether the ratings carry a signal
- * that holds on prompts nobody trained on (require_reward_acc, as for RL: on
- * random or all-equal scores the job refuses), and which prompts are held
- * out for the gate (its held-out prompts are never trained on here).
+ * targets, so it needs no reward model to be right about unseen answers,
+ * and by default it does not wait for one to be (require_reward_acc 0, where
+ * RL's is 0.55): held out by prompt the demo's reward model is near chance
+ * in some runs whatever the ratings say (make bench-loop of 2026-12-04,
+ * seeds 4 and 6: 0.51-0.63, the lower bound at most 0.53 in every round),
+ * and a gate on it kept best from every round of those runs.  What keeps a
+ * best policy out is what judges it: the promotion gate (a reward model at
+ * chance cannot promote by its win rate, promote.h) and people's verdict on
+ * its fresh answers against the active model's (autotrain.c).  On all-equal
+ * scores the reward job finds no signal and makes no model, so best has none
+ * and refuses; on random scores its candidate is as good as the reference
+ * and people's verdict, a signed-rank test at 0.01, does not promote it.  The
+ * reward model still decides which prompts are held out for the gate (its
+ * held-out prompts are never trained on here).
  *
  * Starting from the reference each time, with every good answer rated so
  * far, keeps rounds from compounding: a round's policy is the reference plus

@@ -119,6 +119,9 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 		reason(v, "the reward model does not prefer it to its parent on held-out prompts: "
 		       "win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers (design effect "
 		       "of their prompts %.2f)", v->win_rate, v->win_lo, v->win_hi, n, v->win_deff);
+	} else if (in->rm_doubt) {
+		reason(v, "the reward model prefers it (win rate %.3f, 95%% interval [%.3f, %.3f]) "
+		       "but cannot vouch for it: %s", v->win_rate, v->win_lo, v->win_hi, in->rm_doubt);
 	}
 	int judged = v->n_reasons;   /* the reward model's reasons, people may overrule */
 	if (n > 0 && v->distinct_cand < PROMOTE_DISTINCT_FRAC * v->distinct_parent)

@@ -14,7 +14,11 @@
  *    the paired answers (a tie counts 1/2) is above 1/2, the interval
  *    Wilson's over the answers divided by their design effect by prompt
  *    (stats_wilson_clustered: a prompt's K answers are not K independent
- *    comparisons);
+ *    comparisons); and the reward model itself is credibly better than
+ *    chance on its held-out prompts (rm_doubt NULL: the lower bound of its
+ *    pairwise accuracy above PROMOTE_RM_LO) — a job that did not require it
+ *    to be (best, which takes people's ratings as its targets) cannot be
+ *    promoted by a reward model at chance;
  *  - it has not collapsed: distinct answers per prompt, and distinct answers
  *    over all prompts, each at least PROMOTE_DISTINCT_FRAC of the parent's;
  *    mean length within PROMOTE_LEN_LO..PROMOTE_LEN_HI times the parent's
@@ -52,11 +56,18 @@ struct promote_answers {
 	float eos_rate;          /* fraction that ended with EOS */
 };
 
+/* The lower bound of the reward model's held-out accuracy above which its
+ * win rate may promote: RL's require_reward_acc default. */
+#define PROMOTE_RM_LO 0.55f
+
 struct promote_input {
 	int n_prompts, k;
 	struct promote_answers cand, parent;  /* same prompts, same sampling streams */
 	float kl;                /* the candidate's mean per-answer KL to the reference */
 	float kl_budget;         /* <= 0: no KL condition */
+	const char *rm_doubt;    /* borrowed; non-NULL: why the reward model is not credibly
+				    better than chance on held-out prompts, so its win rate
+				    cannot vouch for the candidate (people's verdict still may) */
 };
 
 struct promote_verdict {

@@ -4,8 +4,11 @@
  *
  *  1. ratings that carry no information (uniform random 1-5): the reward model
  *     is not credibly better than chance on its held-out prompts, so an RL job
- *     refuses to start with the figures, and the auto-training loop stops after
- *     the reward job, waiting for more ratings; the SFT model stays active;
+ *     refuses to start with the figures; the auto-training loop's policy step,
+ *     best (which takes the ratings as targets and does not wait for a
+ *     credible reward model), makes a candidate that the reward model at
+ *     chance cannot promote, and people's verdict on its answers, rated at
+ *     random too, does not: the SFT model stays active;
  *  2. every answer rated the same: the reward job reports no signal and makes
  *     no model, so RL has no reward model to use;
  *  3. a prompt set of the user's own (capital-city questions in phrasings the
@@ -54,11 +57,19 @@ async function train(srv, kind, params = {}) {
 	return waitJob(srv, r.job_id, JOB_S, { allowFail: true });
 }
 
+async function jobs(srv) {
+	return (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
+}
+
+async function setAuto(srv, fields) {
+	await ok(await srv.admin.put('/api/config', { auto_train: fields }), 'PUT /api/config');
+}
+
 async function activeModel(srv) {
 	return (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models.find((m) => m.active);
 }
 
-test('random ratings: RL refuses the reward model, the loop waits, the SFT model stays active', { timeout: 20 * 60 * 1000 }, async (t) => {
+test('random ratings: RL refuses the reward model, the loop\'s best is not promoted, the SFT model stays active', { timeout: 20 * 60 * 1000 }, async (t) => {
 	const w = await demoServer();
 	t.after(() => w.stop());
 	const { srv, sft } = w;
@@ -76,8 +87,11 @@ test('random ratings: RL refuses the reward model, the loop waits, the SFT model
 	assert.match(rl.error, /not credibly better than chance on held-out prompts/);
 	t.diagnostic(`rloo refused: ${rl.error}`);
 	assert.equal((await activeModel(srv)).id, sft.id);
-	// the loop: reward, then no RL — it waits for more ratings
-	await ok(await srv.admin.put('/api/config', { auto_train: { enabled: true, reward_every_n_ratings: 50 } }), 'PUT /api/config');
+	// the loop: reward, then its policy step, best by default, which takes the
+	// ratings as its targets and so does not wait for a credible reward model;
+	// RL kinds do (above).  A reward model at chance cannot promote best's
+	// candidate, and people's verdict on its answers, rated at random too, does not.
+	await setAuto(srv, { enabled: true, reward_every_n_ratings: 50 });
 	const more = await rateAll(await createRater(srv, 'coin2'), () => 1 + Math.floor(rand() * 5));
 	assert.equal(more, 0, 'nothing new to rate');
 	// eval answers are rated too: a few random ratings start a round
@@ -85,25 +99,44 @@ test('random ratings: RL refuses the reward model, the loop waits, the SFT model
 	let auto = null;
 	for (const deadline = Date.now() + JOB_S * 1000; Date.now() < deadline;) {
 		await rateAll(await createRater(srv, `coin${Date.now()}`), () => 1 + Math.floor(rand() * 5));
-		const jobs = (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
-		auto = jobs.find((j) => j.kind === 'reward' && j.params.auto && j.status === 'succeeded');
+		auto = (await jobs(srv)).find((j) => j.kind === 'reward' && j.params.auto && j.status === 'succeeded');
 		if (auto) break;
 		await new Promise((r) => setTimeout(r, 1000));
 	}
 	assert.ok(auto, 'the loop ran a reward job');
-	await new Promise((r) => setTimeout(r, 3000));
-	const jobs = (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
-	assert.ok(!jobs.some((j) => j.params.auto && j.kind !== 'reward' && j.kind !== 'generate'),
-		`no RL queued: ${JSON.stringify(jobs.map((j) => [j.id, j.kind]))}`);
-	const aj = await ok(await srv.admin.get(`/api/jobs/${auto.id}`), 'GET /api/jobs/{id}');
-	assert.equal(aj.metrics.auto_next.decision, 'waiting for more ratings');
-	/* answers for raters from the active model while the loop waits, when too few wait */
-	for (const g of jobs.filter((j) => j.params.auto && j.kind === 'generate')) {
-		assert.equal(g.params.again, true, `generate job ${g.id} asks again`);
-		assert.ok(!g.params.model_id, `generate job ${g.id}: the active model's answers`);
+	// the round: reward -> best -> generate (the candidate's answers, for raters)
+	let best = null, gen = null;
+	for (const deadline = Date.now() + JOB_S * 1000; !gen && Date.now() < deadline;) {
+		await new Promise((r) => setTimeout(r, 1000));
+		const js = (await jobs(srv)).filter((j) => j.id > auto.id && j.params.auto);
+		assert.ok(!js.some((j) => j.status === 'failed' || j.status === 'cancelled'),
+			`the loop's jobs: ${JSON.stringify(js.map((j) => [j.id, j.kind, j.status, j.error]))}`);
+		best = js.find((j) => j.kind === 'best');
+		gen = best && best.status === 'succeeded' &&
+			js.find((j) => j.kind === 'generate' && j.id > best.id && j.status === 'succeeded');
 	}
-	t.diagnostic(`auto-training: ${aj.metrics.auto_next.reason}`);
+	assert.ok(gen, 'the loop ran best and a generate job after it');
+	// no more rounds while the candidate's answers are rated: the loop off
+	// (people's verdict is looked at only while it is on)
+	await setAuto(srv, { enabled: false });
+	const bj = await ok(await srv.admin.get(`/api/jobs/${best.id}`), 'GET /api/jobs/{id}');
+	const promo = bj.metrics.promotion;
+	t.diagnostic(`best ${best.id} -> model ${bj.model_id}: ${promo.decision}: ${(promo.reasons || []).join('; ')}`);
+	assert.equal(promo.decision, 'candidate', `best's candidate on random ratings: ${JSON.stringify(promo)}`);
+	assert.ok(promo.reasons.some((r) => /cannot vouch for it|does not prefer it/.test(r)),
+		`the reward model's reason: ${promo.reasons.join('; ')}`);
 	assert.equal((await activeModel(srv)).id, sft.id);
+	assert.equal(gen.metrics.model_id, bj.model_id, 'the generate job writes the candidate\'s answers');
+	const verdictRatings = await rateAll(await createRater(srv, 'coin3'), () => 1 + Math.floor(rand() * 5));
+	assert.ok(verdictRatings > 0, 'the candidate\'s answers rated');
+	// one look at the verdict (the loop on, no new round: a threshold out of reach)
+	await setAuto(srv, { enabled: true, reward_every_n_ratings: 1000000 });
+	await new Promise((r) => setTimeout(r, 5000));
+	await setAuto(srv, { enabled: false });
+	const cand = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models.find((m) => m.id === bj.model_id);
+	assert.ok(!(cand.metrics && cand.metrics.verdict), `people's verdict promoted it: ${JSON.stringify(cand.metrics.verdict)}`);
+	assert.equal((await activeModel(srv)).id, sft.id);
+	t.diagnostic(`${verdictRatings} random ratings of its answers: the SFT model ${sft.id} stays active`);
 });
 
 test('all-equal ratings: the reward job reports no signal and RL has no reward model', { timeout: 10 * 60 * 1000 }, async (t) => {

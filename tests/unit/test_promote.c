@@ -167,6 +167,19 @@ static void test_promoted_when_it_wins_cleanly(void)
 	CHECK_NEAR(v.win_lo, 0.8928, 1e-3);
 	CHECK_NEAR(v.distinct_cand, 1.0, 0);
 	CHECK(v.sound);
+	/* the same clean win by a reward model at chance on its held-out prompts:
+	 * kept, one reason (the reward model's, so people may overrule it) */
+	in.rm_doubt = "pairwise accuracy 0.51";
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK_INT_EQ(v.n_reasons, 1);
+	CHECK(has_reason(&v, "cannot vouch for it: pairwise accuracy 0.51"));
+	CHECK(v.sound);
+	/* and with a collapse beside it: not sound */
+	fill(&c, 1.0f, false, 0);
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK(!v.sound);
 }
 
 static void test_ties_and_a_narrow_win_are_not_enough(void)
