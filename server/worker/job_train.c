@@ -1090,22 +1090,20 @@ static int best_previous(struct job *j, int64_t ref_id, int64_t *from)
 	if (rc < 0 || (rc = db_work_model_get(j->env->db, id, &row)) < 0)
 		return job_fail(j, -EIO, "cannot read the previous best policy of reference %lld "
 				"(database error)", (long long)ref_id);
-	if (row.parent_id > 0 &&
-	    (rc = db_work_model_verdict(j->env->db, id, row.parent_id, &worse, &better, &ties)) < 0) {
-		db_work_model_release(&row);
+	int64_t parent = row.parent_id;
+	db_work_model_release(&row);
+	if (parent > 0 && db_work_model_verdict(j->env->db, id, parent, &worse, &better, &ties) < 0)
 		return job_fail(j, -EIO, "cannot read people's scores of model %lld (database "
 				"error)", (long long)id);
-	}
-	if (row.parent_id > 0 && promote_rollback(worse, better, &p)) {
+	if (parent > 0 && promote_rollback(worse, better, &p)) {
 		job_log(j, "the previous best policy %lld is rated below its parent %lld on %d of %d "
 			"prompts (sign test p = %.4f): starting from the reference %lld",
-			(long long)id, (long long)row.parent_id, worse, worse + better + ties, p,
+			(long long)id, (long long)parent, worse, worse + better + ties, p,
 			(long long)ref_id);
 	} else {
 		*from = id;
 	}
 	json_object_set_new(j->metrics, "previous_model_id", json_integer(id));
-	db_work_model_release(&row);
 	return 0;
 }
 
@@ -1192,25 +1190,15 @@ int job_best(struct job *j)
 	}
 	/* where fine-tuning starts: the reference afresh, the parent, or the
 	 * previous best policy of this reference */
-	const char *from_what = s->best_from;
 	int64_t from_id = ref_id;
-	const struct modelstore_model *fromm = refm;
-	if (!strcmp(s->best_from, "parent")) {
+	if (!strcmp(s->best_from, "parent"))
 		from_id = b.id;
-		fromm = &b.m;
-	} else if (!strcmp(s->best_from, "previous") &&
-		   (rc = best_previous(j, ref_id, &from_id)) < 0) {
+	else if (!strcmp(s->best_from, "previous") && (rc = best_previous(j, ref_id, &from_id)) < 0)
 		goto out;
-	} else if (from_id != ref_id) {
-		if (from_id == b.id)
-			fromm = &b.m;
-		else if ((rc = job_load(j, from_id, &mprev)) < 0)
-			goto out;
-		else
-			fromm = &mprev;
-	} else {
-		from_what = "reference";
-	}
+	const char *from_what = from_id == ref_id ? "reference" : s->best_from;
+	const struct modelstore_model *fromm = from_id == ref_id ? refm : from_id == b.id ? &b.m : &mprev;
+	if (fromm == &mprev && (rc = job_load(j, from_id, &mprev)) < 0)
+		goto out;
 	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
 		"fine-tuning the %s %lld (reference %lld, parent %lld)", answers, s->min_score,
 		used_groups, (long long)rm_id, from_what, (long long)from_id, (long long)ref_id,

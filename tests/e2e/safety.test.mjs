@@ -22,7 +22,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createRater } from '../lib/fixtures.mjs';
-import { demoServer, ok, waitJob } from '../lib/e2e.mjs';
+import { demoServer, jobs, ok, waitJob } from '../lib/e2e.mjs';
 
 const JOB_S = 1200;
 
@@ -55,10 +55,6 @@ async function rateAll(rater, score) {
 async function train(srv, kind, params = {}) {
 	const r = await ok(await srv.admin.post('/api/train', { kind, params }), `POST /api/train ${kind}`, 202);
 	return waitJob(srv, r.job_id, JOB_S, { allowFail: true });
-}
-
-async function jobs(srv) {
-	return (await ok(await srv.admin.get('/api/jobs'), 'GET /api/jobs')).jobs;
 }
 
 async function setAuto(srv, fields) {
