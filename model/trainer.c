@@ -322,8 +322,46 @@ float trainer_prior_score(const struct trainer_prior *pr, const float *f)
 	return (float)s;
 }
 
-int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
-			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats)
+/*
+ * The order to run seqs[0..n) in for a forward-only pass: by length (stable),
+ * so that a micro-batch of neighbours pads little — each row's outputs are its
+ * own whatever rows share its batch.  *sorted (new, n pointers) gets the
+ * sequences in that order, the return value (new, n) where each came from;
+ * free both.  NULL out of memory.
+ */
+static int *len_order(const struct trainer_seq *const *seqs, int n,
+		      const struct trainer_seq ***sorted)
+{
+	int longest = 0;
+	for (int i = 0; i < n; i++)
+		longest = seqs[i]->n > longest ? seqs[i]->n : longest;
+	int *ord = malloc((size_t)(n > 0 ? n : 1) * sizeof *ord);
+	int *count = calloc((size_t)longest + 2, sizeof *count);
+	*sorted = malloc((size_t)(n > 0 ? n : 1) * sizeof **sorted);
+	if (!ord || !count || !*sorted) {
+		free(ord);
+		free(count);
+		free(*sorted);
+		*sorted = NULL;
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		count[seqs[i]->n + 1]++;
+	for (int l = 1; l <= longest + 1; l++)
+		count[l] += count[l - 1];
+	for (int i = 0; i < n; i++) {
+		int at = count[seqs[i]->n]++;
+		ord[at] = i;
+		(*sorted)[at] = seqs[i];
+	}
+	free(count);
+	return ord;
+}
+
+/* The prior's features of seqs[0..n), in the order given, into feats
+ * (n, TRAINER_PRIOR_FEATS). */
+static int prior_collect_rows(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
+			      const struct trainer_seq *const *seqs, int n, int max_T, float *feats)
 {
 	if (max_T <= 0 || max_T > lm->max_T)
 		max_T = lm->max_T;
@@ -349,6 +387,29 @@ int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct
 	return 0;
 }
 
+int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
+			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats)
+{
+	const struct trainer_seq **sorted;
+	int *ord = len_order(seqs, n, &sorted);
+	float *tmp = malloc((size_t)(n > 0 ? n : 1) * TRAINER_PRIOR_FEATS * sizeof *tmp);
+	int rc = -ENOMEM;
+	if (!ord || !tmp) {
+		trainer_fail(run, rc, "out of memory for the prior's %d rows", n);
+		goto out;
+	}
+	if ((rc = prior_collect_rows(lm, r, run, sorted, n, max_T, tmp)) < 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		memcpy(feats + (size_t)ord[i] * TRAINER_PRIOR_FEATS, tmp + (size_t)i * TRAINER_PRIOR_FEATS,
+		       TRAINER_PRIOR_FEATS * sizeof *tmp);
+out:
+	free(tmp);
+	free(ord);
+	free(sorted);
+	return rc;
+}
+
 int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
 		    const struct trainer_seq *const *seqs, int n, int max_T,
 		    const struct trainer_outs *o)
@@ -371,24 +432,28 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 		step = step < PRIOR_CHUNK ? step : PRIOR_CHUNK;
 		max_T = max_T < lm->max_T ? max_T : lm->max_T;
 	}
+	const struct trainer_seq **sorted;
+	int *ord = len_order(seqs, n, &sorted), rc = 0;
+	if (!ord)
+		return trainer_fail(run, -ENOMEM, "out of memory for the order of %d rows", n);
 	for (int i0 = 0; i0 < n; i0 += step) {
 		int nb = n - i0 < step ? n - i0 : step;
-		int rc;
-		if (lm && (rc = trainer_prior_collect(lm, r, run, seqs + i0, nb, max_T, feats)) < 0)
-			return rc;
+		if (lm && (rc = prior_collect_rows(lm, r, run, sorted + i0, nb, max_T, feats)) < 0)
+			goto out;
 		if (!net) {
 			for (int b = 0; b < nb; b++)
-				o->score[i0 + b] = trainer_prior_score(m->prior,
-								       feats + b * TRAINER_PRIOR_FEATS);
+				o->score[ord[i0 + b]] = trainer_prior_score(m->prior,
+									    feats + b * TRAINER_PRIOR_FEATS);
 			continue;
 		}
-		rc = trainer_step_forward(m, r, run, seqs + i0, nb, max_T, what, NULL);
+		rc = trainer_step_forward(m, r, run, sorted + i0, nb, max_T, what, NULL);
 		if (rc < 0)
-			return rc;
+			goto out;
 		int T = r->T;
 		const struct llama_acts *a = &m->acts;
 		for (int b = 0; b < nb; b++) {
-			size_t src = (size_t)b * T, dst = (size_t)(i0 + b) * o->S;
+			int at = ord[i0 + b];
+			size_t src = (size_t)b * T, dst = (size_t)at * o->S;
 			int cp = T < o->S ? T : o->S;
 			if (o->lp)
 				memcpy(o->lp + dst, a->logprobs + src, cp * sizeof(float));
@@ -397,15 +462,19 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 			if (o->val)
 				memcpy(o->val + dst, a->values + src, cp * sizeof(float));
 			if (o->score)
-				o->score[i0 + b] = (lm && m->prior->alone ? 0.0f :
-						    seq_score_forward(a->values + src, seqs[i0 + b],
-								      r->len[b], m->score)) +
+				o->score[at] = (lm && m->prior->alone ? 0.0f :
+						seq_score_forward(a->values + src, sorted[i0 + b],
+								  r->len[b], m->score)) +
 					(lm ? trainer_prior_score(m->prior, feats + b * TRAINER_PRIOR_FEATS) : 0.0f);
 			if (o->lpsum)
-				o->lpsum[i0 + b] = trainer_masked_sum(r->mask + src, a->logprobs + src, T);
+				o->lpsum[at] = trainer_masked_sum(r->mask + src, a->logprobs + src, T);
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	free(ord);
+	free(sorted);
+	return rc;
 }
 
 /* ---- optimizer -------------------------------------------------------------- */

@@ -144,9 +144,11 @@ struct trainer_outs {
 
 /*
  * Runs m over seqs[0..n) in micro-batches of m->max_B (trainer_step_forward,
- * no backward), each sequence cut to max_T (<= m->max_T; 0 = m->max_T), and
+ * no backward) of sequences of similar length (sorted first, so a batch pads
+ * little; each row's outputs do not depend on its neighbours), each sequence
+ * cut to max_T (<= m->max_T; 0 = m->max_T), and
  * copies out what o asks for (grid positions at or past a row's T are left
- * as they are).  Returns 0 or -EINVAL (a forward refused its input).
+ * as they are).  Returns 0, -EINVAL (a forward refused its input) or -ENOMEM.
  */
 int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct trainer_run *run,
 		    const struct trainer_seq *const *seqs, int n, int max_T,
@@ -155,8 +157,8 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 /*
  * The likelihood-prior features (trainer_prior_features) of seqs[0..n) under
  * the language model lm, each cut to max_T (0 = lm->max_T), into feats
- * (n, TRAINER_PRIOR_FEATS).  trainer_collect calls it for a reward model with
- * a prior.  Returns 0 or -EINVAL (a forward refused its input).
+ * (n, TRAINER_PRIOR_FEATS), in length-sorted micro-batches as trainer_collect
+ * runs.  Returns 0, -EINVAL (a forward refused its input) or -ENOMEM.
  */
 int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
 			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats);

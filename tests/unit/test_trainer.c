@@ -1067,6 +1067,42 @@ static void reward_prior_case(bool reverse)
 	llama_model_release(&lm);
 }
 
+/*
+ * trainer_collect runs its rows sorted by length, so a batch pads little:
+ * each row still gets its own outputs.  Twelve groups of answers of 5 to 13
+ * tokens, in their given order, scored at once (network plus prior, and the
+ * prior alone) against each scored by itself.
+ */
+static void test_collect_sorted_rows_keep_their_outputs(void)
+{
+	make_reward_data();
+	struct llama_model lm, rm;
+	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
+	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
+	rm.score = LLAMA_SCORE_MEAN;
+	struct trainer_prior pr = { .lm = &lm, .w = { 0.7f, -0.3f }, .b = 0.1f, .mu = { -3.0f, -5.0f },
+				    .sd = { 1.0f, 2.0f } };
+	rm.prior = &pr;
+	enum { N = 12 * RK };
+	const struct trainer_seq *all = &rg_seq[0][0];
+	int lens[SEQ + 1] = { 0 }, distinct = 0;
+	for (int i = 0; i < N; i++)
+		distinct += lens[all[i].n]++ == 0;
+	CHECK(distinct >= 4);
+	static float got[N], one[N];
+	char err[256] = "";
+	for (int alone = 0; alone < 2; alone++) {
+		pr.alone = alone;
+		CHECK_INT_EQ(trainer_score(&rm, all, N, got, err, sizeof err), 0);
+		for (int i = 0; i < N; i++)
+			CHECK_INT_EQ(trainer_score(&rm, all + i, 1, one + i, err, sizeof err), 0);
+		for (int i = 0; i < N; i++)
+			CHECK_NEAR(got[i], one[i], 1e-4);
+	}
+	llama_model_release(&rm);
+	llama_model_release(&lm);
+}
+
 static void test_reward_prior_follows_likelihood(void) { reward_prior_case(false); }
 static void test_reward_prior_reversed(void) { reward_prior_case(true); }
 
@@ -1850,6 +1886,7 @@ int main(void)
 	RUN(test_reward_split_by_prompt);
 	RUN(test_reward_tied_groups_teach_and_warm_start);
 	RUN(test_prior_features_direct);
+	RUN(test_collect_sorted_rows_keep_their_outputs);
 	RUN(test_reward_prior_follows_likelihood);
 	RUN(test_reward_prior_reversed);
 	RUN(test_built_rm_rewards_token);
