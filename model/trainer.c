@@ -358,10 +358,11 @@ static int *len_order(const struct trainer_seq *const *seqs, int n,
 	return ord;
 }
 
-/* The prior's features of seqs[0..n), in the order given, into feats
- * (n, TRAINER_PRIOR_FEATS). */
+/* The prior's features of seqs[0..n), run in the order given, into row
+ * at[i] of feats (n, TRAINER_PRIOR_FEATS) for seqs[i]; at NULL = row i. */
 static int prior_collect_rows(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
-			      const struct trainer_seq *const *seqs, int n, int max_T, float *feats)
+			      const struct trainer_seq *const *seqs, int n, int max_T,
+			      const int *at, float *feats)
 {
 	if (max_T <= 0 || max_T > lm->max_T)
 		max_T = lm->max_T;
@@ -381,7 +382,8 @@ static int prior_collect_rows(struct llama_model *lm, struct trainer_rows *r, st
 			for (int t = 0; t < T && L < (int)(sizeof buf / sizeof buf[0]); t++)
 				if (mask[t] > 0)
 					buf[L++] = lp[t];
-			trainer_prior_features(feats + (size_t)(i0 + b) * TRAINER_PRIOR_FEATS, buf, L);
+			int row = at ? at[i0 + b] : i0 + b;
+			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf, L);
 		}
 	}
 	return 0;
@@ -392,19 +394,9 @@ int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct
 {
 	const struct trainer_seq **sorted;
 	int *ord = len_order(seqs, n, &sorted);
-	float *tmp = malloc((size_t)(n > 0 ? n : 1) * TRAINER_PRIOR_FEATS * sizeof *tmp);
-	int rc = -ENOMEM;
-	if (!ord || !tmp) {
-		trainer_fail(run, rc, "out of memory for the prior's %d rows", n);
-		goto out;
-	}
-	if ((rc = prior_collect_rows(lm, r, run, sorted, n, max_T, tmp)) < 0)
-		goto out;
-	for (int i = 0; i < n; i++)
-		memcpy(feats + (size_t)ord[i] * TRAINER_PRIOR_FEATS, tmp + (size_t)i * TRAINER_PRIOR_FEATS,
-		       TRAINER_PRIOR_FEATS * sizeof *tmp);
-out:
-	free(tmp);
+	if (!ord)
+		return trainer_fail(run, -ENOMEM, "out of memory for the prior's %d rows", n);
+	int rc = prior_collect_rows(lm, r, run, sorted, n, max_T, ord, feats);
 	free(ord);
 	free(sorted);
 	return rc;
@@ -438,7 +430,7 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 		return trainer_fail(run, -ENOMEM, "out of memory for the order of %d rows", n);
 	for (int i0 = 0; i0 < n; i0 += step) {
 		int nb = n - i0 < step ? n - i0 : step;
-		if (lm && (rc = prior_collect_rows(lm, r, run, sorted + i0, nb, max_T, feats)) < 0)
+		if (lm && (rc = prior_collect_rows(lm, r, run, sorted + i0, nb, max_T, NULL, feats)) < 0)
 			goto out;
 		if (!net) {
 			for (int b = 0; b < nb; b++)
