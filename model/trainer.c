@@ -301,17 +301,23 @@ float trainer_masked_sum(const float *mask, const float *x, int T)
 	return (float)sum;
 }
 
-void trainer_prior_features(float *f, const float *lp, int L)
+void trainer_prior_features(float *f, const float *lp, const float *ulp, int L)
 {
-	double sum = 0;
-	float mn = 0.0f;
+	double sum = 0, dsum = 0;
+	float mn = 0.0f, dmn = 0.0f;
 	for (int t = 0; t < L; t++) {
 		float x = lp[t] > TRAINER_PRIOR_FLOOR ? lp[t] : TRAINER_PRIOR_FLOOR;
+		float u = !ulp ? x : ulp[t] > TRAINER_PRIOR_FLOOR ? ulp[t] : TRAINER_PRIOR_FLOOR;
 		sum += x;
+		dsum += x - u;
 		mn = t == 0 || x < mn ? x : mn;
+		dmn = t == 0 || x - u < dmn ? x - u : dmn;
 	}
 	f[0] = L > 0 ? (float)(sum / L) : 0.0f;
 	f[1] = mn;
+	f[2] = L > 0 ? (float)(dsum / L) : 0.0f;
+	f[3] = dmn;
+	f[4] = L > 0 ? logf((float)L) : 0.0f;
 }
 
 float trainer_prior_score(const struct trainer_prior *pr, const float *f)
@@ -358,45 +364,101 @@ static int *len_order(const struct trainer_seq *const *seqs, int n,
 	return ord;
 }
 
-/* The prior's features of seqs[0..n), run in the order given, into row
- * at[i] of feats (n, TRAINER_PRIOR_FEATS) for seqs[i]; at NULL = row i. */
-static int prior_collect_rows(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
-			      const struct trainer_seq *const *seqs, int n, int max_T,
-			      const int *at, float *feats)
+/* Masked log-probs of row b of the last forward on lm into out; their count. */
+static int row_logprobs(const struct trainer_rows *r, const struct llama_model *lm, int b,
+			float *out, int cap)
 {
+	const float *mask = r->mask + (size_t)b * r->T, *lp = lm->acts.logprobs + (size_t)b * r->T;
+	int L = 0;
+	for (int t = 0; t < r->T && L < cap; t++)
+		if (mask[t] > 0)
+			out[L++] = lp[t];
+	return L;
+}
+
+/*
+ * The prior's features of seqs[0..n), run in the order given, into row at[i]
+ * of feats (n, TRAINER_PRIOR_FEATS) for seqs[i]; at NULL = row i.  With the
+ * prior's empty prompt each micro-batch runs twice: its answers after the
+ * empty prompt (into the rows' scratch s[3]), then as given.
+ */
+static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
+			      struct trainer_run *run, const struct trainer_seq *const *seqs,
+			      int n, int max_T, const int *at, float *feats)
+{
+	struct llama_model *lm = pr->lm;
 	if (max_T <= 0 || max_T > lm->max_T)
 		max_T = lm->max_T;
 	max_T = max_T < r->cap_T ? max_T : r->cap_T;
-	int step = lm->max_B < r->cap_B ? lm->max_B : r->cap_B;
+	int step = lm->max_B < r->cap_B ? lm->max_B : r->cap_B, rc = 0;
+	bool pmi = pr->uncond && pr->n_uncond > 0;
+	/* the answers after the empty prompt: (step) sequences over (step,
+	 * n_uncond + longest answer) tokens */
+	struct trainer_seq *useq = NULL;
+	const struct trainer_seq **uptr = NULL;
+	int *utok = NULL, *ulen = NULL, longest = 0;
 	float buf[4096];
-	for (int i0 = 0; i0 < n; i0 += step) {
-		int nb = n - i0 < step ? n - i0 : step;
-		int rc = trainer_step_forward(lm, r, run, seqs + i0, nb, max_T, LLAMA_LOGPROBS,
-					      "likelihood prior");
-		if (rc < 0)
-			return rc;
-		int T = r->T;
-		for (int b = 0; b < nb; b++) {
-			const float *mask = r->mask + (size_t)b * T, *lp = lm->acts.logprobs + (size_t)b * T;
-			int L = 0;
-			for (int t = 0; t < T && L < (int)(sizeof buf / sizeof buf[0]); t++)
-				if (mask[t] > 0)
-					buf[L++] = lp[t];
-			int row = at ? at[i0 + b] : i0 + b;
-			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf, L);
+	if (pmi) {
+		for (int i = 0; i < n; i++) {
+			int a = seqs[i]->n - seqs[i]->prompt_len;
+			longest = a > longest ? a : longest;
+		}
+		useq = malloc((size_t)step * sizeof *useq);
+		uptr = malloc((size_t)step * sizeof *uptr);
+		utok = malloc((size_t)step * (pr->n_uncond + longest) * sizeof *utok);
+		ulen = malloc((size_t)step * sizeof *ulen);
+		if (!useq || !uptr || !utok || !ulen) {
+			rc = trainer_fail(run, -ENOMEM, "out of memory for the prior's %d rows", step);
+			goto out;
 		}
 	}
-	return 0;
+	for (int i0 = 0; i0 < n; i0 += step) {
+		int nb = n - i0 < step ? n - i0 : step;
+		float *ulp = r->s[3];    /* (nb, r->cap_T) */
+		if (pmi) {
+			for (int b = 0; b < nb; b++) {
+				const struct trainer_seq *s = seqs[i0 + b];
+				int a = s->n - s->prompt_len, *tok = utok + (size_t)b * (pr->n_uncond + longest);
+				memcpy(tok, pr->uncond, (size_t)pr->n_uncond * sizeof *tok);
+				memcpy(tok + pr->n_uncond, s->tokens + s->prompt_len, (size_t)a * sizeof *tok);
+				useq[b] = (struct trainer_seq){ tok, pr->n_uncond + a, pr->n_uncond, s->ended };
+				uptr[b] = &useq[b];
+			}
+			if ((rc = trainer_step_forward(lm, r, run, uptr, nb, max_T, LLAMA_LOGPROBS,
+						       "likelihood prior")) < 0)
+				goto out;
+			for (int b = 0; b < nb; b++)
+				ulen[b] = row_logprobs(r, lm, b, ulp + (size_t)b * r->cap_T, r->cap_T);
+		}
+		if ((rc = trainer_step_forward(lm, r, run, seqs + i0, nb, max_T, LLAMA_LOGPROBS,
+					       "likelihood prior")) < 0)
+			goto out;
+		for (int b = 0; b < nb; b++) {
+			int L = row_logprobs(r, lm, b, buf, (int)(sizeof buf / sizeof buf[0]));
+			/* a long answer cut to max_T keeps fewer tokens after its prompt */
+			L = pmi && ulen[b] < L ? ulen[b] : L;
+			int row = at ? at[i0 + b] : i0 + b;
+			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf,
+					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L);
+		}
+	}
+out:
+	free(useq);
+	free(uptr);
+	free(utok);
+	free(ulen);
+	return rc;
 }
 
-int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
-			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats)
+int trainer_prior_collect(const struct trainer_prior *pr, struct trainer_rows *r,
+			  struct trainer_run *run, const struct trainer_seq *const *seqs, int n,
+			  int max_T, float *feats)
 {
 	const struct trainer_seq **sorted;
 	int *ord = len_order(seqs, n, &sorted);
 	if (!ord)
 		return trainer_fail(run, -ENOMEM, "out of memory for the prior's %d rows", n);
-	int rc = prior_collect_rows(lm, r, run, sorted, n, max_T, ord, feats);
+	int rc = prior_collect_rows(pr, r, run, sorted, n, max_T, ord, feats);
 	free(ord);
 	free(sorted);
 	return rc;
@@ -430,7 +492,8 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 		return trainer_fail(run, -ENOMEM, "out of memory for the order of %d rows", n);
 	for (int i0 = 0; i0 < n; i0 += step) {
 		int nb = n - i0 < step ? n - i0 : step;
-		if (lm && (rc = prior_collect_rows(lm, r, run, sorted + i0, nb, max_T, NULL, feats)) < 0)
+		if (lm && (rc = prior_collect_rows(m->prior, r, run, sorted + i0, nb, max_T, NULL,
+						   feats)) < 0)
 			goto out;
 		if (!net) {
 			for (int b = 0; b < nb; b++)
@@ -738,6 +801,7 @@ void trainer_reward_defaults(struct trainer_reward_params *p)
 	p->margin_scale = 0.0f;
 	p->heldout_frac = 0.2f;
 	p->pointwise_weight = 0.5f;
+	p->prior_pointwise_weight = 0.1f;
 	p->replay = 1.0f;
 	p->head_init_std = 0.01f;
 	p->normalize = true;
@@ -1010,10 +1074,12 @@ static int reward_check(struct reward_job *j, int *n_cut)
 				    "of the reward model's vocabulary");
 	if (n < 0 || (n > 0 && !j->groups) || p->epochs <= 0 || p->batch_groups <= 0 ||
 	    !(p->head_init_std >= 0) || !isfinite(p->margin_scale) ||
-	    !(p->pointwise_weight >= 0) || !isfinite(p->pointwise_weight))
+	    !(p->pointwise_weight >= 0) || !isfinite(p->pointwise_weight) ||
+	    !(p->prior_pointwise_weight >= 0) || !isfinite(p->prior_pointwise_weight))
 		return trainer_fail(&j->run, -EINVAL, "bad reward settings: %d groups, epochs %d, "
-				    "batch_groups %d, pointwise_weight %g", n, p->epochs,
-				    p->batch_groups, p->pointwise_weight);
+				    "batch_groups %d, pointwise_weight %g, prior_pointwise_weight %g",
+				    n, p->epochs, p->batch_groups, p->pointwise_weight,
+				    p->prior_pointwise_weight);
 	if ((rc = check_opt(&j->run, p->lr, p->min_lr, p->weight_decay, p->grad_clip)))
 		return rc;
 	j->max_k = 1;
@@ -1147,7 +1213,7 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 	if (!j->feats)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's features");
 	j->pr = j->feats + (size_t)j->total_seqs * F;
-	if ((rc = trainer_prior_collect(pr->lm, &j->rows, &j->run, j->ptr, j->total_seqs, 0,
+	if ((rc = trainer_prior_collect(pr, &j->rows, &j->run, j->ptr, j->total_seqs, 0,
 					j->feats)) < 0)
 		return rc;
 	/* standardise over the training answers (held out first in ptr) */
@@ -1180,7 +1246,7 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 			for (int k = 0; k < gr->k; k++)
 				j->gr_dr[k] = 0.0f;
 			rl_rm_group_loss(j->gr_dr, NULL, r, gr->scores, gr->k, j->p->margin_scale, j->mu,
-					 j->sigma, gr->order_only ? 0.0f : j->p->pointwise_weight,
+					 j->sigma, gr->order_only ? 0.0f : j->p->prior_pointwise_weight,
 					 1.0f / j->ntrain);
 			for (int k = 0; k < gr->k; k++) {
 				const float *x = j->feats + (size_t)(j->off[gi] + k) * F;
@@ -1206,8 +1272,9 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 	rm_measure(j->groups, j->held, j->n_held, j->off, j->pr, j->mu, j->sigma, &hm);
 	res->prior_train_acc = rm_acc(tm.correct, tm.pairs);
 	res->prior_heldout_acc = rm_acc(hm.correct, hm.pairs);
-	trainer_logf(&j->run, "likelihood prior: w_mean %.3f w_min %.3f b %.3f; alone: train_acc "
-		     "%.3f heldout_acc %.3f (%d pairs)", pr->w[0], pr->w[1], pr->b,
+	trainer_logf(&j->run, "likelihood prior: w mean %.3f min %.3f pmi_mean %.3f pmi_min %.3f "
+		     "log_len %.3f, b %.3f; alone: train_acc %.3f heldout_acc %.3f (%d pairs)",
+		     pr->w[0], pr->w[1], pr->w[2], pr->w[3], pr->w[4], pr->b,
 		     res->prior_train_acc, res->prior_heldout_acc, hm.pairs);
 	return 0;
 }

@@ -143,9 +143,19 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  *
  *     prior(x, y) = b + sum_i w[i] * (f_i(x, y) - mu[i]) / sd[i]
  *
- * with f = (mean, min) over the answer's tokens (EOS included) of a frozen
- * language model's log-probs (each floored at TRAINER_PRIOR_FLOOR), the model
- * being the reference the policy is trained against.  trainer_reward fits w
+ * with f computed from a frozen language model, the reference the policy is
+ * trained against: the (mean, min) over the answer's tokens (EOS included) of
+ * its log-probs after the prompt, the (mean, min) of the same log-probs minus
+ * those after an empty prompt (`uncond`), and the log of the answer's length
+ * in tokens — each log-prob floored at TRAINER_PRIOR_FLOOR.  The difference is
+ * the pointwise mutual information of answer and prompt: the likelihood says
+ * whether an answer is fluent and agrees with what the reference knows, the
+ * PMI whether it answers *this* prompt (a fluent, true answer to another
+ * question — "The opposite of sell is buy." for the opposite of fast — is
+ * likely whatever the prompt, so its PMI is near 0).  On the final ratings of
+ * three demo learning runs, 8 random 20 % prompt splits each, held-out
+ * pairwise accuracy rose from 0.648 for (mean, min) to 0.698 with the PMI
+ * terms and the length (+0.050, standard error 0.006).  trainer_reward fits w
  * and b to the ratings first (the prior alone, a convex fit), then trains the
  * network on what the prior leaves; both are in the model's score from then
  * on.  When the ratings do not follow likelihood, w comes out near 0 and the
@@ -158,20 +168,27 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  * it for prompts the reward model did not train on (held-out and eval
  * prompts), and the held-out figures of trainer_reward are the prior's.
  */
-#define TRAINER_PRIOR_FEATS 2
+#define TRAINER_PRIOR_FEATS 5
 #define TRAINER_PRIOR_FLOOR (-20.0f)
 struct trainer_prior {
 	struct llama_model *lm;  /* the frozen language model of the features
 				    (LLAMA_NO_GRADS is enough); borrowed; NULL =
 				    no prior (the score is the network's) */
+	const int *uncond;       /* (n_uncond) the tokens an answer's unconditional
+				    log-probs follow: BOS + the template around an
+				    empty prompt; borrowed.  n_uncond 0: the PMI
+				    features are 0 (and so say nothing) */
+	int n_uncond;
 	float w[TRAINER_PRIOR_FEATS];
 	float b;
 	float mu[TRAINER_PRIOR_FEATS], sd[TRAINER_PRIOR_FEATS];
 	bool alone;              /* score = prior(x, y) only (see above) */
 };
-/* The features of one answer from its L > 0 token log-probs: f[0] the mean,
- * f[1] the minimum, each log-prob floored at TRAINER_PRIOR_FLOOR. */
-void trainer_prior_features(float *f, const float *lp, int L);
+/* The features of one answer from its L > 0 token log-probs after its prompt,
+ * lp (L), and after the empty prompt, ulp (L; NULL = none): f[0] the mean of
+ * lp, f[1] its minimum, f[2] the mean of lp - ulp, f[3] its minimum (both 0
+ * without ulp), f[4] log L — each log-prob floored at TRAINER_PRIOR_FLOOR. */
+void trainer_prior_features(float *f, const float *lp, const float *ulp, int L);
 /* prior(x, y) of an answer with features f (see above). */
 float trainer_prior_score(const struct trainer_prior *pr, const float *f);
 
@@ -191,6 +208,11 @@ struct trainer_reward_params {
 				    itself does not read it */
 	float pointwise_weight;  /* weight of the pointwise term (0.5); 0 = pairs
 				    only, as before */
+	float prior_pointwise_weight; /* the same when the likelihood prior is
+				    fitted (0.1): a few features that order a
+				    prompt's answers are not a score scale, and
+				    fitting them to one cost them held-out
+				    pairwise accuracy (see struct trainer_prior) */
 	float head_init_std;     /* head_w ~ normal(0, std), head_b = 0 before
 				    training; 0 keeps the head as it is (0.01) */
 	bool normalize;          /* rescale the head at the end (true) */

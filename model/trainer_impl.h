@@ -156,12 +156,15 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 
 /*
  * The likelihood-prior features (trainer_prior_features) of seqs[0..n) under
- * the language model lm, each cut to max_T (0 = lm->max_T), into feats
- * (n, TRAINER_PRIOR_FEATS), in length-sorted micro-batches as trainer_collect
- * runs.  Returns 0, -EINVAL (a forward refused its input) or -ENOMEM.
+ * the prior's language model (borrowed; pr->lm and, for the PMI features,
+ * pr->uncond), each cut to max_T (0 = lm->max_T), into feats (n,
+ * TRAINER_PRIOR_FEATS), in length-sorted micro-batches as trainer_collect
+ * runs; with pr->uncond two forwards per micro-batch.  Uses r->s[3] as
+ * scratch.  Returns 0, -EINVAL (a forward refused its input) or -ENOMEM.
  */
-int trainer_prior_collect(struct llama_model *lm, struct trainer_rows *r, struct trainer_run *run,
-			  const struct trainer_seq *const *seqs, int n, int max_T, float *feats);
+int trainer_prior_collect(const struct trainer_prior *pr, struct trainer_rows *r,
+			  struct trainer_run *run, const struct trainer_seq *const *seqs, int n,
+			  int max_T, float *feats);
 
 /* ---- optimizer ---------------------------------------------------------------- */
 

@@ -440,32 +440,14 @@ static int rl_rollout(struct rl_job *j, int iter)
 	struct trainer_outs rf = { .S = S, .lp = ro->ref_lp };
 	struct trainer_outs so = { .S = S, .score = ro->score };
 	struct trainer_outs vo = { .S = S, .val = ro->val };
-	/* a reward model whose likelihood prior reads the reference: the
-	 * reference's log-probs just collected are its features, not a second
-	 * forward of the reference */
-	struct trainer_prior *pr = j->rm && j->rm->prior && j->rm->prior->lm == j->ref ?
-				   j->rm->prior : NULL;
-	if (pr)
-		j->rm->prior = NULL;
+	/* a reward model's likelihood prior runs its own forwards of the
+	 * reference: its PMI features need the answers after an empty prompt */
 	if ((rc = trainer_collect(j->policy, &j->rows, &j->run, ro->ptr, ro->n, S, &po)) < 0 ||
 	    (rc = trainer_collect(j->ref, &j->rows, &j->run, ro->ptr, ro->n, S, &rf)) < 0 ||
 	    (j->rm && (rc = trainer_collect(j->rm, &j->rows, &j->run, ro->ptr, ro->n, S, &so)) < 0) ||
 	    (j->value && (rc = trainer_collect(j->value, &j->rows, &j->run, ro->ptr, ro->n, S,
-					       &vo)) < 0)) {
-		if (pr)
-			j->rm->prior = pr;
+					       &vo)) < 0))
 		return rc;
-	}
-	if (pr) {
-		j->rm->prior = pr;
-		for (int r = 0; r < ro->n; r++) {
-			const struct trainer_seq *s = &ro->seqs[r];
-			float f[TRAINER_PRIOR_FEATS];
-			trainer_prior_features(f, ro->ref_lp + (size_t)r * S + s->prompt_len - 1,
-					       s->n - s->prompt_len);
-			ro->score[r] = (pr->alone ? 0.0f : ro->score[r]) + trainer_prior_score(pr, f);
-		}
-	}
 	if (!j->rm)
 		for (int r = 0; r < ro->n; r++)
 			ro->score[r] = p->score_fn(p->score_arg, &ro->seqs[r]);

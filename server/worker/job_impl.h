@@ -200,33 +200,6 @@ int job_save_version(struct job *j, const char *kind, int64_t parent_id,
 		     const struct modelstore_model *src, const struct llama_model *m,
 		     json_t *metrics, const int64_t *rating_ids, size_t n_ratings, bool activate);
 
-/* ---- the reward model's likelihood prior (job_prior.c) ---------------------------- */
-
-/* A reward model's prior as a job runs it (struct trainer_prior): the
- * trainer's struct and, when its language model is not one the job loaded
- * anyway, that model.  Zero-initialised = none. */
-struct rm_prior {
-	struct trainer_prior pr;
-	int64_t model_id;            /* the prior's language model version */
-	struct modelstore_model m;   /* that version, when loaded here */
-	struct llama_model own;      /* and its forward-only model */
-};
-void rm_prior_release(struct rm_prior *p);
-/* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
- * else a forward-only model (B, T) of that version loaded into p, which must
- * be a language model of like's vocabulary. */
-int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
-		int64_t lm_id, const struct modelstore_model *like, int B, int T);
-/* The metadata "prior" of a reward model: the version its features come
- * from and the fitted weights (new reference). */
-json_t *rm_prior_json(const struct rm_prior *p);
-/* Attaches the prior recorded in reward model mrm's metadata to rm (its
- * language model: lm when the prior's version is lm_id, else loaded with B,
- * T); p->pr.alone starts false.  A reward model without "prior" scores with
- * its network alone (rm->prior stays NULL, p->model_id 0). */
-int rm_prior_attach(struct job *j, const struct modelstore_model *mrm, struct llama_model *rm,
-		    struct rm_prior *p, struct llama_model *lm, int64_t lm_id, int B, int T);
-
 /* ---- tokens ----------------------------------------------------------------- */
 
 /* A growing array of token ids; sequences are kept as offsets into it and
@@ -246,6 +219,35 @@ int job_toks_prompt(struct job *j, struct job_toks *t, const struct tokenizer *t
  * with the leading space), plus m's EOS when ended; *len = tokens appended. */
 int job_toks_response(struct job *j, struct job_toks *t, const struct tokenizer *tk,
 		      const struct modelstore_model *m, const char *text, bool ended, int *len);
+
+/* ---- the reward model's likelihood prior (job_prior.c) ---------------------------- */
+
+/* A reward model's prior as a job runs it (struct trainer_prior): the
+ * trainer's struct and, when its language model is not one the job loaded
+ * anyway, that model.  Zero-initialised = none. */
+struct rm_prior {
+	struct trainer_prior pr;     /* pr.uncond points into uncond */
+	struct job_toks uncond;      /* BOS + the template around an empty prompt */
+	int64_t model_id;            /* the prior's language model version */
+	struct modelstore_model m;   /* that version, when loaded here */
+	struct llama_model own;      /* and its forward-only model */
+};
+void rm_prior_release(struct rm_prior *p);
+/* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
+ * else a forward-only model (B, T) of that version loaded into p, which must
+ * be a language model of like's vocabulary; and p->pr.uncond at the empty
+ * prompt in like's template (the one the scored answers' prompts are in). */
+int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
+		int64_t lm_id, const struct modelstore_model *like, int B, int T);
+/* The metadata "prior" of a reward model: the version its features come
+ * from and the fitted weights (new reference). */
+json_t *rm_prior_json(const struct rm_prior *p);
+/* Attaches the prior recorded in reward model mrm's metadata to rm (its
+ * language model: lm when the prior's version is lm_id, else loaded with B,
+ * T); p->pr.alone starts false.  A reward model without "prior" scores with
+ * its network alone (rm->prior stays NULL, p->model_id 0). */
+int rm_prior_attach(struct job *j, const struct modelstore_model *mrm, struct llama_model *rm,
+		    struct rm_prior *p, struct llama_model *lm, int64_t lm_id, int B, int T);
 
 /* ---- the kinds (job_generate.c, job_train.c, job_score.c) ---------------------- */
 

@@ -146,8 +146,10 @@ static const struct knob REWARD[] = {
 	  "start from the newest reward model (its weights and head) when it has the policy's shape"),
 	K("prior", KNOB_BOOL, 0, 0, prior, 0,
 	  "add the reference model's likelihood of an answer (mean and least token log-prob, "
-	  "weights fitted to the ratings) to the network's score: what carries over to "
-	  "prompts nobody rated"),
+	  "the same less the log-probs after an empty prompt, log length; weights fitted to "
+	  "the ratings) to the network's score: what carries over to prompts nobody rated"),
+	K("prior_pointwise_weight", KNOB_FLOAT, 0, 100, reward.prior_pointwise_weight, A,
+	  "pointwise_weight for fitting the likelihood prior's weights"),
 	K("warm_epochs", KNOB_INT, 1, 1000, warm_epochs, A,
 	  "passes over the rated groups when warm-started and epochs is not given"),
 	K("replay", KNOB_FLOAT, 0, 1000, reward.replay, A,

@@ -15,9 +15,27 @@
 
 void rm_prior_release(struct rm_prior *p)
 {
+	job_toks_release(&p->uncond);
 	llama_model_release(&p->own);
 	modelstore_model_release(&p->m);
 	memset(p, 0, sizeof *p);
+}
+
+/* The empty prompt in like's template and tokenizer into p->uncond. */
+static int prior_uncond(struct job *j, struct rm_prior *p, const struct modelstore_model *like)
+{
+	struct tokenizer tk = { 0 };
+	int len;
+	if (modelstore_load_tokenizer(like, &tk, j->err, sizeof j->err) < 0)
+		return -EIO;
+	p->uncond.n = 0;
+	int rc = job_toks_prompt(j, &p->uncond, &tk, like, "", NULL, &len);
+	tokenizer_release(&tk);
+	if (rc < 0)
+		return rc;
+	p->pr.uncond = p->uncond.ids;
+	p->pr.n_uncond = (int)p->uncond.n;
+	return 0;
 }
 
 /* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
@@ -26,11 +44,14 @@ int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_mode
 		int64_t lm_id, const struct modelstore_model *like, int B, int T)
 {
 	p->model_id = id;
+	int rc = prior_uncond(j, p, like);
+	if (rc < 0)
+		return rc;
 	if (lm && id == lm_id) {
 		p->pr.lm = lm;
 		return 0;
 	}
-	int rc = job_load(j, id, &p->m);
+	rc = job_load(j, id, &p->m);
 	if (rc < 0)
 		return rc;
 	if (p->m.cfg.vocab_size != like->cfg.vocab_size || !modelstore_kind_generates(p->m.kind))
@@ -52,15 +73,17 @@ json_t *rm_prior_json(const struct rm_prior *p)
 		json_array_append_new(mu, json_real(p->pr.mu[i]));
 		json_array_append_new(sd, json_real(p->pr.sd[i]));
 	}
-	return json_pack("{sI s[ss] so sf so so}", "model_id", (json_int_t)p->model_id,
-			 "features", "mean_logprob", "min_logprob", "w", w, "b", (double)p->pr.b,
-			 "mu", mu, "sd", sd);
+	return json_pack("{sI s[sssss] so sf so so}", "model_id", (json_int_t)p->model_id,
+			 "features", "mean_logprob", "min_logprob", "mean_pmi", "min_pmi",
+			 "log_length", "w", w, "b", (double)p->pr.b, "mu", mu, "sd", sd);
 }
 
 /*
  * Attaches the prior recorded in reward model mrm's metadata to rm (its
  * language model: lm when the prior's version is lm_id, else loaded with B,
- * T).  A reward model without "prior" scores with its network alone.
+ * T).  A reward model without "prior" scores with its network alone.  A
+ * prior recorded before the PMI and length features (2026-12-05: w, mu and sd
+ * of the first two features only) scores as it did: the others weigh 0.
  */
 int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 		    struct llama_model *rm, struct rm_prior *p, struct llama_model *lm,
@@ -71,16 +94,20 @@ int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 	double b;
 	if (!o)
 		return 0;
+	size_t nf = 0;
 	if (json_unpack(o, "{sI so so so sF}", "model_id", &id, "w", &w, "mu", &mu, "sd", &sd,
-			"b", &b) < 0 || json_array_size(w) != TRAINER_PRIOR_FEATS ||
-	    json_array_size(mu) != TRAINER_PRIOR_FEATS || json_array_size(sd) != TRAINER_PRIOR_FEATS)
+			"b", &b) == 0)
+		nf = json_array_size(w);
+	if (nf < 2 || nf > TRAINER_PRIOR_FEATS || json_array_size(mu) != nf ||
+	    json_array_size(sd) != nf)
 		return job_fail(j, -EINVAL, "reward model %lld: its metadata's \"prior\" is not "
-				"{model_id, w, b, mu, sd} with %d features", (long long)mrm->id,
+				"{model_id, w, b, mu, sd} with 2 to %d features", (long long)mrm->id,
 				TRAINER_PRIOR_FEATS);
-	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++) {
-		p->pr.w[i] = (float)json_number_value(json_array_get(w, i));
-		p->pr.mu[i] = (float)json_number_value(json_array_get(mu, i));
-		p->pr.sd[i] = (float)json_number_value(json_array_get(sd, i));
+	for (size_t i = 0; i < TRAINER_PRIOR_FEATS; i++) {
+		bool have = i < nf;
+		p->pr.w[i] = have ? (float)json_number_value(json_array_get(w, i)) : 0.0f;
+		p->pr.mu[i] = have ? (float)json_number_value(json_array_get(mu, i)) : 0.0f;
+		p->pr.sd[i] = have ? (float)json_number_value(json_array_get(sd, i)) : 1.0f;
 		if (!(p->pr.sd[i] > 0) || !isfinite(p->pr.w[i]) || !isfinite(p->pr.mu[i]))
 			return job_fail(j, -EINVAL, "reward model %lld: bad \"prior\" weights",
 					(long long)mrm->id);

@@ -82,7 +82,10 @@ test('a reward job is followed by a score job: every answer gets its reward-mode
 		const twins = train.filter((r) => r.text === SAME);
 		assert.equal(twins.length, 2);
 		assert.notEqual(twins[0].group_id, twins[1].group_id);
-		assert.ok(Math.abs(twins[0].rm_score - twins[1].rm_score) < 1e-5, JSON.stringify(twins));
+		/* the same text scores the same, to float precision: each is run in a
+		 * micro-batch of other answers, padded to their length (two forwards
+		 * of the prior's language model, whose sums BLAS orders by shape) */
+		assert.ok(Math.abs(twins[0].rm_score - twins[1].rm_score) < 1e-4, JSON.stringify(twins));
 		assert.ok(new Set(train.map((r) => r.rm_score)).size > 1, 'the scores tell answers apart');
 
 		// the exports: the same scores, per answer

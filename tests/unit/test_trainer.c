@@ -970,40 +970,72 @@ static void test_reward_tied_groups_teach_and_warm_start(void)
 
 static void test_prior_features_direct(void)
 {
-	float lp[] = { -0.5f, -30.0f, -2.0f }, f[TRAINER_PRIOR_FEATS];
-	trainer_prior_features(f, lp, 3);
+	float lp[] = { -0.5f, -30.0f, -2.0f }, ulp[] = { -1.5f, -25.0f, -1.0f };
+	float f[TRAINER_PRIOR_FEATS];
+	trainer_prior_features(f, lp, ulp, 3);
 	CHECK_NEAR(f[0], (-0.5 - 20.0 - 2.0) / 3.0, 1e-6); /* -30 floored at -20 */
 	CHECK_NEAR(f[1], -20.0, 1e-6);
+	/* lp - ulp after both are floored: 1, 0, -1 */
+	CHECK_NEAR(f[2], 0.0, 1e-6);
+	CHECK_NEAR(f[3], -1.0, 1e-6);
+	CHECK_NEAR(f[4], log(3.0), 1e-6);
 	float one[] = { -1.25f };
-	trainer_prior_features(f, one, 1);
+	trainer_prior_features(f, one, NULL, 1);
 	CHECK_NEAR(f[0], -1.25, 1e-6);
 	CHECK_NEAR(f[1], -1.25, 1e-6);
-	struct trainer_prior pr = { .w = { 2.0f, -1.0f }, .b = 0.5f, .mu = { -1.0f, -3.0f },
-				    .sd = { 0.5f, 2.0f } };
-	float x[] = { -0.5f, -4.0f };
-	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 */
-	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5, 1e-6);
+	CHECK_NEAR(f[2], 0.0, 1e-6);             /* no empty-prompt log-probs: no PMI */
+	CHECK_NEAR(f[3], 0.0, 1e-6);
+	CHECK_NEAR(f[4], 0.0, 1e-6);
+	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f }, .b = 0.5f,
+				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f },
+				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f } };
+	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f };
+	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 + 0.5 * 2 / 4 + 0 + 1 * 0 */
+	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25, 1e-6);
 }
 
-/* The features of s computed here: mean and min of the response tokens'
- * log-probs under lm, each floored. */
-static void direct_features(struct llama_model *lm, const struct trainer_seq *s, float *f)
+/* The prior's empty prompt in the tests: BOS and one more token. */
+static const int test_uncond[] = { 1, 3 };
+
+/* The response tokens' log-probs of s under lm into lp (floored); their count. */
+static int direct_logprobs(struct llama_model *lm, const struct trainer_seq *s, float *lp)
 {
 	int tg[SEQ];
 	for (int t = 0; t < s->n; t++)
 		tg[t] = t + 1 < s->n && t + 1 >= s->prompt_len ? s->tokens[t + 1] : -1;
 	llama_forward(lm, s->tokens, tg, 1, s->n, LLAMA_LOGPROBS);
-	double sum = 0;
-	float mn = 0;
 	int L = 0;
 	for (int t = s->prompt_len - 1; t < s->n - 1; t++) {
-		float x = lm->acts.logprobs[t] > TRAINER_PRIOR_FLOOR ? lm->acts.logprobs[t] : TRAINER_PRIOR_FLOOR;
-		sum += x;
-		mn = L == 0 || x < mn ? x : mn;
-		L++;
+		float x = lm->acts.logprobs[t];
+		lp[L++] = x > TRAINER_PRIOR_FLOOR ? x : TRAINER_PRIOR_FLOOR;
+	}
+	return L;
+}
+
+/* The features of s computed here from two forwards of lm, after its prompt
+ * and after test_uncond: mean and min of the response tokens' log-probs, mean
+ * and min of their difference, log of their count. */
+static void direct_features(struct llama_model *lm, const struct trainer_seq *s, float *f)
+{
+	float lp[SEQ], ulp[SEQ];
+	int L = direct_logprobs(lm, s, lp), a = s->n - s->prompt_len, nu = 2, tok[SEQ + 2];
+	memcpy(tok, test_uncond, sizeof test_uncond);
+	memcpy(tok + nu, s->tokens + s->prompt_len, (size_t)a * sizeof *tok);
+	struct trainer_seq u = { tok, nu + a, nu, s->ended };
+	CHECK_INT_EQ(direct_logprobs(lm, &u, ulp), L);
+	double sum = 0, dsum = 0;
+	float mn = 0, dmn = 0;
+	for (int t = 0; t < L; t++) {
+		sum += lp[t];
+		dsum += lp[t] - ulp[t];
+		mn = t == 0 || lp[t] < mn ? lp[t] : mn;
+		dmn = t == 0 || lp[t] - ulp[t] < dmn ? lp[t] - ulp[t] : dmn;
 	}
 	f[0] = (float)(sum / L);
 	f[1] = mn;
+	f[2] = (float)(dsum / L);
+	f[3] = dmn;
+	f[4] = logf((float)L);
 }
 
 /*
@@ -1035,7 +1067,7 @@ static void reward_prior_case(bool reverse)
 		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false, false, false };
 	}
 	trainer_reward_split(g, RG, 0.3f, 3);
-	struct trainer_prior pr = { .lm = &lm };
+	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2 };
 	rm.prior = &pr;
 	struct trainer_reward_params p;
 	trainer_reward_defaults(&p);
@@ -1080,8 +1112,10 @@ static void test_collect_sorted_rows_keep_their_outputs(void)
 	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
 	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
 	rm.score = LLAMA_SCORE_MEAN;
-	struct trainer_prior pr = { .lm = &lm, .w = { 0.7f, -0.3f }, .b = 0.1f, .mu = { -3.0f, -5.0f },
-				    .sd = { 1.0f, 2.0f } };
+	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2,
+				    .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f }, .b = 0.1f,
+				    .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f },
+				    .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f } };
 	rm.prior = &pr;
 	enum { N = 12 * RK };
 	const struct trainer_seq *all = &rg_seq[0][0];
