@@ -18,6 +18,8 @@
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseJsonl } from '../lib/server.mjs';
 import { createRater, promptDetail } from '../lib/fixtures.mjs';
 import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, waitJob, rateAll, FINISHED } from '../lib/tiny_model.mjs';
@@ -163,6 +165,21 @@ function pairAcc(all, ids) {
 	return { pairs, correct, near };
 }
 
+/* Rewrites the metadata JSON of model id's sidecar (model/checkpoint.h: the
+ * 128-byte header, meta_len at byte 56, then head_w[dim], head_b, meta) with
+ * edit(meta), as a version written by an older rlhfd would have it. */
+function editSidecarMeta(srv, id, edit) {
+	const file = path.join(srv.dataDir, 'models', `${id}.bin.rlhfd`);
+	const buf = readFileSync(file);
+	const dim = buf.readInt32LE(16), len = Number(buf.readBigUInt64LE(56)), at = 128 + 4 * dim + 4;
+	const meta = JSON.parse(buf.subarray(at, at + len).toString('utf8'));
+	edit(meta);
+	const text = Buffer.from(JSON.stringify(meta), 'utf8');
+	const out = Buffer.concat([buf.subarray(0, at), text, buf.subarray(at + len)]);
+	out.writeBigUInt64LE(BigInt(text.length), 56);
+	writeFileSync(file, out);
+}
+
 /* Least-squares k with ys ≈ k xs, and the largest |y - k x| relative to the
  * largest |y|. */
 function proportional(xs, ys) {
@@ -221,6 +238,31 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		const ps = seen.map((r) => s2.get(r.id).rm_score - pu.k * r.rm_score);
 		assert.ok(Math.max(...ps.map(Math.abs)) > 1e-4 * Math.max(...seen.map((r) => Math.abs(s2.get(r.id).rm_score))),
 			'seen answers: the networks differ, so do their scores beyond the factor');
+
+		// a prior recorded before the PMI and length features (2026-12-05: two
+		// weights) still attaches, and scores the unseen answers as the same
+		// prior with the other weights 0 does; one of another size is refused
+		const scoreUnseen = async () => {
+			await jobSucceeded(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }));
+			const m = new Map((await all()).map((r) => [r.id, r.rm_score]));
+			return unseen.map((r) => m.get(r.id));
+		};
+		assert.equal(rj2.metrics.prior.w.length, 5);
+		editSidecarMeta(srv, rj2.model_id, (m) => { for (let i = 2; i < 5; i++) m.prior.w[i] = 0; });
+		const zeroed = await scoreUnseen();
+		editSidecarMeta(srv, rj2.model_id, (m) => {
+			for (const k of ['w', 'mu', 'sd', 'features']) m.prior[k] = m.prior[k].slice(0, 2);
+		});
+		const two = await scoreUnseen();
+		assert.ok(zeroed.some((x, i) => Math.abs(x - s2.get(unseen[i].id).rm_score) > 1e-3),
+			'the PMI and length weights count in the scores of the five-feature prior');
+		for (let i = 0; i < two.length; i++)
+			assert.ok(Math.abs(two[i] - zeroed[i]) < 1e-5, `answer ${unseen[i].id}: ${two[i]} vs ${zeroed[i]}`);
+		editSidecarMeta(srv, rj2.model_id, (m) => { for (const k of ['w', 'mu', 'sd']) m.prior[k] = m.prior[k].slice(0, 1); });
+		const one = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }),
+			(j) => FINISHED.includes(j.status));
+		assert.equal(one.status, 'failed');
+		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 5 features/);
 
 		// prior: false — the network scores every answer, held-out ones included, and
 		// orders the held-out pairs as the reward job measured its network
