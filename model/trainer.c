@@ -380,11 +380,14 @@ static int row_logprobs(const struct trainer_rows *r, const struct llama_model *
  * The prior's features of seqs[0..n), run in the order given, into row at[i]
  * of feats (n, TRAINER_PRIOR_FEATS) for seqs[i]; at NULL = row i.  With the
  * prior's empty prompt each micro-batch runs twice: its answers after the
- * empty prompt (into the rows' scratch s[3]), then as given.
+ * empty prompt (into the rows' scratch s[3]), then as given — unless lp
+ * holds the log-probs after the prompt already (row at[i] of (n, S), laid out
+ * as trainer_collect writes them), which are then read instead.
  */
 static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
 			      struct trainer_run *run, const struct trainer_seq *const *seqs,
-			      int n, int max_T, const int *at, float *feats)
+			      int n, int max_T, const int *at, const float *lp, int S,
+			      float *feats)
 {
 	struct llama_model *lm = pr->lm;
 	if (max_T <= 0 || max_T > lm->max_T)
@@ -430,14 +433,23 @@ static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_row
 			for (int b = 0; b < nb; b++)
 				ulen[b] = row_logprobs(r, lm, b, ulp + (size_t)b * r->cap_T, r->cap_T);
 		}
-		if ((rc = trainer_step_forward(lm, r, run, seqs + i0, nb, max_T, LLAMA_LOGPROBS,
-					       "likelihood prior")) < 0)
+		if (!lp && (rc = trainer_step_forward(lm, r, run, seqs + i0, nb, max_T,
+						      LLAMA_LOGPROBS, "likelihood prior")) < 0)
 			goto out;
 		for (int b = 0; b < nb; b++) {
-			int L = row_logprobs(r, lm, b, buf, (int)(sizeof buf / sizeof buf[0]));
+			int row = at ? at[i0 + b] : i0 + b, L;
+			if (lp) {
+				/* position t predicts token t + 1: the answer's from prompt_len - 1 */
+				const struct trainer_seq *s = seqs[i0 + b];
+				int first = s->prompt_len - 1, a = s->n - s->prompt_len;
+				L = a < S - first ? a : S - first;
+				L = L < (int)(sizeof buf / sizeof buf[0]) ? L : (int)(sizeof buf / sizeof buf[0]);
+				memcpy(buf, lp + (size_t)row * S + first, (size_t)L * sizeof *buf);
+			} else {
+				L = row_logprobs(r, lm, b, buf, (int)(sizeof buf / sizeof buf[0]));
+			}
 			/* a long answer cut to max_T keeps fewer tokens after its prompt */
 			L = pmi && ulen[b] < L ? ulen[b] : L;
-			int row = at ? at[i0 + b] : i0 + b;
 			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf,
 					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L);
 		}
@@ -452,13 +464,13 @@ out:
 
 int trainer_prior_collect(const struct trainer_prior *pr, struct trainer_rows *r,
 			  struct trainer_run *run, const struct trainer_seq *const *seqs, int n,
-			  int max_T, float *feats)
+			  int max_T, const float *lp, int S, float *feats)
 {
 	const struct trainer_seq **sorted;
 	int *ord = len_order(seqs, n, &sorted);
 	if (!ord)
 		return trainer_fail(run, -ENOMEM, "out of memory for the prior's %d rows", n);
-	int rc = prior_collect_rows(pr, r, run, sorted, n, max_T, ord, feats);
+	int rc = prior_collect_rows(pr, r, run, sorted, n, max_T, ord, lp, S, feats);
 	free(ord);
 	free(sorted);
 	return rc;
@@ -493,7 +505,7 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
 	for (int i0 = 0; i0 < n; i0 += step) {
 		int nb = n - i0 < step ? n - i0 : step;
 		if (lm && (rc = prior_collect_rows(m->prior, r, run, sorted + i0, nb, max_T, NULL,
-						   feats)) < 0)
+						   NULL, 0, feats)) < 0)
 			goto out;
 		if (!net) {
 			for (int b = 0; b < nb; b++)
@@ -1213,7 +1225,7 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 	if (!j->feats)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's features");
 	j->pr = j->feats + (size_t)j->total_seqs * F;
-	if ((rc = trainer_prior_collect(pr, &j->rows, &j->run, j->ptr, j->total_seqs, 0,
+	if ((rc = trainer_prior_collect(pr, &j->rows, &j->run, j->ptr, j->total_seqs, 0, NULL, 0,
 					j->feats)) < 0)
 		return rc;
 	/* standardise over the training answers (held out first in ptr) */

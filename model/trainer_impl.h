@@ -159,12 +159,14 @@ int trainer_collect(struct llama_model *m, struct trainer_rows *r, struct traine
  * the prior's language model (borrowed; pr->lm and, for the PMI features,
  * pr->uncond), each cut to max_T (0 = lm->max_T), into feats (n,
  * TRAINER_PRIOR_FEATS), in length-sorted micro-batches as trainer_collect
- * runs; with pr->uncond two forwards per micro-batch.  Uses r->s[3] as
+ * runs; with pr->uncond two forwards per micro-batch.  lp (n, S; borrowed),
+ * when not NULL, holds the log-probs under pr->lm already, as trainer_collect
+ * writes them: then only the empty prompt's forward runs.  Uses r->s[3] as
  * scratch.  Returns 0, -EINVAL (a forward refused its input) or -ENOMEM.
  */
 int trainer_prior_collect(const struct trainer_prior *pr, struct trainer_rows *r,
 			  struct trainer_run *run, const struct trainer_seq *const *seqs, int n,
-			  int max_T, float *feats);
+			  int max_T, const float *lp, int S, float *feats);
 
 /* ---- optimizer ---------------------------------------------------------------- */
 

@@ -110,6 +110,7 @@ struct rollouts {
 	float *seq_kl;               /* (cap) sum of kl over the response */
 	float *lpsum;                /* (cap) eval: summed response log-probs */
 	float *ref_sum;              /* (cap) eval */
+	float *prior_f;              /* (cap, TRAINER_PRIOR_FEATS) the rm prior's features */
 	int *gen;                    /* (cap, S) one infer call's new tokens */
 	int *gen_n;                  /* (cap) */
 	struct infer_prompt *ips;    /* (cap) one infer call's prompts */
@@ -124,7 +125,7 @@ static void rollouts_release(struct rollouts *ro)
 	free(ro->ptr);
 	float **f[] = { &ro->old_lp, &ro->ref_lp, &ro->ent, &ro->val, &ro->kl, &ro->rew,
 			&ro->adv, &ro->ret, &ro->mask, &ro->score, &ro->seq_rew, &ro->seq_adv,
-			&ro->seq_kl, &ro->lpsum, &ro->ref_sum };
+			&ro->seq_kl, &ro->lpsum, &ro->ref_sum, &ro->prior_f };
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		free(*f[i]);
 	free(ro->gen);
@@ -155,6 +156,7 @@ static int rollouts_init(struct rollouts *ro, int cap, int S, int k)
 			  &ro->ref_sum };
 	for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
 		ok = ok && (*seq[i] = calloc((size_t)cap, sizeof(float)));
+	ok = ok && (ro->prior_f = calloc((size_t)cap * TRAINER_PRIOR_FEATS, sizeof(float)));
 	if (!ok) {
 		rollouts_release(ro);
 		return -ENOMEM;
@@ -440,14 +442,30 @@ static int rl_rollout(struct rl_job *j, int iter)
 	struct trainer_outs rf = { .S = S, .lp = ro->ref_lp };
 	struct trainer_outs so = { .S = S, .score = ro->score };
 	struct trainer_outs vo = { .S = S, .val = ro->val };
-	/* a reward model's likelihood prior runs its own forwards of the
-	 * reference: its PMI features need the answers after an empty prompt */
+	/* a reward model whose likelihood prior reads the reference: the
+	 * reference's log-probs just collected are half its features; only the
+	 * answers after the empty prompt take a forward of their own */
+	struct trainer_prior *pr = j->rm && j->rm->prior && j->rm->prior->lm == j->ref ?
+				   j->rm->prior : NULL;
+	if (pr)
+		j->rm->prior = NULL;
 	if ((rc = trainer_collect(j->policy, &j->rows, &j->run, ro->ptr, ro->n, S, &po)) < 0 ||
 	    (rc = trainer_collect(j->ref, &j->rows, &j->run, ro->ptr, ro->n, S, &rf)) < 0 ||
 	    (j->rm && (rc = trainer_collect(j->rm, &j->rows, &j->run, ro->ptr, ro->n, S, &so)) < 0) ||
 	    (j->value && (rc = trainer_collect(j->value, &j->rows, &j->run, ro->ptr, ro->n, S,
-					       &vo)) < 0))
+					       &vo)) < 0) ||
+	    (pr && (rc = trainer_prior_collect(pr, &j->rows, &j->run, ro->ptr, ro->n, S, ro->ref_lp,
+					       S, ro->prior_f)) < 0)) {
+		if (pr)
+			j->rm->prior = pr;
 		return rc;
+	}
+	if (pr) {
+		j->rm->prior = pr;
+		for (int r = 0; r < ro->n; r++)
+			ro->score[r] = (pr->alone ? 0.0f : ro->score[r]) +
+				       trainer_prior_score(pr, ro->prior_f + (size_t)r * TRAINER_PRIOR_FEATS);
+	}
 	if (!j->rm)
 		for (int r = 0; r < ro->n; r++)
 			ro->score[r] = p->score_fn(p->score_arg, &ro->seqs[r]);
