@@ -236,18 +236,22 @@ void rm_prior_release(struct rm_prior *p);
 /* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
  * else a forward-only model (B, T) of that version loaded into p, which must
  * be a language model of like's vocabulary; and p->pr.uncond at the empty
- * prompt in like's template (the one the scored answers' prompts are in). */
+ * prompt in like's template tokenized by tk (borrowed; the template and
+ * tokenizer the scored answers' prompts are in). */
 int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
-		int64_t lm_id, const struct modelstore_model *like, int B, int T);
+		int64_t lm_id, const struct modelstore_model *like, const struct tokenizer *tk,
+		int B, int T);
 /* The metadata "prior" of a reward model: the version its features come
  * from and the fitted weights (new reference). */
 json_t *rm_prior_json(const struct rm_prior *p);
 /* Attaches the prior recorded in reward model mrm's metadata to rm (its
  * language model: lm when the prior's version is lm_id, else loaded with B,
  * T); p->pr.alone starts false.  A reward model without "prior" scores with
- * its network alone (rm->prior stays NULL, p->model_id 0). */
-int rm_prior_attach(struct job *j, const struct modelstore_model *mrm, struct llama_model *rm,
-		    struct rm_prior *p, struct llama_model *lm, int64_t lm_id, int B, int T);
+ * its network alone (rm->prior stays NULL, p->model_id 0).  tk (borrowed)
+ * tokenizes the prior's empty prompt (rm_prior_lm). */
+int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
+		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p,
+		    struct llama_model *lm, int64_t lm_id, int B, int T);
 
 /* ---- the kinds (job_generate.c, job_train.c, job_score.c) ---------------------- */
 

@@ -21,16 +21,13 @@ void rm_prior_release(struct rm_prior *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* The empty prompt in like's template and tokenizer into p->uncond. */
-static int prior_uncond(struct job *j, struct rm_prior *p, const struct modelstore_model *like)
+/* The empty prompt in like's template, tokenized by tk, into p->uncond. */
+static int prior_uncond(struct job *j, struct rm_prior *p, const struct modelstore_model *like,
+			const struct tokenizer *tk)
 {
-	struct tokenizer tk = { 0 };
 	int len;
-	if (modelstore_load_tokenizer(like, &tk, j->err, sizeof j->err) < 0)
-		return -EIO;
 	p->uncond.n = 0;
-	int rc = job_toks_prompt(j, &p->uncond, &tk, like, "", NULL, &len);
-	tokenizer_release(&tk);
+	int rc = job_toks_prompt(j, &p->uncond, tk, like, "", NULL, &len);
 	if (rc < 0)
 		return rc;
 	p->pr.uncond = p->uncond.ids;
@@ -41,10 +38,11 @@ static int prior_uncond(struct job *j, struct rm_prior *p, const struct modelsto
 /* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
  * else a forward-only model (B, T) of that version loaded into p. */
 int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
-		int64_t lm_id, const struct modelstore_model *like, int B, int T)
+		int64_t lm_id, const struct modelstore_model *like, const struct tokenizer *tk,
+		int B, int T)
 {
 	p->model_id = id;
-	int rc = prior_uncond(j, p, like);
+	int rc = prior_uncond(j, p, like, tk);
 	if (rc < 0)
 		return rc;
 	if (lm && id == lm_id) {
@@ -86,7 +84,7 @@ json_t *rm_prior_json(const struct rm_prior *p)
  * of the first two features only) scores as it did: the others weigh 0.
  */
 int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
-		    struct llama_model *rm, struct rm_prior *p, struct llama_model *lm,
+		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p, struct llama_model *lm,
 		    int64_t lm_id, int B, int T)
 {
 	json_t *o = json_object_get(mrm->meta, "prior"), *w, *mu, *sd;
@@ -113,7 +111,7 @@ int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 					(long long)mrm->id);
 	}
 	p->pr.b = (float)b;
-	int rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, B, T);
+	int rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, tk, B, T);
 	if (rc < 0)
 		return rc;
 	rm->prior = &p->pr;

@@ -167,7 +167,7 @@ int job_score(struct job *j)
 		seq[i].tokens = t.ids + off[i];
 	int T = job_max_T(j, &mrm, longest);
 	if ((rc = job_llama(j, &rm, &mrm, s->micro_batch, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	    (rc = rm_prior_attach(j, &mrm, &rm, &prior, NULL, 0, s->micro_batch, T)) < 0)
+	    (rc = rm_prior_attach(j, &mrm, &tk, &rm, &prior, NULL, 0, s->micro_batch, T)) < 0)
 		goto out;
 	bool with_prior = rm.prior != NULL;
 	int n_alone = with_prior ? set.n - n_trained : 0;

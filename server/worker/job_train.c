@@ -570,7 +570,7 @@ int job_reward(struct job *j)
 	if (s->prior) {
 		int64_t ref_id;
 		if ((rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
-		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, B, rm.max_T)) < 0)
+		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, &b.tk, B, rm.max_T)) < 0)
 			goto out;
 		rm.prior = &prior.pr;
 	}
@@ -914,7 +914,7 @@ int job_rl(struct job *j)
 	if ((rc = job_llama(j, &pol, &b.m, B, T, 0)) < 0 ||
 	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
 	    (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	    (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
+	    (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
 	    (ppo && (rc = job_llama(j, &val, &mrm, B, T, LLAMA_NO_LM)) < 0))
 		goto out;
 	s->rl.eos_id = b.m.eos_id;
@@ -1226,7 +1226,7 @@ int job_best(struct job *j)
 	if (s->activate &&
 	    ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
 	     (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	     (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
+	     (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
 	     (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0))
 		goto out;
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
@@ -1435,7 +1435,7 @@ int job_eval(struct job *j)
 	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
 	    (parent_id > 0 && (rc = job_llama(j, &par, &mpar, B, T, LLAMA_NO_GRADS)) < 0) ||
 	    (with_rm && (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0) ||
-	    (with_rm && (rc = rm_prior_attach(j, &mrm, &rm, &prior, &ref, ref_id, B, T)) < 0))
+	    (with_rm && (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0))
 		goto out;
 	prior.pr.alone = true;      /* prompts of any split: scored as unseen prompts are */
 	s->eval.eos_id = b.m.eos_id;
