@@ -58,7 +58,10 @@ struct job_settings {
 	double min_score;           /* answers with a mean score >= this (4) */
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
 	/* best */
-	const char *best_from;      /* "reference" (fine-tuned afresh) or "parent" */
+	const char *best_from;      /* "reference" (fine-tuned afresh), "parent" or "previous" */
+	int best_soup;              /* from the reference: average with the previous best
+				       policy, the newest weighing 1/min(members, this);
+				       0 or 1 = no soup (3) */
 	double ptx;                 /* pre-training documents per best-rated answer (1) */
 	int ptx_tokens;             /* each cut to this many tokens (32) */
 	/* the trainers' own */

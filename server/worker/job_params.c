@@ -278,6 +278,11 @@ static const struct knob BEST[] = {
 	   "parent: go on from the policy the job improves; previous: go on from the newest "
 	   "policy an earlier best job made from the same reference, unless its gate found it "
 	   "unsound or people rated it below its parent (else the reference)"),
+	K("soup", KNOB_INT, 0, 1000, best_soup, 0,
+	  "fine-tuning from the reference: average the new weights with the previous best "
+	  "policy of the same reference (a model soup), unless its gate found it unsound or "
+	  "people rated it below its parent; the newest member weighs 1/min(members, soup), so "
+	  "the first soup members are averaged alike and later ones decay; 0 or 1 = no soup"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
 	K("ptx", KNOB_DOUBLE, 0, 100, ptx, 0,
@@ -619,6 +624,7 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 	s->rl_prompts = "rated";
 	s->promote = "gate";
 	s->best_from = "reference";
+	s->best_soup = 3;
 	s->require_reward_acc = 0.55f;
 	/* a job that makes a generator activates it unless told not to */
 	s->activate = kind->activates;

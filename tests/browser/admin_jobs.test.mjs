@@ -344,7 +344,12 @@ test('models: versions with their figures, a chart across versions, roll back mo
 		const ppo = (await jobSucceeded(srv, await submitJob(srv, 'ppo', rl))).model_id;
 		const rloo = (await jobSucceeded(srv, await submitJob(srv, 'rloo', rl))).model_id;
 		for (const m of [1, ppo, rloo]) await jobSucceeded(srv, await submitJob(srv, 'eval', { model_id: m, max_new: 8 }));
+		// two best policies of one reference: the second is a soup of both
+		const bestParams = { require_reward_acc: 0, promote: 'never', max_steps: 1, ptx: 0, ref_model_id: 1 };
+		const best1 = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
+		const best2 = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
 		const models = (await srv.admin.get('/api/models')).json.models;
+		assert.equal(models.find((m) => m.id === best2).metrics.soup.members, 2);
 		assert.equal(models.find((m) => m.active).id, rloo);
 
 		const page = await adminPage(srv, '#models');
@@ -364,6 +369,8 @@ test('models: versions with their figures, a chart across versions, roll back mo
 		}
 		const acc = models.find((m) => m.id === rm).metrics.heldout_acc;
 		assert.ok(Math.abs(Number(await page.textContent(`${row(rm)} [data-figure="held-out acc"] strong`)) - acc) <= 1e-3);
+		assert.equal(await page.textContent(`${row(best2)} [data-figure="soup of"] strong`), '2');
+		assert.equal(await page.$(`${row(best1)} [data-figure="soup of"]`), null, 'the first best policy is no soup');
 
 		// The chart across versions: a point per evaluated version, in version order.
 		const evald = [...models].sort((a, b) => a.id - b.id).filter((m) => m.metrics.eval);

@@ -2,7 +2,7 @@
  * web/js/models.js — the admin page's Models panel: every model version
  * (GET /api/models) with its kind, parent, the job that made it, its key
  * figures (held-out accuracy for reward models; eval reward mean, KL and win
- * rate for generating ones), the active badge, Activate / Roll back (POST
+ * rate for generating ones; the members of a best policy's soup), the active badge, Activate / Roll back (POST
  * /api/models/{id}/activate, generating kinds only) and Evaluate (an eval job);
  * line charts of the eval figures across versions; and the learning curve by
  * people: each version's mean human score beside its parent's on the prompts
@@ -38,6 +38,8 @@ function keyFigures(m) {
 		else if (typeof x.reward_acc === 'number') out.push(['pref acc', x.reward_acc]);
 		else if (typeof x.loss === 'number') out.push(['loss', x.loss]);
 	}
+	/* a best policy averaged with earlier rounds' (metrics.soup) */
+	if (x.soup && x.soup.members > 1) out.push(['soup of', x.soup.members]);
 	return out;
 }
 
