@@ -84,8 +84,8 @@ json_t *rm_prior_json(const struct rm_prior *p)
  * of the first two features only) scores as it did: the others weigh 0.
  */
 int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
-		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p, struct llama_model *lm,
-		    int64_t lm_id, int B, int T)
+		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p,
+		    struct llama_model *lm, int64_t lm_id, int B, int T)
 {
 	json_t *o = json_object_get(mrm->meta, "prior"), *w, *mu, *sd;
 	json_int_t id;

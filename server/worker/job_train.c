@@ -1132,10 +1132,11 @@ static int best_soup(struct job *j, int64_t ref_id, struct llama_model *pol)
 	json_t *pm = NULL;
 	int64_t id;
 	int rc = best_previous(j, ref_id, &id);
-	if (rc < 0 || id == 0) {
-		if (rc == 0)
-			json_object_set_new(j->metrics, "soup", json_pack("{si}", "members", 1));
+	if (rc < 0)
 		return rc;
+	if (id == 0) {
+		json_object_set_new(j->metrics, "soup", json_pack("{si}", "members", 1));
+		return 0;
 	}
 	if ((rc = job_load(j, id, &prev)) < 0)
 		goto out;
