@@ -216,12 +216,13 @@ int db_work_model_metrics(struct db *db, int64_t id, json_t **out)
 int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id)
 {
 	return db_int64(db, STMT_WORK_MODEL_CANDIDATE,
-		"SELECT id FROM model_versions WHERE kind = 'policy' AND parent_id = :parent"
-		" AND json_extract(metrics, '$.promotion.decision') = 'candidate'"
-		" AND json_extract(metrics, '$.promotion.mode') = 'gate'"
-		" AND json_type(metrics, '$.verdict') IS NULL"
-		" AND coalesce(json_extract(metrics, '$.promotion.sound'), 1) = 1"
-		" ORDER BY id DESC LIMIT 1",
+		"SELECT id FROM (SELECT id, metrics FROM model_versions"
+		"  WHERE kind = 'policy' AND parent_id = :parent"
+		"  AND json_extract(metrics, '$.promotion.decision') = 'candidate'"
+		"  AND json_extract(metrics, '$.promotion.mode') = 'gate'"
+		"  AND coalesce(json_extract(metrics, '$.promotion.sound'), 1) = 1"
+		"  ORDER BY id DESC LIMIT 1)"
+		" WHERE json_type(metrics, '$.verdict') IS NULL",
 		DB_ARGS(DB_INT(":parent", parent)), id);
 }
 
@@ -235,6 +236,25 @@ int db_work_model_best_latest(struct db *db, int64_t ref, int64_t *id)
 		" AND coalesce(json_extract(m.metrics, '$.promotion.sound'), 1) = 1"
 		" ORDER BY m.id DESC LIMIT 1",
 		DB_ARGS(DB_INT(":ref", ref)), id);
+}
+
+int db_work_model_rated(struct db *db, int64_t model, int64_t per_group, int64_t *rated,
+			int64_t *total)
+{
+	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_RATED,
+		"SELECT count(*), coalesce(sum(g.n_raters >= :per_group), 0)"
+		" FROM responses r JOIN gen_groups g ON g.id = r.group_id"
+		" WHERE r.model_id = :m AND r.origin <> 'human'",
+		DB_ARGS(DB_INT(":m", model), DB_INT(":per_group", per_group)));
+	if (!st)
+		return DB_ERROR;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*total = sqlite3_column_int64(st, 0);
+		*rated = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "model answers rated", rc);
 }
 
 int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int *n)

@@ -57,9 +57,15 @@ int db_work_model_get(struct db *db, int64_t id, struct db_work_model *out);
  * as a candidate (metrics.promotion.decision "candidate", mode "gate") for
  * the reward model's judgement alone (metrics.promotion.sound not false: a
  * gate that found collapse, runaway length, lost stops or KL over budget
- * leaves nothing for people to overrule) and that people have not judged yet
- * (no metrics.verdict): *id, or DB_NOTFOUND. */
+ * leaves nothing for people to overrule), when people have not judged it yet
+ * (no metrics.verdict): *id, or DB_NOTFOUND.  Only the newest: an older one
+ * was superseded, judged or not. */
 int db_work_model_candidate(struct db *db, int64_t parent, int64_t *id);
+
+/* Of the answers model wrote (not a person's own), *total, and *rated: those
+ * in groups with at least per_group raters. */
+int db_work_model_rated(struct db *db, int64_t model, int64_t per_group, int64_t *rated,
+			int64_t *total);
 
 /* The newest policy a best job fine-tuned with reference ref
  * (metrics.ref_model_id) that was neither rolled back (metrics.rollback) nor

@@ -26,7 +26,8 @@
  * if it passes the promotion gate, server/worker/promote.h).  And before a
  * new round, people's ratings of the active policy's answers are compared
  * with its parent's (autotrain_verdict): when they are worse by a sign test
- * the parent is activated again.
+ * the parent is activated again; and a candidate the gate kept is activated
+ * when people's ratings of its answers are better than the active model's.
  *
  * The settings (the keys of AUTO below) are checked as the jobs they feed
  * check them, from the registry of job kinds (job_params.c): generate_k is
@@ -297,13 +298,17 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
  * was kept as a candidate by the promotion gate for the reward model's
  * judgement alone (it could not vouch for it on held-out prompts; a gate
  * that also found collapse, runaway length, lost stops or KL over budget
- * leaves nothing to overrule: promotion.sound) and people score its answers above the
- * active model's on the same prompts (promote_people: a signed-rank test, by how
- * much as well as how often, at a stricter level: it is
- * looked at again as ratings come in), it is activated, and its metrics say
- * why ("verdict").  Not with auto_train.promote "never".
+ * leaves nothing to overrule: promotion.sound) and people score its answers
+ * above the active model's on the same prompts (promote_people: a signed-rank
+ * test, by how much as well as how often), it is activated, and its metrics
+ * say why ("verdict": decision "promoted").  Interim looks as ratings come in
+ * at 0.01; the final look — when 90 % of its answers are rated, or when the
+ * next round starts — at 0.05 if the reward model leans its way, and a
+ * candidate it does not promote is kept for good ("verdict": decision
+ * "kept"; the levels and why in promote.h).  Not with auto_train.promote
+ * "never".
  *
- * Runs when ratings have come in since the last look.
+ * Runs when ratings have come in since the last look, and before a round.
  */
 
 /* The rollback of the active policy row (parent par); true when it was rolled back. */
@@ -343,47 +348,78 @@ static bool verdict_rollback(struct db *db, const struct db_work_model *row)
 	return done;
 }
 
-/* The promotion of the newest candidate trained from the active model. */
-static void verdict_candidate(struct db *db, const struct autotrain *a, int64_t active)
+/* Whether the look at candidate cand is the final one (promote.h): the next
+ * round starts (closing) or PEOPLE_FINAL_RATED of its answers are rated;
+ * *rated and *total say how many. */
+static bool verdict_final(struct db *db, int64_t cand, bool closing, int64_t *rated,
+			  int64_t *total)
 {
-	int64_t cand = 0;
+	int64_t per_group = 1;
+	*rated = *total = 0;
+	if (db_config_int(db, "ratings_per_group", 1, &per_group) < 0 ||
+	    db_work_model_rated(db, cand, per_group, rated, total) < 0)
+		return closing;
+	return closing || (*total > 0 && *rated >= PEOPLE_FINAL_RATED * (double)*total);
+}
+
+/* The promotion of the newest candidate trained from the active model, at an
+ * interim look or the final one (closing: the next round starts now). */
+static void verdict_candidate(struct db *db, const struct autotrain *a, int64_t active,
+			      bool closing)
+{
+	int64_t cand = 0, rated = 0, total = 0;
 	int worse = 0, better = 0, n = 0;
 	double p = 1, *diff = NULL;
+	json_t *m = NULL;
 	if ((a->promote && !strcmp(a->promote, "never")) ||
 	    db_work_model_candidate(db, active, &cand) < 0 ||
-	    db_work_model_paired(db, cand, active, &diff, &n) < 0)
+	    db_work_model_metrics(db, cand, &m) < 0)
 		return;
-	bool up = promote_people(diff, n, &better, &worse, &p);
+	bool leans = json_is_true(json_object_get(json_object_get(m, "promotion"), "rm_leans"));
+	json_decref(m);
+	bool final = verdict_final(db, cand, closing, &rated, &total);
+	double level = promote_people_level(final, leans);
+	if (db_work_model_paired(db, cand, active, &diff, &n) < 0)
+		return;
+	bool up = promote_people(diff, n, level, &better, &worse, &p);
 	free(diff);
-	if (!up)
+	if (!up && !final)
 		return;
 	int ties = n - better - worse;
-	json_t *vd = json_pack("{s{ss sI si si si sf ss}}", "verdict", "decision", "promoted",
-			       "over", (json_int_t)active, "better", better, "worse", worse,
-			       "ties", ties, "p", p, "test", "signed-rank");
+	json_t *vd = json_pack("{s{ss sI si si si sf ss ss sf sb sI sI}}", "verdict", "decision",
+			       up ? "promoted" : "kept", "over", (json_int_t)active, "better", better,
+			       "worse", worse, "ties", ties, "p", p, "test", "signed-rank",
+			       "look", final ? "final" : "interim", "level", level, "rm_leans", leans,
+			       "rated", (json_int_t)rated, "answers", (json_int_t)total);
 	char *text = vd ? json_dumps(vd, JSON_COMPACT) : NULL;
 	json_decref(vd);
-	if (text && db_work_model_merge_metrics(db, cand, text) == 0 &&
-	    db_model_activate(db, cand) == 0) {
-		fprintf(stderr, "rlhfd: auto-training: raters score candidate %lld above the active "
-			"model %lld on %d of %d prompts (%d worse, %d tied; signed-rank test p = "
-			"%.4f): model %lld is active\n", (long long)cand, (long long)active, better,
-			worse + better + ties, worse, ties, p, (long long)cand);
-		/* a new active version: its spot checks, as for any promotion */
-		if (spotcheck_activated(db, cand, NULL) < 0)
-			fprintf(stderr, "rlhfd: spot checks of model %lld not recorded (database "
-				"error)\n", (long long)cand);
-	}
+	if (!text || db_work_model_merge_metrics(db, cand, text) < 0 ||
+	    (up && db_model_activate(db, cand) < 0))
+		goto out;
+	fprintf(stderr, "rlhfd: auto-training: people's %s look at candidate %lld (%lld of %lld "
+		"answers rated): better than the active model %lld on %d of %d prompts (%d worse, "
+		"%d tied; signed-rank test p = %.4f, level %.2f%s): %s\n", final ? "final" : "interim",
+		(long long)cand, (long long)rated, (long long)total, (long long)active, better,
+		better + worse + ties, worse, ties, p, level,
+		final && !leans ? ", the reward model does not lean its way" : "",
+		up ? "it is active" : "kept, not judged again");
+	/* a new active version: its spot checks, as for any promotion */
+	if (up && spotcheck_activated(db, cand, NULL) < 0)
+		fprintf(stderr, "rlhfd: spot checks of model %lld not recorded (database error)\n",
+			(long long)cand);
+out:
 	free(text);
 }
 
-static void autotrain_verdict(struct db *db, const struct autotrain *a)
+/* People's verdict on the active policy and the newest candidate; closing:
+ * the next round starts now, the candidate's last look. */
+static void autotrain_verdict(struct db *db, const struct autotrain *a, bool closing)
 {
 	static int64_t looked_upto = -1;
 	int64_t upto = 0, active = 0;
 	struct db_work_model row = { 0 }, par = { 0 };
 	json_t *m = NULL;
-	if (db_work_max_rating_id(db, &upto) < 0 || upto == looked_upto)
+	if (db_work_max_rating_id(db, &upto) < 0 || (upto == looked_upto && !closing))
 		return;
 	looked_upto = upto;
 	if (db_model_active(db, &active) < 0 || db_work_model_get(db, active, &row) < 0)
@@ -393,7 +429,7 @@ static void autotrain_verdict(struct db *db, const struct autotrain *a)
 		      !modelstore_kind_generates(par.kind) ||
 		      db_work_model_metrics(db, active, &m) < 0 || json_object_get(m, "rollback");
 	if (no_rollback || !verdict_rollback(db, &row))
-		verdict_candidate(db, a, active);
+		verdict_candidate(db, a, active, closing);
 	json_decref(m);
 	db_work_model_release(&par);
 	db_work_model_release(&row);
@@ -406,11 +442,13 @@ bool autotrain_tick(struct db *db)
 	bool busy = true, queued = false;
 	if (autotrain_read(db, true, &a) < 0 || !a.enabled)
 		goto out;
-	autotrain_verdict(db, &a);
 	/* new ratings and the answers new rank or pair judgements placed */
-	if (db_work_auto_state(db, &mark, &busy) < 0 || busy ||
-	    db_work_auto_new(db, a.every, &count) < 0 || count < a.every ||
-	    db_work_max_rating_id(db, &upto) < 0 || db_work_max_ordering_id(db, &oupto) < 0)
+	bool round = db_work_auto_state(db, &mark, &busy) == 0 && !busy &&
+		     db_work_auto_new(db, a.every, &count) == 0 && count >= a.every;
+	/* before a round starts: its new policy supersedes the candidate */
+	autotrain_verdict(db, &a, round);
+	if (!round || db_work_max_rating_id(db, &upto) < 0 ||
+	    db_work_max_ordering_id(db, &oupto) < 0)
 		goto out;
 	json_t *p = auto_params(a.at, "reward_params", "reward");
 	/* the marks (ids: positive; a kind with nothing yet has none) */

@@ -822,9 +822,9 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		json_array_append_new(reasons, json_string(v.reasons[i]));
 		job_log(j, "promotion gate: %s", v.reasons[i]);
 	}
-	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so sb so so so so si si so so so so so}",
+	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so sb sb so so so so si si so so so so so}",
 		"decision", v.promote ? "promoted" : "candidate", "mode", "gate", "reasons", reasons,
-		"sound", v.sound,
+		"sound", v.sound, "rm_leans", v.rm_leans,
 		"win_rate", num(v.win_rate), "win_lo", num(v.win_lo), "win_hi", num(v.win_hi),
 		"win_deff", num(v.win_deff),
 		"answers", v.answers, "prompts", H.n,
@@ -972,7 +972,9 @@ out:
  * its fresh answers against the active model's (autotrain.c).  On all-equal
  * scores the reward job finds no signal and makes no model, so best has none
  * and refuses; on random scores its candidate is as good as the reference
- * and people's verdict, a signed-rank test at 0.01, does not promote it.  The
+ * and people's verdict does not promote it (a signed-rank test at 0.01, and
+ * at 0.05 in its final look only when a credible reward model leans its way:
+ * on random scores none is credible).  The
  * reward model still decides which prompts are held out for the gate (its
  * held-out prompts are never trained on here).
  *

@@ -20,7 +20,8 @@ bool promote_rollback(int worse, int better, double *p)
 	return worse > better && *p < ROLLBACK_P;
 }
 
-bool promote_people(const double *diff, int n, int *better, int *worse, double *p)
+bool promote_people(const double *diff, int n, double level, int *better, int *worse,
+		    double *p)
 {
 	*p = 1.0;
 	*better = *worse = 0;
@@ -31,7 +32,12 @@ bool promote_people(const double *diff, int n, int *better, int *worse, double *
 	if (*worse + *better < PEOPLE_MIN_PROMPTS)
 		return false;
 	*p = stats_signed_rank_p(diff, n);
-	return *better > *worse && *p < PEOPLE_P;
+	return *better > *worse && *p < level;
+}
+
+double promote_people_level(bool final, bool rm_leans)
+{
+	return final && rm_leans ? PEOPLE_FINAL_P : PEOPLE_P;
 }
 
 bool promote_hacking(double rm_mean, double parent_rm_mean, int worse, int better, double *p)
@@ -123,6 +129,7 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 		reason(v, "the reward model prefers it (win rate %.3f, 95%% interval [%.3f, %.3f]) "
 		       "but cannot vouch for it: %s", v->win_rate, v->win_lo, v->win_hi, in->rm_doubt);
 	}
+	v->rm_leans = !in->rm_doubt && n > 0 && v->win_rate >= 0.5f;
 	int judged = v->n_reasons;   /* the reward model's reasons, people may overrule */
 	if (n > 0 && v->distinct_cand < PROMOTE_DISTINCT_FRAC * v->distinct_parent)
 		reason(v, "its answers collapsed: %.2f distinct per prompt (of %d) against the "

@@ -76,6 +76,9 @@ struct promote_verdict {
 	float win_rate, win_lo, win_hi;   /* by the reward model, ties 1/2; the interval
 					     clustered by prompt (stats_wilson_clustered) */
 	float win_deff;                   /* its design effect, >= 1 */
+	bool rm_leans;                    /* the reward model is credible (rm_doubt NULL)
+					     and its win rate is at least 1/2: what
+					     people's final look needs beside them */
 	int answers;
 	float distinct_cand, distinct_parent;         /* mean distinct answers per prompt / k */
 	float distinct_all_cand, distinct_all_parent; /* distinct answers overall / answers */
@@ -99,25 +102,49 @@ bool promote_rollback(int worse, int better, double *p);
 
 /* Promotion on people's verdict, the rollback's mirror: a candidate the gate
  * kept (its reward model could not vouch for it on held-out prompts) whose
- * rated answers people score above its parent's on the same prompts.  The
- * loop looks again as ratings come in, so the bar is higher than the
- * rollback's (several looks at a growing sample): at least
- * PEOPLE_MIN_PROMPTS untied prompts, more of them better than worse, and a
- * one-sided Wilcoxon signed-rank test (stats_signed_rank_p) below PEOPLE_P.
- * Signed ranks rather than signs: a policy that lifts a wrong answer (1) to
- * a right one (5) on some prompts and moves others by a quarter point either
- * way is better, and a sign test over ~100 prompts cannot see it (in a
- * learning run, 56 better and 39 worse by a mean of +0.28: sign test p 0.05,
- * signed ranks 0.001). */
+ * rated answers people score above its parent's on the same prompts: at
+ * least PEOPLE_MIN_PROMPTS untied prompts, more of them better than worse,
+ * and a one-sided Wilcoxon signed-rank test (stats_signed_rank_p) below the
+ * look's level.  Signed ranks rather than signs: a policy that lifts a wrong
+ * answer (1) to a right one (5) on some prompts and moves others by a
+ * quarter point either way is better, and a sign test over ~100 prompts
+ * cannot see it (in a learning run, 56 better and 39 worse by a mean of
+ * +0.28: sign test p 0.05, signed ranks 0.001).
+ *
+ * The looks (a group-sequential design): the loop looks as ratings come in
+ * (interim looks, at PEOPLE_P: several looks at a growing sample, so a
+ * stricter level), and once more, the final look, when PEOPLE_FINAL_RATED of
+ * the candidate's answers are rated or when the next round starts (its
+ * sample will not grow: a newer candidate supersedes it).  The final look
+ * promotes at PEOPLE_FINAL_P when the reward model leans the same way on
+ * the prompts people did not rate (promote_verdict.rm_leans: credible on
+ * held-out prompts, win rate at least 1/2): two kinds of evidence, so a
+ * candidate no better than its parent passes both about 1 time in 40.  With
+ * the interim looks, a candidate no better than its parent is promoted
+ * 3-5 % of the time (simulated in tests/unit/test_promote.c: 3.3 % with
+ * looks every 16 of 64 prompts; 4-5 % with looks every 8 of 128).  What it
+ * buys: a later round's soup (server/worker/job_train.c), +0.05-0.2 of 5
+ * over the active policy on ~100-130 paired prompts, reached a signed-rank z
+ * of 0.3-1.9 in the demo's learning runs — under 0.01's 2.33 every time,
+ * over 0.05's 1.64 in some.  A candidate the final look does not promote is kept for good
+ * ("verdict": {"decision": "kept"}). */
 #define PEOPLE_MIN_PROMPTS 16
 #define PEOPLE_P 0.01
+#define PEOPLE_FINAL_P 0.05
+#define PEOPLE_FINAL_RATED 0.9
 
-/* True when people rate the candidate better than its parent: diff[0..n-1]
- * are the candidate's mean scores minus the parent's per paired prompt
- * (db_work_model_paired; ties included, the test drops them).  *better and
- * *worse get the counts of positive and negative differences, *p the
- * signed-rank p-value (1 when there are too few prompts). */
-bool promote_people(const double *diff, int n, int *better, int *worse, double *p);
+/* True when people rate the candidate better than its parent at level
+ * (PEOPLE_P or PEOPLE_FINAL_P): diff[0..n-1] are the candidate's mean scores
+ * minus the parent's per paired prompt (db_work_model_paired; ties
+ * included, the test drops them).  *better and *worse get the counts of
+ * positive and negative differences, *p the signed-rank p-value (1 when
+ * there are too few prompts). */
+bool promote_people(const double *diff, int n, double level, int *better, int *worse,
+		    double *p);
+
+/* The level of a look at a candidate: PEOPLE_FINAL_P at the final look when
+ * the reward model leans its way (rm_leans), else PEOPLE_P. */
+double promote_people_level(bool final, bool rm_leans);
 
 /*
  * Reward hacking (the spot checks, server/worker/spotcheck.c): a version's

@@ -429,12 +429,19 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			const after = await verdictLook(srv);
 			const mine = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
 				.find((x) => x.id === rl.model_id);
-			const people = mine && mine.metrics && mine.metrics.verdict;
-			if (people) {
-				assert.equal(after.id, rl.model_id, 'the candidate people promoted is active');
-				t.diagnostic(`round ${round}: people's verdict: candidate ${rl.model_id} promoted over model ${people.over} ` +
-					`(better on ${people.better}, worse on ${people.worse}, tied on ${people.ties} prompts; ${people.test || "sign"} test p = ${f3(people.p)})`);
-			}
+			const verdict = mine && mine.metrics && mine.metrics.verdict;
+			const people = verdict && verdict.decision === 'promoted' ? verdict : null;
+			if (people) assert.equal(after.id, rl.model_id, 'the candidate people promoted is active');
+			else if (verdict) assert.equal(after.id, activeId, `a candidate people kept leaves model ${activeId} active`);
+			/* every new answer rated: people judged the candidate, at the latest at
+			 * their final look (unless the active policy was rolled back) */
+			if (promo.decision === 'candidate' && promo.sound !== false && [activeId, rl.model_id].includes(after.id))
+				assert.ok(verdict && (verdict.look === 'final' || verdict.decision === 'promoted'),
+					`people's verdict on candidate ${rl.model_id}: ${JSON.stringify(verdict)}`);
+			if (verdict)
+				t.diagnostic(`round ${round}: people's verdict (${verdict.look} look, level ${verdict.level}${verdict.rm_leans ? '' : ', the reward model not leaning its way'}): ` +
+					`candidate ${rl.model_id} ${verdict.decision} over model ${verdict.over} ` +
+					`(better on ${verdict.better}, worse on ${verdict.worse}, tied on ${verdict.ties} prompts; ${verdict.test || "sign"} test p = ${f3(verdict.p)})`);
 			activeId = after.id;
 			const m = await measure(srv, rater, evalIds, activeId);
 			const row = {

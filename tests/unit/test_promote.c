@@ -5,6 +5,7 @@
  * by hand in the comments.
  */
 #include "server/worker/promote.h"
+#include "model/rng.h"
 #include "model/stats.h"
 #include "tests/test.h"
 
@@ -77,8 +78,8 @@ static void test_rollback(void)
 }
 
 /* people's verdict from n differences: `up` of +u, `down` of -w, `tie` zeros */
-static bool people(int up, double u, int down, double w, int tie, int *better, int *worse,
-		   double *p)
+static bool people_at(double level, int up, double u, int down, double w, int tie,
+		      int *better, int *worse, double *p)
 {
 	double d[64];
 	int n = 0;
@@ -88,7 +89,14 @@ static bool people(int up, double u, int down, double w, int tie, int *better, i
 		d[n++] = -w;
 	for (int i = 0; i < tie; i++)
 		d[n++] = 0;
-	return promote_people(d, n, better, worse, p);
+	return promote_people(d, n, level, better, worse, p);
+}
+
+/* At the interim looks' level. */
+static bool people(int up, double u, int down, double w, int tie, int *better, int *worse,
+		   double *p)
+{
+	return people_at(PEOPLE_P, up, u, down, w, tie, better, worse, p);
 }
 
 static void test_people(void)
@@ -126,6 +134,83 @@ static void test_people(void)
 	CHECK(p > 0.5);
 	/* worse, however many: never */
 	CHECK(!people(0, 0, 30, 1, 0, &b, &w, &p));
+
+	/* the final look's level: 0.05 only when the reward model leans the
+	 * candidate's way too */
+	CHECK_NEAR(promote_people_level(false, false), PEOPLE_P, 0);
+	CHECK_NEAR(promote_people_level(false, true), PEOPLE_P, 0);
+	CHECK_NEAR(promote_people_level(true, false), PEOPLE_P, 0);
+	CHECK_NEAR(promote_people_level(true, true), PEOPLE_FINAL_P, 0);
+	/* 12 of 16 alike: the sign test's (1820 + 560 + 120 + 16 + 1) / 65536 =
+	 * 0.0384: not at an interim look, promoted at the final one */
+	CHECK(!people(12, 1, 4, 1, 0, &b, &w, &p));
+	CHECK_NEAR(p, 2517.0 / 65536, 1e-12);
+	CHECK(people_at(PEOPLE_FINAL_P, 12, 1, 4, 1, 0, &b, &w, &p));
+	/* 11 of 16: 0.105, not even then */
+	CHECK(!people_at(PEOPLE_FINAL_P, 11, 1, 5, 1, 0, &b, &w, &p));
+	CHECK_NEAR(p, 6885.0 / 65536, 1e-12);
+}
+
+/* One simulated candidate under the loop's looks (promote.h): n prompts,
+ * each with 4 rated answers of the candidate and 4 of its parent, scores 1-5
+ * (a prompt's level, plus delta for the candidate, plus rater noise sd 1,
+ * rounded and clipped); interim looks after every 16 prompts, the final one
+ * at n, the reward model leaning its way with probability leans.  Returns 1
+ * for a promotion at an interim look, 2 at the final one, 0 for none. */
+static int simulate(uint64_t *st, int n, double delta, double leans)
+{
+	double d[128];
+	for (int q = 0; q < n; q++) {
+		double level = 1 + (double)(rng_splitmix64(st) % 5), c = 0, par = 0;
+		for (int i = 0; i < 8; i++) {
+			/* Box-Muller from two uniforms in (0, 1) */
+			double u1 = ((double)(rng_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
+			double u2 = ((double)(rng_splitmix64(st) >> 11) + 0.5) / 9007199254740992.0;
+			double z = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+			double x = round(level + z + (i < 4 ? delta : 0));
+			x = x < 1 ? 1 : x > 5 ? 5 : x;
+			if (i < 4)
+				c += x / 4;
+			else
+				par += x / 4;
+		}
+		d[q] = c - par;
+	}
+	int b, w;
+	double p;
+	for (int m = 16; m < n; m += 16)
+		if (promote_people(d, m, promote_people_level(false, false), &b, &w, &p))
+			return 1;
+	bool rm = (double)(rng_splitmix64(st) >> 11) / 9007199254740992.0 < leans;
+	return promote_people(d, n, promote_people_level(true, rm), &b, &w, &p) ? 2 : 0;
+}
+
+/* What promote.h claims for the looks together, by simulation: a candidate
+ * no better than its parent (the reward model's lean a fair coin, as it is
+ * then) is promoted under 6 % of the time (3.3 % with this seed: interim
+ * looks 1.3 %, the final one 2.0 %; 1,500 candidates give +-1 %), a worse
+ * one almost never; of those better by a fifth of a point (a later round's
+ * soup) the final look promotes about as many again as the interim looks
+ * (70 + 93 of 300 with this seed). */
+static void test_people_looks(void)
+{
+	uint64_t st = 20261205;
+	int runs = 1500, got[3] = { 0 }, worse = 0, better[3] = { 0 };
+	for (int r = 0; r < runs; r++) {
+		got[simulate(&st, 64, 0.0, 0.5)]++;
+		worse += simulate(&st, 64, -0.2, 0.5) != 0;
+	}
+	for (int r = 0; r < 300; r++)
+		better[simulate(&st, 64, 0.2, 0.9)]++;
+	double fp = (got[1] + got[2]) / (double)runs;
+	printf("  people's looks, simulated: null candidates promoted %d + %d of %d (interim + "
+	       "final), worse %d of %d, better by 0.2: %d + %d of 300\n", got[1], got[2], runs,
+	       worse, runs, better[1], better[2]);
+	CHECK_MSG(fp < 0.06, "false promotions %.3f (interim %d, final %d of %d)", fp, got[1], got[2], runs);
+	CHECK_MSG(got[2] > 0, "the final look never promoted a null candidate in %d: it is not looking", runs);
+	CHECK_MSG(worse < runs / 100, "worse candidates promoted: %d of %d", worse, runs);
+	CHECK_MSG(better[2] >= 15, "the final look promoted %d of 300 better candidates (interim %d)",
+		  better[2], better[1]);
 }
 
 static void test_hacking(void)
@@ -288,6 +373,7 @@ int main(void)
 {
 	RUN(test_rollback);
 	RUN(test_people);
+	RUN(test_people_looks);
 	RUN(test_hacking);
 	RUN(test_promoted_when_it_wins_cleanly);
 	RUN(test_ties_and_a_narrow_win_are_not_enough);

@@ -280,7 +280,7 @@ static void test_models(void)
 }
 
 /* The candidate people's verdict may promote over its parent: the newest the
- * gate kept for the reward model's judgement alone, not judged yet. */
+ * gate kept for the reward model's judgement alone, when not judged yet. */
 static void test_candidate(void)
 {
 	struct db *db = fresh_db();
@@ -303,12 +303,18 @@ static void test_candidate(void)
 	}
 	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), 0);
 	CHECK_INT_EQ(id, c[1]);
-	/* judged by people: the older one is next */
-	CHECK_INT_EQ(db_work_model_merge_metrics(db, c[1], "{\"verdict\":{\"decision\":\"promoted\"}}"), 0);
-	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), 0);
-	CHECK_INT_EQ(id, c[0]);
 	/* another parent's candidates are not this one's */
 	CHECK_INT_EQ(db_work_model_candidate(db, c[0], &id), DB_NOTFOUND);
+	/* judged by people (kept at its final look): none, the older one was
+	 * superseded by it */
+	CHECK_INT_EQ(db_work_model_merge_metrics(db, c[1], "{\"verdict\":{\"decision\":\"kept\"}}"), 0);
+	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), DB_NOTFOUND);
+	/* a newer one is judged next */
+	int64_t c5;
+	db_model_create(db, "policy", NULL, base, 0, NULL, NULL, &c5);
+	CHECK_INT_EQ(db_work_model_merge_metrics(db, c5, metrics[1]), 0);
+	CHECK_INT_EQ(db_work_model_candidate(db, base, &id), 0);
+	CHECK_INT_EQ(id, c5);
 	db_close(db);
 }
 
@@ -408,6 +414,17 @@ static void test_verdict(void)
 	/* no rated answers in common: none, and no array */
 	CHECK_INT_EQ(db_work_model_paired(db, pol, 99, &d, &n), 0);
 	CHECK(n == 0 && d == NULL);
+	/* how much of a model's answers is rated (the final look's trigger): base
+	 * wrote 5, q3's unrated; pol 4, all rated, q0's by two raters */
+	int64_t rated = -1, total = -1;
+	CHECK_INT_EQ(db_work_model_rated(db, base, 1, &rated, &total), 0);
+	CHECK(rated == 4 && total == 5);
+	CHECK_INT_EQ(db_work_model_rated(db, pol, 1, &rated, &total), 0);
+	CHECK(rated == 4 && total == 4);
+	CHECK_INT_EQ(db_work_model_rated(db, pol, 2, &rated, &total), 0);
+	CHECK(rated == 1 && total == 4);
+	CHECK_INT_EQ(db_work_model_rated(db, 99, 1, &rated, &total), 0);
+	CHECK(rated == 0 && total == 0);
 	/* a re-rating supersedes: ann now gives pol's q1 answer a 5 (q1 a tie) */
 	rate(db, ann, g1, r1, 5, 11);
 	CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);

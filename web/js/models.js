@@ -45,17 +45,23 @@ function keyFigures(m) {
 
 /* What the gates decided about a version, in a sentence: the promotion gate
  * (metrics.promotion) and people's verdict (metrics.rollback, or
- * metrics.verdict for a candidate people promoted); null when none applies. */
+ * metrics.verdict for a candidate people promoted or, at their final look,
+ * kept); null when none applies. */
 function verdict(m) {
 	const x = m.metrics || {};
 	if (hackingRollback(x.rollback)) return hackingRollback(x.rollback);
 	if (x.rollback)
 		return `Rolled back to #${x.rollback.to}: raters scored it lower on ${x.rollback.worse} of ` +
 			`${x.rollback.worse + x.rollback.better + x.rollback.ties} prompts (sign test p = ${formatNumber(x.rollback.p)}).`;
-	if (x.verdict)
-		return `Promoted by people over #${x.verdict.over}: raters scored it higher on ${x.verdict.better} of ` +
-			`${x.verdict.worse + x.verdict.better + x.verdict.ties} prompts, lower on ${x.verdict.worse} ` +
-			`(${x.verdict.test === 'signed-rank' ? 'signed-rank' : 'sign'} test p = ${formatNumber(x.verdict.p)}).`;
+	if (x.verdict) {
+		const v = x.verdict, test = `${v.test === 'signed-rank' ? 'signed-rank' : 'sign'} test p = ${formatNumber(v.p)}` +
+			(typeof v.level === 'number' ? `, level ${formatNumber(v.level)}` : '');
+		const counts = `raters scored it higher on ${v.better} of ${v.worse + v.better + v.ties} prompts, lower on ${v.worse}`;
+		if (v.decision === 'kept')
+			return `Kept after people's final look against #${v.over} (${v.rated} of ${v.answers} answers rated): ${counts} ` +
+				`(${test}${v.rm_leans ? '' : '; the reward model did not lean its way'}).`;
+		return `Promoted by people over #${v.over}${v.look === 'final' ? ' at their final look' : ''}: ${counts} (${test}).`;
+	}
 	const p = x.promotion;
 	if (!p) return null;
 	if (p.mode !== 'gate') return p.decision === 'promoted' ? 'Promoted (promote: always).' : 'Kept as a candidate (promote: never).';
@@ -70,7 +76,7 @@ function figuresCell(m) {
 	if (!figs.length && !v && !spot) return el('td', { class: 'muted', text: GENERATES.includes(m.kind) ? 'not evaluated' : '—' });
 	return el('td', {}, figs.length ? el('div', { class: 'figures' }, ...figs.map(([k, val]) =>
 		el('span', { class: 'figure', 'data-figure': k }, el('span', { class: 'muted', text: `${k} ` }), el('strong', { text: formatNumber(val) })))) : null,
-	v ? el('div', { class: 'verdict muted', 'data-verdict': (m.metrics.rollback ? 'rollback' : m.metrics.verdict ? 'people' : m.metrics.promotion.decision), text: v }) : null,
+	v ? el('div', { class: 'verdict muted', 'data-verdict': (m.metrics.rollback ? 'rollback' : m.metrics.verdict ? (m.metrics.verdict.decision === 'kept' ? 'people-kept' : 'people') : m.metrics.promotion.decision), text: v }) : null,
 	spot);
 }
 
