@@ -376,18 +376,31 @@ static int row_logprobs(const struct trainer_rows *r, const struct llama_model *
 	return L;
 }
 
+uint64_t trainer_seq_hash(const struct trainer_seq *s)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)s->prompt_len;
+	h = rng_splitmix64(&h) ^ (uint64_t)s->n;
+	for (int t = 0; t < s->n; t++) {
+		uint64_t st = h ^ (uint32_t)s->tokens[t];
+		h = rng_splitmix64(&st);
+	}
+	return h ? h : 1;
+}
+
 /*
  * The prior's features of seqs[0..n), run in the order given, into row at[i]
  * of feats (n, TRAINER_PRIOR_FEATS) for seqs[i]; at NULL = row i.  With the
  * prior's empty prompt each micro-batch runs twice: its answers after the
  * empty prompt (into the rows' scratch s[3]), then as given — unless lp
  * holds the log-probs after the prompt already (row at[i] of (n, S), laid out
- * as trainer_collect writes them), which are then read instead.
+ * as trainer_collect writes them), which are then read instead.  full (n;
+ * NULL = not wanted) gets whether seqs[i]'s whole answer was read (not cut to
+ * max_T).
  */
-static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
+static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_rows *r,
 			      struct trainer_run *run, const struct trainer_seq *const *seqs,
 			      int n, int max_T, const int *at, const float *lp, int S,
-			      float *feats)
+			      float *feats, bool *full)
 {
 	struct llama_model *lm = pr->lm;
 	if (max_T <= 0 || max_T > lm->max_T)
@@ -450,15 +463,64 @@ static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_row
 			}
 			/* a long answer cut to max_T keeps fewer tokens after its prompt */
 			L = pmi && ulen[b] < L ? ulen[b] : L;
+			if (full)
+				full[i0 + b] = L == seqs[i0 + b]->n - seqs[i0 + b]->prompt_len;
 			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf,
 					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L);
 		}
 	}
+	rc = 0;
 out:
 	free(useq);
 	free(uptr);
 	free(utok);
 	free(ulen);
+	return rc;
+}
+
+/*
+ * prior_compute_rows through pr->cache (lp NULL; with lp the features cost
+ * one forward and the answers are new, RL's rollouts): the rows the cache
+ * knows are filled from it, the others computed, in the order given, and put
+ * in it unless cut.
+ */
+static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
+			      struct trainer_run *run, const struct trainer_seq *const *seqs,
+			      int n, int max_T, const int *at, const float *lp, int S,
+			      float *feats)
+{
+	const struct trainer_prior_cache *c = pr->cache;
+	if (!c || lp || n == 0)
+		return prior_compute_rows(pr, r, run, seqs, n, max_T, at, lp, S, feats, NULL);
+	/* the misses, in order: their sequences, rows and keys */
+	const struct trainer_seq **miss = malloc((size_t)n * sizeof *miss);
+	int *mrow = malloc((size_t)n * sizeof *mrow), m = 0, rc = 0;
+	uint64_t *key = malloc((size_t)n * sizeof *key);
+	bool *full = malloc((size_t)n * sizeof *full);
+	if (!miss || !mrow || !key || !full) {
+		rc = trainer_fail(run, -ENOMEM, "out of memory for the prior's %d rows", n);
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		int row = at ? at[i] : i;
+		uint64_t k = trainer_seq_hash(seqs[i]);
+		if (c->get(c->ctx, k, feats + (size_t)row * TRAINER_PRIOR_FEATS))
+			continue;
+		miss[m] = seqs[i];
+		mrow[m] = row;
+		key[m++] = k;
+	}
+	if (m > 0 && (rc = prior_compute_rows(pr, r, run, miss, m, max_T, mrow, NULL, 0, feats,
+					      full)) < 0)
+		goto out;
+	for (int i = 0; i < m; i++)
+		if (full[i])
+			c->put(c->ctx, key[i], feats + (size_t)mrow[i] * TRAINER_PRIOR_FEATS);
+out:
+	free(miss);
+	free(mrow);
+	free(key);
+	free(full);
 	return rc;
 }
 

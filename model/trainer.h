@@ -170,6 +170,25 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  */
 #define TRAINER_PRIOR_FEATS 5
 #define TRAINER_PRIOR_FLOOR (-20.0f)
+
+/*
+ * A store of prior features kept by the caller between calls: an answer's
+ * features depend only on its tokens (with its prompt's), the language model
+ * and the empty prompt, so a reward job that sees last round's answers again
+ * need not run them through the language model again.  key is
+ * trainer_seq_hash of the sequence; get fills f (TRAINER_PRIOR_FEATS) and
+ * returns true when it knows the key; put records f (copied).  The store
+ * must hold features of one language model and empty prompt only: the
+ * caller's to see to.  An answer cut to max_T is neither looked up nor put.
+ */
+struct trainer_prior_cache {
+	bool (*get)(void *ctx, uint64_t key, float *f);
+	void (*put)(void *ctx, uint64_t key, const float *f);
+	void *ctx;
+};
+/* A 64-bit hash of s's tokens and prompt length, never 0. */
+uint64_t trainer_seq_hash(const struct trainer_seq *s);
+
 struct trainer_prior {
 	struct llama_model *lm;  /* the frozen language model of the features
 				    (LLAMA_NO_GRADS is enough); borrowed; NULL =
@@ -183,6 +202,8 @@ struct trainer_prior {
 	float b;
 	float mu[TRAINER_PRIOR_FEATS], sd[TRAINER_PRIOR_FEATS];
 	bool alone;              /* score = prior(x, y) only (see above) */
+	const struct trainer_prior_cache *cache; /* borrowed; NULL = none: features
+						    computed every time */
 };
 /* The features of one answer from its L > 0 token log-probs after its prompt,
  * lp (L), and after the empty prompt, ulp (L; NULL = none): f[0] the mean of

@@ -409,6 +409,7 @@ void job_cache_free(struct job_cache *c)
 	if (!c)
 		return;
 	cache_release(c);
+	prior_store_release(&c->prior);
 	free(c);
 }
 
@@ -563,8 +564,10 @@ int job_run(struct job_env *env, const struct db_work_job *wj, int64_t *model_id
 	if (model_id)
 		*model_id = j->model_id;
 
-	if (j->cache == &j->own_cache)
+	if (j->cache == &j->own_cache) {
 		cache_release(&j->own_cache);
+		prior_store_release(&j->own_cache.prior);
+	}
 	json_decref(j->params);
 	json_decref(j->metrics);
 	json_decref(j->resolved);

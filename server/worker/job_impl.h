@@ -123,12 +123,30 @@ bool job_bad_field(char *field, size_t fl, char *msg, size_t ml, const char *key
 bool job_param_check(const char *kind, const char *name, json_t *v, const char *field_name,
 		     char *field, size_t field_len, char *msg, size_t msg_len);
 
+/* Likelihood-prior features kept between jobs (job_prior.c): those of one
+ * language model version and empty prompt, by trainer_seq_hash — what the
+ * reward and score jobs of the next round find again for every answer rated
+ * before. */
+struct prior_slot {
+	uint64_t key;               /* 0 = empty */
+	float f[TRAINER_PRIOR_FEATS];
+};
+struct prior_store {
+	int64_t lm_id;              /* the features' language model; 0 = none yet */
+	int *uncond;                /* (n_uncond) its empty prompt's tokens (owned) */
+	int n_uncond;
+	struct prior_slot *slots;   /* (cap) open addressing, cap a power of 2 */
+	size_t cap, n;
+	int64_t hits, misses;       /* since the last rm_prior_cache */
+};
+
 /* The generator kept between generate jobs (job.c): server/worker/gen.h's model,
- * the one generation path of the program. */
+ * the one generation path of the program; and the prior's features. */
 struct job_cache {
 	bool loaded;
 	int64_t id;                 /* the version loaded */
 	struct gen_model g;
+	struct prior_store prior;
 };
 
 struct job {
@@ -234,8 +252,23 @@ struct rm_prior {
 	int64_t model_id;            /* the prior's language model version */
 	struct modelstore_model m;   /* that version, when loaded here */
 	struct llama_model own;      /* and its forward-only model */
+	struct trainer_prior_cache tc; /* pr.cache when rm_prior_cache attached it */
 };
 void rm_prior_release(struct rm_prior *p);
+/* Lets p (its language model and empty prompt set by rm_prior_lm or
+ * rm_prior_attach) find and keep its features in the job's cache
+ * (struct prior_store; emptied first when it held another model's or
+ * template's); for the reward and score jobs, which see the same answers
+ * round after round.  Returns 0 or -ENOMEM. */
+int rm_prior_cache(struct job *j, struct rm_prior *p);
+/* What the store said since rm_prior_cache: answers found, answers computed. */
+void rm_prior_cache_counts(const struct job *j, int64_t *hits, int64_t *misses);
+/* Empties a store and frees what it holds. */
+void prior_store_release(struct prior_store *s);
+/* The store as trainer_prior_cache calls it (ctx: the store): exposed for
+ * tests/unit. */
+bool prior_store_get(void *ctx, uint64_t key, float *f);
+void prior_store_put(void *ctx, uint64_t key, const float *f);
 /* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
  * else a forward-only model (B, T) of that version loaded into p, which must
  * be a language model of like's vocabulary; and p->pr.uncond at the empty

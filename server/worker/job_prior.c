@@ -11,7 +11,101 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- the features kept between jobs -------------------------------------------- */
+
+#define PRIOR_STORE_MIN 4096
+#define PRIOR_STORE_MAX ((size_t)1 << 20)  /* slots (32 MB): full, it starts afresh */
+
+void prior_store_release(struct prior_store *s)
+{
+	free(s->uncond);
+	free(s->slots);
+	memset(s, 0, sizeof *s);
+}
+
+static struct prior_slot *store_find(struct prior_slot *slots, size_t cap, uint64_t key)
+{
+	size_t i = (size_t)key & (cap - 1);
+	while (slots[i].key && slots[i].key != key)
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+bool prior_store_get(void *ctx, uint64_t key, float *f)
+{
+	struct prior_store *s = ctx;
+	struct prior_slot *e = s->cap ? store_find(s->slots, s->cap, key) : NULL;
+	if (!e || e->key != key) {
+		s->misses++;
+		return false;
+	}
+	memcpy(f, e->f, sizeof e->f);
+	s->hits++;
+	return true;
+}
+
+/* Out of memory the feature is not kept: the store is a cache. */
+void prior_store_put(void *ctx, uint64_t key, const float *f)
+{
+	struct prior_store *s = ctx;
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : PRIOR_STORE_MIN;
+		if (cap > PRIOR_STORE_MAX) {
+			/* full: afresh, at the size it had */
+			memset(s->slots, 0, s->cap * sizeof *s->slots);
+			s->n = 0;
+		} else {
+			struct prior_slot *slots = calloc(cap, sizeof *slots);
+			if (!slots)
+				return;
+			for (size_t i = 0; i < s->cap; i++)
+				if (s->slots[i].key)
+					*store_find(slots, cap, s->slots[i].key) = s->slots[i];
+			free(s->slots);
+			s->slots = slots;
+			s->cap = cap;
+		}
+	}
+	struct prior_slot *e = store_find(s->slots, s->cap, key);
+	if (!e->key)
+		s->n++;
+	e->key = key;
+	memcpy(e->f, f, sizeof e->f);
+}
+
+int rm_prior_cache(struct job *j, struct rm_prior *p)
+{
+	struct prior_store *s = &j->cache->prior;
+	bool same = s->lm_id == p->model_id && s->n_uncond == p->pr.n_uncond &&
+		    (p->pr.n_uncond == 0 ||
+		     !memcmp(s->uncond, p->pr.uncond, (size_t)p->pr.n_uncond * sizeof(int)));
+	if (!same) {
+		prior_store_release(s);
+		if (p->pr.n_uncond > 0) {
+			s->uncond = malloc((size_t)p->pr.n_uncond * sizeof(int));
+			if (!s->uncond)
+				return job_fail(j, -ENOMEM, "out of memory");
+			memcpy(s->uncond, p->pr.uncond, (size_t)p->pr.n_uncond * sizeof(int));
+		}
+		s->n_uncond = p->pr.n_uncond;
+		s->lm_id = p->model_id;
+	}
+	s->hits = s->misses = 0;
+	p->tc = (struct trainer_prior_cache){ prior_store_get, prior_store_put, s };
+	p->pr.cache = &p->tc;
+	return 0;
+}
+
+void rm_prior_cache_counts(const struct job *j, int64_t *hits, int64_t *misses)
+{
+	*hits = j->cache->prior.hits;
+	*misses = j->cache->prior.misses;
+}
+
+/* ---- the prior of a job ------------------------------------------------------------- */
 
 void rm_prior_release(struct rm_prior *p)
 {

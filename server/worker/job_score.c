@@ -167,7 +167,8 @@ int job_score(struct job *j)
 		seq[i].tokens = t.ids + off[i];
 	int T = job_max_T(j, &mrm, longest);
 	if ((rc = job_llama(j, &rm, &mrm, s->micro_batch, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	    (rc = rm_prior_attach(j, &mrm, &tk, &rm, &prior, NULL, 0, s->micro_batch, T)) < 0)
+	    (rc = rm_prior_attach(j, &mrm, &tk, &rm, &prior, NULL, 0, s->micro_batch, T)) < 0 ||
+	    (rm.prior && (rc = rm_prior_cache(j, &prior)) < 0))
 		goto out;
 	bool with_prior = rm.prior != NULL;
 	int n_alone = with_prior ? set.n - n_trained : 0;
@@ -216,6 +217,13 @@ int job_score(struct job *j)
 		}
 		i0 += nc;
 		job_progress(j, (float)i0 / (float)set.n);
+	}
+	if (with_prior) {
+		int64_t hits, misses;
+		rm_prior_cache_counts(j, &hits, &misses);
+		json_object_set_new(j->metrics, "prior_features_kept", json_integer(hits));
+		job_log(j, "likelihood prior: the features of %lld answers seen before kept, %lld "
+			"computed", (long long)hits, (long long)misses);
 	}
 	double mean = sum / set.n, var = sum2 / set.n - mean * mean;
 	json_object_set_new(j->metrics, "score_mean", json_real(mean));

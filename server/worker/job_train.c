@@ -571,7 +571,8 @@ int job_reward(struct job *j)
 	if (s->prior) {
 		int64_t ref_id;
 		if ((rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
-		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, &b.tk, B, rm.max_T)) < 0)
+		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, &b.tk, B, rm.max_T)) < 0 ||
+		    (rc = rm_prior_cache(j, &prior)) < 0)
 			goto out;
 		rm.prior = &prior.pr;
 	}
@@ -589,6 +590,11 @@ int job_reward(struct job *j)
 	}
 	reward_metrics(j, &res);
 	if (s->prior) {
+		int64_t hits, misses;
+		rm_prior_cache_counts(j, &hits, &misses);
+		job_log(j, "likelihood prior: the features of %lld answers seen before kept, %lld "
+			"computed", (long long)hits, (long long)misses);
+		json_object_set_new(j->metrics, "prior_features_kept", json_integer(hits));
 		json_t *pj = rm_prior_json(&prior);
 		json_object_set(j->metrics, "prior", pj);
 		json_object_set_new(b.m.meta, "prior", pj);

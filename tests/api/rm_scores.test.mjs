@@ -206,6 +206,10 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		assert.ok(rj.metrics.heldout_prompt_ids.length > 0 && trained.size > 0, JSON.stringify(rj.metrics));
 		const sj = await jobSucceeded(srv, rj.metrics.score_job_id);
 		assert.equal(sj.metrics.prior_model_id, prior.model_id, 'the score job attaches the recorded prior');
+		// the features the reward job computed are kept for the score job (job_prior.c)
+		assert.ok(rj.metrics.prior_features_kept < rj.metrics.answers, JSON.stringify(rj.metrics));
+		assert.ok(sj.metrics.prior_features_kept >= rj.metrics.answers,
+			`the score job found the reward job's ${rj.metrics.answers} answers' features: ${sj.metrics.prior_features_kept}`);
 
 		// which answers get the prior alone: those of every prompt not in train_prompt_ids
 		const s1 = await all();
@@ -230,6 +234,8 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		// model's times one factor, the seen answers' are not
 		const rj2 = await jobSucceeded(srv, await submitJob(srv, 'reward', { ...params, epochs: 4 }));
 		assert.deepEqual(rj2.metrics.train_prompt_ids, rj.metrics.train_prompt_ids);
+		assert.equal(rj2.metrics.prior_features_kept, rj2.metrics.answers, 'the second reward job computes no feature again');
+		assert.deepEqual(rj2.metrics.prior.mu, rj.metrics.prior.mu, 'from the same features');
 		await jobSucceeded(srv, rj2.metrics.score_job_id);
 		const s2 = new Map((await all()).map((r) => [r.id, r]));
 		for (const r of s1) assert.equal(s2.get(r.id).rm_model_id, rj2.model_id);

@@ -11,6 +11,7 @@
  * measured after training against stated bounds.
  */
 #include "model/trainer.h"
+#include "model/trainer_impl.h"
 #include "model/adamw.h"
 #include "model/infer.h"
 #include "model/llama.h"
@@ -1137,6 +1138,123 @@ static void test_collect_sorted_rows_keep_their_outputs(void)
 	llama_model_release(&lm);
 }
 
+/* A store of prior features for the tests: a small map by key, counting. */
+enum { TC_MAX = 512 };
+struct test_cache {
+	uint64_t key[TC_MAX];
+	float f[TC_MAX][TRAINER_PRIOR_FEATS];
+	int n, gets, hits, puts;
+};
+
+static bool tc_get(void *ctx, uint64_t key, float *f)
+{
+	struct test_cache *c = ctx;
+	c->gets++;
+	for (int i = 0; i < c->n; i++)
+		if (c->key[i] == key) {
+			memcpy(f, c->f[i], sizeof c->f[i]);
+			c->hits++;
+			return true;
+		}
+	return false;
+}
+
+static void tc_put(void *ctx, uint64_t key, const float *f)
+{
+	struct test_cache *c = ctx;
+	c->puts++;
+	for (int i = 0; i < c->n; i++)
+		if (c->key[i] == key) {
+			memcpy(c->f[i], f, sizeof c->f[i]);
+			return;
+		}
+	if (c->n < TC_MAX) {
+		c->key[c->n] = key;
+		memcpy(c->f[c->n++], f, sizeof c->f[0]);
+	}
+}
+
+/*
+ * The prior's features through a store (struct trainer_prior_cache): scores
+ * with an empty store are those without one, and every answer is put in it;
+ * scored again, every answer is found and nothing computed, with the same
+ * scores; what the store holds is what is used (a planted feature vector
+ * gives the score computed here from it); and an answer cut to max_T is
+ * neither found nor put.  The key: equal token sequences alike, one token or
+ * the prompt length apart not.
+ */
+static void test_prior_cache(void)
+{
+	make_reward_data();
+	struct llama_model lm, rm;
+	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
+	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
+	rm.score = LLAMA_SCORE_MEAN;
+	static struct test_cache c;
+	memset(&c, 0, sizeof c);
+	struct trainer_prior_cache tc = { tc_get, tc_put, &c };
+	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2,
+				    .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f }, .b = 0.1f,
+				    .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f },
+				    .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f }, .alone = true };
+	rm.prior = &pr;
+	enum { N = 6 * RK };
+	const struct trainer_seq *all = &rg_seq[0][0];
+	static float plain[N], first[N], again[N];
+	char err[256] = "";
+	CHECK_INT_EQ(trainer_score(&rm, all, N, plain, err, sizeof err), 0);
+	pr.cache = &tc;
+	CHECK_INT_EQ(trainer_score(&rm, all, N, first, err, sizeof err), 0);
+	int distinct = c.n;
+	CHECK(distinct > N / 2);
+	CHECK_INT_EQ(c.puts, N - c.hits);   /* every miss put (twins found) */
+	int hits0 = c.hits, puts0 = c.puts;
+	CHECK_INT_EQ(trainer_score(&rm, all, N, again, err, sizeof err), 0);
+	CHECK_INT_EQ(c.hits - hits0, N);
+	CHECK_INT_EQ(c.puts, puts0);        /* nothing computed */
+	for (int i = 0; i < N; i++) {
+		CHECK_NEAR(first[i], plain[i], 1e-5);
+		CHECK_NEAR(again[i], plain[i], 1e-5);
+	}
+	/* what the store says is used */
+	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f }, one;
+	tc_put(&c, trainer_seq_hash(&all[3]), planted);
+	CHECK_INT_EQ(trainer_score(&rm, &all[3], 1, &one, err, sizeof err), 0);
+	CHECK_NEAR(one, trainer_prior_score(&pr, planted), 1e-6);
+	/* the key */
+	int tok[SEQ];
+	memcpy(tok, all[5].tokens, (size_t)all[5].n * sizeof *tok);
+	struct trainer_seq twin = { tok, all[5].n, all[5].prompt_len, all[5].ended };
+	CHECK(trainer_seq_hash(&twin) == trainer_seq_hash(&all[5]));
+	twin.prompt_len++;
+	CHECK(trainer_seq_hash(&twin) != trainer_seq_hash(&all[5]));
+	twin.prompt_len--;
+	tok[twin.n - 1] ^= 1;
+	CHECK(trainer_seq_hash(&twin) != trainer_seq_hash(&all[5]));
+	/* cut to max_T: computed every time, never put */
+	int longest = 0;
+	for (int i = 0; i < N; i++)
+		longest = all[i].n > all[longest].n ? i : longest;
+	const struct trainer_seq *cut = &all[longest];
+	int max_T = cut->prompt_len + 2;
+	CHECK(cut->n > max_T);
+	memset(&c, 0, sizeof c);
+	struct trainer_rows rows = { 0 };
+	struct trainer_run run;
+	trainer_run_init(&run, NULL, err, sizeof err);
+	float f1[TRAINER_PRIOR_FEATS], f2[TRAINER_PRIOR_FEATS];
+	REQUIRE(trainer_rows_init(&rows, 1, SEQ) == 0);
+	CHECK_INT_EQ(trainer_prior_collect(&pr, &rows, &run, &cut, 1, max_T, NULL, 0, f1), 0);
+	CHECK_INT_EQ(c.puts, 0);
+	CHECK_INT_EQ(trainer_prior_collect(&pr, &rows, &run, &cut, 1, max_T, NULL, 0, f2), 0);
+	CHECK_INT_EQ(c.hits, 0);
+	CHECK_INT_EQ(c.puts, 0);
+	CHECK(f1[4] < logf((float)(cut->n - cut->prompt_len)));   /* fewer tokens read */
+	trainer_rows_release(&rows);
+	llama_model_release(&rm);
+	llama_model_release(&lm);
+}
+
 static void test_reward_prior_follows_likelihood(void) { reward_prior_case(false); }
 static void test_reward_prior_reversed(void) { reward_prior_case(true); }
 
@@ -1922,6 +2040,7 @@ int main(void)
 	RUN(test_prior_features_direct);
 	RUN(test_collect_sorted_rows_keep_their_outputs);
 	RUN(test_reward_prior_follows_likelihood);
+	RUN(test_prior_cache);
 	RUN(test_reward_prior_reversed);
 	RUN(test_built_rm_rewards_token);
 	RUN(test_ppo_raises_reward);
