@@ -478,11 +478,23 @@ out:
 	return rc;
 }
 
+/* A miss's key and where it is among the misses, to sort by key. */
+struct key_at {
+	uint64_t key;
+	int at;
+};
+
+static int cmp_key_at(const void *a, const void *b)
+{
+	const struct key_at *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key ? 1 : x->at - y->at;
+}
+
 /*
  * prior_compute_rows through pr->cache (lp NULL; with lp the features cost
  * one forward and the answers are new, RL's rollouts): the rows the cache
- * knows are filled from it, the others computed, in the order given, and put
- * in it unless cut.
+ * knows are filled from it, the others computed — equal sequences once —
+ * and put in it unless cut.
  */
 static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
 			      struct trainer_run *run, const struct trainer_seq *const *seqs,
@@ -510,12 +522,49 @@ static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_row
 		mrow[m] = row;
 		key[m++] = k;
 	}
-	if (m > 0 && (rc = prior_compute_rows(pr, r, run, miss, m, max_T, mrow, NULL, 0, feats,
-					      full)) < 0)
-		goto out;
+	/* equal sequences among the misses run once, in the order given (by
+	 * length, as the callers sort them: little padding): twins get the same
+	 * features to the bit, whichever rows a micro-batch would have put
+	 * beside them */
+	struct key_at *by = malloc((size_t)(m > 0 ? m : 1) * sizeof *by);
+	const struct trainer_seq **dseq = malloc((size_t)(m > 0 ? m : 1) * sizeof *dseq);
+	int *drow = malloc((size_t)(m > 0 ? m : 1) * sizeof *drow);
+	int *twin = malloc((size_t)(m > 0 ? m : 1) * sizeof *twin), u = 0;
+	if (!by || !dseq || !drow || !twin) {
+		rc = trainer_fail(run, -ENOMEM, "out of memory for the prior's %d rows", n);
+		goto out_dedup;
+	}
 	for (int i = 0; i < m; i++)
-		if (full[i])
-			c->put(c->ctx, key[i], feats + (size_t)mrow[i] * TRAINER_PRIOR_FEATS);
+		by[i] = (struct key_at){ key[i], i };
+	qsort(by, (size_t)m, sizeof *by, cmp_key_at);
+	/* twin[i]: the first miss with miss i's key (i itself when it is) */
+	for (int i = 0, f = 0; i < m; i++) {
+		f = i > 0 && by[i].key == by[i - 1].key ? f : by[i].at;
+		twin[by[i].at] = f;
+	}
+	for (int i = 0; i < m; i++)
+		if (twin[i] == i) {
+			dseq[u] = miss[i];
+			drow[u++] = mrow[i];
+		}
+	if (u > 0 && (rc = prior_compute_rows(pr, r, run, dseq, u, max_T, drow, NULL, 0, feats,
+					      full)) < 0)
+		goto out_dedup;
+	for (int i = 0, d = 0; i < m; i++) {
+		float *f = feats + (size_t)mrow[i] * TRAINER_PRIOR_FEATS;
+		if (twin[i] == i) {
+			if (full[d++])
+				c->put(c->ctx, key[i], f);
+		} else {
+			memcpy(f, feats + (size_t)mrow[twin[i]] * TRAINER_PRIOR_FEATS,
+			       TRAINER_PRIOR_FEATS * sizeof *f);
+		}
+	}
+out_dedup:
+	free(by);
+	free(dseq);
+	free(drow);
+	free(twin);
 out:
 	free(miss);
 	free(mrow);

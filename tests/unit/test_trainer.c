@@ -1250,6 +1250,20 @@ static void test_prior_cache(void)
 	CHECK_INT_EQ(c.hits, 0);
 	CHECK_INT_EQ(c.puts, 0);
 	CHECK(f1[4] < logf((float)(cut->n - cut->prompt_len)));   /* fewer tokens read */
+	/* twins in one call (the same tokens twice, as a conversation and its
+	 * transcript typed out make them): run once, the same features to the
+	 * bit, put once */
+	tok[twin.n - 1] ^= 1;
+	const struct trainer_seq *pair[3] = { &all[5], &all[6], &twin };
+	float fp[3][TRAINER_PRIOR_FEATS];
+	memset(&c, 0, sizeof c);
+	trainer_rows_release(&rows);
+	REQUIRE(trainer_rows_init(&rows, 3, SEQ) == 0);
+	CHECK_INT_EQ(trainer_prior_collect(&pr, &rows, &run, pair, 3, 0, NULL, 0, &fp[0][0]), 0);
+	CHECK(trainer_seq_hash(&twin) == trainer_seq_hash(&all[5]));
+	CHECK(trainer_seq_hash(&all[6]) != trainer_seq_hash(&all[5]));
+	CHECK(!memcmp(fp[0], fp[2], sizeof fp[0]));
+	CHECK_INT_EQ(c.puts, 2);
 	trainer_rows_release(&rows);
 	llama_model_release(&rm);
 	llama_model_release(&lm);
