@@ -261,8 +261,9 @@ void rm_prior_release(struct rm_prior *p);
  * template's); for the reward and score jobs, which see the same answers
  * round after round.  Returns 0 or -ENOMEM. */
 int rm_prior_cache(struct job *j, struct rm_prior *p);
-/* What the store said since rm_prior_cache: answers found, answers computed. */
-void rm_prior_cache_counts(const struct job *j, int64_t *hits, int64_t *misses);
+/* What the store said since rm_prior_cache — answers found, answers
+ * computed — in the job's log and its metrics ("prior_features_kept"). */
+void rm_prior_cache_report(struct job *j);
 /* Empties a store and frees what it holds. */
 void prior_store_release(struct prior_store *s);
 /* The store as trainer_prior_cache calls it (ctx: the store): exposed for

@@ -99,10 +99,12 @@ int rm_prior_cache(struct job *j, struct rm_prior *p)
 	return 0;
 }
 
-void rm_prior_cache_counts(const struct job *j, int64_t *hits, int64_t *misses)
+void rm_prior_cache_report(struct job *j)
 {
-	*hits = j->cache->prior.hits;
-	*misses = j->cache->prior.misses;
+	const struct prior_store *s = &j->cache->prior;
+	json_object_set_new(j->metrics, "prior_features_kept", json_integer(s->hits));
+	job_log(j, "likelihood prior: the features of %lld answers seen before kept, %lld computed",
+		(long long)s->hits, (long long)s->misses);
 }
 
 /* ---- the prior of a job ------------------------------------------------------------- */

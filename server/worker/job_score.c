@@ -218,13 +218,8 @@ int job_score(struct job *j)
 		i0 += nc;
 		job_progress(j, (float)i0 / (float)set.n);
 	}
-	if (with_prior) {
-		int64_t hits, misses;
-		rm_prior_cache_counts(j, &hits, &misses);
-		json_object_set_new(j->metrics, "prior_features_kept", json_integer(hits));
-		job_log(j, "likelihood prior: the features of %lld answers seen before kept, %lld "
-			"computed", (long long)hits, (long long)misses);
-	}
+	if (with_prior)
+		rm_prior_cache_report(j);
 	double mean = sum / set.n, var = sum2 / set.n - mean * mean;
 	json_object_set_new(j->metrics, "score_mean", json_real(mean));
 	json_object_set_new(j->metrics, "score_std", json_real(var > 0 ? sqrt(var) : 0));

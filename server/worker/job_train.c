@@ -590,11 +590,7 @@ int job_reward(struct job *j)
 	}
 	reward_metrics(j, &res);
 	if (s->prior) {
-		int64_t hits, misses;
-		rm_prior_cache_counts(j, &hits, &misses);
-		job_log(j, "likelihood prior: the features of %lld answers seen before kept, %lld "
-			"computed", (long long)hits, (long long)misses);
-		json_object_set_new(j->metrics, "prior_features_kept", json_integer(hits));
+		rm_prior_cache_report(j);
 		json_t *pj = rm_prior_json(&prior);
 		json_object_set(j->metrics, "prior", pj);
 		json_object_set_new(b.m.meta, "prior", pj);

@@ -1100,6 +1100,15 @@ static void reward_prior_case(bool reverse)
 	llama_model_release(&lm);
 }
 
+/* A prior over lm with fixed weights of every sign, for the scoring tests. */
+static struct trainer_prior fixed_prior(struct llama_model *lm)
+{
+	return (struct trainer_prior){ .lm = lm, .uncond = test_uncond, .n_uncond = 2,
+				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f }, .b = 0.1f,
+				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f },
+				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f } };
+}
+
 /*
  * trainer_collect runs its rows sorted by length, so a batch pads little:
  * each row still gets its own outputs.  Twelve groups of answers of 5 to 13
@@ -1113,10 +1122,7 @@ static void test_collect_sorted_rows_keep_their_outputs(void)
 	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
 	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
 	rm.score = LLAMA_SCORE_MEAN;
-	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2,
-				    .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f }, .b = 0.1f,
-				    .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f },
-				    .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f } };
+	struct trainer_prior pr = fixed_prior(&lm);
 	rm.prior = &pr;
 	enum { N = 12 * RK };
 	const struct trainer_seq *all = &rg_seq[0][0];
@@ -1193,10 +1199,8 @@ static void test_prior_cache(void)
 	static struct test_cache c;
 	memset(&c, 0, sizeof c);
 	struct trainer_prior_cache tc = { tc_get, tc_put, &c };
-	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2,
-				    .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f }, .b = 0.1f,
-				    .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f },
-				    .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f }, .alone = true };
+	struct trainer_prior pr = fixed_prior(&lm);
+	pr.alone = true;
 	rm.prior = &pr;
 	enum { N = 6 * RK };
 	const struct trainer_seq *all = &rg_seq[0][0];
