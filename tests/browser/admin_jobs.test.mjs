@@ -7,8 +7,9 @@
  * the hover read-out gives the API's value); server validation errors land
  * under the field; cancel a queued and a running job, retry one; model
  * versions with their eval figures and a chart across versions, roll back and
- * the active badge moving; auto-training settings saved, reloaded, rejected
- * values shown inline.  Screenshots go to /tmp/rlhfd-{jobs,models,training}.png.
+ * the active badge moving; people's verdict on a candidate in words (kept
+ * or promoted at the final look); auto-training settings saved, reloaded,
+ * rejected values shown inline.  Screenshots go to /tmp/rlhfd-{jobs,models,training}.png.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -402,6 +403,60 @@ test('models: versions with their figures, a chart across versions, roll back mo
 		assert.equal(ej.kind, 'eval');
 		assert.equal(ej.params.model_id, ppo);
 		await jobSucceeded(srv, eid);
+		assert.deepEqual(unexpected(page), []);
+		await page.context().close();
+	} finally {
+		await w.stop();
+	}
+});
+
+/*
+ * People's verdict on a candidate, in the sentence the Models page writes.  A
+ * verdict needs a candidate the reward-model gate found sound and people's
+ * ratings of its answers — the demo loop makes them (tests/e2e), the tiny
+ * model cannot — so this test takes two real best policies and adds to the
+ * API's answer the metrics.verdict objects server/worker/autotrain.c writes
+ * (their shape as there); the decisions themselves are tested in
+ * tests/unit/test_promote.c and tests/e2e/safety.test.mjs.
+ */
+test('models: people\'s verdict — kept at the final look, promoted at the final look — said in words', async () => {
+	const w = await serverWithModel(tiny);
+	try {
+		const { srv } = w;
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
+		const ann = await createRater(srv, 'ann');
+		assert.ok(await rateAll(ann) > 0);
+		await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		const bestParams = { require_reward_acc: 0, promote: 'never', max_steps: 1, ptx: 0, ref_model_id: 1 };
+		const kept = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
+		const promoted = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
+		const verdicts = {
+			[kept]: { decision: 'kept', over: 1, better: 53, worse: 47, ties: 28, p: 0.0591, test: 'signed-rank',
+				look: 'final', level: 0.01, rm_leans: false, rated: 500, answers: 512 },
+			[promoted]: { decision: 'promoted', over: 1, better: 60, worse: 37, ties: 31, p: 0.003, test: 'signed-rank',
+				look: 'final', level: 0.05, rm_leans: true, rated: 490, answers: 512 },
+		};
+		const page = await adminPage(srv, '#models');
+		await page.route('**/api/models', async (route) => {
+			const res = await route.fetch();
+			const body = await res.json();
+			for (const m of body.models) if (verdicts[m.id]) m.metrics.verdict = verdicts[m.id];
+			await route.fulfill({ response: res, json: body });
+		});
+		await page.reload();
+		const row = (id) => `#models tbody tr[data-model="${id}"]`;
+		await page.waitForSelector(`${row(promoted)} .verdict`);
+		assert.equal(await page.getAttribute(`${row(kept)} .verdict`, 'data-verdict'), 'people-kept');
+		assert.equal(await page.textContent(`${row(kept)} .verdict`),
+			'Kept after people\'s final look against #1 (500 of 512 answers rated): raters scored it higher on 53 ' +
+			'of 128 prompts, lower on 47 (signed-rank test p = 0.0591, level 0.01; the reward model did not lean its way).');
+		assert.equal(await page.getAttribute(`${row(promoted)} .verdict`, 'data-verdict'), 'people');
+		assert.equal(await page.textContent(`${row(promoted)} .verdict`),
+			'Promoted by people over #1 at their final look: raters scored it higher on 60 of 128 prompts, lower on 37 ' +
+			'(signed-rank test p = 0.003, level 0.05).');
+		// the candidates stay candidates: the page offers to activate them by hand
+		for (const id of [kept, promoted])
+			assert.ok(await page.$(`${row(id)} button[data-action="activate"]`), `model ${id} can be activated by hand`);
 		assert.deepEqual(unexpected(page), []);
 		await page.context().close();
 	} finally {
