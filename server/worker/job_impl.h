@@ -62,6 +62,12 @@ struct job_settings {
 	int best_soup;              /* from the reference: average with the previous best
 				       policy, the newest weighing 1/min(members, this);
 				       0 or 1 = no soup (3) */
+	int rs_k;                   /* answers the parent samples per training prompt for the
+				       reward model to pick from (0 = people's answers only,
+				       the default) */
+	float rs_min;               /* ... the pick joins when scored at least this (0.5) */
+	float rs_require_acc;       /* ... only with a reward model whose held-out accuracy's
+				       lower bound is above this (0.55) */
 	double ptx;                 /* pre-training documents per best-rated answer (1) */
 	int ptx_tokens;             /* each cut to this many tokens (32) */
 	/* the trainers' own */

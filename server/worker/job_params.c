@@ -285,6 +285,17 @@ static const struct knob BEST[] = {
 	  "the first soup members are averaged alike and later ones decay; 0 or 1 = no soup"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
+	K("rs_k", KNOB_INT, 0, 64, rs_k, 0,
+	  "rejection sampling: the parent answers each of the reward model's training prompts "
+	  "this many times and the reward model's best answer joins people's best-rated ones "
+	  "(if it ended and scored at least rs_min); 0 = people's answers only (the default: "
+	  "at 4 the development split moved no more than its noise, for 8-12 s a round)"),
+	K("rs_min", KNOB_FLOAT, -100, 100, rs_min, 0,
+	  "the least reward-model score of a sampled answer that joins (scores are normalised "
+	  "over the rated answers: 0 the mean, 1 one standard deviation above)"),
+	K("rs_require_acc", KNOB_FLOAT, 0, 1, rs_require_acc, 0,
+	  "sample only with a reward model whose held-out accuracy's 95 % lower bound is above "
+	  "this (else people's answers only)"),
 	K("ptx", KNOB_DOUBLE, 0, 100, ptx, 0,
 	  "documents of the base model's pre-training text replayed per best-rated answer, so "
 	  "that the answers to the rated prompts do not pull what the model says about "
@@ -642,6 +653,9 @@ static void settings_defaults(const struct job_kind *kind, struct job_settings *
 		s->require_reward_acc = 0;
 		s->ptx = 1;
 		s->ptx_tokens = 32;
+		s->rs_k = 0;
+		s->rs_min = 0.5f;
+		s->rs_require_acc = 0.55f;
 	}
 }
 

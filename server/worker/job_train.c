@@ -23,8 +23,10 @@
  *    pairs.jsonl?split=train exports the same pairs.
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
  *  - best: the SFT rows (min_score, no demonstrations) of the prompts the
- *    reward model trained on; the result averaged with the previous best
- *    policy of the reference (best_soup).
+ *    reward model trained on, plus, with a credible reward model, its best of
+ *    rs_k answers the parent samples to each of those prompts (best_rs); the
+ *    result averaged with the previous best policy of the reference
+ *    (best_soup).
  *  - eval: the prompts of params.split (default eval).
  *
  * Models: policy = params.model_id or the active model; reference =
@@ -1170,6 +1172,107 @@ out:
 	return rc;
 }
 
+/*
+ * Rejection sampling proper (Llama 2's): the parent — the policy the job
+ * improves — answers each of the reward model's training prompts rs_k times,
+ * the reward model scores the answers as RL scores rated prompts (network +
+ * prior), and each prompt's best answer joins people's best-rated ones when it
+ * ended and scored at least rs_min (scores are normalised over the rated
+ * answers: 0 the mean, 1 one standard deviation above).  People's answers
+ * teach the prompts they rated well; the picks add an answer wherever the
+ * parent can give a good one, which the reward model tells on the prompts it
+ * trained on.  Only with a reward model credibly better than chance on its
+ * held-out prompts (rs_require_acc): on random or uninformative ratings the
+ * job trains on people's answers alone, as before.  Adds to S (finished
+ * again); metrics "rs".
+ */
+static int best_rs(struct job *j, const struct base *b, json_t *rmm,
+		   const struct modelstore_model *refm, int64_t ref_id,
+		   const struct modelstore_model *mrm, int B, int T, struct seqs *S)
+{
+	struct job_settings *s = &j->s;
+	struct prompts P = { 0 };
+	struct llama_model par = { 0 }, ref = { 0 }, rm = { 0 };
+	struct rm_prior prior = { 0 };
+	struct trainer_eval_result ec = { 0 };
+	struct trainer_eval_params ev;
+	char why[400], e[512] = "";
+	int *buf = NULL, added = 0, rc;
+
+	if (s->rs_k <= 0)
+		return 0;
+	if (!job_reward_credible(rmm, s->rs_require_acc, why, sizeof why)) {
+		job_log(j, "rejection sampling: none: %s", why);
+		json_object_set_new(j->metrics, "rs", json_pack("{si ss}", "added", 0, "skipped", why));
+		return 0;
+	}
+	if ((rc = prompts_read_ids(j, b, json_object_get(rmm, "train_prompt_ids"), 0, &P)) < 0)
+		goto out;
+	int kept = 0;
+	for (int i = 0; i < P.n; i++)
+		if (P.p[i].n + 1 < T)
+			P.p[kept++] = P.p[i];
+	P.n = kept;
+	if ((rc = job_llama(j, &par, &b->m, B, T, LLAMA_NO_GRADS)) < 0 ||
+	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
+	    (rc = job_llama(j, &rm, mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
+	    (rc = rm_prior_attach(j, mrm, &b->tk, &rm, &prior, &ref, ref_id, B, T)) < 0)
+		goto out;
+	if (rm.prior)
+		rm.prior->alone = false;        /* its training prompts: network + prior */
+	trainer_eval_defaults(&ev);
+	ev.k = s->rs_k;
+	ev.max_new = s->rl.max_new;
+	ev.temperature = s->rl.temperature;
+	ev.top_p = s->rl.top_p;
+	ev.eos_id = s->rl.eos_id;
+	ev.seed = s->rl.seed ^ 0xbe57;
+	job_log(j, "rejection sampling: the parent %lld answers %d training prompts %d times",
+		(long long)b->id, P.n, ev.k);
+	if (P.n > 0 &&
+	    (rc = trainer_eval(&par, NULL, NULL, &rm, P.p, P.n, &ev, NULL, &ec, e, sizeof e)) < 0) {
+		rc = trainer_error(j, rc, "rejection sampling", e);
+		goto out;
+	}
+	if (!(buf = malloc((size_t)(T + ec.stride + 1) * sizeof *buf))) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < P.n; i++) {
+		int best = -1;
+		for (int q = 0; q < ev.k; q++) {
+			int a = i * ev.k + q, n = ec.n_tokens[a];
+			bool ended = n > 1 && ec.tokens[(size_t)a * ec.stride + n - 1] == ev.eos_id;
+			if (ended && ec.reward[a] >= s->rs_min && (best < 0 || ec.reward[a] > ec.reward[best]))
+				best = a;
+		}
+		if (best < 0)
+			continue;
+		int plen = P.p[i].n, n = ec.n_tokens[best];
+		memcpy(buf, P.p[i].tokens, (size_t)plen * sizeof *buf);
+		memcpy(buf + plen, ec.tokens + (size_t)best * ec.stride, (size_t)n * sizeof *buf);
+		if ((rc = seqs_add_tokens(j, S, buf, plen + n, plen, true)) < 0)
+			goto out;
+		added++;
+	}
+	seqs_finish(S);
+	job_log(j, "rejection sampling: the reward model's best answer of %d of %d prompts scored "
+		"at least %g: added", added, P.n, (double)s->rs_min);
+	json_object_set_new(j->metrics, "rs", json_pack("{si si si sf sI}", "added", added,
+				"prompts", P.n, "k", ev.k, "min", (double)s->rs_min,
+				"from_model_id", (json_int_t)b->id));
+	rc = 0;
+out:
+	free(buf);
+	trainer_eval_result_release(&ec);
+	rm_prior_release(&prior);
+	llama_model_release(&rm);
+	llama_model_release(&ref);
+	llama_model_release(&par);
+	prompts_release(&P);
+	return rc;
+}
+
 int job_best(struct job *j)
 {
 	struct job_settings *s = &j->s;
@@ -1274,6 +1377,8 @@ int job_best(struct job *j)
 	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
 	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
 	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
+	if ((rc = best_rs(j, &b, rmm, refm, ref_id, &mrm, B, T, &S)) < 0)
+		goto out;
 	int T_train = job_max_T(j, refm, S.longest);
 	if ((rc = job_llama(j, &pol, fromm, B, T > T_train ? T : T_train, 0)) < 0)
 		goto out;

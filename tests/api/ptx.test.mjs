@@ -43,7 +43,7 @@ async function rated(srv) {
 
 /* A best job that neither waits for a credible reward model nor activates. */
 const best = async (srv, params) => jobSucceeded(srv, await submitJob(srv, 'best',
-	{ require_reward_acc: 0, promote: 'never', epochs: 2, seed: 7, soup: 0, ...params }));
+	{ require_reward_acc: 0, promote: 'never', epochs: 2, seed: 7, soup: 0, rs_k: 0, ...params }));
 
 test('import-model --corpus: stored by content; the best job replays round(ptx x answers) documents and trains on them', async () => {
 	const w = await serverWithModel(tiny, { importArgs: ['--corpus', tiny.corpus] });

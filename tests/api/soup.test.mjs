@@ -4,8 +4,9 @@
  * averaged with the previous best policy of the same reference, the newest
  * weighing 1/min(members, soup).  Checked against the direct computation on
  * the checkpoints themselves: with the same seed and data (no ptx, whose
- * documents depend on the job) a best job's own fine-tuning is the same
- * every time, so with raw policies A (seed 7) and B (seed 8) made without a
+ * documents depend on the job, and no sampled answers: rs_k 0) a best job's
+ * own fine-tuning is the same every time, so with raw policies A (seed 7) and
+ * B (seed 8) made without a
  * soup, the next seed-7 job writes (A + B) / 2 (two members, B the previous)
  * and the one after it A / 3 + 2/3 of that (three members).  Going on from
  * the previous policy there is no soup, and soup 0 turns it off.
@@ -46,7 +47,7 @@ test('best soup: the mean of the fine-tuned weights and the previous best policy
 		await jobSucceeded(srv, await submitJob(srv, 'reward', {}));
 		// the imported model, 1, is the reference (the tiny world has no sft version)
 		const best = async (params) => jobSucceeded(srv, await submitJob(srv, 'best',
-			{ require_reward_acc: 0, promote: 'never', epochs: 2, batch_size: 2, ptx: 0, ref_model_id: 1, lr: 3e-3, ...params }));
+			{ require_reward_acc: 0, promote: 'never', epochs: 2, batch_size: 2, ptx: 0, rs_k: 0, ref_model_id: 1, lr: 3e-3, ...params }));
 
 		const a = await best({ seed: 7, soup: 0 });
 		assert.equal(a.metrics.soup, undefined, 'soup 0: no soup');
