@@ -1183,17 +1183,16 @@ out:
  * parent can give a good one, which the reward model tells on the prompts it
  * trained on.  Only with a reward model credibly better than chance on its
  * held-out prompts (rs_require_acc): on random or uninformative ratings the
- * job trains on people's answers alone, as before.  Adds to S (finished
- * again); metrics "rs".
+ * job trains on people's answers alone, as before.  rm (borrowed) is the
+ * reward model with its prior attached, as the promotion gate uses it.  Adds
+ * to S (finished again); metrics "rs".
  */
-static int best_rs(struct job *j, const struct base *b, json_t *rmm,
-		   const struct modelstore_model *refm, int64_t ref_id,
-		   const struct modelstore_model *mrm, int B, int T, struct seqs *S)
+static int best_rs(struct job *j, const struct base *b, json_t *rmm, struct llama_model *rm,
+		   int B, int T, struct seqs *S)
 {
 	struct job_settings *s = &j->s;
 	struct prompts P = { 0 };
-	struct llama_model par = { 0 }, ref = { 0 }, rm = { 0 };
-	struct rm_prior prior = { 0 };
+	struct llama_model par = { 0 };
 	struct trainer_eval_result ec = { 0 };
 	struct trainer_eval_params ev;
 	char why[400], e[512] = "";
@@ -1213,13 +1212,10 @@ static int best_rs(struct job *j, const struct base *b, json_t *rmm,
 		if (P.p[i].n + 1 < T)
 			P.p[kept++] = P.p[i];
 	P.n = kept;
-	if ((rc = job_llama(j, &par, &b->m, B, T, LLAMA_NO_GRADS)) < 0 ||
-	    (rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
-	    (rc = job_llama(j, &rm, mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	    (rc = rm_prior_attach(j, mrm, &b->tk, &rm, &prior, &ref, ref_id, B, T)) < 0)
+	if ((rc = job_llama(j, &par, &b->m, B, T, LLAMA_NO_GRADS)) < 0)
 		goto out;
-	if (rm.prior)
-		rm.prior->alone = false;        /* its training prompts: network + prior */
+	if (rm->prior)
+		rm->prior->alone = false;       /* its training prompts: network + prior */
 	trainer_eval_defaults(&ev);
 	ev.k = s->rs_k;
 	ev.max_new = s->rl.max_new;
@@ -1230,7 +1226,7 @@ static int best_rs(struct job *j, const struct base *b, json_t *rmm,
 	job_log(j, "rejection sampling: the parent %lld answers %d training prompts %d times",
 		(long long)b->id, P.n, ev.k);
 	if (P.n > 0 &&
-	    (rc = trainer_eval(&par, NULL, NULL, &rm, P.p, P.n, &ev, NULL, &ec, e, sizeof e)) < 0) {
+	    (rc = trainer_eval(&par, NULL, NULL, rm, P.p, P.n, &ev, NULL, &ec, e, sizeof e)) < 0) {
 		rc = trainer_error(j, rc, "rejection sampling", e);
 		goto out;
 	}
@@ -1265,9 +1261,6 @@ static int best_rs(struct job *j, const struct base *b, json_t *rmm,
 out:
 	free(buf);
 	trainer_eval_result_release(&ec);
-	rm_prior_release(&prior);
-	llama_model_release(&rm);
-	llama_model_release(&ref);
 	llama_model_release(&par);
 	prompts_release(&P);
 	return rc;
@@ -1377,7 +1370,14 @@ int job_best(struct job *j)
 	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
 	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;
 	int B = s->micro_batch < 2 ? 2 : s->micro_batch;
-	if ((rc = best_rs(j, &b, rmm, refm, ref_id, &mrm, B, T, &S)) < 0)
+	/* the reference and the reward model (with its prior), loaded once for
+	 * rejection sampling and the promotion gate */
+	if ((s->activate || s->rs_k > 0) &&
+	    ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
+	     (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
+	     (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0))
+		goto out;
+	if ((rc = best_rs(j, &b, rmm, &rm, B, T, &S)) < 0)
 		goto out;
 	int T_train = job_max_T(j, refm, S.longest);
 	if ((rc = job_llama(j, &pol, fromm, B, T > T_train ? T : T_train, 0)) < 0)
@@ -1398,11 +1398,7 @@ int job_best(struct job *j)
 	json_object_set_new(j->metrics, "from_model_id", json_integer(from_id));
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
 	bool activate = false;
-	if (s->activate &&
-	    ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
-	     (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	     (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
-	     (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0))
+	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0)
 		goto out;
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
 			      activate);

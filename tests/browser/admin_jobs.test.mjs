@@ -38,6 +38,15 @@ async function adminPage(srv, hash) {
 	return page;
 }
 
+/* Answers from the tiny model, rated by a new rater, and a reward model on
+ * them (reward job params rewardParams): what the Models tests start from.
+ * Returns the reward model's id. */
+async function ratedWithReward(srv, rewardParams) {
+	await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
+	assert.ok(await rateAll(await createRater(srv, 'ann')) > 0);
+	return (await jobSucceeded(srv, await submitJob(srv, 'reward', rewardParams))).model_id;
+}
+
 /* Values by metric name from GET /api/jobs/{id}/metrics: name → [[step, value]]. */
 async function metricsByName(srv, id) {
 	const r = await srv.admin.get(`/api/jobs/${id}/metrics`);
@@ -337,10 +346,7 @@ test('models: versions with their figures, a chart across versions, roll back mo
 	const w = await serverWithModel(tiny);
 	try {
 		const { srv } = w;
-		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
-		const ann = await createRater(srv, 'ann');
-		assert.ok(await rateAll(ann) > 0);
-		const rm = (await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 2 }))).model_id;
+		const rm = await ratedWithReward(srv, { epochs: 2 });
 		const rl = { iterations: 3, prompts_per_iter: 2, k: 2, max_new: 8, minibatch: 4, lr: 0.02, require_reward_acc: 0, promote: 'always' };
 		const ppo = (await jobSucceeded(srv, await submitJob(srv, 'ppo', rl))).model_id;
 		const rloo = (await jobSucceeded(srv, await submitJob(srv, 'rloo', rl))).model_id;
@@ -423,10 +429,7 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 	const w = await serverWithModel(tiny);
 	try {
 		const { srv } = w;
-		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
-		const ann = await createRater(srv, 'ann');
-		assert.ok(await rateAll(ann) > 0);
-		await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		await ratedWithReward(srv, { epochs: 1 });
 		const bestParams = { require_reward_acc: 0, promote: 'never', max_steps: 1, ptx: 0, ref_model_id: 1 };
 		const kept = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
 		const promoted = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
