@@ -62,6 +62,9 @@ struct job_settings {
 	int best_soup;              /* from the reference: average with the previous best
 				       policy, the newest weighing 1/min(members, this);
 				       0 or 1 = no soup (3) */
+	float soup_margin;          /* the gate's non-inferiority margin for a soup with
+				       its parent among its members (0.1; 0 = it must
+				       beat the parent like any candidate) */
 	int rs_k;                   /* answers the parent samples per training prompt for the
 				       reward model to pick from (0 = people's answers only,
 				       the default) */

@@ -752,7 +752,7 @@ bool job_reward_credible(json_t *rm_metrics, float need, char *why, size_t why_l
  * The decision and its reasons go into the job's metrics as "promotion". */
 static int promote_gate(struct job *j, const struct base *b, struct llama_model *pol,
 			struct llama_model *ref, struct llama_model *rm, json_t *rm_metrics,
-			int B, int T, bool *activate)
+			float margin, int B, int T, bool *activate)
 {
 	struct job_settings *s = &j->s;
 	struct prompts H = { 0 };
@@ -812,6 +812,7 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 	struct promote_input in = {
 		.n_prompts = H.n, .k = ev.k, .kl = H.n ? ec.kl : NAN, .kl_budget = s->rl.kl_ceiling,
 		.rm_doubt = credible ? NULL : doubt,
+		.margin = margin,
 		.cand = { ec.reward, ec.tokens, ec.n_tokens, ec.stride,
 			  ec.response_len, ec.eos_rate },
 		.parent = { ec.parent_reward, ec.parent_tokens, ec.parent_n_tokens, ec.stride,
@@ -826,8 +827,9 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		json_array_append_new(reasons, json_string(v.reasons[i]));
 		job_log(j, "promotion gate: %s", v.reasons[i]);
 	}
-	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so sb sb so so so so si si so so so so so}",
+	json_object_set_new(j->metrics, "promotion", json_pack("{ss ss so so sb sb so so so so si si so so so so so}",
 		"decision", v.promote ? "promoted" : "candidate", "mode", "gate", "reasons", reasons,
+		"margin", num(margin),
 		"sound", v.sound, "rm_leans", v.rm_leans,
 		"win_rate", num(v.win_rate), "win_lo", num(v.win_lo), "win_hi", num(v.win_hi),
 		"win_deff", num(v.win_deff),
@@ -940,7 +942,7 @@ int job_rl(struct job *j)
 	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
 	bool activate = false;
-	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0)
+	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, 0, B, T, &activate)) < 0)
 		goto out;
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, NULL, 0, activate);
 out:
@@ -1109,6 +1111,41 @@ static int best_previous(struct job *j, int64_t ref_id, int64_t *prev)
 	else
 		*prev = id;
 	json_object_set_new(j->metrics, "previous_model_id", json_integer(id));
+	return 0;
+}
+
+/*
+ * Whether the soup this job just made (its metrics "soup") has policy
+ * parent_id among its members: the chain of with_model_id, each a soup of
+ * its own, walked back as far as its members reach.  *margin gets the job's
+ * soup_margin when it does (the promotion gate's non-inferiority margin,
+ * promote.h PROMOTE_SOUP_MARGIN), else stays 0; metric soup.has_parent.
+ */
+static int soup_has(struct job *j, int64_t parent_id, float *margin)
+{
+	json_t *soup = json_object_get(j->metrics, "soup");
+	json_int_t members = json_integer_value(json_object_get(soup, "members"));
+	int64_t id = json_integer_value(json_object_get(soup, "with_model_id"));
+	bool has = false;
+	if (!soup)
+		return 0;
+	for (json_int_t m = members - 1; m > 0 && id > 0; m--) {
+		json_t *pm = NULL;
+		if ((has = id == parent_id))
+			break;
+		if (db_work_model_metrics(j->env->db, id, &pm) < 0)
+			return job_fail(j, -EIO, "cannot read model %lld's metrics (database error)",
+					(long long)id);
+		id = json_integer_value(json_object_get(json_object_get(pm, "soup"), "with_model_id"));
+		json_decref(pm);
+	}
+	json_object_set_new(soup, "has_parent", json_boolean(has));
+	if (has) {
+		*margin = j->s.soup_margin;
+		job_log(j, "soup: its members include the parent %lld, so the promotion gate asks "
+			"that the reward model not prefer the parent by more than %.2f",
+			(long long)parent_id, j->s.soup_margin);
+	}
 	return 0;
 }
 
@@ -1398,7 +1435,11 @@ int job_best(struct job *j)
 	json_object_set_new(j->metrics, "from_model_id", json_integer(from_id));
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
 	bool activate = false;
-	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, B, T, &activate)) < 0)
+	float margin = 0;
+	if (s->activate && s->soup_margin > 0 && (rc = soup_has(j, b.id, &margin)) < 0)
+		goto out;
+	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, margin, B, T,
+					      &activate)) < 0)
 		goto out;
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
 			      activate);

@@ -121,13 +121,20 @@ void promote_decide(const struct promote_input *in, struct promote_verdict *v)
 	if (in->n_prompts < PROMOTE_MIN_PROMPTS) {
 		reason(v, "%d held-out prompts are too few to judge (need %d)", in->n_prompts,
 		       PROMOTE_MIN_PROMPTS);
-	} else if (!(v->win_lo > 0.5f)) {
+	} else if (in->margin <= 0 && !(v->win_lo > 0.5f)) {
 		reason(v, "the reward model does not prefer it to its parent on held-out prompts: "
 		       "win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers (design effect "
 		       "of their prompts %.2f)", v->win_rate, v->win_lo, v->win_hi, n, v->win_deff);
+	} else if (in->margin > 0 && !(v->win_lo > 0.5f - in->margin)) {
+		reason(v, "the reward model prefers its parent by more than the margin %.2f on "
+		       "held-out prompts: win rate %.3f, 95%% interval [%.3f, %.3f] over %d answers "
+		       "(design effect of their prompts %.2f)", in->margin, v->win_rate, v->win_lo,
+		       v->win_hi, n, v->win_deff);
 	} else if (in->rm_doubt) {
-		reason(v, "the reward model prefers it (win rate %.3f, 95%% interval [%.3f, %.3f]) "
-		       "but cannot vouch for it: %s", v->win_rate, v->win_lo, v->win_hi, in->rm_doubt);
+		reason(v, "the reward model %s (win rate %.3f, 95%% interval [%.3f, %.3f]) "
+		       "but cannot vouch for it: %s", in->margin > 0 && !(v->win_lo > 0.5f) ?
+		       "does not prefer its parent beyond the margin" : "prefers it", v->win_rate,
+		       v->win_lo, v->win_hi, in->rm_doubt);
 	}
 	v->rm_leans = !in->rm_doubt && n > 0 && v->win_rate >= 0.5f;
 	int judged = v->n_reasons;   /* the reward model's reasons, people may overrule */

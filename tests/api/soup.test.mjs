@@ -8,15 +8,17 @@
  * own fine-tuning is the same every time, so with raw policies A (seed 7) and
  * B (seed 8) made without a
  * soup, the next seed-7 job writes (A + B) / 2 (two members, B the previous)
- * and the one after it A / 3 + 2/3 of that (three members).  Going on from
- * the previous policy there is no soup, and soup 0 turns it off.
+ * and the one after it A / 3 + 2/3 of that (three members).  A soup with
+ * the active parent among its members tells the gate so (soup.has_parent,
+ * promotion.margin).  Going on from the previous policy there is no soup,
+ * and soup 0 turns it off.
  */
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRater } from '../lib/fixtures.mjs';
-import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll } from '../lib/tiny_model.mjs';
+import { makeTinyModel, serverWithModel, submitJob, jobSucceeded, rateAll, listModels } from '../lib/tiny_model.mjs';
 
 let tiny;
 before(() => { tiny = makeTinyModel({ trainPrompts: 6, evalPrompts: 2 }); });
@@ -60,7 +62,8 @@ test('best soup: the mean of the fine-tuned weights and the previous best policy
 		assert.ok(spread > 1e-3, `two seeds fine-tune apart (${spread})`);
 
 		const two = await best({ seed: 7 });
-		assert.deepEqual(two.metrics.soup, { members: 2, with_model_id: b.model_id, weight: 0.5 });
+		assert.deepEqual(two.metrics.soup, { members: 2, with_model_id: b.model_id, weight: 0.5, has_parent: false },
+			'the parent, the imported model, is not one of its members');
 		assert.equal(two.metrics.previous_model_id, b.model_id);
 		const S2 = weights(dataDir, two.model_id);
 		const want2 = A.map((x, i) => 0.5 * x + 0.5 * B[i]);
@@ -90,6 +93,20 @@ test('best soup: the mean of the fine-tuned weights and the previous best policy
 		const bad = await srv.admin.post('/api/train', { kind: 'best', params: { soup: -1 } });
 		assert.equal(bad.status, 400, bad.text);
 		assert.equal(JSON.parse(bad.text).error.field, 'params.soup');
+
+		// a soup with its parent among its members: the gate's non-inferiority margin
+		// (promote.h PROMOTE_SOUP_MARGIN); soup_margin 0 asks it to beat the parent
+		const p = await best({ seed: 9, soup: 0, promote: 'always' });
+		assert.equal((await listModels(srv)).find((m) => m.active).id, p.model_id, 'promote always: active');
+		const g = await best({ seed: 7, promote: 'gate' });
+		assert.deepEqual(g.metrics.soup, { members: 2, with_model_id: p.model_id, weight: 0.5, has_parent: true });
+		assert.equal(g.metrics.promotion?.mode, 'gate', JSON.stringify(g));
+		assert.ok(Math.abs(g.metrics.promotion.margin - 0.1) < 1e-6, JSON.stringify(g.metrics.promotion));
+		const g0 = await best({ seed: 7, promote: 'gate', soup_margin: 0 });
+		assert.equal(g0.metrics.promotion.margin, 0, JSON.stringify(g0.metrics.promotion));
+		const badm = await srv.admin.post('/api/train', { kind: 'best', params: { soup_margin: 0.6 } });
+		assert.equal(badm.status, 400, badm.text);
+		assert.equal(JSON.parse(badm.text).error.field, 'params.soup_margin');
 	} finally {
 		await w.stop();
 	}

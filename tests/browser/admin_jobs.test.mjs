@@ -425,7 +425,7 @@ test('models: versions with their figures, a chart across versions, roll back mo
  * (their shape as there); the decisions themselves are tested in
  * tests/unit/test_promote.c and tests/e2e/safety.test.mjs.
  */
-test('models: people\'s verdict — kept at the final look, promoted at the final look — said in words', async () => {
+test('models: people\'s verdict — kept at the final look, promoted at the final look — and a soup promoted on its margin, said in words', async () => {
 	const w = await serverWithModel(tiny);
 	try {
 		const { srv } = w;
@@ -433,6 +433,11 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 		const bestParams = { require_reward_acc: 0, promote: 'never', max_steps: 1, ptx: 0, ref_model_id: 1 };
 		const kept = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
 		const promoted = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
+		const soup = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
+		const promotions = {
+			[soup]: { decision: 'promoted', mode: 'gate', reasons: [], margin: 0.1, sound: true, rm_leans: false,
+				win_rate: 0.473, win_lo: 0.414, win_hi: 0.534 },
+		};
 		const verdicts = {
 			[kept]: { decision: 'kept', over: 1, better: 53, worse: 47, ties: 28, p: 0.0591, test: 'signed-rank',
 				look: 'final', level: 0.01, rm_leans: false, rated: 500, answers: 512 },
@@ -444,6 +449,7 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 			const res = await route.fetch();
 			const body = await res.json();
 			for (const m of body.models) if (verdicts[m.id]) m.metrics.verdict = verdicts[m.id];
+			for (const m of body.models) if (promotions[m.id]) m.metrics.promotion = promotions[m.id];
 			await route.fulfill({ response: res, json: body });
 		});
 		await page.reload();
@@ -457,6 +463,10 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 		assert.equal(await page.textContent(`${row(promoted)} .verdict`),
 			'Promoted by people over #1 at their final look: raters scored it higher on 60 of 128 prompts, lower on 37 ' +
 			'(signed-rank test p = 0.003, level 0.05).');
+		// a soup the gate let through on its margin says so
+		assert.equal(await page.textContent(`${row(soup)} .verdict`),
+			'Promoted by the gate as a soup with its parent among its members (the reward model must not prefer ' +
+			'the parent by more than 0.1): win rate 0.473 [0.414, 0.534].');
 		// the candidates stay candidates: the page offers to activate them by hand
 		for (const id of [kept, promoted])
 			assert.ok(await page.$(`${row(id)} button[data-action="activate"]`), `model ${id} can be activated by hand`);

@@ -369,6 +369,51 @@ static void test_collapse_length_eos_and_kl_refuse(void)
 	CHECK(v.sound);
 }
 
+/* A soup that has its parent among its members (promote.h
+ * PROMOTE_SOUP_MARGIN): promoted unless the reward model prefers the parent
+ * by more than the margin — the lower bound above 1/2 - margin, not 1/2. */
+static void test_soup_margin(void)
+{
+	static struct side c, p;
+	fill(&p, 0.5f, true, 0);   /* the candidate's 1 wins, its 0 loses */
+	struct promote_input in = input(&c, &p);
+	struct promote_verdict v;
+	/* 20 wins of 32 spread evenly (worked above: Wilson lower bound 0.4525):
+	 * not enough to beat the parent, enough for a soup (0.4525 > 0.4) */
+	static const int spread20[NP] = { 3, 2, 3, 2, 3, 2, 3, 2 },
+		spread12[NP] = { 2, 1, 2, 1, 2, 1, 2, 1 };
+	wins_per_prompt(&c, spread20);
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	in.margin = PROMOTE_SOUP_MARGIN;
+	promote_decide(&in, &v);
+	CHECK_MSG(v.promote, "%s", v.n_reasons ? v.reasons[0] : "");
+	CHECK_NEAR(v.win_lo, 0.4525, 1e-3);
+	/* 12 of 32 (0.375): Wilson (0.375 + 1.96^2/64 -+ 1.96 sqrt(0.375 * 0.625 /
+	 * 32 + 1.96^2 / 4096)) / (1 + 1.96^2 / 32) = [0.2293, 0.5475], and a
+	 * design effect can only widen it: the reward model prefers the parent
+	 * beyond the margin */
+	wins_per_prompt(&c, spread12);
+	promote_decide(&in, &v);
+	CHECK(!v.promote);
+	CHECK_NEAR(v.win_rate, 0.375, 1e-6);
+	CHECK(v.win_lo <= 0.2293f + 1e-3f);
+	CHECK(has_reason(&v, "prefers its parent by more than the margin 0.10"));
+	CHECK(v.sound);
+	/* the soup's 20 of 32 by a reward model at chance: kept, people may overrule */
+	wins_per_prompt(&c, spread20);
+	in.rm_doubt = "pairwise accuracy 0.51";
+	promote_decide(&in, &v);
+	CHECK(!v.promote && v.sound);
+	CHECK_INT_EQ(v.n_reasons, 1);
+	CHECK(has_reason(&v, "cannot vouch for it: pairwise accuracy 0.51"));
+	/* and a collapsed soup, whatever the reward model says: not sound */
+	in.rm_doubt = NULL;
+	fill(&c, 1.0f, false, 7);
+	promote_decide(&in, &v);
+	CHECK(!v.promote && !v.sound && has_reason(&v, "collapsed"));
+}
+
 int main(void)
 {
 	RUN(test_rollback);
@@ -378,5 +423,6 @@ int main(void)
 	RUN(test_promoted_when_it_wins_cleanly);
 	RUN(test_ties_and_a_narrow_win_are_not_enough);
 	RUN(test_collapse_length_eos_and_kl_refuse);
+	RUN(test_soup_margin);
 	TEST_MAIN_END();
 }

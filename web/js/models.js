@@ -66,6 +66,8 @@ function verdict(m) {
 	if (!p) return null;
 	if (p.mode !== 'gate') return p.decision === 'promoted' ? 'Promoted (promote: always).' : 'Kept as a candidate (promote: never).';
 	const win = typeof p.win_rate === 'number' ? ` win rate ${formatNumber(p.win_rate)} [${formatNumber(p.win_lo)}, ${formatNumber(p.win_hi)}]` : '';
+	if (p.decision === 'promoted' && p.margin > 0)
+		return `Promoted by the gate as a soup with its parent among its members (the reward model must not prefer the parent by more than ${formatNumber(p.margin)}):${win}.`;
 	if (p.decision === 'promoted') return `Promoted by the gate:${win}.`;
 	return `Kept as a candidate: ${(p.reasons || []).join('; ')}.` +
 		(p.sound === false ? ' People\'s ratings cannot promote it.' : '');
