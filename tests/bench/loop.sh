@@ -8,7 +8,9 @@
 # (tests/bench/dev.mjs: every model of the run on the eval texts of the demo
 # world under other seeds — the held-out items in other words — the split
 # settings are chosen on, where the eval is the split they are reported on;
-# log in build/bench/dev-seed<N>.log).  Then the
+# log in build/bench/dev-seed<N>.log); then the runs together
+# (tests/bench/loop_summary.mjs: each figure's mean over the seeds with its
+# 95 % t interval, and how many runs reach the floors).  Then the
 # "uncertain vs fifo" table (tests/bench/queue_curve.mjs: reward-model
 # accuracy against ratings for queue_order "uncertain" and "fifo", seeds
 # QUEUE_SEEDS, default 1 2 3, and the labels saved at equal accuracy; log in
@@ -33,6 +35,8 @@ for seed in ${LOOP_SEEDS:-1 2 3}; do
 		rm -rf "$kept"
 	fi
 done
+# the runs together: means over seeds with their t intervals, against the floors
+case " $parts " in *" learning "*) node tests/bench/loop_summary.mjs ${LOOP_SEEDS:-1 2 3} || status=1 ;; esac
 case " $parts " in
 *" queue "*)
 	echo "== uncertain vs fifo (log: build/bench/queue.log)"
