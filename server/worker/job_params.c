@@ -285,9 +285,10 @@ static const struct knob BEST[] = {
 	  "people rated it below its parent; the newest member weighs 1/min(members, soup), so "
 	  "the first soup members are averaged alike and later ones decay; 0 or 1 = no soup"),
 	K("soup_margin", KNOB_FLOAT, 0, 0.5, soup_margin, 0,
-	  "promotion gate: a soup with its parent among its members is promoted unless the "
-	  "reward model prefers the parent by more than this (its win rate's 95 % lower bound "
-	  "at or below 1/2 - this); 0 = it must beat the parent like any candidate"),
+	  "promotion gate: a soup with its parent among its members (a third of its weights or "
+	  "more) is promoted unless the reward model prefers the parent by more than this (its "
+	  "win rate's 95 % lower bound at or below 1/2 - this); 0 = it must beat the parent "
+	  "like any candidate"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, 0,
 	  "train on the answers whose mean score is at least this"),
 	K("rs_k", KNOB_INT, 0, 64, rs_k, 0,

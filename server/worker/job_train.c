@@ -1116,16 +1116,20 @@ static int best_previous(struct job *j, int64_t ref_id, int64_t *prev)
 
 /*
  * Whether the soup this job just made (its metrics "soup") has policy
- * parent_id among its members: the chain of with_model_id, each a soup of
- * its own, walked back as far as its members reach.  *margin gets the job's
- * soup_margin when it does (the promotion gate's non-inferiority margin,
- * promote.h PROMOTE_SOUP_MARGIN), else stays 0; metric soup.has_parent.
+ * parent_id among its members, and with what share of the weights: the chain
+ * of with_model_id, each a soup of its own, walked back as far as its members
+ * reach; each step back keeps 1 - weight of the soup before it (a soup is
+ * weight * new + (1 - weight) * previous).  *margin gets the job's
+ * soup_margin when the parent's share is at least PROMOTE_SOUP_SHARE (the
+ * promotion gate's non-inferiority margin, promote.h), else stays 0.
+ * Metrics soup.has_parent, soup.parent_share (when it has).
  */
 static int soup_has(struct job *j, int64_t parent_id, float *margin)
 {
 	json_t *soup = json_object_get(j->metrics, "soup");
 	json_int_t members = json_integer_value(json_object_get(soup, "members"));
 	int64_t id = json_integer_value(json_object_get(soup, "with_model_id"));
+	double share = 1.0 - json_number_value(json_object_get(soup, "weight"));
 	bool has = false;
 	if (!soup)
 		return 0;
@@ -1136,15 +1140,24 @@ static int soup_has(struct job *j, int64_t parent_id, float *margin)
 		if (db_work_model_metrics(j->env->db, id, &pm) < 0)
 			return job_fail(j, -EIO, "cannot read model %lld's metrics (database error)",
 					(long long)id);
-		id = json_integer_value(json_object_get(json_object_get(pm, "soup"), "with_model_id"));
+		json_t *ps = json_object_get(pm, "soup");
+		share *= 1.0 - json_number_value(json_object_get(ps, "weight"));
+		id = json_integer_value(json_object_get(ps, "with_model_id"));
 		json_decref(pm);
 	}
 	json_object_set_new(soup, "has_parent", json_boolean(has));
-	if (has) {
+	if (!has)
+		return 0;
+	json_object_set_new(soup, "parent_share", json_real(share));
+	if (share >= PROMOTE_SOUP_SHARE - 1e-6) {
 		*margin = j->s.soup_margin;
-		job_log(j, "soup: its members include the parent %lld, so the promotion gate asks "
-			"that the reward model not prefer the parent by more than %.2f",
-			(long long)parent_id, j->s.soup_margin);
+		job_log(j, "soup: the parent %lld is among its members (a share of %.3f), so the "
+			"promotion gate asks that the reward model not prefer the parent by more than "
+			"%.2f", (long long)parent_id, share, j->s.soup_margin);
+	} else {
+		job_log(j, "soup: the parent %lld is among its members with a share of %.3f only "
+			"(under %.3f), so the promotion gate asks that it beat the parent",
+			(long long)parent_id, share, PROMOTE_SOUP_SHARE);
 	}
 	return 0;
 }

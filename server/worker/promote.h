@@ -19,9 +19,9 @@
  *    pairwise accuracy above PROMOTE_RM_LO) — a job that did not require it
  *    to be (best, which takes people's ratings as its targets) cannot be
  *    promoted by a reward model at chance; a soup that has its parent among
- *    its members need not beat it, only not lose to it by more than a
- *    margin (margin, PROMOTE_SOUP_MARGIN below: the lower bound above
- *    1/2 - margin);
+ *    its members (with PROMOTE_SOUP_SHARE of its weights or more) need not
+ *    beat it, only not lose to it by more than a margin (margin,
+ *    PROMOTE_SOUP_MARGIN below: the lower bound above 1/2 - margin);
  *  - it has not collapsed: distinct answers per prompt, and distinct answers
  *    over all prompts, each at least PROMOTE_DISTINCT_FRAC of the parent's;
  *    mean length within PROMOTE_LEN_LO..PROMOTE_LEN_HI times the parent's
@@ -78,6 +78,12 @@ struct promote_answers {
  * be credible (rm_doubt NULL), the collapse and KL checks still hold, and
  * people's ratings of its answers still roll it back (promote_rollback). */
 #define PROMOTE_SOUP_MARGIN 0.1f
+/* ... when the parent's share of the soup's weights is at least this: the
+ * learning runs above measured shares of 1/2 (round 2), 1/3 (round 3 over
+ * round 1's policy) and 2/3 (round 3 over round 2's soup); a parent whose
+ * share older rounds' decay has thinned below (the fourth round's soup over
+ * round 1's policy: 2/9) must be beaten again. */
+#define PROMOTE_SOUP_SHARE (1.0 / 3.0)
 
 /* The lower bound of the reward model's held-out accuracy above which its
  * win rate may promote: RL's require_reward_acc default. */

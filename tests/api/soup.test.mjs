@@ -98,10 +98,26 @@ test('best soup: the mean of the fine-tuned weights and the previous best policy
 		// (promote.h PROMOTE_SOUP_MARGIN); soup_margin 0 asks it to beat the parent
 		const p = await best({ seed: 9, soup: 0, promote: 'always' });
 		assert.equal((await listModels(srv)).find((m) => m.active).id, p.model_id, 'promote always: active');
-		const g = await best({ seed: 7, promote: 'gate' });
-		assert.deepEqual(g.metrics.soup, { members: 2, with_model_id: p.model_id, weight: 0.5, has_parent: true });
-		assert.equal(g.metrics.promotion?.mode, 'gate', JSON.stringify(g));
-		assert.ok(Math.abs(g.metrics.promotion.margin - 0.1) < 1e-6, JSON.stringify(g.metrics.promotion));
+		// each step back keeps 1 - weight of the soup before it: the parent's share
+		// is 1/2 in the first soup over it, 2/3 * 1/2 in the next, 2/3 * 2/3 * 1/2
+		// in the one after, under PROMOTE_SOUP_SHARE (1/3): no margin there.  The
+		// tiny world's reward model is not credible, so none of them is promoted
+		// and p stays their parent.
+		const shares = [[2, 0.5, 1 / 2, 0.1], [3, 1 / 3, 1 / 3, 0.1], [4, 1 / 3, 2 / 9, 0]];
+		let prev = p.model_id;
+		for (const [members, weight, share, margin] of shares) {
+			const g = await best({ seed: 7, promote: 'gate' });
+			const why = JSON.stringify(g.metrics.soup) + ' ' + JSON.stringify(g.metrics.promotion);
+			assert.equal(g.metrics.promotion?.decision, 'candidate', why);
+			assert.equal(g.metrics.soup.members, members, why);
+			assert.equal(g.metrics.soup.with_model_id, prev, why);
+			assert.ok(Math.abs(g.metrics.soup.weight - weight) < 1e-6, why);
+			assert.equal(g.metrics.soup.has_parent, true, why);
+			assert.ok(Math.abs(g.metrics.soup.parent_share - share) < 1e-6, why);
+			assert.ok(Math.abs(g.metrics.promotion.margin - margin) < 1e-6, why);
+			assert.equal(g.metrics.promotion.mode, 'gate');
+			prev = g.model_id;
+		}
 		const g0 = await best({ seed: 7, promote: 'gate', soup_margin: 0 });
 		assert.equal(g0.metrics.promotion.margin, 0, JSON.stringify(g0.metrics.promotion));
 		const badm = await srv.admin.post('/api/train', { kind: 'best', params: { soup_margin: 0.6 } });
