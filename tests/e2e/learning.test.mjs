@@ -548,8 +548,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  */
 const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.62-0.73 with the likelihood prior (make ' +
 	'bench-loop of the fifth session of 2026-12-05: the latest 0.679, 0.732, 0.661, 0.715, 0.687, 0.645, 0.699, ' +
-	'0.619, 0.684, 0.703, 0.665, 0.623 and 0.675 over seeds 1-6, 3, 7-12, mean 0.676 [0.656, 0.696]; 0.54-0.75 before), its intervals clustered by prompt +-0.07 ' +
-	'to +-0.11 wide, so none clears 0.72 by more than its noise; its network alone is at chance; the noiseless ' +
+	'0.619, 0.684, 0.703, 0.665, 0.623 and 0.675 over seeds 1-6, 3, 7-12, mean 0.676 [0.656, 0.696]; ' +
+	'0.54-0.75 before), its intervals clustered by prompt +-0.07 to +-0.11 wide, so none clears 0.72 by more than its noise; its network alone is at chance; the noiseless ' +
 	'rubric orders the same pairs 0.86-0.89, the prior failing on brainstorm and advice (issue "RLHF that cannot ' +
 	'hurt")';
 const KNOWN_RISE = 'the best-rated answers teach the items they answer, and pre-training replay (ptx) keeps the rest: ' +
