@@ -634,6 +634,19 @@ static void prompts_release(struct prompts *P)
 	memset(P, 0, sizeof *P);
 }
 
+/* Keeps the prompts of P that leave room for an answer in T positions, in
+ * order; returns how many were left out. */
+static int prompts_fit(struct prompts *P, int T)
+{
+	int kept = 0;
+	for (int i = 0; i < P->n; i++)
+		if (P->p[i].n + 1 < T)
+			P->p[kept++] = P->p[i];
+	int dropped = P->n - kept;
+	P->n = kept;
+	return dropped;
+}
+
 /* Tokenizes prompts ps[0..n) into P. */
 static int prompts_tokenize(struct job *j, const struct base *b, const struct db_td_prompt *ps,
 			    int n, struct prompts *P)
@@ -746,6 +759,21 @@ bool job_reward_credible(json_t *rm_metrics, float need, char *why, size_t why_l
 	return false;
 }
 
+/* Sampling as the RL step samples (s->rl: max_new, temperature, top_p, EOS),
+ * k answers per prompt, the seed s->rl.seed ^ salt: the promotion gate's and
+ * rejection sampling's answers. */
+static void rl_eval_params(const struct job_settings *s, int k, uint64_t salt,
+			   struct trainer_eval_params *ev)
+{
+	trainer_eval_defaults(ev);
+	ev->k = k;
+	ev->max_new = s->rl.max_new;
+	ev->temperature = s->rl.temperature;
+	ev->top_p = s->rl.top_p;
+	ev->eos_id = s->rl.eos_id;
+	ev->seed = s->rl.seed ^ salt;
+}
+
 /* The promotion gate (server/worker/promote.h): the candidate pol and its
  * parent (b's weights) answer the reward model's held-out prompts with the
  * same sampling streams; *activate says whether pol may replace its parent.
@@ -775,21 +803,11 @@ static int promote_gate(struct job *j, const struct base *b, struct llama_model 
 		goto out;
 	/* the models were sized for the RL prompts: a longer held-out prompt
 	 * would leave no room for an answer, so it is left out of the comparison */
-	int kept = 0;
-	for (int i = 0; i < H.n; i++)
-		if (H.p[i].n + 1 < T)
-			H.p[kept++] = H.p[i];
-	if (kept < H.n)
+	int dropped = prompts_fit(&H, T);
+	if (dropped > 0)
 		job_log(j, "promotion gate: %d held-out prompts longer than the %d positions the "
-			"models were made with are left out", H.n - kept, T);
-	H.n = kept;
-	trainer_eval_defaults(&ev);
-	ev.k = 4;
-	ev.max_new = s->rl.max_new;
-	ev.temperature = s->rl.temperature;
-	ev.top_p = s->rl.top_p;
-	ev.eos_id = s->rl.eos_id;
-	ev.seed = s->rl.seed ^ 0x5eed9a7e;
+			"models were made with are left out", dropped, T);
+	rl_eval_params(s, 4, 0x5eed9a7e, &ev);
 	if (H.n > 0) {
 		if ((rc = job_llama(j, &par, &b->m, B, T, LLAMA_NO_GRADS)) < 0)
 			goto out;
@@ -1257,22 +1275,12 @@ static int best_rs(struct job *j, const struct base *b, json_t *rmm, struct llam
 	}
 	if ((rc = prompts_read_ids(j, b, json_object_get(rmm, "train_prompt_ids"), 0, &P)) < 0)
 		goto out;
-	int kept = 0;
-	for (int i = 0; i < P.n; i++)
-		if (P.p[i].n + 1 < T)
-			P.p[kept++] = P.p[i];
-	P.n = kept;
+	prompts_fit(&P, T);
 	if ((rc = job_llama(j, &par, &b->m, B, T, LLAMA_NO_GRADS)) < 0)
 		goto out;
 	if (rm->prior)
 		rm->prior->alone = false;       /* its training prompts: network + prior */
-	trainer_eval_defaults(&ev);
-	ev.k = s->rs_k;
-	ev.max_new = s->rl.max_new;
-	ev.temperature = s->rl.temperature;
-	ev.top_p = s->rl.top_p;
-	ev.eos_id = s->rl.eos_id;
-	ev.seed = s->rl.seed ^ 0xbe57;
+	rl_eval_params(s, s->rs_k, 0xbe57, &ev);
 	job_log(j, "rejection sampling: the parent %lld answers %d training prompts %d times",
 		(long long)b->id, P.n, ev.k);
 	if (P.n > 0 &&
