@@ -301,7 +301,34 @@ float trainer_masked_sum(const float *mask, const float *x, int T)
 	return (float)sum;
 }
 
-void trainer_prior_features(float *f, const float *lp, const float *ulp, int L)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* rep-4 of tok (n): 1 - distinct 4-grams / all 4-grams (Welleck et al. 2019,
+ * seq-rep-4), each 4-gram by a 64-bit hash of its tokens. */
+static float rep4(const int *tok, int n)
+{
+	static _Thread_local uint64_t h[TRAINER_PRIOR_MAX_L];
+	n = n < TRAINER_PRIOR_MAX_L ? n : TRAINER_PRIOR_MAX_L;
+	if (!tok || n < 4)
+		return 0.0f;
+	int m = n - 3, distinct = 1;
+	for (int i = 0; i < m; i++) {
+		uint64_t x = 1469598103934665603ull;
+		for (int k = 0; k < 4; k++)
+			x = (x ^ (uint32_t)tok[i + k]) * 1099511628211ull;
+		h[i] = x;
+	}
+	qsort(h, (size_t)m, sizeof *h, cmp_u64);
+	for (int i = 1; i < m; i++)
+		distinct += h[i] != h[i - 1];
+	return 1.0f - (float)distinct / (float)m;
+}
+
+void trainer_prior_features(float *f, const float *lp, const float *ulp, int L, const int *tok)
 {
 	double sum = 0, dsum = 0;
 	float mn = 0.0f, dmn = 0.0f;
@@ -318,6 +345,8 @@ void trainer_prior_features(float *f, const float *lp, const float *ulp, int L)
 	f[2] = L > 0 ? (float)(dsum / L) : 0.0f;
 	f[3] = dmn;
 	f[4] = L > 0 ? logf((float)L) : 0.0f;
+	f[5] = (float)dsum;
+	f[6] = rep4(tok, L);
 }
 
 float trainer_prior_score(const struct trainer_prior *pr, const float *f)
@@ -465,8 +494,11 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 			L = pmi && ulen[b] < L ? ulen[b] : L;
 			if (full)
 				full[i0 + b] = L == seqs[i0 + b]->n - seqs[i0 + b]->prompt_len;
+			const struct trainer_seq *s = seqs[i0 + b];
+			/* tokens [prompt_len, prompt_len + L): the ones lp scores */
 			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf,
-					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L);
+					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L,
+					       s->tokens + s->prompt_len);
 		}
 	}
 	rc = 0;
@@ -1396,8 +1428,9 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 	res->prior_train_acc = rm_acc(tm.correct, tm.pairs);
 	res->prior_heldout_acc = rm_acc(hm.correct, hm.pairs);
 	trainer_logf(&j->run, "likelihood prior: w mean %.3f min %.3f pmi_mean %.3f pmi_min %.3f "
-		     "log_len %.3f, b %.3f; alone: train_acc %.3f heldout_acc %.3f (%d pairs)",
-		     pr->w[0], pr->w[1], pr->w[2], pr->w[3], pr->w[4], pr->b,
+		     "log_len %.3f pmi_sum %.3f rep4 %.3f, b %.3f; alone: train_acc %.3f "
+		     "heldout_acc %.3f (%d pairs)",
+		     pr->w[0], pr->w[1], pr->w[2], pr->w[3], pr->w[4], pr->w[5], pr->w[6], pr->b,
 		     res->prior_train_acc, res->prior_heldout_acc, hm.pairs);
 	return 0;
 }

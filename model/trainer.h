@@ -155,7 +155,18 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  * likely whatever the prompt, so its PMI is near 0).  On the final ratings of
  * three demo learning runs, 8 random 20 % prompt splits each, held-out
  * pairwise accuracy rose from 0.648 for (mean, min) to 0.698 with the PMI
- * terms and the length (+0.050, standard error 0.006).  trainer_reward fits w
+ * terms and the length (+0.050, standard error 0.006).  Two more came later:
+ * the PMI's sum over the answer (its whole PMI: the mean dilutes the few
+ * tokens where a long answer turns to another topic) and rep-4, the share of
+ * the answer's 4-grams of tokens that repeat another (a list that names an
+ * item twice; the reference finds a repeat likely).  On the final ratings of
+ * six kept learning runs, 10 random 20 % prompt splits each, they raised
+ * held-out pairwise accuracy from 0.684 to 0.695 (+0.012, standard error
+ * 0.003; rep-4 alone +0.005, the sum alone +0.009); fresh reward jobs on three
+ * of those runs' ratings, three splits each, gained +0.005 (-0.014 to +0.027).
+ * Contrasts with three other prompts in place of the empty one, the first 8
+ * tokens' PMI, the share of unlikely tokens or quadratic terms gained nothing
+ * beyond those (the same splits).  trainer_reward fits w
  * and b to the ratings first (the prior alone, a convex fit), then trains the
  * network on what the prior leaves; both are in the model's score from then
  * on.  When the ratings do not follow likelihood, w comes out near 0 and the
@@ -168,7 +179,7 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  * it for prompts the reward model did not train on (held-out and eval
  * prompts), and the held-out figures of trainer_reward are the prior's.
  */
-#define TRAINER_PRIOR_FEATS 5
+#define TRAINER_PRIOR_FEATS 7
 #define TRAINER_PRIOR_FLOOR (-20.0f)
 
 /*
@@ -206,10 +217,15 @@ struct trainer_prior {
 						    computed every time */
 };
 /* The features of one answer from its L > 0 token log-probs after its prompt,
- * lp (L), and after the empty prompt, ulp (L; NULL = none): f[0] the mean of
- * lp, f[1] its minimum, f[2] the mean of lp - ulp, f[3] its minimum (both 0
- * without ulp), f[4] log L — each log-prob floored at TRAINER_PRIOR_FLOOR. */
-void trainer_prior_features(float *f, const float *lp, const float *ulp, int L);
+ * lp (L), and after the empty prompt, ulp (L; NULL = none), and its tokens
+ * tok (L; NULL = none): f[0] the mean of lp, f[1] its minimum, f[2] the mean
+ * of lp - ulp, f[3] its minimum, f[5] its sum (the PMI of the whole answer;
+ * these three 0 without ulp), f[4] log L — each log-prob floored at
+ * TRAINER_PRIOR_FLOOR — and f[6] rep-4, the share of the answer's 4-grams of
+ * tokens that repeat another: 1 - distinct / all (0 under 4 tokens or
+ * without tok; at most the first TRAINER_PRIOR_MAX_L tokens count). */
+#define TRAINER_PRIOR_MAX_L 4096
+void trainer_prior_features(float *f, const float *lp, const float *ulp, int L, const int *tok);
 /* prior(x, y) of an answer with features f (see above). */
 float trainer_prior_score(const struct trainer_prior *pr, const float *f);
 

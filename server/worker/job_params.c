@@ -147,7 +147,8 @@ static const struct knob REWARD[] = {
 	  "start from the newest reward model (its weights and head) when it has the policy's shape"),
 	K("prior", KNOB_BOOL, 0, 0, prior, 0,
 	  "add the reference model's likelihood of an answer (mean and least token log-prob, "
-	  "the same less the log-probs after an empty prompt, log length; weights fitted to "
+	  "the same less the log-probs after an empty prompt and their sum, log length, the "
+	  "share of repeated 4-grams of tokens; weights fitted to "
 	  "the ratings) to the network's score: what carries over to prompts nobody rated"),
 	K("prior_pointwise_weight", KNOB_FLOAT, 0, 100, reward.prior_pointwise_weight, A,
 	  "pointwise_weight for fitting the likelihood prior's weights"),

@@ -167,17 +167,19 @@ json_t *rm_prior_json(const struct rm_prior *p)
 		json_array_append_new(mu, json_real(p->pr.mu[i]));
 		json_array_append_new(sd, json_real(p->pr.sd[i]));
 	}
-	return json_pack("{sI s[sssss] so sf so so}", "model_id", (json_int_t)p->model_id,
+	return json_pack("{sI s[sssssss] so sf so so}", "model_id", (json_int_t)p->model_id,
 			 "features", "mean_logprob", "min_logprob", "mean_pmi", "min_pmi",
-			 "log_length", "w", w, "b", (double)p->pr.b, "mu", mu, "sd", sd);
+			 "log_length", "sum_pmi", "rep4", "w", w, "b", (double)p->pr.b, "mu", mu,
+			 "sd", sd);
 }
 
 /*
  * Attaches the prior recorded in reward model mrm's metadata to rm (its
  * language model: lm when the prior's version is lm_id, else loaded with B,
  * T).  A reward model without "prior" scores with its network alone.  A
- * prior recorded before the PMI and length features (2026-12-05: w, mu and sd
- * of the first two features only) scores as it did: the others weigh 0.
+ * prior recorded with fewer features (before the PMI and length features,
+ * 2026-12-05: the first two; before sum_pmi and rep4, 2026-12-05: the first
+ * five) scores as it did: the others weigh 0.
  */
 int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p,

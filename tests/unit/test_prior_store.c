@@ -11,14 +11,14 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Key i's features: i, -i, i/2, 1, 2 (distinct per key). */
+/* Key i's features: i, -i, i/2, then 1, 2, 3, ... (distinct per key). */
 static void feats_of(uint64_t i, float *f)
 {
 	f[0] = (float)i;
 	f[1] = -(float)i;
 	f[2] = (float)i / 2;
-	f[3] = 1.0f;
-	f[4] = 2.0f;
+	for (int k = 3; k < TRAINER_PRIOR_FEATS; k++)
+		f[k] = (float)(k - 2);
 }
 
 /* Keys as trainer_seq_hash makes them: well spread, never 0. */

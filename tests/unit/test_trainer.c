@@ -973,26 +973,55 @@ static void test_prior_features_direct(void)
 {
 	float lp[] = { -0.5f, -30.0f, -2.0f }, ulp[] = { -1.5f, -25.0f, -1.0f };
 	float f[TRAINER_PRIOR_FEATS];
-	trainer_prior_features(f, lp, ulp, 3);
+	int tok[] = { 11, 12, 13 };
+	trainer_prior_features(f, lp, ulp, 3, tok);
 	CHECK_NEAR(f[0], (-0.5 - 20.0 - 2.0) / 3.0, 1e-6); /* -30 floored at -20 */
 	CHECK_NEAR(f[1], -20.0, 1e-6);
 	/* lp - ulp after both are floored: 1, 0, -1 */
 	CHECK_NEAR(f[2], 0.0, 1e-6);
 	CHECK_NEAR(f[3], -1.0, 1e-6);
 	CHECK_NEAR(f[4], log(3.0), 1e-6);
+	CHECK_NEAR(f[5], 0.0, 1e-6);             /* 1 + 0 - 1 */
+	CHECK_NEAR(f[6], 0.0, 1e-6);             /* under 4 tokens: no 4-gram */
 	float one[] = { -1.25f };
-	trainer_prior_features(f, one, NULL, 1);
+	trainer_prior_features(f, one, NULL, 1, NULL);
 	CHECK_NEAR(f[0], -1.25, 1e-6);
 	CHECK_NEAR(f[1], -1.25, 1e-6);
 	CHECK_NEAR(f[2], 0.0, 1e-6);             /* no empty-prompt log-probs: no PMI */
 	CHECK_NEAR(f[3], 0.0, 1e-6);
 	CHECK_NEAR(f[4], 0.0, 1e-6);
-	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f }, .b = 0.5f,
-				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f },
-				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f } };
-	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f };
-	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 + 0.5 * 2 / 4 + 0 + 1 * 0 */
-	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25, 1e-6);
+	CHECK_NEAR(f[5], 0.0, 1e-6);
+	CHECK_NEAR(f[6], 0.0, 1e-6);
+	/* "a b c d a b c d e": 6 4-grams, "a b c d" twice, so 5 distinct: 1 - 5/6;
+	 * the PMI sum 9 * (-1 - -3) = 18 */
+	float lp9[9], ulp9[9];
+	int tok9[] = { 5, 6, 7, 8, 5, 6, 7, 8, 9 };
+	for (int i = 0; i < 9; i++) {
+		lp9[i] = -1.0f;
+		ulp9[i] = -3.0f;
+	}
+	trainer_prior_features(f, lp9, ulp9, 9, tok9);
+	CHECK_NEAR(f[2], 2.0, 1e-6);
+	CHECK_NEAR(f[5], 18.0, 1e-5);
+	CHECK_NEAR(f[6], 1.0 - 5.0 / 6.0, 1e-6);
+	/* one token over and over: one distinct 4-gram of 7 */
+	int same[10] = { 4, 4, 4, 4, 4, 4, 4, 4, 4, 4 };
+	float lp10[10] = { 0 };
+	trainer_prior_features(f, lp10, NULL, 10, same);
+	CHECK_NEAR(f[6], 1.0 - 1.0 / 7.0, 1e-6);
+	/* only the first L tokens count: "a b c d a b c" has 4 distinct 4-grams,
+	 * and "a b c d a b c d" the 5th, "a b c d" again */
+	trainer_prior_features(f, lp9, ulp9, 7, tok9);
+	CHECK_NEAR(f[6], 0.0, 1e-6);
+	trainer_prior_features(f, lp9, ulp9, 8, tok9);
+	CHECK_NEAR(f[6], 1.0 - 4.0 / 5.0, 1e-6);
+	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f, 0.25f, -2.0f }, .b = 0.5f,
+				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f, 4.0f, 0.0f },
+				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f, 2.0f, 0.5f } };
+	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f, 8.0f, 0.25f };
+	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 + 0.5 * 2 / 4 + 0 + 1 * 0
+	 * + 0.25 * (8 - 4) / 2 - 2 * 0.25 / 0.5 */
+	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25 + 0.5 - 1.0, 1e-6);
 }
 
 /* The prior's empty prompt in the tests: BOS and one more token. */
@@ -1015,7 +1044,8 @@ static int direct_logprobs(struct llama_model *lm, const struct trainer_seq *s, 
 
 /* The features of s computed here from two forwards of lm, after its prompt
  * and after test_uncond: mean and min of the response tokens' log-probs, mean
- * and min of their difference, log of their count. */
+ * and min of their difference, log of their count, the difference's sum and
+ * the share of the response's 4-grams with an equal one before them. */
 static void direct_features(struct llama_model *lm, const struct trainer_seq *s, float *f)
 {
 	float lp[SEQ], ulp[SEQ];
@@ -1037,6 +1067,17 @@ static void direct_features(struct llama_model *lm, const struct trainer_seq *s,
 	f[2] = (float)(dsum / L);
 	f[3] = dmn;
 	f[4] = logf((float)L);
+	f[5] = (float)dsum;
+	/* rep-4: the 4-grams with no equal one before them are the distinct ones */
+	const int *y = s->tokens + s->prompt_len;
+	int m = L - 3, distinct = 0;
+	for (int i = 0; i < m; i++) {
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = !memcmp(y + i, y + j, 4 * sizeof *y);
+		distinct += !seen;
+	}
+	f[6] = m > 0 ? 1.0f - (float)distinct / (float)m : 0.0f;
 }
 
 /*
@@ -1104,9 +1145,10 @@ static void reward_prior_case(bool reverse)
 static struct trainer_prior fixed_prior(struct llama_model *lm)
 {
 	return (struct trainer_prior){ .lm = lm, .uncond = test_uncond, .n_uncond = 2,
-				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f }, .b = 0.1f,
-				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f },
-				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f } };
+				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f, 0.1f, -0.6f },
+				       .b = 0.1f,
+				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f, 1.0f, 0.1f },
+				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f, 3.0f, 0.2f } };
 }
 
 /*
@@ -1221,7 +1263,7 @@ static void test_prior_cache(void)
 		CHECK_NEAR(again[i], plain[i], 1e-5);
 	}
 	/* what the store says is used */
-	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f }, one;
+	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f, 6.0f, 0.5f }, one;
 	tc_put(&c, trainer_seq_hash(&all[3]), planted);
 	CHECK_INT_EQ(trainer_score(&rm, &all[3], 1, &one, err, sizeof err), 0);
 	CHECK_NEAR(one, trainer_prior_score(&pr, planted), 1e-6);
