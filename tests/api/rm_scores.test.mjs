@@ -246,29 +246,35 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 			'seen answers: the networks differ, so do their scores beyond the factor');
 
 		// a prior recorded before the PMI and length features (2026-12-05: two
-		// weights) still attaches, and scores the unseen answers as the same
-		// prior with the other weights 0 does; one of another size is refused
+		// weights) or before the PMI's sum and rep-4 (five) still attaches, and
+		// scores the unseen answers as the same prior with the other weights 0
+		// does; one of another size is refused
 		const scoreUnseen = async () => {
 			await jobSucceeded(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }));
 			const m = new Map((await all()).map((r) => [r.id, r.rm_score]));
 			return unseen.map((r) => m.get(r.id));
 		};
-		assert.equal(rj2.metrics.prior.w.length, 5);
-		editSidecarMeta(srv, rj2.model_id, (m) => { for (let i = 2; i < 5; i++) m.prior.w[i] = 0; });
-		const zeroed = await scoreUnseen();
-		editSidecarMeta(srv, rj2.model_id, (m) => {
-			for (const k of ['w', 'mu', 'sd', 'features']) m.prior[k] = m.prior[k].slice(0, 2);
+		const slice = (n) => editSidecarMeta(srv, rj2.model_id, (m) => {
+			for (const k of ['w', 'mu', 'sd', 'features']) m.prior[k] = m.prior[k].slice(0, n);
 		});
-		const two = await scoreUnseen();
-		assert.ok(zeroed.some((x, i) => Math.abs(x - s2.get(unseen[i].id).rm_score) > 1e-3),
-			'the PMI and length weights count in the scores of the five-feature prior');
-		for (let i = 0; i < two.length; i++)
-			assert.ok(Math.abs(two[i] - zeroed[i]) < 1e-5, `answer ${unseen[i].id}: ${two[i]} vs ${zeroed[i]}`);
+		assert.equal(rj2.metrics.prior.w.length, 7);
+		for (const [from, what] of [[5, 'PMI sum and rep-4'], [2, 'PMI and length']]) {
+			editSidecarMeta(srv, rj2.model_id, (m) => { for (let i = from; i < m.prior.w.length; i++) m.prior.w[i] = 0; });
+			const zeroed = await scoreUnseen();
+			slice(from);
+			const fewer = await scoreUnseen();
+			assert.ok(zeroed.some((x, i) => Math.abs(x - s2.get(unseen[i].id).rm_score) > 1e-3),
+				`the ${what} weights count in the scores of the ${from === 5 ? 'seven' : 'five'}-feature prior`);
+			for (let i = 0; i < fewer.length; i++)
+				assert.ok(Math.abs(fewer[i] - zeroed[i]) < 1e-5, `${from} features, answer ${unseen[i].id}: ${fewer[i]} vs ${zeroed[i]}`);
+			// the next case's reference: the prior as it now scores
+			for (let i = 0; i < unseen.length; i++) s2.get(unseen[i].id).rm_score = fewer[i];
+		}
 		editSidecarMeta(srv, rj2.model_id, (m) => { for (const k of ['w', 'mu', 'sd']) m.prior[k] = m.prior[k].slice(0, 1); });
 		const one = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }),
 			(j) => FINISHED.includes(j.status));
 		assert.equal(one.status, 'failed');
-		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 5 features/);
+		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 7 features/);
 
 		// prior: false — the network scores every answer, held-out ones included, and
 		// orders the held-out pairs as the reward job measured its network
