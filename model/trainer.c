@@ -442,7 +442,7 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 	struct trainer_seq *useq = NULL;
 	const struct trainer_seq **uptr = NULL;
 	int *utok = NULL, *ulen = NULL, longest = 0;
-	float buf[4096];
+	float buf[TRAINER_PRIOR_MAX_L];
 	if (pmi) {
 		for (int i = 0; i < n; i++) {
 			int a = seqs[i]->n - seqs[i]->prompt_len;
@@ -479,11 +479,11 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 						      LLAMA_LOGPROBS, "likelihood prior")) < 0)
 			goto out;
 		for (int b = 0; b < nb; b++) {
-			int row = at ? at[i0 + b] : i0 + b, L;
+			const struct trainer_seq *s = seqs[i0 + b];
+			int row = at ? at[i0 + b] : i0 + b, a = s->n - s->prompt_len, L;
 			if (lp) {
 				/* position t predicts token t + 1: the answer's from prompt_len - 1 */
-				const struct trainer_seq *s = seqs[i0 + b];
-				int first = s->prompt_len - 1, a = s->n - s->prompt_len;
+				int first = s->prompt_len - 1;
 				L = a < S - first ? a : S - first;
 				L = L < (int)(sizeof buf / sizeof buf[0]) ? L : (int)(sizeof buf / sizeof buf[0]);
 				memcpy(buf, lp + (size_t)row * S + first, (size_t)L * sizeof *buf);
@@ -493,8 +493,7 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 			/* a long answer cut to max_T keeps fewer tokens after its prompt */
 			L = pmi && ulen[b] < L ? ulen[b] : L;
 			if (full)
-				full[i0 + b] = L == seqs[i0 + b]->n - seqs[i0 + b]->prompt_len;
-			const struct trainer_seq *s = seqs[i0 + b];
+				full[i0 + b] = L == a;
 			/* tokens [prompt_len, prompt_len + L): the ones lp scores */
 			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf,
 					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L,
