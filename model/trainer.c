@@ -347,6 +347,202 @@ void trainer_prior_features(float *f, const float *lp, const float *ulp, int L, 
 	f[4] = L > 0 ? logf((float)L) : 0.0f;
 	f[5] = (float)dsum;
 	f[6] = rep4(tok, L);
+	f[TRAINER_PRIOR_OVERLAP] = 0.0f;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorts v[0..n) and returns how many distinct values it holds (moved to the
+ * front). */
+static int sort_unique(int *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof *v, cmp_int);
+	int u = 1;
+	for (int i = 1; i < n; i++)
+		if (v[i] != v[u - 1])
+			v[u++] = v[i];
+	return u;
+}
+
+/* ---- the overlap feature's words ------------------------------------------------ */
+
+uint64_t trainer_word_key(const char *word, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)word[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+int trainer_idf_init(struct trainer_idf *d, const struct tokenizer *tk, int n_prompts)
+{
+	memset(d, 0, sizeof *d);
+	d->tk = tk;
+	d->unseen = logf((float)n_prompts + 1.0f);
+	d->cap = 64;
+	d->key = calloc(d->cap, sizeof *d->key);
+	d->w = malloc(d->cap * sizeof *d->w);
+	if (!d->key || !d->w) {
+		trainer_idf_release(d);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void trainer_idf_release(struct trainer_idf *d)
+{
+	free(d->key);
+	free(d->w);
+	memset(d, 0, sizeof *d);
+}
+
+static size_t idf_slot(const uint64_t *keys, size_t cap, uint64_t k)
+{
+	size_t i = (size_t)(k ^ (k >> 29)) & (cap - 1);
+	while (keys[i] && keys[i] != k)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+int trainer_idf_add(struct trainer_idf *d, const char *word, size_t len, int df)
+{
+	if (2 * (d->n + 1) > d->cap) {
+		size_t cap = 2 * d->cap;
+		uint64_t *key = calloc(cap, sizeof *key);
+		float *w = malloc(cap * sizeof *w);
+		if (!key || !w) {
+			free(key);
+			free(w);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < d->cap; i++)
+			if (d->key[i]) {
+				size_t at = idf_slot(key, cap, d->key[i]);
+				key[at] = d->key[i];
+				w[at] = d->w[i];
+			}
+		free(d->key);
+		free(d->w);
+		d->key = key;
+		d->w = w;
+		d->cap = cap;
+	}
+	uint64_t k = trainer_word_key(word, len);
+	size_t at = idf_slot(d->key, d->cap, k);
+	d->n += !d->key[at];
+	d->key[at] = k;
+	/* unseen = log(N + 1): the same N */
+	d->w[at] = d->unseen - logf((float)df + 1.0f);
+	return 0;
+}
+
+float trainer_idf_weight(const struct trainer_idf *d, uint64_t k)
+{
+	size_t at = idf_slot(d->key, d->cap, k);
+	return d->key[at] ? d->w[at] : d->unseen;
+}
+
+static bool word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c >= 0x80;
+}
+
+void trainer_words(const struct tokenizer *tk, const int *tok, int n,
+		   void (*fn)(void *ctx, const char *word, size_t len), void *ctx)
+{
+	char w[TRAINER_WORD_MAX];
+	size_t wl = 0;
+	bool in = false;
+	int prev = -1;
+	for (int i = 0; i <= n; i++) {
+		size_t pl = 0;
+		const char *p = i < n && tok[i] > 2 ? tokenizer_piece(tk, prev, tok[i], &pl) : NULL;
+		/* a special token ends a word as a space would */
+		if (!p) {
+			p = " ";
+			pl = 1;
+		}
+		for (size_t k = 0; k < pl; k++) {
+			unsigned char c = (unsigned char)p[k];
+			if (word_byte(c)) {
+				if (wl < sizeof w)
+					w[wl++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+				in = true;
+			} else if (in) {
+				fn(ctx, w, wl);
+				wl = 0;
+				in = false;
+			}
+		}
+		prev = i < n ? tok[i] : prev;
+	}
+}
+
+/* Word keys into a bounded array. */
+struct word_keys {
+	uint64_t *k;
+	int n, cap;
+};
+
+static void word_keys_add(void *ctx, const char *word, size_t len)
+{
+	struct word_keys *w = ctx;
+	if (w->n < w->cap)
+		w->k[w->n++] = trainer_word_key(word, len);
+}
+
+/* Sorts k (n) and returns how many distinct keys it holds (moved to the front). */
+static int sort_unique_u64(uint64_t *k, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(k, (size_t)n, sizeof *k, cmp_u64);
+	int u = 1;
+	for (int i = 1; i < n; i++)
+		if (k[i] != k[u - 1])
+			k[u++] = k[i];
+	return u;
+}
+
+float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int P, const int *ans,
+			    int A)
+{
+	static _Thread_local uint64_t pk[TRAINER_PRIOR_MAX_L], ak[TRAINER_PRIOR_MAX_L];
+	if (!d || !d->tk)
+		return 0.0f;
+	struct word_keys pw = { pk, 0, TRAINER_PRIOR_MAX_L }, aw = { ak, 0, TRAINER_PRIOR_MAX_L };
+	trainer_words(d->tk, prompt, P, word_keys_add, &pw);
+	trainer_words(d->tk, ans, A, word_keys_add, &aw);
+	int np = sort_unique_u64(pk, pw.n), na = sort_unique_u64(ak, aw.n);
+	double all = 0, found = 0;
+	for (int i = 0; i < np; i++) {
+		double w = trainer_idf_weight(d, pk[i]);
+		all += w;
+		if (bsearch(&pk[i], ak, (size_t)na, sizeof *ak, cmp_u64))
+			found += w;
+	}
+	return all > 0 ? (float)(found / all) : 0.0f;
+}
+
+/* f[TRAINER_PRIOR_OVERLAP] of seqs[i] in row at[i] (NULL: i) of feats: the
+ * one feature that depends on the prior's idf, not its language model, so
+ * never taken from the cache. */
+static void prior_set_overlap(const struct trainer_prior *pr, const struct trainer_seq *const *seqs,
+			      int n, const int *at, float *feats)
+{
+	for (int i = 0; i < n; i++) {
+		const struct trainer_seq *s = seqs[i];
+		feats[(size_t)(at ? at[i] : i) * TRAINER_PRIOR_FEATS + TRAINER_PRIOR_OVERLAP] =
+			trainer_prior_overlap(pr->idf, s->tokens, s->prompt_len,
+					      s->tokens + s->prompt_len, s->n - s->prompt_len);
+	}
 }
 
 float trainer_prior_score(const struct trainer_prior *pr, const float *f)
@@ -527,10 +723,9 @@ static int cmp_key_at(const void *a, const void *b)
  * knows are filled from it, the others computed — equal sequences once —
  * and put in it unless cut.
  */
-static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
-			      struct trainer_run *run, const struct trainer_seq *const *seqs,
-			      int n, int max_T, const int *at, const float *lp, int S,
-			      float *feats)
+static int prior_collect_lm(const struct trainer_prior *pr, struct trainer_rows *r,
+			    struct trainer_run *run, const struct trainer_seq *const *seqs,
+			    int n, int max_T, const int *at, const float *lp, int S, float *feats)
 {
 	const struct trainer_prior_cache *c = pr->cache;
 	if (!c || lp || n == 0)
@@ -602,6 +797,20 @@ out:
 	free(key);
 	free(full);
 	return rc;
+}
+
+/* The language model's features as prior_collect_lm finds them, then the
+ * overlap. */
+static int prior_collect_rows(const struct trainer_prior *pr, struct trainer_rows *r,
+			      struct trainer_run *run, const struct trainer_seq *const *seqs,
+			      int n, int max_T, const int *at, const float *lp, int S,
+			      float *feats)
+{
+	int rc = prior_collect_lm(pr, r, run, seqs, n, max_T, at, lp, S, feats);
+	if (rc < 0)
+		return rc;
+	prior_set_overlap(pr, seqs, n, at, feats);
+	return 0;
 }
 
 int trainer_prior_collect(const struct trainer_prior *pr, struct trainer_rows *r,
@@ -997,26 +1206,6 @@ static bool group_rated(const struct trainer_group *g)
 		if (!isnan(g->scores[k]))
 			return true;
 	return false;
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* Sorts v[0..n) and returns how many distinct values it holds (moved to the
- * front). */
-static int sort_unique(int *v, int n)
-{
-	if (n <= 0)
-		return 0;
-	qsort(v, (size_t)n, sizeof *v, cmp_int);
-	int u = 1;
-	for (int i = 1; i < n; i++)
-		if (v[i] != v[u - 1])
-			v[u++] = v[i];
-	return u;
 }
 
 /* A prompt id's place in the seeded order of trainer_reward_split. */
@@ -1427,9 +1616,10 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 	res->prior_train_acc = rm_acc(tm.correct, tm.pairs);
 	res->prior_heldout_acc = rm_acc(hm.correct, hm.pairs);
 	trainer_logf(&j->run, "likelihood prior: w mean %.3f min %.3f pmi_mean %.3f pmi_min %.3f "
-		     "log_len %.3f pmi_sum %.3f rep4 %.3f, b %.3f; alone: train_acc %.3f "
-		     "heldout_acc %.3f (%d pairs)",
-		     pr->w[0], pr->w[1], pr->w[2], pr->w[3], pr->w[4], pr->w[5], pr->w[6], pr->b,
+		     "log_len %.3f pmi_sum %.3f rep4 %.3f overlap %.3f, b %.3f; alone: train_acc "
+		     "%.3f heldout_acc %.3f (%d pairs)",
+		     pr->w[0], pr->w[1], pr->w[2], pr->w[3], pr->w[4], pr->w[5], pr->w[6], pr->w[7],
+		     pr->b,
 		     res->prior_train_acc, res->prior_heldout_acc, hm.pairs);
 	return 0;
 }

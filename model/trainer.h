@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "model/llama.h"
+#include "model/tokenizer.h"
 
 /* ---- shared types (the contract) ------------------------------------------ */
 
@@ -166,7 +167,15 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  * of those runs' ratings, three splits each, gained +0.005 (-0.014 to +0.027).
  * Contrasts with three other prompts in place of the empty one, the first 8
  * tokens' PMI, the share of unlikely tokens or quadratic terms gained nothing
- * beyond those (the same splits).  trainer_reward fits w
+ * beyond those (the same splits).  The last feature is not the likelihood's:
+ * the prompt overlap (trainer_prior_overlap), the idf-weighted share of the
+ * prompt's words the answer takes up — whether a list or a step-by-step
+ * answer is about what was asked, which the likelihood hardly says.  On the
+ * same six runs' ratings and splits it raised held-out pairwise accuracy
+ * 0.695 -> 0.731 (+0.036, standard error 0.004; words, not tokens: the demo's
+ * small vocabulary splits a name into pieces other words share), and fresh
+ * reward jobs in C on three of those runs, three splits each, by +0.036
+ * (-0.004 to +0.089; the token version +0.019).  trainer_reward fits w
  * and b to the ratings first (the prior alone, a convex fit), then trains the
  * network on what the prior leaves; both are in the model's score from then
  * on.  When the ratings do not follow likelihood, w comes out near 0 and the
@@ -179,7 +188,8 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  * it for prompts the reward model did not train on (held-out and eval
  * prompts), and the held-out figures of trainer_reward are the prior's.
  */
-#define TRAINER_PRIOR_FEATS 7
+#define TRAINER_PRIOR_FEATS 8
+#define TRAINER_PRIOR_OVERLAP 7  /* the feature of the prompt's words (below) */
 #define TRAINER_PRIOR_FLOOR (-20.0f)
 
 /*
@@ -212,6 +222,8 @@ struct trainer_prior {
 	float w[TRAINER_PRIOR_FEATS];
 	float b;
 	float mu[TRAINER_PRIOR_FEATS], sd[TRAINER_PRIOR_FEATS];
+	const struct trainer_idf *idf; /* the overlap feature's word weights;
+				    borrowed; NULL = the feature is 0 */
 	bool alone;              /* score = prior(x, y) only (see above) */
 	const struct trainer_prior_cache *cache; /* borrowed; NULL = none: features
 						    computed every time */
@@ -226,6 +238,45 @@ struct trainer_prior {
  * without tok; at most the first TRAINER_PRIOR_MAX_L tokens count). */
 #define TRAINER_PRIOR_MAX_L 4096
 void trainer_prior_features(float *f, const float *lp, const float *ulp, int L, const int *tok);
+/*
+ * f[TRAINER_PRIOR_OVERLAP], which needs no language model (trainer_prior_features
+ * sets it 0; the collecting calls set it): how much of the prompt the answer
+ * takes up — of the prompt's distinct words, the share found in the answer,
+ * each word weighed by its inverse document frequency over a set of prompts.
+ * Words are what trainer_words finds in the tokens' text.  The words every
+ * prompt has (the chat template's) weigh 0; a word of the question no other
+ * prompt asks about weighs most.  0 without a table, or when the prompt's
+ * words weigh 0.  At most TRAINER_PRIOR_MAX_L words of each side count.
+ */
+struct trainer_idf {
+	const struct tokenizer *tk; /* the tokens' text; borrowed */
+	uint64_t *key;              /* (cap) trainer_word_key of each word; 0 = free */
+	float *w;                   /* (cap) its weight, log((N + 1) / (df + 1)) */
+	size_t cap, n;              /* cap a power of 2 */
+	float unseen;               /* the weight of a word in no prompt: log(N + 1) */
+};
+/* An empty table over n_prompts prompts for tk's tokens (borrowed).  Returns
+ * 0 or -ENOMEM. */
+int trainer_idf_init(struct trainer_idf *d, const struct tokenizer *tk, int n_prompts);
+/* Records that word (len bytes) occurs in df of the prompts.  0 or -ENOMEM. */
+int trainer_idf_add(struct trainer_idf *d, const char *word, size_t len, int df);
+void trainer_idf_release(struct trainer_idf *d);
+/* The weight of the word with key k. */
+float trainer_idf_weight(const struct trainer_idf *d, uint64_t k);
+/* A word's key: a 64-bit hash of its bytes, never 0. */
+uint64_t trainer_word_key(const char *word, size_t len);
+/* The words of the text of tok (n) as tk decodes them, each to fn (the word
+ * lowercased, len bytes, borrowed for the call): runs of ASCII letters and
+ * digits and of bytes of UTF-8 characters beyond ASCII, at most
+ * TRAINER_WORD_MAX bytes each (longer ones are cut); ids 0..2 (unknown, BOS,
+ * EOS) have none. */
+#define TRAINER_WORD_MAX 64
+void trainer_words(const struct tokenizer *tk, const int *tok, int n,
+		   void (*fn)(void *ctx, const char *word, size_t len), void *ctx);
+/* The overlap of the answer ans (A tokens) with its prompt (P tokens);
+ * d NULL: 0. */
+float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int P, const int *ans,
+			    int A);
 /* prior(x, y) of an answer with features f (see above). */
 float trainer_prior_score(const struct trainer_prior *pr, const float *f);
 

@@ -262,6 +262,11 @@ struct rm_prior {
 	struct modelstore_model m;   /* that version, when loaded here */
 	struct llama_model own;      /* and its forward-only model */
 	struct trainer_prior_cache tc; /* pr.cache when rm_prior_cache attached it */
+	struct trainer_idf idf;      /* pr.idf when set: the overlap feature's
+					word weights */
+	json_t *df;                  /* {word: prompts it occurs in}, when
+					rm_prior_idf counted them (new reference) */
+	int n_prompts;               /* the prompts idf was counted over */
 };
 void rm_prior_release(struct rm_prior *p);
 /* Lets p (its language model and empty prompt set by rm_prior_lm or
@@ -270,6 +275,13 @@ void rm_prior_release(struct rm_prior *p);
  * template's); for the reward and score jobs, which see the same answers
  * round after round.  Returns 0 or -ENOMEM. */
 int rm_prior_cache(struct job *j, struct rm_prior *p);
+/* The overlap feature's word weights (struct trainer_idf): the words of
+ * every prompt in the database as like's template and tk put it (the
+ * template's words are in every prompt and so weigh 0), counted once a
+ * prompt.  For the reward job; the others read them back with
+ * rm_prior_attach.  Returns 0 or a negative error (failing j). */
+int rm_prior_idf(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
+		 const struct modelstore_model *like);
 /* What the store said since rm_prior_cache — answers found, answers
  * computed — in the job's log and its metrics ("prior_features_kept"). */
 void rm_prior_cache_report(struct job *j);
@@ -287,9 +299,13 @@ void prior_store_put(void *ctx, uint64_t key, const float *f);
 int rm_prior_lm(struct job *j, struct rm_prior *p, int64_t id, struct llama_model *lm,
 		int64_t lm_id, const struct modelstore_model *like, const struct tokenizer *tk,
 		int B, int T);
-/* The metadata "prior" of a reward model: the version its features come
+/* The job metrics' "prior" of a reward model: the version its features come
  * from and the fitted weights (new reference). */
 json_t *rm_prior_json(const struct rm_prior *p);
+/* The version metadata's "prior": rm_prior_json's and, when rm_prior_idf
+ * counted them, "overlap": {"prompts": N, "df": {word: count}}, the prompts
+ * each word is in (new reference). */
+json_t *rm_prior_meta(const struct rm_prior *p);
 /* Attaches the prior recorded in reward model mrm's metadata to rm (its
  * language model: lm when the prior's version is lm_id, else loaded with B,
  * T); p->pr.alone starts false.  A reward model without "prior" scores with

@@ -1,16 +1,19 @@
 /*
  * server/worker/job_prior.c — a reward model's likelihood prior as the jobs
  * run it (model/trainer.h struct trainer_prior): the reward job fits one and
- * records it in the new version's metadata ("prior": model_id, w, b, mu, sd);
+ * records it in the new version's metadata ("prior": model_id, w, b, mu, sd,
+ * and the prompts' token counts its overlap feature weighs tokens by);
  * RL, eval, the promotion gate and the score job attach the recorded one to
  * the reward model they load, with its language model (the reference, reused
  * when the job loaded that version anyway).  Which prompts a job scores with
  * the prior alone (pr.alone) is the job's to set.  See job_impl.h.
  */
 #include "server/worker/job_impl.h"
+#include "db/traindata.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,10 +114,83 @@ void rm_prior_cache_report(struct job *j)
 
 void rm_prior_release(struct rm_prior *p)
 {
+	trainer_idf_release(&p->idf);
+	json_decref(p->df);
 	job_toks_release(&p->uncond);
 	llama_model_release(&p->own);
 	modelstore_model_release(&p->m);
 	memset(p, 0, sizeof *p);
+}
+
+static void word_seen(void *ctx, const char *word, size_t len)
+{
+	/* a word cut inside a character is not UTF-8: not counted (it weighs as
+	 * a word in no prompt) */
+	json_object_setn_new(ctx, word, len, json_true());
+}
+
+/* p->idf from {word: count} over n prompts (borrowed). */
+static int idf_from_counts(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
+			   const json_t *df, int n, int64_t rm_id)
+{
+	const char *w;
+	json_t *c;
+	if (trainer_idf_init(&p->idf, tk, n) < 0)
+		return job_fail(j, -ENOMEM, "out of memory");
+	json_object_foreach((json_t *)df, w, c) {
+		json_int_t k = json_integer_value(c);
+		if (!json_is_integer(c) || k < 1 || k > n)
+			return job_fail(j, -EINVAL, "reward model %lld: its prior counts the word "
+					"\"%s\" in %s prompts of %d", (long long)rm_id, w,
+					json_is_integer(c) ? "more" : "a non-number of", n);
+		if (trainer_idf_add(&p->idf, w, strlen(w), (int)k) < 0)
+			return job_fail(j, -ENOMEM, "out of memory");
+	}
+	p->n_prompts = n;
+	p->pr.idf = &p->idf;
+	return 0;
+}
+
+int rm_prior_idf(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
+		 const struct modelstore_model *like)
+{
+	int n, rc = 0, len;
+	struct db_td_prompt *ps;
+	if (db_traindata_prompts(j->env->db, NULL, 0, &ps, &n) < 0)
+		return job_fail(j, -EIO, "cannot read the prompts for the overlap feature");
+	json_t *df = json_object(), *seen = json_object();
+	struct job_toks t = { 0 };
+	if (!df || !seen) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		t.n = 0;
+		if ((rc = job_toks_prompt(j, &t, tk, like, ps[i].text, ps[i].messages, &len)) < 0)
+			goto out;
+		json_object_clear(seen);
+		trainer_words(tk, t.ids, (int)t.n, word_seen, seen);
+		const char *w;
+		json_t *v;
+		json_object_foreach(seen, w, v) {
+			json_t *c = json_object_get(df, w);
+			if (json_object_set_new(df, w, json_integer(c ? json_integer_value(c) + 1 : 1))) {
+				rc = job_fail(j, -ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if ((rc = idf_from_counts(j, p, tk, df, n, 0)) < 0)
+		goto out;
+	json_decref(p->df);
+	p->df = df;
+	df = NULL;
+out:
+	job_toks_release(&t);
+	db_td_prompts_free(ps, n);
+	json_decref(df);
+	json_decref(seen);
+	return rc;
 }
 
 /* The empty prompt in like's template, tokenized by tk, into p->uncond. */
@@ -167,10 +243,35 @@ json_t *rm_prior_json(const struct rm_prior *p)
 		json_array_append_new(mu, json_real(p->pr.mu[i]));
 		json_array_append_new(sd, json_real(p->pr.sd[i]));
 	}
-	return json_pack("{sI s[sssssss] so sf so so}", "model_id", (json_int_t)p->model_id,
+	return json_pack("{sI s[ssssssss] so sf so so}", "model_id", (json_int_t)p->model_id,
 			 "features", "mean_logprob", "min_logprob", "mean_pmi", "min_pmi",
-			 "log_length", "sum_pmi", "rep4", "w", w, "b", (double)p->pr.b, "mu", mu,
-			 "sd", sd);
+			 "log_length", "sum_pmi", "rep4", "prompt_overlap", "w", w, "b",
+			 (double)p->pr.b, "mu", mu, "sd", sd);
+}
+
+json_t *rm_prior_meta(const struct rm_prior *p)
+{
+	json_t *o = rm_prior_json(p);
+	if (o && p->df)
+		json_object_set_new(o, "overlap", json_pack("{si sO}", "prompts", p->n_prompts,
+							    "df", p->df));
+	return o;
+}
+
+/* The overlap feature's weights from a prior's "overlap" (borrowed; NULL:
+ * the feature stays 0). */
+static int prior_idf_parse(struct job *j, struct rm_prior *p, const json_t *o,
+			   const struct tokenizer *tk, int64_t rm_id)
+{
+	json_t *df;
+	json_int_t n;
+	if (!o)
+		return 0;
+	if (json_unpack((json_t *)o, "{sI so}", "prompts", &n, "df", &df) || n < 0 ||
+	    n > INT32_MAX || !json_is_object(df))
+		return job_fail(j, -EINVAL, "reward model %lld: its prior's \"overlap\" is not "
+				"{prompts, df}", (long long)rm_id);
+	return idf_from_counts(j, p, tk, df, (int)n, rm_id);
 }
 
 /*
@@ -179,7 +280,8 @@ json_t *rm_prior_json(const struct rm_prior *p)
  * T).  A reward model without "prior" scores with its network alone.  A
  * prior recorded with fewer features (before the PMI and length features,
  * 2026-12-05: the first two; before sum_pmi and rep4, 2026-12-05: the first
- * five) scores as it did: the others weigh 0.
+ * five; before prompt_overlap, 2026-12-05: seven) scores as it did: the
+ * others weigh 0.
  */
 int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p,
@@ -209,7 +311,10 @@ int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 					(long long)mrm->id);
 	}
 	p->pr.b = (float)b;
-	int rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, tk, B, T);
+	int rc = prior_idf_parse(j, p, json_object_get(o, "overlap"), tk, mrm->id);
+	if (rc < 0)
+		return rc;
+	rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, tk, B, T);
 	if (rc < 0)
 		return rc;
 	rm->prior = &p->pr;

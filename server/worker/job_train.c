@@ -574,7 +574,8 @@ int job_reward(struct job *j)
 		int64_t ref_id;
 		if ((rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
 		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, &b.tk, B, rm.max_T)) < 0 ||
-		    (rc = rm_prior_cache(j, &prior)) < 0)
+		    (rc = rm_prior_cache(j, &prior)) < 0 ||
+		    (rc = rm_prior_idf(j, &prior, &b.tk, &b.m)) < 0)
 			goto out;
 		rm.prior = &prior.pr;
 	}
@@ -593,9 +594,8 @@ int job_reward(struct job *j)
 	reward_metrics(j, &res);
 	if (s->prior) {
 		rm_prior_cache_report(j);
-		json_t *pj = rm_prior_json(&prior);
-		json_object_set(j->metrics, "prior", pj);
-		json_object_set_new(b.m.meta, "prior", pj);
+		json_object_set_new(j->metrics, "prior", rm_prior_json(&prior));
+		json_object_set_new(b.m.meta, "prior", rm_prior_meta(&prior));
 	}
 	json_object_set_new(j->metrics, "answers", json_integer(S.n));
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));

@@ -195,6 +195,14 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		const { srv, trainIds, evalIds } = w;
 		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8 }));
 		await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 3, max_tokens: 8, split: 'eval' }));
+		// answers that take up all or some of their prompt's words (the tiny
+		// model's seldom do), for the overlap feature below
+		for (const id of evalIds) {
+			const text = (await promptDetail(srv, id)).text;
+			const r = await srv.admin.post(`/api/prompts/${id}/responses`,
+				{ responses: [{ text }, { text: text.split(' ').slice(0, 3).join(' ') }] });
+			assert.ok(r.status < 300, r.text);
+		}
 		await rateAll(await createRater(srv, 'ann'));
 		const all = async () => answers(srv, [...trainIds, ...evalIds]);
 
@@ -246,9 +254,9 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 			'seen answers: the networks differ, so do their scores beyond the factor');
 
 		// a prior recorded before the PMI and length features (2026-12-05: two
-		// weights) or before the PMI's sum and rep-4 (five) still attaches, and
-		// scores the unseen answers as the same prior with the other weights 0
-		// does; one of another size is refused
+		// weights), before the PMI's sum and rep-4 (five) or before the prompt
+		// overlap (seven) still attaches, and scores the unseen answers as the same
+		// prior with the other weights 0 does; one of another size is refused
 		const scoreUnseen = async () => {
 			await jobSucceeded(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }));
 			const m = new Map((await all()).map((r) => [r.id, r.rm_score]));
@@ -257,7 +265,52 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		const slice = (n) => editSidecarMeta(srv, rj2.model_id, (m) => {
 			for (const k of ['w', 'mu', 'sd', 'features']) m.prior[k] = m.prior[k].slice(0, n);
 		});
-		assert.equal(rj2.metrics.prior.w.length, 7);
+		assert.equal(rj2.metrics.prior.w.length, 8);
+		// the overlap's word counts, over every prompt in the database, are in the
+		// sidecar (not in the job's metrics): the chat template's words are in every
+		// prompt, a question's own words in fewer
+		const listed = (await srv.admin.get('/api/prompts?limit=1000')).json.prompts;
+		let overlap;
+		editSidecarMeta(srv, rj2.model_id, (m) => { overlap = m.prior.overlap; });
+		assert.ok(!('overlap' in rj2.metrics.prior));
+		assert.equal(overlap.prompts, listed.length);
+		const counts = Object.values(overlap.df);
+		assert.ok(counts.every((c) => Number.isInteger(c) && c >= 1 && c <= listed.length), JSON.stringify(overlap));
+		assert.ok(counts.some((c) => c === listed.length) && counts.some((c) => c < listed.length), JSON.stringify(overlap));
+		const firstWord = listed[0].text.toLowerCase().match(/[a-z0-9]+/)[0];
+		assert.ok(overlap.df[firstWord] >= 1, `"${firstWord}" of "${listed[0].text}" counted`);
+		// a count past the prompts counted is refused, naming the word
+		editSidecarMeta(srv, rj2.model_id, (m) => { m.prior.overlap.df[firstWord] = listed.length + 1; });
+		const badCount = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }),
+			(j) => FINISHED.includes(j.status));
+		assert.equal(badCount.status, 'failed');
+		assert.match(badCount.error, new RegExp(`its prior counts the word "${firstWord}" in more prompts of ${listed.length}`));
+		editSidecarMeta(srv, rj2.model_id, (m) => { m.prior.overlap = overlap; });
+		// the overlap as computed here from the texts and the recorded counts: with
+		// weight 1 (mu 0, sd 1) against weight 0, each unseen answer's score moves by
+		// its overlap, times the model's one scale; then a prior cut to seven
+		// features scores as the weight 0 does
+		const N = overlap.prompts, idf = (w) => Math.log((N + 1) / ((overlap.df[w] ?? 0) + 1));
+		const words = (t) => new Set(t.toLowerCase().match(/[a-z0-9\u0080-\uffff]+/g) ?? []);
+		const ptext = new Map(listed.map((p) => [p.id, p.text]));
+		const ov = unseen.map((r) => {
+			const P = words(ptext.get(r.prompt_id)), A = words(r.text);
+			let all = 0, found = 0;
+			for (const w of P) { all += idf(w); if (A.has(w)) found += idf(w); }
+			return all > 0 ? found / all : 0;
+		});
+		assert.ok(ov.some((x) => x > 0) && ov.some((x) => x < 1), `overlaps ${ov}`);
+		editSidecarMeta(srv, rj2.model_id, (m) => { m.prior.w[7] = 1; m.prior.mu[7] = 0; m.prior.sd[7] = 1; });
+		const withOverlap = await scoreUnseen();
+		editSidecarMeta(srv, rj2.model_id, (m) => { m.prior.w[7] = 0; });
+		const noOverlap = await scoreUnseen();
+		const po = proportional(ov, withOverlap.map((x, i) => x - noOverlap[i]));
+		assert.ok(po.k > 0 && po.resid < 1e-4, `score moved by the overlap computed here (${JSON.stringify(po)})`);
+		slice(7);
+		const seven = await scoreUnseen();
+		for (let i = 0; i < seven.length; i++)
+			assert.ok(Math.abs(seven[i] - noOverlap[i]) < 1e-5, `7 features, answer ${unseen[i].id}: ${seven[i]} vs ${noOverlap[i]}`);
+		for (let i = 0; i < unseen.length; i++) s2.get(unseen[i].id).rm_score = seven[i];
 		for (const [from, what] of [[5, 'PMI sum and rep-4'], [2, 'PMI and length']]) {
 			editSidecarMeta(srv, rj2.model_id, (m) => { for (let i = from; i < m.prior.w.length; i++) m.prior.w[i] = 0; });
 			const zeroed = await scoreUnseen();
@@ -274,7 +327,7 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		const one = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }),
 			(j) => FINISHED.includes(j.status));
 		assert.equal(one.status, 'failed');
-		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 7 features/);
+		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 8 features/);
 
 		// prior: false — the network scores every answer, held-out ones included, and
 		// orders the held-out pairs as the reward job measured its network

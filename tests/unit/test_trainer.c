@@ -19,9 +19,11 @@
 #include "model/threads.h"
 #include "tests/test.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1015,13 +1017,173 @@ static void test_prior_features_direct(void)
 	CHECK_NEAR(f[6], 0.0, 1e-6);
 	trainer_prior_features(f, lp9, ulp9, 8, tok9);
 	CHECK_NEAR(f[6], 1.0 - 4.0 / 5.0, 1e-6);
-	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f, 0.25f, -2.0f }, .b = 0.5f,
-				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f, 4.0f, 0.0f },
-				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f, 2.0f, 0.5f } };
-	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f, 8.0f, 0.25f };
+	CHECK_NEAR(f[TRAINER_PRIOR_OVERLAP], 0.0, 1e-6); /* the collecting calls set it */
+	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f, 0.25f, -2.0f, 3.0f },
+				    .b = 0.5f,
+				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f, 4.0f, 0.0f, 0.5f },
+				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f, 2.0f, 0.5f, 0.25f } };
+	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f, 8.0f, 0.25f, 0.75f };
 	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 + 0.5 * 2 / 4 + 0 + 1 * 0
-	 * + 0.25 * (8 - 4) / 2 - 2 * 0.25 / 0.5 */
-	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25 + 0.5 - 1.0, 1e-6);
+	 * + 0.25 * (8 - 4) / 2 - 2 * 0.25 / 0.5 + 3 * (0.75 - 0.5) / 0.25 */
+	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25 + 0.5 - 1.0 + 3.0, 1e-6);
+}
+
+/* Words joined by '|', for the trainer_words checks. */
+struct joined {
+	char s[256];
+	size_t n;
+};
+
+static void join_word(void *ctx, const char *word, size_t len)
+{
+	struct joined *j = ctx;
+	if (j->n && j->n < sizeof j->s - 1)
+		j->s[j->n++] = '|';
+	for (size_t i = 0; i < len && j->n < sizeof j->s - 1; i++)
+		j->s[j->n++] = word[i];
+	j->s[j->n] = '\0';
+}
+
+static const char *words_of(const struct tokenizer *tk, const int *tok, int n)
+{
+	static struct joined j;
+	j.n = 0;
+	j.s[0] = '\0';
+	trainer_words(tk, tok, n, join_word, &j);
+	return j.s;
+}
+
+/*
+ * The overlap by hand.  Over N = 3 prompts "what", "is", "the" and "of" are
+ * in every one (weight log(4/4) = 0), "capital" in two (log(4/3)); "paraguay"
+ * in none (log 4).  The prompt "What is the capital of Paraguay?" — its last
+ * word in three tokens — and answers that hold both weighed words, one of
+ * them, none, or a word that only begins like one.
+ */
+static void test_prior_overlap_direct(void)
+{
+	static const char *const pieces[] = {
+		"<unk>", "<s>", "</s>", " What", " is", " the", " capital", " of", " Par", "agu",
+		"ay", "?", " The", " As", "uncion", ".", " Paris", "\xc3\xa9", " CAPITAL",
+	};
+	enum { NP = sizeof pieces / sizeof pieces[0] };
+	float scores[NP] = { 0 };
+	struct tokenizer tk;
+	char err[256];
+	REQUIRE(tokenizer_build(&tk, pieces, NULL, scores, NP, err, sizeof err) == 0);
+	int prompt[] = { 1, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	CHECK_STR_EQ(words_of(&tk, prompt, 10), "what|is|the|capital|of|paraguay");
+	/* BOS, EOS and unknown end a word; letters beyond ASCII are in one */
+	int parts[] = { 8, 2, 9, 8, 17, 0, 10 };
+	CHECK_STR_EQ(words_of(&tk, parts, 7), "par|agu|par\xc3\xa9|ay");
+	struct trainer_idf d;
+	REQUIRE(trainer_idf_init(&d, &tk, 3) == 0);
+	const char *every[] = { "what", "is", "the", "of" };
+	for (int i = 0; i < 4; i++)
+		REQUIRE(trainer_idf_add(&d, every[i], strlen(every[i]), 3) == 0);
+	REQUIRE(trainer_idf_add(&d, "capital", 7, 2) == 0);
+	CHECK_NEAR(trainer_idf_weight(&d, trainer_word_key("the", 3)), 0.0, 1e-6);
+	CHECK_NEAR(trainer_idf_weight(&d, trainer_word_key("capital", 7)), log(4.0 / 3.0), 1e-6);
+	CHECK_NEAR(trainer_idf_weight(&d, trainer_word_key("paraguay", 8)), log(4.0), 1e-6);
+	double cap = log(4.0 / 3.0), par = log(4.0);
+	int full[] = { 12, 6, 7, 8, 9, 10, 4, 13, 14, 15, 2 };   /* "The capital of Paraguay is Asuncion." */
+	int capital[] = { 18 };                                  /* " CAPITAL" */
+	int paris[] = { 16, 15 }, par_is[] = { 8, 4 };          /* "Paris." and "Par is" */
+	CHECK_NEAR(trainer_prior_overlap(&d, prompt, 10, full, 11), 1.0, 1e-6);
+	CHECK_NEAR(trainer_prior_overlap(&d, prompt, 10, capital, 1), cap / (cap + par), 1e-6);
+	CHECK_NEAR(trainer_prior_overlap(&d, prompt, 10, paris, 2), 0.0, 1e-6);
+	CHECK_NEAR(trainer_prior_overlap(&d, prompt, 10, par_is, 2), 0.0, 1e-6);
+	/* no table, no answer, or a prompt of words every prompt has: 0 */
+	CHECK_NEAR(trainer_prior_overlap(NULL, prompt, 10, full, 11), 0.0, 1e-6);
+	CHECK_NEAR(trainer_prior_overlap(&d, prompt, 10, full, 0), 0.0, 1e-6);
+	int common[] = { 1, 3, 4, 5 };
+	CHECK_NEAR(trainer_prior_overlap(&d, common, 4, full, 11), 0.0, 1e-6);
+	/* a word added twice keeps its last count; the table grows past its
+	 * first size and keeps every word */
+	REQUIRE(trainer_idf_add(&d, "capital", 7, 3) == 0);
+	CHECK_NEAR(trainer_idf_weight(&d, trainer_word_key("capital", 7)), 0.0, 1e-6);
+	char w[16];
+	for (int i = 0; i < 200; i++) {
+		snprintf(w, sizeof w, "w%d", i);
+		REQUIRE(trainer_idf_add(&d, w, strlen(w), 1 + i % 3) == 0);
+	}
+	CHECK_INT_EQ((int)d.n, 205);
+	for (int i = 0; i < 200; i += 37) {
+		snprintf(w, sizeof w, "w%d", i);
+		CHECK_NEAR(trainer_idf_weight(&d, trainer_word_key(w, strlen(w))),
+			   log(4.0 / (2.0 + i % 3)), 1e-6);
+	}
+	trainer_idf_release(&d);
+	tokenizer_release(&tk);
+}
+
+/* The scoring tests' tokenizer for VOCAB ids: "<unk>", "<s>", "</s>", then
+ * by id mod 5 a comma, " W<id>", " w<id - 1>" (the same word in lower case),
+ * "x" (which runs on the word before it) and " v<id>"; and their word
+ * weights over 4 prompts (test_words, test_df; others in none). */
+static struct tokenizer test_tk;
+static struct trainer_idf test_idf;
+static const char *const test_words[] = { "w6", "w11", "v9", "w6x", "v14", "w21" };
+static const int test_df[] = { 2, 1, 3, 4, 1, 2 };
+enum { TEST_PROMPTS = 4, TEST_WORDS = 6 };
+
+static void test_idf_fill(void)
+{
+	if (test_idf.key)
+		return;
+	static char text[VOCAB][16];
+	const char *pieces[VOCAB];
+	float scores[VOCAB] = { 0 };
+	char err[256];
+	for (int i = 0; i < VOCAB; i++) {
+		switch (i < 3 ? -1 : i % 5) {
+		case -1: snprintf(text[i], sizeof text[i], "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>"); break;
+		case 0: snprintf(text[i], sizeof text[i], ","); break;
+		case 1: snprintf(text[i], sizeof text[i], " W%d", i); break;
+		case 2: snprintf(text[i], sizeof text[i], " w%d", i - 1); break;
+		case 3: snprintf(text[i], sizeof text[i], "x"); break;
+		default: snprintf(text[i], sizeof text[i], " v%d", i); break;
+		}
+		pieces[i] = text[i];
+	}
+	REQUIRE(tokenizer_build(&test_tk, pieces, NULL, scores, VOCAB, err, sizeof err) == 0);
+	REQUIRE(trainer_idf_init(&test_idf, &test_tk, TEST_PROMPTS) == 0);
+	for (int i = 0; i < TEST_WORDS; i++)
+		REQUIRE(trainer_idf_add(&test_idf, test_words[i], strlen(test_words[i]), test_df[i]) == 0);
+}
+
+/* A word's weight as the tests count it: log((N + 1) / (df + 1)). */
+static double direct_weight(const char *w)
+{
+	for (int i = 0; i < TEST_WORDS; i++)
+		if (!strcmp(w, test_words[i]))
+			return log((TEST_PROMPTS + 1.0) / (test_df[i] + 1.0));
+	return log(TEST_PROMPTS + 1.0);
+}
+
+/* The distinct lower-case words of tok (n) in the test tokenizer's text,
+ * split here by hand: into words (each < 32 bytes, a most 64); their count. */
+static int direct_words(const int *tok, int n, char words[][32])
+{
+	char text[4 * SEQ * 16] = "";
+	size_t tl = 0;
+	for (int i = 0; i < n; i++) {
+		const char *p = tok[i] > 2 ? test_tk.pieces[tok[i]] : " ";
+		if (i > 0 && tok[i - 1] == 1 && p[0] == ' ')
+			p++;    /* after BOS a piece's leading space is dropped */
+		tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s", p);
+	}
+	int nw = 0;
+	for (char *q = strtok(text, " ,"); q; q = strtok(NULL, " ,")) {
+		for (char *c = q; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		bool dup = false;
+		for (int i = 0; i < nw && !dup; i++)
+			dup = !strcmp(words[i], q);
+		if (!dup && nw < 64)
+			snprintf(words[nw++], 32, "%s", q);
+	}
+	return nw;
 }
 
 /* The prior's empty prompt in the tests: BOS and one more token. */
@@ -1046,7 +1208,8 @@ static int direct_logprobs(struct llama_model *lm, const struct trainer_seq *s, 
  * and after test_uncond: mean and min of the response tokens' log-probs, mean
  * and min of their difference, log of their count, the difference's sum and
  * the share of the response's 4-grams with an equal one before them. */
-static void direct_features(struct llama_model *lm, const struct trainer_seq *s, float *f)
+static void direct_features(struct llama_model *lm, const struct trainer_seq *s,
+			    const struct trainer_idf *idf, float *f)
 {
 	float lp[SEQ], ulp[SEQ];
 	int L = direct_logprobs(lm, s, lp), a = s->n - s->prompt_len, nu = 2, tok[SEQ + 2];
@@ -1078,6 +1241,19 @@ static void direct_features(struct llama_model *lm, const struct trainer_seq *s,
 		distinct += !seen;
 	}
 	f[6] = m > 0 ? 1.0f - (float)distinct / (float)m : 0.0f;
+	/* the overlap: the prompt's distinct words, the weight of those the
+	 * answer has */
+	static char pw[64][32], aw[64][32];
+	int np = direct_words(s->tokens, s->prompt_len, pw), na = direct_words(y, a, aw);
+	double all = 0, found = 0;
+	for (int i = 0; idf && i < np; i++) {
+		bool in = false;
+		for (int k = 0; k < na; k++)
+			in = in || !strcmp(pw[i], aw[k]);
+		all += direct_weight(pw[i]);
+		found += in ? direct_weight(pw[i]) : 0.0;
+	}
+	f[TRAINER_PRIOR_OVERLAP] = all > 0 ? (float)(found / all) : 0.0f;
 }
 
 /*
@@ -1091,6 +1267,7 @@ static void direct_features(struct llama_model *lm, const struct trainer_seq *s,
 static void reward_prior_case(bool reverse)
 {
 	make_reward_data();
+	test_idf_fill();
 	struct llama_model lm, rm;
 	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
 	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
@@ -1099,7 +1276,7 @@ static void reward_prior_case(bool reverse)
 	struct trainer_group g[RG];
 	for (int a = 0; a < RG; a++) {
 		for (int k = 0; k < RK; k++)
-			direct_features(&lm, &rg_seq[a][k], f[a][k]);
+			direct_features(&lm, &rg_seq[a][k], &test_idf, f[a][k]);
 		for (int k = 0; k < RK; k++) {
 			int rank = 1;
 			for (int q = 0; q < RK; q++)
@@ -1108,8 +1285,17 @@ static void reward_prior_case(bool reverse)
 		}
 		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a, false, false, false };
 	}
+	/* the answers' overlaps vary, so the scores below check them too */
+	int some = 0, none = 0;
+	for (int a = 0; a < RG; a++)
+		for (int k = 0; k < RK; k++) {
+			some += f[a][k][TRAINER_PRIOR_OVERLAP] > 0.0f;
+			none += f[a][k][TRAINER_PRIOR_OVERLAP] == 0.0f;
+		}
+	CHECK(some >= RG * RK / 8 && none >= RG * RK / 8);
 	trainer_reward_split(g, RG, 0.3f, 3);
-	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2 };
+	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2,
+				    .idf = &test_idf };
 	rm.prior = &pr;
 	struct trainer_reward_params p;
 	trainer_reward_defaults(&p);
@@ -1144,11 +1330,13 @@ static void reward_prior_case(bool reverse)
 /* A prior over lm with fixed weights of every sign, for the scoring tests. */
 static struct trainer_prior fixed_prior(struct llama_model *lm)
 {
+	test_idf_fill();
 	return (struct trainer_prior){ .lm = lm, .uncond = test_uncond, .n_uncond = 2,
-				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f, 0.1f, -0.6f },
+				       .idf = &test_idf,
+				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f, 0.1f, -0.6f, 0.8f },
 				       .b = 0.1f,
-				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f, 1.0f, 0.1f },
-				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f, 3.0f, 0.2f } };
+				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f, 1.0f, 0.1f, 0.3f },
+				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f, 3.0f, 0.2f, 0.4f } };
 }
 
 /*
@@ -1262,10 +1450,17 @@ static void test_prior_cache(void)
 		CHECK_NEAR(first[i], plain[i], 1e-5);
 		CHECK_NEAR(again[i], plain[i], 1e-5);
 	}
-	/* what the store says is used */
-	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f, 6.0f, 0.5f }, one;
+	/* what the store says is used, but for the overlap, computed every time
+	 * (it depends on the prior's idf, not its language model) */
+	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f, 6.0f, 0.5f, -9.0f };
+	float one;
 	tc_put(&c, trainer_seq_hash(&all[3]), planted);
 	CHECK_INT_EQ(trainer_score(&rm, &all[3], 1, &one, err, sizeof err), 0);
+	planted[TRAINER_PRIOR_OVERLAP] = trainer_prior_overlap(&test_idf, all[3].tokens,
+							       all[3].prompt_len,
+							       all[3].tokens + all[3].prompt_len,
+							       all[3].n - all[3].prompt_len);
+	CHECK(planted[TRAINER_PRIOR_OVERLAP] >= 0.0f && planted[TRAINER_PRIOR_OVERLAP] <= 1.0f);
 	CHECK_NEAR(one, trainer_prior_score(&pr, planted), 1e-6);
 	/* the key */
 	int tok[SEQ];
@@ -2098,6 +2293,7 @@ int main(void)
 	RUN(test_reward_split_by_prompt);
 	RUN(test_reward_tied_groups_teach_and_warm_start);
 	RUN(test_prior_features_direct);
+	RUN(test_prior_overlap_direct);
 	RUN(test_collect_sorted_rows_keep_their_outputs);
 	RUN(test_reward_prior_follows_likelihood);
 	RUN(test_prior_cache);
