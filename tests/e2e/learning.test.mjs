@@ -547,18 +547,20 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * SFT model on the eval prompts.
  */
 const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.68-0.78 with the likelihood prior (make ' +
-	'bench-loop of the sixth session of 2026-12-05, with the PMI\'s sum and rep-4: the latest 0.775, 0.722, 0.730, ' +
-	'0.728, 0.681, 0.753, 0.739, 0.718 and 0.759 over seeds 13-21, mean 0.734 [0.713, 0.755], 0.708 without ' +
-	'those two; over seeds 1-6, 3, 7-12 in the fifth session 0.62-0.73, mean 0.676), its intervals clustered by ' +
+	'bench-loop of the seventh session of 2026-12-05, with the prompt overlap: the latest 0.711, 0.688, 0.736, ' +
+	'0.739, 0.742, 0.743, 0.690, 0.716 and 0.712 over seeds 22-30, mean 0.720 [0.703, 0.736], 0.689 without it, ' +
+	'paired +0.030 [+0.009, +0.052]; in the sixth, with the PMI\'s sum and rep-4, 0.734 [0.713, 0.755] over seeds ' +
+	'13-21; over seeds 1-6, 3, 7-12 in the fifth 0.62-0.73, mean 0.676), its intervals clustered by ' +
 	'prompt +-0.07 to +-0.11 wide, so none clears 0.72 by more than its noise; its network alone is at chance; the noiseless ' +
-	'rubric orders the same pairs 0.86-0.89, the prior failing on brainstorm and advice (issue "RLHF that cannot ' +
-	'hurt")';
+	'rubric orders the same pairs 0.86-0.89 (issue "RLHF that cannot hurt")';
 const KNOWN_RISE = 'the best-rated answers teach the items they answer, and pre-training replay (ptx) keeps the rest: ' +
 	'over seeds 1-6, 3, 7-12 with two raters part a rose 0.64, 0.79, 0.71, 0.79, 0.66, 0.65, 0.52, 0.51, 0.59, ' +
 	'0.73, 0.75, 0.56 and 0.59 and part b 0.41, 0.43, 0.38, 0.48, 0.48, 0.46, 0.42, 0.48, 0.33, 0.44, 0.37, 0.32 ' +
 	'and 0.44 (the make bench-loop of the fifth session of 2026-12-05; run means 0.652 [0.595, 0.710] and 0.42 ' +
 	'[0.39, 0.45]; in the sixth, seeds 13-21, part a 0.70, 0.59, 0.71, 0.73, 0.63, 0.64, 0.77, 0.66 and 0.59, ' +
-	'mean 0.668, part b mean 0.391); part a missed its floor in five runs of 13, then two of 9, and neither clears its floor by more than its noise ' +
+	'mean 0.668, part b mean 0.391; in the seventh, seeds 22-30, part a 0.78, 0.73, 0.65, 0.85, 0.73, 0.79, 0.69, ' +
+	'0.74 and 0.49, mean 0.716 [0.636, 0.795], part b mean 0.398); part a missed its floor in five runs of 13, ' +
+	'then two of 9, then one of 9, and neither clears its floor by more than its noise ' +
 	'in any one run (+-0.25 to +-0.38 paired by ' +
 	'prompt over 36 and 37 prompts, 16 answers per prompt; issue "RLHF that cannot hurt")';
 
