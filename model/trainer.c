@@ -350,26 +350,6 @@ void trainer_prior_features(float *f, const float *lp, const float *ulp, int L, 
 	f[TRAINER_PRIOR_OVERLAP] = 0.0f;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-/* Sorts v[0..n) and returns how many distinct values it holds (moved to the
- * front). */
-static int sort_unique(int *v, int n)
-{
-	if (n <= 0)
-		return 0;
-	qsort(v, (size_t)n, sizeof *v, cmp_int);
-	int u = 1;
-	for (int i = 1; i < n; i++)
-		if (v[i] != v[u - 1])
-			v[u++] = v[i];
-	return u;
-}
-
 /* ---- the overlap feature's words ------------------------------------------------ */
 
 uint64_t trainer_word_key(const char *word, size_t len)
@@ -498,19 +478,6 @@ static void word_keys_add(void *ctx, const char *word, size_t len)
 		w->k[w->n++] = trainer_word_key(word, len);
 }
 
-/* Sorts k (n) and returns how many distinct keys it holds (moved to the front). */
-static int sort_unique_u64(uint64_t *k, int n)
-{
-	if (n <= 0)
-		return 0;
-	qsort(k, (size_t)n, sizeof *k, cmp_u64);
-	int u = 1;
-	for (int i = 1; i < n; i++)
-		if (k[i] != k[u - 1])
-			k[u++] = k[i];
-	return u;
-}
-
 float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int P, const int *ans,
 			    int A)
 {
@@ -520,12 +487,15 @@ float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int 
 	struct word_keys pw = { pk, 0, TRAINER_PRIOR_MAX_L }, aw = { ak, 0, TRAINER_PRIOR_MAX_L };
 	trainer_words(d->tk, prompt, P, word_keys_add, &pw);
 	trainer_words(d->tk, ans, A, word_keys_add, &aw);
-	int np = sort_unique_u64(pk, pw.n), na = sort_unique_u64(ak, aw.n);
+	qsort(pk, (size_t)pw.n, sizeof *pk, cmp_u64);
+	qsort(ak, (size_t)aw.n, sizeof *ak, cmp_u64);
 	double all = 0, found = 0;
-	for (int i = 0; i < np; i++) {
+	for (int i = 0; i < pw.n; i++) {
+		if (i > 0 && pk[i] == pk[i - 1])
+			continue;       /* each of the prompt's words once */
 		double w = trainer_idf_weight(d, pk[i]);
 		all += w;
-		if (bsearch(&pk[i], ak, (size_t)na, sizeof *ak, cmp_u64))
+		if (bsearch(&pk[i], ak, (size_t)aw.n, sizeof *ak, cmp_u64))
 			found += w;
 	}
 	return all > 0 ? (float)(found / all) : 0.0f;
@@ -1206,6 +1176,26 @@ static bool group_rated(const struct trainer_group *g)
 		if (!isnan(g->scores[k]))
 			return true;
 	return false;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorts v[0..n) and returns how many distinct values it holds (moved to the
+ * front). */
+static int sort_unique(int *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof *v, cmp_int);
+	int u = 1;
+	for (int i = 1; i < n; i++)
+		if (v[i] != v[u - 1])
+			v[u++] = v[i];
+	return u;
 }
 
 /* A prompt id's place in the seeded order of trainer_reward_split. */
