@@ -2,7 +2,7 @@
  * server/worker/job_prior.c — a reward model's likelihood prior as the jobs
  * run it (model/trainer.h struct trainer_prior): the reward job fits one and
  * records it in the new version's metadata ("prior": model_id, w, b, mu, sd,
- * and the prompts' token counts its overlap feature weighs tokens by);
+ * and the prompts' word counts its overlap feature weighs words by);
  * RL, eval, the promotion gate and the score job attach the recorded one to
  * the reward model they load, with its language model (the reference, reused
  * when the job loaded that version anyway).  Which prompts a job scores with
