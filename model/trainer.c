@@ -1135,6 +1135,7 @@ void trainer_reward_defaults(struct trainer_reward_params *p)
 	p->heldout_frac = 0.2f;
 	p->pointwise_weight = 0.5f;
 	p->prior_pointwise_weight = 0.1f;
+	p->cv_folds = 5;
 	p->replay = 1.0f;
 	p->head_init_std = 0.01f;
 	p->normalize = true;
@@ -1209,6 +1210,12 @@ static int cmp_prompt_key(const void *a, const void *b)
 	const struct prompt_key *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int cmp_prompt_id(const void *a, const void *b)
+{
+	const struct prompt_key *x = a, *y = b;
 	return (x->id > y->id) - (x->id < y->id);
 }
 
@@ -1413,6 +1420,9 @@ static int reward_check(struct reward_job *j, int *n_cut)
 				    "batch_groups %d, pointwise_weight %g, prior_pointwise_weight %g",
 				    n, p->epochs, p->batch_groups, p->pointwise_weight,
 				    p->prior_pointwise_weight);
+	if (p->cv_folds != 0 && (p->cv_folds < 2 || p->cv_folds > TRAINER_CV_MAX_FOLDS))
+		return trainer_fail(&j->run, -EINVAL, "bad reward settings: cv_folds %d (0 or 2 to %d)",
+				    p->cv_folds, TRAINER_CV_MAX_FOLDS);
 	if ((rc = check_opt(&j->run, p->lr, p->min_lr, p->weight_decay, p->grad_clip)))
 		return rc;
 	j->max_k = 1;
@@ -1471,6 +1481,35 @@ static int reward_find_rated(struct reward_job *j, int *tmp)
 	return 0;
 }
 
+/* The pointwise term's standardisation of the scores of groups gl's rated
+ * answers: their mean and population std, the std at least 0.5 so that
+ * all-equal ratings stay finite; judgements (order_only) have no scores to
+ * count. */
+static void score_standard(const struct trainer_group *groups, const int *gl, int ng, float *mu,
+			   float *sigma)
+{
+	double sum = 0, sq = 0;
+	int m = 0;
+	for (int i = 0; i < ng; i++) {
+		const struct trainer_group *g = &groups[gl[i]];
+		for (int k = 0; k < g->k && !g->order_only; k++)
+			if (!isnan(g->scores[k])) {
+				sum += g->scores[k];
+				m++;
+			}
+	}
+	double mean = m ? sum / m : 0.0;
+	for (int i = 0; i < ng; i++) {
+		const struct trainer_group *g = &groups[gl[i]];
+		for (int k = 0; k < g->k && !g->order_only; k++)
+			if (!isnan(g->scores[k]))
+				sq += (g->scores[k] - mean) * (g->scores[k] - mean);
+	}
+	double sd = m ? sqrt(sq / m) : 1.0;
+	*mu = (float)mean;
+	*sigma = sd < 0.5 ? 0.5f : (float)sd;
+}
+
 /* The standardisation of the training answers' scores (sigma floored at 0.5
  * so that all-equal ratings stay finite), the training groups without a
  * pair, and the flattened responses. */
@@ -1478,30 +1517,13 @@ static void reward_layout(struct reward_job *j)
 {
 	const struct trainer_group *groups = j->groups;
 	int n = j->n;
-	double sum = 0, sq = 0;
-	int m = 0;
 	for (int i = 0; i < j->ntrain; i++) {
 		const struct trainer_group *g = &groups[j->train[i]];
 		struct rl_pair_stats ps;
 		rl_rm_pair_loss(NULL, &ps, j->gr_r, g->scores, g->k, 0.0f, 0.0f);
 		j->tied += ps.n_pairs == 0;
-		for (int k = 0; k < g->k && !g->order_only; k++)
-			if (!isnan(g->scores[k])) {
-				sum += g->scores[k];
-				m++;
-			}
 	}
-	/* only judgements (rankings, preferences): no scores to standardise */
-	double mu = m ? sum / m : 0.0;
-	for (int i = 0; i < j->ntrain; i++) {
-		const struct trainer_group *g = &groups[j->train[i]];
-		for (int k = 0; k < g->k && !g->order_only; k++)
-			if (!isnan(g->scores[k]))
-				sq += (g->scores[k] - mu) * (g->scores[k] - mu);
-	}
-	double sd = m ? sqrt(sq / m) : 1.0;
-	j->mu = (float)mu;
-	j->sigma = sd < 0.5 ? 0.5f : (float)sd;
+	score_standard(groups, j->train, j->ntrain, &j->mu, &j->sigma);
 
 	int o = 0;
 	for (int g = 0; g < n; g++)
@@ -1530,57 +1552,60 @@ static void prior_scores(struct reward_job *j)
 }
 
 /*
- * The likelihood prior (trainer.h): every response's features under the
- * prior's language model, standardised over the training answers, then w and
- * b fitted to the training groups by full-batch Adam on the same group loss
- * the network trains on (the prior alone: a convex problem in 3 numbers, a
- * few hundred cheap iterations).  Measures the prior alone on both sides.
+ * Fits the prior's mu and sd (over the answers of groups gl) and then w and b
+ * to the ratings of groups gl, mu and sigma the score standardisation of its
+ * pointwise term, from j->feats.  Adam from w = 0, b = 0: the prior alone is
+ * a convex problem in a few numbers, a few hundred cheap iterations.
  */
-static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *res)
+static void prior_fit(struct reward_job *j, const int *gl, int ng, float mu, float sigma)
 {
 	enum { ITERS = 400 };
 	const float lr = 0.05f, b1 = 0.9f, b2 = 0.999f;
 	struct trainer_prior *pr = j->prior;
-	int F = TRAINER_PRIOR_FEATS, rc;
-	j->feats = malloc((size_t)j->total_seqs * (F + 1) * sizeof(float));
-	if (!j->feats)
-		return trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's features");
-	j->pr = j->feats + (size_t)j->total_seqs * F;
-	if ((rc = trainer_prior_collect(pr, &j->rows, &j->run, j->ptr, j->total_seqs, 0, NULL, 0,
-					j->feats)) < 0)
-		return rc;
-	/* standardise over the training answers (held out first in ptr) */
-	int t0 = j->held_seqs, t1 = t0;
-	for (int i = 0; i < j->ntrain; i++)
-		t1 += j->groups[j->train[i]].k;
-	for (int f = 0; f < F; f++) {
-		double sum = 0, sq = 0;
-		for (int i = t0; i < t1; i++)
-			sum += j->feats[(size_t)i * F + f];
-		double m = sum / (t1 - t0);
-		for (int i = t0; i < t1; i++) {
-			double d = j->feats[(size_t)i * F + f] - m;
-			sq += d * d;
-		}
-		double sd = sqrt(sq / (t1 - t0));
-		pr->mu[f] = (float)m;
-		pr->sd[f] = sd > 1e-3 ? (float)sd : 1e-3f;
+	const int F = TRAINER_PRIOR_FEATS;
+	int n = 0;
+	for (int f = 0; f < F; f++)
 		pr->w[f] = 0.0f;
-	}
 	pr->b = 0.0f;
+	double sum[TRAINER_PRIOR_FEATS] = { 0 }, sq[TRAINER_PRIOR_FEATS] = { 0 };
+	for (int i = 0; i < ng; i++) {
+		const struct trainer_group *gr = &j->groups[gl[i]];
+		for (int k = 0; k < gr->k; k++, n++)
+			for (int f = 0; f < F; f++)
+				sum[f] += j->feats[(size_t)(j->off[gl[i]] + k) * F + f];
+	}
+	double mean[TRAINER_PRIOR_FEATS];
+	for (int f = 0; f < F; f++) {
+		mean[f] = n ? sum[f] / n : 0.0;
+		pr->mu[f] = (float)mean[f];
+	}
+	for (int i = 0; i < ng; i++) {
+		const struct trainer_group *gr = &j->groups[gl[i]];
+		for (int k = 0; k < gr->k; k++)
+			for (int f = 0; f < F; f++) {
+				double d = j->feats[(size_t)(j->off[gl[i]] + k) * F + f] - mean[f];
+				sq[f] += d * d;
+			}
+	}
+	for (int f = 0; f < F; f++) {
+		double sd = n ? sqrt(sq[f] / n) : 0.0;
+		pr->sd[f] = sd > 1e-3 ? (float)sd : 1e-3f;
+	}
+	if (ng == 0)
+		return;
 	double m1[TRAINER_PRIOR_FEATS + 1] = { 0 }, m2[TRAINER_PRIOR_FEATS + 1] = { 0 };
 	for (int it = 1; it <= ITERS; it++) {
 		double g[TRAINER_PRIOR_FEATS + 1] = { 0 };
 		prior_scores(j);
-		for (int i = 0; i < j->ntrain; i++) {
-			int gi = j->train[i];
+		for (int i = 0; i < ng; i++) {
+			int gi = gl[i];
 			const struct trainer_group *gr = &j->groups[gi];
 			const float *r = j->pr + j->off[gi];
 			for (int k = 0; k < gr->k; k++)
 				j->gr_dr[k] = 0.0f;
-			rl_rm_group_loss(j->gr_dr, NULL, r, gr->scores, gr->k, j->p->margin_scale, j->mu,
-					 j->sigma, gr->order_only ? 0.0f : j->p->prior_pointwise_weight,
-					 1.0f / j->ntrain);
+			rl_rm_group_loss(j->gr_dr, NULL, r, gr->scores, gr->k, j->p->margin_scale, mu,
+					 sigma, gr->order_only ? 0.0f : j->p->prior_pointwise_weight,
+					 1.0f / ng);
 			for (int k = 0; k < gr->k; k++) {
 				const float *x = j->feats + (size_t)(j->off[gi] + k) * F;
 				for (int f = 0; f < F; f++)
@@ -1599,6 +1624,147 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 				pr->b -= (float)step;
 		}
 	}
+}
+
+int trainer_reward_folds(const struct trainer_group *groups, int n, int folds, uint64_t seed,
+			 int *fold)
+{
+	if (folds < 1)
+		return -EINVAL;
+	if (n <= 0)
+		return 0;
+	for (int g = 0; g < n; g++)
+		fold[g] = -1;
+	int *ids = malloc((size_t)n * sizeof *ids), m = 0;
+	struct prompt_key *keys = malloc((size_t)n * sizeof *keys);
+	if (!ids || !keys) {
+		free(ids);
+		free(keys);
+		return -ENOMEM;
+	}
+	for (int g = 0; g < n; g++)
+		if (group_rated(&groups[g]))
+			ids[m++] = groups[g].prompt;
+	int np = sort_unique(ids, m);
+	uint64_t base = trainer_rng_seed(seed, 0xCF01D);
+	for (int i = 0; i < np; i++) {
+		uint64_t st = base ^ ((uint64_t)(uint32_t)ids[i] * 0xD1B54A32D192ED03ull);
+		keys[i] = (struct prompt_key){ rng_splitmix64(&st), ids[i] };
+	}
+	qsort(keys, (size_t)np, sizeof *keys, cmp_prompt_key);
+	/* rank i of the seeded order goes to fold i mod folds (sizes differ by
+	 * at most one prompt); then back in the order of ids */
+	for (int i = 0; i < np; i++)
+		keys[i].key = (uint64_t)(i % folds);
+	qsort(keys, (size_t)np, sizeof *keys, cmp_prompt_id);
+	for (int g = 0; g < n; g++) {
+		if (!group_rated(&groups[g]))
+			continue;
+		const int *at = bsearch(&groups[g].prompt, ids, (size_t)np, sizeof *ids, cmp_int);
+		fold[g] = (int)keys[at - ids].key;
+	}
+	free(ids);
+	free(keys);
+	return np;
+}
+
+/*
+ * The prior's cross-validated pairwise accuracy (p->cv_folds > 1): every
+ * rated group, held out or not, is scored by a prior fitted to the groups of
+ * the other folds' prompts (trainer_reward_folds), and the pairs of all of
+ * them count — every prompt is held out once, so the figure rests on about
+ * 1 / heldout_frac times the pairs of the held-out split, and a lucky or
+ * unlucky split of prompts moves it much less.  Leaves the prior as it was.
+ */
+static int prior_cv(struct reward_job *j, struct trainer_reward_result *res)
+{
+	struct trainer_prior *pr = j->prior, keep = *pr;
+	int K = j->p->cv_folds, rc = 0;
+	res->cv_acc = res->cv_lo = res->cv_hi = NAN;
+	res->cv_pairs = res->cv_prompts = res->cv_folds = 0;
+	if (K < 2 || j->nused < 2)
+		return 0;
+	int *fold = malloc((size_t)j->n * sizeof *fold);
+	int *fit = malloc((size_t)j->nused * 2 * sizeof *fit);
+	float *cvr = malloc((size_t)j->total_seqs * sizeof *cvr);
+	if (!fold || !fit || !cvr) {
+		rc = trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's folds");
+		goto out;
+	}
+	int *in = fit + j->nused;
+	int np = trainer_reward_folds(j->groups, j->n, K, j->p->seed, fold);
+	if (np < 0) {
+		rc = trainer_fail(&j->run, np, "out of memory for the prior's folds");
+		goto out;
+	}
+	int nf = np < K ? np : K;
+	if (nf < 2)
+		goto out;
+	for (int i = 0; i < j->total_seqs; i++)
+		cvr[i] = 0.0f;
+	for (int f = 0; f < nf; f++) {
+		/* in the groups' order, as trainer_reward fits the prior when
+		 * the caller holds out fold f (and marks no group seen): the same
+		 * sums in the same order, the same prior to the bit */
+		int nfit = 0, nin = 0;
+		for (int g = 0; g < j->n; g++) {
+			if (fold[g] < 0)
+				continue;
+			if (fold[g] == f)
+				in[nin++] = g;
+			else
+				fit[nfit++] = g;
+		}
+		float mu, sigma;
+		score_standard(j->groups, fit, nfit, &mu, &sigma);
+		prior_fit(j, fit, nfit, mu, sigma);
+		prior_scores(j);
+		for (int i = 0; i < nin; i++) {
+			const struct trainer_group *gr = &j->groups[in[i]];
+			memcpy(cvr + j->off[in[i]], j->pr + j->off[in[i]], (size_t)gr->k * sizeof *cvr);
+		}
+	}
+	struct rm_measure ms;
+	rm_measure(j->groups, j->gi, j->nused, j->off, cvr, 0.0f, 1.0f, &ms);
+	res->cv_acc = rm_acc(ms.correct, ms.pairs);
+	res->cv_pairs = ms.pairs;
+	res->cv_folds = nf;
+	res->cv_prompts = np;
+	float deff;
+	if (ms.pairs && rm_interval(j->groups, j->gi, j->nused, j->off, cvr, &res->cv_lo,
+				    &res->cv_hi, &deff) < 0)
+		rc = trainer_fail(&j->run, -ENOMEM, "out of memory for the interval");
+out:
+	*pr = keep;
+	if (j->pr)
+		prior_scores(j);
+	free(fold);
+	free(fit);
+	free(cvr);
+	return rc;
+}
+
+/*
+ * The likelihood prior (trainer.h): every response's features under the
+ * prior's language model, standardised over the training answers, then w and
+ * b fitted to the training groups' ratings by the loss of rl_rm_group_loss before
+ * the network trains on it (prior_fit).  Measures the prior alone on both
+ * sides, and cross-validated over every rated prompt (prior_cv).
+ */
+static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *res)
+{
+	struct trainer_prior *pr = j->prior;
+	int F = TRAINER_PRIOR_FEATS, rc;
+	j->feats = malloc((size_t)j->total_seqs * (F + 1) * sizeof(float));
+	if (!j->feats)
+		return trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's features");
+	j->pr = j->feats + (size_t)j->total_seqs * F;
+	if ((rc = trainer_prior_collect(pr, &j->rows, &j->run, j->ptr, j->total_seqs, 0, NULL, 0,
+					j->feats)) < 0)
+		return rc;
+	if ((rc = prior_cv(j, res)) < 0)
+		return rc;
+	prior_fit(j, j->train, j->ntrain, j->mu, j->sigma);
 	prior_scores(j);
 	struct rm_measure tm, hm;
 	rm_measure(j->groups, j->train, j->ntrain, j->off, j->pr, j->mu, j->sigma, &tm);
@@ -1611,6 +1777,10 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 		     pr->w[0], pr->w[1], pr->w[2], pr->w[3], pr->w[4], pr->w[5], pr->w[6], pr->w[7],
 		     pr->b,
 		     res->prior_train_acc, res->prior_heldout_acc, hm.pairs);
+	if (res->cv_folds >= 2)
+		trainer_logf(&j->run, "likelihood prior: cross-validated over %d folds of %d "
+			     "prompts: acc %.3f [%.3f, %.3f] on %d pairs", res->cv_folds,
+			     res->cv_prompts, res->cv_acc, res->cv_lo, res->cv_hi, res->cv_pairs);
 	return 0;
 }
 
@@ -1869,6 +2039,7 @@ int trainer_reward(struct llama_model *rm, const struct trainer_group *groups, i
 	trainer_run_init(&j.run, hooks, err, errlen);
 	memset(res, 0, sizeof *res);
 	res->prior_train_acc = res->prior_heldout_acc = res->heldout_acc_network = NAN;
+	res->cv_acc = res->cv_lo = res->cv_hi = NAN;
 	res->heldout_acc = res->train_acc = NAN;
 	res->heldout_lo = res->heldout_hi = res->heldout_deff = NAN;
 	res->heldout_rmse = res->train_rmse = NAN;

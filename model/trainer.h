@@ -315,7 +315,12 @@ struct trainer_reward_params {
 				    head); -1 = every weight (-1) */
 	uint64_t seed;           /* shuffling and head init (1); callers pass it to
 				    trainer_reward_split too */
+	int cv_folds;            /* with a prior: its cross-validated accuracy over
+				    this many folds of every rated prompt
+				    (trainer_reward_folds, this seed); 0 = none,
+				    else 2..TRAINER_CV_MAX_FOLDS (5) */
 };
+#define TRAINER_CV_MAX_FOLDS 20
 void trainer_reward_defaults(struct trainer_reward_params *p);
 
 /*
@@ -362,6 +367,14 @@ struct trainer_reward_result {
 				    network, for comparison (the held-out figures
 				    above are the prior's alone, as unseen prompts
 				    are scored); NAN without a prior */
+	float cv_acc;            /* with a prior and cv_folds: the prior's pairwise
+				    accuracy cross-validated by prompt — each rated
+				    group scored by a prior fitted to the other
+				    folds' groups, held out or not — over cv_pairs
+				    pairs of cv_prompts prompts in cv_folds folds;
+				    NAN, 0 when not measured */
+	float cv_lo, cv_hi;      /* its 95 % interval (clustered by prompt) */
+	int cv_pairs, cv_prompts, cv_folds;
 	int steps;
 };
 
@@ -375,6 +388,17 @@ struct trainer_reward_result {
  * it holds out nothing.
  */
 void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint64_t seed);
+
+/*
+ * The folds of the prior's cross-validation: of the distinct prompt ids among
+ * the groups with a rated answer, in an order seeded as trainer_reward_split's
+ * (another stream: the same for a given seed and set of ids whatever the
+ * order of the groups), the i-th goes to fold i mod folds; fold[g] (n) is
+ * group g's fold, -1 for a group without a rated answer.  Returns the number
+ * of distinct prompts, -EINVAL for folds < 1 or -ENOMEM.
+ */
+int trainer_reward_folds(const struct trainer_group *groups, int n, int folds, uint64_t seed,
+			 int *fold);
 
 /*
  * Trains rm (LLAMA_NO_LM, with gradients; params normally the policy's, or a

@@ -148,10 +148,14 @@ static const struct knob REWARD[] = {
 	K("prior", KNOB_BOOL, 0, 0, prior, 0,
 	  "add the reference model's likelihood of an answer (mean and least token log-prob, "
 	  "the same less the log-probs after an empty prompt and their sum, log length, the "
-	  "share of repeated 4-grams of tokens; weights fitted to "
+	  "share of repeated 4-grams of tokens, the idf-weighted share of the prompt's words "
+	  "the answer takes up; weights fitted to "
 	  "the ratings) to the network's score: what carries over to prompts nobody rated"),
 	K("prior_pointwise_weight", KNOB_FLOAT, 0, 100, reward.prior_pointwise_weight, A,
 	  "pointwise_weight for fitting the likelihood prior's weights"),
+	K("cv_folds", KNOB_INT, 2, TRAINER_CV_MAX_FOLDS, reward.cv_folds, A,
+	  "the likelihood prior's accuracy cross-validated over this many folds of every "
+	  "rated prompt (metrics cv_acc, cv_lo, cv_hi), beside the held-out split's"),
 	K("warm_epochs", KNOB_INT, 1, 1000, warm_epochs, A,
 	  "passes over the rated groups when warm-started and epochs is not given"),
 	K("replay", KNOB_FLOAT, 0, 1000, reward.replay, A,

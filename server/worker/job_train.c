@@ -418,6 +418,12 @@ static void reward_metrics(struct job *j, const struct trainer_reward_result *re
 	json_object_set_new(m, "prior_train_acc", num(res->prior_train_acc));
 	json_object_set_new(m, "prior_heldout_acc", num(res->prior_heldout_acc));
 	json_object_set_new(m, "heldout_acc_network", num(res->heldout_acc_network));
+	json_object_set_new(m, "cv_acc", num(res->cv_acc));
+	json_object_set_new(m, "cv_lo", num(res->cv_lo));
+	json_object_set_new(m, "cv_hi", num(res->cv_hi));
+	json_object_set_new(m, "cv_pairs", json_integer(res->cv_pairs));
+	json_object_set_new(m, "cv_prompts", json_integer(res->cv_prompts));
+	json_object_set_new(m, "cv_folds", json_integer(res->cv_folds));
 }
 
 int job_reward(struct job *j)

@@ -291,6 +291,15 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		assert.equal(rj.metrics.heldout_acc, rj.metrics.prior_heldout_acc,
 			'unseen prompts are scored by the prior alone: the held-out figures are its');
 		assert.ok(typeof rj.metrics.heldout_acc_network === 'number');
+		// and cross-validated over every rated prompt (5 folds by default): all
+		// of them held out once, so more pairs than the split's held-out ones
+		const cv = rj.metrics;
+		assert.equal(cv.cv_folds, Math.min(5, cv.heldout_prompts + cv.train_prompts));
+		assert.equal(cv.cv_prompts, cv.heldout_prompts + cv.train_prompts, 'every rated prompt');
+		assert.ok(cv.cv_pairs >= cv.heldout_pairs && cv.cv_pairs <= cv.heldout_pairs + cv.train_pairs,
+			`cv pairs ${cv.cv_pairs}, split ${cv.heldout_pairs} + ${cv.train_pairs}`);
+		assert.ok(cv.cv_lo <= cv.cv_acc && cv.cv_acc <= cv.cv_hi && cv.cv_lo >= 0 && cv.cv_hi <= 1,
+			`cv ${cv.cv_acc} [${cv.cv_lo}, ${cv.cv_hi}]`);
 
 		// the RL gate: a reward model no better than chance on held-out prompts (a
 		// few nonsense pairs) is refused, with its figures, and nothing is made
@@ -345,6 +354,8 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		const noPrior = await succeeded(srv, await submit(srv, 'reward', { epochs: 1, heldout_frac: 0.25, prior: false, warm_start: false }));
 		assert.ok(!('prior' in noPrior.metrics) && noPrior.metrics.heldout_acc_network === null,
 			'prior: false trains the network alone');
+		assert.ok(noPrior.metrics.cv_acc === null && noPrior.metrics.cv_folds === 0,
+			'and cross-validates no prior');
 		const side2 = readFileSync(path.join(srv.dataDir, 'models', `${noPrior.model_id}.bin.rlhfd`), 'latin1');
 		assert.ok(!side2.includes('"prior"'), 'and records no prior');
 	} finally {

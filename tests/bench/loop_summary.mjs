@@ -2,7 +2,8 @@
  * tests/bench/loop_summary.mjs — `make bench-loop`'s summary over seeds: for
  * each seed's run (build/bench/loop-seed<N>.log and dev-seed<N>.log, written by
  * tests/bench/loop.sh) the final active model's rise over the SFT model on
- * eval parts a and b, the latest reward model's held-out accuracy, the
+ * eval parts a and b, the latest reward model's accuracy held out by prompt
+ * (cross-validated over every rated prompt, and on the job's held-out split), the
  * development split's rise and the slowest round of the loop; then over the
  * runs the mean of each with its 95 % Student t interval, and how many runs
  * reach the issue's floors (part a +0.6, part b +0.25, reward model 0.72).
@@ -20,7 +21,7 @@ import { readFileSync, existsSync } from 'node:fs';
 const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
 	2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
 	2.045, 2.042];
-const FLOORS = { a: 0.6, b: 0.25, rm: 0.72 };
+const FLOORS = { a: 0.6, b: 0.25, rm: 0.72, split: 0.72 };
 
 function read(file) {
 	return existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -39,7 +40,8 @@ function run(seed) {
 		seed,
 		a: num(/rise of the final active model[^\n]*part a ([+-][0-9.]+)/, log),
 		b: num(/rise of the final active model[^\n]*part b ([+-][0-9.]+)/, log),
-		rm: num(/latest reward model \d+ held-out acc ([0-9.]+)/, log),
+		rm: num(/latest reward model \d+ cross-validated acc ([0-9.]+)/, log),
+		split: num(/latest reward model \d+ cross-validated acc [^\n]*held-out split ([0-9.]+)/, log),
 		/* the active model's row of the dev table (marked *): its change over all prompts */
 		dev: num(/^\s+\d+\s+\w+\*\s.*?\s([+-][0-9.]+) ± [0-9.]+ \/ /m, dev),
 		loop: loops.length ? Math.max(...loops) : NaN,
@@ -65,12 +67,15 @@ if (!seeds.length) {
 }
 const runs = seeds.map(run);
 console.log(`== over seeds ${seeds.join(' ')}: the final active model's rise over the SFT model (eval parts a, b), ` +
-	'the latest reward model\'s held-out accuracy, the development split\'s rise (all prompts), the slowest loop round');
-console.log('seed    part_a   part_b   rm_acc   dev_all  loop_max_s');
+	'the latest reward model\'s accuracy (cross-validated; on its held-out split), the development split\'s rise (all prompts), ' +
+	'the slowest loop round');
+console.log('seed    part_a   part_b    rm_cv  rm_split   dev_all  loop_max_s');
 for (const r of runs)
 	console.log(`${String(r.seed).padStart(4)}  ${f(r.a, 1).padStart(7)}  ${f(r.b, 1).padStart(7)}  ${f(r.rm).padStart(7)}  ` +
+		`${f(r.split).padStart(8)}  ` +
 		`${f(r.dev, 1).padStart(8)}  ${Number.isFinite(r.loop) ? r.loop.toFixed(1).padStart(10) : '         -'}`);
-for (const [key, name, sign] of [['a', 'part a', 1], ['b', 'part b', 1], ['rm', 'reward model', 0], ['dev', 'dev all', 1]]) {
+for (const [key, name, sign] of [['a', 'part a', 1], ['b', 'part b', 1], ['rm', 'reward model (cross-validated)', 0],
+	['split', 'reward model (held-out split)', 0], ['dev', 'dev all', 1]]) {
 	const s = summary(runs.map((r) => r[key]));
 	const floor = FLOORS[key];
 	let line = `${name}: mean ${f(s.mean, sign)}, 95 % t interval over ${s.n} runs [${f(s.lo, sign)}, ${f(s.hi, sign)}]`;

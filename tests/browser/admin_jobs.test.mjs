@@ -376,6 +376,9 @@ test('models: versions with their figures, a chart across versions, roll back mo
 		}
 		const acc = models.find((m) => m.id === rm).metrics.heldout_acc;
 		assert.ok(Math.abs(Number(await page.textContent(`${row(rm)} [data-figure="held-out acc"] strong`)) - acc) <= 1e-3);
+		const cv = models.find((m) => m.id === rm).metrics.cv_acc;
+		assert.equal(typeof cv, 'number', 'the reward model is cross-validated');
+		assert.ok(Math.abs(Number(await page.textContent(`${row(rm)} [data-figure="cross-validated"] strong`)) - cv) <= 1e-3);
 		assert.equal(await page.textContent(`${row(best2)} [data-figure="soup of"] strong`), '2');
 		assert.equal(await page.$(`${row(best1)} [data-figure="soup of"]`), null, 'the first best policy is no soup');
 

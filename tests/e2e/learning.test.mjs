@@ -44,8 +44,15 @@
  * active and answering, the reference the SFT model), the active model never worse than the SFT model
  * on the eval prompts, then the issue's floors — the active model's rubric
  * mean on eval part a at least 0.6 (of 5) and on part b at least 0.25 above
- * the SFT model's, and the latest reward model's held-out pairwise accuracy
- * (GET /api/models metrics) at least 0.72.  The loop test itself also asserts
+ * the SFT model's, and the latest reward model's pairwise accuracy held out
+ * by prompt, cross-validated over every rated prompt (GET /api/models
+ * metrics cv_acc), at least 0.72.  The reward job's held-out split is
+ * printed too, but it flatters: the policy never trains on its prompts, so
+ * their answers stay the SFT model's, further apart in quality and easier to
+ * order than the answers to the prompts the policy learns (the final ratings
+ * of seeds 40-43: 0.789, 0.788, 0.768 and 0.699 on the split against 0.716,
+ * 0.736, 0.739 and 0.729 over random splits of the same size, the split's
+ * answers rated 0.4-0.7 points lower; README "Cross-validated accuracy").  The loop test itself also asserts
  * that the training ratings stay within the issue's 3,000.  The
  * learning curve (eval rubric mean, whole and per part, train rubric mean,
  * the ratings each rater gave, reward-model accuracy, KL, time, per round) is
@@ -322,6 +329,8 @@ async function assertOneRaterPerGroup(srv, n) {
 }
 
 /* "rubric 612 (mean 3.412), thorough 632 (mean 3.501)" */
+/* a reward job's cross-validated accuracy (model/trainer.h cv_acc) */
+const cvText = (m) => `cross-validated ${f3(m.cv_acc)} [${f3(m.cv_lo)}, ${f3(m.cv_hi)}] on ${m.cv_pairs} pairs`;
 const byRater = (r) => `rubric ${r.by[0].ratings} (mean ${f3(r.by[0].mean)}), ` +
 	`${SETTINGS.second_taste} ${r.by[1].ratings} (mean ${f3(r.by[1].mean)})`;
 
@@ -388,7 +397,8 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			const tLoop = now() - ti;
 			if (!rl) {
 				t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(rw.metrics.heldout_acc)} ` +
-					`[${f3(rw.metrics.heldout_lo)}, ${f3(rw.metrics.heldout_hi)}] on ${rw.metrics.heldout_pairs} pairs): ` +
+					`[${f3(rw.metrics.heldout_lo)}, ${f3(rw.metrics.heldout_hi)}] on ${rw.metrics.heldout_pairs} pairs, ` +
+					`${cvText(rw.metrics)}): ` +
 					`RL refused: ${rw.metrics.auto_next.reason}`);
 				/* the loop waits for ratings: of the answers it asked the active model for */
 				let rated = null;
@@ -406,6 +416,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 					eval_mean: m.mean, eval_half: m.half,
 					evalA: m.a, evalB: m.b, measure: m,
 					rm_acc: rw.metrics.heldout_acc, rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
+					rm_cv: rw.metrics.cv_acc, rm_cv_lo: rw.metrics.cv_lo, rm_cv_hi: rw.metrics.cv_hi,
 					rm_ratings: rw.metrics.ratings, gate: 'RL refused', kl: null, sec: now() - ti });
 				continue;
 			}
@@ -458,6 +469,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 				rm_acc: rw.metrics.heldout_acc, rm_pairs: rw.metrics.heldout_pairs,
 				rm_ratings: rw.metrics.ratings, gate: people ? 'people' : promo.decision,
 				rm_lo: rw.metrics.heldout_lo, rm_hi: rw.metrics.heldout_hi,
+				rm_cv: rw.metrics.cv_acc, rm_cv_lo: rw.metrics.cv_lo, rm_cv_hi: rw.metrics.cv_hi,
 				rm_train_acc: rw.metrics.train_acc,
 				/* RL: the last batch's KL; best: the gate's, on held-out prompts */
 				kl: rl.metrics.kl_last ?? promo.kl ?? null,
@@ -467,7 +479,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			};
 			curve.push(row);
 			t.diagnostic(`round ${round}: reward ${rw.id} (held-out acc ${f3(row.rm_acc)} [${f3(row.rm_lo)}, ${f3(row.rm_hi)}] on ${row.rm_pairs} ` +
-				`pairs, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
+				`pairs, ${cvText(rw.metrics)}, train ${f3(row.rm_train_acc)}) -> ${rl.kind} ${rl.id} -> policy ${rl.model_id} ` +
 				(row.reward_first !== null ? `(rm score ${f3(row.reward_first)} -> ${f3(row.reward_last)}, KL ${f3(row.kl)}) -> ` :
 					`(${rl.metrics.examples} answers rated >= 4, ${rl.metrics.ptx_documents} pre-training documents, KL ${f3(row.kl)}) -> `) +
 				`${gen.metrics.groups} groups; train answers rated ${f3(rated.mean)} (both raters); eval rubric ` +
@@ -482,22 +494,24 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		const rms = models2.filter((m) => m.kind === 'reward').sort((a, b) => b.id - a.id);
 		assert.ok(rms.length >= 1, 'a reward model');
 		const acc = rms[0].metrics && rms[0].metrics.heldout_acc;
+		const cv = rms[0].metrics && rms[0].metrics.cv_acc;
 
 		const lines = ['learning curve (eval = held-out prompts, rubric 1..5, 95 % intervals; eval_a = held-out ' +
 			'phrasings of items the train split asks about, eval_b = held-out items only pre-training saw):',
-			'round  model  ratings  rm_heldout_acc          gate         kl      eval_mean         eval_a         eval_b' +
+			'round  model  ratings  rm_heldout_acc          rm_cv_acc               gate         kl      eval_mean         eval_a         eval_b' +
 			`  train_mean  rated (rubric/${SETTINGS.second_taste})  round_s`];
 		const iv = (x, lo, hi) => (typeof x === 'number' ? `${f3(x)} [${f3(lo)}, ${f3(hi)}]` : 'null');
 		for (const r of curve)
 			lines.push(`${String(r.round).padStart(5)}  ${String(r.model).padStart(5)}  ${String(r.rm_ratings ?? '').padStart(7)}  ` +
-				`${iv(r.rm_acc, r.rm_lo, r.rm_hi).padEnd(22)}  ${String(r.gate || '').padEnd(11)}  ${f3(r.kl).padStart(6)}  ` +
+				`${iv(r.rm_acc, r.rm_lo, r.rm_hi).padEnd(22)}  ${iv(r.rm_cv, r.rm_cv_lo, r.rm_cv_hi).padEnd(22)}  ` +
+				`${String(r.gate || '').padEnd(11)}  ${f3(r.kl).padStart(6)}  ` +
 				`${`${f3(r.eval_mean)} ± ${f3(r.eval_half)}`.padStart(13)}  ${pm(r.evalA).padStart(13)}  ${pm(r.evalB).padStart(13)}  ` +
 				`${f3(r.train_mean).padStart(10)}  ${(r.by ? r.by.join('/') : '').padStart(15 + SETTINGS.second_taste.length)}  ` +
 				`${r.sec.toFixed(1).padStart(7)}`);
 		lines.push(`demo init ${initSec.toFixed(1)} s; total ${(now() - T0).toFixed(1)} s; ` +
 			`eval rise ${f3(final.eval_mean - base.mean)} (part a ${f3(final.evalA.mean - base.a.mean)}, need >= 0.6; ` +
 			`part b ${f3(final.evalB.mean - base.b.mean)}, need >= 0.25); latest reward model ${rms[0].id} ` +
-			`held-out acc ${f3(acc)} (need >= 0.72); ${trainRatings} training ratings (at most 3,000)`);
+			`cross-validated acc ${f3(cv)} (need >= 0.72; held-out split ${f3(acc)}); ${trainRatings} training ratings (at most 3,000)`);
 		lines.push(`rise of the final active model over the SFT model, paired by prompt (95 % intervals): ` +
 			`part a ${pairedRise(base, final.measure, 'a')}, part b ${pairedRise(base, final.measure, 'b')}`);
 		lines.push(`settings: ${JSON.stringify(SETTINGS)}`);
@@ -507,7 +521,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		await assertOneRaterPerGroup(srv);
 		assert.ok(trainRatings <= 3000, `${trainRatings} training ratings, more than the issue's 3,000`);
 		/* evalA / evalB: per round (0 = the SFT model) the eval part's { mean, half, n } */
-		result = { base: base.mean, final: final.eval_mean, acc, rm: rms[0].id,
+		result = { base: base.mean, final: final.eval_mean, acc, cv, rm: rms[0].id,
 			evalA: curve.map((r) => r.evalA), evalB: curve.map((r) => r.evalB) };
 	});
 
@@ -588,8 +602,9 @@ test('eval part b (items only pre-training saw) rises by at least 0.25 over the 
 		`${f3(b[0].mean)}: not +0.25`);
 });
 
-test('the latest reward model\'s held-out (by prompt) pairwise accuracy is at least 0.72', { todo: KNOWN_RM }, () => {
+test('the latest reward model\'s pairwise accuracy held out by prompt (cross-validated) is at least 0.72', { todo: KNOWN_RM }, () => {
 	assert.ok(result, 'the loop test did not finish');
-	assert.equal(typeof result.acc, 'number', `reward model ${result.rm} reports held-out accuracy`);
-	assert.ok(result.acc >= 0.72, `reward model ${result.rm}: held-out pairwise accuracy ${f3(result.acc)} < 0.72`);
+	assert.equal(typeof result.cv, 'number', `reward model ${result.rm} reports its cross-validated accuracy`);
+	assert.ok(result.cv >= 0.72, `reward model ${result.rm}: cross-validated pairwise accuracy ${f3(result.cv)} < 0.72 ` +
+		`(held-out split ${f3(result.acc)})`);
 });

@@ -858,6 +858,55 @@ static void test_reward_split_by_prompt(void)
 }
 
 /*
+ * The prior's cross-validation folds: every group of a rated prompt in one
+ * fold, the prompts spread over the folds by at most one apart, unrated
+ * groups in none; the same folds in any group order, other folds under
+ * other seeds; folds < 1 refused.
+ */
+static void test_reward_folds(void)
+{
+	enum { N = 33, K = 4 };
+	static float rated[RK] = { 1, 2, 3, 4 }, none[RK] = { NAN, NAN, NAN, NAN };
+	struct trainer_group g[N], rev[N];
+	int fold[N], frev[N], other[N];
+	/* 10 rated prompts 100..109, 3 groups each, and 3 groups of prompt 7
+	 * that nobody rated */
+	for (int i = 0; i < N; i++) {
+		bool r = i < 30;
+		g[i] = (struct trainer_group){ rg_seq[0], r ? rated : none, RK, r ? 100 + i % 10 : 7,
+					      false, false, false };
+	}
+	CHECK_INT_EQ(trainer_reward_folds(g, N, K, 5, fold), 10);
+	int size[K] = { 0 };
+	for (int i = 0; i < N; i++) {
+		if (i >= 30) {
+			CHECK_INT_EQ(fold[i], -1);
+			continue;
+		}
+		CHECK(fold[i] >= 0 && fold[i] < K);
+		for (int j = 0; j < 30; j++)
+			if (g[i].prompt == g[j].prompt)
+				CHECK_INT_EQ(fold[i], fold[j]);
+		size[fold[i]] += i < 10; /* each prompt once: groups 0..9 */
+	}
+	for (int f = 0; f < K; f++) /* 10 prompts in 4 folds: 3, 3, 2, 2 */
+		CHECK(size[f] == 2 || size[f] == 3);
+	for (int i = 0; i < N; i++)
+		rev[i] = g[(i * 7) % N];
+	CHECK_INT_EQ(trainer_reward_folds(rev, N, K, 5, frev), 10);
+	for (int i = 0; i < N; i++)
+		CHECK_INT_EQ(frev[i], fold[(i * 7) % N]);
+	bool differs = false;
+	for (uint64_t s = 6; s < 10 && !differs; s++) {
+		trainer_reward_folds(g, N, K, s, other);
+		for (int i = 0; i < 10; i++)
+			differs = differs || other[i] != fold[i];
+	}
+	CHECK(differs);
+	CHECK_INT_EQ(trainer_reward_folds(g, N, 0, 5, fold), -EINVAL);
+}
+
+/*
  * Tied groups alone still teach: every answer of a group has the same score
  * (5 when the group's answers carry token 7, 1 otherwise), so there is no
  * pair anywhere and only the pointwise term trains.  The held-out RMSE must
@@ -1506,6 +1555,101 @@ static void test_prior_cache(void)
 	CHECK(!memcmp(fp[0], fp[2], sizeof fp[0]));
 	CHECK_INT_EQ(c.puts, 2);
 	trainer_rows_release(&rows);
+	llama_model_release(&rm);
+	llama_model_release(&lm);
+}
+
+/*
+ * The prior's cross-validated accuracy against a direct computation: with
+ * cv_folds K every rated group is scored by a prior fitted to the other
+ * folds, so the correct pairs it counts are the sums, over the folds f, of
+ * what trainer_reward itself reports as the prior's held-out accuracy when
+ * the caller holds out fold f (trainer_reward_folds) — the same fit on the
+ * same groups in the same order, so equal to the pair.  The ratings follow
+ * the likelihood on two of three prompts and go against it on the third, so
+ * the figure is neither 0 nor 1.  Cross-validation leaves the prior of the
+ * split as it was (the same weights as without it), and its interval holds
+ * its accuracy.
+ */
+static void test_reward_prior_cv(void)
+{
+	enum { K = 4 };
+	make_reward_data();
+	test_idf_fill();
+	struct llama_model lm, rm;
+	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
+	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
+	rm.score = LLAMA_SCORE_MEAN;
+	static float f[TRAINER_PRIOR_FEATS], lp[RG][RK], sc[RG][RK];
+	struct trainer_group g[RG];
+	for (int a = 0; a < RG; a++) {
+		for (int k = 0; k < RK; k++) {
+			direct_features(&lm, &rg_seq[a][k], &test_idf, f);
+			lp[a][k] = f[0];
+		}
+		for (int k = 0; k < RK; k++) {
+			int rank = 1;
+			for (int q = 0; q < RK; q++)
+				rank += lp[a][q] < lp[a][k];
+			sc[a][k] = (float)(a % 3 == 0 ? RK + 1 - rank : rank);
+		}
+		/* two groups to each prompt: folds go by prompt */
+		g[a] = (struct trainer_group){ rg_seq[a], sc[a], RK, a / 2, false, false, false };
+	}
+	trainer_reward_split(g, RG, 0.2f, 3);
+	static struct test_cache c;
+	memset(&c, 0, sizeof c);
+	struct trainer_prior_cache tc = { tc_get, tc_put, &c };
+	struct trainer_prior pr = { .lm = &lm, .uncond = test_uncond, .n_uncond = 2,
+				    .idf = &test_idf, .cache = &tc };
+	rm.prior = &pr;
+	struct trainer_reward_params p;
+	trainer_reward_defaults(&p);
+	CHECK_INT_EQ(p.cv_folds, 5);
+	p.epochs = 1;
+	p.cv_folds = K;
+	struct trainer_reward_result res, one;
+	char err[256] = "";
+	CHECK_INT_EQ(trainer_reward(&rm, g, RG, &p, NULL, &res, err, sizeof err), 0);
+	struct trainer_prior fitted = pr;
+	CHECK_INT_EQ(res.cv_folds, K);
+	CHECK_INT_EQ(res.cv_prompts, RG / 2);
+	CHECK(res.cv_acc > 0.2f && res.cv_acc < 0.9f);
+	CHECK(res.cv_lo <= res.cv_acc && res.cv_acc <= res.cv_hi && res.cv_lo >= 0 && res.cv_hi <= 1);
+	CHECK(res.cv_pairs > res.heldout_pairs);
+	/* the split's prior as without cross-validation (the same network from
+	 * the same start: the normalisation at the end rescales w by the
+	 * scores' std, the network's with the prior's) */
+	p.cv_folds = 0;
+	llama_model_release(&rm);
+	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
+	rm.score = LLAMA_SCORE_MEAN;
+	rm.prior = &pr;
+	CHECK_INT_EQ(trainer_reward(&rm, g, RG, &p, NULL, &one, err, sizeof err), 0);
+	CHECK(isnan(one.cv_acc) && one.cv_pairs == 0 && one.cv_folds == 0);
+	CHECK(one.prior_heldout_acc == res.prior_heldout_acc);
+	CHECK(!memcmp(pr.w, fitted.w, sizeof pr.w) && pr.b == fitted.b);
+	CHECK(!memcmp(pr.mu, fitted.mu, sizeof pr.mu) && !memcmp(pr.sd, fitted.sd, sizeof pr.sd));
+	/* directly: fold f held out, the rest trained on */
+	int fold[RG], pairs = 0;
+	long correct = 0;
+	CHECK_INT_EQ(trainer_reward_folds(g, RG, K, p.seed, fold), RG / 2);
+	for (int fo = 0; fo < K; fo++) {
+		struct trainer_group h[RG];
+		for (int a = 0; a < RG; a++) {
+			h[a] = g[a];
+			h[a].heldout = fold[a] == fo;
+		}
+		CHECK_INT_EQ(trainer_reward(&rm, h, RG, &p, NULL, &one, err, sizeof err), 0);
+		pairs += one.heldout_pairs;
+		correct += lroundf(one.prior_heldout_acc * one.heldout_pairs);
+	}
+	CHECK_INT_EQ(res.cv_pairs, pairs);
+	CHECK_INT_EQ(lroundf(res.cv_acc * res.cv_pairs), correct);
+	/* a bad fold count is refused */
+	p.cv_folds = 1;
+	CHECK_INT_EQ(trainer_reward(&rm, g, RG, &p, NULL, &one, err, sizeof err), -EINVAL);
+	CHECK(strstr(err, "cv_folds 1") != NULL);
 	llama_model_release(&rm);
 	llama_model_release(&lm);
 }
@@ -2291,12 +2435,14 @@ int main(void)
 	RUN(test_reward_loss_matches_direct);
 	RUN(test_reward_order_only);
 	RUN(test_reward_split_by_prompt);
+	RUN(test_reward_folds);
 	RUN(test_reward_tied_groups_teach_and_warm_start);
 	RUN(test_prior_features_direct);
 	RUN(test_prior_overlap_direct);
 	RUN(test_collect_sorted_rows_keep_their_outputs);
 	RUN(test_reward_prior_follows_likelihood);
 	RUN(test_prior_cache);
+	RUN(test_reward_prior_cv);
 	RUN(test_reward_prior_reversed);
 	RUN(test_built_rm_rewards_token);
 	RUN(test_ppo_raises_reward);

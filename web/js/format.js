@@ -58,6 +58,7 @@ export function jobResult(job) {
 	} else {
 		if (job.model_id && job.status === 'succeeded') parts.push(`model #${job.model_id}`);
 		if (typeof m.heldout_acc === 'number') parts.push(`held-out acc ${formatNumber(m.heldout_acc)}`);
+		if (typeof m.cv_acc === 'number') parts.push(`cross-validated ${formatNumber(m.cv_acc)}`);
 		if (typeof m.reward_last === 'number') parts.push(`reward ${formatNumber(m.reward_last)}`);
 		if (typeof m.kl_last === 'number') parts.push(`KL ${formatNumber(m.kl_last)}`);
 		if (typeof m.loss === 'number' && typeof m.heldout_acc !== 'number') parts.push(`loss ${formatNumber(m.loss)}`);

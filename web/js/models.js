@@ -27,6 +27,9 @@ function keyFigures(m) {
 		if (typeof x.heldout_acc === 'number') out.push(['held-out acc', x.heldout_acc]);
 		if (typeof x.heldout_lo === 'number') out.push(['95% from', x.heldout_lo]);
 		if (typeof x.heldout_pairs === 'number') out.push(['pairs', x.heldout_pairs]);
+		/* every rated prompt held out once: the steadier figure */
+		if (typeof x.cv_acc === 'number') out.push(['cross-validated', x.cv_acc]);
+		if (typeof x.cv_lo === 'number') out.push(['its 95% from', x.cv_lo]);
 	}
 	const ev = x.eval;
 	if (ev && typeof ev === 'object') {
