@@ -2,7 +2,7 @@
 # tests/bench/loop.sh — `make bench-loop`: the end-to-end learning loop
 # (tests/e2e/learning.test.mjs, default settings, the demo model) over seeds
 # 1, 2 and 3 (LOOP_SEEDS to choose), printing each run's table per round —
-# ratings used, reward-model held-out accuracy with its 95 % interval, what
+# ratings used, reward-model accuracy (held-out split, cross-validated) with 95 % intervals, what
 # the gates decided, KL, the eval rubric mean, seconds — and its whole log in
 # build/bench/loop-seed<N>.log; then that run's development measure
 # (tests/bench/dev.mjs: every model of the run on the eval texts of the demo

@@ -560,21 +560,23 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
  * is the safety one: the loop never leaves the active model worse than the
  * SFT model on the eval prompts.
  */
-const KNOWN_RM = 'held out by prompt the demo reward model reaches 0.68-0.78 with the likelihood prior (make ' +
-	'bench-loop of the seventh session of 2026-12-05, with the prompt overlap: the latest 0.711, 0.688, 0.736, ' +
-	'0.739, 0.742, 0.743, 0.690, 0.716 and 0.712 over seeds 22-30, mean 0.720 [0.703, 0.736], 0.689 without it, ' +
-	'paired +0.030 [+0.009, +0.052]; in the sixth, with the PMI\'s sum and rep-4, 0.734 [0.713, 0.755] over seeds ' +
-	'13-21; over seeds 1-6, 3, 7-12 in the fifth 0.62-0.73, mean 0.676), its intervals clustered by ' +
-	'prompt +-0.07 to +-0.11 wide, so none clears 0.72 by more than its noise; its network alone is at chance; the noiseless ' +
-	'rubric orders the same pairs 0.86-0.89 (issue "RLHF that cannot hurt")';
+const KNOWN_RM = 'cross-validated by prompt the demo reward model (its likelihood prior) reaches 0.72-0.76 (make ' +
+	'bench-loop of the first session of 2026-12-06, seeds 40-48: 0.724, 0.751, 0.755, 0.739, 0.730, 0.740, 0.728, ' +
+	'0.718 and 0.740, mean 0.736, 95 % t interval over the runs [0.727, 0.746], 8 of 9 at or above 0.72; on the ' +
+	'job\'s held-out split, which flatters, 0.738-0.841, mean 0.770), each run\'s own interval clustered by ' +
+	'prompt +-0.035 wide, so no single run clears 0.72 by more than its noise; on the seventh session\'s seeds ' +
+	'22-30 the split measured 0.720 [0.703, 0.736]; its network alone is at chance; the noiseless rubric orders ' +
+	'held-out pairs 0.86-0.89 (issue "RLHF that cannot hurt")';
 const KNOWN_RISE = 'the best-rated answers teach the items they answer, and pre-training replay (ptx) keeps the rest: ' +
 	'over seeds 1-6, 3, 7-12 with two raters part a rose 0.64, 0.79, 0.71, 0.79, 0.66, 0.65, 0.52, 0.51, 0.59, ' +
 	'0.73, 0.75, 0.56 and 0.59 and part b 0.41, 0.43, 0.38, 0.48, 0.48, 0.46, 0.42, 0.48, 0.33, 0.44, 0.37, 0.32 ' +
 	'and 0.44 (the make bench-loop of the fifth session of 2026-12-05; run means 0.652 [0.595, 0.710] and 0.42 ' +
 	'[0.39, 0.45]; in the sixth, seeds 13-21, part a 0.70, 0.59, 0.71, 0.73, 0.63, 0.64, 0.77, 0.66 and 0.59, ' +
 	'mean 0.668, part b mean 0.391; in the seventh, seeds 22-30, part a 0.78, 0.73, 0.65, 0.85, 0.73, 0.79, 0.69, ' +
-	'0.74 and 0.49, mean 0.716 [0.636, 0.795], part b mean 0.398); part a missed its floor in five runs of 13, ' +
-	'then two of 9, then one of 9, and neither clears its floor by more than its noise ' +
+	'0.74 and 0.49, mean 0.716 [0.636, 0.795], part b mean 0.398; in the first of 2026-12-06, seeds 40-48, part a ' +
+	'0.76, 0.74, 0.67, 0.94, 0.81, 0.74, 0.75, 0.86 and 0.59, mean 0.763 [0.684, 0.841], part b 0.23-0.47, mean ' +
+	'0.392 [0.335, 0.449], seed 43 below 0.25); part a missed its floor in five runs of 13, ' +
+	'then two of 9, then one of 9, then one of 9, and neither clears its floor by more than its noise ' +
 	'in any one run (+-0.25 to +-0.38 paired by ' +
 	'prompt over 36 and 37 prompts, 16 answers per prompt; issue "RLHF that cannot hurt")';
 
