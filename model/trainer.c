@@ -1219,29 +1219,19 @@ static int cmp_prompt_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint64_t seed)
+/* The distinct prompt ids of the groups with a rated answer into ids (n),
+ * ascending, and each with its key into keys (n), sorted by key: a seeded
+ * order of the prompts that depends on the seed, the stream and each id
+ * alone — the same whatever the order of the groups.  Returns how many. */
+static int prompt_order(const struct trainer_group *groups, int n, uint64_t seed, uint64_t stream,
+			int *ids, struct prompt_key *keys)
 {
-	if (n <= 0 || !groups)
-		return;
-	for (int g = 0; g < n; g++)
-		groups[g].heldout = false;
-	if (!(frac > 0))
-		return;
-	int *ids = malloc((size_t)n * sizeof *ids), m = 0;
-	struct prompt_key *keys = malloc((size_t)n * sizeof *keys);
-	if (!ids || !keys)
-		goto out; /* nothing held out: the caller sees heldout_pairs 0 */
+	int m = 0;
 	for (int g = 0; g < n; g++)
 		if (group_rated(&groups[g]))
 			ids[m++] = groups[g].prompt;
 	int np = sort_unique(ids, m);
-	if (np < 2)
-		goto out;
-	int nh = (int)lroundf(frac * np);
-	nh = nh < 1 ? 1 : nh > np - 1 ? np - 1 : nh;
-	/* each prompt's key depends on the seed and its id alone: the choice is
-	 * the same whatever the order of the groups */
-	uint64_t base = trainer_rng_seed(seed, 0x5B17);
+	uint64_t base = trainer_rng_seed(seed, stream);
 	for (int i = 0; i < np; i++) {
 		/* the mixed output, not trainer_rng_seed's state: that is only
 		 * base ^ (id * constant) + constant, whose order hardly moves with
@@ -1250,6 +1240,26 @@ void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint6
 		keys[i] = (struct prompt_key){ rng_splitmix64(&st), ids[i] };
 	}
 	qsort(keys, (size_t)np, sizeof *keys, cmp_prompt_key);
+	return np;
+}
+
+void trainer_reward_split(struct trainer_group *groups, int n, float frac, uint64_t seed)
+{
+	if (n <= 0 || !groups)
+		return;
+	for (int g = 0; g < n; g++)
+		groups[g].heldout = false;
+	if (!(frac > 0))
+		return;
+	int *ids = malloc((size_t)n * sizeof *ids);
+	struct prompt_key *keys = malloc((size_t)n * sizeof *keys);
+	if (!ids || !keys)
+		goto out; /* nothing held out: the caller sees heldout_pairs 0 */
+	int np = prompt_order(groups, n, seed, 0x5B17, ids, keys);
+	if (np < 2)
+		goto out;
+	int nh = (int)lroundf(frac * np);
+	nh = nh < 1 ? 1 : nh > np - 1 ? np - 1 : nh;
 	for (int i = 0; i < nh; i++)
 		ids[i] = keys[i].id;
 	qsort(ids, (size_t)nh, sizeof *ids, cmp_int);
@@ -1635,23 +1645,14 @@ int trainer_reward_folds(const struct trainer_group *groups, int n, int folds, u
 		return 0;
 	for (int g = 0; g < n; g++)
 		fold[g] = -1;
-	int *ids = malloc((size_t)n * sizeof *ids), m = 0;
+	int *ids = malloc((size_t)n * sizeof *ids);
 	struct prompt_key *keys = malloc((size_t)n * sizeof *keys);
 	if (!ids || !keys) {
 		free(ids);
 		free(keys);
 		return -ENOMEM;
 	}
-	for (int g = 0; g < n; g++)
-		if (group_rated(&groups[g]))
-			ids[m++] = groups[g].prompt;
-	int np = sort_unique(ids, m);
-	uint64_t base = trainer_rng_seed(seed, 0xCF01D);
-	for (int i = 0; i < np; i++) {
-		uint64_t st = base ^ ((uint64_t)(uint32_t)ids[i] * 0xD1B54A32D192ED03ull);
-		keys[i] = (struct prompt_key){ rng_splitmix64(&st), ids[i] };
-	}
-	qsort(keys, (size_t)np, sizeof *keys, cmp_prompt_key);
+	int np = prompt_order(groups, n, seed, 0xCF01D, ids, keys);
 	/* rank i of the seeded order goes to fold i mod folds (sizes differ by
 	 * at most one prompt); then back in the order of ids */
 	for (int i = 0; i < np; i++)
@@ -1736,8 +1737,7 @@ static int prior_cv(struct reward_job *j, struct trainer_reward_result *res)
 		rc = trainer_fail(&j->run, -ENOMEM, "out of memory for the interval");
 out:
 	*pr = keep;
-	if (j->pr)
-		prior_scores(j);
+	prior_scores(j);
 	free(fold);
 	free(fit);
 	free(cvr);

@@ -1305,6 +1305,18 @@ static void direct_features(struct llama_model *lm, const struct trainer_seq *s,
 	f[TRAINER_PRIOR_OVERLAP] = all > 0 ? (float)(found / all) : 0.0f;
 }
 
+/* The reward-data fixture of the prior tests: the groups' answers, the idf of
+ * their words, the frozen language model of the prior and a fresh reward
+ * model scoring by its mean (each the same for the same seeds every call). */
+static void prior_models(struct llama_model *lm, struct llama_model *rm)
+{
+	make_reward_data();
+	test_idf_fill();
+	model_new(lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
+	model_new(rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
+	rm->score = LLAMA_SCORE_MEAN;
+}
+
 /*
  * Ratings that follow a language model's likelihood (each group's answers
  * scored 1..4 by their mean token log-prob under lm, or the reverse): the
@@ -1315,12 +1327,8 @@ static void direct_features(struct llama_model *lm, const struct trainer_seq *s,
  */
 static void reward_prior_case(bool reverse)
 {
-	make_reward_data();
-	test_idf_fill();
 	struct llama_model lm, rm;
-	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
-	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
-	rm.score = LLAMA_SCORE_MEAN;
+	prior_models(&lm, &rm);
 	static float f[RG][RK][TRAINER_PRIOR_FEATS], sc[RG][RK];
 	struct trainer_group g[RG];
 	for (int a = 0; a < RG; a++) {
@@ -1574,12 +1582,8 @@ static void test_prior_cache(void)
 static void test_reward_prior_cv(void)
 {
 	enum { K = 4 };
-	make_reward_data();
-	test_idf_fill();
 	struct llama_model lm, rm;
-	model_new(&lm, RK, SEQ, LLAMA_NO_GRADS, 0x5EED);
-	model_new(&rm, RK, SEQ, LLAMA_NO_LM, 0xBEEF);
-	rm.score = LLAMA_SCORE_MEAN;
+	prior_models(&lm, &rm);
 	static float f[TRAINER_PRIOR_FEATS], lp[RG][RK], sc[RG][RK];
 	struct trainer_group g[RG];
 	for (int a = 0; a < RG; a++) {
