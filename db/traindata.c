@@ -352,6 +352,14 @@ int db_td_group_sft(const struct db_td_group *g, double min_score, int *idx)
 	return k;
 }
 
+int db_td_group_below(const struct db_td_group *g, double min_score)
+{
+	int n = 0;
+	for (int i = 0; i < g->n; i++)
+		n += !isnan(g->responses[i].mean) && g->responses[i].mean < min_score;
+	return n;
+}
+
 /* ---- the whole set, for the jobs ----------------------------------------- */
 
 static int read_groups(struct db *db, const struct db_td_filter *f, struct db_td_set *out)

@@ -108,6 +108,10 @@ int db_td_group_pairs(const struct db_td_group *g, int (*pairs)[2]);
  * demonstration when its answer has no rating. */
 int db_td_group_sft(const struct db_td_group *g, double min_score, int *idx);
 
+/* How many of g's rated answers have a mean score below min_score: the
+ * answers each of its SFT rows at that score was preferred to. */
+int db_td_group_below(const struct db_td_group *g, double min_score);
+
 /*
  * One rater's rank or pair judgement of one group: g holds the group and the
  * answers the judgement places, by id (their mean is NAN: a judgement orders,

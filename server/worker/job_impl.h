@@ -59,6 +59,9 @@ struct job_settings {
 	bool include_imported;      /* plus unrated imported demonstrations (true) */
 	/* best */
 	const char *best_from;      /* "reference" (fine-tuned afresh), "parent" or "previous" */
+	int best_focus;             /* each best-rated answer is trained on 1 + this x the
+				       answers of its group rated below min_score times a
+				       pass (1; 0 = each once) */
 	int best_soup;              /* from the reference: average with the previous best
 				       policy, the newest weighing 1/min(members, this);
 				       0 or 1 = no soup (3) */

@@ -23,7 +23,8 @@
  *    pairs.jsonl?split=train exports the same pairs.
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
  *  - best: the SFT rows (min_score, no demonstrations) of the prompts the
- *    reward model trained on, plus, with a credible reward model, its best of
+ *    reward model trained on, each 1 + focus x (the answers of its group
+ *    rated below min_score, db_td_group_below) times a pass, plus, with a credible reward model, its best of
  *    rs_k answers the parent samples to each of those prompts (best_rs); the
  *    result averaged with the previous best policy of the reference
  *    (best_soup).
@@ -167,6 +168,19 @@ static int seqs_add_tokens(struct job *j, struct seqs *S, const int *ids, int n,
 	S->seq[S->n++] = (struct trainer_seq){ NULL, n, plen, ended };
 	if (n > S->longest)
 		S->longest = n;
+	return 0;
+}
+
+/* Appends times more entries of sequence idx (its tokens are not copied). */
+static int seqs_repeat(struct job *j, struct seqs *S, int idx, int times)
+{
+	for (int r = 0; r < times; r++) {
+		int rc = seqs_reserve(j, S, 0);
+		if (rc < 0)
+			return rc;
+		S->off[S->n] = S->off[idx];
+		S->seq[S->n++] = S->seq[idx];
+	}
 	return 0;
 }
 
@@ -1342,7 +1356,7 @@ int job_best(struct job *j)
 	json_t *rmm = NULL;
 	int64_t ref_id = 0, rm_id = 0;
 	bool same_ref = false;
-	int *rows = NULL, max_n = 1, used_groups = 0;
+	int *rows = NULL, max_n = 1, used_groups = 0, answers = 0;
 	char e[512] = "";
 	int rc;
 
@@ -1381,20 +1395,27 @@ int job_best(struct job *j)
 			used_groups++;
 			rc = seqs_prompt(j, &S, &b.tk, &b.m, gr);
 		}
+		/* focus: once, plus focus times for every answer it was preferred to */
+		int more = s->best_focus * db_td_group_below(gr, s->min_score);
 		for (int i = 0; i < k && rc == 0; i++) {
 			int idx;
-			if ((rc = seqs_add(j, &S, &b.tk, &b.m, gr->responses[rows[i]].text, true, &idx)) == 0)
+			if ((rc = seqs_add(j, &S, &b.tk, &b.m, gr->responses[rows[i]].text, true, &idx)) == 0 &&
+			    (rc = seqs_repeat(j, &S, idx, more)) == 0)
 				rc = seqs_ratings(j, &S, &gr->responses[rows[i]]);
+			answers++;
 		}
 	}
 	free(train);
 	if (rc < 0)
 		goto out;
-	int answers = S.n;
-	if ((rc = seqs_ptx(j, &S, &b, answers)) < 0)
+	/* the replayed documents are as many as the answers' sequences, repeats
+	 * included, so focus keeps ptx's share */
+	int weighted = S.n;
+	if ((rc = seqs_ptx(j, &S, &b, weighted)) < 0)
 		goto out;
 	seqs_finish(&S);
 	json_object_set_new(j->metrics, "examples", json_integer(answers));
+	json_object_set_new(j->metrics, "weighted_examples", json_integer(weighted));
 	json_object_set_new(j->metrics, "groups", json_integer(used_groups));
 	json_object_set_new(j->metrics, "ratings", json_integer((json_int_t)S.n_ratings));
 	if (answers == 0) {
@@ -1426,10 +1447,10 @@ int job_best(struct job *j)
 	const struct modelstore_model *fromm = from_id == ref_id ? refm : from_id == b.id ? &b.m : &mprev;
 	if (fromm == &mprev && (rc = job_load(j, from_id, &mprev)) < 0)
 		goto out;
-	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts: "
-		"fine-tuning the %s %lld (reference %lld, parent %lld)", answers, s->min_score,
-		used_groups, (long long)rm_id, from_what, (long long)from_id, (long long)ref_id,
-		(long long)b.id);
+	job_log(j, "%d answers rated >= %g on %d of reward model %lld's training prompts "
+		"(%d sequences a pass with focus %d): fine-tuning the %s %lld (reference %lld, "
+		"parent %lld)", answers, s->min_score, used_groups, (long long)rm_id, weighted,
+		s->best_focus, from_what, (long long)from_id, (long long)ref_id, (long long)b.id);
 	/* the gate's answers need room after its held-out prompts */
 	int T = job_max_T(j, refm, S.longest > s->rl.max_new + 64 ? S.longest : s->rl.max_new + 64);
 	T = T < mrm.cfg.seq_len ? T : mrm.cfg.seq_len;

@@ -6,7 +6,8 @@
  *     its content name (corpus-<first 16 hex digits of its SHA-256>.txt, the
  *     same bytes), and a corpus that is empty or not text is refused with
  *     nothing imported;
- *   - the best job adds round(ptx x answers) documents of it (at most the
+ *   - the best job adds round(ptx x sequences) documents of it (its answers
+ *     with their focus repeats, tests/api/best_focus.test.mjs; at most the
  *     corpus's documents), each cut to ptx_tokens, and trains on them: with
  *     the same answers and seed its weighted tokens exceed a ptx-0 run's by
  *     exactly the documents' targets per epoch;
@@ -45,7 +46,7 @@ async function rated(srv) {
 const best = async (srv, params) => jobSucceeded(srv, await submitJob(srv, 'best',
 	{ require_reward_acc: 0, promote: 'never', epochs: 2, seed: 7, soup: 0, rs_k: 0, ...params }));
 
-test('import-model --corpus: stored by content; the best job replays round(ptx x answers) documents and trains on them', async () => {
+test('import-model --corpus: stored by content; the best job replays round(ptx x sequences) documents and trains on them', async () => {
 	const w = await serverWithModel(tiny, { importArgs: ['--corpus', tiny.corpus] });
 	try {
 		const { srv, dataDir } = w;
@@ -63,7 +64,8 @@ test('import-model --corpus: stored by content; the best job replays round(ptx x
 		const answers = on.metrics.examples;
 		assert.ok(answers > 0, 'answers rated >= 4');
 		assert.equal(on.metrics.examples, off.metrics.examples, 'the same answers');
-		const want = Math.min(docs.length, Math.round(2 * answers));
+		// one document per trained sequence: the answers with their focus repeats
+		const want = Math.min(docs.length, Math.round(2 * on.metrics.weighted_examples));
 		assert.ok(on.metrics.ptx_documents <= want && on.metrics.ptx_documents >= want - empty,
 			`${on.metrics.ptx_documents} documents for ${answers} answers (want ${want}, ${empty} empty documents)`);
 		assert.ok(on.metrics.ptx_tokens > 0 && on.metrics.ptx_tokens <= on.metrics.ptx_documents * 15,

@@ -846,7 +846,6 @@ static void test_exports_are_training_data(void)
 	int64_t g3 = make_group(db, p2, model, 2, c);
 	int64_t g4 = make_group(db, p3, model, 2, d);  /* eval split */
 	int64_t g5 = make_group(db, p1, 0, 1, e);      /* imported, never rated */
-	(void)g5;
 	/* current ratings        ann      bob  cy    mean
 	 *   g1 a0                 5        4          4.5
 	 *   g1 a1                 2 -> 4   5          4.5   (ann re-rated; counting the
@@ -950,12 +949,31 @@ static void test_exports_are_training_data(void)
 		CHECK_INT_EQ(ids[i], want_sft[i]);
 	CHECK_INT_EQ(db_traindata_groups(db, "train", true, &s), 0);
 	n = 0;
+	int seen = 0;
 	for (int g = 0; g < s.n_groups; g++) {
 		int rows[16];
 		int k = db_td_group_sft(&s.groups[g], 4, rows);
 		for (int i = 0; i < k && n < 16; i++)
 			ids[n++] = s.groups[g].responses[rows[i]].id;
+		/* the answers a best job's row of the group was preferred to (its
+		 * focus repeats), unrated ones not counted: by the table above */
+		const struct db_td_group *gr = &s.groups[g];
+		if (gr->id == g1) {
+			CHECK_INT_EQ(db_td_group_below(gr, 4), 2);     /* a2 11/3, a4 1 */
+			CHECK_INT_EQ(db_td_group_below(gr, 4.5), 2);   /* 4.5 is not below 4.5 */
+			CHECK_INT_EQ(db_td_group_below(gr, 5), 4);     /* a0, a1 too; a3 unrated */
+			CHECK_INT_EQ(db_td_group_below(gr, 1), 0);
+		} else if (gr->id == g2) {
+			CHECK_INT_EQ(db_td_group_below(gr, 4), 2);     /* b0 2, b2 2.5; b1 unrated */
+		} else if (gr->id == g3) {
+			CHECK_INT_EQ(db_td_group_below(gr, 4), 2);
+			CHECK_INT_EQ(db_td_group_below(gr, 3), 0);
+		} else if (gr->id == g5) {
+			CHECK_INT_EQ(db_td_group_below(gr, 5), 0);     /* never rated */
+		}
+		seen |= (gr->id == g1) | (gr->id == g2) << 1 | (gr->id == g3) << 2 | (gr->id == g5) << 3;
 	}
+	CHECK_INT_EQ(seen, 15);
 	db_td_set_release(&s);
 	CHECK_INT_EQ(n, 4);
 	for (int i = 0; i < n && i < 4; i++)
