@@ -24,10 +24,10 @@
  *  - ppo/rloo/grpo: the prompts (split, max_prompts); the trainer samples.
  *  - best: the SFT rows (min_score, no demonstrations) of the prompts the
  *    reward model trained on, each 1 + focus x (the answers of its group
- *    rated below min_score, db_td_group_below) times a pass, plus, with a credible reward model, its best of
- *    rs_k answers the parent samples to each of those prompts (best_rs); the
- *    result averaged with the previous best policy of the reference
- *    (best_soup).
+ *    rated below min_score, db_td_group_below) times a pass, plus, with a
+ *    credible reward model, its best of rs_k answers the parent samples to
+ *    each of those prompts (best_rs); the result averaged with the previous
+ *    best policy of the reference (best_soup).
  *  - eval: the prompts of params.split (default eval).
  *
  * Models: policy = params.model_id or the active model; reference =
