@@ -134,10 +134,11 @@ static int response_mean(struct db *db, int64_t response_id, json_t **out)
 /* A response of db_prompt_get: "ratings" and "mean_score" are filled in
  * afterwards (placeholders here keep the keys in their order); "rm_score" and
  * "rm_model_id" are the newest reward model's score of it (rm_scores), null
- * when no reward model scored it. */
+ * when no reward model scored it; "explore" whether a generate job's explore
+ * wrote its group (server/worker/job_generate.c). */
 static json_t *response_row(sqlite3_stmt *st)
 {
-	return json_pack("{sI so so so sI so ss sn sn so so so}",
+	return json_pack("{sI so so so sI so ss sn sn so so so sb}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"text", db_col_json_str(st, 1),
 		"model_id", db_col_json_int(st, 2),
@@ -150,7 +151,8 @@ static json_t *response_row(sqlite3_stmt *st)
 		"rm_score", sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() :
 			    json_real(sqlite3_column_double(st, 7)),
 		"rm_model_id", db_col_json_int(st, 8),
-		"gold_score", db_col_json_int(st, 9));
+		"gold_score", db_col_json_int(st, 9),
+		"explore", sqlite3_column_int(st, 10) != 0);
 }
 
 int db_prompt_get(struct db *db, int64_t id, json_t **out)
@@ -183,7 +185,9 @@ int db_prompt_get(struct db *db, int64_t id, json_t **out)
 	rc = db_json_rows(db, STMT_PROMPT_RESPONSES,
 		"SELECT r.id, r.text, r.model_id, r.model_name, r.group_id, r.token_count, "
 		ISO_TIME("r.created_at") ", s.score, s.model_id,"
-		" (SELECT gs.score FROM gold_scores gs WHERE gs.response_id = r.id) FROM responses r"
+		" (SELECT gs.score FROM gold_scores gs WHERE gs.response_id = r.id),"
+		" (SELECT json_extract(g.params, '$.explore') IS 1 FROM gen_groups g"
+		"  WHERE g.id = r.group_id) FROM responses r"
 		" LEFT JOIN rm_scores s ON s.response_id = r.id AND s.model_id ="
 		"  (SELECT max(model_id) FROM rm_scores WHERE response_id = r.id)"
 		" WHERE r.prompt_id = :id ORDER BY r.group_id, r.id",

@@ -474,6 +474,26 @@ int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t mo
 	return collect_prompts(db, st, out, n);
 }
 
+int db_traindata_prompts_unsolved(struct db *db, const char *split, double min_score, int limit,
+				  struct db_td_prompt **out, int *n)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS_UNSOLVED,
+		"SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
+		" AND EXISTS (SELECT 1 FROM responses s JOIN ratings r ON r.response_id = s.id"
+		"  AND r.superseded_at IS NULL WHERE s.prompt_id = p.id)"
+		" AND NOT EXISTS (SELECT 1 FROM responses s JOIN ratings r ON r.response_id = s.id"
+		"  AND r.superseded_at IS NULL WHERE s.prompt_id = p.id"
+		"  GROUP BY s.id HAVING avg(r.score) >= :min)"
+		" ORDER BY (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id),"
+		"  (p.id * 2654435761) % 4294967296, id LIMIT :limit");
+	if (!st)
+		return DB_ERROR;
+	db_bind_text(st, ":split", split);
+	db_bind_double(st, ":min", min_score);
+	db_bind_int64(st, ":limit", limit > 0 ? limit : -1);
+	return collect_prompts(db, st, out, n);
+}
+
 int db_traindata_prompts_by_id(struct db *db, const int64_t *ids, int n_ids,
 			       struct db_td_prompt **out, int *n, int64_t *missing)
 {

@@ -186,6 +186,17 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
  */
 int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t model_id,
 				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n);
+/*
+ * Up to limit prompts of split (NULL = both) that people rated answers of
+ * and rated none of them min_score or more on average (current ratings):
+ * where the model has not yet been seen right, the fewest groups first, ties
+ * in the scattered order above.  The order reads how answers were rated, so
+ * answers written for these prompts must stay out of any comparison of the
+ * model that wrote the rated ones (the generate job marks their groups
+ * "explore"; db_work_model_paired leaves them out).
+ */
+int db_traindata_prompts_unsolved(struct db *db, const char *split, double min_score, int limit,
+				  struct db_td_prompt **out, int *n);
 
 /* The prompts ids[0..n_ids) in that order; DB_NOTFOUND (and *missing = the
  * id, when missing is not NULL) when one does not exist. */

@@ -265,7 +265,9 @@ int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int
 		"WITH s AS ("
 		"  SELECT r.prompt_id, r.model_id, avg(x.mean) AS m"
 		"  FROM answer_scores x JOIN responses r ON r.id = x.response_id"
-		"  WHERE r.model_id IN (:a, :b) GROUP BY r.prompt_id, r.model_id)"
+		"  JOIN gen_groups g ON g.id = r.group_id"
+		"  WHERE r.model_id IN (:a, :b) AND json_extract(g.params, '$.explore') IS NOT 1"
+		"  GROUP BY r.prompt_id, r.model_id)"
 		" SELECT p.m - q.m FROM s p JOIN s q ON q.prompt_id = p.prompt_id"
 		" WHERE p.model_id = :a AND q.model_id = :b ORDER BY p.prompt_id",
 		DB_ARGS(DB_INT(":a", a), DB_INT(":b", b)));

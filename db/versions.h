@@ -100,7 +100,10 @@ int db_work_model_metrics(struct db *db, int64_t id, json_t **out);
  * People's verdict on version a against version b: over the prompts where
  * both have rated answers, the prompts whose mean human score (the mean of
  * their answers' mean current scores, migrations/0003_scores.sql) is lower
- * for a (*worse), higher (*better), equal (*ties).
+ * for a (*worse), higher (*better), equal (*ties).  Answers of groups marked
+ * "explore" (gen_groups.params; the generate job's explore: prompts chosen
+ * because their earlier answers were rated low) do not count: on prompts
+ * picked for a low score, any later answer tends to look better.
  */
 int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties);
 

@@ -73,6 +73,7 @@ struct autotrain {
 	json_t *at;                /* config auto_train (owned; NULL when unreadable) */
 	bool enabled;
 	int64_t every, k, prompts; /* reward_every_n_ratings, generate_k, generate_prompts */
+	int64_t explore;           /* generate_explore */
 	const char *rl_kind;       /* borrowed from at, or RL_KIND_DEFAULT */
 	const char *promote;       /* borrowed from at; NULL = the RL job's own default */
 };
@@ -101,6 +102,9 @@ static const struct at_key AUTO[] = {
 	  .help = "answers per prompt of the generate job that ends a loop" },
 	{ "generate_prompts", AT_INT, AT(prompts), "generate", "max_prompts", .def = 32,
 	  .help = "train prompts without answers from the new policy that get answers; 0 = all" },
+	{ "generate_explore", AT_INT, AT(explore), "generate", "explore", .def = 0,
+	  .help = "and this many train prompts whose rated answers people rated none 4 or more: "
+		  "another try where the model has not been right yet (left out of people's verdict)" },
 	{ "promote", AT_CHOICE, AT(promote), "rloo", "promote", .from_param = true,
 	  .help = "gate: a new policy becomes active only if it beats its parent on held-out "
 		  "prompts without collapsing (else it stays a candidate); always; never" },
@@ -487,11 +491,12 @@ static float reward_need(json_t *rl_params, const char *kind)
 }
 
 /* The params of a generate job of the loop (new): k answers to each of
- * generate_prompts prompts. */
+ * generate_prompts prompts, and of generate_explore prompts not yet answered
+ * right. */
 static json_t *loop_generate_params(const struct autotrain *a)
 {
-	return json_pack("{sb sI sI}", "auto", true, "k", (json_int_t)a->k, "max_prompts",
-			 (json_int_t)a->prompts);
+	return json_pack("{sb sI sI sI}", "auto", true, "k", (json_int_t)a->k, "max_prompts",
+			 (json_int_t)a->prompts, "explore", (json_int_t)a->explore);
 }
 
 /*

@@ -14,8 +14,16 @@
  * policy names its parent: while the SFT model (which answered every prompt)
  * is active, each round takes up the prompts the last rounds did not ask;
  * under a promoted policy, the new one answers that policy's prompts, where
- * people's verdict can compare the two.  Which model: params.model_id, else
- * the active one.
+ * people's verdict can compare the two.  With params.explore, up to that
+ * many more prompts of the split that people rated answers of and rated
+ * none params.min_score (4) or more (db_traindata_prompts_unsolved): another
+ * try, from a model that may have learnt since, where no answer was right
+ * yet — the best job learns only from answers rated that well, so an item no
+ * answer got right is an item it cannot teach.  Those prompts are chosen by
+ * how earlier answers were rated, so their groups are marked "explore"
+ * (gen_groups.params) and left out of people's verdict, which would see any
+ * later answer to a prompt picked for its low scores as better (regression to
+ * the mean).  Which model: params.model_id, else the active one.
  *
  * The prompt and answer format are gen.h's: BOS + the model's template with
  * {prompt} replaced ("User: {prompt}\nAssistant:"); the answer is the
@@ -60,12 +68,14 @@ struct pending {
 	char **text;      /* (k) owned */
 	int *n_tokens;    /* (k) */
 	bool *ended;      /* (k) */
+	bool explore;     /* a prompt params.explore added */
 };
 
 struct gen_state {
 	struct job *j;
 	int64_t model_id;
 	char *group_params;       /* JSON text of the sampling settings */
+	char *explore_params;     /* the same with "explore": true */
 	struct pending *pend;
 	int n_pend, cap_pend;
 	double last_write;
@@ -93,7 +103,8 @@ static int write_groups(struct gen_state *g)
 	for (int i = 0; rc == 0 && i < g->n_pend; i++) {
 		struct pending *p = &g->pend[i];
 		int64_t gid = 0;
-		rc = db_group_create(db, p->prompt_id, g->model_id, j->id, g->group_params, &gid);
+		rc = db_group_create(db, p->prompt_id, g->model_id, j->id,
+				     p->explore ? g->explore_params : g->group_params, &gid);
 		for (int a = 0; rc == 0 && a < p->k; a++)
 			rc = db_work_response_insert(db, gid, p->prompt_id, g->model_id, p->text[a],
 						     p->n_tokens[a], p->ended[a], NULL);
@@ -214,9 +225,42 @@ static int answer_groups(struct job *j, struct gen_model *gm, const struct db_td
 	return rc;
 }
 
-/* The prompts this job answers: new array *ps of *n. */
-static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **ps, int *n)
+/* Appends to *ps (*n of them, the first n_main picked as asked) up to
+ * params.explore prompts without a good answer yet that are not among them. */
+static int pick_explore(struct job *j, struct db_td_prompt **ps, int *n)
 {
+	struct db_td_prompt *u = NULL;
+	int nu = 0, added = 0, n_main = *n;
+	if (db_traindata_prompts_unsolved(j->env->db, j->s.split ? j->s.split : "train",
+					  j->s.min_score, 0, &u, &nu) < 0)
+		return job_fail(j, -EIO, "cannot read the prompts to explore (database error)");
+	struct db_td_prompt *all = realloc(*ps, (size_t)(n_main + (nu < j->s.explore ? nu : j->s.explore) + 1) *
+					   sizeof *all);
+	if (!all) {
+		db_td_prompts_free(u, nu);
+		return job_fail(j, -ENOMEM, "out of memory");
+	}
+	*ps = all;
+	for (int i = 0; i < nu; i++) {
+		bool taken = added >= j->s.explore;
+		for (int q = 0; q < n_main && !taken; q++)
+			taken = all[q].id == u[i].id;
+		if (taken)
+			continue;
+		all[n_main + added++] = u[i];
+		memset(&u[i], 0, sizeof u[i]);
+	}
+	*n = n_main + added;
+	db_td_prompts_free(u, nu);
+	return added;
+}
+
+/* The prompts this job answers: new array *ps of *n, the last *n_explore of
+ * them params.explore's. */
+static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **ps, int *n,
+			int *n_explore)
+{
+	*n_explore = 0;
 	json_t *ids = json_object_get(j->params, "prompt_ids");
 	int rc;
 	if (json_is_array(ids) && json_array_size(ids) > 0) {
@@ -238,6 +282,11 @@ static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **p
 	}
 	if (rc < 0)
 		return job_fail(j, -EIO, "cannot read the prompts (database error)");
+	if (j->s.explore > 0 && !json_is_array(ids)) {
+		if ((rc = pick_explore(j, ps, n)) < 0)
+			return rc;
+		*n_explore = rc;
+	}
 	return 0;
 }
 
@@ -255,20 +304,27 @@ int job_generate(struct job *j)
 	json_object_set_new(j->metrics, "model_id", json_integer(g.model_id));
 	if ((rc = job_cache_get(j, g.model_id, s->k, &gm)) < 0)
 		return rc;
-	if ((rc = pick_prompts(j, g.model_id, &ps, &n_ps)) < 0)
+	int n_explore = 0;
+	if ((rc = pick_prompts(j, g.model_id, &ps, &n_ps, &n_explore)) < 0)
 		return rc;
 	uint64_t seed = json_is_integer(json_object_get(j->params, "seed")) ? s->seed : (uint64_t)j->id;
 	json_t *gp = json_pack("{si sf sf si si sI}", "k", s->k, "temperature", (double)s->temperature,
 			       "top_p", (double)s->top_p, "top_k", s->top_k,
 			       "max_tokens", s->max_tokens, "seed", (json_int_t)seed);
 	g.group_params = gp ? json_dumps(gp, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+	if (gp)
+		json_object_set_new(gp, "explore", json_true());
+	g.explore_params = gp ? json_dumps(gp, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(gp);
 	g.pend = calloc((size_t)(n_ps > 0 ? n_ps : 1), sizeof *g.pend);
-	if (!g.group_params || !g.pend) {
+	if (!g.group_params || !g.explore_params || !g.pend) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
 	job_log(j, "%d prompts x %d answers from model %lld", n_ps, s->k, (long long)g.model_id);
+	if (s->explore > 0)
+		job_log(j, "explore: %d of them rated before with no answer rated %g or more", n_explore,
+			s->min_score);
 
 	struct gen_params par;
 	gen_params_default(&par);
@@ -311,6 +367,7 @@ int job_generate(struct job *j)
 				rc = job_fail(j, -ENOMEM, "out of memory");
 				goto out;
 			}
+			p->explore = i0 >= n_ps - n_explore;
 			g.n_pend++;
 			bp[nb] = &ps[i0];
 			bseed[nb] = prompt_seed(seed, ps[i0].id);
@@ -344,6 +401,8 @@ int job_generate(struct job *j)
 	double secs = job_now() - t0;
 	json_object_set_new(j->metrics, "prompts", json_integer(n_ps));
 	json_object_set_new(j->metrics, "groups", json_integer(g.groups));
+	if (s->explore > 0)
+		json_object_set_new(j->metrics, "explore_prompts", json_integer(n_explore));
 	json_object_set_new(j->metrics, "responses", json_integer(g.responses));
 	json_object_set_new(j->metrics, "skipped", json_integer(skipped));
 	json_object_set_new(j->metrics, "k", json_integer(s->k));
@@ -365,6 +424,7 @@ out:
 		pending_release(&g.pend[i]);
 	free(g.pend);
 	free(g.group_params);
+	free(g.explore_params);
 	db_td_prompts_free(ps, n_ps);
 	return rc;
 }

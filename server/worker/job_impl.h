@@ -44,6 +44,8 @@ struct job_settings {
 	/* generate */
 	bool distinct;              /* a group's answers distinct texts (true) */
 	bool again;                 /* also prompts the model answered before (false) */
+	int explore;                /* generate: this many more prompts no answer of
+				       which is rated min_score yet (0) */
 	int64_t pair_model_id;      /* prompts this model answered first (0 = none) */
 	int k, top_k, max_tokens;
 	float temperature, top_p;

@@ -113,6 +113,13 @@ static const struct knob GENERATE[] = {
 	K("distinct", KNOB_BOOL, 0, 0, distinct, A,
 	  "a group's answers are distinct texts: a copy is drawn again, else dropped; false keeps "
 	  "the K samples as drawn (for measuring a model)"),
+	K("explore", KNOB_INT, 0, 1e6, explore, A,
+	  "also this many prompts of the split whose answers people rated and rated none "
+	  "min_score or more: another try where the model has not been right yet (fewest groups "
+	  "first); their groups are marked explore and left out of people's verdict, as they "
+	  "were chosen by how earlier answers were rated"),
+	K("min_score", KNOB_DOUBLE, 1, 5, min_score, A,
+	  "explore: an answer rated this or more on average is a good one"),
 	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, N, NULL,
 	  "these prompts, in this order, instead of split's; null = split's" },
 	KI("auto", KNOB_BOOL, auto_chain),

@@ -483,7 +483,7 @@ test('auto-training: after N new ratings the loop queues reward → rl → gener
 		await succeeded(srv, await submit(srv, 'generate', { prompt_ids: w.trainIds.slice(0, 4), k: 3, max_tokens: 8 }));
 		const cfg = await srv.admin.put('/api/config', { auto_train: {
 			enabled: true, reward_every_n_ratings: 9, rl_kind: 'rloo', generate_k: 2, generate_prompts: 3,
-			reward_params: { epochs: 1 }, promote: 'always',
+			generate_explore: 2, reward_params: { epochs: 1 }, promote: 'always',
 			rl_params: { iterations: 2, prompts_per_iter: 2, k: 2, max_new: 6, require_reward_acc: 0 },
 		} });
 		assert.equal(cfg.status, 200, cfg.text);
@@ -524,6 +524,9 @@ test('auto-training: after N new ratings the loop queues reward → rl → gener
 			'on the prompts its parent answered first, for people\'s verdict');
 		assert.equal(auto[2].metrics.groups, 3);
 		assert.equal(auto[2].metrics.responses, 6, 'generate_k answers each');
+		// generate_explore passed on: every rated prompt had an answer rated 5, none to explore
+		assert.equal(auto[2].params.explore, 2);
+		assert.equal(auto[2].metrics.explore_prompts, 0);
 		// they wait in the rating queue
 		const t = await ann.client.get('/api/tasks/next');
 		assert.equal(t.status, 200);

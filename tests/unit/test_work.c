@@ -431,6 +431,25 @@ static void test_verdict(void)
 	CHECK_INT_EQ(worse, 0);
 	CHECK_INT_EQ(better, 1);
 	CHECK_INT_EQ(ties, 2);
+	/* answers written to explore (a prompt picked for its low scores) are
+	 * no part of it: base's q3 answer now rated 1, a tie with pol's 1; pol's
+	 * explore group on q3 rated 5 changes nothing */
+	int64_t rb[1];
+	g = make_group(db, p[3], base, 1, rb);
+	rate(db, ann, g, rb[0], 1, 12);
+	const char *marks[2] = { "{\"k\":1,\"explore\":true}", "{\"k\":1,\"explore\":false}" };
+	for (int e = 0; e < 2; e++) {
+		int64_t ge = 0, re = 0;
+		db_begin(db);
+		CHECK_INT_EQ(db_group_create(db, p[3], pol, 0, marks[e], &ge), 0);
+		CHECK_INT_EQ(db_work_response_insert(db, ge, p[3], pol, marks[e], 2, true, &re), 0);
+		db_commit(db);
+		rate(db, ann, ge, re, 5, 12 + e);
+		CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);
+		/* explore: still the tie; then a group marked otherwise counts:
+		 * pol's q3 mean (1 + 5) / 2 against 1 */
+		CHECK(worse == 0 && better == 1 + e && ties == 3 - e);
+	}
 	json_t *m = NULL;
 	CHECK_INT_EQ(db_work_model_set_metrics(db, pol, "{\"a\":[1,2]}"), 0);
 	CHECK_INT_EQ(db_work_model_metrics(db, pol, &m), 0);
@@ -694,6 +713,72 @@ static void test_unanswered_order(void)
 	for (int k = 0; k < n; k++)
 		CHECK(p[k].id == pr[5] || p[k].id == pr[6] || p[k].id == pr[7]);
 	db_td_prompts_free(p, n);
+	db_close(db);
+}
+
+/*
+ * The prompts a generate job's explore takes: rated, and no answer's mean
+ * current score at min_score or more; fewest groups first, then scattered.
+ */
+static void test_unsolved(void)
+{
+	struct db *db = fresh_db();
+	int64_t m = 0, ann = make_rater(db, "ann"), bob = make_rater(db, "bob"), r[2], p[7];
+	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &m);
+	for (int i = 0; i < 7; i++) {
+		char t[16];
+		snprintf(t, sizeof t, "q%d", i);
+		p[i] = make_prompt(db, t, i == 6 ? "eval" : "train");
+	}
+	/* q0 5 and 2: right once; q1 3 and 2 */
+	int64_t g = make_group(db, p[0], m, 2, r);
+	rate(db, ann, g, r[0], 5, 10);
+	rate(db, ann, g, r[1], 2, 10);
+	g = make_group(db, p[1], m, 2, r);
+	rate(db, ann, g, r[0], 3, 10);
+	rate(db, ann, g, r[1], 2, 10);
+	/* q2: two groups, 1 1 and 2 3 */
+	for (int k = 0; k < 2; k++) {
+		g = make_group(db, p[2], m, 2, r);
+		rate(db, ann, g, r[0], 1 + k, 10);
+		rate(db, ann, g, r[1], 1 + 2 * k, 10);
+	}
+	/* q3 answered, not rated; q4 not answered */
+	make_group(db, p[3], m, 2, r);
+	/* q5: ann's 5 replaced by a 3, bob 4: the mean 3.5; the other 2 */
+	g = make_group(db, p[5], m, 2, r);
+	rate(db, ann, g, r[0], 5, 10);
+	rate(db, ann, g, r[0], 3, 11);
+	rate(db, bob, g, r[0], 4, 11);
+	rate(db, ann, g, r[1], 2, 10);
+	/* q6 of the eval split, 1 and 2 */
+	g = make_group(db, p[6], m, 2, r);
+	rate(db, ann, g, r[0], 1, 10);
+	rate(db, ann, g, r[1], 2, 10);
+	struct db_td_prompt *u;
+	int n;
+	/* min 4: q1 and q5 (one group each, scattered), then q2 (two) */
+	CHECK_INT_EQ(db_traindata_prompts_unsolved(db, "train", 4.0, 0, &u, &n), 0);
+	CHECK_INT_EQ(n, 3);
+	if (n == 3) {
+		int64_t a = scatter(p[1]) < scatter(p[5]) ? p[1] : p[5];
+		CHECK_INT_EQ(u[0].id, a);
+		CHECK_INT_EQ(u[1].id, a == p[1] ? p[5] : p[1]);
+		CHECK_INT_EQ(u[2].id, p[2]);
+		CHECK_STR_EQ(u[2].text, "q2");
+	}
+	db_td_prompts_free(u, n);
+	/* min 3.5: q5's mean is enough, and q1's 3 not */
+	CHECK_INT_EQ(db_traindata_prompts_unsolved(db, "train", 3.5, 0, &u, &n), 0);
+	CHECK(n == 2 && u[0].id == p[1] && u[1].id == p[2]);
+	db_td_prompts_free(u, n);
+	/* at most one; both splits */
+	CHECK_INT_EQ(db_traindata_prompts_unsolved(db, "train", 4.0, 1, &u, &n), 0);
+	CHECK_INT_EQ(n, 1);
+	db_td_prompts_free(u, n);
+	CHECK_INT_EQ(db_traindata_prompts_unsolved(db, NULL, 4.0, 0, &u, &n), 0);
+	CHECK_INT_EQ(n, 4);
+	db_td_prompts_free(u, n);
 	db_close(db);
 }
 
@@ -990,6 +1075,7 @@ int main(void)
 	}
 	RUN(test_claim_oldest_first);
 	RUN(test_unanswered_order);
+	RUN(test_unsolved);
 	RUN(test_open_answers);
 	RUN(test_claim_score_last);
 	RUN(test_report_and_finish);

@@ -243,7 +243,9 @@ async function showPrompt(id) {
 	$('prompt-detail-id').textContent = `#${p.id}`;
 	renderPrompt($('prompt-detail-text'), p.text, p.messages);
 	const items = (p.responses || []).map((r) => el('div', { class: 'response-row' },
-		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id} · model ${r.model_id ?? r.model ?? '—'} · ` +
+		el('div', { class: 'muted small', text: `answer #${r.id} · group ${r.group_id}` +
+			(r.explore ? ' (explore: asked again as no answer was rated 4 or more; not in people\'s verdict)' : '') +
+			` · model ${r.model_id ?? r.model ?? '—'} · ` +
 			`${(r.ratings || []).length} ratings · mean ${typeof r.mean_score === 'number' ? r.mean_score.toFixed(2) : '—'}` +
 			(typeof r.rm_score === 'number' ? ` · reward model #${r.rm_model_id}: ${r.rm_score.toFixed(2)}` : '') }),
 		el('div', { class: 'answer-text', text: r.text })));
