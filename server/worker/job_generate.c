@@ -282,7 +282,7 @@ static int pick_prompts(struct job *j, int64_t model_id, struct db_td_prompt **p
 	}
 	if (rc < 0)
 		return job_fail(j, -EIO, "cannot read the prompts (database error)");
-	if (j->s.explore > 0 && !json_is_array(ids)) {
+	if (j->s.explore > 0) {
 		if ((rc = pick_explore(j, ps, n)) < 0)
 			return rc;
 		*n_explore = rc;

@@ -131,6 +131,17 @@ test('explore: another try at the prompts no answer of which was rated 4 or more
 			assert.equal(gs.length, bestOf.has(id) && bestOf.get(id) < 5 ? 1 : 0, `prompt ${id}`);
 		}
 
+		// with prompt_ids too: those asked, unmarked, then the unsolved ones not among them
+		const before25 = await maxGroupId(srv, trainIds);
+		const named = [unsolved[0], trainIds.find((id) => !unsolved.includes(id))];
+		j = await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 2, prompt_ids: named, explore: 100 }));
+		for (const id of trainIds) {
+			const gs = await jobGroups(srv, id, before25);
+			const want = named.includes(id) ? [false] : unsolved.includes(id) ? [true] : [];
+			assert.deepEqual(gs.map((g) => g.explore), want, `prompt ${id}`);
+		}
+		assert.equal(j.metrics.explore_prompts, unsolved.length - 1);
+
 		// without explore, nothing is marked and no metric
 		const before3 = await maxGroupId(srv, trainIds);
 		j = await jobSucceeded(srv, await submitJob(srv, 'generate', { k: 2, again: true, max_prompts: 2 }));
