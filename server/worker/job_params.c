@@ -114,10 +114,10 @@ static const struct knob GENERATE[] = {
 	  "a group's answers are distinct texts: a copy is drawn again, else dropped; false keeps "
 	  "the K samples as drawn (for measuring a model)"),
 	K("explore", KNOB_INT, 0, 1e6, explore, A,
-	  "also (with prompt_ids too) this many prompts of the split whose answers people rated and rated none "
-	  "min_score or more: another try where the model has not been right yet (fewest groups "
-	  "first); their groups are marked explore and left out of people's verdict, as they "
-	  "were chosen by how earlier answers were rated"),
+	  "also (prompt_ids or not) this many prompts of the split whose answers people rated "
+	  "and rated none min_score or more: another try where the model has not been right yet "
+	  "(fewest groups first); their groups are marked explore and left out of people's "
+	  "verdict, as they were chosen by how earlier answers were rated"),
 	K("min_score", KNOB_DOUBLE, 1, 5, min_score, A,
 	  "explore: an answer rated this or more on average is a good one"),
 	{ "prompt_ids", KNOB_IDS, 1, 100000, 0, N, NULL,
