@@ -454,6 +454,12 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
 	return collect_prompts(db, st, out, n);
 }
 
+/* The generate job's order of prompts p: the fewest groups first, ties in a
+ * fixed scattered order of their ids (Knuth's multiplicative hash). */
+#define TD_FEWEST_GROUPS_FIRST \
+	" (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id)," \
+	" (p.id * 2654435761) % 4294967296, id"
+
 int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t model_id,
 				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n)
 {
@@ -462,9 +468,8 @@ int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t mo
 		" AND (:model <= 0 OR NOT EXISTS (SELECT 1 FROM gen_groups g"
 		"  WHERE g.model_id = :model AND g.prompt_id = p.id))"
 		" ORDER BY NOT EXISTS (SELECT 1 FROM gen_groups g"
-		"  WHERE g.model_id = :pair AND g.prompt_id = p.id),"
-		"  (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id),"
-		"  (p.id * 2654435761) % 4294967296, id LIMIT :limit");
+		"  WHERE g.model_id = :pair AND g.prompt_id = p.id)," TD_FEWEST_GROUPS_FIRST
+		" LIMIT :limit");
 	if (!st)
 		return DB_ERROR;
 	db_bind_text(st, ":split", split);
@@ -478,14 +483,11 @@ int db_traindata_prompts_unsolved(struct db *db, const char *split, double min_s
 				  struct db_td_prompt **out, int *n)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS_UNSOLVED,
-		"SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
-		" AND EXISTS (SELECT 1 FROM responses s JOIN ratings r ON r.response_id = s.id"
-		"  AND r.superseded_at IS NULL WHERE s.prompt_id = p.id)"
-		" AND NOT EXISTS (SELECT 1 FROM responses s JOIN ratings r ON r.response_id = s.id"
-		"  AND r.superseded_at IS NULL WHERE s.prompt_id = p.id"
-		"  GROUP BY s.id HAVING avg(r.score) >= :min)"
-		" ORDER BY (SELECT count(*) FROM gen_groups g WHERE g.prompt_id = p.id),"
-		"  (p.id * 2654435761) % 4294967296, id LIMIT :limit");
+		"WITH best AS (SELECT r.prompt_id, max(x.mean) AS m FROM answer_scores x"
+		"  JOIN responses r ON r.id = x.response_id GROUP BY r.prompt_id)"
+		" SELECT p.id, p.text, p.messages FROM prompts p JOIN best b ON b.prompt_id = p.id"
+		" WHERE (:split IS NULL OR p.split = :split) AND b.m < :min"
+		" ORDER BY" TD_FEWEST_GROUPS_FIRST " LIMIT :limit");
 	if (!st)
 		return DB_ERROR;
 	db_bind_text(st, ":split", split);

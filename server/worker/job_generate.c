@@ -231,21 +231,21 @@ static int pick_explore(struct job *j, struct db_td_prompt **ps, int *n)
 {
 	struct db_td_prompt *u = NULL;
 	int nu = 0, added = 0, n_main = *n;
+	/* enough to find explore of them even when every asked one is among them */
 	if (db_traindata_prompts_unsolved(j->env->db, j->s.split ? j->s.split : "train",
-					  j->s.min_score, 0, &u, &nu) < 0)
+					  j->s.min_score, n_main + j->s.explore, &u, &nu) < 0)
 		return job_fail(j, -EIO, "cannot read the prompts to explore (database error)");
-	struct db_td_prompt *all = realloc(*ps, (size_t)(n_main + (nu < j->s.explore ? nu : j->s.explore) + 1) *
-					   sizeof *all);
+	struct db_td_prompt *all = realloc(*ps, (size_t)(n_main + nu + 1) * sizeof *all);
 	if (!all) {
 		db_td_prompts_free(u, nu);
 		return job_fail(j, -ENOMEM, "out of memory");
 	}
 	*ps = all;
-	for (int i = 0; i < nu; i++) {
-		bool taken = added >= j->s.explore;
-		for (int q = 0; q < n_main && !taken; q++)
-			taken = all[q].id == u[i].id;
-		if (taken)
+	for (int i = 0; i < nu && added < j->s.explore; i++) {
+		bool asked = false;
+		for (int q = 0; q < n_main && !asked; q++)
+			asked = all[q].id == u[i].id;
+		if (asked)
 			continue;
 		all[n_main + added++] = u[i];
 		memset(&u[i], 0, sizeof u[i]);
