@@ -103,13 +103,19 @@ int db_open(struct db **out, const char *path, bool readonly)
 		    SQLITE_OPEN_NOMUTEX;
 	/* The database holds prompts, ratings and token hashes: private to the
 	 * server's user.  Created 0600 here (SQLite gives the -wal and -shm
-	 * files the database file's mode), and an older, wider file narrowed. */
+	 * files the database file's mode), and an older, wider file narrowed —
+	 * by path: never open and close a descriptor of a database this process
+	 * may already have open, as closing any descriptor of a file drops every
+	 * POSIX lock the process holds on it, SQLite's included, and another
+	 * process's close would then checkpoint and delete the write-ahead log
+	 * under this one (tests/unit/test_db.c test_other_process_keeps_wal).
+	 * O_EXCL: a descriptor only of a file this call creates. */
 	if (!readonly) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			fchmod(fd, 0600);
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
 			close(fd);
-		}
+		else if (errno == EEXIST)
+			chmod(path, 0600);
 	}
 	int rc = sqlite3_open_v2(path, &db->sq, flags, NULL);
 	if (rc != SQLITE_OK) {

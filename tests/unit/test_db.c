@@ -25,7 +25,9 @@
 #include "server/http/http.h"
 #include "tests/test.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp_dir[64];
@@ -1081,8 +1083,63 @@ static void test_stats_and_invalid_utf8(void)
 	remove_db(db_path);
 }
 
-int main(void)
+/*
+ * Another process reading the database while the server has it open — a
+ * person's `sqlite3 rlhfd.db "select ..."`, a backup — must not take the
+ * server's write-ahead log away.  SQLite's locks are POSIX record locks, which
+ * a process loses on every one of its locks on a file when it closes *any*
+ * descriptor of that file; db_open once opened and closed the database file
+ * to narrow its mode, and from the second connection on the server held no
+ * lock at all: the reader's close found itself alone, checkpointed and
+ * deleted the -wal and -shm files under the server, whose next writes went to
+ * a deleted file ("disk I/O error"; a rating answered 2xx then lost).
+ */
+static void test_other_process_keeps_wal(void)
 {
+	struct db *db = fresh_db(), *db2 = NULL;
+	REQUIRE(db);
+	REQUIRE(db_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1)") == DB_OK);
+	REQUIRE(db_open(&db2, db_path, false) == DB_OK); /* the server's pool grows */
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		/* a process of its own (a forked copy would share this one's
+		 * SQLite lock bookkeeping): this test binary, run as a reader */
+		execl("/proc/self/exe", "test_db", "--sqlite-read", db_path, (char *)NULL);
+		_exit(2);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the other process could not read");
+	char wal[160];
+	snprintf(wal, sizeof wal, "%s-wal", db_path);
+	CHECK_MSG(access(wal, F_OK) == 0, "'%s' deleted by another process's close", wal);
+	CHECK_INT_EQ(db_exec(db, "INSERT INTO t VALUES (2)"), DB_OK);
+	CHECK_INT_EQ(db_exec(db2, "INSERT INTO t VALUES (3)"), DB_OK);
+	db_close(db2);
+	db_close(db);
+	/* what was written after the reader left is in the file */
+	REQUIRE(db_open(&db, db_path, false) == DB_OK);
+	CHECK_INT_EQ(query_int(db, "SELECT sum(x) FROM t"), 6);
+	db_close(db);
+	remove_db(db_path);
+}
+
+/* `test_db --sqlite-read PATH`: what the sqlite3 shell does with a query —
+ * open read-write, read, close — as another process; exit status 0 if read. */
+static int sqlite_read(const char *path)
+{
+	sqlite3 *sq = NULL;
+	int ok = sqlite3_open_v2(path, &sq, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+		 sqlite3_exec(sq, "SELECT count(*) FROM t", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(sq);
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--sqlite-read") == 0)
+		return sqlite_read(argv[2]);
 	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/rlhfd-test-db-XXXXXX");
 	if (!mkdtemp(tmp_dir)) {
 		perror("mkdtemp");
@@ -1092,6 +1149,7 @@ int main(void)
 	RUN(test_migrations_in_steps_and_failure);
 	RUN(test_migration_jobs_rebuild);
 	RUN(test_newer_db_refused);
+	RUN(test_other_process_keeps_wal);
 	RUN(test_token_hashing);
 	RUN(test_admin_bootstrap);
 	RUN(test_rater_names_unique_migration);
