@@ -73,6 +73,17 @@ static int64_t make_prompt(struct db *db, const char *text, const char *split)
 	return id;
 }
 
+/* Prompts "q0".."q<n-1>" into p (n), those from eval_from on in the eval
+ * split, the others in train. */
+static void make_prompts(struct db *db, int64_t *p, int n, int eval_from)
+{
+	for (int i = 0; i < n; i++) {
+		char t[16];
+		snprintf(t, sizeof t, "q%d", i);
+		p[i] = make_prompt(db, t, i >= eval_from ? "eval" : "train");
+	}
+}
+
 /* A group of k answers to prompt pid by model (0 = imported); ids in resp. */
 static int64_t make_group(struct db *db, int64_t pid, int64_t model, int k, int64_t *resp)
 {
@@ -366,11 +377,7 @@ static void test_verdict(void)
 	db_model_create(db, "sft", NULL, 0, 0, NULL, NULL, &base);
 	db_model_create(db, "policy", NULL, base, 0, NULL, NULL, &pol);
 	int64_t p[4], r[2], ra[2];
-	for (int i = 0; i < 4; i++) {
-		char t[16];
-		snprintf(t, sizeof t, "q%d", i);
-		p[i] = make_prompt(db, t, "train");
-	}
+	make_prompts(db, p, 4, 4);
 	/* q0: base 4 and 2 (mean 3), pol 2 by ann and 5 by bob (mean 3.5): better */
 	int64_t g = make_group(db, p[0], base, 2, r);
 	rate(db, ann, g, r[0], 4, 10);
@@ -646,11 +653,7 @@ static void test_unanswered_order(void)
 	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &m[0]);
 	for (int i = 1; i < 4; i++)
 		db_model_create(db, "policy", NULL, m[0], 0, NULL, NULL, &m[i]);
-	for (int i = 0; i < 8; i++) {
-		char t[16];
-		snprintf(t, sizeof t, "q%d", i);
-		pr[i] = make_prompt(db, t, "train");
-	}
+	make_prompts(db, pr, 8, 8);
 	/* groups so far: q0 2 (m0 and an import), q1 q2 q3 1 (m0), q4 1 (import),
 	 * q5 q6 q7 none */
 	make_group(db, pr[0], m[0], 2, r);
@@ -725,11 +728,7 @@ static void test_unsolved(void)
 	struct db *db = fresh_db();
 	int64_t m = 0, ann = make_rater(db, "ann"), bob = make_rater(db, "bob"), r[2], p[7];
 	db_model_create(db, "base", NULL, 0, 0, NULL, NULL, &m);
-	for (int i = 0; i < 7; i++) {
-		char t[16];
-		snprintf(t, sizeof t, "q%d", i);
-		p[i] = make_prompt(db, t, i == 6 ? "eval" : "train");
-	}
+	make_prompts(db, p, 7, 6);
 	/* q0 5 and 2: right once; q1 3 and 2 */
 	int64_t g = make_group(db, p[0], m, 2, r);
 	rate(db, ann, g, r[0], 5, 10);
