@@ -348,6 +348,7 @@ void trainer_prior_features(float *f, const float *lp, const float *ulp, int L, 
 	f[5] = (float)dsum;
 	f[6] = rep4(tok, L);
 	f[TRAINER_PRIOR_OVERLAP] = 0.0f;
+	f[TRAINER_PRIOR_RECOGNITION] = 0.0f;
 }
 
 /* ---- the overlap feature's words ------------------------------------------------ */
@@ -465,15 +466,9 @@ void trainer_words(const struct tokenizer *tk, const int *tok, int n,
 	}
 }
 
-/* Word keys into a bounded array. */
-struct word_keys {
-	uint64_t *k;
-	int n, cap;
-};
-
-static void word_keys_add(void *ctx, const char *word, size_t len)
+void trainer_word_keys_add(void *ctx, const char *word, size_t len)
 {
-	struct word_keys *w = ctx;
+	struct trainer_word_keys *w = ctx;
 	if (w->n < w->cap)
 		w->k[w->n++] = trainer_word_key(word, len);
 }
@@ -484,9 +479,10 @@ float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int 
 	static _Thread_local uint64_t pk[TRAINER_PRIOR_MAX_L], ak[TRAINER_PRIOR_MAX_L];
 	if (!d || !d->tk)
 		return 0.0f;
-	struct word_keys pw = { pk, 0, TRAINER_PRIOR_MAX_L }, aw = { ak, 0, TRAINER_PRIOR_MAX_L };
-	trainer_words(d->tk, prompt, P, word_keys_add, &pw);
-	trainer_words(d->tk, ans, A, word_keys_add, &aw);
+	struct trainer_word_keys pw = { pk, 0, TRAINER_PRIOR_MAX_L },
+				 aw = { ak, 0, TRAINER_PRIOR_MAX_L };
+	trainer_words(d->tk, prompt, P, trainer_word_keys_add, &pw);
+	trainer_words(d->tk, ans, A, trainer_word_keys_add, &aw);
 	qsort(pk, (size_t)pw.n, sizeof *pk, cmp_u64);
 	qsort(ak, (size_t)aw.n, sizeof *ak, cmp_u64);
 	double all = 0, found = 0;
@@ -519,7 +515,9 @@ float trainer_prior_score(const struct trainer_prior *pr, const float *f)
 {
 	double s = pr->b;
 	for (int i = 0; i < TRAINER_PRIOR_FEATS; i++)
-		s += pr->w[i] * (f[i] - pr->mu[i]) / pr->sd[i];
+		if (pr->w[i] != 0.0f)   /* a feature of weight 0 (one a prior was
+					   recorded without) says nothing */
+			s += pr->w[i] * (f[i] - pr->mu[i]) / pr->sd[i];
 	return (float)s;
 }
 
@@ -583,14 +581,162 @@ uint64_t trainer_seq_hash(const struct trainer_seq *s)
 }
 
 /*
+ * The scratch of the recognition feature over a pool of up to cap answers of
+ * at most longest tokens.  An answer's rival sequences (a rival prompt, then
+ * the answer) are as long as the rival prompts make them, so the pool's are
+ * run sorted by length, step rows a forward: little padding.
+ */
+enum { RIVAL_POOL = 256 };       /* answers a pool gathers before its rivals run */
+struct rival_rows {
+	int K;                       /* rivals per answer at most */
+	int cap, longest, stride;
+	double *own;                 /* (cap, longest + 1) prefix sums of an answer's
+					floored log-probs after its own prompt */
+	int *own_len;                /* (cap) how many it has */
+	int *n_pick;                 /* (cap) its rivals */
+	double *diff;                /* (cap, K) S(rival) - S(own) */
+	struct trainer_seq *seq;     /* (cap * K) the rival sequences */
+	int *order;                  /* (cap * K) their order by length */
+	const struct trainer_seq **ptr; /* (cap * K) a forward's rows */
+	int *who;                    /* (cap * K, 2) answer and rival of each */
+	int *tok;                    /* (cap * K, stride) their tokens */
+	float *score;                /* (rivals->n) trainer_rivals_pick's scratch */
+	int *touched;                /* (rivals->n) */
+};
+
+static void rival_rows_release(struct rival_rows *x)
+{
+	free(x->own);
+	free(x->own_len);
+	free(x->n_pick);
+	free(x->diff);
+	free(x->seq);
+	free(x->order);
+	free(x->ptr);
+	free(x->who);
+	free(x->tok);
+	free(x->score);
+	free(x->touched);
+}
+
+static int rival_rows_init(struct rival_rows *x, const struct trainer_rivals *rv, int cap,
+			   int longest)
+{
+	int lp = 0;
+	for (int i = 0; i < rv->n; i++) {
+		int l = (int)(rv->start[i + 1] - rv->start[i]);
+		lp = l > lp ? l : lp;
+	}
+	x->K = TRAINER_PRIOR_RIVALS;
+	x->cap = cap;
+	x->longest = longest;
+	x->stride = lp + longest > 0 ? lp + longest : 1;
+	size_t rows = (size_t)cap * x->K;
+	x->own = malloc((size_t)cap * (longest + 1) * sizeof *x->own);
+	x->own_len = malloc((size_t)cap * sizeof *x->own_len);
+	x->n_pick = malloc((size_t)cap * sizeof *x->n_pick);
+	x->diff = malloc(rows * sizeof *x->diff);
+	x->seq = malloc(rows * sizeof *x->seq);
+	x->order = malloc(rows * sizeof *x->order);
+	x->ptr = malloc(rows * sizeof *x->ptr);
+	x->who = malloc(rows * 2 * sizeof *x->who);
+	x->tok = malloc(rows * x->stride * sizeof *x->tok);
+	x->score = calloc((size_t)(rv->n > 0 ? rv->n : 1), sizeof *x->score);
+	x->touched = malloc((size_t)(rv->n > 0 ? rv->n : 1) * sizeof *x->touched);
+	return x->own && x->own_len && x->n_pick && x->diff && x->seq && x->order && x->ptr &&
+	       x->who && x->tok && x->score && x->touched ? 0 : -ENOMEM;
+}
+
+/* Records answer b's floored log-probs lp (L) after its own prompt. */
+static void rival_rows_own(struct rival_rows *x, int b, const float *lp, int L)
+{
+	double *o = x->own + (size_t)b * (x->longest + 1);
+	o[0] = 0;
+	for (int t = 0; t < L; t++)
+		o[t + 1] = o[t] + (lp[t] > TRAINER_PRIOR_FLOOR ? lp[t] : TRAINER_PRIOR_FLOOR);
+	x->own_len[b] = L;
+}
+
+/* The rival sequences order[c0..c0 + nb) in one forward; their log-prob sums
+ * into x->diff. */
+static int rival_rows_run(const struct trainer_prior *pr, struct trainer_rows *r,
+			  struct trainer_run *run, struct rival_rows *x, int c0, int nb, int max_T)
+{
+	float buf[TRAINER_PRIOR_MAX_L];
+	for (int c = 0; c < nb; c++)
+		x->ptr[c] = &x->seq[x->order[c0 + c]];
+	int rc = trainer_step_forward(pr->lm, r, run, x->ptr, nb, max_T, LLAMA_LOGPROBS,
+				      "likelihood prior's rivals");
+	if (rc < 0)
+		return rc;
+	for (int c = 0; c < nb; c++) {
+		int q = x->order[c0 + c], b = x->who[2 * q], j = x->who[2 * q + 1];
+		int L = row_logprobs(r, pr->lm, c, buf, (int)(sizeof buf / sizeof buf[0]));
+		int m = L < x->own_len[b] ? L : x->own_len[b];
+		double sum = 0;
+		for (int t = 0; t < m; t++)
+			sum += buf[t] > TRAINER_PRIOR_FLOOR ? buf[t] : TRAINER_PRIOR_FLOOR;
+		x->diff[b * x->K + j] = sum - x->own[(size_t)b * (x->longest + 1) + m];
+	}
+	return 0;
+}
+
+static _Thread_local const struct trainer_seq *sort_seqs; /* cmp_seq_len's */
+static int cmp_seq_len(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	int d = sort_seqs[x].n - sort_seqs[y].n;
+	return d ? d : x - y;
+}
+
+/* f[TRAINER_PRIOR_RECOGNITION] of the pool seqs[i0..i0 + nb) (rows at[i],
+ * NULL = i, of feats) whose own log-probs x->own holds: each answer's rivals
+ * picked, their sequences run by length, step rows a forward. */
+static int prior_recognition_rows(const struct trainer_prior *pr, struct trainer_rows *r,
+				  struct trainer_run *run, struct rival_rows *x,
+				  const struct trainer_seq *const *seqs, int i0, int nb, int step,
+				  int max_T, const int *at, float *feats)
+{
+	const struct trainer_rivals *rv = pr->rivals;
+	int q = 0, rc, pick[TRAINER_PRIOR_RIVALS];
+	for (int b = 0; b < nb; b++) {
+		const struct trainer_seq *s = seqs[i0 + b];
+		int a = s->n - s->prompt_len;
+		x->n_pick[b] = trainer_rivals_pick(rv, s->tokens, s->prompt_len,
+						   s->tokens + s->prompt_len, a, x->K, pick,
+						   x->score, x->touched);
+		for (int j = 0; j < x->n_pick[b]; j++, q++) {
+			int P = (int)(rv->start[pick[j] + 1] - rv->start[pick[j]]);
+			int *tok = x->tok + (size_t)q * x->stride;
+			memcpy(tok, rv->tokens + rv->start[pick[j]], (size_t)P * sizeof *tok);
+			memcpy(tok + P, s->tokens + s->prompt_len, (size_t)a * sizeof *tok);
+			x->seq[q] = (struct trainer_seq){ tok, P + a, P, s->ended };
+			x->who[2 * q] = b;
+			x->who[2 * q + 1] = j;
+			x->order[q] = q;
+		}
+	}
+	sort_seqs = x->seq;
+	qsort(x->order, (size_t)q, sizeof *x->order, cmp_seq_len);
+	for (int c0 = 0; c0 < q; c0 += step)
+		if ((rc = rival_rows_run(pr, r, run, x, c0, q - c0 < step ? q - c0 : step, max_T)) < 0)
+			return rc;
+	for (int b = 0; b < nb; b++)
+		feats[(size_t)(at ? at[i0 + b] : i0 + b) * TRAINER_PRIOR_FEATS + TRAINER_PRIOR_RECOGNITION] =
+			trainer_prior_recognition(x->diff + b * x->K, x->n_pick[b]);
+	return 0;
+}
+
+/*
  * The prior's features of seqs[0..n), run in the order given, into row at[i]
  * of feats (n, TRAINER_PRIOR_FEATS) for seqs[i]; at NULL = row i.  With the
  * prior's empty prompt each micro-batch runs twice: its answers after the
  * empty prompt (into the rows' scratch s[3]), then as given — unless lp
  * holds the log-probs after the prompt already (row at[i] of (n, S), laid out
- * as trainer_collect writes them), which are then read instead.  full (n;
- * NULL = not wanted) gets whether seqs[i]'s whole answer was read (not cut to
- * max_T).
+ * as trainer_collect writes them), which are then read instead.  With rivals,
+ * each answer runs once more after each of its rivals (the recognition
+ * feature).  full (n; NULL = not wanted) gets whether seqs[i]'s whole answer
+ * was read (not cut to max_T).
  */
 static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_rows *r,
 			      struct trainer_run *run, const struct trainer_seq *const *seqs,
@@ -609,11 +755,17 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 	const struct trainer_seq **uptr = NULL;
 	int *utok = NULL, *ulen = NULL, longest = 0;
 	float buf[TRAINER_PRIOR_MAX_L];
+	struct rival_rows x = { 0 };
+	for (int i = 0; i < n; i++) {
+		int a = seqs[i]->n - seqs[i]->prompt_len;
+		longest = a > longest ? a : longest;
+	}
+	int pool0 = 0;              /* the first answer of the rivals' pool */
+	if (pr->rivals && rival_rows_init(&x, pr->rivals, RIVAL_POOL + step, longest) < 0) {
+		rc = trainer_fail(run, -ENOMEM, "out of memory for the prior's rivals");
+		goto out;
+	}
 	if (pmi) {
-		for (int i = 0; i < n; i++) {
-			int a = seqs[i]->n - seqs[i]->prompt_len;
-			longest = a > longest ? a : longest;
-		}
 		useq = malloc((size_t)step * sizeof *useq);
 		uptr = malloc((size_t)step * sizeof *uptr);
 		utok = malloc((size_t)step * (pr->n_uncond + longest) * sizeof *utok);
@@ -664,10 +816,20 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 			trainer_prior_features(feats + (size_t)row * TRAINER_PRIOR_FEATS, buf,
 					       pmi ? ulp + (size_t)b * r->cap_T : NULL, L,
 					       s->tokens + s->prompt_len);
+			if (pr->rivals)
+				rival_rows_own(&x, i0 + b - pool0, buf, L);
+		}
+		if (pr->rivals && (i0 + nb - pool0 >= RIVAL_POOL || i0 + nb == n)) {
+			rc = prior_recognition_rows(pr, r, run, &x, seqs, pool0, i0 + nb - pool0, step,
+						    max_T, at, feats);
+			if (rc < 0)
+				goto out;
+			pool0 = i0 + nb;
 		}
 	}
 	rc = 0;
 out:
+	rival_rows_release(&x);
 	free(useq);
 	free(uptr);
 	free(utok);
@@ -1759,9 +1921,12 @@ static int reward_prior_fit(struct reward_job *j, struct trainer_reward_result *
 	if (!j->feats)
 		return trainer_fail(&j->run, -ENOMEM, "out of memory for the prior's features");
 	j->pr = j->feats + (size_t)j->total_seqs * F;
+	double t0 = trainer_now();
 	if ((rc = trainer_prior_collect(pr, &j->rows, &j->run, j->ptr, j->total_seqs, 0, NULL, 0,
 					j->feats)) < 0)
 		return rc;
+	trainer_logf(&j->run, "likelihood prior: the features of %d answers in %.1f s",
+		     j->total_seqs, trainer_now() - t0);
 	if ((rc = prior_cv(j, res)) < 0)
 		return rc;
 	prior_fit(j, j->train, j->ntrain, j->mu, j->sigma);

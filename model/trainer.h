@@ -190,8 +190,9 @@ int trainer_sft(struct llama_model *policy, const struct trainer_seq *seqs, int 
  * it for prompts the reward model did not train on (held-out and eval
  * prompts), and the held-out figures of trainer_reward are the prior's.
  */
-#define TRAINER_PRIOR_FEATS 8
+#define TRAINER_PRIOR_FEATS 9
 #define TRAINER_PRIOR_OVERLAP 7  /* the feature of the prompt's words (below) */
+#define TRAINER_PRIOR_RECOGNITION 8 /* the feature of rival prompts (below) */
 #define TRAINER_PRIOR_FLOOR (-20.0f)
 
 /*
@@ -225,6 +226,8 @@ struct trainer_prior {
 	float b;
 	float mu[TRAINER_PRIOR_FEATS], sd[TRAINER_PRIOR_FEATS];
 	const struct trainer_idf *idf; /* the overlap feature's word weights;
+				    borrowed; NULL = the feature is 0 */
+	const struct trainer_rivals *rivals; /* the recognition feature's prompts;
 				    borrowed; NULL = the feature is 0 */
 	bool alone;              /* score = prior(x, y) only (see above) */
 	const struct trainer_prior_cache *cache; /* borrowed; NULL = none: features
@@ -279,6 +282,63 @@ void trainer_words(const struct tokenizer *tk, const int *tok, int n,
  * d NULL: 0. */
 float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int P, const int *ans,
 			    int A);
+/*
+ * f[TRAINER_PRIOR_RECOGNITION], recognition: whether the reference, shown the
+ * answer, would say it was written for its own prompt rather than for another
+ * one of the database — the log-posterior of the own prompt among it and up
+ * to TRAINER_PRIOR_RIVALS rivals, each equally likely beforehand:
+ *
+ *     S(x) - log(exp S(x) + sum_k exp S(x_k)),   S = sum of the answer's
+ *                                                 token log-probs after x
+ *
+ * (0 without rivals; at most 0).  The rivals of an answer are the prompts
+ * that share the most of its words, each word weighed by its inverse document
+ * frequency over the prompts (words found in more than a quarter of them do
+ * not count; prompts whose tokens are the answer's own prompt's are not
+ * rivals; ties go to the earlier prompt).  It is the PMI against the prompts
+ * an answer could have been meant for rather than the empty one: "The day
+ * after Sunday is Monday." to "What day comes after Monday?", a capital of
+ * another country, a refusal that talks of poison to a question about
+ * studying — each likelier after the prompt it echoes.  Each rival costs one
+ * more forward of the answer.  On the final ratings of three kept learning
+ * runs (2026-12-06, numpy, five prompt folds, three fold seeds) it raised the
+ * prior's cross-validated pairwise accuracy by +0.028, +0.037 and +0.017 with
+ * 4 rivals (2: +0.021, +0.030, +0.011; 8: +0.028, +0.030, +0.025), where the 4
+ * prompts most like the prompt itself gave +0.003 to +0.014 and 8 random ones
+ * +0.006 on average; fresh reward jobs in C on copies of the same runs, two
+ * fold seeds each, +0.014 / +0.016, +0.042 / +0.037 and +0.013 / +0.012; in
+ * make bench-loop over nine new seeds the latest reward model's
+ * cross-validated accuracy averaged 0.749 against 0.738 before.
+ */
+#define TRAINER_PRIOR_RIVALS 4
+struct trainer_rivals {
+	const struct tokenizer *tk; /* the tokens' text; borrowed */
+	int n;                      /* prompts */
+	int *tokens;                /* (total) every prompt's tokens, end to end */
+	size_t *start;              /* (n + 1) prompt i is tokens[start[i], start[i + 1]) */
+	uint64_t *key;              /* (cap) a word's key; 0 = free */
+	int *first, *count;         /* (cap) its prompts: post[first, first + count) */
+	float *w;                   /* (cap) its weight, log((n + 1) / (count + 1)) */
+	size_t cap;                 /* a power of 2 */
+	int *post;                  /* the prompts of each word, ascending */
+	uint64_t hash;              /* of every prompt's tokens: which set this is */
+};
+/* The rivals over n prompts (prompts[i]: len[i] tokens, each BOS + the
+ * template around the prompt, as the answers' own prompts are; copied) for
+ * tk's tokens (borrowed).  Returns 0 or -ENOMEM (rv then released). */
+int trainer_rivals_init(struct trainer_rivals *rv, const struct tokenizer *tk,
+			const int *const *prompts, const int *len, int n);
+void trainer_rivals_release(struct trainer_rivals *rv);
+/* The rivals of the answer ans (A tokens) to prompt (P tokens): up to k
+ * prompt indices into out, best first; their number.  score (rv->n floats)
+ * and touched (rv->n ints) are scratch, score all 0 on entry and on return. */
+int trainer_rivals_pick(const struct trainer_rivals *rv, const int *prompt, int P,
+			const int *ans, int A, int k, int *out, float *score, int *touched);
+/* The recognition feature from diff (k): S(x_k) - S(x) for each rival, the
+ * two sums over the same tokens (an answer cut shorter after a longer rival
+ * compares its first tokens only): -log(1 + sum_k exp diff[k]). */
+float trainer_prior_recognition(const double *diff, int k);
+
 /* prior(x, y) of an answer with features f (see above). */
 float trainer_prior_score(const struct trainer_prior *pr, const float *f);
 

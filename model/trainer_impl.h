@@ -179,4 +179,12 @@ int trainer_opt_init(struct adamw *o, struct trainer_run *run, const struct llam
 /* Seconds on a monotonic clock. */
 double trainer_now(void);
 
+/* Word keys (trainer_word_key) into a bounded array: a trainer_words
+ * callback (ctx: the struct) that keeps the first cap. */
+struct trainer_word_keys {
+	uint64_t *k;                 /* (cap) borrowed */
+	int n, cap;
+};
+void trainer_word_keys_add(void *ctx, const char *word, size_t len);
+
 #endif

@@ -149,6 +149,7 @@ struct prior_store {
 	int64_t lm_id;              /* the features' language model; 0 = none yet */
 	int *uncond;                /* (n_uncond) its empty prompt's tokens (owned) */
 	int n_uncond;
+	uint64_t rivals;            /* its rivals' trainer_rivals hash; 0 = none */
 	struct prior_slot *slots;   /* (cap) open addressing, cap a power of 2 */
 	size_t cap, n;
 	int64_t hits, misses;       /* since the last rm_prior_cache */
@@ -272,19 +273,23 @@ struct rm_prior {
 	json_t *df;                  /* {word: prompts it occurs in}, when
 					rm_prior_idf counted them (new reference) */
 	int n_prompts;               /* the prompts idf was counted over */
+	struct trainer_rivals rivals; /* pr.rivals when set: the recognition
+					 feature's prompts, the database's */
 };
 void rm_prior_release(struct rm_prior *p);
-/* Lets p (its language model and empty prompt set by rm_prior_lm or
- * rm_prior_attach) find and keep its features in the job's cache
- * (struct prior_store; emptied first when it held another model's or
- * template's); for the reward and score jobs, which see the same answers
- * round after round.  Returns 0 or -ENOMEM. */
+/* Lets p (its language model, empty prompt and rivals set by rm_prior_lm,
+ * rm_prior_idf or rm_prior_attach) find and keep its features in the job's
+ * cache (struct prior_store; emptied first when it held another model's,
+ * template's or set of rivals'); for the reward and score jobs, which see the
+ * same answers round after round.  Returns 0 or -ENOMEM. */
 int rm_prior_cache(struct job *j, struct rm_prior *p);
 /* The overlap feature's word weights (struct trainer_idf): the words of
  * every prompt in the database as like's template and tk put it (the
  * template's words are in every prompt and so weigh 0), counted once a
- * prompt.  For the reward job; the others read them back with
- * rm_prior_attach.  Returns 0 or a negative error (failing j). */
+ * prompt; and the recognition feature's rivals, those prompts.  For the
+ * reward job; the others read the weights back with rm_prior_attach, which
+ * takes the rivals from the database as it is then.  Returns 0 or a negative
+ * error (failing j). */
 int rm_prior_idf(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
 		 const struct modelstore_model *like);
 /* What the store said since rm_prior_cache — answers found, answers

@@ -82,7 +82,9 @@ void prior_store_put(void *ctx, uint64_t key, const float *f)
 int rm_prior_cache(struct job *j, struct rm_prior *p)
 {
 	struct prior_store *s = &j->cache->prior;
+	uint64_t rivals = p->pr.rivals ? p->pr.rivals->hash : 0;
 	bool same = s->lm_id == p->model_id && s->n_uncond == p->pr.n_uncond &&
+		    s->rivals == rivals &&
 		    (p->pr.n_uncond == 0 ||
 		     !memcmp(s->uncond, p->pr.uncond, (size_t)p->pr.n_uncond * sizeof(int)));
 	if (!same) {
@@ -95,6 +97,7 @@ int rm_prior_cache(struct job *j, struct rm_prior *p)
 		}
 		s->n_uncond = p->pr.n_uncond;
 		s->lm_id = p->model_id;
+		s->rivals = rivals;
 	}
 	s->hits = s->misses = 0;
 	p->tc = (struct trainer_prior_cache){ prior_store_get, prior_store_put, s };
@@ -115,6 +118,7 @@ void rm_prior_cache_report(struct job *j)
 void rm_prior_release(struct rm_prior *p)
 {
 	trainer_idf_release(&p->idf);
+	trainer_rivals_release(&p->rivals);
 	json_decref(p->df);
 	job_toks_release(&p->uncond);
 	llama_model_release(&p->own);
@@ -151,25 +155,70 @@ static int idf_from_counts(struct job *j, struct rm_prior *p, const struct token
 	return 0;
 }
 
+/* Every prompt of the database in like's template, tokenized by tk, end to
+ * end into t; prompt i is t->ids[at[i], at[i] + len[i]) (*at and *len new). */
+static int prior_prompts(struct job *j, const struct tokenizer *tk,
+			 const struct modelstore_model *like, struct job_toks *t, int **at,
+			 int **len, int *n)
+{
+	struct db_td_prompt *ps;
+	int rc = 0;
+	*at = *len = NULL;
+	if (db_traindata_prompts(j->env->db, NULL, 0, &ps, n) < 0)
+		return job_fail(j, -EIO, "cannot read the prompts for the prior");
+	*at = malloc((size_t)(*n > 0 ? *n : 1) * sizeof **at);
+	*len = malloc((size_t)(*n > 0 ? *n : 1) * sizeof **len);
+	if (!*at || !*len) {
+		rc = job_fail(j, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < *n; i++) {
+		(*at)[i] = (int)t->n;
+		if ((rc = job_toks_prompt(j, t, tk, like, ps[i].text, ps[i].messages, &(*len)[i])) < 0)
+			goto out;
+	}
+out:
+	db_td_prompts_free(ps, *n);
+	if (rc < 0) {
+		free(*at);
+		free(*len);
+		*at = *len = NULL;
+	}
+	return rc;
+}
+
+/* p->rivals over the n prompts of t (prior_prompts'), p->pr.rivals at them. */
+static int prior_rivals(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
+			const struct job_toks *t, const int *at, const int *len, int n)
+{
+	const int **ptr = malloc((size_t)(n > 0 ? n : 1) * sizeof *ptr);
+	if (!ptr)
+		return job_fail(j, -ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++)
+		ptr[i] = t->ids + at[i];
+	int rc = trainer_rivals_init(&p->rivals, tk, ptr, len, n);
+	free(ptr);
+	if (rc < 0)
+		return job_fail(j, rc, "out of memory for the prior's rivals");
+	p->pr.rivals = &p->rivals;
+	return 0;
+}
+
 int rm_prior_idf(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
 		 const struct modelstore_model *like)
 {
-	int n, rc = 0, len;
-	struct db_td_prompt *ps;
-	if (db_traindata_prompts(j->env->db, NULL, 0, &ps, &n) < 0)
-		return job_fail(j, -EIO, "cannot read the prompts for the overlap feature");
+	int n = 0, rc = 0, *at = NULL, *len = NULL;
 	json_t *df = json_object(), *seen = json_object();
 	struct job_toks t = { 0 };
 	if (!df || !seen) {
 		rc = job_fail(j, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if ((rc = prior_prompts(j, tk, like, &t, &at, &len, &n)) < 0)
+		goto out;
 	for (int i = 0; i < n; i++) {
-		t.n = 0;
-		if ((rc = job_toks_prompt(j, &t, tk, like, ps[i].text, ps[i].messages, &len)) < 0)
-			goto out;
 		json_object_clear(seen);
-		trainer_words(tk, t.ids, (int)t.n, word_seen, seen);
+		trainer_words(tk, t.ids + at[i], len[i], word_seen, seen);
 		const char *w;
 		json_t *v;
 		json_object_foreach(seen, w, v) {
@@ -180,14 +229,16 @@ int rm_prior_idf(struct job *j, struct rm_prior *p, const struct tokenizer *tk,
 			}
 		}
 	}
-	if ((rc = idf_from_counts(j, p, tk, df, n, 0)) < 0)
+	if ((rc = idf_from_counts(j, p, tk, df, n, 0)) < 0 ||
+	    (rc = prior_rivals(j, p, tk, &t, at, len, n)) < 0)
 		goto out;
 	json_decref(p->df);
 	p->df = df;
 	df = NULL;
 out:
 	job_toks_release(&t);
-	db_td_prompts_free(ps, n);
+	free(at);
+	free(len);
 	json_decref(df);
 	json_decref(seen);
 	return rc;
@@ -243,9 +294,9 @@ json_t *rm_prior_json(const struct rm_prior *p)
 		json_array_append_new(mu, json_real(p->pr.mu[i]));
 		json_array_append_new(sd, json_real(p->pr.sd[i]));
 	}
-	return json_pack("{sI s[ssssssss] so sf so so}", "model_id", (json_int_t)p->model_id,
+	return json_pack("{sI s[sssssssss] so sf so so}", "model_id", (json_int_t)p->model_id,
 			 "features", "mean_logprob", "min_logprob", "mean_pmi", "min_pmi",
-			 "log_length", "sum_pmi", "rep4", "prompt_overlap", "w", w, "b",
+			 "log_length", "sum_pmi", "rep4", "prompt_overlap", "recognition", "w", w, "b",
 			 (double)p->pr.b, "mu", mu, "sd", sd);
 }
 
@@ -280,8 +331,9 @@ static int prior_idf_parse(struct job *j, struct rm_prior *p, const json_t *o,
  * T).  A reward model without "prior" scores with its network alone.  A
  * prior recorded with fewer features (before the PMI and length features,
  * 2026-12-05: the first two; before sum_pmi and rep4, 2026-12-05: the first
- * five; before prompt_overlap, 2026-12-05: seven) scores as it did: the
- * others weigh 0.
+ * five; before prompt_overlap, 2026-12-05: seven; before recognition,
+ * 2026-12-06: eight) scores as it did: the others weigh 0 (and recognition's
+ * rivals are not looked up).
  */
 int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 		    const struct tokenizer *tk, struct llama_model *rm, struct rm_prior *p,
@@ -314,6 +366,19 @@ int rm_prior_attach(struct job *j, const struct modelstore_model *mrm,
 	int rc = prior_idf_parse(j, p, json_object_get(o, "overlap"), tk, mrm->id);
 	if (rc < 0)
 		return rc;
+	if (nf > TRAINER_PRIOR_RECOGNITION) {
+		/* the rivals: the database's prompts as they are now */
+		struct job_toks t = { 0 };
+		int n = 0, *at = NULL, *len = NULL;
+		rc = prior_prompts(j, tk, mrm, &t, &at, &len, &n);
+		if (rc == 0)
+			rc = prior_rivals(j, p, tk, &t, at, len, n);
+		job_toks_release(&t);
+		free(at);
+		free(len);
+		if (rc < 0)
+			return rc;
+	}
 	rc = rm_prior_lm(j, p, id, lm, lm_id, mrm, tk, B, T);
 	if (rc < 0)
 		return rc;

@@ -594,8 +594,8 @@ int job_reward(struct job *j)
 		int64_t ref_id;
 		if ((rc = job_ref_id(j, b.id, &ref_id)) < 0 ||
 		    (rc = rm_prior_lm(j, &prior, ref_id, NULL, 0, &b.m, &b.tk, B, rm.max_T)) < 0 ||
-		    (rc = rm_prior_cache(j, &prior)) < 0 ||
-		    (rc = rm_prior_idf(j, &prior, &b.tk, &b.m)) < 0)
+		    (rc = rm_prior_idf(j, &prior, &b.tk, &b.m)) < 0 ||
+		    (rc = rm_prior_cache(j, &prior)) < 0)
 			goto out;
 		rm.prior = &prior.pr;
 	}

@@ -283,8 +283,8 @@ test('reward → ppo → rloo → dpo → eval on ratings: versions, parents, ra
 		const pr = rj.metrics.prior;
 		assert.equal(pr.model_id, 1, 'the prior reads the policy\'s reference');
 		assert.deepEqual(pr.features, ['mean_logprob', 'min_logprob', 'mean_pmi', 'min_pmi', 'log_length',
-			'sum_pmi', 'rep4', 'prompt_overlap']);
-		for (const k of ['w', 'mu', 'sd']) assert.equal(pr[k].length, 8, `prior ${k}`);
+			'sum_pmi', 'rep4', 'prompt_overlap', 'recognition']);
+		for (const k of ['w', 'mu', 'sd']) assert.equal(pr[k].length, 9, `prior ${k}`);
 		assert.ok(pr.sd.every((x) => x > 0), `feature std ${pr.sd}`);
 		assert.ok(side.includes('"prior":{'), 'the prior in the sidecar');
 		assert.ok(rj.metrics.prior_heldout_acc >= 0 && rj.metrics.prior_heldout_acc <= 1);

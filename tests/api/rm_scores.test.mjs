@@ -254,8 +254,8 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 			'seen answers: the networks differ, so do their scores beyond the factor');
 
 		// a prior recorded before the PMI and length features (2026-12-05: two
-		// weights), before the PMI's sum and rep-4 (five) or before the prompt
-		// overlap (seven) still attaches, and scores the unseen answers as the same
+		// weights), before the PMI's sum and rep-4 (five), before the prompt
+		// overlap (seven) or before recognition (eight) still attaches, and scores the unseen answers as the same
 		// prior with the other weights 0 does; one of another size is refused
 		const scoreUnseen = async () => {
 			await jobSucceeded(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }));
@@ -265,7 +265,22 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		const slice = (n) => editSidecarMeta(srv, rj2.model_id, (m) => {
 			for (const k of ['w', 'mu', 'sd', 'features']) m.prior[k] = m.prior[k].slice(0, n);
 		});
-		assert.equal(rj2.metrics.prior.w.length, 8);
+		assert.equal(rj2.metrics.prior.w.length, 9);
+		assert.equal(rj2.metrics.prior.features[8], 'recognition');
+		// recognition, the log-posterior of an answer's own prompt against its
+		// rivals, is at most 0: with weight 1 (mu 0, sd 1) against weight 0 each
+		// unseen answer's score moves down or not at all, some by more than a
+		// little; then a prior cut to eight features scores as the weight 0 does
+		editSidecarMeta(srv, rj2.model_id, (m) => { m.prior.w[8] = 1; m.prior.mu[8] = 0; m.prior.sd[8] = 1; });
+		const withRec = await scoreUnseen();
+		editSidecarMeta(srv, rj2.model_id, (m) => { m.prior.w[8] = 0; });
+		const noRec = await scoreUnseen();
+		const moved = withRec.map((x, i) => x - noRec[i]);
+		assert.ok(moved.every((d) => d <= 1e-5) && moved.some((d) => d < -1e-3), `recognition moved ${moved}`);
+		slice(8);
+		const eight = await scoreUnseen();
+		for (let i = 0; i < eight.length; i++)
+			assert.ok(Math.abs(eight[i] - noRec[i]) < 1e-5, `8 features, answer ${unseen[i].id}: ${eight[i]} vs ${noRec[i]}`);
 		// the overlap's word counts, over every prompt in the database, are in the
 		// sidecar (not in the job's metrics): the chat template's words are in every
 		// prompt, a question's own words in fewer
@@ -327,7 +342,7 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		const one = await waitJob(srv, await submitJob(srv, 'score', { reward_model_id: rj2.model_id }),
 			(j) => FINISHED.includes(j.status));
 		assert.equal(one.status, 'failed');
-		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 8 features/);
+		assert.match(one.error, /"prior" is not \{model_id, w, b, mu, sd\} with 2 to 9 features/);
 
 		// prior: false — the network scores every answer, held-out ones included, and
 		// orders the held-out pairs as the reward job measured its network

@@ -1067,13 +1067,21 @@ static void test_prior_features_direct(void)
 	trainer_prior_features(f, lp9, ulp9, 8, tok9);
 	CHECK_NEAR(f[6], 1.0 - 4.0 / 5.0, 1e-6);
 	CHECK_NEAR(f[TRAINER_PRIOR_OVERLAP], 0.0, 1e-6); /* the collecting calls set it */
-	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f, 0.25f, -2.0f, 3.0f },
+	CHECK_NEAR(f[TRAINER_PRIOR_RECOGNITION], 0.0, 1e-6); /* and this one */
+	struct trainer_prior pr = { .w = { 2.0f, -1.0f, 0.5f, 0.0f, 1.0f, 0.25f, -2.0f, 3.0f, -0.5f },
 				    .b = 0.5f,
-				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f, 4.0f, 0.0f, 0.5f },
-				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f, 2.0f, 0.5f, 0.25f } };
-	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f, 8.0f, 0.25f, 0.75f };
+				    .mu = { -1.0f, -3.0f, 0.0f, 0.0f, 1.0f, 4.0f, 0.0f, 0.5f, -1.0f },
+				    .sd = { 0.5f, 2.0f, 4.0f, 1.0f, 1.0f, 2.0f, 0.5f, 0.25f, 2.0f } };
+	float x[] = { -0.5f, -4.0f, 2.0f, 7.0f, 1.0f, 8.0f, 0.25f, 0.75f, -3.0f };
 	/* 0.5 + 2 * (-0.5 + 1) / 0.5 - (-4 + 3) / 2 + 0.5 * 2 / 4 + 0 + 1 * 0
-	 * + 0.25 * (8 - 4) / 2 - 2 * 0.25 / 0.5 + 3 * (0.75 - 0.5) / 0.25 */
+	 * + 0.25 * (8 - 4) / 2 - 2 * 0.25 / 0.5 + 3 * (0.75 - 0.5) / 0.25
+	 * - 0.5 * (-3 + 1) / 2 */
+	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25 + 0.5 - 1.0 + 3.0 + 0.5, 1e-6);
+	/* a feature of weight 0 says nothing, whatever its scale (a prior
+	 * recorded with fewer features) */
+	pr.w[8] = 0.0f;
+	pr.sd[8] = 0.0f;
+	x[8] = NAN;
 	CHECK_NEAR(trainer_prior_score(&pr, x), 0.5 + 2.0 + 0.5 + 0.25 + 0.5 - 1.0 + 3.0, 1e-6);
 }
 
@@ -1390,10 +1398,10 @@ static struct trainer_prior fixed_prior(struct llama_model *lm)
 	test_idf_fill();
 	return (struct trainer_prior){ .lm = lm, .uncond = test_uncond, .n_uncond = 2,
 				       .idf = &test_idf,
-				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f, 0.1f, -0.6f, 0.8f },
+				       .w = { 0.7f, -0.3f, 0.4f, 0.2f, -0.5f, 0.1f, -0.6f, 0.8f, 0.6f },
 				       .b = 0.1f,
-				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f, 1.0f, 0.1f, 0.3f },
-				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f, 3.0f, 0.2f, 0.4f } };
+				       .mu = { -3.0f, -5.0f, 0.0f, -1.0f, 2.0f, 1.0f, 0.1f, 0.3f, -0.5f },
+				       .sd = { 1.0f, 2.0f, 0.5f, 1.0f, 0.3f, 3.0f, 0.2f, 0.4f, 0.7f } };
 }
 
 /*
@@ -1509,7 +1517,8 @@ static void test_prior_cache(void)
 	}
 	/* what the store says is used, but for the overlap, computed every time
 	 * (it depends on the prior's idf, not its language model) */
-	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f, 6.0f, 0.5f, -9.0f };
+	float planted[TRAINER_PRIOR_FEATS] = { -1.0f, -2.0f, 0.5f, 0.25f, 1.5f, 6.0f, 0.5f, -9.0f,
+					       -0.75f };
 	float one;
 	tc_put(&c, trainer_seq_hash(&all[3]), planted);
 	CHECK_INT_EQ(trainer_score(&rm, &all[3], 1, &one, err, sizeof err), 0);
@@ -1564,6 +1573,227 @@ static void test_prior_cache(void)
 	CHECK_INT_EQ(c.puts, 2);
 	trainer_rows_release(&rows);
 	llama_model_release(&rm);
+	llama_model_release(&lm);
+}
+
+/* ---- the recognition feature's rivals ---------------------------------------------- */
+
+/* The rivals of ans (A tokens) to prompt (P tokens) among the n prompts
+ * ptok[i] (plen[i] tokens), found here by hand: each prompt's score is the
+ * sum, over the answer's distinct words that it has too and that at most a
+ * quarter of the prompts have, of log((n + 1) / (df + 1)); the prompts with
+ * a score above 0 and not the answer's own prompt (the same tokens), best
+ * first, ties to the lower index.  Their scores into sc, every prompt's
+ * into score (n); their number. */
+static int direct_rivals(const int *const *ptok, const int *plen, int n, const int *prompt,
+			 int P, const int *ans, int A, int k, int *out, double *sc, double *score)
+{
+	static char pw[64][64][32], aw[64][32];
+	int npw[64], df_ok[64];
+	for (int i = 0; i < n; i++) {
+		npw[i] = direct_words(ptok[i], plen[i], pw[i]);
+		score[i] = 0;
+	}
+	int na = direct_words(ans, A, aw);
+	for (int w = 0; w < na; w++) {
+		int df = 0;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < npw[i]; j++)
+				df += !strcmp(pw[i][j], aw[w]);
+		df_ok[w] = 4 * df <= n;
+		for (int i = 0; df_ok[w] && i < n; i++)
+			for (int j = 0; j < npw[i]; j++)
+				if (!strcmp(pw[i][j], aw[w]))
+					score[i] += log((n + 1.0) / (df + 1.0));
+	}
+	int got = 0;
+	bool taken[64] = { false };
+	while (got < k) {
+		int best = -1;
+		for (int i = 0; i < n; i++) {
+			bool own = plen[i] == P && !memcmp(ptok[i], prompt, (size_t)P * sizeof *prompt);
+			if (taken[i] || own || score[i] <= 0)
+				continue;
+			if (best < 0 || score[i] > score[best] + 1e-9)
+				best = i;
+		}
+		if (best < 0)
+			break;
+		taken[best] = true;
+		sc[got] = score[best];
+		out[got++] = best;
+	}
+	return got;
+}
+
+/*
+ * trainer_rivals_pick against direct_rivals over 16 prompts of the test
+ * tokenizer's words (" W<id>", " w<id - 1>", "x" running on, " v<id>"):
+ * prompt 5 has prompt 2's tokens (neither is a rival of an answer to the
+ * other) and prompt 9 prompt 3's (both rivals, the lower index first on a
+ * tie), and token 11 (" W11") is in 6 of them, so its word names none.
+ * Random answers over the same tokens; an answer whose only shared word is
+ * "w11" has no rivals.
+ */
+static void test_rivals_pick_direct(void)
+{
+	test_idf_fill();
+	enum { NP = 16, K = TRAINER_PRIOR_RIVALS };
+	static int ptok[NP][10];
+	int plen[NP];
+	const int *pp[NP];
+	for (int i = 0; i < NP; i++) {
+		plen[i] = 3 + irand(6);
+		ptok[i][0] = 1;
+		for (int t = 1; t < plen[i]; t++)
+			ptok[i][t] = 12 + irand(24);
+		if (i % 3 == 0)
+			ptok[i][1 + irand(plen[i] - 1)] = 11;
+		pp[i] = ptok[i];
+	}
+	plen[5] = plen[2];
+	memcpy(ptok[5], ptok[2], sizeof ptok[2]);
+	plen[9] = plen[3];
+	memcpy(ptok[9], ptok[3], sizeof ptok[3]);
+	struct trainer_rivals rv;
+	REQUIRE(trainer_rivals_init(&rv, &test_tk, pp, plen, NP) == 0);
+	CHECK_INT_EQ(rv.n, NP);
+	float score[NP] = { 0 };
+	int touched[NP], got[K], want[K], some = 0, full = 0;
+	double sc[K], all[NP];
+	for (int a = 0; a < 300; a++) {
+		int ans[12], A = 2 + irand(10), own = a % NP;
+		for (int t = 0; t < A; t++)
+			ans[t] = 11 + irand(25);
+		int n = trainer_rivals_pick(&rv, pp[own], plen[own], ans, A, K, got, score, touched);
+		int m = direct_rivals(pp, plen, NP, pp[own], plen[own], ans, A, K, want, sc, all);
+		CHECK_INT_EQ(n, m);
+		/* the same prompt, or one of the same score (a tie the sums' order
+		 * may round either way) */
+		for (int i = 0; i < n && i < m; i++)
+			CHECK(got[i] == want[i] || fabs(all[got[i]] - sc[i]) < 1e-5);
+		for (int i = 0; i < n; i++) {
+			CHECK(got[i] >= 0 && got[i] < NP && got[i] != own);
+			CHECK(!(own == 2 && got[i] == 5) && !(own == 5 && got[i] == 2));
+			for (int j = 0; j < i; j++)
+				CHECK(got[j] != got[i]);
+		}
+		for (int i = 0; i < NP; i++)
+			CHECK(score[i] == 0.0f);        /* the scratch left as found */
+		some += n > 0;
+		full += n == K;
+	}
+	CHECK(some > 100 && full > 20);
+	/* prompt 3's words, answered to prompt 0: prompts 3 and 9 tie, 3 first */
+	int n = trainer_rivals_pick(&rv, pp[0], plen[0], ptok[3] + 1, plen[3] - 1, K, got, score,
+				    touched);
+	CHECK(n >= 2);
+	CHECK_INT_EQ(got[0], 3);
+	CHECK_INT_EQ(got[1], 9);
+	/* only "w11": in 6 prompts of 16, more than a quarter */
+	int w11[] = { 11 };
+	CHECK_INT_EQ(trainer_rivals_pick(&rv, pp[1], plen[1], w11, 1, K, got, score, touched), 0);
+	/* the set's hash: the same prompts the same, a token changed another */
+	struct trainer_rivals rv2;
+	REQUIRE(trainer_rivals_init(&rv2, &test_tk, pp, plen, NP) == 0);
+	CHECK(rv2.hash == rv.hash && rv.hash != 0);
+	trainer_rivals_release(&rv2);
+	ptok[7][1] ^= 1;
+	REQUIRE(trainer_rivals_init(&rv2, &test_tk, pp, plen, NP) == 0);
+	CHECK(rv2.hash != rv.hash);
+	trainer_rivals_release(&rv2);
+	ptok[7][1] ^= 1;
+	trainer_rivals_release(&rv);
+	/* no prompts: no rivals */
+	REQUIRE(trainer_rivals_init(&rv, &test_tk, NULL, NULL, 0) == 0);
+	CHECK_INT_EQ(trainer_rivals_pick(&rv, pp[0], plen[0], ptok[3] + 1, plen[3] - 1, K, got,
+					 score, touched), 0);
+	trainer_rivals_release(&rv);
+}
+
+/*
+ * The recognition feature against a direct computation: for each answer of
+ * the reward fixture, its rivals (trainer_rivals_pick, checked above) among
+ * the fixture's prompts, the answer's floored token log-probs after its own
+ * prompt and after each rival by single forwards here, summed over the
+ * tokens both have, and -log(1 + sum exp(S_rival - S_own)).  The collecting
+ * call runs micro-batches of 3 rows over 400 answers (each of the fixture's
+ * twice), so its rivals run in two pools, several forwards each; a batch of
+ * 1 gives the same.
+ */
+static void test_prior_recognition_direct(void)
+{
+	make_reward_data();
+	test_idf_fill();
+	struct llama_model lm;
+	model_new(&lm, 3, SEQ, LLAMA_NO_GRADS, 0x5EED);
+	enum { NG = RG, N = 2 * NG * RK, K = TRAINER_PRIOR_RIVALS };
+	const int *pp[NG];
+	int plen[NG];
+	for (int g = 0; g < NG; g++) {
+		pp[g] = rg_seq[g][0].tokens;
+		plen[g] = rg_seq[g][0].prompt_len;
+	}
+	struct trainer_rivals rv;
+	REQUIRE(trainer_rivals_init(&rv, &test_tk, pp, plen, NG) == 0);
+	struct trainer_prior pr = fixed_prior(&lm);
+	pr.rivals = &rv;
+	const struct trainer_seq *seqs[N];
+	/* every answer twice: more than one pool of answers (256) */
+	for (int i = 0; i < N; i++)
+		seqs[i] = &rg_seq[(i / RK) % NG][i % RK];
+	static float f[N][TRAINER_PRIOR_FEATS];
+	struct trainer_rows rows = { 0 };
+	struct trainer_run run;
+	char err[256] = "";
+	trainer_run_init(&run, NULL, err, sizeof err);
+	REQUIRE(trainer_rows_init(&rows, 3, SEQ) == 0);
+	CHECK_INT_EQ(trainer_prior_collect(&pr, &rows, &run, seqs, N, 0, NULL, 0, &f[0][0]), 0);
+	float score[NG] = { 0 };
+	int touched[NG], pick[K], with = 0, below = 0;
+	for (int i = 0; i < N; i++) {
+		const struct trainer_seq *s = seqs[i];
+		int a = s->n - s->prompt_len;
+		int n = trainer_rivals_pick(&rv, s->tokens, s->prompt_len, s->tokens + s->prompt_len,
+					    a, K, pick, score, touched);
+		float lp[SEQ], lr[SEQ];
+		int L = direct_logprobs(&lm, s, lp);
+		double sum = 0;
+		for (int j = 0; j < n; j++) {
+			int tok[2 * SEQ], P = plen[pick[j]];
+			memcpy(tok, pp[pick[j]], (size_t)P * sizeof *tok);
+			memcpy(tok + P, s->tokens + s->prompt_len, (size_t)a * sizeof *tok);
+			struct trainer_seq r = { tok, P + a, P, s->ended };
+			if (r.n > SEQ)
+				r.n = SEQ;              /* the model's context */
+			int Lr = direct_logprobs(&lm, &r, lr), m = Lr < L ? Lr : L;
+			double d = 0;
+			for (int t = 0; t < m; t++)
+				d += lr[t] - lp[t];
+			sum += exp(d);
+		}
+		CHECK_NEAR(f[i][TRAINER_PRIOR_RECOGNITION], -log(1.0 + sum), 1e-3);
+		with += n > 0;
+		below += f[i][TRAINER_PRIOR_RECOGNITION] < -0.01f;
+	}
+	CHECK(with > N / 2 && below > N / 4);
+	/* one row at a time: the same features */
+	static float one[N][TRAINER_PRIOR_FEATS];
+	trainer_rows_release(&rows);
+	REQUIRE(trainer_rows_init(&rows, 1, SEQ) == 0);
+	CHECK_INT_EQ(trainer_prior_collect(&pr, &rows, &run, seqs, N, 0, NULL, 0, &one[0][0]), 0);
+	for (int i = 0; i < N; i++)
+		CHECK_NEAR(one[i][TRAINER_PRIOR_RECOGNITION], f[i][TRAINER_PRIOR_RECOGNITION], 1e-4);
+	/* without rivals the feature is 0 and the others are as they were */
+	pr.rivals = NULL;
+	CHECK_INT_EQ(trainer_prior_collect(&pr, &rows, &run, seqs, N, 0, NULL, 0, &one[0][0]), 0);
+	for (int i = 0; i < N; i++) {
+		CHECK_NEAR(one[i][TRAINER_PRIOR_RECOGNITION], 0.0, 1e-9);
+		for (int k = 0; k < TRAINER_PRIOR_RECOGNITION; k++)
+			CHECK_NEAR(one[i][k], f[i][k], 1e-4);
+	}
+	trainer_rows_release(&rows);
+	trainer_rivals_release(&rv);
 	llama_model_release(&lm);
 }
 
@@ -2446,6 +2676,8 @@ int main(void)
 	RUN(test_collect_sorted_rows_keep_their_outputs);
 	RUN(test_reward_prior_follows_likelihood);
 	RUN(test_prior_cache);
+	RUN(test_rivals_pick_direct);
+	RUN(test_prior_recognition_direct);
 	RUN(test_reward_prior_cv);
 	RUN(test_reward_prior_reversed);
 	RUN(test_built_rm_rewards_token);
