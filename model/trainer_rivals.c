@@ -100,14 +100,16 @@ int trainer_rivals_init(struct trainer_rivals *rv, const struct tokenizer *tk,
 		trainer_words(tk, prompts[i], len[i], key_list_add, &l);
 		if (l.oom)
 			goto out_oom;
-		qsort(l.kp + from, l.n - from, sizeof *l.kp, cmp_key_prompt);
+		if (l.n > from)         /* (l.kp is NULL before the first word) */
+			qsort(l.kp + from, l.n - from, sizeof *l.kp, cmp_key_prompt);
 		size_t o = from;
 		for (size_t k = from; k < l.n; k++)
 			if (k == from || l.kp[k].key != l.kp[o - 1].key)
 				l.kp[o++] = l.kp[k];
 		l.n = o;
 	}
-	qsort(l.kp, l.n, sizeof *l.kp, cmp_key_prompt);
+	if (l.n > 0)
+		qsort(l.kp, l.n, sizeof *l.kp, cmp_key_prompt);
 	size_t words = 0;
 	for (size_t k = 0; k < l.n; k++)
 		words += k == 0 || l.kp[k].key != l.kp[k - 1].key;

@@ -279,8 +279,11 @@ test('with the likelihood prior, answers to the prompts the reward model trained
 		assert.ok(moved.every((d) => d <= 1e-5) && moved.some((d) => d < -1e-3), `recognition moved ${moved}`);
 		slice(8);
 		const eight = await scoreUnseen();
+		// (1e-4: without rivals the worker's kept features start afresh, and the
+		// features computed in other micro-batches differ in the last bits —
+		// 1.1e-5 in the sanitizer build; recognition moved scores by > 1e-3 above)
 		for (let i = 0; i < eight.length; i++)
-			assert.ok(Math.abs(eight[i] - noRec[i]) < 1e-5, `8 features, answer ${unseen[i].id}: ${eight[i]} vs ${noRec[i]}`);
+			assert.ok(Math.abs(eight[i] - noRec[i]) < 1e-4, `8 features, answer ${unseen[i].id}: ${eight[i]} vs ${noRec[i]}`);
 		// the overlap's word counts, over every prompt in the database, are in the
 		// sidecar (not in the job's metrics): the chat template's words are in every
 		// prompt, a question's own words in fewer
