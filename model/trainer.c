@@ -622,15 +622,10 @@ static void rival_rows_release(struct rival_rows *x)
 static int rival_rows_init(struct rival_rows *x, const struct trainer_rivals *rv, int cap,
 			   int longest)
 {
-	int lp = 0;
-	for (int i = 0; i < rv->n; i++) {
-		int l = (int)(rv->start[i + 1] - rv->start[i]);
-		lp = l > lp ? l : lp;
-	}
 	x->K = TRAINER_PRIOR_RIVALS;
 	x->cap = cap;
 	x->longest = longest;
-	x->stride = lp + longest > 0 ? lp + longest : 1;
+	x->stride = rv->longest + longest > 0 ? rv->longest + longest : 1;
 	size_t rows = (size_t)cap * x->K;
 	x->own = malloc((size_t)cap * (longest + 1) * sizeof *x->own);
 	x->own_len = malloc((size_t)cap * sizeof *x->own_len);
@@ -761,7 +756,10 @@ static int prior_compute_rows(const struct trainer_prior *pr, struct trainer_row
 		longest = a > longest ? a : longest;
 	}
 	int pool0 = 0;              /* the first answer of the rivals' pool */
-	if (pr->rivals && rival_rows_init(&x, pr->rivals, RIVAL_POOL + step, longest) < 0) {
+	/* a pool holds fewer than RIVAL_POOL + step answers, and at most n (a
+	 * scoring call's micro-batch needs no more) */
+	int pool_cap = n < RIVAL_POOL + step ? (n > 0 ? n : 1) : RIVAL_POOL + step;
+	if (pr->rivals && rival_rows_init(&x, pr->rivals, pool_cap, longest) < 0) {
 		rc = trainer_fail(run, -ENOMEM, "out of memory for the prior's rivals");
 		goto out;
 	}

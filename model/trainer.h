@@ -316,6 +316,7 @@ struct trainer_rivals {
 	int n;                      /* prompts */
 	int *tokens;                /* (total) every prompt's tokens, end to end */
 	size_t *start;              /* (n + 1) prompt i is tokens[start[i], start[i + 1]) */
+	int longest;                /* the most tokens of a prompt */
 	uint64_t *key;              /* (cap) a word's key; 0 = free */
 	int *first, *count;         /* (cap) its prompts: post[first, first + count) */
 	float *w;                   /* (cap) its weight, log((n + 1) / (count + 1)) */

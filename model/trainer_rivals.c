@@ -85,6 +85,7 @@ int trainer_rivals_init(struct trainer_rivals *rv, const struct tokenizer *tk,
 	for (int i = 0; i < n; i++) {
 		memcpy(rv->tokens + rv->start[i], prompts[i], (size_t)len[i] * sizeof *rv->tokens);
 		rv->start[i + 1] = rv->start[i] + (size_t)len[i];
+		rv->longest = len[i] > rv->longest ? len[i] : rv->longest;
 		uint64_t st = h ^ (uint64_t)len[i];
 		h = rng_splitmix64(&st);
 		for (int t = 0; t < len[i]; t++) {
