@@ -848,17 +848,18 @@ static int cmp_key_at(const void *a, const void *b)
 }
 
 /*
- * prior_compute_rows through pr->cache (lp NULL; with lp the features cost
- * one forward and the answers are new, RL's rollouts): the rows the cache
- * knows are filled from it, the others computed — equal sequences once —
- * and put in it unless cut.
+ * prior_compute_rows through pr->cache: the rows the cache knows are filled
+ * from it, the others computed — equal sequences once, with lp's rows when
+ * given — and put in it unless cut.  (The promotion gate's parent often
+ * answers as the candidate did, word for word, and next round's parent is
+ * this round's candidate: its answers are known.)
  */
 static int prior_collect_lm(const struct trainer_prior *pr, struct trainer_rows *r,
 			    struct trainer_run *run, const struct trainer_seq *const *seqs,
 			    int n, int max_T, const int *at, const float *lp, int S, float *feats)
 {
 	const struct trainer_prior_cache *c = pr->cache;
-	if (!c || lp || n == 0)
+	if (!c || n == 0)
 		return prior_compute_rows(pr, r, run, seqs, n, max_T, at, lp, S, feats, NULL);
 	/* the misses, in order: their sequences, rows and keys */
 	const struct trainer_seq **miss = malloc((size_t)n * sizeof *miss);
@@ -903,7 +904,7 @@ static int prior_collect_lm(const struct trainer_prior *pr, struct trainer_rows 
 			dseq[u] = miss[i];
 			drow[u++] = mrow[i];
 		}
-	if (u > 0 && (rc = prior_compute_rows(pr, r, run, dseq, u, max_T, drow, NULL, 0, feats,
+	if (u > 0 && (rc = prior_compute_rows(pr, r, run, dseq, u, max_T, drow, lp, S, feats,
 					      full)) < 0)
 		goto out_dedup;
 	for (int i = 0, d = 0; i < m; i++) {

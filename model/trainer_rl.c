@@ -1065,15 +1065,32 @@ static int eval_chunk(struct eval_job *j, int c0, int nc, struct trainer_eval_re
 		j->pidx[i] = j->stream0[i] = c0 + i;
 	if ((rc = rollouts_generate(ro, &j->inf, run, j->prompts, j->pidx, j->stream0, nc, &g)) < 0)
 		return rc;
+	/* a reward model whose likelihood prior reads the reference: the
+	 * reference's log-probs of the answers, collected for the KL, are its
+	 * features' first forward (as in rl_rollout) */
+	struct trainer_prior *pr = j->ref && j->rm && j->rm->prior && j->rm->prior->lm == j->ref ?
+				   j->rm->prior : NULL;
 	struct trainer_outs po = { .S = S, .lpsum = ro->lpsum };
-	struct trainer_outs rf = { .S = S, .lpsum = ro->ref_sum };
+	struct trainer_outs rf = { .S = S, .lpsum = ro->ref_sum, .lp = pr ? ro->ref_lp : NULL };
 	struct trainer_outs so = { .S = S, .score = ro->score };
 	struct trainer_outs ps = { .S = S, .score = rp->score };
 	if (j->ref && ((rc = trainer_collect(j->policy, &j->rows, run, ro->ptr, ro->n, S, &po)) < 0 ||
 		       (rc = trainer_collect(j->ref, &j->rows, run, ro->ptr, ro->n, S, &rf)) < 0))
 		return rc;
-	if (j->rm && (rc = trainer_collect(j->rm, &j->rows, run, ro->ptr, ro->n, S, &so)) < 0)
+	if (pr) {
+		/* the network's score (none when the prior scores alone), then the prior's */
+		j->rm->prior = NULL;
+		rc = pr->alone ? 0 : trainer_collect(j->rm, &j->rows, run, ro->ptr, ro->n, S, &so);
+		j->rm->prior = pr;
+		if (rc < 0 || (rc = trainer_prior_collect(pr, &j->rows, run, ro->ptr, ro->n, S,
+							  ro->ref_lp, S, ro->prior_f)) < 0)
+			return rc;
+		for (int r = 0; r < ro->n; r++)
+			ro->score[r] = (pr->alone ? 0.0f : ro->score[r]) +
+				       trainer_prior_score(pr, ro->prior_f + (size_t)r * TRAINER_PRIOR_FEATS);
+	} else if (j->rm && (rc = trainer_collect(j->rm, &j->rows, run, ro->ptr, ro->n, S, &so)) < 0) {
 		return rc;
+	}
 	if (j->use_parent &&
 	    ((rc = rollouts_generate(rp, &j->pinf, run, j->prompts, j->pidx, j->stream0, nc,
 				     &g)) < 0 ||

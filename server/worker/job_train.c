@@ -980,8 +980,14 @@ int job_rl(struct job *j)
 	json_object_set_new(j->metrics, "ref_model_id", json_integer(ref_id));
 	json_object_set_new(j->metrics, "reward_model_id", json_integer(rm_id));
 	bool activate = false;
+	/* the gate's answers through the worker's store of prior features (not
+	 * the rollouts: each is new) */
+	if (s->activate && rm.prior && (rc = rm_prior_cache(j, &prior)) < 0)
+		goto out;
 	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, 0, B, T, &activate)) < 0)
 		goto out;
+	if (s->activate && rm.prior)
+		rm_prior_cache_report(j);
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, NULL, 0, activate);
 out:
 	json_decref(rmm);
@@ -1460,7 +1466,10 @@ int job_best(struct job *j)
 	if ((s->activate || s->rs_k > 0) &&
 	    ((rc = job_llama(j, &ref, refm, B, T, LLAMA_NO_GRADS)) < 0 ||
 	     (rc = job_llama(j, &rm, &mrm, B, T, LLAMA_NO_LM | LLAMA_NO_GRADS)) < 0 ||
-	     (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0))
+	     (rc = rm_prior_attach(j, &mrm, &b.tk, &rm, &prior, &ref, ref_id, B, T)) < 0 ||
+	     /* the worker's store of prior features: the gate's parent answers
+	      * as last round's candidate did */
+	     (rm.prior && (rc = rm_prior_cache(j, &prior)) < 0)))
 		goto out;
 	if ((rc = best_rs(j, &b, rmm, &rm, B, T, &S)) < 0)
 		goto out;
@@ -1489,6 +1498,8 @@ int job_best(struct job *j)
 	if (s->activate && (rc = promote_gate(j, &b, &pol, &ref, &rm, rmm, margin, B, T,
 					      &activate)) < 0)
 		goto out;
+	if (rm.prior)
+		rm_prior_cache_report(j);
 	rc = job_save_version(j, "policy", b.id, &b.m, &pol, j->metrics, S.ratings, S.n_ratings,
 			      activate);
 out:

@@ -2607,6 +2607,91 @@ static void test_eval(void)
 }
 
 /*
+ * The promotion gate's scores with a likelihood prior over the reference:
+ * trainer_eval reads the reference's log-probs of the candidate's answers,
+ * collected for the KL, as the features' first forward.  Each answer's
+ * reward is the prior's score of features computed here one answer at a time
+ * with a forward of their own (plus the network's score when the prior does
+ * not score alone).  Through a store, the parent's answers — here the
+ * candidate's word for word — are found, not computed, and a second call
+ * finds every answer.
+ */
+static void test_eval_prior(void)
+{
+	enum { NP = 5, K = 3, N = NP * K };
+	int pt[NP][4];
+	struct trainer_prompt pr[NP];
+	make_prompts(pt, pr, NP);
+	struct llama_model pol, ref, parent, rm, one;
+	model_new(&pol, 8, SEQ, LLAMA_NO_GRADS, 41);
+	model_new(&ref, 8, SEQ, LLAMA_NO_GRADS, 43);    /* not the policy: its log-probs differ */
+	model_copy(&parent, &pol, 2, SEQ, LLAMA_NO_GRADS);
+	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	rm.score = LLAMA_SCORE_MEAN;
+	model_copy(&one, &rm, 1, SEQ, LLAMA_NO_LM | LLAMA_NO_GRADS);
+	struct trainer_prior prior = fixed_prior(&ref), plain = fixed_prior(&ref);
+	static struct test_cache c;
+	memset(&c, 0, sizeof c);
+	struct trainer_prior_cache tc = { tc_get, tc_put, &c };
+	rm.prior = &prior;
+	struct trainer_eval_params p;
+	trainer_eval_defaults(&p);
+	p.k = K;
+	p.max_new = 10;
+	p.temperature = 1.0f;
+	p.seed = 77;
+	struct trainer_rows rows = { 0 };
+	struct trainer_run run;
+	char err[256] = "";
+	trainer_run_init(&run, NULL, err, sizeof err);
+	REQUIRE(trainer_rows_init(&rows, 1, SEQ) == 0);
+	for (int pass = 0; pass < 3; pass++) {
+		/* pass 0: the prior alone; 1: network + prior; 2: alone, through the store */
+		prior.alone = pass != 1;
+		prior.cache = pass == 2 ? &tc : NULL;
+		struct trainer_eval_result res;
+		int rc = trainer_eval(&pol, &ref, &parent, &rm, pr, NP, &p, NULL, &res, err, sizeof err);
+		CHECK_MSG(rc == 0, "pass %d: rc %d: %s", pass, rc, err);
+		if (rc)
+			continue;
+		double worst = 0;
+		for (int a = 0; a < N; a++) {
+			int full[SEQ], nt = res.n_tokens[a];
+			memcpy(full, pr[a / K].tokens, 4 * sizeof(int));
+			memcpy(full + 4, res.tokens + (size_t)a * res.stride, (size_t)nt * sizeof(int));
+			struct trainer_seq sq = { full, 4 + nt, 4, false };
+			const struct trainer_seq *sp = &sq;
+			float f[TRAINER_PRIOR_FEATS];
+			CHECK_INT_EQ(trainer_prior_collect(&plain, &rows, &run, &sp, 1, 0, NULL, 0, f), 0);
+			double want = trainer_prior_score(&plain, f) +
+				      (pass == 1 ? seq_value(&one, &sq, LLAMA_SCORE_MEAN) : 0.0);
+			double d = fabs(res.reward[a] - want);
+			worst = d > worst ? d : worst;
+			CHECK_NEAR(res.parent_reward[a], res.reward[a], 1e-5);
+		}
+		CHECK_MSG(worst < 1e-4, "pass %d: a reward %g from its direct computation", pass, worst);
+		if (pass == 2) {
+			/* the parent's answers are the candidate's: all found */
+			CHECK_INT_EQ(c.hits, N);
+			CHECK(c.puts > 0 && c.puts <= N);
+			int puts = c.puts;
+			trainer_eval_result_release(&res);
+			CHECK_INT_EQ(trainer_eval(&pol, &ref, &parent, &rm, pr, NP, &p, NULL, &res, err,
+						  sizeof err), 0);
+			CHECK_INT_EQ(c.hits, 3 * N);
+			CHECK_INT_EQ(c.puts, puts);
+		}
+		trainer_eval_result_release(&res);
+	}
+	trainer_rows_release(&rows);
+	llama_model_release(&one);
+	llama_model_release(&pol);
+	llama_model_release(&ref);
+	llama_model_release(&parent);
+	llama_model_release(&rm);
+}
+
+/*
  * A rank or pair judgement (order_only): its levels make pairs, their gap the
  * margin, with no pointwise term and no part in the scores' mean and spread.
  * Two scored groups and one judgement; the loss of one step that cannot move
@@ -2692,5 +2777,6 @@ int main(void)
 	RUN(test_ppo_kl_ceiling);
 	RUN(test_dpo);
 	RUN(test_eval);
+	RUN(test_eval_prior);
 	TEST_MAIN_END();
 }
