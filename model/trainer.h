@@ -295,7 +295,11 @@ float trainer_prior_overlap(const struct trainer_idf *d, const int *prompt, int 
  * that share the most of its words, each word weighed by its inverse document
  * frequency over the prompts (words found in more than a quarter of them do
  * not count; prompts whose tokens are the answer's own prompt's are not
- * rivals; ties go to the earlier prompt).  It is the PMI against the prompts
+ * rivals; ties go to the earlier prompt), and of those only the ones that
+ * share at least as much of the answer as its own prompt does: a prompt that
+ * shares less seldom wins, and its forward is saved (a quarter of them on the
+ * demo's ratings, the same accuracy in the numpy emulation below: +0.029,
+ * +0.037 and +0.015).  It is the PMI against the prompts
  * an answer could have been meant for rather than the empty one: "The day
  * after Sunday is Monday." to "What day comes after Monday?", a capital of
  * another country, a refusal that talks of poison to a question about
@@ -331,7 +335,8 @@ int trainer_rivals_init(struct trainer_rivals *rv, const struct tokenizer *tk,
 			const int *const *prompts, const int *len, int n);
 void trainer_rivals_release(struct trainer_rivals *rv);
 /* The rivals of the answer ans (A tokens) to prompt (P tokens): up to k
- * prompt indices into out, best first; their number.  score (rv->n floats)
+ * prompt indices into out, best first, none scoring below the own prompt
+ * when it is among rv's prompts; their number.  score (rv->n floats)
  * and touched (rv->n ints) are scratch, score all 0 on entry and on return. */
 int trainer_rivals_pick(const struct trainer_rivals *rv, const int *prompt, int P,
 			const int *ans, int A, int k, int *out, float *score, int *touched);

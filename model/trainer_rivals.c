@@ -194,8 +194,11 @@ int trainer_rivals_pick(const struct trainer_rivals *rv, const int *prompt, int 
 			score[q] += rv->w[at] > 0.0f ? rv->w[at] : 1e-6f;
 		}
 	}
-	/* the k best, by score then index, none the answer's own prompt */
+	/* the k best, by score then index, none the answer's own prompt, and
+	 * none below the own prompt's score once it is met (the picks come
+	 * best first: the first one below it ends the list) */
 	int got = 0;
+	float own = -1.0f;
 	while (got < k) {
 		int best = -1;
 		for (int t = 0; t < nt; t++) {
@@ -206,9 +209,15 @@ int trainer_rivals_pick(const struct trainer_rivals *rv, const int *prompt, int 
 		}
 		if (best < 0)
 			break;
-		score[best] = -score[best]; /* taken (or not a rival): not again */
-		if (!same_prompt(rv, best, prompt, P))
-			out[got++] = best;
+		float sb = score[best];
+		score[best] = -sb;          /* taken (or not a rival): not again */
+		if (same_prompt(rv, best, prompt, P)) {
+			own = own < 0.0f ? sb : own;
+			continue;
+		}
+		if (sb < own)
+			break;
+		out[got++] = best;
 	}
 	for (int t = 0; t < nt; t++)
 		score[touched[t]] = 0.0f;

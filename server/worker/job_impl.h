@@ -302,7 +302,7 @@ void prior_store_release(struct prior_store *s);
 bool prior_store_get(void *ctx, uint64_t key, float *f);
 void prior_store_put(void *ctx, uint64_t key, const float *f);
 /* Points p->pr.lm at version id: lm itself when id is lm_id (lm may be NULL),
- * else a forward-only model (B, T) of that version loaded into p, which must
+ * else a forward-only model (at least B rows, T) of that version loaded into p, which must
  * be a language model of like's vocabulary; and p->pr.uncond at the empty
  * prompt in like's template tokenized by tk (borrowed; the template and
  * tokenizer the scored answers' prompts are in). */

@@ -1583,8 +1583,10 @@ static void test_prior_cache(void)
  * sum, over the answer's distinct words that it has too and that at most a
  * quarter of the prompts have, of log((n + 1) / (df + 1)); the prompts with
  * a score above 0 and not the answer's own prompt (the same tokens), best
- * first, ties to the lower index.  Their scores into sc, every prompt's
- * into score (n); their number. */
+ * first, ties to the lower index, up to the first that scores below the own
+ * prompt (direct_cut counts the lists so cut).  Their scores into sc, every
+ * prompt's into score (n); their number. */
+static int direct_cut;
 static int direct_rivals(const int *const *ptok, const int *plen, int n, const int *prompt,
 			 int P, const int *ans, int A, int k, int *out, double *sc, double *score)
 {
@@ -1606,6 +1608,12 @@ static int direct_rivals(const int *const *ptok, const int *plen, int n, const i
 				if (!strcmp(pw[i][j], aw[w]))
 					score[i] += log((n + 1.0) / (df + 1.0));
 	}
+	/* the own prompt's score: the highest of the prompts with its tokens
+	 * (all alike), 0 when none shares a word */
+	double own_score = 0;
+	for (int i = 0; i < n; i++)
+		if (plen[i] == P && !memcmp(ptok[i], prompt, (size_t)P * sizeof *prompt))
+			own_score = score[i] > own_score ? score[i] : own_score;
 	int got = 0;
 	bool taken[64] = { false };
 	while (got < k) {
@@ -1619,6 +1627,11 @@ static int direct_rivals(const int *const *ptok, const int *plen, int n, const i
 		}
 		if (best < 0)
 			break;
+		/* below the own prompt (a tie within rounding is not below) */
+		if (score[best] < own_score - 1e-5) {
+			direct_cut++;
+			break;
+		}
 		taken[best] = true;
 		sc[got] = score[best];
 		out[got++] = best;
@@ -1684,6 +1697,7 @@ static void test_rivals_pick_direct(void)
 		full += n == K;
 	}
 	CHECK(some > 100 && full > 20);
+	CHECK_MSG(direct_cut > 10, "%d lists cut at the own prompt's score", direct_cut);
 	/* prompt 3's words, answered to prompt 0: prompts 3 and 9 tie, 3 first */
 	int n = trainer_rivals_pick(&rv, pp[0], plen[0], ptok[3] + 1, plen[3] - 1, K, got, score,
 				    touched);
