@@ -89,7 +89,10 @@ test('GET /api/jobs/kinds: every kind, its parameters with type, default, range,
 			assert.deepEqual(param(kinds, rl, 'prompts').choices, ['rated', 'all']);
 			assert.equal(param(kinds, rl, 'require_reward_acc').default, 0.55);
 		}
-		assert.equal(param(kinds, 'reward', 'epochs').default, 2);
+		// reward: one pass when trained afresh (job_params.c settings_defaults; the
+		// trainer's own default is 2), one when warm-started
+		assert.equal(param(kinds, 'reward', 'epochs').default, 1);
+		assert.equal(param(kinds, 'reward', 'warm_epochs').default, 1);
 		assert.equal(param(kinds, 'reward', 'lr').default, 3e-4);
 		assert.equal(param(kinds, 'sft', 'lr').default, 5e-4);
 		assert.equal(param(kinds, 'dpo', 'lr').default, 5e-5);
