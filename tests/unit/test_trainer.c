@@ -2515,6 +2515,16 @@ static void test_dpo(void)
 
 /* ---- eval ---------------------------------------------------------------------------------- */
 
+/* The eval tests' sampling: k answers of at most 10 tokens, temperature 1, seed 77. */
+static void eval_test_params(struct trainer_eval_params *p, int k)
+{
+	trainer_eval_defaults(p);
+	p->k = k;
+	p->max_new = 10;
+	p->temperature = 1.0f;
+	p->seed = 77;
+}
+
 static void test_eval(void)
 {
 	enum { NP = 5, K = 3 };
@@ -2528,11 +2538,7 @@ static void test_eval(void)
 	build_rm(&rm, LLAMA_NO_LM | LLAMA_NO_GRADS);
 	rm.score = LLAMA_SCORE_MEAN; /* eval reads scores as the reward model says */
 	struct trainer_eval_params p;
-	trainer_eval_defaults(&p);
-	p.k = K;
-	p.max_new = 10;
-	p.temperature = 1.0f;
-	p.seed = 77;
+	eval_test_params(&p, K);
 	struct rec r;
 	struct trainer_hooks h = rec_hooks(&r, NULL);
 	struct trainer_eval_result res;
@@ -2649,11 +2655,7 @@ static void test_eval_prior(void)
 	struct trainer_prior_cache tc = { tc_get, tc_put, &c };
 	rm.prior = &prior;
 	struct trainer_eval_params p;
-	trainer_eval_defaults(&p);
-	p.k = K;
-	p.max_new = 10;
-	p.temperature = 1.0f;
-	p.seed = 77;
+	eval_test_params(&p, K);
 	struct trainer_rows rows = { 0 };
 	struct trainer_run run;
 	char err[256] = "";
