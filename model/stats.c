@@ -163,3 +163,22 @@ out:
 	free(a);
 	return p;
 }
+
+double stats_mean_lower95(const double *d, int n, double *mean)
+{
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += d[i];
+	double mu = n > 0 ? sum / n : NAN;
+	if (mean)
+		*mean = mu;
+	if (n < 2 || isnan(mu))
+		return NAN;
+	double ss = 0;
+	for (int i = 0; i < n; i++)
+		ss += (d[i] - mu) * (d[i] - mu);
+	/* t(0.95, v) from z(0.95) (Cornish-Fisher: Abramowitz & Stegun 26.7.5) */
+	double z = 1.6448536269514722, v = n - 1, z3 = z * z * z, z5 = z3 * z * z;
+	double t = z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v);
+	return mu - t * sqrt(ss / (n - 1)) / sqrt((double)n);
+}

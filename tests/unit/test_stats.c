@@ -221,6 +221,42 @@ static void test_signed_rank(void)
 	free(d);
 }
 
+/* The mean's one-sided 95 % lower bound: by hand, and the t quantile it
+ * uses against the table (Student's t at 0.95: 1.8125 at 10 degrees of
+ * freedom, 1.7531 at 15, 1.6991 at 29). */
+static void test_mean_lower95(void)
+{
+	double mean = 0, d[30];
+	/* {1, 2, 3, 4}: mean 2.5, sd sqrt(5/3) = 1.290994; t at 3 by the
+	 * expansion 1.644854 + 6.095077 / 12 + 136.339486 / 864 = 2.310577 */
+	const double d4[4] = { 1, 2, 3, 4 };
+	CHECK_NEAR(stats_mean_lower95(d4, 4, &mean), 2.5 - 2.310577 * 1.290994 / 2, 1e-5);
+	CHECK_NEAR(mean, 2.5, 1e-12);
+	/* the quantile itself: n values -1 and +1 alternating (n even) have
+	 * mean 0 and sd sqrt(n / (n - 1)), so the bound is -t / sqrt(n - 1) */
+	static const struct { int n; double t; } tab[3] = { { 11, 1.8125 }, { 16, 1.7531 }, { 30, 1.6991 } };
+	for (int k = 0; k < 3; k++) {
+		int n = tab[k].n;
+		double sum = 0;
+		for (int i = 0; i < n; i++)
+			sum += d[i] = (i % 2) ? 1.0 : -1.0;
+		/* odd n: shift to mean 0 exactly */
+		for (int i = 0; i < n; i++)
+			d[i] -= sum / n;
+		double ss = 0;
+		for (int i = 0; i < n; i++)
+			ss += d[i] * d[i];
+		double se = sqrt(ss / (n - 1)) / sqrt((double)n);
+		CHECK_NEAR(-stats_mean_lower95(d, n, NULL) / se, tab[k].t, 2e-3);
+	}
+	/* no spread: the mean itself; too few or a NAN: NAN */
+	const double same[3] = { -0.5, -0.5, -0.5 }, nan1[2] = { 1, NAN };
+	CHECK_NEAR(stats_mean_lower95(same, 3, NULL), -0.5, 1e-12);
+	CHECK(isnan(stats_mean_lower95(d4, 1, &mean)) && mean == 1.0);
+	CHECK(isnan(stats_mean_lower95(d4, 0, &mean)) && isnan(mean));
+	CHECK(isnan(stats_mean_lower95(nan1, 2, NULL)));
+}
+
 int main(void)
 {
 	RUN(test_wilson_hand);
@@ -228,5 +264,6 @@ int main(void)
 	RUN(test_sign_test_hand);
 	RUN(test_winrate_interval);
 	RUN(test_signed_rank);
+	RUN(test_mean_lower95);
 	TEST_MAIN_END();
 }
