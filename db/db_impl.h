@@ -31,6 +31,21 @@
  * in SQL. */
 #define ISO_TIME(col) "strftime('%Y-%m-%dT%H:%M:%SZ', " col ", 'unixepoch')"
 
+/* The prompts the model versions ids (an SQL list of parameters, ":a, :b")
+ * were trained on, in SQL (a SELECT of one column): the prompts of their
+ * training ratings (model_version_ratings: SFT, best, DPO) and the training
+ * prompts of the reward model they were trained against
+ * (metrics.reward_model_id's metrics.train_prompt_ids: best and RL train
+ * there and nowhere else).  A policy answers those better than its parent for
+ * having learnt them, whatever it does elsewhere: people's verdict leaves
+ * them out (versions.c). */
+#define TRAINED_PROMPTS(ids) \
+	"SELECT r.prompt_id FROM model_version_ratings v JOIN ratings x ON x.id = v.rating_id" \
+	" JOIN responses r ON r.id = x.response_id WHERE v.model_id IN (" ids ")" \
+	" UNION SELECT e.value FROM model_versions m" \
+	" JOIN model_versions rm ON rm.id = json_extract(m.metrics, '$.reward_model_id')," \
+	" json_each(rm.metrics, '$.train_prompt_ids') e WHERE m.id IN (" ids ")"
+
 enum stmt_id {
 	/* raters.c */
 	STMT_RATER_INSERT, STMT_RATER_BY_TOKEN, STMT_RATER_BY_ID, STMT_RATER_COUNT,

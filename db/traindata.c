@@ -464,10 +464,12 @@ int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t mo
 				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_TD_PROMPTS_NEW,
-		"SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
+		"WITH trained(prompt_id) AS (" TRAINED_PROMPTS(":model, :pair") ")"
+		" SELECT id, text, messages FROM prompts p WHERE (:split IS NULL OR split = :split)"
 		" AND (:model <= 0 OR NOT EXISTS (SELECT 1 FROM gen_groups g"
 		"  WHERE g.model_id = :model AND g.prompt_id = p.id))"
-		" ORDER BY NOT EXISTS (SELECT 1 FROM gen_groups g"
+		" ORDER BY :pair > 0 AND p.id IN trained,"
+		" NOT EXISTS (SELECT 1 FROM gen_groups g"
 		"  WHERE g.model_id = :pair AND g.prompt_id = p.id)," TD_FEWEST_GROUPS_FIRST
 		" LIMIT :limit");
 	if (!st)

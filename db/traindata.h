@@ -172,9 +172,11 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
 
 /*
  * Up to limit prompts of split (NULL = both) with no generation group from
- * model_id (model_id <= 0: every prompt of split); those pair_model answered
- * first (> 0: the new answers pair with its, as people's verdict compares a
- * candidate with its parent on the same prompts), then those with the fewest
+ * model_id (model_id <= 0: every prompt of split); with pair_model > 0 (the
+ * new answers pair with its, as people's verdict compares a candidate with
+ * its parent on the same prompts) those neither model was trained on first
+ * (the only ones the verdict counts: db_work_model_verdict), then those
+ * pair_model answered, then those with the fewest
  * groups (from any model or import), ties in a fixed scattered order of their
  * ids (Knuth's multiplicative hash, as the rating queue's random share): a
  * limited generate job of each new model spreads the answers over the prompts

@@ -257,20 +257,23 @@ int db_work_model_rated(struct db *db, int64_t model, int64_t per_group, int64_t
 	return rc == SQLITE_ROW ? DB_OK : db_fail(db, "model answers rated", rc);
 }
 
-int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int *n)
+int db_work_model_paired(struct db *db, int64_t a, int64_t b, enum db_paired which,
+			 double **diff, int *n)
 {
 	*diff = NULL;
 	*n = 0;
 	sqlite3_stmt *st = db_prepare(db, STMT_WORK_MODEL_PAIRED,
-		"WITH s AS ("
+		"WITH trained(prompt_id) AS (" TRAINED_PROMPTS(":a, :b") "),"
+		" s AS ("
 		"  SELECT r.prompt_id, r.model_id, avg(x.mean) AS m"
 		"  FROM answer_scores x JOIN responses r ON r.id = x.response_id"
 		"  JOIN gen_groups g ON g.id = r.group_id"
 		"  WHERE r.model_id IN (:a, :b) AND json_extract(g.params, '$.explore') IS NOT 1"
+		"  AND (:which = 0 OR (r.prompt_id IN trained) = (:which = 2))"
 		"  GROUP BY r.prompt_id, r.model_id)"
 		" SELECT p.m - q.m FROM s p JOIN s q ON q.prompt_id = p.prompt_id"
 		" WHERE p.model_id = :a AND q.model_id = :b ORDER BY p.prompt_id",
-		DB_ARGS(DB_INT(":a", a), DB_INT(":b", b)));
+		DB_ARGS(DB_INT(":a", a), DB_INT(":b", b), DB_INT(":which", which)));
 	if (!st)
 		return DB_ERROR;
 	int rc, cap = 0;
@@ -297,7 +300,7 @@ int db_work_model_paired(struct db *db, int64_t a, int64_t b, double **diff, int
 int db_work_model_verdict(struct db *db, int64_t a, int64_t b, int *worse, int *better, int *ties)
 {
 	double *d = NULL;
-	int n = 0, rc = db_work_model_paired(db, a, b, &d, &n);
+	int n = 0, rc = db_work_model_paired(db, a, b, DB_PAIRED_UNSEEN, &d, &n);
 	if (rc < 0)
 		return rc;
 	*worse = *better = *ties = 0;

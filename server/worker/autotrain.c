@@ -50,6 +50,7 @@
 #include "server/worker/spotcheck.h"
 #include "db/spotcheck.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -289,9 +290,14 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
 /*
  * People's verdict (server/worker/promote.h), both ways.
  *
+ * Which prompts: a policy repeats the best-rated answers of the prompts it
+ * was trained on, so there it says how well it learnt, and only the prompts
+ * neither model was trained on say whether it is worse where it learnt
+ * nothing (db_work_model_paired; the loop's generate job asks those first).
+ *
  * Rollback: when the active model is a policy trained from another language
  * model (its parent) and the raters' scores of its answers fall below the
- * parent's on the same prompts (a paired sign test), the parent is activated
+ * parent's on the same unseen prompts (a paired sign test), the parent is activated
  * again, and the policy's metrics say why ("rollback").  Beside it, the
  * reward-hacking watch (spotcheck.c, promote_hacking): when the policy's
  * spot-checked answers score higher than its parent's by the reward model and
@@ -303,9 +309,11 @@ static json_t *auto_params(json_t *auto_train, const char *key, const char *kind
  * judgement alone (it could not vouch for it on held-out prompts; a gate
  * that also found collapse, runaway length, lost stops or KL over budget
  * leaves nothing to overrule: promotion.sound) and people score its answers
- * above the active model's on the same prompts (promote_people: a signed-rank
- * test, by how much as well as how often), it is activated, and its metrics
- * say why ("verdict": decision "promoted").  Interim looks as ratings come in
+ * above the active model's on the same prompts it was trained on
+ * (promote_people: a signed-rank test, by how much as well as how often) and
+ * not worse on the unseen ones (promote_unseen: a non-inferiority test), it
+ * is activated, and its metrics say why ("verdict": decision "promoted",
+ * "unseen" the second test's figures).  Interim looks as ratings come in
  * at 0.01; the final look — when 90 % of its answers are rated, or when the
  * next round starts — at 0.05 if the reward model leans its way, and a
  * candidate it does not promote is kept for good ("verdict": decision
@@ -372,8 +380,8 @@ static void verdict_candidate(struct db *db, const struct autotrain *a, int64_t 
 			      bool closing)
 {
 	int64_t cand = 0, rated = 0, total = 0;
-	int worse = 0, better = 0, n = 0;
-	double p = 1, *diff = NULL;
+	int worse = 0, better = 0, n = 0, n_unseen = 0;
+	double p = 1, *diff = NULL, *unseen = NULL, u_mean = NAN, u_lo = NAN;
 	json_t *m = NULL;
 	if ((a->promote && !strcmp(a->promote, "never")) ||
 	    db_work_model_candidate(db, active, &cand) < 0 ||
@@ -383,29 +391,49 @@ static void verdict_candidate(struct db *db, const struct autotrain *a, int64_t 
 	json_decref(m);
 	bool final = verdict_final(db, cand, closing, &rated, &total);
 	double level = promote_people_level(final, leans);
-	if (db_work_model_paired(db, cand, active, &diff, &n) < 0)
+	if (db_work_model_paired(db, cand, active, DB_PAIRED_TRAINED, &diff, &n) < 0)
 		return;
-	bool up = promote_people(diff, n, level, &better, &worse, &p);
+	if (db_work_model_paired(db, cand, active, DB_PAIRED_UNSEEN, &unseen, &n_unseen) < 0) {
+		free(diff);
+		return;
+	}
+	bool better_rated = promote_people(diff, n, level, &better, &worse, &p);
+	bool not_worse = promote_unseen(unseen, n_unseen, &u_mean, &u_lo);
+	bool up = better_rated && not_worse;
 	free(diff);
+	free(unseen);
 	if (!up && !final)
 		return;
 	int ties = n - better - worse;
-	json_t *vd = json_pack("{s{ss sI si si si sf ss ss sf sb sI sI}}", "verdict", "decision",
-			       up ? "promoted" : "kept", "over", (json_int_t)active, "better", better,
-			       "worse", worse, "ties", ties, "p", p, "test", "signed-rank",
-			       "look", final ? "final" : "interim", "level", level, "rm_leans", leans,
-			       "rated", (json_int_t)rated, "answers", (json_int_t)total);
+	/* JSON has no NaN: with under two unseen prompts the figures are null */
+	json_t *vd = json_pack("{s{ss sI si si si sf ss ss sf sb sI sI s{si so so sf si}}}", "verdict",
+			       "decision", up ? "promoted" : "kept", "over", (json_int_t)active,
+			       "better", better, "worse", worse, "ties", ties, "p", p, "test",
+			       "signed-rank", "look", final ? "final" : "interim", "level", level,
+			       "rm_leans", leans, "rated", (json_int_t)rated, "answers",
+			       (json_int_t)total, "unseen", "prompts", n_unseen, "mean",
+			       isnan(u_mean) ? json_null() : json_real(u_mean), "lo",
+			       isnan(u_lo) ? json_null() : json_real(u_lo), "margin",
+			       PEOPLE_UNSEEN_MARGIN, "min", PEOPLE_UNSEEN_MIN);
 	char *text = vd ? json_dumps(vd, JSON_COMPACT) : NULL;
 	json_decref(vd);
 	if (!text || db_work_model_merge_metrics(db, cand, text) < 0 ||
 	    (up && db_model_activate(db, cand) < 0))
 		goto out;
+	char unseen_why[200];
+	if (n_unseen < PEOPLE_UNSEEN_MIN)
+		snprintf(unseen_why, sizeof unseen_why, "%d prompts neither was trained on, fewer "
+			 "than the %d that could show it no worse", n_unseen, PEOPLE_UNSEEN_MIN);
+	else
+		snprintf(unseen_why, sizeof unseen_why, "on the %d prompts neither was trained on "
+			 "%+.3f (95 %% lower bound %+.3f; %s -%.1f)", n_unseen, u_mean, u_lo,
+			 not_worse ? "above" : "not above", PEOPLE_UNSEEN_MARGIN);
 	fprintf(stderr, "rlhfd: auto-training: people's %s look at candidate %lld (%lld of %lld "
-		"answers rated): better than the active model %lld on %d of %d prompts (%d worse, "
-		"%d tied; signed-rank test p = %.4f, level %.2f%s): %s\n", final ? "final" : "interim",
-		(long long)cand, (long long)rated, (long long)total, (long long)active, better,
-		better + worse + ties, worse, ties, p, level,
-		final && !leans ? ", the reward model does not lean its way" : "",
+		"answers rated): better than the active model %lld on %d of the %d prompts it was "
+		"trained on (%d worse, %d tied; signed-rank test p = %.4f, level %.2f%s); %s: %s\n",
+		final ? "final" : "interim", (long long)cand, (long long)rated, (long long)total,
+		(long long)active, better, better + worse + ties, worse, ties, p, level,
+		final && !leans ? ", the reward model does not lean its way" : "", unseen_why,
 		up ? "it is active" : "kept, not judged again");
 	/* a new active version: its spot checks, as for any promotion */
 	if (up && spotcheck_activated(db, cand, NULL) < 0)

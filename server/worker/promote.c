@@ -40,6 +40,12 @@ double promote_people_level(bool final, bool rm_leans)
 	return final && rm_leans ? PEOPLE_FINAL_P : PEOPLE_P;
 }
 
+bool promote_unseen(const double *diff, int n, double *mean, double *lo)
+{
+	*lo = stats_mean_lower95(diff, n, mean);
+	return n >= PEOPLE_UNSEEN_MIN && *lo > -PEOPLE_UNSEEN_MARGIN;
+}
+
 bool promote_hacking(double rm_mean, double parent_rm_mean, int worse, int better, double *p)
 {
 	*p = 1.0;

@@ -440,6 +440,7 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 		const kept = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
 		const promoted = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
 		const soup = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
+		const few = (await jobSucceeded(srv, await submitJob(srv, 'best', bestParams))).model_id;
 		const promotions = {
 			[soup]: { decision: 'promoted', mode: 'gate', reasons: [], margin: 0.1, sound: true, rm_leans: false,
 				win_rate: 0.473, win_lo: 0.414, win_hi: 0.534 },
@@ -448,7 +449,12 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 			[kept]: { decision: 'kept', over: 1, better: 53, worse: 47, ties: 28, p: 0.0591, test: 'signed-rank',
 				look: 'final', level: 0.01, rm_leans: false, rated: 500, answers: 512 },
 			[promoted]: { decision: 'promoted', over: 1, better: 60, worse: 37, ties: 31, p: 0.003, test: 'signed-rank',
-				look: 'final', level: 0.05, rm_leans: true, rated: 490, answers: 512 },
+				look: 'final', level: 0.05, rm_leans: true, rated: 490, answers: 512,
+				unseen: { prompts: 62, mean: 0.0417, lo: -0.1875, margin: 0.5, min: 16 } },
+			/* the unseen prompts too few: kept whatever the rest said */
+			[few]: { decision: 'kept', over: 1, better: 25, worse: 4, ties: 3, p: 0.00008, test: 'signed-rank',
+				look: 'final', level: 0.01, rm_leans: false, rated: 104, answers: 104,
+				unseen: { prompts: 6, mean: -0.0972, lo: -1.1229, margin: 0.5, min: 16 } },
 		};
 		const page = await adminPage(srv, '#models');
 		await page.route('**/api/models', async (route) => {
@@ -467,8 +473,14 @@ test('models: people\'s verdict — kept at the final look, promoted at the fina
 			'of 128 prompts, lower on 47 (signed-rank test p = 0.0591, level 0.01; the reward model did not lean its way).');
 		assert.equal(await page.getAttribute(`${row(promoted)} .verdict`, 'data-verdict'), 'people');
 		assert.equal(await page.textContent(`${row(promoted)} .verdict`),
-			'Promoted by people over #1 at their final look: raters scored it higher on 60 of 128 prompts, lower on 37 ' +
-			'(signed-rank test p = 0.003, level 0.05).');
+			'Promoted by people over #1 at their final look: raters scored it higher on 60 of the 128 prompts it was ' +
+			'trained on, lower on 37 (signed-rank test p = 0.003, level 0.05); on the 62 prompts neither was trained on ' +
+			'+0.0417 on average (95 % lower bound -0.1875, to stay above -0.5).');
+		assert.equal(await page.getAttribute(`${row(few)} .verdict`, 'data-verdict'), 'people-kept');
+		assert.equal(await page.textContent(`${row(few)} .verdict`),
+			'Kept after people\'s final look against #1 (104 of 104 answers rated): raters scored it higher on 25 of ' +
+			'the 32 prompts it was trained on, lower on 4 (signed-rank test p = 8.0e-5, level 0.01; the reward model did ' +
+			'not lean its way); 6 prompts neither was trained on, too few (16) to show it no worse.');
 		// a soup the gate let through on its margin says so
 		assert.equal(await page.textContent(`${row(soup)} .verdict`),
 			'Promoted by the gate as a soup with its parent among its members (the reward model must not prefer ' +

@@ -213,6 +213,39 @@ static void test_people_looks(void)
 		  better[2], better[1]);
 }
 
+/* Not worse on the unseen prompts: the mean's one-sided 95 % lower bound
+ * above -PEOPLE_UNSEEN_MARGIN over at least PEOPLE_UNSEEN_MIN prompts. */
+static void test_unseen(void)
+{
+	double d[64], mean = 0, lo = 0;
+	/* 16 prompts, 8 at +1 and 8 at -1: mean 0, sd sqrt(16/15), the bound
+	 * -t(15) sd / 4 = -1.7528 * 1.032796 / 4 = -0.4526: not worse by half */
+	for (int i = 0; i < 16; i++)
+		d[i] = (i % 2) ? 1.0 : -1.0;
+	CHECK(promote_unseen(d, 16, &mean, &lo));
+	CHECK_NEAR(mean, 0.0, 1e-12);
+	CHECK_NEAR(lo, -1.7528 * 1.032796 / 4, 1e-3);
+	/* one prompt fewer: not enough to show it, whatever the figures */
+	CHECK(!promote_unseen(d + 1, 15, &mean, &lo));
+	CHECK(!promote_unseen(d, 1, &mean, &lo) && isnan(lo));
+	/* the same spread, the mean 0.1 lower: the bound -0.5526, under */
+	for (int i = 0; i < 16; i++)
+		d[i] -= 0.1;
+	CHECK(!promote_unseen(d, 16, &mean, &lo));
+	CHECK_NEAR(lo, -0.1 - 1.7528 * 1.032796 / 4, 1e-3);
+	/* 60 prompts a quarter point worse on average with the same spread:
+	 * -0.25 - t(59) sd / sqrt 60 (t 1.6711, sd 1.008439): -0.4676, passes;
+	 * the user's capitals, half a point worse: -0.7176, does not */
+	for (int i = 0; i < 60; i++)
+		d[i] = ((i % 2) ? 1.0 : -1.0) - 0.25;
+	CHECK(promote_unseen(d, 60, &mean, &lo));
+	CHECK_NEAR(lo, -0.25 - 1.6711 * 1.008439 / sqrt(60.0), 1e-3);
+	for (int i = 0; i < 60; i++)
+		d[i] -= 0.25;
+	CHECK(!promote_unseen(d, 60, &mean, &lo));
+	CHECK_NEAR(mean, -0.5, 1e-12);
+}
+
 static void test_hacking(void)
 {
 	double p;
@@ -419,6 +452,7 @@ int main(void)
 	RUN(test_rollback);
 	RUN(test_people);
 	RUN(test_people_looks);
+	RUN(test_unseen);
 	RUN(test_hacking);
 	RUN(test_promoted_when_it_wins_cleanly);
 	RUN(test_ties_and_a_narrow_win_are_not_enough);

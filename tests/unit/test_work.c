@@ -407,7 +407,7 @@ static void test_verdict(void)
 	 * q2 3 - 3 (q3 unpaired); the other way round, negated */
 	double *d = NULL;
 	int n = -1;
-	CHECK_INT_EQ(db_work_model_paired(db, pol, base, &d, &n), 0);
+	CHECK_INT_EQ(db_work_model_paired(db, pol, base, DB_PAIRED_ALL, &d, &n), 0);
 	CHECK_INT_EQ(n, 3);
 	if (n == 3) {
 		CHECK_NEAR(d[0], 0.5, 1e-12);
@@ -415,11 +415,11 @@ static void test_verdict(void)
 		CHECK_NEAR(d[2], 0.0, 1e-12);
 	}
 	free(d);
-	CHECK_INT_EQ(db_work_model_paired(db, base, pol, &d, &n), 0);
+	CHECK_INT_EQ(db_work_model_paired(db, base, pol, DB_PAIRED_ALL, &d, &n), 0);
 	CHECK(n == 3 && d[0] == -0.5 && d[1] == 4.0);
 	free(d);
 	/* no rated answers in common: none, and no array */
-	CHECK_INT_EQ(db_work_model_paired(db, pol, 99, &d, &n), 0);
+	CHECK_INT_EQ(db_work_model_paired(db, pol, 99, DB_PAIRED_ALL, &d, &n), 0);
 	CHECK(n == 0 && d == NULL);
 	/* how much of a model's answers is rated (the final look's trigger): base
 	 * wrote 5, q3's unrated; pol 4, all rated, q0's by two raters */
@@ -457,6 +457,32 @@ static void test_verdict(void)
 		 * pol's q3 mean (1 + 5) / 2 against 1 */
 		CHECK(worse == 0 && better == 1 + e && ties == 3 - e);
 	}
+	/* the unseen prompts (the rollback's): those either model was trained
+	 * on are left out — q0 (better) among pol's training ratings, q2 (a tie)
+	 * among the training prompts of base's reward model; left q1 (a tie)
+	 * and q3 (better), both ways; all four when asked for all */
+	char tm[160];
+	snprintf(tm, sizeof tm, "SELECT x.id FROM ratings x JOIN responses r ON r.id = x.response_id"
+		 " WHERE r.prompt_id = %lld LIMIT 1", (long long)p[0]);
+	int64_t q0_rating = query_int(db, tm), rm = 0;
+	CHECK_INT_EQ(db_work_model_add_ratings(db, pol, &q0_rating, 1), 0);
+	db_model_create(db, "reward", NULL, base, 0, NULL, NULL, &rm);
+	snprintf(tm, sizeof tm, "{\"train_prompt_ids\":[%lld]}", (long long)p[2]);
+	CHECK_INT_EQ(db_work_model_set_metrics(db, rm, tm), 0);
+	snprintf(tm, sizeof tm, "{\"reward_model_id\":%lld}", (long long)rm);
+	CHECK_INT_EQ(db_work_model_set_metrics(db, base, tm), 0);
+	CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);
+	CHECK(worse == 0 && better == 1 && ties == 1);
+	CHECK_INT_EQ(db_work_model_paired(db, base, pol, DB_PAIRED_UNSEEN, &d, &n), 0);
+	CHECK(n == 2 && d[0] == 0.0 && d[1] == -2.0);
+	free(d);
+	CHECK_INT_EQ(db_work_model_paired(db, pol, base, DB_PAIRED_ALL, &d, &n), 0);
+	CHECK(n == 4 && d[0] == 0.5 && d[1] == 0.0 && d[2] == 0.0 && d[3] == 2.0);
+	free(d);
+	/* the trained ones alone (the candidate's promotion): q0 and q2 */
+	CHECK_INT_EQ(db_work_model_paired(db, pol, base, DB_PAIRED_TRAINED, &d, &n), 0);
+	CHECK(n == 2 && d[0] == 0.5 && d[1] == 0.0);
+	free(d);
 	json_t *m = NULL;
 	CHECK_INT_EQ(db_work_model_set_metrics(db, pol, "{\"a\":[1,2]}"), 0);
 	CHECK_INT_EQ(db_work_model_metrics(db, pol, &m), 0);
@@ -716,6 +742,35 @@ static void test_unanswered_order(void)
 	for (int k = 0; k < n; k++)
 		CHECK(p[k].id == pr[5] || p[k].id == pr[6] || p[k].id == pr[7]);
 	db_td_prompts_free(p, n);
+	/* m4 trained against a reward model that trained on q5 and q6: of m1's
+	 * prompts q7 first, then the untrained ones (q0..q4) before q5 and q6 */
+	int64_t rm = 0;
+	char tm[96];
+	db_model_create(db, "reward", NULL, m[1], 0, NULL, NULL, &rm);
+	snprintf(tm, sizeof tm, "{\"train_prompt_ids\":[%lld,%lld]}", (long long)pr[5], (long long)pr[6]);
+	CHECK_INT_EQ(db_work_model_set_metrics(db, rm, tm), 0);
+	snprintf(tm, sizeof tm, "{\"reward_model_id\":%lld}", (long long)rm);
+	CHECK_INT_EQ(db_work_model_set_metrics(db, m4, tm), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m4, m[1], 0, &p, &n), 0);
+	CHECK_INT_EQ(n, 8);
+	if (n == 8) {
+		CHECK_INT_EQ(p[0].id, pr[7]);
+		CHECK((p[6].id == pr[5] && p[7].id == pr[6]) || (p[6].id == pr[6] && p[7].id == pr[5]));
+	}
+	db_td_prompts_free(p, n);
+	/* without a pair model (not the loop's answers for a verdict) the order
+	 * reads no training: m4's is a model's that trained on nothing */
+	struct db_td_prompt *q;
+	int nq;
+	int64_t m5 = 0;
+	db_model_create(db, "policy", NULL, m[1], 0, NULL, NULL, &m5);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m4, 0, 0, &p, &n), 0);
+	CHECK_INT_EQ(db_traindata_prompts_unanswered(db, "train", m5, 0, 0, &q, &nq), 0);
+	CHECK(n == 8 && nq == 8);
+	for (int k = 0; k < n && k < nq; k++)
+		CHECK_INT_EQ(p[k].id, q[k].id);
+	db_td_prompts_free(p, n);
+	db_td_prompts_free(q, nq);
 	db_close(db);
 }
 

@@ -59,11 +59,19 @@ function verdict(m) {
 	if (x.verdict) {
 		const v = x.verdict, test = `${v.test === 'signed-rank' ? 'signed-rank' : 'sign'} test p = ${formatNumber(v.p)}` +
 			(typeof v.level === 'number' ? `, level ${formatNumber(v.level)}` : '');
-		const counts = `raters scored it higher on ${v.better} of ${v.worse + v.better + v.ties} prompts, lower on ${v.worse}`;
+		const n = v.worse + v.better + v.ties, u = v.unseen;
+		/* since 2026-12-06: better where it was trained, no worse where neither was (u) */
+		const counts = `raters scored it higher on ${v.better} of ${u ? `the ${n} prompts it was trained on` : `${n} prompts`}, ` +
+			`lower on ${v.worse}`;
+		const signed = (x) => (x > 0 ? '+' : '') + formatNumber(x);
+		const unseen = !u ? '' : u.prompts < u.min || typeof u.lo !== 'number' ?
+			`; ${u.prompts} prompts neither was trained on, too few (${u.min}) to show it no worse` :
+			`; on the ${u.prompts} prompts neither was trained on ${signed(u.mean)} on average ` +
+			`(95 % lower bound ${signed(u.lo)}, to stay above -${formatNumber(u.margin)})`;
 		if (v.decision === 'kept')
 			return `Kept after people's final look against #${v.over} (${v.rated} of ${v.answers} answers rated): ${counts} ` +
-				`(${test}${v.rm_leans ? '' : '; the reward model did not lean its way'}).`;
-		return `Promoted by people over #${v.over}${v.look === 'final' ? ' at their final look' : ''}: ${counts} (${test}).`;
+				`(${test}${v.rm_leans ? '' : '; the reward model did not lean its way'})${unseen}.`;
+		return `Promoted by people over #${v.over}${v.look === 'final' ? ' at their final look' : ''}: ${counts} (${test})${unseen}.`;
 	}
 	const p = x.promotion;
 	if (!p) return null;
