@@ -25,7 +25,8 @@
  *      new answers from the new policy; each round the two raters rate
  *      those answers, which turns the loop again; a policy the promotion gate
  *      kept as a candidate becomes active when the raters' scores of its
- *      answers beat the active model's (people's verdict, checked when the
+ *      answers beat the active model's on the prompts it was trained on and
+ *      are no worse on those neither was (people's verdict, checked when the
  *      loop next looks: the test lets it look once after each round's
  *      ratings, before measuring);
  *   5. the measure: answers to the held-out eval prompts (never trained on:
@@ -459,7 +460,9 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			if (verdict)
 				t.diagnostic(`round ${round}: people's verdict (${verdict.look} look, level ${verdict.level}${verdict.rm_leans ? '' : ', the reward model not leaning its way'}): ` +
 					`candidate ${rl.model_id} ${verdict.decision} over model ${verdict.over} ` +
-					`(better on ${verdict.better}, worse on ${verdict.worse}, tied on ${verdict.ties} prompts; ${verdict.test || "sign"} test p = ${f3(verdict.p)})`);
+					`(better on ${verdict.better}, worse on ${verdict.worse}, tied on ${verdict.ties} of the prompts it was trained on; ` +
+					`${verdict.test || "sign"} test p = ${f3(verdict.p)}; on the ${verdict.unseen.prompts} prompts neither was trained on ` +
+					`${f3(verdict.unseen.mean)}, 95 % lower bound ${f3(verdict.unseen.lo)})`);
 			activeId = after.id;
 			const m = await measure(srv, rater, evalIds, activeId);
 			const row = {

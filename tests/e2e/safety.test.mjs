@@ -17,12 +17,24 @@
  *     counter-question 1, anything else 2) -> reward {} -> rloo {}, about 480
  *     ratings: the active model afterwards answers the eval questions at
  *     least as well as the SFT model (same seed and sampling, rated by the same
- *     rule), whatever the gates decided — which is printed.
+ *     rule), whatever the gates decided — which is printed;
+ *  4. the same kind of prompt set in an installation of the user's own (the
+ *     demo's SFT model imported into an empty data directory: no demo
+ *     prompts), with the auto-training loop on and its defaults (reward ->
+ *     best -> fresh answers), the user rating whatever the loop asks with
+ *     the same rule (and a slip now and then), ~550 ratings over three
+ *     rounds: the active model afterwards answers the eval questions at least
+ *     as well as the SFT model, and people's verdict on each candidate
+ *     reports how it did on the prompts neither model trained on.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createRater } from '../lib/fixtures.mjs';
-import { demoServer, jobs, ok, waitJob } from '../lib/e2e.mjs';
+import { DEMO_CACHE, ENV, demoServer, jobs, ok, run, sleep, waitJob } from '../lib/e2e.mjs';
+import { randomToken, startServer } from '../lib/server.mjs';
 
 const JOB_S = 1200;
 
@@ -255,4 +267,89 @@ test('a prompt set of the user\'s own, rated sensibly (~480 ratings): the active
 	t.diagnostic(`active model ${final.id}: eval mean ${after.mean.toFixed(3)}, ${(100 * after.right).toFixed(0)} % right ` +
 		`(SFT ${before.mean.toFixed(3)}, ${(100 * before.right).toFixed(0)} %)`);
 	assert.ok(after.mean >= before.mean - 0.05, `the active model got worse: ${after.mean} < ${before.mean}`);
+});
+
+/* A model of one's own: the demo's SFT model (with the text it was
+ * pre-trained on, for best's replay) imported into an empty data directory
+ * and served; no demo prompts, no answers. */
+async function ownServer() {
+	const dataDir = mkdtempSync(path.join(tmpdir(), 'rlhfd-own-'));
+	await run(['import-model', '--data', dataDir, '--model', path.join(DEMO_CACHE, 'sft.bin'),
+		'--tokenizer', path.join(DEMO_CACHE, 'tokenizer.bin'), '--corpus', path.join(DEMO_CACHE, 'pretrain.txt'),
+		'--kind', 'sft', '--name', 'my-sft', '--activate'], { env: { ...process.env, ...ENV } });
+	const srv = await startServer({ dataDir, adminToken: randomToken(), env: ENV });
+	return { srv, stop: async () => { await srv.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
+}
+
+test('the loop with its defaults on a user\'s own prompts and model (~550 ratings): the active model is not worse', { timeout: 40 * 60 * 1000 }, async (t) => {
+	const { srv, stop } = await ownServer();
+	t.after(stop);
+	const sft = await activeModel(srv);
+	assert.equal(sft.kind, 'sft');
+	const prompts = CAPITALS.map(([c, cap], i) => ({ text: PHRASES[i % 3](c), split: i % 3 === 2 ? 'eval' : 'train', meta: { capital: cap } }));
+	const r = await ok(await srv.admin.post('/api/prompts', { prompts }), 'POST /api/prompts', 201);
+	const capitalOf = new Map(r.ids.map((id, i) => [id, prompts[i].meta.capital]));
+	const trainIds = r.ids.filter((_, i) => prompts[i].split === 'train');
+	const evalIds = r.ids.filter((_, i) => prompts[i].split === 'eval');
+	/* the user slips now and then: one score in ten moved by one */
+	const rand = rng(11);
+	const slip = (s) => (rand() >= 0.1 ? s : s === 5 ? 4 : s === 1 ? 2 : s + (rand() < 0.5 ? -1 : 1));
+	const user = await createRater(srv, 'user');
+	const rateAsked = () => rateAll(user, (text, task) => slip(capitalScore(text, capitalOf.get(task.prompt_id))));
+	const measure = async (modelId) => {
+		const g = await ok(await srv.admin.post('/api/generate', { prompt_ids: evalIds, model_id: modelId, k: 8, seed: 99, distinct: false }), 'POST /api/generate', 202);
+		await waitJob(srv, g.job_id, JOB_S);
+		let sum = 0, n = 0;
+		for (const pid of evalIds) {
+			const p = await ok(await srv.admin.get(`/api/prompts/${pid}`), 'GET /api/prompts/{id}');
+			const mine = p.responses.filter((a) => a.model_id === modelId);
+			const last = Math.max(...mine.map((a) => a.group_id));
+			for (const a of mine.filter((x) => x.group_id === last)) {
+				sum += capitalScore(a.text, capitalOf.get(pid));
+				n++;
+			}
+		}
+		return sum / n;
+	};
+	const before = await measure(sft.id);
+	/* round 0: the user asks for answers to their train questions and rates them */
+	const g0 = await ok(await srv.admin.post('/api/generate', { prompt_ids: trainIds, seed: 1 }), 'POST /api/generate', 202);
+	await waitJob(srv, g0.job_id, JOB_S);
+	let ratings = await rateAsked();
+	for (let round = 1; round <= 3; round++) {
+		const seen = new Set((await jobs(srv)).map((j) => j.id));
+		await setAuto(srv, { enabled: true });
+		/* the round: reward -> best -> the new policy's answers */
+		let gen = null;
+		for (const deadline = Date.now() + JOB_S * 1000; !gen && Date.now() < deadline;) {
+			await sleep(500);
+			const js = (await jobs(srv)).filter((j) => !seen.has(j.id));
+			assert.ok(!js.some((j) => j.status === 'failed' || j.status === 'cancelled'),
+				`round ${round}: ${JSON.stringify(js.map((j) => [j.id, j.kind, j.status, j.error]))}`);
+			gen = js.find((j) => j.kind === 'generate' && j.status === 'succeeded');
+		}
+		assert.ok(gen, `round ${round}: the loop wrote the new policy's answers`);
+		await setAuto(srv, { enabled: false });
+		const best = (await jobs(srv)).find((j) => !seen.has(j.id) && j.kind === 'best');
+		const bj = await ok(await srv.admin.get(`/api/jobs/${best.id}`), 'GET /api/jobs/{id}');
+		ratings += await rateAsked();
+		/* one look for people's verdict (the loop on, no new round) */
+		await setAuto(srv, { enabled: true, reward_every_n_ratings: 1000000 });
+		await sleep(3000);
+		await setAuto(srv, { enabled: false, reward_every_n_ratings: 50 });
+		const cand = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models.find((m) => m.id === bj.model_id);
+		const promo = bj.metrics.promotion, vd = cand.metrics.verdict;
+		t.diagnostic(`round ${round}: ${ratings} ratings; best ${best.id} -> model ${bj.model_id}: gate ${promo.decision}` +
+			`${(promo.reasons || []).map((x) => `; ${x}`).join('')}; people: ${vd ? `${vd.decision} (better on ${vd.better}, ` +
+			`worse on ${vd.worse}, tied on ${vd.ties}; unseen ${JSON.stringify(vd.unseen)})` : 'not judged'}`);
+		if (promo.decision === 'candidate' && promo.sound !== false) {
+			assert.ok(vd && vd.look === 'final', `round ${round}: people's final look at candidate ${cand.id}: ${JSON.stringify(vd)}`);
+			assert.ok(vd.unseen && vd.unseen.prompts >= 0 && vd.unseen.margin === 0.5, `the verdict's unseen figures: ${JSON.stringify(vd)}`);
+		}
+	}
+	assert.ok(ratings >= 450 && ratings <= 650, `${ratings} ratings`);
+	const final = await activeModel(srv);
+	const after = final.id === sft.id ? before : await measure(final.id);
+	t.diagnostic(`active model ${final.id}: eval mean ${after.toFixed(3)} (SFT ${before.toFixed(3)}); ${ratings} ratings`);
+	assert.ok(after >= before - 0.05, `the active model ${final.id} got worse: ${after} < ${before}`);
 });
