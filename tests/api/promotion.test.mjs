@@ -5,8 +5,9 @@
  *    the gate (server/worker/promote.h), else it is kept as a candidate with
  *    its reasons; promote "never" and "always"; activating by hand always works;
  *  - the rollback on people's verdict: when raters score the active policy's
- *    answers below its parent's on the same prompts (a sign test), the loop
- *    activates the parent again and the policy's metrics say why.
+ *    answers below its parent's on the same prompts, those neither was
+ *    trained on (a sign test), the loop activates the parent again and the
+ *    policy's metrics say why.
  * The gate's own decisions on constructed cases are unit-tested
  * (tests/unit/test_promote.c); here the wiring is.
  */
@@ -119,41 +120,55 @@ test('auto-training: a reward model no better than chance ends the round — no 
 	}
 });
 
-test('rollback: raters score the active policy below its parent on the same prompts, and the parent is active again', async () => {
+test('rollback: raters score the active policy below its parent on the prompts neither was trained on, and the parent is active again', async () => {
 	const w = await serverWithModel(tiny);
 	try {
 		const { srv } = w;
-		const ids = w.trainIds.slice(0, 9);
+		/* the reward model and the policy learn from 7 prompts; the verdict
+		 * judges 9 others (the tiny prompt set has 16) */
+		const taught = w.trainIds.slice(0, 7), ids = w.trainIds.slice(7, 16);
 		// no spot checks: the reward-hacking watch (tests/api/hacking.test.mjs) would judge the
 		// same ratings on the spot-checked prompts, with 5 prompts, and could act first
 		const off = await srv.admin.put('/api/config', { spot_check_n: 0 });
 		assert.equal(off.status, 200, off.text);
-		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: ids, k: 3, max_tokens: 8 }));
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: taught, k: 3, max_tokens: 8 }));
 		const ann = await createRater(srv, 'ann');
-		await rateAll(ann);   // the parent's answers: 1, 5, 3 by position (mean 3)
-		await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		await rateAll(ann);   // answers rated 1, 5, 3 by position (mean 3)
+		const rw = await jobSucceeded(srv, await submitJob(srv, 'reward', { epochs: 1 }));
+		const rmTrain = taught.filter((id) => !rw.metrics.heldout_prompt_ids.includes(id));
+		assert.ok(rmTrain.length >= 4, `the reward model's training prompts: ${rmTrain}`);
 		const pj = await jobSucceeded(srv, await submitJob(srv, 'rloo', { ...RL, promote: 'always' }));
 		const child = pj.model_id;
 		assert.equal(await activeId(srv), child);
-		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: ids, k: 2, max_tokens: 8, model_id: child }));
+		// the parent's answers to the 9 prompts, rated as above
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: ids, k: 3, max_tokens: 8, model_id: 1 }));
+		await rateAll(ann);
+		await jobSucceeded(srv, await submitJob(srv, 'generate', { prompt_ids: [...rmTrain, ...ids], k: 2, max_tokens: 8, model_id: child }));
 		// the loop on (every round far away: only the verdict can act)
 		const cfg = await srv.admin.put('/api/config', { auto_train: { enabled: true, reward_every_n_ratings: 1000000 } });
 		assert.equal(cfg.status, 200, cfg.text);
-		// the child's answers rated 2 on 7 prompts: 7 worse of 7 is under the 8 a verdict needs
-		const childGroups = [];
-		for (const pid of ids) {
-			const p = await promptDetail(srv, pid);
-			const mine = p.responses.filter((r) => r.model_id === child);
-			childGroups.push({ group_id: mine[0].group_id, ids: mine.map((r) => r.id) });
-		}
+		const groupsOf = async (pids) => {
+			const out = [];
+			for (const pid of pids) {
+				const p = await promptDetail(srv, pid);
+				const mine = p.responses.filter((r) => r.model_id === child);
+				out.push({ group_id: mine[0].group_id, ids: mine.map((r) => r.id) });
+			}
+			return out;
+		};
 		const rate = async (g, score) => {
 			const r = await ann.client.post('/api/ratings', { group_id: g.group_id,
 				ratings: g.ids.map((id) => ({ response_id: id, score })) });
 			assert.equal(r.status, 201, r.text);
 		};
+		// rated 1 where the policy was trained (its reward model's prompts),
+		// against the parent's 3: no part of the verdict
+		for (const g of await groupsOf(rmTrain)) await rate(g, 1);
+		// the child's answers rated 2 on 7 unseen prompts: 7 worse of 7 is under the 8 a verdict needs
+		const childGroups = await groupsOf(ids);
 		for (const g of childGroups.slice(0, 7)) await rate(g, 2);
 		await sleep(4500);   // two looks of the worker (every 2 s)
-		assert.equal(await activeId(srv), child, '7 prompts are too few for a verdict');
+		assert.equal(await activeId(srv), child, '7 unseen prompts are too few for a verdict, however the trained ones went');
 		// the 8th: 8 worse of 8, p = 1/256
 		await rate(childGroups[7], 2);
 		const deadline = Date.now() + 15000;
