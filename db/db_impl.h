@@ -37,8 +37,8 @@
  * prompts of the reward model they were trained against
  * (metrics.reward_model_id's metrics.train_prompt_ids: best and RL train
  * there and nowhere else).  A policy answers those better than its parent for
- * having learnt them, whatever it does elsewhere: people's verdict leaves
- * them out (versions.c). */
+ * having learnt them, whatever it does elsewhere: people's verdict tells
+ * them from the rest (versions.c db_work_model_paired). */
 #define TRAINED_PROMPTS(ids) \
 	"SELECT r.prompt_id FROM model_version_ratings v JOIN ratings x ON x.id = v.rating_id" \
 	" JOIN responses r ON r.id = x.response_id WHERE v.model_id IN (" ids ")" \

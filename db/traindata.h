@@ -175,16 +175,19 @@ int db_traindata_prompts(struct db *db, const char *split, int limit,
  * model_id (model_id <= 0: every prompt of split); with pair_model > 0 (the
  * new answers pair with its, as people's verdict compares a candidate with
  * its parent on the same prompts) those neither model was trained on first
- * (the only ones the verdict counts: db_work_model_verdict), then those
+ * (where people's verdict sees whether a candidate is worse for what it
+ * learnt: db_work_model_paired), then those
  * pair_model answered, then those with the fewest
  * groups (from any model or import), ties in a fixed scattered order of their
  * ids (Knuth's multiplicative hash, as the rating queue's random share): a
  * limited generate job of each new model spreads the answers over the prompts
  * that have had the fewest, rather than asking the same lowest ids every
- * time.  The order reads only how many groups a prompt has, never how they
- * were rated, so a model's new answers fall on prompts chosen without regard
- * to how well its parent did there (people's verdict compares the two on
- * them).
+ * time.  The order reads how many groups a prompt has and whether it was
+ * trained on, never how its answers were rated (best's training ratings all
+ * lie on its reward model's training prompts, a split by a hash of the
+ * prompt ids), so a model's new answers fall on prompts chosen without
+ * regard to how well its parent did there (people's verdict compares the
+ * two on them).
  */
 int db_traindata_prompts_unanswered(struct db *db, const char *split, int64_t model_id,
 				    int64_t pair_model, int limit, struct db_td_prompt **out, int *n);
