@@ -199,6 +199,25 @@ function capitalScore(text, capital) {
 	return 2;
 }
 
+/* A model's answers to the eval questions: k samples each with a fixed seed,
+ * scored by the user's rule (read, not stored as ratings): { mean, right
+ * (the share of right capitals), n }. */
+async function measureCapitals(srv, evalIds, capitalOf, modelId, k) {
+	const g = await ok(await srv.admin.post('/api/generate', { prompt_ids: evalIds, model_id: modelId, k, seed: 99, distinct: false }), 'POST /api/generate', 202);
+	await waitJob(srv, g.job_id, JOB_S);
+	let sum = 0, n = 0, right = 0;
+	for (const pid of evalIds) {
+		const p = await ok(await srv.admin.get(`/api/prompts/${pid}`), 'GET /api/prompts/{id}');
+		const mine = p.responses.filter((a) => a.model_id === modelId);
+		const last = Math.max(...mine.map((a) => a.group_id));
+		for (const a of mine.filter((x) => x.group_id === last)) {
+			const s = capitalScore(a.text, capitalOf.get(pid));
+			sum += s; n++; right += s === 5;
+		}
+	}
+	return { mean: sum / n, right: right / n, n };
+}
+
 test('a prompt set of the user\'s own, rated sensibly (~480 ratings): the active model is not worse', { timeout: 40 * 60 * 1000 }, async (t) => {
 	const w = await demoServer();
 	t.after(() => w.stop());
@@ -225,23 +244,8 @@ test('a prompt set of the user\'s own, rated sensibly (~480 ratings): the active
 		}
 		return n;
 	};
-	/* The mean score of a model's answers to the eval questions: 4 samples each
-	 * with a fixed seed, rated by the same rule (read, not stored as ratings). */
-	const measure = async (modelId) => {
-		const g = await ok(await srv.admin.post('/api/generate', { prompt_ids: evalIds, model_id: modelId, k: 4, seed: 99, distinct: false }), 'POST /api/generate', 202);
-		await waitJob(srv, g.job_id, JOB_S);
-		let sum = 0, n = 0, right = 0;
-		for (const pid of evalIds) {
-			const p = await ok(await srv.admin.get(`/api/prompts/${pid}`), 'GET /api/prompts/{id}');
-			const mine = p.responses.filter((a) => a.model_id === modelId);
-			const last = Math.max(...mine.map((a) => a.group_id));
-			for (const a of mine.filter((x) => x.group_id === last)) {
-				const s = capitalScore(a.text, capitalOf.get(pid));
-				sum += s; n++; right += s === 5;
-			}
-		}
-		return { mean: sum / n, right: right / n, n };
-	};
+	/* the eval questions, 4 samples each */
+	const measure = (modelId) => measureCapitals(srv, evalIds, capitalOf, modelId, 4);
 	const before = await measure(sft.id);
 	t.diagnostic(`SFT model ${sft.id}: eval mean ${before.mean.toFixed(3)}, ${(100 * before.right).toFixed(0)} % right`);
 	let ratings = 0;
@@ -304,21 +308,7 @@ test('the loop with its defaults on a user\'s own prompts and model (~550 rating
 	const slip = (s) => (rand() >= 0.1 ? s : s === 5 ? 4 : s === 1 ? 2 : s + (rand() < 0.5 ? -1 : 1));
 	const user = await createRater(srv, 'user');
 	const rateAsked = () => rateAll(user, (text, task) => slip(capitalScore(text, capitalOf.get(task.prompt_id))));
-	const measure = async (modelId) => {
-		const g = await ok(await srv.admin.post('/api/generate', { prompt_ids: evalIds, model_id: modelId, k: 8, seed: 99, distinct: false }), 'POST /api/generate', 202);
-		await waitJob(srv, g.job_id, JOB_S);
-		let sum = 0, n = 0;
-		for (const pid of evalIds) {
-			const p = await ok(await srv.admin.get(`/api/prompts/${pid}`), 'GET /api/prompts/{id}');
-			const mine = p.responses.filter((a) => a.model_id === modelId);
-			const last = Math.max(...mine.map((a) => a.group_id));
-			for (const a of mine.filter((x) => x.group_id === last)) {
-				sum += capitalScore(a.text, capitalOf.get(pid));
-				n++;
-			}
-		}
-		return sum / n;
-	};
+	const measure = async (modelId) => (await measureCapitals(srv, evalIds, capitalOf, modelId, 8)).mean;
 	const before = await measure(sft.id);
 	/* round 0: the user asks for answers to their train questions and rates them */
 	const g0 = await ok(await srv.admin.post('/api/generate', { prompt_ids: trainIds, seed: 1 }), 'POST /api/generate', 202);
