@@ -104,7 +104,11 @@ int db_work_model_metrics(struct db *db, int64_t id, json_t **out);
  * prompt id order; *n how many.  Answers of groups marked "explore"
  * (gen_groups.params; the generate job's explore: prompts chosen because
  * their earlier answers were rated low) do not count: on prompts picked for
- * a low score, any later answer tends to look better.  With
+ * a low score, any later answer tends to look better.  Nor do the prompts of
+ * the eval split: they are the measure a user reads the loop by, and a
+ * decision that read them would be tuned on the measure (an eval of 16
+ * rated answers per prompt from each model would outvote the loop's own
+ * ratings in a rollback).  With
  * DB_PAIRED_UNSEEN, neither do the prompts either version was trained on
  * (db_impl.h TRAINED_PROMPTS: its training ratings' and its reward model's
  * training prompts); with DB_PAIRED_TRAINED only those count.  A policy

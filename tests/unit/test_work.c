@@ -483,6 +483,22 @@ static void test_verdict(void)
 	CHECK_INT_EQ(db_work_model_paired(db, pol, base, DB_PAIRED_TRAINED, &d, &n), 0);
 	CHECK(n == 2 && d[0] == 0.5 && d[1] == 0.0);
 	free(d);
+	/* a prompt of the eval split is the user's measure, in no verdict: pol
+	 * rated 1 against base's 5 there on three answers each changes none of
+	 * the figures above */
+	int64_t pe = make_prompt(db, "e0", "eval"), re3[3];
+	for (int who = 0; who < 2; who++) {
+		g = make_group(db, pe, who ? pol : base, 3, re3);
+		for (int i = 0; i < 3; i++)
+			rate(db, ann, g, re3[i], who ? 1 : 5, 14);
+	}
+	CHECK_INT_EQ(db_work_model_verdict(db, pol, base, &worse, &better, &ties), 0);
+	CHECK(worse == 0 && better == 1 && ties == 1);
+	for (int which = DB_PAIRED_ALL; which <= DB_PAIRED_TRAINED; which++) {
+		CHECK_INT_EQ(db_work_model_paired(db, pol, base, (enum db_paired)which, &d, &n), 0);
+		CHECK_INT_EQ(n, which == DB_PAIRED_ALL ? 4 : 2);
+		free(d);
+	}
 	json_t *m = NULL;
 	CHECK_INT_EQ(db_work_model_set_metrics(db, pol, "{\"a\":[1,2]}"), 0);
 	CHECK_INT_EQ(db_work_model_metrics(db, pol, &m), 0);
