@@ -24,6 +24,14 @@
  * ratings with lr 3e-4 moved its part a +0.14 and +0.08 over the SFT model,
  * where this split's part a saw +0.65 and +1.02.
  *
+ * Beside it, part c (since the eighth session of 2026-12-06): items the SFT set taught — the
+ * other seeds' train texts the run's world does not have, about items no
+ * eval text of any of these worlds asks about (a capital's country, a
+ * topic, a fact's kind and answer), at most DEV_C of them.  Parts a and b
+ * hold only items the SFT set never taught, where the loop has everything
+ * to gain; part c says what it costs on what the SFT model already knew.
+ * It is not part of "all", which stays the eval's counterpart.
+ *
  * The measure: the split is imported into a copy of the run's data directory
  * (split "eval", meta "dev": true, so none of it reaches the run), every
  * model the run made that writes (the SFT model and each policy) answers
@@ -46,6 +54,9 @@ import { ENV, ok, pairedChange, rubricRate, run, waitJob } from '../lib/e2e.mjs'
 
 const K = 4;
 const DEV_SEEDS = [2, 3, 4, 5, 6];
+const DEV_C = 150;
+/* what a demo prompt asks about (server/demo/demo_world.h meta) */
+const itemOf = (m) => `${m.family}:${m.country ?? m.topic ?? `${m.kind}=${m.answer}`}`;
 const SAMPLING = { temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601, distinct: false };
 
 const src = process.argv[2];
@@ -60,21 +71,32 @@ try {
 	/* the split: other seeds' eval texts the run's world does not have */
 	const have = new Set(sqlite(path.join(dir, 'rlhfd.db'), 'SELECT json_quote(text) FROM prompts').split('\n')
 		.map((l) => JSON.parse(l)));
-	const dev = new Map();
+	const dev = new Map(), known = new Map(), evalItems = new Set(), worlds = [];
 	for (const seed of DEV_SEEDS) {
 		const file = path.join(dir, `dev-prompts-${seed}.jsonl`);
 		await run(['demo-data', '--prompts', file, '--seed', String(seed)]);
-		for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
-			const p = JSON.parse(line);
-			if (p.split === 'eval' && !have.has(p.text) && !dev.has(p.text))
-				dev.set(p.text, { text: p.text, split: 'eval', meta: { ...p.meta, dev: true } });
-		}
+		worlds.push(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
 	}
-	const prompts = [...dev.values()];
+	for (const p of sqlite(path.join(dir, 'rlhfd.db'), "SELECT meta FROM prompts WHERE split = 'eval'").split('\n')
+		.filter(Boolean).map((l) => JSON.parse(l)))
+		evalItems.add(itemOf(p));
+	for (const w of worlds)
+		for (const p of w)
+			if (p.split === 'eval') {
+				evalItems.add(itemOf(p.meta));
+				if (!have.has(p.text) && !dev.has(p.text))
+					dev.set(p.text, { text: p.text, split: 'eval', meta: { ...p.meta, dev: true } });
+			}
+	for (const w of worlds)
+		for (const p of w)
+			if (p.split === 'train' && known.size < DEV_C && !have.has(p.text) && !dev.has(p.text) &&
+			    !known.has(p.text) && !evalItems.has(itemOf(p.meta)))
+				known.set(p.text, { text: p.text, split: 'eval', meta: { ...p.meta, dev: true, eval_part: 'c' } });
+	const prompts = [...dev.values(), ...known.values()];
 	const imp = await ok(await srv.admin.post('/api/prompts', { prompts }), 'POST /api/prompts (dev)', 201);
 	const devIds = imp.ids;
 	const part = new Map(devIds.map((id, i) => [id, prompts[i].meta.eval_part]));
-	assert.ok(devIds.every((id) => part.get(id) === 'a' || part.get(id) === 'b'), 'every dev prompt is in part a or b');
+	assert.ok(devIds.every((id) => ['a', 'b', 'c'].includes(part.get(id))), 'every dev prompt is in part a, b or c');
 
 	const models = (await ok(await srv.admin.get('/api/models'), 'GET /api/models')).models
 		.filter((x) => x.kind === 'sft' || x.kind === 'policy').sort((a, b) => a.id - b.id);
@@ -89,7 +111,7 @@ try {
 	await rubricRate(srv, rater.token);
 
 	const tally = () => ({ sum: 0, sq: 0, n: 0 });
-	const res = new Map(models.map((x) => [x.id, { all: tally(), a: tally(), b: tally() }]));
+	const res = new Map(models.map((x) => [x.id, { all: tally(), a: tally(), b: tally(), c: tally() }]));
 	const seenGroups = new Map();
 	/* per model, per dev prompt: the mean of its K answers, for the paired change */
 	const perPrompt = new Map(models.map((x) => [x.id, new Map()]));
@@ -104,7 +126,10 @@ try {
 			perPrompt.get(x.id).set(id, answers.reduce((s, a) => s + a.mean_score, 0) / answers.length);
 			for (const a of answers) {
 				assert.equal(typeof a.mean_score, 'number', `dev answer ${a.id} rated`);
-				for (const t of [res.get(x.id).all, res.get(x.id)[part.get(id)]]) {
+				const ts = [res.get(x.id)[part.get(id)]];
+				if (part.get(id) !== 'c')
+					ts.push(res.get(x.id).all);
+				for (const t of ts) {
 					t.sum += a.mean_score;
 					t.sq += a.mean_score ** 2;
 					t.n++;
@@ -116,16 +141,17 @@ try {
 	const mean = (t) => (t.n ? t.sum / t.n : NaN);
 	const pm = (t) => `${mean(t).toFixed(3)} ± ${(t.n ? 1.96 * Math.sqrt(Math.max(0, t.sq / t.n - mean(t) ** 2) / t.n) : NaN).toFixed(3)}`;
 	/* the change from the SFT model, paired by prompt (pairedChange) */
-	const change = (x, which) => pairedChange(devIds.filter((id) => which === 'all' || part.get(id) === which)
-		.map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id)));
-	const nA = devIds.filter((id) => part.get(id) === 'a').length;
+	const change = (x, which) => pairedChange(devIds.filter((id) => (which === 'all' && part.get(id) !== 'c') ||
+		part.get(id) === which).map((id) => perPrompt.get(x.id).get(id) - perPrompt.get(sft.id).get(id)));
+	const nOf = (w) => devIds.filter((id) => part.get(id) === w).length;
 	console.log(`dev (the eval texts of demo worlds ${DEV_SEEDS.join(', ')} this world does not have: held-out items in other words; rubric, ${K} answers each): ` +
-		`${devIds.length} prompts, dev a ${nA}, dev b ${devIds.length - nA}`);
-	console.log('  model  kind        dev_mean          dev_a             dev_b       change, paired by prompt (all / a / b)');
+		`${nOf('a') + nOf('b')} prompts, dev a ${nOf('a')}, dev b ${nOf('b')}; dev c (their train texts about items the SFT set taught, ` +
+		`not in "all") ${nOf('c')}`);
+	console.log('  model  kind        dev_mean          dev_a             dev_b             dev_c       change, paired by prompt (all / a / b / c)');
 	for (const x of models) {
 		const r = res.get(x.id);
-		console.log(`  ${String(x.id).padStart(5)}  ${(x.kind + (x.active ? '*' : '')).padEnd(7)}  ${pm(r.all)}  ${pm(r.a)}  ${pm(r.b)}  ` +
-			`${change(x, 'all')} / ${change(x, 'a')} / ${change(x, 'b')}`);
+		console.log(`  ${String(x.id).padStart(5)}  ${(x.kind + (x.active ? '*' : '')).padEnd(7)}  ${pm(r.all)}  ${pm(r.a)}  ${pm(r.b)}  ${pm(r.c)}  ` +
+			`${change(x, 'all')} / ${change(x, 'a')} / ${change(x, 'b')} / ${change(x, 'c')}`);
 	}
 	console.log('  (* the active model at the end of the run)');
 } finally {

@@ -4,12 +4,17 @@
  * tests/bench/loop.sh) the final active model's rise over the SFT model on
  * eval parts a and b, the latest reward model's accuracy held out by prompt
  * (cross-validated over every rated prompt, and on the job's held-out split), the
- * development split's rise and the slowest round of the loop; then over the
- * runs the mean of each with its 95 % Student t interval, and how many runs
- * reach the issue's floors (part a +0.6, part b +0.25, reward model 0.72).
- * One run's own intervals (paired by prompt, printed in its table) say how
- * sure that run is; the spread over runs says how much a run depends on its
- * seed and the raters' timing — both are needed to call a floor passed.
+ * development split's rise (all: its parts a and b; c: items the SFT set
+ * taught, tests/bench/dev.mjs) and the slowest round of the loop; then over
+ * the runs the mean of each with its 95 % Student t interval, and how many
+ * runs reach the issue's floors (part a +0.6, part b +0.25, reward model
+ * 0.72); then how many runs clear each floor by more than their own noise:
+ * the 95 % lower bound on the eval's own prompts (the sampler's noise,
+ * learning.test.mjs pairedRise) and paired by prompt (other prompts like
+ * these), and the reward model's clustered by prompt.  One run's own
+ * intervals say how sure that run is; the spread over runs says how much a
+ * run depends on its seed and the raters' timing — both are needed to call
+ * a floor passed.
  *
  *   node tests/bench/loop_summary.mjs SEED...
  *
@@ -40,10 +45,19 @@ function run(seed) {
 		seed,
 		a: num(/rise of the final active model[^\n]*part a ([+-][0-9.]+)/, log),
 		b: num(/rise of the final active model[^\n]*part b ([+-][0-9.]+)/, log),
+		/* the half-widths of the two intervals (learning.test.mjs pairedRise) */
+		aHalf: num(/rise of the final active model[^\n]*part a [+-][0-9.]+ ± ([0-9.]+)/, log),
+		bHalf: num(/rise of the final active model[^\n]*part b [+-][0-9.]+ ± ([0-9.]+)/, log),
+		aFixed: num(/rise of the final active model[^\n]*part a [^;]*; ± ([0-9.]+) on these prompts/, log),
+		bFixed: num(/rise of the final active model[^\n]*part b [^;]*; ± ([0-9.]+) on these prompts/, log),
 		rm: num(/latest reward model \d+ cross-validated acc ([0-9.]+)/, log),
 		split: num(/latest reward model \d+ cross-validated acc [^\n]*held-out split ([0-9.]+)/, log),
 		/* the active model's row of the dev table (marked *): its change over all prompts */
+		/* the latest reward model's interval clustered by prompt (the last round's) */
+		rmLo: Number(([...log.matchAll(/cross-validated [0-9.]+ \[([0-9.]+), [0-9.]+\]/g)].pop() || [])[1] ?? NaN),
 		dev: num(/^\s+\d+\s+\w+\*\s.*?\s([+-][0-9.]+) ± [0-9.]+ \/ /m, dev),
+		/* its change on dev part c, items the SFT set taught (the row's last) */
+		devC: num(/^\s+\d+\s+\w+\*\s.*? ± [0-9.]+ \/ [+-][0-9.]+ ± [0-9.]+ \/ [+-][0-9.]+ ± [0-9.]+ \/ ([+-][0-9.]+) ± [0-9.]+\s*$/m, dev),
 		loop: loops.length ? Math.max(...loops) : NaN,
 	};
 }
@@ -69,13 +83,14 @@ const runs = seeds.map(run);
 console.log(`== over seeds ${seeds.join(' ')}: the final active model's rise over the SFT model (eval parts a, b), ` +
 	'the latest reward model\'s accuracy (cross-validated; on its held-out split), the development split\'s rise (all prompts), ' +
 	'the slowest loop round');
-console.log('seed    part_a   part_b    rm_cv  rm_split   dev_all  loop_max_s');
+console.log('seed    part_a   part_b    rm_cv  rm_split   dev_all  dev_c  loop_max_s');
 for (const r of runs)
 	console.log(`${String(r.seed).padStart(4)}  ${f(r.a, 1).padStart(7)}  ${f(r.b, 1).padStart(7)}  ${f(r.rm).padStart(7)}  ` +
 		`${f(r.split).padStart(8)}  ` +
-		`${f(r.dev, 1).padStart(8)}  ${Number.isFinite(r.loop) ? r.loop.toFixed(1).padStart(10) : '         -'}`);
+		`${f(r.dev, 1).padStart(8)}  ${f(r.devC, 1).padStart(6)}  ${Number.isFinite(r.loop) ? r.loop.toFixed(1).padStart(10) : '         -'}`);
 for (const [key, name, sign] of [['a', 'part a', 1], ['b', 'part b', 1], ['rm', 'reward model (cross-validated)', 0],
-	['split', 'reward model (held-out split)', 0], ['dev', 'dev all', 1]]) {
+	['split', 'reward model (held-out split)', 0], ['dev', 'dev all', 1],
+	['devC', 'dev c (items the SFT set taught)', 1]]) {
 	const s = summary(runs.map((r) => r[key]));
 	const floor = FLOORS[key];
 	let line = `${name}: mean ${f(s.mean, sign)}, 95 % t interval over ${s.n} runs [${f(s.lo, sign)}, ${f(s.hi, sign)}]`;
@@ -85,6 +100,22 @@ for (const [key, name, sign] of [['a', 'part a', 1], ['b', 'part b', 1], ['rm', 
 			(s.lo > floor ? 'the interval above it' : 'the interval not above it');
 	}
 	console.log(line);
+}
+/* each run's own lower bounds against the floors: on the eval's own prompts
+ * (the sampler's noise), and paired by prompt (prompts like these) */
+const lows = [['a', 'part a', 'aFixed', 'aHalf'], ['b', 'part b', 'bFixed', 'bHalf']];
+for (const [key, name, fixed, half] of lows) {
+	const n = runs.filter((r) => Number.isFinite(r[key])).length;
+	const onThese = runs.filter((r) => r[key] - r[fixed] > FLOORS[key]).length;
+	const like = runs.filter((r) => r[key] - r[half] > FLOORS[key]).length;
+	console.log(`${name}: each run's 95 % lower bound above the floor ${FLOORS[key]}: on the eval's prompts in ` +
+		`${onThese} of ${n} runs (lowest ${f(Math.min(...runs.map((r) => r[key] - r[fixed])), 1)}); ` +
+		`paired by prompt in ${like} of ${n} (lowest ${f(Math.min(...runs.map((r) => r[key] - r[half])), 1)})`);
+}
+{
+	const n = runs.filter((r) => Number.isFinite(r.rmLo)).length;
+	console.log(`reward model: each run's 95 % lower bound (clustered by prompt) above ${FLOORS.rm} in ` +
+		`${runs.filter((r) => r.rmLo > FLOORS.rm).length} of ${n} runs (lowest ${f(Math.min(...runs.map((r) => r.rmLo)))})`);
 }
 const timed = runs.filter((r) => Number.isFinite(r.loop));
 console.log(`a loop round over 60 s: in ${timed.filter((r) => r.loop > 60).length} of ${timed.length} runs`);

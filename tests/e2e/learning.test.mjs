@@ -38,7 +38,8 @@
  *      settings for the SFT model and for each round's policy, rated by the
  *      first rater alone, without noise, in the default taste (the ground
  *      truth), through the API, read back per model through
- *      GET /api/prompts/{id}.
+ *      GET /api/prompts/{id}.  No decision of the loop reads these ratings:
+ *      people's verdict leaves the eval split out (db/versions.h).
  *
  * Five tests: the loop itself (every round is reward -> the policy step ->
  * generate, or the policy step refused by its gate; the promoted policy
@@ -118,12 +119,16 @@ const SETTINGS = {
 		 * within the issue's 3,000 */
 		generate_prompts: 128,
 	},
-	/* how every model is measured on the eval split: the same for all.  16
-	 * answers per prompt: at 4, two thirds of the variance of a prompt's
-	 * paired change was the sampler's, not the prompt's (on the development
-	 * split of tests/bench/dev.mjs, a kept run of seed 1: part a +-0.276 at 4
-	 * answers, +-0.242 at 8, +-0.220 at 16; part b +-0.288, +-0.251, +-0.217) */
-	eval: { k: 16, temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601 },
+	/* how every model is measured on the eval split: the same for all, k
+	 * answers per prompt from each of `jobs` generate jobs (seeds seed,
+	 * seed + 1, ...; a group holds at most 16).  At 4 answers per prompt two
+	 * thirds of the variance of a prompt's paired change was the sampler's,
+	 * not the prompt's (on the development split of tests/bench/dev.mjs, a
+	 * kept run of seed 1: part a +-0.276 at 4 answers, +-0.242 at 8, +-0.220
+	 * at 16; part b +-0.288, +-0.251, +-0.217).  64 since the eighth session
+	 * of 2026-12-06: the sampler's share of a run's rise, which the runs'
+	 * spread over seeds was mostly made of, halves again (pairedRise) */
+	eval: { k: 16, jobs: 4, temperature: 1.0, top_p: 0.95, max_tokens: 96, seed: 20240601 },
 	job_timeout_s: 1200,
 };
 if (process.env.RLHFD_E2E_SETTINGS) {
@@ -241,29 +246,35 @@ async function measure(srv, rater, evalIds, modelId) {
 		return { ...measured.get(modelId), sec: 0 };
 	const t0 = now();
 	const e = SETTINGS.eval;
-	const r = await ok(await srv.admin.post('/api/generate', {
-		prompt_ids: evalIds, model_id: modelId, k: e.k, temperature: e.temperature,
-		top_p: e.top_p, max_tokens: e.max_tokens, seed: e.seed, distinct: false,
-	}), 'POST /api/generate (eval)', 202);
-	const job = await waitJob(srv, r.job_id);
-	assert.equal(job.metrics.groups, evalIds.length, 'one group per eval prompt');
+	for (let j = 0; j < e.jobs; j++) {
+		const r = await ok(await srv.admin.post('/api/generate', {
+			prompt_ids: evalIds, model_id: modelId, k: e.k, temperature: e.temperature,
+			top_p: e.top_p, max_tokens: e.max_tokens, seed: e.seed + j, distinct: false,
+		}), 'POST /api/generate (eval)', 202);
+		const job = await waitJob(srv, r.job_id);
+		assert.equal(job.metrics.groups, evalIds.length, 'one group per eval prompt');
+	}
 	const rated = await rubricRate(srv, rater.token);
-	assert.equal(rated.tasks, evalIds.length, 'the rater found exactly the eval groups waiting');
-	/* read back: the newest group of this model on each eval prompt */
+	assert.equal(rated.tasks, e.jobs * evalIds.length, 'the rater found exactly the eval groups waiting');
+	/* read back: the newest e.jobs groups of this model on each eval prompt */
 	const all = tally(), part = { a: tally(), b: tally() };
 	const fam = {}, byPrompt = new Map();
 	for (const id of evalIds) {
 		const p = await ok(await srv.admin.get(`/api/prompts/${id}`), `GET /api/prompts/${id}`);
 		assert.equal(p.split, 'eval');
 		const mine = p.responses.filter((x) => x.model_id === modelId);
-		const g = Math.max(...mine.map((x) => x.group_id));
-		const answers = mine.filter((x) => x.group_id === g);
-		assert.equal(answers.length, e.k, `prompt ${id}: ${e.k} answers from model ${modelId}`);
+		const gs = [...new Set(mine.map((x) => x.group_id))].sort((x, y) => y - x).slice(0, e.jobs);
+		const answers = mine.filter((x) => gs.includes(x.group_id));
+		assert.equal(answers.length, e.k * e.jobs, `prompt ${id}: ${e.k * e.jobs} answers from model ${modelId}`);
 		const f = (p.meta && p.meta.family) || 'other';
 		const ep = p.meta && p.meta.eval_part;
 		assert.ok(ep === 'a' || ep === 'b', `prompt ${id}: meta.eval_part ${JSON.stringify(ep)}, not a or b`);
 		fam[f] = fam[f] || { sum: 0, n: 0 };
-		byPrompt.set(id, { part: ep, mean: answers.reduce((s, a) => s + a.mean_score, 0) / answers.length });
+		/* the prompt's mean and its sampling variance (the variance of
+		 * the mean of its answers: the sample variance over their number) */
+		const mu = answers.reduce((s, a) => s + a.mean_score, 0) / answers.length;
+		const se2 = answers.reduce((s, a) => s + (a.mean_score - mu) ** 2, 0) / (answers.length - 1) / answers.length;
+		byPrompt.set(id, { part: ep, mean: mu, se2 });
 		for (const a of answers) {
 			assert.equal(typeof a.mean_score, 'number', `answer ${a.id} rated`);
 			tallyAdd(all, a.mean_score);
@@ -281,12 +292,28 @@ async function measure(srv, rater, evalIds, modelId) {
 }
 const measured = new Map();
 
-/* The rise of measure m over measure m0 on one eval part, paired by prompt:
- * "+0.412 ± 0.215 (36 prompts)" (pairedChange). */
+/*
+ * The rise of measure m over measure m0 on one eval part with two 95 %
+ * intervals: "+0.412 ± 0.215 (36 prompts; ± 0.061 on these prompts)".  The
+ * first, paired by prompt (pairedChange), is how far the rise on other
+ * prompts like these could be: each prompt is a draw from the items.  The
+ * second holds the prompts fixed, the eval being the one the issue's floors
+ * are set on: what is left is the sampler's — which k answers each model
+ * happened to write — the square root of the sum over prompts of both
+ * means' sampling variances, over their number (normal).  How much a run
+ * depends on its seed, the raters' noise and timing is the spread over runs
+ * (make bench-loop, tests/bench/loop_summary.mjs).
+ */
+function riseOf(m0, m, which) {
+	const ids = [...m.byPrompt].filter(([, v]) => v.part === which).map(([id]) => id);
+	const ds = ids.map((id) => m.byPrompt.get(id).mean - m0.byPrompt.get(id).mean);
+	const se2 = ids.reduce((s, id) => s + m.byPrompt.get(id).se2 + m0.byPrompt.get(id).se2, 0);
+	const mean = ds.reduce((s, x) => s + x, 0) / ds.length;
+	return { ds, mean, fixedHalf: 1.96 * Math.sqrt(se2) / ds.length };
+}
 function pairedRise(m0, m, which) {
-	const ds = [...m.byPrompt].filter(([, v]) => v.part === which)
-		.map(([id, v]) => v.mean - m0.byPrompt.get(id).mean);
-	return `${pairedChange(ds)} (${ds.length} prompts)`;
+	const r = riseOf(m0, m, which);
+	return `${pairedChange(r.ds)} (${r.ds.length} prompts; ± ${r.fixedHalf.toFixed(3)} on these prompts)`;
 }
 
 const f3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : String(x));
@@ -516,7 +543,7 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 			`eval rise ${f3(final.eval_mean - base.mean)} (part a ${f3(final.evalA.mean - base.a.mean)}, need >= 0.6; ` +
 			`part b ${f3(final.evalB.mean - base.b.mean)}, need >= 0.25); latest reward model ${rms[0].id} ` +
 			`cross-validated acc ${f3(cv)} (need >= 0.72; held-out split ${f3(acc)}); ${trainRatings} training ratings (at most 3,000)`);
-		lines.push(`rise of the final active model over the SFT model, paired by prompt (95 % intervals): ` +
+		lines.push(`rise of the final active model over the SFT model (95 % intervals: paired by prompt; on these prompts): ` +
 			`part a ${pairedRise(base, final.measure, 'a')}, part b ${pairedRise(base, final.measure, 'b')}`);
 		lines.push(`settings: ${JSON.stringify(SETTINGS)}`);
 		for (const l of lines) t.diagnostic(l);
@@ -525,84 +552,60 @@ test('the loop turns through the API: demo init, rubric rater, auto-training rou
 		await assertOneRaterPerGroup(srv);
 		assert.ok(trainRatings <= 3000, `${trainRatings} training ratings, more than the issue's 3,000`);
 		/* evalA / evalB: per round (0 = the SFT model) the eval part's { mean, half, n } */
-		result = { base: base.mean, final: final.eval_mean, acc, cv, rm: rms[0].id,
-			evalA: curve.map((r) => r.evalA), evalB: curve.map((r) => r.evalB) };
+		result = { base: base.mean, final: final.eval_mean, acc, cv, cvLo: rms[0].metrics && rms[0].metrics.cv_lo, rm: rms[0].id,
+			evalA: curve.map((r) => r.evalA), evalB: curve.map((r) => r.evalB),
+			riseA: riseOf(base, final.measure, 'a'), riseB: riseOf(base, final.measure, 'b') };
 	});
 
 /*
- * The floors of the issue "RLHF that cannot hurt" are reported, never hidden,
- * as known failures: node:test prints a missed TODO as "not ok ... # TODO",
- * tests/run.sh counts and names it above its closing line.  Held out by
- * prompt, the demo reward model's network is at chance (0.43-0.51); the
- * likelihood prior (with the answer's PMI against an empty prompt and its
- * length since the second session of 2026-12-05) scores unseen prompts at
- * 0.55-0.75, where the noiseless rubric itself orders the same held-out pairs
- * 0.86-0.87 of the time (the rest are the two raters' tastes and noise).  The
- * loop's default policy step, best (the reference fine-tuned on the answers
- * rated >= 4, lr 3e-4, needing no credible reward model since the seventh
- * session of 2026-12-04: before, seeds 4 and 6 ended with the SFT model, the
- * RL gate having refused every round), once people's verdict promotes it,
- * moved eval part a by +0.64, +0.79, +0.71, +0.79, +0.66, +0.65, +0.52,
- * +0.51, +0.59, +0.73, +0.75, +0.56 and +0.59 over seeds 1-6, 3, 7-12 in the
- * make bench-loop of the fifth session of 2026-12-05 (mean +0.652, its 95 %
- * t interval over the runs [+0.595, +0.710]; +0.57 to +0.76 in the fourth,
- * +0.49 to +0.70 in the third; each +-0.25 to +-0.38 paired by prompt, 16
- * answers per prompt), and part b (items no prompt names) by +0.41, +0.43,
- * +0.38, +0.48, +0.48, +0.46, +0.42, +0.48, +0.33, +0.44, +0.37, +0.32 and
- * +0.44 (mean +0.42 [+0.39, +0.45]; +0.25 to +0.45 in the fourth, mean
- * +0.34): fine-tuning on the answers to the train items
- * teaches those items, and pre-training replay keeps the rest.  Each round's
- * policy is a soup with the rounds' before it; the soups of rounds 2 and 3
- * moved the development split more than round 1's policy in all 36 cases of
- * the third and fourth sessions' runs, but neither the reward model's
- * "beats" (3 of 24) nor people's verdict, which pairs answers to train
- * prompts on which both policies trained (2 of 24), saw it; since the fifth
- * session the gate asks a soup with its parent among its members only not to
- * lose by more than 0.1 (server/worker/promote.h PROMOTE_SOUP_MARGIN), and
- * it promoted 21 of 26; part b's mean rose from +0.34 to +0.42.  Since the
- * second session of 2026-12-06 a best-rated answer is trained on once plus
- * once per answer of its group rated below 4 (best's focus, chosen on the
- * development split): over seeds 49-57 part a rose +0.835 on average
- * [+0.759, +0.910] and part b +0.453 [+0.402, +0.503], every run at or above
- * both floors, one (seed 52, +1.03 +-0.37) above part a's by more than its
- * noise.  The hard
- * assertion
- * is the safety one: the loop never leaves the active model worse than the
- * SFT model on the eval prompts.
+ * The floors of the issue "RLHF that cannot hurt", asserted on every run:
+ * the final active model's rise over the SFT model on eval part a at least
+ * 0.6 (of 5) and on part b at least 0.25, the latest reward model's pairwise
+ * accuracy cross-validated by prompt at least 0.72.  A run's figure has three
+ * kinds of noise, and the floors stand against each differently:
+ *  - the sampler's, the eval's prompts held fixed (which 64 answers each
+ *    model wrote; pairedRise "on these prompts"): +-0.068 to +-0.072
+ *    on part a, +-0.073 to +-0.076 on part b; over seeds 81-89 (make
+ *    bench-loop, the eighth session of 2026-12-06) every run's lower bound
+ *    cleared both floors (the lowest +0.634 on part a, +0.253 on part b);
+ *  - the run's own — its seed, the raters' noise, which rater took which
+ *    group — the spread over runs of make bench-loop: over the same
+ *    nine runs part a rose +0.71 to +0.92 (mean +0.782, 95 % t interval
+ *    [+0.720, +0.844]), part b +0.33 to +0.47 (+0.408 [+0.376, +0.440]), the
+ *    reward model 0.742-0.768 (0.757 [0.751, 0.763]): every run and every
+ *    interval above its floor;
+ *  - other prompts like these, each eval prompt a draw from the demo
+ *    world's items (paired by prompt; the reward model's interval clustered
+ *    by prompt): +-0.31 to +-0.37 on part a, +-0.19 to +-0.25 on part b,
+ *    +-0.03 to +-0.04 on the reward model; the lower bounds cleared the floors in 0,
+ *    1 and 5 of the nine runs.  The development split (tests/bench/dev.mjs:
+ *    162 other phrasings of the same items from other seeds' worlds, the
+ *    split the settings were chosen on) is twice the size: there the final
+ *    active model rose +0.86 to +1.15 on part a and +0.35 to +0.62 on part
+ *    b, each +-0.20 to +-0.31 paired by prompt, the lower bounds above both
+ *    floors in 8 of 9 runs; its part c, items the SFT set taught, rose +0.17
+ *    to +0.25 in seeds 87-89.  Items no demo world has are beyond any of it.
+ * The test asserts the figures; make bench-loop (tests/bench/loop_summary.mjs)
+ * says whether each clears its floor beyond its noise, run by run and over
+ * the runs.
+ *
+ * How the floors were reached (make bench-loop, the means over the runs,
+ * each on seeds nothing was chosen on): part a +0.652 over 13 runs
+ * (2026-12-05, best and its soups, 5 of 13 under 0.6), +0.668, +0.716,
+ * +0.763 (2026-12-06, one of 9 under), +0.835 (best's focus: a best-rated
+ * answer trained on once more per answer of its group rated below it; none
+ * under), +0.768, +0.819, +0.813 (people's verdict asking for no loss on
+ * unseen prompts); part b +0.42, +0.39, +0.40, +0.39, +0.45, +0.48, +0.40,
+ * +0.43; the reward model 0.676 held out on its split (its network at chance
+ * on unseen prompts; the likelihood prior since), then cross-validated
+ * 0.736, 0.738, 0.749 (the recognition feature), 0.750, 0.755.  The noiseless
+ * rubric orders the same held-out pairs 0.86-0.89 of the time (the rest are
+ * the two raters' tastes and noise).  Until the eighth session of
+ * 2026-12-06 the three tests were marked TODO: with 16 answers per prompt
+ * the sampler's noise was twice the above (about +-0.14), and most of the
+ * runs' spread (part b +0.32 to +0.56 over seeds 72-79; +0.33 to +0.47 over
+ * seeds 81-89 with 64).
  */
-const KNOWN_RM = 'cross-validated by prompt the demo reward model (its likelihood prior) reaches 0.72-0.76 (make ' +
-	'bench-loop of the first session of 2026-12-06, seeds 40-48: 0.724, 0.751, 0.755, 0.739, 0.730, 0.740, 0.728, ' +
-	'0.718 and 0.740, mean 0.736, 95 % t interval over the runs [0.727, 0.746], 8 of 9 at or above 0.72; in the ' +
-	'second, seeds 49-57, 0.718-0.760, mean 0.738 [0.728, 0.748], 8 of 9; in the third, with the recognition ' +
-	'feature, seeds 60-68, 0.735-0.760, mean 0.749 [0.742, 0.755], 9 of 9; in the sixth, seeds 72-79, ' +
-	'0.732-0.770, mean 0.750 [0.741, 0.760], 8 of 8, and seed 80 alone 0.715; in the seventh, with people\'s ' +
-	'verdict on unseen prompts, seeds 72-79 again, 0.744-0.771, mean 0.755 [0.748, 0.763], 8 of 8; on the ' +
-	'job\'s held-out split, which flatters, 0.738-0.841, mean 0.770), each run\'s own interval clustered by ' +
-	'prompt +-0.035 wide, so no single run clears 0.72 by more than its noise; on the seventh session\'s seeds ' +
-	'22-30 the split measured 0.720 [0.703, 0.736]; its network alone is at chance; the noiseless rubric orders ' +
-	'held-out pairs 0.86-0.89 (issue "RLHF that cannot hurt")';
-const KNOWN_RISE = 'the best-rated answers teach the items they answer, and pre-training replay (ptx) keeps the rest: ' +
-	'over seeds 1-6, 3, 7-12 with two raters part a rose 0.64, 0.79, 0.71, 0.79, 0.66, 0.65, 0.52, 0.51, 0.59, ' +
-	'0.73, 0.75, 0.56 and 0.59 and part b 0.41, 0.43, 0.38, 0.48, 0.48, 0.46, 0.42, 0.48, 0.33, 0.44, 0.37, 0.32 ' +
-	'and 0.44 (the make bench-loop of the fifth session of 2026-12-05; run means 0.652 [0.595, 0.710] and 0.42 ' +
-	'[0.39, 0.45]; in the sixth, seeds 13-21, part a 0.70, 0.59, 0.71, 0.73, 0.63, 0.64, 0.77, 0.66 and 0.59, ' +
-	'mean 0.668, part b mean 0.391; in the seventh, seeds 22-30, part a 0.78, 0.73, 0.65, 0.85, 0.73, 0.79, 0.69, ' +
-	'0.74 and 0.49, mean 0.716 [0.636, 0.795], part b mean 0.398; in the first of 2026-12-06, seeds 40-48, part a ' +
-	'0.76, 0.74, 0.67, 0.94, 0.81, 0.74, 0.75, 0.86 and 0.59, mean 0.763 [0.684, 0.841], part b 0.23-0.47, mean ' +
-	'0.392 [0.335, 0.449], seed 43 below 0.25; in the second of 2026-12-06, with best\'s focus, seeds 49-57, ' +
-	'part a 0.89, 0.69, 0.85, 1.03, 0.83, 0.72, 0.81, 0.85 and 0.85, mean 0.835 [0.759, 0.910], part b 0.35-0.57, ' +
-	'mean 0.453 [0.402, 0.503], every run at or above both floors; in the third, with the reward model\'s ' +
-	'recognition feature, seeds 60-68, part a 0.79, 0.67, 0.83, 0.71, 0.65, 0.74, 0.76, 0.78 and 0.99, mean ' +
-	'0.768 [0.691, 0.846], part b 0.36-0.72, mean 0.476 [0.375, 0.578], every run at or above both floors; in the ' +
-	'sixth, seeds 72-79, part a 0.84, 0.81, 0.77, 0.77, 0.79, 0.94, 0.80 and 0.84, mean 0.819 [0.770, 0.868], ' +
-	'part b 0.26-0.49, mean 0.398 [0.338, 0.457], every run at or above both floors; in the seventh, with ' +
-	'people\'s verdict asking for no loss on unseen prompts, the same seeds: part a 0.88, 0.76, 0.69, 0.78, 0.84, ' +
-	'0.81, 0.84 and 0.90, mean 0.813 [0.755, 0.870], part b 0.32-0.56, mean 0.429 [0.362, 0.497], every run at or ' +
-	'above both floors); ' +
-	'part a missed its floor in five runs of 13, ' +
-	'then two of 9, then one of 9, then one of 9, then none of 9 twice, then none of 8 twice, and neither clears its floor by more than ' +
-	'its noise in a run but one (seed 52, part a +1.03 +-0.37; +-0.25 to +-0.39 paired by ' +
-	'prompt over 36 and 37 prompts, 16 answers per prompt; issue "RLHF that cannot hurt")';
 
 test('the eval rubric mean does not fall below the SFT model\'s', () => {
 	assert.ok(result, 'the loop test did not finish');
@@ -614,23 +617,27 @@ test('the eval rubric mean does not fall below the SFT model\'s', () => {
  * pre-training saw (server/demo/demo_world.h) */
 const rise = (part) => part[part.length - 1].mean - part[0].mean;
 
-test('eval part a (items trained on) rises by at least 0.6 (of 5) over the SFT model', { todo: KNOWN_RISE }, () => {
+/* "+0.412 (95 % lower bound on these prompts +0.351, paired by prompt +0.197)" */
+const bounds = (r) => `${f3(r.mean)} (95 % lower bound on these prompts ${f3(r.mean - r.fixedHalf)}, ` +
+	`paired by prompt ${f3(r.mean - 1.96 * Math.sqrt(r.ds.reduce((s, d) => s + (d - r.mean) ** 2, 0) / (r.ds.length - 1) / r.ds.length))})`;
+
+test('eval part a (items trained on) rises by at least 0.6 (of 5) over the SFT model', () => {
 	assert.ok(result, 'the loop test did not finish');
 	const a = result.evalA;
-	assert.ok(rise(a) >= 0.6, `eval part a ${f3(a[a.length - 1].mean)} is ${f3(rise(a))} from the SFT model's ` +
-		`${f3(a[0].mean)}: not +0.6`);
+	assert.ok(rise(a) >= 0.6, `eval part a ${f3(a[a.length - 1].mean)} is ${bounds(result.riseA)} from the SFT ` +
+		`model's ${f3(a[0].mean)}: not +0.6`);
 });
 
-test('eval part b (items only pre-training saw) rises by at least 0.25 over the SFT model', { todo: KNOWN_RISE }, () => {
+test('eval part b (items only pre-training saw) rises by at least 0.25 over the SFT model', () => {
 	assert.ok(result, 'the loop test did not finish');
 	const b = result.evalB;
-	assert.ok(rise(b) >= 0.25, `eval part b ${f3(b[b.length - 1].mean)} is ${f3(rise(b))} from the SFT model's ` +
-		`${f3(b[0].mean)}: not +0.25`);
+	assert.ok(rise(b) >= 0.25, `eval part b ${f3(b[b.length - 1].mean)} is ${bounds(result.riseB)} from the SFT ` +
+		`model's ${f3(b[0].mean)}: not +0.25`);
 });
 
-test('the latest reward model\'s pairwise accuracy held out by prompt (cross-validated) is at least 0.72', { todo: KNOWN_RM }, () => {
+test('the latest reward model\'s pairwise accuracy held out by prompt (cross-validated) is at least 0.72', () => {
 	assert.ok(result, 'the loop test did not finish');
 	assert.equal(typeof result.cv, 'number', `reward model ${result.rm} reports its cross-validated accuracy`);
 	assert.ok(result.cv >= 0.72, `reward model ${result.rm}: cross-validated pairwise accuracy ${f3(result.cv)} < 0.72 ` +
-		`(held-out split ${f3(result.acc)})`);
+		`(95 % lower bound clustered by prompt ${f3(result.cvLo)}; held-out split ${f3(result.acc)})`);
 });
