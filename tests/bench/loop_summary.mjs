@@ -40,21 +40,23 @@ function num(re, text) {
 /* The figures of one seed's run, NaN where its logs lack them. */
 function run(seed) {
 	const log = read(`build/bench/loop-seed${seed}.log`), dev = read(`build/bench/dev-seed${seed}.log`);
+	/* the line of the final active model's rise (learning.test.mjs pairedRise) */
+	const rise = (/rise of the final active model[^\n]*/.exec(log) || [''])[0];
 	const loops = [...log.matchAll(/round \d+: .*; loop ([0-9.]+) s \(/g)].map((m) => Number(m[1]));
 	return {
 		seed,
-		a: num(/rise of the final active model[^\n]*part a ([+-][0-9.]+)/, log),
-		b: num(/rise of the final active model[^\n]*part b ([+-][0-9.]+)/, log),
+		a: num(/part a ([+-][0-9.]+)/, rise),
+		b: num(/part b ([+-][0-9.]+)/, rise),
 		/* the half-widths of the two intervals (learning.test.mjs pairedRise) */
-		aHalf: num(/rise of the final active model[^\n]*part a [+-][0-9.]+ ± ([0-9.]+)/, log),
-		bHalf: num(/rise of the final active model[^\n]*part b [+-][0-9.]+ ± ([0-9.]+)/, log),
-		aFixed: num(/rise of the final active model[^\n]*part a [^;]*; ± ([0-9.]+) on these prompts/, log),
-		bFixed: num(/rise of the final active model[^\n]*part b [^;]*; ± ([0-9.]+) on these prompts/, log),
+		aHalf: num(/part a [+-][0-9.]+ ± ([0-9.]+)/, rise),
+		bHalf: num(/part b [+-][0-9.]+ ± ([0-9.]+)/, rise),
+		aFixed: num(/part a [^;]*; ± ([0-9.]+) on these prompts/, rise),
+		bFixed: num(/part b [^;]*; ± ([0-9.]+) on these prompts/, rise),
 		rm: num(/latest reward model \d+ cross-validated acc ([0-9.]+)/, log),
 		split: num(/latest reward model \d+ cross-validated acc [^\n]*held-out split ([0-9.]+)/, log),
-		/* the active model's row of the dev table (marked *): its change over all prompts */
 		/* the latest reward model's interval clustered by prompt (the last round's) */
 		rmLo: Number(([...log.matchAll(/cross-validated [0-9.]+ \[([0-9.]+), [0-9.]+\]/g)].pop() || [])[1] ?? NaN),
+		/* the active model's row of the dev table (marked *): its change over all prompts */
 		dev: num(/^\s+\d+\s+\w+\*\s.*?\s([+-][0-9.]+) ± [0-9.]+ \/ /m, dev),
 		/* its change on dev part c, items the SFT set taught (the row's last) */
 		devC: num(/^\s+\d+\s+\w+\*\s.*? ± [0-9.]+ \/ [+-][0-9.]+ ± [0-9.]+ \/ [+-][0-9.]+ ± [0-9.]+ \/ ([+-][0-9.]+) ± [0-9.]+\s*$/m, dev),

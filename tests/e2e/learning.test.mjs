@@ -73,7 +73,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createRater, exportedRatings } from '../lib/fixtures.mjs';
-import { demoServer, jobs, now, ok, pairedChange, promptIds, rubricRate, sleep, waitJob as waitJobFor } from '../lib/e2e.mjs';
+import { demoServer, jobs, now, ok, pairedStats, promptIds, rubricRate, sleep, waitJob as waitJobFor } from '../lib/e2e.mjs';
 
 const waitJob = (srv, id) => waitJobFor(srv, id, SETTINGS.job_timeout_s);
 
@@ -295,7 +295,7 @@ const measured = new Map();
 /*
  * The rise of measure m over measure m0 on one eval part with two 95 %
  * intervals: "+0.412 ± 0.215 (36 prompts; ± 0.061 on these prompts)".  The
- * first, paired by prompt (pairedChange), is how far the rise on other
+ * first, paired by prompt (pairedStats), is how far the rise on other
  * prompts like these could be: each prompt is a draw from the items.  The
  * second holds the prompts fixed, the eval being the one the issue's floors
  * are set on: what is left is the sampler's — which k answers each model
@@ -306,14 +306,14 @@ const measured = new Map();
  */
 function riseOf(m0, m, which) {
 	const ids = [...m.byPrompt].filter(([, v]) => v.part === which).map(([id]) => id);
-	const ds = ids.map((id) => m.byPrompt.get(id).mean - m0.byPrompt.get(id).mean);
+	const { mean, half } = pairedStats(ids.map((id) => m.byPrompt.get(id).mean - m0.byPrompt.get(id).mean));
 	const se2 = ids.reduce((s, id) => s + m.byPrompt.get(id).se2 + m0.byPrompt.get(id).se2, 0);
-	const mean = ds.reduce((s, x) => s + x, 0) / ds.length;
-	return { ds, mean, fixedHalf: 1.96 * Math.sqrt(se2) / ds.length };
+	return { n: ids.length, mean, half, fixedHalf: 1.96 * Math.sqrt(se2) / ids.length };
 }
 function pairedRise(m0, m, which) {
 	const r = riseOf(m0, m, which);
-	return `${pairedChange(r.ds)} (${r.ds.length} prompts; ± ${r.fixedHalf.toFixed(3)} on these prompts)`;
+	return `${r.mean >= 0 ? '+' : ''}${r.mean.toFixed(3)} ± ${r.half.toFixed(3)} (${r.n} prompts; ` +
+		`± ${r.fixedHalf.toFixed(3)} on these prompts)`;
 }
 
 const f3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : String(x));
@@ -619,7 +619,7 @@ const rise = (part) => part[part.length - 1].mean - part[0].mean;
 
 /* "+0.412 (95 % lower bound on these prompts +0.351, paired by prompt +0.197)" */
 const bounds = (r) => `${f3(r.mean)} (95 % lower bound on these prompts ${f3(r.mean - r.fixedHalf)}, ` +
-	`paired by prompt ${f3(r.mean - 1.96 * Math.sqrt(r.ds.reduce((s, d) => s + (d - r.mean) ** 2, 0) / (r.ds.length - 1) / r.ds.length))})`;
+	`paired by prompt ${f3(r.mean - r.half)})`;
 
 test('eval part a (items trained on) rises by at least 0.6 (of 5) over the SFT model', () => {
 	assert.ok(result, 'the loop test did not finish');

@@ -24,14 +24,19 @@ export const now = () => performance.now() / 1000;
 
 /*
  * A change measured on paired prompts, ds[i] = one model's mean minus
- * another's on prompt i: "+0.412 ± 0.215", the mean over the prompts with
+ * another's on prompt i: the mean over the prompts with the half-width of
  * its normal 95 % interval (1.96 sd / sqrt n) — which prompts were drawn is
  * the larger part of a measure's noise, and pairing keeps it out.
+ * pairedStats gives { mean, half }, pairedChange the text "+0.412 ± 0.215".
  */
+export function pairedStats(ds) {
+	const mean = ds.reduce((s, v) => s + v, 0) / ds.length;
+	const sd = Math.sqrt(ds.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, ds.length - 1));
+	return { mean, half: 1.96 * sd / Math.sqrt(ds.length) };
+}
 export function pairedChange(ds) {
-	const m = ds.reduce((s, v) => s + v, 0) / ds.length;
-	const sd = Math.sqrt(ds.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(1, ds.length - 1));
-	return `${m >= 0 ? '+' : ''}${m.toFixed(3)} ± ${(1.96 * sd / Math.sqrt(ds.length)).toFixed(3)}`;
+	const { mean, half } = pairedStats(ds);
+	return `${mean >= 0 ? '+' : ''}${mean.toFixed(3)} ± ${half.toFixed(3)}`;
 }
 
 export function run(args, opts = {}) {
